@@ -1,0 +1,1 @@
+# builder/builder.mk - source list of builder/ (empty until its issue lands).

@@ -1,0 +1,88 @@
+/* common/common.h - host-side helpers shared by compiler/, builder/, imagestore/,
+ * vmm/, cri/ and the CLI: the error object, cleanup attributes, allocation that aborts
+ * on failure, logging, and atomic file writes. The kernel never links this folder.
+ *
+ * Error convention (after crun): a function that can fail returns a negative value and
+ * fills `*err` (its last parameter); callers add context with kumo_error_wrap() on the
+ * way up and free it with kumo_error_free(). Messages are lowercase and quote values.
+ */
+#ifndef KUMO_COMMON_H
+#define KUMO_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Error categories; cri/ maps them to gRPC status codes in one place. */
+enum kumo_status {
+	KUMO_E_INTERNAL = 1,    /* a bug or an unexpected host failure */
+	KUMO_E_INVALID,         /* bad input: malformed module, bad request, bad reference */
+	KUMO_E_NOT_FOUND,       /* no such image, container, file, export */
+	KUMO_E_EXISTS,          /* already exists */
+	KUMO_E_UNSUPPORTED,     /* valid input that kumo does not support (yet) */
+	KUMO_E_IO,              /* I/O or network failure, possibly transient */
+	KUMO_E_PERMISSION,      /* authentication or permission refused */
+	KUMO_E_UNAVAILABLE,     /* a service kumo needs is not there (libvirtd, registry) */
+};
+
+struct kumo_error {
+	int status;   /* enum kumo_status */
+	int errnum;   /* errno that caused it, or 0 */
+	char *msg;    /* full message, context first */
+};
+typedef struct kumo_error *kumo_error_t;
+
+/* Sets *err (when err is not NULL and *err is still NULL) and returns -1. */
+int kumo_error(kumo_error_t *err, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Like kumo_error, and appends ": strerror(errnum)". */
+int kumo_error_errno(kumo_error_t *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefixes "context: " to an existing error; returns -1. */
+int kumo_error_wrap(kumo_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kumo_error_free(kumo_error_t *err); /* accepts NULL and *err == NULL */
+const char *kumo_error_msg(kumo_error_t err); /* "" for NULL */
+
+/* Allocation: failure aborts. */
+void *xmalloc(size_t n);
+void *xzalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Cleanup attributes for locals that own something. */
+static inline void kumo_freep(void *p) { free(*(void **)p); }
+static inline void kumo_closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void kumo_fclosep(FILE **f) { if (*f) fclose(*f); }
+#define autofree __attribute__((cleanup(kumo_freep)))
+#define autoclose __attribute__((cleanup(kumo_closep)))
+#define autofclose __attribute__((cleanup(kumo_fclosep)))
+#define autoerror __attribute__((cleanup(kumo_error_free)))
+
+/* Logging to stderr with levels; KUMO_LOG=debug|info|warn|error sets the threshold. */
+enum kumo_log_level { KUMO_LOG_DEBUG, KUMO_LOG_INFO, KUMO_LOG_WARN, KUMO_LOG_ERROR };
+void kumo_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kumo_log_set_level(int level);
+#define log_debug(...) kumo_log(KUMO_LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) kumo_log(KUMO_LOG_INFO, __VA_ARGS__)
+#define log_warn(...) kumo_log(KUMO_LOG_WARN, __VA_ARGS__)
+#define log_error(...) kumo_log(KUMO_LOG_ERROR, __VA_ARGS__)
+
+/* Files. */
+/* Reads a whole file (at most max_bytes) into a malloc'd buffer with a NUL after it. */
+int kumo_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_len,
+		   kumo_error_t *err);
+/* Writes atomically: temp file in the same directory, fsync, rename, fsync dir. */
+int kumo_write_file_atomic(const char *path, const void *data, size_t len, int mode,
+			   kumo_error_t *err);
+/* mkdir -p. */
+int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err);
+/* Monotonic clock in nanoseconds. */
+uint64_t kumo_now_ns(void);
+
+#endif /* KUMO_COMMON_H */

@@ -1,0 +1,1 @@
+# deploy/deploy.mk - source list of deploy/ (empty until its issue lands).

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# deploy/install-deps.sh - installs every Debian package kumo needs to build, test and
+# run, idempotently: a machine that has them all costs one dpkg query.
+# Also adds a deb-src entry for the same archive so `apt-get source` works (lwIP and
+# cJSON are built freestanding from Debian's source packages; see kernel/kernel.mk).
+#
+# usage: deploy/install-deps.sh [--check]   (--check: exit 1 if something is missing)
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	make gcc binutils pkg-config git ca-certificates
+	# compiler/: LLVM 19 C API; test apps: clang-19 + wasi-libc + wasm32 compiler-rt
+	llvm-19-dev clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc wabt
+	# host libraries
+	libcmocka-dev libjansson-dev libcurl4-openssl-dev libssl-dev libarchive-dev
+	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libvirt-dev zstd
+	# VMs: QEMU, libvirt (monolithic libvirtd + virtlogd), tini to reap promptly
+	qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+	tini iproute2 iptables dnsmasq-base
+	# sources, registry and benchmark peers
+	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs
+)
+
+missing=()
+# One query; dpkg-query prints nothing for a package it has never heard of.
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+for p in "${PACKAGES[@]}"; do
+	grep -qx "$p installed" <<<"$installed" || missing+=("$p")
+done
+
+need_src=0
+if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
+	need_src=1
+fi
+
+if [ "${1:-}" = "--check" ]; then
+	[ ${#missing[@]} -eq 0 ] && [ $need_src -eq 0 ] && exit 0
+	echo "missing: ${missing[*]}" >&2
+	exit 1
+fi
+
+if [ $need_src -eq 1 ]; then
+	# Same archive and suites as the binary entries, for source packages.
+	src=/etc/apt/sources.list.d/kumo-deb-src.sources
+	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+		sed -e 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > "$src"
+	else
+		sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/kumo-deb-src.list
+	fi
+	missing+=(__update__)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	pkgs=()
+	for p in "${missing[@]}"; do [ "$p" = __update__ ] || pkgs+=("$p"); done
+	[ ${#pkgs[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+fi

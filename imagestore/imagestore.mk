@@ -1,0 +1,1 @@
+# imagestore/imagestore.mk - source list of imagestore/ (empty until its issue lands).

@@ -1,0 +1,26 @@
+# tests/tests.mk - test tiers. Unit tests are tests/unit/test_<name>.c (cmocka), linked
+# with TEST_LIBS_test_<name> (set in the folder's own .mk next to the code it tests).
+# Other tiers append a script to TEST_SCRIPTS; each script prints `N passed, N failed`.
+# `make test` runs the unit tests twice (plain and under ASan+UBSan), then the scripts,
+# and tests/run-tests.sh prints the closing `N passed, N failed` over all of them.
+.SECONDEXPANSION:
+
+TEST_LIBS_test_common := $(LIB_COMMON)
+
+UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: $(BUILD)/host/tests/unit/%.o $$(TEST_LIBS_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(TEST_LIBS_$*) $(TEST_LDLIBS_$*) -lcmocka -lpthread -lm
+
+.PHONY: unit-tests test-prereqs
+unit-tests: $(UNIT_TESTS)
+
+# Everything the non-unit tiers need built (folders append to it).
+test-prereqs: all unit-tests
+
+test: deps
+	$(MAKE) test-prereqs
+	$(MAKE) BUILD=build/asan SANITIZER=address,undefined unit-tests
+	bash tests/run-tests.sh "build/tests build/asan/tests" $(TEST_SCRIPTS)

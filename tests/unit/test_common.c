@@ -1,0 +1,72 @@
+/* tests/unit/test_common.c - the shared error object and atomic file writes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common.h"
+
+static void error_wrap_adds_context(void **state)
+{
+	(void)state;
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_error(&err, KUMO_E_INVALID, "bad magic `%s`", "\\0asm"), -1);
+	kumo_error_wrap(&err, "compile `%s`", "a.wasm");
+	assert_string_equal(kumo_error_msg(err), "compile `a.wasm`: bad magic `\\0asm`");
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	/* A second error does not overwrite the first. */
+	kumo_error(&err, KUMO_E_IO, "other");
+	assert_string_equal(kumo_error_msg(err), "compile `a.wasm`: bad magic `\\0asm`");
+	kumo_error_free(&err);
+	assert_null(err);
+	kumo_error_free(&err);
+	kumo_error_free(NULL);
+}
+
+static void errno_maps_status(void **state)
+{
+	(void)state;
+	kumo_error_t err = NULL;
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(kumo_read_file("/nonexistent/kumo", 10, &buf, &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_NOT_FOUND);
+	assert_non_null(strstr(err->msg, "No such file"));
+	kumo_error_free(&err);
+}
+
+static void atomic_write_roundtrip(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kumo-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	autofree char *sub = xasprintf("%s/a/b/c", dir);
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_mkdir_p(sub, 0755, &err), 0);
+	autofree char *path = xasprintf("%s/file", sub);
+	assert_int_equal(kumo_write_file_atomic(path, "hello", 5, 0644, &err), 0);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(kumo_read_file(path, 100, &buf, &len, &err), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal((char *)buf, "hello");
+	free(buf);
+	/* Too large for the limit: refused, not truncated. */
+	assert_int_equal(kumo_read_file(path, 4, &buf, &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	kumo_error_free(&err);
+	autofree char *cmd = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(error_wrap_adds_context),
+		cmocka_unit_test(errno_maps_status),
+		cmocka_unit_test(atomic_write_roundtrip),
+	};
+	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
+}

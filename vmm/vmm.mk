@@ -1,0 +1,1 @@
+# vmm/vmm.mk - source list of vmm/ (empty until its issue lands).
