@@ -17,8 +17,27 @@ $(BUILD)/tests/%: $(BUILD)/host/tests/unit/%.o $$(TEST_LIBS_$$*)
 .PHONY: unit-tests test-prereqs
 unit-tests: $(UNIT_TESTS)
 
+# Guest test apps: tests/apps/app_<name>.c -> $(BUILD)/apps/app_<name>.wasm, run by
+# tests/apps/run-apps.sh under every runner present (node, kumo run --host, kumo run).
+WASI_CC := $(CLANG) --target=wasm32-wasi --sysroot=/usr
+WASI_CFLAGS := -O2 -Wall -Wextra -Werror
+APP_SRCS := $(wildcard tests/apps/app_*.c)
+APPS := $(APP_SRCS:tests/apps/%.c=$(BUILD)/apps/%.wasm)
+# memory.grow is tested against a declared maximum of 64 pages.
+WASI_LDFLAGS_app_memgrow := -Wl,--max-memory=4194304
+
+$(BUILD)/apps/%.wasm: tests/apps/%.c $(wildcard tests/apps/*.h)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) $(WASI_LDFLAGS_$*) $< -o $@
+
+.PHONY: apps
+apps: $(APPS)
+TEST_SCRIPTS += tests/apps/run-apps.sh
+
+include tests/bench/bench.mk
+
 # Everything the non-unit tiers need built (folders append to it).
-test-prereqs: all unit-tests
+test-prereqs: all unit-tests apps
 
 test: deps
 	$(MAKE) test-prereqs

@@ -1,0 +1,1 @@
+# tests/bench/bench.mk - benchmarks: `make bench-compute` (tests/bench/compute/).
