@@ -796,9 +796,17 @@ int wasm_decode(const uint8_t *bytes, size_t len, struct wasm_module *m, struct 
 	struct wasm_reader r;
 	reader_init(&r, bytes, bytes, bytes + len);
 
+	if (len < 4) {
+		malformed(&d, len, "unexpected end");
+		goto fail;
+	}
 	const uint8_t *magic = read_bytes(&r, 4);
 	if (!magic || memcmp(magic, "\0asm", 4) != 0) {
 		malformed(&d, 0, "magic header not detected");
+		goto fail;
+	}
+	if (len < 8) {
+		malformed(&d, len, "unexpected end");
 		goto fail;
 	}
 	const uint8_t *version = read_bytes(&r, 4);

@@ -42,10 +42,10 @@ static void empty_module(void **state)
 
 static void header_errors(void **state)
 {
-	MALFORMED("", "magic header not detected");
-	MALFORMED("\0as", "magic header not detected");
+	MALFORMED("", "unexpected end");
+	MALFORMED("\0as", "unexpected end");
 	MALFORMED("\0asn\1\0\0\0", "magic header not detected");
-	MALFORMED("\0asm", "unknown binary version");
+	MALFORMED("\0asm", "unexpected end");
 	MALFORMED("\0asm\2\0\0\0", "unknown binary version");
 }
 
