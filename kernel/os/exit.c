@@ -27,9 +27,7 @@ static __attribute__((noreturn)) void finish(int status, const char *kind, int t
 	for (int i = 0; i < n - 1; i++)
 		if (line[i] == '\n')
 			line[i] = ' ';
-	if (kumo_app_entry_tsc)
-		klog("boot: kernel entry to app entry %llu us (tsc)",
-		     (unsigned long long)(clock_tsc_to_ns(kumo_app_entry_tsc - kumo_boot_tsc) / 1000));
+	kumo_log_boot_details();
 	kcons_flush();
 	/* Start the record on a fresh line when COM3 is shared with stdout. */
 	if (!kcons_has_port(KCONS_KERNEL))

@@ -111,5 +111,7 @@ void bootcfg_init(const struct kumo_hvm_start_info *si);
 /* --- main.c --- */
 extern uint64_t kumo_app_entry_tsc; /* TSC just before the app's entry point */
 const char *kumo_accel(void);         /* "kvm", "tcg", ... (from the hypervisor leaf) */
+/* Logs the boot summary and per-stage times (at exit, off the boot path). */
+void kumo_log_boot_details(void);
 
 #endif /* KUMO_KOS_H */

@@ -6,6 +6,28 @@
 #include "kernel/os/kos.h"
 
 uint64_t kumo_app_entry_tsc;
+static uint64_t boot_stage_tsc[6];
+
+void kumo_log_boot_details(void)
+{
+	const uint64_t *t = boot_stage_tsc;
+	klog("boot abi %d, accel %s, clock %s (tsc %llu kHz), random %s, %llu MiB RAM, avx %s",
+	     KUMO_BOOT_ABI_VERSION, kumo_accel(), clock_source(),
+	     (unsigned long long)(clock_tsc_hz() / 1000), random_source(),
+	     (unsigned long long)(page_total_count() * PAGE_SIZE >> 20), kumo_cpu.avx ? "on" : "off");
+	if (!t[0])
+		return;
+	klog("boot stages (us): entry->C %llu, cpu %llu, memory %llu, acpi+lapic %llu, clock %llu, config %llu",
+	     (unsigned long long)(clock_tsc_to_ns(t[0] - kumo_boot_tsc) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[1] - t[0]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[2] - t[1]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[3] - t[2]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[4] - t[3]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[5] - t[4]) / 1000));
+	if (kumo_app_entry_tsc)
+		klog("boot: kernel entry to app entry %llu us (tsc)",
+		     (unsigned long long)(clock_tsc_to_ns(kumo_app_entry_tsc - kumo_boot_tsc) / 1000));
+}
 
 const char *kumo_accel(void)
 {
@@ -50,19 +72,11 @@ void kumo_kmain(uint32_t start_info_paddr)
 	random_init(NULL, 0);
 	bootcfg_init(si);
 	t[5] = rdtsc();
-	klog("kumo kernel, boot abi %d, accel %s, clock %s (tsc %llu kHz), random %s, "
-	     "%llu MiB RAM (%llu MiB free), avx %s",
-	     KUMO_BOOT_ABI_VERSION, kumo_accel(), clock_source(),
-	     (unsigned long long)(clock_tsc_hz() / 1000), random_source(),
-	     (unsigned long long)(page_total_count() * PAGE_SIZE >> 20),
-	     (unsigned long long)(page_free_count() * PAGE_SIZE >> 20), kumo_cpu.avx ? "on" : "off");
-	klog("boot stages (us): entry->C %llu, cpu %llu, memory %llu, acpi+lapic %llu, clock %llu, config %llu",
-	     (unsigned long long)(clock_tsc_to_ns(t[0] - kumo_boot_tsc) / 1000),
-	     (unsigned long long)(clock_tsc_to_ns(t[1] - t[0]) / 1000),
-	     (unsigned long long)(clock_tsc_to_ns(t[2] - t[1]) / 1000),
-	     (unsigned long long)(clock_tsc_to_ns(t[3] - t[2]) / 1000),
-	     (unsigned long long)(clock_tsc_to_ns(t[4] - t[3]) / 1000),
-	     (unsigned long long)(clock_tsc_to_ns(t[5] - t[4]) / 1000));
+	for (int i = 0; i < 6; i++)
+		boot_stage_tsc[i] = t[i];
+	/* Short, since every byte is a VM exit before the app runs; the details follow
+	 * at exit (kumo_log_boot_details). */
+	klog("up: accel %s, clock %s", kumo_accel(), clock_source());
 	uintptr_t bottom;
 	uintptr_t top = vm_stack_create(kumo_bootcfg.stack_size, &bottom);
 	long status = kumo_call_on_stack(app_trampoline, NULL, (void *)top);
