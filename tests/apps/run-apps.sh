@@ -5,7 +5,10 @@
 # Runners (each detected at run time, skipped with a note when absent):
 #   node       Node 20's node:wasi through tests/apps/node-wasi.mjs (a second opinion;
 #              node has no spec trap names, so a trap case only needs a non-zero exit)
-#   kumo-host  build/bin/kumo run --host  (a trap: exit 134 and the trap message on stderr)
+#   kumo-host  build/bin/kumo run --host  (a trap: exit 134 and the trap message on stderr);
+#              when `kumo run --host` accepts a compiled object, each app is compiled
+#              once with `kumo compile` into $BUILD/apps/kumo/ (reused while newer than
+#              both the .wasm and kumo) and the object is run; else the .wasm is run
 #   kumo-vm    build/bin/kumo run          (same checks, the app booted as a VM)
 # Prints one line per failure and closes with `apps: N passed, N failed`.
 set -u
@@ -56,6 +59,27 @@ for r in $want; do
 	esac
 done
 
+# kumo-host: run precompiled objects when kumo accepts them (compiling every case again
+# would cost seconds each). Decided once, on the hello app.
+host_objects=0
+objdir=$apps_dir/kumo
+kumo_object() { # WASM -> prints the object path, or fails (compile error on stderr)
+	local wasm=$1 obj
+	obj=$objdir/$(basename "$wasm" .wasm).o
+	if [ ! "$obj" -nt "$wasm" ] || [ ! "$obj" -nt "$kumo" ]; then
+		mkdir -p "$objdir"
+		"$kumo" compile "$wasm" -o "$obj" >&2 || return 1
+	fi
+	echo "$obj"
+}
+if [[ " ${runners[*]} " == *" kumo-host "* ]] && "$kumo" help 2>/dev/null | grep -qE '^\s+compile\b'; then
+	if obj=$(kumo_object "$apps_dir/app_hello.wasm" 2>/dev/null) &&
+		"$kumo" run --host "$obj" </dev/null 2>/dev/null | cmp -s - "$here/expected/hello.default.out"; then
+		host_objects=1
+		echo "kumo-host: running objects compiled by kumo compile"
+	fi
+fi
+
 # run_case RUNNER WASM OUT ERR CODEFILE OPTIONS... -- ARGS...
 run_case() {
 	local runner=$1 wasm=$2 out=$3 err=$4 codefile=$5
@@ -63,7 +87,17 @@ run_case() {
 	local -a cmd
 	case $runner in
 	node) cmd=(node --no-warnings "$here/node-wasi.mjs" "$wasm") ;;
-	kumo-host) cmd=("$kumo" run --host "$wasm") ;;
+	kumo-host)
+		if [ $host_objects = 1 ]; then
+			local obj
+			if ! obj=$(kumo_object "$wasm" 2>"$err"); then
+				: >"$out"
+				echo 125 >"$codefile"
+				return
+			fi
+			wasm=$obj
+		fi
+		cmd=("$kumo" run --host "$wasm") ;;
 	kumo-vm) cmd=("$kumo" run "$wasm") ;;
 	esac
 	timeout -k 5 "$case_timeout" "${cmd[@]}" "$@" </dev/null >"$out" 2>"$err"
