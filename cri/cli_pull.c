@@ -124,7 +124,7 @@ static int cmd_pull(int argc, char **argv)
 	}
 	if (!o.quiet)
 		printf("pulled %s\n  id      %s\n  format  %s (%s)\n  module  %s\n  digest  %s\n  time    %.3f s\n",
-		       im->repo_tags[0] ? im->repo_tags[0] : im->repo_digests[0], im->id,
+		       argv[o.first_arg], im->id,
 		       im->format == IMAGESTORE_FORMAT_WASM_ARTIFACT ? "wasm artifact" : "oci image",
 		       im->platform, im->module_path, im->module_digest, (double)(t1 - t0) / 1e9);
 	else

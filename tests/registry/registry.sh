@@ -78,8 +78,8 @@ EOC
 }
 
 registry_stop() {
-	[ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-	[ -n "${TOKEN_PID:-}" ] && kill "$TOKEN_PID" 2>/dev/null && wait "$TOKEN_PID" 2>/dev/null
+	if [ -n "${REG_PID:-}" ]; then kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true; fi
+	if [ -n "${TOKEN_PID:-}" ]; then kill "$TOKEN_PID" 2>/dev/null; wait "$TOKEN_PID" 2>/dev/null || true; fi
 	REG_PID=; TOKEN_PID=
 	return 0
 }
