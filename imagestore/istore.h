@@ -1,0 +1,222 @@
+/* imagestore/istore.h - private interfaces between the files of imagestore/ (never
+ * included from another folder). */
+#ifndef KUMO_ISTORE_H
+#define KUMO_ISTORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "imagestore/imagestore.h"
+
+/* "sha256:" + 64 hex + NUL */
+#define DIGEST_BUF 72
+
+/* ---- digest.c ---- */
+/* True for "sha256:<64 lowercase hex>" (the only algorithm kumo accepts). */
+bool digest_valid(const char *d);
+/* The hex part of a valid digest. */
+static inline const char *digest_hex(const char *d) { return d + 7; }
+void digest_bytes(const void *data, size_t len, char out[DIGEST_BUF]);
+void digest_final(EVP_MD_CTX *ctx, char out[DIGEST_BUF]);
+EVP_MD_CTX *digest_new(void); /* sha256 context; aborts on failure */
+/* Hashes a file; *size (may be NULL) gets its length. */
+int digest_file(const char *path, char out[DIGEST_BUF], uint64_t *size, kumo_error_t *err);
+
+/* ---- manifest.c ---- */
+struct descriptor {
+	char *media_type; /* as written by the registry */
+	char *digest;     /* validated "sha256:..." */
+	uint64_t size;    /* bytes; a blob bigger than this is refused */
+	char *os;         /* index entries: platform.os, or NULL */
+	char *arch;       /* index entries: platform.architecture, or NULL */
+	char *variant;    /* index entries: platform.variant, or NULL */
+};
+
+enum manifest_kind { MANIFEST_INDEX = 1, MANIFEST_IMAGE };
+
+struct manifest {
+	enum manifest_kind kind;
+	char *media_type;            /* effective media type */
+	struct descriptor config;    /* MANIFEST_IMAGE */
+	struct descriptor *layers;   /* MANIFEST_IMAGE */
+	size_t n_layers;
+	struct descriptor *manifests; /* MANIFEST_INDEX */
+	size_t n_manifests;
+};
+
+/* Parses a manifest or index. content_type is the HTTP Content-Type (may be NULL: the
+ * body's mediaType decides). max_size bounds every descriptor's size. */
+int manifest_parse(const char *data, size_t len, const char *content_type, uint64_t max_size,
+		   struct manifest *out, kumo_error_t *err);
+void manifest_clear(struct manifest *m);
+/* Chooses the wasi/wasm (or wasip1/wasm) entry of an index; the error names the
+ * platforms the index has. */
+int manifest_select_wasm(const struct manifest *index, const char *what, size_t *out,
+			 kumo_error_t *err);
+bool platform_is_wasm(const char *os, const char *arch);
+
+struct image_config {
+	char *os;
+	char *arch;
+	char **entrypoint; /* NULL-terminated, never NULL after parse */
+	char **cmd;
+	char **env;
+	char *working_dir;
+	char *user;
+};
+int image_config_parse(const char *data, size_t len, struct image_config *out,
+		       kumo_error_t *err);
+void image_config_clear(struct image_config *c);
+char **strv_dup(char *const *v);
+void strv_free(char **v);
+size_t strv_len(char *const *v);
+
+/* ---- registry.c / auth.c ---- */
+struct registry {
+	struct imagestore *store; /* configuration */
+	char *domain;             /* "127.0.0.1:5000", "docker.io" */
+	char *base;               /* "https://registry-1.docker.io/v2/library/alpine" */
+	char *repo;               /* "library/alpine" */
+	char *actions;            /* scope actions: "pull" or "pull,push" */
+	char *basic;              /* "user:pass" or NULL */
+	char *identity_token;     /* refresh token or NULL */
+	pthread_mutex_t lock;     /* guards bearer */
+	char *bearer;             /* current token or NULL */
+	bool use_basic;           /* the registry asked for Basic */
+};
+
+struct http_resp {
+	long status;
+	char *content_type;
+	char *docker_digest;
+	char *location;
+	char *www_auth;
+	char *content_range;
+	char *body;        /* memory sink */
+	size_t body_len;
+};
+void http_resp_clear(struct http_resp *r);
+
+int registry_init(struct registry *r, struct imagestore *store, const struct imagestore_ref *ref,
+		  const char *actions, const struct imagestore_auth *auth, kumo_error_t *err);
+void registry_clear(struct registry *r);
+/* GETs a manifest by tag or digest into memory (bounded), with the Accept list. */
+int registry_get_manifest(struct registry *r, CURL *c, const char *reference,
+			  struct http_resp *resp, kumo_error_t *err);
+/* Streams blob d into fd starting at `offset` (bytes already there, already hashed into
+ * ctx), resuming with Range and retrying on transient failures. On success the fd
+ * holds d->size bytes and ctx has hashed them all (the caller compares the digest). */
+int registry_fetch_blob(struct registry *r, CURL *c, const struct descriptor *d, int fd,
+			uint64_t offset, EVP_MD_CTX *ctx, kumo_error_t *err);
+/* Fetches a small blob into memory (config). */
+int registry_get_blob_mem(struct registry *r, CURL *c, const struct descriptor *d,
+			  struct http_resp *resp, kumo_error_t *err);
+int registry_blob_exists(struct registry *r, CURL *c, const char *digest, kumo_error_t *err);
+int registry_upload_blob(struct registry *r, CURL *c, const char *digest, const void *data,
+			 size_t len, kumo_error_t *err);
+int registry_put_manifest(struct registry *r, CURL *c, const char *reference,
+			  const char *media_type, const void *data, size_t len,
+			  kumo_error_t *err);
+CURL *registry_curl(void); /* a new easy handle; aborts on failure */
+
+/* auth.c */
+/* Parses `Bearer realm="..",service="..",scope=".."` / `Basic realm=".."`. */
+struct challenge {
+	char *scheme; /* "bearer", "basic" (lowercased) */
+	char *realm;
+	char *service;
+	char *scope;
+};
+int challenge_parse(const char *header, struct challenge *out);
+void challenge_clear(struct challenge *c);
+/* Looks up "user:pass" for `domain` in a docker config.json; NULL if none. */
+char *docker_config_lookup(const char *config_path, const char *domain);
+/* Gets a bearer token for the challenge (anonymous or with r->basic). */
+int auth_fetch_token(struct registry *r, const struct challenge *ch, char **token,
+		     kumo_error_t *err);
+/* base64 encode/decode (malloc'd, NUL-terminated). decode returns NULL when invalid. */
+char *b64_encode(const void *data, size_t len);
+char *b64_decode(const char *s, size_t *len);
+
+/* ---- store.c ---- */
+struct imagestore {
+	char *root;
+	char **insecure;       /* NULL-terminated */
+	char *docker_config;   /* resolved path or NULL */
+	char *ca_file;
+	int max_parallel;
+	int retries;
+	unsigned backoff_ms;
+	uint64_t max_blob_bytes;
+	uint64_t max_manifest_bytes;
+	uint64_t max_entry_bytes;
+	uint64_t max_unpacked_bytes;
+	imagestore_pulled_fn on_pulled;
+	void *on_pulled_ctx;
+	pthread_mutex_t meta_lock; /* in-process half of meta.lock */
+};
+
+char *store_blob_path(struct imagestore *s, const char *digest);
+bool store_blob_exists(struct imagestore *s, const char *digest);
+bool store_is_insecure(struct imagestore *s, const char *domain);
+/* Takes flock `name` under root (LOCK_SH or LOCK_EX); returns the fd to close. */
+int store_lock(struct imagestore *s, const char *name, int op, kumo_error_t *err);
+/* Writes bytes whose digest must be `digest` into blobs/ (verify, temp, rename). */
+int store_put_blob(struct imagestore *s, const char *digest, const void *data, size_t len,
+		   kumo_error_t *err);
+/* Downloads blob d unless present; verifies while streaming; one download per blob
+ * across threads and processes. */
+int store_fetch_blob(struct imagestore *s, struct registry *r, CURL *c,
+		     const struct descriptor *d, kumo_error_t *err);
+
+/* ---- unpack.c ---- */
+struct unpack_limits {
+	uint64_t max_entry;  /* bytes of one file */
+	uint64_t max_total;  /* bytes of the whole rootfs */
+	uint64_t total;      /* running total, updated */
+};
+/* Applies one layer (tar, tar+gzip, tar+zstd; OCI whiteouts) onto directory rootfd. */
+int unpack_layer(int rootfd, const char *blob_path, struct unpack_limits *lim,
+		 kumo_error_t *err);
+/* Same, from memory (tests and fuzzing). */
+int unpack_layer_mem(int rootfd, const void *data, size_t len, struct unpack_limits *lim,
+		     kumo_error_t *err);
+bool layer_media_type_ok(const char *mt);
+/* Removes `name` under dirfd recursively without following symlinks. */
+int remove_tree_at(int dirfd, const char *name);
+
+/* ---- records.c ---- */
+struct record {
+	char *id;              /* config digest */
+	char *manifest;        /* manifest digest */
+	char *index;           /* index digest or NULL */
+	char *config_media_type;
+	char **layers;         /* layer digests */
+	char **repo_tags;
+	char **repo_digests;
+	uint64_t size;
+	bool pinned;
+	int format;
+	char *platform;
+	char *module_rel;      /* module path relative to root */
+	char *module_digest;
+	char *rootfs_rel;      /* relative to root or NULL */
+	struct image_config config;
+};
+void record_clear(struct record *rec);
+int record_load(struct imagestore *s, const char *hex, struct record *out, kumo_error_t *err);
+int record_save(struct imagestore *s, const struct record *rec, kumo_error_t *err);
+/* All records (array of n). */
+int records_load_all(struct imagestore *s, struct record **out, size_t *n, kumo_error_t *err);
+void records_free(struct record *recs, size_t n);
+struct imagestore_image *record_to_image(struct imagestore *s, const struct record *rec);
+/* Adds tag/digest refs to rec (dedup). */
+void strv_add_unique(char ***v, const char *s);
+bool strv_remove(char **v, const char *s);
+bool strv_contains(char *const *v, const char *s);
+
+#endif /* KUMO_ISTORE_H */
