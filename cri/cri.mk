@@ -39,26 +39,27 @@ $(LIB_CRI): $(CRI_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# Backends the real backend links as their folders land.
-CRI_BACKEND_LIBS := $(LIB_COMMON)
+# What the real backend links (cri/backend_real.c).
+CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_COMMON)
+CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS)
 
 $(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) -lpthread -lm
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
 
-$(BUILD)/bin/kumo-crictl: $(BUILD)/host/cri/crictl.o $(LIB_CRI) $(LIB_COMMON)
+$(BUILD)/bin/kumo-crictl: $(BUILD)/host/cri/crictl.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread -lm
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
 
 PROGRAMS += $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl
 
 # --- tests ----------------------------------------------------------------------------
-CRI_TEST_LIBS := $(LIB_CRI) $(LIB_COMMON)
+CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
 TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
-TEST_LDLIBS_test_cri_pbjson := $(CRI_LDLIBS)
+TEST_LDLIBS_test_cri_pbjson := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(CRI_TEST_LIBS)
-TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS)
-TEST_SCRIPTS += tests/e2e/cri-e2e.sh
+TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
+TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)
