@@ -20,6 +20,8 @@ PACKAGES=(
 	tini iproute2 iptables dnsmasq-base
 	# sources, registry and benchmark peers
 	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs
+	# end-to-end test scripts read JSON answers
+	jq
 )
 
 missing=()

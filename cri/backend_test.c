@@ -1,0 +1,572 @@
+/* cri/backend_test.c - the TEST backend: an in-process fake of images, networking and
+ * VMs, for unit tests and end-to-end tests of kumod's state machine (kumod
+ * --backend=test). Nothing here boots or pulls anything.
+ *
+ * Its "VMs" are records under <root>/test-backend/vms/, so they outlive a kumod
+ * restart like real VMs do. What a fake VM does is chosen by the container's command
+ * (command then args):
+ *   echo WORDS...   writes "WORDS..." to the CRI log and exits 0 at once
+ *   exit N          exits with code N at once
+ *   sleep MS        runs MS milliseconds, then exits 0
+ *   trap            exits 134 with reason "Trap", message "integer divide by zero"
+ *   anything else   writes "serving" to the log and runs until stopped
+ * A stop ends a fake VM with code 143 (137 when timeout is 0). Image references
+ * containing "notfound" fail to pull with NOT_FOUND, "notwasm" with UNSUPPORTED (not a
+ * Wasm image), "badimport" with UNSUPPORTED (unsupported import); any other pulls.
+ * Pod IPs are 10.88.0.2, .3, ... in allocation order.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cri/backend.h"
+
+struct tb {
+	pthread_mutex_t lock;
+	char *dir;           /* <root>/test-backend */
+	json_t *images;      /* {"id": {"tags": [...], "size": N}} */
+	json_t *vms;         /* {"id": vm record}; each also in vms/<id>.json */
+	json_int_t next_ip;  /* last octet of the next pod IP */
+	pthread_t monitor;
+	bool stop;
+	bool monitor_running;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int save_json(const char *path, json_t *j, kumo_error_t *err)
+{
+	autofree char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+	return kumo_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+static int vm_save(struct tb *t, const char *id, json_t *vm, kumo_error_t *err)
+{
+	autofree char *p = xasprintf("%s/vms/%s.json", t->dir, id);
+	return save_json(p, vm, err);
+}
+
+static int state_save(struct tb *t, kumo_error_t *err)
+{
+	autofree char *p = xasprintf("%s/state.json", t->dir);
+	json_t *j = json_pack("{s:O, s:I}", "images", t->images, "next_ip", t->next_ip);
+	int r = save_json(p, j, err);
+	json_decref(j);
+	return r;
+}
+
+/* Appends one CRI log line: "<RFC3339Nano> stdout F <text>". */
+static void log_line(const char *path, const char *text)
+{
+	if (!path || !*path)
+		return;
+	FILE *f = fopen(path, "a");
+	if (!f) {
+		log_warn("test backend: open log `%s`: %s", path, strerror(errno));
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	fprintf(f, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ stdout F %s\n", tm.tm_year + 1900,
+		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, text);
+	fclose(f);
+}
+
+static void status_from_json(json_t *vm, struct cri_vm_status *st)
+{
+	const char *s = vm ? json_string_value(json_object_get(vm, "state")) : NULL;
+	*st = (struct cri_vm_status){0};
+	st->state = !s ? CRI_VM_GONE
+		    : strcmp(s, "created") == 0 ? CRI_VM_CREATED
+		    : strcmp(s, "running") == 0 ? CRI_VM_RUNNING
+						: CRI_VM_EXITED;
+	if (!vm)
+		return;
+	st->started_at_ns = json_integer_value(json_object_get(vm, "started_at"));
+	if (st->state == CRI_VM_EXITED) {
+		st->exit_code = (int32_t)json_integer_value(json_object_get(vm, "exit_code"));
+		st->finished_at_ns = json_integer_value(json_object_get(vm, "finished_at"));
+		const char *r = json_string_value(json_object_get(vm, "reason"));
+		const char *m = json_string_value(json_object_get(vm, "message"));
+		st->reason = r && *r ? xstrdup(r) : NULL;
+		st->message = m && *m ? xstrdup(m) : NULL;
+	}
+}
+
+/* Ends a running fake VM (lock held) with the given outcome and saves it. */
+static void vm_end(struct tb *t, const char *id, json_t *vm, int64_t at, int code,
+		   const char *reason, const char *message)
+{
+	json_object_set_new(vm, "state", json_string("exited"));
+	json_object_set_new(vm, "finished_at", json_integer(at));
+	json_object_set_new(vm, "exit_code", json_integer(code));
+	json_object_set_new(vm, "reason", json_string(reason ? reason : ""));
+	json_object_set_new(vm, "message", json_string(message ? message : ""));
+	json_object_del(vm, "exit_at");
+	kumo_error_t err = NULL;
+	if (vm_save(t, id, vm, &err) < 0)
+		log_warn("test backend: %s", kumo_error_msg(err));
+	kumo_error_free(&err);
+}
+
+/* If a running fake VM's planned exit time has passed, records the exit (lock held). */
+static bool vm_settle(struct tb *t, const char *id, json_t *vm, int64_t now)
+{
+	const char *s = json_string_value(json_object_get(vm, "state"));
+	json_t *at = json_object_get(vm, "exit_at");
+	if (!s || strcmp(s, "running") != 0 || !json_is_integer(at) || json_integer_value(at) > now)
+		return false;
+	vm_end(t, id, vm, json_integer_value(at),
+	       (int)json_integer_value(json_object_get(vm, "plan_code")),
+	       json_string_value(json_object_get(vm, "plan_reason")),
+	       json_string_value(json_object_get(vm, "plan_message")));
+	return true;
+}
+
+static void *monitor_main(void *arg)
+{
+	struct cri_backend *b = arg;
+	struct tb *t = b->priv;
+	for (;;) {
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+		json_t *ended = json_object();
+		pthread_mutex_lock(&t->lock);
+		if (t->stop) {
+			pthread_mutex_unlock(&t->lock);
+			json_decref(ended);
+			return NULL;
+		}
+		int64_t now = now_ns();
+		const char *id;
+		json_t *vm;
+		json_object_foreach(t->vms, id, vm)
+			if (vm_settle(t, id, vm, now))
+				json_object_set(ended, id, vm);
+		pthread_mutex_unlock(&t->lock);
+		json_object_foreach(ended, id, vm) {
+			struct cri_vm_status st;
+			status_from_json(vm, &st);
+			cri_backend_report_exit(b, id, &st);
+			cri_vm_status_clear(&st);
+		}
+		json_decref(ended);
+	}
+}
+
+/* "repo" -> "repo:latest"; references with a tag or digest stay. */
+static char *normalize(const char *ref)
+{
+	const char *slash = strrchr(ref, '/');
+	const char *last = slash ? slash + 1 : ref;
+	if (strchr(last, ':') || strchr(ref, '@'))
+		return xstrdup(ref);
+	return xasprintf("%s:latest", ref);
+}
+
+static char *fake_digest(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = s; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return xasprintf("sha256:%016llx%016llx%016llx%016llx", (unsigned long long)h,
+			 (unsigned long long)(h * 31), (unsigned long long)(h * 131),
+			 (unsigned long long)(h * 1031));
+}
+
+/* Finds an image by id, tag or normalized tag (lock held); returns its id or NULL. */
+static const char *image_find(struct tb *t, const char *ref)
+{
+	if (json_object_get(t->images, ref))
+		return json_object_iter_key(json_object_iter_at(t->images, ref));
+	autofree char *norm = normalize(ref);
+	const char *id;
+	json_t *img;
+	json_object_foreach(t->images, id, img) {
+		size_t i;
+		json_t *tag;
+		json_array_foreach(json_object_get(img, "tags"), i, tag)
+			if (strcmp(json_string_value(tag), ref) == 0 ||
+			    strcmp(json_string_value(tag), norm) == 0)
+				return id;
+	}
+	return NULL;
+}
+
+static void image_info(const char *id, json_t *img, struct cri_image_info *info)
+{
+	json_t *tags = json_object_get(img, "tags");
+	info->id = xstrdup(id);
+	info->repo_tags = xzalloc(sizeof(char *) * (json_array_size(tags) + 1));
+	for (size_t i = 0; i < json_array_size(tags); i++)
+		info->repo_tags[i] = xstrdup(json_string_value(json_array_get(tags, i)));
+	info->repo_digests = xzalloc(sizeof(char *));
+	info->size = (uint64_t)json_integer_value(json_object_get(img, "size"));
+}
+
+static int tb_image_pull(struct cri_backend *b, const char *ref, const struct cri_auth *auth,
+			 char **image_id, kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	if (strstr(ref, "notfound"))
+		return kumo_error(err, KUMO_E_NOT_FOUND,
+				  "manifest for `%s` not found in the registry (test backend)", ref);
+	if (strstr(ref, "notwasm"))
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "`%s` is not a WebAssembly image: no wasi/wasm platform and no "
+				  "application/wasm layer (test backend)", ref);
+	if (strstr(ref, "badimport"))
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "`%s`: the module imports `env.not_wasi`, which kumo does not "
+				  "provide (test backend)", ref);
+	autofree char *norm = normalize(ref);
+	autofree char *id = fake_digest(norm);
+	pthread_mutex_lock(&t->lock);
+	json_t *img = json_object_get(t->images, id);
+	if (!img) {
+		img = json_pack("{s:[], s:I}", "tags", "size", (json_int_t)(4096 + strlen(norm)));
+		json_object_set_new(t->images, id, img);
+	}
+	json_t *tags = json_object_get(img, "tags");
+	bool have = false;
+	size_t i;
+	json_t *tag;
+	json_array_foreach(tags, i, tag)
+		have |= strcmp(json_string_value(tag), norm) == 0;
+	if (!have)
+		json_array_append_new(tags, json_string(norm));
+	int r = state_save(t, err);
+	pthread_mutex_unlock(&t->lock);
+	if (r < 0)
+		return -1;
+	*image_id = xstrdup(id);
+	return 0;
+}
+
+static int tb_image_list(struct cri_backend *b, struct cri_image_info **infos, size_t *n,
+			 kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	*infos = xzalloc(sizeof(**infos) * (json_object_size(t->images) + 1));
+	*n = 0;
+	const char *id;
+	json_t *img;
+	json_object_foreach(t->images, id, img)
+		image_info(id, img, &(*infos)[(*n)++]);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int tb_image_status(struct cri_backend *b, const char *ref, struct cri_image_info *info,
+			   kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	const char *id = image_find(t, ref);
+	if (id)
+		image_info(id, json_object_get(t->images, id), info);
+	pthread_mutex_unlock(&t->lock);
+	if (!id)
+		return kumo_error(err, KUMO_E_NOT_FOUND, "image `%s` not found", ref);
+	return 0;
+}
+
+static int tb_image_remove(struct cri_backend *b, const char *ref, kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	const char *id = image_find(t, ref);
+	int r = 0;
+	if (id) {
+		json_object_del(t->images, id);
+		r = state_save(t, err);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+static int tb_image_fs_info(struct cri_backend *b, struct cri_fs_usage *u, kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	u->mountpoint = xstrdup(t->dir);
+	u->used_bytes = 0;
+	const char *id;
+	json_t *img;
+	json_object_foreach(t->images, id, img) {
+		u->used_bytes += (uint64_t)json_integer_value(json_object_get(img, "size"));
+		u->inodes_used++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static bool tb_network_ready(struct cri_backend *b, char **reason, char **message)
+{
+	return true; /* fake IPs, nothing routes to them */
+}
+
+static int tb_pod_net_setup(struct cri_backend *b, const struct cri_pod_spec *pod, char **ip,
+			    kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	json_int_t n = t->next_ip++;
+	int r = state_save(t, err);
+	pthread_mutex_unlock(&t->lock);
+	if (r < 0)
+		return -1;
+	*ip = xasprintf("10.88.%d.%d", (int)(n / 254), (int)(n % 254) + 1);
+	return 0;
+}
+
+static int tb_pod_net_teardown(struct cri_backend *b, const char *pod_id, kumo_error_t *err)
+{
+	return 0;
+}
+
+static int tb_vm_create(struct cri_backend *b, const struct cri_container_spec *spec,
+			kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	json_t *argv = json_array();
+	for (size_t i = 0; spec->argv && spec->argv[i]; i++)
+		json_array_append_new(argv, json_string(spec->argv[i]));
+	json_t *vm = json_pack("{s:s, s:o, s:s, s:s, s:I}", "state", "created", "argv", argv,
+			       "log_path", spec->log_path, "image_id", spec->image_id,
+			       "created_at", (json_int_t)now_ns());
+	pthread_mutex_lock(&t->lock);
+	int r = vm_save(t, spec->id, vm, err);
+	if (r == 0)
+		json_object_set(t->vms, spec->id, vm);
+	pthread_mutex_unlock(&t->lock);
+	json_decref(vm);
+	return r;
+}
+
+static int tb_vm_start(struct cri_backend *b, const char *id, kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	json_t *vm = json_object_get(t->vms, id);
+	const char *s = vm ? json_string_value(json_object_get(vm, "state")) : NULL;
+	if (!s || strcmp(s, "created") != 0) {
+		pthread_mutex_unlock(&t->lock);
+		return kumo_error(err, KUMO_E_NOT_FOUND, "no created vm `%s`", id);
+	}
+	json_t *argv = json_object_get(vm, "argv");
+	const char *prog = json_string_value(json_array_get(argv, 0));
+	const char *arg1 = json_string_value(json_array_get(argv, 1));
+	const char *log = json_string_value(json_object_get(vm, "log_path"));
+	int64_t now = now_ns();
+	json_object_set_new(vm, "state", json_string("running"));
+	json_object_set_new(vm, "started_at", json_integer(now));
+	int64_t exit_at = -1;
+	int code = 0;
+	const char *reason = "", *message = "";
+	if (prog && strcmp(prog, "echo") == 0) {
+		size_t len = 0;
+		for (size_t i = 1; i < json_array_size(argv); i++)
+			len += strlen(json_string_value(json_array_get(argv, i))) + 1;
+		char *line = xzalloc(len + 1);
+		for (size_t i = 1; i < json_array_size(argv); i++) {
+			if (i > 1)
+				strcat(line, " ");
+			strcat(line, json_string_value(json_array_get(argv, i)));
+		}
+		log_line(log, line);
+		free(line);
+		exit_at = now;
+	} else if (prog && strcmp(prog, "exit") == 0) {
+		code = arg1 ? atoi(arg1) : 0;
+		exit_at = now;
+	} else if (prog && strcmp(prog, "sleep") == 0) {
+		exit_at = now + (int64_t)(arg1 ? atoll(arg1) : 0) * 1000000;
+	} else if (prog && strcmp(prog, "trap") == 0) {
+		code = 134;
+		reason = "Trap";
+		message = "integer divide by zero";
+		exit_at = now;
+	} else {
+		log_line(log, "serving");
+	}
+	if (exit_at >= 0) {
+		json_object_set_new(vm, "exit_at", json_integer(exit_at));
+		json_object_set_new(vm, "plan_code", json_integer(code));
+		json_object_set_new(vm, "plan_reason", json_string(reason));
+		json_object_set_new(vm, "plan_message", json_string(message));
+	}
+	int r = vm_save(t, id, vm, err);
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+static int tb_vm_stop(struct cri_backend *b, const char *id, int64_t timeout_s, kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	struct cri_vm_status st = {0};
+	bool ended = false;
+	pthread_mutex_lock(&t->lock);
+	json_t *vm = json_object_get(t->vms, id);
+	if (vm && !vm_settle(t, id, vm, now_ns())) {
+		const char *s = json_string_value(json_object_get(vm, "state"));
+		if (strcmp(s, "running") == 0) {
+			vm_end(t, id, vm, now_ns(), timeout_s > 0 ? 143 : 137, "", "");
+			status_from_json(vm, &st);
+			ended = true;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (ended)
+		cri_backend_report_exit(b, id, &st);
+	cri_vm_status_clear(&st);
+	return 0;
+}
+
+static int tb_vm_remove(struct cri_backend *b, const char *id, kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	json_object_del(t->vms, id);
+	autofree char *p = xasprintf("%s/vms/%s.json", t->dir, id);
+	int r = 0;
+	if (unlink(p) < 0 && errno != ENOENT)
+		r = kumo_error_errno(err, errno, "remove `%s`", p);
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+static int tb_vm_status(struct cri_backend *b, const char *id, struct cri_vm_status *st,
+			kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	json_t *vm = json_object_get(t->vms, id);
+	if (vm)
+		vm_settle(t, id, vm, now_ns());
+	status_from_json(vm, st);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int tb_vm_stats(struct cri_backend *b, const char *id, struct cri_vm_stats *stats,
+		       kumo_error_t *err)
+{
+	struct tb *t = b->priv;
+	pthread_mutex_lock(&t->lock);
+	json_t *vm = json_object_get(t->vms, id);
+	int64_t started = vm ? json_integer_value(json_object_get(vm, "started_at")) : 0;
+	pthread_mutex_unlock(&t->lock);
+	if (!vm)
+		return kumo_error(err, KUMO_E_NOT_FOUND, "no vm `%s`", id);
+	int64_t now = now_ns();
+	stats->timestamp_ns = now;
+	stats->cpu_usage_core_ns = started ? (uint64_t)(now - started) / 100 : 0;
+	stats->memory_working_set = 16u << 20;
+	stats->memory_rss = 16u << 20;
+	stats->writable_layer_bytes = 4096;
+	return 0;
+}
+
+static void tb_destroy(struct cri_backend *b)
+{
+	struct tb *t = b->priv;
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->stop = true;
+	pthread_mutex_unlock(&t->lock);
+	if (t->monitor_running)
+		pthread_join(t->monitor, NULL);
+	json_decref(t->images);
+	json_decref(t->vms);
+	pthread_mutex_destroy(&t->lock);
+	free(t->dir);
+	free(t);
+	b->priv = NULL;
+}
+
+static const struct cri_backend_ops test_ops = {
+	.name = "test",
+	.image_pull = tb_image_pull,
+	.image_list = tb_image_list,
+	.image_status = tb_image_status,
+	.image_remove = tb_image_remove,
+	.image_fs_info = tb_image_fs_info,
+	.network_ready = tb_network_ready,
+	.pod_net_setup = tb_pod_net_setup,
+	.pod_net_teardown = tb_pod_net_teardown,
+	.vm_create = tb_vm_create,
+	.vm_start = tb_vm_start,
+	.vm_stop = tb_vm_stop,
+	.vm_remove = tb_vm_remove,
+	.vm_status = tb_vm_status,
+	.vm_stats = tb_vm_stats,
+	.log_reopen = NULL,
+	.destroy = tb_destroy,
+};
+
+int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_t *err)
+{
+	struct tb *t = xzalloc(sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	t->dir = xasprintf("%s/test-backend", root);
+	t->images = json_object();
+	t->vms = json_object();
+	t->next_ip = 1;
+	struct cri_backend *b = xzalloc(sizeof(*b));
+	b->ops = &test_ops;
+	b->root = xstrdup(root);
+	b->insecure_registries = xzalloc(sizeof(char *));
+	b->priv = t;
+	autofree char *vdir = xasprintf("%s/vms", t->dir);
+	if (kumo_mkdir_p(vdir, 0700, err) < 0) {
+		cri_backend_free(b);
+		return -1;
+	}
+	autofree char *sp = xasprintf("%s/state.json", t->dir);
+	json_t *st = json_load_file(sp, 0, NULL);
+	if (st) {
+		json_t *imgs = json_object_get(st, "images");
+		if (json_is_object(imgs))
+			json_object_update(t->images, imgs);
+		if (json_is_integer(json_object_get(st, "next_ip")))
+			t->next_ip = json_integer_value(json_object_get(st, "next_ip"));
+		json_decref(st);
+	}
+	DIR *d = opendir(vdir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l != 64 + 5 || strcmp(e->d_name + 64, ".json") != 0)
+			continue;
+		autofree char *p = xasprintf("%s/%s", vdir, e->d_name);
+		json_t *vm = json_load_file(p, 0, NULL);
+		if (!vm)
+			continue;
+		autofree char *id = xstrndup(e->d_name, 64);
+		json_object_set_new(t->vms, id, vm);
+	}
+	if (d)
+		closedir(d);
+	if (pthread_create(&t->monitor, NULL, monitor_main, b) != 0) {
+		cri_backend_free(b);
+		return kumo_error(err, KUMO_E_INTERNAL, "test backend: cannot start its monitor");
+	}
+	t->monitor_running = true;
+	log_warn("using the TEST backend: images, networks and VMs are fakes");
+	*out = b;
+	return 0;
+}

@@ -1,0 +1,194 @@
+/* cri/config.c - kumod's configuration: defaults, /etc/kumo/kumo.json, then flags. */
+#include <errno.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cri/cri.h"
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static void add_registry(struct cri_config *cfg, const char *host)
+{
+	size_t n = 0;
+	while (cfg->insecure_registries && cfg->insecure_registries[n])
+		n++;
+	cfg->insecure_registries = xrealloc(cfg->insecure_registries, sizeof(char *) * (n + 2));
+	cfg->insecure_registries[n] = xstrdup(host);
+	cfg->insecure_registries[n + 1] = NULL;
+}
+
+static int parse_int(const char *what, const char *v, int *out, kumo_error_t *err)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || *end || end == v || x < 0 || x > 1000000)
+		return kumo_error(err, KUMO_E_INVALID, "%s: `%s` is not a valid number", what, v);
+	*out = (int)x;
+	return 0;
+}
+
+static int check_choice(const char *what, const char *v, const char *const *choices,
+			kumo_error_t *err)
+{
+	for (size_t i = 0; choices[i]; i++)
+		if (strcmp(v, choices[i]) == 0)
+			return 0;
+	return kumo_error(err, KUMO_E_INVALID, "%s: unknown value `%s`", what, v);
+}
+
+static const char *const backends[] = {"real", "test", NULL};
+static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+
+static int load_file(struct cri_config *cfg, const char *path, bool required, kumo_error_t *err)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		if (!required && access(path, F_OK) < 0 && errno == ENOENT)
+			return 0;
+		return kumo_error(err, KUMO_E_INVALID, "config `%s` line %d: %s", path, je.line,
+				  je.text);
+	}
+	int r = 0;
+	const char *key;
+	json_t *v;
+	if (!json_is_object(j))
+		r = kumo_error(err, KUMO_E_INVALID, "config `%s`: expected a JSON object", path);
+	json_object_foreach(j, key, v) {
+		if (r < 0)
+			break;
+		bool is_str = json_is_string(v);
+		const char *s = json_string_value(v);
+		if (strcmp(key, "socket") == 0 && is_str)
+			set_str(&cfg->socket, s);
+		else if (strcmp(key, "root") == 0 && is_str)
+			set_str(&cfg->root, s);
+		else if (strcmp(key, "backend") == 0 && is_str)
+			r = check_choice("config backend", s, backends, err) < 0 ? -1
+			    : (set_str(&cfg->backend, s), 0);
+		else if (strcmp(key, "log_level") == 0 && is_str)
+			r = check_choice("config log_level", s, levels, err) < 0 ? -1
+			    : (set_str(&cfg->log_level, s), 0);
+		else if (strcmp(key, "workers") == 0 && json_is_integer(v) &&
+			 json_integer_value(v) > 0 && json_integer_value(v) <= 256)
+			cfg->workers = (int)json_integer_value(v);
+		else if (strcmp(key, "shutdown_grace_ms") == 0 && json_is_integer(v) &&
+			 json_integer_value(v) >= 0 && json_integer_value(v) <= 3600000)
+			cfg->shutdown_grace_ms = (int)json_integer_value(v);
+		else if (strcmp(key, "insecure_registries") == 0 && json_is_array(v)) {
+			size_t i;
+			json_t *h;
+			json_array_foreach(v, i, h) {
+				if (!json_is_string(h)) {
+					r = kumo_error(err, KUMO_E_INVALID,
+						       "config `%s`: insecure_registries holds strings",
+						       path);
+					break;
+				}
+				add_registry(cfg, json_string_value(h));
+			}
+		} else
+			r = kumo_error(err, KUMO_E_INVALID,
+				       "config `%s`: unknown key or wrong type for `%s`", path, key);
+	}
+	json_decref(j);
+	return r;
+}
+
+int cri_config_load(struct cri_config *cfg, const char *path, bool required, int argc,
+		    char **argv, bool *show_version, kumo_error_t *err)
+{
+	*cfg = (struct cri_config){0};
+	cfg->socket = xstrdup(CRI_DEFAULT_SOCKET);
+	cfg->root = xstrdup(CRI_DEFAULT_ROOT);
+	cfg->backend = xstrdup("real");
+	cfg->log_level = xstrdup("info");
+	cfg->workers = 8;
+	cfg->shutdown_grace_ms = 10000;
+	cfg->insecure_registries = xzalloc(sizeof(char *));
+	*show_version = false;
+
+	/* --config first: the file comes before every other flag. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			path = argv[i + 1];
+			required = true;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			path = argv[i] + 9;
+			required = true;
+		}
+	}
+	if (path && load_file(cfg, path, required, err) < 0)
+		return -1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--version") == 0) {
+			*show_version = true;
+			continue;
+		}
+		const char *eq = strchr(a, '=');
+		autofree char *name = eq ? xstrndup(a, (size_t)(eq - a)) : xstrdup(a);
+		const char *val = eq ? eq + 1 : NULL;
+		static const char *const with_value[] = {"--socket", "--root", "--insecure-registry",
+							 "--backend", "--log-level", "--workers",
+							 "--config", "--shutdown-grace-ms", NULL};
+		bool known = false;
+		for (size_t k = 0; with_value[k]; k++)
+			known |= strcmp(name, with_value[k]) == 0;
+		if (!known)
+			return kumo_error(err, KUMO_E_INVALID, "unknown option `%s`", a);
+		if (!val) {
+			if (i + 1 >= argc)
+				return kumo_error(err, KUMO_E_INVALID, "option `%s` needs a value", a);
+			val = argv[++i];
+		}
+		if (strcmp(name, "--socket") == 0)
+			set_str(&cfg->socket, val);
+		else if (strcmp(name, "--root") == 0)
+			set_str(&cfg->root, val);
+		else if (strcmp(name, "--insecure-registry") == 0)
+			add_registry(cfg, val);
+		else if (strcmp(name, "--backend") == 0) {
+			if (check_choice("--backend", val, backends, err) < 0)
+				return -1;
+			set_str(&cfg->backend, val);
+		} else if (strcmp(name, "--log-level") == 0) {
+			if (check_choice("--log-level", val, levels, err) < 0)
+				return -1;
+			set_str(&cfg->log_level, val);
+		} else if (strcmp(name, "--workers") == 0) {
+			if (parse_int("--workers", val, &cfg->workers, err) < 0)
+				return -1;
+			if (cfg->workers < 1 || cfg->workers > 256)
+				return kumo_error(err, KUMO_E_INVALID, "--workers: `%s` is not in 1..256",
+						  val);
+		} else if (strcmp(name, "--shutdown-grace-ms") == 0) {
+			if (parse_int("--shutdown-grace-ms", val, &cfg->shutdown_grace_ms, err) < 0)
+				return -1;
+		}
+	}
+	if (cfg->socket[0] != '/' || cfg->root[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID,
+				  "socket `%s` and root `%s` must be absolute paths", cfg->socket,
+				  cfg->root);
+	return 0;
+}
+
+void cri_config_clear(struct cri_config *cfg)
+{
+	free(cfg->socket);
+	free(cfg->root);
+	free(cfg->backend);
+	free(cfg->log_level);
+	for (size_t i = 0; cfg->insecure_registries && cfg->insecure_registries[i]; i++)
+		free(cfg->insecure_registries[i]);
+	free(cfg->insecure_registries);
+	*cfg = (struct cri_config){0};
+}

@@ -1,0 +1,74 @@
+/* cri/cri.h - kumod, the CRI v1 server: configuration, the runtime (state machine +
+ * backend) and the gRPC server around it.
+ *
+ * Layering inside cri/: server.c (gRPC core transport) calls cri_dispatch() with a
+ * method path and request bytes; methods.c decodes them and runs one handler
+ * (runtime_*.c, image_service.c) against the state in state.c; handlers reach images,
+ * builds, VMs and the network only through cri/backend.h.
+ */
+#ifndef KUMO_CRI_H
+#define KUMO_CRI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#define KUMO_VERSION "0.1.0"
+#define CRI_RUNTIME_NAME "kumo"
+#define CRI_API_VERSION "v1"
+
+#define CRI_DEFAULT_SOCKET "/run/kumo/kumo.sock"
+#define CRI_DEFAULT_ROOT "/var/lib/kumo"
+#define CRI_DEFAULT_CONFIG "/etc/kumo/kumo.json"
+
+/* kumod's configuration: /etc/kumo/kumo.json, then flags. */
+struct cri_config {
+	char *socket;              /* unix socket path */
+	char *root;                /* state directory */
+	char **insecure_registries;/* NULL-terminated hosts allowed over plain HTTP */
+	char *backend;             /* "real" (default) or "test" */
+	char *log_level;           /* debug|info|warn|error */
+	int workers;               /* worker threads for unary calls */
+	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */
+};
+
+/* Fills defaults, then the JSON file `path` (missing file is fine unless `required`),
+ * then argv flags (which override). Unknown flags or keys are KUMO_E_INVALID.
+ * Sets *show_version for --version. */
+int cri_config_load(struct cri_config *cfg, const char *path, bool required, int argc,
+		    char **argv, bool *show_version, kumo_error_t *err);
+void cri_config_clear(struct cri_config *cfg);
+
+struct cri_runtime;
+struct cri_backend;
+
+/* Loads the state under `root` (recovering pods and containers, asking the backend
+ * about each container's VM) and takes ownership of `backend`. */
+int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_runtime **out,
+		    kumo_error_t *err);
+void cri_runtime_free(struct cri_runtime *rt); /* accepts NULL; VMs keep running */
+
+/* Runs one unary method ("/runtime.v1.RuntimeService/Version") on the request bytes;
+ * on success *resp (malloc'd) holds the encoded response. Unknown methods and methods
+ * kumo does not implement are KUMO_E_UNSUPPORTED with a message. */
+int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req, size_t len,
+		 uint8_t **resp, size_t *resp_len, kumo_error_t *err);
+
+/* Server-streaming GetContainerEvents: `fn` gets every event (encoded
+ * runtime.v1.ContainerEventResponse, borrowed) until unsubscribed. */
+#define CRI_METHOD_EVENTS "/runtime.v1.RuntimeService/GetContainerEvents"
+typedef void (*cri_event_fn)(void *ctx, const uint8_t *msg, size_t len);
+int cri_events_subscribe(struct cri_runtime *rt, cri_event_fn fn, void *ctx);
+void cri_events_unsubscribe(struct cri_runtime *rt, int handle);
+
+/* The one mapping from kumo error statuses (enum kumo_status, CRI_E_*) to gRPC codes. */
+int cri_grpc_code(int kumo_status);
+/* cri-only status: the object is in the wrong state for this call. */
+#define CRI_E_PRECONDITION 100
+
+/* Serves `rt` on cfg->socket until SIGTERM/SIGINT, then shuts down gracefully. */
+int cri_server_run(const struct cri_config *cfg, struct cri_runtime *rt, kumo_error_t *err);
+
+#endif /* KUMO_CRI_H */

@@ -1,0 +1,134 @@
+/* cri/methods.c - the CRI method table: path -> request type -> handler, and
+ * cri_dispatch(), which decodes, runs and encodes one unary call. */
+#include <string.h>
+
+#include "cri/runtime.h"
+
+CRI_HANDLER(cri_version);
+CRI_HANDLER(cri_status);
+CRI_HANDLER(cri_runtime_config);
+CRI_HANDLER(cri_update_runtime_config);
+CRI_HANDLER(cri_run_pod_sandbox);
+CRI_HANDLER(cri_stop_pod_sandbox);
+CRI_HANDLER(cri_remove_pod_sandbox);
+CRI_HANDLER(cri_pod_sandbox_status);
+CRI_HANDLER(cri_list_pod_sandbox);
+CRI_HANDLER(cri_create_container);
+CRI_HANDLER(cri_start_container);
+CRI_HANDLER(cri_stop_container);
+CRI_HANDLER(cri_remove_container);
+CRI_HANDLER(cri_list_containers);
+CRI_HANDLER(cri_container_status);
+CRI_HANDLER(cri_update_container_resources);
+CRI_HANDLER(cri_reopen_container_log);
+CRI_HANDLER(cri_container_stats);
+CRI_HANDLER(cri_list_container_stats);
+CRI_HANDLER(cri_pod_sandbox_stats);
+CRI_HANDLER(cri_list_pod_sandbox_stats);
+CRI_HANDLER(cri_list_metric_descriptors);
+CRI_HANDLER(cri_list_pod_sandbox_metrics);
+CRI_HANDLER(cri_list_images);
+CRI_HANDLER(cri_image_status);
+CRI_HANDLER(cri_pull_image);
+CRI_HANDLER(cri_remove_image);
+CRI_HANDLER(cri_image_fs_info);
+
+struct cri_method {
+	const char *path;                          /* "/runtime.v1.RuntimeService/Version" */
+	const ProtobufCMessageDescriptor *request; /* request type */
+	cri_handler_fn handler;                    /* NULL: not implemented, see `why` */
+	const char *why;                           /* message for unimplemented methods */
+};
+
+#define RS "/runtime.v1.RuntimeService/"
+#define IS "/runtime.v1.ImageService/"
+#define M(svc, name, req, fn) {svc name, &runtime__v1__##req##__descriptor, fn, NULL}
+#define NOPE(svc, name, req, why) {svc name, &runtime__v1__##req##__descriptor, NULL, why}
+
+static const struct cri_method methods[] = {
+	M(RS, "Version", version_request, cri_version),
+	M(RS, "Status", status_request, cri_status),
+	M(RS, "RuntimeConfig", runtime_config_request, cri_runtime_config),
+	M(RS, "UpdateRuntimeConfig", update_runtime_config_request, cri_update_runtime_config),
+	M(RS, "RunPodSandbox", run_pod_sandbox_request, cri_run_pod_sandbox),
+	M(RS, "StopPodSandbox", stop_pod_sandbox_request, cri_stop_pod_sandbox),
+	M(RS, "RemovePodSandbox", remove_pod_sandbox_request, cri_remove_pod_sandbox),
+	M(RS, "PodSandboxStatus", pod_sandbox_status_request, cri_pod_sandbox_status),
+	M(RS, "ListPodSandbox", list_pod_sandbox_request, cri_list_pod_sandbox),
+	M(RS, "CreateContainer", create_container_request, cri_create_container),
+	M(RS, "StartContainer", start_container_request, cri_start_container),
+	M(RS, "StopContainer", stop_container_request, cri_stop_container),
+	M(RS, "RemoveContainer", remove_container_request, cri_remove_container),
+	M(RS, "ListContainers", list_containers_request, cri_list_containers),
+	M(RS, "ContainerStatus", container_status_request, cri_container_status),
+	M(RS, "UpdateContainerResources", update_container_resources_request,
+	  cri_update_container_resources),
+	M(RS, "ReopenContainerLog", reopen_container_log_request, cri_reopen_container_log),
+	M(RS, "ContainerStats", container_stats_request, cri_container_stats),
+	M(RS, "ListContainerStats", list_container_stats_request, cri_list_container_stats),
+	M(RS, "PodSandboxStats", pod_sandbox_stats_request, cri_pod_sandbox_stats),
+	M(RS, "ListPodSandboxStats", list_pod_sandbox_stats_request, cri_list_pod_sandbox_stats),
+	M(RS, "ListMetricDescriptors", list_metric_descriptors_request,
+	  cri_list_metric_descriptors),
+	M(RS, "ListPodSandboxMetrics", list_pod_sandbox_metrics_request,
+	  cri_list_pod_sandbox_metrics),
+	NOPE(RS, "ExecSync", exec_sync_request,
+	     "kumo does not support exec: a container is a single-application VM"),
+	NOPE(RS, "Exec", exec_request,
+	     "kumo does not support exec: a container is a single-application VM"),
+	NOPE(RS, "Attach", attach_request, "kumo does not support attach yet; read the container log"),
+	NOPE(RS, "PortForward", port_forward_request,
+	     "kumo does not support port-forward yet; reach the pod on its pod IP"),
+	NOPE(RS, "CheckpointContainer", checkpoint_container_request,
+	     "kumo does not support checkpointing containers"),
+	NOPE(RS, "CheckpointPod", checkpoint_pod_request, "kumo does not support checkpointing pods"),
+	NOPE(RS, "RestorePod", restore_pod_request, "kumo does not support restoring pods"),
+	NOPE(RS, "UpdatePodSandboxResources", update_pod_sandbox_resources_request,
+	     "kumo does not resize pods in place: a VM's size is fixed when it is created"),
+	NOPE(RS, "StreamPodSandboxes", stream_pod_sandboxes_request,
+	     "kumo does not support the streaming list calls; use ListPodSandbox"),
+	NOPE(RS, "StreamContainers", stream_containers_request,
+	     "kumo does not support the streaming list calls; use ListContainers"),
+	NOPE(RS, "StreamContainerStats", stream_container_stats_request,
+	     "kumo does not support the streaming list calls; use ListContainerStats"),
+	NOPE(RS, "StreamPodSandboxStats", stream_pod_sandbox_stats_request,
+	     "kumo does not support the streaming list calls; use ListPodSandboxStats"),
+	NOPE(RS, "StreamPodSandboxMetrics", stream_pod_sandbox_metrics_request,
+	     "kumo does not support the streaming list calls; use ListPodSandboxMetrics"),
+	M(IS, "ListImages", list_images_request, cri_list_images),
+	M(IS, "ImageStatus", image_status_request, cri_image_status),
+	M(IS, "PullImage", pull_image_request, cri_pull_image),
+	M(IS, "RemoveImage", remove_image_request, cri_remove_image),
+	M(IS, "ImageFsInfo", image_fs_info_request, cri_image_fs_info),
+	NOPE(IS, "StreamImages", stream_images_request,
+	     "kumo does not support the streaming list calls; use ListImages"),
+};
+
+int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req, size_t len,
+		 uint8_t **resp, size_t *resp_len, kumo_error_t *err)
+{
+	const struct cri_method *m = NULL;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].path, method) == 0)
+			m = &methods[i];
+	if (!m)
+		return kumo_error(err, KUMO_E_UNSUPPORTED, "unknown method `%s`", method);
+	if (!m->handler)
+		return kumo_error(err, KUMO_E_UNSUPPORTED, "%s", m->why);
+	/* protobuf-c keeps fields it does not know in the message (unknown_fields), so a
+	 * newer kubelet's additions survive decoding and re-encoding. */
+	ProtobufCMessage *in = protobuf_c_message_unpack(m->request, NULL, len, req);
+	if (!in)
+		return kumo_error(err, KUMO_E_INVALID, "malformed `%s` in call to `%s`",
+				  m->request->name, method);
+	ProtobufCMessage *out = NULL;
+	int r = m->handler(rt, in, &out, err);
+	protobuf_c_message_free_unpacked(in, NULL);
+	if (r < 0)
+		return -1;
+	*resp_len = protobuf_c_message_get_packed_size(out);
+	*resp = xmalloc(*resp_len);
+	protobuf_c_message_pack(out, *resp);
+	protobuf_c_message_free_unpacked(out, NULL);
+	return 0;
+}

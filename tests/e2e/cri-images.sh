@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tests/e2e/cri-images.sh - kumod's REAL backend through the CRI socket, as far as it
+# is built: ImageService against a local docker-registry (pull a wasi/wasm image
+# pushed by `kumo push`, list, status, fs info, remove; a Linux-only image, a missing
+# tag and an unreachable registry each get the right gRPC status and a clear message),
+# honest NetworkReady, and the clear error of the pieces not built in yet.
+# Prints `cri-images: N passed, N failed`.
+set -u
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T=$(mktemp -d /tmp/kumo-cri-images.XXXXXX)
+SOCK=$T/kumo.sock
+KPID=
+pass=0
+fail=0
+# shellcheck source=../registry/registry.sh
+. "$HERE/../registry/registry.sh"
+
+cleanup() {
+	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+	registry_stop
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+crictl() { "$BIN/kumo-crictl" --socket "$SOCK" --timeout 60 "$@"; }
+eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
+call() {
+	local name=$1; shift
+	if OUT=$(crictl "$@" 2>"$T/err"); then ok "$name"; else bad "$name" "$(cat "$T/err")"; OUT='{}'; fi
+}
+code() {
+	local name=$1 want=$2; shift 2
+	if crictl "$@" >/dev/null 2>"$T/err"; then bad "$name" "succeeded, want $want"; ERR=; return; fi
+	ERR=$(cat "$T/err")
+	if grep -q "code = $want desc = ." "$T/err"; then ok "$name"; else bad "$name" "$ERR"; fi
+}
+says() { if grep -qi -- "$2" <<<"$ERR"; then ok "$1"; else bad "$1" "message \`$ERR\` lacks \`$2\`"; fi; }
+finish() { echo "cri-images: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
+
+# A tiny WASI module (exports _start) and the images around it.
+printf '(module (func (export "_start")))' >"$T/app.wat"
+wat2wasm "$T/app.wat" -o "$T/app.wasm" || { bad "wat2wasm" "failed"; finish; }
+registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
+REG=127.0.0.1:$REG_PORT
+"$BIN/kumo" push "$T/app.wasm" "$REG/hello:v1" >"$T/push.log" 2>&1 && ok "kumo push" || bad "kumo push" "$(cat "$T/push.log")"
+python3 "$HERE/../registry/make-layout.py" "$T/linux" v1 linux "$T/app.wasm" &&
+	skopeo copy --quiet --dest-tls-verify=false "oci:$T/linux:v1" "docker://$REG/linuxonly:v1" >"$T/skopeo.log" 2>&1 &&
+	ok "push a Linux-only image" || bad "push a Linux-only image" "$(cat "$T/skopeo.log")"
+
+"$BIN/kumod" --socket "$SOCK" --root "$T/root" --log-level debug 2>"$T/kumod.log" &
+KPID=$!
+for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+
+call "Status" Status '{}'
+eq "NetworkReady is false until pod networking is built in" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "false"
+eq "NetworkReady says why" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .reason' <<<"$OUT")" "NetworkPluginNotReady"
+
+call "PullImage from the registry" PullImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
+IMG=$(jq -r .image_ref <<<"$OUT")
+eq "image id is a sha256" "$(grep -cE '^sha256:[0-9a-f]{64}$' <<<"$IMG")" "1"
+call "ListImages" ListImages '{}'
+eq "the tag is listed" "$(jq -r '.images[].repo_tags[]' <<<"$OUT")" "$REG/hello:v1"
+eq "size is counted" "$(jq -r '.images[0].size > 0' <<<"$OUT")" "true"
+call "ImageStatus by tag" ImageStatus "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
+eq "ImageStatus id" "$(jq -r .image.id <<<"$OUT")" "$IMG"
+call "ImageStatus by id" ImageStatus "{\"image\":{\"image\":\"$IMG\"}}"
+eq "ImageStatus by id finds it" "$(jq -r '.image.repo_tags[0]' <<<"$OUT")" "$REG/hello:v1"
+call "ImageFsInfo" ImageFsInfo '{}'
+eq "image fs bytes" "$(jq -r '.image_filesystems[0].used_bytes.value > 0' <<<"$OUT")" "true"
+call "pull again (cached)" PullImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
+eq "same id again" "$(jq -r .image_ref <<<"$OUT")" "$IMG"
+
+code "a Linux-only image is refused" Unimplemented PullImage "{\"image\":{\"image\":\"$REG/linuxonly:v1\"}}"
+says "the refusal names the platform" "wasm"
+code "a missing tag" NotFound PullImage "{\"image\":{\"image\":\"$REG/hello:nope\"}}"
+code "an unreachable registry" Unavailable PullImage '{"image":{"image":"127.0.0.1:1/hello:v1"}}'
+code "a malformed reference" InvalidArgument PullImage '{"image":{"image":"UPPER/Case::bad"}}'
+
+# Containers need the VM pieces; until they are built in, the answer says so.
+call "RunPodSandbox (no network yet)" RunPodSandbox '{"config":{"metadata":{"name":"p","uid":"u","namespace":"n"}}}'
+POD=$(jq -r .pod_sandbox_id <<<"$OUT")
+code "CreateContainer says what is missing" Unavailable CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"c\"},\"image\":{\"image\":\"$REG/hello:v1\"}}}"
+says "the message names the missing piece" "not built into this kumod"
+call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+
+call "RemoveImage" RemoveImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
+call "ListImages after remove" ListImages '{}'
+eq "no images left" "$(jq '.images | length' <<<"$OUT")" "0"
+call "RemoveImage again" RemoveImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
+
+kill -TERM "$KPID"; wait "$KPID"; eq "kumod stops on SIGTERM" "$?" "0"; KPID=
+[ $fail -ne 0 ] && tail -30 "$T/kumod.log"
+finish

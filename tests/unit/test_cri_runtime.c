@@ -1,0 +1,311 @@
+/* tests/unit/test_cri_runtime.c - kumod's state machine in process: cri_dispatch() on
+ * the test backend, without the gRPC transport (that is tests/e2e/cri-e2e.sh). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cri/api.pb-c.h"
+#include "cri/backend.h"
+#include "cri/cri.h"
+#include "cri/pbjson.h"
+
+struct fixture {
+	char dir[64];
+	struct cri_runtime *rt;
+};
+
+static void open_rt(struct fixture *f)
+{
+	struct cri_backend *b = NULL;
+	kumo_error_t err = NULL;
+	assert_int_equal(cri_backend_test_new(f->dir, &b, &err), 0);
+	assert_int_equal(cri_runtime_new(f->dir, b, &f->rt, &err), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = xzalloc(sizeof(*f));
+	strcpy(f->dir, "/tmp/kumo-rt-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	open_rt(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	cri_runtime_free(f->rt);
+	char *cmd = xasprintf("rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f);
+	return 0;
+}
+
+/* Calls METHOD with a JSON request; returns the response as JSON, or NULL with *status
+ * set to the kumo error status. */
+static json_t *call(struct fixture *f, const char *method, const char *req_json, int *status)
+{
+	const ProtobufCServiceDescriptor *svcs[] = {&runtime__v1__runtime_service__descriptor,
+						    &runtime__v1__image_service__descriptor};
+	const ProtobufCMethodDescriptor *md = NULL;
+	const ProtobufCServiceDescriptor *sd = NULL;
+	for (int s = 0; s < 2 && !md; s++)
+		for (unsigned i = 0; i < svcs[s]->n_methods; i++)
+			if (strcmp(svcs[s]->methods[i].name, method) == 0) {
+				md = &svcs[s]->methods[i];
+				sd = svcs[s];
+			}
+	assert_non_null(md);
+	json_t *j = json_loads(req_json, 0, NULL);
+	assert_non_null(j);
+	ProtobufCMessage *req = NULL;
+	kumo_error_t err = NULL;
+	assert_int_equal(pbjson_to_message(md->input, j, &req, &err), 0);
+	json_decref(j);
+	size_t len = protobuf_c_message_get_packed_size(req);
+	uint8_t *buf = xmalloc(len);
+	protobuf_c_message_pack(req, buf);
+	protobuf_c_message_free_unpacked(req, NULL);
+	char *path = xasprintf("/%s/%s", sd->name, method);
+	uint8_t *resp = NULL;
+	size_t rlen = 0;
+	int r = cri_dispatch(f->rt, path, buf, len, &resp, &rlen, &err);
+	free(path);
+	free(buf);
+	if (status)
+		*status = r < 0 ? err->status : 0;
+	if (r < 0) {
+		kumo_error_free(&err);
+		return NULL;
+	}
+	ProtobufCMessage *m = protobuf_c_message_unpack(md->output, NULL, rlen, resp);
+	free(resp);
+	assert_non_null(m);
+	json_t *out = pbjson_from_message(m);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return out;
+}
+
+static char *str_at(json_t *j, const char *a, const char *b)
+{
+	json_t *v = json_object_get(j, a);
+	if (b)
+		v = json_object_get(v, b);
+	assert_non_null(json_string_value(v));
+	return xstrdup(json_string_value(v));
+}
+
+static char *run_pod(struct fixture *f, const char *name)
+{
+	char *req = xasprintf("{\"config\":{\"metadata\":{\"name\":\"%s\",\"uid\":\"u-%s\","
+			      "\"namespace\":\"t\"},\"log_directory\":\"%s\",\"labels\":{\"pod\":\"%s\"}}}",
+			      name, name, f->dir, name);
+	json_t *r = call(f, "RunPodSandbox", req, NULL);
+	free(req);
+	assert_non_null(r);
+	char *id = str_at(r, "pod_sandbox_id", NULL);
+	json_decref(r);
+	return id;
+}
+
+static char *create(struct fixture *f, const char *pod, const char *name, const char *cmd)
+{
+	json_decref(call(f, "PullImage", "{\"image\":{\"image\":\"r/app:1\"}}", NULL));
+	char *req = xasprintf("{\"pod_sandbox_id\":\"%s\",\"config\":{\"metadata\":{\"name\":\"%s\"},"
+			      "\"image\":{\"image\":\"r/app:1\"},\"command\":%s,\"log_path\":\"%s.log\"}}",
+			      pod, name, cmd, name);
+	json_t *r = call(f, "CreateContainer", req, NULL);
+	free(req);
+	assert_non_null(r);
+	char *id = str_at(r, "container_id", NULL);
+	json_decref(r);
+	return id;
+}
+
+static char *ctr_state(struct fixture *f, const char *id)
+{
+	char *req = xasprintf("{\"container_id\":\"%s\"}", id);
+	json_t *r = call(f, "ContainerStatus", req, NULL);
+	free(req);
+	if (!r)
+		return xstrdup("GONE");
+	char *s = str_at(r, "status", "state");
+	json_decref(r);
+	return s;
+}
+
+/* Waits (bounded) for the test backend's monitor to report an exit. */
+static void wait_exited(struct fixture *f, const char *id)
+{
+	for (int i = 0; i < 500; i++) {
+		char *s = ctr_state(f, id);
+		bool done = strcmp(s, "CONTAINER_EXITED") == 0;
+		free(s);
+		if (done)
+			return;
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("container %s never exited", id);
+}
+
+static void lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	char *pod = run_pod(f, "a");
+	char *c = create(f, pod, "c", "[\"exit\",\"7\"]");
+	char *s = ctr_state(f, c);
+	assert_string_equal(s, "CONTAINER_CREATED");
+	free(s);
+	char *req = xasprintf("{\"container_id\":\"%.8s\"}", c);
+	json_decref(call(f, "StartContainer", req, NULL));
+	wait_exited(f, c);
+	int st = 0;
+	assert_null(call(f, "StartContainer", req, &st));
+	assert_int_equal(st, CRI_E_PRECONDITION);
+	json_t *r = call(f, "ContainerStatus", req, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "status"), "exit_code")), 7);
+	json_decref(r);
+	free(req);
+	/* Remove the pod: its container goes too; removing again is fine. */
+	req = xasprintf("{\"pod_sandbox_id\":\"%s\"}", pod);
+	json_decref(call(f, "RemovePodSandbox", req, &st));
+	assert_int_equal(st, 0);
+	json_decref(call(f, "RemovePodSandbox", req, &st));
+	assert_int_equal(st, 0);
+	assert_null(call(f, "PodSandboxStatus", req, &st));
+	assert_int_equal(st, KUMO_E_NOT_FOUND);
+	s = ctr_state(f, c);
+	assert_string_equal(s, "GONE");
+	free(s);
+	free(req);
+	free(c);
+	free(pod);
+}
+
+static void restart_recovers_state(void **state)
+{
+	struct fixture *f = *state;
+	char *pod = run_pod(f, "b");
+	char *run = create(f, pod, "run", "[\"serve\"]");
+	char *later = create(f, pod, "later", "[\"sleep\",\"200\"]");
+	char *req = xasprintf("{\"container_id\":\"%s\"}", run);
+	json_decref(call(f, "StartContainer", req, NULL));
+	free(req);
+	req = xasprintf("{\"container_id\":\"%s\"}", later);
+	json_decref(call(f, "StartContainer", req, NULL));
+	free(req);
+	/* "Crash": drop the runtime (no stop); the fake VMs live on in their records. */
+	cri_runtime_free(f->rt);
+	struct timespec ts = {0, 300 * 1000000};
+	nanosleep(&ts, NULL);
+	open_rt(f);
+	char *s = ctr_state(f, run);
+	assert_string_equal(s, "CONTAINER_RUNNING");
+	free(s);
+	s = ctr_state(f, later);
+	assert_string_equal(s, "CONTAINER_EXITED"); /* exited while "down" */
+	free(s);
+	json_t *r = call(f, "ListPodSandbox", "{\"filter\":{\"label_selector\":{\"pod\":\"b\"}}}", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+	json_decref(r);
+	free(run);
+	free(later);
+	free(pod);
+}
+
+static void broken_record_is_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	char *pod = run_pod(f, "c");
+	cri_runtime_free(f->rt);
+	char *bad = xasprintf("%s/pods/%s.json", f->dir, "ffff");
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_write_file_atomic(bad, "{not json", 9, 0600, &err), 0);
+	open_rt(f);
+	char *aside = xasprintf("%s.broken", bad);
+	struct stat sb;
+	assert_int_equal(stat(aside, &sb), 0);
+	json_t *r = call(f, "ListPodSandbox", "{}", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+	json_decref(r);
+	free(aside);
+	free(bad);
+	free(pod);
+}
+
+static void bad_requests(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *resp = NULL;
+	size_t len;
+	kumo_error_t err = NULL;
+	const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/Version", junk,
+				      sizeof(junk), &resp, &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	kumo_error_free(&err);
+	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/Nope", NULL, 0, &resp,
+				      &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	kumo_error_free(&err);
+	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/ExecSync", NULL, 0, &resp,
+				      &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	assert_non_null(strstr(err->msg, "exec"));
+	kumo_error_free(&err);
+	int st;
+	assert_null(call(f, "StopContainer", "{\"container_id\":\"abc\"}", &st));
+	assert_int_equal(st, KUMO_E_NOT_FOUND);
+	assert_null(call(f, "RunPodSandbox", "{\"config\":{\"metadata\":{\"name\":\"x\"}}}", &st));
+	assert_int_equal(st, KUMO_E_INVALID);
+	/* An empty request decodes to defaults, which handlers reject. */
+	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.ImageService/PullImage", NULL, 0, &resp,
+				      &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	kumo_error_free(&err);
+}
+
+static void ambiguous_prefix(void **state)
+{
+	struct fixture *f = *state;
+	/* With many pods some two share a first hex digit; that prefix is ambiguous. */
+	char *ids[20];
+	for (int i = 0; i < 20; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "p%d", i);
+		ids[i] = run_pod(f, name);
+	}
+	char prefix[2] = {0};
+	for (int i = 0; i < 20 && !prefix[0]; i++)
+		for (int j = i + 1; j < 20; j++)
+			if (ids[i][0] == ids[j][0])
+				prefix[0] = ids[i][0];
+	assert_true(prefix[0] != 0); /* 20 ids over 16 digits: pigeonhole */
+	char *req = xasprintf("{\"pod_sandbox_id\":\"%s\"}", prefix);
+	int st;
+	assert_null(call(f, "PodSandboxStatus", req, &st));
+	assert_int_equal(st, KUMO_E_INVALID);
+	free(req);
+	for (int i = 0; i < 20; i++)
+		free(ids[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(restart_recovers_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(broken_record_is_set_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
+	};
+	kumo_log_set_level(KUMO_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
