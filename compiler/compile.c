@@ -203,25 +203,6 @@ static void declare_functions(struct emit_module *em)
 	}
 }
 
-static void fill_info(const struct wasm_module *m, struct kumo_compile_info *info)
-{
-	info->nimports = m->nimports;
-	info->imports = xzalloc((m->nimports + 1) * sizeof(*info->imports));
-	for (uint32_t i = 0; i < m->nimports; i++) {
-		const struct wasm_import *im = &m->imports[i];
-		struct kumo_import_info *ii = &info->imports[i];
-		ii->module = xstrndup(im->module.ptr, im->module.len);
-		ii->field = xstrndup(im->field.ptr, im->field.len);
-		ii->kind = im->kind;
-		if (im->kind == KUMO_EXTERN_FUNC) {
-			char *sig = emit_sig(&m->types[im->type_idx]);
-			ii->symbol = kumo_import_symbol(im->module.ptr, im->module.len, im->field.ptr,
-							im->field.len, sig);
-			free(sig);
-		}
-	}
-}
-
 int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile_options *opts,
 		      const char *out_path, struct kumo_compile_info *info, kumo_error_t *err)
 {
@@ -289,7 +270,7 @@ int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile
 		goto out;
 	}
 	if (info) {
-		fill_info(&m, info);
+		compile_info_fill_imports(&m, info);
 		info->object_bytes = obj_len;
 		info->compile_ns = kumo_now_ns() - t0;
 	}

@@ -47,6 +47,11 @@ int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile
 
 void kumo_compile_info_free(struct kumo_compile_info *info);
 
+/* Decodes and validates `wasm` and lists its imports in info->imports (the other fields
+ * stay zero); free with kumo_compile_info_free(). Compiles nothing. */
+int kumo_module_imports(const uint8_t *wasm, size_t len, struct kumo_compile_info *info,
+			kumo_error_t *err);
+
 /* The symbol name an import gets (abi.h's naming rule); malloc'd. */
 char *kumo_import_symbol(const char *module, size_t module_len, const char *field,
 			 size_t field_len, const char *sig);

@@ -136,6 +136,9 @@ LLVMTypeRef emit_fn_type(struct emit_module *em, const struct wasm_functype *ft)
 void emit_fn_attrs(struct emit_module *em, LLVMValueRef fn);
 /* abi.h's sig string ("iiii_i"), malloc'd. */
 char *emit_sig(const struct wasm_functype *ft);
+/* Fills info->nimports/imports from a decoded module (imports.c). */
+struct kumo_compile_info;
+void compile_info_fill_imports(const struct wasm_module *m, struct kumo_compile_info *info);
 
 /* Operand stack. */
 void fn_push(struct emit_fn *f, LLVMValueRef v);
