@@ -39,6 +39,47 @@ int kumo_build_object(const struct kumo_build_options *opts, const uint8_t *wasm
 		      struct kumo_build_result *res, kumo_error_t *err);
 void kumo_build_result_free(struct kumo_build_result *res); /* accepts NULL */
 
+/* What the app sees at boot (kernel/boot_abi.h "boot config"). Strings are the caller's. */
+struct kumo_boot_preopen {
+	const char *guest;  /* path the app sees, e.g. "/data" */
+	const char *path;   /* directory inside the rootfs */
+	bool readonly;
+};
+struct kumo_boot_config {
+	const char *const *args;  /* argv, argv[0] included */
+	size_t nargs;
+	const char *const *env;   /* "K=V" */
+	size_t nenv;
+	const struct kumo_boot_preopen *preopens;
+	size_t npreopens;
+	uint64_t stack_size;      /* 0 = the kernel's default */
+	const char *seed_hex;     /* extra entropy, or NULL */
+};
+
+/* The config as the JSON the kernel reads (malloc'd). */
+char *kumo_boot_config_json(const struct kumo_boot_config *cfg);
+/* Writes the initrd (header, config JSON, ustar of rootfs_dir or nothing when NULL)
+ * atomically at path. */
+int kumo_write_initrd(const char *path, const struct kumo_boot_config *cfg,
+		      const char *rootfs_dir, kumo_error_t *err);
+
+/* A bootable kernel image for `wasm`: the cached object linked with the kernel library
+ * into <root>/build/images/<key>.elf, key = the object's key + the kernel's id. Refuses
+ * a module importing anything the kernel does not provide ("unsupported import
+ * `module.name`") before linking. */
+struct kumo_image_result {
+	struct kumo_build_result object; /* the compile step */
+	char *image_path;                /* the kernel ELF (malloc'd) */
+	bool cache_hit;                  /* the image was already linked */
+};
+int kumo_build_image(const struct kumo_build_options *opts, const uint8_t *wasm, size_t len,
+		     struct kumo_image_result *res, kumo_error_t *err);
+void kumo_image_result_free(struct kumo_image_result *res); /* accepts NULL */
+
+/* The kernel library and linker script kumo links with: $KUMO_KERNEL_DIR, else
+ * <dir of the running program>/../kernel (the build tree), else /usr/lib/kumo/kernel. */
+int kumo_kernel_dir(char **out, kumo_error_t *err);
+
 /* "sha256:<hex>" of a buffer into out (at least 72 bytes). */
 void kumo_sha256_digest(const void *data, size_t len, char out[72]);
 

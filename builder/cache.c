@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "builder/build_cache.h"
 #include "builder/builder.h"
 #include "compiler/abi.h"
 #include "compiler/compiler.h"
@@ -48,28 +49,39 @@ static void cache_key(const char *module_digest, const struct kumo_build_options
 	memcpy(out, digest + 7, 65);
 }
 
-/* Compiles into `path` unless another builder holding the key's lock already did. */
-static int compile_once(const char *path, const char *lock_path, const uint8_t *wasm,
-			size_t len, const struct kumo_build_options *o, bool *hit,
-			kumo_error_t *err)
+int cache_produce_once(const char *path, const char *lock_path,
+		       int (*make)(const char *path, void *arg, kumo_error_t *err), void *arg,
+		       bool *hit, kumo_error_t *err)
 {
+	*hit = access(path, F_OK) == 0;
+	if (*hit)
+		return 0;
 	autoclose int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (lock < 0)
 		return kumo_error_errno(err, errno, "build cache: open `%s`", lock_path);
 	while (flock(lock, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return kumo_error_errno(err, errno, "build cache: lock `%s`", lock_path);
-	if (access(path, F_OK) == 0) {
-		*hit = true;
-		return 0;
-	}
+	*hit = access(path, F_OK) == 0;
+	return *hit ? 0 : make(path, arg, err);
+}
+
+struct compile_job {
+	const uint8_t *wasm;
+	size_t len;
+	const struct kumo_build_options *opts;
+};
+
+static int compile_to(const char *path, void *arg, kumo_error_t *err)
+{
+	const struct compile_job *job = arg;
 	struct kumo_compile_options co = {
-		.cpu = o->cpu,
-		.opt_level = o->opt_level ? o->opt_level : 2,
-		.bounds_checks = o->bounds_checks,
+		.cpu = job->opts->cpu,
+		.opt_level = job->opts->opt_level ? job->opts->opt_level : 2,
+		.bounds_checks = job->opts->bounds_checks,
 	};
-	/* The compiler's message already says what and where. */
-	return kumo_compile_file(wasm, len, &co, path, NULL, err);
+	/* The compiler writes atomically; its message already says what and where. */
+	return kumo_compile_file(job->wasm, job->len, &co, path, NULL, err);
 }
 
 int kumo_build_object(const struct kumo_build_options *opts, const uint8_t *wasm, size_t len,
@@ -89,8 +101,8 @@ int kumo_build_object(const struct kumo_build_options *opts, const uint8_t *wasm
 	char *path = xasprintf("%s/%s.o", dir, res->key);
 	autofree char *lock_path = xasprintf("%s/%s.lock", dir, res->key);
 
-	res->cache_hit = access(path, F_OK) == 0;
-	if (!res->cache_hit && compile_once(path, lock_path, wasm, len, &o, &res->cache_hit, err) < 0) {
+	struct compile_job job = {wasm, len, &o};
+	if (cache_produce_once(path, lock_path, compile_to, &job, &res->cache_hit, err) < 0) {
 		free(path);
 		return -1;
 	}

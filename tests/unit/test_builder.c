@@ -8,7 +8,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <jansson.h>
+
 #include "builder/builder.h"
+#include "kernel/boot_abi.h"
 
 /* (module (func (export "f") (result i32) i32.const 42)) */
 static const uint8_t mod42[] = {
@@ -119,12 +124,114 @@ static void bad_module_leaves_nothing(void **state)
 	assert_int_equal(count_objects(*state), 0);
 }
 
+static void initrd_layout(void **state)
+{
+	const char *root = *state;
+	autofree char *rootfs = xasprintf("%s/rootfs", root);
+	autofree char *sub = xasprintf("%s/etc", rootfs);
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_mkdir_p(sub, 0755, &err), 0);
+	autofree char *file = xasprintf("%s/etc/motd", rootfs);
+	assert_int_equal(kumo_write_file_atomic(file, "hello\n", 6, 0644, &err), 0);
+
+	const char *args[] = {"app.wasm", "--flag", "\"quoted\" \u00e9"};
+	const char *env[] = {"A=1", "PATH=/bin"};
+	struct kumo_boot_preopen pre = {.guest = "/", .path = "/", .readonly = true};
+	struct kumo_boot_config cfg = {.args = args, .nargs = 3, .env = env, .nenv = 2,
+				       .preopens = &pre, .npreopens = 1};
+	autofree char *img = xasprintf("%s/initrd.img", root);
+	assert_int_equal(kumo_write_initrd(img, &cfg, rootfs, &err), 0);
+
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(kumo_read_file(img, 1 << 24, &buf, &len, &err), 0);
+	struct kumo_initrd_header h;
+	assert_true(len >= sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	assert_memory_equal(h.magic, KUMO_INITRD_MAGIC, 8);
+	assert_int_equal(h.version, KUMO_BOOT_ABI_VERSION);
+	assert_int_equal(h.config_offset % 8, 0);
+	assert_int_equal(h.rootfs_offset % 8, 0);
+	assert_true(h.rootfs_offset + h.rootfs_size == len);
+
+	json_error_t je;
+	json_t *j = json_loadb((char *)buf + h.config_offset, h.config_size, 0, &je);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), KUMO_BOOT_ABI_VERSION);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "args"), 2)),
+			    args[2]);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "env"), 1)),
+			    "PATH=/bin");
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "preopens"), 0),
+						 "readonly")));
+	json_decref(j);
+
+	/* The rootfs is a ustar archive with relative names and the file's bytes. */
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, buf + h.rootfs_offset, h.rootfs_size),
+			 ARCHIVE_OK);
+	struct archive_entry *e;
+	bool found = false;
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		assert_true(archive_entry_pathname(e)[0] != '/');
+		if (strcmp(archive_entry_pathname(e), "etc/motd") == 0) {
+			char data[16] = {0};
+			assert_int_equal(archive_read_data(a, data, sizeof(data)), 6);
+			assert_string_equal(data, "hello\n");
+			found = true;
+		}
+	}
+	assert_true(found);
+	archive_read_free(a);
+	free(buf);
+
+	/* No rootfs: an empty archive region; an oversized config is refused. */
+	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, &err), 0);
+	size_t big_n = 20000;
+	const char **big = xzalloc(big_n * sizeof(char *));
+	autofree char *val = xzalloc(100);
+	memset(val, 'x', 99);
+	for (size_t i = 0; i < big_n; i++)
+		big[i] = val;
+	cfg.env = big;
+	cfg.nenv = big_n;
+	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "boot config"));
+	kumo_error_free(&err);
+	free(big);
+	/* A missing rootfs is an error naming it, and leaves no temp file behind. */
+	cfg.env = env;
+	cfg.nenv = 2;
+	assert_int_equal(kumo_write_initrd(img, &cfg, "/nonexistent/rootfs", &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "/nonexistent/rootfs"));
+	kumo_error_free(&err);
+}
+
+static void unsupported_import_refused(void **state)
+{
+	/* (module (import "env" "foo" (func))) */
+	static const uint8_t mod[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04,
+				      0x01, 0x60, 0x00, 0x00, 0x02, 0x0b, 0x01, 0x03, 0x65, 0x6e,
+				      0x76, 0x03, 0x66, 0x6f, 0x6f, 0x00, 0x00};
+	struct kumo_build_options o = {.root = *state};
+	struct kumo_image_result r;
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_build_image(&o, mod, sizeof(mod), &r, &err), -1);
+	assert_string_equal(kumo_error_msg(err), "unsupported import `env.foo`");
+	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	kumo_error_free(&err);
+	assert_int_equal(count_objects(*state), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(miss_then_hit, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_builds_compile_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_module_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(initrd_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(unsupported_import_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("builder", tests, NULL, NULL);
 }

@@ -1,0 +1,172 @@
+/* builder/initrd.c - the boot config and the initrd a kumo VM boots with
+ * (layout: kernel/boot_abi.h). */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "builder/builder.h"
+#include "kernel/boot_abi.h"
+
+char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
+{
+	json_t *root = json_object();
+	json_object_set_new(root, "version", json_integer(KUMO_BOOT_ABI_VERSION));
+	json_t *args = json_array();
+	for (size_t i = 0; i < cfg->nargs; i++)
+		json_array_append_new(args, json_string(cfg->args[i]));
+	json_object_set_new(root, "args", args);
+	json_t *env = json_array();
+	for (size_t i = 0; i < cfg->nenv; i++)
+		json_array_append_new(env, json_string(cfg->env[i]));
+	json_object_set_new(root, "env", env);
+	json_t *pre = json_array();
+	for (size_t i = 0; i < cfg->npreopens; i++)
+		json_array_append_new(pre, json_pack("{s:s, s:s, s:b}", "guest",
+						     cfg->preopens[i].guest, "path",
+						     cfg->preopens[i].path, "readonly",
+						     cfg->preopens[i].readonly));
+	json_object_set_new(root, "preopens", pre);
+	if (cfg->stack_size)
+		json_object_set_new(root, "stack_size", json_integer((json_int_t)cfg->stack_size));
+	if (cfg->seed_hex)
+		json_object_set_new(root, "seed", json_string(cfg->seed_hex));
+	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(root);
+	if (!text)
+		abort(); /* jansson only fails on allocation or invalid UTF-8 we never give it */
+	return text;
+}
+
+/* Writes the tree under dir (names relative to it) as an ustar archive on fd. */
+static int pack_rootfs(const char *dir, int fd, kumo_error_t *err)
+{
+	int ret = -1;
+	struct archive *disk = archive_read_disk_new();
+	struct archive *w = archive_write_new();
+	archive_write_set_format_ustar(w);
+	archive_write_set_bytes_in_last_block(w, 1);
+	archive_read_disk_set_standard_lookup(disk);
+	archive_read_disk_set_symlink_physical(disk);
+	if (archive_write_open_fd(w, fd) != ARCHIVE_OK)
+		goto fail_write;
+	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
+		kumo_error(err, KUMO_E_NOT_FOUND, "rootfs `%s`: %s", dir, archive_error_string(disk));
+		goto out;
+	}
+	size_t dl = strlen(dir);
+	for (;;) {
+		struct archive_entry *e = archive_entry_new();
+		int r = archive_read_next_header2(disk, e);
+		if (r == ARCHIVE_EOF) {
+			archive_entry_free(e);
+			break;
+		}
+		if (r != ARCHIVE_OK) {
+			kumo_error(err, KUMO_E_IO, "rootfs `%s`: %s", dir, archive_error_string(disk));
+			archive_entry_free(e);
+			goto out;
+		}
+		archive_read_disk_descend(disk);
+		const char *rel = archive_entry_pathname(e);
+		if (strncmp(rel, dir, dl) == 0)
+			rel += dl;
+		while (*rel == '/')
+			rel++;
+		if (*rel == 0) { /* the root itself */
+			archive_entry_free(e);
+			continue;
+		}
+		autofree char *name = xstrdup(rel);
+		archive_entry_set_pathname(e, name);
+		if (archive_write_header(w, e) != ARCHIVE_OK) {
+			archive_entry_free(e);
+			goto fail_write;
+		}
+		if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
+			autoclose int in = open(archive_entry_sourcepath(e), O_RDONLY | O_CLOEXEC);
+			if (in < 0) {
+				kumo_error_errno(err, errno, "rootfs: open `%s`",
+						 archive_entry_sourcepath(e));
+				archive_entry_free(e);
+				goto out;
+			}
+			char chunk[65536];
+			ssize_t n;
+			while ((n = read(in, chunk, sizeof(chunk))) > 0)
+				if (archive_write_data(w, chunk, (size_t)n) != n) {
+					archive_entry_free(e);
+					goto fail_write;
+				}
+		}
+		archive_entry_free(e);
+	}
+	if (archive_write_close(w) != ARCHIVE_OK)
+		goto fail_write;
+	ret = 0;
+	goto out;
+fail_write:
+	kumo_error(err, KUMO_E_IO, "rootfs `%s`: %s", dir, archive_error_string(w));
+out:
+	archive_read_free(disk);
+	archive_write_free(w);
+	return ret;
+}
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg, const char *rootfs_dir,
+			   kumo_error_t *err)
+{
+	autofree char *json = kumo_boot_config_json(cfg);
+	size_t json_len = strlen(json);
+	if (json_len > KUMO_BOOT_CONFIG_MAX)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "boot config is %zu bytes, more than the %u the kernel accepts "
+				  "(too many or too long args and environment variables)",
+				  json_len, KUMO_BOOT_CONFIG_MAX);
+	struct kumo_initrd_header h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, KUMO_INITRD_MAGIC, sizeof(h.magic));
+	h.version = KUMO_BOOT_ABI_VERSION;
+	h.header_size = sizeof(h);
+	h.config_offset = align8(sizeof(h));
+	h.config_size = json_len;
+	h.rootfs_offset = align8(h.config_offset + json_len);
+	if (pwrite(fd, json, json_len, (off_t)h.config_offset) != (ssize_t)json_len)
+		return kumo_error_errno(err, errno, "write initrd");
+	if (rootfs_dir) {
+		if (lseek(fd, (off_t)h.rootfs_offset, SEEK_SET) < 0)
+			return kumo_error_errno(err, errno, "write initrd");
+		if (pack_rootfs(rootfs_dir, fd, err) < 0)
+			return -1;
+		off_t end = lseek(fd, 0, SEEK_END);
+		if (end < 0)
+			return kumo_error_errno(err, errno, "write initrd");
+		h.rootfs_size = (uint64_t)end - h.rootfs_offset;
+	}
+	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fsync(fd) < 0)
+		return kumo_error_errno(err, errno, "write initrd");
+	return 0;
+}
+
+int kumo_write_initrd(const char *path, const struct kumo_boot_config *cfg,
+		      const char *rootfs_dir, kumo_error_t *err)
+{
+	autofree char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kumo_error_errno(err, errno, "create `%s`", tmp);
+	int r = write_initrd_fd(fd, cfg, rootfs_dir, err);
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = kumo_error_errno(err, errno, "rename `%s` to `%s`", tmp, path);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
