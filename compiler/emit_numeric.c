@@ -118,9 +118,18 @@ static void float_arith(struct emit_fn *f, unsigned k)
 		unary_intrinsic(f, unary[k], false);
 		return;
 	}
+	if (k == 13) {
+		binary_intrinsic(f, "llvm.copysign");
+		return;
+	}
 	if (k >= 11) {
-		static const char *const bin[] = {"llvm.minimum", "llvm.maximum", "llvm.copysign"};
-		binary_intrinsic(f, bin[k - 11]);
+		/* llvm.minimum/maximum give Wasm's -0 < +0 order and NaN propagation, but pass a
+		 * signalling NaN through unquieted; Wasm wants an arithmetic (quiet) NaN. */
+		LLVMValueRef rhs = fn_peek(f, 0), lhs = fn_peek(f, 1);
+		binary_intrinsic(f, k == 11 ? "llvm.minimum" : "llvm.maximum");
+		LLVMValueRef r = fn_pop(f);
+		LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, lhs, rhs, "");
+		fn_push(f, LLVMBuildSelect(b, nan, LLVMBuildFAdd(b, lhs, rhs, ""), r, ""));
 		return;
 	}
 	LLVMValueRef rhs = fn_pop(f), lhs = fn_pop(f), r;
