@@ -262,6 +262,23 @@ static void do_br_table(struct emit_fn *f)
 	f->unreachable = true;
 }
 
+/* A dropped value's memory loads must still trap when out of bounds: LLVM would delete
+ * an unused load, so the loads feeding a `drop` become volatile. Others are untouched. */
+static void keep_loads(struct emit_module *em, LLVMValueRef v, int depth)
+{
+	if (depth <= 0 || !LLVMIsAInstruction(v))
+		return;
+	if (LLVMIsALoadInst(v)) {
+		/* Linear-memory loads only: a volatile local would not be promoted. */
+		if (LLVMGetMetadata(v, em->md_tbaa) == em->tbaa_tags[TBAA_MEM])
+			LLVMSetVolatile(v, 1);
+		return;
+	}
+	int n = LLVMGetNumOperands(v);
+	for (int i = 0; i < n && i < 4; i++)
+		keep_loads(em, LLVMGetOperand(v, i), depth - 1);
+}
+
 static void do_select(struct emit_fn *f)
 {
 	struct emit_module *em = f->em;
@@ -316,7 +333,7 @@ int emit_control(struct emit_fn *f, uint32_t op)
 		do_br(f, (uint32_t)f->nctrl - 1);
 		return 1;
 	case WASM_OP_DROP: /* drop */
-		fn_pop(f);
+		keep_loads(em, fn_pop(f), 4);
 		return 1;
 	case WASM_OP_SELECT:
 		do_select(f);
