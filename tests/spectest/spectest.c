@@ -332,6 +332,9 @@ static void run_file(const char *path, struct tally *total)
 	json_array_foreach(cmds, i, cmd) {
 		if (!jstr(cmd, "type"))
 			continue;
+		if (getenv("KUMO_SPECTEST_TRACE"))
+			fprintf(stderr, "%s:%lld %s\n", base,
+				(long long)json_integer_value(json_object_get(cmd, "line")), jstr(cmd, "type"));
 		switch (run_command(dir, base, cmd, &t)) {
 		case 1: t.passed++; break;
 		case 0: t.failed++; break;
@@ -385,6 +388,7 @@ int main(int argc, char **argv)
 	struct tally total = { 0 };
 	int no_exec = 0;
 	char **files = NULL;
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	size_t nfiles = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-v") == 0) {
