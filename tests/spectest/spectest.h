@@ -3,6 +3,7 @@
 #ifndef KUMO_TESTS_SPECTEST_H
 #define KUMO_TESTS_SPECTEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define EXEC_MAX_VALUES 64
@@ -35,8 +36,10 @@ void exec_end_file(struct exec *x);
  * findable by `name` when not NULL). */
 int exec_module(struct exec *x, const char *path, const char *name, struct exec_result *res);
 int exec_register(struct exec *x, const char *as, const char *name);
-int exec_invoke(struct exec *x, const char *module, const char *field,
+/* field is field_len bytes (export names may contain NUL). */
+int exec_invoke(struct exec *x, const char *module, const char *field, size_t field_len,
 		const struct exec_value *args, uint32_t nargs, struct exec_result *res);
-int exec_get(struct exec *x, const char *module, const char *field, struct exec_result *res);
+int exec_get(struct exec *x, const char *module, const char *field, size_t field_len,
+	     struct exec_result *res);
 
 #endif /* KUMO_TESTS_SPECTEST_H */

@@ -286,8 +286,8 @@ int exec_register(struct exec *x, const char *as, const char *name)
 	return 0;
 }
 
-int exec_invoke(struct exec *x, const char *module, const char *field, const struct exec_value *args,
-		uint32_t nargs, struct exec_result *res)
+int exec_invoke(struct exec *x, const char *module, const char *field, size_t field_len,
+		const struct exec_value *args, uint32_t nargs, struct exec_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	struct kumo_rt_instance *inst = find_instance(x, module);
@@ -297,7 +297,7 @@ int exec_invoke(struct exec *x, const char *module, const char *field, const str
 		return -1;
 	}
 	struct kumo_rt_extern ext;
-	if (kumo_rt_export(inst, field, strlen(field), &ext) < 0 || ext.kind != KUMO_EXTERN_FUNC) {
+	if (kumo_rt_export(inst, field, field_len, &ext) < 0 || ext.kind != KUMO_EXTERN_FUNC) {
 		res->kind = EXEC_ERROR;
 		snprintf(res->msg, sizeof(res->msg), "no exported function `%s`", field);
 		return -1;
@@ -331,12 +331,13 @@ int exec_invoke(struct exec *x, const char *module, const char *field, const str
 	return 0;
 }
 
-int exec_get(struct exec *x, const char *module, const char *field, struct exec_result *res)
+int exec_get(struct exec *x, const char *module, const char *field, size_t field_len,
+	     struct exec_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	struct kumo_rt_instance *inst = find_instance(x, module);
 	struct kumo_rt_extern ext;
-	if (!inst || kumo_rt_export(inst, field, strlen(field), &ext) < 0 ||
+	if (!inst || kumo_rt_export(inst, field, field_len, &ext) < 0 ||
 	    ext.kind != KUMO_EXTERN_GLOBAL) {
 		res->kind = EXEC_ERROR;
 		snprintf(res->msg, sizeof(res->msg), "no exported global `%s`", field);
