@@ -27,7 +27,7 @@ $(BUILD)/tests/fakemod.so: $(FAKEMOD_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -nostdlib -o $@ $<
 unit-tests: $(BUILD)/tests/fakemod.so
-#TEST_SCRIPTS += kernel/hosted/test-run-host.sh
+TEST_SCRIPTS += kernel/hosted/test-run-host.sh
 
 # make wasi-testsuite WASI_TESTSUITE=DIR: the WebAssembly/wasi-testsuite preview1 tests
 # (a checkout of its prod/testsuite-base branch, fetched outside the repo) against
