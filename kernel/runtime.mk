@@ -36,3 +36,4 @@ TEST_SCRIPTS += kernel/hosted/test-run-host.sh
 wasi-testsuite: $(BUILD)/bin/kumo
 	@test -n "$(WASI_TESTSUITE)" || { echo "usage: make wasi-testsuite WASI_TESTSUITE=DIR" >&2; exit 2; }
 	python3 kernel/hosted/wasi_testsuite.py $(BUILD)/bin/kumo $(WASI_TESTSUITE)
+TEST_SCRIPTS += kernel/hosted/test-freestanding.sh
