@@ -27,4 +27,13 @@ $(BUILD)/tests/fakemod.so: $(FAKEMOD_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -nostdlib -o $@ $<
 unit-tests: $(BUILD)/tests/fakemod.so
-#TEST_SCRIPTS += kernel/hosted/test-run-host.sh
+TEST_SCRIPTS += kernel/hosted/test-run-host.sh
+
+# make wasi-testsuite WASI_TESTSUITE=DIR: the WebAssembly/wasi-testsuite preview1 tests
+# (a checkout of its prod/testsuite-base branch, fetched outside the repo) against
+# `kumo run --host`.
+.PHONY: wasi-testsuite
+wasi-testsuite: $(BUILD)/bin/kumo
+	@test -n "$(WASI_TESTSUITE)" || { echo "usage: make wasi-testsuite WASI_TESTSUITE=DIR" >&2; exit 2; }
+	python3 kernel/hosted/wasi_testsuite.py $(BUILD)/bin/kumo $(WASI_TESTSUITE)
+TEST_SCRIPTS += kernel/hosted/test-freestanding.sh
