@@ -6,6 +6,7 @@
 #include "kernel/kernel.h"
 #include "kernel/os/kos.h"
 #include "compiler/abi.h"
+#include "kernel/rt/rt_platform.h"
 
 static void out(const char *s) { kcons_write(KCONS_STDOUT, s, strlen(s)); }
 
@@ -67,9 +68,9 @@ int kumo_app_main(void)
 	}
 	if (strcmp(cmd, "memory") == 0) {
 		/* One Wasm page committed: its last byte works, the next one traps. */
-		if (vm_wasm_commit(KUMO_WASM_PAGE_SIZE) < 0)
+		volatile uint8_t *m = kumo_plat_mem_reserve(KUMO_MEM_RESERVE_BYTES);
+		if (!m || kumo_plat_mem_commit((void *)m, 0, KUMO_WASM_PAGE_SIZE) < 0)
 			return 1;
-		volatile uint8_t *m = vm_wasm_base();
 		m[KUMO_WASM_PAGE_SIZE - 1] = 7;
 		kprintf(KCONS_STDOUT, "last byte %d\n", m[KUMO_WASM_PAGE_SIZE - 1]);
 		return m[KUMO_WASM_PAGE_SIZE + (uint64_t)strtoll(arg, NULL, 0)];
@@ -77,8 +78,10 @@ int kumo_app_main(void)
 	if (strcmp(cmd, "grow") == 0) {
 		/* Grow one Wasm page at a time until RAM runs out; every page is usable. */
 		uint64_t pages = 0;
-		while (vm_wasm_commit((pages + 1) * KUMO_WASM_PAGE_SIZE) == 0) {
-			vm_wasm_base()[pages * KUMO_WASM_PAGE_SIZE + 1] = 1;
+		uint8_t *m = kumo_plat_mem_reserve(KUMO_MEM_RESERVE_BYTES);
+		while (m && kumo_plat_mem_commit(m, pages * KUMO_WASM_PAGE_SIZE,
+						 (pages + 1) * KUMO_WASM_PAGE_SIZE) == 0) {
+			m[pages * KUMO_WASM_PAGE_SIZE + 1] = 1;
 			pages++;
 		}
 		uint64_t ram_mib = page_total_count() * PAGE_SIZE >> 20;
