@@ -85,3 +85,7 @@ $(BUILD)/tests/guest/wasm_probe.o: $(GUEST_WASM) $(BUILD)/bin/kumo
 $(GUEST_WASM_ELF): $(BUILD)/tests/guest/wasm_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
 	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
 test-prereqs: $(GUEST_WASM_ELF)
+
+# kernel.h's import list against kernel/wasi's implementations (host build).
+TEST_LIBS_test_kernel_imports := $(LIB_HOSTED) $(LIB_COMMON)
+TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)

@@ -1,6 +1,7 @@
 /* kernel/os/app_wasm.c - kumo_app_main for a compiled Wasm module linked into the kernel image: rootfs, WASI state from the boot config, instantiate, run `_start`, report how it ended. */
 #include <string.h>
 
+#include "kernel/arch/x86_64/x86.h"
 #include "kernel/kernel.h"
 #include "kernel/os/kos.h"
 #include "kernel/os/ramfs.h"
@@ -51,6 +52,7 @@ int kumo_app_main(void)
 		if (ext.kind != KUMO_EXTERN_FUNC)
 			panic("export `_start` is not a function");
 		union kumo_val none[1];
+		kumo_start_tsc = rdtsc();
 		kumo_rt_call(s, ext.u.func, none, &out);
 	}
 	switch (out.kind) {

@@ -126,6 +126,7 @@ __attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
 
 /* --- main.c --- */
 extern uint64_t kumo_app_entry_tsc; /* TSC just before the app's entry point */
+extern uint64_t kumo_start_tsc;     /* TSC just before the Wasm `_start` call, or 0 */
 const char *kumo_accel(void);         /* "kvm", "tcg", ... (from the hypervisor leaf) */
 /* Logs the boot summary and per-stage times (at exit, off the boot path). */
 void kumo_log_boot_details(void);

@@ -90,6 +90,23 @@ int kumo_app_main(void)
 		klog("grew to %llu pages with %llu MiB RAM", (unsigned long long)pages, (unsigned long long)ram_mib);
 		return 0;
 	}
+	if (strcmp(cmd, "highmem") == 0) {
+		/* Take 256 MiB blocks until one lies above 4 GiB (RAM the kernel maps itself),
+		 * then write its first and last byte. */
+		for (int i = 0; i < 64; i++) {
+			uint8_t *p = page_alloc(65536);
+			if (!p)
+				break;
+			if ((uintptr_t)p >= (4ull << 30)) {
+				p[0] = 1;
+				p[(256u << 20) - 1] = 2;
+				kprintf(KCONS_STDOUT, "above 4 GiB: %d %d\n", p[0], p[(256u << 20) - 1]);
+				return 0;
+			}
+		}
+		out("no RAM above 4 GiB\n");
+		return 1;
+	}
 	if (strcmp(cmd, "stack") == 0)
 		return (int)recurse(0);
 	if (strcmp(cmd, "null") == 0)

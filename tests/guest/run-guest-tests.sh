@@ -140,6 +140,17 @@ check heap "heap balanced: yes"$'\n' "$(rec_exit 0)"
 MEM=32 run grow '["app", "grow"]'
 check grow "grew to most of RAM, then refused"$'\n' "$(rec_exit 0)"
 
+# RAM above 4 GiB is mapped and usable; a CPU with AVX/XSAVE and RDRAND gets them on.
+MEM=5G run highmem '["app", "highmem"]'
+check highmem "above 4 GiB: 1 2"$'\n' "$(rec_exit 0)"
+run cpu-max '["app", "clock"]' -cpu max
+check cpu-max "realtime plausible: yes
+monotonic: yes
+random differs: yes
+" "$(rec_exit 0)"
+check_log cpu-max "random rdrand, "
+check_log cpu-max "avx on"
+
 # Bad boot input is a clear error, never a hang.
 mkinitrd "$tmp/badjson.img" '{"args": ["app", }'
 boot badjson -initrd "$tmp/badjson.img"
@@ -178,6 +189,7 @@ wrun() {
 }
 wrun wasm-hello '{"args": ["probe.wasm"]}'
 check wasm-hello "hello from wasm"$'\n' "$(rec_exit 0)"
+check_log wasm-hello "kernel entry to _start"
 wrun wasm-args '{"args": ["probe.wasm", "args", "two words"], "env": ["A=1", "B=x=y"]}'
 check wasm-args "argv[0] probe.wasm
 argv[1] args
