@@ -22,7 +22,8 @@ KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
 	kernel/arch/x86_64/power.c \
 	kernel/os/main.c kernel/os/console.c kernel/os/exit.c kernel/os/page.c kernel/os/vm.c \
 	kernel/os/heap.c kernel/os/clock.c kernel/os/random.c kernel/os/bootcfg.c \
-	kernel/os/klibc.c kernel/os/kprintf.c
+	kernel/os/klibc.c kernel/os/kprintf.c kernel/os/ramfs.c kernel/os/plat_kernel.c \
+	kernel/os/app_wasm.c $(RT_SRCS) $(WASI_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS)))
 KERNEL_LIB := $(BUILD)/kernel/libkumo-kernel.a
 KERNEL_LDS := $(BUILD)/kernel/kernel.ld
@@ -71,3 +72,20 @@ $(GUEST_KERNEL): $(GUEST_PAYLOAD_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
 	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(GUEST_PAYLOAD_OBJ) $(KERNEL_LIB)
 test-prereqs: $(GUEST_KERNEL)
 TEST_SCRIPTS += tests/guest/run-guest-tests.sh
+
+# A real WASI app compiled by kumo and linked with the kernel library the way the
+# builder will (tests/guest/wasm_probe.c, wasm32-wasi).
+GUEST_WASM := $(BUILD)/tests/guest/wasm_probe.wasm
+GUEST_WASM_ELF := $(BUILD)/tests/guest/wasm_probe.elf
+$(GUEST_WASM): tests/guest/wasm_probe.c
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -o $@ $<
+$(BUILD)/tests/guest/wasm_probe.o: $(GUEST_WASM) $(BUILD)/bin/kumo
+	$(BUILD)/bin/kumo compile $< -o $@
+$(GUEST_WASM_ELF): $(BUILD)/tests/guest/wasm_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
+	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
+test-prereqs: $(GUEST_WASM_ELF)
+
+# kernel.h's import list against kernel/wasi's implementations (host build).
+TEST_LIBS_test_kernel_imports := $(LIB_HOSTED) $(LIB_COMMON)
+TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)

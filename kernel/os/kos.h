@@ -44,6 +44,7 @@ uint64_t page_total_count(void);
 /* --- virtual memory (vm.c) --- */
 #define VM_WASM_BASE 0x10000000000ull  /* 1 TiB: the Wasm linear-memory reservation */
 #define VM_STACK_BASE 0x20000000000ull /* 2 TiB: app stack (guard below) */
+uintptr_t vm_stack_bottom(void);      /* lowest mapped byte of the app stack */
 #define VM_STACK_GUARD (1ull << 20)    /* unmapped bytes below the app stack */
 /* Unmaps the null page and identity-maps RAM above 4 GiB. */
 void vm_init(const struct kumo_hvm_start_info *si);
@@ -52,12 +53,12 @@ void vm_init(const struct kumo_hvm_start_info *si);
 int vm_map_fresh(uintptr_t va, uint64_t len);
 /* Unmaps and frees [va, va+len). */
 void vm_unmap(uintptr_t va, uint64_t len);
-/* Wasm linear memory: the reservation is VM_WASM_BASE..+KUMO_MEM_RESERVE_BYTES, of which
- * only [0, committed) is mapped. */
-uint8_t *vm_wasm_base(void);
-uint64_t vm_wasm_committed(void);
-/* Grows the committed part to `bytes` (page-aligned); -KERR_NOMEM if RAM runs out. */
-int vm_wasm_commit(uint64_t bytes);
+/* Linear-memory reservations, inside VM_WASM_BASE..+VM_WASM_SPAN: address space only
+ * (never mapped until committed); NULL when the span is used up. */
+void *vm_reserve(uint64_t bytes);
+/* Maps fresh zeroed pages at [va, va+len) (page-aligned) if RAM allows, keeping a
+ * reserve for page tables and the heap; -KERR_NOMEM otherwise (nothing mapped). */
+int vm_commit(uintptr_t va, uint64_t len);
 /* App stack: maps `size` bytes below VM_STACK_BASE + VM_STACK_GUARD + size; returns the
  * top. The guard below it stays unmapped. */
 uintptr_t vm_stack_create(uint64_t size, uintptr_t *bottom);
@@ -108,8 +109,24 @@ extern struct kumo_bootcfg kumo_bootcfg;
 void bootcfg_init(const struct kumo_hvm_start_info *si);
 /* Physical ranges the boot config and the start info occupy (kept by page_init). */
 
+/* --- kernel platform (plat_kernel.c): the rest of kernel/rt/rt_platform.h --- */
+struct kumo_kjmp {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+	uint32_t mxcsr;
+	uint16_t fpucw;
+	uint16_t pad;
+};
+__attribute__((returns_twice)) int kumo_kjmp_save(struct kumo_kjmp *j);
+__attribute__((noreturn)) void kumo_kjmp_jump(struct kumo_kjmp *j, int v);
+/* A fault that is a Wasm trap (guard region, stack guard): unwinds to the innermost
+ * guarded call, or reports the trap and powers off when there is none. */
+__attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
+/* Where the Wasm memory reservations live (VM_WASM_BASE..+VM_WASM_SPAN). */
+#define VM_WASM_SPAN (256ull << 30)
+
 /* --- main.c --- */
 extern uint64_t kumo_app_entry_tsc; /* TSC just before the app's entry point */
+extern uint64_t kumo_start_tsc;     /* TSC just before the Wasm `_start` call, or 0 */
 const char *kumo_accel(void);         /* "kvm", "tcg", ... (from the hypervisor leaf) */
 /* Logs the boot summary and per-stage times (at exit, off the boot path). */
 void kumo_log_boot_details(void);

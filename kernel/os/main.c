@@ -6,6 +6,7 @@
 #include "kernel/os/kos.h"
 
 uint64_t kumo_app_entry_tsc;
+uint64_t kumo_start_tsc;
 static uint64_t boot_stage_tsc[6];
 
 void kumo_log_boot_details(void)
@@ -27,6 +28,9 @@ void kumo_log_boot_details(void)
 	if (kumo_app_entry_tsc)
 		klog("boot: kernel entry to app entry %llu us (tsc)",
 		     (unsigned long long)(clock_tsc_to_ns(kumo_app_entry_tsc - kumo_boot_tsc) / 1000));
+	if (kumo_start_tsc)
+		klog("boot: kernel entry to _start %llu us (tsc)",
+		     (unsigned long long)(clock_tsc_to_ns(kumo_start_tsc - kumo_boot_tsc) / 1000));
 }
 
 const char *kumo_accel(void)

@@ -1,4 +1,5 @@
 /* kernel/os/vm.c - page tables: the identity map of RAM, the unmapped null page, the Wasm linear-memory reservation and the guarded app stack. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernel/arch/x86_64/x86.h"
@@ -11,7 +12,7 @@
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
-static uint64_t wasm_committed;
+static uintptr_t wasm_next = VM_WASM_BASE; /* next free address for a reservation */
 static uintptr_t stack_bottom, stack_top;
 
 static uint64_t *table_of(uint64_t e) { return (uint64_t *)(uintptr_t)(e & PTE_ADDR); }
@@ -19,11 +20,13 @@ static uint64_t *table_of(uint64_t e) { return (uint64_t *)(uintptr_t)(e & PTE_A
 /* Returns the entry for `va` at `level` (1 = 4 KiB PTE, 2 = PD entry), creating
  * intermediate tables, and splitting a 2 MiB page when going below it; NULL when out
  * of pages. */
-static uint64_t *walk(uintptr_t va, int level)
+static uint64_t *walk_opt(uintptr_t va, int level, bool create)
 {
 	uint64_t *t = boot_pml4;
 	for (int l = 4; l > level; l--) {
 		uint64_t *e = &t[(va >> (12 + 9 * (l - 1))) & 511];
+		if (!(*e & PTE_P) && !create)
+			return NULL;
 		if (!(*e & PTE_P)) {
 			uint64_t *n = page_alloc(1);
 			if (!n)
@@ -43,6 +46,8 @@ static uint64_t *walk(uintptr_t va, int level)
 	}
 	return &t[(va >> (12 + 9 * (level - 1))) & 511];
 }
+
+static uint64_t *walk(uintptr_t va, int level) { return walk_opt(va, level, true); }
 
 /* Identity-maps [start, end) with 2 MiB pages (RAM above the 4 GiB boot.S mapped). */
 static void identity_map(uint64_t start, uint64_t end)
@@ -86,37 +91,41 @@ int vm_map_fresh(uintptr_t va, uint64_t len)
 
 void vm_unmap(uintptr_t va, uint64_t len)
 {
-	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-		uint64_t *e = walk(va + off, 1);
-		if (e && (*e & PTE_P)) {
+	for (uint64_t off = 0; off < len;) {
+		uint64_t *e = walk_opt(va + off, 1, false);
+		if (!e) { /* no page table here: skip to the next 2 MiB */
+			off = ((va + off) | 0x1fffffull) + 1 - va;
+			continue;
+		}
+		if (*e & PTE_P) {
 			page_free(table_of(*e), 1);
 			*e = 0;
 			invlpg(va + off);
 		}
+		off += PAGE_SIZE;
 	}
 }
 
-uint8_t *vm_wasm_base(void) { return (uint8_t *)VM_WASM_BASE; }
-uint64_t vm_wasm_committed(void) { return wasm_committed; }
-
-int vm_wasm_commit(uint64_t bytes)
+void *vm_reserve(uint64_t bytes)
 {
-	bytes = (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	if (bytes > (uint64_t)KUMO_WASM_MAX_PAGES * KUMO_WASM_PAGE_SIZE)
-		return -KERR_NOMEM;
-	if (bytes <= wasm_committed)
-		return 0;
+	uint64_t len = (bytes + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+	if (len == 0 || len > VM_WASM_BASE + VM_WASM_SPAN - wasm_next)
+		return NULL;
+	void *base = (void *)wasm_next;
+	wasm_next += len;
+	return base;
+}
+
+int vm_commit(uintptr_t va, uint64_t len)
+{
 	/* Keep RAM for page tables and the kernel heap: one table page per 2 MiB. */
-	uint64_t need = (bytes - wasm_committed) / PAGE_SIZE;
+	uint64_t need = len / PAGE_SIZE;
 	if (need + need / 512 + 64 > page_free_count())
 		return -KERR_NOMEM;
-	int rc = vm_map_fresh(VM_WASM_BASE + wasm_committed, bytes - wasm_committed);
-	if (rc < 0) {
-		vm_unmap(VM_WASM_BASE + wasm_committed, bytes - wasm_committed);
-		return rc;
-	}
-	wasm_committed = bytes;
-	return 0;
+	int rc = vm_map_fresh(va, len);
+	if (rc < 0)
+		vm_unmap(va, len);
+	return rc;
 }
 
 uintptr_t vm_stack_create(uint64_t size, uintptr_t *bottom)
@@ -131,11 +140,13 @@ uintptr_t vm_stack_create(uint64_t size, uintptr_t *bottom)
 	return stack_top;
 }
 
+uintptr_t vm_stack_bottom(void) { return stack_bottom; }
+
 enum vm_region vm_classify(uintptr_t va)
 {
 	if (va < PAGE_SIZE)
 		return VM_REGION_NULL;
-	if (va >= VM_WASM_BASE && va - VM_WASM_BASE < KUMO_MEM_RESERVE_BYTES)
+	if (va >= VM_WASM_BASE && va - VM_WASM_BASE < VM_WASM_SPAN)
 		return VM_REGION_WASM;
 	/* The guard, and anything a big frame could jump to below it. */
 	if (stack_bottom && va < stack_bottom && va >= VM_STACK_BASE - (1ull << 30))

@@ -6,6 +6,7 @@
 #include "kernel/kernel.h"
 #include "kernel/os/kos.h"
 #include "compiler/abi.h"
+#include "kernel/rt/rt_platform.h"
 
 static void out(const char *s) { kcons_write(KCONS_STDOUT, s, strlen(s)); }
 
@@ -67,9 +68,9 @@ int kumo_app_main(void)
 	}
 	if (strcmp(cmd, "memory") == 0) {
 		/* One Wasm page committed: its last byte works, the next one traps. */
-		if (vm_wasm_commit(KUMO_WASM_PAGE_SIZE) < 0)
+		volatile uint8_t *m = kumo_plat_mem_reserve(KUMO_MEM_RESERVE_BYTES);
+		if (!m || kumo_plat_mem_commit((void *)m, 0, KUMO_WASM_PAGE_SIZE) < 0)
 			return 1;
-		volatile uint8_t *m = vm_wasm_base();
 		m[KUMO_WASM_PAGE_SIZE - 1] = 7;
 		kprintf(KCONS_STDOUT, "last byte %d\n", m[KUMO_WASM_PAGE_SIZE - 1]);
 		return m[KUMO_WASM_PAGE_SIZE + (uint64_t)strtoll(arg, NULL, 0)];
@@ -77,8 +78,10 @@ int kumo_app_main(void)
 	if (strcmp(cmd, "grow") == 0) {
 		/* Grow one Wasm page at a time until RAM runs out; every page is usable. */
 		uint64_t pages = 0;
-		while (vm_wasm_commit((pages + 1) * KUMO_WASM_PAGE_SIZE) == 0) {
-			vm_wasm_base()[pages * KUMO_WASM_PAGE_SIZE + 1] = 1;
+		uint8_t *m = kumo_plat_mem_reserve(KUMO_MEM_RESERVE_BYTES);
+		while (m && kumo_plat_mem_commit(m, pages * KUMO_WASM_PAGE_SIZE,
+						 (pages + 1) * KUMO_WASM_PAGE_SIZE) == 0) {
+			m[pages * KUMO_WASM_PAGE_SIZE + 1] = 1;
 			pages++;
 		}
 		uint64_t ram_mib = page_total_count() * PAGE_SIZE >> 20;
@@ -86,6 +89,23 @@ int kumo_app_main(void)
 			pages * 64 >= ram_mib * 1024 / 2 && pages * 64 <= ram_mib * 1024 ? "most" : "an unexpected part");
 		klog("grew to %llu pages with %llu MiB RAM", (unsigned long long)pages, (unsigned long long)ram_mib);
 		return 0;
+	}
+	if (strcmp(cmd, "highmem") == 0) {
+		/* Take 256 MiB blocks until one lies above 4 GiB (RAM the kernel maps itself),
+		 * then write its first and last byte. */
+		for (int i = 0; i < 64; i++) {
+			uint8_t *p = page_alloc(65536);
+			if (!p)
+				break;
+			if ((uintptr_t)p >= (4ull << 30)) {
+				p[0] = 1;
+				p[(256u << 20) - 1] = 2;
+				kprintf(KCONS_STDOUT, "above 4 GiB: %d %d\n", p[0], p[(256u << 20) - 1]);
+				return 0;
+			}
+		}
+		out("no RAM above 4 GiB\n");
+		return 1;
 	}
 	if (strcmp(cmd, "stack") == 0)
 		return (int)recurse(0);

@@ -16,24 +16,9 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
 echo "guest: accel $accel"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-le() { # value bytes -> little-endian binary on stdout
-	local v=$1 n=$2 i
-	for ((i = 0; i < n; i++)); do printf "\\$(printf '%03o' $(((v >> (8 * i)) & 255)))"; done
-}
+here=$(dirname "$0")
 # mkinitrd FILE JSON [ROOTFS_FILE]: struct kumo_initrd_header + config + rootfs
-mkinitrd() {
-	local out=$1 json=$2 rootfs=${3:-} clen rlen roff
-	clen=$(printf '%s' "$json" | wc -c)
-	rlen=0; [ -n "$rootfs" ] && rlen=$(stat -c %s "$rootfs")
-	roff=$(( (72 + clen + 7) / 8 * 8 ))
-	{
-		printf 'KUMOBOOT'; le 1 4; le 72 4; le 72 8; le "$clen" 8; le "$roff" 8; le "$rlen" 8
-		le 0 8; le 0 8; le 0 8
-		printf '%s' "$json"
-		head -c $((roff - 72 - clen)) /dev/zero
-		[ -n "$rootfs" ] && cat "$rootfs"
-	} >"$out"
-}
+mkinitrd() { bash "$here/mkinitrd.sh" "$@"; }
 
 # boot NAME [qemu options...]: runs the payload; leaves $tmp/NAME.{1,2,3}
 boot() {
@@ -51,7 +36,7 @@ boot() {
 		serials=(-serial "file:$tmp/$name.1"); : >"$tmp/$name.2"; cp /dev/null "$tmp/$name.3"
 	fi
 	timeout 60 qemu-system-x86_64 "${machine[@]}" -accel "$accel" -m "${MEM:-64}" -display none \
-		-no-reboot -nodefaults "${serials[@]}" -kernel "$elf" "$@" >"$tmp/$name.qemu" 2>&1
+		-no-reboot -nodefaults "${serials[@]}" -kernel "${ELF:-$elf}" "$@" >"$tmp/$name.qemu" 2>&1
 	echo $? >"$tmp/$name.rc"
 }
 
@@ -155,6 +140,17 @@ check heap "heap balanced: yes"$'\n' "$(rec_exit 0)"
 MEM=32 run grow '["app", "grow"]'
 check grow "grew to most of RAM, then refused"$'\n' "$(rec_exit 0)"
 
+# RAM above 4 GiB is mapped and usable; a CPU with AVX/XSAVE and RDRAND gets them on.
+MEM=5G run highmem '["app", "highmem"]'
+check highmem "above 4 GiB: 1 2"$'\n' "$(rec_exit 0)"
+run cpu-max '["app", "clock"]' -cpu max
+check cpu-max "realtime plausible: yes
+monotonic: yes
+random differs: yes
+" "$(rec_exit 0)"
+check_log cpu-max "random rdrand, "
+check_log cpu-max "avx on"
+
 # Bad boot input is a clear error, never a hang.
 mkinitrd "$tmp/badjson.img" '{"args": ["app", }'
 boot badjson -initrd "$tmp/badjson.img"
@@ -180,6 +176,60 @@ to stderr" ] && [ "$(tail -1 "$tmp/one-serial.1")" = "$(rec_exit 3)" ]; then
 else
 	nok one-serial "$(cat "$tmp/one-serial.1")"
 fi
+
+# A real WASI app, compiled by kumo and linked with the kernel (tests/guest/wasm_probe.c).
+wasm=$build/tests/guest/wasm_probe.elf
+mkdir -p "$tmp/root/data/empty"
+printf 'from the image\n' >"$tmp/root/data/in.txt"
+(cd "$tmp/root" && tar --format=ustar -cf "$tmp/rootfs.tar" .)
+# wrun NAME JSON_CONFIG: boots the Wasm app with the config and the test rootfs
+wrun() {
+	mkinitrd "$tmp/$1.img" "$2" "$tmp/rootfs.tar"
+	ELF=$wasm boot "$1" -initrd "$tmp/$1.img"
+}
+wrun wasm-hello '{"args": ["probe.wasm"]}'
+check wasm-hello "hello from wasm"$'\n' "$(rec_exit 0)"
+check_log wasm-hello "kernel entry to _start"
+wrun wasm-args '{"args": ["probe.wasm", "args", "two words"], "env": ["A=1", "B=x=y"]}'
+check wasm-args "argv[0] probe.wasm
+argv[1] args
+argv[2] two words
+env A=1
+env B=x=y
+" "$(rec_exit 0)" "err line"$'\n'
+for code in 0 1 42 255; do
+	wrun "wasm-exit-$code" "{\"args\": [\"p\", \"exit\", \"$code\"]}"
+	check "wasm-exit-$code" "" "$(rec_exit "$code")"
+done
+wrun wasm-files '{"args": ["p", "files"], "preopens": [{"guest": "/data", "path": "/data"}]}'
+check wasm-files "read: from the image
+moved size 14
+moved: line 1
+moved: line 2
+open missing: No such file or directory
+rmdir non-empty: Directory not empty
+rmdir empty: removed
+escape: Operation not permitted
+entry .
+entry ..
+entry empty
+entry in.txt
+" "$(rec_exit 0)"
+wrun wasm-sleep '{"args": ["p", "sleep"]}'
+check wasm-sleep "slept at least 50 ms: yes
+realtime after 2020: yes
+random nonzero: yes
+" "$(rec_exit 0)"
+wrun wasm-oob '{"args": ["p", "oob"]}'
+check wasm-oob "" "$(rec_trap 2 "out of bounds memory access")"
+wrun wasm-stack '{"args": ["p", "stack"]}'
+check wasm-stack "" "$(rec_trap 6 "call stack exhausted")"
+wrun wasm-unreachable '{"args": ["p", "unreachable"]}'
+check wasm-unreachable "" "$(rec_trap 1 "unreachable")"
+MEM=48 wrun wasm-grow '{"args": ["p", "grow"]}'
+check wasm-grow "grew until refused: yes"$'\n' "$(rec_exit 0)"
+wrun wasm-badpreopen '{"args": ["p"], "preopens": [{"guest": "/x", "path": "/missing"}]}'
+check wasm-badpreopen "" 'KUMO-EXIT v=1 status=255 kind=panic msg=boot config: preopen `/x`: no directory `/missing` in the rootfs (wasi errno 44)'
 
 echo "guest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -123,4 +123,41 @@ kumo_call_on_stack:
 	pop %rbp
 	ret
 
+
+/* int kumo_kjmp_save(struct kumo_kjmp *j): saves the callee-saved state; returns 0,
+ * or the value given to kumo_kjmp_jump. void kumo_kjmp_jump(struct kumo_kjmp *j, int v)
+ * resumes there (also from an exception handler: every exception is an interrupt gate,
+ * so nothing needs an iret). */
+	.text
+	.globl kumo_kjmp_save
+kumo_kjmp_save:
+	mov %rbx, 0(%rdi)
+	mov %rbp, 8(%rdi)
+	mov %r12, 16(%rdi)
+	mov %r13, 24(%rdi)
+	mov %r14, 32(%rdi)
+	mov %r15, 40(%rdi)
+	lea 8(%rsp), %rax
+	mov %rax, 48(%rdi)
+	mov (%rsp), %rax
+	mov %rax, 56(%rdi)
+	stmxcsr 64(%rdi)
+	fnstcw 68(%rdi)
+	xor %eax, %eax
+	ret
+
+	.globl kumo_kjmp_jump
+kumo_kjmp_jump:
+	mov 0(%rdi), %rbx
+	mov 8(%rdi), %rbp
+	mov 16(%rdi), %r12
+	mov 24(%rdi), %r13
+	mov 32(%rdi), %r14
+	mov 40(%rdi), %r15
+	ldmxcsr 64(%rdi)
+	fldcw 68(%rdi)
+	cld
+	mov 48(%rdi), %rsp
+	mov %esi, %eax
+	jmp *56(%rdi)
 	.section .note.GNU-stack, "", @progbits

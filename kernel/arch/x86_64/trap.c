@@ -25,9 +25,11 @@ void kumo_trap_entry(struct trap_frame *f)
 	if (f->vector == 14) {
 		switch (vm_classify(cr2)) {
 		case VM_REGION_WASM:
-			ktrap(KUMO_TRAP_MEMORY_OOB);
+			in_trap = 0; /* execution resumes at the guarded call */
+			kplat_fault_trap(KUMO_TRAP_MEMORY_OOB);
 		case VM_REGION_STACK_GUARD:
-			ktrap(KUMO_TRAP_STACK_EXHAUSTED);
+			in_trap = 0;
+			kplat_fault_trap(KUMO_TRAP_STACK_EXHAUSTED);
 		default:
 			break;
 		}

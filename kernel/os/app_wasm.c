@@ -1,0 +1,68 @@
+/* kernel/os/app_wasm.c - kumo_app_main for a compiled Wasm module linked into the kernel image: rootfs, WASI state from the boot config, instantiate, run `_start`, report how it ended. */
+#include <string.h>
+
+#include "kernel/arch/x86_64/x86.h"
+#include "kernel/kernel.h"
+#include "kernel/os/kos.h"
+#include "kernel/os/ramfs.h"
+#include "kernel/rt/rt.h"
+#include "kernel/wasi/wasi.h"
+
+/* The descriptor of the linked module (KUMO_SYM_MODULE). */
+extern const struct kumo_module kumo_module;
+
+int kumo_app_main(void)
+{
+	struct kumo_bootcfg *c = &kumo_bootcfg;
+	char err[200];
+	if (ramfs_init(c->rootfs, c->rootfs_size, err, sizeof(err)) < 0)
+		panic("boot config: %s", err);
+	struct kumo_wasi_preopen *pre = kumo_plat_alloc(sizeof(*pre) * ((size_t)c->npreopens + 1));
+	if (!pre)
+		panic("out of memory for the preopens");
+	for (int i = 0; i < c->npreopens; i++) {
+		int rc = ramfs_open_dir(c->preopens[i].path, &pre[i].dir);
+		if (rc < 0)
+			panic("boot config: preopen `%s`: no directory `%s` in the rootfs (wasi errno %d)",
+			      c->preopens[i].guest, c->preopens[i].path, -rc);
+		pre[i].guest_path = c->preopens[i].guest;
+	}
+	struct kumo_wasi_config cfg = {
+		.argc = (size_t)c->argc,
+		.argv = (const char *const *)c->argv,
+		.envc = (size_t)c->envc,
+		.envp = (const char *const *)c->envp,
+		.npreopens = (size_t)c->npreopens,
+		.preopens = pre,
+	};
+	struct kumo_wasi *w = kumo_wasi_new(&cfg);
+	struct kumo_rt_store *s = kumo_rt_store_new();
+	if (!w || !s)
+		panic("out of memory for the WASI state");
+	kumo_rt_store_set_wasi(s, w);
+
+	struct kumo_rt_outcome out;
+	memset(&out, 0, sizeof(out));
+	struct kumo_rt_instance *inst;
+	if (kumo_rt_instantiate(s, &kumo_module, kumo_wasi_resolve, s, &inst, &out) == 0) {
+		struct kumo_rt_extern ext;
+		if (kumo_rt_export(inst, "_start", 6, &ext) < 0 &&
+		    kumo_rt_export(inst, "_initialize", 11, &ext) < 0)
+			panic("the module exports no `_start` function");
+		if (ext.kind != KUMO_EXTERN_FUNC)
+			panic("export `_start` is not a function");
+		union kumo_val none[1];
+		kumo_start_tsc = rdtsc();
+		kumo_rt_call(s, ext.u.func, none, &out);
+	}
+	switch (out.kind) {
+	case KUMO_RT_OK:
+		return 0;
+	case KUMO_RT_EXIT:
+		return (int)out.code;
+	case KUMO_RT_TRAP:
+		ktrap(out.code);
+	default:
+		panic("instantiate: %s", out.msg);
+	}
+}
