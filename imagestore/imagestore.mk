@@ -9,3 +9,6 @@ $(LIB_IMAGESTORE): $(IMAGESTORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 KUMO_CLI_LDLIBS += $(IMAGESTORE_LDLIBS)
+
+# Integration tests against a real registry (docker-registry, skopeo, node, python3).
+TEST_SCRIPTS += tests/registry/test-registry.sh
