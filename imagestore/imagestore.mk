@@ -12,3 +12,11 @@ KUMO_CLI_LDLIBS += $(IMAGESTORE_LDLIBS)
 
 # Integration tests against a real registry (docker-registry, skopeo, node, python3).
 TEST_SCRIPTS += tests/registry/test-registry.sh
+
+IMAGESTORE_TEST_LIBS := $(LIB_IMAGESTORE) $(LIB_COMMON)
+TEST_LIBS_test_imagestore_ref := $(IMAGESTORE_TEST_LIBS)
+TEST_LDLIBS_test_imagestore_ref := $(IMAGESTORE_LDLIBS)
+TEST_LIBS_test_imagestore_parse := $(IMAGESTORE_TEST_LIBS)
+TEST_LDLIBS_test_imagestore_parse := $(IMAGESTORE_LDLIBS)
+TEST_LIBS_test_imagestore_unpack := $(IMAGESTORE_TEST_LIBS)
+TEST_LDLIBS_test_imagestore_unpack := $(IMAGESTORE_LDLIBS)
