@@ -150,6 +150,13 @@ int manifest_parse(const char *data, size_t len, const char *content_type, uint6
 		mt = json_object_get(root, "manifests") ? IMAGESTORE_MT_OCI_INDEX
 							: IMAGESTORE_MT_OCI_MANIFEST;
 	}
+	if (!is_index_type(mt) && !is_manifest_type(mt)) {
+		kumo_error(err, KUMO_E_UNSUPPORTED,
+			   "unsupported manifest media type `%.100s` (want an OCI or Docker schema 2 "
+			   "manifest or index)",
+			   mt);
+		goto out;
+	}
 	if (body_mt && strcmp(body_mt, mt) != 0) {
 		kumo_error(err, KUMO_E_INVALID,
 			   "manifest says mediaType `%.100s` but was served as `%.100s`", body_mt, mt);

@@ -514,6 +514,21 @@ int imagestore_gc(struct imagestore *s, uint64_t *freed_bytes, kumo_error_t *err
 	freed += remove_entries(rdir, &roots, true);
 	/* No pull runs now: whatever is in ingest/ was abandoned. */
 	freed += remove_entries(idir, NULL, true);
+	/* Temp files of record writes interrupted by a crash (never read as records). */
+	autoclose int meta = store_lock(s, "meta.lock", LOCK_EX, err);
+	if (meta < 0) {
+		refset_free(&blobs);
+		refset_free(&roots);
+		return -1;
+	}
+	autofree char *mdir = xasprintf("%s/images", s->root);
+	DIR *d = opendir(mdir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strstr(e->d_name, ".json.tmp."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
 	refset_free(&blobs);
 	refset_free(&roots);
 	if (freed_bytes)

@@ -318,7 +318,7 @@ int unpack_layer(int rootfd, const char *blob_path, struct unpack_limits *lim, k
 {
 	struct archive *a = new_reader();
 	if (archive_read_open_filename(a, blob_path, 1 << 16) != ARCHIVE_OK) {
-		int e = kumo_error(err, KUMO_E_INVALID, "open layer `%s`: %s", blob_path,
+		int e = kumo_error(err, KUMO_E_INVALID, "layer `%s` is not a valid tar archive: %s", blob_path,
 				   archive_error_string(a));
 		archive_read_free(a);
 		return e;
@@ -331,7 +331,7 @@ int unpack_layer_mem(int rootfd, const void *data, size_t len, struct unpack_lim
 {
 	struct archive *a = new_reader();
 	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
-		int e = kumo_error(err, KUMO_E_INVALID, "open layer: %s", archive_error_string(a));
+		int e = kumo_error(err, KUMO_E_INVALID, "layer is not a valid tar archive: %s", archive_error_string(a));
 		archive_read_free(a);
 		return e;
 	}

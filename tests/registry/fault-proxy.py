@@ -83,7 +83,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for i in range(0, len(body), 32768):
                 self.wfile.write(body[i : i + 32768])
                 self.wfile.flush()
-                time.sleep(0.02)
+                time.sleep(0.05)
         else:
             self.wfile.write(body)
 
