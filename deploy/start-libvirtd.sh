@@ -7,6 +7,8 @@
 #   (none)     start what is not running, install kumo's qemu.conf, warm capabilities
 #   --restart  stop the daemons this script started, then start again (config change)
 #   --stop     stop the daemons this script started (pid files under /run/kumo/)
+#   --stop-libvirtd  stop only libvirtd (running domains survive; tests use it);
+#              exit 3 when libvirtd runs but this script did not start it
 #   --status   exit 0 when libvirtd answers on qemu:///system
 # env:
 #   KUMO_LIBVIRT_TUNING=on|off  on (default): kumo's qemu.conf (no security driver, no
@@ -113,6 +115,9 @@ case "${1:-}" in
 	"") start ;;
 	--restart) stop_one libvirtd; stop_one virtlogd; start ;;
 	--stop) stop_one libvirtd; stop_one virtlogd ;;
+	--stop-libvirtd)
+		if ! alive "$RUN/libvirtd.tini.pid" && pgrep -x libvirtd >/dev/null; then exit 3; fi
+		stop_one libvirtd ;;
 	--status) answering ;;
 	*) echo "usage: $0 [--restart|--stop|--status]" >&2; exit 2 ;;
 esac

@@ -35,10 +35,16 @@ static void *event_loop(void *arg)
 	return NULL;
 }
 
+static void silence(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
 /* One process-wide event loop thread: libvirt's default implementation. */
 static void event_loop_init(void)
 {
-	virSetErrorFunc(NULL, NULL);
+	virSetErrorFunc(NULL, silence);
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
 		return;
 	pthread_t t;
@@ -46,12 +52,6 @@ static void event_loop_init(void)
 		return;
 	pthread_detach(t);
 	event_loop_ok = 1;
-}
-
-static void silence(void *ud, virErrorPtr e)
-{
-	(void)ud;
-	(void)e;
 }
 
 static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)

@@ -343,10 +343,11 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err)
 void vmm_vm_gone(struct vmm_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
-	if (vm->state == VMM_STATE_EXITED) {
+	if (vm->gone) { /* both the STOPPED event and a destroy report it: once */
 		pthread_mutex_unlock(&vm->lock);
 		return;
 	}
+	vm->gone = true;
 	bool stop_requested = vm->stop_requested;
 	struct vmm_console *console = vm->console;
 	pthread_mutex_unlock(&vm->lock);

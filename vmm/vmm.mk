@@ -39,7 +39,12 @@ TEST_LDLIBS_test_vmm_net := $(VMM_LDLIBS)
 $(BUILD)/tests/test_vmm_qemu: $(VMM_FIXTURE)
 
 test-prereqs: $(VMM_FIXTURE) $(VMM_TOOL)
-#TEST_SCRIPTS += tests/vmm/test-vmm-libvirt.sh
+VMM_LIBVIRT_TEST := $(BUILD)/tests/vmm/vmm-libvirt-test
+$(VMM_LIBVIRT_TEST): $(BUILD)/host/tests/vmm/libvirt_lifecycle.o $(LIB_VMM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lcmocka -lm
+test-prereqs: $(VMM_LIBVIRT_TEST)
+TEST_SCRIPTS += tests/vmm/test-vmm-libvirt.sh
 
 .PHONY: bench-vmm
 bench-vmm: $(VMM_FIXTURE) $(VMM_TOOL)

@@ -52,6 +52,7 @@ struct vmm_vm {
 	enum vmm_state state;
 	bool stop_requested;         /* vmm_stop began: an exit without record is KILLED */
 	struct vmm_exit exit;        /* valid in VMM_STATE_EXITED */
+	bool gone;                   /* vmm_vm_gone() ran or runs */
 	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
 	pid_t pid;                   /* QEMU's pid when known */
 	struct vmm_console *console; /* the pump following the raw streams */

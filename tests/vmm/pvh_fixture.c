@@ -9,6 +9,7 @@
  *   lines=N       N numbered lines on stdout
  *   long=N        one stdout line of N 'x' characters
  *   partial=TEXT  TEXT on stdout without a newline
+ *   delay=N       spin N million TSC cycles (about N/2 ms at 2 GHz; output and exit come later)
  *   hang          never power off (for stop/destroy tests)
  *   exit=N        exit code in the exit record (default 0)
  *   trap=NAME     trap name in the exit record ('_' becomes ' ')
@@ -37,6 +38,13 @@ static inline void outb(uint16_t port, uint8_t v)
 static inline void outw(uint16_t port, uint16_t v)
 {
 	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
 }
 
 static void putc_port(uint16_t port, char c)
@@ -126,6 +134,10 @@ void fixture_main(struct hvm_start_info *si)
 			for (uint32_t i = 0; i < n; i++)
 				putc_port(COM_STDOUT, 'x');
 			putc_port(COM_STDOUT, '\n');
+		} else if (word_is(w, len, "delay")) {
+			uint64_t end = rdtsc() + (uint64_t)atou(v, vlen) * 1000000u;
+			while (rdtsc() < end)
+				;
 		} else if (word_is(w, len, "exit")) {
 			code = atou(v, vlen);
 		} else if (word_is(w, len, "trap")) {
