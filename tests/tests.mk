@@ -24,3 +24,7 @@ test: deps
 	$(MAKE) test-prereqs
 	$(MAKE) BUILD=build/asan SANITIZER=address,undefined unit-tests
 	bash tests/run-tests.sh "build/tests build/asan/tests" $(TEST_SCRIPTS)
+
+# Tiers owned by the compiler front end.
+include tests/spectest/spectest.mk
+-include tests/fuzz/fuzz.mk
