@@ -15,7 +15,7 @@ KUMO_CLI_LDLIBS += $(VMM_LDLIBS)
 VMM_FIXTURE := $(BUILD)/tests/vmm/pvh-fixture.elf
 $(BUILD)/tests/vmm/pvh_fixture.o: tests/vmm/pvh_fixture.c
 	@mkdir -p $(dir $@)
-	$(CLANG) --target=i686-unknown-none-elf -ffreestanding -fno-pic -fno-stack-protector \
+	$(CLANG) --target=i686-unknown-none-elf -ffreestanding -fno-pic -fno-stack-protector -I. \
 		-O2 -Wall -Wextra -Werror -mno-sse -mno-mmx -c $< -o $@
 $(VMM_FIXTURE): $(BUILD)/tests/vmm/pvh_fixture.o tests/vmm/pvh_fixture.ld
 	ld -m elf_i386 -nostdlib -T tests/vmm/pvh_fixture.ld $< -o $@

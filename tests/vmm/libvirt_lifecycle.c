@@ -133,7 +133,7 @@ static void trap_record(void **state)
 {
 	struct vmm *vmm = *state;
 	kumo_error_t err = NULL;
-	struct vmm_spec s = spec("kumo-test-trap", "trap=out_of_bounds_memory_access exit=134");
+	struct vmm_spec s = spec("kumo-test-trap", "trap=2 msg=out_of_bounds_memory_access exit=134");
 	struct vmm_vm *vm = NULL;
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
