@@ -206,16 +206,8 @@ static int prepare_run_dir(const char *dir, kumo_error_t *err)
 	return 0;
 }
 
-int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
-	       kumo_error_t *err)
+static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 {
-	if (check_spec(spec, err) < 0)
-		return -1;
-	pthread_mutex_lock(&vmm->lock);
-	bool exists = find_locked(vmm, spec->name) != NULL;
-	pthread_mutex_unlock(&vmm->lock);
-	if (exists)
-		return kumo_error(err, KUMO_E_EXISTS, "vm `%s` already exists", spec->name);
 	struct vmm_vm *vm = xzalloc(sizeof(*vm));
 	vm->vmm = vmm;
 	vm->spec = *spec;
@@ -237,30 +229,126 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 	pthread_cond_init(&vm->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	vm->state = VMM_STATE_CREATED;
+	return vm;
+}
 
-	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
-	    vmm_console_start(vm, false, &vm->console, err) < 0)
-		goto fail;
+static void delete_vm(struct vmm_vm *vm)
+{
+	vmm_console_finish(vm->console);
+	free_spec_strings(&vm->spec);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	free(vm);
+}
+
+/* Adds vm to the connection's list; fails when the name is taken. */
+static int add_vm(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
+{
 	pthread_mutex_lock(&vmm->lock);
+	if (find_locked(vmm, vm->spec.name)) {
+		pthread_mutex_unlock(&vmm->lock);
+		return kumo_error(err, KUMO_E_EXISTS, "vm `%s` already exists", vm->spec.name);
+	}
 	vmm->vms = xrealloc(vmm->vms, (vmm->nvms + 1) * sizeof(*vmm->vms));
 	vmm->vms[vmm->nvms++] = vm;
 	pthread_mutex_unlock(&vmm->lock);
+	return 0;
+}
+
+/* Removes vm from the list and waits until no event handler holds it. */
+static void remove_vm(struct vmm *vmm, struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vmm->lock);
+	for (size_t i = 0; i < vmm->nvms; i++)
+		if (vmm->vms[i] == vm) {
+			vmm->vms[i] = vmm->vms[--vmm->nvms];
+			break;
+		}
+	while (vm->refs) /* an event handler still holds it */
+		pthread_cond_wait(&vmm->cond, &vmm->lock);
+	pthread_mutex_unlock(&vmm->lock);
+}
+
+int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err)
+{
+	if (check_spec(spec, err) < 0)
+		return -1;
+	struct vmm_vm *vm = new_vm(vmm, spec);
+	if (add_vm(vmm, vm, err) < 0) {
+		delete_vm(vm);
+		return -1;
+	}
+	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
+	    vmm_console_start(vm, false, &vm->console, err) < 0) {
+		remove_vm(vmm, vm);
+		goto fail;
+	}
 	if (vmm->ops->create(vm, err) < 0) {
-		pthread_mutex_lock(&vmm->lock);
-		vmm->nvms--;
-		pthread_mutex_unlock(&vmm->lock);
+		remove_vm(vmm, vm);
 		vmm->ops->release(vm);
 		goto fail;
 	}
 	*out = vm;
 	return 0;
 fail:
-	vmm_console_finish(vm->console);
-	free_spec_strings(&vm->spec);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
-	free(vm);
+	delete_vm(vm);
 	return kumo_error_wrap(err, "create vm `%s`", spec->name);
+}
+
+int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err)
+{
+	if (!vmm->ops->attach)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "attach vm `%s`: the %s backend cannot re-attach to a vm",
+				  spec->name, vmm->ops->name);
+	if (check_spec(spec, err) < 0)
+		return -1;
+	struct vmm_vm *vm = new_vm(vmm, spec);
+	if (add_vm(vmm, vm, err) < 0) {
+		delete_vm(vm);
+		return -1;
+	}
+	/* Capture resumes where the previous owner stopped; the files are kept. */
+	if (vmm_console_start(vm, true, &vm->console, err) < 0) {
+		remove_vm(vmm, vm);
+		delete_vm(vm);
+		return kumo_error_wrap(err, "attach vm `%s`", spec->name);
+	}
+	enum vmm_state st;
+	int rc = vmm->ops->attach(vm, &st, err);
+	if (rc < 0) {
+		remove_vm(vmm, vm);
+		vmm->ops->release(vm);
+		delete_vm(vm);
+		return kumo_error_wrap(err, "attach vm `%s`", spec->name);
+	}
+	if (rc == 0) {
+		vmm_vm_gone(vm); /* it ended while nobody watched: the record tells how */
+	} else {
+		pthread_mutex_lock(&vm->lock);
+		if (vm->state == VMM_STATE_CREATED)
+			vm->state = st;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	*out = vm;
+	return 0;
+}
+
+void vmm_vm_detach(struct vmm_vm *vm)
+{
+	if (!vm)
+		return;
+	struct vmm *vmm = vm->vmm;
+	remove_vm(vmm, vm);
+	pthread_mutex_lock(&vm->lock);
+	struct vmm_console *c = vm->console;
+	vm->console = NULL;
+	pthread_mutex_unlock(&vm->lock);
+	vmm_console_finish(c); /* offsets saved: a later vmm_attach goes on from there */
+	vmm->ops->release(vm);
+	delete_vm(vm);
 }
 
 int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
@@ -401,21 +489,9 @@ void vmm_vm_free(struct vmm_vm *vm)
 		kumo_error_free(&err);
 	}
 	struct vmm *vmm = vm->vmm;
-	pthread_mutex_lock(&vmm->lock);
-	for (size_t i = 0; i < vmm->nvms; i++)
-		if (vmm->vms[i] == vm) {
-			vmm->vms[i] = vmm->vms[--vmm->nvms];
-			break;
-		}
-	while (vm->refs) /* an event handler still holds it */
-		pthread_cond_wait(&vmm->cond, &vmm->lock);
-	pthread_mutex_unlock(&vmm->lock);
+	remove_vm(vmm, vm);
 	vmm->ops->release(vm);
-	vmm_console_finish(vm->console);
-	free_spec_strings(&vm->spec);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
-	free(vm);
+	delete_vm(vm);
 }
 
 enum vmm_state vmm_vm_state(struct vmm_vm *vm)

@@ -157,6 +157,17 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err);
  * run_dir (the caller owns it). NULL is fine. */
 void vmm_vm_free(struct vmm_vm *vm);
 
+/* Recovery after a kumod restart (libvirt backend): finds the VM spec->name names
+ * again. When it still runs (or waits paused) it comes back RUNNING (or CREATED) and
+ * console capture resumes from the offsets saved in run_dir, so no line is lost or
+ * repeated; when it ended meanwhile, it comes back EXITED with the exit record's code.
+ * The QEMU backend cannot re-attach (KUMO_E_UNSUPPORTED). */
+int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err);
+/* Lets go of the VM without stopping it (kumod shutting down): the console pump
+ * drains and saves its offsets, the handle is freed. NULL is fine. */
+void vmm_vm_detach(struct vmm_vm *vm);
+
 enum vmm_state vmm_vm_state(struct vmm_vm *vm);
 const char *vmm_vm_name(const struct vmm_vm *vm);
 /* QEMU's host pid, or 0 when unknown. */

@@ -23,6 +23,9 @@ struct vmm_ops {
 	int (*destroy)(struct vmm_vm *vm, kumo_error_t *err);       /* end it now */
 	int (*stats)(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
 	void (*release)(struct vmm_vm *vm);                         /* free vm->priv */
+	/* Finds an existing VM by name: 1 and *state when it runs (or is paused: CREATED),
+	 * 0 when it is gone, -1 on error. NULL: the backend cannot re-attach. */
+	int (*attach)(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err);
 };
 
 extern const struct vmm_ops vmm_qemu_ops;

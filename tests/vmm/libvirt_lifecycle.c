@@ -270,12 +270,52 @@ static void exit_while_daemon_down(void **state)
 	free((char *)s.run_dir);
 }
 
+static void detach_attach(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	/* kumod lets go of a running VM (restart) and finds it again: the log has every
+	 * line exactly once and the exit code is the guest's. */
+	struct vmm_spec s = spec("kumo-test-attach", "out=one delay=3000 out=two exit=5");
+	autofree char *log = xasprintf("%s/attach.log", workdir);
+	s.log_path = log;
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	while (!vmm_vm_first_output_ns(vm))
+		usleep(2000);
+	vmm_vm_detach(vm);
+	assert_int_equal(vmm_attach(vmm, &s, &vm, &err), 0);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.code, 5);
+	vmm_vm_free(vm);
+	/* Attaching to a VM that is long gone reports its recorded exit. */
+	assert_int_equal(vmm_attach(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_wait(vm, 0, &ex, &err), 1);
+	assert_int_equal(ex.code, 5);
+	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
+	vmm_vm_free(vm);
+	uint8_t *buf = NULL;
+	size_t len;
+	assert_int_equal(kumo_read_file(log, 1 << 20, &buf, &len, &err), 0);
+	const char *one = strstr((char *)buf, "Z stdout F one\n");
+	const char *two = strstr((char *)buf, "Z stdout F two\n");
+	assert_non_null(one);
+	assert_non_null(two);
+	assert_null(strstr(one + 1, "Z stdout F one\n"));
+	assert_null(strstr(two + 1, "Z stdout F two\n"));
+	free(buf);
+	free((char *)s.run_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(create_paused_resume_exit),
 		cmocka_unit_test(trap_record),
 		cmocka_unit_test(stop_destroy_stats),
+		cmocka_unit_test(detach_attach),
 		cmocka_unit_test(daemon_restart),
 		cmocka_unit_test(exit_while_daemon_down),
 	};
