@@ -61,7 +61,7 @@ write_conf() {
 			'security_driver = "none"'   # no DAC/AppArmor relabelling passes
 			'dynamic_ownership = 0'      # no chown of kernel/initrd/log files
 			'namespaces = [ ]'           # no private /dev mount namespace per QEMU
-			'cgroup_controllers = [ ]'   # no per-domain cgroup creation (no cputune)
+			'cgroup_controllers = [ "cpu", "cpuacct" ]' # only what cputune and CPU stats need
 			'stdio_handler = "file"'     # QEMU stderr to a file, not through virtlogd
 			'remember_owner = 0'         # no xattr bookkeeping of original owners
 		)

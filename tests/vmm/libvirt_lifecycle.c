@@ -135,6 +135,8 @@ static void trap_record(void **state)
 	kumo_error_t err = NULL;
 	struct vmm_spec s = spec("kumo-test-trap", "trap=2 msg=out_of_bounds_memory_access exit=134");
 	struct vmm_vm *vm = NULL;
+	/* Half a CPU, shares, 48 MiB: cputune goes through libvirt's cpu cgroup. */
+	assert_int_equal(vmm_resources_from_cri(48ll << 20, 50000, 100000, 512, 2, &s, &err), 0);
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
 	struct vmm_exit ex;
