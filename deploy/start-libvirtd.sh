@@ -7,13 +7,16 @@
 #   (none)     start what is not running, install kumo's qemu.conf, warm capabilities
 #   --restart  stop the daemons this script started, then start again (config change)
 #   --stop     stop the daemons this script started (pid files under /run/kumo/)
+#   --stop-libvirtd  stop only libvirtd (running domains survive; tests use it);
+#              exit 3 when libvirtd runs but this script did not start it
 #   --status   exit 0 when libvirtd answers on qemu:///system
 # env:
-#   KUMO_LIBVIRT_TUNING=on|off  on (default): kumo's qemu.conf (no security driver, no
+#   KUMO_LIBVIRT_TUNING=on|off|only:<setting>  on (default): kumo's qemu.conf (no security driver, no
 #       mount namespace, no cgroup controllers, QEMU's stdio to files not virtlogd,
 #       QEMU as root); off: libvirt's built-in defaults plus only what QEMU needs to
 #       start here (user root, since Debian's libvirt-qemu user is not created without
-#       libvirt-daemon-system). `make bench-vmm` measures both.
+#       libvirt-daemon-system); only:<setting>: the defaults plus that one line.
+#       `make bench-vmm` measures them.
 #
 # Daemons run in the foreground under `tini -s` (reaps QEMU promptly, so STOPPED events
 # arrive ~200 ms after power-off instead of 1–2 s), detached with setsid; logs go to
@@ -53,15 +56,22 @@ write_conf() {
 		echo "# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=$TUNING)"
 		echo 'user = "root"'
 		echo 'group = "root"'
-		if [ "$TUNING" = on ]; then
-			# Each line measured by `make bench-vmm` (see tests/vmm/bench-vmm.sh).
-			echo 'security_driver = "none"'   # no DAC/AppArmor relabel passes
-			echo 'dynamic_ownership = 0'      # no chown of kernel/initrd/log files
-			echo 'namespaces = [ ]'           # no private /dev mount namespace per QEMU
-			echo 'cgroup_controllers = [ ]'   # no per-domain cgroup creation
-			echo 'stdio_handler = "file"'     # QEMU stderr to a file, not via virtlogd
-			echo 'remember_owner = 0'
-		fi
+		# Each line measured by `make bench-vmm` (tests/vmm/bench-vmm.sh, EACH=1).
+		local lines=(
+			'security_driver = "none"'   # no DAC/AppArmor relabelling passes
+			'dynamic_ownership = 0'      # no chown of kernel/initrd/log files
+			'namespaces = [ ]'           # no private /dev mount namespace per QEMU
+			'cgroup_controllers = [ "cpu", "cpuacct" ]' # only what cputune and CPU stats need
+			'stdio_handler = "file"'     # QEMU stderr to a file, not through virtlogd
+			'remember_owner = 0'         # no xattr bookkeeping of original owners
+		)
+		local l
+		for l in "${lines[@]}"; do
+			case "$TUNING" in
+				on) echo "$l" ;;
+				only:*) if [ "${l%% =*}" = "${TUNING#only:}" ]; then echo "$l"; fi ;;
+			esac
+		done
 	} >"$tmp"
 	if [ -f "$CONF" ] && cmp -s "$tmp" "$CONF"; then
 		rm -f "$tmp"; return 1
@@ -113,6 +123,9 @@ case "${1:-}" in
 	"") start ;;
 	--restart) stop_one libvirtd; stop_one virtlogd; start ;;
 	--stop) stop_one libvirtd; stop_one virtlogd ;;
+	--stop-libvirtd)
+		if ! alive "$RUN/libvirtd.tini.pid" && pgrep -x libvirtd >/dev/null; then exit 3; fi
+		stop_one libvirtd ;;
 	--status) answering ;;
 	*) echo "usage: $0 [--restart|--stop|--status]" >&2; exit 2 ;;
 esac

@@ -3,7 +3,13 @@
  * kernel, no firmware, no PCI, three ISA serial ports to files in boot-ABI order. */
 #include <string.h>
 
+#include "kernel/boot_abi.h"
 #include "vmm_backend.h"
+
+/* libvirt numbers ISA serial ports by index: 0, 1, 2 are QEMU's COM1-3 bases. */
+_Static_assert(KUMO_BOOT_PORT_STDOUT == 0x3f8 && KUMO_BOOT_PORT_STDERR == 0x2f8 &&
+		       KUMO_BOOT_PORT_KERNEL == 0x3e8,
+	       "boot abi serial ports are COM1, COM2, COM3");
 
 struct sbuf {
 	char *s;

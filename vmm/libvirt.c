@@ -35,10 +35,16 @@ static void *event_loop(void *arg)
 	return NULL;
 }
 
+static void silence(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
 /* One process-wide event loop thread: libvirt's default implementation. */
 static void event_loop_init(void)
 {
-	virSetErrorFunc(NULL, NULL);
+	virSetErrorFunc(NULL, silence);
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
 		return;
 	pthread_t t;
@@ -46,12 +52,6 @@ static void event_loop_init(void)
 		return;
 	pthread_detach(t);
 	event_loop_ok = 1;
-}
-
-static void silence(void *ud, virErrorPtr e)
-{
-	(void)ud;
-	(void)e;
 }
 
 static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
@@ -380,6 +380,31 @@ static int lv_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err)
 	return rc < 0 ? -1 : 0;
 }
 
+static int lv_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err)
+{
+	virConnectPtr c = get_conn(vm->vmm, err);
+	if (!c)
+		return -1;
+	virDomainPtr d = virDomainLookupByName(c, vm->spec.name);
+	int rc = 0;
+	if (d) {
+		int st = 0, reason = 0;
+		if (virDomainGetState(d, &st, &reason, 0) == 0 && st != VIR_DOMAIN_SHUTOFF &&
+		    st != VIR_DOMAIN_SHUTDOWN && st != VIR_DOMAIN_CRASHED) {
+			/* kumo pauses a domain only between create and start. */
+			*state = st == VIR_DOMAIN_PAUSED ? VMM_STATE_CREATED : VMM_STATE_RUNNING;
+			pid_t pid = read_pid(vm->spec.name);
+			pthread_mutex_lock(&vm->lock);
+			vm->pid = pid;
+			pthread_mutex_unlock(&vm->lock);
+			rc = 1;
+		}
+		virDomainFree(d);
+	}
+	virConnectClose(c);
+	return rc;
+}
+
 static void lv_release(struct vmm_vm *vm)
 {
 	(void)vm;
@@ -395,4 +420,5 @@ const struct vmm_ops vmm_libvirt_ops = {
 	.destroy = lv_destroy,
 	.stats = lv_stats,
 	.release = lv_release,
+	.attach = lv_attach,
 };

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "kernel/boot_abi.h"
 #include "vmm_backend.h"
 
 extern char **environ;
@@ -76,12 +77,16 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 		push(&a, xstrdup("-append"));
 		push(&a, xstrdup(s->cmdline));
 	}
+	/* kernel/boot_abi.h: COM1 stdout, COM2 stderr, COM3 kernel log + exit record. */
 	static const char *const raw[3] = {VMM_RAW_STDOUT, VMM_RAW_STDERR, VMM_RAW_EXIT};
+	static const unsigned base[3] = {KUMO_BOOT_PORT_STDOUT, KUMO_BOOT_PORT_STDERR,
+					 KUMO_BOOT_PORT_KERNEL};
+	static const unsigned irq[3] = {4, 3, 4};
 	for (int i = 0; i < 3; i++) {
 		push(&a, xstrdup("-chardev"));
 		push(&a, xasprintf("file,id=com%d,path=%s/%s,append=on", i, s->run_dir, raw[i]));
 		push(&a, xstrdup("-device"));
-		push(&a, xasprintf("isa-serial,chardev=com%d,index=%d", i, i));
+		push(&a, xasprintf("isa-serial,chardev=com%d,iobase=0x%x,irq=%u", i, base[i], irq[i]));
 	}
 	if (s->net) {
 		const uint8_t *m = s->net->mac;

@@ -9,7 +9,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "compiler/abi.h"
+#include "kernel/boot_abi.h"
 #include "vmm_backend.h"
+
+_Static_assert(VMM_MEMORY_FLOOR_MIB == KUMO_BOOT_MIN_RAM_BYTES >> 20, "memory floor");
 
 bool vmm_kvm_usable(void)
 {
@@ -202,16 +206,8 @@ static int prepare_run_dir(const char *dir, kumo_error_t *err)
 	return 0;
 }
 
-int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
-	       kumo_error_t *err)
+static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 {
-	if (check_spec(spec, err) < 0)
-		return -1;
-	pthread_mutex_lock(&vmm->lock);
-	bool exists = find_locked(vmm, spec->name) != NULL;
-	pthread_mutex_unlock(&vmm->lock);
-	if (exists)
-		return kumo_error(err, KUMO_E_EXISTS, "vm `%s` already exists", spec->name);
 	struct vmm_vm *vm = xzalloc(sizeof(*vm));
 	vm->vmm = vmm;
 	vm->spec = *spec;
@@ -233,30 +229,126 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 	pthread_cond_init(&vm->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	vm->state = VMM_STATE_CREATED;
+	return vm;
+}
 
-	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
-	    vmm_console_start(vm, false, &vm->console, err) < 0)
-		goto fail;
+static void delete_vm(struct vmm_vm *vm)
+{
+	vmm_console_finish(vm->console);
+	free_spec_strings(&vm->spec);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	free(vm);
+}
+
+/* Adds vm to the connection's list; fails when the name is taken. */
+static int add_vm(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
+{
 	pthread_mutex_lock(&vmm->lock);
+	if (find_locked(vmm, vm->spec.name)) {
+		pthread_mutex_unlock(&vmm->lock);
+		return kumo_error(err, KUMO_E_EXISTS, "vm `%s` already exists", vm->spec.name);
+	}
 	vmm->vms = xrealloc(vmm->vms, (vmm->nvms + 1) * sizeof(*vmm->vms));
 	vmm->vms[vmm->nvms++] = vm;
 	pthread_mutex_unlock(&vmm->lock);
+	return 0;
+}
+
+/* Removes vm from the list and waits until no event handler holds it. */
+static void remove_vm(struct vmm *vmm, struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vmm->lock);
+	for (size_t i = 0; i < vmm->nvms; i++)
+		if (vmm->vms[i] == vm) {
+			vmm->vms[i] = vmm->vms[--vmm->nvms];
+			break;
+		}
+	while (vm->refs) /* an event handler still holds it */
+		pthread_cond_wait(&vmm->cond, &vmm->lock);
+	pthread_mutex_unlock(&vmm->lock);
+}
+
+int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err)
+{
+	if (check_spec(spec, err) < 0)
+		return -1;
+	struct vmm_vm *vm = new_vm(vmm, spec);
+	if (add_vm(vmm, vm, err) < 0) {
+		delete_vm(vm);
+		return -1;
+	}
+	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
+	    vmm_console_start(vm, false, &vm->console, err) < 0) {
+		remove_vm(vmm, vm);
+		goto fail;
+	}
 	if (vmm->ops->create(vm, err) < 0) {
-		pthread_mutex_lock(&vmm->lock);
-		vmm->nvms--;
-		pthread_mutex_unlock(&vmm->lock);
+		remove_vm(vmm, vm);
 		vmm->ops->release(vm);
 		goto fail;
 	}
 	*out = vm;
 	return 0;
 fail:
-	vmm_console_finish(vm->console);
-	free_spec_strings(&vm->spec);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
-	free(vm);
+	delete_vm(vm);
 	return kumo_error_wrap(err, "create vm `%s`", spec->name);
+}
+
+int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err)
+{
+	if (!vmm->ops->attach)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "attach vm `%s`: the %s backend cannot re-attach to a vm",
+				  spec->name, vmm->ops->name);
+	if (check_spec(spec, err) < 0)
+		return -1;
+	struct vmm_vm *vm = new_vm(vmm, spec);
+	if (add_vm(vmm, vm, err) < 0) {
+		delete_vm(vm);
+		return -1;
+	}
+	/* Capture resumes where the previous owner stopped; the files are kept. */
+	if (vmm_console_start(vm, true, &vm->console, err) < 0) {
+		remove_vm(vmm, vm);
+		delete_vm(vm);
+		return kumo_error_wrap(err, "attach vm `%s`", spec->name);
+	}
+	enum vmm_state st;
+	int rc = vmm->ops->attach(vm, &st, err);
+	if (rc < 0) {
+		remove_vm(vmm, vm);
+		vmm->ops->release(vm);
+		delete_vm(vm);
+		return kumo_error_wrap(err, "attach vm `%s`", spec->name);
+	}
+	if (rc == 0) {
+		vmm_vm_gone(vm); /* it ended while nobody watched: the record tells how */
+	} else {
+		pthread_mutex_lock(&vm->lock);
+		if (vm->state == VMM_STATE_CREATED)
+			vm->state = st;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	*out = vm;
+	return 0;
+}
+
+void vmm_vm_detach(struct vmm_vm *vm)
+{
+	if (!vm)
+		return;
+	struct vmm *vmm = vm->vmm;
+	remove_vm(vmm, vm);
+	pthread_mutex_lock(&vm->lock);
+	struct vmm_console *c = vm->console;
+	vm->console = NULL;
+	pthread_mutex_unlock(&vm->lock);
+	vmm_console_finish(c); /* offsets saved: a later vmm_attach goes on from there */
+	vmm->ops->release(vm);
+	delete_vm(vm);
 }
 
 int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
@@ -343,10 +435,11 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err)
 void vmm_vm_gone(struct vmm_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
-	if (vm->state == VMM_STATE_EXITED) {
+	if (vm->gone) { /* both the STOPPED event and a destroy report it: once */
 		pthread_mutex_unlock(&vm->lock);
 		return;
 	}
+	vm->gone = true;
 	bool stop_requested = vm->stop_requested;
 	struct vmm_console *console = vm->console;
 	pthread_mutex_unlock(&vm->lock);
@@ -396,21 +489,9 @@ void vmm_vm_free(struct vmm_vm *vm)
 		kumo_error_free(&err);
 	}
 	struct vmm *vmm = vm->vmm;
-	pthread_mutex_lock(&vmm->lock);
-	for (size_t i = 0; i < vmm->nvms; i++)
-		if (vmm->vms[i] == vm) {
-			vmm->vms[i] = vmm->vms[--vmm->nvms];
-			break;
-		}
-	while (vm->refs) /* an event handler still holds it */
-		pthread_cond_wait(&vmm->cond, &vmm->lock);
-	pthread_mutex_unlock(&vmm->lock);
+	remove_vm(vmm, vm);
 	vmm->ops->release(vm);
-	vmm_console_finish(vm->console);
-	free_spec_strings(&vm->spec);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
-	free(vm);
+	delete_vm(vm);
 }
 
 enum vmm_state vmm_vm_state(struct vmm_vm *vm)
@@ -470,53 +551,98 @@ int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err)
 	return 0;
 }
 
-/* Trap names the guest reports for running out of memory (OOMKilled in CRI). */
-static bool trap_is_oom(const char *trap)
+/* Value of " key=" in a record's fields (up to the next space; msg= to the end). */
+static bool field(const char *line, size_t n, const char *key, const char **val, size_t *vlen)
 {
-	return strcmp(trap, "out of memory") == 0 || strcmp(trap, "oom") == 0;
+	size_t klen = strlen(key);
+	for (size_t i = 0; i + klen + 1 <= n; i++) {
+		if ((i == 0 || line[i - 1] == ' ') && memcmp(line + i, key, klen) == 0 &&
+		    line[i + klen] == '=') {
+			size_t b = i + klen + 1, e = b;
+			if (strcmp(key, "msg") == 0)
+				e = n;
+			else
+				while (e < n && line[e] != ' ')
+					e++;
+			*val = line + b;
+			*vlen = e - b;
+			return true;
+		}
+		if (strcmp(key, "msg") != 0 && i + 4 <= n && memcmp(line + i, " msg=", 5) == 0)
+			return false; /* msg is last and free text: keys after it are not keys */
+	}
+	return false;
+}
+
+static bool parse_uint(const char *s, size_t n, unsigned max, unsigned *out)
+{
+	if (n == 0 || n > 5)
+		return false;
+	unsigned v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* One line against kernel/boot_abi.h's record:
+ *   KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|panic>[ trap=<n>] msg=<text> */
+static bool parse_record_line(const char *line, size_t n, struct vmm_exit *out)
+{
+	static const char prefix[] = KUMO_EXIT_RECORD_PREFIX;
+	size_t plen = sizeof(prefix) - 1;
+	if (n < plen || memcmp(line, prefix, plen) != 0)
+		return false;
+	while (n > plen && line[n - 1] == '\r')
+		n--;
+	const char *v, *kind, *msg;
+	size_t vlen, klen, mlen;
+	unsigned status, trap = 0;
+	if (!field(line, n, "status", &v, &vlen) || !parse_uint(v, vlen, 255, &status) ||
+	    !field(line, n, "kind", &kind, &klen))
+		return false;
+	if (!field(line, n, "msg", &msg, &mlen)) {
+		msg = "";
+		mlen = 0;
+	}
+	struct vmm_exit ex = {.code = (int)status};
+	if (klen == 4 && memcmp(kind, KUMO_EXIT_KIND_EXIT, 4) == 0) {
+		ex.reason = status ? VMM_EXIT_ERROR : VMM_EXIT_COMPLETED;
+		mlen = 0; /* an exit has no message worth reporting */
+	} else if (klen == 4 && memcmp(kind, KUMO_EXIT_KIND_TRAP, 4) == 0) {
+		if (!field(line, n, "trap", &v, &vlen) || !parse_uint(v, vlen, 1000, &trap))
+			return false;
+		ex.trap_code = (int)trap;
+		ex.reason = trap == KUMO_TRAP_OUT_OF_MEMORY ? VMM_EXIT_OOM : VMM_EXIT_TRAP;
+	} else if (klen == 5 && memcmp(kind, KUMO_EXIT_KIND_PANIC, 5) == 0) {
+		ex.reason = VMM_EXIT_PANIC;
+	} else {
+		return false;
+	}
+	if (mlen >= sizeof(ex.trap))
+		mlen = sizeof(ex.trap) - 1;
+	memcpy(ex.trap, msg, mlen);
+	*out = ex;
+	return true;
 }
 
 int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out)
 {
-	static const char tag[] = "KUMO-EXIT ";
 	int found = -1;
 	size_t i = 0;
 	while (i < len) {
-		size_t end = i;
-		while (end < len && buf[end] != '\n')
-			end++;
-		if (end == len)
+		const char *nl = memchr(buf + i, '\n', len - i);
+		if (!nl)
 			break; /* unterminated: the record was cut off */
-		size_t n = end - i;
-		const char *line = buf + i;
-		if (n > sizeof(tag) - 1 && memcmp(line, tag, sizeof(tag) - 1) == 0) {
-			size_t p = sizeof(tag) - 1;
-			unsigned code = 0;
-			size_t digits = 0;
-			while (p < n && line[p] >= '0' && line[p] <= '9' && digits < 4) {
-				code = code * 10 + (unsigned)(line[p] - '0');
-				p++;
-				digits++;
-			}
-			if (digits > 0 && code <= 255 && (p == n || line[p] == ' ')) {
-				if (p < n)
-					p++;
-				size_t tlen = n - p;
-				while (tlen && (line[p + tlen - 1] == ' ' || line[p + tlen - 1] == '\r'))
-					tlen--;
-				if (tlen >= sizeof(out->trap))
-					tlen = sizeof(out->trap) - 1;
-				memset(out, 0, sizeof(*out));
-				memcpy(out->trap, line + p, tlen);
-				out->code = (int)code;
-				if (out->trap[0])
-					out->reason = trap_is_oom(out->trap) ? VMM_EXIT_OOM : VMM_EXIT_TRAP;
-				else
-					out->reason = code ? VMM_EXIT_ERROR : VMM_EXIT_COMPLETED;
-				found = 0;
-			}
-		}
-		i = end + 1;
+		size_t n = (size_t)(nl - (buf + i));
+		if (parse_record_line(buf + i, n, out))
+			found = 0;
+		i += n + 1;
 	}
 	return found;
 }

@@ -10,8 +10,8 @@
  * from a backend thread (libvirt: its event loop; QEMU: the waiter thread).
  *
  * The guest side of the contract (which serial port carries stdout, stderr and the exit
- * record, the record's format) is kernel/boot_abi.h; vmm/ includes nothing else from
- * kernel/. Each VM gets a run directory holding the raw serial streams; the console
+ * record, the record's format) is kernel/boot_abi.h: COM1 stdout, COM2 stderr, COM3
+ * kernel log + exit record; vmm/ includes nothing else from kernel/. Each VM gets a run directory holding the raw serial streams; the console
  * pump follows them into the sinks (a raw fd and/or a CRI log file), so output written
  * while nobody reads is never lost, and the exit record is read back after power-off.
  *
@@ -123,17 +123,20 @@ struct vmm_spec {
 enum vmm_exit_reason {
 	VMM_EXIT_COMPLETED = 1, /* exit record with code 0 */
 	VMM_EXIT_ERROR,         /* exit record with a non-zero code */
-	VMM_EXIT_TRAP,          /* exit record naming a Wasm trap */
-	VMM_EXIT_OOM,           /* the guest ran out of memory (trap named so) */
+	VMM_EXIT_TRAP,          /* exit record of kind trap (a Wasm trap) */
+	VMM_EXIT_OOM,           /* trap KUMO_TRAP_OUT_OF_MEMORY: OOMKilled in CRI */
+	VMM_EXIT_PANIC,         /* exit record of kind panic: a kernel bug */
 	VMM_EXIT_KILLED,        /* destroyed by vmm_stop() before it exited */
 	VMM_EXIT_CRASHED,       /* gone without an exit record (QEMU or kernel failure) */
 };
 
 struct vmm_exit {
 	enum vmm_exit_reason reason; /* see above */
-	int code;                    /* 0-255 from the exit record; 137 when killed,
-				      * 255 when crashed */
-	char trap[64];               /* trap name from the record, "" when none */
+	int code;                    /* status 0-255 from the exit record; 137 when
+				      * killed, 255 when crashed */
+	int trap_code;               /* enum kumo_trap_code (compiler/abi.h), 0: none */
+	char trap[64];               /* the record's msg for a trap or panic
+				      * ("out of bounds memory access"), "" otherwise */
 	uint64_t exited_ns;          /* kumo_now_ns() when kumo learned of it */
 };
 
@@ -153,6 +156,17 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err);
 /* Releases the VM, destroying it first if it still runs, and removes nothing from
  * run_dir (the caller owns it). NULL is fine. */
 void vmm_vm_free(struct vmm_vm *vm);
+
+/* Recovery after a kumod restart (libvirt backend): finds the VM spec->name names
+ * again. When it still runs (or waits paused) it comes back RUNNING (or CREATED) and
+ * console capture resumes from the offsets saved in run_dir, so no line is lost or
+ * repeated; when it ended meanwhile, it comes back EXITED with the exit record's code.
+ * The QEMU backend cannot re-attach (KUMO_E_UNSUPPORTED). */
+int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err);
+/* Lets go of the VM without stopping it (kumod shutting down): the console pump
+ * drains and saves its offsets, the handle is freed. NULL is fine. */
+void vmm_vm_detach(struct vmm_vm *vm);
 
 enum vmm_state vmm_vm_state(struct vmm_vm *vm);
 const char *vmm_vm_name(const struct vmm_vm *vm);
@@ -174,13 +188,14 @@ int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
 
 /* ---- Boot ABI exit record -------------------------------------------------------- */
 
-/* Parses the exit channel's bytes ("KUMO-EXIT <code> <trap>\n", the last complete
- * record wins) into *out. Returns 0, or -1 when no valid record is there. */
+/* Parses the exit channel's bytes (COM3: kernel log lines and the exit record of
+ * kernel/boot_abi.h, "KUMO-EXIT v=1 status=N kind=K[ trap=T] msg=M\n"; the last
+ * complete record wins) into *out. Returns 0, or -1 when no valid record is there. */
 int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out);
 
 /* ---- Resources ------------------------------------------------------------------ */
 
-#define VMM_MEMORY_FLOOR_MIB 16 /* smallest guest RAM kumo's kernel boots in */
+#define VMM_MEMORY_FLOOR_MIB 16 /* KUMO_BOOT_MIN_RAM_BYTES (kernel/boot_abi.h) in MiB */
 #define VMM_MEMORY_DEFAULT_MIB 64
 #define VMM_VCPUS_MAX 64
 

@@ -15,7 +15,7 @@ KUMO_CLI_LDLIBS += $(VMM_LDLIBS)
 VMM_FIXTURE := $(BUILD)/tests/vmm/pvh-fixture.elf
 $(BUILD)/tests/vmm/pvh_fixture.o: tests/vmm/pvh_fixture.c
 	@mkdir -p $(dir $@)
-	$(CLANG) --target=i686-unknown-none-elf -ffreestanding -fno-pic -fno-stack-protector \
+	$(CLANG) --target=i686-unknown-none-elf -ffreestanding -fno-pic -fno-stack-protector -I. \
 		-O2 -Wall -Wextra -Werror -mno-sse -mno-mmx -c $< -o $@
 $(VMM_FIXTURE): $(BUILD)/tests/vmm/pvh_fixture.o tests/vmm/pvh_fixture.ld
 	ld -m elf_i386 -nostdlib -T tests/vmm/pvh_fixture.ld $< -o $@
@@ -39,7 +39,12 @@ TEST_LDLIBS_test_vmm_net := $(VMM_LDLIBS)
 $(BUILD)/tests/test_vmm_qemu: $(VMM_FIXTURE)
 
 test-prereqs: $(VMM_FIXTURE) $(VMM_TOOL)
-#TEST_SCRIPTS += tests/vmm/test-vmm-libvirt.sh
+VMM_LIBVIRT_TEST := $(BUILD)/tests/vmm/vmm-libvirt-test
+$(VMM_LIBVIRT_TEST): $(BUILD)/host/tests/vmm/libvirt_lifecycle.o $(LIB_VMM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lcmocka -lm
+test-prereqs: $(VMM_LIBVIRT_TEST)
+TEST_SCRIPTS += tests/vmm/test-vmm-libvirt.sh
 
 .PHONY: bench-vmm
 bench-vmm: $(VMM_FIXTURE) $(VMM_TOOL)

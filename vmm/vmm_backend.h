@@ -23,6 +23,9 @@ struct vmm_ops {
 	int (*destroy)(struct vmm_vm *vm, kumo_error_t *err);       /* end it now */
 	int (*stats)(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
 	void (*release)(struct vmm_vm *vm);                         /* free vm->priv */
+	/* Finds an existing VM by name: 1 and *state when it runs (or is paused: CREATED),
+	 * 0 when it is gone, -1 on error. NULL: the backend cannot re-attach. */
+	int (*attach)(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err);
 };
 
 extern const struct vmm_ops vmm_qemu_ops;
@@ -52,6 +55,7 @@ struct vmm_vm {
 	enum vmm_state state;
 	bool stop_requested;         /* vmm_stop began: an exit without record is KILLED */
 	struct vmm_exit exit;        /* valid in VMM_STATE_EXITED */
+	bool gone;                   /* vmm_vm_gone() ran or runs */
 	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
 	pid_t pid;                   /* QEMU's pid when known */
 	struct vmm_console *console; /* the pump following the raw streams */
@@ -83,5 +87,9 @@ uint64_t vmm_console_first_output_ns(struct vmm_console *c);
 /* Runs argv (no shell), waits; returns its exit status (0-255) or -1 with *err when it
  * could not run. Output goes to *out when out is not NULL (caller frees). */
 int vmm_run_cmd(char *const argv[], char **out, kumo_error_t *err);
+
+/* IPv4 helpers for net.c and ipam.c: "a.b.c.d/p" → host-order network + prefix. */
+int vmm_parse_cidr(const char *cidr, uint32_t *net, unsigned *prefix, kumo_error_t *err);
+void vmm_ip_str(uint32_t ip, char out[16]);
 
 #endif /* KUMO_VMM_BACKEND_H */

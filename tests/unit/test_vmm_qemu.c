@@ -140,12 +140,14 @@ static void trap_and_missing_record(void **state)
 	struct vmm *vmm = *state;
 	kumo_error_t err = NULL;
 	struct vmm_exit ex;
-	struct vmm_spec s = spec("trap", "trap=integer_divide_by_zero exit=134");
+	struct vmm_spec s = spec("trap", "klog=booting trap=3 msg=integer_divide_by_zero exit=134");
 	struct vmm_vm *vm = NULL;
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
 	assert_int_equal(ex.reason, VMM_EXIT_TRAP);
+	assert_int_equal(ex.code, 134);
+	assert_int_equal(ex.trap_code, 3);
 	assert_string_equal(ex.trap, "integer divide by zero");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);

@@ -122,29 +122,53 @@ static void exit_records(void **state)
 {
 	(void)state;
 	struct vmm_exit ex;
-	const char *ok = "KUMO-EXIT 0 \n";
+	const char *ok = "KUMO-EXIT v=1 status=0 kind=exit msg=\n";
 	assert_int_equal(vmm_parse_exit_record(ok, strlen(ok), &ex), 0);
 	assert_int_equal(ex.reason, VMM_EXIT_COMPLETED);
 	assert_int_equal(ex.code, 0);
 	assert_string_equal(ex.trap, "");
-	const char *e = "noise\nKUMO-EXIT 255\n";
+	/* Kernel log lines share COM3 with the record. */
+	const char *e = "kumo: boot 1.2 ms\nKUMO-EXIT v=1 status=255 kind=exit msg=exited\n";
 	assert_int_equal(vmm_parse_exit_record(e, strlen(e), &ex), 0);
 	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
 	assert_int_equal(ex.code, 255);
-	const char *t = "KUMO-EXIT 134 integer divide by zero\r\n";
+	assert_string_equal(ex.trap, "");
+	const char *t = "KUMO-EXIT v=1 status=134 kind=trap trap=3 msg=integer divide by zero\r\n";
 	assert_int_equal(vmm_parse_exit_record(t, strlen(t), &ex), 0);
 	assert_int_equal(ex.reason, VMM_EXIT_TRAP);
+	assert_int_equal(ex.code, 134);
+	assert_int_equal(ex.trap_code, 3);
 	assert_string_equal(ex.trap, "integer divide by zero");
-	const char *oom = "KUMO-EXIT 137 out of memory\n";
+	const char *oom = "KUMO-EXIT v=1 status=134 kind=trap trap=11 msg=out of memory\n";
 	assert_int_equal(vmm_parse_exit_record(oom, strlen(oom), &ex), 0);
 	assert_int_equal(ex.reason, VMM_EXIT_OOM);
-	/* Invalid: cut off, out of range, not a number, empty. */
-	const char *bad[] = {"KUMO-EXIT 1", "KUMO-EXIT 256\n", "KUMO-EXIT x\n", "", "KUMO-EXIT \n",
-			     "KUMO-EXIT 12345\n", "KUMO-EXIT 1x\n"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(vmm_parse_exit_record(bad[i], strlen(bad[i]), &ex), -1);
+	const char *pan = "page fault at 0x0\nKUMO-EXIT v=1 status=255 kind=panic msg=page fault in kernel status=3\n";
+	assert_int_equal(vmm_parse_exit_record(pan, strlen(pan), &ex), 0);
+	assert_int_equal(ex.reason, VMM_EXIT_PANIC);
+	assert_int_equal(ex.code, 255);
+	assert_string_equal(ex.trap, "page fault in kernel status=3");
+	/* Invalid: cut off, out of range, not a number, unknown kind, trap without code,
+	 * another version, the old format. */
+	const char *bad[] = {
+		"KUMO-EXIT v=1 status=1 kind=exit msg=",
+		"KUMO-EXIT v=1 status=256 kind=exit msg=\n",
+		"KUMO-EXIT v=1 status=x kind=exit msg=\n",
+		"",
+		"KUMO-EXIT v=1 status=1 kind=weird msg=\n",
+		"KUMO-EXIT v=1 status=134 kind=trap msg=x\n",
+		"KUMO-EXIT v=2 status=1 kind=exit msg=\n",
+		"KUMO-EXIT 1 \n",
+		"KUMO-EXIT v=1 kind=exit msg=status=3\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (vmm_parse_exit_record(bad[i], strlen(bad[i]), &ex) != -1) {
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+			fail();
+		}
+	}
 	/* The last complete record wins; a trailing cut-off one is ignored. */
-	const char *two = "KUMO-EXIT 1 \nKUMO-EXIT 2 \nKUMO-EXIT 3";
+	const char *two = "KUMO-EXIT v=1 status=1 kind=exit msg=\nKUMO-EXIT v=1 status=2 kind=exit msg=\n"
+			  "KUMO-EXIT v=1 status=3";
 	assert_int_equal(vmm_parse_exit_record(two, strlen(two), &ex), 0);
 	assert_int_equal(ex.code, 2);
 }

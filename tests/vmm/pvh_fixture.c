@@ -9,16 +9,23 @@
  *   lines=N       N numbered lines on stdout
  *   long=N        one stdout line of N 'x' characters
  *   partial=TEXT  TEXT on stdout without a newline
+ *   delay=N       spin N million TSC cycles (about N/2 ms at 2 GHz; output and exit come later)
  *   hang          never power off (for stop/destroy tests)
- *   exit=N        exit code in the exit record (default 0)
- *   trap=NAME     trap name in the exit record ('_' becomes ' ')
+ *   exit=N        status in the exit record (default 0)
+ *   trap=N        a record of kind trap with trap code N
+ *   panic         a record of kind panic
+ *   msg=TEXT      the record's msg ('_' becomes ' ')
+ *   klog=TEXT     a kernel log line on COM3 before the record
  *   noexit        power off without an exit record
+ * The record follows kernel/boot_abi.h.
  */
 #include <stdint.h>
 
-#define COM_STDOUT 0x3f8
-#define COM_STDERR 0x2f8
-#define COM_EXIT 0x3e8
+#include "kernel/boot_abi.h"
+
+#define COM_STDOUT KUMO_BOOT_PORT_STDOUT
+#define COM_STDERR KUMO_BOOT_PORT_STDERR
+#define COM_EXIT KUMO_BOOT_PORT_KERNEL
 
 struct hvm_start_info {
 	uint32_t magic;
@@ -37,6 +44,13 @@ static inline void outb(uint16_t port, uint8_t v)
 static inline void outw(uint16_t port, uint16_t v)
 {
 	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
 }
 
 static void putc_port(uint16_t port, char c)
@@ -92,9 +106,9 @@ static void power_off(void)
 void fixture_main(struct hvm_start_info *si)
 {
 	const char *cmd = si && si->cmdline_paddr ? (const char *)(uintptr_t)si->cmdline_paddr : "";
-	uint32_t code = 0;
-	const char *trap = "";
-	int trap_len = 0, hang = 0, noexit = 0;
+	uint32_t code = 0, trap = 0;
+	const char *msg = "";
+	int msg_len = 0, hang = 0, noexit = 0, panic = 0, is_trap = 0;
 	for (const char *p = cmd; *p;) {
 		while (*p == ' ')
 			p++;
@@ -126,11 +140,23 @@ void fixture_main(struct hvm_start_info *si)
 			for (uint32_t i = 0; i < n; i++)
 				putc_port(COM_STDOUT, 'x');
 			putc_port(COM_STDOUT, '\n');
+		} else if (word_is(w, len, "delay")) {
+			uint64_t end = rdtsc() + (uint64_t)atou(v, vlen) * 1000000u;
+			while (rdtsc() < end)
+				;
 		} else if (word_is(w, len, "exit")) {
 			code = atou(v, vlen);
 		} else if (word_is(w, len, "trap")) {
-			trap = v;
-			trap_len = vlen;
+			trap = atou(v, vlen);
+			is_trap = 1;
+		} else if (word_is(w, len, "msg")) {
+			msg = v;
+			msg_len = vlen;
+		} else if (word_is(w, len, "klog")) {
+			puts_port(COM_EXIT, v, vlen, 1);
+			putc_port(COM_EXIT, '\n');
+		} else if (word_is(w, len, "panic")) {
+			panic = 1;
 		} else if (word_is(w, len, "hang")) {
 			hang = 1;
 		} else if (word_is(w, len, "noexit")) {
@@ -141,10 +167,16 @@ void fixture_main(struct hvm_start_info *si)
 		for (;;)
 			__asm__ volatile("hlt");
 	if (!noexit) {
-		puts_port(COM_EXIT, "KUMO-EXIT ", -1, 0);
+		puts_port(COM_EXIT, KUMO_EXIT_RECORD_PREFIX "status=", -1, 0);
 		putu(COM_EXIT, code);
-		putc_port(COM_EXIT, ' ');
-		puts_port(COM_EXIT, trap, trap_len, 1);
+		puts_port(COM_EXIT, " kind=", -1, 0);
+		puts_port(COM_EXIT, panic ? KUMO_EXIT_KIND_PANIC : is_trap ? KUMO_EXIT_KIND_TRAP : KUMO_EXIT_KIND_EXIT, -1, 0);
+		if (is_trap) {
+			puts_port(COM_EXIT, " trap=", -1, 0);
+			putu(COM_EXIT, trap);
+		}
+		puts_port(COM_EXIT, " msg=", -1, 0);
+		puts_port(COM_EXIT, msg, msg_len, 1);
 		putc_port(COM_EXIT, '\n');
 	}
 	power_off();

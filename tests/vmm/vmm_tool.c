@@ -70,6 +70,7 @@ static const char *reason_name(enum vmm_exit_reason r)
 	case VMM_EXIT_OOM: return "oom";
 	case VMM_EXIT_KILLED: return "killed";
 	case VMM_EXIT_CRASHED: return "crashed";
+	case VMM_EXIT_PANIC: return "panic";
 	}
 	return "?";
 }
