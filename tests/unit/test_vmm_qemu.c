@@ -1,0 +1,234 @@
+/* tests/unit/test_vmm_qemu.c - boots the PVH test fixture through the QEMU-direct
+ * backend (KVM when usable, else TCG): console into a pipe and a CRI log, exit records
+ * (code, trap, none), stop of a hanging guest, events, stats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "vmm/vmm.h"
+
+static char fixture[PATH_MAX];
+static char workdir[] = "/tmp/kumo-vmmq-XXXXXX";
+
+struct events {
+	pthread_mutex_t lock;
+	int started, output, exited;
+};
+static struct events evs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void on_event(const struct vmm_event *ev, void *ctx)
+{
+	struct events *e = ctx;
+	pthread_mutex_lock(&e->lock);
+	if (ev->type == VMM_EVENT_STARTED)
+		e->started++;
+	else if (ev->type == VMM_EVENT_OUTPUT)
+		e->output++;
+	else if (ev->type == VMM_EVENT_EXITED)
+		e->exited++;
+	pthread_mutex_unlock(&e->lock);
+}
+
+static int setup(void **state)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -1;
+	exe[n] = 0;
+	const char *env = getenv("KUMO_VMM_FIXTURE");
+	snprintf(fixture, sizeof(fixture), "%s", env ? env : exe);
+	if (!env) {
+		char *d = dirname(exe);
+		snprintf(fixture, sizeof(fixture), "%s/vmm/pvh-fixture.elf", d);
+	}
+	if (access(fixture, R_OK) < 0) {
+		fprintf(stderr, "fixture `%s` missing (make test builds it)\n", fixture);
+		return -1;
+	}
+	if (!mkdtemp(workdir))
+		return -1;
+	struct vmm_config cfg = {.backend = VMM_BACKEND_QEMU, .on_event = on_event, .event_ctx = &evs};
+	kumo_error_t err = NULL;
+	struct vmm *vmm;
+	if (vmm_open(&cfg, &vmm, &err) < 0) {
+		fprintf(stderr, "%s\n", kumo_error_msg(err));
+		kumo_error_free(&err);
+		return -1;
+	}
+	fprintf(stderr, "qemu backend, accel %s\n", vmm_accel_name(vmm));
+	*state = vmm;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	vmm_close(*state);
+	autofree char *cmd = xasprintf("rm -rf %s", workdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct vmm_spec spec(const char *name, const char *cmdline)
+{
+	struct vmm_spec s = {.name = name, .kernel = fixture, .cmdline = cmdline,
+			     .memory_mib = 32, .vcpus = 1,
+			     .run_dir = xasprintf("%s/%s", workdir, name),
+			     .stdout_fd = -1, .stderr_fd = -1};
+	return s;
+}
+
+static char *slurp_fd(int fd)
+{
+	char *buf = xzalloc(65536);
+	size_t len = 0;
+	ssize_t n;
+	while (len < 65535 && (n = read(fd, buf + len, 65535 - len)) > 0)
+		len += (size_t)n;
+	return buf;
+}
+
+static void boot_exit_code_and_logs(void **state)
+{
+	struct vmm *vmm = *state;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	struct vmm_spec s = spec("exit42", "out=hello_world err=oops lines=2 exit=42");
+	s.stdout_fd = p[1];
+	autofree char *log = xasprintf("%s/exit42.log", workdir);
+	s.log_path = log;
+	struct vmm_vm *vm = NULL;
+	kumo_error_t err = NULL;
+	int before = evs.exited;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_vm_state(vm), VMM_STATE_CREATED);
+	assert_true(vmm_vm_pid(vm) > 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
+	assert_int_equal(ex.code, 42);
+	assert_string_equal(ex.trap, "");
+	assert_int_equal(vmm_vm_state(vm), VMM_STATE_EXITED);
+	assert_true(vmm_vm_first_output_ns(vm) > 0);
+	vmm_vm_free(vm);
+	close(p[1]);
+	autofree char *out = slurp_fd(p[0]);
+	close(p[0]);
+	assert_string_equal(out, "hello world\nline 1\nline 2\n");
+	uint8_t *buf = NULL;
+	size_t len;
+	assert_int_equal(kumo_read_file(log, 1 << 20, &buf, &len, &err), 0);
+	/* Timestamps vary: check the stream/tag/line part of each record. */
+	assert_non_null(strstr((char *)buf, "Z stdout F hello world\n"));
+	assert_non_null(strstr((char *)buf, "Z stderr F oops\n"));
+	assert_non_null(strstr((char *)buf, "Z stdout F line 2\n"));
+	free(buf);
+	assert_int_equal(evs.exited, before + 1);
+	assert_true(evs.started >= 1 && evs.output >= 1);
+	free((char *)s.run_dir);
+}
+
+static void trap_and_missing_record(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_exit ex;
+	struct vmm_spec s = spec("trap", "trap=integer_divide_by_zero exit=134");
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_TRAP);
+	assert_string_equal(ex.trap, "integer divide by zero");
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	s = spec("norecord", "out=x noexit");
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
+	assert_int_equal(ex.code, 255);
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+}
+
+static void stop_hanging_guest(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("hang", "out=up hang");
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	while (!vmm_vm_first_output_ns(vm))
+		usleep(1000);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm, 0, &ex, &err), 0); /* still running */
+	struct vmm_stats st;
+	assert_int_equal(vmm_vm_stats(vm, &st, &err), 0);
+	assert_true(st.memory_bytes > 1 << 20);
+	assert_int_equal(st.guest_mib, 32);
+	/* The fixture ignores the power button: the grace period runs out, then destroy. */
+	assert_int_equal(vmm_stop(vm, 100, &err), 0);
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
+	assert_int_equal(ex.code, 137);
+	assert_int_equal(vmm_stop(vm, 100, &err), 0); /* again: no-op */
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	/* Freeing a VM that was never started destroys it. */
+	s = spec("neverstarted", "out=x");
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	pid_t pid = vmm_vm_pid(vm);
+	vmm_vm_free(vm);
+	assert_int_equal(kill(pid, 0), -1);
+	free((char *)s.run_dir);
+}
+
+static void bad_specs(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_vm *vm = NULL;
+	struct vmm_spec s = spec("bad name!", "");
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "may only hold"));
+	kumo_error_free(&err);
+	free((char *)s.run_dir);
+	s = spec("small", "");
+	s.memory_mib = 8;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "below the 16 MiB floor"));
+	kumo_error_free(&err);
+	s.memory_mib = 32;
+	s.kernel = "/nonexistent/kernel.elf";
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "kernel `/nonexistent/kernel.elf`"));
+	kumo_error_free(&err);
+	/* QEMU refuses a non-ELF kernel: its own message comes back. */
+	s.kernel = "/etc/hostname";
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "qemu did not start: qemu: invalid kernel header"));
+	kumo_error_free(&err);
+	free((char *)s.run_dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(boot_exit_code_and_logs),
+		cmocka_unit_test(trap_and_missing_record),
+		cmocka_unit_test(stop_hanging_guest),
+		cmocka_unit_test(bad_specs),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

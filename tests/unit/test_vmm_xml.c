@@ -1,0 +1,160 @@
+/* tests/unit/test_vmm_xml.c - domain XML and QEMU argv against golden files
+ * (tests/vmm/golden/; KUMO_REGEN_GOLDEN=1 rewrites them), CRI resource mapping, and
+ * exit-record parsing. Pure functions: no VM is started. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "vmm/vmm.h"
+
+static void check_golden(const char *text, const char *golden)
+{
+	kumo_error_t err = NULL;
+	if (getenv("KUMO_REGEN_GOLDEN")) {
+		assert_int_equal(kumo_write_file_atomic(golden, text, strlen(text), 0644, &err), 0);
+		fprintf(stderr, "regenerated %s\n", golden);
+	}
+	uint8_t *want = NULL;
+	size_t wlen;
+	assert_int_equal(kumo_read_file(golden, 1 << 20, &want, &wlen, &err), 0);
+	if (strlen(text) != wlen || memcmp(text, want, wlen) != 0) {
+		fprintf(stderr, "differs from %s:\n%s", golden, text);
+		fail();
+	}
+	free(want);
+}
+
+static struct vmm_spec base_spec(void)
+{
+	struct vmm_spec s = {
+		.name = "kumo-pod1-app",
+		.kernel = "/var/lib/kumo/cache/k/kernel.elf",
+		.initrd = "/var/lib/kumo/cache/k/initrd.img",
+		.cmdline = "quiet",
+		.memory_mib = 64,
+		.vcpus = 1,
+		.run_dir = "/run/kumo/vms/pod1-app",
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+	};
+	return s;
+}
+
+static void minimal_tcg(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	s.initrd = NULL;
+	s.cmdline = NULL;
+	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG);
+	check_golden(xml, "tests/vmm/golden/domain-minimal-tcg.xml");
+}
+
+static void full_kvm(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	struct vmm_net_attach net = {.tap = "kt0a580002", .mac = {0x02, 0x6b, 0x0a, 0x58, 0x00, 0x02}};
+	s.net = &net;
+	s.name = "odd<&'\">name"; /* escaped, even though vmm_create refuses such names */
+	s.cmdline = "a=1 b='x'";
+	kumo_error_t err = NULL;
+	assert_int_equal(vmm_resources_from_cri(256ll << 20, 150000, 100000, 512, 8, &s, &err), 0);
+	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_KVM);
+	check_golden(xml, "tests/vmm/golden/domain-full-kvm.xml");
+}
+
+static void qemu_argv(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	struct vmm_net_attach net = {.tap = "kt0a580002", .mac = {0x02, 0x6b, 0x0a, 0x58, 0x00, 0x02}};
+	s.net = &net;
+	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
+	struct { char *s; size_t len, cap; } b = {0};
+	FILE *f = open_memstream(&b.s, &b.len);
+	for (char **p = argv; *p; p++)
+		fprintf(f, "%s\n", *p);
+	fclose(f);
+	vmm_argv_free(argv);
+	check_golden(b.s, "tests/vmm/golden/qemu-argv-tcg.txt");
+	free(b.s);
+}
+
+static void resources(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	kumo_error_t err = NULL;
+	/* No limits: defaults. */
+	assert_int_equal(vmm_resources_from_cri(0, 0, 0, 0, 4, &s, &err), 0);
+	assert_int_equal(s.memory_mib, VMM_MEMORY_DEFAULT_MIB);
+	assert_int_equal(s.vcpus, 1);
+	assert_int_equal(s.cputune.quota_us, 0);
+	assert_int_equal(s.cputune.shares, 0);
+	/* 2.5 CPUs of quota on a 2-CPU host: 2 vCPUs, quota spread per vCPU. */
+	assert_int_equal(vmm_resources_from_cri(100ll << 20, 250000, 100000, 1024, 2, &s, &err), 0);
+	assert_int_equal(s.memory_mib, 100);
+	assert_int_equal(s.vcpus, 2);
+	assert_int_equal(s.cputune.period_us, 100000);
+	assert_int_equal(s.cputune.quota_us, 125000);
+	assert_int_equal(s.cputune.shares, 1024);
+	/* Half a CPU: 1 vCPU with quota 50000. */
+	assert_int_equal(vmm_resources_from_cri(32ll << 20, 50000, 100000, 2, 8, &s, &err), 0);
+	assert_int_equal(s.vcpus, 1);
+	assert_int_equal(s.cputune.quota_us, 50000);
+	/* Below the floor: a clear error naming both. */
+	assert_int_equal(vmm_resources_from_cri(8ll << 20, 0, 0, 0, 8, &s, &err), -1);
+	assert_string_equal(kumo_error_msg(err),
+			    "memory limit 8388608 bytes is below the 16 MiB the kernel needs to boot");
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	kumo_error_free(&err);
+	assert_int_equal(vmm_resources_from_cri(-1, 0, 0, 0, 8, &s, &err), -1);
+	kumo_error_free(&err);
+	assert_int_equal(vmm_resources_from_cri(64ll << 20, 1000, 50, 0, 8, &s, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "cpu period 50 us"));
+	kumo_error_free(&err);
+}
+
+static void exit_records(void **state)
+{
+	(void)state;
+	struct vmm_exit ex;
+	const char *ok = "KUMO-EXIT 0 \n";
+	assert_int_equal(vmm_parse_exit_record(ok, strlen(ok), &ex), 0);
+	assert_int_equal(ex.reason, VMM_EXIT_COMPLETED);
+	assert_int_equal(ex.code, 0);
+	assert_string_equal(ex.trap, "");
+	const char *e = "noise\nKUMO-EXIT 255\n";
+	assert_int_equal(vmm_parse_exit_record(e, strlen(e), &ex), 0);
+	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
+	assert_int_equal(ex.code, 255);
+	const char *t = "KUMO-EXIT 134 integer divide by zero\r\n";
+	assert_int_equal(vmm_parse_exit_record(t, strlen(t), &ex), 0);
+	assert_int_equal(ex.reason, VMM_EXIT_TRAP);
+	assert_string_equal(ex.trap, "integer divide by zero");
+	const char *oom = "KUMO-EXIT 137 out of memory\n";
+	assert_int_equal(vmm_parse_exit_record(oom, strlen(oom), &ex), 0);
+	assert_int_equal(ex.reason, VMM_EXIT_OOM);
+	/* Invalid: cut off, out of range, not a number, empty. */
+	const char *bad[] = {"KUMO-EXIT 1", "KUMO-EXIT 256\n", "KUMO-EXIT x\n", "", "KUMO-EXIT \n",
+			     "KUMO-EXIT 12345\n", "KUMO-EXIT 1x\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(vmm_parse_exit_record(bad[i], strlen(bad[i]), &ex), -1);
+	/* The last complete record wins; a trailing cut-off one is ignored. */
+	const char *two = "KUMO-EXIT 1 \nKUMO-EXIT 2 \nKUMO-EXIT 3";
+	assert_int_equal(vmm_parse_exit_record(two, strlen(two), &ex), 0);
+	assert_int_equal(ex.code, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(minimal_tcg), cmocka_unit_test(full_kvm),
+		cmocka_unit_test(qemu_argv),   cmocka_unit_test(resources),
+		cmocka_unit_test(exit_records),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

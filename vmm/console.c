@@ -1,0 +1,211 @@
+/* vmm/console.c - the console pump: follows a VM's raw serial files (inotify) into its
+ * sinks (a raw fd and the CRI log), saving how far it got so a re-attach resumes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+
+#include "vmm_backend.h"
+
+/* An unfinished line older than this goes to the CRI log as a P record. */
+#define PARTIAL_FLUSH_MS 200
+
+struct vmm_console {
+	struct vmm_vm *vm;          /* owner (for the OUTPUT event) */
+	int raw[2];                 /* read fds of stdout.raw, stderr.raw */
+	uint64_t off[2];            /* bytes of each raw file already delivered */
+	int sink[2];                /* caller's raw fds, -1: none (not owned) */
+	struct vmm_crilog *log;     /* CRI log, NULL: none */
+	int offsets_fd;             /* run_dir/console.offsets: off[] as two u64 */
+	int inotify_fd;             /* IN_MODIFY on both raw files */
+	int stop_fd;                /* eventfd: finish() asks the thread to end */
+	pthread_t thread;           /* the pump thread */
+	bool thread_started;
+	pthread_mutex_t lock;       /* serialises pumping, reopen and finish */
+	bool partial_pending;       /* the CRI log holds an unfinished line */
+	uint64_t first_output_ns;   /* first byte seen, 0: none yet */
+	char buf[65536];            /* read buffer (under lock) */
+};
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* the reader went away: the CRI log still gets everything */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Delivers everything new in the raw files. Returns true when bytes arrived. */
+static bool pump_locked(struct vmm_console *c)
+{
+	char *tbuf = c->buf;
+	bool got = false;
+	for (int s = 0; s < 2; s++) {
+		for (;;) {
+			ssize_t n = pread(c->raw[s], tbuf, sizeof(c->buf), (off_t)c->off[s]);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got = true;
+			c->off[s] += (uint64_t)n;
+			if (c->sink[s] >= 0)
+				write_all(c->sink[s], tbuf, (size_t)n);
+			if (c->log) {
+				kumo_error_t err = NULL;
+				if (vmm_crilog_write(c->log, (enum vmm_stream)s, tbuf, (size_t)n, &err) < 0) {
+					log_warn("vmm: vm `%s`: %s", c->vm->spec.name, kumo_error_msg(err));
+					kumo_error_free(&err);
+				}
+				c->partial_pending = true;
+			}
+		}
+	}
+	if (got && c->offsets_fd >= 0 && pwrite(c->offsets_fd, c->off, sizeof(c->off), 0) < 0)
+		log_debug("vmm: vm `%s`: saving console offsets: %s", c->vm->spec.name,
+			  strerror(errno));
+	return got;
+}
+
+static void pump(struct vmm_console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	bool got = pump_locked(c);
+	bool first = got && !c->first_output_ns;
+	if (first)
+		c->first_output_ns = kumo_now_ns();
+	pthread_mutex_unlock(&c->lock);
+	if (first)
+		vmm_emit(c->vm->vmm, VMM_EVENT_OUTPUT, c->vm);
+}
+
+static void *pump_thread(void *arg)
+{
+	struct vmm_console *c = arg;
+	char evbuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = c->inotify_fd, .events = POLLIN},
+					{.fd = c->stop_fd, .events = POLLIN}};
+		int r = poll(pfd, 2, c->partial_pending ? PARTIAL_FLUSH_MS : -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (pfd[1].revents & POLLIN))
+			break;
+		if (r == 0) {
+			/* Quiet for a while with an unfinished line: log what there is. */
+			pthread_mutex_lock(&c->lock);
+			kumo_error_t err = NULL;
+			if (c->log && vmm_crilog_flush(c->log, false, &err) < 0)
+				kumo_error_free(&err);
+			c->partial_pending = false;
+			pthread_mutex_unlock(&c->lock);
+			continue;
+		}
+		while (read(c->inotify_fd, evbuf, sizeof(evbuf)) > 0)
+			;
+		pump(c);
+	}
+	return NULL;
+}
+
+int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
+		      kumo_error_t *err)
+{
+	autofree char *op = xasprintf("%s/%s", vm->spec.run_dir, VMM_CONSOLE_OFFSETS);
+	struct vmm_console *c = xzalloc(sizeof(*c));
+	c->vm = vm;
+	c->raw[0] = c->raw[1] = c->offsets_fd = c->inotify_fd = c->stop_fd = -1;
+	c->sink[0] = vm->spec.stdout_fd;
+	c->sink[1] = vm->spec.stderr_fd;
+	pthread_mutex_init(&c->lock, NULL);
+	const char *names[2] = {VMM_RAW_STDOUT, VMM_RAW_STDERR};
+	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->inotify_fd < 0 || c->stop_fd < 0) {
+		kumo_error_errno(err, errno, "console of vm `%s`: inotify", vm->spec.name);
+		goto fail;
+	}
+	for (int s = 0; s < 2; s++) {
+		autofree char *p = xasprintf("%s/%s", vm->spec.run_dir, names[s]);
+		c->raw[s] = open(p, O_RDONLY | O_CLOEXEC);
+		if (c->raw[s] < 0) {
+			kumo_error_errno(err, errno, "open `%s`", p);
+			goto fail;
+		}
+		if (inotify_add_watch(c->inotify_fd, p, IN_MODIFY) < 0) {
+			kumo_error_errno(err, errno, "watch `%s`", p);
+			goto fail;
+		}
+	}
+	c->offsets_fd = open(op, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (c->offsets_fd < 0) {
+		kumo_error_errno(err, errno, "open `%s`", op);
+		goto fail;
+	}
+	if (resume && pread(c->offsets_fd, c->off, sizeof(c->off), 0) != sizeof(c->off))
+		c->off[0] = c->off[1] = 0;
+	if (vm->spec.log_path && vmm_crilog_open(vm->spec.log_path, NULL, &c->log, err) < 0)
+		goto fail;
+	if (pthread_create(&c->thread, NULL, pump_thread, c) != 0) {
+		kumo_error(err, KUMO_E_INTERNAL, "console of vm `%s`: cannot start a thread",
+			   vm->spec.name);
+		goto fail;
+	}
+	c->thread_started = true;
+	*out = c;
+	return 0;
+fail:
+	vmm_console_finish(c);
+	return -1;
+}
+
+uint64_t vmm_console_finish(struct vmm_console *c)
+{
+	if (!c)
+		return 0;
+	if (c->thread_started) {
+		uint64_t one = 1;
+		if (write(c->stop_fd, &one, sizeof(one)) < 0)
+			log_warn("vmm: console stop: %s", strerror(errno));
+		pthread_join(c->thread, NULL);
+	}
+	if (c->raw[0] >= 0 && c->raw[1] >= 0)
+		pump(c);
+	vmm_crilog_close(c->log);
+	for (int s = 0; s < 2; s++)
+		if (c->raw[s] >= 0)
+			close(c->raw[s]);
+	if (c->offsets_fd >= 0)
+		close(c->offsets_fd);
+	if (c->inotify_fd >= 0)
+		close(c->inotify_fd);
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	pthread_mutex_destroy(&c->lock);
+	uint64_t first = c->first_output_ns;
+	free(c);
+	return first;
+}
+
+int vmm_console_reopen(struct vmm_console *c, kumo_error_t *err)
+{
+	pthread_mutex_lock(&c->lock);
+	int r = c->log ? vmm_crilog_reopen(c->log, err) : 0;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+uint64_t vmm_console_first_output_ns(struct vmm_console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t t = c->first_output_ns;
+	pthread_mutex_unlock(&c->lock);
+	return t;
+}

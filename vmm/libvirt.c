@@ -1,0 +1,398 @@
+/* vmm/libvirt.c - the libvirt backend: one connection per daemon (re-established when
+ * libvirtd restarts), transient domains created paused, lifecycle events from libvirt's
+ * event loop, stats from virDomainGetInfo. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "vmm_backend.h"
+
+#define RECONNECT_MS 200
+
+struct lv_conn {
+	struct vmm *vmm;          /* back pointer for callbacks */
+	pthread_mutex_t lock;     /* guards conn, cb_id, lost, closing */
+	pthread_cond_t cond;      /* wakes the reconnect thread */
+	virConnectPtr conn;       /* current connection, NULL while down */
+	int cb_id;                /* lifecycle callback id on conn */
+	bool lost;                /* the close callback fired */
+	bool closing;             /* vmm_close() runs: reconnect thread ends */
+	pthread_t reconnector;    /* re-establishes lost connections */
+};
+
+static pthread_once_t event_loop_once = PTHREAD_ONCE_INIT;
+static int event_loop_ok;
+
+static void *event_loop(void *arg)
+{
+	(void)arg;
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			log_warn("vmm: libvirt event loop: %s", virGetLastErrorMessage());
+	return NULL;
+}
+
+/* One process-wide event loop thread: libvirt's default implementation. */
+static void event_loop_init(void)
+{
+	virSetErrorFunc(NULL, NULL);
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
+		return;
+	pthread_t t;
+	if (pthread_create(&t, NULL, event_loop, NULL) != 0)
+		return;
+	pthread_detach(t);
+	event_loop_ok = 1;
+}
+
+static void silence(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
+static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	(void)conn;
+	(void)detail;
+	struct vmm *vmm = opaque;
+	if (event != VIR_DOMAIN_EVENT_STOPPED)
+		return 0;
+	struct vmm_vm *vm = vmm_get_vm(vmm, virDomainGetName(dom));
+	if (vm) {
+		vmm_vm_gone(vm);
+		vmm_put_vm(vm);
+	}
+	return 0;
+}
+
+static void close_cb(virConnectPtr conn, int reason, void *opaque)
+{
+	(void)conn;
+	struct lv_conn *lv = opaque;
+	log_warn("vmm: libvirt connection `%s` closed (reason %d); reconnecting", lv->vmm->uri,
+		 reason);
+	pthread_mutex_lock(&lv->lock);
+	lv->lost = true;
+	pthread_cond_broadcast(&lv->cond);
+	pthread_mutex_unlock(&lv->lock);
+	vmm_emit(lv->vmm, VMM_EVENT_DISCONNECTED, NULL);
+}
+
+static int connect_locked(struct lv_conn *lv, kumo_error_t *err)
+{
+	virConnectPtr c = virConnectOpen(lv->vmm->uri);
+	if (!c)
+		return kumo_error(err, KUMO_E_UNAVAILABLE,
+				  "connect to libvirt `%s`: %s (is libvirtd running? "
+				  "deploy/start-libvirtd.sh starts it)",
+				  lv->vmm->uri, virGetLastErrorMessage());
+	virConnSetErrorFunc(c, NULL, silence);
+	if (virConnectSetKeepAlive(c, 5, 3) < 0)
+		log_debug("vmm: libvirt keepalive: %s", virGetLastErrorMessage());
+	if (virConnectRegisterCloseCallback(c, close_cb, lv, NULL) < 0)
+		log_warn("vmm: libvirt close callback: %s", virGetLastErrorMessage());
+	int id = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						  VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), lv->vmm,
+						  NULL);
+	if (id < 0) {
+		kumo_error(err, KUMO_E_UNAVAILABLE, "register libvirt lifecycle events: %s",
+			   virGetLastErrorMessage());
+		virConnectClose(c);
+		return -1;
+	}
+	lv->conn = c;
+	lv->cb_id = id;
+	lv->lost = false;
+	return 0;
+}
+
+static void disconnect_locked(struct lv_conn *lv)
+{
+	if (!lv->conn)
+		return;
+	virConnectDomainEventDeregisterAny(lv->conn, lv->cb_id);
+	virConnectUnregisterCloseCallback(lv->conn, close_cb);
+	virConnectClose(lv->conn);
+	lv->conn = NULL;
+}
+
+/* After a reconnect: VMs whose domain vanished meanwhile exited while we were away. */
+static void resync(struct lv_conn *lv, virConnectPtr c)
+{
+	struct vmm *vmm = lv->vmm;
+	pthread_mutex_lock(&vmm->lock);
+	size_t n = vmm->nvms;
+	struct vmm_vm **vms = xmalloc((n ? n : 1) * sizeof(*vms));
+	memcpy(vms, vmm->vms, n * sizeof(*vms));
+	for (size_t i = 0; i < n; i++)
+		vms[i]->refs++;
+	pthread_mutex_unlock(&vmm->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (vmm_vm_state(vms[i]) == VMM_STATE_EXITED)
+			continue; /* (still put below) */
+		virDomainPtr d = virDomainLookupByName(c, vms[i]->spec.name);
+		bool active = d && virDomainIsActive(d) == 1;
+		if (d)
+			virDomainFree(d);
+		if (!active)
+			vmm_vm_gone(vms[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		vmm_put_vm(vms[i]);
+	free(vms);
+}
+
+static void *reconnector(void *arg)
+{
+	struct lv_conn *lv = arg;
+	pthread_mutex_lock(&lv->lock);
+	while (!lv->closing) {
+		if (!lv->lost) {
+			pthread_cond_wait(&lv->cond, &lv->lock);
+			continue;
+		}
+		disconnect_locked(lv);
+		kumo_error_t err = NULL;
+		if (connect_locked(lv, &err) < 0) {
+			kumo_error_free(&err);
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += RECONNECT_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&lv->cond, &lv->lock, &ts);
+			continue;
+		}
+		virConnectPtr c = lv->conn;
+		virConnectRef(c);
+		pthread_mutex_unlock(&lv->lock);
+		log_info("vmm: libvirt connection `%s` re-established", lv->vmm->uri);
+		resync(lv, c);
+		virConnectClose(c);
+		vmm_emit(lv->vmm, VMM_EVENT_RECONNECTED, NULL);
+		pthread_mutex_lock(&lv->lock);
+	}
+	pthread_mutex_unlock(&lv->lock);
+	return NULL;
+}
+
+/* A referenced connection for one operation (caller virConnectClose()s it). */
+static virConnectPtr get_conn(struct vmm *vmm, kumo_error_t *err)
+{
+	struct lv_conn *lv = vmm->priv;
+	pthread_mutex_lock(&lv->lock);
+	if (lv->conn && (lv->lost || virConnectIsAlive(lv->conn) != 1)) {
+		lv->lost = true;
+		disconnect_locked(lv);
+	}
+	if (!lv->conn && connect_locked(lv, err) < 0) {
+		pthread_mutex_unlock(&lv->lock);
+		return NULL;
+	}
+	virConnectPtr c = lv->conn;
+	virConnectRef(c);
+	pthread_mutex_unlock(&lv->lock);
+	return c;
+}
+
+static int lv_open(struct vmm *vmm, kumo_error_t *err)
+{
+	pthread_once(&event_loop_once, event_loop_init);
+	if (!event_loop_ok)
+		return kumo_error(err, KUMO_E_INTERNAL, "libvirt event loop: %s",
+				  virGetLastErrorMessage());
+	struct lv_conn *lv = xzalloc(sizeof(*lv));
+	lv->vmm = vmm;
+	pthread_mutex_init(&lv->lock, NULL);
+	pthread_cond_init(&lv->cond, NULL);
+	pthread_mutex_lock(&lv->lock);
+	int rc = connect_locked(lv, err);
+	pthread_mutex_unlock(&lv->lock);
+	if (rc < 0 || pthread_create(&lv->reconnector, NULL, reconnector, lv) != 0) {
+		if (rc == 0)
+			kumo_error(err, KUMO_E_INTERNAL, "cannot start the libvirt reconnect thread");
+		pthread_mutex_lock(&lv->lock);
+		disconnect_locked(lv);
+		pthread_mutex_unlock(&lv->lock);
+		pthread_mutex_destroy(&lv->lock);
+		pthread_cond_destroy(&lv->cond);
+		free(lv);
+		return -1;
+	}
+	vmm->priv = lv;
+	return 0;
+}
+
+static void lv_close(struct vmm *vmm)
+{
+	struct lv_conn *lv = vmm->priv;
+	if (!lv)
+		return;
+	pthread_mutex_lock(&lv->lock);
+	lv->closing = true;
+	pthread_cond_broadcast(&lv->cond);
+	pthread_mutex_unlock(&lv->lock);
+	pthread_join(lv->reconnector, NULL);
+	pthread_mutex_lock(&lv->lock);
+	disconnect_locked(lv);
+	pthread_mutex_unlock(&lv->lock);
+	pthread_mutex_destroy(&lv->lock);
+	pthread_cond_destroy(&lv->cond);
+	free(lv);
+	vmm->priv = NULL;
+}
+
+static pid_t read_pid(const char *name)
+{
+	autofree char *p = xasprintf("/run/libvirt/qemu/%s.pid", name);
+	uint8_t *buf = NULL;
+	size_t len;
+	kumo_error_t err = NULL;
+	if (kumo_read_file(p, 64, &buf, &len, &err) < 0) {
+		kumo_error_free(&err);
+		return 0;
+	}
+	pid_t pid = (pid_t)atoi((char *)buf);
+	free(buf);
+	return pid;
+}
+
+static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
+{
+	virConnectPtr c = get_conn(vm->vmm, err);
+	if (!c)
+		return -1;
+	autofree char *xml = vmm_domain_xml(&vm->spec, vm->vmm->accel);
+	virDomainPtr d = virDomainCreateXML(c, xml, VIR_DOMAIN_START_PAUSED);
+	if (!d) {
+		kumo_error(err, KUMO_E_INTERNAL, "libvirt create: %s", virGetLastErrorMessage());
+		virConnectClose(c);
+		return -1;
+	}
+	pid_t pid = read_pid(vm->spec.name);
+	pthread_mutex_lock(&vm->lock);
+	vm->pid = pid;
+	pthread_mutex_unlock(&vm->lock);
+	virDomainFree(d);
+	virConnectClose(c);
+	return 0;
+}
+
+/* Looks the VM's domain up on the current connection. */
+static virDomainPtr lookup(struct vmm_vm *vm, virConnectPtr *conn, kumo_error_t *err)
+{
+	virConnectPtr c = get_conn(vm->vmm, err);
+	if (!c)
+		return NULL;
+	virDomainPtr d = virDomainLookupByName(c, vm->spec.name);
+	if (!d) {
+		kumo_error(err, KUMO_E_NOT_FOUND, "libvirt domain `%s`: %s", vm->spec.name,
+			   virGetLastErrorMessage());
+		virConnectClose(c);
+		return NULL;
+	}
+	*conn = c;
+	return d;
+}
+
+static int lv_resume(struct vmm_vm *vm, kumo_error_t *err)
+{
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, err);
+	if (!d)
+		return -1;
+	int rc = virDomainResume(d);
+	if (rc < 0)
+		kumo_error(err, KUMO_E_INTERNAL, "libvirt resume: %s", virGetLastErrorMessage());
+	virDomainFree(d);
+	virConnectClose(c);
+	return rc < 0 ? -1 : 0;
+}
+
+static int lv_shutdown(struct vmm_vm *vm, kumo_error_t *err)
+{
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, err);
+	if (!d)
+		return -1;
+	int rc = virDomainShutdownFlags(d, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN);
+	if (rc < 0)
+		kumo_error(err, KUMO_E_INTERNAL, "libvirt shutdown: %s", virGetLastErrorMessage());
+	virDomainFree(d);
+	virConnectClose(c);
+	return rc < 0 ? -1 : 0;
+}
+
+static int lv_destroy(struct vmm_vm *vm, kumo_error_t *err)
+{
+	kumo_error_t lerr = NULL;
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, &lerr);
+	if (!d) {
+		/* Already gone: report it now rather than wait for an event that came and
+		 * went while we were not connected. */
+		if (lerr->status == KUMO_E_NOT_FOUND) {
+			kumo_error_free(&lerr);
+			vmm_vm_gone(vm);
+			return 0;
+		}
+		*err = lerr;
+		return -1;
+	}
+	int rc = virDomainDestroy(d);
+	bool active = virDomainIsActive(d) == 1;
+	if (rc < 0 && active)
+		kumo_error(err, KUMO_E_INTERNAL, "libvirt destroy: %s", virGetLastErrorMessage());
+	virDomainFree(d);
+	virConnectClose(c);
+	if (rc < 0 && active)
+		return -1;
+	vmm_vm_gone(vm); /* QEMU is dead: its files are complete; STOPPED may follow */
+	return 0;
+}
+
+static int lv_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err)
+{
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, err);
+	if (!d)
+		return -1;
+	virDomainInfo info;
+	int rc = virDomainGetInfo(d, &info);
+	if (rc < 0) {
+		kumo_error(err, KUMO_E_INTERNAL, "libvirt domain info: %s", virGetLastErrorMessage());
+	} else {
+		out->cpu_ns = info.cpuTime;
+		virDomainMemoryStatStruct ms[VIR_DOMAIN_MEMORY_STAT_NR];
+		int n = virDomainMemoryStats(d, ms, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+		for (int i = 0; i < n; i++)
+			if (ms[i].tag == VIR_DOMAIN_MEMORY_STAT_RSS)
+				out->memory_bytes = ms[i].val * 1024;
+	}
+	virDomainFree(d);
+	virConnectClose(c);
+	return rc < 0 ? -1 : 0;
+}
+
+static void lv_release(struct vmm_vm *vm)
+{
+	(void)vm;
+}
+
+const struct vmm_ops vmm_libvirt_ops = {
+	.name = "libvirt",
+	.open = lv_open,
+	.close = lv_close,
+	.create = lv_create,
+	.resume = lv_resume,
+	.shutdown = lv_shutdown,
+	.destroy = lv_destroy,
+	.stats = lv_stats,
+	.release = lv_release,
+};

@@ -1,0 +1,370 @@
+/* vmm/qemu.c - the QEMU-direct backend: spawns qemu-system-x86_64 -M microvm paused,
+ * drives it over a QMP socketpair, reaps it in a waiter thread. No daemon needed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "vmm_backend.h"
+
+extern char **environ;
+
+/* The CPU model for both backends: x86-64-v2 (compiler/abi.h KUMO_DEFAULT_CPU) on KVM
+ * and TCG alike; host passthrough crashed QEMU under nested KVM here (HOST-NOTES). */
+#define VMM_CPU_MODEL "Nehalem"
+#define QMP_FD 3
+
+struct argv_buf {
+	char **v;
+	size_t n, cap;
+};
+
+static void push(struct argv_buf *a, char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->v = xrealloc(a->v, a->cap * sizeof(char *));
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+void vmm_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm_accel accel)
+{
+	struct argv_buf a = {0};
+	push(&a, xstrdup(qemu_binary));
+	push(&a, xstrdup("-name"));
+	push(&a, xasprintf("%s,debug-threads=on", s->name));
+	/* microvm: no firmware, no PCI, PVH entry straight from the ELF; QEMU's own
+	 * COM1 is off so all three ports are ours, in boot-ABI order. */
+	push(&a, xstrdup("-machine"));
+	push(&a, xstrdup("microvm,x-option-roms=off,isa-serial=off,acpi=on"));
+	push(&a, xstrdup("-accel"));
+	push(&a, xstrdup(accel == VMM_ACCEL_KVM ? "kvm" : "tcg"));
+	push(&a, xstrdup("-cpu"));
+	push(&a, xstrdup(VMM_CPU_MODEL));
+	push(&a, xstrdup("-m"));
+	push(&a, xasprintf("%u", s->memory_mib));
+	push(&a, xstrdup("-smp"));
+	push(&a, xasprintf("%u", s->vcpus));
+	push(&a, xstrdup("-nodefaults"));
+	push(&a, xstrdup("-no-user-config"));
+	push(&a, xstrdup("-display"));
+	push(&a, xstrdup("none"));
+	push(&a, xstrdup("-no-reboot"));
+	push(&a, xstrdup("-S"));
+	push(&a, xstrdup("-kernel"));
+	push(&a, xstrdup(s->kernel));
+	if (s->initrd) {
+		push(&a, xstrdup("-initrd"));
+		push(&a, xstrdup(s->initrd));
+	}
+	if (s->cmdline && *s->cmdline) {
+		push(&a, xstrdup("-append"));
+		push(&a, xstrdup(s->cmdline));
+	}
+	static const char *const raw[3] = {VMM_RAW_STDOUT, VMM_RAW_STDERR, VMM_RAW_EXIT};
+	for (int i = 0; i < 3; i++) {
+		push(&a, xstrdup("-chardev"));
+		push(&a, xasprintf("file,id=com%d,path=%s/%s,append=on", i, s->run_dir, raw[i]));
+		push(&a, xstrdup("-device"));
+		push(&a, xasprintf("isa-serial,chardev=com%d,index=%d", i, i));
+	}
+	if (s->net) {
+		const uint8_t *m = s->net->mac;
+		push(&a, xstrdup("-netdev"));
+		push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));
+		push(&a, xstrdup("-device"));
+		push(&a, xasprintf("virtio-net-device,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+				   m[0], m[1], m[2], m[3], m[4], m[5]));
+	}
+	push(&a, xstrdup("-chardev"));
+	push(&a, xasprintf("socket,id=qmp,fd=%d", QMP_FD));
+	push(&a, xstrdup("-mon"));
+	push(&a, xstrdup("chardev=qmp,mode=control"));
+	return a.v;
+}
+
+struct qemu_vm {
+	int qmp;              /* our end of the QMP socketpair */
+	pthread_mutex_t qmp_lock;
+	pthread_t waiter;     /* reaps QEMU, then vmm_vm_gone() */
+	bool waiter_started;
+	char rbuf[8192];      /* QMP read buffer */
+	size_t rlen;
+};
+
+static int qemu_open(struct vmm *vmm, kumo_error_t *err)
+{
+	/* The binary must exist somewhere on PATH (or be a path). */
+	const char *bin = vmm->qemu_binary;
+	if (strchr(bin, '/'))
+		return access(bin, X_OK) < 0 ? kumo_error_errno(err, errno, "qemu `%s`", bin) : 0;
+	const char *path = getenv("PATH");
+	autofree char *copy = xstrdup(path ? path : "/usr/bin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		autofree char *p = xasprintf("%s/%s", d, bin);
+		if (access(p, X_OK) == 0)
+			return 0;
+	}
+	return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu `%s` not found on PATH", bin);
+}
+
+static void qemu_close(struct vmm *vmm)
+{
+	(void)vmm;
+}
+
+/* Reads one QMP line (without the newline) into line. Returns its length or -1 on EOF
+ * or error. timeout_ms bounds the wait for each chunk. */
+static ssize_t qmp_readline(struct qemu_vm *q, char *line, size_t cap, int timeout_ms)
+{
+	for (;;) {
+		char *nl = memchr(q->rbuf, '\n', q->rlen);
+		if (nl) {
+			size_t n = (size_t)(nl - q->rbuf);
+			size_t c = n < cap - 1 ? n : cap - 1;
+			memcpy(line, q->rbuf, c);
+			line[c] = 0;
+			memmove(q->rbuf, nl + 1, q->rlen - n - 1);
+			q->rlen -= n + 1;
+			return (ssize_t)c;
+		}
+		if (q->rlen == sizeof(q->rbuf))
+			q->rlen = 0; /* an over-long line (an event we do not need): drop it */
+		struct pollfd p = {.fd = q->qmp, .events = POLLIN};
+		int r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		ssize_t n = read(q->qmp, q->rbuf + q->rlen, sizeof(q->rbuf) - q->rlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		q->rlen += (size_t)n;
+	}
+}
+
+/* Sends a command and waits for its return; events on the way are skipped. */
+static int qmp_command(struct vmm_vm *vm, const char *json, kumo_error_t *err)
+{
+	struct qemu_vm *q = vm->priv;
+	pthread_mutex_lock(&q->qmp_lock);
+	int rc = 0;
+	size_t len = strlen(json);
+	if (send(q->qmp, json, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		rc = kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", (int)len - 1, json,
+				      vm->spec.name);
+		goto out;
+	}
+	char line[1024];
+	for (;;) {
+		if (qmp_readline(q, line, sizeof(line), 10000) < 0) {
+			rc = kumo_error(err, KUMO_E_UNAVAILABLE, "qmp `%.*s`: vm `%s` is not answering",
+					(int)len - 1, json, vm->spec.name);
+			goto out;
+		}
+		if (strncmp(line, "{\"return\"", 9) == 0)
+			break;
+		if (strncmp(line, "{\"error\"", 8) == 0) {
+			rc = kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s", (int)len - 1,
+					json, vm->spec.name, line);
+			goto out;
+		}
+	}
+out:
+	pthread_mutex_unlock(&q->qmp_lock);
+	return rc;
+}
+
+static void *waiter(void *arg)
+{
+	struct vmm_vm *vm = arg;
+	int status;
+	while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&vm->lock);
+	vm->pid = 0; /* reaped: never signal that number again */
+	pthread_mutex_unlock(&vm->lock);
+	vmm_vm_gone(vm);
+	return NULL;
+}
+
+/* QEMU's own complaint (its stderr goes to run_dir/qemu.log), for error messages. */
+static char *qemu_log_tail(const char *run_dir)
+{
+	autofree char *p = xasprintf("%s/qemu.log", run_dir);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	kumo_error_t err = NULL;
+	if (kumo_read_file(p, 1 << 20, &buf, &len, &err) < 0) {
+		kumo_error_free(&err);
+		return xstrdup("");
+	}
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = 0;
+	char *last = strrchr((char *)buf, '\n');
+	char *s = xstrdup(last ? last + 1 : (char *)buf);
+	free(buf);
+	return s;
+}
+
+static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
+{
+	struct qemu_vm *q = xzalloc(sizeof(*q));
+	q->qmp = -1;
+	pthread_mutex_init(&q->qmp_lock, NULL);
+	vm->priv = q;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return kumo_error_errno(err, errno, "qmp socketpair");
+	q->qmp = sv[0];
+	autofree char *logp = xasprintf("%s/qemu.log", vm->spec.run_dir);
+	autoclose int logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (logfd < 0) {
+		close(sv[1]);
+		return kumo_error_errno(err, errno, "create `%s`", logp);
+	}
+	char **argv = vmm_qemu_argv(vm->vmm->qemu_binary, &vm->spec, vm->vmm->accel);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, logfd, 1);
+	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], QMP_FD);
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none, def;
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGHUP);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	/* Its own process group: the terminal's Ctrl-C goes to the caller, who stops the VM. */
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sv[1]);
+	if (rc != 0) {
+		kumo_error_errno(err, rc, "spawn `%s`", argv[0]);
+		vmm_argv_free(argv);
+		return -1;
+	}
+	vmm_argv_free(argv);
+	pthread_mutex_lock(&vm->lock);
+	vm->pid = pid;
+	pthread_mutex_unlock(&vm->lock);
+	char line[1024];
+	/* The greeting comes first; the answer to qmp_capabilities only once the machine
+	 * is built (kernel loaded). EOF on the way means QEMU gave up: say why. */
+	kumo_error_t qerr = NULL;
+	if (qmp_readline(q, line, sizeof(line), 30000) < 0 || strncmp(line, "{\"QMP\"", 6) != 0 ||
+	    qmp_command(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) < 0) {
+		kumo_error_free(&qerr);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		autofree char *why = qemu_log_tail(vm->spec.run_dir);
+		return kumo_error(err, KUMO_E_INTERNAL, "qemu did not start: %s", why);
+	}
+	if (pthread_create(&q->waiter, NULL, waiter, vm) != 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a waiter thread");
+	}
+	q->waiter_started = true;
+	return 0;
+}
+
+static int qemu_resume(struct vmm_vm *vm, kumo_error_t *err)
+{
+	return qmp_command(vm, "{\"execute\":\"cont\"}\n", err);
+}
+
+static int qemu_shutdown(struct vmm_vm *vm, kumo_error_t *err)
+{
+	return qmp_command(vm, "{\"execute\":\"system_powerdown\"}\n", err);
+}
+
+static int qemu_destroy(struct vmm_vm *vm, kumo_error_t *err)
+{
+	pid_t pid = vmm_vm_pid(vm);
+	/* The waiter clears pid once it reaped QEMU, so a non-zero pid is still ours. */
+	if (pid > 0 && kill(pid, SIGKILL) < 0 && errno != ESRCH)
+		return kumo_error_errno(err, errno, "kill qemu pid %d", (int)pid);
+	return 0;
+}
+
+/* CPU time and RSS of the QEMU process from /proc. */
+static int qemu_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err)
+{
+	pid_t pid = vmm_vm_pid(vm);
+	autofree char *p = xasprintf("/proc/%d/stat", (int)pid);
+	uint8_t *buf = NULL;
+	size_t len;
+	if (kumo_read_file(p, 1 << 16, &buf, &len, err) < 0)
+		return -1;
+	char *rp = strrchr((char *)buf, ')');
+	unsigned long long utime = 0, stime = 0, rss_pages = 0;
+	if (!rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+			  "%*d %*d %*d %*d %*u %*u %llu",
+			  &utime, &stime, &rss_pages) != 3) {
+		free(buf);
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot parse `%s`", p);
+	}
+	free(buf);
+	long hz = sysconf(_SC_CLK_TCK);
+	out->cpu_ns = (utime + stime) * (1000000000ull / (unsigned long long)(hz > 0 ? hz : 100));
+	out->memory_bytes = rss_pages * (unsigned long long)sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+static void qemu_release(struct vmm_vm *vm)
+{
+	struct qemu_vm *q = vm->priv;
+	if (!q)
+		return;
+	if (q->waiter_started)
+		pthread_join(q->waiter, NULL);
+	if (q->qmp >= 0)
+		close(q->qmp);
+	pthread_mutex_destroy(&q->qmp_lock);
+	free(q);
+	vm->priv = NULL;
+}
+
+const struct vmm_ops vmm_qemu_ops = {
+	.name = "qemu",
+	.open = qemu_open,
+	.close = qemu_close,
+	.create = qemu_create,
+	.resume = qemu_resume,
+	.shutdown = qemu_shutdown,
+	.destroy = qemu_destroy,
+	.stats = qemu_stats,
+	.release = qemu_release,
+};

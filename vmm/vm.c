@@ -1,0 +1,572 @@
+/* vmm/vm.c - the backend-independent VM lifecycle: connections, spec checks, state,
+ * waiting, stop with grace period, exit records, resource mapping. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "vmm_backend.h"
+
+bool vmm_kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
+{
+	const struct vmm_ops *ops;
+	switch (cfg->backend) {
+	case VMM_BACKEND_QEMU:
+		ops = &vmm_qemu_ops;
+		break;
+	case VMM_BACKEND_LIBVIRT:
+		ops = &vmm_libvirt_ops;
+		break;
+	default:
+		return kumo_error(err, KUMO_E_INVALID, "unknown vm backend `%d`", (int)cfg->backend);
+	}
+	struct vmm *vmm = xzalloc(sizeof(*vmm));
+	vmm->cfg = *cfg;
+	vmm->uri = xstrdup(cfg->uri ? cfg->uri : "qemu:///system");
+	vmm->qemu_binary = xstrdup(cfg->qemu_binary ? cfg->qemu_binary : "qemu-system-x86_64");
+	vmm->cfg.uri = vmm->uri;
+	vmm->cfg.qemu_binary = vmm->qemu_binary;
+	vmm->ops = ops;
+	pthread_mutex_init(&vmm->lock, NULL);
+	pthread_cond_init(&vmm->cond, NULL);
+	switch (cfg->accel) {
+	case VMM_ACCEL_KVM:
+		if (!vmm_kvm_usable()) {
+			vmm_close(vmm);
+			return kumo_error_errno(err, errno, "kvm requested but `/dev/kvm` is not usable");
+		}
+		vmm->accel = VMM_ACCEL_KVM;
+		break;
+	case VMM_ACCEL_TCG:
+		vmm->accel = VMM_ACCEL_TCG;
+		break;
+	default:
+		vmm->accel = vmm_kvm_usable() ? VMM_ACCEL_KVM : VMM_ACCEL_TCG;
+	}
+	if (ops->open(vmm, err) < 0) {
+		vmm->ops = NULL;
+		vmm_close(vmm);
+		return kumo_error_wrap(err, "open %s vm backend", ops->name);
+	}
+	*out = vmm;
+	return 0;
+}
+
+void vmm_close(struct vmm *vmm)
+{
+	if (!vmm)
+		return;
+	if (vmm->ops)
+		vmm->ops->close(vmm);
+	if (vmm->nvms)
+		log_warn("vmm: closing the %s backend with %zu vm(s) not freed", vmm->ops->name,
+			 vmm->nvms);
+	free(vmm->vms);
+	pthread_mutex_destroy(&vmm->lock);
+	pthread_cond_destroy(&vmm->cond);
+	free(vmm->uri);
+	free(vmm->qemu_binary);
+	free(vmm);
+}
+
+const char *vmm_backend_name(const struct vmm *vmm)
+{
+	return vmm->ops->name;
+}
+
+const char *vmm_accel_name(const struct vmm *vmm)
+{
+	return vmm->accel == VMM_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm)
+{
+	if (!vmm->cfg.on_event)
+		return;
+	struct vmm_event ev = {.type = type, .vm = vm, .time_ns = kumo_now_ns()};
+	vmm->cfg.on_event(&ev, vmm->cfg.event_ctx);
+}
+
+static struct vmm_vm *find_locked(struct vmm *vmm, const char *name)
+{
+	for (size_t i = 0; i < vmm->nvms; i++)
+		if (strcmp(vmm->vms[i]->spec.name, name) == 0)
+			return vmm->vms[i];
+	return NULL;
+}
+
+struct vmm_vm *vmm_get_vm(struct vmm *vmm, const char *name)
+{
+	pthread_mutex_lock(&vmm->lock);
+	struct vmm_vm *vm = find_locked(vmm, name);
+	if (vm)
+		vm->refs++;
+	pthread_mutex_unlock(&vmm->lock);
+	return vm;
+}
+
+void vmm_put_vm(struct vmm_vm *vm)
+{
+	struct vmm *vmm = vm->vmm;
+	pthread_mutex_lock(&vmm->lock);
+	if (--vm->refs == 0)
+		pthread_cond_broadcast(&vmm->cond);
+	pthread_mutex_unlock(&vmm->lock);
+}
+
+static int check_spec(const struct vmm_spec *s, kumo_error_t *err)
+{
+	if (!s->name || !*s->name || strlen(s->name) > 64)
+		return kumo_error(err, KUMO_E_INVALID, "vm name `%s` must have 1 to 64 characters",
+				  s->name ? s->name : "");
+	for (const char *p = s->name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+			return kumo_error(err, KUMO_E_INVALID,
+					  "vm name `%s` may only hold letters, digits, `_`, `.`, `-`",
+					  s->name);
+	if (!s->kernel || s->kernel[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: kernel path `%s` is not absolute",
+				  s->name, s->kernel ? s->kernel : "");
+	if (access(s->kernel, R_OK) < 0)
+		return kumo_error_errno(err, errno, "vm `%s`: kernel `%s`", s->name, s->kernel);
+	if (s->initrd && access(s->initrd, R_OK) < 0)
+		return kumo_error_errno(err, errno, "vm `%s`: initrd `%s`", s->name, s->initrd);
+	if (s->memory_mib < VMM_MEMORY_FLOOR_MIB)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "vm `%s`: %u MiB of guest memory is below the %u MiB floor",
+				  s->name, s->memory_mib, VMM_MEMORY_FLOOR_MIB);
+	if (s->vcpus < 1 || s->vcpus > VMM_VCPUS_MAX)
+		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: %u vcpus (1 to %d)", s->name,
+				  s->vcpus, VMM_VCPUS_MAX);
+	if (!s->run_dir || s->run_dir[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: run directory `%s` is not absolute",
+				  s->name, s->run_dir ? s->run_dir : "");
+	/* Paths end up inside domain XML and QEMU option strings: keep them plain. */
+	const char *paths[] = {s->kernel, s->initrd, s->run_dir, s->log_path};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (paths[i] && strpbrk(paths[i], ",\n\r"))
+			return kumo_error(err, KUMO_E_INVALID,
+					  "vm `%s`: path `%s` contains `,` or a newline", s->name,
+					  paths[i]);
+	return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void free_spec_strings(struct vmm_spec *s)
+{
+	free((char *)s->name);
+	free((char *)s->kernel);
+	free((char *)s->initrd);
+	free((char *)s->cmdline);
+	free((char *)s->run_dir);
+	free((char *)s->log_path);
+	if (s->net)
+		free((char *)s->net->tap);
+}
+
+/* Fresh raw console files; the backends append to them. */
+static int prepare_run_dir(const char *dir, kumo_error_t *err)
+{
+	if (kumo_mkdir_p(dir, 0750, err) < 0)
+		return -1;
+	const char *names[] = {VMM_RAW_STDOUT, VMM_RAW_STDERR, VMM_RAW_EXIT, VMM_CONSOLE_OFFSETS};
+	for (size_t i = 0; i < 4; i++) {
+		autofree char *p = xasprintf("%s/%s", dir, names[i]);
+		if (i == 3) {
+			unlink(p);
+			continue;
+		}
+		int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return kumo_error_errno(err, errno, "create `%s`", p);
+		close(fd);
+	}
+	return 0;
+}
+
+int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err)
+{
+	if (check_spec(spec, err) < 0)
+		return -1;
+	pthread_mutex_lock(&vmm->lock);
+	bool exists = find_locked(vmm, spec->name) != NULL;
+	pthread_mutex_unlock(&vmm->lock);
+	if (exists)
+		return kumo_error(err, KUMO_E_EXISTS, "vm `%s` already exists", spec->name);
+	struct vmm_vm *vm = xzalloc(sizeof(*vm));
+	vm->vmm = vmm;
+	vm->spec = *spec;
+	vm->spec.name = xstrdup(spec->name);
+	vm->spec.kernel = xstrdup(spec->kernel);
+	vm->spec.initrd = dup_or_null(spec->initrd);
+	vm->spec.cmdline = dup_or_null(spec->cmdline);
+	vm->spec.run_dir = xstrdup(spec->run_dir);
+	vm->spec.log_path = dup_or_null(spec->log_path);
+	if (spec->net) {
+		vm->net = *spec->net;
+		vm->net.tap = xstrdup(spec->net->tap);
+		vm->spec.net = &vm->net;
+	}
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	vm->state = VMM_STATE_CREATED;
+
+	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
+	    vmm_console_start(vm, false, &vm->console, err) < 0)
+		goto fail;
+	pthread_mutex_lock(&vmm->lock);
+	vmm->vms = xrealloc(vmm->vms, (vmm->nvms + 1) * sizeof(*vmm->vms));
+	vmm->vms[vmm->nvms++] = vm;
+	pthread_mutex_unlock(&vmm->lock);
+	if (vmm->ops->create(vm, err) < 0) {
+		pthread_mutex_lock(&vmm->lock);
+		vmm->nvms--;
+		pthread_mutex_unlock(&vmm->lock);
+		vmm->ops->release(vm);
+		goto fail;
+	}
+	*out = vm;
+	return 0;
+fail:
+	vmm_console_finish(vm->console);
+	free_spec_strings(&vm->spec);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	free(vm);
+	return kumo_error_wrap(err, "create vm `%s`", spec->name);
+}
+
+int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
+{
+	pthread_mutex_lock(&vm->lock);
+	enum vmm_state st = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	if (st != VMM_STATE_CREATED)
+		return kumo_error(err, KUMO_E_INVALID, "start vm `%s`: it is not in the created state",
+				  vm->spec.name);
+	if (vm->vmm->ops->resume(vm, err) < 0)
+		return kumo_error_wrap(err, "start vm `%s`", vm->spec.name);
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VMM_STATE_CREATED)
+		vm->state = VMM_STATE_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	vmm_emit(vm->vmm, VMM_EVENT_STARTED, vm);
+	return 0;
+}
+
+/* Waits on vm->cond until the VM exited or deadline (CLOCK_MONOTONIC ns, 0: forever).
+ * Called with vm->lock held. Returns true when it exited. */
+static bool wait_exited_locked(struct vmm_vm *vm, uint64_t deadline_ns)
+{
+	while (!vm->exit_delivered) {
+		if (!deadline_ns) {
+			pthread_cond_wait(&vm->cond, &vm->lock);
+			continue;
+		}
+		struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000ull),
+				      .tv_nsec = (long)(deadline_ns % 1000000000ull)};
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) == ETIMEDOUT)
+			return vm->exit_delivered;
+	}
+	return true;
+}
+
+int vmm_wait(struct vmm_vm *vm, int timeout_ms, struct vmm_exit *out, kumo_error_t *err)
+{
+	uint64_t deadline = timeout_ms < 0 ? 0 : kumo_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	pthread_mutex_lock(&vm->lock);
+	bool done = wait_exited_locked(vm, deadline);
+	if (done && out)
+		*out = vm->exit;
+	pthread_mutex_unlock(&vm->lock);
+	return done ? 1 : 0;
+}
+
+int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VMM_STATE_EXITED) {
+		wait_exited_locked(vm, 0);
+		pthread_mutex_unlock(&vm->lock);
+		return 0;
+	}
+	bool was_created = vm->state == VMM_STATE_CREATED;
+	vm->stop_requested = true;
+	vm->state = VMM_STATE_STOPPING;
+	pthread_mutex_unlock(&vm->lock);
+
+	if (grace_ms > 0 && !was_created) {
+		kumo_error_t serr = NULL;
+		if (vm->vmm->ops->shutdown(vm, &serr) < 0) {
+			log_debug("vmm: stop vm `%s`: %s", vm->spec.name, kumo_error_msg(serr));
+			kumo_error_free(&serr);
+		} else {
+			uint64_t deadline = kumo_now_ns() + (uint64_t)grace_ms * 1000000ull;
+			pthread_mutex_lock(&vm->lock);
+			bool done = wait_exited_locked(vm, deadline);
+			pthread_mutex_unlock(&vm->lock);
+			if (done)
+				return 0;
+		}
+	}
+	if (vm->vmm->ops->destroy(vm, err) < 0)
+		return kumo_error_wrap(err, "stop vm `%s`", vm->spec.name);
+	pthread_mutex_lock(&vm->lock);
+	wait_exited_locked(vm, 0);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+void vmm_vm_gone(struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VMM_STATE_EXITED) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	bool stop_requested = vm->stop_requested;
+	struct vmm_console *console = vm->console;
+	pthread_mutex_unlock(&vm->lock);
+
+	/* Everything the guest wrote is in the raw files once it is gone. */
+	uint64_t first = vmm_console_finish(console);
+	pthread_mutex_lock(&vm->lock);
+	if (console)
+		vm->first_output_ns = first;
+	vm->console = NULL;
+	pthread_mutex_unlock(&vm->lock);
+
+	struct vmm_exit ex = {0};
+	autofree char *path = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_EXIT);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	kumo_error_t rerr = NULL;
+	if (kumo_read_file(path, 1 << 20, &buf, &len, &rerr) < 0 ||
+	    vmm_parse_exit_record((const char *)buf, len, &ex) < 0) {
+		ex.reason = stop_requested ? VMM_EXIT_KILLED : VMM_EXIT_CRASHED;
+		ex.code = stop_requested ? 137 : 255;
+		ex.trap[0] = 0;
+	}
+	kumo_error_free(&rerr);
+	free(buf);
+	ex.exited_ns = kumo_now_ns();
+
+	pthread_mutex_lock(&vm->lock);
+	vm->exit = ex;
+	vm->state = VMM_STATE_EXITED;
+	pthread_mutex_unlock(&vm->lock);
+	vmm_emit(vm->vmm, VMM_EVENT_EXITED, vm);
+	/* Only now may waiters (and so vmm_vm_free) go on: the event used vm. */
+	pthread_mutex_lock(&vm->lock);
+	vm->exit_delivered = true;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vmm_vm_free(struct vmm_vm *vm)
+{
+	if (!vm)
+		return;
+	kumo_error_t err = NULL;
+	if (vmm_stop(vm, 0, &err) < 0) {
+		log_warn("vmm: free vm `%s`: %s", vm->spec.name, kumo_error_msg(err));
+		kumo_error_free(&err);
+	}
+	struct vmm *vmm = vm->vmm;
+	pthread_mutex_lock(&vmm->lock);
+	for (size_t i = 0; i < vmm->nvms; i++)
+		if (vmm->vms[i] == vm) {
+			vmm->vms[i] = vmm->vms[--vmm->nvms];
+			break;
+		}
+	while (vm->refs) /* an event handler still holds it */
+		pthread_cond_wait(&vmm->cond, &vmm->lock);
+	pthread_mutex_unlock(&vmm->lock);
+	vmm->ops->release(vm);
+	vmm_console_finish(vm->console);
+	free_spec_strings(&vm->spec);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	free(vm);
+}
+
+enum vmm_state vmm_vm_state(struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	enum vmm_state s = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	return s;
+}
+
+const char *vmm_vm_name(const struct vmm_vm *vm)
+{
+	return vm->spec.name;
+}
+
+pid_t vmm_vm_pid(struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	pid_t p = vm->pid;
+	pthread_mutex_unlock(&vm->lock);
+	return p;
+}
+
+bool vmm_vm_exit(struct vmm_vm *vm, struct vmm_exit *out)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool done = vm->state == VMM_STATE_EXITED;
+	if (done)
+		*out = vm->exit;
+	pthread_mutex_unlock(&vm->lock);
+	return done;
+}
+
+uint64_t vmm_vm_first_output_ns(struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	uint64_t t = vm->console ? vmm_console_first_output_ns(vm->console) : vm->first_output_ns;
+	pthread_mutex_unlock(&vm->lock);
+	return t;
+}
+
+int vmm_vm_reopen_log(struct vmm_vm *vm, kumo_error_t *err)
+{
+	if (!vm->console)
+		return 0;
+	return vmm_console_reopen(vm->console, err);
+}
+
+int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->guest_mib = vm->spec.memory_mib;
+	if (vmm_vm_state(vm) == VMM_STATE_EXITED)
+		return 0;
+	if (vm->vmm->ops->stats(vm, out, err) < 0)
+		return kumo_error_wrap(err, "stats of vm `%s`", vm->spec.name);
+	return 0;
+}
+
+/* Trap names the guest reports for running out of memory (OOMKilled in CRI). */
+static bool trap_is_oom(const char *trap)
+{
+	return strcmp(trap, "out of memory") == 0 || strcmp(trap, "oom") == 0;
+}
+
+int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out)
+{
+	static const char tag[] = "KUMO-EXIT ";
+	int found = -1;
+	size_t i = 0;
+	while (i < len) {
+		size_t end = i;
+		while (end < len && buf[end] != '\n')
+			end++;
+		if (end == len)
+			break; /* unterminated: the record was cut off */
+		size_t n = end - i;
+		const char *line = buf + i;
+		if (n > sizeof(tag) - 1 && memcmp(line, tag, sizeof(tag) - 1) == 0) {
+			size_t p = sizeof(tag) - 1;
+			unsigned code = 0;
+			size_t digits = 0;
+			while (p < n && line[p] >= '0' && line[p] <= '9' && digits < 4) {
+				code = code * 10 + (unsigned)(line[p] - '0');
+				p++;
+				digits++;
+			}
+			if (digits > 0 && code <= 255 && (p == n || line[p] == ' ')) {
+				if (p < n)
+					p++;
+				size_t tlen = n - p;
+				while (tlen && (line[p + tlen - 1] == ' ' || line[p + tlen - 1] == '\r'))
+					tlen--;
+				if (tlen >= sizeof(out->trap))
+					tlen = sizeof(out->trap) - 1;
+				memset(out, 0, sizeof(*out));
+				memcpy(out->trap, line + p, tlen);
+				out->code = (int)code;
+				if (out->trap[0])
+					out->reason = trap_is_oom(out->trap) ? VMM_EXIT_OOM : VMM_EXIT_TRAP;
+				else
+					out->reason = code ? VMM_EXIT_ERROR : VMM_EXIT_COMPLETED;
+				found = 0;
+			}
+		}
+		i = end + 1;
+	}
+	return found;
+}
+
+int vmm_resources_from_cri(int64_t memory_limit_bytes, int64_t cpu_quota, int64_t cpu_period,
+			   int64_t cpu_shares, unsigned host_cpus, struct vmm_spec *spec,
+			   kumo_error_t *err)
+{
+	if (memory_limit_bytes < 0 || cpu_quota < -1 || cpu_period < 0 || cpu_shares < 0)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "negative resource value (memory %lld, quota %lld, period %lld, "
+				  "shares %lld)",
+				  (long long)memory_limit_bytes, (long long)cpu_quota,
+				  (long long)cpu_period, (long long)cpu_shares);
+	if (host_cpus < 1)
+		host_cpus = 1;
+	unsigned mib = VMM_MEMORY_DEFAULT_MIB;
+	if (memory_limit_bytes > 0) {
+		int64_t m = memory_limit_bytes / (1024 * 1024);
+		if (m < VMM_MEMORY_FLOOR_MIB)
+			return kumo_error(err, KUMO_E_INVALID,
+					  "memory limit %lld bytes is below the %d MiB the kernel "
+					  "needs to boot",
+					  (long long)memory_limit_bytes, VMM_MEMORY_FLOOR_MIB);
+		mib = m > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)m;
+	}
+	unsigned vcpus = 1;
+	struct vmm_cputune tune = {0};
+	if (cpu_quota > 0) {
+		int64_t period = cpu_period > 0 ? cpu_period : 100000;
+		if (period < 1000 || period > 1000000)
+			return kumo_error(err, KUMO_E_INVALID,
+					  "cpu period %lld us is outside 1000..1000000",
+					  (long long)period);
+		int64_t n = (cpu_quota + period - 1) / period;
+		if (n > (int64_t)host_cpus)
+			n = host_cpus;
+		if (n > VMM_VCPUS_MAX)
+			n = VMM_VCPUS_MAX;
+		vcpus = (unsigned)(n < 1 ? 1 : n);
+		tune.period_us = (uint64_t)period;
+		/* libvirt's <quota> applies per vCPU thread: spread the pod's quota. */
+		tune.quota_us = cpu_quota / vcpus;
+		if (tune.quota_us < 1000)
+			tune.quota_us = 1000;
+	}
+	if (cpu_shares > 0)
+		tune.shares = (uint64_t)(cpu_shares < 2 ? 2 : cpu_shares > 262144 ? 262144 : cpu_shares);
+	spec->memory_mib = mib;
+	spec->vcpus = vcpus;
+	spec->cputune = tune;
+	return 0;
+}

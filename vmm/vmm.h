@@ -1,0 +1,282 @@
+/* vmm/vmm.h - kumo's one VM interface: a typed VM spec and its lifecycle, with two
+ * backends behind it (QEMU started directly, used by `kumo run`; libvirt, kumod's
+ * default), the guest console captured into CRI log files, and per-pod networking
+ * (node bridge, on-disk IPAM, one tap per pod, masquerade, hostPort DNAT).
+ *
+ * Lifecycle: vmm_create() makes the VM paused (CreateContainer), vmm_start() resumes it
+ * (StartContainer), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
+ * destroys it when the grace period passes, vmm_vm_free() releases it (destroying it
+ * first if it still runs). State changes are delivered to the connection's callback
+ * from a backend thread (libvirt: its event loop; QEMU: the waiter thread).
+ *
+ * The guest side of the contract (which serial port carries stdout, stderr and the exit
+ * record, the record's format) is kernel/boot_abi.h; vmm/ includes nothing else from
+ * kernel/. Each VM gets a run directory holding the raw serial streams; the console
+ * pump follows them into the sinks (a raw fd and/or a CRI log file), so output written
+ * while nobody reads is never lost, and the exit record is read back after power-off.
+ *
+ * All functions returning int return 0 (or a count) on success and -1 with *err set.
+ */
+#ifndef KUMO_VMM_H
+#define KUMO_VMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+
+/* ---- Connections and backends -------------------------------------------------- */
+
+enum vmm_backend {
+	VMM_BACKEND_QEMU = 1, /* fork/exec qemu-system-x86_64 -M microvm; no daemon */
+	VMM_BACKEND_LIBVIRT,  /* transient libvirt domains over one connection */
+};
+
+enum vmm_accel {
+	VMM_ACCEL_AUTO = 0, /* KVM when /dev/kvm is usable, TCG otherwise */
+	VMM_ACCEL_KVM,
+	VMM_ACCEL_TCG,
+};
+
+enum vmm_state {
+	VMM_STATE_CREATED = 1, /* exists, paused, guest not yet run */
+	VMM_STATE_RUNNING,
+	VMM_STATE_STOPPING,    /* stop requested, grace period running */
+	VMM_STATE_EXITED,      /* gone; the exit is known */
+};
+
+enum vmm_event_type {
+	VMM_EVENT_STARTED = 1, /* resumed: the guest runs */
+	VMM_EVENT_OUTPUT,      /* the guest's first console byte arrived (once per VM) */
+	VMM_EVENT_EXITED,      /* the VM is gone; vmm_vm_exit() is valid */
+	VMM_EVENT_DISCONNECTED,/* libvirt connection lost (reconnect is automatic) */
+	VMM_EVENT_RECONNECTED, /* libvirt connection re-established */
+};
+
+struct vmm;    /* one backend connection (libvirt: one per daemon) */
+struct vmm_vm; /* one VM */
+
+struct vmm_event {
+	enum vmm_event_type type; /* what happened */
+	struct vmm_vm *vm;        /* the VM, NULL for connection events */
+	uint64_t time_ns;         /* kumo_now_ns() when kumo learned it */
+};
+
+/* Called from a backend thread; must not call vmm_close() or vmm_vm_free(). */
+typedef void (*vmm_event_fn)(const struct vmm_event *ev, void *ctx);
+
+struct vmm_config {
+	enum vmm_backend backend; /* which backend */
+	const char *uri;          /* libvirt URI, NULL: "qemu:///system" */
+	const char *qemu_binary;  /* QEMU backend, NULL: "qemu-system-x86_64" */
+	enum vmm_accel accel;     /* AUTO by default */
+	vmm_event_fn on_event;    /* may be NULL */
+	void *event_ctx;          /* passed to on_event */
+};
+
+/* Opens a connection (libvirt: connects and starts its event loop thread; QEMU: checks
+ * the binary). The connection is re-established transparently when libvirtd restarts. */
+int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err);
+/* Closes the connection; every VM made through it must have been freed. NULL is fine. */
+void vmm_close(struct vmm *vmm);
+/* "qemu" or "libvirt". */
+const char *vmm_backend_name(const struct vmm *vmm);
+/* The accelerator VMs of this connection use: "kvm" or "tcg" (AUTO resolved). */
+const char *vmm_accel_name(const struct vmm *vmm);
+/* True when /dev/kvm can be opened read-write by this process. */
+bool vmm_kvm_usable(void);
+
+/* ---- The VM spec --------------------------------------------------------------- */
+
+/* Network attachment: an existing tap (made by vmm_net_pod_setup) and the guest's MAC. */
+struct vmm_net_attach {
+	const char *tap;  /* host tap device name, e.g. "kt1a2b3c4d" */
+	uint8_t mac[6];   /* guest MAC address */
+};
+
+/* CPU controls mapped from the CRI container config (vmm_resources_from_cri). */
+struct vmm_cputune {
+	uint64_t shares;    /* libvirt <shares>, 0: default */
+	uint64_t period_us; /* CFS period, 0: none */
+	int64_t quota_us;   /* CFS quota per vCPU period, 0: none */
+};
+
+struct vmm_spec {
+	const char *name;      /* unique VM name: [A-Za-z0-9_.-], at most 64 chars */
+	const char *kernel;    /* PVH ELF kernel image (absolute path) */
+	const char *initrd;    /* initrd (boot config + rootfs), NULL: none */
+	const char *cmdline;   /* kernel command line, NULL: empty */
+	unsigned memory_mib;   /* guest RAM */
+	unsigned vcpus;        /* vCPUs, at least 1 */
+	struct vmm_cputune cputune; /* zeroes: none */
+	const char *run_dir;   /* per-VM directory for raw console files (created) */
+	int stdout_fd;         /* guest stdout bytes copied here as they arrive, -1: none */
+	int stderr_fd;         /* guest stderr bytes copied here, -1: none */
+	const char *log_path;  /* CRI log file (kubelet's log_path), NULL: none */
+	const struct vmm_net_attach *net; /* NULL: no network device */
+};
+
+/* ---- Lifecycle ------------------------------------------------------------------ */
+
+/* Why the VM ended (what ContainerStatus reports). */
+enum vmm_exit_reason {
+	VMM_EXIT_COMPLETED = 1, /* exit record with code 0 */
+	VMM_EXIT_ERROR,         /* exit record with a non-zero code */
+	VMM_EXIT_TRAP,          /* exit record naming a Wasm trap */
+	VMM_EXIT_OOM,           /* the guest ran out of memory (trap named so) */
+	VMM_EXIT_KILLED,        /* destroyed by vmm_stop() before it exited */
+	VMM_EXIT_CRASHED,       /* gone without an exit record (QEMU or kernel failure) */
+};
+
+struct vmm_exit {
+	enum vmm_exit_reason reason; /* see above */
+	int code;                    /* 0-255 from the exit record; 137 when killed,
+				      * 255 when crashed */
+	char trap[64];               /* trap name from the record, "" when none */
+	uint64_t exited_ns;          /* kumo_now_ns() when kumo learned of it */
+};
+
+/* Creates the VM paused: QEMU started with -S / a transient libvirt domain created
+ * with VIR_DOMAIN_START_PAUSED. The console pump starts here, so nothing the guest
+ * writes is missed. *out is owned by the caller (vmm_vm_free). */
+int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err);
+/* Resumes a created VM. */
+int vmm_start(struct vmm_vm *vm, kumo_error_t *err);
+/* Waits for the VM to exit: timeout_ms < 0 waits forever. Returns 1 and fills *out
+ * when it exited, 0 on timeout. */
+int vmm_wait(struct vmm_vm *vm, int timeout_ms, struct vmm_exit *out, kumo_error_t *err);
+/* Asks the guest to power off (ACPI power button), waits grace_ms, then destroys it.
+ * Returns when the VM is gone. Stopping an exited VM is a no-op. */
+int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err);
+/* Releases the VM, destroying it first if it still runs, and removes nothing from
+ * run_dir (the caller owns it). NULL is fine. */
+void vmm_vm_free(struct vmm_vm *vm);
+
+enum vmm_state vmm_vm_state(struct vmm_vm *vm);
+const char *vmm_vm_name(const struct vmm_vm *vm);
+/* QEMU's host pid, or 0 when unknown. */
+pid_t vmm_vm_pid(struct vmm_vm *vm);
+/* Fills *out when the VM exited; returns false while it runs. */
+bool vmm_vm_exit(struct vmm_vm *vm, struct vmm_exit *out);
+/* kumo_now_ns() of the first console byte, 0 while none arrived. */
+uint64_t vmm_vm_first_output_ns(struct vmm_vm *vm);
+/* Re-opens the CRI log file (kubelet rotated it: ReopenContainerLog). */
+int vmm_vm_reopen_log(struct vmm_vm *vm, kumo_error_t *err);
+
+struct vmm_stats {
+	uint64_t cpu_ns;       /* guest CPU time, all vCPUs */
+	uint64_t memory_bytes; /* host memory in use for the guest (QEMU RSS) */
+	uint64_t guest_mib;    /* configured guest RAM */
+};
+int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
+
+/* ---- Boot ABI exit record -------------------------------------------------------- */
+
+/* Parses the exit channel's bytes ("KUMO-EXIT <code> <trap>\n", the last complete
+ * record wins) into *out. Returns 0, or -1 when no valid record is there. */
+int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out);
+
+/* ---- Resources ------------------------------------------------------------------ */
+
+#define VMM_MEMORY_FLOOR_MIB 16 /* smallest guest RAM kumo's kernel boots in */
+#define VMM_MEMORY_DEFAULT_MIB 64
+#define VMM_VCPUS_MAX 64
+
+/* Maps the CRI LinuxContainerResources to guest RAM, vCPUs and cputune:
+ *   memory_limit_bytes: 0 → VMM_MEMORY_DEFAULT_MIB; otherwise rounded down to MiB; a
+ *     limit below VMM_MEMORY_FLOOR_MIB is an error (KUMO_E_INVALID) naming both.
+ *   cpu_quota/cpu_period (CFS, µs): vCPUs = ceil(quota/period) capped at host_cpus,
+ *     cputune period/quota per vCPU so the VM as a whole gets quota/period CPUs;
+ *     no quota → 1 vCPU. cpu_shares → cputune shares (0: none).
+ * Fills spec->memory_mib, spec->vcpus and spec->cputune. */
+int vmm_resources_from_cri(int64_t memory_limit_bytes, int64_t cpu_quota, int64_t cpu_period,
+			   int64_t cpu_shares, unsigned host_cpus, struct vmm_spec *spec,
+			   kumo_error_t *err);
+
+/* ---- Domain XML (libvirt backend; pure, golden-tested) -------------------------- */
+
+/* The transient domain's XML for spec; accel is KVM or TCG (resolved). Caller frees. */
+char *vmm_domain_xml(const struct vmm_spec *spec, enum vmm_accel accel);
+/* The QEMU command line for spec (NULL-terminated argv; caller frees with
+ * vmm_argv_free). */
+char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *spec, enum vmm_accel accel);
+void vmm_argv_free(char **argv);
+
+/* ---- CRI log writer -------------------------------------------------------------- */
+
+enum vmm_stream { VMM_STDOUT = 0, VMM_STDERR = 1 };
+
+#define VMM_CRILOG_MAX_LINE 16384 /* longer lines are split into P records */
+
+struct vmm_crilog; /* one CRI log file fed by a container's two streams */
+
+/* Opens (append, create 0640) path. clock_ns: wall-clock source (NULL: CLOCK_REALTIME;
+ * tests pass a fake). */
+int vmm_crilog_open(const char *path, uint64_t (*clock_ns)(void), struct vmm_crilog **out,
+		    kumo_error_t *err);
+/* Feeds raw bytes of one stream: each complete line becomes
+ * "<RFC3339Nano> <stdout|stderr> F <line>\n"; a line longer than VMM_CRILOG_MAX_LINE is
+ * written as P records of that size, then F for its rest; an unfinished line is kept
+ * until its newline arrives or vmm_crilog_flush(). A "\r\n" ending drops the '\r'. */
+int vmm_crilog_write(struct vmm_crilog *log, enum vmm_stream stream, const void *buf,
+		     size_t len, kumo_error_t *err);
+/* Writes the unfinished lines: as P when final is false (the stream continues), as F
+ * when final is true (the stream ended). */
+int vmm_crilog_flush(struct vmm_crilog *log, bool final, kumo_error_t *err);
+/* Re-opens the path (after kubelet rotated the file). */
+int vmm_crilog_reopen(struct vmm_crilog *log, kumo_error_t *err);
+void vmm_crilog_close(struct vmm_crilog *log); /* flushes as F; NULL is fine */
+
+/* ---- Per-pod networking ---------------------------------------------------------- */
+
+struct vmm_net_config {
+	const char *bridge;    /* node bridge, default "kumo0" */
+	const char *cidr;      /* pod CIDR, e.g. "10.88.0.0/16" (the gateway is .1) */
+	const char *state_dir; /* IPAM and per-pod records, e.g. /var/lib/kumo/net */
+	const char *chain_prefix; /* iptables chain prefix, default "KUMO" */
+};
+
+struct vmm_port_mapping {
+	int protocol;          /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t host_port;    /* 0: not published */
+	uint16_t container_port;
+	const char *host_ip;   /* NULL or "": all addresses */
+};
+
+struct vmm_net_pod {
+	char ip[16];       /* pod address, dotted quad */
+	unsigned prefix;   /* CIDR prefix length */
+	char gateway[16];  /* bridge address */
+	char tap[16];      /* tap device name */
+	uint8_t mac[6];    /* guest MAC (derived from the address) */
+};
+
+/* Creates the bridge with the gateway address, enables forwarding, installs the
+ * masquerade and hostPort chains. Idempotent; a changed CIDR (UpdateRuntimeConfig)
+ * re-addresses the bridge. */
+int vmm_net_node_setup(const struct vmm_net_config *cfg, kumo_error_t *err);
+/* Removes what vmm_net_node_setup made (bridge, chains); pods must be gone. */
+int vmm_net_node_teardown(const struct vmm_net_config *cfg, kumo_error_t *err);
+/* Allocates the pod's address (persisted), creates its tap on the bridge and its
+ * hostPort DNAT rules, records all of it under state_dir/pods/<pod_id>. Calling it
+ * again for a pod that has a record returns the recorded setup. */
+int vmm_net_pod_setup(const struct vmm_net_config *cfg, const char *pod_id,
+		      const struct vmm_port_mapping *ports, size_t nports,
+		      struct vmm_net_pod *out, kumo_error_t *err);
+/* Removes the pod's tap, rules and address (from its record); missing pieces are
+ * fine (idempotent, also after a crash half-way through setup). */
+int vmm_net_pod_teardown(const struct vmm_net_config *cfg, const char *pod_id,
+			 kumo_error_t *err);
+
+/* IPAM alone (used by vmm_net_pod_setup; exposed for tests): allocates the lowest free
+ * address of cidr for owner under dir (one O_EXCL file per address, a lock file
+ * serialising scans; safe across threads, processes and crashes). Re-allocating for an
+ * owner that has an address returns it. */
+int vmm_ipam_alloc(const char *dir, const char *cidr, const char *owner, char ip[16],
+		   kumo_error_t *err);
+/* Frees owner's address; returns 0 also when it had none. */
+int vmm_ipam_release(const char *dir, const char *owner, kumo_error_t *err);
+
+#endif /* KUMO_VMM_H */

@@ -1,0 +1,87 @@
+/* vmm/vmm_backend.h - private to vmm/: the backend operations table, the connection and
+ * VM objects both backends fill, and the console pump they share. */
+#ifndef KUMO_VMM_BACKEND_H
+#define KUMO_VMM_BACKEND_H
+
+#include <pthread.h>
+
+#include "vmm.h"
+
+/* File names inside a VM's run directory. */
+#define VMM_RAW_STDOUT "stdout.raw"
+#define VMM_RAW_STDERR "stderr.raw"
+#define VMM_RAW_EXIT "exit.raw"
+#define VMM_CONSOLE_OFFSETS "console.offsets"
+
+struct vmm_ops {
+	const char *name;                                           /* "qemu", "libvirt" */
+	int (*open)(struct vmm *vmm, kumo_error_t *err);            /* connect */
+	void (*close)(struct vmm *vmm);                             /* disconnect, free priv */
+	int (*create)(struct vmm_vm *vm, kumo_error_t *err);        /* make it, paused */
+	int (*resume)(struct vmm_vm *vm, kumo_error_t *err);        /* run it */
+	int (*shutdown)(struct vmm_vm *vm, kumo_error_t *err);      /* ask the guest to stop */
+	int (*destroy)(struct vmm_vm *vm, kumo_error_t *err);       /* end it now */
+	int (*stats)(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
+	void (*release)(struct vmm_vm *vm);                         /* free vm->priv */
+};
+
+extern const struct vmm_ops vmm_qemu_ops;
+extern const struct vmm_ops vmm_libvirt_ops;
+
+struct vmm {
+	struct vmm_config cfg;     /* copy; strings below own theirs */
+	char *uri;                 /* libvirt URI */
+	char *qemu_binary;         /* QEMU executable */
+	enum vmm_accel accel;      /* resolved: KVM or TCG */
+	const struct vmm_ops *ops; /* the backend */
+	void *priv;                /* backend connection state */
+	pthread_mutex_t lock;      /* guards vms and each vm's refs */
+	pthread_cond_t cond;       /* signalled when a vm's refs drop to 0 */
+	struct vmm_vm **vms;       /* live VMs of this connection */
+	size_t nvms;
+};
+
+struct vmm_console;
+
+struct vmm_vm {
+	struct vmm *vmm;             /* the connection */
+	struct vmm_spec spec;        /* deep copy of the caller's spec */
+	struct vmm_net_attach net;   /* storage for spec.net */
+	pthread_mutex_t lock;        /* guards the fields below */
+	pthread_cond_t cond;         /* signalled when state changes */
+	enum vmm_state state;
+	bool stop_requested;         /* vmm_stop began: an exit without record is KILLED */
+	struct vmm_exit exit;        /* valid in VMM_STATE_EXITED */
+	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
+	pid_t pid;                   /* QEMU's pid when known */
+	struct vmm_console *console; /* the pump following the raw streams */
+	uint64_t first_output_ns;    /* kept from the console once it finished */
+	void *priv;                  /* backend state */
+	unsigned refs;               /* holds by event handlers (under vmm->lock) */
+};
+
+/* Backends call this exactly once when the VM is gone (QEMU reaped / STOPPED event):
+ * drains the console, reads the exit record, wakes waiters, emits VMM_EVENT_EXITED. */
+void vmm_vm_gone(struct vmm_vm *vm);
+/* Delivers an event to the connection's callback. */
+void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm);
+/* Finds a VM of the connection by name and holds it (vmm_vm_free waits for
+ * vmm_put_vm); NULL when none. Used by event handlers. */
+struct vmm_vm *vmm_get_vm(struct vmm *vmm, const char *name);
+void vmm_put_vm(struct vmm_vm *vm);
+
+/* The console pump: follows run_dir's raw stdout/stderr files into the spec's sinks.
+ * resume: continue from the offsets saved in run_dir (re-attach), else start at 0. */
+int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
+		      kumo_error_t *err);
+/* Copies everything still in the files, flushes the CRI log (final), stops the thread,
+ * frees c; returns its first-output time (0: none, or c is NULL). */
+uint64_t vmm_console_finish(struct vmm_console *c);
+int vmm_console_reopen(struct vmm_console *c, kumo_error_t *err);
+uint64_t vmm_console_first_output_ns(struct vmm_console *c);
+
+/* Runs argv (no shell), waits; returns its exit status (0-255) or -1 with *err when it
+ * could not run. Output goes to *out when out is not NULL (caller frees). */
+int vmm_run_cmd(char *const argv[], char **out, kumo_error_t *err);
+
+#endif /* KUMO_VMM_BACKEND_H */
