@@ -109,12 +109,13 @@ static inline int64_t read_sleb(struct wasm_reader *r, unsigned bits)
 		if (r->failed)
 			return 0;
 		if (i == max_bytes - 1) {
-			/* The unused bits must all equal the sign bit of the value. */
+			/* The unused bits must all equal the sign bit of the value; a set
+			 * continuation bit here is "too long", found on the next byte. */
 			unsigned used = bits - shift;
 			if (used < 7) {
 				int8_t rest = (int8_t)(b << 1) >> (used + 1); /* bits above `used`, sign-extended */
 				int8_t sign = (b >> (used - 1)) & 1 ? -1 : 0;
-				if ((b & 0x80) || rest != sign) {
+				if (rest != sign) {
 					reader_fail(r, "integer too large");
 					return 0;
 				}

@@ -1,4 +1,73 @@
-# kernel/kernel.mk - the unikernel (freestanding, kernel/arch + kernel/os) and, through
+# kernel/kernel.mk - the unikernel (freestanding, kernel/arch + kernel/os ->
+# $(BUILD)/kernel/libkumo-kernel.a + kernel.ld, see kernel/kernel.h) and, through
 # kernel/runtime.mk, the runtime shared with the hosted runner (kernel/rt, kernel/wasi,
 # kernel/hosted -> libkumo-hosted.a).
 include kernel/runtime.mk
+
+# Freestanding flag set: no libc, no red zone (interrupt frames land on the current
+# stack), no stack protector, static non-PIC code linked at 1 MiB; SSE stays allowed
+# (the kernel enables it before any C runs, and generated code needs it anyway).
+KERNEL_CC := gcc
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-zone \
+	-fno-pic -fno-pie -mcmodel=small -fno-omit-frame-pointer \
+	-fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
+	-Wall -Wextra -Werror -Wno-unused-parameter \
+	-nostdinc -isystem $(shell $(KERNEL_CC) -print-file-name=include) \
+	-Ikernel/os/include -I. -I$(BUILD)/third_party/cjson -MMD -MP
+KERNEL_LD := ld
+KERNEL_LDFLAGS := -nostdlib -static -z noexecstack -z max-page-size=4096 --no-warn-rwx-segments
+
+KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
+	kernel/arch/x86_64/cpu.c kernel/arch/x86_64/trap.c kernel/arch/x86_64/lapic.c \
+	kernel/arch/x86_64/power.c \
+	kernel/os/main.c kernel/os/console.c kernel/os/exit.c kernel/os/page.c kernel/os/vm.c \
+	kernel/os/heap.c kernel/os/clock.c kernel/os/random.c kernel/os/bootcfg.c \
+	kernel/os/klibc.c kernel/os/kprintf.c
+KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS)))
+KERNEL_LIB := $(BUILD)/kernel/libkumo-kernel.a
+KERNEL_LDS := $(BUILD)/kernel/kernel.ld
+
+# Third-party sources from Debian's source packages, unpacked into the build tree
+# (never committed). lwIP is fetched for the networking work but not built yet.
+THIRD_PARTY := $(BUILD)/third_party
+CJSON_SRC := $(THIRD_PARTY)/cjson/cJSON.c
+CJSON_OBJ := $(BUILD)/freestanding/third_party/cJSON.o
+$(CJSON_SRC):
+	bash kernel/fetch-sources.sh cjson $(THIRD_PARTY)
+.PHONY: fetch-lwip
+fetch-lwip:
+	bash kernel/fetch-sources.sh lwip $(THIRD_PARTY)
+
+# cJSON is not ours: build it with our flags, minus the warnings its code trips.
+$(CJSON_OBJ): $(CJSON_SRC)
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -Wno-sign-compare -Wno-float-equal -c $< -o $@
+
+$(BUILD)/freestanding/%.o: %.c | $(CJSON_SRC)
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/freestanding/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(KERNEL_LIB): $(KERNEL_OBJS) $(CJSON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+$(KERNEL_LDS): kernel/arch/x86_64/kernel.ld
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+.PHONY: kernel
+kernel: $(KERNEL_LIB) $(KERNEL_LDS)
+all: kernel
+
+# Guest tests: one C payload (in place of a compiled Wasm object) linked with the
+# kernel library, booted under QEMU by tests/guest/run-guest-tests.sh.
+GUEST_PAYLOAD_OBJ := $(BUILD)/freestanding/tests/guest/guest_payload.o
+GUEST_KERNEL := $(BUILD)/tests/guest/payload.elf
+$(GUEST_KERNEL): $(GUEST_PAYLOAD_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
+	@mkdir -p $(dir $@)
+	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(GUEST_PAYLOAD_OBJ) $(KERNEL_LIB)
+test-prereqs: $(GUEST_KERNEL)
+TEST_SCRIPTS += tests/guest/run-guest-tests.sh

@@ -17,10 +17,39 @@ $(BUILD)/tests/%: $(BUILD)/host/tests/unit/%.o $$(TEST_LIBS_$$*)
 .PHONY: unit-tests test-prereqs
 unit-tests: $(UNIT_TESTS)
 
+# Guest test apps: tests/apps/app_<name>.c (or .wat, for what C cannot express) ->
+# $(BUILD)/apps/app_<name>.wasm, run by
+# tests/apps/run-apps.sh under every runner present (node, kumo run --host, kumo run).
+WASI_CC := $(CLANG) --target=wasm32-wasi --sysroot=/usr
+WASI_CFLAGS := -O2 -Wall -Wextra -Werror
+APP_SRCS := $(wildcard tests/apps/app_*.c)
+APP_WATS := $(wildcard tests/apps/app_*.wat)
+APPS := $(APP_SRCS:tests/apps/%.c=$(BUILD)/apps/%.wasm) $(APP_WATS:tests/apps/%.wat=$(BUILD)/apps/%.wasm)
+# memory.grow is tested against a declared maximum of 64 pages.
+WASI_LDFLAGS_app_memgrow := -Wl,--max-memory=4194304
+
+$(BUILD)/apps/%.wasm: tests/apps/%.c $(wildcard tests/apps/*.h)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) $(WASI_LDFLAGS_$*) $< -o $@
+
+$(BUILD)/apps/%.wasm: tests/apps/%.wat
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $@
+
+.PHONY: apps
+apps: $(APPS)
+TEST_SCRIPTS += tests/apps/run-apps.sh
+
+include tests/bench/bench.mk
+
 # Everything the non-unit tiers need built (folders append to it).
-test-prereqs: all unit-tests
+test-prereqs: all unit-tests apps
 
 test: deps
 	$(MAKE) test-prereqs
 	$(MAKE) BUILD=build/asan SANITIZER=address,undefined unit-tests
 	bash tests/run-tests.sh "build/tests build/asan/tests" $(TEST_SCRIPTS)
+
+# Tiers owned by the compiler front end.
+include tests/spectest/spectest.mk
+-include tests/fuzz/fuzz.mk

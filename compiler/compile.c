@@ -1,0 +1,304 @@
+/* compiler/compile.c - the compile driver: decode, validate, lower every function to
+ * LLVM IR, emit the descriptor, optimise and write the object; plus symbol naming. */
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+
+#include "compiler/emit.h"
+#include "compiler/frontend.h"
+
+#ifndef KUMO_GIT_REV
+#define KUMO_GIT_REV "dev"
+#endif
+
+const char *kumo_compiler_id(void)
+{
+#define KUMO_STR2(x) #x
+#define KUMO_STR(x) KUMO_STR2(x)
+	return "kumo-compiler/0.1 abi" KUMO_STR(KUMO_ABI_VERSION) " llvm19 " KUMO_GIT_REV;
+#undef KUMO_STR
+#undef KUMO_STR2
+}
+
+/* ---- symbol naming (abi.h) ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_put(struct sbuf *s, const char *p, size_t n)
+{
+	if (s->len + n + 1 > s->cap) {
+		s->cap = (s->len + n + 1) * 2;
+		s->p = xrealloc(s->p, s->cap);
+	}
+	memcpy(s->p + s->len, p, n);
+	s->len += n;
+	s->p[s->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *s, const char *p)
+{
+	sb_put(s, p, strlen(p));
+}
+
+static void sb_enc(struct sbuf *s, const char *p, size_t n)
+{
+	bool plain = n > 0;
+	for (size_t i = 0; i < n && plain; i++) {
+		char c = p[i];
+		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '_';
+	}
+	char num[24];
+	snprintf(num, sizeof(num), plain ? "%zu" : "X%zu", n);
+	sb_puts(s, num);
+	if (plain) {
+		sb_put(s, p, n);
+		return;
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		char h[2] = {hex[(uint8_t)p[i] >> 4], hex[(uint8_t)p[i] & 15]};
+		sb_put(s, h, 2);
+	}
+}
+
+char *kumo_import_symbol(const char *module, size_t module_len, const char *field,
+			 size_t field_len, const char *sig)
+{
+	struct sbuf s = {0};
+	sb_puts(&s, KUMO_SYM_IMPORT_PREFIX);
+	sb_enc(&s, module, module_len);
+	sb_enc(&s, field, field_len);
+	sb_puts(&s, "_");
+	sb_puts(&s, sig);
+	return s.p;
+}
+
+char *emit_export_symbol(const char *name, size_t len)
+{
+	struct sbuf s = {0};
+	sb_puts(&s, KUMO_SYM_EXPORT_PREFIX);
+	sb_enc(&s, name, len);
+	return s.p;
+}
+
+void kumo_compile_info_free(struct kumo_compile_info *info)
+{
+	if (!info)
+		return;
+	for (size_t i = 0; i < info->nimports; i++) {
+		free(info->imports[i].module);
+		free(info->imports[i].field);
+		free(info->imports[i].symbol);
+	}
+	free(info->imports);
+	memset(info, 0, sizeof(*info));
+}
+
+/* ---- the module-level lowering state ---- */
+
+static LLVMValueRef md_node(LLVMContextRef ctx, LLVMMetadataRef *ops, size_t n)
+{
+	return LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, ops, n));
+}
+
+static void em_init(struct emit_module *em, const struct wasm_module *m,
+		    const struct kumo_compile_options *opts, LLVMTargetMachineRef tm)
+{
+	LLVMContextRef ctx = em->ctx = LLVMContextCreate();
+	em->m = m;
+	em->opts = opts;
+	em->bounds_checks = opts && opts->bounds_checks;
+	em->mod = LLVMModuleCreateWithNameInContext("wasm", ctx);
+	char *triple = LLVMGetTargetMachineTriple(tm);
+	LLVMSetTarget(em->mod, triple);
+	LLVMDisposeMessage(triple);
+	LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+	char *dl = LLVMCopyStringRepOfTargetData(td);
+	LLVMSetDataLayout(em->mod, dl);
+	LLVMDisposeMessage(dl);
+	LLVMDisposeTargetData(td);
+	em->b = LLVMCreateBuilderInContext(ctx);
+	em->eb = LLVMCreateBuilderInContext(ctx);
+
+	em->t_void = LLVMVoidTypeInContext(ctx);
+	em->t_i1 = LLVMInt1TypeInContext(ctx);
+	em->t_i8 = LLVMInt8TypeInContext(ctx);
+	em->t_i16 = LLVMInt16TypeInContext(ctx);
+	em->t_i32 = LLVMInt32TypeInContext(ctx);
+	em->t_i64 = LLVMInt64TypeInContext(ctx);
+	em->t_f32 = LLVMFloatTypeInContext(ctx);
+	em->t_f64 = LLVMDoubleTypeInContext(ctx);
+	em->t_ptr = LLVMPointerTypeInContext(ctx, 0);
+
+	em->md_invariant = LLVMGetMDKindIDInContext(ctx, "invariant.load", 14);
+	em->md_tbaa = LLVMGetMDKindIDInContext(ctx, "tbaa", 4);
+	em->md_prof = LLVMGetMDKindIDInContext(ctx, "prof", 4);
+	em->md_empty = md_node(ctx, NULL, 0);
+
+	/* TBAA: a root and one scalar type per class; access tags (base, access, 0). */
+	LLVMMetadataRef root_name = LLVMMDStringInContext2(ctx, "kumo tbaa", 9);
+	LLVMMetadataRef root = LLVMMDNodeInContext2(ctx, &root_name, 1);
+	static const char *const cls[TBAA_COUNT] = {"wasm memory", "wasm global", "kumo runtime",
+						    "wasm table"};
+	LLVMMetadataRef zero = LLVMValueAsMetadata(LLVMConstInt(em->t_i64, 0, 0));
+	for (int i = 0; i < TBAA_COUNT; i++) {
+		LLVMMetadataRef ops[3] = {LLVMMDStringInContext2(ctx, cls[i], strlen(cls[i])), root,
+					  zero};
+		LLVMMetadataRef type = LLVMMDNodeInContext2(ctx, ops, 3);
+		LLVMMetadataRef tag[3] = {type, type, zero};
+		em->tbaa_tags[i] = md_node(ctx, tag, 3);
+	}
+	LLVMMetadataRef w[3] = {LLVMMDStringInContext2(ctx, "branch_weights", 14),
+				LLVMValueAsMetadata(LLVMConstInt(em->t_i32, 1, 0)),
+				LLVMValueAsMetadata(LLVMConstInt(em->t_i32, 2000, 0))};
+	em->md_unlikely = md_node(ctx, w, 3);
+
+	em->attr_noredzone = LLVMCreateEnumAttribute(
+		ctx, LLVMGetEnumAttributeKindForName("noredzone", 9), 0);
+	em->attr_nounwind = LLVMCreateEnumAttribute(
+		ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0);
+
+	em->fn_types = xmalloc((m->ntypes + 1) * sizeof(LLVMTypeRef));
+	for (uint32_t i = 0; i < m->ntypes; i++)
+		em->fn_types[i] = emit_fn_type(em, &m->types[i]);
+	em->funcs = xzalloc((m->nfuncs + 1) * sizeof(LLVMValueRef));
+}
+
+static void em_free(struct emit_module *em)
+{
+	if (em->b)
+		LLVMDisposeBuilder(em->b);
+	if (em->eb)
+		LLVMDisposeBuilder(em->eb);
+	if (em->mod)
+		LLVMDisposeModule(em->mod);
+	if (em->ctx)
+		LLVMContextDispose(em->ctx);
+	free(em->fn_types);
+	free(em->funcs);
+}
+
+static void declare_functions(struct emit_module *em)
+{
+	const struct wasm_module *m = em->m;
+	unsigned k_nonnull = LLVMGetEnumAttributeKindForName("nonnull", 7);
+	unsigned k_deref = LLVMGetEnumAttributeKindForName("dereferenceable", 15);
+	unsigned k_align = LLVMGetEnumAttributeKindForName("align", 5);
+	for (uint32_t i = m->nimported_funcs; i < m->nfuncs; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "kumo_f%u", i);
+		LLVMValueRef fn = LLVMAddFunction(em->mod, name, em->fn_types[m->funcs[i].type_idx]);
+		LLVMSetLinkage(fn, LLVMInternalLinkage);
+		emit_fn_attrs(em, fn);
+		LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(em->ctx, k_nonnull, 0));
+		LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(em->ctx, k_deref,
+									 sizeof(struct kumo_vmctx)));
+		LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(em->ctx, k_align, 8));
+		em->funcs[i] = fn;
+	}
+}
+
+static void fill_info(const struct wasm_module *m, struct kumo_compile_info *info)
+{
+	info->nimports = m->nimports;
+	info->imports = xzalloc((m->nimports + 1) * sizeof(*info->imports));
+	for (uint32_t i = 0; i < m->nimports; i++) {
+		const struct wasm_import *im = &m->imports[i];
+		struct kumo_import_info *ii = &info->imports[i];
+		ii->module = xstrndup(im->module.ptr, im->module.len);
+		ii->field = xstrndup(im->field.ptr, im->field.len);
+		ii->kind = im->kind;
+		if (im->kind == KUMO_EXTERN_FUNC) {
+			char *sig = emit_sig(&m->types[im->type_idx]);
+			ii->symbol = kumo_import_symbol(im->module.ptr, im->module.len, im->field.ptr,
+							im->field.len, sig);
+			free(sig);
+		}
+	}
+}
+
+int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile_options *opts,
+		      const char *out_path, struct kumo_compile_info *info, kumo_error_t *err)
+{
+	uint64_t t0 = kumo_now_ns();
+	struct wasm_module m;
+	struct emit_module em;
+	LLVMTargetMachineRef tm = NULL;
+	uint8_t *obj = NULL;
+	size_t obj_len = 0;
+	int ret = -1;
+	const char *cpu = opts && opts->cpu ? opts->cpu : KUMO_DEFAULT_CPU;
+	int opt_level = opts ? opts->opt_level : 2;
+
+	memset(&m, 0, sizeof(m));
+	memset(&em, 0, sizeof(em));
+	if (info)
+		memset(info, 0, sizeof(*info));
+	if (!target_cpu_valid(cpu))
+		return kumo_error(err, KUMO_E_INVALID, "unknown cpu `%s`", cpu);
+	if (opt_level < 0 || opt_level > 3)
+		return kumo_error(err, KUMO_E_INVALID, "optimisation level %d is not 0..3", opt_level);
+
+	if (wasm_load(wasm, len, &m, err) < 0)
+		return -1; /* wasm_load freed the module */
+	if (target_machine_create(cpu, opt_level, &tm, err) < 0)
+		goto out;
+	{
+		LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+		int r = descriptor_check_layout(td, err);
+		LLVMDisposeTargetData(td);
+		if (r < 0)
+			goto out;
+	}
+
+	em_init(&em, &m, opts, tm);
+	declare_functions(&em);
+	for (uint32_t i = m.nimported_funcs; i < m.nfuncs; i++) {
+		struct wasm_arena arena = {0};
+		int r = emit_function(&em, i, &arena, err);
+		arena_free(&arena);
+		if (r < 0)
+			goto out;
+	}
+	if (emit_descriptor(&em, err) < 0)
+		goto out;
+
+	char *msg = NULL;
+	if (LLVMVerifyModule(em.mod, LLVMReturnStatusAction, &msg)) {
+		kumo_error(err, KUMO_E_INTERNAL, "generated ir is broken (a compiler bug): %.400s",
+			   msg ? msg : "");
+		LLVMDisposeMessage(msg);
+		goto out;
+	}
+	LLVMDisposeMessage(msg);
+	if (getenv("KUMO_DUMP_IR"))
+		LLVMPrintModuleToFile(em.mod, getenv("KUMO_DUMP_IR"), NULL);
+	if (target_optimize(em.mod, tm, opt_level, err) < 0)
+		goto out;
+	if (getenv("KUMO_DUMP_OPT_IR"))
+		LLVMPrintModuleToFile(em.mod, getenv("KUMO_DUMP_OPT_IR"), NULL);
+	if (target_emit_object(em.mod, tm, &obj, &obj_len, err) < 0)
+		goto out;
+	if (kumo_write_file_atomic(out_path, obj, obj_len, 0644, err) < 0) {
+		kumo_error_wrap(err, "write object `%s`", out_path);
+		goto out;
+	}
+	if (info) {
+		fill_info(&m, info);
+		info->object_bytes = obj_len;
+		info->compile_ns = kumo_now_ns() - t0;
+	}
+	ret = 0;
+out:
+	free(obj);
+	em_free(&em);
+	if (tm)
+		LLVMDisposeTargetMachine(tm);
+	wasm_module_free(&m);
+	return ret;
+}

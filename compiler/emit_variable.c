@@ -1,0 +1,52 @@
+/* compiler/emit_variable.c - local.get/set/tee (allocas) and global.get/set (cells). */
+#include "compiler/emit.h"
+
+int emit_variable(struct emit_fn *f, uint32_t op)
+{
+	struct emit_module *em = f->em;
+	switch (op) {
+	case 0x20: { /* local.get */
+		uint32_t i = read_u32(&f->r);
+		if (i >= f->nlocals)
+			return reader_fail(&f->r, "unknown local"), 1;
+		fn_push(f, LLVMBuildLoad2(em->b, emit_valtype(em, f->local_types[i]), f->locals[i], ""));
+		return 1;
+	}
+	case 0x21: /* local.set */
+	case 0x22: { /* local.tee */
+		uint32_t i = read_u32(&f->r);
+		if (i >= f->nlocals)
+			return reader_fail(&f->r, "unknown local"), 1;
+		LLVMValueRef v = op == 0x21 ? fn_pop(f) : fn_peek(f, 0);
+		LLVMBuildStore(em->b, v, f->locals[i]);
+		return 1;
+	}
+	case 0x23: { /* global.get */
+		uint32_t i = read_u32(&f->r);
+		if (i >= em->m->nglobals)
+			return reader_fail(&f->r, "unknown global"), 1;
+		const struct wasm_globaltype *gt = &em->m->globals[i].type;
+		LLVMValueRef v = LLVMBuildLoad2(em->b, emit_valtype(em, gt->type), fn_global_cell(f, i), "");
+		emit_tbaa(em, v, TBAA_GLOBAL);
+		if (!gt->mutable_)
+			LLVMSetMetadata(v, em->md_invariant, em->md_empty);
+		fn_push(f, v);
+		return 1;
+	}
+	case 0x24: { /* global.set */
+		uint32_t i = read_u32(&f->r);
+		if (i >= em->m->nglobals)
+			return reader_fail(&f->r, "unknown global"), 1;
+		const struct wasm_globaltype *gt = &em->m->globals[i].type;
+		LLVMValueRef v = fn_pop(f);
+		LLVMValueRef cell = fn_global_cell(f, i);
+		(void)gt;
+		/* Same width as global.get so LICM can promote a global kept in a loop. */
+		LLVMValueRef st = LLVMBuildStore(em->b, v, cell);
+		emit_tbaa(em, st, TBAA_GLOBAL);
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}

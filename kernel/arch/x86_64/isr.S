@@ -1,0 +1,126 @@
+/* kernel/arch/x86_64/isr.S - interrupt and exception entry stubs, and the switch onto the app stack. */
+
+/* Exceptions: push a uniform frame (vector, error code, GPRs) and call
+ * kumo_trap_entry(frame), which never returns: every exception ends the VM. */
+.macro EXC vec, has_err
+	.p2align 4
+exc_\vec:
+	.if \has_err == 0
+	pushq $0
+	.endif
+	pushq $\vec
+	jmp exc_common
+.endm
+
+	.text
+	.code64
+EXC 0, 0
+EXC 1, 0
+EXC 2, 0
+EXC 3, 0
+EXC 4, 0
+EXC 5, 0
+EXC 6, 0
+EXC 7, 0
+EXC 8, 1
+EXC 9, 0
+EXC 10, 1
+EXC 11, 1
+EXC 12, 1
+EXC 13, 1
+EXC 14, 1
+EXC 15, 0
+EXC 16, 0
+EXC 17, 1
+EXC 18, 0
+EXC 19, 0
+EXC 20, 0
+EXC 21, 1
+EXC 22, 0
+EXC 23, 0
+EXC 24, 0
+EXC 25, 0
+EXC 26, 0
+EXC 27, 0
+EXC 28, 0
+EXC 29, 1
+EXC 30, 1
+EXC 31, 0
+/* Any vector the kernel did not expect (no device raises one). */
+EXC 255, 0
+
+exc_common:
+	push %rax
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, %rdi
+	and $~0xf, %rsp
+	call kumo_trap_entry
+1:	cli
+	hlt
+	jmp 1b
+
+/* The timer only wakes a `hlt`: acknowledge it and return. No C runs here, so the
+ * interrupted code's SSE/AVX state is untouched; the stub uses no stack below %rsp
+ * beyond the CPU's own frame (kernel code is built without a red zone). */
+	.p2align 4
+	.globl kumo_isr_timer
+kumo_isr_timer:
+	push %rax
+	mov kumo_lapic_eoi(%rip), %rax
+	movl $0, (%rax)
+	incq kumo_timer_ticks(%rip)
+	pop %rax
+	iretq
+
+	.p2align 4
+	.globl kumo_isr_spurious
+kumo_isr_spurious:
+	iretq
+
+/* Table of exception entry points for the IDT setup code. */
+	.section .rodata
+	.p2align 3
+	.globl kumo_exc_stubs
+kumo_exc_stubs:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad exc_\v
+	.endr
+	.globl kumo_exc_unexpected
+kumo_exc_unexpected:
+	.quad exc_255
+
+/* long kumo_call_on_stack(long (*fn)(void *), void *arg, void *stack_top):
+ * runs fn(arg) on another stack and returns its result on the caller's stack. */
+	.text
+	.globl kumo_call_on_stack
+kumo_call_on_stack:
+	push %rbp
+	mov %rsp, %rbp
+	mov %rdx, %rsp
+	and $~0xf, %rsp
+	push %rbp              /* saved caller stack, also keeps 16-byte alignment below */
+	push %rbp
+	mov %rdi, %rax
+	mov %rsi, %rdi
+	xor %ebp, %ebp
+	call *%rax
+	pop %rbp
+	pop %rbp
+	mov %rbp, %rsp
+	pop %rbp
+	ret
+
+	.section .note.GNU-stack, "", @progbits

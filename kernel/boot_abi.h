@@ -1,0 +1,152 @@
+/* kernel/boot_abi.h - the host<->guest boot ABI: the one contract between whoever
+ * starts a kumo VM (vmm/, builder/, test scripts) and the unikernel inside it.
+ *
+ * Self-contained (only <stdint.h>), usable from freestanding and hosted code. Structs
+ * only grow by appending; an incompatible change bumps KUMO_BOOT_ABI_VERSION. Fields
+ * are marked IN (host writes, guest reads) or OUT (guest writes, host reads).
+ *
+ * Booting
+ *   The kernel is a static ELF64 image linked at 1 MiB carrying a PVH entry note
+ *   (XEN_ELFNOTE_PHYS32_ENTRY), booted with `-kernel kernel.elf` on `-M microvm`
+ *   (no firmware step) or on pc/q35 (qboot recommended: SeaBIOS costs seconds). The
+ *   boot config travels as the PVH module 0, i.e. `-initrd initrd.img`, laid out as
+ *   struct kumo_initrd_header followed by the JSON config and the rootfs archive.
+ *   Guest RAM size is whatever the VM was given (>= KUMO_BOOT_MIN_RAM_BYTES).
+ *
+ * Required devices
+ *   - a 16550 UART at COM1 (0x3f8): the app's stdout;
+ *   - a 16550 UART at COM2 (0x2f8): the app's stderr;
+ *   - a 16550 UART at COM3 (0x3e8): kernel log and the exit record.
+ *     On microvm only COM1 exists by default: add
+ *       -device isa-serial,chardev=C2,iobase=0x2f8,irq=3
+ *       -device isa-serial,chardev=C3,iobase=0x3e8,irq=4
+ *     A missing COM2 sends stderr to COM1; a missing COM3 sends the kernel log and the
+ *     exit record to COM1 as well (debug only: the host can no longer tell them apart
+ *     from stdout reliably, although the exit record line keeps its exact format).
+ *   - ACPI (QEMU's default): power-off uses the FADT (hardware-reduced sleep control
+ *     register on microvm, PM1a_CNT on pc/q35); without ACPI the kernel tries the
+ *     usual QEMU ports and ends with a triple fault, so `-no-reboot` (libvirt:
+ *     on_reboot=destroy) is required for the VM to stop rather than reboot.
+ *   Optional: the LAPIC (always there), the PIT (TSC calibration when no kvmclock and
+ *   no CPUID frequency leaf), the CMOS RTC (realtime without kvmclock).
+ *
+ * The exit record (OUT)
+ *   Before power-off the kernel writes exactly one line on COM3 (after flushing COM1
+ *   and COM2), then powers off. Its format (KUMO_EXIT_RECORD_PREFIX, then fields
+ *   separated by one space, ended by '\n'):
+ *       KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|panic>[ trap=<n>] msg=<text>
+ *   status: the app's exit status (proc_exit / return of _start), 0..255 exactly;
+ *           KUMO_EXIT_STATUS_TRAP for a Wasm trap, KUMO_EXIT_STATUS_PANIC for a kernel
+ *           bug.
+ *   kind:   exit (the app exited), trap (a Wasm trap: trap=<enum kumo_trap_code> and
+ *           msg=<kumo_trap_message(code)>, e.g. "out of bounds memory access"),
+ *           panic (the kernel broke one of its own invariants or met an unexpected
+ *           fault; the details precede the record on COM3).
+ *   msg:    the rest of the line; never contains '\n'.
+ *   A VM that stops without an exit record crashed in a way the kernel could not
+ *   report (treat like a panic).
+ *
+ * The initrd (IN)
+ *   struct kumo_initrd_header at offset 0, then the config JSON at config_offset
+ *   (config_size bytes, UTF-8, no NUL needed, <= KUMO_BOOT_CONFIG_MAX), then the rootfs
+ *   at rootfs_offset (rootfs_size bytes, a POSIX ustar archive, may be empty). Offsets
+ *   are from the start of the initrd and 8-byte aligned. A VM started without an initrd
+ *   runs with an empty config (args = ["app"], no env, no preopens).
+ *
+ * The boot config JSON (IN), all keys optional:
+ *   {
+ *     "version":  1,                         KUMO_BOOT_ABI_VERSION the host wrote
+ *     "args":     ["app.wasm", "a1"],        argv, argv[0] included
+ *     "env":      ["K=V", ...],              environ, in order
+ *     "preopens": [{"guest": "/data", "path": "/data", "readonly": false}],
+ *                                            directories of the rootfs handed to the
+ *                                            app as preopened fds 3, 4, ... in order
+ *     "mounts":   [],                        reserved (later: host shares)
+ *     "stack_size": 1048576,                 app stack bytes (rounded up to pages,
+ *                                            clamped to [64 KiB, 256 MiB])
+ *     "seed":     "hex",                     extra entropy mixed into random_get
+ *                                            (the only source when the CPU has no
+ *                                            RDRAND/RDSEED)
+ *     "net":      {}                         reserved for networking
+ *   }
+ *   Unknown keys are ignored; a malformed config is a boot error (panic record).
+ */
+#ifndef KUMO_BOOT_ABI_H
+#define KUMO_BOOT_ABI_H
+
+#include <stdint.h>
+
+#define KUMO_BOOT_ABI_VERSION 1
+
+/* Serial ports (I/O port bases of 16550 UARTs). */
+#define KUMO_BOOT_PORT_STDOUT 0x3f8 /* COM1 */
+#define KUMO_BOOT_PORT_STDERR 0x2f8 /* COM2 */
+#define KUMO_BOOT_PORT_KERNEL 0x3e8 /* COM3: kernel log + exit record */
+
+/* The exit record. */
+#define KUMO_EXIT_RECORD_PREFIX "KUMO-EXIT v=1 "
+#define KUMO_EXIT_STATUS_TRAP 134  /* like an abort(): 128 + SIGABRT */
+#define KUMO_EXIT_STATUS_PANIC 255 /* also carries kind=panic */
+#define KUMO_EXIT_KIND_EXIT "exit"
+#define KUMO_EXIT_KIND_TRAP "trap"
+#define KUMO_EXIT_KIND_PANIC "panic"
+
+/* Limits. */
+#define KUMO_BOOT_CONFIG_MAX (1u << 20)       /* bytes of config JSON */
+#define KUMO_BOOT_MIN_RAM_BYTES (16u << 20)  /* smallest guest RAM supported */
+#define KUMO_BOOT_DEFAULT_STACK (1u << 20)   /* app stack when the config has none */
+
+/* The initrd header (IN). Little-endian, at offset 0 of PVH module 0. */
+#define KUMO_INITRD_MAGIC "KUMOBOOT" /* 8 bytes, no NUL */
+struct kumo_initrd_header {
+	char magic[8];          /* IN: KUMO_INITRD_MAGIC */
+	uint32_t version;       /* IN: KUMO_BOOT_ABI_VERSION */
+	uint32_t header_size;   /* IN: sizeof(struct kumo_initrd_header) the host knew */
+	uint64_t config_offset; /* IN: from the start of the initrd */
+	uint64_t config_size;   /* IN: bytes of JSON, <= KUMO_BOOT_CONFIG_MAX */
+	uint64_t rootfs_offset; /* IN: from the start of the initrd */
+	uint64_t rootfs_size;   /* IN: bytes of ustar archive, 0 for none */
+	uint64_t reserved[3];   /* IN: zero */
+};
+_Static_assert(sizeof(struct kumo_initrd_header) == 72, "boot abi");
+
+/* ---------------------------------------------------------------------------
+ * PVH boot protocol (Xen's arch-x86/hvm/start_info.h; facts, restated here because
+ * both sides need them): the loader enters the PHYS32 entry in 32-bit protected mode,
+ * paging off, flat segments, %ebx = physical address of struct hvm_start_info.
+ * ------------------------------------------------------------------------- */
+#define KUMO_XEN_ELFNOTE_PHYS32_ENTRY 18
+#define KUMO_HVM_START_MAGIC 0x336ec578u
+
+struct kumo_hvm_start_info {
+	uint32_t magic;          /* KUMO_HVM_START_MAGIC */
+	uint32_t version;        /* 0 or 1 (1 adds the memory map) */
+	uint32_t flags;
+	uint32_t nr_modules;     /* entries at modlist_paddr */
+	uint64_t modlist_paddr;  /* struct kumo_hvm_modlist_entry[nr_modules] */
+	uint64_t cmdline_paddr;  /* NUL-terminated kernel command line, or 0 */
+	uint64_t rsdp_paddr;     /* ACPI RSDP, or 0 */
+	uint64_t memmap_paddr;   /* version >= 1: struct kumo_hvm_memmap_entry[] */
+	uint32_t memmap_entries; /* version >= 1 */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct kumo_hvm_start_info) == 56, "pvh abi");
+
+struct kumo_hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+_Static_assert(sizeof(struct kumo_hvm_modlist_entry) == 32, "pvh abi");
+
+#define KUMO_HVM_MEMMAP_RAM 1
+struct kumo_hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;           /* KUMO_HVM_MEMMAP_RAM (E820 numbering) */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct kumo_hvm_memmap_entry) == 24, "pvh abi");
+
+#endif /* KUMO_BOOT_ABI_H */

@@ -1,0 +1,61 @@
+/* kernel/os/exit.c - how the VM ends: the exit record on COM3 (boot_abi.h), then power-off. */
+#include <stdio.h>
+
+#include "kernel/arch/x86_64/x86.h"
+#include "kernel/os/kos.h"
+#include "compiler/abi.h"
+
+static volatile int exiting;
+
+static __attribute__((noreturn)) void finish(int status, const char *kind, int trap, const char *msg)
+{
+	__asm__ volatile("cli");
+	if (exiting++)
+		power_off(); /* exiting while exiting (a fault in here): just stop */
+	char line[400];
+	int n;
+	if (trap >= 0)
+		n = snprintf(line, sizeof(line), KUMO_EXIT_RECORD_PREFIX "status=%d kind=%s trap=%d msg=%s\n",
+			     status, kind, trap, msg);
+	else
+		n = snprintf(line, sizeof(line), KUMO_EXIT_RECORD_PREFIX "status=%d kind=%s msg=%s\n",
+			     status, kind, msg);
+	if (n >= (int)sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	for (int i = 0; i < n - 1; i++)
+		if (line[i] == '\n')
+			line[i] = ' ';
+	kumo_log_boot_details();
+	kcons_flush();
+	/* Start the record on a fresh line when COM3 is shared with stdout. */
+	if (!kcons_has_port(KCONS_KERNEL))
+		kcons_write(KCONS_KERNEL, "\n", 1);
+	kcons_write(KCONS_KERNEL, line, (size_t)n);
+	kcons_flush();
+	power_off();
+}
+
+void kexit(int status)
+{
+	/* WASI: the low 8 bits are what a process exit status can carry. */
+	finish(status & 0xff, KUMO_EXIT_KIND_EXIT, -1, "exited");
+}
+
+void ktrap(uint32_t code)
+{
+	klog("wasm trap: %s", kumo_trap_message(code));
+	finish(KUMO_EXIT_STATUS_TRAP, KUMO_EXIT_KIND_TRAP, (int)code, kumo_trap_message(code));
+}
+
+void panic(const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	klog("panic: %s", msg);
+	finish(KUMO_EXIT_STATUS_PANIC, KUMO_EXIT_KIND_PANIC, -1, msg);
+}

@@ -1,0 +1,89 @@
+/* kernel/os/main.c - kumo_kmain: brings the kernel up in order, then runs the app on its own guarded stack and exits with its status. */
+#include <string.h>
+
+#include "kernel/arch/x86_64/x86.h"
+#include "kernel/kernel.h"
+#include "kernel/os/kos.h"
+
+uint64_t kumo_app_entry_tsc;
+static uint64_t boot_stage_tsc[6];
+
+void kumo_log_boot_details(void)
+{
+	const uint64_t *t = boot_stage_tsc;
+	klog("boot abi %d, accel %s, clock %s (tsc %llu kHz), random %s, %llu MiB RAM, avx %s",
+	     KUMO_BOOT_ABI_VERSION, kumo_accel(), clock_source(),
+	     (unsigned long long)(clock_tsc_hz() / 1000), random_source(),
+	     (unsigned long long)(page_total_count() * PAGE_SIZE >> 20), kumo_cpu.avx ? "on" : "off");
+	if (!t[0])
+		return;
+	klog("boot stages (us): entry->C %llu, cpu %llu, memory %llu, acpi+lapic %llu, clock %llu, config %llu",
+	     (unsigned long long)(clock_tsc_to_ns(t[0] - kumo_boot_tsc) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[1] - t[0]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[2] - t[1]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[3] - t[2]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[4] - t[3]) / 1000),
+	     (unsigned long long)(clock_tsc_to_ns(t[5] - t[4]) / 1000));
+	if (kumo_app_entry_tsc)
+		klog("boot: kernel entry to app entry %llu us (tsc)",
+		     (unsigned long long)(clock_tsc_to_ns(kumo_app_entry_tsc - kumo_boot_tsc) / 1000));
+}
+
+const char *kumo_accel(void)
+{
+	if (strcmp(kumo_cpu.hv_sig, "KVMKVMKVM") == 0)
+		return "kvm";
+	if (strcmp(kumo_cpu.hv_sig, "TCGTCGTCGTCG") == 0)
+		return "tcg";
+	if (kumo_cpu.hv_sig[0])
+		return kumo_cpu.hv_sig;
+	/* QEMU's TCG sets no hypervisor bit by default: no signature means TCG or bare
+	 * metal, and kumo only boots under QEMU. */
+	return "tcg";
+}
+
+static long app_trampoline(void *arg)
+{
+	(void)arg;
+	kumo_app_entry_tsc = rdtsc();
+	return kumo_app_main();
+}
+
+void kumo_kmain(uint32_t start_info_paddr);
+void kumo_kmain(uint32_t start_info_paddr)
+{
+	const struct kumo_hvm_start_info *si = (const void *)(uintptr_t)start_info_paddr;
+	uint64_t t[8];
+	t[0] = rdtsc();
+	kcons_init();
+	cpu_init();
+	if (si->magic != KUMO_HVM_START_MAGIC)
+		panic("not booted through PVH (start info magic %#x)", si->magic);
+	t[1] = rdtsc();
+	page_init(si);
+	vm_init(si);
+	heap_init();
+	t[2] = rdtsc();
+	acpi_init(si->rsdp_paddr);
+	lapic_init();
+	t[3] = rdtsc();
+	clock_init();
+	t[4] = rdtsc();
+	random_init(NULL, 0);
+	bootcfg_init(si);
+	t[5] = rdtsc();
+	for (int i = 0; i < 6; i++)
+		boot_stage_tsc[i] = t[i];
+	/* Short, since every byte is a VM exit before the app runs; the details follow
+	 * at exit (kumo_log_boot_details). */
+	klog("up: accel %s, clock %s", kumo_accel(), clock_source());
+	uintptr_t bottom;
+	uintptr_t top = vm_stack_create(kumo_bootcfg.stack_size, &bottom);
+	long status = kumo_call_on_stack(app_trampoline, NULL, (void *)top);
+	kexit((int)status);
+}
+
+uint64_t kumo_boot_to_app_ns(void)
+{
+	return kumo_app_entry_tsc ? clock_tsc_to_ns(kumo_app_entry_tsc - kumo_boot_tsc) : 0;
+}

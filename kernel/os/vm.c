@@ -1,0 +1,144 @@
+/* kernel/os/vm.c - page tables: the identity map of RAM, the unmapped null page, the Wasm linear-memory reservation and the guarded app stack. */
+#include <string.h>
+
+#include "kernel/arch/x86_64/x86.h"
+#include "kernel/os/kos.h"
+#include "compiler/abi.h"
+
+#define PTE_P (1ull << 0)
+#define PTE_W (1ull << 1)
+#define PTE_PS (1ull << 7)
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+static uint64_t wasm_committed;
+static uintptr_t stack_bottom, stack_top;
+
+static uint64_t *table_of(uint64_t e) { return (uint64_t *)(uintptr_t)(e & PTE_ADDR); }
+
+/* Returns the entry for `va` at `level` (1 = 4 KiB PTE, 2 = PD entry), creating
+ * intermediate tables, and splitting a 2 MiB page when going below it; NULL when out
+ * of pages. */
+static uint64_t *walk(uintptr_t va, int level)
+{
+	uint64_t *t = boot_pml4;
+	for (int l = 4; l > level; l--) {
+		uint64_t *e = &t[(va >> (12 + 9 * (l - 1))) & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t *n = page_alloc(1);
+			if (!n)
+				return NULL;
+			*e = (uintptr_t)n | PTE_P | PTE_W;
+		} else if (*e & PTE_PS) {
+			/* Split a 2 MiB page into 512 4 KiB pages with the same attributes. */
+			uint64_t *n = page_alloc(1);
+			if (!n)
+				return NULL;
+			uint64_t base = *e & PTE_ADDR & ~0x1fffffull, attr = *e & (PTE_W | PTE_NX);
+			for (int i = 0; i < 512; i++)
+				n[i] = (base + (uint64_t)i * PAGE_SIZE) | PTE_P | attr;
+			*e = (uintptr_t)n | PTE_P | PTE_W;
+		}
+		t = table_of(*e);
+	}
+	return &t[(va >> (12 + 9 * (level - 1))) & 511];
+}
+
+/* Identity-maps [start, end) with 2 MiB pages (RAM above the 4 GiB boot.S mapped). */
+static void identity_map(uint64_t start, uint64_t end)
+{
+	for (uint64_t a = start & ~0x1fffffull; a < end; a += 2ull << 20) {
+		uint64_t *e = walk(a, 2);
+		if (!e)
+			panic("no page to map RAM at %#llx", (unsigned long long)a);
+		*e = a | PTE_P | PTE_W | PTE_PS;
+	}
+}
+
+void vm_init(const struct kumo_hvm_start_info *si)
+{
+	/* Null pointer dereferences fault instead of reading the real-mode IVT. */
+	uint64_t *pte = walk(0, 1);
+	if (!pte)
+		panic("no page for the first page table");
+	*pte = 0;
+	invlpg(0);
+	const struct kumo_hvm_memmap_entry *mm = (const void *)(uintptr_t)si->memmap_paddr;
+	for (uint32_t i = 0; i < si->memmap_entries; i++) {
+		uint64_t end = mm[i].addr + mm[i].size;
+		if (mm[i].type == KUMO_HVM_MEMMAP_RAM && end > (4ull << 30))
+			identity_map(mm[i].addr < (4ull << 30) ? 4ull << 30 : mm[i].addr,
+				     end > (512ull << 30) ? 512ull << 30 : end);
+	}
+}
+
+int vm_map_fresh(uintptr_t va, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t *e = walk(va + off, 1);
+		void *p = e ? page_alloc(1) : NULL;
+		if (!p)
+			return -KERR_NOMEM;
+		*e = (uintptr_t)p | PTE_P | PTE_W | (kumo_cpu.nx ? PTE_NX : 0);
+	}
+	return 0;
+}
+
+void vm_unmap(uintptr_t va, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t *e = walk(va + off, 1);
+		if (e && (*e & PTE_P)) {
+			page_free(table_of(*e), 1);
+			*e = 0;
+			invlpg(va + off);
+		}
+	}
+}
+
+uint8_t *vm_wasm_base(void) { return (uint8_t *)VM_WASM_BASE; }
+uint64_t vm_wasm_committed(void) { return wasm_committed; }
+
+int vm_wasm_commit(uint64_t bytes)
+{
+	bytes = (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (bytes > (uint64_t)KUMO_WASM_MAX_PAGES * KUMO_WASM_PAGE_SIZE)
+		return -KERR_NOMEM;
+	if (bytes <= wasm_committed)
+		return 0;
+	/* Keep RAM for page tables and the kernel heap: one table page per 2 MiB. */
+	uint64_t need = (bytes - wasm_committed) / PAGE_SIZE;
+	if (need + need / 512 + 64 > page_free_count())
+		return -KERR_NOMEM;
+	int rc = vm_map_fresh(VM_WASM_BASE + wasm_committed, bytes - wasm_committed);
+	if (rc < 0) {
+		vm_unmap(VM_WASM_BASE + wasm_committed, bytes - wasm_committed);
+		return rc;
+	}
+	wasm_committed = bytes;
+	return 0;
+}
+
+uintptr_t vm_stack_create(uint64_t size, uintptr_t *bottom)
+{
+	size = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	stack_bottom = VM_STACK_BASE + VM_STACK_GUARD;
+	if (vm_map_fresh(stack_bottom, size) < 0)
+		panic("no RAM for a %llu-byte app stack", (unsigned long long)size);
+	stack_top = stack_bottom + size;
+	if (bottom)
+		*bottom = stack_bottom;
+	return stack_top;
+}
+
+enum vm_region vm_classify(uintptr_t va)
+{
+	if (va < PAGE_SIZE)
+		return VM_REGION_NULL;
+	if (va >= VM_WASM_BASE && va - VM_WASM_BASE < KUMO_MEM_RESERVE_BYTES)
+		return VM_REGION_WASM;
+	/* The guard, and anything a big frame could jump to below it. */
+	if (stack_bottom && va < stack_bottom && va >= VM_STACK_BASE - (1ull << 30))
+		return VM_REGION_STACK_GUARD;
+	return VM_REGION_OTHER;
+}

@@ -1,0 +1,48 @@
+# tests/bench/bench.mk - benchmarks. `make bench-compute`: the programs in
+# tests/bench/compute/ built natively (gcc -O2), to wasm32-wasi (clang-19 -O2) and through
+# wasm2c + gcc -O2, then run side by side by tests/bench/run-bench-compute.py.
+#   BENCH_SCALE=N   work in percent of the full size (default 100; use 5 to try it out)
+#   BENCH_RUNS=N    runs per program and runner, the median is shown (default 3)
+BENCH_DIR := $(BUILD)/bench
+BENCH_COMPUTE_SRCS := $(wildcard tests/bench/compute/bench_*.c)
+BENCH_NAMES := $(notdir $(BENCH_COMPUTE_SRCS:.c=))
+BENCH_NATIVE := $(BENCH_NAMES:%=$(BENCH_DIR)/native/%)
+BENCH_WASM := $(BENCH_NAMES:%=$(BENCH_DIR)/wasm/%.wasm)
+BENCH_W2C := $(BENCH_NAMES:%=$(BENCH_DIR)/w2c/%)
+BENCH_CFLAGS := -O2 -Wall -Wextra -Werror
+# Debian's wabt ships the wasm2c runtime sources here.
+W2C_RT_DIR := /usr/src/wasm2c
+
+$(BENCH_DIR)/native/%: tests/bench/compute/%.c tests/bench/compute/bench_common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ -lm
+
+$(BENCH_DIR)/wasm/%.wasm: tests/bench/compute/%.c tests/bench/compute/bench_common.h
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(BENCH_CFLAGS) $< -o $@
+
+# wasm2c: one module name (`bench`) for all, so one shim fits every program.
+$(BENCH_DIR)/w2c/%.c: $(BENCH_DIR)/wasm/%.wasm
+	@mkdir -p $(dir $@)
+	wasm2c -n bench $< -o $@
+
+$(BENCH_DIR)/w2c/%.o: $(BENCH_DIR)/w2c/%.c
+	$(CC) -O2 -w -I$(W2C_RT_DIR) -c $< -o $@
+
+$(BENCH_DIR)/w2c/shim-%.o: tests/bench/w2c_wasi.c $(BENCH_DIR)/w2c/%.c
+	$(CC) $(BENCH_CFLAGS) -Wno-unused-parameter -I$(W2C_RT_DIR) -I$(BENCH_DIR)/w2c \
+		-DW2C_HEADER='"$*.h"' -c $< -o $@
+
+$(BENCH_DIR)/w2c/wasm-rt-impl.o: $(W2C_RT_DIR)/wasm-rt-impl.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -w -I$(W2C_RT_DIR) -c $< -o $@
+
+$(BENCH_DIR)/w2c/%: $(BENCH_DIR)/w2c/%.o $(BENCH_DIR)/w2c/shim-%.o $(BENCH_DIR)/w2c/wasm-rt-impl.o
+	$(CC) -o $@ $^ -lm
+
+.PHONY: bench-compute bench-compute-build
+.SECONDARY: $(BENCH_W2C:%=%.c) $(BENCH_W2C:%=%.o) $(BENCH_NAMES:%=$(BENCH_DIR)/w2c/shim-%.o)
+bench-compute-build: $(BENCH_NATIVE) $(BENCH_WASM) $(BENCH_W2C)
+
+bench-compute: all bench-compute-build
+	python3 tests/bench/run-bench-compute.py $(BENCH_DIR) $(BENCH_NAMES)

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# tests/guest/run-guest-tests.sh - boots the kernel with the C test payload under QEMU
+# (KVM when /dev/kvm works, TCG otherwise) and checks exact serial output (COM1 stdout,
+# COM2 stderr) and the exit record on COM3 (kernel/boot_abi.h).
+# usage: run-guest-tests.sh [BUILD_DIR]     prints `guest: N passed, N failed`
+set -u
+build=${1:-build}
+elf=$build/tests/guest/payload.elf
+passed=0; failed=0
+if [ ! -f "$elf" ]; then
+	echo "guest: missing $elf (make test-prereqs)"
+	echo "guest: 0 passed, 1 failed"; exit 1
+fi
+accel=tcg
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
+echo "guest: accel $accel"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+le() { # value bytes -> little-endian binary on stdout
+	local v=$1 n=$2 i
+	for ((i = 0; i < n; i++)); do printf "\\$(printf '%03o' $(((v >> (8 * i)) & 255)))"; done
+}
+# mkinitrd FILE JSON [ROOTFS_FILE]: struct kumo_initrd_header + config + rootfs
+mkinitrd() {
+	local out=$1 json=$2 rootfs=${3:-} clen rlen roff
+	clen=$(printf '%s' "$json" | wc -c)
+	rlen=0; [ -n "$rootfs" ] && rlen=$(stat -c %s "$rootfs")
+	roff=$(( (72 + clen + 7) / 8 * 8 ))
+	{
+		printf 'KUMOBOOT'; le 1 4; le 72 4; le 72 8; le "$clen" 8; le "$roff" 8; le "$rlen" 8
+		le 0 8; le 0 8; le 0 8
+		printf '%s' "$json"
+		head -c $((roff - 72 - clen)) /dev/zero
+		[ -n "$rootfs" ] && cat "$rootfs"
+	} >"$out"
+}
+
+# boot NAME [qemu options...]: runs the payload; leaves $tmp/NAME.{1,2,3}
+boot() {
+	local name=$1; shift
+	local machine=(-M microvm) serials
+	serials=(-chardev "file,id=c1,path=$tmp/$name.1" -chardev "file,id=c2,path=$tmp/$name.2"
+		-chardev "file,id=c3,path=$tmp/$name.3" -serial chardev:c1
+		-device isa-serial,chardev=c2,iobase=0x2f8,irq=3
+		-device isa-serial,chardev=c3,iobase=0x3e8,irq=4)
+	if [ "${MACHINE:-}" = pc ] || [ "${MACHINE:-}" = q35 ]; then
+		machine=(-M "$MACHINE" -bios /usr/share/qemu/qboot.rom)
+		serials=(-serial "file:$tmp/$name.1" -serial "file:$tmp/$name.2" -serial "file:$tmp/$name.3")
+	fi
+	if [ "${ONE_SERIAL:-}" = 1 ]; then
+		serials=(-serial "file:$tmp/$name.1"); : >"$tmp/$name.2"; cp /dev/null "$tmp/$name.3"
+	fi
+	timeout 60 qemu-system-x86_64 "${machine[@]}" -accel "$accel" -m "${MEM:-64}" -display none \
+		-no-reboot -nodefaults "${serials[@]}" -kernel "$elf" "$@" >"$tmp/$name.qemu" 2>&1
+	echo $? >"$tmp/$name.rc"
+}
+
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+nok() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "    $l"; done; }
+
+# check NAME EXPECTED_STDOUT EXPECTED_RECORD [EXPECTED_STDERR]
+check() {
+	local name=$1 want_out=$2 want_rec=$3 want_err=${4-} got_out got_rec got_err
+	got_out=$(cat "$tmp/$name.1"; echo x); got_out=${got_out%x}
+	got_err=$(cat "$tmp/$name.2"; echo x); got_err=${got_err%x}
+	got_rec=$(grep '^KUMO-EXIT ' "$tmp/$name.3" | tail -1)
+	if [ "$(cat "$tmp/$name.rc")" != 0 ]; then
+		nok "$name" "qemu exit $(cat "$tmp/$name.rc")" "$(cat "$tmp/$name.qemu")"
+	elif [ "$got_out" != "$want_out" ]; then
+		nok "$name" "stdout: $(printf %q "$got_out")" "wanted: $(printf %q "$want_out")"
+	elif [ "$got_err" != "$want_err" ]; then
+		nok "$name" "stderr: $(printf %q "$got_err")" "wanted: $(printf %q "$want_err")"
+	elif [ "$got_rec" != "$want_rec" ]; then
+		nok "$name" "record: $got_rec" "wanted: $want_rec" "$(tail -5 "$tmp/$name.3")"
+	else
+		ok "$name"
+	fi
+}
+# check_log NAME PATTERN: the kernel log on COM3 contains PATTERN (fixed string)
+check_log() {
+	if grep -qF -- "$2" "$tmp/$1.3"; then ok "$1 log: $2"; else nok "$1 log: $2" "$(tail -5 "$tmp/$1.3")"; fi
+}
+# run NAME ARGS_JSON -> boot with config {"args": ARGS_JSON}
+run() {
+	local name=$1 args=$2; shift 2
+	mkinitrd "$tmp/$name.img" "{\"version\": 1, \"args\": $args}"
+	boot "$name" -initrd "$tmp/$name.img" "$@"
+}
+rec_exit() { echo "KUMO-EXIT v=1 status=$1 kind=exit msg=exited"; }
+rec_trap() { echo "KUMO-EXIT v=1 status=134 kind=trap trap=$1 msg=$2"; }
+
+# Without an initrd: default args, hello.
+boot hello
+check hello "hello from the kumo kernel"$'\n' "$(rec_exit 0)"
+check_log hello "kernel entry to app entry"
+
+for code in 0 1 42 255; do
+	run "exit-$code" "[\"app\", \"exit\", \"$code\"]"
+	check "exit-$code" "" "$(rec_exit "$code")"
+done
+run exit-300 '["app", "exit", "300"]'
+check exit-300 "" "$(rec_exit 44)"
+
+run streams '["app", "stderr"]'
+check streams "to stdout"$'\n' "$(rec_exit 3)" "to stderr"$'\n'
+
+name=config
+json='{"version": 1, "args": ["app.wasm", "args", "sp ace", "q\"uote", "\u00e9t\u00e9"],
+  "env": ["HOME=/", "K=a=b", "EMPTY="], "preopens": [{"guest": "/data", "path": "/srv", "readonly": true}],
+  "stack_size": 200000, "seed": "00ff17", "future_key": {"ignored": [1, 2.5e3, null]}}'
+printf 'not really a tar' >"$tmp/rootfs"
+mkinitrd "$tmp/$name.img" "$json" "$tmp/rootfs"
+boot "$name" -initrd "$tmp/$name.img"
+check config "arg 0: app.wasm
+arg 1: args
+arg 2: sp ace
+arg 3: q\"uote
+arg 4: été
+env 0: HOME=/
+env 1: K=a=b
+env 2: EMPTY=
+preopen 0: /data -> /srv (ro)
+stack 200000
+rootfs 16 bytes
+" "$(rec_exit 0)"
+
+run memory-oob '["app", "memory", "0"]'
+check memory-oob "last byte 7"$'\n' "$(rec_trap 2 "out of bounds memory access")"
+run memory-far '["app", "memory", "0xfffeffff"]'
+check memory-far "last byte 7"$'\n' "$(rec_trap 2 "out of bounds memory access")"
+run stack '["app", "stack"]'
+check stack "" "$(rec_trap 6 "call stack exhausted")"
+run unreachable '["app", "trap", "1"]'
+check unreachable "" "$(rec_trap 1 "unreachable")"
+
+run null '["app", "null", "8"]'
+check null "" "KUMO-EXIT v=1 status=255 kind=panic msg=kernel bug: page fault at rip $(grep -o 'kernel bug: page fault (vector 14, error 0) at rip 0x[0-9a-f]*' "$tmp/null.3" | grep -o '0x[0-9a-f]*$')"
+check_log null "fault address 0x8 (null page)"
+run ud2 '["app", "ud2"]'
+check_log ud2 "kernel bug: invalid opcode"
+grep -q '^KUMO-EXIT v=1 status=255 kind=panic msg=kernel bug: invalid opcode at rip 0x' "$tmp/ud2.3" \
+	&& ok "ud2 record" || nok "ud2 record" "$(tail -3 "$tmp/ud2.3")"
+
+run sleep '["app", "sleep", "50"]'
+check sleep "slept at least 50 ms: yes
+woken by the timer: yes
+" "$(rec_exit 0)"
+run clock '["app", "clock"]'
+check clock "realtime plausible: yes
+monotonic: yes
+random differs: yes
+" "$(rec_exit 0)"
+run heap '["app", "heap"]'
+check heap "heap balanced: yes"$'\n' "$(rec_exit 0)"
+MEM=32 run grow '["app", "grow"]'
+check grow "grew to most of RAM, then refused"$'\n' "$(rec_exit 0)"
+
+# Bad boot input is a clear error, never a hang.
+mkinitrd "$tmp/badjson.img" '{"args": ["app", }'
+boot badjson -initrd "$tmp/badjson.img"
+grep -q '^KUMO-EXIT v=1 status=255 kind=panic msg=boot config: malformed JSON near byte ' "$tmp/badjson.3" \
+	&& ok badjson || nok badjson "$(tail -2 "$tmp/badjson.3")"
+mkinitrd "$tmp/badargs.img" '{"args": "app"}'
+boot badargs -initrd "$tmp/badargs.img"
+check badargs "" 'KUMO-EXIT v=1 status=255 kind=panic msg=boot config: `args` is not an array'
+printf 'GARBAGE!%64s' "" >"$tmp/badmagic.img"
+boot badmagic -initrd "$tmp/badmagic.img"
+check badmagic "" 'KUMO-EXIT v=1 status=255 kind=panic msg=boot config: initrd (72 bytes) does not start with `KUMOBOOT`'
+
+# Other machines (qboot firmware, power-off through PM1a_CNT) and a single serial port.
+MACHINE=pc boot pc-hello
+check pc-hello "hello from the kumo kernel"$'\n' "$(rec_exit 0)"
+MACHINE=q35 run q35-exit '["app", "exit", "42"]'
+check q35-exit "" "$(rec_exit 42)"
+ONE_SERIAL=1 run one-serial '["app", "stderr"]'
+# Everything shares COM1: the app's lines in order, the kernel log, the record last.
+if [ "$(grep -v '^kumo: ' "$tmp/one-serial.1" | grep -v '^$' | head -2)" = "to stdout
+to stderr" ] && [ "$(tail -1 "$tmp/one-serial.1")" = "$(rec_exit 3)" ]; then
+	ok one-serial
+else
+	nok one-serial "$(cat "$tmp/one-serial.1")"
+fi
+
+echo "guest: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,37 @@
+# tests/spectest/spectest.mk - the compiler front end's tests: unit-test link lines,
+# the spec-test runner (`make spectest SPEC=DIR`) and our own .wast suite in `make test`.
+TEST_LIBS_test_decode := $(LIB_COMPILER) $(LIB_COMMON)
+TEST_LIBS_test_validate := $(LIB_COMPILER) $(LIB_COMMON)
+TEST_LDLIBS_test_decode := $(LIBS_LLVM)
+TEST_LDLIBS_test_validate := $(LIBS_LLVM)
+
+# The runner. With the hosted runtime (kernel/rt) in the tree it also executes: modules
+# are compiled by kumo, linked with `ld -shared` and dlopen()ed, so the runner exports
+# the runtime's libcalls (-rdynamic, whole archive).
+SPECTEST_BIN := $(BUILD)/spectest/kumo-spectest
+ifneq ($(wildcard kernel/rt/rt.h),)
+SPECTEST_OBJS := $(BUILD)/spectest/spectest-exec.o $(BUILD)/host/tests/spectest/spectest_exec.o
+SPECTEST_RT := -Wl,--whole-archive $(LIB_HOSTED) -Wl,--no-whole-archive
+SPECTEST_DEPS := $(LIB_HOSTED)
+$(BUILD)/spectest/spectest-exec.o: tests/spectest/spectest.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -DSPECTEST_EXEC -c $< -o $@
+else
+SPECTEST_OBJS := $(BUILD)/host/tests/spectest/spectest.o
+SPECTEST_RT :=
+SPECTEST_DEPS :=
+endif
+$(SPECTEST_BIN): $(SPECTEST_OBJS) $(LIB_COMPILER) $(LIB_COMMON) $(SPECTEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -rdynamic -o $@ $(SPECTEST_OBJS) $(SPECTEST_RT) $(LIB_COMPILER) $(LIB_COMMON) \
+		$(LIBS_LLVM) -ljansson -ldl -lpthread -lm
+
+# make spectest SPEC=DIR: every *.json (wast2json output) in DIR and its subdirectories.
+.PHONY: spectest
+spectest: $(SPECTEST_BIN)
+	@test -n "$(SPEC)" || { echo "usage: make spectest SPEC=DIR" >&2; exit 2; }
+	$(SPECTEST_BIN) $(SPECTEST_FLAGS) $(SPEC)
+
+# Our own .wast suite (tests/spectest/wast/), converted at test time, in `make test`.
+test-prereqs: $(SPECTEST_BIN)
+TEST_SCRIPTS += tests/spectest/run-own.sh
