@@ -3,6 +3,7 @@
 
 usage: run-bench-compute.py BENCH_DIR NAME...   (what `make bench-compute` calls)
   BENCH_DIR/native/NAME      gcc -O2 build (the reference)
+  BENCH_DIR/clang/NAME       clang-19 -O2 native build (a peer: kumo's compiler family)
   BENCH_DIR/wasm/NAME.wasm   clang-19 -O2 wasm32-wasi build, run by:
     kumo-host   build/bin/kumo run --host   (when `kumo run --help` mentions --host)
     kumo-vm     build/bin/kumo run          (only with BENCH_VM=1, when `kumo run --help` mentions --mem)
@@ -69,6 +70,8 @@ def main():
             runners["kumo-vm"] = lambda n: [kumo, "run", os.path.join(bench_dir, "wasm", n + ".wasm"), "--", scale]
         else:
             notes.append("kumo VM runner not built yet")
+    if os.path.exists(os.path.join(bench_dir, "clang", names[0])):
+        runners["clang"] = lambda n: [os.path.join(bench_dir, "clang", n), scale]
     runners["wasm2c"] = lambda n: [os.path.join(bench_dir, "w2c", n), scale]
     if shutil.which("node"):
         runners["node"] = lambda n: ["node", "--no-liftoff", "--no-warnings", node_shim,
@@ -158,7 +161,7 @@ def main():
     # kumo first; a kumo runner that cannot run yet still gets its column, as n/a
     cols = ["kumo-host"] + (["kumo-vm"] if os.environ.get("BENCH_VM") == "1" else []) + \
         [r for r in runners if r not in ("native", "kumo-host", "kumo-vm")]
-    show = {"kumo-host": "kumo hosted", "kumo-vm": "kumo VM", "wasm2c": "wasm2c+gcc", "node": "node"}
+    show = {"clang": "clang native", "kumo-host": "kumo hosted", "kumo-vm": "kumo VM", "wasm2c": "wasm2c+gcc", "node": "node"}
     hdr = f"{'program':<16}{'native':>9}" + "".join(f"{show.get(r, r):>20}" for r in cols)
     hdr += f"{'kumo compile':>14}{'object':>11}"
     print()
