@@ -6,7 +6,7 @@ usage: run-bench-compute.py BENCH_DIR NAME...   (what `make bench-compute` calls
   BENCH_DIR/clang/NAME       clang-19 -O2 native build (a peer: kumo's compiler family)
   BENCH_DIR/wasm/NAME.wasm   clang-19 -O2 wasm32-wasi build, run by:
     kumo-host   build/bin/kumo run --host   (when `kumo run --help` mentions --host)
-    kumo-vm     build/bin/kumo run          (only with BENCH_VM=1, when `kumo run --help` mentions --mem)
+    kumo-vm     build/bin/kumo run          (only with BENCH_VM=1, unless kumo says the unikernel is not built yet)
     node        node --no-liftoff (TurboFan only) through tests/apps/node-wasi.mjs
   BENCH_DIR/w2c/NAME         wasm2c (Debian's wabt) + gcc -O2
 env: BENCH_SCALE (work in percent of full size, default 100), BENCH_RUNS (default 3),
@@ -45,6 +45,18 @@ def kumo_run_supports(kumo, option):
     return option in sh([kumo, "run", "--help"])
 
 
+def kumo_vm_present(kumo, wasm):
+    """`kumo run` without --host fails with 125 and says "not built yet" while the unikernel is missing."""
+    if not kumo_run_supports(kumo, "usage"):
+        return False
+    try:
+        p = subprocess.run([kumo, "run", wasm, "--", "1"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return not (p.returncode == 125 and b"not built yet" in p.stderr)
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
@@ -66,7 +78,7 @@ def main():
     else:
         notes.append("kumo hosted runner not built yet: kumo column n/a")
     if os.environ.get("BENCH_VM") == "1":
-        if kumo_run_supports(kumo, "--mem"):
+        if kumo_vm_present(kumo, os.path.join(bench_dir, "wasm", names[0] + ".wasm")):
             runners["kumo-vm"] = lambda n: [kumo, "run", os.path.join(bench_dir, "wasm", n + ".wasm"), "--", scale]
         else:
             notes.append("kumo VM runner not built yet")
