@@ -6,7 +6,7 @@
 #              (default /work/fetched/wasi-testsuite); tests are its
 #              tests/*/testsuite/wasm32-wasip1/*.wasm with their .json specs
 #   RUNNER     node | kumo-host | kumo-vm | "any command", called as
-#              RUNNER app.wasm [--dir HOST::/] [--env K=V]... -- ARGS...
+#              RUNNER [--dir HOST::/] [--env K=V]... app.wasm -- ARGS...
 #   -v         show output of failing tests
 # Follows the suite's doc/specification.md (legacy spec: args, env, root, exit_code,
 # stdout, stderr; stdout/stderr compared as the suite's runner does, by prefix), with
@@ -88,7 +88,7 @@ for wasm in tests:
     out = err = b""
     code = None
     with tempfile.TemporaryDirectory(prefix="wasi-ts-") as tmp:
-        argv = runner + [wasm]
+        argv = list(runner)
         for k, v in spec.get("env", {}).items():
             argv += ["--env", f"{k}={v}"]
         if spec.get("root"):
@@ -101,7 +101,7 @@ for wasm in tests:
                 else:
                     os.unlink(c)
             argv += ["--dir", f"{dst}::/"]
-        argv += ["--"] + [str(a) for a in spec.get("args", [])]
+        argv += [wasm, "--"] + [str(a) for a in spec.get("args", [])]
         if unknown:
             why = f"unsupported spec keys {sorted(unknown)}"
         else:

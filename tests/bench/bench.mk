@@ -1,12 +1,14 @@
 # tests/bench/bench.mk - benchmarks. `make bench-compute`: the programs in
-# tests/bench/compute/ built natively (gcc -O2), to wasm32-wasi (clang-19 -O2) and through
-# wasm2c + gcc -O2, then run side by side by tests/bench/run-bench-compute.py.
+# tests/bench/compute/ built natively (gcc -O2, the reference; clang-19 -O2 as a peer),
+# to wasm32-wasi (clang-19 -O2) and through wasm2c + gcc -O2, then run side by side by
+# tests/bench/run-bench-compute.py.
 #   BENCH_SCALE=N   work in percent of the full size (default 100; use 5 to try it out)
 #   BENCH_RUNS=N    runs per program and runner, the median is shown (default 3)
 BENCH_DIR := $(BUILD)/bench
 BENCH_COMPUTE_SRCS := $(wildcard tests/bench/compute/bench_*.c)
 BENCH_NAMES := $(notdir $(BENCH_COMPUTE_SRCS:.c=))
 BENCH_NATIVE := $(BENCH_NAMES:%=$(BENCH_DIR)/native/%)
+BENCH_CLANG := $(BENCH_NAMES:%=$(BENCH_DIR)/clang/%)
 BENCH_WASM := $(BENCH_NAMES:%=$(BENCH_DIR)/wasm/%.wasm)
 BENCH_W2C := $(BENCH_NAMES:%=$(BENCH_DIR)/w2c/%)
 BENCH_CFLAGS := -O2 -Wall -Wextra -Werror
@@ -16,6 +18,11 @@ W2C_RT_DIR := /usr/src/wasm2c
 $(BENCH_DIR)/native/%: tests/bench/compute/%.c tests/bench/compute/bench_common.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $< -o $@ -lm
+
+# clang-19 -O2 natively: the same compiler family as kumo and the wasm build, as a peer.
+$(BENCH_DIR)/clang/%: tests/bench/compute/%.c tests/bench/compute/bench_common.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BENCH_CFLAGS) $< -o $@ -lm
 
 $(BENCH_DIR)/wasm/%.wasm: tests/bench/compute/%.c tests/bench/compute/bench_common.h
 	@mkdir -p $(dir $@)
@@ -42,7 +49,7 @@ $(BENCH_DIR)/w2c/%: $(BENCH_DIR)/w2c/%.o $(BENCH_DIR)/w2c/shim-%.o $(BENCH_DIR)/
 
 .PHONY: bench-compute bench-compute-build
 .SECONDARY: $(BENCH_W2C:%=%.c) $(BENCH_W2C:%=%.o) $(BENCH_NAMES:%=$(BENCH_DIR)/w2c/shim-%.o)
-bench-compute-build: $(BENCH_NATIVE) $(BENCH_WASM) $(BENCH_W2C)
+bench-compute-build: $(BENCH_NATIVE) $(BENCH_CLANG) $(BENCH_WASM) $(BENCH_W2C)
 
 bench-compute: all bench-compute-build
 	python3 tests/bench/run-bench-compute.py $(BENCH_DIR) $(BENCH_NAMES)

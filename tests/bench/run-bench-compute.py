@@ -3,9 +3,10 @@
 
 usage: run-bench-compute.py BENCH_DIR NAME...   (what `make bench-compute` calls)
   BENCH_DIR/native/NAME      gcc -O2 build (the reference)
+  BENCH_DIR/clang/NAME       clang-19 -O2 native build (a peer: kumo's compiler family)
   BENCH_DIR/wasm/NAME.wasm   clang-19 -O2 wasm32-wasi build, run by:
     kumo-host   build/bin/kumo run --host   (when `kumo run --help` mentions --host)
-    kumo-vm     build/bin/kumo run          (only with BENCH_VM=1, when `kumo run --help` mentions --mem)
+    kumo-vm     build/bin/kumo run          (only with BENCH_VM=1, unless kumo says the unikernel is not built yet)
     node        node --no-liftoff (TurboFan only) through tests/apps/node-wasi.mjs
   BENCH_DIR/w2c/NAME         wasm2c (Debian's wabt) + gcc -O2
 env: BENCH_SCALE (work in percent of full size, default 100), BENCH_RUNS (default 3),
@@ -44,6 +45,18 @@ def kumo_run_supports(kumo, option):
     return option in sh([kumo, "run", "--help"])
 
 
+def kumo_vm_present(kumo, wasm):
+    """`kumo run` without --host fails with 125 and says "not built yet" while the unikernel is missing."""
+    if not kumo_run_supports(kumo, "usage"):
+        return False
+    try:
+        p = subprocess.run([kumo, "run", wasm, "--", "1"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return not (p.returncode == 125 and b"not built yet" in p.stderr)
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
@@ -65,10 +78,12 @@ def main():
     else:
         notes.append("kumo hosted runner not built yet: kumo column n/a")
     if os.environ.get("BENCH_VM") == "1":
-        if kumo_run_supports(kumo, "--mem"):
+        if kumo_vm_present(kumo, os.path.join(bench_dir, "wasm", names[0] + ".wasm")):
             runners["kumo-vm"] = lambda n: [kumo, "run", os.path.join(bench_dir, "wasm", n + ".wasm"), "--", scale]
         else:
             notes.append("kumo VM runner not built yet")
+    if os.path.exists(os.path.join(bench_dir, "clang", names[0])):
+        runners["clang"] = lambda n: [os.path.join(bench_dir, "clang", n), scale]
     runners["wasm2c"] = lambda n: [os.path.join(bench_dir, "w2c", n), scale]
     if shutil.which("node"):
         runners["node"] = lambda n: ["node", "--no-liftoff", "--no-warnings", node_shim,
@@ -158,7 +173,7 @@ def main():
     # kumo first; a kumo runner that cannot run yet still gets its column, as n/a
     cols = ["kumo-host"] + (["kumo-vm"] if os.environ.get("BENCH_VM") == "1" else []) + \
         [r for r in runners if r not in ("native", "kumo-host", "kumo-vm")]
-    show = {"kumo-host": "kumo hosted", "kumo-vm": "kumo VM", "wasm2c": "wasm2c+gcc", "node": "node"}
+    show = {"clang": "clang native", "kumo-host": "kumo hosted", "kumo-vm": "kumo VM", "wasm2c": "wasm2c+gcc", "node": "node"}
     hdr = f"{'program':<16}{'native':>9}" + "".join(f"{show.get(r, r):>20}" for r in cols)
     hdr += f"{'kumo compile':>14}{'object':>11}"
     print()
