@@ -149,6 +149,9 @@ static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg, const cha
 		if (end < 0)
 			return kumo_error_errno(err, errno, "write initrd");
 		h.rootfs_size = (uint64_t)end - h.rootfs_offset;
+	} else if (ftruncate(fd, (off_t)h.rootfs_offset) < 0) {
+		/* An empty rootfs still starts inside the file. */
+		return kumo_error_errno(err, errno, "write initrd");
 	}
 	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fsync(fd) < 0)
 		return kumo_error_errno(err, errno, "write initrd");

@@ -186,8 +186,14 @@ static void initrd_layout(void **state)
 	archive_read_free(a);
 	free(buf);
 
-	/* No rootfs: an empty archive region; an oversized config is refused. */
+	/* No rootfs: an empty region that still starts inside the file. */
 	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, &err), 0);
+	assert_int_equal(kumo_read_file(img, 1 << 24, &buf, &len, &err), 0);
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(h.rootfs_size, 0);
+	assert_int_equal(h.rootfs_offset, len);
+	free(buf);
+	/* An oversized config is refused. */
 	size_t big_n = 20000;
 	const char **big = xzalloc(big_n * sizeof(char *));
 	autofree char *val = xzalloc(100);
