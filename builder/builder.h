@@ -58,10 +58,15 @@ struct kumo_boot_config {
 
 /* The config as the JSON the kernel reads (malloc'd). */
 char *kumo_boot_config_json(const struct kumo_boot_config *cfg);
-/* Writes the initrd (header, config JSON, ustar of rootfs_dir or nothing when NULL)
- * atomically at path. */
+/* A host directory copied into the VM's rootfs under `prefix` ("" = the root). */
+struct kumo_rootfs_dir {
+	const char *host;
+	const char *prefix;
+};
+/* Writes the initrd (header, config JSON, one ustar archive of the given directories,
+ * empty when ndirs is 0) atomically at path. */
 int kumo_write_initrd(const char *path, const struct kumo_boot_config *cfg,
-		      const char *rootfs_dir, kumo_error_t *err);
+		      const struct kumo_rootfs_dir *dirs, size_t ndirs, kumo_error_t *err);
 
 /* A bootable kernel image for `wasm`: the cached object linked with the kernel library
  * into <root>/build/images/<key>.elf, key = the object's key + the kernel's id. Refuses

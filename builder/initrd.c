@@ -40,18 +40,27 @@ char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 	return text;
 }
 
-/* Writes the tree under dir (names relative to it) as an ustar archive on fd. */
-static int pack_rootfs(const char *dir, int fd, kumo_error_t *err)
+/* Appends the tree under dir to the archive w, names relative to dir under prefix. */
+static int pack_dir(struct archive *w, const char *dir, const char *prefix, kumo_error_t *err)
 {
 	int ret = -1;
 	struct archive *disk = archive_read_disk_new();
-	struct archive *w = archive_write_new();
-	archive_write_set_format_ustar(w);
-	archive_write_set_bytes_in_last_block(w, 1);
 	archive_read_disk_set_standard_lookup(disk);
 	archive_read_disk_set_symlink_physical(disk);
-	if (archive_write_open_fd(w, fd) != ARCHIVE_OK)
-		goto fail_write;
+	while (*prefix == '/')
+		prefix++;
+	/* Parent directories of the prefix ("data" for "data/x"). */
+	for (const char *slash = strchr(prefix, '/'); slash; slash = strchr(slash + 1, '/')) {
+		struct archive_entry *pe = archive_entry_new();
+		autofree char *parent = xstrndup(prefix, (size_t)(slash - prefix));
+		archive_entry_set_pathname(pe, parent);
+		archive_entry_set_filetype(pe, AE_IFDIR);
+		archive_entry_set_perm(pe, 0755);
+		int r = archive_write_header(w, pe);
+		archive_entry_free(pe);
+		if (r != ARCHIVE_OK)
+			goto fail_write;
+	}
 	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
 		kumo_error(err, KUMO_E_NOT_FOUND, "rootfs `%s`: %s", dir, archive_error_string(disk));
 		goto out;
@@ -75,11 +84,13 @@ static int pack_rootfs(const char *dir, int fd, kumo_error_t *err)
 			rel += dl;
 		while (*rel == '/')
 			rel++;
-		if (*rel == 0) { /* the root itself */
+		if (*rel == 0 && *prefix == 0) { /* the root itself */
 			archive_entry_free(e);
 			continue;
 		}
-		autofree char *name = xstrdup(rel);
+		autofree char *name = *prefix == 0 ? xstrdup(rel)
+				    : *rel == 0   ? xstrdup(prefix)
+						  : xasprintf("%s/%s", prefix, rel);
 		archive_entry_set_pathname(e, name);
 		if (archive_write_header(w, e) != ARCHIVE_OK) {
 			archive_entry_free(e);
@@ -103,16 +114,31 @@ static int pack_rootfs(const char *dir, int fd, kumo_error_t *err)
 		}
 		archive_entry_free(e);
 	}
-	if (archive_write_close(w) != ARCHIVE_OK)
-		goto fail_write;
 	ret = 0;
 	goto out;
 fail_write:
 	kumo_error(err, KUMO_E_IO, "rootfs `%s`: %s", dir, archive_error_string(w));
 out:
 	archive_read_free(disk);
-	archive_write_free(w);
 	return ret;
+}
+
+/* Writes the directories as one ustar archive on fd. */
+static int pack_rootfs(const struct kumo_rootfs_dir *dirs, size_t ndirs, int fd,
+		       kumo_error_t *err)
+{
+	struct archive *w = archive_write_new();
+	archive_write_set_format_ustar(w);
+	archive_write_set_bytes_in_last_block(w, 1);
+	int r = archive_write_open_fd(w, fd) == ARCHIVE_OK ? 0 : -1;
+	for (size_t i = 0; r == 0 && i < ndirs; i++)
+		r = pack_dir(w, dirs[i].host, dirs[i].prefix ? dirs[i].prefix : "", err);
+	if (r == 0 && archive_write_close(w) != ARCHIVE_OK)
+		r = -1;
+	if (r < 0 && (!err || !*err))
+		kumo_error(err, KUMO_E_IO, "rootfs: %s", archive_error_string(w));
+	archive_write_free(w);
+	return r;
 }
 
 static size_t align8(size_t n)
@@ -120,8 +146,8 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg, const char *rootfs_dir,
-			   kumo_error_t *err)
+static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg,
+			   const struct kumo_rootfs_dir *dirs, size_t ndirs, kumo_error_t *err)
 {
 	autofree char *json = kumo_boot_config_json(cfg);
 	size_t json_len = strlen(json);
@@ -140,10 +166,10 @@ static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg, const cha
 	h.rootfs_offset = align8(h.config_offset + json_len);
 	if (pwrite(fd, json, json_len, (off_t)h.config_offset) != (ssize_t)json_len)
 		return kumo_error_errno(err, errno, "write initrd");
-	if (rootfs_dir) {
+	if (ndirs) {
 		if (lseek(fd, (off_t)h.rootfs_offset, SEEK_SET) < 0)
 			return kumo_error_errno(err, errno, "write initrd");
-		if (pack_rootfs(rootfs_dir, fd, err) < 0)
+		if (pack_rootfs(dirs, ndirs, fd, err) < 0)
 			return -1;
 		off_t end = lseek(fd, 0, SEEK_END);
 		if (end < 0)
@@ -159,13 +185,13 @@ static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg, const cha
 }
 
 int kumo_write_initrd(const char *path, const struct kumo_boot_config *cfg,
-		      const char *rootfs_dir, kumo_error_t *err)
+		      const struct kumo_rootfs_dir *dirs, size_t ndirs, kumo_error_t *err)
 {
 	autofree char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "create `%s`", tmp);
-	int r = write_initrd_fd(fd, cfg, rootfs_dir, err);
+	int r = write_initrd_fd(fd, cfg, dirs, ndirs, err);
 	close(fd);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = kumo_error_errno(err, errno, "rename `%s` to `%s`", tmp, path);

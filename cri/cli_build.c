@@ -96,7 +96,8 @@ static int cmd_build(int argc, char **argv)
 	if (r == 0)
 		r = place(img.image_path, elf, &err);
 	if (r == 0)
-		r = kumo_write_initrd(initrd, &cfg, rootfs, &err);
+		r = kumo_write_initrd(initrd, &cfg, &(struct kumo_rootfs_dir){rootfs, ""},
+				      rootfs ? 1 : 0, &err);
 	if (r == 0) {
 		autofree char *json = kumo_boot_config_json(&cfg);
 		r = kumo_write_file_atomic(cfg_path, json, strlen(json), 0644, &err);

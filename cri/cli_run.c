@@ -10,6 +10,7 @@
 #include "common.h"
 #include "compiler/compiler.h"
 #include "cri/cli.h"
+#include "cri/cli_run_vm.h"
 #include "kernel/hosted/embed.h"
 
 #define MAX_WASM_BYTES (1u << 30)
@@ -18,12 +19,17 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kumo run --host APP [--dir HOST::GUEST]... [--env K=V]... [--mem SIZE]\n"
-		"                [--bounds-checks] [--] [ARGS...]\n"
+		"usage: kumo run [--host|--libvirt] APP [--dir HOST::GUEST]... [--env K=V]...\n"
+		"                [--mem SIZE] [--bounds-checks] [-v] [--] [ARGS...]\n"
 		"\n"
 		"Runs a WASI preview1 command. APP is a .wasm module (compiled first), or an\n"
 		"object (.o) or shared object (.so) made by `kumo compile`.\n"
+		"By default APP boots as a kumo unikernel VM (QEMU started directly; KVM when\n"
+		"/dev/kvm works, TCG otherwise); --dir then copies HOST into the VM at GUEST\n"
+		"(writes stay in the VM).\n"
 		"  --host              run as a Linux process on the hosted runtime\n"
+		"  --libvirt           boot the VM through libvirt (as kumod does)\n"
+		"  -v, --verbose       report the backend, accelerator and timings on stderr\n"
 		"  --dir HOST::GUEST   preopen host directory HOST as GUEST (--dir DIR: same name)\n"
 		"  --env K=V           set an environment variable (--env K: copy the host's)\n"
 		"  --mem SIZE          cap linear memory (bytes; K, M, G suffixes), e.g. 64M\n"
@@ -106,6 +112,8 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"host", no_argument, NULL, 'H'},
+		{"libvirt", no_argument, NULL, 'L'},
+		{"verbose", no_argument, NULL, 'v'},
 		{"dir", required_argument, NULL, 'd'},
 		{"env", required_argument, NULL, 'e'},
 		{"mem", required_argument, NULL, 'm'},
@@ -118,15 +126,17 @@ static int cmd_run(int argc, char **argv)
 	static const char *envs[MAX_LIST];
 	static char *env_bufs[MAX_LIST];
 	size_t ndirs = 0, nenv = 0;
-	bool host = false, bounds_checks = false;
+	bool host = false, bounds_checks = false, libvirt = false, verbose = false;
 	uint64_t mem = 0;
 	int c, status = KUMO_EXIT_FAILURE;
 
 	optind = 1;
 	/* '+': options stop at APP; everything after it belongs to the app. */
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H': host = true; break;
+		case 'L': libvirt = true; break;
+		case 'v': verbose = true; break;
 		case 'b': bounds_checks = true; break;
 		case 'd': {
 			if (ndirs == MAX_LIST) {
@@ -186,10 +196,23 @@ static int cmd_run(int argc, char **argv)
 	if (first_arg < argc && strcmp(argv[first_arg], "--") == 0)
 		first_arg++;
 	if (!host) {
-		fprintf(stderr, "kumo run: running `%s` without --host needs the unikernel, "
-				"which is not built yet; use `kumo run --host`\n",
-			app);
-		return KUMO_EXIT_FAILURE;
+		/* In a VM, --dir copies the host directory into the VM's rootfs at GUEST. */
+		struct kumo_rootfs_dir vdirs[MAX_LIST];
+		for (size_t i = 0; i < ndirs; i++)
+			vdirs[i] = (struct kumo_rootfs_dir){dirs[i].host, dirs[i].guest};
+		size_t vargc = (size_t)(argc - first_arg) + 1;
+		const char **vargv = xmalloc(vargc * sizeof(*vargv));
+		vargv[0] = app;
+		for (int i = first_arg; i < argc; i++)
+			vargv[1 + i - first_arg] = argv[i];
+		struct kumo_run_vm_opts vo = {
+			.app = app, .argv = vargv, .argc = vargc, .env = envs, .nenv = nenv,
+			.dirs = vdirs, .ndirs = ndirs, .mem_bytes = mem, .libvirt = libvirt,
+			.verbose = verbose,
+		};
+		status = kumo_run_vm(&vo);
+		free(vargv);
+		goto out_vm;
 	}
 
 	autoerror kumo_error_t err = NULL;
@@ -253,10 +276,11 @@ out:
 	free(obj);
 	free(tmp_dir);
 	kumo_loaded_free(loaded);
+out_vm:
 	for (size_t i = 0; i < ndirs; i++)
 		free(dir_bufs[i]);
 	for (size_t i = 0; i < nenv; i++)
 		free(env_bufs[i]);
 	return status;
 }
-KUMO_COMMAND("run", cmd_run, "run a Wasm app (--host: as a Linux process)");
+KUMO_COMMAND("run", cmd_run, "run a Wasm app as a VM (--host: as a Linux process)");

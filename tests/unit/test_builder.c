@@ -140,7 +140,8 @@ static void initrd_layout(void **state)
 	struct kumo_boot_config cfg = {.args = args, .nargs = 3, .env = env, .nenv = 2,
 				       .preopens = &pre, .npreopens = 1};
 	autofree char *img = xasprintf("%s/initrd.img", root);
-	assert_int_equal(kumo_write_initrd(img, &cfg, rootfs, &err), 0);
+	struct kumo_rootfs_dir dirs[] = {{rootfs, ""}, {sub, "/data/x"}};
+	assert_int_equal(kumo_write_initrd(img, &cfg, dirs, 2, &err), 0);
 
 	uint8_t *buf;
 	size_t len;
@@ -172,8 +173,9 @@ static void initrd_layout(void **state)
 	assert_int_equal(archive_read_open_memory(a, buf + h.rootfs_offset, h.rootfs_size),
 			 ARCHIVE_OK);
 	struct archive_entry *e;
-	bool found = false;
+	bool found = false, found_prefixed = false;
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		found_prefixed |= strcmp(archive_entry_pathname(e), "data/x/motd") == 0;
 		assert_true(archive_entry_pathname(e)[0] != '/');
 		if (strcmp(archive_entry_pathname(e), "etc/motd") == 0) {
 			char data[16] = {0};
@@ -183,11 +185,12 @@ static void initrd_layout(void **state)
 		}
 	}
 	assert_true(found);
+	assert_true(found_prefixed);
 	archive_read_free(a);
 	free(buf);
 
 	/* No rootfs: an empty region that still starts inside the file. */
-	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, &err), 0);
+	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, 0, &err), 0);
 	assert_int_equal(kumo_read_file(img, 1 << 24, &buf, &len, &err), 0);
 	memcpy(&h, buf, sizeof(h));
 	assert_int_equal(h.rootfs_size, 0);
@@ -202,14 +205,14 @@ static void initrd_layout(void **state)
 		big[i] = val;
 	cfg.env = big;
 	cfg.nenv = big_n;
-	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, &err), -1);
+	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, 0, &err), -1);
 	assert_non_null(strstr(kumo_error_msg(err), "boot config"));
 	kumo_error_free(&err);
 	free(big);
 	/* A missing rootfs is an error naming it, and leaves no temp file behind. */
 	cfg.env = env;
 	cfg.nenv = 2;
-	assert_int_equal(kumo_write_initrd(img, &cfg, "/nonexistent/rootfs", &err), -1);
+	assert_int_equal(kumo_write_initrd(img, &cfg, &(struct kumo_rootfs_dir){"/nonexistent/rootfs", ""}, 1, &err), -1);
 	assert_non_null(strstr(kumo_error_msg(err), "/nonexistent/rootfs"));
 	kumo_error_free(&err);
 }
