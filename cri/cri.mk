@@ -69,3 +69,9 @@ $(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) $(LIBS_LLVM) -lpthread -lm
 PROGRAMS += $(BUILD)/bin/kumo
+
+# --- benchmark ------------------------------------------------------------------------
+# BACKEND=test (default until the real backend boots VMs) or real; IMAGE=...; N=20.
+.PHONY: bench-cri
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl
+	bash tests/e2e/bench-cri.sh
