@@ -238,7 +238,10 @@ static int load_pod(struct cri_runtime *rt, const char *path, kumo_error_t *err)
 	const char *id = jstr(j, "id");
 	if (strlen(id) != CRI_ID_LEN ||
 	    pbjson_to_message(&runtime__v1__pod_sandbox_config__descriptor,
-			      json_object_get(j, "config"), &cfg, err) < 0) {
+			      json_object_get(j, "config"), &cfg, err) < 0 ||
+	    !((Runtime__V1__PodSandboxConfig *)cfg)->metadata) {
+		if (cfg)
+			protobuf_c_message_free_unpacked(cfg, NULL);
 		json_decref(j);
 		kumo_error(err, KUMO_E_INVALID, "bad pod record");
 		return kumo_error_wrap(err, "`%s`", path);
@@ -271,7 +274,11 @@ static int load_ctr(struct cri_runtime *rt, const char *path, kumo_error_t *err)
 	const char *id = jstr(j, "id"), *pod = jstr(j, "pod_sandbox_id");
 	if (strlen(id) != CRI_ID_LEN || strlen(pod) != CRI_ID_LEN ||
 	    pbjson_to_message(&runtime__v1__container_config__descriptor,
-			      json_object_get(j, "config"), &cfg, err) < 0) {
+			      json_object_get(j, "config"), &cfg, err) < 0 ||
+	    !((Runtime__V1__ContainerConfig *)cfg)->metadata ||
+	    !((Runtime__V1__ContainerConfig *)cfg)->image) {
+		if (cfg)
+			protobuf_c_message_free_unpacked(cfg, NULL);
 		json_decref(j);
 		kumo_error(err, KUMO_E_INVALID, "bad container record");
 		return kumo_error_wrap(err, "`%s`", path);

@@ -228,7 +228,17 @@ static void broken_record_is_set_aside(void **state)
 	char *bad = xasprintf("%s/pods/%s.json", f->dir, "ffff");
 	kumo_error_t err = NULL;
 	assert_int_equal(kumo_write_file_atomic(bad, "{not json", 9, 0600, &err), 0);
+	/* A well-formed record whose config lacks metadata is broken too. */
+	char *nometa = xasprintf("%s/pods/%064d.json", f->dir, 7);
+	const char *text = "{\"id\":\"0000000000000000000000000000000000000000000000000000000000000007\","
+			   "\"state\":\"SANDBOX_READY\",\"config\":{}}";
+	assert_int_equal(kumo_write_file_atomic(nometa, text, strlen(text), 0600, &err), 0);
 	open_rt(f);
+	char *aside2 = xasprintf("%s.broken", nometa);
+	struct stat sb2;
+	assert_int_equal(stat(aside2, &sb2), 0);
+	free(aside2);
+	free(nometa);
 	char *aside = xasprintf("%s.broken", bad);
 	struct stat sb;
 	assert_int_equal(stat(aside, &sb), 0);
