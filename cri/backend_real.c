@@ -7,12 +7,45 @@
  */
 #include <string.h>
 
+#include "builder/builder.h"
 #include "cri/backend.h"
 #include "imagestore/imagestore.h"
 
+#define MODULE_MAX_BYTES (512u << 20)
+
 struct real {
 	struct imagestore *store;
+	char *root;
 };
+
+/* Id of the image whose module this thread just failed to compile (see real_image_pull). */
+static __thread char *compile_failed_id;
+
+/* imagestore's pull hook: compile the module now (a cache hit when another image or
+ * an earlier pull had the same module), so CreateContainer and StartContainer never
+ * compile. A module that does not validate fails the pull. */
+static int compile_pulled(void *ctx, const struct imagestore_image *img, kumo_error_t *err)
+{
+	struct real *r = ctx;
+	if (!img->module_path)
+		return kumo_error(err, KUMO_E_INVALID, "image `%s` names no .wasm module", img->id);
+	autofree uint8_t *wasm = NULL;
+	size_t len = 0;
+	if (kumo_read_file(img->module_path, MODULE_MAX_BYTES, &wasm, &len, err) < 0)
+		return kumo_error_wrap(err, "compile the image's module");
+	struct kumo_build_options opts = {.root = r->root};
+	struct kumo_build_result res = {0};
+	if (kumo_build_object(&opts, wasm, len, &res, err) < 0) {
+		free(compile_failed_id);
+		compile_failed_id = xstrdup(img->id);
+		return kumo_error_wrap(err, "compile the image's module");
+	}
+	log_info("module %s of image %s: %s (%llu ms)", res.module_digest, img->id,
+		 res.cache_hit ? "already compiled" : "compiled",
+		 (unsigned long long)(res.ns / 1000000));
+	kumo_build_result_free(&res);
+	return 0;
+}
 
 static struct imagestore *store_of(struct cri_backend *b)
 {
@@ -38,7 +71,9 @@ static void info_from_image(const struct imagestore_image *img, struct cri_image
 	info->size = img->size;
 	info->pinned = img->pinned;
 }
-#define MISSING_VMS "kumo's VM manager and builder (vmm/, builder/) are not built into this kumod yet"
+#define MISSING_VMS                                                                        \
+	"kumo cannot boot containers yet: builder/ does not link a bootable kernel image "    \
+	"(it has only the compile cache), so vmm/ has nothing to boot"
 #define MISSING_NET "kumo's pod networking (vmm/ net) is not built into this kumod yet"
 
 static int real_image_pull(struct cri_backend *b, const char *ref, const struct cri_auth *auth,
@@ -53,8 +88,19 @@ static int real_image_pull(struct cri_backend *b, const char *ref, const struct 
 		ia.registry_token = auth->registry_token && *auth->registry_token ? auth->registry_token : NULL;
 	}
 	struct imagestore_image *img = NULL;
-	if (imagestore_pull(store_of(b), ref, auth ? &ia : NULL, &img, err) < 0)
+	if (imagestore_pull(store_of(b), ref, auth ? &ia : NULL, &img, err) < 0) {
+		/* An image kumo cannot compile is not kept: ListImages would call it
+		 * present and every CreateContainer would then fail. */
+		if (compile_failed_id) {
+			kumo_error_t rerr = NULL;
+			if (imagestore_remove(store_of(b), compile_failed_id, true, &rerr) < 0)
+				log_warn("drop image %s: %s", compile_failed_id, kumo_error_msg(rerr));
+			kumo_error_free(&rerr);
+			free(compile_failed_id);
+			compile_failed_id = NULL;
+		}
 		return -1;
+	}
 	*image_id = xstrdup(img->id);
 	imagestore_image_free(img);
 	return 0;
@@ -164,6 +210,7 @@ static void real_destroy(struct cri_backend *b)
 	if (!r)
 		return;
 	imagestore_close(r->store);
+	free(r->root);
 	free(r);
 	b->priv = NULL;
 }
@@ -204,11 +251,14 @@ int cri_backend_real_new(const char *root, const char *const *insecure, struct c
 			b->insecure_registry_all = true;
 	}
 	struct real *r = xzalloc(sizeof(*r));
+	r->root = xstrdup(root);
 	b->priv = r;
 	/* No --insecure-registry: imagestore's default (localhost, 127.0.0.1, ::1). */
 	struct imagestore_config icfg = {
 		.root = root,
 		.insecure_registries = n ? (const char *const *)b->insecure_registries : NULL,
+		.on_pulled = compile_pulled,
+		.on_pulled_ctx = r,
 	};
 	if (imagestore_open(&icfg, &r->store, err) < 0) {
 		cri_backend_free(b);

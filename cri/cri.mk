@@ -40,8 +40,8 @@ $(LIB_CRI): $(CRI_LIB_OBJS)
 	$(AR) rcs $@ $^
 
 # What the real backend links (cri/backend_real.c).
-CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_COMMON)
-CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS)
+CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_COMPILER) $(LIB_COMMON)
+CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(LIBS_LLVM) -lcrypto
 
 $(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
 	@mkdir -p $(dir $@)
@@ -69,3 +69,9 @@ $(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) $(LIBS_LLVM) -lpthread -lm
 PROGRAMS += $(BUILD)/bin/kumo
+
+# --- benchmark ------------------------------------------------------------------------
+# BACKEND=test (default until the real backend boots VMs) or real; IMAGE=...; N=20.
+.PHONY: bench-cri
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl
+	bash tests/e2e/bench-cri.sh

@@ -111,8 +111,9 @@ CRI_HANDLER(cri_pull_image)
 	struct cri_backend *b = rt->backend;
 	autofree char *id = NULL;
 	uint64_t t0 = kumo_now_ns();
+	/* The backend's message already names the reference. */
 	if (b->ops->image_pull(b, r->image->image, r->auth ? &auth : NULL, &id, err) < 0)
-		return kumo_error_wrap(err, "pull `%s`", r->image->image);
+		return -1;
 	log_info("pulled `%s` as %s in %llu ms", r->image->image, id,
 		 (unsigned long long)((kumo_now_ns() - t0) / 1000000));
 	Runtime__V1__PullImageResponse *m =

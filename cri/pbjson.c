@@ -135,40 +135,38 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *p)
  * optional or oneof member). */
 static json_t *field_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
-	{
-		void *member = MEMBER(msg, f->offset);
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(size_t *)MEMBER(msg, f->quantifier_offset);
-			void *arr = *(void **)member;
-			if (f->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(f->descriptor)) {
-				json_t *map = json_object();
-				for (size_t k = 0; k < n; k++) {
-					ProtobufCMessage *e = ((ProtobufCMessage **)arr)[k];
-					const ProtobufCMessageDescriptor *ed = e->descriptor;
-					const char *key = *(char **)MEMBER(e, ed->fields[0].offset);
-					json_object_set_new(map, key ? key : "",
-							    scalar_to_json(&ed->fields[1],
-									   MEMBER(e, ed->fields[1].offset)));
-				}
-				return map;
+	void *member = MEMBER(msg, f->offset);
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		size_t n = *(size_t *)MEMBER(msg, f->quantifier_offset);
+		void *arr = *(void **)member;
+		if (f->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(f->descriptor)) {
+			json_t *map = json_object();
+			for (size_t k = 0; k < n; k++) {
+				ProtobufCMessage *e = ((ProtobufCMessage **)arr)[k];
+				const ProtobufCMessageDescriptor *ed = e->descriptor;
+				const char *key = *(char **)MEMBER(e, ed->fields[0].offset);
+				json_object_set_new(map, key ? key : "",
+						    scalar_to_json(&ed->fields[1],
+								   MEMBER(e, ed->fields[1].offset)));
 			}
-			json_t *a = json_array();
-			for (size_t k = 0; k < n; k++)
-				json_array_append_new(
-					a, scalar_to_json(f, (char *)arr + k * elem_size(f->type)));
-			return a;
+			return map;
 		}
-		if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_MESSAGE &&
-		    f->type != PROTOBUF_C_TYPE_STRING &&
-		    !*(protobuf_c_boolean *)MEMBER(msg, f->quantifier_offset))
-			return NULL;
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
-		    *(uint32_t *)MEMBER(msg, f->quantifier_offset) != f->id)
-			return NULL;
-		if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(void **)member == NULL)
-			return NULL;
-		return scalar_to_json(f, member);
+		json_t *a = json_array();
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(
+				a, scalar_to_json(f, (char *)arr + k * elem_size(f->type)));
+		return a;
 	}
+	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_MESSAGE &&
+	    f->type != PROTOBUF_C_TYPE_STRING &&
+	    !*(protobuf_c_boolean *)MEMBER(msg, f->quantifier_offset))
+		return NULL;
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
+	    *(uint32_t *)MEMBER(msg, f->quantifier_offset) != f->id)
+		return NULL;
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(void **)member == NULL)
+		return NULL;
+	return scalar_to_json(f, member);
 }
 
 json_t *pbjson_from_message(const ProtobufCMessage *msg)

@@ -36,6 +36,7 @@ struct cri_ctr {
 	int state;                           /* Runtime__V1__ContainerState */
 	bool busy;                           /* a create or start is in flight */
 	bool creating;                       /* reserved by CreateContainer, not yet listed */
+	struct cri_vm_status *pending_exit;  /* exit that came while its start was in flight */
 	int64_t created_at, started_at, finished_at; /* ns, wall clock; 0 unset */
 	int32_t exit_code;
 	char *reason;
@@ -101,10 +102,10 @@ int rt_ctr_remove(struct cri_runtime *rt, const char *full_id, kumo_error_t *err
 bool rt_ctr_matches(struct cri_runtime *rt, const struct cri_ctr *c, const char *id,
 		    const char *pod_id, int state, json_t *sel);
 
-/* Events: build (lock held) then publish (lock NOT held). */
-uint8_t *rt_event_build(struct cri_runtime *rt, const char *id, int type, const struct cri_pod *p,
-			size_t *len);
-void rt_event_publish(struct cri_runtime *rt, uint8_t *msg, size_t len); /* frees msg */
+/* Emits one event to every GetContainerEvents subscriber (lock held): publishing under
+ * the state lock keeps events in the order of the state changes; subscribers only
+ * enqueue. `p` is the pod whose status (and containers) the event carries. */
+void rt_emit(struct cri_runtime *rt, const char *id, int type, const struct cri_pod *p);
 
 int64_t rt_now(void); /* CLOCK_REALTIME ns */
 

@@ -16,13 +16,19 @@ static const char *state_name(int s)
 
 static void publish_ctr(struct cri_runtime *rt, const char *id, int type)
 {
-	size_t len;
 	pthread_mutex_lock(&rt->lock);
 	struct cri_ctr *c = rt_ctr_by_id(rt, id);
-	uint8_t *ev = c ? rt_event_build(rt, id, type, rt_pod_by_id(rt, c->pod_id), &len) : NULL;
+	if (c)
+		rt_emit(rt, id, type, rt_pod_by_id(rt, c->pod_id));
 	pthread_mutex_unlock(&rt->lock);
-	if (ev)
-		rt_event_publish(rt, ev, len);
+}
+
+static void save_or_log(struct cri_runtime *rt, struct cri_ctr *c)
+{
+	kumo_error_t err = NULL;
+	if (rt_save_ctr(rt, c, &err) < 0)
+		log_error("%s", kumo_error_msg(err));
+	kumo_error_free(&err);
 }
 
 /* Everything CreateContainer hands the backend, owned in one place. */
@@ -242,6 +248,8 @@ CRI_HANDLER(cri_start_container)
 	c = rt_ctr_by_id(rt, id);
 	if (c) {
 		c->busy = false;
+		struct cri_vm_status *pending = c->pending_exit;
+		c->pending_exit = NULL;
 		if (ret < 0) {
 			c->state = CS(EXITED);
 			c->exit_code = 128;
@@ -250,22 +258,31 @@ CRI_HANDLER(cri_start_container)
 			free(c->message);
 			c->reason = xstrdup("StartError");
 			c->message = xstrdup(kumo_error_msg(serr));
-		} else if (c->state == CS(CREATED)) {
+			save_or_log(rt, c);
+		} else {
 			c->state = CS(RUNNING);
 			c->started_at = started;
+			save_or_log(rt, c);
+			log_info("container %.12s started", id);
+			rt_emit(rt, id, EV(STARTED), rt_pod_by_id(rt, c->pod_id));
+			/* An exit that raced with the start is recorded after it. */
+			if (pending && rt_apply_vm_status(c, pending)) {
+				save_or_log(rt, c);
+				log_info("container %.12s exited with code %d (%s)", id, c->exit_code,
+					 c->reason);
+				rt_emit(rt, id, EV(STOPPED), rt_pod_by_id(rt, c->pod_id));
+			}
 		}
-		kumo_error_t werr = NULL;
-		if (rt_save_ctr(rt, c, &werr) < 0)
-			log_error("%s", kumo_error_msg(werr));
-		kumo_error_free(&werr);
+		if (pending) {
+			cri_vm_status_clear(pending);
+			free(pending);
+		}
 	}
 	pthread_mutex_unlock(&rt->lock);
 	if (ret < 0) {
 		*err = serr;
 		return kumo_error_wrap(err, "start container `%.12s`", id);
 	}
-	log_info("container %.12s started", id);
-	publish_ctr(rt, id, EV(STARTED));
 	*resp = &CRI_NEW(Runtime__V1__StartContainerResponse,
 			 RUNTIME__V1__START_CONTAINER_RESPONSE__INIT)->base;
 	return 0;
@@ -289,23 +306,15 @@ int rt_ctr_stop(struct cri_runtime *rt, const char *id, int64_t timeout_s, kumo_
 		cri_vm_status_clear(&st);
 		return kumo_error(err, KUMO_E_INTERNAL, "container `%.12s` still runs after stop", id);
 	}
-	uint8_t *ev = NULL;
-	size_t len;
 	pthread_mutex_lock(&rt->lock);
 	c = rt_ctr_by_id(rt, id);
 	if (c && c->state == CS(RUNNING) && rt_apply_vm_status(c, &st)) {
-		kumo_error_t werr = NULL;
-		if (rt_save_ctr(rt, c, &werr) < 0)
-			log_error("%s", kumo_error_msg(werr));
-		kumo_error_free(&werr);
-		ev = rt_event_build(rt, id, EV(STOPPED), rt_pod_by_id(rt, c->pod_id), &len);
+		save_or_log(rt, c);
+		log_info("container %.12s stopped", id);
+		rt_emit(rt, id, EV(STOPPED), rt_pod_by_id(rt, c->pod_id));
 	}
 	pthread_mutex_unlock(&rt->lock);
 	cri_vm_status_clear(&st);
-	if (ev) {
-		log_info("container %.12s stopped", id);
-		rt_event_publish(rt, ev, len);
-	}
 	return 0;
 }
 
@@ -326,21 +335,16 @@ int rt_ctr_remove(struct cri_runtime *rt, const char *id, kumo_error_t *err)
 		return -1;
 	if (rt->backend->ops->vm_remove(rt->backend, id, err) < 0)
 		return kumo_error_wrap(err, "remove container `%.12s`", id);
-	size_t len;
-	uint8_t *ev = NULL;
 	pthread_mutex_lock(&rt->lock);
 	struct cri_ctr *c = rt_ctr_by_id(rt, id);
 	if (c) {
 		char pod_id[CRI_ID_LEN + 1];
 		memcpy(pod_id, c->pod_id, sizeof(pod_id));
 		rt_delete_ctr(rt, c);
-		ev = rt_event_build(rt, id, EV(DELETED), rt_pod_by_id(rt, pod_id), &len);
+		log_info("container %.12s removed", id);
+		rt_emit(rt, id, EV(DELETED), rt_pod_by_id(rt, pod_id));
 	}
 	pthread_mutex_unlock(&rt->lock);
-	if (ev) {
-		log_info("container %.12s removed", id);
-		rt_event_publish(rt, ev, len);
-	}
 	return 0;
 }
 

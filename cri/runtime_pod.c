@@ -8,11 +8,11 @@
 
 static void publish(struct cri_runtime *rt, const char *id, int type)
 {
-	size_t len;
 	pthread_mutex_lock(&rt->lock);
-	uint8_t *ev = rt_event_build(rt, id, type, rt_pod_by_id(rt, id), &len);
+	struct cri_pod *p = rt_pod_by_id(rt, id);
+	if (p)
+		rt_emit(rt, id, type, p);
 	pthread_mutex_unlock(&rt->lock);
-	rt_event_publish(rt, ev, len);
 }
 
 CRI_HANDLER(cri_run_pod_sandbox)
@@ -212,17 +212,14 @@ CRI_HANDLER(cri_remove_pod_sandbox)
 	free_ids(ids);
 	if (rr < 0)
 		return kumo_error_wrap(err, "remove pod sandbox `%.12s`", id);
-	size_t len;
 	pthread_mutex_lock(&rt->lock);
 	p = rt_pod_by_id(rt, id);
-	uint8_t *ev = p ? rt_event_build(rt, id, EV(DELETED), p, &len) : NULL;
-	if (p)
+	if (p) {
+		rt_emit(rt, id, EV(DELETED), p);
 		rt_delete_pod(rt, p);
-	pthread_mutex_unlock(&rt->lock);
-	if (ev) {
 		log_info("pod %.12s removed", id);
-		rt_event_publish(rt, ev, len);
 	}
+	pthread_mutex_unlock(&rt->lock);
 	*resp = &CRI_NEW(Runtime__V1__RemovePodSandboxResponse,
 			 RUNTIME__V1__REMOVE_POD_SANDBOX_RESPONSE__INIT)->base;
 	return 0;

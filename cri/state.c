@@ -183,6 +183,10 @@ static void ctr_free(struct cri_ctr *c)
 	free(c->message);
 	free(c->image_id);
 	free(c->log_path);
+	if (c->pending_exit) {
+		cri_vm_status_clear(c->pending_exit);
+		free(c->pending_exit);
+	}
 	if (c->config)
 		protobuf_c_message_free_unpacked(&c->config->base, NULL);
 	free(c);
@@ -234,7 +238,10 @@ static int load_pod(struct cri_runtime *rt, const char *path, kumo_error_t *err)
 	const char *id = jstr(j, "id");
 	if (strlen(id) != CRI_ID_LEN ||
 	    pbjson_to_message(&runtime__v1__pod_sandbox_config__descriptor,
-			      json_object_get(j, "config"), &cfg, err) < 0) {
+			      json_object_get(j, "config"), &cfg, err) < 0 ||
+	    !((Runtime__V1__PodSandboxConfig *)cfg)->metadata) {
+		if (cfg)
+			protobuf_c_message_free_unpacked(cfg, NULL);
 		json_decref(j);
 		kumo_error(err, KUMO_E_INVALID, "bad pod record");
 		return kumo_error_wrap(err, "`%s`", path);
@@ -267,7 +274,11 @@ static int load_ctr(struct cri_runtime *rt, const char *path, kumo_error_t *err)
 	const char *id = jstr(j, "id"), *pod = jstr(j, "pod_sandbox_id");
 	if (strlen(id) != CRI_ID_LEN || strlen(pod) != CRI_ID_LEN ||
 	    pbjson_to_message(&runtime__v1__container_config__descriptor,
-			      json_object_get(j, "config"), &cfg, err) < 0) {
+			      json_object_get(j, "config"), &cfg, err) < 0 ||
+	    !((Runtime__V1__ContainerConfig *)cfg)->metadata ||
+	    !((Runtime__V1__ContainerConfig *)cfg)->image) {
+		if (cfg)
+			protobuf_c_message_free_unpacked(cfg, NULL);
 		json_decref(j);
 		kumo_error(err, KUMO_E_INVALID, "bad container record");
 		return kumo_error_wrap(err, "`%s`", path);
@@ -361,23 +372,27 @@ bool rt_apply_vm_status(struct cri_ctr *c, const struct cri_vm_status *st)
 static void on_vm_exit(void *ctx, const char *id, const struct cri_vm_status *st)
 {
 	struct cri_runtime *rt = ctx;
-	uint8_t *ev = NULL;
-	size_t len = 0;
 	pthread_mutex_lock(&rt->lock);
 	struct cri_ctr *c = rt_ctr_by_id(rt, id);
-	if (c && c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED &&
-	    rt_apply_vm_status(c, st)) {
+	if (c && c->busy && c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED) {
+		/* Its StartContainer has not recorded RUNNING yet: it applies this after. */
+		if (!c->pending_exit) {
+			c->pending_exit = xzalloc(sizeof(*c->pending_exit));
+			*c->pending_exit = *st;
+			c->pending_exit->reason = st->reason ? xstrdup(st->reason) : NULL;
+			c->pending_exit->message = st->message ? xstrdup(st->message) : NULL;
+		}
+	} else if (c && c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED &&
+		   rt_apply_vm_status(c, st)) {
 		kumo_error_t err = NULL;
 		if (rt_save_ctr(rt, c, &err) < 0)
 			log_error("container `%s`: %s", id, kumo_error_msg(err));
 		kumo_error_free(&err);
 		log_info("container %.12s exited with code %d (%s)", id, c->exit_code, c->reason);
-		ev = rt_event_build(rt, c->id, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT,
-				    rt_pod_by_id(rt, c->pod_id), &len);
+		rt_emit(rt, c->id, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT,
+			rt_pod_by_id(rt, c->pod_id));
 	}
 	pthread_mutex_unlock(&rt->lock);
-	if (ev)
-		rt_event_publish(rt, ev, len);
 }
 
 int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_runtime **out,
@@ -544,8 +559,8 @@ Runtime__V1__ContainerStatus *rt_ctr_status_msg(const struct cri_ctr *c)
 	return s;
 }
 
-uint8_t *rt_event_build(struct cri_runtime *rt, const char *id, int type, const struct cri_pod *p,
-			size_t *len)
+static uint8_t *event_build(struct cri_runtime *rt, const char *id, int type,
+			   const struct cri_pod *p, size_t *len)
 {
 	Runtime__V1__ContainerEventResponse ev = RUNTIME__V1__CONTAINER_EVENT_RESPONSE__INIT;
 	ev.container_id = (char *)id;
@@ -573,13 +588,17 @@ uint8_t *rt_event_build(struct cri_runtime *rt, const char *id, int type, const 
 	return buf;
 }
 
-void rt_event_publish(struct cri_runtime *rt, uint8_t *msg, size_t len)
+void rt_emit(struct cri_runtime *rt, const char *id, int type, const struct cri_pod *p)
 {
 	pthread_mutex_lock(&rt->events_lock);
-	for (struct cri_sub *s = rt->subs; s; s = s->next)
-		s->fn(s->ctx, msg, len);
+	if (rt->subs) {
+		size_t len;
+		uint8_t *msg = event_build(rt, id, type, p, &len);
+		for (struct cri_sub *s = rt->subs; s; s = s->next)
+			s->fn(s->ctx, msg, len);
+		free(msg);
+	}
 	pthread_mutex_unlock(&rt->events_lock);
-	free(msg);
 }
 
 int cri_events_subscribe(struct cri_runtime *rt, cri_event_fn fn, void *ctx)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/e2e/cri-images.sh - kumod's REAL backend through the CRI socket, as far as it
 # is built: ImageService against a local docker-registry (pull a wasi/wasm image
-# pushed by `kumo push`, list, status, fs info, remove; a Linux-only image, a missing
-# tag and an unreachable registry each get the right gRPC status and a clear message),
+# pushed by `kumo push` and compiled at pull time, list, status, fs info, remove; a
+# Linux-only image, a module that does not validate, a missing tag and an unreachable
+# registry each get the right gRPC status and a clear message),
 # honest NetworkReady, and the clear error of the pieces not built in yet.
 # Prints `cri-images: N passed, N failed`.
 set -u
@@ -46,6 +47,8 @@ wat2wasm "$T/app.wat" -o "$T/app.wasm" || { bad "wat2wasm" "failed"; finish; }
 registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$T/app.wasm" "$REG/hello:v1" >"$T/push.log" 2>&1 && ok "kumo push" || bad "kumo push" "$(cat "$T/push.log")"
+printf '\0asm\1\0\0\0\1\5\1\140' >"$T/broken.wasm" # a type section cut short
+"$BIN/kumo" push "$T/broken.wasm" "$REG/broken:v1" >"$T/push2.log" 2>&1 && ok "kumo push of a broken module" || bad "kumo push of a broken module" "$(cat "$T/push2.log")"
 python3 "$HERE/../registry/make-layout.py" "$T/linux" v1 linux "$T/app.wasm" &&
 	skopeo copy --quiet --dest-tls-verify=false "oci:$T/linux:v1" "docker://$REG/linuxonly:v1" >"$T/skopeo.log" 2>&1 &&
 	ok "push a Linux-only image" || bad "push a Linux-only image" "$(cat "$T/skopeo.log")"
@@ -70,11 +73,16 @@ call "ImageStatus by id" ImageStatus "{\"image\":{\"image\":\"$IMG\"}}"
 eq "ImageStatus by id finds it" "$(jq -r '.image.repo_tags[0]' <<<"$OUT")" "$REG/hello:v1"
 call "ImageFsInfo" ImageFsInfo '{}'
 eq "image fs bytes" "$(jq -r '.image_filesystems[0].used_bytes.value > 0' <<<"$OUT")" "true"
+eq "the pull compiled the module into the build cache" "$(ls "$T/root/build/objects/" 2>/dev/null | grep -c '\.o$')" "1"
 call "pull again (cached)" PullImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
 eq "same id again" "$(jq -r .image_ref <<<"$OUT")" "$IMG"
 
 code "a Linux-only image is refused" Unimplemented PullImage "{\"image\":{\"image\":\"$REG/linuxonly:v1\"}}"
 says "the refusal names the platform" "wasm"
+code "a module that does not validate" InvalidArgument PullImage "{\"image\":{\"image\":\"$REG/broken:v1\"}}"
+says "the message says which image" "compile the image's module"
+call "ListImages after the failed compile" ListImages '{}'
+eq "an image that does not compile is not kept" "$(jq -r '[.images[].repo_tags[]] | join(",")' <<<"$OUT")" "$REG/hello:v1"
 code "a missing tag" NotFound PullImage "{\"image\":{\"image\":\"$REG/hello:nope\"}}"
 code "an unreachable registry" Unavailable PullImage '{"image":{"image":"127.0.0.1:1/hello:v1"}}'
 code "a malformed reference" InvalidArgument PullImage '{"image":{"image":"UPPER/Case::bad"}}'
@@ -83,7 +91,7 @@ code "a malformed reference" InvalidArgument PullImage '{"image":{"image":"UPPER
 call "RunPodSandbox (no network yet)" RunPodSandbox '{"config":{"metadata":{"name":"p","uid":"u","namespace":"n"}}}'
 POD=$(jq -r .pod_sandbox_id <<<"$OUT")
 code "CreateContainer says what is missing" Unavailable CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"c\"},\"image\":{\"image\":\"$REG/hello:v1\"}}}"
-says "the message names the missing piece" "not built into this kumod"
+says "the message names the missing piece" "bootable kernel image"
 call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
 
 call "RemoveImage" RemoveImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"

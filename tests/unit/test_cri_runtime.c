@@ -228,7 +228,17 @@ static void broken_record_is_set_aside(void **state)
 	char *bad = xasprintf("%s/pods/%s.json", f->dir, "ffff");
 	kumo_error_t err = NULL;
 	assert_int_equal(kumo_write_file_atomic(bad, "{not json", 9, 0600, &err), 0);
+	/* A well-formed record whose config lacks metadata is broken too. */
+	char *nometa = xasprintf("%s/pods/%064d.json", f->dir, 7);
+	const char *text = "{\"id\":\"0000000000000000000000000000000000000000000000000000000000000007\","
+			   "\"state\":\"SANDBOX_READY\",\"config\":{}}";
+	assert_int_equal(kumo_write_file_atomic(nometa, text, strlen(text), 0600, &err), 0);
 	open_rt(f);
+	char *aside2 = xasprintf("%s.broken", nometa);
+	struct stat sb2;
+	assert_int_equal(stat(aside2, &sb2), 0);
+	free(aside2);
+	free(nometa);
 	char *aside = xasprintf("%s.broken", bad);
 	struct stat sb;
 	assert_int_equal(stat(aside, &sb), 0);
@@ -361,6 +371,64 @@ static void garbage_requests(void **state)
 	free(pod);
 }
 
+/* A backend whose VM exits before vm_start even returns (a very short app). */
+static struct cri_backend_ops fast_ops;
+static int (*orig_start)(struct cri_backend *, const char *, kumo_error_t *);
+static int fast_start(struct cri_backend *b, const char *id, kumo_error_t *err)
+{
+	if (orig_start(b, id, err) < 0)
+		return -1;
+	struct cri_vm_status st = {.state = CRI_VM_EXITED, .exit_code = 5, .started_at_ns = 1,
+				   .finished_at_ns = 2};
+	cri_backend_report_exit(b, id, &st);
+	return 0;
+}
+
+static void collect(void *ctx, const uint8_t *msg, size_t len)
+{
+	json_t *types = ctx;
+	Runtime__V1__ContainerEventResponse *ev =
+		runtime__v1__container_event_response__unpack(NULL, len, msg);
+	assert_non_null(ev);
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&runtime__v1__container_event_type__descriptor, ev->container_event_type);
+	json_array_append_new(types, json_string(v->name));
+	runtime__v1__container_event_response__free_unpacked(ev, NULL);
+}
+
+static void exit_racing_start_is_ordered(void **state)
+{
+	struct fixture *f = *state;
+	cri_runtime_free(f->rt);
+	struct cri_backend *b = NULL;
+	kumo_error_t err = NULL;
+	assert_int_equal(cri_backend_test_new(f->dir, &b, &err), 0);
+	fast_ops = *b->ops;
+	orig_start = fast_ops.vm_start;
+	fast_ops.vm_start = fast_start;
+	b->ops = &fast_ops;
+	assert_int_equal(cri_runtime_new(f->dir, b, &f->rt, &err), 0);
+	char *pod = run_pod(f, "race");
+	char *c = create(f, pod, "quick", "[\"serve\"]");
+	json_t *types = json_array();
+	int h = cri_events_subscribe(f->rt, collect, types);
+	char *req = xasprintf("{\"container_id\":\"%s\"}", c);
+	json_decref(call(f, "StartContainer", req, NULL));
+	cri_events_unsubscribe(f->rt, h);
+	assert_int_equal(json_array_size(types), 2);
+	assert_string_equal(json_string_value(json_array_get(types, 0)), "CONTAINER_STARTED_EVENT");
+	assert_string_equal(json_string_value(json_array_get(types, 1)), "CONTAINER_STOPPED_EVENT");
+	json_t *r = call(f, "ContainerStatus", req, NULL);
+	json_t *st = json_object_get(r, "status");
+	assert_string_equal(json_string_value(json_object_get(st, "state")), "CONTAINER_EXITED");
+	assert_int_equal(json_integer_value(json_object_get(st, "exit_code")), 5);
+	json_decref(r);
+	json_decref(types);
+	free(req);
+	free(c);
+	free(pod);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(exit_racing_start_is_ordered, setup, teardown),
 	};
 	kumo_log_set_level(KUMO_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
