@@ -18,5 +18,10 @@ done
 line=$(tail -1 "$out/result.txt")
 p=$(echo "$line" | sed -E 's/^spectest: ([0-9]+) passed, ([0-9]+) failed.*/\1/')
 f=$(echo "$line" | sed -E 's/^spectest: ([0-9]+) passed, ([0-9]+) failed.*/\2/')
-echo "spectest: $p passed, $((f + conv_failed)) failed"
-[ "$((f + conv_failed))" -eq 0 ]
+# A valid module that does not load is a failure too.
+mods=$(grep -E '^modules: ' "$out/result.txt" | tail -1)
+mp=$(echo "$mods" | sed -E 's/^modules: ([0-9]+) ok, ([0-9]+) failed.*/\1/')
+mf=$(echo "$mods" | sed -E 's/^modules: ([0-9]+) ok, ([0-9]+) failed.*/\2/')
+failed=$((f + mf + conv_failed))
+echo "spectest: $((p + mp)) passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -5,12 +5,26 @@ TEST_LIBS_test_validate := $(LIB_COMPILER) $(LIB_COMMON)
 TEST_LDLIBS_test_decode := $(LIBS_LLVM)
 TEST_LDLIBS_test_validate := $(LIBS_LLVM)
 
-# The runner. Phase B (execution) links the hosted runtime as well.
+# The runner. With the hosted runtime (kernel/rt) in the tree it also executes: modules
+# are compiled by kumo, linked with `ld -shared` and dlopen()ed, so the runner exports
+# the runtime's libcalls (-rdynamic, whole archive).
 SPECTEST_BIN := $(BUILD)/spectest/kumo-spectest
-SPECTEST_OBJS := $(BUILD)/host/tests/spectest/spectest.o
-$(SPECTEST_BIN): $(SPECTEST_OBJS) $(LIB_COMPILER) $(LIB_COMMON)
+ifneq ($(wildcard kernel/rt/rt.h),)
+SPECTEST_OBJS := $(BUILD)/spectest/spectest-exec.o $(BUILD)/host/tests/spectest/spectest_exec.o
+SPECTEST_RT := -Wl,--whole-archive $(LIB_HOSTED) -Wl,--no-whole-archive
+SPECTEST_DEPS := $(LIB_HOSTED)
+$(BUILD)/spectest/spectest-exec.o: tests/spectest/spectest.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $(SPECTEST_OBJS) $(LIB_COMPILER) $(LIB_COMMON) $(LIBS_LLVM) -ljansson -lpthread -lm
+	$(CC) $(HOST_CFLAGS) -DSPECTEST_EXEC -c $< -o $@
+else
+SPECTEST_OBJS := $(BUILD)/host/tests/spectest/spectest.o
+SPECTEST_RT :=
+SPECTEST_DEPS :=
+endif
+$(SPECTEST_BIN): $(SPECTEST_OBJS) $(LIB_COMPILER) $(LIB_COMMON) $(SPECTEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -rdynamic -o $@ $(SPECTEST_OBJS) $(SPECTEST_RT) $(LIB_COMPILER) $(LIB_COMMON) \
+		$(LIBS_LLVM) -ljansson -ldl -lpthread -lm
 
 # make spectest SPEC=DIR: every *.json (wast2json output) in DIR and its subdirectories.
 .PHONY: spectest
