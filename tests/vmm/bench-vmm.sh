@@ -81,7 +81,7 @@ machine_once() { # extra qemu args...
 }
 machine_row() { # label runs args...
 	local label=$1 runs=$2; shift 2
-	local f=$work/machine-$label.txt; : >"$f"
+	local f; f=$work/machine-$(tr -c 'A-Za-z0-9\n' _ <<<"$label").txt; : >"$f"
 	for _ in $(seq "$runs"); do machine_once "$@" >>"$f"; done
 	read -r m50 m95 <<<"$(stats "$f" 1)"
 	printf "%-34s %9s %9s\n" "$label" "$m50" "$m95"
