@@ -178,6 +178,9 @@ struct unpack_limits {
 	uint64_t max_entry;  /* bytes of one file */
 	uint64_t max_total;  /* bytes of the whole rootfs */
 	uint64_t total;      /* running total, updated */
+	const char *want;    /* a path ("app.wasm", "bin/x.wasm") to hash while writing, or NULL */
+	char want_digest[DIGEST_BUF]; /* its digest, when want_ino != 0 */
+	uint64_t want_ino;   /* inode the digest belongs to (checked by the caller) */
 };
 /* Applies one layer (tar, tar+gzip, tar+zstd; OCI whiteouts) onto directory rootfd. */
 int unpack_layer(int rootfd, const char *blob_path, struct unpack_limits *lim,
