@@ -168,6 +168,8 @@ int store_lock(struct imagestore *s, const char *name, int op, kumo_error_t *err
 /* Writes bytes whose digest must be `digest` into blobs/ (verify, temp, rename). */
 int store_put_blob(struct imagestore *s, const char *digest, const void *data, size_t len,
 		   kumo_error_t *err);
+/* Makes the names of blobs written since the last call durable (one fsync of blobs/). */
+void store_sync_blobs(struct imagestore *s);
 /* Downloads blob d unless present; verifies while streaming; one download per blob
  * across threads and processes. */
 int store_fetch_blob(struct imagestore *s, struct registry *r, CURL *c,

@@ -182,7 +182,6 @@ static int unpack_rootfs(struct imagestore *s, const struct manifest *m, const c
 			return kumo_error_wrap(err, "unpack layer `%s`", m->layers[i].digest);
 		}
 	}
-	fsync(tfd);
 	close(tfd);
 	if (renameat(rfd, tmpname, rfd, hex) < 0) {
 		int e = errno;
@@ -198,6 +197,8 @@ static int unpack_rootfs(struct imagestore *s, const struct manifest *m, const c
 static int save_record(struct imagestore *s, struct record *rec, const char *tagref,
 		       const char *digestref, kumo_error_t *err)
 {
+	/* Every blob the record names is durable before the record is. */
+	store_sync_blobs(s);
 	autoclose int meta = store_lock(s, "meta.lock", LOCK_EX, err);
 	if (meta < 0)
 		return -1;
