@@ -90,4 +90,26 @@ struct kumo_embed_run {
 int kumo_embed_run_wasi(const struct kumo_module *m, const struct kumo_embed_run *run,
 			struct kumo_rt_outcome *out, kumo_error_t *err);
 
+/* ---- the runner's command line ---- */
+
+/* Exit statuses of the runner (the same values as cri/cli.h's KUMO_EXIT_*): the app's
+ * own status passes through. */
+#define KUMO_HOSTED_EXIT_USAGE 2
+#define KUMO_HOSTED_EXIT_FAILURE 125
+#define KUMO_HOSTED_EXIT_TRAP 134
+
+/* Compiles a .wasm file to an object at *obj_path inside a new directory *tmp_dir (both
+ * malloc'd; the runner deletes them once the module is loaded). */
+typedef int (*kumo_hosted_compile_fn)(const char *wasm_path, bool bounds_checks,
+				      char **obj_path, char **tmp_dir, kumo_error_t *err);
+
+/* `PROG [--host] APP [--dir H::G]... [--env K=V]... [--mem SIZE] [--bounds-checks]
+ * [--] [ARGS...]`: loads APP (compiling a .wasm through `compile`, which may be NULL),
+ * runs it as a WASI command and returns the exit status: the app's, or
+ * KUMO_HOSTED_EXIT_TRAP after printing `kumo: trap: <message>` on stderr, or
+ * KUMO_HOSTED_EXIT_FAILURE / _USAGE. With require_host, a missing --host is an error
+ * (that path belongs to the unikernel). argv[0] is the command's own name. */
+int kumo_hosted_run_main(const char *prog, int argc, char **argv, kumo_hosted_compile_fn compile,
+			 bool require_host);
+
 #endif /* KUMO_EMBED_H */

@@ -168,60 +168,66 @@ void kumo_wasi_free(struct kumo_wasi *w)
 
 /* ---- the function list and the resolver ---- */
 
-/* The length in each symbol must be the name's: checked at compile time. */
-#define F(len, name, sig)                                                                   \
-	{#name + 0 * sizeof(char[sizeof(#name) - 1 == (len) ? 1 : -1]), #sig,              \
-	 (void *)KUMO_WASI_SYM(len, name, sig)}
+#define WASI_FUNC_LIST(X) \
+	X(8, args_get, ii_i) \
+	X(14, args_sizes_get, ii_i) \
+	X(11, environ_get, ii_i) \
+	X(17, environ_sizes_get, ii_i) \
+	X(13, clock_res_get, ii_i) \
+	X(14, clock_time_get, ili_i) \
+	X(9, fd_advise, illi_i) \
+	X(11, fd_allocate, ill_i) \
+	X(8, fd_close, i_i) \
+	X(11, fd_datasync, i_i) \
+	X(13, fd_fdstat_get, ii_i) \
+	X(19, fd_fdstat_set_flags, ii_i) \
+	X(20, fd_fdstat_set_rights, ill_i) \
+	X(15, fd_filestat_get, ii_i) \
+	X(20, fd_filestat_set_size, il_i) \
+	X(21, fd_filestat_set_times, illi_i) \
+	X(8, fd_pread, iiili_i) \
+	X(14, fd_prestat_get, ii_i) \
+	X(19, fd_prestat_dir_name, iii_i) \
+	X(9, fd_pwrite, iiili_i) \
+	X(7, fd_read, iiii_i) \
+	X(10, fd_readdir, iiili_i) \
+	X(11, fd_renumber, ii_i) \
+	X(7, fd_seek, ilii_i) \
+	X(7, fd_sync, i_i) \
+	X(7, fd_tell, ii_i) \
+	X(8, fd_write, iiii_i) \
+	X(21, path_create_directory, iii_i) \
+	X(17, path_filestat_get, iiiii_i) \
+	X(23, path_filestat_set_times, iiiilli_i) \
+	X(9, path_link, iiiiiii_i) \
+	X(9, path_open, iiiiillii_i) \
+	X(13, path_readlink, iiiiii_i) \
+	X(21, path_remove_directory, iii_i) \
+	X(11, path_rename, iiiiii_i) \
+	X(12, path_symlink, iiiii_i) \
+	X(16, path_unlink_file, iii_i) \
+	X(11, poll_oneoff, iiii_i) \
+	X(9, proc_exit, i_) \
+	X(10, proc_raise, i_i) \
+	X(11, sched_yield, _i) \
+	X(10, random_get, ii_i) \
+	X(11, sock_accept, iii_i) \
+	X(9, sock_recv, iiiiii_i) \
+	X(9, sock_send, iiiii_i) \
+	X(13, sock_shutdown, ii_i)
+
+/* The length inside each symbol must be the name's: checked at compile time. */
+#define CHECK_LEN(len, name, sig) \
+	_Static_assert(sizeof(#name) - 1 == (len), "KUMO_WASI_SYM length of " #name);
+WASI_FUNC_LIST(CHECK_LEN)
+#undef CHECK_LEN
+
+#define ENTRY(len, name, sig) {#name, #sig, (void *)KUMO_WASI_SYM(len, name, sig)},
 const struct kumo_wasi_func kumo_wasi_funcs[] = {
-	F(8, args_get, ii_i),
-	F(14, args_sizes_get, ii_i),
-	F(11, environ_get, ii_i),
-	F(17, environ_sizes_get, ii_i),
-	F(13, clock_res_get, ii_i),
-	F(14, clock_time_get, ili_i),
-	F(9, fd_advise, illi_i),
-	F(11, fd_allocate, ill_i),
-	F(8, fd_close, i_i),
-	F(11, fd_datasync, i_i),
-	F(13, fd_fdstat_get, ii_i),
-	F(19, fd_fdstat_set_flags, ii_i),
-	F(20, fd_fdstat_set_rights, ill_i),
-	F(15, fd_filestat_get, ii_i),
-	F(20, fd_filestat_set_size, il_i),
-	F(21, fd_filestat_set_times, illi_i),
-	F(8, fd_pread, iiili_i),
-	F(14, fd_prestat_get, ii_i),
-	F(19, fd_prestat_dir_name, iii_i),
-	F(9, fd_pwrite, iiili_i),
-	F(7, fd_read, iiii_i),
-	F(10, fd_readdir, iiili_i),
-	F(11, fd_renumber, ii_i),
-	F(7, fd_seek, ilii_i),
-	F(7, fd_sync, i_i),
-	F(7, fd_tell, ii_i),
-	F(8, fd_write, iiii_i),
-	F(21, path_create_directory, iii_i),
-	F(17, path_filestat_get, iiiii_i),
-	F(23, path_filestat_set_times, iiiilli_i),
-	F(9, path_link, iiiiiii_i),
-	F(9, path_open, iiiiillii_i),
-	F(13, path_readlink, iiiiii_i),
-	F(21, path_remove_directory, iii_i),
-	F(11, path_rename, iiiiii_i),
-	F(12, path_symlink, iiiii_i),
-	F(16, path_unlink_file, iii_i),
-	F(11, poll_oneoff, iiii_i),
-	F(9, proc_exit, i_),
-	F(10, proc_raise, i_i),
-	F(11, sched_yield, _i),
-	F(10, random_get, ii_i),
-	F(11, sock_accept, iii_i),
-	F(9, sock_recv, iiiiii_i),
-	F(9, sock_send, iiiii_i),
-	F(13, sock_shutdown, ii_i),
+	WASI_FUNC_LIST(ENTRY)
 	{0, 0, 0},
 };
-#undef F
+#undef ENTRY
 
 static bool eq(const char *a, size_t alen, const char *z)
 {

@@ -554,16 +554,16 @@ u32 KUMO_WASI_SYM(9, path_open, iiiiillii_i)(wvm *vm, u32 fd, u32 dirflags, u32 
 			      WASI_RIGHT_FD_ALLOCATE | WASI_RIGHT_FD_FILESTAT_SET_SIZE)) != 0;
 	struct kumo_plat_file *f = NULL;
 	int rc = kumo_plat_openat(r.dir, r.name, oflags, fdflags, read, write, &f);
-	if (rc == -WASI_EISDIR && write && !(oflags & (WASI_OFLAG_CREAT | WASI_OFLAG_TRUNC))) {
-		/* A directory asked for with write rights: open it read-only, as wasmtime. */
-		rc = kumo_plat_openat(r.dir, r.name, oflags | WASI_OFLAG_DIRECTORY, fdflags, true,
-				      false, &f);
-	}
 	wasi_resolved_done(&r);
 	if (rc < 0)
 		return wasi_err(rc);
 	struct kumo_plat_stat st = {0};
 	kumo_plat_fstat(f, &st);
+	if (st.filetype == WASI_FILETYPE_DIRECTORY && write) {
+		/* A directory is never writable (the platform opened it read-only). */
+		kumo_plat_close(f);
+		return WASI_EISDIR;
+	}
 	if (st.filetype == WASI_FILETYPE_DIRECTORY) {
 		base &= WASI_RIGHTS_DIR_BASE;
 	} else {
@@ -594,9 +594,8 @@ u32 KUMO_WASI_SYM(13, path_readlink, iiiiii_i)(wvm *vm, u32 fd, u32 path, u32 pa
 	wasi_resolved_done(&r);
 	if (rc < 0)
 		return wasi_err(rc);
-	if (len > buf_len)
-		return WASI_ERANGE;
-	return wasi_store_u32(vm, bufused, (uint32_t)len);
+	/* A short buffer gets the first buf_len bytes, as wasmtime. */
+	return wasi_store_u32(vm, bufused, len < buf_len ? (uint32_t)len : buf_len);
 }
 
 u32 KUMO_WASI_SYM(21, path_remove_directory, iii_i)(wvm *vm, u32 fd, u32 path, u32 path_len)
@@ -648,6 +647,8 @@ u32 KUMO_WASI_SYM(12, path_symlink, iiiii_i)(wvm *vm, u32 old_path, u32 old_len,
 	uint32_t e = wasi_path_copy(vm, old_path, old_len, target, sizeof(target));
 	if (e)
 		return e;
+	if (target[0] == '/')
+		return WASI_EPERM; /* could never be followed inside the sandbox */
 	e = resolve_at(vm, fd, WASI_RIGHT_PATH_SYMLINK, new_path, new_len, false, &r);
 	if (e)
 		return e;
