@@ -6,9 +6,7 @@
 #include <llvm-c/Target.h>
 
 #include "compiler/emit.h"
-
-/* TEMPORARY until validate.c lands on compiler-front: weak so the build links. */
-extern __attribute__((weak)) int wasm_validate(const struct wasm_module *m, struct wasm_error *e);
+#include "compiler/frontend.h"
 
 #ifndef KUMO_GIT_REV
 #define KUMO_GIT_REV "dev"
@@ -205,14 +203,6 @@ static void declare_functions(struct emit_module *em)
 	}
 }
 
-static int front_error(const struct wasm_error *we, kumo_error_t *err)
-{
-	return kumo_error(err, we->unsupported ? KUMO_E_UNSUPPORTED : KUMO_E_INVALID,
-			  "%s module: %s at offset %zu",
-			  we->unsupported ? "unsupported" : we->malformed ? "malformed" : "invalid",
-			  we->msg, we->offset);
-}
-
 static void fill_info(const struct wasm_module *m, struct kumo_compile_info *info)
 {
 	info->nimports = m->nimports;
@@ -237,7 +227,6 @@ int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile
 {
 	uint64_t t0 = kumo_now_ns();
 	struct wasm_module m;
-	struct wasm_error we;
 	struct emit_module em;
 	LLVMTargetMachineRef tm = NULL;
 	uint8_t *obj = NULL;
@@ -247,7 +236,6 @@ int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile
 	int opt_level = opts ? opts->opt_level : 2;
 
 	memset(&m, 0, sizeof(m));
-	memset(&we, 0, sizeof(we));
 	memset(&em, 0, sizeof(em));
 	if (info)
 		memset(info, 0, sizeof(*info));
@@ -256,14 +244,8 @@ int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile
 	if (opt_level < 0 || opt_level > 3)
 		return kumo_error(err, KUMO_E_INVALID, "optimisation level %d is not 0..3", opt_level);
 
-	if (wasm_decode(wasm, len, &m, &we) < 0) {
-		front_error(&we, err);
-		goto out;
-	}
-	if (wasm_validate && wasm_validate(&m, &we) < 0) {
-		front_error(&we, err);
-		goto out;
-	}
+	if (wasm_load(wasm, len, &m, err) < 0)
+		return -1; /* wasm_load freed the module */
 	if (target_machine_create(cpu, opt_level, &tm, err) < 0)
 		goto out;
 	{

@@ -5,3 +5,7 @@ LIB_COMPILER := $(BUILD)/lib/libkumo-compiler.a
 $(LIB_COMPILER): $(COMPILER_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
+
+# Unit test of the code generator: compiles WAT, links with cc -shared, dlopens.
+TEST_LIBS_test_compile := $(LIB_COMPILER) $(LIB_COMMON)
+TEST_LDLIBS_test_compile := $(LIBS_LLVM) -ldl -rdynamic

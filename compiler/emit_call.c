@@ -24,6 +24,9 @@ void emit_call_native(struct emit_fn *f, const struct wasm_functype *ft, LLVMTyp
 	for (uint32_t i = ft->nparams; i > 0; i--)
 		args[extra + i - 1] = fn_pop(f);
 	LLVMValueRef r = LLVMBuildCall2(em->b, fty, callee, args, nargs, "");
+	/* Keeps tail-recursion elimination from turning unbounded recursion (which must trap
+	 * with "call stack exhausted") into an endless loop. */
+	LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
 	if (ft->nresults == 1) {
 		fn_push(f, r);
 	} else if (ft->nresults >= 2) {
