@@ -163,6 +163,13 @@ static void em_init(struct emit_module *em, const struct wasm_module *m,
 	em->attr_nounwind = LLVMCreateEnumAttribute(
 		ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0);
 
+	/* The x86-64-vN names fix an ISA level, not a micro-architecture; LLVM would tune
+	 * them for Sandy Bridge (e.g. rotates as SHLD, slow on current AMD and Intel cores).
+	 * Tune for a current generic core instead. */
+	const char *cpu = opts && opts->cpu ? opts->cpu : KUMO_DEFAULT_CPU;
+	if (strncmp(cpu, "x86-64", 6) == 0)
+		em->attr_tune = LLVMCreateStringAttribute(ctx, "tune-cpu", 8, "generic", 7);
+
 	em->fn_types = xmalloc((m->ntypes + 1) * sizeof(LLVMTypeRef));
 	for (uint32_t i = 0; i < m->ntypes; i++)
 		em->fn_types[i] = emit_fn_type(em, &m->types[i]);

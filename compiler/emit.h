@@ -70,6 +70,7 @@ struct emit_module {
 
 	/* Function attributes every generated function carries. */
 	LLVMAttributeRef attr_noredzone, attr_nounwind;
+	LLVMAttributeRef attr_tune;  /* "tune-cpu" for ISA-level CPU names, or NULL */
 };
 
 /* One entry of the control stack. */

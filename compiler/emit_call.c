@@ -1,6 +1,7 @@
 /* compiler/emit_call.c - call (direct, or through vmctx->funcrefs for imports) and
  * call_indirect (bounds, null and signature checks, then the funcref's code). */
 #include "compiler/emit.h"
+#include "compiler/opcodes.h"
 
 void emit_call_native(struct emit_fn *f, const struct wasm_functype *ft, LLVMTypeRef fty,
 		      LLVMValueRef callee, LLVMValueRef callee_vmctx)
@@ -51,7 +52,7 @@ int emit_call(struct emit_fn *f, uint32_t op)
 {
 	struct emit_module *em = f->em;
 	const struct wasm_module *m = em->m;
-	if (op == 0x10) {
+	if (op == WASM_OP_CALL) {
 		uint32_t idx = read_u32(&f->r);
 		if (f->r.failed || idx >= m->nfuncs) {
 			reader_fail(&f->r, "unknown function");
@@ -73,7 +74,7 @@ int emit_call(struct emit_fn *f, uint32_t op)
 		}
 		return 1;
 	}
-	if (op == 0x11) {
+	if (op == WASM_OP_CALL_INDIRECT) {
 		uint32_t typeidx = read_u32(&f->r);
 		uint32_t tableidx = read_u32(&f->r);
 		if (f->r.failed || typeidx >= m->ntypes || tableidx >= m->ntables) {

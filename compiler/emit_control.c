@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "compiler/emit.h"
+#include "compiler/opcodes.h"
 
 static const wasm_valtype *single_type(wasm_valtype t)
 {
@@ -261,6 +262,23 @@ static void do_br_table(struct emit_fn *f)
 	f->unreachable = true;
 }
 
+/* A dropped value's memory loads must still trap when out of bounds: LLVM would delete
+ * an unused load, so the loads feeding a `drop` become volatile. Others are untouched. */
+static void keep_loads(struct emit_module *em, LLVMValueRef v, int depth)
+{
+	if (depth <= 0 || !LLVMIsAInstruction(v))
+		return;
+	if (LLVMIsALoadInst(v)) {
+		/* Linear-memory loads only: a volatile local would not be promoted. */
+		if (LLVMGetMetadata(v, em->md_tbaa) == em->tbaa_tags[TBAA_MEM])
+			LLVMSetVolatile(v, 1);
+		return;
+	}
+	int n = LLVMGetNumOperands(v);
+	for (int i = 0; i < n && i < 4; i++)
+		keep_loads(em, LLVMGetOperand(v, i), depth - 1);
+}
+
 static void do_select(struct emit_fn *f)
 {
 	struct emit_module *em = f->em;
@@ -275,30 +293,30 @@ int emit_control(struct emit_fn *f, uint32_t op)
 {
 	struct emit_module *em = f->em;
 	switch (op) {
-	case 0x00: /* unreachable */
+	case WASM_OP_UNREACHABLE: /* unreachable */
 		emit_trap(f, KUMO_TRAP_UNREACHABLE);
 		return 1;
-	case 0x01: /* nop */
+	case WASM_OP_NOP: /* nop */
 		return 1;
-	case 0x02:
+	case WASM_OP_BLOCK:
 		do_block(f, CTRL_BLOCK);
 		return 1;
-	case 0x03:
+	case WASM_OP_LOOP:
 		do_block(f, CTRL_LOOP);
 		return 1;
-	case 0x04:
+	case WASM_OP_IF:
 		do_block(f, CTRL_IF);
 		return 1;
-	case 0x05:
+	case WASM_OP_ELSE:
 		do_else(f);
 		return 1;
-	case 0x0b:
+	case WASM_OP_END:
 		do_end(f);
 		return 1;
-	case 0x0c:
+	case WASM_OP_BR:
 		do_br(f, read_u32(&f->r));
 		return 1;
-	case 0x0d: { /* br_if */
+	case WASM_OP_BR_IF: { /* br_if */
 		uint32_t depth = read_u32(&f->r);
 		LLVMValueRef c = fn_pop(f);
 		LLVMValueRef b = LLVMBuildICmp(em->b, LLVMIntNE, c, emit_i32(f, 0), "");
@@ -308,19 +326,19 @@ int emit_control(struct emit_fn *f, uint32_t op)
 		LLVMPositionBuilderAtEnd(em->b, cont);
 		return 1;
 	}
-	case 0x0e:
+	case WASM_OP_BR_TABLE:
 		do_br_table(f);
 		return 1;
-	case 0x0f: /* return */
+	case WASM_OP_RETURN: /* return */
 		do_br(f, (uint32_t)f->nctrl - 1);
 		return 1;
-	case 0x1a: /* drop */
-		fn_pop(f);
+	case WASM_OP_DROP: /* drop */
+		keep_loads(em, fn_pop(f), 4);
 		return 1;
-	case 0x1b:
+	case WASM_OP_SELECT:
 		do_select(f);
 		return 1;
-	case 0x1c: { /* select t* */
+	case WASM_OP_SELECT_T: { /* select t* */
 		uint32_t n = read_u32(&f->r);
 		for (uint32_t i = 0; i < n && !f->r.failed; i++)
 			read_u8(&f->r);
@@ -344,56 +362,56 @@ void emit_skip_dead(struct emit_fn *f, uint32_t op)
 {
 	struct wasm_reader *r = &f->r;
 	switch (op) {
-	case 0x02: case 0x03: case 0x04:
+	case WASM_OP_BLOCK: case WASM_OP_LOOP: case WASM_OP_IF:
 		read_sleb(r, 33);
 		f->skip_depth++;
 		return;
-	case 0x05:
+	case WASM_OP_ELSE:
 		if (f->skip_depth == 0)
 			do_else(f);
 		return;
-	case 0x0b:
+	case WASM_OP_END:
 		if (f->skip_depth == 0)
 			do_end(f);
 		else
 			f->skip_depth--;
 		return;
-	case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
-	case 0x25: case 0x26: case 0xd2:
+	case WASM_OP_BR: case WASM_OP_BR_IF: case WASM_OP_CALL: case WASM_OP_LOCAL_GET: case WASM_OP_LOCAL_SET: case WASM_OP_LOCAL_TEE: case WASM_OP_GLOBAL_GET: case WASM_OP_GLOBAL_SET:
+	case WASM_OP_TABLE_GET: case WASM_OP_TABLE_SET: case WASM_OP_REF_FUNC:
 		read_u32(r);
 		return;
-	case 0x0e: {
+	case WASM_OP_BR_TABLE: {
 		uint32_t n = read_u32(r);
 		for (uint64_t i = 0; i <= n && !r->failed; i++)
 			read_u32(r);
 		return;
 	}
-	case 0x11:
+	case WASM_OP_CALL_INDIRECT:
 		read_u32(r);
 		read_u32(r);
 		return;
-	case 0x1c: {
+	case WASM_OP_SELECT_T: {
 		uint32_t n = read_u32(r);
 		for (uint32_t i = 0; i < n && !r->failed; i++)
 			read_u8(r);
 		return;
 	}
-	case 0x3f: case 0x40: case 0xd0:
+	case WASM_OP_MEMORY_SIZE: case WASM_OP_MEMORY_GROW: case WASM_OP_REF_NULL:
 		read_u8(r);
 		return;
-	case 0x41:
+	case WASM_OP_I32_CONST:
 		read_sleb(r, 32);
 		return;
-	case 0x42:
+	case WASM_OP_I64_CONST:
 		read_sleb(r, 64);
 		return;
-	case 0x43:
+	case WASM_OP_F32_CONST:
 		read_bytes(r, 4);
 		return;
-	case 0x44:
+	case WASM_OP_F64_CONST:
 		read_bytes(r, 8);
 		return;
-	case 0xfc: {
+	case WASM_OP_PREFIX_FC: {
 		uint32_t sub = read_u32(r);
 		switch (sub) {
 		case 8: read_u32(r); read_u8(r); break;
@@ -406,7 +424,7 @@ void emit_skip_dead(struct emit_fn *f, uint32_t op)
 		return;
 	}
 	default:
-		if (op >= 0x28 && op <= 0x3e)
+		if (op >= WASM_OP_I32_LOAD && op <= WASM_OP_I64_STORE32)
 			skip_memarg(r);
 		return;
 	}

@@ -1,6 +1,7 @@
 /* compiler/emit_convert.c - conversions: wrap/extend, trapping and saturating float to
  * int truncations, int to float, demote/promote, reinterpretations, sign extension. */
 #include "compiler/emit.h"
+#include "compiler/opcodes.h"
 
 /* Trapping truncation: NaN is "invalid conversion to integer", anything outside
  * (lo, hi) - or [lo, hi) when lo_inclusive - is "integer overflow". */
@@ -42,30 +43,30 @@ int emit_convert(struct emit_fn *f, uint32_t op)
 	const double two31 = 2147483648.0, two32 = 4294967296.0, two63 = 9223372036854775808.0,
 		     two64 = 18446744073709551616.0;
 	switch (op) {
-	case 0xa7: fn_push(f, LLVMBuildTrunc(b, fn_pop(f), em->t_i32, "")); return 1;
-	case 0xa8: trunc_trap(f, em->t_i32, true, -two31, true, two31); return 1;
-	case 0xa9: trunc_trap(f, em->t_i32, false, -1.0, false, two32); return 1;
-	case 0xaa: trunc_trap(f, em->t_i32, true, -two31 - 1.0, false, two31); return 1;
-	case 0xab: trunc_trap(f, em->t_i32, false, -1.0, false, two32); return 1;
-	case 0xac: fn_push(f, LLVMBuildSExt(b, fn_pop(f), em->t_i64, "")); return 1;
-	case 0xad: fn_push(f, LLVMBuildZExt(b, fn_pop(f), em->t_i64, "")); return 1;
-	case 0xae: trunc_trap(f, em->t_i64, true, -two63, true, two63); return 1;
-	case 0xaf: trunc_trap(f, em->t_i64, false, -1.0, false, two64); return 1;
-	case 0xb0: trunc_trap(f, em->t_i64, true, -two63, true, two63); return 1;
-	case 0xb1: trunc_trap(f, em->t_i64, false, -1.0, false, two64); return 1;
-	case 0xb2: case 0xb4: fn_push(f, LLVMBuildSIToFP(b, fn_pop(f), em->t_f32, "")); return 1;
-	case 0xb3: case 0xb5: fn_push(f, LLVMBuildUIToFP(b, fn_pop(f), em->t_f32, "")); return 1;
-	case 0xb6: fn_push(f, LLVMBuildFPTrunc(b, fn_pop(f), em->t_f32, "")); return 1;
-	case 0xb7: case 0xb9: fn_push(f, LLVMBuildSIToFP(b, fn_pop(f), em->t_f64, "")); return 1;
-	case 0xb8: case 0xba: fn_push(f, LLVMBuildUIToFP(b, fn_pop(f), em->t_f64, "")); return 1;
-	case 0xbb: fn_push(f, LLVMBuildFPExt(b, fn_pop(f), em->t_f64, "")); return 1;
-	case 0xbc: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_i32, "")); return 1;
-	case 0xbd: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_i64, "")); return 1;
-	case 0xbe: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_f32, "")); return 1;
-	case 0xbf: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_f64, "")); return 1;
-	case 0xc0: case 0xc2: sext_from(f, em->t_i8); return 1;
-	case 0xc1: case 0xc3: sext_from(f, em->t_i16); return 1;
-	case 0xc4: sext_from(f, em->t_i32); return 1;
+	case WASM_OP_I32_WRAP_I64: fn_push(f, LLVMBuildTrunc(b, fn_pop(f), em->t_i32, "")); return 1;
+	case WASM_OP_I32_TRUNC_F32_S: trunc_trap(f, em->t_i32, true, -two31, true, two31); return 1;
+	case WASM_OP_I32_TRUNC_F32_U: trunc_trap(f, em->t_i32, false, -1.0, false, two32); return 1;
+	case WASM_OP_I32_TRUNC_F64_S: trunc_trap(f, em->t_i32, true, -two31 - 1.0, false, two31); return 1;
+	case WASM_OP_I32_TRUNC_F64_U: trunc_trap(f, em->t_i32, false, -1.0, false, two32); return 1;
+	case WASM_OP_I64_EXTEND_I32_S: fn_push(f, LLVMBuildSExt(b, fn_pop(f), em->t_i64, "")); return 1;
+	case WASM_OP_I64_EXTEND_I32_U: fn_push(f, LLVMBuildZExt(b, fn_pop(f), em->t_i64, "")); return 1;
+	case WASM_OP_I64_TRUNC_F32_S: trunc_trap(f, em->t_i64, true, -two63, true, two63); return 1;
+	case WASM_OP_I64_TRUNC_F32_U: trunc_trap(f, em->t_i64, false, -1.0, false, two64); return 1;
+	case WASM_OP_I64_TRUNC_F64_S: trunc_trap(f, em->t_i64, true, -two63, true, two63); return 1;
+	case WASM_OP_I64_TRUNC_F64_U: trunc_trap(f, em->t_i64, false, -1.0, false, two64); return 1;
+	case WASM_OP_F32_CONVERT_I32_S: case WASM_OP_F32_CONVERT_I64_S: fn_push(f, LLVMBuildSIToFP(b, fn_pop(f), em->t_f32, "")); return 1;
+	case WASM_OP_F32_CONVERT_I32_U: case WASM_OP_F32_CONVERT_I64_U: fn_push(f, LLVMBuildUIToFP(b, fn_pop(f), em->t_f32, "")); return 1;
+	case WASM_OP_F32_DEMOTE_F64: fn_push(f, LLVMBuildFPTrunc(b, fn_pop(f), em->t_f32, "")); return 1;
+	case WASM_OP_F64_CONVERT_I32_S: case WASM_OP_F64_CONVERT_I64_S: fn_push(f, LLVMBuildSIToFP(b, fn_pop(f), em->t_f64, "")); return 1;
+	case WASM_OP_F64_CONVERT_I32_U: case WASM_OP_F64_CONVERT_I64_U: fn_push(f, LLVMBuildUIToFP(b, fn_pop(f), em->t_f64, "")); return 1;
+	case WASM_OP_F64_PROMOTE_F32: fn_push(f, LLVMBuildFPExt(b, fn_pop(f), em->t_f64, "")); return 1;
+	case WASM_OP_I32_REINTERPRET_F32: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_i32, "")); return 1;
+	case WASM_OP_I64_REINTERPRET_F64: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_i64, "")); return 1;
+	case WASM_OP_F32_REINTERPRET_I32: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_f32, "")); return 1;
+	case WASM_OP_F64_REINTERPRET_I64: fn_push(f, LLVMBuildBitCast(b, fn_pop(f), em->t_f64, "")); return 1;
+	case WASM_OP_I32_EXTEND8_S: case WASM_OP_I64_EXTEND8_S: sext_from(f, em->t_i8); return 1;
+	case WASM_OP_I32_EXTEND16_S: case WASM_OP_I64_EXTEND16_S: sext_from(f, em->t_i16); return 1;
+	case WASM_OP_I64_EXTEND32_S: sext_from(f, em->t_i32); return 1;
 	default: return 0;
 	}
 }

@@ -38,6 +38,8 @@ void emit_fn_attrs(struct emit_module *em, LLVMValueRef fn)
 {
 	LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, em->attr_noredzone);
 	LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, em->attr_nounwind);
+	if (em->attr_tune)
+		LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, em->attr_tune);
 }
 
 static char sig_letter(wasm_valtype t)

@@ -1,6 +1,7 @@
 /* compiler/emit_memory.c - linear memory: loads and stores (guard-page mode without
  * checks, or explicit bounds checks), memory.size/grow and the bulk-memory ops. */
 #include "compiler/emit.h"
+#include "compiler/opcodes.h"
 
 /* The native address of a Wasm access of `size` bytes at idx + offset. */
 static LLVMValueRef effective_address(struct emit_fn *f, LLVMValueRef idx, uint32_t offset,
@@ -69,28 +70,28 @@ int emit_memory(struct emit_fn *f, uint32_t op)
 	struct emit_module *em = f->em;
 	LLVMTypeRef i8 = em->t_i8, i16 = em->t_i16, i32 = em->t_i32, i64 = em->t_i64;
 	switch (op) {
-	case 0x28: load(f, i32, i32, 4, 0); return 1;
-	case 0x29: load(f, i64, i64, 8, 0); return 1;
-	case 0x2a: load(f, em->t_f32, em->t_f32, 4, 0); return 1;
-	case 0x2b: load(f, em->t_f64, em->t_f64, 8, 0); return 1;
-	case 0x2c: load(f, i32, i8, 1, 1); return 1;
-	case 0x2d: load(f, i32, i8, 1, 2); return 1;
-	case 0x2e: load(f, i32, i16, 2, 1); return 1;
-	case 0x2f: load(f, i32, i16, 2, 2); return 1;
-	case 0x30: load(f, i64, i8, 1, 1); return 1;
-	case 0x31: load(f, i64, i8, 1, 2); return 1;
-	case 0x32: load(f, i64, i16, 2, 1); return 1;
-	case 0x33: load(f, i64, i16, 2, 2); return 1;
-	case 0x34: load(f, i64, i32, 4, 1); return 1;
-	case 0x35: load(f, i64, i32, 4, 2); return 1;
-	case 0x36: store(f, i32, 4); return 1;
-	case 0x37: store(f, i64, 8); return 1;
-	case 0x38: store(f, em->t_f32, 4); return 1;
-	case 0x39: store(f, em->t_f64, 8); return 1;
-	case 0x3a: case 0x3c: store(f, i8, 1); return 1;
-	case 0x3b: case 0x3d: store(f, i16, 2); return 1;
-	case 0x3e: store(f, i32, 4); return 1;
-	case 0x3f: { /* memory.size */
+	case WASM_OP_I32_LOAD: load(f, i32, i32, 4, 0); return 1;
+	case WASM_OP_I64_LOAD: load(f, i64, i64, 8, 0); return 1;
+	case WASM_OP_F32_LOAD: load(f, em->t_f32, em->t_f32, 4, 0); return 1;
+	case WASM_OP_F64_LOAD: load(f, em->t_f64, em->t_f64, 8, 0); return 1;
+	case WASM_OP_I32_LOAD8_S: load(f, i32, i8, 1, 1); return 1;
+	case WASM_OP_I32_LOAD8_U: load(f, i32, i8, 1, 2); return 1;
+	case WASM_OP_I32_LOAD16_S: load(f, i32, i16, 2, 1); return 1;
+	case WASM_OP_I32_LOAD16_U: load(f, i32, i16, 2, 2); return 1;
+	case WASM_OP_I64_LOAD8_S: load(f, i64, i8, 1, 1); return 1;
+	case WASM_OP_I64_LOAD8_U: load(f, i64, i8, 1, 2); return 1;
+	case WASM_OP_I64_LOAD16_S: load(f, i64, i16, 2, 1); return 1;
+	case WASM_OP_I64_LOAD16_U: load(f, i64, i16, 2, 2); return 1;
+	case WASM_OP_I64_LOAD32_S: load(f, i64, i32, 4, 1); return 1;
+	case WASM_OP_I64_LOAD32_U: load(f, i64, i32, 4, 2); return 1;
+	case WASM_OP_I32_STORE: store(f, i32, 4); return 1;
+	case WASM_OP_I64_STORE: store(f, i64, 8); return 1;
+	case WASM_OP_F32_STORE: store(f, em->t_f32, 4); return 1;
+	case WASM_OP_F64_STORE: store(f, em->t_f64, 8); return 1;
+	case WASM_OP_I32_STORE8: case WASM_OP_I64_STORE8: store(f, i8, 1); return 1;
+	case WASM_OP_I32_STORE16: case WASM_OP_I64_STORE16: store(f, i16, 2); return 1;
+	case WASM_OP_I64_STORE32: store(f, i32, 4); return 1;
+	case WASM_OP_MEMORY_SIZE: { /* memory.size */
 		read_u8(&f->r);
 		LLVMValueRef bytes = emit_load_rt(f, i64, fn_memory(f),
 						  offsetof(struct kumo_memory, bytes), false);
@@ -98,7 +99,7 @@ int emit_memory(struct emit_fn *f, uint32_t op)
 		fn_push(f, LLVMBuildTrunc(em->b, pages, i32, ""));
 		return 1;
 	}
-	case 0x40: { /* memory.grow */
+	case WASM_OP_MEMORY_GROW: { /* memory.grow */
 		read_u8(&f->r);
 		LLVMValueRef args[2] = {f->vmctx, fn_pop(f)};
 		fn_push(f, emit_libcall(f, LC_MEMORY_GROW, args, 2));
@@ -112,7 +113,7 @@ int emit_memory(struct emit_fn *f, uint32_t op)
 int emit_memory_fc(struct emit_fn *f, uint32_t sub)
 {
 	switch (sub) {
-	case 8: { /* memory.init dataidx 0x00 */
+	case WASM_FC_MEMORY_INIT: { /* memory.init dataidx 0x00 */
 		uint32_t seg = read_u32(&f->r);
 		read_u8(&f->r);
 		LLVMValueRef n = fn_pop(f), s = fn_pop(f), d = fn_pop(f);
@@ -120,12 +121,12 @@ int emit_memory_fc(struct emit_fn *f, uint32_t sub)
 		emit_libcall(f, LC_MEMORY_INIT, args, 5);
 		return 1;
 	}
-	case 9: { /* data.drop */
+	case WASM_FC_DATA_DROP: { /* data.drop */
 		LLVMValueRef args[2] = {f->vmctx, emit_i32(f, read_u32(&f->r))};
 		emit_libcall(f, LC_DATA_DROP, args, 2);
 		return 1;
 	}
-	case 10: { /* memory.copy 0x00 0x00 */
+	case WASM_FC_MEMORY_COPY: { /* memory.copy 0x00 0x00 */
 		read_u8(&f->r);
 		read_u8(&f->r);
 		LLVMValueRef n = fn_pop(f), s = fn_pop(f), d = fn_pop(f);
@@ -133,7 +134,7 @@ int emit_memory_fc(struct emit_fn *f, uint32_t sub)
 		emit_libcall(f, LC_MEMORY_COPY, args, 4);
 		return 1;
 	}
-	case 11: { /* memory.fill 0x00 */
+	case WASM_FC_MEMORY_FILL: { /* memory.fill 0x00 */
 		read_u8(&f->r);
 		LLVMValueRef n = fn_pop(f), v = fn_pop(f), d = fn_pop(f);
 		LLVMValueRef args[4] = {f->vmctx, d, v, n};

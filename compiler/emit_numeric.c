@@ -1,6 +1,7 @@
 /* compiler/emit_numeric.c - constants, comparisons and arithmetic (with the spec's
  * division traps, shift/rotate counts mod the width, IEEE min/max/nearest/copysign). */
 #include "compiler/emit.h"
+#include "compiler/opcodes.h"
 
 static LLVMValueRef const_bits(struct emit_fn *f, LLVMTypeRef ft, LLVMTypeRef it, uint64_t bits)
 {
@@ -118,9 +119,18 @@ static void float_arith(struct emit_fn *f, unsigned k)
 		unary_intrinsic(f, unary[k], false);
 		return;
 	}
+	if (k == 13) {
+		binary_intrinsic(f, "llvm.copysign");
+		return;
+	}
 	if (k >= 11) {
-		static const char *const bin[] = {"llvm.minimum", "llvm.maximum", "llvm.copysign"};
-		binary_intrinsic(f, bin[k - 11]);
+		/* llvm.minimum/maximum give Wasm's -0 < +0 order and NaN propagation, but pass a
+		 * signalling NaN through unquieted; Wasm wants an arithmetic (quiet) NaN. */
+		LLVMValueRef rhs = fn_peek(f, 0), lhs = fn_peek(f, 1);
+		binary_intrinsic(f, k == 11 ? "llvm.minimum" : "llvm.maximum");
+		LLVMValueRef r = fn_pop(f);
+		LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, lhs, rhs, "");
+		fn_push(f, LLVMBuildSelect(b, nan, LLVMBuildFAdd(b, lhs, rhs, ""), r, ""));
 		return;
 	}
 	LLVMValueRef rhs = fn_pop(f), lhs = fn_pop(f), r;
@@ -142,20 +152,20 @@ int emit_numeric(struct emit_fn *f, uint32_t op)
 	static const LLVMRealPredicate fpred[] = {LLVMRealOEQ, LLVMRealUNE, LLVMRealOLT,
 						  LLVMRealOGT, LLVMRealOLE, LLVMRealOGE};
 	switch (op) {
-	case 0x41:
+	case WASM_OP_I32_CONST:
 		fn_push(f, emit_i32(f, (uint32_t)read_sleb(&f->r, 32)));
 		return 1;
-	case 0x42:
+	case WASM_OP_I64_CONST:
 		fn_push(f, emit_i64(f, (uint64_t)read_sleb(&f->r, 64)));
 		return 1;
-	case 0x43:
+	case WASM_OP_F32_CONST:
 		fn_push(f, const_bits(f, em->t_f32, em->t_i32, read_f32_bits(&f->r)));
 		return 1;
-	case 0x44:
+	case WASM_OP_F64_CONST:
 		fn_push(f, const_bits(f, em->t_f64, em->t_i64, read_f64_bits(&f->r)));
 		return 1;
-	case 0x45:
-	case 0x50: { /* eqz */
+	case WASM_OP_I32_EQZ:
+	case WASM_OP_I64_EQZ: { /* eqz */
 		LLVMValueRef a = fn_pop(f);
 		LLVMValueRef z = LLVMConstInt(LLVMTypeOf(a), 0, 0);
 		fn_push(f, emit_bool_to_i32(f, LLVMBuildICmp(em->b, LLVMIntEQ, a, z, "")));
@@ -164,36 +174,36 @@ int emit_numeric(struct emit_fn *f, uint32_t op)
 	default:
 		break;
 	}
-	if (op >= 0x46 && op <= 0x4f) {
-		icmp(f, ipred[op - 0x46]);
+	if (op >= WASM_OP_I32_EQ && op <= WASM_OP_I32_GE_U) {
+		icmp(f, ipred[op - WASM_OP_I32_EQ]);
 		return 1;
 	}
-	if (op >= 0x51 && op <= 0x5a) {
-		icmp(f, ipred[op - 0x51]);
+	if (op >= WASM_OP_I64_EQ && op <= WASM_OP_I64_GE_U) {
+		icmp(f, ipred[op - WASM_OP_I64_EQ]);
 		return 1;
 	}
-	if (op >= 0x5b && op <= 0x60) {
-		fcmp(f, fpred[op - 0x5b]);
+	if (op >= WASM_OP_F32_EQ && op <= WASM_OP_F32_GE) {
+		fcmp(f, fpred[op - WASM_OP_F32_EQ]);
 		return 1;
 	}
-	if (op >= 0x61 && op <= 0x66) {
-		fcmp(f, fpred[op - 0x61]);
+	if (op >= WASM_OP_F64_EQ && op <= WASM_OP_F64_GE) {
+		fcmp(f, fpred[op - WASM_OP_F64_EQ]);
 		return 1;
 	}
-	if (op >= 0x67 && op <= 0x78) {
-		int_arith(f, op - 0x67, em->t_i32, 32);
+	if (op >= WASM_OP_I32_CLZ && op <= WASM_OP_I32_ROTR) {
+		int_arith(f, op - WASM_OP_I32_CLZ, em->t_i32, 32);
 		return 1;
 	}
-	if (op >= 0x79 && op <= 0x8a) {
-		int_arith(f, op - 0x79, em->t_i64, 64);
+	if (op >= WASM_OP_I64_CLZ && op <= WASM_OP_I64_ROTR) {
+		int_arith(f, op - WASM_OP_I64_CLZ, em->t_i64, 64);
 		return 1;
 	}
-	if (op >= 0x8b && op <= 0x98) {
-		float_arith(f, op - 0x8b);
+	if (op >= WASM_OP_F32_ABS && op <= WASM_OP_F32_COPYSIGN) {
+		float_arith(f, op - WASM_OP_F32_ABS);
 		return 1;
 	}
-	if (op >= 0x99 && op <= 0xa6) {
-		float_arith(f, op - 0x99);
+	if (op >= WASM_OP_F64_ABS && op <= WASM_OP_F64_COPYSIGN) {
+		float_arith(f, op - WASM_OP_F64_ABS);
 		return 1;
 	}
 	return 0;

@@ -1,27 +1,28 @@
 /* compiler/emit_variable.c - local.get/set/tee (allocas) and global.get/set (cells). */
 #include "compiler/emit.h"
+#include "compiler/opcodes.h"
 
 int emit_variable(struct emit_fn *f, uint32_t op)
 {
 	struct emit_module *em = f->em;
 	switch (op) {
-	case 0x20: { /* local.get */
+	case WASM_OP_LOCAL_GET: { /* local.get */
 		uint32_t i = read_u32(&f->r);
 		if (i >= f->nlocals)
 			return reader_fail(&f->r, "unknown local"), 1;
 		fn_push(f, LLVMBuildLoad2(em->b, emit_valtype(em, f->local_types[i]), f->locals[i], ""));
 		return 1;
 	}
-	case 0x21: /* local.set */
-	case 0x22: { /* local.tee */
+	case WASM_OP_LOCAL_SET: /* local.set */
+	case WASM_OP_LOCAL_TEE: { /* local.tee */
 		uint32_t i = read_u32(&f->r);
 		if (i >= f->nlocals)
 			return reader_fail(&f->r, "unknown local"), 1;
-		LLVMValueRef v = op == 0x21 ? fn_pop(f) : fn_peek(f, 0);
+		LLVMValueRef v = op == WASM_OP_LOCAL_SET ? fn_pop(f) : fn_peek(f, 0);
 		LLVMBuildStore(em->b, v, f->locals[i]);
 		return 1;
 	}
-	case 0x23: { /* global.get */
+	case WASM_OP_GLOBAL_GET: { /* global.get */
 		uint32_t i = read_u32(&f->r);
 		if (i >= em->m->nglobals)
 			return reader_fail(&f->r, "unknown global"), 1;
@@ -33,7 +34,7 @@ int emit_variable(struct emit_fn *f, uint32_t op)
 		fn_push(f, v);
 		return 1;
 	}
-	case 0x24: { /* global.set */
+	case WASM_OP_GLOBAL_SET: { /* global.set */
 		uint32_t i = read_u32(&f->r);
 		if (i >= em->m->nglobals)
 			return reader_fail(&f->r, "unknown global"), 1;
