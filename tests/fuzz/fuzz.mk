@@ -1,9 +1,9 @@
 # tests/fuzz/fuzz.mk - fuzz targets for the Wasm front end.
-#   make fuzz [FUZZ_SECONDS=600]   libFuzzer (clang-19, ASan+UBSan) over decode+validate
+#   make fuzz [FUZZ_SECONDS=600]   libFuzzer (clang-19, ASan+UBSan) over decode+validate+compile
 #   make test                      replays tests/fuzz/corpus/wasm through a gcc build
 FUZZ_SECONDS ?= 600
 FUZZ_DIR := $(BUILD)/fuzz
-FUZZ_FRONT_SRCS := compiler/arena.c compiler/decode.c compiler/validate.c compiler/frontend.c \
+FUZZ_FRONT_SRCS := $(wildcard compiler/*.c) \
 	$(wildcard common/*.c)
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -Icommon -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(shell $(LLVM_CONFIG) --cflags)

@@ -14,7 +14,7 @@ for w in "$here"/wast/*.wast; do
 		echo "wast2json failed on $w"; conv_failed=$((conv_failed + 1))
 	fi
 done
-"$build/spectest/kumo-spectest" -v "$out" | tee "$out/result.txt"
+"$build/spectest/kumo-spectest" -v --timeout 60 "$out" | tee "$out/result.txt"
 line=$(tail -1 "$out/result.txt")
 p=$(echo "$line" | sed -E 's/^spectest: ([0-9]+) passed, ([0-9]+) failed.*/\1/')
 f=$(echo "$line" | sed -E 's/^spectest: ([0-9]+) passed, ([0-9]+) failed.*/\2/')

@@ -27,6 +27,9 @@ $(SPECTEST_BIN): $(SPECTEST_OBJS) $(LIB_COMPILER) $(LIB_COMMON) $(SPECTEST_DEPS)
 		$(LIBS_LLVM) -ljansson -ldl -lpthread -lm
 
 # make spectest SPEC=DIR: every *.json (wast2json output) in DIR and its subdirectories.
+# SPECTEST_FLAGS: -v lists each failure on stderr; --timeout S bounds each file (a
+# loaded machine compiles slowly; a hang in generated code costs only that file).
+SPECTEST_FLAGS ?= --timeout 900
 .PHONY: spectest
 spectest: $(SPECTEST_BIN)
 	@test -n "$(SPEC)" || { echo "usage: make spectest SPEC=DIR" >&2; exit 2; }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,6 +213,8 @@ static const struct kumo_module *load_module(struct exec *x, const char *path, c
 	unsigned n = x->serial++;
 	snprintf(obj, sizeof(obj), "%s/m%u.o", x->tmpdir, n);
 	snprintf(so, sizeof(so), "%s/m%u.so", x->tmpdir, n);
+	/* Recreated if something (a /tmp cleaner) removed it meanwhile. */
+	mkdir(x->tmpdir, 0700);
 	struct kumo_compile_options opts = { .opt_level = 2 };
 	int rc = kumo_compile_file(buf, len, &opts, obj, NULL, &err);
 	free(buf);
