@@ -8,15 +8,17 @@
 #include "compiler/emit.h"
 #include "compiler/frontend.h"
 
-#ifndef KUMO_GIT_REV
-#define KUMO_GIT_REV "dev"
+/* A hash of compiler/'s sources (compiler.mk), so build caches keyed on the id are
+ * invalidated exactly when the compiler changes. */
+#ifndef KUMO_COMPILER_SRC_ID
+#define KUMO_COMPILER_SRC_ID "dev"
 #endif
 
 const char *kumo_compiler_id(void)
 {
 #define KUMO_STR2(x) #x
 #define KUMO_STR(x) KUMO_STR2(x)
-	return "kumo-compiler/0.1 abi" KUMO_STR(KUMO_ABI_VERSION) " llvm19 " KUMO_GIT_REV;
+	return "kumo-compiler/0.1 abi" KUMO_STR(KUMO_ABI_VERSION) " llvm19 src-" KUMO_COMPILER_SRC_ID;
 #undef KUMO_STR
 #undef KUMO_STR2
 }
