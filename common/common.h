@@ -80,6 +80,8 @@ int kumo_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *ou
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir. */
 int kumo_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 			   kumo_error_t *err);
+/* write(2) until done, retrying EINTR; -1 with errno on failure. */
+int kumo_write_all(int fd, const void *data, size_t len);
 /* mkdir -p. */
 int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err);
 /* Monotonic clock in nanoseconds. */

@@ -144,7 +144,7 @@ int kumo_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *ou
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int kumo_write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	while (len) {
@@ -166,7 +166,7 @@ int kumo_write_file_atomic(const char *path, const void *data, size_t len, int m
 	autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "create `%s`", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (kumo_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return kumo_error_errno(err, e, "write `%s`", tmp);

@@ -3,22 +3,10 @@
 #include <string.h>
 
 #include "cri/cli.h"
+#include "cri/cli_image_opts.h"
 #include "imagestore/imagestore.h"
 
 /* Options shared by pull, images, rmi and push (see kumo_cli_image_opts). */
-struct kumo_image_opts {
-	struct imagestore_config cfg;
-	struct imagestore_auth auth;
-	const char *insecure[17];
-	int n_insecure;
-	bool artifact;
-	bool check;
-	bool gc;
-	bool quiet;
-	int first_arg; /* argv index of the first operand */
-};
-
-int kumo_cli_image_opts(int argc, char **argv, struct kumo_image_opts *o);
 
 /* Parses the common options; returns 0, or KUMO_EXIT_USAGE after printing why. */
 int kumo_cli_image_opts(int argc, char **argv, struct kumo_image_opts *o)

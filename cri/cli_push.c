@@ -2,20 +2,9 @@
 #include <string.h>
 
 #include "cri/cli.h"
+#include "cri/cli_image_opts.h"
 #include "imagestore/imagestore.h"
 
-struct kumo_image_opts {
-	struct imagestore_config cfg;
-	struct imagestore_auth auth;
-	const char *insecure[17];
-	int n_insecure;
-	bool artifact;
-	bool check;
-	bool gc;
-	bool quiet;
-	int first_arg;
-};
-int kumo_cli_image_opts(int argc, char **argv, struct kumo_image_opts *o);
 
 static const char usage_text[] =
 	"usage: kumo push [--artifact] [--creds USER:PASS] [--insecure-registry HOST] APP.wasm REF\n"

@@ -130,21 +130,6 @@ void store_sync_blobs(struct imagestore *s)
 	}
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int store_put_blob(struct imagestore *s, const char *digest, const void *data, size_t len,
 		   kumo_error_t *err)
 {
@@ -161,7 +146,7 @@ int store_put_blob(struct imagestore *s, const char *digest, const void *data, s
 	autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "create `%s`", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (kumo_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return kumo_error_errno(err, e, "write `%s`", tmp);
