@@ -1,5 +1,6 @@
 /* kernel/wasi/wasi_ctx.c - WASI state, fd table, checked guest memory helpers, the
  * import resolver and the list of functions. */
+#include "kernel/kernel.h"
 #include "kernel/wasi/wasi_funcs.h"
 #include "kernel/wasi/wasi_internal.h"
 
@@ -168,53 +169,8 @@ void kumo_wasi_free(struct kumo_wasi *w)
 
 /* ---- the function list and the resolver ---- */
 
-#define WASI_FUNC_LIST(X) \
-	X(8, args_get, ii_i) \
-	X(14, args_sizes_get, ii_i) \
-	X(11, environ_get, ii_i) \
-	X(17, environ_sizes_get, ii_i) \
-	X(13, clock_res_get, ii_i) \
-	X(14, clock_time_get, ili_i) \
-	X(9, fd_advise, illi_i) \
-	X(11, fd_allocate, ill_i) \
-	X(8, fd_close, i_i) \
-	X(11, fd_datasync, i_i) \
-	X(13, fd_fdstat_get, ii_i) \
-	X(19, fd_fdstat_set_flags, ii_i) \
-	X(20, fd_fdstat_set_rights, ill_i) \
-	X(15, fd_filestat_get, ii_i) \
-	X(20, fd_filestat_set_size, il_i) \
-	X(21, fd_filestat_set_times, illi_i) \
-	X(8, fd_pread, iiili_i) \
-	X(14, fd_prestat_get, ii_i) \
-	X(19, fd_prestat_dir_name, iii_i) \
-	X(9, fd_pwrite, iiili_i) \
-	X(7, fd_read, iiii_i) \
-	X(10, fd_readdir, iiili_i) \
-	X(11, fd_renumber, ii_i) \
-	X(7, fd_seek, ilii_i) \
-	X(7, fd_sync, i_i) \
-	X(7, fd_tell, ii_i) \
-	X(8, fd_write, iiii_i) \
-	X(21, path_create_directory, iii_i) \
-	X(17, path_filestat_get, iiiii_i) \
-	X(23, path_filestat_set_times, iiiilli_i) \
-	X(9, path_link, iiiiiii_i) \
-	X(9, path_open, iiiiillii_i) \
-	X(13, path_readlink, iiiiii_i) \
-	X(21, path_remove_directory, iii_i) \
-	X(11, path_rename, iiiiii_i) \
-	X(12, path_symlink, iiiii_i) \
-	X(16, path_unlink_file, iii_i) \
-	X(11, poll_oneoff, iiii_i) \
-	X(9, proc_exit, i_) \
-	X(10, proc_raise, i_i) \
-	X(11, sched_yield, _i) \
-	X(10, random_get, ii_i) \
-	X(11, sock_accept, iii_i) \
-	X(9, sock_recv, iiiiii_i) \
-	X(9, sock_send, iiiii_i) \
-	X(13, sock_shutdown, ii_i)
+/* One list for the builder's import check and for this resolver: kernel/kernel.h. */
+#define WASI_FUNC_LIST KUMO_KERNEL_WASI_IMPORTS
 
 /* The length inside each symbol must be the name's: checked at compile time. */
 #define CHECK_LEN(len, name, sig) \
