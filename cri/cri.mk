@@ -40,8 +40,8 @@ $(LIB_CRI): $(CRI_LIB_OBJS)
 	$(AR) rcs $@ $^
 
 # What the real backend links (cri/backend_real.c).
-CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_COMPILER) $(LIB_COMMON)
-CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(LIBS_LLVM) -lcrypto
+CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_VMM) $(LIB_COMPILER) $(LIB_COMMON)
+CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(VMM_LDLIBS) $(LIBS_LLVM) -lcrypto
 
 $(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
 	@mkdir -p $(dir $@)
