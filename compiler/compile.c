@@ -229,11 +229,26 @@ int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile
 		memset(info, 0, sizeof(*info));
 	if (!target_cpu_valid(cpu))
 		return kumo_error(err, KUMO_E_INVALID, "unknown cpu `%s`", cpu);
-	if (opt_level < 0 || opt_level > 3)
-		return kumo_error(err, KUMO_E_INVALID, "optimisation level %d is not 0..3", opt_level);
+	/* "native" means this host's CPU; the object records the resolved name. */
+	struct kumo_compile_options resolved = {.opt_level = opt_level,
+						.bounds_checks = opts && opts->bounds_checks};
+	char *host_cpu = NULL;
+	if (strcmp(cpu, "native") == 0) {
+		host_cpu = LLVMGetHostCPUName();
+		cpu = host_cpu;
+	}
+	resolved.cpu = cpu;
+	opts = &resolved;
+	if (opt_level < 0 || opt_level > 3) {
+		kumo_error(err, KUMO_E_INVALID, "optimisation level %d is not 0..3", opt_level);
+		LLVMDisposeMessage(host_cpu);
+		return -1;
+	}
 
-	if (wasm_load(wasm, len, &m, err) < 0)
+	if (wasm_load(wasm, len, &m, err) < 0) {
+		LLVMDisposeMessage(host_cpu);
 		return -1; /* wasm_load freed the module */
+	}
 	if (target_machine_create(cpu, opt_level, &tm, err) < 0)
 		goto out;
 	{
@@ -288,5 +303,6 @@ out:
 	if (tm)
 		LLVMDisposeTargetMachine(tm);
 	wasm_module_free(&m);
+	LLVMDisposeMessage(host_cpu);
 	return ret;
 }

@@ -1,286 +1,67 @@
-/* cri/cli_run.c - `kumo run`: compiles a Wasm app and runs it; `--host` runs it as a
- * Linux process on the hosted runtime (kernel/hosted/embed.h). */
-#include <errno.h>
-#include <getopt.h>
+/* cri/cli_run.c - `kumo run`: the app booted as a kumo unikernel VM (cli_run_vm.c), or
+ * with --host as a Linux process on the hosted runtime (kernel/hosted/embed.h). The
+ * command line is kernel/hosted/run_main.c's, shared with kumo-hostrun. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "builder/builder.h"
 #include "common.h"
-#include "compiler/compiler.h"
 #include "cri/cli.h"
 #include "cri/cli_run_vm.h"
 #include "kernel/hosted/embed.h"
 
 #define MAX_WASM_BYTES (1u << 30)
-#define MAX_LIST 1024
 
-static void run_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: kumo run [--host|--libvirt] APP [--dir HOST::GUEST]... [--env K=V]...\n"
-		"                [--mem SIZE] [--bounds-checks] [-v] [--] [ARGS...]\n"
-		"\n"
-		"Runs a WASI preview1 command. APP is a .wasm module (compiled first), or an\n"
-		"object (.o) or shared object (.so) made by `kumo compile`.\n"
-		"By default APP boots as a kumo unikernel VM (QEMU started directly; KVM when\n"
-		"/dev/kvm works, TCG otherwise); --dir then copies HOST into the VM at GUEST\n"
-		"(writes stay in the VM).\n"
-		"  --host              run as a Linux process on the hosted runtime\n"
-		"  --libvirt           boot the VM through libvirt (as kumod does)\n"
-		"  -v, --verbose       report the backend, accelerator and timings on stderr\n"
-		"  --dir HOST::GUEST   preopen host directory HOST as GUEST (--dir DIR: same name)\n"
-		"  --env K=V           set an environment variable (--env K: copy the host's)\n"
-		"  --mem SIZE          cap linear memory (bytes; K, M, G suffixes), e.g. 64M\n"
-		"  --bounds-checks     compile with explicit bounds checks instead of guard pages\n"
-		"\n"
-		"Exit status: the app's; %d when it traps (the trap is printed on stderr);\n"
-		"%d when kumo itself fails.\n",
-		KUMO_EXIT_TRAP, KUMO_EXIT_FAILURE);
-}
+_Static_assert(KUMO_HOSTED_EXIT_TRAP == KUMO_EXIT_TRAP && KUMO_HOSTED_EXIT_FAILURE ==
+			       KUMO_EXIT_FAILURE && KUMO_HOSTED_EXIT_USAGE == KUMO_EXIT_USAGE,
+	       "the hosted runner's exit statuses are kumo's");
 
-/* "64M" -> bytes; -1 when malformed. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	uint64_t mul = 1;
-	if (*end == 'k' || *end == 'K')
-		mul = 1ull << 10;
-	else if (*end == 'm' || *end == 'M')
-		mul = 1ull << 20;
-	else if (*end == 'g' || *end == 'G')
-		mul = 1ull << 30;
-	else if (*end)
-		return -1;
-	if (mul > 1 && end[1] && strcmp(end + 1, "iB") != 0 && strcmp(end + 1, "B") != 0)
-		return -1;
-	if (v > UINT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
-static bool is_wasm_file(const char *path)
-{
-	unsigned char magic[4] = {0};
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	size_t n = fread(magic, 1, 4, f);
-	fclose(f);
-	return n == 4 && memcmp(magic, "\0asm", 4) == 0;
-}
-
-/* Compiles app.wasm into a fresh object under a temporary directory. */
-static int compile_to_temp(const char *wasm_path, bool bounds_checks, char **obj_path,
-			   char **tmp_dir, kumo_error_t *err)
+/* --host: the object comes from the build cache (compiled once per module). */
+static int compile_cached(const char *wasm_path, bool bounds_checks, char **obj_path,
+			  char **tmp_dir, kumo_error_t *err)
 {
 	uint8_t *wasm = NULL;
 	size_t len = 0;
 	if (kumo_read_file(wasm_path, MAX_WASM_BYTES, &wasm, &len, err) < 0)
 		return -1;
-	const char *t = getenv("TMPDIR");
-	char *dir = xasprintf("%s/kumo-run-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(dir)) {
-		free(wasm);
-		kumo_error_errno(err, errno, "create a temporary directory `%s`", dir);
-		free(dir);
-		return -1;
-	}
-	char *obj = xasprintf("%s/app.o", dir);
-	struct kumo_compile_options opts = {.cpu = NULL, .opt_level = 2,
-					    .bounds_checks = bounds_checks};
-	int rc = kumo_compile_file(wasm, len, &opts, obj, NULL, err);
+	struct kumo_build_options o = {.bounds_checks = bounds_checks};
+	struct kumo_build_result r;
+	int rc = kumo_build_object(&o, wasm, len, &r, err);
 	free(wasm);
-	if (rc < 0) {
-		rmdir(dir);
-		free(dir);
-		free(obj);
+	if (rc < 0)
 		return kumo_error_wrap(err, "compile `%s`", wasm_path);
-	}
-	*obj_path = obj;
-	*tmp_dir = dir;
+	*obj_path = r.object_path; /* owned by the caller now; the cache keeps the file */
+	*tmp_dir = NULL;
 	return 0;
+}
+
+static int run_vm(const struct kumo_hosted_vm_args *a)
+{
+	uint8_t magic[4] = {0};
+	FILE *f = fopen(a->app, "rb");
+	size_t n = f ? fread(magic, 1, 4, f) : 0;
+	if (f)
+		fclose(f);
+	if (n != 4 || memcmp(magic, "\0asm", 4) != 0) {
+		fprintf(stderr, "kumo run: `%s` is not a .wasm module: a VM is built from the "
+				"module itself (objects and .so files run with --host)\n", a->app);
+		return KUMO_EXIT_FAILURE;
+	}
+	struct kumo_rootfs_dir *dirs = xzalloc((a->ndirs + 1) * sizeof(*dirs));
+	for (size_t i = 0; i < a->ndirs; i++)
+		dirs[i] = (struct kumo_rootfs_dir){a->dirs[i].host, a->dirs[i].guest};
+	struct kumo_run_vm_opts vo = {
+		.app = a->app, .argv = a->argv, .argc = a->argc, .env = a->env, .nenv = a->nenv,
+		.dirs = dirs, .ndirs = a->ndirs, .mem_bytes = a->mem_bytes, .libvirt = a->libvirt,
+		.verbose = a->verbose,
+	};
+	int status = kumo_run_vm(&vo);
+	free(dirs);
+	return status;
 }
 
 static int cmd_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"host", no_argument, NULL, 'H'},
-		{"libvirt", no_argument, NULL, 'L'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"dir", required_argument, NULL, 'd'},
-		{"env", required_argument, NULL, 'e'},
-		{"mem", required_argument, NULL, 'm'},
-		{"bounds-checks", no_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	static struct kumo_embed_dir dirs[MAX_LIST];
-	static char *dir_bufs[MAX_LIST];
-	static const char *envs[MAX_LIST];
-	static char *env_bufs[MAX_LIST];
-	size_t ndirs = 0, nenv = 0;
-	bool host = false, bounds_checks = false, libvirt = false, verbose = false;
-	uint64_t mem = 0;
-	int c, status = KUMO_EXIT_FAILURE;
-
-	optind = 1;
-	/* '+': options stop at APP; everything after it belongs to the app. */
-	while ((c = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'H': host = true; break;
-		case 'L': libvirt = true; break;
-		case 'v': verbose = true; break;
-		case 'b': bounds_checks = true; break;
-		case 'd': {
-			if (ndirs == MAX_LIST) {
-				fprintf(stderr, "kumo run: too many --dir\n");
-				return KUMO_EXIT_USAGE;
-			}
-			char *s = xstrdup(optarg);
-			char *sep = strstr(s, "::");
-			dir_bufs[ndirs] = s;
-			if (sep) {
-				*sep = 0;
-				dirs[ndirs] = (struct kumo_embed_dir){s, sep + 2};
-			} else {
-				dirs[ndirs] = (struct kumo_embed_dir){s, s};
-			}
-			if (!*dirs[ndirs].host || !*dirs[ndirs].guest) {
-				fprintf(stderr, "kumo run: bad --dir `%s`: want HOST::GUEST\n",
-					optarg);
-				return KUMO_EXIT_USAGE;
-			}
-			ndirs++;
-			break;
-		}
-		case 'e':
-			if (nenv == MAX_LIST) {
-				fprintf(stderr, "kumo run: too many --env\n");
-				return KUMO_EXIT_USAGE;
-			}
-			if (strchr(optarg, '=')) {
-				envs[nenv++] = optarg;
-			} else {
-				const char *v = getenv(optarg);
-				if (!v)
-					break; /* not set on the host: not set in the guest */
-				env_bufs[nenv] = xasprintf("%s=%s", optarg, v);
-				envs[nenv] = env_bufs[nenv];
-				nenv++;
-			}
-			break;
-		case 'm':
-			if (parse_size(optarg, &mem) < 0 || mem < KUMO_WASM_PAGE_SIZE) {
-				fprintf(stderr, "kumo run: bad --mem `%s`: want a size like 64M\n",
-					optarg);
-				return KUMO_EXIT_USAGE;
-			}
-			break;
-		case 'h': run_usage(stdout); return 0;
-		default: run_usage(stderr); return KUMO_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		run_usage(stderr);
-		return KUMO_EXIT_USAGE;
-	}
-	const char *app = argv[optind];
-	int first_arg = optind + 1;
-	if (first_arg < argc && strcmp(argv[first_arg], "--") == 0)
-		first_arg++;
-	if (!host) {
-		/* In a VM, --dir copies the host directory into the VM's rootfs at GUEST. */
-		struct kumo_rootfs_dir vdirs[MAX_LIST];
-		for (size_t i = 0; i < ndirs; i++)
-			vdirs[i] = (struct kumo_rootfs_dir){dirs[i].host, dirs[i].guest};
-		size_t vargc = (size_t)(argc - first_arg) + 1;
-		const char **vargv = xmalloc(vargc * sizeof(*vargv));
-		vargv[0] = app;
-		for (int i = first_arg; i < argc; i++)
-			vargv[1 + i - first_arg] = argv[i];
-		struct kumo_run_vm_opts vo = {
-			.app = app, .argv = vargv, .argc = vargc, .env = envs, .nenv = nenv,
-			.dirs = vdirs, .ndirs = ndirs, .mem_bytes = mem, .libvirt = libvirt,
-			.verbose = verbose,
-		};
-		status = kumo_run_vm(&vo);
-		free(vargv);
-		goto out_vm;
-	}
-
-	autoerror kumo_error_t err = NULL;
-	char *obj = NULL, *tmp_dir = NULL;
-	struct kumo_loaded *loaded = NULL;
-	const char *load_path = app;
-	if (is_wasm_file(app)) {
-		if (compile_to_temp(app, bounds_checks, &obj, &tmp_dir, &err) < 0) {
-			fprintf(stderr, "kumo run: %s\n", kumo_error_msg(err));
-			goto out;
-		}
-		load_path = obj;
-	}
-	if (kumo_embed_load(load_path, &loaded, &err) < 0) {
-		fprintf(stderr, "kumo run: %s\n", kumo_error_msg(err));
-		goto out;
-	}
-	if (obj) {
-		/* Loaded: the temporary object is no longer needed. */
-		unlink(obj);
-		rmdir(tmp_dir);
-	}
-
-	/* The guest's argv[0] is the app as named on the command line. */
-	size_t gargc = (size_t)(argc - first_arg) + 1;
-	const char **gargv = xmalloc(gargc * sizeof(*gargv));
-	gargv[0] = app;
-	for (int i = first_arg; i < argc; i++)
-		gargv[1 + i - first_arg] = argv[i];
-	struct kumo_embed_run run = {
-		.argc = gargc, .argv = gargv, .envc = nenv, .envp = envs,
-		.ndirs = ndirs, .dirs = dirs, .mem_limit_bytes = mem,
-	};
-	struct kumo_rt_outcome outcome;
-	int rc = kumo_embed_run_wasi(kumo_loaded_module(loaded), &run, &outcome, &err);
-	free(gargv);
-	if (rc < 0) {
-		fprintf(stderr, "kumo run: `%s`: %s\n", app, kumo_error_msg(err));
-		goto out;
-	}
-	switch (outcome.kind) {
-	case KUMO_RT_OK:
-		status = 0;
-		break;
-	case KUMO_RT_EXIT:
-		status = (int)(outcome.code & 0xff);
-		break;
-	case KUMO_RT_TRAP:
-		fprintf(stderr, "kumo: trap: %s\n", outcome.msg);
-		status = KUMO_EXIT_TRAP;
-		break;
-	default:
-		fprintf(stderr, "kumo run: `%s`: %s\n", app, outcome.msg);
-		break;
-	}
-out:
-	if (obj && tmp_dir) {
-		unlink(obj);
-		rmdir(tmp_dir);
-	}
-	free(obj);
-	free(tmp_dir);
-	kumo_loaded_free(loaded);
-out_vm:
-	for (size_t i = 0; i < ndirs; i++)
-		free(dir_bufs[i]);
-	for (size_t i = 0; i < nenv; i++)
-		free(env_bufs[i]);
-	return status;
+	return kumo_hosted_run_main("kumo run", argc, argv, compile_cached, run_vm);
 }
 KUMO_COMMAND("run", cmd_run, "run a Wasm app as a VM (--host: as a Linux process)");

@@ -19,7 +19,7 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	tini iproute2 iptables dnsmasq-base
 	# sources, registry and benchmark peers
-	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs
+	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs python3
 	# end-to-end test scripts read JSON answers
 	jq
 )

@@ -168,6 +168,8 @@ int store_lock(struct imagestore *s, const char *name, int op, kumo_error_t *err
 /* Writes bytes whose digest must be `digest` into blobs/ (verify, temp, rename). */
 int store_put_blob(struct imagestore *s, const char *digest, const void *data, size_t len,
 		   kumo_error_t *err);
+/* Makes the names of blobs written since the last call durable (one fsync of blobs/). */
+void store_sync_blobs(struct imagestore *s);
 /* Downloads blob d unless present; verifies while streaming; one download per blob
  * across threads and processes. */
 int store_fetch_blob(struct imagestore *s, struct registry *r, CURL *c,
@@ -178,6 +180,9 @@ struct unpack_limits {
 	uint64_t max_entry;  /* bytes of one file */
 	uint64_t max_total;  /* bytes of the whole rootfs */
 	uint64_t total;      /* running total, updated */
+	const char *want;    /* a path ("app.wasm", "bin/x.wasm") to hash while writing, or NULL */
+	char want_digest[DIGEST_BUF]; /* its digest, when want_ino != 0 */
+	uint64_t want_ino;   /* inode the digest belongs to (checked by the caller) */
 };
 /* Applies one layer (tar, tar+gzip, tar+zstd; OCI whiteouts) onto directory rootfd. */
 int unpack_layer(int rootfd, const char *blob_path, struct unpack_limits *lim,

@@ -152,7 +152,7 @@ static int identify_module(const char *rootfs, const struct image_config *cfg, c
 
 /* Unpacks the layers into rootfs/<manifest hex> (once; atomic by rename). */
 static int unpack_rootfs(struct imagestore *s, const struct manifest *m, const char *manifest_digest,
-			 char **rootfs_rel, kumo_error_t *err)
+			 struct unpack_limits *lim, char **rootfs_rel, kumo_error_t *err)
 {
 	const char *hex = digest_hex(manifest_digest);
 	*rootfs_rel = xasprintf("rootfs/%s", hex);
@@ -174,16 +174,14 @@ static int unpack_rootfs(struct imagestore *s, const struct manifest *m, const c
 		remove_tree_at(rfd, tmpname);
 		return kumo_error_errno(err, e, "open `%s/%s`", rdir, tmpname);
 	}
-	struct unpack_limits lim = {.max_entry = s->max_entry_bytes, .max_total = s->max_unpacked_bytes};
 	for (size_t i = 0; i < m->n_layers; i++) {
 		autofree char *bp = store_blob_path(s, m->layers[i].digest);
-		if (unpack_layer(tfd, bp, &lim, err) < 0) {
+		if (unpack_layer(tfd, bp, lim, err) < 0) {
 			close(tfd);
 			remove_tree_at(rfd, tmpname);
 			return kumo_error_wrap(err, "unpack layer `%s`", m->layers[i].digest);
 		}
 	}
-	syncfs(tfd);
 	close(tfd);
 	if (renameat(rfd, tmpname, rfd, hex) < 0) {
 		int e = errno;
@@ -199,6 +197,8 @@ static int unpack_rootfs(struct imagestore *s, const struct manifest *m, const c
 static int save_record(struct imagestore *s, struct record *rec, const char *tagref,
 		       const char *digestref, kumo_error_t *err)
 {
+	/* Every blob the record names is durable before the record is. */
+	store_sync_blobs(s);
 	autoclose int meta = store_lock(s, "meta.lock", LOCK_EX, err);
 	if (meta < 0)
 		return -1;
@@ -382,7 +382,27 @@ static int pull_locked(struct imagestore *s, struct registry *r, CURL *c, const 
 		if (check_magic(mp, err) < 0)
 			goto out;
 	} else {
-		if (unpack_rootfs(s, &m, mdigest, &rec->rootfs_rel, err) < 0)
+		/* The module's path as a clean relative path, hashed while it is written. */
+		const char *cand = rec->config.entrypoint[0] ? rec->config.entrypoint[0] : rec->config.cmd[0];
+		autofree char *want = NULL;
+		if (cand && *cand) {
+			autofree char *joined = cand[0] == '/' || !rec->config.working_dir
+							? xstrdup(cand)
+							: xasprintf("%s/%s", rec->config.working_dir, cand);
+			want = xzalloc(strlen(joined) + 1);
+			char *save = NULL;
+			for (char *t = strtok_r(joined, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+				if (strcmp(t, ".") == 0)
+					continue;
+				if (want[0])
+					strcat(want, "/");
+				strcat(want, t);
+			}
+		}
+		struct unpack_limits lim = {.max_entry = s->max_entry_bytes,
+					    .max_total = s->max_unpacked_bytes,
+					    .want = want && *want ? want : NULL};
+		if (unpack_rootfs(s, &m, mdigest, &lim, &rec->rootfs_rel, err) < 0)
 			goto out;
 		autofree char *rootfs = xasprintf("%s/%s", s->root, rec->rootfs_rel);
 		autofree char *mrel = NULL;
@@ -392,9 +412,15 @@ static int pull_locked(struct imagestore *s, struct registry *r, CURL *c, const 
 		autofree char *mp = xasprintf("%s/%s", s->root, rec->module_rel);
 		if (check_magic(mp, err) < 0)
 			goto out;
+		/* Hashed during unpack when it is that very file; else (rootfs from an earlier
+		 * pull, symlinked entrypoint) hash it now. */
 		char md[DIGEST_BUF];
-		if (digest_file(mp, md, NULL, err) < 0)
+		struct stat mst;
+		if (lim.want_ino && stat(mp, &mst) == 0 && (uint64_t)mst.st_ino == lim.want_ino) {
+			strcpy(md, lim.want_digest);
+		} else if (digest_file(mp, md, NULL, err) < 0) {
 			goto out;
+		}
 		rec->module_digest = xstrdup(md);
 	}
 	rc = 0;

@@ -105,7 +105,32 @@ struct sink {
 	bool started;          /* first body byte seen */
 	bool to_file;          /* this response's body goes to the file */
 	int werr;              /* write errno */
+	uint8_t *wbuf;         /* file bytes received but not yet written (fewer syscalls) */
+	size_t wlen;           /* bytes in wbuf */
+	uint64_t flushed;      /* bytes of this response already in the file */
 };
+
+#define SINK_BUF (256u << 10)
+
+/* Writes the buffered bytes at their place in the file. */
+static int sink_flush(struct sink *s)
+{
+	size_t done = 0;
+	while (done < s->wlen) {
+		ssize_t w = pwrite(s->fd, s->wbuf + done, s->wlen - done,
+				   (off_t)(s->base + s->flushed + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			s->werr = errno;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	s->flushed += s->wlen;
+	s->wlen = 0;
+	return 0;
+}
 
 static char *header_value(const char *line, size_t n, const char *name)
 {
@@ -174,18 +199,12 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 			s->overflow = true;
 			return 0;
 		}
-		size_t done = 0;
-		while (done < n) {
-			ssize_t w = pwrite(s->fd, ptr + done, n - done,
-					   (off_t)(s->base + s->written + done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				s->werr = errno;
-				return 0;
-			}
-			done += (size_t)w;
-		}
+		if (!s->wbuf)
+			s->wbuf = xmalloc(SINK_BUF);
+		if (s->wlen + n > SINK_BUF && sink_flush(s) < 0)
+			return 0;
+		memcpy(s->wbuf + s->wlen, ptr, n); /* n <= CURL_MAX_WRITE_SIZE < SINK_BUF */
+		s->wlen += n;
 		EVP_DigestUpdate(s->ctx, ptr, n);
 		s->written += n;
 		return n;
@@ -265,6 +284,8 @@ static int perform(struct registry *r, CURL *c, const struct request *q, struct 
 		s->to_file = false;
 		s->overflow = false;
 		s->written = 0;
+		s->flushed = 0;
+		s->wlen = 0;
 		s->mem_max = q->mem_max ? q->mem_max : 64 * 1024;
 		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -318,6 +339,10 @@ static int perform(struct registry *r, CURL *c, const struct request *q, struct 
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 		*cc = curl_easy_perform(c);
 		curl_slist_free_all(hdrs);
+		if (s->wlen)
+			sink_flush(s);
+		free(s->wbuf);
+		s->wbuf = NULL;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 		if (s->werr)
 			return kumo_error_errno(err, s->werr, "write blob");

@@ -120,9 +120,10 @@ int store_lock(struct imagestore *s, const char *name, int op, kumo_error_t *err
 	}
 }
 
-static void fsync_dir(const char *path)
+void store_sync_blobs(struct imagestore *s)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	autofree char *dir = xasprintf("%s/blobs/sha256", s->root);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
@@ -170,8 +171,7 @@ int store_put_blob(struct imagestore *s, const char *digest, const void *data, s
 		unlink(tmp);
 		return kumo_error_errno(err, e, "rename `%s` to `%s`", tmp, dst);
 	}
-	autofree char *dir = xasprintf("%s/blobs/sha256", s->root);
-	fsync_dir(dir);
+	/* The directory is synced once per pull, before the record (store_sync_blobs). */
 	return 0;
 }
 
@@ -234,7 +234,5 @@ int store_fetch_blob(struct imagestore *s, struct registry *r, CURL *c, const st
 	autofree char *dst = store_blob_path(s, d->digest);
 	if (rename(partial, dst) < 0)
 		return kumo_error_errno(err, errno, "rename `%s` to `%s`", partial, dst);
-	autofree char *dir = xasprintf("%s/blobs/sha256", s->root);
-	fsync_dir(dir);
 	return 0;
 }

@@ -145,8 +145,12 @@ static bool symlink_target_ok(const char *target, int depth)
 	return true;
 }
 
-static int copy_data(struct archive *a, int fd, const char *orig, kumo_error_t *err)
+/* Copies an entry's data to fd; hashes it into ctx (if any) and clears *contiguous when
+ * the entry has holes (the hash then does not describe the file). */
+static int copy_data(struct archive *a, int fd, const char *orig, EVP_MD_CTX *ctx,
+		     bool *contiguous, kumo_error_t *err)
 {
+	la_int64_t expect = 0;
 	const void *buf;
 	size_t size;
 	la_int64_t off;
@@ -157,6 +161,11 @@ static int copy_data(struct archive *a, int fd, const char *orig, kumo_error_t *
 		if (r < ARCHIVE_WARN)
 			return kumo_error(err, KUMO_E_INVALID, "layer entry `%.200s`: %s", orig,
 					  archive_error_string(a));
+		if (off != expect)
+			*contiguous = false;
+		expect = off + (la_int64_t)size;
+		if (ctx)
+			EVP_DigestUpdate(ctx, buf, size);
 		size_t done = 0;
 		while (done < size) {
 			ssize_t w = pwrite(fd, (const char *)buf + done, size - done, off + (off_t)done);
@@ -272,10 +281,40 @@ static int apply_entry(struct archive *a, struct archive_entry *ent, int rootfd,
 	autoclose int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "create layer entry `%.200s`", orig);
-	if (copy_data(a, fd, orig, err) < 0)
+	EVP_MD_CTX *ctx = NULL;
+	if (lim->want) {
+		/* Is this the module? Compare the clean path with the wanted one. */
+		size_t wl = strlen(lim->want), pos = 0;
+		bool same = true;
+		for (int i = 0; i < n && same; i++) {
+			size_t cl = strlen(comp[i]);
+			same = pos + cl <= wl && memcmp(lim->want + pos, comp[i], cl) == 0 &&
+			       (i == n - 1 ? pos + cl == wl : lim->want[pos + cl] == '/');
+			pos += cl + 1;
+		}
+		if (same)
+			ctx = digest_new();
+	}
+	bool contiguous = true;
+	int rc = copy_data(a, fd, orig, ctx, &contiguous, err);
+	if (rc == 0 && contiguous && lseek(fd, 0, SEEK_END) != (off_t)size)
+		contiguous = false; /* a hole at the end */
+	if (rc == 0 && ftruncate(fd, size) < 0) /* sparse tails */
+		rc = kumo_error_errno(err, errno, "size layer entry `%.200s`", orig);
+	/* Durable before the rootfs is renamed into place and recorded. */
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = kumo_error_errno(err, errno, "sync layer entry `%.200s`", orig);
+	struct stat fst;
+	if (ctx) {
+		lim->want_ino = 0; /* this write replaces whatever was hashed before */
+		if (rc == 0 && contiguous && fstat(fd, &fst) == 0) {
+			digest_final(ctx, lim->want_digest);
+			lim->want_ino = (uint64_t)fst.st_ino;
+		}
+		EVP_MD_CTX_free(ctx);
+	}
+	if (rc < 0)
 		return -1;
-	if (ftruncate(fd, size) < 0) /* sparse tails */
-		return kumo_error_errno(err, errno, "size layer entry `%.200s`", orig);
 	fchmod(fd, mode);
 	return 0;
 }

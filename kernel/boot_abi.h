@@ -27,6 +27,11 @@
  *     register on microvm, PM1a_CNT on pc/q35); without ACPI the kernel tries the
  *     usual QEMU ports and ends with a triple fault, so `-no-reboot` (libvirt:
  *     on_reboot=destroy) is required for the VM to stop rather than reboot.
+ *   - a CPU with at least the features of the target the app was compiled for
+ *     (kumo_module.cpu, default x86-64-v2 = SSSE3, SSE4.1/4.2, POPCNT, CX16): QEMU's
+ *     default qemu64 model lacks them; use -cpu max under TCG and a named model
+ *     (Nehalem or newer for v2, Haswell for v3) under KVM. The kernel checks before
+ *     the app runs and refuses with a panic record naming the missing feature.
  *   Optional: the LAPIC (always there), the PIT (TSC calibration when no kvmclock and
  *   no CPUID frequency leaf), the CMOS RTC (realtime without kvmclock).
  *

@@ -89,3 +89,9 @@ test-prereqs: $(GUEST_WASM_ELF)
 # kernel.h's import list against kernel/wasi's implementations (host build).
 TEST_LIBS_test_kernel_imports := $(LIB_HOSTED) $(LIB_COMMON)
 TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)
+
+# wasi-testsuite in the VM (not part of `make test`: it compiles ~70 modules).
+.PHONY: wasi-testsuite-vm
+wasi-testsuite-vm: $(BUILD)/bin/kumo $(KERNEL_LIB) $(KERNEL_LDS)
+	bash tests/guest/wasi-testsuite-vm.sh $(WASI_TESTSUITE) $(BUILD)
+WASI_TESTSUITE ?= /work/fetched/wasi-testsuite

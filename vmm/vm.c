@@ -249,6 +249,19 @@ static int add_vm(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
 		pthread_mutex_unlock(&vmm->lock);
 		return kumo_error(err, KUMO_E_EXISTS, "vm `%s` already exists", vm->spec.name);
 	}
+	/* One tap, one VM: a pod's network identity (address, MAC, tap) serves one VM at a
+	 * time (init containers in turn, then the app container). */
+	for (size_t i = 0; vm->spec.net && i < vmm->nvms; i++) {
+		struct vmm_vm *o = vmm->vms[i];
+		if (o->spec.net && strcmp(o->spec.net->tap, vm->spec.net->tap) == 0 &&
+		    vmm_vm_state(o) != VMM_STATE_EXITED) {
+			pthread_mutex_unlock(&vmm->lock);
+			return kumo_error(err, KUMO_E_UNSUPPORTED,
+					  "vm `%s`: the pod network on tap `%s` is in use by vm `%s`; "
+					  "kumo runs one vm per pod network at a time",
+					  vm->spec.name, vm->spec.net->tap, o->spec.name);
+		}
+	}
 	vmm->vms = xrealloc(vmm->vms, (vmm->nvms + 1) * sizeof(*vmm->vms));
 	vmm->vms[vmm->nvms++] = vm;
 	pthread_mutex_unlock(&vmm->lock);

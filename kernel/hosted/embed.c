@@ -50,8 +50,16 @@ int kumo_embed_load(const char *path, struct kumo_loaded **out, kumo_error_t *er
 	autofree char *tmp = NULL;
 	const char *so = path;
 	*out = NULL;
-	if (access(path, R_OK) < 0)
+	unsigned char magic[4] = {0};
+	int mfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (mfd < 0)
 		return kumo_error_errno(err, errno, "load `%s`", path);
+	ssize_t got = read(mfd, magic, sizeof(magic));
+	close(mfd);
+	if (got != 4 || memcmp(magic, "\177ELF", 4) != 0)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "load `%s`: not an ELF object or shared object from `kumo compile`",
+				  path);
 	if (!ends_with(path, ".so")) {
 		const char *dir = getenv("TMPDIR");
 		tmp = xasprintf("%s/kumo-module-XXXXXX.so", dir && *dir ? dir : "/tmp");

@@ -111,8 +111,12 @@ static void thread_stack_init(void)
 		pthread_attr_getguardsize(&attr, &guard);
 		pthread_attr_destroy(&attr);
 	}
-	tstack.lo = (uintptr_t)addr;
 	tstack.hi = (uintptr_t)addr + size;
+	/* An unlimited main-thread stack (ulimit -s unlimited) reports a huge size whose
+	 * low end is not really usable: assume 8 MiB, the common default. */
+	if (size > (256u << 20))
+		size = 8u << 20;
+	tstack.lo = tstack.hi - size;
 	tstack.guard = guard ? guard : 4096;
 	tstack.known = true;
 }

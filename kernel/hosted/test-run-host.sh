@@ -5,6 +5,7 @@
 set -u
 BUILD=${BUILD:-build}
 KUMO=$BUILD/bin/kumo
+HOSTRUN=$BUILD/bin/kumo-hostrun
 FAKE_O=$BUILD/host/tests/unit/fakemod.o
 FAKE_SO=$BUILD/tests/fakemod.so
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -27,11 +28,13 @@ check() {
 
 check "fake .o: stdout and proc_exit(7)" 7 "hello from the fake module" "" -- "$KUMO" run --host "$FAKE_O"
 check "fake .so" 7 "hello from the fake module" "" -- "$KUMO" run --host "$FAKE_SO" -- x y
-check "without --host" 125 "" "needs the unikernel" -- "$KUMO" run "$FAKE_O"
+check "an object without --host" 125 "" "objects and .so files run with --host" -- "$KUMO" run "$FAKE_O"
 check "missing file" 125 "" "load \`$tmp/nope.o\`" -- "$KUMO" run --host "$tmp/nope.o"
 check "bad --mem" 2 "" "bad --mem" -- "$KUMO" run --host --mem 12Q "$FAKE_O"
 check "bad --dir" 125 "" "open directory \`$tmp/nodir\`" -- "$KUMO" run --host --dir "$tmp/nodir::/d" "$FAKE_O"
 check "no args" 2 "" "usage" -- "$KUMO" run
+check "kumo-hostrun .so" 7 "hello from the fake module" "" -- "$HOSTRUN" "$FAKE_SO"
+check "kumo-hostrun .o" 7 "hello from the fake module" "" -- "$HOSTRUN" --host "$FAKE_O" -- a
 
 if command -v wat2wasm >/dev/null; then
 	cat >"$tmp/trap.wat" <<'WAT'
@@ -78,6 +81,7 @@ WAT
 	check "memory.grow within limits" 0 "" "" -- "$KUMO" run --host "$tmp/grow.wasm"
 	check "--mem caps memory.grow" 1 "" "" -- "$KUMO" run --host --mem 128K "$tmp/grow.wasm"
 	check "unknown import" 125 "" "unknown import \`env.missing\`" -- "$KUMO" run --host "$tmp/import.wasm"
+	check "kumo-hostrun refuses .wasm" 125 "" "compile it first" -- "$HOSTRUN" "$tmp/trap.wasm"
 	check "not a module" 125 "" "load \`$tmp/trap.wat\`" -- "$KUMO" run --host "$tmp/trap.wat"
 else
 	echo "skip: wat2wasm (wabt) not installed: the .wat cases did not run"

@@ -15,6 +15,12 @@ int kumo_app_main(void)
 {
 	struct kumo_bootcfg *c = &kumo_bootcfg;
 	char err[200];
+	/* Generated code for a CPU level this one lacks would die on an invalid opcode:
+	 * refuse with the reason instead. */
+	const char *missing = cpu_missing_for_target(kumo_module.cpu);
+	if (missing)
+		panic("the app was compiled for `%s` but this CPU has no `%s` (QEMU: -cpu max under "
+		      "TCG, a matching named model under KVM)", kumo_module.cpu, missing);
 	if (ramfs_init(c->rootfs, c->rootfs_size, err, sizeof(err)) < 0)
 		panic("boot config: %s", err);
 	struct kumo_wasi_preopen *pre = kumo_plat_alloc(sizeof(*pre) * ((size_t)c->npreopens + 1));

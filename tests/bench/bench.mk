@@ -53,3 +53,9 @@ bench-compute-build: $(BENCH_NATIVE) $(BENCH_CLANG) $(BENCH_WASM) $(BENCH_W2C)
 
 bench-compute: all bench-compute-build
 	python3 tests/bench/run-bench-compute.py $(BENCH_DIR) $(BENCH_NAMES)
+
+# `make bench-boot` (issue 3): boot of a cached hello as a VM vs native and hosted.
+.PHONY: bench-boot
+bench-boot: deps
+	$(MAKE) all apps
+	bash tests/bench/bench-boot.sh

@@ -21,7 +21,7 @@ for ((i = 0; i < n; i++)); do
 	echo $(((t2 - t0) / 1000)) >>"$tmp/wall"
 	echo $((($(cat "$tmp/first") - t0) / 1000)) >>"$tmp/firstline"
 	grep -o 'kernel entry to app entry [0-9]* us' "$tmp/com3" | grep -o '[0-9]*' >>"$tmp/entry"
-	grep -o 'accel [a-z]*, clock [a-z0-9-]*' "$tmp/com3" >"$tmp/what"
+	grep -o "accel [a-z]*, clock [a-z0-9-]*" "$tmp/com3" | head -1 >"$tmp/what"
 done
 echo "boot-time: $n runs, -M microvm, $(cat "$tmp/what"), ${MEM:-64} MiB"
 echo "boot-time: qemu start to exit          median $(median <"$tmp/wall") us"

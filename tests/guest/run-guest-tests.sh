@@ -185,7 +185,7 @@ printf 'from the image\n' >"$tmp/root/data/in.txt"
 # wrun NAME JSON_CONFIG: boots the Wasm app with the config and the test rootfs
 wrun() {
 	mkinitrd "$tmp/$1.img" "$2" "$tmp/rootfs.tar"
-	ELF=$wasm boot "$1" -initrd "$tmp/$1.img"
+	ELF=$wasm boot "$1" -initrd "$tmp/$1.img" -cpu "${CPU:-max}"
 }
 wrun wasm-hello '{"args": ["probe.wasm"]}'
 check wasm-hello "hello from wasm"$'\n' "$(rec_exit 0)"
@@ -228,6 +228,9 @@ wrun wasm-unreachable '{"args": ["p", "unreachable"]}'
 check wasm-unreachable "" "$(rec_trap 1 "unreachable")"
 MEM=48 wrun wasm-grow '{"args": ["p", "grow"]}'
 check wasm-grow "grew until refused: yes"$'\n' "$(rec_exit 0)"
+# qemu64 lacks SSSE3/SSE4/POPCNT: an app compiled for x86-64-v2 is refused, not run.
+CPU=qemu64 wrun wasm-oldcpu '{"args": ["p"]}'
+check wasm-oldcpu "" 'KUMO-EXIT v=1 status=255 kind=panic msg=the app was compiled for `x86-64-v2` but this CPU has no `ssse3` (QEMU: -cpu max under TCG, a matching named model under KVM)'
 wrun wasm-badpreopen '{"args": ["p"], "preopens": [{"guest": "/x", "path": "/missing"}]}'
 check wasm-badpreopen "" 'KUMO-EXIT v=1 status=255 kind=panic msg=boot config: preopen `/x`: no directory `/missing` in the rootfs (wasi errno 44)'
 

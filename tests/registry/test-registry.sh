@@ -52,9 +52,9 @@ proxy_start() { # mode
 	wait_port "$PROXY_PORT"
 }
 
-# A module: valid header, then 300 KiB of data so layers are worth resuming.
+# A module: valid header, then ~1 MiB of data so layers are worth resuming.
 printf '\0asm\1\0\0\0' > "$W/app.wasm"
-head -c 300000 /dev/urandom >> "$W/app.wasm"
+head -c 1000000 /dev/urandom >> "$W/app.wasm"
 printf '\0asm\1\0\0\0' > "$W/app2.wasm"
 head -c 1000 /dev/urandom >> "$W/app2.wasm"
 printf 'not wasm' > "$W/notwasm.wasm"
@@ -215,7 +215,7 @@ t_kill9() {
 		"$KUMO" pull --root "$s" "127.0.0.1:$PROXY_PORT/kumo/fault:v1" >/dev/null 2>&1 &
 		p=$!
 		for ((j = 0; i > 0 && j < 500; j++)); do
-			[ "$(cat "$s"/ingest/*.partial 2>/dev/null | wc -c)" -ge $((i * 65536)) ] && break
+			[ "$(cat "$s"/ingest/*.partial 2>/dev/null | wc -c)" -ge $((i * 262144)) ] && break
 			sleep 0.02
 		done
 		kill -9 $p 2>/dev/null; wait $p 2>/dev/null

@@ -428,6 +428,7 @@ static const char *const memory_wat =
 	" (func (export \"load8s\") (param i32) (result i32) (i32.load8_s (local.get 0)))\n"
 	" (func (export \"store\") (param i32 i32) (i32.store (local.get 0) (local.get 1)))\n"
 	" (func (export \"size\") (result i32) (memory.size))\n"
+	" (func (export \"dropload\") (param i32) (drop (i32.load offset=4294967295 (local.get 0))))\n"
 	" (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0)))\n"
 	" (func (export \"fill\") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))\n"
 	")\n";
@@ -446,6 +447,7 @@ static void memory_ops(bool bounds)
 	assert_int_equal(trap_i32(&in, "load", 1, 65536 - 16 - 3), KUMO_TRAP_MEMORY_OOB);
 	assert_int_equal(trap_i32(&in, "load", 1, 0xfffffff0u), KUMO_TRAP_MEMORY_OOB);
 	assert_int_equal(trap_i32(&in, "store", 2, 65536, 1), KUMO_TRAP_MEMORY_OOB);
+	assert_int_equal(trap_i32(&in, "dropload", 1, 0), KUMO_TRAP_MEMORY_OOB);
 	assert_int_equal(call_i32(&in, "grow", 1, 1), 1);
 	assert_int_equal(call_i32(&in, "size", 0), 2);
 	call_i32(&in, "store", 2, 65536, 7);

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "vmm/vmm.h"
 
@@ -304,12 +305,65 @@ static void ipam_persist_and_exhaust(void **state)
 	}
 }
 
+/* A VM on a pod's tap inside the namespace (QEMU backend, paused): the tap is taken,
+ * a second VM on the same pod network gets a clear error. */
+static void one_vm_per_pod_network(void **state)
+{
+	(void)state;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	autofree char *fixture = xasprintf("%s/vmm/pvh-fixture.elf", exe);
+	if (access(fixture, R_OK) < 0) {
+		fprintf(stderr, "fixture `%s` missing\n", fixture);
+		fail();
+	}
+	autofree char *sd = xasprintf("%s/net2", workdir);
+	struct vmm_net_config cfg = {.bridge = "kumotest1", .cidr = "10.250.0.0/24", .state_dir = sd};
+	kumo_error_t err = NULL;
+	assert_int_equal(vmm_net_node_setup(&cfg, &err), 0);
+	struct vmm_net_pod pod;
+	assert_int_equal(vmm_net_pod_setup(&cfg, "pod-vm", NULL, 0, &pod, &err), 0);
+	struct vmm_config vc = {.backend = VMM_BACKEND_QEMU};
+	struct vmm *vmm;
+	assert_int_equal(vmm_open(&vc, &vmm, &err), 0);
+	struct vmm_net_attach att = {.tap = pod.tap};
+	memcpy(att.mac, pod.mac, 6);
+	autofree char *d1 = xasprintf("%s/vm1", workdir);
+	autofree char *d2 = xasprintf("%s/vm2", workdir);
+	struct vmm_spec s = {.name = "netvm1", .kernel = fixture, .cmdline = "out=x", .memory_mib = 32,
+			     .vcpus = 1, .run_dir = d1, .stdout_fd = -1, .stderr_fd = -1, .net = &att};
+	struct vmm_vm *vm1 = NULL, *vm2 = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm1, &err), 0);
+	s.name = "netvm2";
+	s.run_dir = d2;
+	assert_int_equal(vmm_create(vmm, &s, &vm2, &err), -1);
+	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	assert_non_null(strstr(kumo_error_msg(err), "is in use by vm `netvm1`"));
+	kumo_error_free(&err);
+	/* Once the first is gone, the next one (the next init container) may use it. */
+	vmm_vm_free(vm1);
+	assert_int_equal(vmm_create(vmm, &s, &vm2, &err), 0);
+	assert_int_equal(vmm_start(vm2, &err), 0);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm2, -1, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_COMPLETED);
+	vmm_vm_free(vm2);
+	vmm_close(vmm);
+	assert_int_equal(vmm_net_pod_teardown(&cfg, "pod-vm", &err), 0);
+	assert_int_equal(vmm_net_node_teardown(&cfg, &err), 0);
+	assert_int_equal(count_cmd("ip -o link show | wc -l"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(setup_teardown_no_leaks),
 		cmocka_unit_test(ipam_concurrent),
 		cmocka_unit_test(ipam_persist_and_exhaust),
+		cmocka_unit_test(one_vm_per_pod_network),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

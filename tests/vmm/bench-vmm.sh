@@ -65,6 +65,37 @@ header() {
 qemu_procs() { pgrep -c -f '^/usr/bin/qemu-system-x86_64 -name guest=kumo-bench|^qemu-system-x86_64 -name kumo-bench' 2>/dev/null || true; }
 domains() { virsh -q -c qemu:///system list --all --name 2>/dev/null | grep -c '^kumo-bench' || true; }
 
+# Machine types for plain QEMU: start → first serial byte of the same PVH image.
+machine_once() { # extra qemu args...
+	local out=$work/m.out
+	rm -f "$out"; : >"$out"
+	local t0 t1
+	t0=$(date +%s%N)
+	qemu-system-x86_64 "$@" -accel "$accel" -m 32 -nodefaults -no-user-config -display none \
+		-kernel "$fixture" -append "out=ready hang" -serial "file:$out" >/dev/null 2>&1 &
+	local pid=$!
+	for _ in $(seq 20000); do [ -s "$out" ] && break; sleep 0.001; done
+	t1=$(date +%s%N)
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	echo "$(( (t1 - t0) / 1000 ))" | awk '{printf "%.1f\n", $1 / 1000}'
+}
+machine_row() { # label runs args...
+	local label=$1 runs=$2; shift 2
+	local f; f=$work/machine-$(tr -c 'A-Za-z0-9\n' _ <<<"$label").txt; : >"$f"
+	for _ in $(seq "$runs"); do machine_once "$@" >>"$f"; done
+	read -r m50 m95 <<<"$(stats "$f" 1)"
+	printf "%-34s %9s %9s\n" "$label" "$m50" "$m95"
+}
+MRUNS=${MRUNS:-10}
+echo
+echo "== machine type, plain QEMU, process start -> first serial byte (ms, median/p95 of $MRUNS)"
+printf "%-34s %9s %9s\n" "machine" p50 p95
+machine_row "microvm (kumo's choice)" "$MRUNS" -M microvm,x-option-roms=off,acpi=on
+machine_row "microvm, no pit/pic/rtc" "$MRUNS" -M microvm,x-option-roms=off,acpi=on,pit=off,pic=off,rtc=off
+machine_row "q35 + qboot" "$MRUNS" -M q35 -bios /usr/share/qemu/qboot.rom
+machine_row "pc + qboot" "$MRUNS" -M pc -bios /usr/share/qemu/qboot.rom
+machine_row "q35 + SeaBIOS (default firmware)" "$MRUNS" -M q35
+
 echo
 echo "== lifecycle: median/p95 over $RUNS runs (create = paused; resume = resume->first output;"
 echo "   first = create->first output; stop = stop->gone)"

@@ -163,3 +163,57 @@ void cpu_init(void)
 	struct desc_ptr ip = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(ip));
 }
+
+/* One feature of an x86-64 micro-architecture level. */
+struct level_feature {
+	int level;           /* 2, 3 or 4 */
+	uint32_t leaf;       /* CPUID leaf (subleaf 0) */
+	int reg;             /* 1 ebx, 2 ecx, 3 edx */
+	int bit;
+	const char *name;
+};
+
+static const struct level_feature level_features[] = {
+	{ 2, 1, 2, 0, "sse3" }, { 2, 1, 2, 9, "ssse3" }, { 2, 1, 2, 13, "cx16" },
+	{ 2, 1, 2, 19, "sse4.1" }, { 2, 1, 2, 20, "sse4.2" }, { 2, 1, 2, 23, "popcnt" },
+	{ 2, 0x80000001, 2, 0, "lahf_lm" },
+	{ 3, 1, 2, 12, "fma" }, { 3, 1, 2, 22, "movbe" }, { 3, 1, 2, 28, "avx" },
+	{ 3, 1, 2, 29, "f16c" }, { 3, 7, 1, 3, "bmi1" }, { 3, 7, 1, 5, "avx2" },
+	{ 3, 7, 1, 8, "bmi2" }, { 3, 0x80000001, 2, 5, "lzcnt" },
+	{ 4, 7, 1, 16, "avx512f" }, { 4, 7, 1, 17, "avx512dq" }, { 4, 7, 1, 28, "avx512cd" },
+	{ 4, 7, 1, 30, "avx512bw" }, { 4, 7, 1, 31, "avx512vl" },
+};
+
+const char *cpu_missing_for_target(const char *target)
+{
+	int level;
+	if (!target || strcmp(target, "x86-64") == 0 || strcmp(target, "generic") == 0)
+		return NULL;
+	if (strcmp(target, "x86-64-v2") == 0)
+		level = 2;
+	else if (strcmp(target, "x86-64-v3") == 0)
+		level = 3;
+	else if (strcmp(target, "x86-64-v4") == 0)
+		level = 4;
+	else
+		return NULL; /* a named CPU: nothing to check against here */
+	uint32_t r[4], max, xmax;
+	cpuid(0, 0, r);
+	max = r[0];
+	cpuid(0x80000000, 0, r);
+	xmax = r[0];
+	for (size_t i = 0; i < sizeof(level_features) / sizeof(level_features[0]); i++) {
+		const struct level_feature *f = &level_features[i];
+		if (f->level > level)
+			continue;
+		if (f->leaf < 0x80000000 ? f->leaf > max : f->leaf > xmax)
+			return f->name;
+		cpuid(f->leaf, 0, r);
+		if (!((r[f->reg] >> f->bit) & 1))
+			return f->name;
+	}
+	/* AVX state must also be enabled (XCR0), which cpu_init did when it could. */
+	if (level >= 3 && !kumo_cpu.avx)
+		return "avx (xsave)";
+	return NULL;
+}

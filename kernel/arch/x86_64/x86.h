@@ -74,6 +74,9 @@ extern uintptr_t kumo_lapic_eoi;      /* address of the LAPIC EOI register */
 
 /* cpu.c: features, GDT/TSS with IST stacks, IDT, SSE/AVX state. */
 void cpu_init(void);
+/* The first CPU feature missing for code generated for `target` ("x86-64-v2", ...),
+ * or NULL when the CPU has them all (or the target is not a level it knows). */
+const char *cpu_missing_for_target(const char *target);
 /* lapic.c: the local APIC timer. */
 void lapic_init(void);
 /* Arms a one-shot timer interrupt `ns` from now (clamped to what the timer can do). */

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		printf("%02x", digest[i]);
 	printf("\n");
 
-	uint32_t reps = bench_scale(argc, argv, 60);
+	uint32_t reps = bench_scale(argc, argv, 120);
 	uint32_t seed = 99;
 	for (uint32_t i = 0; i < BUF; i++)
 		buf[i] = (uint8_t)bench_rand(&seed);

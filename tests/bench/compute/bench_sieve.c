@@ -10,7 +10,7 @@ static uint8_t composite[LIMIT];
 
 int main(int argc, char **argv)
 {
-	uint32_t reps = bench_scale(argc, argv, 20);
+	uint32_t reps = bench_scale(argc, argv, 40);
 	uint32_t primes = 0;
 	uint64_t psum = 0;
 	for (uint32_t r = 0; r < reps; r++) {

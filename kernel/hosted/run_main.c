@@ -1,0 +1,252 @@
+/* kernel/hosted/run_main.c - the command line of the hosted runner, shared by
+ * `kumo run --host` (cri/cli_run.c, which can compile .wasm) and the lean
+ * `kumo-hostrun` program (kernel/hosted/hostrun.c, precompiled modules only). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel/hosted/embed.h"
+
+#define MAX_LIST 1024
+
+static void run_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s [--host|--libvirt] [-v] APP [--dir HOST::GUEST]... [--env K=V]...\n"
+		"       [--mem SIZE] [--bounds-checks] [--] [ARGS...]\n"
+		"\n"
+		"Runs a WASI preview1 command. APP is a .wasm module (compiled first, `kumo run`\n"
+		"only), or an object (.o) or shared object (.so) made by `kumo compile`.\n"
+		"`kumo run` boots APP (a .wasm) as a kumo unikernel VM by default: QEMU started\n"
+		"directly, KVM when /dev/kvm works, TCG otherwise; --dir then copies HOST into\n"
+		"the VM at GUEST (writes stay in the VM) and --mem sets the guest RAM.\n"
+		"  --host              run as a Linux process on the hosted runtime\n"
+		"  --libvirt           boot the VM through libvirt (as kumod does)\n"
+		"  -v, --verbose       report the VM backend, accelerator and timings on stderr\n"
+		"  --dir HOST::GUEST   preopen host directory HOST as GUEST (--dir DIR: same name)\n"
+		"  --env K=V           set an environment variable (--env K: copy the host's)\n"
+		"  --mem SIZE          cap linear memory (bytes; K, M, G suffixes), e.g. 64M\n"
+		"  --bounds-checks     compile with explicit bounds checks instead of guard pages\n"
+		"\n"
+		"Exit status: the app's; %d when it traps (the trap is printed on stderr);\n"
+		"%d when kumo itself fails.\n",
+		prog, KUMO_HOSTED_EXIT_TRAP, KUMO_HOSTED_EXIT_FAILURE);
+}
+
+/* "64M" -> bytes; -1 when malformed. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	uint64_t mul = 1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1ull << 10;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1ull << 20;
+	else if (*end == 'g' || *end == 'G')
+		mul = 1ull << 30;
+	else if (*end)
+		return -1;
+	if (mul > 1 && end[1] && strcmp(end + 1, "iB") != 0 && strcmp(end + 1, "B") != 0)
+		return -1;
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static bool is_wasm_file(const char *path)
+{
+	unsigned char magic[4] = {0};
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	size_t n = fread(magic, 1, 4, f);
+	fclose(f);
+	return n == 4 && memcmp(magic, "\0asm", 4) == 0;
+}
+
+int kumo_hosted_run_main(const char *prog, int argc, char **argv,
+			 kumo_hosted_compile_fn compile, kumo_hosted_vm_fn vm)
+{
+	static const struct option longopts[] = {
+		{"host", no_argument, NULL, 'H'},
+		{"libvirt", no_argument, NULL, 'L'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"dir", required_argument, NULL, 'd'},
+		{"env", required_argument, NULL, 'e'},
+		{"mem", required_argument, NULL, 'm'},
+		{"bounds-checks", no_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static struct kumo_embed_dir dirs[MAX_LIST];
+	static char *dir_bufs[MAX_LIST];
+	static const char *envs[MAX_LIST];
+	static char *env_bufs[MAX_LIST];
+	size_t ndirs = 0, nenv = 0;
+	bool host = false, bounds_checks = false, libvirt = false, verbose = false;
+	uint64_t mem = 0;
+	int c, status = KUMO_HOSTED_EXIT_FAILURE;
+
+	optind = 1;
+	/* '+': options stop at APP; everything after it belongs to the app. */
+	while ((c = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H': host = true; break;
+		case 'L': libvirt = true; break;
+		case 'v': verbose = true; break;
+		case 'b': bounds_checks = true; break;
+		case 'd': {
+			if (ndirs == MAX_LIST) {
+				fprintf(stderr, "%s: too many --dir\n", prog);
+				return KUMO_HOSTED_EXIT_USAGE;
+			}
+			char *s = xstrdup(optarg);
+			char *sep = strstr(s, "::");
+			dir_bufs[ndirs] = s;
+			if (sep) {
+				*sep = 0;
+				dirs[ndirs] = (struct kumo_embed_dir){s, sep + 2};
+			} else {
+				dirs[ndirs] = (struct kumo_embed_dir){s, s};
+			}
+			if (!*dirs[ndirs].host || !*dirs[ndirs].guest) {
+				fprintf(stderr, "%s: bad --dir `%s`: want HOST::GUEST\n", prog,
+					optarg);
+				return KUMO_HOSTED_EXIT_USAGE;
+			}
+			ndirs++;
+			break;
+		}
+		case 'e':
+			if (nenv == MAX_LIST) {
+				fprintf(stderr, "%s: too many --env\n", prog);
+				return KUMO_HOSTED_EXIT_USAGE;
+			}
+			if (strchr(optarg, '=')) {
+				envs[nenv++] = optarg;
+			} else {
+				const char *v = getenv(optarg);
+				if (!v)
+					break; /* not set on the host: not set in the guest */
+				env_bufs[nenv] = xasprintf("%s=%s", optarg, v);
+				envs[nenv] = env_bufs[nenv];
+				nenv++;
+			}
+			break;
+		case 'm':
+			if (parse_size(optarg, &mem) < 0 || mem < KUMO_WASM_PAGE_SIZE) {
+				fprintf(stderr, "%s: bad --mem `%s`: want a size like 64M\n", prog,
+					optarg);
+				return KUMO_HOSTED_EXIT_USAGE;
+			}
+			break;
+		case 'h': run_usage(stdout, prog); return 0;
+		default: run_usage(stderr, prog); return KUMO_HOSTED_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		run_usage(stderr, prog);
+		return KUMO_HOSTED_EXIT_USAGE;
+	}
+	const char *app = argv[optind];
+	int first_arg = optind + 1;
+	if (first_arg < argc && strcmp(argv[first_arg], "--") == 0)
+		first_arg++;
+	if (vm && !host) {
+		size_t vargc = (size_t)(argc - first_arg) + 1;
+		const char **vargv = xmalloc(vargc * sizeof(*vargv));
+		vargv[0] = app;
+		for (int i = first_arg; i < argc; i++)
+			vargv[1 + i - first_arg] = argv[i];
+		struct kumo_hosted_vm_args va = {
+			.app = app, .argv = vargv, .argc = vargc, .env = envs, .nenv = nenv,
+			.dirs = dirs, .ndirs = ndirs, .mem_bytes = mem, .libvirt = libvirt,
+			.verbose = verbose,
+		};
+		status = vm(&va);
+		free(vargv);
+		goto out;
+	}
+
+	autoerror kumo_error_t err = NULL;
+	char *obj = NULL, *tmp_dir = NULL;
+	struct kumo_loaded *loaded = NULL;
+	const char *load_path = app;
+	if (is_wasm_file(app)) {
+		if (!compile) {
+			fprintf(stderr, "%s: `%s` is a .wasm module: compile it first with "
+					"`kumo compile`, or use `kumo run --host`\n", prog, app);
+			goto out;
+		}
+		if (compile(app, bounds_checks, &obj, &tmp_dir, &err) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(err));
+			goto out;
+		}
+		load_path = obj;
+	}
+	if (kumo_embed_load(load_path, &loaded, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(err));
+		goto out;
+	}
+	if (obj && tmp_dir) {
+		/* Loaded: the temporary object is no longer needed. */
+		unlink(obj);
+		rmdir(tmp_dir);
+		free(tmp_dir);
+		tmp_dir = NULL;
+	}
+
+	/* The guest's argv[0] is the app as named on the command line. */
+	size_t gargc = (size_t)(argc - first_arg) + 1;
+	const char **gargv = xmalloc(gargc * sizeof(*gargv));
+	gargv[0] = app;
+	for (int i = first_arg; i < argc; i++)
+		gargv[1 + i - first_arg] = argv[i];
+	struct kumo_embed_run run = {
+		.argc = gargc, .argv = gargv, .envc = nenv, .envp = envs,
+		.ndirs = ndirs, .dirs = dirs, .mem_limit_bytes = mem,
+	};
+	struct kumo_rt_outcome outcome;
+	int rc = kumo_embed_run_wasi(kumo_loaded_module(loaded), &run, &outcome, &err);
+	free(gargv);
+	if (rc < 0) {
+		fprintf(stderr, "%s: `%s`: %s\n", prog, app, kumo_error_msg(err));
+		goto out;
+	}
+	switch (outcome.kind) {
+	case KUMO_RT_OK:
+		status = 0;
+		break;
+	case KUMO_RT_EXIT:
+		status = (int)(outcome.code & 0xff);
+		break;
+	case KUMO_RT_TRAP:
+		fprintf(stderr, "kumo: trap: %s\n", outcome.msg);
+		status = KUMO_HOSTED_EXIT_TRAP;
+		break;
+	default:
+		fprintf(stderr, "%s: `%s`: %s\n", prog, app, outcome.msg);
+		break;
+	}
+out:
+	if (obj && tmp_dir) {
+		unlink(obj);
+		rmdir(tmp_dir);
+	}
+	free(obj);
+	free(tmp_dir);
+	kumo_loaded_free(loaded);
+	for (size_t i = 0; i < ndirs; i++)
+		free(dir_bufs[i]);
+	for (size_t i = 0; i < nenv; i++)
+		free(env_bufs[i]);
+	return status;
+}
