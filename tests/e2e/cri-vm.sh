@@ -76,6 +76,7 @@ create() {
 # waitexit CID: waits until EXITED (up to 120 s), sets OUT to ContainerStatus
 waitexit() {
 	local st=
+	case $1 in null | "") bad "container exits" "no container id"; OUT='{}'; return ;; esac
 	for _ in $(seq 1200); do
 		OUT=$(crictl ContainerStatus "{\"container_id\":\"$1\"}" 2>/dev/null) || OUT='{}'
 		st=$(jq -r .status.state <<<"$OUT")
