@@ -195,9 +195,11 @@ struct cri_backend {
 /* Reports an exit to cri (no-op until on_exit is set). */
 void cri_backend_report_exit(struct cri_backend *b, const char *id, const struct cri_vm_status *st);
 
-/* Constructors. `root` is copied; insecure is NULL-terminated (copied) or NULL. */
+/* Constructors. `root` is copied; insecure is NULL-terminated (copied) or NULL;
+ * vm_backend is "qemu" or "libvirt" (vmm/ backends; the connection opens at the first
+ * VM operation, so kumod starts without libvirtd). */
 int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_t *err);
-int cri_backend_real_new(const char *root, const char *const *insecure,
+int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
 			 struct cri_backend **out, kumo_error_t *err);
 void cri_backend_free(struct cri_backend *b); /* accepts NULL */
 

@@ -1,21 +1,46 @@
 /* cri/backend_real.c - the real backend: imagestore/ for images, builder/ for the
- * bootable artifact, vmm/ for VMs and pod networking.
+ * bootable artifact, vmm/ for VMs (pod networking is not wired yet: NetworkReady false).
  *
- * Pieces not yet in this tree answer with KUMO_E_UNAVAILABLE naming what is missing
- * instead of pretending: kumod starts, answers Version/Status/lists, and reports
- * NetworkReady=false honestly.
+ * Each container gets a run directory <root>/vms/<id>/ holding its initrd (boot config +
+ * rootfs), the raw console streams and vm.json (what a restarted kumod needs to find
+ * the VM again). Pod mounts are COPIED into the initrd's rootfs at CreateContainer: the
+ * app sees the files as they were then, and its writes do not reach the host.
  */
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "builder/builder.h"
 #include "cri/backend.h"
 #include "imagestore/imagestore.h"
+#include "vmm/vmm.h"
 
 #define MODULE_MAX_BYTES (512u << 20)
+
+/* One container's VM as this kumod knows it. */
+struct vmrec {
+	char id[65];
+	char *name;        /* VM name: "kumo-" + the first 40 hex digits of the id */
+	char *dir;         /* <root>/vms/<id> */
+	struct vmm_vm *vm; /* NULL while vmm_create runs */
+	int64_t started_ns; /* wall clock of vm_start, 0 before */
+	struct vmrec *next;
+};
 
 struct real {
 	struct imagestore *store;
 	char *root;
+	enum vmm_backend vm_backend;
+	pthread_mutex_t lock; /* vmm and vms; held across no vmm call but vmm_open */
+	struct vmm *vmm;      /* opened at the first VM operation */
+	struct vmrec *vms;
+	struct cri_backend *b;
 };
 
 /* Id of the image whose module this thread just failed to compile (see real_image_pull). */
@@ -71,9 +96,6 @@ static void info_from_image(const struct imagestore_image *img, struct cri_image
 	info->size = img->size;
 	info->pinned = img->pinned;
 }
-#define MISSING_VMS                                                                        \
-	"kumo cannot boot containers yet: builder/ does not link a bootable kernel image "    \
-	"(it has only the compile cache), so vmm/ has nothing to boot"
 #define MISSING_NET "kumo's pod networking (vmm/ net) is not built into this kumod yet"
 
 static int real_image_pull(struct cri_backend *b, const char *ref, const struct cri_auth *auth,
@@ -170,38 +192,538 @@ static int real_pod_net_teardown(struct cri_backend *b, const char *pod_id, kumo
 	return 0;
 }
 
+/* ---- VMs ------------------------------------------------------------------------- */
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Wall clock of a kumo_now_ns() instant. */
+static int64_t wall_of(uint64_t mono_ns)
+{
+	uint64_t now = kumo_now_ns();
+	return wall_ns() - (mono_ns && mono_ns <= now ? (int64_t)(now - mono_ns) : 0);
+}
+
+static void vmrec_free(struct vmrec *v)
+{
+	if (!v)
+		return;
+	free(v->name);
+	free(v->dir);
+	free(v);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *run_dir_of(struct real *r, const char *id)
+{
+	return xasprintf("%s/vms/%s", r->root, id);
+}
+
+static char *vm_name_of(const char *id)
+{
+	return xasprintf("kumo-%.40s", id);
+}
+
+/* Unlinks and returns id's record, or NULL (takes the lock). */
+static struct vmrec *take_rec(struct real *r, const char *id)
+{
+	pthread_mutex_lock(&r->lock);
+	struct vmrec **pp = &r->vms, *v = NULL;
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->id, id) == 0) {
+			v = *pp;
+			*pp = v->next;
+			break;
+		}
+	pthread_mutex_unlock(&r->lock);
+	return v;
+}
+
+/* id's VM handle (records live until vm_remove, which cri never runs concurrently
+ * with another call for the same container). */
+static struct vmm_vm *vm_of(struct real *r, const char *id, int64_t *started_ns)
+{
+	struct vmm_vm *vm = NULL;
+	pthread_mutex_lock(&r->lock);
+	for (struct vmrec *v = r->vms; v; v = v->next)
+		if (strcmp(v->id, id) == 0) {
+			vm = v->vm;
+			if (started_ns)
+				*started_ns = v->started_ns;
+			break;
+		}
+	pthread_mutex_unlock(&r->lock);
+	return vm;
+}
+
+/* What ContainerStatus says about a VM's end. */
+static void status_from_exit(const struct vmm_exit *x, int64_t started_ns, struct cri_vm_status *st)
+{
+	*st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit_code = x->code,
+				     .started_at_ns = started_ns,
+				     .finished_at_ns = wall_of(x->exited_ns)};
+	switch (x->reason) {
+	case VMM_EXIT_COMPLETED:
+		st->reason = xstrdup("Completed");
+		break;
+	case VMM_EXIT_ERROR:
+		st->reason = xstrdup("Error");
+		break;
+	case VMM_EXIT_TRAP:
+		st->reason = xstrdup("Trap");
+		st->message = xstrdup(x->trap);
+		break;
+	case VMM_EXIT_OOM:
+		st->reason = xstrdup("OOMKilled");
+		st->message = xstrdup(x->trap);
+		break;
+	case VMM_EXIT_PANIC:
+		st->reason = xstrdup("KernelPanic");
+		st->message = xasprintf("the kumo kernel failed: %s", x->trap);
+		break;
+	case VMM_EXIT_KILLED:
+		st->reason = xstrdup("Error");
+		st->message = xstrdup("the VM was powered off by kumod (stop)");
+		break;
+	case VMM_EXIT_CRASHED:
+	default:
+		st->reason = xstrdup("Error");
+		st->message = xstrdup("the VM stopped without an exit record (QEMU or kernel crash)");
+		break;
+	}
+}
+
+static void on_vmm_event(const struct vmm_event *ev, void *ctx)
+{
+	struct real *r = ctx;
+	if (ev->type != VMM_EVENT_EXITED || !ev->vm)
+		return;
+	struct vmm_exit x;
+	if (!vmm_vm_exit(ev->vm, &x))
+		return;
+	char id[65] = "";
+	int64_t started = 0;
+	const char *name = vmm_vm_name(ev->vm);
+	pthread_mutex_lock(&r->lock);
+	for (struct vmrec *v = r->vms; v; v = v->next)
+		if (strcmp(v->name, name) == 0) {
+			memcpy(id, v->id, sizeof(id));
+			started = v->started_ns;
+			break;
+		}
+	pthread_mutex_unlock(&r->lock);
+	if (!*id || !started)
+		return; /* removed meanwhile, or never started (cri asks vm_status then) */
+	struct cri_vm_status st;
+	status_from_exit(&x, started, &st);
+	cri_backend_report_exit(r->b, id, &st);
+	cri_vm_status_clear(&st);
+}
+
+static int ensure_vmm(struct real *r, kumo_error_t *err)
+{
+	int ret = 0;
+	pthread_mutex_lock(&r->lock);
+	if (!r->vmm) {
+		struct vmm_config vc = {.backend = r->vm_backend, .on_event = on_vmm_event,
+					.event_ctx = r};
+		ret = vmm_open(&vc, &r->vmm, err);
+		if (ret == 0)
+			log_info("VMs run through %s (%s%s)", vmm_backend_name(r->vmm),
+				 vmm_accel_name(r->vmm),
+				 strcmp(vmm_accel_name(r->vmm), "kvm") == 0
+					 ? "" : ": no usable /dev/kvm, slower");
+		else
+			kumo_error_wrap(err, "open the %s VM backend",
+					r->vm_backend == VMM_BACKEND_LIBVIRT ? "libvirt" : "qemu");
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+/* vm.json: what a restarted kumod needs to find the VM again. */
+static int save_vm_json(const char *dir, const struct vmm_spec *vs, pid_t pid, kumo_error_t *err)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I}", "name", vs->name,
+			      "kernel", vs->kernel, "initrd", vs->initrd, "run_dir", vs->run_dir,
+			      "log_path", vs->log_path ? vs->log_path : "", "memory_mib",
+			      (int)vs->memory_mib, "vcpus", (int)vs->vcpus, "pid", (json_int_t)pid);
+	autofree char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	autofree char *path = xasprintf("%s/vm.json", dir);
+	return kumo_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+static int check_mount(const struct cri_mount *m, kumo_error_t *err)
+{
+	struct stat sb;
+	if (!m->container_path || m->container_path[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID, "mount `%s`: the container path must be absolute",
+				  m->container_path ? m->container_path : "");
+	if (stat(m->host_path, &sb) < 0)
+		return kumo_error(err, KUMO_E_NOT_FOUND, "mount `%s`: host path `%s`: %s",
+				  m->container_path, m->host_path, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "mount `%s`: host path `%s` is not a directory (kumo copies "
+				  "directories into the VM at CreateContainer; file mounts are not "
+				  "supported yet)", m->container_path, m->host_path);
+	return 0;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
 static int real_vm_create(struct cri_backend *b, const struct cri_container_spec *spec,
 			  kumo_error_t *err)
 {
-	return kumo_error(err, KUMO_E_UNAVAILABLE, "%s", MISSING_VMS);
+	struct real *r = b->priv;
+	struct vmm_spec vs = {0};
+	if (vmm_resources_from_cri(spec->memory_limit_bytes, spec->cpu_quota, spec->cpu_period, 0,
+				   (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &vs, err) < 0)
+		return -1;
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (check_mount(&spec->mounts[i], err) < 0)
+			return -1;
+	if (ensure_vmm(r, err) < 0)
+		return -1;
+	struct imagestore_image *img = NULL;
+	const char *ref = spec->image_id && *spec->image_id ? spec->image_id : spec->image;
+	if (imagestore_status(r->store, ref, &img, err) < 0)
+		return -1;
+	int ret = -1;
+	struct kumo_image_result res = {0};
+	bool built = false;
+	autofree uint8_t *wasm = NULL;
+	size_t len = 0;
+	autofree char *dir = run_dir_of(r, spec->id);
+	autofree char *initrd = xasprintf("%s/initrd.img", dir);
+	autofree char *console = xasprintf("%s/console", dir);
+	autofree char *name = vm_name_of(spec->id);
+	size_t nargv = 0, nenv = 0, n;
+	const char **argv = NULL, **env = NULL;
+	struct kumo_rootfs_dir *dirs = NULL;
+	struct kumo_boot_preopen *pre = NULL;
+	struct vmrec *v = NULL;
+	if (!img->module_path) {
+		kumo_error(err, KUMO_E_INVALID, "image `%s` names no .wasm module", img->id);
+		goto out;
+	}
+	if (kumo_read_file(img->module_path, MODULE_MAX_BYTES, &wasm, &len, err) < 0)
+		goto out;
+	struct kumo_build_options opts = {.root = r->root};
+	if (kumo_build_image(&opts, wasm, len, &res, err) < 0) {
+		kumo_error_wrap(err, "image `%s`", spec->image);
+		goto out;
+	}
+	built = true;
+
+	/* argv: the module's name, then command and args as the CRI gives them (the
+	 * image's Entrypoint + Cmd when both are empty). */
+	n = 0;
+	while (spec->argv && spec->argv[n])
+		n++;
+	size_t ne = 0, nc = 0;
+	while (img->entrypoint && img->entrypoint[ne])
+		ne++;
+	while (img->cmd && img->cmd[nc])
+		nc++;
+	argv = xzalloc(sizeof(char *) * (n + ne + nc + 2));
+	argv[nargv++] = base_name(img->module_path);
+	if (n)
+		for (size_t i = 0; i < n; i++)
+			argv[nargv++] = spec->argv[i];
+	else {
+		for (size_t i = 0; i < ne; i++)
+			argv[nargv++] = img->entrypoint[i];
+		for (size_t i = 0; i < nc; i++)
+			argv[nargv++] = img->cmd[i];
+	}
+	/* env: the container's, then the image's it does not override. */
+	size_t nie = 0, nse = 0;
+	while (img->env && img->env[nie])
+		nie++;
+	while (spec->env && spec->env[nse])
+		nse++;
+	env = xzalloc(sizeof(char *) * (nie + nse + 1));
+	for (size_t i = 0; i < nse; i++)
+		env[nenv++] = spec->env[i];
+	for (size_t i = 0; i < nie; i++) {
+		const char *eq = strchr(img->env[i], '=');
+		size_t kl = eq ? (size_t)(eq - img->env[i]) : strlen(img->env[i]);
+		bool overridden = false;
+		for (size_t k = 0; k < nse; k++)
+			overridden |= strncmp(spec->env[k], img->env[i], kl) == 0 && spec->env[k][kl] == '=';
+		if (!overridden)
+			env[nenv++] = img->env[i];
+	}
+	if (spec->working_dir && *spec->working_dir && strcmp(spec->working_dir, "/") != 0)
+		log_debug("container %.12s: working dir `%s` ignored (the boot config has none)",
+			  spec->id, spec->working_dir);
+	dirs = xzalloc(sizeof(*dirs) * (spec->n_mounts + 1));
+	pre = xzalloc(sizeof(*pre) * (spec->n_mounts + 1));
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		dirs[i] = (struct kumo_rootfs_dir){spec->mounts[i].host_path,
+						   spec->mounts[i].container_path};
+		pre[i] = (struct kumo_boot_preopen){spec->mounts[i].container_path,
+						    spec->mounts[i].container_path,
+						    spec->mounts[i].readonly};
+	}
+	struct kumo_boot_config cfg = {.args = argv, .nargs = nargv, .env = env, .nenv = nenv,
+				       .preopens = pre, .npreopens = spec->n_mounts};
+	if (kumo_mkdir_p(dir, 0700, err) < 0 ||
+	    kumo_write_initrd(initrd, &cfg, dirs, spec->n_mounts, err) < 0)
+		goto out;
+	if (spec->log_path && *spec->log_path) {
+		autofree char *logdir = xstrdup(spec->log_path);
+		char *slash = strrchr(logdir, '/');
+		if (slash && slash != logdir) {
+			*slash = 0;
+			if (kumo_mkdir_p(logdir, 0755, err) < 0)
+				goto out;
+		}
+	}
+	vs.name = name;
+	vs.kernel = res.image_path;
+	vs.initrd = initrd;
+	vs.run_dir = console;
+	vs.stdout_fd = -1;
+	vs.stderr_fd = -1;
+	vs.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL;
+	if (save_vm_json(dir, &vs, 0, err) < 0)
+		goto out;
+
+	v = xzalloc(sizeof(*v));
+	snprintf(v->id, sizeof(v->id), "%s", spec->id);
+	v->name = xstrdup(name);
+	v->dir = xstrdup(dir);
+	pthread_mutex_lock(&r->lock);
+	v->next = r->vms;
+	r->vms = v;
+	pthread_mutex_unlock(&r->lock);
+	struct vmm_vm *vm = NULL;
+	if (vmm_create(r->vmm, &vs, &vm, err) < 0) {
+		vmrec_free(take_rec(r, spec->id));
+		goto out;
+	}
+	pthread_mutex_lock(&r->lock);
+	v->vm = vm;
+	pthread_mutex_unlock(&r->lock);
+	kumo_error_t jerr = NULL;
+	if (save_vm_json(dir, &vs, vmm_vm_pid(vm), &jerr) < 0)
+		log_warn("container %.12s: %s", spec->id, kumo_error_msg(jerr));
+	kumo_error_free(&jerr);
+	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s)", spec->id, name,
+		 vs.memory_mib, vs.vcpus, res.image_path, res.cache_hit ? ", cached" : "");
+	ret = 0;
+out:
+	if (ret < 0)
+		remove_tree(dir);
+	free(argv);
+	free(env);
+	free(dirs);
+	free(pre);
+	if (built)
+		kumo_image_result_free(&res);
+	imagestore_image_free(img);
+	return ret;
 }
 
 static int real_vm_start(struct cri_backend *b, const char *id, kumo_error_t *err)
 {
-	return kumo_error(err, KUMO_E_UNAVAILABLE, "%s", MISSING_VMS);
+	struct real *r = b->priv;
+	pthread_mutex_lock(&r->lock);
+	struct vmm_vm *vm = NULL;
+	for (struct vmrec *v = r->vms; v; v = v->next)
+		if (strcmp(v->id, id) == 0) {
+			vm = v->vm;
+			v->started_ns = wall_ns(); /* before the resume: an exit may race it */
+			break;
+		}
+	pthread_mutex_unlock(&r->lock);
+	if (!vm)
+		return kumo_error(err, KUMO_E_NOT_FOUND, "container `%.12s` has no VM (kumod restarted?)",
+				  id);
+	return vmm_start(vm, err);
 }
 
 static int real_vm_stop(struct cri_backend *b, const char *id, int64_t timeout_s, kumo_error_t *err)
 {
-	return 0; /* no VM can be running */
+	struct vmm_vm *vm = vm_of(b->priv, id, NULL);
+	if (!vm)
+		return 0; /* nothing of ours runs */
+	int64_t ms = timeout_s > 3600 ? 3600000 : timeout_s * 1000;
+	return vmm_stop(vm, (int)ms, err);
+}
+
+/* Kills the QEMU a previous kumod started for a container (QEMU backend: no re-attach). */
+static void kill_orphan(const char *dir)
+{
+	autofree char *path = xasprintf("%s/vm.json", dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	if (!j)
+		return;
+	pid_t pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	const char *name = json_string_value(json_object_get(j, "name"));
+	if (pid > 1 && name) {
+		autofree char *cmdpath = xasprintf("/proc/%d/cmdline", (int)pid);
+		autofree uint8_t *cmd = NULL;
+		size_t len = 0;
+		kumo_error_t e = NULL;
+		if (kumo_read_file(cmdpath, 1 << 20, &cmd, &len, &e) == 0 &&
+		    memmem(cmd, len, name, strlen(name))) {
+			log_info("killing QEMU %d of VM %s left by a previous kumod", (int)pid, name);
+			kill(pid, SIGKILL);
+		}
+		kumo_error_free(&e);
+	}
+	json_decref(j);
 }
 
 static int real_vm_remove(struct cri_backend *b, const char *id, kumo_error_t *err)
 {
+	struct real *r = b->priv;
+	struct vmrec *v = take_rec(r, id);
+	autofree char *dir = run_dir_of(r, id);
+	if (v)
+		vmm_vm_free(v->vm); /* destroys it if it still runs */
+	else if (r->vm_backend == VMM_BACKEND_QEMU)
+		kill_orphan(dir);
+	vmrec_free(v);
+	remove_tree(dir);
 	return 0;
+}
+
+/* After a kumod restart: finds the VM of id again (libvirt), or says why not. */
+static int recover(struct real *r, const char *id, struct cri_vm_status *st, kumo_error_t *err)
+{
+	autofree char *dir = run_dir_of(r, id);
+	autofree char *path = xasprintf("%s/vm.json", dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	if (!j) {
+		*st = (struct cri_vm_status){.state = CRI_VM_GONE};
+		return 0;
+	}
+	int ret = 0;
+	if (r->vm_backend != VMM_BACKEND_LIBVIRT) {
+		*st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit_code = 255,
+					     .finished_at_ns = wall_ns()};
+		st->reason = xstrdup("Unknown");
+		st->message = xstrdup("kumod restarted and its qemu VM backend cannot re-attach "
+				      "to VMs (--vm-backend libvirt can)");
+		goto out;
+	}
+	if (ensure_vmm(r, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	const char *lp = json_string_value(json_object_get(j, "log_path"));
+	struct vmm_spec vs = {
+		.name = json_string_value(json_object_get(j, "name")),
+		.kernel = json_string_value(json_object_get(j, "kernel")),
+		.initrd = json_string_value(json_object_get(j, "initrd")),
+		.run_dir = json_string_value(json_object_get(j, "run_dir")),
+		.log_path = lp && *lp ? lp : NULL,
+		.memory_mib = (unsigned)json_integer_value(json_object_get(j, "memory_mib")),
+		.vcpus = (unsigned)json_integer_value(json_object_get(j, "vcpus")),
+		.stdout_fd = -1, .stderr_fd = -1,
+	};
+	if (!vs.name || !vs.kernel || !vs.run_dir) {
+		ret = kumo_error(err, KUMO_E_INTERNAL, "`%s` is incomplete", path);
+		goto out;
+	}
+	struct vmm_vm *vm = NULL;
+	if (vmm_attach(r->vmm, &vs, &vm, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	struct vmrec *v = xzalloc(sizeof(*v));
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	v->name = xstrdup(vs.name);
+	v->dir = xstrdup(dir);
+	v->vm = vm;
+	v->started_ns = vmm_vm_state(vm) == VMM_STATE_CREATED ? 0 : wall_ns();
+	pthread_mutex_lock(&r->lock);
+	v->next = r->vms;
+	r->vms = v;
+	pthread_mutex_unlock(&r->lock);
+	log_info("container %.12s: re-attached to VM %s", id, vs.name);
+	*st = (struct cri_vm_status){.state = CRI_VM_GONE};
+	ret = 1; /* the caller reads the state from the handle */
+out:
+	json_decref(j);
+	return ret;
 }
 
 static int real_vm_status(struct cri_backend *b, const char *id, struct cri_vm_status *st,
 			  kumo_error_t *err)
 {
-	*st = (struct cri_vm_status){.state = CRI_VM_GONE};
+	struct real *r = b->priv;
+	int64_t started = 0;
+	struct vmm_vm *vm = vm_of(r, id, &started);
+	if (!vm) {
+		int rr = recover(r, id, st, err);
+		if (rr <= 0)
+			return rr;
+		vm = vm_of(r, id, &started);
+	}
+	*st = (struct cri_vm_status){.started_at_ns = started};
+	struct vmm_exit x;
+	switch (vmm_vm_state(vm)) {
+	case VMM_STATE_CREATED:
+		st->state = CRI_VM_CREATED;
+		break;
+	case VMM_STATE_RUNNING:
+	case VMM_STATE_STOPPING:
+		st->state = CRI_VM_RUNNING;
+		break;
+	default:
+		if (vmm_vm_exit(vm, &x))
+			status_from_exit(&x, started, st);
+		else
+			st->state = CRI_VM_GONE;
+		break;
+	}
 	return 0;
 }
 
 static int real_vm_stats(struct cri_backend *b, const char *id, struct cri_vm_stats *stats,
 			 kumo_error_t *err)
 {
-	return kumo_error(err, KUMO_E_UNAVAILABLE, "%s", MISSING_VMS);
+	struct vmm_vm *vm = vm_of(b->priv, id, NULL);
+	if (!vm)
+		return kumo_error(err, KUMO_E_NOT_FOUND, "container `%.12s` has no VM", id);
+	struct vmm_stats vst = {0};
+	if (vmm_vm_stats(vm, &vst, err) < 0)
+		return -1;
+	*stats = (struct cri_vm_stats){.timestamp_ns = wall_ns(), .cpu_usage_core_ns = vst.cpu_ns,
+				       .memory_working_set = vst.memory_bytes,
+				       .memory_rss = vst.memory_bytes};
+	return 0;
+}
+
+static int real_log_reopen(struct cri_backend *b, const char *id, kumo_error_t *err)
+{
+	struct vmm_vm *vm = vm_of(b->priv, id, NULL);
+	return vm ? vmm_vm_reopen_log(vm, err) : 0;
 }
 
 static void real_destroy(struct cri_backend *b)
@@ -209,6 +731,15 @@ static void real_destroy(struct cri_backend *b)
 	struct real *r = b->priv;
 	if (!r)
 		return;
+	/* VMs keep running: let go of them (the libvirt backend re-attaches later). */
+	while (r->vms) {
+		struct vmrec *v = r->vms;
+		r->vms = v->next;
+		vmm_vm_detach(v->vm);
+		vmrec_free(v);
+	}
+	vmm_close(r->vmm);
+	pthread_mutex_destroy(&r->lock);
 	imagestore_close(r->store);
 	free(r->root);
 	free(r);
@@ -231,13 +762,21 @@ static const struct cri_backend_ops real_ops = {
 	.vm_remove = real_vm_remove,
 	.vm_status = real_vm_status,
 	.vm_stats = real_vm_stats,
-	.log_reopen = NULL,
+	.log_reopen = real_log_reopen,
 	.destroy = real_destroy,
 };
 
-int cri_backend_real_new(const char *root, const char *const *insecure, struct cri_backend **out,
-			 kumo_error_t *err)
+int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
+			 struct cri_backend **out, kumo_error_t *err)
 {
+	enum vmm_backend vb;
+	if (!vm_backend || strcmp(vm_backend, "qemu") == 0)
+		vb = VMM_BACKEND_QEMU;
+	else if (strcmp(vm_backend, "libvirt") == 0)
+		vb = VMM_BACKEND_LIBVIRT;
+	else
+		return kumo_error(err, KUMO_E_INVALID, "vm backend `%s`: want qemu or libvirt",
+				  vm_backend);
 	struct cri_backend *b = xzalloc(sizeof(*b));
 	b->ops = &real_ops;
 	b->root = xstrdup(root);
@@ -252,6 +791,9 @@ int cri_backend_real_new(const char *root, const char *const *insecure, struct c
 	}
 	struct real *r = xzalloc(sizeof(*r));
 	r->root = xstrdup(root);
+	r->vm_backend = vb;
+	r->b = b;
+	pthread_mutex_init(&r->lock, NULL);
 	b->priv = r;
 	/* No --insecure-registry: imagestore's default (localhost, 127.0.0.1, ::1). */
 	struct imagestore_config icfg = {

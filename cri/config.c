@@ -43,6 +43,7 @@ static int check_choice(const char *what, const char *v, const char *const *choi
 }
 
 static const char *const backends[] = {"real", "test", NULL};
+static const char *const vm_backends[] = {"qemu", "libvirt", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 
 static int load_file(struct cri_config *cfg, const char *path, bool required, kumo_error_t *err)
@@ -72,6 +73,9 @@ static int load_file(struct cri_config *cfg, const char *path, bool required, ku
 		else if (strcmp(key, "backend") == 0 && is_str)
 			r = check_choice("config backend", s, backends, err) < 0 ? -1
 			    : (set_str(&cfg->backend, s), 0);
+		else if (strcmp(key, "vm_backend") == 0 && is_str)
+			r = check_choice("config vm_backend", s, vm_backends, err) < 0 ? -1
+			    : (set_str(&cfg->vm_backend, s), 0);
 		else if (strcmp(key, "log_level") == 0 && is_str)
 			r = check_choice("config log_level", s, levels, err) < 0 ? -1
 			    : (set_str(&cfg->log_level, s), 0);
@@ -108,6 +112,7 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->socket = xstrdup(CRI_DEFAULT_SOCKET);
 	cfg->root = xstrdup(CRI_DEFAULT_ROOT);
 	cfg->backend = xstrdup("real");
+	cfg->vm_backend = xstrdup(CRI_DEFAULT_VM_BACKEND);
 	cfg->log_level = xstrdup("info");
 	cfg->workers = 8;
 	cfg->shutdown_grace_ms = 10000;
@@ -138,7 +143,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 		const char *val = eq ? eq + 1 : NULL;
 		static const char *const with_value[] = {"--socket", "--root", "--insecure-registry",
 							 "--backend", "--log-level", "--workers",
-							 "--config", "--shutdown-grace-ms", NULL};
+							 "--config", "--shutdown-grace-ms",
+							 "--vm-backend", NULL};
 		bool known = false;
 		for (size_t k = 0; with_value[k]; k++)
 			known |= strcmp(name, with_value[k]) == 0;
@@ -159,6 +165,10 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			if (check_choice("--backend", val, backends, err) < 0)
 				return -1;
 			set_str(&cfg->backend, val);
+		} else if (strcmp(name, "--vm-backend") == 0) {
+			if (check_choice("--vm-backend", val, vm_backends, err) < 0)
+				return -1;
+			set_str(&cfg->vm_backend, val);
 		} else if (strcmp(name, "--log-level") == 0) {
 			if (check_choice("--log-level", val, levels, err) < 0)
 				return -1;
@@ -186,6 +196,7 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->socket);
 	free(cfg->root);
 	free(cfg->backend);
+	free(cfg->vm_backend);
 	free(cfg->log_level);
 	for (size_t i = 0; cfg->insecure_registries && cfg->insecure_registries[i]; i++)
 		free(cfg->insecure_registries[i]);

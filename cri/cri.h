@@ -22,6 +22,8 @@
 #define CRI_DEFAULT_SOCKET "/run/kumo/kumo.sock"
 #define CRI_DEFAULT_ROOT "/var/lib/kumo"
 #define CRI_DEFAULT_CONFIG "/etc/kumo/kumo.json"
+/* How the real backend runs VMs: "qemu" (QEMU started directly) or "libvirt". */
+#define CRI_DEFAULT_VM_BACKEND "qemu"
 
 /* kumod's configuration: /etc/kumo/kumo.json, then flags. */
 struct cri_config {
@@ -29,6 +31,7 @@ struct cri_config {
 	char *root;                /* state directory */
 	char **insecure_registries;/* NULL-terminated hosts allowed over plain HTTP */
 	char *backend;             /* "real" (default) or "test" */
+	char *vm_backend;          /* "qemu" or "libvirt" (real backend) */
 	char *log_level;           /* debug|info|warn|error */
 	int workers;               /* worker threads for unary calls */
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */

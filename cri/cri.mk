@@ -40,8 +40,8 @@ $(LIB_CRI): $(CRI_LIB_OBJS)
 	$(AR) rcs $@ $^
 
 # What the real backend links (cri/backend_real.c).
-CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_COMPILER) $(LIB_COMMON)
-CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(LIBS_LLVM) -lcrypto
+CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_VMM) $(LIB_COMPILER) $(LIB_COMMON)
+CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(VMM_LDLIBS) $(LIBS_LLVM) -lcrypto
 
 $(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
 	@mkdir -p $(dir $@)
@@ -59,7 +59,7 @@ TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_pbjson := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
-TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh
+TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)

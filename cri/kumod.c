@@ -11,6 +11,7 @@ static const char usage[] =
 	"  --root DIR                state directory (default " CRI_DEFAULT_ROOT ")\n"
 	"  --insecure-registry HOST  allow plain HTTP for HOST (repeatable; `*` for all)\n"
 	"  --backend real|test       `test` runs fake images/VMs for tests (default real)\n"
+	"  --vm-backend qemu|libvirt how the real backend runs VMs (default " CRI_DEFAULT_VM_BACKEND ")\n"
 	"  --log-level LEVEL         debug|info|warn|error (default info)\n"
 	"  --workers N               worker threads for calls (default 8)\n"
 	"  --shutdown-grace-ms N     how long SIGTERM waits for calls in flight\n"
@@ -51,7 +52,8 @@ int main(int argc, char **argv)
 	if (strcmp(cfg.backend, "test") == 0)
 		cri_backend_test_new(cfg.root, &b, &err);
 	else
-		cri_backend_real_new(cfg.root, (const char *const *)cfg.insecure_registries, &b, &err);
+		cri_backend_real_new(cfg.root, (const char *const *)cfg.insecure_registries,
+				     cfg.vm_backend, &b, &err);
 	if (!b)
 		goto out;
 	if (cri_runtime_new(cfg.root, b, &rt, &err) < 0)

@@ -4,7 +4,8 @@
 # pushed by `kumo push` and compiled at pull time, list, status, fs info, remove; a
 # Linux-only image, a module that does not validate, a missing tag and an unreachable
 # registry each get the right gRPC status and a clear message),
-# honest NetworkReady, and the clear error of the pieces not built in yet.
+# honest NetworkReady, and a pod removed with a created (paused) container in it.
+# Booting containers is tests/e2e/cri-vm.sh.
 # Prints `cri-images: N passed, N failed`.
 set -u
 BUILD=${BUILD:-build}
@@ -87,12 +88,14 @@ code "a missing tag" NotFound PullImage "{\"image\":{\"image\":\"$REG/hello:nope
 code "an unreachable registry" Unavailable PullImage '{"image":{"image":"127.0.0.1:1/hello:v1"}}'
 code "a malformed reference" InvalidArgument PullImage '{"image":{"image":"UPPER/Case::bad"}}'
 
-# Containers need the VM pieces; until they are built in, the answer says so.
+# A pod removed with a created (paused, never started) container: nothing left behind.
 call "RunPodSandbox (no network yet)" RunPodSandbox '{"config":{"metadata":{"name":"p","uid":"u","namespace":"n"}}}'
 POD=$(jq -r .pod_sandbox_id <<<"$OUT")
-code "CreateContainer says what is missing" Unavailable CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"c\"},\"image\":{\"image\":\"$REG/hello:v1\"}}}"
-says "the message names the missing piece" "bootable kernel image"
+call "CreateContainer" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"c\"},\"image\":{\"image\":\"$REG/hello:v1\"}}}"
+eq "its VM has a run dir" "$(ls "$T/root/vms" 2>/dev/null | wc -l)" "1"
 call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+eq "no run dir left" "$(ls "$T/root/vms" 2>/dev/null | wc -l)" "0"
+eq "no QEMU left" "$(pgrep -f "qemu-system.*$T/root" | wc -l)" "0"
 
 call "RemoveImage" RemoveImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
 call "ListImages after remove" ListImages '{}'

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# tests/e2e/cri-vm.sh - kumod's REAL backend booting containers as kumo VMs, driven
+# through the CRI socket with kumo-crictl: images pushed by `kumo push` to a local
+# docker-registry, PullImage, RunPodSandbox, CreateContainer (command/args/env),
+# StartContainer, the exit (code, reason, trap name), the CRI log file's exact
+# content, stats, stop/remove/rmp/rmi, a memory limit below the floor and a module with
+# an unsupported import refused with a clear message, nothing left behind.
+# VM backend: $VM_BACKEND (default qemu; fast under TCG). Prints `cri-vm: N passed, N failed`.
+set -u
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+APPS=$BUILD/apps
+VM_BACKEND=${VM_BACKEND:-qemu}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T=$(mktemp -d /tmp/kumo-cri-vm.XXXXXX)
+SOCK=$T/kumo.sock
+KPID=
+pass=0
+fail=0
+# shellcheck source=../registry/registry.sh
+. "$HERE/../registry/registry.sh"
+
+cleanup() {
+	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+	registry_stop
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+crictl() { "$BIN/kumo-crictl" --socket "$SOCK" --timeout 120 "$@"; }
+eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
+call() {
+	local name=$1; shift
+	if OUT=$(crictl "$@" 2>"$T/err"); then ok "$name"; else bad "$name" "$(cat "$T/err")"; OUT='{}'; fi
+}
+code() {
+	local name=$1 want=$2; shift 2
+	if crictl "$@" >/dev/null 2>"$T/err"; then bad "$name" "succeeded, want $want"; ERR=; return; fi
+	ERR=$(cat "$T/err")
+	if grep -q "code = $want desc = ." "$T/err"; then ok "$name"; else bad "$name" "$ERR"; fi
+}
+says() { if grep -qi -- "$2" <<<"$ERR"; then ok "$1"; else bad "$1" "message \`$ERR\` lacks \`$2\`"; fi; }
+finish() { echo "cri-vm: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
+
+for a in app_args app_exitcode app_trap; do
+	[ -f "$APPS/$a.wasm" ] || { bad "test app $a" "missing $APPS/$a.wasm (make apps)"; finish; }
+done
+# A module importing something the kernel does not provide.
+printf '(module (import "env" "nosuch" (func)) (func (export "_start") call 0))' >"$T/bad.wat"
+wat2wasm "$T/bad.wat" -o "$T/bad.wasm" || { bad "wat2wasm" "failed"; finish; }
+
+registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
+REG=127.0.0.1:$REG_PORT
+for a in args exitcode trap; do
+	"$BIN/kumo" push "$APPS/app_$a.wasm" "$REG/$a:v1" >"$T/push.log" 2>&1 || bad "kumo push $a" "$(cat "$T/push.log")"
+done
+"$BIN/kumo" push "$T/bad.wasm" "$REG/badimport:v1" >"$T/push.log" 2>&1 || bad "kumo push badimport" "$(cat "$T/push.log")"
+
+"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --log-level debug 2>"$T/kumod.log" &
+KPID=$!
+for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+
+for a in args exitcode trap badimport; do
+	call "PullImage $a" PullImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
+done
+LOGDIR=$T/logs/pod1
+call "RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"p1\",\"uid\":\"u1\",\"namespace\":\"n\"},\"log_directory\":\"$LOGDIR\"}}"
+POD=$(jq -r .pod_sandbox_id <<<"$OUT")
+
+# create NAME IMAGE ARGS-JSON [EXTRA-CONFIG-JSON]: sets CID
+create() {
+	call "CreateContainer $1" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"$1\"},\"image\":{\"image\":\"$REG/$2:v1\"},\"args\":$3,\"log_path\":\"$1.log\"${4:-}}}"
+	CID=$(jq -r .container_id <<<"$OUT")
+}
+# waitexit CID: waits until EXITED (up to 120 s), sets OUT to ContainerStatus
+waitexit() {
+	local st=
+	case $1 in null | "") bad "container exits" "no container id"; OUT='{}'; return ;; esac
+	for _ in $(seq 1200); do
+		OUT=$(crictl ContainerStatus "{\"container_id\":\"$1\"}" 2>/dev/null) || OUT='{}'
+		st=$(jq -r .status.state <<<"$OUT")
+		[ "$st" = CONTAINER_EXITED ] && break
+		sleep 0.1
+	done
+	eq "container exits" "$st" CONTAINER_EXITED
+}
+ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}(Z|[+-][0-9]{2}:[0-9]{2})'
+
+create args args '["one","two words"]' ',"envs":[{"key":"K","value":"V"}]'
+C1=$CID
+eq "a created container is CREATED" "$(crictl ContainerStatus "{\"container_id\":\"$C1\"}" | jq -r .status.state)" CONTAINER_CREATED
+eq "a run dir exists for it" "$(ls "$T/root/vms" 2>/dev/null | wc -l)" 1
+call "StartContainer args" StartContainer "{\"container_id\":\"$C1\"}"
+waitexit "$C1"
+eq "exit code 0" "$(jq -r .status.exit_code <<<"$OUT")" 0
+eq "reason Completed" "$(jq -r .status.reason <<<"$OUT")" Completed
+eq "log path" "$(jq -r .status.log_path <<<"$OUT")" "$LOGDIR/args.log"
+eq "CRI log lines are well-formed" "$(grep -cvE "^$ts stdout F " "$LOGDIR/args.log")" 0
+eq "CRI log content" "$(sed -E "s/^$ts stdout F //" "$LOGDIR/args.log")" "argc=3
+argv[1]=<one>
+argv[2]=<two words>"
+eq "started_at <= finished_at" "$(jq -r '(.status.started_at|tonumber) <= (.status.finished_at|tonumber)' <<<"$OUT")" true
+
+create exit42 exitcode '["42"]'
+C2=$CID
+call "StartContainer exit42" StartContainer "{\"container_id\":\"$C2\"}"
+waitexit "$C2"
+eq "exit code 42" "$(jq -r .status.exit_code <<<"$OUT")" 42
+eq "reason Error" "$(jq -r .status.reason <<<"$OUT")" Error
+eq "exit42 log" "$(sed -E "s/^$ts stdout F //" "$LOGDIR/exit42.log")" "exiting with 42"
+
+create trap trap '["div-zero"]'
+C3=$CID
+call "StartContainer trap" StartContainer "{\"container_id\":\"$C3\"}"
+waitexit "$C3"
+eq "a trap's reason" "$(jq -r .status.reason <<<"$OUT")" Trap
+eq "a trap's message names it" "$(jq -r .status.message <<<"$OUT")" "integer divide by zero"
+eq "a trap's exit code is not 0" "$(jq -r '.status.exit_code != 0' <<<"$OUT")" true
+
+call "ListContainers" ListContainers '{}'
+eq "three containers listed" "$(jq '.containers | length' <<<"$OUT")" 3
+
+code "a memory limit below the floor" InvalidArgument CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"tiny\"},\"image\":{\"image\":\"$REG/args:v1\"},\"linux\":{\"resources\":{\"memory_limit_in_bytes\":1048576}}}}"
+says "the message names the floor" "16 MiB"
+code "an unsupported import" Unimplemented CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"bad\"},\"image\":{\"image\":\"$REG/badimport:v1\"}}}"
+says "the message names the import" "unsupported import \`env.nosuch\`"
+eq "failed creates leave no run dir" "$(ls "$T/root/vms" | wc -l)" 3
+
+for c in "$C1" "$C2" "$C3"; do
+	call "StopContainer (exited)" StopContainer "{\"container_id\":\"$c\",\"timeout\":1}"
+	call "RemoveContainer" RemoveContainer "{\"container_id\":\"$c\"}"
+done
+eq "no run dir left" "$(ls "$T/root/vms" | wc -l)" 0
+call "StopPodSandbox" StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+for a in args exitcode trap badimport; do
+	call "RemoveImage $a" RemoveImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
+done
+eq "no QEMU left" "$(pgrep -f "qemu-system.*$T/root" | wc -l)" 0
+
+kill -TERM "$KPID"; wait "$KPID"; eq "kumod stops on SIGTERM" "$?" "0"; KPID=
+[ $fail -ne 0 ] && tail -30 "$T/kumod.log"
+finish
