@@ -73,9 +73,13 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 	int status = -1;
 	struct vmm_vm *vm = NULL;
 	struct vmm_exit x;
-	if (vmm_create(vmm, &spec, &vm, err) < 0 || vmm_start(vm, err) < 0)
+	uint64_t t_started = 0;
+	if (vmm_create(vmm, &spec, &vm, err) < 0)
 		goto out;
-	uint64_t t_started = kumo_now_ns();
+	/* Taken before the resume: a guest may print before vmm_start returns. */
+	t_started = kumo_now_ns();
+	if (vmm_start(vm, err) < 0)
+		goto out;
 	for (;;) {
 		int w = vmm_wait(vm, 100, &x, err);
 		if (w < 0)
@@ -91,7 +95,7 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 		fprintf(stderr,
 			"kumo: build %.1f ms (%s), start->first output %.1f ms, start->exit %.1f ms\n",
 			(double)build_ns / 1e6, cached ? "cached" : "linked",
-			first ? (double)(first - t_started) / 1e6 : -1.0,
+			first >= t_started ? (double)(first - t_started) / 1e6 : -1.0,
 			(double)(x.exited_ns - t_started) / 1e6);
 	}
 out:
