@@ -14,8 +14,10 @@ ROOT=$T/root
 LOGS=$T/logs
 mkdir -p "$LOGS"
 KPID=
-pass=0
-fail=0
+SUITE=cri
+CRICTL_TIMEOUT=20
+# shellcheck source=cri-lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cri-lib.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
@@ -24,24 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-crictl() { "$BIN/kumo-crictl" --socket "$SOCK" --timeout 20 "$@"; }
-
-# eq NAME ACTUAL EXPECTED
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
-# call NAME METHOD JSON: must succeed; the response lands in $OUT
-call() {
-	local name=$1; shift
-	if OUT=$(crictl "$@" 2>"$T/err"); then ok "$name"; else bad "$name" "$(cat "$T/err")"; OUT='{}'; fi
-}
-# code NAME CODE METHOD JSON: must fail with gRPC code CODE; message in $ERR
-code() {
-	local name=$1 want=$2; shift 2
-	if crictl "$@" >/dev/null 2>"$T/err"; then bad "$name" "succeeded, want $want"; ERR=; return; fi
-	ERR=$(cat "$T/err")
-	if grep -q "code = $want desc = ." "$T/err"; then ok "$name"; else bad "$name" "$ERR"; fi
-}
 # wait_state ID STATE: polls ContainerStatus until STATE (bounded, not a timed assertion)
 wait_state() {
 	for _ in $(seq 200); do

@@ -15,10 +15,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d /tmp/kumo-cri-vm.XXXXXX)
 SOCK=$T/kumo.sock
 KPID=
-pass=0
-fail=0
+SUITE=cri-vm
+CRICTL_TIMEOUT=120
 # shellcheck source=../registry/registry.sh
 . "$HERE/../registry/registry.sh"
+# shellcheck source=cri-lib.sh
+. "$HERE/cri-lib.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
@@ -26,22 +28,6 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-crictl() { "$BIN/kumo-crictl" --socket "$SOCK" --timeout 120 "$@"; }
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
-call() {
-	local name=$1; shift
-	if OUT=$(crictl "$@" 2>"$T/err"); then ok "$name"; else bad "$name" "$(cat "$T/err")"; OUT='{}'; fi
-}
-code() {
-	local name=$1 want=$2; shift 2
-	if crictl "$@" >/dev/null 2>"$T/err"; then bad "$name" "succeeded, want $want"; ERR=; return; fi
-	ERR=$(cat "$T/err")
-	if grep -q "code = $want desc = ." "$T/err"; then ok "$name"; else bad "$name" "$ERR"; fi
-}
-says() { if grep -qi -- "$2" <<<"$ERR"; then ok "$1"; else bad "$1" "message \`$ERR\` lacks \`$2\`"; fi; }
-finish() { echo "cri-vm: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
 
 for a in app_args app_exitcode app_trap; do
 	[ -f "$APPS/$a.wasm" ] || { bad "test app $a" "missing $APPS/$a.wasm (make apps)"; finish; }
