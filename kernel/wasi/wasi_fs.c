@@ -192,11 +192,20 @@ u32 KUMO_WASI_SYM(21, fd_filestat_set_times, illi_i)(wvm *vm, u32 fd, u64 atim, 
 	return wasi_err(kumo_plat_set_times(f->file, atim, mtim, fst_flags));
 }
 
-u32 KUMO_WASI_SYM(8, fd_pread, iiili_i)(wvm *vm, u32 fd, u32 iovs, u32 iovs_len, u64 offset,
-					u32 nread)
+/* The four data-transfer calls: the same checks, one platform call each. */
+enum fd_io_op { FD_IO_READ, FD_IO_WRITE, FD_IO_PREAD, FD_IO_PWRITE };
+
+static u32 fd_io(wvm *vm, enum fd_io_op op, u32 fd, u32 iovs, u32 iovs_len, u64 offset,
+		 u32 ndone)
 {
+	static const uint64_t rights[] = {
+		[FD_IO_READ] = WASI_RIGHT_FD_READ,
+		[FD_IO_WRITE] = WASI_RIGHT_FD_WRITE,
+		[FD_IO_PREAD] = WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK,
+		[FD_IO_PWRITE] = WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_SEEK,
+	};
 	uint32_t e;
-	struct wasi_fd *f = file_fd_of(vm, fd, WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK, &e);
+	struct wasi_fd *f = file_fd_of(vm, fd, rights[op], &e);
 	if (!f)
 		return e;
 	struct kumo_plat_iov iov[WASI_MAX_IOV];
@@ -204,70 +213,42 @@ u32 KUMO_WASI_SYM(8, fd_pread, iiili_i)(wvm *vm, u32 fd, u32 iovs, u32 iovs_len,
 	e = wasi_iovs(vm, iovs, iovs_len, iov, &n);
 	if (e)
 		return e;
-	if (!wasi_mem(vm, nread, 4))
+	if (!wasi_mem(vm, ndone, 4))
 		return WASI_EFAULT;
-	int rc = n ? kumo_plat_preadv(f->file, iov, n, offset, &done) : 0;
+	int rc = 0;
+	if (n) {
+		switch (op) {
+		case FD_IO_READ: rc = kumo_plat_readv(f->file, iov, n, &done); break;
+		case FD_IO_WRITE: rc = kumo_plat_writev(f->file, iov, n, &done); break;
+		case FD_IO_PREAD: rc = kumo_plat_preadv(f->file, iov, n, offset, &done); break;
+		case FD_IO_PWRITE: rc = kumo_plat_pwritev(f->file, iov, n, offset, &done); break;
+		}
+	}
 	if (rc < 0)
 		return wasi_err(rc);
-	return wasi_store_u32(vm, nread, (uint32_t)done);
+	return wasi_store_u32(vm, ndone, (uint32_t)done);
+}
+
+u32 KUMO_WASI_SYM(8, fd_pread, iiili_i)(wvm *vm, u32 fd, u32 iovs, u32 iovs_len, u64 offset,
+					u32 nread)
+{
+	return fd_io(vm, FD_IO_PREAD, fd, iovs, iovs_len, offset, nread);
 }
 
 u32 KUMO_WASI_SYM(9, fd_pwrite, iiili_i)(wvm *vm, u32 fd, u32 iovs, u32 iovs_len, u64 offset,
 					 u32 nwritten)
 {
-	uint32_t e;
-	struct wasi_fd *f = file_fd_of(vm, fd, WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_SEEK, &e);
-	if (!f)
-		return e;
-	struct kumo_plat_iov iov[WASI_MAX_IOV];
-	size_t n = 0, done = 0;
-	e = wasi_iovs(vm, iovs, iovs_len, iov, &n);
-	if (e)
-		return e;
-	if (!wasi_mem(vm, nwritten, 4))
-		return WASI_EFAULT;
-	int rc = n ? kumo_plat_pwritev(f->file, iov, n, offset, &done) : 0;
-	if (rc < 0)
-		return wasi_err(rc);
-	return wasi_store_u32(vm, nwritten, (uint32_t)done);
+	return fd_io(vm, FD_IO_PWRITE, fd, iovs, iovs_len, offset, nwritten);
 }
 
 u32 KUMO_WASI_SYM(7, fd_read, iiii_i)(wvm *vm, u32 fd, u32 iovs, u32 iovs_len, u32 nread)
 {
-	uint32_t e;
-	struct wasi_fd *f = file_fd_of(vm, fd, WASI_RIGHT_FD_READ, &e);
-	if (!f)
-		return e;
-	struct kumo_plat_iov iov[WASI_MAX_IOV];
-	size_t n = 0, done = 0;
-	e = wasi_iovs(vm, iovs, iovs_len, iov, &n);
-	if (e)
-		return e;
-	if (!wasi_mem(vm, nread, 4))
-		return WASI_EFAULT;
-	int rc = n ? kumo_plat_readv(f->file, iov, n, &done) : 0;
-	if (rc < 0)
-		return wasi_err(rc);
-	return wasi_store_u32(vm, nread, (uint32_t)done);
+	return fd_io(vm, FD_IO_READ, fd, iovs, iovs_len, 0, nread);
 }
 
 u32 KUMO_WASI_SYM(8, fd_write, iiii_i)(wvm *vm, u32 fd, u32 iovs, u32 iovs_len, u32 nwritten)
 {
-	uint32_t e;
-	struct wasi_fd *f = file_fd_of(vm, fd, WASI_RIGHT_FD_WRITE, &e);
-	if (!f)
-		return e;
-	struct kumo_plat_iov iov[WASI_MAX_IOV];
-	size_t n = 0, done = 0;
-	e = wasi_iovs(vm, iovs, iovs_len, iov, &n);
-	if (e)
-		return e;
-	if (!wasi_mem(vm, nwritten, 4))
-		return WASI_EFAULT;
-	int rc = n ? kumo_plat_writev(f->file, iov, n, &done) : 0;
-	if (rc < 0)
-		return wasi_err(rc);
-	return wasi_store_u32(vm, nwritten, (uint32_t)done);
+	return fd_io(vm, FD_IO_WRITE, fd, iovs, iovs_len, 0, nwritten);
 }
 
 u32 KUMO_WASI_SYM(14, fd_prestat_get, ii_i)(wvm *vm, u32 fd, u32 buf)
