@@ -13,6 +13,12 @@
  *   struct kumo_initrd_header followed by the JSON config and the rootfs archive.
  *   Guest RAM size is whatever the VM was given (>= KUMO_BOOT_MIN_RAM_BYTES).
  *
+ * Network device (only with a "net" config)
+ *   virtio-net, virtio 1.x (modern only), over MMIO on microvm (QEMU lists it on the
+ *   kernel command line as virtio_mmio.device=<size>@<base>:<irq>; keep microvm's
+ *   auto-kernel-cmdline on) or over PCI on pc/q35. The host side is a tap on a bridge
+ *   (vmm/net.c); the host end never needs guest-side DHCP.
+ *
  * Required devices
  *   - a 16550 UART at COM1 (0x3f8): the app's stdout;
  *   - a 16550 UART at COM2 (0x2f8): the app's stderr;
@@ -72,7 +78,22 @@
  *     "seed":     "hex",                     extra entropy mixed into random_get
  *                                            (the only source when the CPU has no
  *                                            RDRAND/RDSEED)
- *     "net":      {}                         reserved for networking
+ *     "net":      {                          networking (absent: no network; the
+ *                                            kernel then ignores any NIC)
+ *        "mac":      "52:54:00:12:34:56",    the NIC to use (absent: the first one)
+ *        "address":  "10.88.0.5/16",         IPv4 address/prefix (absent: DHCP is not
+ *                                            supported: a boot error)
+ *        "gateway":  "10.88.0.1",            default route (optional)
+ *        "mtu":      1500,                   optional
+ *        "dns":      ["10.88.0.1"],          resolvers, in order (at most 2 used)
+ *        "search":   ["default.svc.cluster.local"],
+ *        "hostname": "web-7d9f",
+ *        "listen":   ["tcp:0.0.0.0:8080", "udp:0.0.0.0:5353"]
+ *                                            sockets the kernel binds (and listens on,
+ *                                            for tcp) before the app starts and hands
+ *                                            to it as fds after the preopened
+ *                                            directories, in order (kernel/wasi/wasi.h)
+ *     }
  *   }
  *   Unknown keys are ignored; a malformed config is a boot error (panic record).
  */

@@ -141,4 +141,54 @@ struct kumo_plat_pollfd {
 };
 int kumo_plat_poll(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns);
 
+/* ---- sockets ----
+ * A socket is a kumo_plat_file too: kumo_plat_readv/writev/poll/close/get_flags/
+ * set_flags/fstat (filetype WASI_FILETYPE_SOCKET_STREAM or _DGRAM) work on it.
+ * The unikernel implements these over lwIP, the hosted runner over POSIX sockets.
+ * Blocking calls block unless the socket has WASI_FDFLAG_NONBLOCK (-WASI_EAGAIN). */
+#define KUMO_PLAT_AF_INET 4
+#define KUMO_PLAT_AF_INET6 6
+#define KUMO_PLAT_SOCK_DGRAM 1  /* kumo's own values: kernel/wasi maps the guest ABI's */
+#define KUMO_PLAT_SOCK_STREAM 2
+
+struct kumo_plat_sockaddr {
+	uint8_t family;   /* KUMO_PLAT_AF_INET or KUMO_PLAT_AF_INET6 */
+	uint16_t port;    /* host byte order */
+	uint8_t addr[16]; /* network byte order; INET uses addr[0..3] */
+};
+
+/* A new unbound socket (type KUMO_PLAT_SOCK_*); -WASI_EAFNOSUPPORT/-WASI_ENOTSUP
+ * for what the platform lacks, -WASI_ENETDOWN when the guest has no network. */
+int kumo_plat_sock_open(uint8_t family, uint8_t type, struct kumo_plat_file **out);
+int kumo_plat_sock_bind(struct kumo_plat_file *s, const struct kumo_plat_sockaddr *a);
+int kumo_plat_sock_listen(struct kumo_plat_file *s, int backlog);
+/* Accepts one connection; fdflags (WASI_FDFLAG_NONBLOCK) apply to the new socket. */
+int kumo_plat_sock_accept(struct kumo_plat_file *s, uint32_t fdflags, struct kumo_plat_file **out);
+/* Connects (blocking, or -WASI_EINPROGRESS on a nonblocking socket). */
+int kumo_plat_sock_connect(struct kumo_plat_file *s, const struct kumo_plat_sockaddr *a);
+/* Receives into iov. flags: WASI_RIFLAG_RECV_PEEK, WASI_RIFLAG_RECV_WAITALL.
+ * *truncated: a datagram was longer than iov. from: the sender (may be NULL).
+ * *done == 0 with 0 returned: end of stream. */
+int kumo_plat_sock_recv(struct kumo_plat_file *s, const struct kumo_plat_iov *iov, size_t n,
+			uint32_t flags, size_t *done, bool *truncated,
+			struct kumo_plat_sockaddr *from);
+/* Sends iov (to: destination of a datagram, NULL for connected sockets). */
+int kumo_plat_sock_send(struct kumo_plat_file *s, const struct kumo_plat_iov *iov, size_t n,
+			const struct kumo_plat_sockaddr *to, size_t *done);
+/* how: WASI_SDFLAG_RD | WASI_SDFLAG_WR. */
+int kumo_plat_sock_shutdown(struct kumo_plat_file *s, uint32_t how);
+/* The local (peer = false) or remote address. */
+int kumo_plat_sock_name(struct kumo_plat_file *s, bool peer, struct kumo_plat_sockaddr *a);
+/* Socket options named by WasmEdge's sock_opt_level / sock_opt_so enums (level 0 =
+ * SOL_SOCKET); the value is an int (timeouts: microseconds). -WASI_ENOPROTOOPT for an
+ * option the platform does not support. */
+int kumo_plat_sock_getopt(struct kumo_plat_file *s, uint32_t level, uint32_t name, int64_t *val);
+int kumo_plat_sock_setopt(struct kumo_plat_file *s, uint32_t level, uint32_t name, int64_t val);
+/* Resolves node (a name or numeric address; NULL/"" = any) and service (a port number
+ * or NULL) into at most cap addresses of family (0 = any) for sockets of type (0 = any):
+ * the unikernel asks the DNS servers of its boot config through lwIP's resolver.
+ * -WASI_ENOENT when the name does not exist. */
+int kumo_plat_resolve(const char *node, const char *service, uint8_t family, uint8_t type,
+		      struct kumo_plat_sockaddr *out, size_t cap, size_t *n);
+
 #endif /* KUMO_RT_PLATFORM_H */

@@ -31,6 +31,13 @@ struct kumo_wasi_config {
 	const char *const *envp;      /* "KEY=VALUE" */
 	size_t npreopens;
 	const struct kumo_wasi_preopen *preopens; /* become fds 3, 4, ... in order */
+	size_t nsockets;
+	/* Listening (or bound datagram) sockets handed to the app, as fds right after the
+	 * preopened directories (wasi-libc's preopen scan stops at the first non-directory,
+	 * so directories come first); ownership passes to the ctx. Apps find them with
+	 * fd_fdstat_get (filetype SOCKET_STREAM/DGRAM); the runner also sets
+	 * LISTEN_FDS=<n> and KUMO_LISTEN_FD_START=<first fd> in the environment. */
+	struct kumo_plat_file *const *sockets;
 	struct kumo_plat_file *stdio[3]; /* fds 0..2 (NULL: kumo_plat_stdio(n)); not owned */
 };
 
