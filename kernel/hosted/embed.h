@@ -81,6 +81,10 @@ struct kumo_embed_run {
 	size_t ndirs;
 	const struct kumo_embed_dir *dirs;
 	uint64_t mem_limit_bytes;        /* 0: only the declared maximum */
+	size_t nlisten;
+	const char *const *listen;       /* "tcp:ADDR:PORT" / "udp:ADDR:PORT": sockets bound
+					  * (and listening, tcp) before _start, handed to
+					  * the app after the preopened dirs (kernel/wasi/wasi.h) */
 };
 
 /* Instantiates m with WASI preview1 imports and calls its `_start` export (or, for a
@@ -114,6 +118,11 @@ struct kumo_hosted_vm_args {
 	const struct kumo_embed_dir *dirs; /* --dir HOST::GUEST */
 	size_t ndirs;
 	uint64_t mem_bytes;                /* --mem, 0 when absent */
+	const char *const *listen;         /* --listen, normalized to "tcp:ADDR:PORT" or
+					    * "udp:ADDR:PORT" (the boot config's net.listen) */
+	size_t nlisten;
+	bool net;                          /* --net: a NIC on the node bridge (implied by
+					    * --listen) */
 	bool libvirt;                      /* --libvirt */
 	bool verbose;                      /* -v */
 };
