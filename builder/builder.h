@@ -45,6 +45,21 @@ struct kumo_boot_preopen {
 	const char *path;   /* directory inside the rootfs */
 	bool readonly;
 };
+/* The boot config's "net" object (kernel/boot_abi.h); absent (NULL) means no network. */
+struct kumo_boot_net {
+	bool has_mac;               /* false: the kernel uses the first NIC */
+	uint8_t mac[6];             /* the NIC to use */
+	const char *address;        /* "A.B.C.D/P" (required) */
+	const char *gateway;        /* default route, NULL: none */
+	unsigned mtu;               /* 0: the kernel's default */
+	const char *const *dns;     /* resolvers in order */
+	size_t ndns;
+	const char *const *search;  /* search domains */
+	size_t nsearch;
+	const char *hostname;       /* NULL: none */
+	const char *const *listen;  /* "tcp:ADDR:PORT" / "udp:ADDR:PORT" */
+	size_t nlisten;
+};
 struct kumo_boot_config {
 	const char *const *args;  /* argv, argv[0] included */
 	size_t nargs;
@@ -54,6 +69,7 @@ struct kumo_boot_config {
 	size_t npreopens;
 	uint64_t stack_size;      /* 0 = the kernel's default */
 	const char *seed_hex;     /* extra entropy, or NULL */
+	const struct kumo_boot_net *net; /* networking, NULL: none */
 };
 
 /* The config as the JSON the kernel reads (malloc'd). */

@@ -10,6 +10,38 @@
 #include "builder/builder.h"
 #include "kernel/boot_abi.h"
 
+static json_t *strv_json(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* The "net" object exactly as kernel/boot_abi.h documents it. */
+static json_t *net_json(const struct kumo_boot_net *n)
+{
+	json_t *o = json_object();
+	if (n->has_mac) {
+		char mac[18];
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		json_object_set_new(o, "mac", json_string(mac));
+	}
+	if (n->address)
+		json_object_set_new(o, "address", json_string(n->address));
+	if (n->gateway && *n->gateway)
+		json_object_set_new(o, "gateway", json_string(n->gateway));
+	if (n->mtu)
+		json_object_set_new(o, "mtu", json_integer(n->mtu));
+	json_object_set_new(o, "dns", strv_json(n->dns, n->ndns));
+	json_object_set_new(o, "search", strv_json(n->search, n->nsearch));
+	if (n->hostname && *n->hostname)
+		json_object_set_new(o, "hostname", json_string(n->hostname));
+	json_object_set_new(o, "listen", strv_json(n->listen, n->nlisten));
+	return o;
+}
+
 char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 {
 	json_t *root = json_object();
@@ -33,6 +65,8 @@ char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 		json_object_set_new(root, "stack_size", json_integer((json_int_t)cfg->stack_size));
 	if (cfg->seed_hex)
 		json_object_set_new(root, "seed", json_string(cfg->seed_hex));
+	if (cfg->net)
+		json_object_set_new(root, "net", net_json(cfg->net));
 	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(root);
 	if (!text)

@@ -217,6 +217,59 @@ static void initrd_layout(void **state)
 	kumo_error_free(&err);
 }
 
+/* The "net" object of the boot config, exactly as kernel/boot_abi.h documents it. */
+static void boot_config_net_json(void **state)
+{
+	(void)state;
+	const char *args[] = {"srv.wasm"};
+	const char *dns[] = {"10.96.0.10", "8.8.8.8"};
+	const char *search[] = {"default.svc.cluster.local", "svc.cluster.local"};
+	const char *listen[] = {"tcp:0.0.0.0:8080", "udp:0.0.0.0:5353"};
+	struct kumo_boot_net net = {
+		.has_mac = true, .mac = {0x02, 0x6b, 10, 88, 0, 5}, .address = "10.88.0.5/16",
+		.gateway = "10.88.0.1", .mtu = 1400, .dns = dns, .ndns = 2, .search = search,
+		.nsearch = 2, .hostname = "web-7d9f", .listen = listen, .nlisten = 2,
+	};
+	struct kumo_boot_config cfg = {.args = args, .nargs = 1, .net = &net};
+	autofree char *text = kumo_boot_config_json(&cfg);
+	json_error_t je;
+	json_t *j = json_loads(text, 0, &je);
+	assert_non_null(j);
+	json_t *n = json_object_get(j, "net");
+	assert_true(json_is_object(n));
+	autofree char *ntext = json_dumps(n, JSON_COMPACT);
+	assert_string_equal(ntext,
+			    "{\"mac\":\"02:6b:0a:58:00:05\",\"address\":\"10.88.0.5/16\","
+			    "\"gateway\":\"10.88.0.1\",\"mtu\":1400,"
+			    "\"dns\":[\"10.96.0.10\",\"8.8.8.8\"],"
+			    "\"search\":[\"default.svc.cluster.local\",\"svc.cluster.local\"],"
+			    "\"hostname\":\"web-7d9f\","
+			    "\"listen\":[\"tcp:0.0.0.0:8080\",\"udp:0.0.0.0:5353\"]}");
+	json_decref(j);
+
+	/* Optional fields stay out when unset; lists are always present. */
+	struct kumo_boot_net min = {.address = "192.168.7.2/24"};
+	cfg.net = &min;
+	free(text);
+	text = kumo_boot_config_json(&cfg);
+	j = json_loads(text, 0, &je);
+	assert_non_null(j);
+	free(ntext);
+	ntext = json_dumps(json_object_get(j, "net"), JSON_COMPACT);
+	assert_string_equal(ntext,
+			    "{\"address\":\"192.168.7.2/24\",\"dns\":[],\"search\":[],\"listen\":[]}");
+	json_decref(j);
+
+	/* No net: no "net" key at all (the kernel then ignores any NIC). */
+	cfg.net = NULL;
+	free(text);
+	text = kumo_boot_config_json(&cfg);
+	j = json_loads(text, 0, &je);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "net"));
+	json_decref(j);
+}
+
 static void unsupported_import_refused(void **state)
 {
 	/* (module (import "env" "foo" (func))) */
@@ -237,6 +290,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(miss_then_hit, setup, teardown),
+		cmocka_unit_test(boot_config_net_json),
 		cmocka_unit_test_setup_teardown(concurrent_builds_compile_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_module_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(initrd_layout, setup, teardown),
