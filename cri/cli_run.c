@@ -52,7 +52,8 @@ static int run_vm(const struct kumo_hosted_vm_args *a)
 		dirs[i] = (struct kumo_rootfs_dir){a->dirs[i].host, a->dirs[i].guest};
 	struct kumo_run_vm_opts vo = {
 		.app = a->app, .argv = a->argv, .argc = a->argc, .env = a->env, .nenv = a->nenv,
-		.dirs = dirs, .ndirs = a->ndirs, .mem_bytes = a->mem_bytes, .libvirt = a->libvirt,
+		.dirs = dirs, .ndirs = a->ndirs, .mem_bytes = a->mem_bytes, .listen = a->listen,
+		.nlisten = a->nlisten, .net = a->net || a->nlisten > 0, .libvirt = a->libvirt,
 		.verbose = a->verbose,
 	};
 	int status = kumo_run_vm(&vo);

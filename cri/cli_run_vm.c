@@ -1,4 +1,5 @@
-/* cri/cli_run_vm.c - `kumo run APP`: build the kernel image, boot it, relay its output. */
+/* cri/cli_run_vm.c - `kumo run APP`: build the kernel image, boot it, relay its output;
+ * with --net/--listen, a NIC on the node bridge for the run's lifetime. */
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,7 +48,8 @@ static int exit_status(const struct vmm_exit *x)
 
 /* Boots kernel+initrd and waits for the end; returns the exit status, or -1 with *err. */
 static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char *initrd,
-		const char *console, uint64_t build_ns, bool cached, kumo_error_t *err)
+		const char *console, const struct vmm_net_attach *net, uint64_t build_ns,
+		bool cached, kumo_error_t *err)
 {
 	unsigned mib = o->mem_bytes ? (unsigned)(o->mem_bytes >> 20) : VMM_MEMORY_DEFAULT_MIB;
 	if (mib < VMM_MEMORY_FLOOR_MIB)
@@ -65,16 +67,13 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 	autofree char *name = xasprintf("kumo-run-%d", (int)getpid());
 	struct vmm_spec spec = {
 		.name = name, .kernel = kernel, .initrd = initrd, .memory_mib = mib,
-		.vcpus = 1, .run_dir = console, .stdout_fd = 1, .stderr_fd = 2,
+		.vcpus = 1, .run_dir = console, .stdout_fd = 1, .stderr_fd = 2, .net = net,
 	};
-	struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
 	int status = -1;
 	struct vmm_vm *vm = NULL;
 	struct vmm_exit x;
 	uint64_t t_started = 0;
-	if (vmm_create(vmm, &spec, &vm, err) < 0)
+	if (interrupted || vmm_create(vmm, &spec, &vm, err) < 0)
 		goto out;
 	/* Taken before the resume: a guest may print before vmm_start returns. */
 	t_started = kumo_now_ns();
@@ -99,11 +98,111 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 			(double)(x.exited_ns - t_started) / 1e6);
 	}
 out:
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	if (interrupted && status < 0 && !*err)
+		status = 130;
 	vmm_vm_free(vm);
 	vmm_close(vmm);
 	return status;
+}
+
+/* The network this run joins: kumod's bridge and IPAM (vmm.h defaults, $KUMO_BRIDGE,
+ * $KUMO_POD_CIDR, ${KUMO_ROOT:-/var/lib/kumo}/net). The CIDR the node already has
+ * (kumod may have taken kubelet's) wins over the default, so a run never re-addresses
+ * the bridge under running pods. Strings are malloc'd into *cfg. */
+static void net_config(struct vmm_net_config *cfg)
+{
+	const char *root = getenv("KUMO_ROOT");
+	const char *bridge = getenv("KUMO_BRIDGE");
+	const char *cidr = getenv("KUMO_POD_CIDR");
+	cfg->state_dir = xasprintf("%s/" VMM_NET_STATE_SUBDIR, root && *root ? root
+										 : KUMO_DEFAULT_ROOT);
+	cfg->bridge = xstrdup(bridge && *bridge ? bridge : VMM_NET_DEFAULT_BRIDGE);
+	if (cidr && *cidr) {
+		cfg->cidr = xstrdup(cidr);
+		return;
+	}
+	autofree char *rec = xasprintf("%s/node-cidr", cfg->state_dir);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	kumo_error_t rerr = NULL;
+	if (kumo_read_file(rec, 64, &buf, &len, &rerr) == 0 && len > 0) {
+		buf[strcspn((char *)buf, "\n")] = 0;
+		cfg->cidr = (char *)buf;
+		return;
+	}
+	kumo_error_free(&rerr);
+	free(buf);
+	cfg->cidr = xstrdup(VMM_NET_DEFAULT_CIDR);
+}
+
+static void net_config_clear(struct vmm_net_config *cfg)
+{
+	free((char *)cfg->state_dir);
+	free((char *)cfg->bridge);
+	free((char *)cfg->cidr);
+}
+
+/* What this run's VM gets on the network (owned strings for the boot config). */
+struct run_net {
+	struct vmm_net_config cfg;
+	char owner[64];           /* IPAM owner / pod record name: run-<pid>-<ns> */
+	struct vmm_net_pod pod;   /* address, gateway, tap, MAC */
+	struct vmm_net_attach attach;
+	char address[24];         /* "A.B.C.D/P" */
+	char dns[2][16];
+	const char *dnsv[2];
+	struct kumo_boot_net boot;
+	bool up;                  /* tap and address exist: tear down at the end */
+};
+
+/* Bridge (idempotent), address, tap; fills rn->boot. */
+static int net_up(const struct kumo_run_vm_opts *o, struct run_net *rn, kumo_error_t *err)
+{
+	net_config(&rn->cfg);
+	snprintf(rn->owner, sizeof(rn->owner), "run-%d-%llu", (int)getpid(),
+		 (unsigned long long)kumo_now_ns());
+	if (vmm_net_node_setup(&rn->cfg, err) < 0 ||
+	    vmm_net_pod_setup(&rn->cfg, rn->owner, NULL, 0, &rn->pod, err) < 0) {
+		if (geteuid() != 0)
+			return kumo_error_wrap(err, "--net needs root (CAP_NET_ADMIN) to make the "
+						    "bridge `%s` and a tap; run as root, or drop "
+						    "--net/--listen", rn->cfg.bridge);
+		return kumo_error_wrap(err, "--net");
+	}
+	rn->up = true;
+	fprintf(stderr, "kumo: VM address %s\n", rn->pod.ip);
+	fflush(stderr);
+	rn->attach.tap = rn->pod.tap;
+	memcpy(rn->attach.mac, rn->pod.mac, 6);
+	snprintf(rn->address, sizeof(rn->address), "%s/%u", rn->pod.ip, rn->pod.prefix);
+	size_t ndns = vmm_net_host_dns(NULL, rn->dns, 2);
+	if (ndns == 0) {
+		/* Only loopback resolvers on the host: the gateway, which answers when a
+		 * resolver listens on the bridge address (e.g. dnsmasq). */
+		memcpy(rn->dns[0], rn->pod.gateway, sizeof(rn->dns[0]));
+		ndns = 1;
+	}
+	for (size_t i = 0; i < ndns; i++)
+		rn->dnsv[i] = rn->dns[i];
+	rn->boot = (struct kumo_boot_net){
+		.has_mac = true, .address = rn->address, .gateway = rn->pod.gateway,
+		.dns = rn->dnsv, .ndns = ndns, .listen = o->listen, .nlisten = o->nlisten,
+	};
+	memcpy(rn->boot.mac, rn->pod.mac, 6);
+	return 0;
+}
+
+/* Removes the tap and frees the address (idempotent); says so when it cannot. */
+static void net_down(struct run_net *rn)
+{
+	if (rn->up) {
+		kumo_error_t err = NULL;
+		if (vmm_net_pod_teardown(&rn->cfg, rn->owner, &err) < 0)
+			fprintf(stderr, "kumo run: removing the VM's network: %s\n", kumo_error_msg(err));
+		kumo_error_free(&err);
+		rn->up = false;
+	}
+	net_config_clear(&rn->cfg);
 }
 
 int kumo_run_vm(const struct kumo_run_vm_opts *o)
@@ -139,13 +238,28 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 		.args = o->argv, .nargs = o->argc, .env = o->env, .nenv = o->nenv,
 		.preopens = pre, .npreopens = o->ndirs,
 	};
+	/* From here on Ctrl-C and SIGTERM stop the VM and let the network be torn down. */
+	struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	struct run_net *rn = xzalloc(sizeof(*rn));
 	int status = -1;
-	if (kumo_write_initrd(initrd, &cfg, o->dirs, o->ndirs, &err) == 0)
-		status = boot(o, img.image_path, initrd, console, build_ns, img.cache_hit, &err);
+	bool want_net = o->net || o->nlisten > 0;
+	if (want_net && net_up(o, rn, &err) == 0)
+		cfg.net = &rn->boot;
+	if ((!want_net || cfg.net) && kumo_write_initrd(initrd, &cfg, o->dirs, o->ndirs, &err) == 0)
+		status = boot(o, img.image_path, initrd, console, cfg.net ? &rn->attach : NULL,
+			      build_ns, img.cache_hit, &err);
 	if (status < 0) {
-		fprintf(stderr, "kumo run: `%s`: %s\n", o->app, kumo_error_msg(err));
-		status = KUMO_EXIT_FAILURE;
+		fprintf(stderr, "kumo run: `%s`: %s\n", o->app,
+			err ? kumo_error_msg(err) : "interrupted");
+		status = err ? KUMO_EXIT_FAILURE : 130;
 	}
+	if (want_net)
+		net_down(rn);
+	free(rn);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	kumo_image_result_free(&img);
 	remove_tree(run_dir);
 	return status;

@@ -17,6 +17,9 @@ struct kumo_run_vm_opts {
 	const struct kumo_rootfs_dir *dirs;  /* host dirs copied in, preopened at `prefix` */
 	size_t ndirs;
 	uint64_t mem_bytes;                  /* guest RAM; 0 = VMM_MEMORY_DEFAULT_MIB */
+	const char *const *listen;           /* "tcp:ADDR:PORT" / "udp:ADDR:PORT" */
+	size_t nlisten;
+	bool net;                            /* a NIC on the node bridge (implied by listen) */
 	bool libvirt;                        /* through libvirt instead of QEMU directly */
 	bool verbose;                        /* report timings on stderr */
 };
@@ -24,7 +27,16 @@ struct kumo_run_vm_opts {
 /* Builds (or finds in the cache) the kernel image, boots it, streams the guest's
  * stdout/stderr to ours, and returns the process exit status: the app's code,
  * KUMO_EXIT_TRAP on a trap, KUMO_EXIT_FAILURE when kumo or the kernel failed, 130
- * after Ctrl-C. */
+ * after Ctrl-C.
+ *
+ * With net (or a listen list) the VM gets a NIC on the node bridge kumod also uses
+ * (vmm_net_node_setup: $KUMO_BRIDGE or VMM_NET_DEFAULT_BRIDGE; the pod CIDR kumod last
+ * set up, else $KUMO_POD_CIDR or VMM_NET_DEFAULT_CIDR; IPAM under
+ * ${KUMO_ROOT:-/var/lib/kumo}/net), an address of its own (owner "run-<pid>-<ns>"),
+ * the host's non-loopback resolvers (else the gateway) and the listen list in its boot
+ * config; `kumo: VM address A.B.C.D` is printed on stderr as soon as it is known, and
+ * the tap and address go away when the VM ends, on Ctrl-C and on SIGTERM. Needs root
+ * (CAP_NET_ADMIN). */
 int kumo_run_vm(const struct kumo_run_vm_opts *o);
 
 #endif /* KUMO_CLI_RUN_VM_H */

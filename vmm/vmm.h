@@ -246,6 +246,11 @@ void vmm_crilog_close(struct vmm_crilog *log); /* flushes as F; NULL is fine */
 
 /* ---- Per-pod networking ---------------------------------------------------------- */
 
+/* Defaults shared by kumod and `kumo run --net`, so both use one bridge and one IPAM. */
+#define VMM_NET_DEFAULT_BRIDGE "kumo0"
+#define VMM_NET_DEFAULT_CIDR "10.88.0.0/16"
+#define VMM_NET_STATE_SUBDIR "net" /* under the state root: <root>/net */
+
 struct vmm_net_config {
 	const char *bridge;    /* node bridge, default "kumo0" */
 	const char *cidr;      /* pod CIDR, e.g. "10.88.0.0/16" (the gateway is .1) */
@@ -284,6 +289,15 @@ int vmm_net_pod_setup(const struct vmm_net_config *cfg, const char *pod_id,
  * fine (idempotent, also after a crash half-way through setup). */
 int vmm_net_pod_teardown(const struct vmm_net_config *cfg, const char *pod_id,
 			 kumo_error_t *err);
+
+/* The host's IPv4 resolvers a guest can use, from resolv_path (NULL:
+ * "/etc/resolv.conf"): loopback resolvers (127.0.0.0/8, e.g. systemd-resolved's
+ * 127.0.0.53) are unreachable from a VM and skipped; when every listed resolver is a
+ * loopback one, the upstream list systemd-resolved keeps in
+ * /run/systemd/resolve/resolv.conf is read instead (only when resolv_path is NULL).
+ * Fills up to max addresses and returns how many (0: none usable, the caller falls
+ * back). IPv6 resolvers are skipped (the guest network is IPv4). */
+size_t vmm_net_host_dns(const char *resolv_path, char out[][16], size_t max);
 
 /* IPAM alone (used by vmm_net_pod_setup; exposed for tests): allocates the lowest free
  * address of cidr for owner under dir (one O_EXCL file per address, a lock file

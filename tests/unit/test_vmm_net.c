@@ -357,6 +357,31 @@ static void one_vm_per_pod_network(void **state)
 	assert_int_equal(count_cmd("ip -o link show | wc -l"), 1);
 }
 
+/* The host's resolvers for guests: IPv4 only, loopback ones skipped, in order, no
+ * duplicates, at most max. */
+static void host_dns(void **state)
+{
+	(void)state;
+	autofree char *path = xasprintf("%s/resolv.conf", workdir);
+	const char *text = "# generated\nsearch example.org\nnameserver 127.0.0.53\n"
+			   "nameserver 10.1.2.3\nnameserver ::1\nnameserver fe80::1%eth0\n"
+			   "  nameserver 192.168.1.1  \nnameserver 10.1.2.3\nnameserver 9.9.9.9\n";
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_write_file_atomic(path, text, strlen(text), 0644, &err), 0);
+	char dns[4][16];
+	assert_int_equal(vmm_net_host_dns(path, dns, 4), 3);
+	assert_string_equal(dns[0], "10.1.2.3");
+	assert_string_equal(dns[1], "192.168.1.1");
+	assert_string_equal(dns[2], "9.9.9.9");
+	assert_int_equal(vmm_net_host_dns(path, dns, 2), 2);
+	/* Only loopback resolvers: none usable from a VM. */
+	const char *lo = "nameserver 127.0.0.53\noptions edns0\n";
+	assert_int_equal(kumo_write_file_atomic(path, lo, strlen(lo), 0644, &err), 0);
+	assert_int_equal(vmm_net_host_dns(path, dns, 4), 0);
+	autofree char *missing = xasprintf("%s/no-such-resolv.conf", workdir);
+	assert_int_equal(vmm_net_host_dns(missing, dns, 4), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +389,7 @@ int main(void)
 		cmocka_unit_test(ipam_concurrent),
 		cmocka_unit_test(ipam_persist_and_exhaust),
 		cmocka_unit_test(one_vm_per_pod_network),
+		cmocka_unit_test(host_dns),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
