@@ -72,6 +72,8 @@ struct cri_pod_spec {
 	const char *pod_cidr;  /* from UpdateRuntimeConfig, "" until kubelet sent one */
 	const struct cri_port *ports;
 	size_t n_ports;
+	bool host_network;     /* namespace_options.network == NODE: a VM cannot share the
+				* node's network, so the pod gets no NIC and no IP */
 };
 
 /* A mount of the pod made visible to the app (ConfigMap, Secret, emptyDir, hostPath). */
@@ -99,6 +101,8 @@ struct cri_container_spec {
 	size_t n_ports;
 	const char *pod_ip;      /* "" when the pod has no network */
 	const char *hostname;    /* pod hostname */
+	const char *const *dns_servers;  /* the pod's DNSConfig.servers, NULL-terminated */
+	const char *const *dns_searches; /* the pod's DNSConfig.searches, NULL-terminated */
 	int64_t memory_limit_bytes; /* 0: default */
 	int64_t cpu_quota;          /* linux resources, 0: unset */
 	int64_t cpu_period;
@@ -199,8 +203,14 @@ void cri_backend_report_exit(struct cri_backend *b, const char *id, const struct
  * vm_backend is "qemu" or "libvirt" (vmm/ backends; the connection opens at the first
  * VM operation, so kumod starts without libvirtd). */
 int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_t *err);
+/* Pod networking of the real backend (vmm/ net): NULL strings take the defaults. */
+struct cri_net_options {
+	const char *bridge;   /* node bridge, NULL: VMM_NET_DEFAULT_BRIDGE */
+	const char *pod_cidr; /* until kubelet sends one, NULL: VMM_NET_DEFAULT_CIDR */
+};
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
-			 struct cri_backend **out, kumo_error_t *err);
+			 const struct cri_net_options *net, struct cri_backend **out,
+			 kumo_error_t *err);
 void cri_backend_free(struct cri_backend *b); /* accepts NULL */
 
 #endif /* KUMO_CRI_BACKEND_H */

@@ -1,13 +1,27 @@
 /* cri/backend_real.c - the real backend: imagestore/ for images, builder/ for the
- * bootable artifact, vmm/ for VMs (pod networking is not wired yet: NetworkReady false).
+ * bootable artifact, vmm/ for VMs and for pod networking (node bridge, IPAM, one tap per
+ * pod, hostPort DNAT).
+ *
+ * Networking: the node bridge is set up when the backend starts (and retried by Status
+ * and RunPodSandbox until it works; NetworkReady says why not meanwhile). The pod CIDR
+ * is the one kubelet last sent (UpdateRuntimeConfig, persisted by cri in
+ * <root>/runtime-config.json), else the configured one, else VMM_NET_DEFAULT_CIDR.
+ * RunPodSandbox allocates the pod's address and tap; the container VM gets the tap and
+ * a "net" boot config (address, gateway, DNS and searches from the pod's DNSConfig,
+ * hostname, the pod's container ports as listening sockets). A pod has one tap, so one
+ * VM of the pod at a time owns the NIC: init containers in turn, then the app
+ * container; creating a second VM of a pod while another one exists and has not exited
+ * fails with a clear error (vmm/: "the pod network on tap ... is in use").
  *
  * Each container gets a run directory <root>/vms/<id>/ holding its initrd (boot config +
  * rootfs), the raw console streams and vm.json (what a restarted kumod needs to find
  * the VM again). Pod mounts are COPIED into the initrd's rootfs at CreateContainer: the
  * app sees the files as they were then, and its writes do not reach the host.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +32,7 @@
 
 #include "builder/builder.h"
 #include "cri/backend.h"
+#include "cri/cri.h"
 #include "imagestore/imagestore.h"
 #include "vmm/vmm.h"
 
@@ -26,6 +41,8 @@
 /* One container's VM as this kumod knows it. */
 struct vmrec {
 	char id[65];
+	char pod_id[65];   /* its pod ("" after a restart: recovered records lack it) */
+	bool net;          /* holds the pod's NIC */
 	char *name;        /* VM name: "kumo-" + the first 40 hex digits of the id */
 	char *dir;         /* <root>/vms/<id> */
 	struct vmm_vm *vm; /* NULL while vmm_create runs */
@@ -41,6 +58,10 @@ struct real {
 	struct vmm *vmm;      /* opened at the first VM operation */
 	struct vmrec *vms;
 	struct cri_backend *b;
+	pthread_mutex_t net_lock; /* the fields below; held across node setup only */
+	struct vmm_net_config net; /* bridge, cidr, state_dir (malloc'd strings) */
+	bool net_ready;           /* node setup succeeded for net.cidr */
+	char *net_error;          /* why not, NULL when ready */
 };
 
 /* Id of the image whose module this thread just failed to compile (see real_image_pull). */
@@ -96,7 +117,6 @@ static void info_from_image(const struct imagestore_image *img, struct cri_image
 	info->size = img->size;
 	info->pinned = img->pinned;
 }
-#define MISSING_NET "kumo's pod networking (vmm/ net) is not built into this kumod yet"
 
 static int real_image_pull(struct cri_backend *b, const char *ref, const struct cri_auth *auth,
 			   char **image_id, kumo_error_t *err)
@@ -172,23 +192,212 @@ static int real_image_fs_info(struct cri_backend *b, struct cri_fs_usage *u, kum
 	return 0;
 }
 
+/* ---- networking ------------------------------------------------------------------ */
+
+/* Sets up the node network for cidr ("" or NULL: the current one) unless it already is;
+ * returns 0 when ready, -1 with *err (and r->net_error) otherwise. */
+static int node_net(struct real *r, const char *cidr, kumo_error_t *err)
+{
+	pthread_mutex_lock(&r->net_lock);
+	if (cidr && *cidr && strcmp(cidr, r->net.cidr) != 0) {
+		log_info("pod network: cidr `%s` replaces `%s` on bridge `%s`", cidr, r->net.cidr,
+			 r->net.bridge);
+		free((char *)r->net.cidr);
+		r->net.cidr = xstrdup(cidr);
+		r->net_ready = false;
+	}
+	int ret = 0;
+	if (!r->net_ready) {
+		uint64_t t0 = kumo_now_ns();
+		kumo_error_t nerr = NULL;
+		ret = vmm_net_node_setup(&r->net, &nerr);
+		free(r->net_error);
+		r->net_error = NULL;
+		if (ret == 0) {
+			r->net_ready = true;
+			log_info("pod network ready: bridge `%s`, cidr `%s` (%.1f ms)", r->net.bridge,
+				 r->net.cidr, (double)(kumo_now_ns() - t0) / 1e6);
+		} else {
+			r->net_error = xasprintf("node network (bridge `%s`, cidr `%s`) could not be "
+						 "set up%s: %s", r->net.bridge, r->net.cidr,
+						 geteuid() ? " (kumod is not root)" : "",
+						 kumo_error_msg(nerr));
+			log_warn("%s", r->net_error);
+			ret = kumo_error(err, KUMO_E_UNAVAILABLE, "%s", r->net_error);
+		}
+		kumo_error_free(&nerr);
+	}
+	pthread_mutex_unlock(&r->net_lock);
+	return ret;
+}
+
 static bool real_network_ready(struct cri_backend *b, char **reason, char **message)
 {
-	*reason = xstrdup("NetworkPluginNotReady");
-	*message = xstrdup(MISSING_NET);
-	return false;
+	struct real *r = b->priv;
+	kumo_error_t err = NULL;
+	bool ready = node_net(r, NULL, &err) == 0; /* retried while not ready */
+	if (!ready) {
+		*reason = xstrdup("NetworkSetupFailed");
+		*message = xstrdup(kumo_error_msg(err));
+	}
+	kumo_error_free(&err);
+	return ready;
+}
+
+static int vmm_protocol(int cri_protocol)
+{
+	return cri_protocol == 1 ? IPPROTO_UDP : cri_protocol == 2 ? IPPROTO_SCTP : IPPROTO_TCP;
 }
 
 static int real_pod_net_setup(struct cri_backend *b, const struct cri_pod_spec *pod, char **ip,
 			      kumo_error_t *err)
 {
-	/* Pods run without a network until vmm/ net lands: the pod is usable, has no IP. */
-	*ip = xstrdup("");
+	struct real *r = b->priv;
+	if (pod->host_network) {
+		/* A VM cannot join the node's network namespace: no NIC, no IP. */
+		log_info("pod %.12s asks for the host network: its VMs get no network device",
+			 pod->id);
+		*ip = xstrdup("");
+		return 0;
+	}
+	uint64_t t0 = kumo_now_ns();
+	if (node_net(r, pod->pod_cidr, err) < 0)
+		return -1;
+	struct vmm_port_mapping *pm = xzalloc(sizeof(*pm) * (pod->n_ports + 1));
+	for (size_t i = 0; i < pod->n_ports; i++) {
+		const struct cri_port *p = &pod->ports[i];
+		if (p->container_port < 0 || p->container_port > 65535 || p->host_port < 0 ||
+		    p->host_port > 65535) {
+			free(pm);
+			return kumo_error(err, KUMO_E_INVALID,
+					  "port mapping %d -> %d is out of range (0..65535)",
+					  p->host_port, p->container_port);
+		}
+		pm[i] = (struct vmm_port_mapping){.protocol = vmm_protocol(p->protocol),
+						  .host_port = (uint16_t)p->host_port,
+						  .container_port = (uint16_t)p->container_port,
+						  .host_ip = p->host_ip};
+	}
+	struct vmm_net_config cfg;
+	pthread_mutex_lock(&r->net_lock);
+	cfg = r->net;
+	cfg.cidr = xstrdup(r->net.cidr);
+	pthread_mutex_unlock(&r->net_lock);
+	struct vmm_net_pod np;
+	int ret = vmm_net_pod_setup(&cfg, pod->id, pm, pod->n_ports, &np, err);
+	free((char *)cfg.cidr);
+	free(pm);
+	if (ret < 0)
+		return -1;
+	*ip = xstrdup(np.ip);
+	log_info("pod %.12s: address %s/%u on tap %s (%.1f ms)", pod->id, np.ip, np.prefix, np.tap,
+		 (double)(kumo_now_ns() - t0) / 1e6);
 	return 0;
 }
 
 static int real_pod_net_teardown(struct cri_backend *b, const char *pod_id, kumo_error_t *err)
 {
+	struct real *r = b->priv;
+	struct vmm_net_config cfg;
+	pthread_mutex_lock(&r->net_lock);
+	cfg = r->net;
+	cfg.cidr = xstrdup(r->net.cidr);
+	pthread_mutex_unlock(&r->net_lock);
+	int ret = vmm_net_pod_teardown(&cfg, pod_id, err); /* idempotent */
+	free((char *)cfg.cidr);
+	return ret;
+}
+
+/* The container's network: the pod's tap (its recorded setup) and the boot config's
+ * "net" object. Returns 0 with *has false when the pod has no network. */
+struct ctr_net {
+	bool has;
+	struct vmm_net_pod pod;
+	struct vmm_net_attach attach;
+	char address[24];
+	char host_dns[2][16];
+	const char *dnsv[2];
+	char **listen;         /* "tcp:0.0.0.0:<port>", malloc'd */
+	size_t nlisten;
+	struct kumo_boot_net boot;
+};
+
+static void ctr_net_clear(struct ctr_net *cn)
+{
+	for (size_t i = 0; i < cn->nlisten; i++)
+		free(cn->listen[i]);
+	free(cn->listen);
+	memset(cn, 0, sizeof(*cn));
+}
+
+static int ctr_net(struct real *r, const struct cri_container_spec *spec, struct ctr_net *cn,
+		   kumo_error_t *err)
+{
+	memset(cn, 0, sizeof(*cn));
+	if (!spec->pod_ip || !*spec->pod_ip)
+		return 0;
+	struct vmm_net_config cfg;
+	pthread_mutex_lock(&r->net_lock);
+	cfg = r->net;
+	cfg.cidr = xstrdup(r->net.cidr);
+	pthread_mutex_unlock(&r->net_lock);
+	/* The pod's record: the tap exists again if something removed it. */
+	int ret = vmm_net_pod_setup(&cfg, spec->pod_id, NULL, 0, &cn->pod, err);
+	free((char *)cfg.cidr);
+	if (ret < 0)
+		return -1;
+	if (strcmp(cn->pod.ip, spec->pod_ip) != 0)
+		return kumo_error(err, KUMO_E_INTERNAL,
+				  "pod `%.12s` has address %s but its network record says %s",
+				  spec->pod_id, spec->pod_ip, cn->pod.ip);
+	cn->has = true;
+	cn->attach.tap = cn->pod.tap;
+	memcpy(cn->attach.mac, cn->pod.mac, 6);
+	snprintf(cn->address, sizeof(cn->address), "%s/%u", cn->pod.ip, cn->pod.prefix);
+	cn->listen = xzalloc(sizeof(char *) * (spec->n_ports + 1));
+	for (size_t i = 0; i < spec->n_ports; i++) {
+		const struct cri_port *p = &spec->ports[i];
+		if (p->container_port <= 0 || p->container_port > 65535)
+			continue;
+		if (p->protocol == 2) {
+			log_warn("container %.12s: sctp port %d is not supported (tcp and udp are)",
+				 spec->id, p->container_port);
+			continue;
+		}
+		autofree char *l = xasprintf("%s:0.0.0.0:%d", p->protocol == 1 ? "udp" : "tcp",
+					     p->container_port);
+		bool dup = false;
+		for (size_t k = 0; k < cn->nlisten; k++)
+			dup |= strcmp(cn->listen[k], l) == 0;
+		if (!dup) {
+			cn->listen[cn->nlisten++] = l;
+			l = NULL;
+		}
+	}
+	size_t ndns = 0, nsearch = 0;
+	while (spec->dns_servers && spec->dns_servers[ndns])
+		ndns++;
+	while (spec->dns_searches && spec->dns_searches[nsearch])
+		nsearch++;
+	const char *const *dns = spec->dns_servers;
+	if (ndns == 0) {
+		/* No DNSConfig (crictl without one): the node's resolvers, else the gateway. */
+		ndns = vmm_net_host_dns(NULL, cn->host_dns, 2);
+		if (ndns == 0) {
+			memcpy(cn->host_dns[0], cn->pod.gateway, sizeof(cn->host_dns[0]));
+			ndns = 1;
+		}
+		for (size_t i = 0; i < ndns; i++)
+			cn->dnsv[i] = cn->host_dns[i];
+		dns = cn->dnsv;
+	}
+	cn->boot = (struct kumo_boot_net){
+		.has_mac = true, .address = cn->address, .gateway = cn->pod.gateway,
+		.dns = dns, .ndns = ndns, .search = spec->dns_searches, .nsearch = nsearch,
+		.hostname = spec->hostname && *spec->hostname ? spec->hostname : NULL,
+		.listen = (const char *const *)cn->listen, .nlisten = cn->nlisten,
+	};
+	memcpy(cn->boot.mac, cn->pod.mac, 6);
 	return 0;
 }
 
@@ -363,6 +572,14 @@ static int save_vm_json(const char *dir, const struct vmm_spec *vs, pid_t pid, k
 			      "kernel", vs->kernel, "initrd", vs->initrd, "run_dir", vs->run_dir,
 			      "log_path", vs->log_path ? vs->log_path : "", "memory_mib",
 			      (int)vs->memory_mib, "vcpus", (int)vs->vcpus, "pid", (json_int_t)pid);
+	if (vs->net) {
+		const uint8_t *m = vs->net->mac;
+		char mac[18];
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+			 m[4], m[5]);
+		json_object_set_new(j, "tap", json_string(vs->net->tap));
+		json_object_set_new(j, "mac", json_string(mac));
+	}
 	autofree char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	autofree char *path = xasprintf("%s/vm.json", dir);
@@ -390,6 +607,26 @@ static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
 	return s ? s + 1 : p;
+}
+
+/* True when the image's unpacked rootfs holds anything besides the module itself. */
+static bool rootfs_has_files(const char *rootfs, const char *module_path)
+{
+	DIR *d = opendir(rootfs);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	size_t rl = strlen(rootfs);
+	while (!found && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		/* The module at the top ("/app.wasm") is not a file to copy. */
+		found = !(module_path && strncmp(module_path, rootfs, rl) == 0 &&
+			  module_path[rl] == '/' && strcmp(module_path + rl + 1, e->d_name) == 0);
+	}
+	closedir(d);
+	return found;
 }
 
 static int real_vm_create(struct cri_backend *b, const struct cri_container_spec *spec,
@@ -423,6 +660,8 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	struct kumo_rootfs_dir *dirs = NULL;
 	struct kumo_boot_preopen *pre = NULL;
 	struct vmrec *v = NULL;
+	struct ctr_net cn = {0};
+	autofree char *pwd = NULL;
 	if (!img->module_path) {
 		kumo_error(err, KUMO_E_INVALID, "image `%s` names no .wasm module", img->id);
 		goto out;
@@ -475,22 +714,45 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 		if (!overridden)
 			env[nenv++] = img->env[i];
 	}
-	if (spec->working_dir && *spec->working_dir && strcmp(spec->working_dir, "/") != 0)
-		log_debug("container %.12s: working dir `%s` ignored (the boot config has none)",
-			  spec->id, spec->working_dir);
-	dirs = xzalloc(sizeof(*dirs) * (spec->n_mounts + 1));
-	pre = xzalloc(sizeof(*pre) * (spec->n_mounts + 1));
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		dirs[i] = (struct kumo_rootfs_dir){spec->mounts[i].host_path,
-						   spec->mounts[i].container_path};
-		pre[i] = (struct kumo_boot_preopen){spec->mounts[i].container_path,
-						    spec->mounts[i].container_path,
-						    spec->mounts[i].readonly};
+	/* WASI has no working directory: PWD says which one the container asked for (the
+	 * image's WorkingDir when the CRI gives none), for apps that honour it. */
+	const char *wd = spec->working_dir && *spec->working_dir ? spec->working_dir
+			 : img->working_dir && *img->working_dir ? img->working_dir : NULL;
+	bool has_pwd = false;
+	for (size_t i = 0; i < nenv; i++)
+		has_pwd |= strncmp(env[i], "PWD=", 4) == 0;
+	if (wd && !has_pwd) {
+		pwd = xasprintf("PWD=%s", wd);
+		env = xrealloc(env, sizeof(char *) * (nenv + 2));
+		env[nenv++] = pwd;
+		env[nenv] = NULL;
 	}
+	/* The rootfs: the image's files besides the module (if it carries any) at "/",
+	 * then each mount at its container path; all copies made now. "/" is preopened
+	 * when anything is in it, so absolute and (wasi-libc resolves them from "/")
+	 * relative paths reach the files; each mount is preopened at its path as well. */
+	bool image_files = img->rootfs_path && rootfs_has_files(img->rootfs_path, img->module_path);
+	size_t nd = 0, np = 0;
+	dirs = xzalloc(sizeof(*dirs) * (spec->n_mounts + 2));
+	pre = xzalloc(sizeof(*pre) * (spec->n_mounts + 2));
+	if (image_files) {
+		dirs[nd++] = (struct kumo_rootfs_dir){img->rootfs_path, ""};
+		pre[np++] = (struct kumo_boot_preopen){"/", "/", false};
+	}
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		dirs[nd++] = (struct kumo_rootfs_dir){spec->mounts[i].host_path,
+						      spec->mounts[i].container_path};
+		pre[np++] = (struct kumo_boot_preopen){spec->mounts[i].container_path,
+						       spec->mounts[i].container_path,
+						       spec->mounts[i].readonly};
+	}
+	if (ctr_net(r, spec, &cn, err) < 0)
+		goto out;
 	struct kumo_boot_config cfg = {.args = argv, .nargs = nargv, .env = env, .nenv = nenv,
-				       .preopens = pre, .npreopens = spec->n_mounts};
+				       .preopens = pre, .npreopens = np,
+				       .net = cn.has ? &cn.boot : NULL};
 	if (kumo_mkdir_p(dir, 0700, err) < 0 ||
-	    kumo_write_initrd(initrd, &cfg, dirs, spec->n_mounts, err) < 0)
+	    kumo_write_initrd(initrd, &cfg, dirs, nd, err) < 0)
 		goto out;
 	if (spec->log_path && *spec->log_path) {
 		autofree char *logdir = xstrdup(spec->log_path);
@@ -508,14 +770,32 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	vs.stdout_fd = -1;
 	vs.stderr_fd = -1;
 	vs.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL;
+	vs.net = cn.has ? &cn.attach : NULL;
 	if (save_vm_json(dir, &vs, 0, err) < 0)
 		goto out;
 
 	v = xzalloc(sizeof(*v));
 	snprintf(v->id, sizeof(v->id), "%s", spec->id);
+	snprintf(v->pod_id, sizeof(v->pod_id), "%s", spec->pod_id);
+	v->net = cn.has;
 	v->name = xstrdup(name);
 	v->dir = xstrdup(dir);
 	pthread_mutex_lock(&r->lock);
+	/* One NIC per pod: another VM of the pod that has not exited holds it. */
+	for (struct vmrec *o = r->vms; cn.has && o; o = o->next)
+		if (o->net && strcmp(o->pod_id, spec->pod_id) == 0 &&
+		    (!o->vm || vmm_vm_state(o->vm) != VMM_STATE_EXITED)) {
+			pthread_mutex_unlock(&r->lock);
+			kumo_error(err, CRI_E_PRECONDITION,
+				   "pod `%.12s` has one network interface and container `%.12s` "
+				   "holds it: kumo runs each container as its own VM, so a pod's "
+				   "containers take the pod's address in turn (init containers, "
+				   "then one app container), not at the same time",
+				   spec->pod_id, o->id);
+			vmrec_free(v);
+			v = NULL;
+			goto out;
+		}
 	v->next = r->vms;
 	r->vms = v;
 	pthread_mutex_unlock(&r->lock);
@@ -531,8 +811,9 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	if (save_vm_json(dir, &vs, vmm_vm_pid(vm), &jerr) < 0)
 		log_warn("container %.12s: %s", spec->id, kumo_error_msg(jerr));
 	kumo_error_free(&jerr);
-	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s)", spec->id, name,
-		 vs.memory_mib, vs.vcpus, res.image_path, res.cache_hit ? ", cached" : "");
+	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s)", spec->id,
+		 name, vs.memory_mib, vs.vcpus, res.image_path, res.cache_hit ? ", cached" : "",
+		 cn.has ? ", address " : "", cn.has ? cn.address : "");
 	ret = 0;
 out:
 	if (ret < 0)
@@ -541,6 +822,7 @@ out:
 	free(env);
 	free(dirs);
 	free(pre);
+	ctr_net_clear(&cn);
 	if (built)
 		kumo_image_result_free(&res);
 	imagestore_image_free(img);
@@ -646,6 +928,17 @@ static int recover(struct real *r, const char *id, struct cri_vm_status *st, kum
 		.vcpus = (unsigned)json_integer_value(json_object_get(j, "vcpus")),
 		.stdout_fd = -1, .stderr_fd = -1,
 	};
+	struct vmm_net_attach att = {0};
+	const char *tap = json_string_value(json_object_get(j, "tap"));
+	const char *mac = json_string_value(json_object_get(j, "mac"));
+	unsigned m[6];
+	if (tap && mac && sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+				 &m[5]) == 6) {
+		att.tap = tap;
+		for (int i = 0; i < 6; i++)
+			att.mac[i] = (uint8_t)m[i];
+		vs.net = &att;
+	}
 	if (!vs.name || !vs.kernel || !vs.run_dir) {
 		ret = kumo_error(err, KUMO_E_INTERNAL, "`%s` is incomplete", path);
 		goto out;
@@ -740,6 +1033,11 @@ static void real_destroy(struct cri_backend *b)
 	}
 	vmm_close(r->vmm);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->net_lock);
+	free((char *)r->net.bridge);
+	free((char *)r->net.cidr);
+	free((char *)r->net.state_dir);
+	free(r->net_error);
 	imagestore_close(r->store);
 	free(r->root);
 	free(r);
@@ -766,8 +1064,20 @@ static const struct cri_backend_ops real_ops = {
 	.destroy = real_destroy,
 };
 
+/* The pod CIDR kubelet last sent (cri keeps it in <root>/runtime-config.json), or NULL. */
+static char *kubelet_cidr(const char *root)
+{
+	autofree char *path = xasprintf("%s/runtime-config.json", root);
+	json_t *j = json_load_file(path, 0, NULL);
+	const char *c = j ? json_string_value(json_object_get(j, "pod_cidr")) : NULL;
+	char *out = c && *c ? xstrdup(c) : NULL;
+	json_decref(j);
+	return out;
+}
+
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
-			 struct cri_backend **out, kumo_error_t *err)
+			 const struct cri_net_options *net, struct cri_backend **out,
+			 kumo_error_t *err)
 {
 	enum vmm_backend vb;
 	if (!vm_backend || strcmp(vm_backend, "qemu") == 0)
@@ -794,6 +1104,12 @@ int cri_backend_real_new(const char *root, const char *const *insecure, const ch
 	r->vm_backend = vb;
 	r->b = b;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->net_lock, NULL);
+	r->net.bridge = xstrdup(net && net->bridge ? net->bridge : VMM_NET_DEFAULT_BRIDGE);
+	r->net.cidr = kubelet_cidr(root);
+	if (!r->net.cidr)
+		r->net.cidr = xstrdup(net && net->pod_cidr ? net->pod_cidr : VMM_NET_DEFAULT_CIDR);
+	r->net.state_dir = xasprintf("%s/" VMM_NET_STATE_SUBDIR, root);
 	b->priv = r;
 	/* No --insecure-registry: imagestore's default (localhost, 127.0.0.1, ::1). */
 	struct imagestore_config icfg = {
@@ -806,6 +1122,11 @@ int cri_backend_real_new(const char *root, const char *const *insecure, const ch
 		cri_backend_free(b);
 		return kumo_error_wrap(err, "open the image store");
 	}
+	/* The node network now, so the first pod does not pay for it; a failure here is
+	 * reported by Status (NetworkReady) and retried. */
+	kumo_error_t nerr = NULL;
+	node_net(r, NULL, &nerr);
+	kumo_error_free(&nerr);
 	*out = b;
 	return 0;
 }

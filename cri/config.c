@@ -76,6 +76,10 @@ static int load_file(struct cri_config *cfg, const char *path, bool required, ku
 		else if (strcmp(key, "vm_backend") == 0 && is_str)
 			r = check_choice("config vm_backend", s, vm_backends, err) < 0 ? -1
 			    : (set_str(&cfg->vm_backend, s), 0);
+		else if (strcmp(key, "bridge") == 0 && is_str)
+			set_str(&cfg->bridge, s);
+		else if (strcmp(key, "pod_cidr") == 0 && is_str)
+			set_str(&cfg->pod_cidr, s);
 		else if (strcmp(key, "log_level") == 0 && is_str)
 			r = check_choice("config log_level", s, levels, err) < 0 ? -1
 			    : (set_str(&cfg->log_level, s), 0);
@@ -144,7 +148,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 		static const char *const with_value[] = {"--socket", "--root", "--insecure-registry",
 							 "--backend", "--log-level", "--workers",
 							 "--config", "--shutdown-grace-ms",
-							 "--vm-backend", NULL};
+							 "--vm-backend", "--bridge",
+							 "--pod-cidr", NULL};
 		bool known = false;
 		for (size_t k = 0; with_value[k]; k++)
 			known |= strcmp(name, with_value[k]) == 0;
@@ -159,6 +164,10 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			set_str(&cfg->socket, val);
 		else if (strcmp(name, "--root") == 0)
 			set_str(&cfg->root, val);
+		else if (strcmp(name, "--bridge") == 0)
+			set_str(&cfg->bridge, val);
+		else if (strcmp(name, "--pod-cidr") == 0)
+			set_str(&cfg->pod_cidr, val);
 		else if (strcmp(name, "--insecure-registry") == 0)
 			add_registry(cfg, val);
 		else if (strcmp(name, "--backend") == 0) {
@@ -198,6 +207,8 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->backend);
 	free(cfg->vm_backend);
 	free(cfg->log_level);
+	free(cfg->bridge);
+	free(cfg->pod_cidr);
 	for (size_t i = 0; cfg->insecure_registries && cfg->insecure_registries[i]; i++)
 		free(cfg->insecure_registries[i]);
 	free(cfg->insecure_registries);

@@ -35,6 +35,8 @@ struct cri_config {
 	char *log_level;           /* debug|info|warn|error */
 	int workers;               /* worker threads for unary calls */
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */
+	char *bridge;              /* node bridge for pods, NULL: vmm/'s default (kumo0) */
+	char *pod_cidr;            /* pod CIDR until kubelet sends one, NULL: vmm/'s default */
 };
 
 /* Fills defaults, then the JSON file `path` (missing file is fine unless `required`),

@@ -53,7 +53,8 @@ int main(int argc, char **argv)
 		cri_backend_test_new(cfg.root, &b, &err);
 	else
 		cri_backend_real_new(cfg.root, (const char *const *)cfg.insecure_registries,
-				     cfg.vm_backend, &b, &err);
+				     cfg.vm_backend,
+				     &(struct cri_net_options){cfg.bridge, cfg.pod_cidr}, &b, &err);
 	if (!b)
 		goto out;
 	if (cri_runtime_new(cfg.root, b, &rt, &err) < 0)

@@ -34,7 +34,7 @@ static void save_or_log(struct cri_runtime *rt, struct cri_ctr *c)
 /* Everything CreateContainer hands the backend, owned in one place. */
 struct spec_buf {
 	struct cri_container_spec spec;
-	char **argv, **env;
+	char **argv, **env, **dns_servers, **dns_searches;
 	struct cri_mount *mounts;
 	struct cri_port *ports;
 	char *log_path, *pod_ip, *hostname, *image_id;
@@ -46,8 +46,14 @@ static void spec_buf_clear(struct spec_buf *sb)
 		free(sb->argv[i]);
 	for (size_t i = 0; sb->env && sb->env[i]; i++)
 		free(sb->env[i]);
+	for (size_t i = 0; sb->dns_servers && sb->dns_servers[i]; i++)
+		free(sb->dns_servers[i]);
+	for (size_t i = 0; sb->dns_searches && sb->dns_searches[i]; i++)
+		free(sb->dns_searches[i]);
 	free(sb->argv);
 	free(sb->env);
+	free(sb->dns_servers);
+	free(sb->dns_searches);
 	free(sb->mounts);
 	free(sb->ports);
 	free(sb->log_path);
@@ -97,6 +103,16 @@ CRI_HANDLER(cri_create_container)
 		sb.log_path = xstrdup(cfg->log_path);
 	sb.pod_ip = xstrdup(p->ip);
 	sb.hostname = xstrdup(p->config->hostname);
+	{
+		const Runtime__V1__DNSConfig *dc = p->config->dns_config;
+		size_t ns = dc ? dc->n_servers : 0, nq = dc ? dc->n_searches : 0;
+		sb.dns_servers = xzalloc(sizeof(char *) * (ns + 1));
+		for (size_t i = 0; i < ns; i++)
+			sb.dns_servers[i] = xstrdup(dc->servers[i]);
+		sb.dns_searches = xzalloc(sizeof(char *) * (nq + 1));
+		for (size_t i = 0; i < nq; i++)
+			sb.dns_searches[i] = xstrdup(dc->searches[i]);
+	}
 	size_t np = p->config->n_port_mappings;
 	sb.ports = xzalloc(sizeof(*sb.ports) * (np + 1));
 	for (size_t i = 0; i < np; i++) {
@@ -165,6 +181,8 @@ CRI_HANDLER(cri_create_container)
 			.n_ports = np,
 			.pod_ip = sb.pod_ip,
 			.hostname = sb.hostname,
+			.dns_servers = (const char *const *)sb.dns_servers,
+			.dns_searches = (const char *const *)sb.dns_searches,
 			.memory_limit_bytes = res ? res->memory_limit_in_bytes : 0,
 			.cpu_quota = res ? res->cpu_quota : 0,
 			.cpu_period = res ? res->cpu_period : 0,

@@ -72,6 +72,10 @@ CRI_HANDLER(cri_run_pod_sandbox)
 		.pod_cidr = cidr,
 		.ports = ports,
 		.n_ports = n_ports,
+		.host_network = cfg->linux && cfg->linux->security_context &&
+				cfg->linux->security_context->namespace_options &&
+				cfg->linux->security_context->namespace_options->network ==
+					RUNTIME__V1__NAMESPACE_MODE__NODE,
 	};
 	autofree char *ip = NULL;
 	struct cri_backend *b = rt->backend;

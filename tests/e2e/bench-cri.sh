@@ -5,6 +5,10 @@
 # (test backend: any name). The peer (containerd + runc) is measured when it is
 # installed; Debian 12 lacks crictl, so today the peer line says so.
 set -u
+# The real backend sets up a bridge, taps and iptables rules: keep them in a network
+# namespace of this script's own.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+ip link set lo up
 BUILD=${BUILD:-build}
 BACKEND=${BACKEND:-test}
 IMAGE=${IMAGE:-localhost:5000/hello:v1}

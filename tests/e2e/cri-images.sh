@@ -4,10 +4,14 @@
 # pushed by `kumo push` and compiled at pull time, list, status, fs info, remove; a
 # Linux-only image, a module that does not validate, a missing tag and an unreachable
 # registry each get the right gRPC status and a clear message),
-# honest NetworkReady, and a pod removed with a created (paused) container in it.
+# honest NetworkReady (true: the node bridge is up in this script's namespace), and a pod removed with a created (paused) container in it.
 # Booting containers is tests/e2e/cri-vm.sh.
 # Prints `cri-images: N passed, N failed`.
 set -u
+# kumod's real backend sets up a bridge, taps and iptables rules: in a network
+# namespace of this script's own they never touch the machine's.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+ip link set lo up
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,8 +49,7 @@ KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 
 call "Status" Status '{}'
-eq "NetworkReady is false until pod networking is built in" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "false"
-eq "NetworkReady says why" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .reason' <<<"$OUT")" "NetworkPluginNotReady"
+eq "NetworkReady is true once the node bridge is up" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "true"
 
 call "PullImage from the registry" PullImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
 IMG=$(jq -r .image_ref <<<"$OUT")

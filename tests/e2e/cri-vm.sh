@@ -7,6 +7,10 @@
 # an unsupported import refused with a clear message, nothing left behind.
 # VM backend: $VM_BACKEND (default qemu; fast under TCG). Prints `cri-vm: N passed, N failed`.
 set -u
+# kumod's real backend sets up a bridge, taps and iptables rules: in a network
+# namespace of this script's own they never touch the machine's.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+ip link set lo up
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 APPS=$BUILD/apps
