@@ -41,7 +41,7 @@
 /* One container's VM as this kumod knows it. */
 struct vmrec {
 	char id[65];
-	char pod_id[65];   /* its pod ("" after a restart: recovered records lack it) */
+	char pod_id[65];   /* its pod */
 	bool net;          /* holds the pod's NIC */
 	char *name;        /* VM name: "kumo-" + the first 40 hex digits of the id */
 	char *dir;         /* <root>/vms/<id> */
@@ -566,7 +566,8 @@ static int ensure_vmm(struct real *r, kumo_error_t *err)
 }
 
 /* vm.json: what a restarted kumod needs to find the VM again. */
-static int save_vm_json(const char *dir, const struct vmm_spec *vs, pid_t pid, kumo_error_t *err)
+static int save_vm_json(const char *dir, const struct vmm_spec *vs, const char *pod_id, pid_t pid,
+			kumo_error_t *err)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I}", "name", vs->name,
 			      "kernel", vs->kernel, "initrd", vs->initrd, "run_dir", vs->run_dir,
@@ -580,6 +581,7 @@ static int save_vm_json(const char *dir, const struct vmm_spec *vs, pid_t pid, k
 		json_object_set_new(j, "tap", json_string(vs->net->tap));
 		json_object_set_new(j, "mac", json_string(mac));
 	}
+	json_object_set_new(j, "pod_id", json_string(pod_id ? pod_id : ""));
 	autofree char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	autofree char *path = xasprintf("%s/vm.json", dir);
@@ -771,7 +773,7 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	vs.stderr_fd = -1;
 	vs.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL;
 	vs.net = cn.has ? &cn.attach : NULL;
-	if (save_vm_json(dir, &vs, 0, err) < 0)
+	if (save_vm_json(dir, &vs, spec->pod_id, 0, err) < 0)
 		goto out;
 
 	v = xzalloc(sizeof(*v));
@@ -808,7 +810,7 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	v->vm = vm;
 	pthread_mutex_unlock(&r->lock);
 	kumo_error_t jerr = NULL;
-	if (save_vm_json(dir, &vs, vmm_vm_pid(vm), &jerr) < 0)
+	if (save_vm_json(dir, &vs, spec->pod_id, vmm_vm_pid(vm), &jerr) < 0)
 		log_warn("container %.12s: %s", spec->id, kumo_error_msg(jerr));
 	kumo_error_free(&jerr);
 	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s)", spec->id,
@@ -950,6 +952,9 @@ static int recover(struct real *r, const char *id, struct cri_vm_status *st, kum
 	}
 	struct vmrec *v = xzalloc(sizeof(*v));
 	snprintf(v->id, sizeof(v->id), "%s", id);
+	const char *pid_s = json_string_value(json_object_get(j, "pod_id"));
+	snprintf(v->pod_id, sizeof(v->pod_id), "%s", pid_s ? pid_s : "");
+	v->net = vs.net != NULL;
 	v->name = xstrdup(vs.name);
 	v->dir = xstrdup(dir);
 	v->vm = vm;

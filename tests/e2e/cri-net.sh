@@ -36,6 +36,8 @@ CIDR=10.77.0.0/24
 . "$HERE/../registry/registry.sh"
 # shellcheck source=cri-lib.sh
 . "$HERE/cri-lib.sh"
+# shellcheck source=oci-wasm-image.sh
+. "$HERE/oci-wasm-image.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
@@ -65,6 +67,16 @@ off, size = struct.unpack_from('<QQ', b, 16)
 sys.stdout.write(b[off:off + size].decode())
 PY
 }
+# rootfs_file DIR NAME: prints file NAME of the container's initrd rootfs
+rootfs_file() {
+	python3 - "$1/initrd.img" "$2" <<'PY'
+import io, struct, sys, tarfile
+b = open(sys.argv[1], 'rb').read()
+off, size = struct.unpack_from('<QQ', b, 32)
+t = tarfile.open(fileobj=io.BytesIO(b[off:off + size]))
+sys.stdout.write(t.extractfile(sys.argv[2]).read().decode())
+PY
+}
 
 # --- a bridge that cannot be made: NetworkReady false, with the reason ------------------
 start_kumod --bridge this-name-is-too-long-for-linux --pod-cidr "$CIDR"
@@ -84,17 +96,21 @@ wat2wasm "$T/spin.wat" -o "$T/spin.wasm" || { bad "wat2wasm" "failed"; finish; }
 registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$T/spin.wasm" "$REG/spin:v1" >"$T/push.log" 2>&1 || bad "kumo push spin" "$(cat "$T/push.log")"
+# The web image: the server (or, until it is built, spin) with files to serve in /www.
 HAVE_HTTPD=
-if [ -f "$HTTPD" ]; then
-	"$BIN/kumo" push "$HTTPD" "$REG/httpd:v1" >"$T/push.log" 2>&1 && HAVE_HTTPD=1 || bad "kumo push httpd" "$(cat "$T/push.log")"
-fi
+mkdir -p "$T/img/www" "$T/data"
+if [ -f "$HTTPD" ]; then HAVE_HTTPD=1; cp "$HTTPD" "$T/img/app.wasm"; else cp "$T/spin.wasm" "$T/img/app.wasm"; fi
+head -c 3000 /dev/urandom | base64 >"$T/img/www/index.html"
+echo "mounted $RANDOM" >"$T/data/note.txt"
+oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
+	bad "push the web image" "$(cat "$T/push.log")"
 
 start_kumod --bridge "$BR" --pod-cidr "$CIDR"
 call "Status" Status '{}'
 eq "NetworkReady is true" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "true"
 eq "the bridge exists with the gateway address" "$(ip -o -4 addr show dev "$BR" 2>/dev/null | awk '{print $4}')" "10.77.0.1/24"
 call "PullImage spin" PullImage "{\"image\":{\"image\":\"$REG/spin:v1\"}}"
-[ -n "$HAVE_HTTPD" ] && call "PullImage httpd" PullImage "{\"image\":{\"image\":\"$REG/httpd:v1\"}}"
+call "PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
 
 taps0=$(taps); rules0=$(dnat_rules)
 t0=$(date +%s%N)
@@ -110,12 +126,14 @@ eq "one hostPort DNAT rule more" "$(( $(dnat_rules) - rules0 ))" "1"
 if iptables-save -t nat | grep -- "--dport 18080" | grep -q -- "--to-destination $IP:8080"; then ok "the DNAT rule sends 18080 to $IP:8080"; else bad "DNAT rule" "$(iptables-save -t nat | grep kumo:)"; fi
 
 # The container: the web server when it is built, else a VM that just runs.
-mkdir -p "$T/www"
-head -c 3000 /dev/urandom | base64 >"$T/www/index.html"
-if [ -n "$HAVE_HTTPD" ]; then IMG=httpd; ARGS=$HTTPD_ARGS; else IMG=spin; ARGS='[]'; fi
-call "CreateContainer in the networked pod" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/$IMG:v1\"},\"args\":$ARGS,\"log_path\":\"srv.log\",\"mounts\":[{\"container_path\":\"/www\",\"host_path\":\"$T/www\",\"readonly\":true}]}}"
+if [ -n "$HAVE_HTTPD" ]; then ARGS=$HTTPD_ARGS; else ARGS='[]'; fi
+call "CreateContainer in the networked pod" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":$ARGS,\"log_path\":\"srv.log\",\"mounts\":[{\"container_path\":\"/data\",\"host_path\":\"$T/data\",\"readonly\":true}]}}"
 CID=$(jq -r .container_id <<<"$OUT")
 CFG=$(boot_config "$T/root/vms/$CID" 2>/dev/null) || CFG='{}'
+eq "the image's files are in the VM's rootfs" "$(rootfs_file "$T/root/vms/$CID" www/index.html 2>&1)" "$(cat "$T/img/www/index.html")"
+eq "a mount is copied in at its container path" "$(rootfs_file "$T/root/vms/$CID" data/note.txt 2>&1)" "$(cat "$T/data/note.txt")"
+eq "preopens: the rootfs, then the mount" "$(jq -c '[.preopens[] | .guest]' <<<"$CFG")" '["/","/data"]'
+eq "the image's WorkingDir as PWD" "$(jq -r '.env[] | select(startswith("PWD="))' <<<"$CFG")" "PWD=/www"
 eq "boot config: address" "$(jq -r .net.address <<<"$CFG")" "$IP/24"
 eq "boot config: gateway" "$(jq -r .net.gateway <<<"$CFG")" "10.77.0.1"
 eq "boot config: dns from the pod's DNSConfig" "$(jq -c .net.dns <<<"$CFG")" '["10.96.0.10"]'
@@ -134,8 +152,8 @@ says "it says the pod's NIC is held by the first container" "holds it"
 if [ -n "$HAVE_HTTPD" ]; then
 	body=
 	for _ in $(seq 300); do body=$(curl -s --max-time 2 "http://$IP:8080/index.html") && [ -n "$body" ] && break; sleep 0.2; done
-	eq "curl reaches the pod IP and gets the file" "$body" "$(cat "$T/www/index.html")"
-	eq "curl through the hostPort on the node address" "$(curl -s --max-time 5 "http://10.77.0.1:18080/index.html")" "$(cat "$T/www/index.html")"
+	eq "curl reaches the pod IP and gets the file" "$body" "$(cat "$T/img/www/index.html")"
+	eq "curl through the hostPort on the node address" "$(curl -s --max-time 5 "http://10.77.0.1:18080/index.html")" "$(cat "$T/img/www/index.html")"
 else
 	echo "PENDING curl http://$IP:8080/ and http://10.77.0.1:18080/: $HTTPD is not built (the lead enables these checks by merging netk + netw)"
 fi

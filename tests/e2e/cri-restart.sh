@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# tests/e2e/cri-restart.sh - kumod's REAL backend on libvirt survives `kill -9`: a
+# container whose VM keeps running while kumod is down is listed RUNNING after the
+# restart (re-attached, its log continues, StopContainer works), and a container whose
+# VM exits while kumod is down reports its real exit code and reason after the restart.
+# libvirtd is started by deploy/start-libvirtd.sh when none runs (and stopped again).
+# The pods use the host network (no NIC): libvirtd lives in the machine's network
+# namespace, this script's taps in its own.
+# Prints `cri-restart: N passed, N failed`.
+set -u
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+ip link set lo up
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+T=$(mktemp -d /tmp/kumo-cri-restart.XXXXXX)
+SOCK=$T/kumo.sock
+KPID=
+SUITE=cri-restart
+CRICTL_TIMEOUT=120
+started_here=0
+# shellcheck source=../registry/registry.sh
+. "$HERE/../registry/registry.sh"
+# shellcheck source=cri-lib.sh
+. "$HERE/cri-lib.sh"
+
+cleanup() {
+	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+	for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep "^kumo-" ); do
+		grep -qs "$d" "$T"/root/vms/*/vm.json && virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+	done
+	registry_stop
+	[ $started_here -eq 1 ] && bash "$TOP/deploy/start-libvirtd.sh" --stop >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+bash "$TOP/deploy/start-libvirtd.sh" --status 2>/dev/null || started_here=1
+if ! bash "$TOP/deploy/start-libvirtd.sh" >"$T/libvirtd.log" 2>&1; then
+	bad "libvirtd starts" "$(tail -5 "$T/libvirtd.log")"
+	finish
+fi
+
+# spin: runs until stopped; sleep3: prints "up", sleeps 3 s, exits 3.
+printf '(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))' >"$T/spin.wat"
+cat >"$T/sleep3.wat" <<'EOF'
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "up\n")
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 0))
+    (i32.store (i32.const 20) (i32.const 3))
+    (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (i64.store (i32.const 64) (i64.const 0))
+    (i32.store8 (i32.const 72) (i32.const 0))
+    (i32.store (i32.const 80) (i32.const 1))
+    (i64.store (i32.const 88) (i64.const 3000000000))
+    (i64.store (i32.const 96) (i64.const 0))
+    (i32.store16 (i32.const 104) (i32.const 0))
+    (drop (call $poll (i32.const 64) (i32.const 128) (i32.const 1) (i32.const 192)))
+    (call $exit (i32.const 3))))
+EOF
+for a in spin sleep3; do
+	wat2wasm "$T/$a.wat" -o "$T/$a.wasm" || { bad "wat2wasm $a" "failed"; finish; }
+done
+registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
+REG=127.0.0.1:$REG_PORT
+for a in spin sleep3; do
+	"$BIN/kumo" push "$T/$a.wasm" "$REG/$a:v1" >"$T/push.log" 2>&1 || bad "kumo push $a" "$(cat "$T/push.log")"
+done
+
+start_kumod() {
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend libvirt --bridge kumort0 \
+		--pod-cidr 10.79.0.0/24 --log-level debug 2>>"$T/kumod.log" &
+	KPID=$!
+	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+}
+state() { crictl ContainerStatus "{\"container_id\":\"$1\"}" 2>/dev/null | jq -r .status.state; }
+# waitfor CID STATE: polls up to 120 s
+waitfor() {
+	local st=
+	for _ in $(seq 1200); do st=$(state "$1"); [ "$st" = "$2" ] && break; sleep 0.1; done
+	eq "container ${1:0:12} reaches $2" "$st" "$2"
+}
+
+start_kumod
+for a in spin sleep3; do call "PullImage $a" PullImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"; done
+call "RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"r\",\"uid\":\"u1\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs\",\"linux\":{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}}}"
+POD=$(jq -r .pod_sandbox_id <<<"$OUT")
+call "CreateContainer spin" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"spin\"},\"image\":{\"image\":\"$REG/spin:v1\"},\"log_path\":\"spin.log\"}}"
+CS=$(jq -r .container_id <<<"$OUT")
+call "CreateContainer sleep3" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"sleep3\"},\"image\":{\"image\":\"$REG/sleep3:v1\"},\"log_path\":\"sleep3.log\"}}"
+CE=$(jq -r .container_id <<<"$OUT")
+call "StartContainer spin" StartContainer "{\"container_id\":\"$CS\"}"
+call "StartContainer sleep3" StartContainer "{\"container_id\":\"$CE\"}"
+for _ in $(seq 600); do grep -qs ' F up$' "$T/logs/sleep3.log" && break; sleep 0.1; done
+eq "sleep3 printed before the kill" "$(grep -c ' stdout F up$' "$T/logs/sleep3.log" 2>/dev/null)" "1"
+
+kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+# While kumod is down, sleep3's VM powers off (its libvirt domain goes away).
+dom=kumo-${CE:0:40}
+for _ in $(seq 600); do virsh -q -c qemu:///system domstate "$dom" >/dev/null 2>&1 || break; sleep 0.1; done
+if virsh -q -c qemu:///system domstate "$dom" >/dev/null 2>&1; then bad "sleep3's VM exits while kumod is down" "still there"; else ok "sleep3's VM exits while kumod is down"; fi
+start_kumod
+eq "after kill -9, spin is listed RUNNING" "$(state "$CS")" "CONTAINER_RUNNING"
+call "ContainerStatus sleep3 after restart" ContainerStatus "{\"container_id\":\"$CE\"}"
+eq "the exit that happened while down is reported" "$(jq -r .status.state <<<"$OUT")/$(jq -r .status.exit_code <<<"$OUT")/$(jq -r .status.reason <<<"$OUT")" "CONTAINER_EXITED/3/Error"
+call "ListContainers" ListContainers '{}'
+eq "both containers listed" "$(jq '.containers | length' <<<"$OUT")" "2"
+call "StopContainer spin after restart" StopContainer "{\"container_id\":\"$CS\",\"timeout\":0}"
+waitfor "$CS" CONTAINER_EXITED
+call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+eq "no domain of this kumod left" "$(virsh -q -c qemu:///system list --name 2>/dev/null | grep -c -e "kumo-${CS:0:40}" -e "$dom")" "0"
+kill -TERM "$KPID"; wait "$KPID"; KPID=
+if [ $fail -ne 0 ]; then echo "--- kumod log"; tail -40 "$T/kumod.log"; fi
+finish
