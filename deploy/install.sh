@@ -97,22 +97,30 @@ systemd_runs() { [ -z "$D" ] && [ -d /run/systemd/system ]; }
 #   replaced PATH         the file existed; its original is in $STATE/backup/PATH
 #   dir PATH              a directory this script created
 # Paths are as on the node (without DESTDIR).
-record_get() { # path -> the record line's kind, or nothing
+declare -A REC_KIND=() REC_SUM=()
+record_load() {
+	local kind path sum
 	[ -f "$RECORD" ] || return 0
-	awk -v p="$1" '$2 == p { print $1; exit }' "$RECORD"
+	while read -r kind path sum; do
+		REC_KIND[$path]=$kind
+		REC_SUM[$path]=$sum
+	done <"$RECORD"
+}
+record_write() { # the whole record, sorted by path, atomically
+	local tmp=$RECORD.new p
+	for p in "${!REC_KIND[@]}"; do
+		printf '%s %s%s\n' "${REC_KIND[$p]}" "$p" "${REC_SUM[$p]:+ ${REC_SUM[$p]}}"
+	done | LC_ALL=C sort -k2,2 >"$tmp"
+	chmod 0644 "$tmp"
+	mv -f "$tmp" "$RECORD"
+}
+record_get() { # path -> the record line's kind, or nothing
+	echo "${REC_KIND[$1]:-}"
 }
 record_set() { # kind path [sha]
-	local tmp; tmp=$(mktemp "$RECORD.XXXXXX")
-	{ [ -f "$RECORD" ] && awk -v p="$2" '$2 != p' "$RECORD"; echo "$*"; } | LC_ALL=C sort -k2 >"$tmp"
-	chmod 0644 "$tmp"
-	mv "$tmp" "$RECORD"
-}
-record_drop() { # path
-	[ -f "$RECORD" ] || return 0
-	local tmp; tmp=$(mktemp "$RECORD.XXXXXX")
-	awk -v p="$1" '$2 != p' "$RECORD" >"$tmp"
-	chmod 0644 "$tmp"
-	mv "$tmp" "$RECORD"
+	REC_KIND[$2]=$1
+	REC_SUM[$2]=${3:-}
+	record_write
 }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
@@ -179,7 +187,9 @@ find_payload() {
 	if [ -z "$from" ]; then
 		if [ -x "$here/bin/kumod" ]; then from=$here; else from=$here/../build; fi
 	fi
-	from=$(cd "$from" 2>/dev/null && pwd) || die "payload directory \`$from\` does not exist"
+	local abs
+	abs=$(cd "$from" 2>/dev/null && pwd) || die "payload directory \`$from\` does not exist"
+	from=$abs
 	local f
 	for f in "${PROGRAMS[@]/#/bin/}" "${KERNEL_FILES[@]/#/kernel/}"; do
 		[ -f "$from/$f" ] || die "\`$from/$f\` is missing (run \`make\` first, or pass --from)"
@@ -326,6 +336,9 @@ service_stop() {
 # --- install / uninstall ----------------------------------------------------------------
 do_install() {
 	find_payload
+	if [ $kubelet -eq 1 ] && [ ! -f "$D$KUBELET_CONFIG" ] && [ ! -f "$D$KUBELET_FLAGS_ENV" ]; then
+		die "--kubelet: no kubelet configuration at \`$D$KUBELET_CONFIG\` or \`$D$KUBELET_FLAGS_ENV\` (set KUBELET_CONFIG or KUBELET_FLAGS_ENV)"
+	fi
 	# The record's own directory (and any missing parent) is recorded like the rest.
 	local p=$STATE todo=()
 	while [ "$p" != / ] && [ ! -d "$D$p" ]; do todo+=("$p"); p=$(dirname "$p"); done
@@ -399,6 +412,7 @@ do_uninstall() {
 	say "uninstalled from ${D:-/}"
 }
 
+record_load
 case $mode in
 install) do_install ;;
 uninstall) do_uninstall ;;
