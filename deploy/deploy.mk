@@ -13,3 +13,9 @@ DEPLOY_IMAGE_TAG ?= 0.1.0
 .PHONY: deploy-image
 deploy-image: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl kernel
 	bash deploy/image/build.sh $(BUILD)/deploy-image $(DEPLOY_IMAGE_TAG)
+
+# What a DaemonSet pod does on a node, without Kubernetes: the image's entrypoint in a
+# chroot, the "node" behind overlays in private mount/PID namespaces (needs root).
+.PHONY: deploy-image-test
+deploy-image-test: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl kernel
+	bash tests/deploy/deploy-daemonset-sim.sh

@@ -15,7 +15,10 @@
 #   --deps         install the Debian packages kumod needs at run time (apt-get)
 #   --no-start     do not (re)start kumod after installing
 #   --uninstall    stop kumod, restore every file this script replaced (kubelet's
-#                  included, then restart kubelet), remove every file it created
+#                  included, then restart kubelet), remove every file it created;
+#                  kumod's state (/var/lib/kumo: images, pods), its log (/var/log/kumo)
+#                  and VMs still running stay: drain the node first
+#   --purge        with --uninstall: also remove kumod's state, log and socket dirs
 #   --status       print what is installed (the install record) and exit
 # env:
 #   DESTDIR        install under this root (nothing is started or restarted then)
@@ -58,7 +61,7 @@ LIBVIRT_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 prefix=/usr/local
 from=
-crictl=0 kubelet=0 libvirt=0 deps=0 start=1 mode=install
+crictl=0 kubelet=0 libvirt=0 deps=0 start=1 purge=0 mode=install
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--prefix) prefix=${2:?--prefix needs a directory}; shift ;;
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
 	--deps) deps=1 ;;
 	--no-start) start=0 ;;
 	--uninstall) mode=uninstall ;;
+	--purge) purge=1 ;;
 	--status) mode=status ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "install.sh: unknown option \`$1\` (see --help)" >&2; exit 2 ;;
@@ -386,6 +390,12 @@ do_install() {
 do_uninstall() {
 	[ -f "$RECORD" ] || { say "nothing to uninstall (no $RECORD)"; return 0; }
 	service_stop
+	# kumod's state and socket directories, read before kumo.json goes.
+	local state_dirs=(/var/lib/kumo /var/log/kumo /run/kumo) v
+	for v in root socket; do
+		v=$(sed -n "s/.*\"$v\" *: *\"\([^\"]*\)\".*/\1/p" "$D/etc/kumo/kumo.json" 2>/dev/null | head -1)
+		[ "${v:0:1}" != / ] || state_dirs+=("$v")
+	done
 	local kind path sum kubelet_wired=0 dirs
 	[ ! -s "$D$STATE/kubelet-wired" ] || kubelet_wired=1
 	# Files first (restored or removed), then directories deepest first.
@@ -408,6 +418,13 @@ do_uninstall() {
 		[ -n "$path" ] || continue
 		rmdir "$D$path" 2>/dev/null || say "keeping $path: not empty"
 	done <<<"$dirs"
+	if [ $purge -eq 1 ]; then
+		for v in "${state_dirs[@]}"; do
+			case "$v" in *.sock) v=$(dirname "$v") ;; esac
+			case "$v" in / | /var | /var/lib | /run | /var/log | /etc | /usr) continue ;; esac
+			[ ! -e "$D$v" ] || { say "purging $v"; rm -rf "$D$v"; }
+		done
+	fi
 	[ $kubelet_wired -eq 0 ] || restart_kubelet
 	say "uninstalled from ${D:-/}"
 }

@@ -3,7 +3,8 @@
 # deploy/k8s/kumo-deploy.yaml): `install` copies the payload to the host and runs
 # install.sh in the host's namespaces, then waits; `uninstall` undoes it (preStop hook,
 # or when the node loses its kumo.io/enabled=true label).
-# env: NODE_NAME, KUMO_INSTALL_ARGS, KUBELET_RESTART_CMD, KUMO_LABEL_POLL_S (default 30)
+# env: NODE_NAME, KUMO_INSTALL_ARGS, KUMO_UNINSTALL_ARGS (e.g. --purge),
+#      KUBELET_RESTART_CMD, KUMO_LABEL_POLL_S (default 30)
 set -euo pipefail
 PAYLOAD=/kumo-payload
 HOST_DIR=/host/opt/kumo          # the host's /opt/kumo (hostPath)
@@ -38,7 +39,8 @@ do_uninstall() {
 	# The installed copy of install.sh knows the record; the payload's is the same script.
 	local script=$HOST_PAYLOAD/install.sh
 	on_host test -x /usr/local/lib/kumo/install.sh && script=/usr/local/lib/kumo/install.sh
-	on_host "$script" --uninstall
+	# shellcheck disable=SC2086 # KUMO_UNINSTALL_ARGS is a list of options
+	on_host "$script" --uninstall ${KUMO_UNINSTALL_ARGS:-}
 	rm -rf "$HOST_DIR/payload"
 	say "uninstalled from node ${NODE_NAME:-?}"
 }

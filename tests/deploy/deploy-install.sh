@@ -224,6 +224,19 @@ install_sh --uninstall >"$T/out" 2>&1
 yes_ "an edited kumo.json survives --uninstall, with a warning" grep -q 'keeping /etc/kumo/kumo.json' "$T/out"
 eq "... and only it (and its directories)" "$(cd "$D" && find . -mindepth 1 | LC_ALL=C sort | tr '\n' ' ')" "./etc ./etc/kumo ./etc/kumo/kumo.json "
 
+D=$T/purge
+install_sh >/dev/null 2>&1
+mkdir -p "$D/var/lib/kumo/pods" "$D/var/log/kumo" "$D/run/kumo" "$D/srv/kumo-state"
+touch "$D/var/lib/kumo/pods/p1" "$D/var/log/kumo/kumod.log"
+jq '.root = "/srv/kumo-state"' "$D/etc/kumo/kumo.json" >"$T/j"
+install_sh --uninstall >/dev/null 2>&1
+eq "--uninstall keeps kumod's state and log" "$(cd "$D" && find var/lib/kumo var/log/kumo -type f | LC_ALL=C sort | tr '\n' ' ')" "var/lib/kumo/pods/p1 var/log/kumo/kumod.log "
+install_sh >/dev/null 2>&1
+cat "$T/j" >"$D/etc/kumo/kumo.json" # a root of its own; created by us, so edited: it stays
+yes_ "--uninstall --purge" install_sh --uninstall --purge
+eq "--purge removes the state (kumo.json's root too), log and socket directories" \
+	"$(cd "$D" && find . -mindepth 1 | grep -v '^./etc' | LC_ALL=C sort | tr '\n' ' ')" "./run ./srv ./var ./var/lib ./var/log "
+
 D=$T/opt
 yes_ "--prefix /opt/kumo" install_sh --prefix /opt/kumo
 eq "the unit runs /opt/kumo/bin/kumod" "$(sed -n 's/^ExecStart=//p' "$D/etc/systemd/system/kumod.service")" "/opt/kumo/bin/kumod --config /etc/kumo/kumo.json"
