@@ -1,5 +1,21 @@
-# deploy/deploy.mk - source list of deploy/ (empty until its issue lands).
+# deploy/deploy.mk - the demo, the node installer's tests and its image.
 .PHONY: demo
 demo: deps
 	$(MAKE) all test-prereqs
 	bash deploy/demo.sh
+
+# deploy/install.sh into temporary roots, and the Kubernetes manifests (deploy/k8s/).
+TEST_SCRIPTS += tests/deploy/deploy-install.sh tests/deploy/deploy-manifests.sh
+
+# The kumo-deploy installer image (OCI layout + docker-archive under
+# $(BUILD)/deploy-image/), what deploy/k8s/kumo-deploy.yaml runs. Not part of `make test`.
+DEPLOY_IMAGE_TAG ?= 0.1.0
+.PHONY: deploy-image
+deploy-image: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl kernel
+	bash deploy/image/build.sh $(BUILD)/deploy-image $(DEPLOY_IMAGE_TAG)
+
+# What a DaemonSet pod does on a node, without Kubernetes: the image's entrypoint in a
+# chroot, the "node" behind overlays in private mount/PID namespaces (needs root).
+.PHONY: deploy-image-test
+deploy-image-test: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl kernel
+	bash tests/deploy/deploy-daemonset-sim.sh

@@ -1,4 +1,5 @@
 /* kernel/os/app_wasm.c - kumo_app_main for a compiled Wasm module linked into the kernel image: rootfs, WASI state from the boot config, instantiate, run `_start`, report how it ended. */
+#include <stdio.h>
 #include <string.h>
 
 #include "kernel/arch/x86_64/x86.h"
@@ -33,13 +34,37 @@ int kumo_app_main(void)
 			      c->preopens[i].guest, c->preopens[i].path, -rc);
 		pre[i].guest_path = c->preopens[i].guest;
 	}
+	/* net.listen: sockets opened before _start, handed over as the fds right after the
+	 * preopened directories, announced in the environment. */
+	struct kumo_plat_file **socks = NULL;
+	size_t nsocks = 0;
+	char **envp = c->envp;
+	int envc = c->envc;
+	if (net_open_listeners(&socks, &nsocks, err, sizeof(err)) < 0)
+		panic("boot config: %s", err);
+	if (nsocks > 0) {
+		klog("net: %zu listening sockets at %llu us after kernel entry", nsocks,
+		     (unsigned long long)(clock_tsc_to_ns(rdtsc() - kumo_boot_tsc) / 1000));
+		envp = kumo_plat_alloc(sizeof(char *) * ((size_t)envc + 3));
+		char *e1 = kumo_plat_alloc(32), *e2 = kumo_plat_alloc(48);
+		if (!envp || !e1 || !e2)
+			panic("out of memory for the environment");
+		memcpy(envp, c->envp, sizeof(char *) * (size_t)envc);
+		snprintf(e1, 32, "LISTEN_FDS=%zu", nsocks);
+		snprintf(e2, 48, "KUMO_LISTEN_FD_START=%d", 3 + c->npreopens);
+		envp[envc++] = e1;
+		envp[envc++] = e2;
+		envp[envc] = NULL;
+	}
 	struct kumo_wasi_config cfg = {
 		.argc = (size_t)c->argc,
 		.argv = (const char *const *)c->argv,
-		.envc = (size_t)c->envc,
-		.envp = (const char *const *)c->envp,
+		.envc = (size_t)envc,
+		.envp = (const char *const *)envp,
 		.npreopens = (size_t)c->npreopens,
 		.preopens = pre,
+		.nsockets = nsocks,
+		.sockets = socks,
 	};
 	struct kumo_wasi *w = kumo_wasi_new(&cfg);
 	struct kumo_rt_store *s = kumo_rt_store_new();

@@ -48,6 +48,97 @@ static int hexval(char c)
 	return -1;
 }
 
+/* Dotted-quad IPv4 address; 0 or -1. */
+static int parse_ip4(const char *s, uint8_t out[4], const char **rest)
+{
+	for (int i = 0; i < 4; i++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned v = 0;
+		int digits = 0;
+		while (*s >= '0' && *s <= '9' && digits < 4)
+			v = v * 10 + (unsigned)(*s++ - '0'), digits++;
+		if (v > 255 || digits > 3)
+			return -1;
+		out[i] = (uint8_t)v;
+		if (i < 3 && *s++ != '.')
+			return -1;
+	}
+	if (rest)
+		*rest = s;
+	else if (*s)
+		return -1;
+	return 0;
+}
+
+static const char *net_str(const cJSON *net, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(net, key);
+	if (v && !cJSON_IsString(v))
+		panic("boot config: `net.%s` is not a string", key);
+	return v ? v->valuestring : NULL;
+}
+
+static void parse_net(const cJSON *net)
+{
+	struct kumo_netcfg *n = &kumo_bootcfg.net;
+	if (!cJSON_IsObject(net))
+		panic("boot config: `net` is not an object");
+	n->present = 1;
+	const char *mac = net_str(net, "mac");
+	if (mac) {
+		for (int i = 0; i < 6; i++) {
+			int hi = hexval(mac[3 * i]), lo = hi < 0 ? -1 : hexval(mac[3 * i + 1]);
+			char sep = lo < 0 ? 0 : mac[3 * i + 2];
+			if (hi < 0 || lo < 0 || sep != (i == 5 ? '\0' : ':'))
+				panic("boot config: `net.mac` `%s` is not a MAC address", mac);
+			n->mac[i] = (uint8_t)(hi << 4 | lo);
+		}
+		n->has_mac = 1;
+	}
+	const char *addr = net_str(net, "address");
+	if (!addr)
+		panic("boot config: `net` has no `address` (DHCP is not supported)");
+	const char *rest;
+	char *end;
+	if (parse_ip4(addr, n->addr, &rest) < 0 || *rest != '/' || rest[1] < '0' || rest[1] > '9')
+		panic("boot config: `net.address` `%s` is not ADDRESS/PREFIX", addr);
+	long long pfx = strtoll(rest + 1, &end, 10);
+	if (*end || pfx < 0 || pfx > 32)
+		panic("boot config: `net.address` `%s` has a bad prefix", addr);
+	n->prefix = (int)pfx;
+	const char *gw = net_str(net, "gateway");
+	if (gw && parse_ip4(gw, n->gateway, NULL) < 0)
+		panic("boot config: `net.gateway` `%s` is not an IPv4 address", gw);
+	const cJSON *mtu = cJSON_GetObjectItemCaseSensitive(net, "mtu");
+	if (mtu) {
+		if (!cJSON_IsNumber(mtu) || mtu->valuedouble < 576 || mtu->valuedouble > 65535)
+			panic("boot config: `net.mtu` is not a number in 576..65535");
+		n->mtu = (int)mtu->valuedouble;
+	}
+	char **dns;
+	int ndns = str_array(cJSON_GetObjectItemCaseSensitive(net, "dns"), "net.dns", &dns);
+	for (int i = 0; i < ndns; i++) {
+		uint8_t ip[4];
+		if (parse_ip4(dns[i], ip, NULL) < 0)
+			panic("boot config: `net.dns[%d]` `%s` is not an IPv4 address", i, dns[i]);
+		if (n->ndns < 2)
+			memcpy(n->dns[n->ndns++], ip, 4);
+	}
+	n->nsearch = str_array(cJSON_GetObjectItemCaseSensitive(net, "search"), "net.search", &n->search);
+	const char *host = net_str(net, "hostname");
+	n->hostname = host ? xstrdup_k(host) : NULL;
+	n->nlisten = str_array(cJSON_GetObjectItemCaseSensitive(net, "listen"), "net.listen", &n->listen);
+	for (int i = 0; i < n->nlisten; i++) {
+		const char *l = n->listen[i];
+		uint8_t ip[4];
+		if ((strncmp(l, "tcp:", 4) != 0 && strncmp(l, "udp:", 4) != 0) ||
+		    parse_ip4(l + 4, ip, &rest) < 0 || *rest != ':' || rest[1] < '0' || rest[1] > '9' ||
+		    strtoll(rest + 1, &end, 10) > 65535 || *end)
+			panic("boot config: `net.listen[%d]` `%s` is not tcp:ADDR:PORT or udp:ADDR:PORT", i, l);
+	}
+}
+
 static void parse(const char *json, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
@@ -105,6 +196,9 @@ static void parse(const char *json, size_t len)
 		}
 		random_init(bytes, n);
 	}
+	const cJSON *net = cJSON_GetObjectItemCaseSensitive(root, "net");
+	if (net)
+		parse_net(net);
 	cJSON_Delete(root);
 }
 

@@ -224,6 +224,13 @@ void clock_init(void)
 
 void clock_sleep_until(uint64_t deadline_ns)
 {
+	/* With a network, sleeping keeps it alive: frames, ARP, TCP timers. */
+	while (net_is_up()) {
+		net_poll();
+		if (clock_monotonic_ns() >= deadline_ns)
+			return;
+		net_wait(deadline_ns);
+	}
 	for (;;) {
 		uint64_t now = clock_monotonic_ns();
 		if (now >= deadline_ns)

@@ -28,6 +28,7 @@ static __attribute__((noreturn)) void finish(int status, const char *kind, int t
 		if (line[i] == '\n')
 			line[i] = ' ';
 	kumo_log_boot_details();
+	net_log_usage();
 	kcons_flush();
 	/* Start the record on a fresh line when COM3 is shared with stdout. */
 	if (!kcons_has_port(KCONS_KERNEL))

@@ -224,3 +224,17 @@ double strtod(const char *s, char **end)
 		*end = (char *)p;
 	return neg ? -v : v;
 }
+
+int atoi(const char *s)
+{
+	return (int)strtoll(s, NULL, 10);
+}
+
+char *strstr(const char *h, const char *n)
+{
+	size_t len = strlen(n);
+	for (; *h; h++)
+		if (strncmp(h, n, len) == 0)
+			return (char *)h;
+	return len ? NULL : (char *)h;
+}

@@ -51,6 +51,8 @@ void vm_init(const struct kumo_hvm_start_info *si);
 /* Maps [va, va+len) to fresh zeroed pages; -KERR_NOMEM when RAM runs out (what is
  * already mapped stays). va and len page-aligned. */
 int vm_map_fresh(uintptr_t va, uint64_t len);
+/* Identity-maps device memory [pa, pa+len) uncached (already mapped below 4 GiB). */
+int vm_map_mmio(uint64_t pa, uint64_t len);
 /* Unmaps and frees [va, va+len). */
 void vm_unmap(uintptr_t va, uint64_t len);
 /* Linear-memory reservations, inside VM_WASM_BASE..+VM_WASM_SPAN: address space only
@@ -92,6 +94,21 @@ struct kumo_preopen {
 	const char *path;   /* directory in the rootfs */
 	int readonly;
 };
+struct kumo_netcfg {
+	int present;             /* the config has a "net" object */
+	int has_mac;
+	uint8_t mac[6];
+	uint8_t addr[4], gateway[4]; /* network order; gateway 0.0.0.0 = none */
+	int prefix;              /* 0..32 */
+	int mtu;                 /* 0 = the device's */
+	int ndns;
+	uint8_t dns[2][4];
+	int nsearch;
+	char **search;
+	const char *hostname;    /* or NULL */
+	int nlisten;
+	char **listen;           /* "tcp:ADDR:PORT" / "udp:ADDR:PORT" */
+};
 struct kumo_bootcfg {
 	int argc;
 	char **argv;             /* argc entries + NULL */
@@ -103,6 +120,7 @@ struct kumo_bootcfg {
 	const uint8_t *rootfs;   /* ustar archive in the initrd, or NULL */
 	uint64_t rootfs_size;
 	const char *cmdline;     /* kernel command line, or "" */
+	struct kumo_netcfg net;
 };
 extern struct kumo_bootcfg kumo_bootcfg;
 /* Reads module 0 of the PVH start info; panics on a malformed config. */
@@ -123,6 +141,39 @@ __attribute__((noreturn)) void kumo_kjmp_jump(struct kumo_kjmp *j, int v);
 __attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
 /* Where the Wasm memory reservations live (VM_WASM_BASE..+VM_WASM_SPAN). */
 #define VM_WASM_SPAN (256ull << 30)
+
+/* --- network (net.c over virtio_net.c and lwIP) --- */
+/* With a "net" config: finds the NIC, brings lwIP's netif up with the static
+ * address; panics (boot error) when that fails. Without one: does nothing. */
+void net_init(void);
+int net_is_up(void);
+/* Processes what the NIC delivered and lwIP's timers; cheap when nothing happened. */
+void net_poll(void);
+/* Sleeps (hlt) until the NIC interrupts, lwIP's next timer is due, or deadline_ns
+ * (monotonic; UINT64_MAX = none) passes. Call net_poll() after. */
+void net_wait(uint64_t deadline_ns);
+/* Logs lwIP's pool and heap use and the kernel heap use on COM3 (at exit). */
+void net_log_usage(void);
+/* The same figures as one line ("heap-used=... pbuf-used=... memp-tcp-pcb=..."). */
+int net_usage(char *buf, size_t cap);
+/* The virtio-net device (virtio_net.c), used by net.c. */
+struct netif;
+/* Finds a virtio-net device (virtio-mmio devices named on the command line, then
+ * PCI), with MAC `want` when not NULL; 0, or -1 with a message in err. */
+int vnet_init(const uint8_t *want, char *err, size_t errcap);
+void vnet_mac(uint8_t mac[6]);
+uint16_t vnet_mtu(void);     /* the device's MTU, or 1500 */
+const char *vnet_transport(void); /* "mmio" or "pci" */
+int vnet_tx(struct netif *nif, void *pbuf); /* lwIP linkoutput (pbuf = struct pbuf *) */
+void vnet_poll(struct netif *nif);   /* hands received frames to nif->input */
+/* The PCI bus (pci.c): config space through ports 0xcf8/0xcfc. */
+uint32_t pci_read32(int bus, int dev, int fn, int off);
+void pci_write32(int bus, int dev, int fn, int off, uint32_t v);
+uint16_t pci_read16(int bus, int dev, int fn, int off);
+void pci_write16(int bus, int dev, int fn, int off, uint16_t v);
+uint8_t pci_read8(int bus, int dev, int fn, int off);
+/* Address of memory BAR `bar` (64-bit BARs included), mapped; 0 when absent. */
+uint64_t pci_bar(int bus, int dev, int fn, int bar);
 
 /* --- main.c --- */
 extern uint64_t kumo_app_entry_tsc; /* TSC just before the app's entry point */

@@ -76,6 +76,7 @@ void kumo_kmain(uint32_t start_info_paddr)
 	random_init(NULL, 0);
 	bootcfg_init(si);
 	t[5] = rdtsc();
+	net_init();
 	for (int i = 0; i < 6; i++)
 		boot_stage_tsc[i] = t[i];
 	/* Short, since every byte is a VM exit before the app runs; the details follow

@@ -28,10 +28,11 @@ struct rdirent {
 	struct rdirent *next;
 };
 
-enum { PF_CONSOLE = 1, PF_NODE = 2 };
+enum { PF_CONSOLE = 1, PF_NODE = 2, PF_SOCKET = 3 };
 
 struct kumo_plat_file {
-	int kind;            /* PF_CONSOLE or PF_NODE */
+	int kind;            /* PF_CONSOLE, PF_NODE or PF_SOCKET */
+	struct ksock *sock;  /* PF_SOCKET (plat_net.c) */
 	int stdio_n;         /* console: 0 stdin (always empty), 1 stdout, 2 stderr */
 	struct rnode *node;  /* PF_NODE */
 	uint64_t pos;        /* file offset */
@@ -522,6 +523,11 @@ int kumo_plat_openat(struct kumo_plat_file *dirf, const char *name, uint32_t ofl
 
 int kumo_plat_close(struct kumo_plat_file *f)
 {
+	if (f && f->kind == PF_SOCKET) {
+		ksock_free(f->sock);
+		free(f);
+		return 0;
+	}
 	if (!f || f->kind != PF_NODE)
 		return 0;
 	struct rnode *n = f->node;
@@ -599,6 +605,8 @@ int kumo_plat_readv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, s
 		*done = 0; /* stdin is empty */
 		return f->read ? 0 : -WASI_EBADF;
 	}
+	if (f->kind == PF_SOCKET)
+		return kumo_plat_sock_recv(f, iov, n, 0, done, NULL, NULL);
 	int rc = node_io(f, iov, n, f->pos, false, done);
 	if (rc == 0)
 		f->pos += *done;
@@ -610,6 +618,8 @@ int kumo_plat_writev(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, 
 {
 	if (f->kind == PF_CONSOLE)
 		return console_write(f, iov, n, done);
+	if (f->kind == PF_SOCKET)
+		return kumo_plat_sock_send(f, iov, n, NULL, done);
 	if (f->fdflags & WASI_FDFLAG_APPEND)
 		f->pos = f->node->size;
 	int rc = node_io(f, iov, n, f->pos, true, done);
@@ -621,7 +631,7 @@ int kumo_plat_writev(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, 
 int kumo_plat_preadv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 		     uint64_t offset, size_t *done)
 {
-	if (f->kind == PF_CONSOLE)
+	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	return node_io(f, iov, n, offset, false, done);
 }
@@ -629,14 +639,14 @@ int kumo_plat_preadv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, 
 int kumo_plat_pwritev(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 		      uint64_t offset, size_t *done)
 {
-	if (f->kind == PF_CONSOLE)
+	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	return node_io(f, iov, n, offset, true, done);
 }
 
 int kumo_plat_seek(struct kumo_plat_file *f, int64_t offset, uint32_t whence, uint64_t *pos)
 {
-	if (f->kind == PF_CONSOLE)
+	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	int64_t base;
 	switch (whence) {
@@ -674,6 +684,14 @@ int kumo_plat_fstat(struct kumo_plat_file *f, struct kumo_plat_stat *st)
 		st->nlink = 1;
 		return 0;
 	}
+	if (f->kind == PF_SOCKET) {
+		memset(st, 0, sizeof(*st));
+		st->dev = 2;
+		st->ino = (uint64_t)(uintptr_t)f->sock;
+		st->filetype = ksock_filetype(f->sock);
+		st->nlink = 1;
+		return 0;
+	}
 	stat_of(f->node, st);
 	return 0;
 }
@@ -707,7 +725,7 @@ int kumo_plat_set_flags(struct kumo_plat_file *f, uint32_t fdflags)
 
 int kumo_plat_truncate(struct kumo_plat_file *f, uint64_t size)
 {
-	if (f->kind == PF_CONSOLE)
+	if (f->kind != PF_NODE)
 		return -WASI_EINVAL;
 	if (f->node->type == WASI_FILETYPE_DIRECTORY)
 		return -WASI_EISDIR;
@@ -718,7 +736,7 @@ int kumo_plat_truncate(struct kumo_plat_file *f, uint64_t size)
 
 int kumo_plat_allocate(struct kumo_plat_file *f, uint64_t offset, uint64_t len)
 {
-	if (f->kind == PF_CONSOLE)
+	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	if (f->node->type == WASI_FILETYPE_DIRECTORY)
 		return -WASI_EISDIR;
@@ -731,7 +749,7 @@ int kumo_plat_allocate(struct kumo_plat_file *f, uint64_t offset, uint64_t len)
 
 int kumo_plat_advise(struct kumo_plat_file *f, uint64_t offset, uint64_t len, uint32_t advice)
 {
-	if (f->kind == PF_CONSOLE)
+	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	return f->node->type == WASI_FILETYPE_DIRECTORY ? -WASI_EISDIR : 0;
 }
@@ -757,7 +775,7 @@ static void apply_times(struct rnode *n, uint64_t atim, uint64_t mtim, uint32_t 
 
 int kumo_plat_set_times(struct kumo_plat_file *f, uint64_t atim, uint64_t mtim, uint32_t fstflags)
 {
-	if (f->kind == PF_CONSOLE)
+	if (f->kind != PF_NODE)
 		return 0;
 	apply_times(f->node, atim, mtim, fstflags);
 	return 0;
@@ -966,8 +984,56 @@ int kumo_plat_readlinkat(struct kumo_plat_file *dirf, const char *name, char *bu
 	return 0;
 }
 
+struct kumo_plat_file *ramfs_socket_file(struct ksock *s, uint32_t fdflags)
+{
+	struct kumo_plat_file *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->kind = PF_SOCKET;
+	f->sock = s;
+	f->read = f->write = true;
+	f->fdflags = fdflags;
+	return f;
+}
+
+struct ksock *ramfs_file_socket(struct kumo_plat_file *f)
+{
+	return f->kind == PF_SOCKET ? f->sock : NULL;
+}
+
+/* A poll with sockets in it: process the NIC, check, sleep in hlt until something
+ * arrives or the timeout passes. */
+static int poll_sockets(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
+{
+	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : clock_monotonic_ns() + (uint64_t)timeout_ns;
+	for (;;) {
+		net_poll();
+		int ready = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct kumo_plat_file *f = fds[i].f;
+			if (f->kind == PF_SOCKET) {
+				ksock_poll_state(f->sock, &fds[i]);
+			} else {
+				fds[i].ready = true;
+				fds[i].hangup = false;
+				fds[i].error = 0;
+				fds[i].nbytes = 0;
+				if (f->kind == PF_NODE && !fds[i].write && f->node->type != WASI_FILETYPE_DIRECTORY)
+					fds[i].nbytes = f->node->size > f->pos ? f->node->size - f->pos : 0;
+			}
+			ready += fds[i].ready;
+		}
+		if (ready || clock_monotonic_ns() >= deadline)
+			return 0;
+		net_wait(deadline);
+	}
+}
+
 int kumo_plat_poll(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
 {
+	for (size_t i = 0; i < n; i++)
+		if (fds[i].f->kind == PF_SOCKET)
+			return poll_sockets(fds, n, timeout_ns);
 	/* Files, stdin (at end of file) and the console are always ready: only a poll on
 	 * nothing waits, and then it sleeps for real. */
 	for (size_t i = 0; i < n; i++) {

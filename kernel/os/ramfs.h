@@ -17,4 +17,20 @@ int ramfs_init(const uint8_t *tar, uint64_t size, char *err, size_t errcap);
  * 0 or a negative WASI errno. */
 int ramfs_open_dir(const char *path, struct kumo_plat_file **out);
 
+/* Sockets (kernel/os/plat_net.c) are files too: ramfs owns the file object and
+ * passes reads, writes, polls, stat and close to the socket. */
+struct ksock;
+struct kumo_plat_pollfd;
+/* A new file for socket s (owned by the file from now on); NULL when out of memory. */
+struct kumo_plat_file *ramfs_socket_file(struct ksock *s, uint32_t fdflags);
+/* The socket behind f, or NULL when f is not one. */
+struct ksock *ramfs_file_socket(struct kumo_plat_file *f);
+/* plat_net.c */
+/* Opens the boot config's net.listen sockets (bound, TCP ones listening), in order;
+ * 0, or -1 with a message in err. */
+int net_open_listeners(struct kumo_plat_file ***out, size_t *n, char *err, size_t errcap);
+void ksock_free(struct ksock *s);
+uint8_t ksock_filetype(struct ksock *s);
+void ksock_poll_state(struct ksock *s, struct kumo_plat_pollfd *p);
+
 #endif /* KUMO_RAMFS_H */

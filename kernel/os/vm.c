@@ -153,3 +153,19 @@ enum vm_region vm_classify(uintptr_t va)
 		return VM_REGION_STACK_GUARD;
 	return VM_REGION_OTHER;
 }
+
+int vm_map_mmio(uint64_t pa, uint64_t len)
+{
+	if (pa + len <= (4ull << 30))
+		return 0; /* boot.S identity-maps the low 4 GiB, MMIO hole included */
+	if (pa + len > (512ull << 30))
+		return -KERR_INVAL;
+	for (uint64_t a = pa & ~0x1fffffull; a < pa + len; a += 2ull << 20) {
+		uint64_t *e = walk(a, 2);
+		if (!e)
+			return -KERR_NOMEM;
+		*e = a | PTE_P | PTE_W | PTE_PS | (1ull << 4) /* PCD */ | (1ull << 3) /* PWT */;
+		invlpg(a);
+	}
+	return 0;
+}

@@ -85,6 +85,18 @@ kumo_isr_timer:
 	pop %rax
 	iretq
 
+/* The NIC (virtio-net, IOAPIC edge or MSI-X): the same, plus a flag the network
+ * loop reads; all the work happens outside the interrupt (kernel/os/net.c). */
+	.p2align 4
+	.globl kumo_isr_net
+kumo_isr_net:
+	push %rax
+	movl $1, kumo_net_irq_pending(%rip)
+	mov kumo_lapic_eoi(%rip), %rax
+	movl $0, (%rax)
+	pop %rax
+	iretq
+
 	.p2align 4
 	.globl kumo_isr_spurious
 kumo_isr_spurious:

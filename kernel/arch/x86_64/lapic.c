@@ -72,3 +72,8 @@ void lapic_arm_ns(uint64_t ns)
 		count = 0xffffffffull;
 	lw(LAPIC_TIMER_INIT, (uint32_t)count);
 }
+
+uint32_t lapic_id(void)
+{
+	return lr(0x20) >> 24;
+}

@@ -46,6 +46,22 @@ static void find_s5(const uint8_t *dsdt)
 	}
 }
 
+static const uint8_t *acpi_root; /* RSDT or XSDT */
+static int acpi_entry;           /* 4 (RSDT) or 8 (XSDT) */
+
+const uint8_t *acpi_table(const char *sig)
+{
+	if (!acpi_root)
+		return NULL;
+	for (uint32_t off = 36; off + acpi_entry <= rd32(acpi_root + 4); off += acpi_entry) {
+		uint64_t pa = acpi_entry == 8 ? rd64(acpi_root + off) : rd32(acpi_root + off);
+		const uint8_t *t = sdt(pa, sig);
+		if (t)
+			return t;
+	}
+	return NULL;
+}
+
 void acpi_init(uint64_t rsdp_paddr)
 {
 	const uint8_t *rsdp = (const uint8_t *)(uintptr_t)rsdp_paddr;
@@ -65,12 +81,9 @@ void acpi_init(uint64_t rsdp_paddr)
 	}
 	if (!root)
 		return;
-	const uint8_t *fadt = NULL;
-	for (uint32_t off = 36; off + entry <= rd32(root + 4); off += entry) {
-		uint64_t pa = entry == 8 ? rd64(root + off) : rd32(root + off);
-		if ((fadt = sdt(pa, "FACP")))
-			break;
-	}
+	acpi_root = root;
+	acpi_entry = entry;
+	const uint8_t *fadt = acpi_table("FACP");
 	if (!fadt)
 		return;
 	uint32_t flen = rd32(fadt + 4);
@@ -82,6 +95,46 @@ void acpi_init(uint64_t rsdp_paddr)
 	const uint8_t *dsdt = sdt(dsdt_pa, "DSDT");
 	if (dsdt)
 		find_s5(dsdt);
+}
+
+int acpi_virtio_mmio(uint64_t *base, uint32_t *irq, int max)
+{
+	/* QEMU's microvm with ACPI describes each virtio-mmio transport in the DSDT as a
+	 * device with _HID "LNRO0005" whose _CRS holds a Memory32Fixed (0x86) and an
+	 * extended Interrupt (0x89) descriptor: pick those out of the AML. */
+	const uint8_t *fadt = acpi_table("FACP");
+	if (!fadt)
+		return 0;
+	uint32_t flen = rd32(fadt + 4);
+	uint64_t dsdt_pa = flen >= 148 && rd64(fadt + 140) ? rd64(fadt + 140) : rd32(fadt + 40);
+	const uint8_t *d = sdt(dsdt_pa, "DSDT");
+	if (!d)
+		return 0;
+	uint32_t len = rd32(d + 4);
+	int n = 0;
+	for (uint32_t i = 36; i + 8 <= len && n < max; i++) {
+		if (memcmp(d + i, "LNRO0005", 8) != 0)
+			continue;
+		uint64_t b = 0;
+		uint32_t q = 0;
+		int have_b = 0, have_q = 0;
+		for (uint32_t j = i + 8; j + 12 <= len && j < i + 200 && !(have_b && have_q); j++) {
+			if (!have_b && d[j] == 0x86 && d[j + 1] == 9 && d[j + 2] == 0) {
+				b = rd32(d + j + 4);
+				have_b = 1;
+			} else if (!have_q && d[j] == 0x89 && d[j + 1] >= 6 && d[j + 2] == 0 && d[j + 4] == 1) {
+				q = rd32(d + j + 5);
+				have_q = 1;
+			}
+		}
+		if (have_b && have_q) {
+			base[n] = b;
+			irq[n] = q;
+			n++;
+		}
+		i += 8;
+	}
+	return n;
 }
 
 void power_off(void)

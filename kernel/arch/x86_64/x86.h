@@ -84,5 +84,37 @@ void lapic_arm_ns(uint64_t ns);
 /* power.c: ACPI power-off (finds the FADT from the RSDP); never returns. */
 void acpi_init(uint64_t rsdp_paddr);
 __attribute__((noreturn)) void power_off(void);
+/* The ACPI table with signature sig ("APIC", ...), or NULL. */
+const uint8_t *acpi_table(const char *sig);
+/* virtio-mmio transports the DSDT describes (microvm with ACPI): up to max base
+ * addresses and GSIs; returns how many. */
+int acpi_virtio_mmio(uint64_t *base, uint32_t *irq, int max);
+/* ioapic.c: routes GSI `gsi` (edge, active high) to `vector` on the boot CPU;
+ * -1 when no IOAPIC serves it. irq_of_isa maps a legacy ISA IRQ through the MADT's
+ * interrupt source overrides. */
+int ioapic_route(uint32_t gsi, uint8_t vector);
+uint32_t ioapic_gsi_of_isa(uint32_t irq);
+/* The local APIC id of this CPU (for MSI and IOAPIC destinations). */
+uint32_t lapic_id(void);
+/* isr.S: the NIC's interrupt only wakes a `hlt` and sets kumo_net_irq_pending. */
+#define NET_VECTOR 0x21
+extern volatile uint32_t kumo_net_irq_pending;
+void kumo_isr_net(void);
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline void mmio_write16(uintptr_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
+static inline uint16_t mmio_read16(uintptr_t a) { return *(volatile uint16_t *)a; }
+static inline uint8_t mmio_read8(uintptr_t a) { return *(volatile uint8_t *)a; }
 
 #endif /* KUMO_X86_H */

@@ -9,4 +9,5 @@ void free(void *p);
 double strtod(const char *s, char **end);
 unsigned long long strtoull(const char *s, char **end, int base);
 long long strtoll(const char *s, char **end, int base);
+int atoi(const char *s);
 #endif
