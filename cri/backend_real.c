@@ -1029,14 +1029,27 @@ static void real_destroy(struct cri_backend *b)
 	struct real *r = b->priv;
 	if (!r)
 		return;
-	/* VMs keep running: let go of them (the libvirt backend re-attaches later). */
+	/* VMs keep running: let go of them (the libvirt backend re-attaches later). A
+	 * running QEMU of the qemu backend is this process's child, watched by a thread
+	 * that only returns when QEMU exits: those handles are left to the process exit
+	 * (kumod is ending), so shutdown does not wait for the VMs. */
+	bool busy = false;
 	while (r->vms) {
 		struct vmrec *v = r->vms;
 		r->vms = v->next;
-		vmm_vm_detach(v->vm);
+		if (r->vm_backend == VMM_BACKEND_QEMU && v->vm &&
+		    vmm_vm_state(v->vm) != VMM_STATE_EXITED) {
+			log_info("container %.12s: QEMU %d keeps running (the qemu backend cannot "
+				 "re-attach: a restarted kumod reports it as exited)", v->id,
+				 (int)vmm_vm_pid(v->vm));
+			busy = true;
+		} else {
+			vmm_vm_detach(v->vm);
+		}
 		vmrec_free(v);
 	}
-	vmm_close(r->vmm);
+	if (!busy)
+		vmm_close(r->vmm);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->net_lock);
 	free((char *)r->net.bridge);

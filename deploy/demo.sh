@@ -41,7 +41,13 @@ remove_node_net() {
 	done
 }
 cleanup() {
-	if [ -n "$kpid" ]; then kill -TERM "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null || true; fi
+	if [ -n "$kpid" ]; then
+		# Pods first: kumod leaves running VMs (and their taps) behind when it stops.
+		for p in $("$top/build/bin/kumo-crictl" --socket "$work/kumo.sock" ListPodSandbox '{}' 2>/dev/null | jq -r '.items[]?.id'); do
+			"$top/build/bin/kumo-crictl" --socket "$work/kumo.sock" RemovePodSandbox "{\"pod_sandbox_id\":\"$p\"}" >/dev/null 2>&1 || true
+		done
+		kill -TERM "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null || true
+	fi
 	remove_node_net
 	registry_stop >/dev/null 2>&1 || true
 	rm -rf "$work"
@@ -135,7 +141,8 @@ wctr=$(crictl CreateContainer "{\"pod_sandbox_id\":\"$web\",\"config\":{\"metada
 crictl StartContainer "{\"container_id\":\"$wctr\"}" >/dev/null
 echo "container $wctr started; curl http://$ip:8080/"
 body=
-for _ in $(seq 300); do
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ]; do
 	if body=$(curl -s --max-time 2 "http://$ip:8080/") && [ -n "$body" ]; then break; fi
 	body=
 	sleep 0.2

@@ -211,11 +211,11 @@ kumo_json() { # -> the kumo.json to create
 	fi
 }
 
-# The libvirt tuning deploy/start-libvirtd.sh writes (KUMO_LIBVIRT_TUNING=on); a test
-# checks the two agree.
+# The libvirt tuning deploy/start-libvirtd.sh writes (KUMO_LIBVIRT_TUNING=on), byte for
+# byte, so that script finds it in place and leaves it; a test checks the two agree.
 qemu_conf() {
 	cat <<-'EOF'
-	# written by kumo deploy/install.sh --libvirt (restored by --uninstall)
+	# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=on)
 	user = "root"
 	group = "root"
 	security_driver = "none"
@@ -321,9 +321,12 @@ service_start() {
 	modprobe -a "${MODULES[@]}" 2>/dev/null || say "warning: could not load every module of ${MODULES[*]}"
 	if systemd_runs; then
 		systemctl daemon-reload
+		# libvirtd reads qemu.conf at start only.
+		[ $libvirt -eq 0 ] || systemctl try-restart libvirtd.service || true
 		systemctl enable kumod.service
 		systemctl restart kumod.service
 	else
+		# /etc/init.d/kumod starts libvirtd (start-libvirtd.sh) when kumo.json picks it.
 		/etc/init.d/kumod restart
 	fi
 }

@@ -14,10 +14,18 @@
  *   Guest RAM size is whatever the VM was given (>= KUMO_BOOT_MIN_RAM_BYTES).
  *
  * Network device (only with a "net" config)
- *   virtio-net, virtio 1.x (modern only), over MMIO on microvm (QEMU lists it on the
- *   kernel command line as virtio_mmio.device=<size>@<base>:<irq>; keep microvm's
- *   auto-kernel-cmdline on) or over PCI on pc/q35. The host side is a tap on a bridge
- *   (vmm/net.c); the host end never needs guest-side DHCP.
+ *   virtio-net, virtio 1.x (modern only), interrupt-driven:
+ *   - microvm: a virtio-mmio transport. QEMU's virtio-mmio defaults to the legacy
+ *     interface: pass `-global virtio-mmio.force-legacy=false`. The kernel finds the
+ *     transport in the DSDT (microvm with ACPI, QEMU's default: _HID LNRO0005) or on
+ *     the kernel command line as virtio_mmio.device=<size>@<base>:<irq> (microvm with
+ *     acpi=off and its auto-kernel-cmdline); the GSI goes through the IOAPIC.
+ *   - pc/q35: virtio-net-pci (modern capabilities, MSI-X). BARs the firmware left
+ *     unassigned (qboot does not assign them) are placed by the kernel between
+ *     0xe0000000 and 0xfe000000.
+ *   The host side is a tap (on a bridge, vmm/net.c); the guest never uses DHCP. With
+ *   "net.mac" the kernel uses only the NIC with that MAC; without it the first one.
+ *   A "net" config without a usable NIC is a boot error (panic record naming it).
  *
  * Required devices
  *   - a 16550 UART at COM1 (0x3f8): the app's stdout;
@@ -84,15 +92,20 @@
  *        "address":  "10.88.0.5/16",         IPv4 address/prefix (absent: DHCP is not
  *                                            supported: a boot error)
  *        "gateway":  "10.88.0.1",            default route (optional)
- *        "mtu":      1500,                   optional
+ *        "mtu":      1500,                   optional (at most 1500: one frame per
+ *                                            rx buffer)
  *        "dns":      ["10.88.0.1"],          resolvers, in order (at most 2 used)
  *        "search":   ["default.svc.cluster.local"],
- *        "hostname": "web-7d9f",
+ *                                            suffixes tried for names without a dot
+ *                                            first, after the bare name otherwise
+ *        "hostname": "web-7d9f",             resolves to "address" in the guest
  *        "listen":   ["tcp:0.0.0.0:8080", "udp:0.0.0.0:5353"]
  *                                            sockets the kernel binds (and listens on,
  *                                            for tcp) before the app starts and hands
  *                                            to it as fds after the preopened
- *                                            directories, in order (kernel/wasi/wasi.h)
+ *                                            directories, in order (kernel/wasi/wasi.h);
+ *                                            the app also gets LISTEN_FDS=<n> and
+ *                                            KUMO_LISTEN_FD_START=<first fd>
  *     }
  *   }
  *   Unknown keys are ignored; a malformed config is a boot error (panic record).

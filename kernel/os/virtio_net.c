@@ -11,6 +11,10 @@
 #define VIRTIO_F_VERSION_1 (1ull << 32)
 #define VIRTIO_NET_F_MTU (1ull << 3)
 #define VIRTIO_NET_F_MAC (1ull << 5)
+#define VIRTIO_F_INDIRECT_DESC (1ull << 28)
+#define DESC_F_NEXT 1
+#define DESC_F_INDIRECT 4
+#define TX_SEGS 16 /* entries of a tx slot's indirect table: header + 15 pbufs */
 #define ST_ACK 1
 #define ST_DRIVER 2
 #define ST_DRIVER_OK 4
@@ -70,6 +74,9 @@ static struct {
 	int lent;                       /* rx buffers held by lwIP */
 	uint16_t tx_free[QSIZE_MAX];    /* free tx descriptor ids */
 	int ntx_free;
+	int indirect;                   /* zero-copy tx through indirect tables */
+	struct vdesc *tx_tables;        /* TX_SEGS entries per tx slot */
+	struct pbuf *tx_pbuf[QSIZE_MAX]; /* held until the device is done */
 } nic;
 
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
@@ -267,7 +274,8 @@ static int device_start(const uint8_t *want, char *err, size_t errcap)
 			  "-global virtio-mmio.force-legacy=false, or disable-legacy=on for PCI)");
 		return -1;
 	}
-	uint64_t want_f = VIRTIO_F_VERSION_1 | (f & (VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU));
+	uint64_t want_f = VIRTIO_F_VERSION_1 |
+			  (f & (VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU | VIRTIO_F_INDIRECT_DESC));
 	drv_features(want_f);
 	set_status(ST_ACK | ST_DRIVER | ST_FEATURES_OK);
 	if (!(get_status() & ST_FEATURES_OK)) {
@@ -306,6 +314,11 @@ static int device_start(const uint8_t *want, char *err, size_t errcap)
 	nic.ntx_free = 0;
 	for (uint16_t i = 0; i < nic.tx.size; i++)
 		nic.tx_free[nic.ntx_free++] = i;
+	if (want_f & VIRTIO_F_INDIRECT_DESC) {
+		size_t bytes = (size_t)nic.tx.size * TX_SEGS * sizeof(struct vdesc);
+		nic.tx_tables = page_alloc((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+		nic.indirect = nic.tx_tables != NULL;
+	}
 	set_status(ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
 	notify(&nic.rx);
 	return 0;
@@ -503,8 +516,13 @@ static void tx_reclaim(void)
 		barrier();
 		uint32_t id = q->used->ring[q->last_used % q->size].id;
 		q->last_used++;
-		if (id < q->size)
+		if (id < q->size) {
+			if (nic.tx_pbuf[id]) {
+				pbuf_free(nic.tx_pbuf[id]);
+				nic.tx_pbuf[id] = NULL;
+			}
 			nic.tx_free[nic.ntx_free++] = (uint16_t)id;
+		}
 	}
 }
 
@@ -525,9 +543,44 @@ int vnet_tx(struct netif *nif, void *pv)
 	if (p->tot_len > BUF_SIZE - HDR_LEN)
 		return ERR_BUF;
 	uint16_t id = nic.tx_free[--nic.ntx_free];
-	uint8_t *b = (uint8_t *)(uintptr_t)nic.tx.desc[id].addr;
+	uint8_t *b = (uint8_t *)(uintptr_t)(nic.tx.bufs + (size_t)id * BUF_SIZE);
+	if (nic.indirect) {
+		/* Zero-copy: the device reads the pbufs in place (identity-mapped kernel
+		 * memory); lwIP does not touch a segment whose pbuf we still hold. */
+		struct vdesc *t = nic.tx_tables + (size_t)id * TX_SEGS;
+		int k = 1;
+		struct pbuf *q;
+		for (q = p; q && k < TX_SEGS; q = q->next) {
+			if ((uintptr_t)q->payload >= (512ull << 30))
+				break;
+			if (q->len == 0)
+				continue;
+			t[k].addr = (uintptr_t)q->payload;
+			t[k].len = q->len;
+			t[k].flags = 0;
+			t[k - 1].next = (uint16_t)k;
+			t[k - 1].flags = DESC_F_NEXT;
+			k++;
+		}
+		if (!q) {
+			memset(b, 0, HDR_LEN);
+			t[0].addr = (uintptr_t)b;
+			t[0].len = HDR_LEN;
+			t[k - 1].flags = 0;
+			pbuf_ref(p);
+			nic.tx_pbuf[id] = p;
+			nic.tx.desc[id].addr = (uintptr_t)t;
+			nic.tx.desc[id].len = (uint32_t)(k * sizeof(struct vdesc));
+			nic.tx.desc[id].flags = DESC_F_INDIRECT;
+			avail_push(&nic.tx, id);
+			notify(&nic.tx);
+			LINK_STATS_INC(link.xmit);
+			return ERR_OK;
+		}
+	}
 	memset(b, 0, HDR_LEN);
 	pbuf_copy_partial(p, b + HDR_LEN, p->tot_len, 0);
+	nic.tx.desc[id].addr = (uintptr_t)b;
 	nic.tx.desc[id].len = HDR_LEN + p->tot_len;
 	nic.tx.desc[id].flags = 0;
 	avail_push(&nic.tx, id);

@@ -58,7 +58,7 @@ mkdir -p /opt/kumo "$R/host/opt/kumo" "$R/proc" "$R/dev"
 mount --bind /opt/kumo "$R/host/opt/kumo" && mount -t proc proc "$R/proc" && mount --bind /dev "$R/dev" ||
 	{ bad "container mounts"; finish; }
 container() { # entrypoint args..., with the DaemonSet's environment
-	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NODE_NAME=sim KUMO_LABEL_POLL_S=1 KUMO_INSTALL_ARGS="--crictl --kubelet" \
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NODE_NAME=sim KUMO_LABEL_POLL_S=1 KUMO_INSTALL_ARGS="--deps --crictl --kubelet" \
 		KUMO_UNINSTALL_ARGS="${UNINSTALL_ARGS:-}" KUBELET_RESTART_CMD="date +%s.%N >>/run/kubelet-restarts" /usr/sbin/chroot "$R" /kumo-payload/entrypoint.sh "$@"
 }
 container install >"$T/ds.log" 2>&1 &

@@ -97,10 +97,12 @@ eq "crictl.yaml: runtime and image endpoint are kumod's socket" \
 mods=$D/etc/modules-load.d/kumo.conf
 eq "modules-load.d/kumo.conf: the networking modules" "$(grep -cxE 'tun|bridge|br_netfilter|nf_nat' "$mods")" 4
 # The tuning start-libvirtd.sh writes (its `lines` array with KUMO_LIBVIRT_TUNING=on).
-want_conf=$( { echo 'user = "root"'; echo 'group = "root"'
+want_conf=$( { echo '# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=on)'
+	echo 'user = "root"'; echo 'group = "root"'
 	sed -n '/local lines=(/,/^\t\t)/p' deploy/start-libvirtd.sh | sed -n "s/^[[:space:]]*'\([^']*\)'.*/\1/p"; } )
-eq "qemu.conf: the same tuning as deploy/start-libvirtd.sh" "$(grep -v '^#' "$D/etc/libvirt/qemu.conf")" "$want_conf"
-yes_ "qemu.conf: start-libvirtd.sh's tuning was found (6 settings)" test "$(echo "$want_conf" | wc -l)" -eq 8
+eq "qemu.conf: byte for byte what deploy/start-libvirtd.sh writes (it leaves it in place)" "$(cat "$D/etc/libvirt/qemu.conf")" "$want_conf"
+yes_ "qemu.conf: start-libvirtd.sh's tuning was found (6 settings)" test "$(echo "$want_conf" | wc -l)" -eq 9
+yes_ "qemu.conf: start-libvirtd.sh still writes that header" grep -qF 'echo "# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=$TUNING)"' deploy/start-libvirtd.sh
 
 rec=$D/var/lib/kumo-install/record
 missing=$(awk '{ print $2 }' "$rec" | while read -r p; do [ -e "$D$p" ] || [ -L "$D$p" ] || echo "$p"; done)

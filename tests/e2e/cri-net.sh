@@ -151,7 +151,11 @@ says "it says the pod's NIC is held by the first container" "holds it"
 
 if [ -n "$HAVE_HTTPD" ]; then
 	body=
-	for _ in $(seq 300); do body=$(curl -s --max-time 2 "http://$IP:8080/index.html") && [ -n "$body" ] && break; sleep 0.2; done
+	deadline=$((SECONDS + 60))
+	while [ $SECONDS -lt $deadline ]; do
+		if body=$(curl -s --max-time 2 "http://$IP:8080/index.html") && [ -n "$body" ]; then break; fi
+		body=; sleep 0.2
+	done
 	eq "curl reaches the pod IP and gets the file" "$body" "$(cat "$T/img/www/index.html")"
 	eq "curl through the hostPort on the node address" "$(curl -s --max-time 5 "http://10.77.0.1:18080/index.html")" "$(cat "$T/img/www/index.html")"
 else
@@ -164,7 +168,14 @@ HPOD=$(jq -r .pod_sandbox_id <<<"$OUT")
 eq "a hostNetwork pod has no pod IP" "$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$HPOD\"}" | jq -r '.status.network.ip // ""')" ""
 call "RemovePodSandbox hostNetwork" RemovePodSandbox "{\"pod_sandbox_id\":\"$HPOD\"}"
 
-# kill -9 and restart: the pod keeps its address, tap and rule.
+# SIGTERM while the VM runs: kumod ends (VMs keep running); then kill -9 of the next
+# kumod. Both times the pod keeps its address, tap and rule.
+kill -TERM "$KPID"
+for _ in $(seq 600); do kill -0 "$KPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$KPID" 2>/dev/null; then bad "kumod ends on SIGTERM while a VM runs" "still running after 60 s"; kill -9 "$KPID"; else ok "kumod ends on SIGTERM while a VM runs"; fi
+wait "$KPID" 2>/dev/null; KPID=
+start_kumod --bridge "$BR" --pod-cidr "$CIDR"
+eq "after SIGTERM, the pod keeps its IP" "$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$POD\"}" | jq -r .status.network.ip)" "$IP"
 kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
 start_kumod --bridge "$BR" --pod-cidr "$CIDR"
 eq "after kill -9, the pod keeps its IP" "$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$POD\"}" | jq -r .status.network.ip)" "$IP"

@@ -94,6 +94,76 @@ static int cmd_echo(void)
 	}
 }
 
+/* A minimal HTTP/1.1 keep-alive server answering every request with a body of
+ * `size` bytes, for throughput measurements (not a test: no parsing beyond the end
+ * of the request head). */
+#define HTTP_CONNS 128
+static int cmd_http(size_t size)
+{
+	struct kumo_plat_file **ls;
+	size_t n;
+	char err[200];
+	if (net_open_listeners(&ls, &n, err, sizeof(err)) < 0 || n == 0) {
+		kprintf(KCONS_STDOUT, "listen: %s\n", n == 0 ? "no net.listen" : err);
+		return 1;
+	}
+	klog("net-payload: http listening at %llu us after kernel entry",
+	     (unsigned long long)(clock_tsc_to_ns(rdtsc() - kumo_boot_tsc) / 1000));
+	out("listening\n");
+	char *resp = malloc(size + 128);
+	if (!resp)
+		return 1;
+	int hl = snprintf(resp, 128, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nContent-Type: "
+			  "application/octet-stream\r\n\r\n", size);
+	for (size_t i = 0; i < size; i++)
+		resp[hl + i] = (char)('a' + i % 26);
+	kumo_plat_set_flags(ls[0], WASI_FDFLAG_NONBLOCK);
+	static struct kumo_plat_file *conns[HTTP_CONNS];
+	static char head[HTTP_CONNS][4];
+	static struct kumo_plat_pollfd pf[HTTP_CONNS + 1];
+	size_t nc = 0;
+	static char buf[16384];
+	for (;;) {
+		pf[0] = (struct kumo_plat_pollfd){ .f = ls[0] };
+		for (size_t i = 0; i < nc; i++)
+			pf[i + 1] = (struct kumo_plat_pollfd){ .f = conns[i] };
+		kumo_plat_poll(pf, nc + 1, -1);
+		if (pf[0].ready && nc < HTTP_CONNS) {
+			struct kumo_plat_file *c;
+			while (nc < HTTP_CONNS && kumo_plat_sock_accept(ls[0], WASI_FDFLAG_NONBLOCK, &c) == 0) {
+				memset(head[nc], 0, 4);
+				conns[nc++] = c;
+			}
+		}
+		for (size_t i = nc; i-- > 0;) {
+			if (!pf[i + 1].ready || i + 1 > nc)
+				continue;
+			struct kumo_plat_iov iov = { buf, sizeof(buf) };
+			size_t got;
+			int rc = kumo_plat_readv(conns[i], &iov, 1, &got);
+			if (rc == -WASI_EAGAIN)
+				continue;
+			int closed = rc < 0 || got == 0;
+			/* Count request heads ending in this chunk (pipelining allowed). */
+			for (size_t k = 0; !closed && k < got; k++) {
+				memmove(head[i], head[i] + 1, 3);
+				head[i][3] = buf[k];
+				if (memcmp(head[i], "\r\n\r\n", 4) == 0) {
+					uint32_t fl = 0;
+					kumo_plat_set_flags(conns[i], fl); /* blocking while we answer */
+					closed = send_all(conns[i], resp, (size_t)hl + size) < 0;
+					kumo_plat_set_flags(conns[i], WASI_FDFLAG_NONBLOCK);
+				}
+			}
+			if (closed) {
+				kumo_plat_close(conns[i]);
+				conns[i] = conns[--nc];
+				memcpy(head[i], head[nc], 4);
+			}
+		}
+	}
+}
+
 /* Resolves each name and prints the first address. */
 static int cmd_resolve(int argc, char **argv)
 {
@@ -144,6 +214,8 @@ int kumo_app_main(void)
 	const char *cmd = c->argc > 1 ? c->argv[1] : "";
 	if (strcmp(cmd, "echo") == 0)
 		return cmd_echo();
+	if (strcmp(cmd, "http") == 0)
+		return cmd_http(c->argc > 2 ? (size_t)strtoll(c->argv[2], NULL, 10) : 65536);
 	if (strcmp(cmd, "resolve") == 0)
 		return cmd_resolve(c->argc - 2, c->argv + 2);
 	if (strcmp(cmd, "client") == 0 && c->argc == 5)
@@ -154,6 +226,6 @@ int kumo_app_main(void)
 			-kumo_plat_sock_open(KUMO_PLAT_AF_INET, KUMO_PLAT_SOCK_STREAM, &f));
 		return 0;
 	}
-	out("usage: echo | resolve NAME... | client HOST PORT MESSAGE | nosock\n");
+	out("usage: echo | http [SIZE] | resolve NAME... | client HOST PORT MESSAGE | nosock\n");
 	return 2;
 }

@@ -85,6 +85,7 @@
 #define CHECKSUM_CHECK_UDP 1
 #define CHECKSUM_CHECK_TCP 1
 #define LWIP_CHKSUM_ALGORITHM 3
+#define LWIP_CHECKSUM_ON_COPY 1 /* tcp_write sums while it copies */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

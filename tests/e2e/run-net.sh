@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# tests/e2e/run-net.sh - `kumo run --net` / `--listen` in a network namespace of its
+# own: the VM gets an address on the node bridge (printed as `kumo: VM address
+# A.B.C.D`), its tap exists while it runs, SIGTERM ends it with status 130 and leaves no
+# tap and no address behind; a non-root user gets a clear error. With the server app
+# (build/apps/net_httpd.wasm) and the guest network stack, curl fetches a file from it.
+# Until `kumo run` parses --net (netw branch) the checks print PENDING.
+# Prints `run-net: N passed, N failed`.
+set -u
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+ip link set lo up
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+HTTPD=${HTTPD:-$BUILD/apps/net_httpd.wasm}
+T=$(mktemp -d /tmp/kumo-run-net.XXXXXX)
+RPID=
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
+finish() { echo "run-net: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
+cleanup() {
+	[ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+export KUMO_ROOT=$T/root KUMO_BRIDGE=kumorun0 KUMO_POD_CIDR=10.76.0.0/24
+taps() { ip -o link show | awk -F': ' '{print $2}' | grep -c '^kt'; }
+
+printf '(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))' >"$T/spin.wat"
+wat2wasm "$T/spin.wat" -o "$T/spin.wasm" || { bad "wat2wasm" "failed"; finish; }
+"$BIN/kumo" run --net "$T/spin.wasm" >/dev/null 2>"$T/probe.err" &
+RPID=$!
+for _ in $(seq 100); do kill -0 "$RPID" 2>/dev/null || break; grep -q 'VM address' "$T/probe.err" && break; sleep 0.1; done
+if ! grep -q 'VM address' "$T/probe.err"; then
+	wait "$RPID" 2>/dev/null; RPID=
+	if grep -qi 'unrecognized option\|usage' "$T/probe.err"; then
+		echo "PENDING kumo run --net: this kumo run does not parse --net yet (netw branch); the lead enables these checks by merging it"
+		finish
+	fi
+	bad "kumo run --net prints the VM address" "$(cat "$T/probe.err")"
+	finish
+fi
+IP=$(sed -n 's/^kumo: VM address //p' "$T/probe.err")
+case $IP in 10.76.0.*) ok "the VM address $IP is on the bridge's network" ;; *) bad "the VM address" "got \`$IP\`" ;; esac
+eq "the bridge has the gateway" "$(ip -o -4 addr show dev kumorun0 | awk '{print $4}')" "10.76.0.1/24"
+eq "one tap on the bridge while the VM runs" "$(ip -o link show master kumorun0 | grep -c ' kt')" "1"
+eq "one address allocated" "$(find "$T/root/net/ipam/ips" -type f | wc -l)" "1"
+kill -TERM "$RPID"; wait "$RPID"; rc=$?; RPID=
+eq "SIGTERM ends the run with 130" "$rc" "130"
+eq "no tap left" "$(taps)" "0"
+eq "no address left" "$(find "$T/root/net/ipam/ips" -type f | wc -l)" "0"
+
+# Not root: a clear error, nothing made.
+chmod 755 "$T" && mkdir -p "$T/nr" && chmod 777 "$T/nr" && cp "$T/spin.wasm" "$T/nr/"
+KUMO_ROOT=$T/nr/root HOME=$T/nr setpriv --reuid 65534 --regid 65534 --clear-groups \
+	"$BIN/kumo" run --net "$T/nr/spin.wasm" >/dev/null 2>"$T/nr.err"
+rc=$?
+eq "not root: kumo run --net fails" "$rc" "125"
+if grep -q 'needs root' "$T/nr.err"; then ok "not root: the error says --net needs root"; else bad "not root: the error" "$(cat "$T/nr.err")"; fi
+
+if [ -f "$HTTPD" ]; then
+	mkdir -p "$T/www"
+	head -c 5000 /dev/urandom | base64 >"$T/www/index.html"
+	"$BIN/kumo" run --listen 0.0.0.0:8080 --dir "$T/www::/www" "$HTTPD" /www >/dev/null 2>"$T/httpd.err" &
+	RPID=$!
+	for _ in $(seq 100); do grep -q 'VM address' "$T/httpd.err" && break; sleep 0.1; done
+	IP=$(sed -n 's/^kumo: VM address //p' "$T/httpd.err")
+	body=
+	deadline=$((SECONDS + 60))
+	while [ $SECONDS -lt $deadline ]; do
+		if body=$(curl -s --max-time 2 "http://$IP:8080/index.html") && [ -n "$body" ]; then break; fi
+		body=; sleep 0.2
+	done
+	eq "curl fetches the file from kumo run --listen" "$body" "$(cat "$T/www/index.html")"
+	kill -TERM "$RPID"; wait "$RPID"; RPID=
+	eq "no tap left after the server" "$(taps)" "0"
+else
+	echo "PENDING curl to kumo run --listen: $HTTPD is not built (netw branch)"
+fi
+finish
