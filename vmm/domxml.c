@@ -66,7 +66,14 @@ static void sb_elem(struct sbuf *b, const char *indent, const char *tag, const c
 char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 {
 	struct sbuf b = {0};
-	sb_printf(&b, "<domain type='%s'>\n", accel == VMM_ACCEL_KVM ? "kvm" : "qemu");
+	/* The kernel drives virtio 1.x only, and microvm's virtio-mmio is legacy unless told
+	 * otherwise; libvirt has no element for that bus property, hence qemu:commandline. */
+	if (s->net)
+		sb_printf(&b, "<domain type='%s' "
+			      "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n",
+			  accel == VMM_ACCEL_KVM ? "kvm" : "qemu");
+	else
+		sb_printf(&b, "<domain type='%s'>\n", accel == VMM_ACCEL_KVM ? "kvm" : "qemu");
 	sb_elem(&b, "  ", "name", s->name);
 	sb_printf(&b, "  <memory unit='MiB'>%u</memory>\n", s->memory_mib);
 	sb_printf(&b, "  <vcpu placement='static'>%u</vcpu>\n", s->vcpus);
@@ -125,7 +132,12 @@ char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 	/* microvm has no PCI: drop the devices libvirt adds by default. */
 	sb_printf(&b, "    <controller type='usb' model='none'/>\n"
 		      "    <memballoon model='none'/>\n"
-		      "  </devices>\n"
-		      "</domain>\n");
+		      "  </devices>\n");
+	if (s->net)
+		sb_printf(&b, "  <qemu:commandline>\n"
+			      "    <qemu:arg value='-global'/>\n"
+			      "    <qemu:arg value='virtio-mmio.force-legacy=false'/>\n"
+			      "  </qemu:commandline>\n");
+	sb_printf(&b, "</domain>\n");
 	return b.s;
 }

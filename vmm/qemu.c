@@ -90,6 +90,9 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	}
 	if (s->net) {
 		const uint8_t *m = s->net->mac;
+		/* The kernel drives virtio 1.x only; microvm's virtio-mmio is legacy by default. */
+		push(&a, xstrdup("-global"));
+		push(&a, xstrdup("virtio-mmio.force-legacy=false"));
 		push(&a, xstrdup("-netdev"));
 		push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));
 		push(&a, xstrdup("-device"));
