@@ -23,7 +23,7 @@ APPS=$BUILD/apps
 VM_BACKEND=${VM_BACKEND:-qemu}
 HTTPD=${HTTPD:-$APPS/net_httpd.wasm}
 # How the server app is told what to serve: the directory /www (a pod mount).
-HTTPD_ARGS=${HTTPD_ARGS:-'["/www"]'}
+HTTPD_ARGS=${HTTPD_ARGS:-'["--root","/www"]'}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d /tmp/kumo-cri-net.XXXXXX)
 SOCK=$T/kumo.sock
