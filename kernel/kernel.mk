@@ -123,3 +123,8 @@ TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)
 wasi-testsuite-vm: $(BUILD)/bin/kumo $(KERNEL_LIB) $(KERNEL_LDS)
 	bash tests/guest/wasi-testsuite-vm.sh $(WASI_TESTSUITE) $(BUILD)
 WASI_TESTSUITE ?= /work/fetched/wasi-testsuite
+
+# The kernel's network path measured without Wasm (boot to listening, wrk 64 KiB).
+.PHONY: bench-net-kernel
+bench-net-kernel: $(NET_KERNEL)
+	bash tests/guest/bench-net-kernel.sh $(BUILD)
