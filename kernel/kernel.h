@@ -82,6 +82,37 @@ uint64_t kumo_boot_to_app_ns(void);
 	X(11, sock_accept, iii_i) \
 	X(9, sock_recv, iiiiii_i) \
 	X(9, sock_send, iiiii_i) \
-	X(13, sock_shutdown, ii_i)
+	X(13, sock_shutdown, ii_i) \
+	KUMO_KERNEL_WASMEDGE_SOCK_IMPORTS(X)
+
+/* The WasmEdge socket extension, in the same module wasi_snapshot_preview1 with
+ * WasmEdge's names and signatures: V1 (before 0.12), V2 told apart by signature
+ * (sock_recv_from with a port pointer, sock_getlocaladdr without a type pointer, the
+ * 3-argument sock_accept above), and the *_v2 names. */
+#define KUMO_KERNEL_WASMEDGE_SOCK_IMPORTS(X) \
+	X(9, sock_open, iii_i) \
+	X(9, sock_bind, iii_i) \
+	X(11, sock_listen, ii_i) \
+	X(11, sock_accept, ii_i) \
+	X(12, sock_connect, iii_i) \
+	X(14, sock_recv_from, iiiiiii_i) \
+	X(14, sock_recv_from, iiiiiiii_i) \
+	X(12, sock_send_to, iiiiiii_i) \
+	X(17, sock_getlocaladdr, iiii_i) \
+	X(16, sock_getpeeraddr, iiii_i) \
+	X(15, sock_setsockopt, iiiii_i) \
+	X(15, sock_getsockopt, iiiii_i) \
+	X(16, sock_getaddrinfo, iiiiiiii_i) \
+	X(12, sock_open_v2, iii_i) \
+	X(12, sock_bind_v2, iii_i) \
+	X(14, sock_listen_v2, ii_i) \
+	X(14, sock_accept_v2, iii_i) \
+	X(15, sock_connect_v2, iii_i) \
+	X(12, sock_recv_v2, iiiiii_i) \
+	X(17, sock_recv_from_v2, iiiiiiii_i) \
+	X(12, sock_send_v2, iiiii_i) \
+	X(15, sock_send_to_v2, iiiiiii_i) \
+	X(20, sock_getlocaladdr_v2, iii_i) \
+	X(19, sock_getpeeraddr_v2, iii_i)
 
 #endif /* KUMO_KERNEL_H */

@@ -44,3 +44,5 @@ wasi-testsuite: $(BUILD)/bin/kumo
 	@test -n "$(WASI_TESTSUITE)" || { echo "usage: make wasi-testsuite WASI_TESTSUITE=DIR" >&2; exit 2; }
 	python3 kernel/hosted/wasi_testsuite.py $(BUILD)/bin/kumo $(WASI_TESTSUITE)
 TEST_SCRIPTS += kernel/hosted/test-freestanding.sh
+TEST_LIBS_test_wasi_sock := $(FAKEMOD_OBJ) $(LIB_HOSTED) $(LIB_COMMON)
+TEST_LDLIBS_test_wasi_sock := $(KUMO_HOSTED_LDFLAGS)

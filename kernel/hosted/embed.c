@@ -162,7 +162,10 @@ int kumo_embed_run_wasi(const struct kumo_module *m, const struct kumo_embed_run
 			struct kumo_rt_outcome *out, kumo_error_t *err)
 {
 	struct kumo_wasi_preopen pre[run->ndirs ? run->ndirs : 1];
-	size_t npre = 0;
+	struct kumo_plat_file *socks[run->nlisten ? run->nlisten : 1];
+	size_t npre = 0, nsocks = 0;
+	const char **envp = NULL;
+	char *env_listen[2] = {NULL, NULL};
 	int rc = -1;
 	struct kumo_wasi *w = NULL;
 	struct kumo_rt_store *s = kumo_rt_store_new();
@@ -174,16 +177,33 @@ int kumo_embed_run_wasi(const struct kumo_module *m, const struct kumo_embed_run
 		pre[npre].guest_path = run->dirs[i].guest;
 		npre++;
 	}
+	for (size_t i = 0; i < run->nlisten; i++) {
+		if (kumo_hosted_listen_open(run->listen[i], &socks[nsocks], err) < 0)
+			goto out;
+		nsocks++;
+	}
+	/* Listening sockets follow the preopened directories (kernel/wasi/wasi.h). */
+	size_t envc = run->envc;
+	envp = xmalloc((envc + 2) * sizeof(*envp));
+	if (envc)
+		memcpy(envp, run->envp, envc * sizeof(*envp));
+	if (nsocks) {
+		env_listen[0] = xasprintf("LISTEN_FDS=%zu", nsocks);
+		env_listen[1] = xasprintf("KUMO_LISTEN_FD_START=%zu", 3 + npre);
+		envp[envc++] = env_listen[0];
+		envp[envc++] = env_listen[1];
+	}
 	struct kumo_wasi_config cfg = {
-		.argc = run->argc, .argv = run->argv, .envc = run->envc, .envp = run->envp,
-		.npreopens = npre, .preopens = pre,
+		.argc = run->argc, .argv = run->argv, .envc = envc, .envp = envp,
+		.npreopens = npre, .preopens = pre, .nsockets = nsocks, .sockets = socks,
 	};
 	w = kumo_wasi_new(&cfg);
 	if (!w) {
 		kumo_error(err, KUMO_E_INTERNAL, "out of memory creating the WASI state");
 		goto out;
 	}
-	npre = 0; /* the WASI state owns the directories now */
+	npre = 0; /* the WASI state owns the directories and sockets now */
+	nsocks = 0;
 	kumo_rt_store_set_wasi(s, w);
 	kumo_rt_store_set_memory_limit(s, run->mem_limit_bytes);
 
@@ -224,6 +244,11 @@ int kumo_embed_run_wasi(const struct kumo_module *m, const struct kumo_embed_run
 out:
 	for (size_t i = 0; i < npre; i++)
 		kumo_plat_close(pre[i].dir);
+	for (size_t i = 0; i < nsocks; i++)
+		kumo_plat_close(socks[i]);
+	free(envp);
+	free(env_listen[0]);
+	free(env_listen[1]);
 	kumo_rt_store_free(s);
 	kumo_wasi_free(w);
 	return rc;

@@ -65,6 +65,18 @@ struct kumo_plat_file *kumo_hosted_file(int fd, bool borrowed);
 int kumo_hosted_open_dir(const char *host_path, struct kumo_plat_file **out, kumo_error_t *err);
 /* Host errno -> WASI errno. */
 int kumo_hosted_errno(int e);
+/* The host descriptor behind a platform file (not owned). */
+int kumo_hosted_fd(const struct kumo_plat_file *f);
+
+/* ---- listening sockets (kernel/hosted/net_hosted.c) ---- */
+
+/* A --listen value `[tcp:|udp:]ADDR:PORT` (ADDR: dotted IPv4 or [IPv6]; empty or absent
+ * means 0.0.0.0; PORT 1..65535) normalized to "tcp:ADDR:PORT" / "udp:ADDR:PORT" in
+ * *out (malloc'd). -1 with *err naming the value when malformed. */
+int kumo_hosted_listen_parse(const char *spec, char **out, kumo_error_t *err);
+/* Binds (and, for tcp, listens on) a normalized listen spec; the socket is a platform
+ * file owned by the caller. */
+int kumo_hosted_listen_open(const char *spec, struct kumo_plat_file **out, kumo_error_t *err);
 
 /* ---- running a WASI command ---- */
 

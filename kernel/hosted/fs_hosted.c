@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -115,6 +116,11 @@ struct kumo_plat_file *kumo_hosted_file(int fd, bool borrowed)
 	f->fd = fd;
 	f->borrowed = borrowed;
 	return f;
+}
+
+int kumo_hosted_fd(const struct kumo_plat_file *f)
+{
+	return f->fd;
 }
 
 int kumo_plat_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags,
@@ -262,6 +268,11 @@ int kumo_plat_fstat(struct kumo_plat_file *f, struct kumo_plat_stat *st)
 	if (fstat(f->fd, &s) < 0)
 		return fail();
 	stat_of(&s, st);
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	if (S_ISSOCK(s.st_mode) && getsockopt(f->fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+	    type == SOCK_DGRAM)
+		st->filetype = WASI_FILETYPE_SOCKET_DGRAM;
 	return 0;
 }
 
@@ -472,9 +483,13 @@ int kumo_plat_readlinkat(struct kumo_plat_file *dir, const char *name, char *buf
 
 int kumo_plat_poll(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
 {
-	struct pollfd pfd[64];
-	if (n > 64)
-		return -WASI_ENOTSUP;
+	struct pollfd stack_pfd[64];
+	struct pollfd *pfd = stack_pfd;
+	if (n > 64) {
+		pfd = calloc(n, sizeof(*pfd));
+		if (!pfd)
+			return -WASI_ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		pfd[i].fd = fds[i].f->fd;
 		pfd[i].events = fds[i].write ? POLLOUT : POLLIN;
@@ -490,8 +505,12 @@ int kumo_plat_poll(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
 	do {
 		r = ppoll(n ? pfd : NULL, n, tsp, NULL);
 	} while (r < 0 && errno == EINTR && !tsp);
-	if (r < 0 && errno != EINTR)
-		return fail();
+	if (r < 0 && errno != EINTR) {
+		int e = fail();
+		if (pfd != stack_pfd)
+			free(pfd);
+		return e;
+	}
 	for (size_t i = 0; i < n; i++) {
 		short re = pfd[i].revents;
 		fds[i].ready = re != 0;
@@ -510,5 +529,7 @@ int kumo_plat_poll(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
 			}
 		}
 	}
+	if (pfd != stack_pfd)
+		free(pfd);
 	return 0;
 }

@@ -3,6 +3,7 @@
  * `kumo-hostrun` program (kernel/hosted/hostrun.c, precompiled modules only). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@ static void run_usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"usage: %s [--host|--libvirt] [-v] APP [--dir HOST::GUEST]... [--env K=V]...\n"
-		"       [--mem SIZE] [--bounds-checks] [--] [ARGS...]\n"
+		"       [--mem SIZE] [--net] [--listen [tcp:|udp:]ADDR:PORT]... [--bounds-checks]\n"
+		"       [--] [ARGS...]\n"
 		"\n"
 		"Runs a WASI preview1 command. APP is a .wasm module (compiled first, `kumo run`\n"
 		"only), or an object (.o) or shared object (.so) made by `kumo compile`.\n"
@@ -29,6 +31,13 @@ static void run_usage(FILE *out, const char *prog)
 		"  --dir HOST::GUEST   preopen host directory HOST as GUEST (--dir DIR: same name)\n"
 		"  --env K=V           set an environment variable (--env K: copy the host's)\n"
 		"  --mem SIZE          cap linear memory (bytes; K, M, G suffixes), e.g. 64M\n"
+		"  --net               give the VM a network interface on the node bridge (its\n"
+		"                      address is printed on stderr as `kumo: VM address A.B.C.D`)\n"
+		"  --listen [tcp:|udp:]ADDR:PORT\n"
+		"                      a socket bound (and listening, tcp) before the app starts,\n"
+		"                      handed to it as the fd after the preopened directories\n"
+		"                      (env LISTEN_FDS, KUMO_LISTEN_FD_START); \":8080\" and \"8080\"\n"
+		"                      mean 0.0.0.0:8080; repeatable; implies --net for a VM\n"
 		"  --bounds-checks     compile with explicit bounds checks instead of guard pages\n"
 		"\n"
 		"Exit status: the app's; %d when it traps (the trap is printed on stderr);\n"
@@ -83,6 +92,8 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 		{"env", required_argument, NULL, 'e'},
 		{"mem", required_argument, NULL, 'm'},
 		{"bounds-checks", no_argument, NULL, 'b'},
+		{"net", no_argument, NULL, 'N'},
+		{"listen", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -90,8 +101,9 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 	static char *dir_bufs[MAX_LIST];
 	static const char *envs[MAX_LIST];
 	static char *env_bufs[MAX_LIST];
-	size_t ndirs = 0, nenv = 0;
-	bool host = false, bounds_checks = false, libvirt = false, verbose = false;
+	static char *listens[MAX_LIST];
+	size_t ndirs = 0, nenv = 0, nlisten = 0;
+	bool host = false, bounds_checks = false, libvirt = false, verbose = false, net = false;
 	uint64_t mem = 0;
 	int c, status = KUMO_HOSTED_EXIT_FAILURE;
 
@@ -103,6 +115,22 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 		case 'L': libvirt = true; break;
 		case 'v': verbose = true; break;
 		case 'b': bounds_checks = true; break;
+		case 'N': net = true; break;
+		case 'l': {
+			autoerror kumo_error_t lerr = NULL;
+			if (nlisten == MAX_LIST) {
+				fprintf(stderr, "%s: too many --listen\n", prog);
+				return KUMO_HOSTED_EXIT_USAGE;
+			}
+			if (kumo_hosted_listen_parse(optarg, &listens[nlisten], &lerr) < 0) {
+				fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(lerr));
+				for (size_t i = 0; i < nlisten; i++)
+					free(listens[i]);
+				return KUMO_HOSTED_EXIT_USAGE;
+			}
+			nlisten++;
+			break;
+		}
 		case 'd': {
 			if (ndirs == MAX_LIST) {
 				fprintf(stderr, "%s: too many --dir\n", prog);
@@ -169,7 +197,8 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 		struct kumo_hosted_vm_args va = {
 			.app = app, .argv = vargv, .argc = vargc, .env = envs, .nenv = nenv,
 			.dirs = dirs, .ndirs = ndirs, .mem_bytes = mem, .libvirt = libvirt,
-			.verbose = verbose,
+			.verbose = verbose, .listen = (const char *const *)listens,
+			.nlisten = nlisten, .net = net || nlisten > 0,
 		};
 		status = vm(&va);
 		free(vargv);
@@ -213,7 +242,10 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 	struct kumo_embed_run run = {
 		.argc = gargc, .argv = gargv, .envc = nenv, .envp = envs,
 		.ndirs = ndirs, .dirs = dirs, .mem_limit_bytes = mem,
+		.nlisten = nlisten, .listen = (const char *const *)listens,
 	};
+	/* A peer closing a connection must be an EPIPE for the app, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	struct kumo_rt_outcome outcome;
 	int rc = kumo_embed_run_wasi(kumo_loaded_module(loaded), &run, &outcome, &err);
 	free(gargv);
@@ -248,5 +280,7 @@ out:
 		free(dir_bufs[i]);
 	for (size_t i = 0; i < nenv; i++)
 		free(env_bufs[i]);
+	for (size_t i = 0; i < nlisten; i++)
+		free(listens[i]);
 	return status;
 }

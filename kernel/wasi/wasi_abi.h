@@ -102,6 +102,38 @@ enum { WASI_EVENTTYPE_CLOCK = 0, WASI_EVENTTYPE_FD_READ = 1, WASI_EVENTTYPE_FD_W
 #define WASI_PREOPENTYPE_DIR 0
 #define WASI_SDFLAG_RD 0x1
 #define WASI_SDFLAG_WR 0x2
+#define WASI_RIFLAG_RECV_PEEK 0x1
+#define WASI_RIFLAG_RECV_WAITALL 0x2
+#define WASI_ROFLAG_RECV_DATA_TRUNCATED 0x1
+
+/* The WasmEdge socket extension (also in module wasi_snapshot_preview1), values as in
+ * WasmEdge's thirdparty/wasi/api.hpp. */
+enum { WE_AF_UNSPEC = 0, WE_AF_INET4 = 1, WE_AF_INET6 = 2, WE_AF_UNIX = 3 };
+enum { WE_SOCK_ANY = 0, WE_SOCK_DGRAM = 1, WE_SOCK_STREAM = 2 };
+enum { WE_PROTO_IP = 0, WE_PROTO_TCP = 1, WE_PROTO_UDP = 2 };
+#define WE_SOL_SOCKET 0
+enum {
+	WE_SO_REUSEADDR = 0, WE_SO_TYPE = 1, WE_SO_ERROR = 2, WE_SO_DONTROUTE = 3,
+	WE_SO_BROADCAST = 4, WE_SO_SNDBUF = 5, WE_SO_RCVBUF = 6, WE_SO_KEEPALIVE = 7,
+	WE_SO_OOBINLINE = 8, WE_SO_LINGER = 9, WE_SO_RCVLOWAT = 10, WE_SO_RCVTIMEO = 11,
+	WE_SO_SNDTIMEO = 12, WE_SO_ACCEPTCONN = 13, WE_SO_BINDTODEVICE = 14,
+};
+#define WE_AI_PASSIVE 0x1
+#define WE_AI_CANONNAME 0x2
+#define WE_AI_NUMERICHOST 0x4
+#define WE_AI_NUMERICSERV 0x8
+#define WE_AI_V4MAPPED 0x10
+#define WE_AI_ALL 0x20
+#define WE_AI_ADDRCONFIG 0x40
+/* getaddrinfo errnos WasmEdge adds after WASI's. */
+enum {
+	WE_EAI_ADDRFAMILY = 77, WE_EAI_AGAIN = 78, WE_EAI_BADFLAGS = 79, WE_EAI_FAIL = 80,
+	WE_EAI_FAMILY = 81, WE_EAI_MEMORY = 82, WE_EAI_NODATA = 83, WE_EAI_NONAME = 84,
+	WE_EAI_SERVICE = 85, WE_EAI_SOCKTYPE = 86, WE_EAI_SYSTEM = 87,
+};
+/* getlocaladdr/getpeeraddr (V1) report the family as 4 or 6, not WE_AF_*. */
+#define WE_ADDR_TYPE_V1_INET4 4
+#define WE_ADDR_TYPE_V1_INET6 6
 
 /* Guest struct sizes and field offsets (little-endian, wasm32). */
 #define WASI_IOVEC_SIZE 8        /* buf u32 @0, buf_len u32 @4 */
@@ -114,5 +146,16 @@ enum { WASI_EVENTTYPE_CLOCK = 0, WASI_EVENTTYPE_FD_READ = 1, WASI_EVENTTYPE_FD_W
                                    * precision @32 flags u16 @40; fd: fd u32 @16 */
 #define WASI_EVENT_SIZE 32       /* userdata @0 error u16 @8 type u8 @10 nbytes @16
                                   * flags u16 @24 */
+/* WasmEdge: */
+#define WE_ADDRESS_SIZE 8        /* buf u32 @0, buf_len u32 @4; buf_len 4 = an IPv4 address,
+                                  * 16 = IPv6, 128 = storage: family u16 @0, address @2 */
+#define WE_ADDR_STORAGE_SIZE 128
+#define WE_ADDRINFO_SIZE 28      /* ai_flags u16 @0 ai_family u8 @2 ai_socktype u8 @3
+                                  * ai_protocol u8 @4 ai_addrlen u32 @8 ai_addr u32 @12
+                                  * ai_canonname u32 @16 ai_canonname_len u32 @20
+                                  * ai_next u32 @24 */
+#define WE_SOCKADDR_SIZE 12      /* sa_family u8 @0 sa_data_len u32 @4 sa_data u32 @8;
+                                  * sa_data = a Linux sockaddr after its family: port
+                                  * (big-endian) then address (INET: 14 bytes, INET6: 26) */
 
 #endif /* KUMO_WASI_ABI_H */

@@ -112,7 +112,7 @@ struct kumo_wasi *kumo_wasi_new(const struct kumo_wasi_config *cfg)
 	if (!w)
 		return NULL;
 	if (cfg->argc > UINT32_MAX / 2 || cfg->envc > UINT32_MAX / 2 ||
-	    cfg->npreopens + 3 > WASI_MAX_FDS)
+	    cfg->npreopens + cfg->nsockets + 3 > WASI_MAX_FDS)
 		goto out_free;
 	w->argc = (uint32_t)cfg->argc;
 	w->envc = (uint32_t)cfg->envc;
@@ -146,6 +146,16 @@ struct kumo_wasi *kumo_wasi_new(const struct kumo_wasi_config *cfg)
 		e->filetype = WASI_FILETYPE_DIRECTORY;
 		e->rights_base = WASI_RIGHTS_DIR_BASE;
 		e->rights_inheriting = WASI_RIGHTS_DIR_BASE | WASI_RIGHTS_FILE_BASE;
+	}
+	for (size_t i = 0; i < cfg->nsockets; i++) {
+		struct kumo_plat_stat st = {0};
+		kumo_plat_fstat(cfg->sockets[i], &st);
+		uint8_t ft = st.filetype == WASI_FILETYPE_SOCKET_DGRAM ? WASI_FILETYPE_SOCKET_DGRAM
+								       : WASI_FILETYPE_SOCKET_STREAM;
+		w->fds[3 + cfg->npreopens + i] = (struct wasi_fd){
+			.file = cfg->sockets[i], .owned = true, .filetype = ft,
+			.rights_base = WASI_RIGHTS_SOCK_BASE,
+			.rights_inheriting = WASI_RIGHTS_SOCK_BASE};
 	}
 	return w;
 out_free:
@@ -204,7 +214,7 @@ int kumo_wasi_resolve(void *store, const struct kumo_module *m, uint32_t index,
 			continue;
 		if (!t->sig || w_strlen(t->sig) != w_strlen(f->sig) ||
 		    w_memcmp(t->sig, f->sig, w_strlen(f->sig)) != 0)
-			return -1; /* same name, other signature: not ours */
+			continue; /* same name, other signature: maybe another entry's */
 		out->kind = KUMO_EXTERN_FUNC;
 		out->u.func = kumo_rt_host_func(store, f->code, t->types, t->nparams, t->nresults,
 						t->array_call);

@@ -1,5 +1,5 @@
 /* kernel/wasi/wasi_funcs.h - prototypes of the 46 wasi_snapshot_preview1 functions
- * under their import symbols (compiler/abi.h's KUMO_WASI_SYM). Each returns a WASI
+ * and of the WasmEdge socket extension (same module) under their import symbols (compiler/abi.h's KUMO_WASI_SYM). Each returns a WASI
  * errno (proc_exit does not return). Parameters follow the witx, pointers are guest
  * addresses. */
 #ifndef KUMO_WASI_FUNCS_H
@@ -74,5 +74,44 @@ u32 KUMO_WASI_SYM(9, sock_recv, iiiiii_i)(wvm *vm, u32 fd, u32 ri_data, u32 ri_d
 u32 KUMO_WASI_SYM(9, sock_send, iiiii_i)(wvm *vm, u32 fd, u32 si_data, u32 si_data_len,
 					 u32 si_flags, u32 so_datalen);
 u32 KUMO_WASI_SYM(13, sock_shutdown, ii_i)(wvm *vm, u32 fd, u32 how);
+
+/* The WasmEdge socket extension (kernel/wasi/wasi_sock.c). */
+u32 KUMO_WASI_SYM(9, sock_open, iii_i)(wvm *vm, u32 af, u32 type, u32 ro_fd);
+u32 KUMO_WASI_SYM(9, sock_bind, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port);
+u32 KUMO_WASI_SYM(11, sock_listen, ii_i)(wvm *vm, u32 fd, u32 backlog);
+u32 KUMO_WASI_SYM(11, sock_accept, ii_i)(wvm *vm, u32 fd, u32 ro_fd);
+u32 KUMO_WASI_SYM(12, sock_connect, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port);
+u32 KUMO_WASI_SYM(14, sock_recv_from, iiiiiii_i)(wvm *vm, u32 fd, u32 ri, u32 ri_len, u32 addr,
+						 u32 flags, u32 ro_len, u32 ro_flags);
+u32 KUMO_WASI_SYM(14, sock_recv_from, iiiiiiii_i)(wvm *vm, u32 fd, u32 ri, u32 ri_len,
+						  u32 addr, u32 flags, u32 port, u32 ro_len,
+						  u32 ro_flags);
+u32 KUMO_WASI_SYM(12, sock_send_to, iiiiiii_i)(wvm *vm, u32 fd, u32 si, u32 si_len, u32 addr,
+					       u32 port, u32 flags, u32 so_len);
+u32 KUMO_WASI_SYM(17, sock_getlocaladdr, iiii_i)(wvm *vm, u32 fd, u32 addr, u32 type, u32 port);
+u32 KUMO_WASI_SYM(16, sock_getpeeraddr, iiii_i)(wvm *vm, u32 fd, u32 addr, u32 type, u32 port);
+u32 KUMO_WASI_SYM(15, sock_setsockopt, iiiii_i)(wvm *vm, u32 fd, u32 level, u32 name, u32 flag,
+						u32 flag_size);
+u32 KUMO_WASI_SYM(15, sock_getsockopt, iiiii_i)(wvm *vm, u32 fd, u32 level, u32 name, u32 flag,
+						u32 flag_size_ptr);
+u32 KUMO_WASI_SYM(16, sock_getaddrinfo, iiiiiiii_i)(wvm *vm, u32 node, u32 node_len,
+						    u32 service, u32 service_len, u32 hints,
+						    u32 res, u32 max_res, u32 res_len);
+u32 KUMO_WASI_SYM(12, sock_open_v2, iii_i)(wvm *vm, u32 af, u32 type, u32 ro_fd);
+u32 KUMO_WASI_SYM(12, sock_bind_v2, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port);
+u32 KUMO_WASI_SYM(14, sock_listen_v2, ii_i)(wvm *vm, u32 fd, u32 backlog);
+u32 KUMO_WASI_SYM(14, sock_accept_v2, iii_i)(wvm *vm, u32 fd, u32 flags, u32 ro_fd);
+u32 KUMO_WASI_SYM(15, sock_connect_v2, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port);
+u32 KUMO_WASI_SYM(12, sock_recv_v2, iiiiii_i)(wvm *vm, u32 fd, u32 ri, u32 ri_len, u32 flags,
+					      u32 ro_len, u32 ro_flags);
+u32 KUMO_WASI_SYM(17, sock_recv_from_v2, iiiiiiii_i)(wvm *vm, u32 fd, u32 ri, u32 ri_len,
+						     u32 addr, u32 flags, u32 port, u32 ro_len,
+						     u32 ro_flags);
+u32 KUMO_WASI_SYM(12, sock_send_v2, iiiii_i)(wvm *vm, u32 fd, u32 si, u32 si_len, u32 flags,
+					     u32 so_len);
+u32 KUMO_WASI_SYM(15, sock_send_to_v2, iiiiiii_i)(wvm *vm, u32 fd, u32 si, u32 si_len,
+						  u32 addr, u32 port, u32 flags, u32 so_len);
+u32 KUMO_WASI_SYM(20, sock_getlocaladdr_v2, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port);
+u32 KUMO_WASI_SYM(19, sock_getpeeraddr_v2, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port);
 
 #endif /* KUMO_WASI_FUNCS_H */

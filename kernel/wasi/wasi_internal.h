@@ -34,6 +34,11 @@
 	(WASI_RIGHT_FD_READ | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_WRITE |          \
 	 WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_POLL_FD_READWRITE)
 
+#define WASI_RIGHTS_SOCK_BASE                                                              \
+	(WASI_RIGHT_FD_READ | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_WRITE |          \
+	 WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_POLL_FD_READWRITE | WASI_RIGHT_SOCK_SHUTDOWN | \
+	 WASI_RIGHT_SOCK_ACCEPT)
+
 struct wasi_fd {
 	struct kumo_plat_file *file; /* NULL: free slot */
 	bool owned;                  /* close the platform file with the fd */
@@ -100,5 +105,20 @@ static inline uint32_t wasi_err(int rc)
 {
 	return rc < 0 ? (uint32_t)-rc : 0;
 }
+
+/* ---- socket argument marshalling (kernel/wasi/wasi_sock.c; pure) ---- */
+
+/* A WasmEdge address buffer of len bytes (4: IPv4, 16: IPv6, 128: family u16 + address)
+ * and a port (must fit 16 bits) -> *a. 0, WASI_EINVAL or WASI_EAFNOSUPPORT. */
+uint32_t wasi_sockaddr_decode(const uint8_t *buf, uint32_t len, uint32_t port,
+			      struct kumo_plat_sockaddr *a);
+/* *a -> a WasmEdge address buffer of len bytes (4, 16 or 128). 0 or WASI_EINVAL. */
+uint32_t wasi_sockaddr_encode(const struct kumo_plat_sockaddr *a, uint8_t *buf, uint32_t len);
+/* *a -> getaddrinfo's sa_data (port big-endian, then the address as in a Linux
+ * sockaddr_in/in6) into out[cap]; *len = bytes written (14 or 26). */
+uint32_t wasi_sa_data_encode(const struct kumo_plat_sockaddr *a, uint8_t *out, uint32_t cap,
+			     uint32_t *len);
+/* A sock_setsockopt value of size bytes for option name (WE_SO_*) -> *val. */
+uint32_t wasi_sockopt_decode(uint32_t name, const uint8_t *p, uint32_t size, int64_t *val);
 
 #endif /* KUMO_WASI_INTERNAL_H */

@@ -1,5 +1,5 @@
 /* kernel/wasi/wasi_misc.c - args, environ, clocks, poll_oneoff, proc_*, sched_yield,
- * random_get and sock_* of WASI preview1. */
+ * random_get of WASI preview1 (sockets: wasi_sock.c). */
 #include "kernel/wasi/wasi_funcs.h"
 #include "kernel/wasi/wasi_internal.h"
 
@@ -85,7 +85,8 @@ u32 KUMO_WASI_SYM(14, clock_time_get, ili_i)(wvm *vm, u32 id, u64 precision, u32
 	return wasi_store_u64(vm, time, ns);
 }
 
-#define MAX_POLL_FDS 64
+#define MAX_POLL_STACK 64    /* subscriptions handled without allocating */
+#define MAX_POLL_SUBS 4096
 
 struct poll_sub {
 	uint64_t userdata;
@@ -106,20 +107,37 @@ static void put_event(uint8_t *p, uint64_t userdata, uint16_t error, uint8_t typ
 	put_u16(p + 24, flags);
 }
 
+static uint32_t poll_subs(struct kumo_vmctx *vm, const uint8_t *ip, uint8_t *op, uint32_t nsubs,
+			  uint32_t nevents, struct poll_sub *subs, struct kumo_plat_pollfd *fds);
+
 u32 KUMO_WASI_SYM(11, poll_oneoff, iiii_i)(wvm *vm, u32 in, u32 out, u32 nsubs, u32 nevents)
 {
-	struct kumo_wasi *w = wasi_of(vm);
 	if (nsubs == 0)
 		return WASI_EINVAL;
-	if (nsubs > MAX_POLL_FDS)
+	if (nsubs > MAX_POLL_SUBS)
 		return WASI_ENOTSUP;
 	const uint8_t *ip = wasi_mem_array(vm, in, nsubs, WASI_SUBSCRIPTION_SIZE);
 	uint8_t *op = wasi_mem_array(vm, out, nsubs, WASI_EVENT_SIZE);
 	if (!ip || !op || !wasi_mem(vm, nevents, 4))
 		return WASI_EFAULT;
+	if (nsubs <= MAX_POLL_STACK) {
+		struct poll_sub subs[MAX_POLL_STACK];
+		struct kumo_plat_pollfd fds[MAX_POLL_STACK];
+		return poll_subs(vm, ip, op, nsubs, nevents, subs, fds);
+	}
+	/* Many subscriptions (a server polling hundreds of connections): off the stack. */
+	struct poll_sub *subs = kumo_plat_alloc(nsubs * sizeof(*subs));
+	struct kumo_plat_pollfd *fds = kumo_plat_alloc(nsubs * sizeof(*fds));
+	uint32_t e = subs && fds ? poll_subs(vm, ip, op, nsubs, nevents, subs, fds) : WASI_ENOMEM;
+	kumo_plat_free(subs);
+	kumo_plat_free(fds);
+	return e;
+}
 
-	struct poll_sub subs[MAX_POLL_FDS];
-	struct kumo_plat_pollfd fds[MAX_POLL_FDS];
+static uint32_t poll_subs(struct kumo_vmctx *vm, const uint8_t *ip, uint8_t *op, uint32_t nsubs,
+			  uint32_t nevents, struct poll_sub *subs, struct kumo_plat_pollfd *fds)
+{
+	struct kumo_wasi *w = wasi_of(vm);
 	size_t nfds = 0;
 	bool immediate = false, have_clock = false;
 	uint64_t min_timeout = UINT64_MAX;
@@ -233,47 +251,4 @@ u32 KUMO_WASI_SYM(10, random_get, ii_i)(wvm *vm, u32 buf, u32 buf_len)
 	if (!p)
 		return WASI_EFAULT;
 	return wasi_err(kumo_plat_random(p, buf_len));
-}
-
-/* Sockets come with the networking issue: until then no fd is a socket. */
-static uint32_t not_a_socket(struct kumo_vmctx *vm, uint32_t fd)
-{
-	uint32_t e;
-	if (!wasi_fd_get(wasi_of(vm), fd, 0, &e))
-		return e;
-	return WASI_ENOTSOCK;
-}
-
-u32 KUMO_WASI_SYM(11, sock_accept, iii_i)(wvm *vm, u32 fd, u32 flags, u32 fd_out)
-{
-	(void)flags;
-	(void)fd_out;
-	return not_a_socket(vm, fd);
-}
-
-u32 KUMO_WASI_SYM(9, sock_recv, iiiiii_i)(wvm *vm, u32 fd, u32 ri_data, u32 ri_data_len,
-					  u32 ri_flags, u32 ro_datalen, u32 ro_flags)
-{
-	(void)ri_data;
-	(void)ri_data_len;
-	(void)ri_flags;
-	(void)ro_datalen;
-	(void)ro_flags;
-	return not_a_socket(vm, fd);
-}
-
-u32 KUMO_WASI_SYM(9, sock_send, iiiii_i)(wvm *vm, u32 fd, u32 si_data, u32 si_data_len,
-					 u32 si_flags, u32 so_datalen)
-{
-	(void)si_data;
-	(void)si_data_len;
-	(void)si_flags;
-	(void)so_datalen;
-	return not_a_socket(vm, fd);
-}
-
-u32 KUMO_WASI_SYM(13, sock_shutdown, ii_i)(wvm *vm, u32 fd, u32 how)
-{
-	(void)how;
-	return not_a_socket(vm, fd);
 }

@@ -59,3 +59,14 @@ bench-compute: all bench-compute-build
 bench-boot: deps
 	$(MAKE) all apps
 	bash tests/bench/bench-boot.sh
+
+# The networking apps, their test tier and `make bench-net` (issue 4).
+include tests/net/net.mk
+
+# `make bench-net` (issue 4): wrk against net_httpd natively, under `kumo run --host`
+# and in a VM (`kumo run --net --listen`); closes with `net-ratio R`.
+#   BENCH_NET_SECS=N   seconds per cell (default 5)
+.PHONY: bench-net
+bench-net: deps
+	$(MAKE) all net-apps
+	bash tests/bench/bench-net.sh
