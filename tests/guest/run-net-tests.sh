@@ -56,8 +56,10 @@ boot() {
 	local m
 	bash "$here/mkinitrd.sh" "$tmp/$name.img" "$json" ${ROOTFS:+"$ROOTFS"}
 	: >"$tmp/$name.1"; : >"$tmp/$name.3"
+	local modern=(-global virtio-mmio.force-legacy=false)
+	[ "${LEGACY:-}" = 1 ] && modern=()
 	if [ "$machine" = microvm ]; then
-		m=(-M microvm -global virtio-mmio.force-legacy=false
+		m=(-M microvm "${modern[@]}"
 			-chardev "file,id=c1,path=$tmp/$name.1" -serial chardev:c1
 			-chardev "file,id=c2,path=$tmp/$name.2"
 			-device isa-serial,chardev=c2,iobase=0x2f8,irq=3
@@ -196,6 +198,15 @@ case "$out" in
 *) nok "$n: udp echo" "$out" "$(tail -3 "$tmp/$n.3")" ;;
 esac
 kill "$vm_pid" 2>/dev/null; wait "$vm_pid" 2>/dev/null
+
+# QEMU's default legacy virtio-mmio interface works too.
+n=client-legacy-mmio
+LEGACY=1 boot "$n" microvm "{\"version\": 1, \"args\": [\"app\", \"client\", \"$host\", \
+	\"7100\", \"legacy\"], \"net\": $(netcfg '"mtu": 1500')}"
+vm_end || nok "$n: VM did not stop"
+got=$(cat "$tmp/$n.1")
+if [ "$got" = "hello legacy" ] && [ "$(record "$n")" = "$exit0" ]; then ok "$n"
+else nok "$n" "got: $got" "$(record "$n")" "$(tail -3 "$tmp/$n.3")"; fi
 
 # Without the network config, sockets say the network is down.
 n=no-net
