@@ -976,7 +976,7 @@ int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, si
 		}
 		if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
 			what = "listen";
-			rc = kumo_plat_sock_listen(v[i], TCP_DEFAULT_LISTEN_BACKLOG);
+			rc = kumo_plat_sock_listen(v[i], 1024); /* accept queue, like somaxconn */
 		}
 		if (rc < 0) {
 			snprintf(err, errcap, "net.listen[%d] `%s`: %s failed (wasi errno %d)", i, l, what, -rc);
