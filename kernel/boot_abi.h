@@ -14,9 +14,9 @@
  *   Guest RAM size is whatever the VM was given (>= KUMO_BOOT_MIN_RAM_BYTES).
  *
  * Network device (only with a "net" config)
- *   virtio-net, virtio 1.x (modern only), interrupt-driven:
- *   - microvm: a virtio-mmio transport. QEMU's virtio-mmio defaults to the legacy
- *     interface: pass `-global virtio-mmio.force-legacy=false`. The kernel finds the
+ *   virtio-net, interrupt-driven:
+ *   - microvm: a virtio-mmio transport, modern (`-global virtio-mmio.force-legacy=false`,
+ *     recommended) or QEMU's default legacy interface (also driven). The kernel finds the
  *     transport in the DSDT (microvm with ACPI, QEMU's default: _HID LNRO0005) or on
  *     the kernel command line as virtio_mmio.device=<size>@<base>:<irq> (microvm with
  *     acpi=off and its auto-kernel-cmdline); the GSI goes through the IOAPIC.

@@ -99,6 +99,14 @@ $(NET_KERNEL): $(NET_PAYLOAD_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
 	@mkdir -p $(dir $@)
 	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(NET_PAYLOAD_OBJ) $(KERNEL_LIB)
 test-prereqs: $(NET_KERNEL)
+# The Wasm network apps (tests/net/net.mk) compiled by kumo and linked with the kernel.
+GUEST_NET_APPS := $(BUILD)/tests/guest/net_httpd.elf $(BUILD)/tests/guest/net_echo.elf
+$(BUILD)/tests/guest/net_%.o: $(BUILD)/apps/net_%.wasm $(BUILD)/bin/kumo
+	@mkdir -p $(dir $@)
+	$(BUILD)/bin/kumo compile $< -o $@
+$(BUILD)/tests/guest/net_%.elf: $(BUILD)/tests/guest/net_%.o $(KERNEL_LIB) $(KERNEL_LDS)
+	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
+test-prereqs: $(GUEST_NET_APPS)
 TEST_SCRIPTS += tests/guest/run-net-tests.sh
 
 # A real WASI app compiled by kumo and linked with the kernel library the way the
@@ -123,3 +131,8 @@ TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)
 wasi-testsuite-vm: $(BUILD)/bin/kumo $(KERNEL_LIB) $(KERNEL_LDS)
 	bash tests/guest/wasi-testsuite-vm.sh $(WASI_TESTSUITE) $(BUILD)
 WASI_TESTSUITE ?= /work/fetched/wasi-testsuite
+
+# The kernel's network path measured without Wasm (boot to listening, wrk 64 KiB).
+.PHONY: bench-net-kernel
+bench-net-kernel: $(NET_KERNEL)
+	bash tests/guest/bench-net-kernel.sh $(BUILD)

@@ -156,6 +156,15 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
+/* Bytes tcp_write can take now: send buffer space, while the segment queue has room
+ * for a few more (each write may add segments). */
+static size_t tcp_room(struct tcp_pcb *pcb)
+{
+	if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 4)
+		return 0;
+	return tcp_sndbuf(pcb);
+}
+
 static void tcp_attach(struct ksock *s, struct tcp_pcb *pcb)
 {
 	s->tcp = pcb;
@@ -300,7 +309,7 @@ void ksock_poll_state(struct ksock *s, struct kumo_plat_pollfd *p)
 			p->hangup = true;
 			return;
 		}
-		p->ready = tcp_sndbuf(s->tcp) > 0 && tcp_sndqueuelen(s->tcp) < TCP_SND_QUEUELEN;
+		p->ready = tcp_room(s->tcp) > 0;
 		return;
 	}
 	if (s->rx) {
@@ -663,9 +672,7 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 			return *done ? 0 : -WASI_EPIPE;
 		if (!s->connected)
 			return -WASI_ENOTCONN;
-		size_t room = tcp_sndbuf(s->tcp);
-		if (tcp_sndqueuelen(s->tcp) >= TCP_SND_QUEUELEN - 4)
-			room = 0;
+		size_t room = tcp_room(s->tcp);
 		if (room > 0) {
 			size_t c = iov[i].len - off;
 			if (c > room)
@@ -689,8 +696,8 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 		if (clock_monotonic_ns() >= deadline)
 			return *done ? 0 : -WASI_EAGAIN;
 		net_poll();
-		if (s->tcp && tcp_sndbuf(s->tcp) == 0)
-			net_wait(deadline);
+		if (s->tcp && tcp_room(s->tcp) == 0)
+			net_wait(deadline); /* until acknowledgements (or the deadline) arrive */
 		net_poll();
 	}
 	if (s->tcp)
@@ -969,7 +976,7 @@ int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, si
 		}
 		if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
 			what = "listen";
-			rc = kumo_plat_sock_listen(v[i], TCP_DEFAULT_LISTEN_BACKLOG);
+			rc = kumo_plat_sock_listen(v[i], 1024); /* accept queue, like somaxconn */
 		}
 		if (rc < 0) {
 			snprintf(err, errcap, "net.listen[%d] `%s`: %s failed (wasi errno %d)", i, l, what, -rc);

@@ -1,4 +1,4 @@
-/* kernel/os/virtio_net.c - virtio-net (virtio 1.x, modern) over MMIO (microvm) or PCI (pc/q35): split rings, interrupt-driven, rx buffers lent to lwIP in place. */
+/* kernel/os/virtio_net.c - virtio-net over MMIO (microvm; virtio 1.x or QEMU's default legacy interface) or PCI (pc/q35, virtio 1.x): split rings, interrupt-driven, rx buffers lent to lwIP in place. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,8 @@
 
 #define QSIZE_MAX 128 /* descriptors (= buffers) per queue */
 #define BUF_SIZE 2048 /* one frame (1514) + the 12-byte header fits */
-#define HDR_LEN 12    /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define HDR_MAX 12    /* struct virtio_net_hdr with num_buffers (VERSION_1); legacy: 10 */
+#define HDR_LEN nic.hdr_len
 
 struct vdesc {
 	uint64_t addr;
@@ -63,6 +64,8 @@ struct rxbuf {
 static struct {
 	int found;
 	int pci;
+	int legacy;                     /* virtio-mmio version 1 (QEMU's default) */
+	uint32_t hdr_len;               /* 12, or 10 for a legacy device */
 	uintptr_t mmio;                 /* MMIO register base */
 	uintptr_t common, isr, devcfg;  /* PCI capability windows */
 	uintptr_t notify_base;
@@ -93,6 +96,9 @@ static inline void mfence(void) { __asm__ volatile("mfence" ::: "memory"); }
 #define MMIO_QUEUE_SEL 0x030
 #define MMIO_QUEUE_NUM_MAX 0x034
 #define MMIO_QUEUE_NUM 0x038
+#define MMIO_GUEST_PAGE_SIZE 0x028 /* legacy */
+#define MMIO_QUEUE_ALIGN 0x03c      /* legacy */
+#define MMIO_QUEUE_PFN 0x040        /* legacy */
 #define MMIO_QUEUE_READY 0x044
 #define MMIO_QUEUE_NOTIFY 0x050
 #define MMIO_INT_STATUS 0x060
@@ -183,7 +189,7 @@ static int queue_setup(struct vq *q, uint16_t index, char *err, size_t errcap)
 	uint16_t size = max < QSIZE_MAX ? (uint16_t)max : QSIZE_MAX;
 	/* Rings in one page run: descriptors, then avail, then used (4-byte aligned). */
 	size_t dlen = 16u * size, alen = 6 + 2u * size, ulen = 6 + 8u * size;
-	size_t uoff = (dlen + alen + 3) & ~3u;
+	size_t uoff = (dlen + alen + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); /* legacy: page-aligned */
 	size_t pages = (uoff + ulen + PAGE_SIZE - 1) / PAGE_SIZE;
 	uint8_t *ring = page_alloc(pages);
 	uint8_t *bufs = page_alloc((size_t)size * BUF_SIZE / PAGE_SIZE);
@@ -211,6 +217,11 @@ static int queue_setup(struct vq *q, uint16_t index, char *err, size_t errcap)
 			klog("virtio-net: queue %u has no MSI-X vector", index);
 		q->notify = nic.notify_base + (uintptr_t)mmio_read16(nic.common + PC_Q_NOFF) * nic.notify_mul;
 		mmio_write16(nic.common + PC_Q_ENABLE, 1);
+	} else if (nic.legacy) {
+		mmio_write32(nic.mmio + MMIO_QUEUE_NUM, size);
+		mmio_write32(nic.mmio + MMIO_QUEUE_ALIGN, PAGE_SIZE);
+		mmio_write32(nic.mmio + MMIO_QUEUE_PFN, (uint32_t)((uintptr_t)ring / PAGE_SIZE));
+		q->notify = nic.mmio + MMIO_QUEUE_NOTIFY;
 	} else {
 		mmio_write32(nic.mmio + MMIO_QUEUE_NUM, size);
 		mmio_write32(nic.mmio + MMIO_QUEUE_DESC, (uint32_t)(uintptr_t)q->desc);
@@ -259,6 +270,8 @@ static void rx_custom_free(struct pbuf *p)
 	rx_post(b->id);
 }
 
+static int device_setup(uint64_t want_f, const uint8_t *want, char *err, size_t errcap);
+
 /* Negotiates features and sets up both queues on a device whose registers are set. */
 static int device_start(const uint8_t *want, char *err, size_t errcap)
 {
@@ -268,6 +281,15 @@ static int device_start(const uint8_t *want, char *err, size_t errcap)
 	set_status(ST_ACK);
 	set_status(ST_ACK | ST_DRIVER);
 	uint64_t f = dev_features();
+	nic.hdr_len = nic.legacy ? 10 : 12;
+	if (nic.legacy) {
+		/* Legacy virtio-mmio: 32 feature bits, no FEATURES_OK, page-frame queues. */
+		uint64_t lf = f & (VIRTIO_NET_F_MAC | VIRTIO_F_INDIRECT_DESC);
+		mmio_write32(nic.mmio + MMIO_DRV_FEATURES_SEL, 0);
+		mmio_write32(nic.mmio + MMIO_DRV_FEATURES, (uint32_t)lf);
+		mmio_write32(nic.mmio + MMIO_GUEST_PAGE_SIZE, PAGE_SIZE);
+		return device_setup(lf, want, err, errcap);
+	}
 	if (!(f & VIRTIO_F_VERSION_1)) {
 		set_status(ST_FAILED);
 		snprintf(err, errcap, "virtio-net: the device is legacy-only (QEMU: "
@@ -284,6 +306,13 @@ static int device_start(const uint8_t *want, char *err, size_t errcap)
 			  (unsigned long long)want_f);
 		return -1;
 	}
+	return device_setup(want_f, want, err, errcap);
+}
+
+/* MAC, MTU, queues, DRIVER_OK, once features are agreed. */
+static int device_setup(uint64_t want_f, const uint8_t *want, char *err, size_t errcap)
+{
+	uint8_t st = get_status();
 	for (int i = 0; i < 6; i++)
 		nic.mac[i] = (want_f & VIRTIO_NET_F_MAC) ? cfg8(i) : 0;
 	if (!(want_f & VIRTIO_NET_F_MAC)) {
@@ -319,7 +348,7 @@ static int device_start(const uint8_t *want, char *err, size_t errcap)
 		nic.tx_tables = page_alloc((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 		nic.indirect = nic.tx_tables != NULL;
 	}
-	set_status(ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+	set_status(st | ST_DRIVER_OK);
 	notify(&nic.rx);
 	return 0;
 }
@@ -349,12 +378,7 @@ static int mmio_try(uint64_t base, uint32_t gsi, const uint8_t *want, char *err,
 		return 1;
 	nic.pci = 0;
 	nic.mmio = r;
-	if (mmio_read32(r + MMIO_VERSION) < 2) {
-		snprintf(err, errcap, "virtio-net at %#llx is a legacy (version 1) virtio-mmio "
-			 "device: start QEMU with -global virtio-mmio.force-legacy=false",
-			 (unsigned long long)base);
-		return -1;
-	}
+	nic.legacy = mmio_read32(r + MMIO_VERSION) < 2;
 	int rc = device_start(want, err, errcap);
 	if (rc != 0)
 		return rc;
@@ -454,6 +478,7 @@ static int pci_try(int bus, int dev, int fn, const uint8_t *want, char *err, siz
 		klog("virtio-net: no MSI-X: the NIC is polled on timer ticks");
 	}
 	nic.pci = 1;
+	nic.legacy = 0;
 	nic.common = common;
 	nic.isr = isr;
 	nic.devcfg = devcfg;

@@ -2,7 +2,7 @@
 """tests/guest/net_host.py - the host side of tests/guest/run-net-tests.sh: ping, TCP and
 UDP echo checks, a tiny DNS server and a TCP greeting server, QEMU CPU time.
 usage: net_host.py ping ADDR N | tcp-echo ADDR PORT NBYTES | udp-echo ADDR PORT |
-       churn ADDR PORT N | quit ADDR PORT | dns BIND NAME=ADDR... | greet BIND PORT | cpu PID SECONDS"""
+       churn ADDR PORT N | keepalive ADDR PORT PATH N FILE | quit ADDR PORT | dns BIND NAME=ADDR... | greet BIND PORT | cpu PID SECONDS"""
 import os
 import socket
 import struct
@@ -58,7 +58,7 @@ def tcp_echo(addr, port, nbytes):
     t.start()
     s.sendall(data)
     t.join(60)
-    s.close()
+    closed_by_peer(s)
     same = bytes(got) == data
     print('tcp echo %d of %d bytes, %s' % (len(got), nbytes, 'identical' if same else 'DIFFERENT'))
     return same
@@ -80,6 +80,31 @@ def udp_echo(addr, port):
     return ok == 5
 
 
+def closed_by_peer(s):
+    """Half-closes and waits for the guest's FIN, so the guest's side of the
+    connection is gone (not half-closed) by the time the next one is opened."""
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):
+        pass
+    s.close()
+
+
+def keepalive(addr, port, path, n, local):
+    import http.client
+    want = open(local, 'rb').read()
+    c = http.client.HTTPConnection(addr, port, timeout=30)
+    ok = 0
+    for _ in range(n):
+        c.request('GET', path)
+        r = c.getresponse()
+        body = r.read()
+        ok += r.status == 200 and body == want and not r.will_close
+    sock_reused = c.sock is not None
+    c.close()
+    print('%d/%d identical responses on one connection' % (ok, n))
+    return ok == n and sock_reused
+
+
 def stat(addr, port):
     q = socket.create_connection((addr, port), timeout=10)
     q.sendall(b'STAT')
@@ -89,7 +114,7 @@ def stat(addr, port):
         if not b:
             break
         line += b
-    q.close()
+    closed_by_peer(q)
     return dict(kv.split('=') for kv in line.decode().split())
 
 
@@ -107,7 +132,7 @@ def churn(addr, port, n):
             if not b:
                 break
             got += b
-        s.close()
+        closed_by_peer(s)
         if got != msg:
             print('connection %d: echo %r' % (i, got))
             return False
@@ -193,6 +218,8 @@ def main(a):
         return tcp_echo(a[1], int(a[2]), int(a[3]))
     if cmd == 'udp-echo':
         return udp_echo(a[1], int(a[2]))
+    if cmd == 'keepalive':
+        return keepalive(a[1], int(a[2]), a[3], int(a[4]), a[5])
     if cmd == 'churn':
         return churn(a[1], int(a[2]), int(a[3]))
     if cmd == 'quit':

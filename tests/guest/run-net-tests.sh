@@ -15,9 +15,9 @@ ok() { passed=$((passed + 1)); echo "ok: $1"; }
 nok() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "    $l"; done; }
 finish() { echo "net: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
 
-if [ ! -f "$elf" ]; then
-	nok "missing $elf (make test-prereqs)"; finish
-fi
+for f in "$elf" "$build/tests/guest/net_httpd.elf" "$build/tests/guest/net_echo.elf"; do
+	[ -f "$f" ] || { nok "missing $f (make test-prereqs)"; finish; }
+done
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
 	nok "needs root, /dev/net/tun and ip(8) to create a tap device"; finish
 fi
@@ -54,11 +54,15 @@ pids+=($!)
 boot() {
 	local name=$1 machine=$2 json=$3; shift 3
 	local m
-	bash "$here/mkinitrd.sh" "$tmp/$name.img" "$json"
+	bash "$here/mkinitrd.sh" "$tmp/$name.img" "$json" ${ROOTFS:+"$ROOTFS"}
 	: >"$tmp/$name.1"; : >"$tmp/$name.3"
+	local modern=(-global virtio-mmio.force-legacy=false)
+	[ "${LEGACY:-}" = 1 ] && modern=()
 	if [ "$machine" = microvm ]; then
-		m=(-M microvm -global virtio-mmio.force-legacy=false
+		m=(-M microvm "${modern[@]}"
 			-chardev "file,id=c1,path=$tmp/$name.1" -serial chardev:c1
+			-chardev "file,id=c2,path=$tmp/$name.2"
+			-device isa-serial,chardev=c2,iobase=0x2f8,irq=3
 			-chardev "file,id=c3,path=$tmp/$name.3"
 			-device isa-serial,chardev=c3,iobase=0x3e8,irq=4)
 		nic=(-device virtio-net-device,netdev=n0,mac=52:54:00:4b:4d:01)
@@ -71,7 +75,7 @@ boot() {
 	timeout 120 qemu-system-x86_64 "${m[@]}" -accel "$accel" -cpu max -m "${MEM:-32}" \
 		-display none -no-reboot -nodefaults \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" "${nic[@]}" \
-		-kernel "$elf" -initrd "$tmp/$name.img" "$@" >"$tmp/$name.qemu" 2>&1 &
+		-kernel "${ELF:-$elf}" -initrd "$tmp/$name.img" "$@" >"$tmp/$name.qemu" 2>&1 &
 	vm_pid=$!
 }
 # wait_for FILE TEXT: until FILE contains TEXT or the VM is gone (60 s at most)
@@ -151,6 +155,58 @@ pod-a: $guest port 80"
 	if [ "$got" = "hello kumo $machine" ] && [ "$(record "$n")" = "$exit0" ]; then ok "$n"
 	else nok "$n" "got: $got" "$(record "$n")" "$(tail -3 "$tmp/$n.3")"; fi
 done
+
+# The Wasm apps (tests/apps/net_*.c through kumo compile and WASI sockets) in the VM:
+# the HTTP server on its preopened listening socket serves the rootfs byte for byte
+# with keep-alive; the echo server opens its own UDP socket (WasmEdge sock_open/bind).
+www=$tmp/root/www
+mkdir -p "$www/sub"
+head -c 65536 /dev/urandom >"$www/64k.bin"
+head -c 3001 /dev/urandom >"$www/sub/odd.bin"
+echo "kumo" >"$www/index.html"
+tar --format=ustar -C "$tmp/root" -cf "$tmp/rootfs.tar" www
+for machine in microvm q35; do
+	n=httpd-$machine
+	ELF=$build/tests/guest/net_httpd.elf ROOTFS=$tmp/rootfs.tar boot "$n" "$machine" \
+		"{\"version\": 1, \"args\": [\"net_httpd.wasm\", \"--root\", \"/www\", \"--quiet\"],
+		\"preopens\": [{\"guest\": \"/www\", \"path\": \"/www\"}], \"net\": $(netcfg \
+		'"listen": ["tcp:0.0.0.0:8080"]')}"
+	if ! wait_for "$tmp/$n.3" "listening sockets"; then
+		nok "$n: no listening" "$(tail -3 "$tmp/$n.3")"
+	else
+		for f in 64k.bin sub/odd.bin index.html; do
+			if curl -s -m 20 --retry 3 --retry-connrefused "http://$guest:8080/$f" -o "$tmp/got" &&
+				cmp -s "$tmp/got" "$www/$f"; then ok "$n: GET /$f identical"
+			else nok "$n: GET /$f" "$(ls -l "$tmp/got" 2>&1)"; fi
+		done
+		out=$(py keepalive "$guest" 8080 /sub/odd.bin 100 "$www/sub/odd.bin") &&
+			ok "$n: $out" || nok "$n: keep-alive" "$out"
+	fi
+	kill "$vm_pid" 2>/dev/null; wait "$vm_pid" 2>/dev/null
+done
+n=echo-wasm
+ELF=$build/tests/guest/net_echo.elf boot "$n" microvm \
+	"{\"version\": 1, \"args\": [\"net_echo.wasm\", \"udp\", \"7002\"], \"net\": $(netcfg '"mtu": 1500')}"
+sleep 1
+out=""
+for _ in $(seq 30); do
+	out=$(py udp-echo "$guest" 7002) && break
+	kill -0 "$vm_pid" 2>/dev/null || break
+done
+case "$out" in
+"udp echo 5/5") ok "$n: WasmEdge sock_open/bind, $out" ;;
+*) nok "$n: udp echo" "$out" "$(tail -3 "$tmp/$n.3")" ;;
+esac
+kill "$vm_pid" 2>/dev/null; wait "$vm_pid" 2>/dev/null
+
+# QEMU's default legacy virtio-mmio interface works too.
+n=client-legacy-mmio
+LEGACY=1 boot "$n" microvm "{\"version\": 1, \"args\": [\"app\", \"client\", \"$host\", \
+	\"7100\", \"legacy\"], \"net\": $(netcfg '"mtu": 1500')}"
+vm_end || nok "$n: VM did not stop"
+got=$(cat "$tmp/$n.1")
+if [ "$got" = "hello legacy" ] && [ "$(record "$n")" = "$exit0" ]; then ok "$n"
+else nok "$n" "got: $got" "$(record "$n")" "$(tail -3 "$tmp/$n.3")"; fi
 
 # Without the network config, sockets say the network is down.
 n=no-net
