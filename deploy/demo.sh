@@ -137,7 +137,7 @@ ip=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$web\"}" | jq -r '.status.ne
 t1=$(date +%s%N)
 [ -n "$ip" ] || failed "RunPodSandbox gives the pod an IP" "no pod IP; kumod log: $(tail -5 "$work/kumod.log")"
 echo "pod $web has IP $ip ($(( (t1 - t0) / 1000000 )) ms from RunPodSandbox to its IP)"
-wctr=$(crictl CreateContainer "{\"pod_sandbox_id\":\"$web\",\"config\":{\"metadata\":{\"name\":\"httpd\"},\"image\":{\"image\":\"$webref\"},\"args\":[\"/www\"],\"log_path\":\"web.log\"}}" | jq -r .container_id)
+wctr=$(crictl CreateContainer "{\"pod_sandbox_id\":\"$web\",\"config\":{\"metadata\":{\"name\":\"httpd\"},\"image\":{\"image\":\"$webref\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"web.log\"}}" | jq -r .container_id)
 crictl StartContainer "{\"container_id\":\"$wctr\"}" >/dev/null
 echo "container $wctr started; curl http://$ip:8080/"
 body=
