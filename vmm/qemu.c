@@ -90,7 +90,8 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	}
 	if (s->net) {
 		const uint8_t *m = s->net->mac;
-		/* The kernel drives virtio 1.x only; microvm's virtio-mmio is legacy by default. */
+		/* The kernel drives virtio 1.x only; QEMU's virtio-mmio defaults to legacy
+		 * (kernel/boot_abi.h "Network device"). */
 		push(&a, xstrdup("-global"));
 		push(&a, xstrdup("virtio-mmio.force-legacy=false"));
 		push(&a, xstrdup("-netdev"));

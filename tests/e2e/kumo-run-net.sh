@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# tests/e2e/run-net.sh - `kumo run --net` / `--listen` in a network namespace of its
+# tests/e2e/kumo-run-net.sh - `kumo run --net` / `--listen` in a network namespace of its
 # own: the VM gets an address on the node bridge (printed as `kumo: VM address
 # A.B.C.D`), its tap exists while it runs, SIGTERM ends it with status 130 and leaves no
 # tap and no address behind; a non-root user gets a clear error. With the server app
-# (build/apps/net_httpd.wasm) and the guest network stack, curl fetches a file from it.
-# Until `kumo run` parses --net (netw branch) the checks print PENDING.
-# Prints `run-net: N passed, N failed`.
+# (build/apps/net_httpd.wasm) on the guest network stack, curl fetches a file from it.
+# Prints `kumo-run-net: N passed, N failed`.
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
 ip link set lo up
@@ -19,7 +18,7 @@ fail=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
 eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
-finish() { echo "run-net: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
+finish() { echo "kumo-run-net: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
 cleanup() {
 	[ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
 	rm -rf "$T"
@@ -35,10 +34,6 @@ RPID=$!
 for _ in $(seq 100); do kill -0 "$RPID" 2>/dev/null || break; grep -q 'VM address' "$T/probe.err" && break; sleep 0.1; done
 if ! grep -q 'VM address' "$T/probe.err"; then
 	wait "$RPID" 2>/dev/null; RPID=
-	if grep -qi 'unrecognized option\|usage' "$T/probe.err"; then
-		echo "PENDING kumo run --net: this kumo run does not parse --net yet (netw branch); the lead enables these checks by merging it"
-		finish
-	fi
 	bad "kumo run --net prints the VM address" "$(cat "$T/probe.err")"
 	finish
 fi
@@ -63,7 +58,7 @@ if grep -q 'needs root' "$T/nr.err"; then ok "not root: the error says --net nee
 if [ -f "$HTTPD" ]; then
 	mkdir -p "$T/www"
 	head -c 5000 /dev/urandom | base64 >"$T/www/index.html"
-	"$BIN/kumo" run --listen 0.0.0.0:8080 --dir "$T/www::/www" "$HTTPD" /www >/dev/null 2>"$T/httpd.err" &
+	"$BIN/kumo" run --listen 0.0.0.0:8080 --dir "$T/www::/www" "$HTTPD" --root /www >/dev/null 2>"$T/httpd.err" &
 	RPID=$!
 	for _ in $(seq 100); do grep -q 'VM address' "$T/httpd.err" && break; sleep 0.1; done
 	IP=$(sed -n 's/^kumo: VM address //p' "$T/httpd.err")
@@ -77,6 +72,6 @@ if [ -f "$HTTPD" ]; then
 	kill -TERM "$RPID"; wait "$RPID"; RPID=
 	eq "no tap left after the server" "$(taps)" "0"
 else
-	echo "PENDING curl to kumo run --listen: $HTTPD is not built (netw branch)"
+	bad "curl to kumo run --listen" "$HTTPD is not built (make net-apps)"
 fi
 finish
