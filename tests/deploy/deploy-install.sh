@@ -5,7 +5,7 @@
 # finding the installed kernel library (a VM boots with it), the no-systemd start path.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 T=$(mktemp -d /tmp/kumo-deploy-test-XXXXXX)
 kpid=
 cleanup() {
