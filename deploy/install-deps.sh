@@ -20,8 +20,8 @@ PACKAGES=(
 	tini iproute2 iptables dnsmasq-base
 	# sources, registry and benchmark peers
 	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs python3
-	# end-to-end test scripts read JSON answers
-	jq
+	# end-to-end test scripts read JSON answers; deploy tests parse the Kubernetes manifests
+	jq python3-yaml
 )
 
 missing=()

@@ -147,8 +147,8 @@ put() {
 	mkdirs "$(dirname "$path")"
 	local kind; kind=$(record_get "$path")
 	if [ -z "$kind" ] && { [ -e "$dst" ] || [ -L "$dst" ]; }; then
-		if [ -f "$dst" ] && [ ! -L "$dst" ] && cmp -s "$src" "$dst"; then
-			chmod "$mode" "$dst"
+		if [ -f "$dst" ] && [ ! -L "$dst" ] && cmp -s "$src" "$dst" &&
+			[ "$(stat -c %a "$dst")" = "${mode#0}" ]; then
 			return 0 # already what we want: not ours to remove later
 		fi
 		mkdir -p "$D$STATE/backup$(dirname "$path")"
@@ -405,8 +405,12 @@ do_uninstall() {
 	while read -r kind path sum; do
 		case "$kind" in
 		replaced)
-			rm -f "$D$path"
-			cp -a "$D$STATE/backup$path" "$D$path" ;;
+			if [ -e "$D$STATE/backup$path" ] || [ -L "$D$STATE/backup$path" ]; then
+				rm -f "$D$path"
+				cp -a "$D$STATE/backup$path" "$D$path"
+			else
+				say "warning: no backup of $path to restore; leaving it as it is"
+			fi ;;
 		created)
 			if [ "$sum" != link ] && [ -f "$D$path" ] && [ "$(sha "$D$path")" != "$sum" ]; then
 				say "keeping $path: it was edited after kumo installed it"

@@ -8,7 +8,9 @@
 # at /host/opt/kumo. Checks kumod answering on /run/kumo/kumo.sock (started through
 # /etc/init.d/kumod: systemd is not PID 1 here), kubelet's config rewritten and kubelet
 # "restarted" (KUBELET_RESTART_CMD), the installed kumo building with the installed
-# kernel library; then the preStop uninstall restoring everything.
+# kernel library; the label watch against a stand-in API server (python3 over TLS with
+# the service account token): label true keeps kumo, a 401 changes nothing, the label
+# removed uninstalls; then a second install removed by the preStop hook (--purge).
 # Needs root (mount, unshare). Not part of `make test` (it builds the image).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +26,36 @@ wat2wasm - -o "$T/exit7.wasm" <<'EOF'
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (memory (export "memory") 1)
   (func (export "_start") (call $exit (i32.const 7))))
+EOF
+
+# A stand-in for the API server: GET /api/v1/nodes/sim with the service account's token
+# answers the Node object from $T/api/node.json (the test rewrites its labels).
+mkdir -p "$T/api"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$T/api/key.pem" -out "$T/api/ca.crt" >/dev/null 2>&1 || { echo "openssl"; echo "0 passed, 1 failed"; exit 1; }
+echo "sim-token-$RANDOM" >"$T/api/token"
+cat >"$T/api/server.py" <<'EOF'
+import http.server, json, ssl, sys
+d = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        open(d + "/requests", "a").write(self.path + "\n")
+        tok = open(d + "/token").read().strip()
+        if self.headers.get("Authorization") != "Bearer " + tok:
+            self.send_response(401); self.end_headers(); return
+        if self.path != "/api/v1/nodes/sim":
+            self.send_response(404); self.end_headers(); return
+        body = open(d + "/node.json", "rb").read()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + "/ca.crt", d + "/key.pem")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+open(d + "/port", "w").write(str(srv.server_address[1]))
+srv.serve_forever()
 EOF
 
 cat >"$T/node.sh" <<'NODE'
@@ -57,8 +89,15 @@ R=$T/bundle/rootfs
 mkdir -p /opt/kumo "$R/host/opt/kumo" "$R/proc" "$R/dev"
 mount --bind /opt/kumo "$R/host/opt/kumo" && mount -t proc proc "$R/proc" && mount --bind /dev "$R/dev" ||
 	{ bad "container mounts"; finish; }
+# The service account volume and the API server.
+sa=$R/var/run/secrets/kubernetes.io/serviceaccount
+mkdir -p "$sa" && cp "$T/api/token" "$T/api/ca.crt" "$sa/"
+printf '{"kind":"Node","metadata":{"name":"sim","labels":{"kumo.io/enabled":"true"}}}' >"$T/api/node.json"
+python3 "$T/api/server.py" "$T/api" &
+api=$!
+for _ in $(seq 100); do [ -s "$T/api/port" ] && break; sleep 0.1; done
 container() { # entrypoint args..., with the DaemonSet's environment
-	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NODE_NAME=sim KUMO_LABEL_POLL_S=1 KUMO_INSTALL_ARGS="--deps --crictl --kubelet" \
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NODE_NAME=sim KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="$(cat "$T/api/port")" KUMO_LABEL_POLL_S=1 KUMO_INSTALL_ARGS="--deps --crictl --kubelet" \
 		KUMO_UNINSTALL_ARGS="${UNINSTALL_ARGS:-}" KUBELET_RESTART_CMD="date +%s.%N >>/run/kubelet-restarts" /usr/sbin/chroot "$R" /kumo-payload/entrypoint.sh "$@"
 }
 container install >"$T/ds.log" 2>&1 &
@@ -81,7 +120,35 @@ env -u KUMO_KERNEL_DIR KUMO_ROOT="$T/store" /usr/local/bin/kumo build "$T/exit7.
 eq "the installed kumo builds with /usr/local/lib/kumo/kernel" "$? $(test -s "$T/image/kernel.elf" && echo image)" "0 image"
 sleep 2.5
 kill -0 $ds 2>/dev/null
-eq "no API server reachable: the container keeps running (label unknown, not uninstalled)" "$?" 0
+eq "label kumo.io/enabled=true: the container keeps running, kumo stays" "$?$(test -x /usr/local/bin/kumod && echo ' installed')" "0 installed"
+eq "... it asked the API server for its Node" "$(grep -m1 -c '^/api/v1/nodes/sim$' "$T/api/requests" 2>/dev/null)" 1
+echo "sim-token-wrong" >"$T/api/token"
+sleep 2.5
+eq "API server refusing it (401): no uninstall" "$(test -x /usr/local/bin/kumod && echo installed)" installed
+cp "$sa/token" "$T/api/token"
+printf '{"kind":"Node","metadata":{"name":"sim","labels":{}}}' >"$T/api/node.json"
+for _ in $(seq 300); do grep -q 'uninstalled from node sim' "$T/ds.log" && break; sleep 0.1; done
+eq "label removed: the container uninstalls kumo from the node" "$(grep -c 'uninstalled from node sim' "$T/ds.log")" 1
+eq "... kumod's files gone" "$(ls -d /usr/local/lib/kumo /usr/local/bin/kumo* /etc/kumo /etc/init.d/kumod /etc/crictl.yaml /var/lib/kumo-install /opt/kumo/payload 2>/dev/null)" ""
+if cmp -s /var/lib/kubelet/config.yaml "$T/kubelet.orig"; then ok "... kubelet's config restored"; else bad "... kubelet's config restored"; fi
+eq "... kubelet restarted again" "$(wc -l </run/kubelet-restarts 2>/dev/null)" 2
+kill -0 $ds 2>/dev/null
+eq "... and the container waits for the DaemonSet to delete it" "$?" 0
+kill -TERM "$(pgrep -P $ds)"
+wait $ds
+eq "SIGTERM ends it (exit 0)" "$?" 0
+
+# Again, this time removed by the preStop hook (deleting the pod).
+printf '{"kind":"Node","metadata":{"name":"sim","labels":{"kumo.io/enabled":"true"}}}' >"$T/api/node.json"
+rm -f /run/kubelet-restarts
+container install >"$T/ds.log" 2>&1 &
+ds=$!
+for _ in $(seq 600); do
+	grep -q 'watching its kumo.io/enabled label' "$T/ds.log" 2>/dev/null && break
+	kill -0 $ds 2>/dev/null || break
+	sleep 0.1
+done
+eq "installed again" "$(/usr/local/bin/kumo-crictl --socket /run/kumo/kumo.sock Version 2>/dev/null | jq -r .runtime_name)" kumo
 kill -TERM "$(pgrep -P $ds)"
 wait $ds
 eq "SIGTERM ends the container at once (exit 0)" "$?" 0
@@ -93,10 +160,11 @@ eq "entrypoint uninstall --purge (the preStop hook)" "$?" 0 || cat "$T/un.log"
 eq "kumod stopped" "$(kill -0 "$kpid" 2>/dev/null && echo runs)" ""
 eq "kumod's files gone" "$(ls -d /usr/local/lib/kumo /usr/local/bin/kumo* /etc/kumo /etc/init.d/kumod /etc/systemd/system/kumod.service /etc/crictl.yaml /var/lib/kumo-install /opt/kumo/payload 2>/dev/null)" ""
 if cmp -s /var/lib/kubelet/config.yaml "$T/kubelet.orig"; then ok "kubelet's config restored byte for byte"; else bad "kubelet's config restored" "$(cat /var/lib/kubelet/config.yaml)"; fi
-eq "kubelet restarted again" "$(wc -l </run/kubelet-restarts 2>/dev/null)" 2
+eq "kubelet restarted (install, uninstall)" "$(wc -l </run/kubelet-restarts 2>/dev/null)" 2
 eq "--purge removed kumod's state, log and socket directories" "$(ls -d /var/lib/kumo /var/log/kumo /run/kumo 2>/dev/null)" ""
 left=$(cd "$T/tmpfs/up" && find . -mindepth 1 -not -type d -not -type c | grep -vE '^\./(run/kubelet-restarts|var/lib/kubelet/config\.yaml)$')
 eq "nothing else is left on the node" "$left" ""
+kill $api 2>/dev/null
 finish
 NODE
 

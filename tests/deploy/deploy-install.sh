@@ -5,7 +5,7 @@
 # finding the installed kernel library (a VM boots with it), the no-systemd start path.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 T=$(mktemp -d /tmp/kumo-deploy-test-XXXXXX)
 kpid=
 cleanup() {
@@ -225,6 +225,24 @@ jq '.log_level = "debug"' "$D/etc/kumo/kumo.json" >"$T/j" && cat "$T/j" >"$D/etc
 install_sh --uninstall >"$T/out" 2>&1
 yes_ "an edited kumo.json survives --uninstall, with a warning" grep -q 'keeping /etc/kumo/kumo.json' "$T/out"
 eq "... and only it (and its directories)" "$(cd "$D" && find . -mindepth 1 | LC_ALL=C sort | tr '\n' ' ')" "./etc ./etc/kumo ./etc/kumo/kumo.json "
+
+D=$T/same
+mkdir -p "$D/etc/modules-load.d"
+printf '%s\n' "# kernel modules kumo's pod networking needs (deploy/install.sh)" tun bridge br_netfilter nf_nat iptable_nat xt_MASQUERADE xt_addrtype >"$D/etc/modules-load.d/kumo.conf"
+chmod 0600 "$D/etc/modules-load.d/kumo.conf"
+snap "$D" >"$T/same0"
+install_sh >/dev/null 2>&1
+eq "a pre-existing file with our content but another mode is recorded as replaced" \
+	"$(awk '$2 == "/etc/modules-load.d/kumo.conf" { print $1 }' "$D/var/lib/kumo-install/record")" replaced
+eq "... and gets the mode (0644)" "$(mode "$D/etc/modules-load.d/kumo.conf")" 644
+install_sh --uninstall >/dev/null 2>&1
+yes_ "... and --uninstall puts it back as it was (mode 0600)" cmp "$T/same0" <(snap "$D")
+chmod 0644 "$D/etc/modules-load.d/kumo.conf"
+install_sh >/dev/null 2>&1
+eq "an identical pre-existing file is not ours: not recorded" \
+	"$(grep -c ' /etc/modules-load.d/kumo.conf' "$D/var/lib/kumo-install/record")" 0
+install_sh --uninstall >/dev/null 2>&1
+eq "... so --uninstall leaves it" "$(cd "$D" && find . -mindepth 1 | LC_ALL=C sort | tr '\n' ' ')" "./etc ./etc/modules-load.d ./etc/modules-load.d/kumo.conf "
 
 D=$T/purge
 install_sh >/dev/null 2>&1
