@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "compiler/module.h"
+#include "compiler/wat.h"
 
 struct wasm_arena_block {
 	struct wasm_arena_block *next; /* older block */
@@ -55,4 +56,13 @@ void arena_free(struct wasm_arena *a)
 		b = next;
 	}
 	a->head = NULL;
+}
+
+void arena_adopt(struct wasm_arena *dst, struct wasm_arena *src)
+{
+	struct wasm_arena_block **tail = &dst->head;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = src->head;
+	src->head = NULL;
 }

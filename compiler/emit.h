@@ -150,6 +150,9 @@ LLVMValueRef fn_peek(struct emit_fn *f, size_t depth_from_top);
 LLVMValueRef emit_i32(struct emit_fn *f, uint32_t v);
 LLVMValueRef emit_i64(struct emit_fn *f, uint64_t v);
 LLVMValueRef emit_bool_to_i32(struct emit_fn *f, LLVMValueRef i1);
+/* Quiets x when it is a signalling NaN (x + x), else returns x unchanged; for results
+ * that LLVM may fold to an operand (emit_numeric.c). */
+LLVMValueRef emit_quiet_nan(struct emit_fn *f, LLVMValueRef x);
 LLVMValueRef emit_intrinsic(struct emit_fn *f, const char *name, LLVMTypeRef *overload,
 			    unsigned noverload, LLVMValueRef *args, unsigned nargs);
 /* Branches to a shared trap block when cond (i1) holds; continues in a new block. */

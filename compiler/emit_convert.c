@@ -56,7 +56,15 @@ int emit_convert(struct emit_fn *f, uint32_t op)
 	case WASM_OP_I64_TRUNC_F64_U: trunc_trap(f, em->t_i64, false, -1.0, false, two64); return 1;
 	case WASM_OP_F32_CONVERT_I32_S: case WASM_OP_F32_CONVERT_I64_S: fn_push(f, LLVMBuildSIToFP(b, fn_pop(f), em->t_f32, "")); return 1;
 	case WASM_OP_F32_CONVERT_I32_U: case WASM_OP_F32_CONVERT_I64_U: fn_push(f, LLVMBuildUIToFP(b, fn_pop(f), em->t_f32, "")); return 1;
-	case WASM_OP_F32_DEMOTE_F64: fn_push(f, LLVMBuildFPTrunc(b, fn_pop(f), em->t_f32, "")); return 1;
+	case WASM_OP_F32_DEMOTE_F64: {
+		/* LLVM folds demote(promote x) to x: quiet a signalling NaN (emit_quiet_nan). */
+		LLVMValueRef v = fn_pop(f);
+		LLVMValueRef r = LLVMBuildFPTrunc(b, v, em->t_f32, "");
+		if (LLVMIsAInstruction(v) && LLVMGetInstructionOpcode(v) == LLVMFPExt)
+			r = emit_quiet_nan(f, r);
+		fn_push(f, r);
+		return 1;
+	}
 	case WASM_OP_F64_CONVERT_I32_S: case WASM_OP_F64_CONVERT_I64_S: fn_push(f, LLVMBuildSIToFP(b, fn_pop(f), em->t_f64, "")); return 1;
 	case WASM_OP_F64_CONVERT_I32_U: case WASM_OP_F64_CONVERT_I64_U: fn_push(f, LLVMBuildUIToFP(b, fn_pop(f), em->t_f64, "")); return 1;
 	case WASM_OP_F64_PROMOTE_F32: fn_push(f, LLVMBuildFPExt(b, fn_pop(f), em->t_f64, "")); return 1;

@@ -1,5 +1,6 @@
 /* compiler/emit_numeric.c - constants, comparisons and arithmetic (with the spec's
  * division traps, shift/rotate counts mod the width, IEEE min/max/nearest/copysign). */
+#include <math.h>
 #include "compiler/emit.h"
 #include "compiler/opcodes.h"
 
@@ -104,6 +105,51 @@ static void int_arith(struct emit_fn *f, unsigned k, LLVMTypeRef t, unsigned bit
 	fn_push(f, r);
 }
 
+/* x + x when x is a NaN, else x: quiets a signalling NaN and keeps any other value. For
+ * results LLVM may fold to an operand (x * 1.0 -> x, -0.0 - x -> fneg x, demote of a
+ * promote -> x): its default FP model assumes sNaN is unobservable, Wasm says these
+ * operations return an arithmetic (quiet) NaN. */
+LLVMValueRef emit_quiet_nan(struct emit_fn *f, LLVMValueRef x)
+{
+	LLVMBuilderRef b = f->em->b;
+	LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, x, x, "");
+	return LLVMBuildSelect(b, nan, LLVMBuildFAdd(b, x, x, ""), x, "");
+}
+
+/* Is v a floating-point constant equal to +-mag? */
+static bool const_abs_is(LLVMValueRef v, double mag)
+{
+	if (!LLVMIsAConstantFP(v))
+		return false;
+	LLVMBool loses = 0;
+	double d = LLVMConstRealGetDouble(v, &loses);
+	return d == mag || d == -mag;
+}
+
+/* Is v a floating-point zero constant with the given sign? */
+static bool const_is_zero(LLVMValueRef v, bool negative)
+{
+	if (!LLVMIsAConstantFP(v))
+		return false;
+	LLVMBool loses = 0;
+	double d = LLVMConstRealGetDouble(v, &loses);
+	return d == 0.0 && !!signbit(d) == negative;
+}
+
+/* Would LLVM fold this add/sub/mul/div to an operand or its negation (so a signalling
+ * NaN operand would come out unquieted)? Exactly the identities it applies without
+ * fast-math flags: x + -0, x - +0, -0 - x (fneg), x * +-1, x / +-1. k as in
+ * float_arith. (x + +0 is not one of them: -0 + +0 is +0.) */
+static bool folds_to_operand(unsigned k, LLVMValueRef lhs, LLVMValueRef rhs)
+{
+	switch (k) {
+	case 7: return const_is_zero(lhs, true) || const_is_zero(rhs, true);
+	case 8: return const_is_zero(rhs, false) || const_is_zero(lhs, true);
+	case 9: return const_abs_is(lhs, 1.0) || const_abs_is(rhs, 1.0);
+	default: return const_abs_is(rhs, 1.0);
+	}
+}
+
 /* 0 abs 1 neg 2 ceil 3 floor 4 trunc 5 nearest 6 sqrt 7 add 8 sub 9 mul 10 div 11 min
  * 12 max 13 copysign */
 static void float_arith(struct emit_fn *f, unsigned k)
@@ -140,6 +186,8 @@ static void float_arith(struct emit_fn *f, unsigned k)
 	case 9: r = LLVMBuildFMul(b, lhs, rhs, ""); break;
 	default: r = LLVMBuildFDiv(b, lhs, rhs, ""); break;
 	}
+	if (folds_to_operand(k, lhs, rhs))
+		r = emit_quiet_nan(f, r);
 	fn_push(f, r);
 }
 

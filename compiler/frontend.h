@@ -6,7 +6,8 @@
 #include "common.h"
 #include "compiler/module.h"
 
-/* Decodes and fully validates `wasm` into *m. On success the caller frees *m with
+/* Decodes and fully validates `wasm` (a binary, or text in the WebAssembly text format,
+ * told apart by content) into *m. On success the caller frees *m with
  * wasm_module_free(); on failure *m is already freed and *err says, e.g.,
  *   "invalid module at offset 0x1a2: type mismatch in i32.add"
  *   "malformed module at offset 0x8: unknown binary version"

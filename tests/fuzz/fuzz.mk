@@ -1,4 +1,5 @@
-# tests/fuzz/fuzz.mk - fuzz targets for the Wasm front end.
+# tests/fuzz/fuzz.mk - fuzz targets for the Wasm front end (binary and text: kumo_validate()
+# takes both, so the one target covers the WAT parser; `make fuzz-wat` seeds it with text).
 #   make fuzz [FUZZ_SECONDS=600]   libFuzzer (clang-19, ASan+UBSan) over decode+validate+compile
 #   make test                      replays tests/fuzz/corpus/wasm through a gcc build
 FUZZ_SECONDS ?= 600
@@ -25,3 +26,10 @@ fuzz: $(FUZZ_DIR)/fuzz_wasm
 
 test-prereqs: $(FUZZ_DIR)/replay_wasm
 TEST_SCRIPTS += tests/fuzz/run-replay.sh
+
+# The same target seeded with text modules only (WAT parser first, then the front end).
+.PHONY: fuzz-wat
+fuzz-wat: $(FUZZ_DIR)/fuzz_wasm
+	@mkdir -p $(FUZZ_DIR)/corpus-wat
+	$(FUZZ_DIR)/fuzz_wasm -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=16384 -only_ascii=1 $(FUZZ_DIR)/corpus-wat tests/fuzz/corpus/wat

@@ -38,3 +38,12 @@ spectest: $(SPECTEST_BIN)
 # Our own .wast suite (tests/spectest/wast/), converted at test time, in `make test`.
 test-prereqs: $(SPECTEST_BIN)
 TEST_SCRIPTS += tests/spectest/run-own.sh
+
+# kumo-wat2wasm: kumo's text front end as a command, for the comparison with wabt.
+WAT2BIN_BIN := $(BUILD)/spectest/kumo-wat2wasm
+$(WAT2BIN_BIN): $(BUILD)/host/tests/spectest/wat2bin.o $(LIB_COMPILER) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_COMPILER) $(LIB_COMMON) $(LIBS_LLVM) -lpthread -lm
+test-prereqs: $(WAT2BIN_BIN)
+all: $(WAT2BIN_BIN)
+TEST_SCRIPTS += tests/spectest/run-wat.sh
