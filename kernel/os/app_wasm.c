@@ -33,6 +33,7 @@ int kumo_app_main(void)
 			panic("boot config: preopen `%s`: no directory `%s` in the rootfs (wasi errno %d)",
 			      c->preopens[i].guest, c->preopens[i].path, -rc);
 		pre[i].guest_path = c->preopens[i].guest;
+		pre[i].readonly = c->preopens[i].readonly != 0;
 	}
 	/* net.listen: sockets opened before _start, handed over as the fds right after the
 	 * preopened directories, announced in the environment. */

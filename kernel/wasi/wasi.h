@@ -12,6 +12,7 @@
 #ifndef KUMO_WASI_H
 #define KUMO_WASI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,8 @@
 struct kumo_wasi_preopen {
 	const char *guest_path;       /* the name the guest sees ("/", "/data") */
 	struct kumo_plat_file *dir;   /* an open directory; ownership passes to the ctx */
+	bool readonly;                /* no right that modifies anything under it: opening
+				       * for writing is EROFS, other changes ENOTCAPABLE */
 };
 
 struct kumo_wasi_config {

@@ -146,6 +146,10 @@ struct kumo_wasi *kumo_wasi_new(const struct kumo_wasi_config *cfg)
 		e->filetype = WASI_FILETYPE_DIRECTORY;
 		e->rights_base = WASI_RIGHTS_DIR_BASE;
 		e->rights_inheriting = WASI_RIGHTS_DIR_BASE | WASI_RIGHTS_FILE_BASE;
+		if (p->readonly) {
+			e->rights_base &= ~WASI_RIGHTS_MODIFY;
+			e->rights_inheriting &= ~WASI_RIGHTS_MODIFY;
+		}
 	}
 	for (size_t i = 0; i < cfg->nsockets; i++) {
 		struct kumo_plat_stat st = {0};

@@ -517,7 +517,10 @@ u32 KUMO_WASI_SYM(9, path_open, iiiiillii_i)(wvm *vm, u32 fd, u32 dirflags, u32 
 	if (oflags & WASI_OFLAG_TRUNC)
 		need |= WASI_RIGHT_PATH_FILESTAT_SET_SIZE;
 	if ((d->rights_base & need) != need)
-		return WASI_ENOTCAPABLE;
+		return (d->rights_base & WASI_RIGHT_PATH_OPEN) &&
+				       !(d->rights_inheriting & WASI_RIGHT_FD_WRITE)
+			       ? WASI_EROFS
+			       : WASI_ENOTCAPABLE;
 	if (!wasi_mem(vm, opened, 4))
 		return WASI_EFAULT;
 
@@ -527,6 +530,11 @@ u32 KUMO_WASI_SYM(9, path_open, iiiiillii_i)(wvm *vm, u32 fd, u32 dirflags, u32 
 		return e;
 	if (r.trailing_slash)
 		oflags |= WASI_OFLAG_DIRECTORY;
+	/* Under a read-only preopen, asking to write is EROFS, as on a read-only mount. */
+	if ((rights_base & WASI_RIGHT_FD_WRITE) && !(d->rights_inheriting & WASI_RIGHT_FD_WRITE)) {
+		wasi_resolved_done(&r);
+		return WASI_EROFS;
+	}
 	/* The new fd's rights: what was asked, within what the directory passes on. */
 	uint64_t base = rights_base & d->rights_inheriting;
 	uint64_t inh = rights_inheriting & d->rights_inheriting;

@@ -39,6 +39,18 @@
 	 WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_POLL_FD_READWRITE | WASI_RIGHT_SOCK_SHUTDOWN | \
 	 WASI_RIGHT_SOCK_ACCEPT)
 
+/* Rights that change the file system: what a read-only preopen (and everything opened
+ * under it) never has. */
+#define WASI_RIGHTS_MODIFY                                                                 \
+	(WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_ALLOCATE |             \
+	 WASI_RIGHT_FD_FILESTAT_SET_SIZE | WASI_RIGHT_FD_FILESTAT_SET_TIMES |                \
+	 WASI_RIGHT_PATH_CREATE_DIRECTORY | WASI_RIGHT_PATH_CREATE_FILE |                    \
+	 WASI_RIGHT_PATH_LINK_SOURCE | WASI_RIGHT_PATH_LINK_TARGET |                         \
+	 WASI_RIGHT_PATH_RENAME_SOURCE | WASI_RIGHT_PATH_RENAME_TARGET |                     \
+	 WASI_RIGHT_PATH_FILESTAT_SET_SIZE | WASI_RIGHT_PATH_FILESTAT_SET_TIMES |            \
+	 WASI_RIGHT_PATH_SYMLINK | WASI_RIGHT_PATH_REMOVE_DIRECTORY |                        \
+	 WASI_RIGHT_PATH_UNLINK_FILE)
+
 struct wasi_fd {
 	struct kumo_plat_file *file; /* NULL: free slot */
 	bool owned;                  /* close the platform file with the fd */

@@ -35,7 +35,7 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
 	return remove(p);
 }
 
-static int setup(void **state)
+static int setup_with(void **state, bool readonly)
 {
 	struct fx *f = xzalloc(sizeof(*f));
 	strcpy(f->dir, "/tmp/kumo-test-wasi-XXXXXX");
@@ -45,7 +45,7 @@ static int setup(void **state)
 	assert_int_equal(kumo_hosted_open_dir(f->dir, &d, &err), 0);
 	static const char *argv[] = {"app", "one", "two"};
 	static const char *envp[] = {"A=1", "HOME=/sandbox"};
-	struct kumo_wasi_preopen pre = {"/sandbox", d};
+	struct kumo_wasi_preopen pre = {"/sandbox", d, readonly};
 	struct kumo_wasi_config cfg = {.argc = 3, .argv = argv, .envc = 2, .envp = envp,
 				       .npreopens = 1, .preopens = &pre};
 	f->wasi = kumo_wasi_new(&cfg);
@@ -61,6 +61,16 @@ static int setup(void **state)
 	f->mem = f->vm->mem_base;
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+static int setup_readonly(void **state)
+{
+	return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -367,6 +377,52 @@ static void rights_only_shrink(void **state)
 			 WASI_EISDIR);
 }
 
+/* A read-only preopen: reads work, opening for writing is EROFS, and no other change
+ * (mkdir, unlink, rename, symlink, times) is possible under it, at any depth. */
+static void readonly_preopen(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/f", f->dir);
+	FILE *hf = fopen(path, "w");
+	assert_non_null(hf);
+	fputs("data", hf);
+	fclose(hf);
+	snprintf(path, sizeof(path), "%s/sub", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	uint32_t fd;
+	assert_int_equal(open_at(f, PRE, "f", 0, WASI_RIGHT_FD_READ, 0, &fd), 0);
+	uint32_t iov[2] = {BUF_AT, 4};
+	memcpy(f->mem + IOV_AT, iov, 8);
+	assert_int_equal(KUMO_WASI_SYM(7, fd_read, iiii_i)(f->vm, fd, IOV_AT, 1, OUT_AT), 0);
+	assert_memory_equal(f->mem + BUF_AT, "data", 4);
+	assert_int_equal(write_str(f, fd, "x"), WASI_ENOTCAPABLE);
+	assert_int_equal(open_at(f, PRE, "f", 0, RW, 0, &fd), WASI_EROFS);
+	assert_int_equal(open_at(f, PRE, "new", WASI_OFLAG_CREAT, RW, 0, &fd), WASI_EROFS);
+	assert_int_equal(open_at(f, PRE, "f", WASI_OFLAG_TRUNC, WASI_RIGHT_FD_READ, 0, &fd),
+			 WASI_EROFS);
+	uint32_t n = put_str(f, PATH_AT, "d");
+	assert_int_equal(KUMO_WASI_SYM(21, path_create_directory, iii_i)(f->vm, PRE, PATH_AT, n),
+			 WASI_ENOTCAPABLE);
+	n = put_str(f, PATH_AT, "f");
+	assert_int_equal(KUMO_WASI_SYM(16, path_unlink_file, iii_i)(f->vm, PRE, PATH_AT, n),
+			 WASI_ENOTCAPABLE);
+	/* A directory opened under it is read-only too. */
+	uint32_t sub;
+	assert_int_equal(open_at(f, PRE, "sub", WASI_OFLAG_DIRECTORY,
+				 WASI_RIGHT_PATH_OPEN | WASI_RIGHT_PATH_CREATE_FILE |
+					 WASI_RIGHT_PATH_CREATE_DIRECTORY,
+				 0, &sub),
+			 0);
+	assert_int_equal(open_at(f, sub, "g", WASI_OFLAG_CREAT, RW, 0, &fd), WASI_EROFS);
+	n = put_str(f, PATH_AT, "d");
+	assert_int_equal(KUMO_WASI_SYM(21, path_create_directory, iii_i)(f->vm, sub, PATH_AT, n),
+			 WASI_ENOTCAPABLE);
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/new", f->dir);
+	assert_int_equal(stat(path, &st), -1);
+}
+
 static void preopens_and_renumber(void **state)
 {
 	struct fx *f = *state;
@@ -503,6 +559,7 @@ int main(void)
 		T(symlinks_and_escapes),
 		T(rights_only_shrink),
 		T(preopens_and_renumber),
+		cmocka_unit_test_setup_teardown(readonly_preopen, setup_readonly, teardown),
 		T(clocks_random_poll_sockets),
 		cmocka_unit_test(every_function_resolves),
 		cmocka_unit_test(run_command_exit_code_and_stdout),
