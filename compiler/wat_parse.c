@@ -1562,7 +1562,7 @@ static void assemble(struct wat *w, const char *text, size_t len, struct buf *ou
 			}
 			struct wat inner = { .e = w->e, .arena = w->arena };
 			memcpy(inner.unwind, w->unwind, sizeof(jmp_buf));
-			assemble(&inner, (const char *)bytes.p, bytes.len, out);
+			assemble(&inner, bytes.p ? (const char *)bytes.p : "", bytes.len, out);
 			return;
 		}
 		module_body(w, out);

@@ -32,4 +32,4 @@ TEST_SCRIPTS += tests/fuzz/run-replay.sh
 fuzz-wat: $(FUZZ_DIR)/fuzz_wasm
 	@mkdir -p $(FUZZ_DIR)/corpus-wat
 	$(FUZZ_DIR)/fuzz_wasm -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-		-max_len=16384 -only_ascii=1 $(FUZZ_DIR)/corpus-wat tests/fuzz/corpus/wat
+		-max_len=16384 -only_ascii=1 -dict=tests/fuzz/wat.dict $(FUZZ_DIR)/corpus-wat tests/fuzz/corpus/wat

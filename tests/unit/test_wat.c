@@ -201,6 +201,10 @@ static void load_detects_text(void **state)
 	assert_int_equal(m.nexports, 1);
 	assert_memory_equal(m.exports[0].name.ptr, "_start", 6);
 	wasm_module_free(&m);
+	/* (module quote ...): the strings are text (empty: the empty module). */
+	same("(module quote \"(func (export \\\"f\\\"))\" \"(memory 1)\")",
+	     "(module (func (export \"f\")) (memory 1))");
+	same("(module quote)", "(module)");
 	/* Binary via (module binary ...). */
 	load("(module binary \"\\00asm\" \"\\01\\00\\00\\00\")", &m);
 	assert_int_equal(m.nfuncs, 0);
