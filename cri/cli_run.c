@@ -6,6 +6,7 @@
 
 #include "builder/builder.h"
 #include "common.h"
+#include "compiler/wat.h"
 #include "cri/cli.h"
 #include "cri/cli_run_vm.h"
 #include "kernel/hosted/embed.h"
@@ -37,14 +38,14 @@ static int compile_cached(const char *wasm_path, bool bounds_checks, char **obj_
 
 static int run_vm(const struct kumo_hosted_vm_args *a)
 {
-	uint8_t magic[4] = {0};
+	uint8_t head[256] = {0};
 	FILE *f = fopen(a->app, "rb");
-	size_t n = f ? fread(magic, 1, 4, f) : 0;
+	size_t n = f ? fread(head, 1, sizeof(head), f) : 0;
 	if (f)
 		fclose(f);
-	if (n != 4 || memcmp(magic, "\0asm", 4) != 0) {
-		fprintf(stderr, "kumo run: `%s` is not a .wasm module: a VM is built from the "
-				"module itself (objects and .so files run with --host)\n", a->app);
+	if (!(n >= 4 && memcmp(head, "\0asm", 4) == 0) && !wat_is_text(head, n)) {
+		fprintf(stderr, "kumo run: `%s` is not a .wasm or .wat module: a VM is built from "
+				"the module itself (objects and .so files run with --host)\n", a->app);
 		return KUMO_EXIT_FAILURE;
 	}
 	struct kumo_rootfs_dir *dirs = xzalloc((a->ndirs + 1) * sizeof(*dirs));

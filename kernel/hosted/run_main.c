@@ -20,9 +20,9 @@ static void run_usage(FILE *out, const char *prog)
 		"       [--mem SIZE] [--net] [--listen [tcp:|udp:]ADDR:PORT]... [--bounds-checks]\n"
 		"       [--] [ARGS...]\n"
 		"\n"
-		"Runs a WASI preview1 command. APP is a .wasm module (compiled first, `kumo run`\n"
+		"Runs a WASI preview1 command. APP is a .wasm or .wat module (compiled first, `kumo run`\n"
 		"only), or an object (.o) or shared object (.so) made by `kumo compile`.\n"
-		"`kumo run` boots APP (a .wasm) as a kumo unikernel VM by default: QEMU started\n"
+		"`kumo run` boots APP (a .wasm or .wat) as a kumo unikernel VM by default: QEMU started\n"
 		"directly, KVM when /dev/kvm works, TCG otherwise; --dir then copies HOST into\n"
 		"the VM at GUEST (writes stay in the VM) and --mem sets the guest RAM.\n"
 		"  --host              run as a Linux process on the hosted runtime\n"
@@ -70,15 +70,22 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A module to compile: a binary (`\0asm`) or WebAssembly text (the first non-blank byte
+ * opens a form `(` or a comment `;;`, as compiler/wat.h's wat_is_text). */
 static bool is_wasm_file(const char *path)
 {
-	unsigned char magic[4] = {0};
+	unsigned char head[256] = {0};
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return false;
-	size_t n = fread(magic, 1, 4, f);
+	size_t n = fread(head, 1, sizeof(head), f);
 	fclose(f);
-	return n == 4 && memcmp(magic, "\0asm", 4) == 0;
+	if (n >= 4 && memcmp(head, "\0asm", 4) == 0)
+		return true;
+	size_t i = 0;
+	while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\n' || head[i] == '\r'))
+		i++;
+	return i < n && (head[i] == '(' || (head[i] == ';' && i + 1 < n && head[i + 1] == ';'));
 }
 
 int kumo_hosted_run_main(const char *prog, int argc, char **argv,

@@ -82,7 +82,9 @@ WAT
 	check "--mem caps memory.grow" 1 "" "" -- "$KUMO" run --host --mem 128K "$tmp/grow.wasm"
 	check "unknown import" 125 "" "unknown import \`env.missing\`" -- "$KUMO" run --host "$tmp/import.wasm"
 	check "kumo-hostrun refuses .wasm" 125 "" "compile it first" -- "$HOSTRUN" "$tmp/trap.wasm"
-	check "not a module" 125 "" "load \`$tmp/trap.wat\`" -- "$KUMO" run --host "$tmp/trap.wat"
+	check "text (.wat) is compiled too" 134 "" "kumo: trap: unreachable" -- "$KUMO" run --host "$tmp/trap.wat"
+	echo "not wasm" >"$tmp/junk.txt"
+	check "not a module" 125 "" "load \`$tmp/junk.txt\`" -- "$KUMO" run --host "$tmp/junk.txt"
 else
 	echo "skip: wat2wasm (wabt) not installed: the .wat cases did not run"
 fi
