@@ -2,7 +2,7 @@
 """tests/guest/net_host.py - the host side of tests/guest/run-net-tests.sh: ping, TCP and
 UDP echo checks, a tiny DNS server and a TCP greeting server, QEMU CPU time.
 usage: net_host.py ping ADDR N | tcp-echo ADDR PORT NBYTES | udp-echo ADDR PORT |
-       churn ADDR PORT N | keepalive ADDR PORT PATH N FILE | quit ADDR PORT | dns BIND NAME=ADDR... | greet BIND PORT | cpu PID SECONDS"""
+       churn ADDR PORT N | churn-for ADDR PORT SECONDS | keepalive ADDR PORT PATH N FILE | quit ADDR PORT | dns BIND NAME=ADDR... | greet BIND PORT | cpu PID SECONDS"""
 import os
 import socket
 import struct
@@ -118,11 +118,13 @@ def stat(addr, port):
     return dict(kv.split('=') for kv in line.decode().split())
 
 
-def churn(addr, port, n):
-    """n echo connections between two usage reports: the guest's heap and pools
-    must come back to the same figures."""
+def churn(addr, port, n, secs=0):
+    """n echo connections (or as many as fit in secs seconds, when secs > 0) between two
+    usage reports: the guest's heap and pools must come back to the same figures."""
     a = stat(addr, port)
-    for i in range(n):
+    end = time.time() + secs
+    i = 0
+    while (i < n) if secs <= 0 else (time.time() < end):
         s = socket.create_connection((addr, port), timeout=10)
         msg = b'churn %d' % i
         s.sendall(msg)
@@ -136,6 +138,8 @@ def churn(addr, port, n):
         if got != msg:
             print('connection %d: echo %r' % (i, got))
             return False
+        i += 1
+    n = i
     b = stat(addr, port)
     keys = ('heap-used', 'pbuf-used', 'memp-tcp-pcb', 'memp-tcp-seg')
     print('after %d connections: ' % n + ' '.join('%s %s->%s' % (k, a[k], b[k]) for k in keys))
@@ -222,6 +226,8 @@ def main(a):
         return keepalive(a[1], int(a[2]), a[3], int(a[4]), a[5])
     if cmd == 'churn':
         return churn(a[1], int(a[2]), int(a[3]))
+    if cmd == 'churn-for':
+        return churn(a[1], int(a[2]), 0, int(a[3]))
     if cmd == 'quit':
         return quit_(a[1], int(a[2]))
     if cmd == 'dns':

@@ -3,7 +3,8 @@
 # tests/guest/net_payload.c on microvm (virtio-mmio) and q35 (virtio-pci) attached to a
 # tap device of its own, then checks from the host: ping, byte-exact TCP echo, UDP
 # echo, name resolution through a DNS server on the host, a TCP client reaching a host
-# server, that the idle guest does not spin, the leak report at exit, and that a
+# server, that the idle guest does not spin, the leak report at exit (NET_SOAK_SECS=N adds
+# an N-second open/close soak on microvm, outside make test), and that a
 # missing NIC is a boot error.
 # usage: run-net-tests.sh [BUILD_DIR]     prints `net: N passed, N failed`
 set -u
@@ -72,7 +73,7 @@ boot() {
 		nic=(-device virtio-net-pci,netdev=n0,mac=52:54:00:4b:4d:01)
 	fi
 	[ "${NO_NIC:-}" = 1 ] && nic=()
-	timeout 120 qemu-system-x86_64 "${m[@]}" -accel "$accel" -cpu max -m "${MEM:-32}" \
+	timeout $((120 + ${NET_SOAK_SECS:-0})) qemu-system-x86_64 "${m[@]}" -accel "$accel" -cpu max -m "${MEM:-32}" \
 		-display none -no-reboot -nodefaults \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" "${nic[@]}" \
 		-kernel "${ELF:-$elf}" -initrd "$tmp/$name.img" "$@" >"$tmp/$name.qemu" 2>&1 &
@@ -112,6 +113,13 @@ for machine in microvm q35; do
 	out=$(py tcp-echo "$guest" 7000 1) && ok "$n: $out" || nok "$n: tcp echo" "$out"
 	out=$(py udp-echo "$guest" 7001) && ok "$n: $out" || nok "$n: udp echo" "$out"
 	out=$(py churn "$guest" 7000 50) && ok "$n: no leak $out" || nok "$n: leak" "$out"
+	served=52
+	# NET_SOAK_SECS=600: the issue's 10-minute open/close soak (not in make test).
+	if [ -n "${NET_SOAK_SECS:-}" ] && [ "$machine" = microvm ]; then
+		out=$(py churn-for "$guest" 7000 "$NET_SOAK_SECS") && ok "$n: soak ${NET_SOAK_SECS}s, no leak $out" ||
+			nok "$n: soak leak" "$out"
+		served=$((served + $(echo "$out" | sed -n 's/^after \([0-9]*\) connections.*/\1/p')))
+	fi
 	# Idle: blocked in accept, the guest sleeps in hlt. A spinning guest burns a whole
 	# core; an idle one a few percent even under TCG.
 	cpu=$(py cpu "$vm_pid" 3)
@@ -119,7 +127,7 @@ for machine in microvm q35; do
 	else nok "$n: idle guest spins" "${cpu}s CPU in 3s"; fi
 	py quit "$guest" 7000 >/dev/null
 	vm_end || nok "$n: VM did not stop after QUIT"
-	if [ "$(record "$n")" = "$exit0" ] && grep -qx 'served 52 connections' "$tmp/$n.1"; then
+	if [ "$(record "$n")" = "$exit0" ] && grep -qx "served $served connections" "$tmp/$n.1"; then
 		ok "$n: exit"
 	else
 		nok "$n: exit" "$(record "$n")" "$(cat "$tmp/$n.1")"
