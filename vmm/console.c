@@ -166,7 +166,7 @@ fail:
 	return -1;
 }
 
-uint64_t vmm_console_finish(struct vmm_console *c)
+static uint64_t finish(struct vmm_console *c, bool detach)
 {
 	if (!c)
 		return 0;
@@ -178,6 +178,15 @@ uint64_t vmm_console_finish(struct vmm_console *c)
 	}
 	if (c->raw[0] >= 0 && c->raw[1] >= 0)
 		pump(c);
+	if (detach && c->log) {
+		size_t dropped[2];
+		vmm_crilog_drop_partial(c->log, dropped);
+		for (int s = 0; s < 2; s++)
+			c->off[s] -= dropped[s] <= c->off[s] ? dropped[s] : c->off[s];
+		if (c->offsets_fd >= 0 && pwrite(c->offsets_fd, c->off, sizeof(c->off), 0) < 0)
+			log_debug("vmm: vm `%s`: saving console offsets: %s", c->vm->spec.name,
+				  strerror(errno));
+	}
 	vmm_crilog_close(c->log);
 	for (int s = 0; s < 2; s++)
 		if (c->raw[s] >= 0)
@@ -192,6 +201,16 @@ uint64_t vmm_console_finish(struct vmm_console *c)
 	uint64_t first = c->first_output_ns;
 	free(c);
 	return first;
+}
+
+uint64_t vmm_console_finish(struct vmm_console *c)
+{
+	return finish(c, false);
+}
+
+void vmm_console_detach(struct vmm_console *c)
+{
+	finish(c, true);
 }
 
 int vmm_console_reopen(struct vmm_console *c, kumo_error_t *err)

@@ -141,6 +141,14 @@ int vmm_crilog_reopen(struct vmm_crilog *log, kumo_error_t *err)
 	return 0;
 }
 
+void vmm_crilog_drop_partial(struct vmm_crilog *log, size_t dropped[2])
+{
+	for (int s = 0; s < 2; s++) {
+		dropped[s] = log->plen[s];
+		log->plen[s] = 0;
+	}
+}
+
 void vmm_crilog_close(struct vmm_crilog *log)
 {
 	if (!log)

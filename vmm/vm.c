@@ -359,7 +359,7 @@ void vmm_vm_detach(struct vmm_vm *vm)
 	struct vmm_console *c = vm->console;
 	vm->console = NULL;
 	pthread_mutex_unlock(&vm->lock);
-	vmm_console_finish(c); /* offsets saved: a later vmm_attach goes on from there */
+	vmm_console_detach(c); /* offsets saved: a later vmm_attach goes on from there */
 	vmm->ops->release(vm);
 	delete_vm(vm);
 }

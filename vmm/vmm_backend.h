@@ -81,6 +81,12 @@ int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
 /* Copies everything still in the files, flushes the CRI log (final), stops the thread,
  * frees c; returns its first-output time (0: none, or c is NULL). */
 uint64_t vmm_console_finish(struct vmm_console *c);
+/* Like vmm_console_finish, for a VM that keeps running (vmm_vm_detach): an unfinished
+ * line is not logged; the saved offsets point at its start, so the next owner
+ * (vmm_attach) logs it whole. */
+void vmm_console_detach(struct vmm_console *c);
+/* Forgets the unfinished lines (their lengths in dropped[]) without logging them. */
+void vmm_crilog_drop_partial(struct vmm_crilog *log, size_t dropped[2]);
 int vmm_console_reopen(struct vmm_console *c, kumo_error_t *err);
 uint64_t vmm_console_first_output_ns(struct vmm_console *c);
 
