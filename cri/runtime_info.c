@@ -42,13 +42,18 @@ CRI_HANDLER(cri_status)
 	m->status->conditions[m->status->n_conditions++] =
 		condition("NetworkReady", net, net ? "" : (reason ? reason : "NetworkPluginNotReady"),
 			  net ? "" : (message ? message : "pod networking is not available"));
-	m->runtime_handlers = xzalloc(sizeof(*m->runtime_handlers));
-	Runtime__V1__RuntimeHandler *h =
-		CRI_NEW(Runtime__V1__RuntimeHandler, RUNTIME__V1__RUNTIME_HANDLER__INIT);
-	h->name = xstrdup("");
-	h->features = CRI_NEW(Runtime__V1__RuntimeHandlerFeatures,
-			      RUNTIME__V1__RUNTIME_HANDLER_FEATURES__INIT);
-	m->runtime_handlers[m->n_runtime_handlers++] = h;
+	/* The default handler and "kumo", the RuntimeClass handler deploy/k8s installs: both
+	 * run the pod the same way. */
+	static const char *const handlers[] = {"", "kumo"};
+	m->runtime_handlers = xzalloc(sizeof(*m->runtime_handlers) * 2);
+	for (size_t i = 0; i < 2; i++) {
+		Runtime__V1__RuntimeHandler *h =
+			CRI_NEW(Runtime__V1__RuntimeHandler, RUNTIME__V1__RUNTIME_HANDLER__INIT);
+		h->name = xstrdup(handlers[i]);
+		h->features = CRI_NEW(Runtime__V1__RuntimeHandlerFeatures,
+				      RUNTIME__V1__RUNTIME_HANDLER_FEATURES__INIT);
+		m->runtime_handlers[m->n_runtime_handlers++] = h;
+	}
 	m->features = CRI_NEW(Runtime__V1__RuntimeFeatures, RUNTIME__V1__RUNTIME_FEATURES__INIT);
 	if (r->verbose) {
 		pthread_mutex_lock(&rt->lock);

@@ -23,6 +23,11 @@ CRI_HANDLER(cri_run_pod_sandbox)
 	    !*cfg->metadata->namespace_)
 		return kumo_error(err, KUMO_E_INVALID,
 				  "RunPodSandbox needs config.metadata with name, uid and namespace");
+	/* The handlers Status advertises (cri/runtime_info.c): the default and "kumo". */
+	if (r->runtime_handler && *r->runtime_handler && strcmp(r->runtime_handler, "kumo") != 0)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "no runtime handler `%s`: kumod runs \"\" and \"kumo\" "
+				  "(RuntimeClass handler kumo)", r->runtime_handler);
 	const Runtime__V1__PodSandboxMetadata *md = cfg->metadata;
 	char id[CRI_ID_LEN + 1];
 

@@ -68,6 +68,7 @@ eq "Version runtime_api_version" "$(jq -r .runtime_api_version <<<"$OUT")" "v1"
 call "Status" Status '{}'
 eq "Status RuntimeReady" "$(jq -r '.status.conditions[] | select(.type=="RuntimeReady") | .status' <<<"$OUT")" "true"
 eq "Status NetworkReady reported" "$(jq -r '[.status.conditions[] | select(.type=="NetworkReady")] | length' <<<"$OUT")" "1"
+eq "Status advertises the kumo handler" "$(jq -r '[.runtime_handlers[].name] | join(",")' <<<"$OUT")" ",kumo"
 call "RuntimeConfig" RuntimeConfig '{}'
 eq "RuntimeConfig cgroup driver" "$(jq -r .linux.cgroup_driver <<<"$OUT")" "CGROUPFS"
 call "UpdateRuntimeConfig" UpdateRuntimeConfig '{"runtime_config":{"network_config":{"pod_cidr":"10.244.1.0/24"}}}'
@@ -109,6 +110,7 @@ eq "pod metadata" "$(jq -r '.status.metadata | "\(.namespace)/\(.name)/\(.uid)"'
 code "RunPodSandbox twice" AlreadyExists RunPodSandbox "$(pod_json web uid-web)"
 code "RunPodSandbox without metadata" InvalidArgument RunPodSandbox '{"config":{}}'
 code "RunPodSandbox without config" InvalidArgument RunPodSandbox '{}'
+code "RunPodSandbox with an unknown runtime handler" InvalidArgument RunPodSandbox '{"config":{"metadata":{"name":"h","uid":"h","namespace":"n"}},"runtime_handler":"gvisor"}'
 call "RunPodSandbox second pod" RunPodSandbox "$(pod_json db uid-db '{"app":"db"}')"
 POD2=$(jq -r .pod_sandbox_id <<<"$OUT")
 mkdir -p "$LOGS/db"

@@ -78,6 +78,7 @@ boot() {
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" "${nic[@]}" \
 		-kernel "${ELF:-$elf}" -initrd "$tmp/$name.img" "$@" >"$tmp/$name.qemu" 2>&1 &
 	vm_pid=$!
+	pids+=("$vm_pid")
 }
 # wait_for FILE TEXT: until FILE contains TEXT or the VM is gone (60 s at most)
 wait_for() {
@@ -118,7 +119,8 @@ for machine in microvm q35; do
 	if [ -n "${NET_SOAK_SECS:-}" ] && [ "$machine" = microvm ]; then
 		out=$(py churn-for "$guest" 7000 "$NET_SOAK_SECS") && ok "$n: soak ${NET_SOAK_SECS}s, no leak $out" ||
 			nok "$n: soak leak" "$out"
-		served=$((served + $(echo "$out" | sed -n 's/^after \([0-9]*\) connections.*/\1/p')))
+		soaked=$(echo "$out" | sed -n 's/^after \([0-9]*\) connections.*/\1/p')
+		served=$((served + ${soaked:-0}))
 	fi
 	# Idle: blocked in accept, the guest sleeps in hlt. A spinning guest burns a whole
 	# core; an idle one a few percent even under TCG.
