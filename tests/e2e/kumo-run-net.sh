@@ -69,6 +69,19 @@ if [ -f "$HTTPD" ]; then
 		body=; sleep 0.2
 	done
 	eq "curl fetches the file from kumo run --listen" "$body" "$(cat "$T/www/index.html")"
+	# VM to VM over the bridge: the client app in a second VM fetches from the first.
+	CLIENT=$(dirname "$HTTPD")/net_client.wasm
+	if [ -f "$CLIENT" ]; then
+		timeout 300 "$BIN/kumo" run --net "$CLIENT" "$IP" 8080 /index.html >"$T/client.out" 2>"$T/client.err"
+		rc=$?
+		if [ $rc -eq 0 ] && grep -qF "$(head -1 "$T/www/index.html")" "$T/client.out"; then
+			ok "a second VM fetches the file from the first over the bridge"
+		else
+			bad "VM to VM" "exit $rc; $(tail -3 "$T/client.err")"
+		fi
+	else
+		bad "VM to VM" "$CLIENT is not built (make net-apps)"
+	fi
 	kill -TERM "$RPID"; wait "$RPID"; RPID=
 	eq "no tap left after the server" "$(taps)" "0"
 else
