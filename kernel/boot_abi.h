@@ -126,6 +126,11 @@
 #define KUMO_EXIT_RECORD_PREFIX "KUMO-EXIT v=1 "
 #define KUMO_EXIT_STATUS_TRAP 134  /* like an abort(): 128 + SIGABRT */
 #define KUMO_EXIT_STATUS_PANIC 255 /* also carries kind=panic */
+#define KUMO_EXIT_STATUS_STOPPED 143 /* 128 + SIGTERM: the host pressed the ACPI power
+				      * button (QMP system_powerdown, virDomainShutdown) and
+				      * the app was waiting (sleep, poll, socket I/O); kind=exit,
+				      * msg="stopped by the host". Microvm's GED only: pc/q35
+				      * ignore the button. A computing app is not interrupted. */
 #define KUMO_EXIT_KIND_EXIT "exit"
 #define KUMO_EXIT_KIND_TRAP "trap"
 #define KUMO_EXIT_KIND_PANIC "panic"

@@ -239,6 +239,7 @@ void clock_sleep_until(uint64_t deadline_ns)
 		/* sti's one-instruction shadow makes "enable, then halt" atomic: a timer that
 		 * fires in between still wakes the hlt. */
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		kstop_check();
 	}
 }
 

@@ -44,6 +44,14 @@ void kexit(int status)
 	finish(status & 0xff, KUMO_EXIT_KIND_EXIT, -1, "exited");
 }
 
+void kstop_check(void)
+{
+	if (kumo_stop_pending && !exiting) {
+		klog("stop requested by the host (ACPI power button)");
+		finish(KUMO_EXIT_STATUS_STOPPED, KUMO_EXIT_KIND_EXIT, -1, "stopped by the host");
+	}
+}
+
 void ktrap(uint32_t code)
 {
 	klog("wasm trap: %s", kumo_trap_message(code));

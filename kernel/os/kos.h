@@ -29,6 +29,10 @@ int kcons_has_port(enum kcons_stream s);
 
 /* --- exit (exit.c): exit record on COM3, then power-off --- */
 __attribute__((noreturn)) void kexit(int status);
+/* Called after every hlt of the kernel's waits: when the host pressed the power button
+ * (kumo_stop_pending), ends the app with KUMO_EXIT_STATUS_STOPPED. An app that never
+ * waits is not interrupted (the host destroys it when its grace period ends). */
+void kstop_check(void);
 __attribute__((noreturn)) void ktrap(uint32_t trap_code);
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 

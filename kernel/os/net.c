@@ -121,6 +121,7 @@ void net_wait(uint64_t deadline_ns)
 		/* sti's shadow: an interrupt between the two still wakes the hlt. */
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
+	kstop_check();
 }
 
 int net_usage(char *buf, size_t cap)

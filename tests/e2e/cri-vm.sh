@@ -39,6 +39,23 @@ done
 # A module importing something the kernel does not provide.
 printf '(module (import "env" "nosuch" (func)) (func (export "_start") call 0))' >"$T/bad.wat"
 wat2wasm "$T/bad.wat" -o "$T/bad.wasm" || { bad "wat2wasm" "failed"; finish; }
+# An app that says so, then sleeps 120 s in poll_oneoff (for the graceful stop).
+cat >"$T/sleep.wat" <<'WAT'
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $p (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "sleeping\n")
+  (func (export "_start")
+    (i32.store (i32.const 200) (i32.const 256))
+    (i32.store (i32.const 204) (i32.const 9))
+    (drop (call $w (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 120000000000))
+    (drop (call $p (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))
+WAT
+wat2wasm "$T/sleep.wat" -o "$T/sleep.wasm" || { bad "wat2wasm sleep" "failed"; finish; }
 
 registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
@@ -46,12 +63,13 @@ for a in args exitcode trap; do
 	"$BIN/kumo" push "$APPS/app_$a.wasm" "$REG/$a:v1" >"$T/push.log" 2>&1 || bad "kumo push $a" "$(cat "$T/push.log")"
 done
 "$BIN/kumo" push "$T/bad.wasm" "$REG/badimport:v1" >"$T/push.log" 2>&1 || bad "kumo push badimport" "$(cat "$T/push.log")"
+"$BIN/kumo" push "$T/sleep.wasm" "$REG/sleep:v1" >"$T/push.log" 2>&1 || bad "kumo push sleep" "$(cat "$T/push.log")"
 
 "$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 
-for a in args exitcode trap badimport; do
+for a in args exitcode trap badimport sleep; do
 	call "PullImage $a" PullImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
 done
 LOGDIR=$T/logs/pod1
@@ -111,6 +129,18 @@ eq "a trap's exit code is not 0" "$(jq -r '.status.exit_code != 0' <<<"$OUT")" t
 call "ListContainers" ListContainers '{}'
 eq "three containers listed" "$(jq '.containers | length' <<<"$OUT")" 3
 
+# Graceful stop: StopContainer presses the VM's power button; the kernel ends the
+# sleeping app with 143 (128 + SIGTERM) well before the grace period would destroy it.
+create sleep sleep '[]'
+C4=$CID
+call "StartContainer sleep" StartContainer "{\"container_id\":\"$C4\"}"
+for _ in $(seq 600); do grep -q sleeping "$LOGDIR/sleep.log" 2>/dev/null && break; sleep 0.1; done
+call "StopContainer with a grace period" StopContainer "{\"container_id\":\"$C4\",\"timeout\":60}"
+call "ContainerStatus after a graceful stop" ContainerStatus "{\"container_id\":\"$C4\"}"
+eq "a stopped app exits 143" "$(jq -r .status.exit_code <<<"$OUT")" 143
+eq "stopped, not killed" "$(jq -r .status.reason <<<"$OUT")" Error
+call "RemoveContainer sleep" RemoveContainer "{\"container_id\":\"$C4\"}"
+
 code "a memory limit below the floor" InvalidArgument CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"tiny\"},\"image\":{\"image\":\"$REG/args:v1\"},\"linux\":{\"resources\":{\"memory_limit_in_bytes\":1048576}}}}"
 says "the message names the floor" "16 MiB"
 code "an unsupported import" Unimplemented CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"bad\"},\"image\":{\"image\":\"$REG/badimport:v1\"}}}"
@@ -124,7 +154,7 @@ done
 eq "no run dir left" "$(ls "$T/root/vms" | wc -l)" 0
 call "StopPodSandbox" StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
 call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
-for a in args exitcode trap badimport; do
+for a in args exitcode trap badimport sleep; do
 	call "RemoveImage $a" RemoveImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
 done
 eq "no QEMU left" "$(pgrep -f "qemu-system.*$T/root" | wc -l)" 0

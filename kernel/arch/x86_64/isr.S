@@ -97,6 +97,17 @@ kumo_isr_net:
 	pop %rax
 	iretq
 
+/* The power button (microvm's GED, edge): a flag the kernel's waits read. */
+	.p2align 4
+	.globl kumo_isr_stop
+kumo_isr_stop:
+	push %rax
+	movl $1, kumo_stop_pending(%rip)
+	mov kumo_lapic_eoi(%rip), %rax
+	movl $0, (%rax)
+	pop %rax
+	iretq
+
 	.p2align 4
 	.globl kumo_isr_spurious
 kumo_isr_spurious:

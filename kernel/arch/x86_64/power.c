@@ -97,17 +97,23 @@ void acpi_init(uint64_t rsdp_paddr)
 		find_s5(dsdt);
 }
 
+/* The DSDT, or NULL. */
+static const uint8_t *dsdt_table(void)
+{
+	const uint8_t *fadt = acpi_table("FACP");
+	if (!fadt)
+		return NULL;
+	uint32_t flen = rd32(fadt + 4);
+	uint64_t dsdt_pa = flen >= 148 && rd64(fadt + 140) ? rd64(fadt + 140) : rd32(fadt + 40);
+	return sdt(dsdt_pa, "DSDT");
+}
+
 int acpi_virtio_mmio(uint64_t *base, uint32_t *irq, int max)
 {
 	/* QEMU's microvm with ACPI describes each virtio-mmio transport in the DSDT as a
 	 * device with _HID "LNRO0005" whose _CRS holds a Memory32Fixed (0x86) and an
 	 * extended Interrupt (0x89) descriptor: pick those out of the AML. */
-	const uint8_t *fadt = acpi_table("FACP");
-	if (!fadt)
-		return 0;
-	uint32_t flen = rd32(fadt + 4);
-	uint64_t dsdt_pa = flen >= 148 && rd64(fadt + 140) ? rd64(fadt + 140) : rd32(fadt + 40);
-	const uint8_t *d = sdt(dsdt_pa, "DSDT");
+	const uint8_t *d = dsdt_table();
 	if (!d)
 		return 0;
 	uint32_t len = rd32(d + 4);
@@ -135,6 +141,36 @@ int acpi_virtio_mmio(uint64_t *base, uint32_t *irq, int max)
 		i += 8;
 	}
 	return n;
+}
+
+volatile uint32_t kumo_stop_pending;
+
+int acpi_ged_gsi(uint32_t *gsi)
+{
+	/* QEMU's microvm describes its GED as a device with _HID "ACPI0013" whose _CRS
+	 * holds one extended Interrupt descriptor (0x89): its first interrupt is the GSI. */
+	const uint8_t *d = dsdt_table();
+	if (!d)
+		return -1;
+	uint32_t len = rd32(d + 4);
+	for (uint32_t i = 36; i + 8 <= len; i++) {
+		if (memcmp(d + i, "ACPI0013", 8) != 0)
+			continue;
+		for (uint32_t j = i + 8; j + 9 <= len && j < i + 200; j++)
+			if (d[j] == 0x89 && d[j + 1] >= 6 && d[j + 2] == 0 && d[j + 4] == 1) {
+				*gsi = rd32(d + j + 5);
+				return 0;
+			}
+	}
+	return -1;
+}
+
+int power_button_init(void)
+{
+	uint32_t gsi;
+	if (acpi_ged_gsi(&gsi) < 0)
+		return -1;
+	return ioapic_route(gsi, STOP_VECTOR);
 }
 
 void power_off(void)

@@ -100,6 +100,16 @@ uint32_t lapic_id(void);
 #define NET_VECTOR 0x21
 extern volatile uint32_t kumo_net_irq_pending;
 void kumo_isr_net(void);
+/* isr.S: the ACPI power button (microvm's GED) sets kumo_stop_pending; the kernel's
+ * waits see it (kstop_check, kernel/os/exit.c). */
+#define STOP_VECTOR 0x22
+extern volatile uint32_t kumo_stop_pending;
+void kumo_isr_stop(void);
+/* The GSI of the ACPI Generic Event Device (_HID ACPI0013, microvm's power button)
+ * from the DSDT; 0 with *gsi set, -1 when there is none (pc/q35). */
+int acpi_ged_gsi(uint32_t *gsi);
+/* Routes the power button to STOP_VECTOR when the machine has one; 0 or -1. */
+int power_button_init(void);
 static inline uint16_t inw(uint16_t port)
 {
 	uint16_t v;
