@@ -125,6 +125,18 @@ eq "one tap more, on the bridge" "$(( $(taps) - taps0 ))/$(ip -o link show maste
 eq "one hostPort DNAT rule more" "$(( $(dnat_rules) - rules0 ))" "1"
 if iptables-save -t nat | grep -- "--dport 18080" | grep -q -- "--to-destination $IP:8080"; then ok "the DNAT rule sends 18080 to $IP:8080"; else bad "DNAT rule" "$(iptables-save -t nat | grep kumo:)"; fi
 
+# An init container first: it gets the pod's NIC and address, exits, and hands both on
+# to the app container (one VM of the pod at a time owns the tap).
+call "CreateContainer init" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"init\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--port\",\"bad\"],\"log_path\":\"init.log\"}}"
+ICID=$(jq -r .container_id <<<"$OUT")
+eq "the init container has the pod's address" "$(boot_config "$T/root/vms/$ICID" 2>/dev/null | jq -r .net.address)" "$IP/24"
+call "StartContainer init" StartContainer "{\"container_id\":\"$ICID\"}"
+for _ in $(seq 600); do
+	[ "$(crictl ContainerStatus "{\"container_id\":\"$ICID\"}" | jq -r .status.state)" = CONTAINER_EXITED ] && break
+	sleep 0.1
+done
+eq "the init container ran and exited" "$(crictl ContainerStatus "{\"container_id\":\"$ICID\"}" | jq -r .status.state)" CONTAINER_EXITED
+
 # The container: the web server when it is built, else a VM that just runs.
 if [ -n "$HAVE_HTTPD" ]; then ARGS=$HTTPD_ARGS; else ARGS='[]'; fi
 call "CreateContainer in the networked pod" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":$ARGS,\"log_path\":\"srv.log\",\"mounts\":[{\"container_path\":\"/data\",\"host_path\":\"$T/data\",\"readonly\":true}]}}"
