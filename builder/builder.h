@@ -74,10 +74,12 @@ struct kumo_boot_config {
 
 /* The config as the JSON the kernel reads (malloc'd). */
 char *kumo_boot_config_json(const struct kumo_boot_config *cfg);
-/* A host directory copied into the VM's rootfs under `prefix` ("" = the root). */
+/* A host directory copied into the VM's rootfs under `prefix` ("" = the root), or a
+ * host file copied in as the entry `prefix`. A symlink as `host` itself is followed;
+ * symlinks below it are copied as symlinks. */
 struct kumo_rootfs_dir {
-	const char *host;
-	const char *prefix;
+	const char *host;   /* directory or regular file on the host */
+	const char *prefix; /* where it lands in the rootfs */
 };
 /* Writes the initrd (header, config JSON, one ustar archive of the given directories,
  * empty when ndirs is 0) atomically at path. */

@@ -74,13 +74,17 @@ char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 	return text;
 }
 
-/* Appends the tree under dir to the archive w, names relative to dir under prefix. */
+/* Appends the tree under dir to the archive w, names relative to dir under prefix (dir
+ * may be a file: one entry named prefix). */
 static int pack_dir(struct archive *w, const char *dir, const char *prefix, kumo_error_t *err)
 {
 	int ret = -1;
 	struct archive *disk = archive_read_disk_new();
 	archive_read_disk_set_standard_lookup(disk);
-	archive_read_disk_set_symlink_physical(disk);
+	/* The mount's own path is followed (a hostPath or subPath may be a symlink, and
+	 * a file mount is one entry named `prefix`); symlinks inside stay symlinks, as
+	 * kubelet's `..data` layout of ConfigMap and Secret volumes needs. */
+	archive_read_disk_set_symlink_hybrid(disk);
 	while (*prefix == '/')
 		prefix++;
 	/* Parent directories of the prefix ("data" for "data/x"). */

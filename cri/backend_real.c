@@ -15,7 +15,8 @@
  *
  * Each container gets a run directory <root>/vms/<id>/ holding its initrd (boot config +
  * rootfs), the raw console streams and vm.json (what a restarted kumod needs to find
- * the VM again). Pod mounts are COPIED into the initrd's rootfs at CreateContainer: the
+ * the VM again). Pod mounts (directories, and files such as kubelet's /etc/hosts and
+ * termination-message file) are COPIED into the initrd's rootfs at CreateContainer: the
  * app sees the files as they were then, and its writes do not reach the host.
  */
 #include <dirent.h>
@@ -588,7 +589,10 @@ static int save_vm_json(const char *dir, const struct vmm_spec *vs, const char *
 	return kumo_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
-static int check_mount(const struct cri_mount *m, kumo_error_t *err)
+/* A mount kumo can copy into the VM: a directory, or a regular file (kubelet mounts
+ * /etc/hosts and the termination-message file as files); symlinks on the host path are
+ * followed. Sets *is_file. */
+static int check_mount(const struct cri_mount *m, bool *is_file, kumo_error_t *err)
 {
 	struct stat sb;
 	if (!m->container_path || m->container_path[0] != '/')
@@ -597,11 +601,15 @@ static int check_mount(const struct cri_mount *m, kumo_error_t *err)
 	if (stat(m->host_path, &sb) < 0)
 		return kumo_error(err, KUMO_E_NOT_FOUND, "mount `%s`: host path `%s`: %s",
 				  m->container_path, m->host_path, strerror(errno));
-	if (!S_ISDIR(sb.st_mode))
+	*is_file = S_ISREG(sb.st_mode);
+	if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
-				  "mount `%s`: host path `%s` is not a directory (kumo copies "
-				  "directories into the VM at CreateContainer; file mounts are not "
-				  "supported yet)", m->container_path, m->host_path);
+				  "mount `%s`: host path `%s` is neither a directory nor a regular "
+				  "file (kumo copies files and directories into the VM; devices, "
+				  "sockets and pipes cannot be)", m->container_path, m->host_path);
+	if (*is_file && strspn(m->container_path, "/") == strlen(m->container_path))
+		return kumo_error(err, KUMO_E_INVALID,
+				  "mount `%s`: a file cannot be mounted at the root", m->container_path);
 	return 0;
 }
 
@@ -639,9 +647,13 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	if (vmm_resources_from_cri(spec->memory_limit_bytes, spec->cpu_quota, spec->cpu_period, 0,
 				   (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &vs, err) < 0)
 		return -1;
-	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (check_mount(&spec->mounts[i], err) < 0)
+	bool file_mounts = false;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		bool is_file = false;
+		if (check_mount(&spec->mounts[i], &is_file, err) < 0)
 			return -1;
+		file_mounts |= is_file;
+	}
 	if (ensure_vmm(r, err) < 0)
 		return -1;
 	struct imagestore_image *img = NULL;
@@ -731,22 +743,26 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	}
 	/* The rootfs: the image's files besides the module (if it carries any) at "/",
 	 * then each mount at its container path; all copies made now. "/" is preopened
-	 * when anything is in it, so absolute and (wasi-libc resolves them from "/")
-	 * relative paths reach the files; each mount is preopened at its path as well. */
+	 * when anything but directory mounts is in it (image files, file mounts such as
+	 * /etc/hosts), so absolute and (wasi-libc resolves them from "/") relative paths
+	 * reach the files; each directory mount is preopened at its path as well. A file
+	 * cannot be a preopen: it is reached through "/". */
 	bool image_files = img->rootfs_path && rootfs_has_files(img->rootfs_path, img->module_path);
 	size_t nd = 0, np = 0;
 	dirs = xzalloc(sizeof(*dirs) * (spec->n_mounts + 2));
 	pre = xzalloc(sizeof(*pre) * (spec->n_mounts + 2));
-	if (image_files) {
+	if (image_files)
 		dirs[nd++] = (struct kumo_rootfs_dir){img->rootfs_path, ""};
+	if (image_files || file_mounts)
 		pre[np++] = (struct kumo_boot_preopen){"/", "/", false};
-	}
 	for (size_t i = 0; i < spec->n_mounts; i++) {
+		struct stat sb;
 		dirs[nd++] = (struct kumo_rootfs_dir){spec->mounts[i].host_path,
 						      spec->mounts[i].container_path};
-		pre[np++] = (struct kumo_boot_preopen){spec->mounts[i].container_path,
-						       spec->mounts[i].container_path,
-						       spec->mounts[i].readonly};
+		if (stat(spec->mounts[i].host_path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			pre[np++] = (struct kumo_boot_preopen){spec->mounts[i].container_path,
+							       spec->mounts[i].container_path,
+							       spec->mounts[i].readonly};
 	}
 	if (ctr_net(r, spec, &cn, err) < 0)
 		goto out;
