@@ -60,6 +60,12 @@ struct kumo_boot_net {
 	const char *const *listen;  /* "tcp:ADDR:PORT" / "udp:ADDR:PORT" */
 	size_t nlisten;
 };
+/* A file mount in the rootfs (the boot config's "files", kernel/boot_abi.h). */
+struct kumo_boot_file {
+	const char *path;   /* absolute path of a regular file of the rootfs */
+	bool readonly;      /* the app cannot change it (EROFS) */
+	bool copy_back;     /* reported at exit when the app changed it (KUMO-FILE record) */
+};
 struct kumo_boot_config {
 	const char *const *args;  /* argv, argv[0] included */
 	size_t nargs;
@@ -70,6 +76,8 @@ struct kumo_boot_config {
 	uint64_t stack_size;      /* 0 = the kernel's default */
 	const char *seed_hex;     /* extra entropy, or NULL */
 	const struct kumo_boot_net *net; /* networking, NULL: none */
+	const struct kumo_boot_file *files; /* file mounts */
+	size_t nfiles;
 };
 
 /* The config as the JSON the kernel reads (malloc'd). */

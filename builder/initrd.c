@@ -67,6 +67,15 @@ char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 		json_object_set_new(root, "seed", json_string(cfg->seed_hex));
 	if (cfg->net)
 		json_object_set_new(root, "net", net_json(cfg->net));
+	if (cfg->nfiles) {
+		json_t *files = json_array();
+		for (size_t i = 0; i < cfg->nfiles; i++)
+			json_array_append_new(files, json_pack("{s:s, s:b, s:b}", "path",
+							       cfg->files[i].path, "readonly",
+							       cfg->files[i].readonly, "copy_back",
+							       cfg->files[i].copy_back));
+		json_object_set_new(root, "files", files);
+	}
 	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(root);
 	if (!text)

@@ -21,6 +21,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <jansson.h>
@@ -518,6 +519,73 @@ static void status_from_exit(const struct vmm_exit *x, int64_t started_ns, struc
 	}
 }
 
+/* Writes one file the guest reported back to its mount's host file. */
+static int write_back(const char *guest, const uint8_t *data, size_t len, void *ctx)
+{
+	json_t *cb = ctx; /* [{"guest": ..., "host": ...}] from vm.json, in mount order */
+	const char *h = NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(cb, i, e) { /* the last mount at a path is the one the app saw */
+		const char *g = json_string_value(json_object_get(e, "guest"));
+		if (g && strcmp(g, guest) == 0)
+			h = json_string_value(json_object_get(e, "host"));
+	}
+	if (!h) {
+		log_warn("the app reported file `%s`, which is no writable file mount of it", guest);
+		return 0;
+	}
+	/* In place: kubelet reads this very file, and the mount may be a bind of it. */
+	int fd = open(h, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("file `%s` of the app: host file `%s`: %s (not written back)", guest, h,
+			 strerror(errno));
+		return 0;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("file `%s` of the app: write `%s`: %s", guest, h, strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	log_info("file `%s` of the app: %zu bytes written back to `%s`", guest, len, h);
+	return 0;
+}
+
+/* After a VM ended: what the app wrote to its writable file mounts goes back to the host
+ * files (KUMO-FILE records), once, before the exit is reported, because kubelet reads
+ * the termination-message file as soon as ContainerStatus says EXITED. */
+static void copy_back_files(struct real *r, const char *id)
+{
+	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+	autofree char *dir = run_dir_of(r, id);
+	autofree char *done = xasprintf("%s/files.done", dir);
+	autofree char *path = xasprintf("%s/vm.json", dir);
+	autofree char *console = xasprintf("%s/console", dir);
+	pthread_mutex_lock(&once);
+	json_t *j = access(done, F_OK) == 0 ? NULL : json_load_file(path, 0, NULL);
+	json_t *cb = j ? json_object_get(j, "copy_back") : NULL;
+	if (json_array_size(cb) > 0) {
+		kumo_error_t err = NULL;
+		if (vmm_exit_files(console, write_back, cb, &err) < 0)
+			log_warn("container %.12s: %s", id, kumo_error_msg(err));
+		kumo_error_free(&err);
+	}
+	if (j) {
+		int fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	json_decref(j);
+	pthread_mutex_unlock(&once);
+}
+
 static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 {
 	struct real *r = ctx;
@@ -539,6 +607,7 @@ static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 	pthread_mutex_unlock(&r->lock);
 	if (!*id || !started)
 		return; /* removed meanwhile, or never started (cri asks vm_status then) */
+	copy_back_files(r, id);
 	struct cri_vm_status st;
 	status_from_exit(&x, started, &st);
 	cri_backend_report_exit(r->b, id, &st);
@@ -568,7 +637,7 @@ static int ensure_vmm(struct real *r, kumo_error_t *err)
 
 /* vm.json: what a restarted kumod needs to find the VM again. */
 static int save_vm_json(const char *dir, const struct vmm_spec *vs, const char *pod_id, pid_t pid,
-			kumo_error_t *err)
+			json_t *copy_back, kumo_error_t *err)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I}", "name", vs->name,
 			      "kernel", vs->kernel, "initrd", vs->initrd, "run_dir", vs->run_dir,
@@ -583,6 +652,8 @@ static int save_vm_json(const char *dir, const struct vmm_spec *vs, const char *
 		json_object_set_new(j, "mac", json_string(mac));
 	}
 	json_object_set_new(j, "pod_id", json_string(pod_id ? pod_id : ""));
+	if (copy_back)
+		json_object_set(j, "copy_back", copy_back);
 	autofree char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	autofree char *path = xasprintf("%s/vm.json", dir);
@@ -673,6 +744,8 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	const char **argv = NULL, **env = NULL;
 	struct kumo_rootfs_dir *dirs = NULL;
 	struct kumo_boot_preopen *pre = NULL;
+	struct kumo_boot_file *files = NULL;
+	json_t *copy_back = json_array();
 	struct vmrec *v = NULL;
 	struct ctr_net cn = {0};
 	autofree char *pwd = NULL;
@@ -755,20 +828,39 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 		dirs[nd++] = (struct kumo_rootfs_dir){img->rootfs_path, ""};
 	if (image_files || file_mounts)
 		pre[np++] = (struct kumo_boot_preopen){"/", "/", false};
+	/* A file mount is a "files" entry of the boot config: pinned, read-only when the
+	 * mount is, and copied back to the host file at exit when writable (the
+	 * termination-message file kubelet reads after the exit). */
+	size_t nf = 0;
+	files = xzalloc(sizeof(*files) * (spec->n_mounts + 1));
 	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct cri_mount *m = &spec->mounts[i];
 		struct stat sb;
-		dirs[nd++] = (struct kumo_rootfs_dir){spec->mounts[i].host_path,
-						      spec->mounts[i].container_path};
-		if (stat(spec->mounts[i].host_path, &sb) == 0 && S_ISDIR(sb.st_mode))
-			pre[np++] = (struct kumo_boot_preopen){spec->mounts[i].container_path,
-							       spec->mounts[i].container_path,
-							       spec->mounts[i].readonly};
+		dirs[nd++] = (struct kumo_rootfs_dir){m->host_path, m->container_path};
+		/* A later mount at the same path, or a directory above it, shadows an
+		 * earlier file mount. */
+		size_t cl = strlen(m->container_path);
+		for (size_t k = nf; k-- > 0;)
+			if (strncmp(files[k].path, m->container_path, cl) == 0 &&
+			    (files[k].path[cl] == 0 || files[k].path[cl] == '/' ||
+			     m->container_path[cl - 1] == '/'))
+				files[k] = files[--nf];
+		if (stat(m->host_path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			pre[np++] = (struct kumo_boot_preopen){m->container_path, m->container_path,
+							       m->readonly};
+			continue;
+		}
+		files[nf++] = (struct kumo_boot_file){m->container_path, m->readonly, !m->readonly};
+		if (!m->readonly)
+			json_array_append_new(copy_back, json_pack("{s:s, s:s}", "guest",
+								   m->container_path, "host",
+								   m->host_path));
 	}
 	if (ctr_net(r, spec, &cn, err) < 0)
 		goto out;
 	struct kumo_boot_config cfg = {.args = argv, .nargs = nargv, .env = env, .nenv = nenv,
 				       .preopens = pre, .npreopens = np,
-				       .net = cn.has ? &cn.boot : NULL};
+				       .net = cn.has ? &cn.boot : NULL, .files = files, .nfiles = nf};
 	if (kumo_mkdir_p(dir, 0700, err) < 0 ||
 	    kumo_write_initrd(initrd, &cfg, dirs, nd, err) < 0)
 		goto out;
@@ -789,7 +881,7 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	vs.stderr_fd = -1;
 	vs.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL;
 	vs.net = cn.has ? &cn.attach : NULL;
-	if (save_vm_json(dir, &vs, spec->pod_id, 0, err) < 0)
+	if (save_vm_json(dir, &vs, spec->pod_id, 0, copy_back, err) < 0)
 		goto out;
 
 	v = xzalloc(sizeof(*v));
@@ -826,7 +918,7 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	v->vm = vm;
 	pthread_mutex_unlock(&r->lock);
 	kumo_error_t jerr = NULL;
-	if (save_vm_json(dir, &vs, spec->pod_id, vmm_vm_pid(vm), &jerr) < 0)
+	if (save_vm_json(dir, &vs, spec->pod_id, vmm_vm_pid(vm), copy_back, &jerr) < 0)
 		log_warn("container %.12s: %s", spec->id, kumo_error_msg(jerr));
 	kumo_error_free(&jerr);
 	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s)", spec->id,
@@ -840,6 +932,8 @@ out:
 	free(env);
 	free(dirs);
 	free(pre);
+	free(files);
+	json_decref(copy_back);
 	ctr_net_clear(&cn);
 	if (built)
 		kumo_image_result_free(&res);
@@ -1010,9 +1104,10 @@ static int real_vm_status(struct cri_backend *b, const char *id, struct cri_vm_s
 		st->state = CRI_VM_RUNNING;
 		break;
 	default:
-		if (vmm_vm_exit(vm, &x))
+		if (vmm_vm_exit(vm, &x)) {
+			copy_back_files(r, id);
 			status_from_exit(&x, started, st);
-		else
+		} else
 			st->state = CRI_VM_GONE;
 		break;
 	}

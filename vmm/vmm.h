@@ -193,6 +193,19 @@ int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
  * complete record wins) into *out. Returns 0, or -1 when no valid record is there. */
 int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out);
 
+/* ---- Files reported at exit ------------------------------------------------------ */
+
+/* Called once per file the guest reported (kernel/boot_abi.h KUMO-FILE records): its
+ * path in the guest and its bytes (borrowed). A negative return stops the walk. */
+typedef int (*vmm_exit_file_fn)(const char *guest_path, const uint8_t *data, size_t len,
+				void *ctx);
+/* Calls fn for each valid KUMO-FILE record in buf (the exit channel's bytes; other lines
+ * and malformed records are skipped), in order. Returns how many, or -1 when fn failed. */
+int vmm_parse_file_records(const char *buf, size_t len, vmm_exit_file_fn fn, void *ctx);
+/* The same for the exit channel of the VM whose run directory is run_dir (the VM has
+ * ended: the records precede its exit record). Returns how many files, or -1. */
+int vmm_exit_files(const char *run_dir, vmm_exit_file_fn fn, void *ctx, kumo_error_t *err);
+
 /* ---- Resources ------------------------------------------------------------------ */
 
 #define VMM_MEMORY_FLOOR_MIB 16 /* KUMO_BOOT_MIN_RAM_BYTES (kernel/boot_abi.h) in MiB */

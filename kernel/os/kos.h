@@ -98,6 +98,11 @@ struct kumo_preopen {
 	const char *path;   /* directory in the rootfs */
 	int readonly;
 };
+struct kumo_bootfile {
+	const char *path;   /* a file of the rootfs that stands for a host file mount */
+	int readonly;       /* writes refused (EROFS) */
+	int copy_back;      /* reported at exit when changed (KUMO-FILE record) */
+};
 struct kumo_netcfg {
 	int present;             /* the config has a "net" object */
 	int has_mac;
@@ -121,6 +126,8 @@ struct kumo_bootcfg {
 	int npreopens;
 	struct kumo_preopen *preopens;
 	uint64_t stack_size;
+	int nfiles;
+	struct kumo_bootfile *files; /* file mounts ("files") */
 	const uint8_t *rootfs;   /* ustar archive in the initrd, or NULL */
 	uint64_t rootfs_size;
 	const char *cmdline;     /* kernel command line, or "" */
