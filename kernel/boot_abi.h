@@ -124,7 +124,9 @@
  *                                            to it as fds after the preopened
  *                                            directories, in order (kernel/wasi/wasi.h);
  *                                            the app also gets LISTEN_FDS=<n> and
- *                                            KUMO_LISTEN_FD_START=<first fd>
+ *                                            KUMO_LISTEN_FD_START=<first fd>; an app
+ *                                            binding such a port itself gets that
+ *                                            socket (kernel/wasi/wasi.h)
  *     }
  *   }
  *   Unknown keys are ignored; a malformed config is a boot error (panic record).
