@@ -968,7 +968,7 @@ static int real_vm_stop(struct cri_backend *b, const char *id, int64_t timeout_s
 	return vmm_stop(vm, (int)ms, err);
 }
 
-/* Kills the QEMU a previous kumod started for a container (QEMU backend: no re-attach). */
+/* Kills the QEMU a previous kumod started for a container (one it could not re-attach to). */
 static void kill_orphan(const char *dir)
 {
 	autofree char *path = xasprintf("%s/vm.json", dir);
@@ -1017,14 +1017,6 @@ static int recover(struct real *r, const char *id, struct cri_vm_status *st, kum
 		return 0;
 	}
 	int ret = 0;
-	if (r->vm_backend != VMM_BACKEND_LIBVIRT) {
-		*st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit_code = 255,
-					     .finished_at_ns = wall_ns()};
-		st->reason = xstrdup("Unknown");
-		st->message = xstrdup("kumod restarted and its qemu VM backend cannot re-attach "
-				      "to VMs (--vm-backend libvirt can)");
-		goto out;
-	}
 	if (ensure_vmm(r, err) < 0) {
 		ret = -1;
 		goto out;
@@ -1056,8 +1048,23 @@ static int recover(struct real *r, const char *id, struct cri_vm_status *st, kum
 		goto out;
 	}
 	struct vmm_vm *vm = NULL;
-	if (vmm_attach(r->vmm, &vs, &vm, err) < 0) {
-		ret = -1;
+	kumo_error_t aerr = NULL;
+	if (vmm_attach(r->vmm, &vs, &vm, &aerr) < 0) {
+		if (r->vm_backend != VMM_BACKEND_QEMU) {
+			*err = aerr;
+			ret = -1;
+			goto out;
+		}
+		/* A QEMU kumod cannot drive (started by an older kumo): it goes, and the
+		 * container ends, so that kubelet starts it again on a VM kumod owns. */
+		log_warn("container %.12s: %s", id, kumo_error_msg(aerr));
+		kumo_error_free(&aerr);
+		kill_orphan(dir);
+		*st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit_code = 255,
+					     .finished_at_ns = wall_ns()};
+		st->reason = xstrdup("Unknown");
+		st->message = xstrdup("kumod restarted and could not re-attach to the container's "
+				      "VM, so it was stopped");
 		goto out;
 	}
 	struct vmrec *v = xzalloc(sizeof(*v));
@@ -1140,27 +1147,14 @@ static void real_destroy(struct cri_backend *b)
 	struct real *r = b->priv;
 	if (!r)
 		return;
-	/* VMs keep running: let go of them (the libvirt backend re-attaches later). A
-	 * running QEMU of the qemu backend is this process's child, watched by a thread
-	 * that only returns when QEMU exits: those handles are left to the process exit
-	 * (kumod is ending), so shutdown does not wait for the VMs. */
-	bool busy = false;
+	/* VMs keep running: let go of them (a restarted kumod re-attaches). */
 	while (r->vms) {
 		struct vmrec *v = r->vms;
 		r->vms = v->next;
-		if (r->vm_backend == VMM_BACKEND_QEMU && v->vm &&
-		    vmm_vm_state(v->vm) != VMM_STATE_EXITED) {
-			log_info("container %.12s: QEMU %d keeps running (the qemu backend cannot "
-				 "re-attach: a restarted kumod reports it as exited)", v->id,
-				 (int)vmm_vm_pid(v->vm));
-			busy = true;
-		} else {
-			vmm_vm_detach(v->vm);
-		}
+		vmm_vm_detach(v->vm);
 		vmrec_free(v);
 	}
-	if (!busy)
-		vmm_close(r->vmm);
+	vmm_close(r->vmm);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->net_lock);
 	free((char *)r->net.bridge);

@@ -64,8 +64,10 @@ static void spec_buf_clear(struct spec_buf *sb)
 
 /* What a VM cannot give a container, refused at CreateContainer with the pod spec field
  * that asked for it (kubelet shows the message as CreateContainerError and retries with
- * back-off; the pod never reaches a crash loop). `pod` is the sandbox config. */
-static int refuse_host_features(const Runtime__V1__PodSandboxConfig *pod,
+ * back-off; the pod never reaches a crash loop). `pod` is the sandbox config. The host
+ * network is allowed when kumod runs such pods without a NIC (--host-network). */
+static int refuse_host_features(const struct cri_runtime *rt,
+				const Runtime__V1__PodSandboxConfig *pod,
 				const Runtime__V1__ContainerConfig *cfg, kumo_error_t *err)
 {
 	const Runtime__V1__NamespaceOption *pns =
@@ -76,11 +78,12 @@ static int refuse_host_features(const Runtime__V1__PodSandboxConfig *pod,
 	const Runtime__V1__NamespaceOption *cns = sc ? sc->namespace_options : NULL;
 	const char *name = cfg->metadata->name;
 	const int node = RUNTIME__V1__NAMESPACE_MODE__NODE;
-	if ((pns && pns->network == node) || (cns && cns->network == node))
+	if (!rt->host_network_no_nic && ((pns && pns->network == node) || (cns && cns->network == node)))
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
 				  "container `%s`: the pod uses the node's network (spec.hostNetwork: "
 				  "true); a kumo container is a VM with its own network and cannot "
-				  "join the node's", name);
+				  "join the node's (kumod --host-network no-network runs such pods "
+				  "without a network device)", name);
 	if ((pns && pns->pid == node) || (cns && cns->pid == node))
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
 				  "container `%s`: the pod uses the node's process namespace "
@@ -131,7 +134,7 @@ CRI_HANDLER(cri_create_container)
 		pthread_mutex_unlock(&rt->lock);
 		return kumo_error(err, CRI_E_PRECONDITION, "pod sandbox `%.12s` is not ready", p->id);
 	}
-	if (refuse_host_features(p->config, cfg, err) < 0) {
+	if (refuse_host_features(rt, p->config, cfg, err) < 0) {
 		pthread_mutex_unlock(&rt->lock);
 		return kumo_error_wrap(err, "create container `%s`", cfg->metadata->name);
 	}

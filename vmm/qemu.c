@@ -1,12 +1,18 @@
 /* vmm/qemu.c - the QEMU-direct backend: spawns qemu-system-x86_64 -M microvm paused,
- * drives it over a QMP socketpair, reaps it in a waiter thread. No daemon needed. */
+ * drives it over a QMP socketpair, watches it in a waiter thread. No daemon needed.
+ * A second QMP monitor on run_dir/qmp.sock and a pid file (run_dir/qemu.pid) let a
+ * later process re-attach to a QEMU it did not start (vmm_attach after a kumod
+ * restart); a re-attached QEMU is watched through a pidfd. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "kernel/boot_abi.h"
@@ -18,6 +24,9 @@ extern char **environ;
  * and TCG alike; host passthrough crashed QEMU under nested KVM here (HOST-NOTES). */
 #define VMM_CPU_MODEL "Nehalem"
 #define QMP_FD 3
+#define RUN_DIR_FD 4 /* in QEMU: its run_dir, so the socket path stays short */
+#define QMP_SOCKET "qmp.sock"
+#define PID_FILE "qemu.pid"
 
 struct argv_buf {
 	char **v;
@@ -108,13 +117,38 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 }
 
 struct qemu_vm {
-	int qmp;              /* our end of the QMP socketpair */
+	int qmp;              /* our QMP connection: socketpair end, or run_dir/qmp.sock */
 	pthread_mutex_t qmp_lock;
-	pthread_t waiter;     /* reaps QEMU, then vmm_vm_gone() */
+	pthread_t waiter;     /* waits for QEMU's end, then vmm_vm_gone() */
 	bool waiter_started;
+	bool child;           /* we spawned it (reap it), or re-attached to it */
+	int pidfd;            /* QEMU's pidfd, -1: none (then the waiter blocks in waitpid) */
+	int stop_fd;          /* eventfd: release() tells the waiter to let go */
 	char rbuf[8192];      /* QMP read buffer */
 	size_t rlen;
 };
+
+static int pidfd_of(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static struct qemu_vm *qemu_vm_new(struct vmm_vm *vm)
+{
+	struct qemu_vm *q = xzalloc(sizeof(*q));
+	q->qmp = -1;
+	q->pidfd = -1;
+	q->stop_fd = eventfd(0, EFD_CLOEXEC);
+	pthread_mutex_init(&q->qmp_lock, NULL);
+	vm->priv = q;
+	return q;
+}
 
 static int qemu_open(struct vmm *vmm, kumo_error_t *err)
 {
@@ -205,11 +239,24 @@ out:
 static void *waiter(void *arg)
 {
 	struct vmm_vm *vm = arg;
-	int status;
-	while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	struct qemu_vm *q = vm->priv;
+	pid_t pid = vmm_vm_pid(vm);
+	if (q->pidfd >= 0) {
+		/* Until QEMU ends, or release() lets go of a VM that keeps running. */
+		struct pollfd p[2] = {{.fd = q->pidfd, .events = POLLIN},
+				      {.fd = q->stop_fd, .events = POLLIN}};
+		while (poll(p, 2, -1) < 0 && errno == EINTR)
+			;
+		if (!(p[0].revents & (POLLIN | POLLHUP)))
+			return NULL;
+	}
+	if (q->child) {
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	pthread_mutex_lock(&vm->lock);
-	vm->pid = 0; /* reaped: never signal that number again */
+	vm->pid = 0; /* ended: never signal that number again */
 	pthread_mutex_unlock(&vm->lock);
 	vmm_vm_gone(vm);
 	return NULL;
@@ -236,10 +283,8 @@ static char *qemu_log_tail(const char *run_dir)
 
 static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 {
-	struct qemu_vm *q = xzalloc(sizeof(*q));
-	q->qmp = -1;
-	pthread_mutex_init(&q->qmp_lock, NULL);
-	vm->priv = q;
+	struct qemu_vm *q = qemu_vm_new(vm);
+	q->child = true;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return kumo_error_errno(err, errno, "qmp socketpair");
@@ -250,13 +295,34 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		close(sv[1]);
 		return kumo_error_errno(err, errno, "create `%s`", logp);
 	}
+	autoclose int dirfd = open(vm->spec.run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		close(sv[1]);
+		return kumo_error_errno(err, errno, "open `%s`", vm->spec.run_dir);
+	}
 	char **argv = vmm_qemu_argv(vm->vmm->qemu_binary, &vm->spec, vm->vmm->accel);
+	/* For re-attaching later: a second monitor on run_dir/qmp.sock (reached through
+	 * QEMU's own fd of run_dir: a unix socket path holds 108 bytes, run_dir may be
+	 * longer) and QEMU's pid in run_dir/qemu.pid. */
+	size_t argc = 0;
+	while (argv[argc])
+		argc++;
+	argv = xrealloc(argv, sizeof(char *) * (argc + 7));
+	argv[argc++] = xstrdup("-chardev");
+	argv[argc++] = xasprintf("socket,id=qmp2,path=/proc/self/fd/%d/" QMP_SOCKET
+				 ",server=on,wait=off", RUN_DIR_FD);
+	argv[argc++] = xstrdup("-mon");
+	argv[argc++] = xstrdup("chardev=qmp2,mode=control");
+	argv[argc++] = xstrdup("-pidfile");
+	argv[argc++] = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
+	argv[argc] = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, logfd, 1);
 	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], QMP_FD);
+	posix_spawn_file_actions_adddup2(&fa, dirfd, RUN_DIR_FD);
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
 	sigset_t none, def;
@@ -286,6 +352,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	pthread_mutex_lock(&vm->lock);
 	vm->pid = pid;
 	pthread_mutex_unlock(&vm->lock);
+	q->pidfd = pidfd_of(pid); /* -1 on old kernels: the waiter then blocks in waitpid */
 	char line[1024];
 	/* The greeting comes first; the answer to qmp_capabilities only once the machine
 	 * is built (kernel loaded). EOF on the way means QEMU gave up: say why. */
@@ -352,15 +419,87 @@ static int qemu_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *er
 	return 0;
 }
 
+/* Re-attaches to the QEMU a previous process started for vm->spec.name: its pid file,
+ * checked against /proc/<pid>/cmdline, then the second monitor (qmp.sock). Returns 1
+ * with *state when it runs (CREATED while paused), 0 when it is gone, -1 when it runs
+ * but cannot be driven (a QEMU started without the re-attach monitor). */
+static int qemu_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err)
+{
+	struct qemu_vm *q = qemu_vm_new(vm);
+	autofree char *pidpath = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
+	autofree uint8_t *pidtext = NULL;
+	size_t len = 0;
+	kumo_error_t rerr = NULL;
+	if (kumo_read_file(pidpath, 64, &pidtext, &len, &rerr) < 0) {
+		kumo_error_free(&rerr);
+		return 0; /* never started, or gone with its run dir */
+	}
+	pid_t pid = (pid_t)atoi((const char *)pidtext);
+	autofree char *cmdpath = xasprintf("/proc/%d/cmdline", (int)pid);
+	autofree uint8_t *cmd = NULL;
+	if (pid <= 1 || kumo_read_file(cmdpath, 1 << 20, &cmd, &len, &rerr) < 0 ||
+	    !memmem(cmd, len, vm->spec.name, strlen(vm->spec.name))) {
+		kumo_error_free(&rerr);
+		return 0; /* that pid is no longer this VM's QEMU */
+	}
+	q->pidfd = pidfd_of(pid);
+	if (q->pidfd < 0)
+		return errno == ESRCH ? 0
+				      : kumo_error_errno(err, errno, "watch qemu pid %d", (int)pid);
+	autoclose int dirfd = open(vm->spec.run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" QMP_SOCKET, dirfd);
+	q->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (dirfd < 0 || q->qmp < 0 || connect(q->qmp, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return kumo_error_errno(err, errno, "qemu pid %d has no monitor to re-attach to at "
+					"`%s/" QMP_SOCKET "`", (int)pid, vm->spec.run_dir);
+	pthread_mutex_lock(&vm->lock);
+	vm->pid = pid;
+	pthread_mutex_unlock(&vm->lock);
+	char line[1024];
+	if (qmp_readline(q, line, sizeof(line), 10000) < 0 || strncmp(line, "{\"QMP\"", 6) != 0 ||
+	    qmp_command(vm, "{\"execute\":\"qmp_capabilities\"}\n", err) < 0)
+		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu pid %d: its monitor does not answer",
+				  (int)pid);
+	/* Paused (created, never resumed) or running? */
+	pthread_mutex_lock(&q->qmp_lock);
+	const char *ask = "{\"execute\":\"query-status\"}\n";
+	bool running = false, answered = false;
+	if (send(q->qmp, ask, strlen(ask), MSG_NOSIGNAL) == (ssize_t)strlen(ask))
+		while (!answered && qmp_readline(q, line, sizeof(line), 10000) >= 0)
+			if (strncmp(line, "{\"return\"", 9) == 0) {
+				answered = true;
+				running = strstr(line, "\"running\": true") != NULL;
+			}
+	pthread_mutex_unlock(&q->qmp_lock);
+	if (!answered)
+		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu pid %d: query-status: no answer",
+				  (int)pid);
+	if (pthread_create(&q->waiter, NULL, waiter, vm) != 0)
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a waiter thread");
+	q->waiter_started = true;
+	*state = running ? VMM_STATE_RUNNING : VMM_STATE_CREATED;
+	return 1;
+}
+
 static void qemu_release(struct vmm_vm *vm)
 {
 	struct qemu_vm *q = vm->priv;
 	if (!q)
 		return;
-	if (q->waiter_started)
+	if (q->waiter_started) {
+		/* A VM that still runs is let go of (detach); one that ended is reaped. */
+		uint64_t one = 1;
+		if (q->pidfd >= 0 && write(q->stop_fd, &one, sizeof(one)) < 0)
+			log_warn("vm `%s`: cannot stop its waiter", vm->spec.name);
 		pthread_join(q->waiter, NULL);
+	}
 	if (q->qmp >= 0)
 		close(q->qmp);
+	if (q->pidfd >= 0)
+		close(q->pidfd);
+	if (q->stop_fd >= 0)
+		close(q->stop_fd);
 	pthread_mutex_destroy(&q->qmp_lock);
 	free(q);
 	vm->priv = NULL;
@@ -376,4 +515,5 @@ const struct vmm_ops vmm_qemu_ops = {
 	.destroy = qemu_destroy,
 	.stats = qemu_stats,
 	.release = qemu_release,
+	.attach = qemu_attach,
 };

@@ -7,7 +7,8 @@
  * (StartContainer), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
  * destroys it when the grace period passes, vmm_vm_free() releases it (destroying it
  * first if it still runs). State changes are delivered to the connection's callback
- * from a backend thread (libvirt: its event loop; QEMU: the waiter thread).
+ * from a backend thread (libvirt: its event loop; QEMU: the waiter thread). Both
+ * backends let go of a running VM (vmm_vm_detach) and find it again (vmm_attach).
  *
  * The guest side of the contract (which serial port carries stdout, stderr and the exit
  * record, the record's format) is kernel/boot_abi.h: COM1 stdout, COM2 stderr, COM3
@@ -157,11 +158,13 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err);
  * run_dir (the caller owns it). NULL is fine. */
 void vmm_vm_free(struct vmm_vm *vm);
 
-/* Recovery after a kumod restart (libvirt backend): finds the VM spec->name names
- * again. When it still runs (or waits paused) it comes back RUNNING (or CREATED) and
- * console capture resumes from the offsets saved in run_dir, so no line is lost or
- * repeated; when it ended meanwhile, it comes back EXITED with the exit record's code.
- * The QEMU backend cannot re-attach (KUMO_E_UNSUPPORTED). */
+/* Recovery after a kumod restart: finds the VM spec->name names again (libvirt: the
+ * domain; QEMU: the process in run_dir/qemu.pid, driven through the monitor QEMU keeps
+ * on run_dir/qmp.sock for this, watched through a pidfd). When it still runs (or waits
+ * paused) it comes back RUNNING (or CREATED) and console capture resumes from the
+ * offsets saved in run_dir, so no line is lost or repeated; when it ended meanwhile, it
+ * comes back EXITED with the exit record's code. A QEMU that runs without that monitor
+ * (started by an older kumo) fails with an error naming it. */
 int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 	       kumo_error_t *err);
 /* Lets go of the VM without stopping it (kumod shutting down): the console pump
