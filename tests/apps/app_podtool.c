@@ -1,6 +1,7 @@
 /* tests/apps/app_podtool.c - guest test app: what a pod's container does, step by step
  * from its arguments, for the kubelet tier (tests/e2e/kubelet.sh) and the app cases:
  *   print TEXT          TEXT and a newline on stdout
+ *   repeat N TEXT       N lines "TEXT 1" .. "TEXT N" on stdout
  *   cat PATH            the file's bytes on stdout (an error line when it cannot)
  *   ls DIR              the directory's entries, sorted, one per line ("l NAME -> T"
  *                       for a symlink, "d NAME" for a directory, "f NAME" otherwise)
@@ -116,6 +117,10 @@ int main(int argc, char **argv)
 		if (strcmp(op, "print") == 0 && a) {
 			printf("%s\n", a);
 			i++;
+		} else if (strcmp(op, "repeat") == 0 && a && b) {
+			for (long k = 1; k <= atol(a); k++)
+				printf("%s %ld\n", b, k);
+			i += 2;
 		} else if (strcmp(op, "cat") == 0 && a) {
 			cat(a);
 			i++;
