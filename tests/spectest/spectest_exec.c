@@ -315,8 +315,10 @@ int exec_invoke(struct exec *x, const char *module, const char *field, size_t fi
 	}
 	union kumo_val cells[EXEC_MAX_VALUES];
 	memset(cells, 0, sizeof(cells));
-	for (uint32_t i = 0; i < np; i++)
-		cells[i].bits = args[i].bits;
+	for (uint32_t i = 0; i < np; i++) {
+		cells[i].v128[0] = args[i].bits;
+		cells[i].v128[1] = args[i].hi;
+	}
 	struct kumo_rt_outcome out;
 	if (kumo_rt_call(x->store, ext.u.func, cells, &out) < 0) {
 		res->kind = out.kind == KUMO_RT_TRAP ? EXEC_TRAP : EXEC_ERROR;
@@ -328,6 +330,7 @@ int exec_invoke(struct exec *x, const char *module, const char *field, size_t fi
 	for (uint32_t i = 0; i < nr; i++) {
 		res->values[i].type = types[np + i];
 		res->values[i].bits = cells[i].bits;
+		res->values[i].hi = types[np + i] == KUMO_T_V128 ? cells[i].v128[1] : 0;
 		if (types[np + i] == KUMO_T_F32 || types[np + i] == KUMO_T_I32)
 			res->values[i].bits &= 0xffffffffu;
 	}
@@ -350,6 +353,7 @@ int exec_get(struct exec *x, const char *module, const char *field, size_t field
 	res->nvalues = 1;
 	res->values[0].type = ext.u.global->type;
 	res->values[0].bits = ext.u.global->cell.bits;
+	res->values[0].hi = ext.u.global->type == KUMO_T_V128 ? ext.u.global->cell.v128[1] : 0;
 	if (ext.u.global->type == KUMO_T_F32 || ext.u.global->type == KUMO_T_I32)
 		res->values[0].bits &= 0xffffffffu;
 	return 0;
