@@ -4,7 +4,9 @@
  *
  * usage: kumo-spectest [-v [-v]] [--validate-only] [--timeout SECONDS] FILE.json|DIR...
  * Prints one line per file and closes with `spectest: N passed, N failed, N skipped`
- * over the assertions (assert_*); `module` commands are counted apart (modules: ...).
+ * over the assertions (assert_*); `module` commands are counted apart (modules: ...),
+ * and a `simd files: ...; other files: ...` line splits both between the SIMD files
+ * (named simd*) and the rest.
  * Text-format modules (assert_malformed with `module quote`, written by wast2json as
  * .wat files) go through kumo's text front end. The assertions that need execution are
  * skipped when built without the hosted runtime or run with --validate-only.
@@ -520,6 +522,18 @@ static void run_isolated(const char *dir, const char *base, json_t *cmds, struct
 	t->failed += lost > 0 ? lost : 1;
 }
 
+/* Totals over the SIMD files (simd_*.json) and the others, for the closing note. */
+static struct tally simd_total, other_total;
+
+static void add_tally(struct tally *to, const struct tally *t)
+{
+	to->passed += t->passed;
+	to->failed += t->failed;
+	to->skipped += t->skipped;
+	to->mod_ok += t->mod_ok;
+	to->mod_failed += t->mod_failed;
+}
+
 static void run_file(const char *path, struct tally *total)
 {
 	json_error_t jerr;
@@ -541,11 +555,8 @@ static void run_file(const char *path, struct tally *total)
 		run_commands(dir, base, cmds, &t, -1);
 	printf("%-32s %5u passed, %5u failed, %5u skipped; modules %4u ok, %3u failed\n", base,
 	       t.passed, t.failed, t.skipped, t.mod_ok, t.mod_failed);
-	total->passed += t.passed;
-	total->failed += t.failed;
-	total->skipped += t.skipped;
-	total->mod_ok += t.mod_ok;
-	total->mod_failed += t.mod_failed;
+	add_tally(total, &t);
+	add_tally(strstr(base, "simd") ? &simd_total : &other_total, &t);
 	json_decref(root);
 }
 
@@ -629,6 +640,11 @@ int main(int argc, char **argv)
 	exec_free(ex);
 #endif
 	(void)no_exec;
+	printf("simd files: %u passed, %u failed, %u skipped (modules %u ok, %u failed); "
+	       "other files: %u passed, %u failed, %u skipped (modules %u ok, %u failed)\n",
+	       simd_total.passed, simd_total.failed, simd_total.skipped, simd_total.mod_ok,
+	       simd_total.mod_failed, other_total.passed, other_total.failed, other_total.skipped,
+	       other_total.mod_ok, other_total.mod_failed);
 	printf("modules: %u ok, %u failed\n", total.mod_ok, total.mod_failed);
 	printf("spectest: %u passed, %u failed, %u skipped\n", total.passed, total.failed,
 	       total.skipped);
