@@ -215,7 +215,9 @@ static const struct kumo_module *load_module(struct exec *x, const char *path, c
 	snprintf(so, sizeof(so), "%s/m%u.so", x->tmpdir, n);
 	/* Recreated if something (a /tmp cleaner) removed it meanwhile. */
 	mkdir(x->tmpdir, 0700);
-	struct kumo_compile_options opts = { .opt_level = 2 };
+	/* KUMO_SPECTEST_CPU=x86-64 runs the suite on code for the SSE2-only baseline (the
+	 * longer SIMD lowerings), =x86-64-v3 on AVX2 code, and so on. */
+	struct kumo_compile_options opts = { .opt_level = 2, .cpu = getenv("KUMO_SPECTEST_CPU") };
 	int rc = kumo_compile_file(buf, len, &opts, obj, NULL, &err);
 	free(buf);
 	if (rc < 0) {
