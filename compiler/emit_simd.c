@@ -464,13 +464,69 @@ static void funary(struct emit_fn *f, enum shape s, const char *name)
 	push_v(f, name ? call1(f, name, a) : LLVMBuildFNeg(f->em->b, a, ""));
 }
 
+/* The 16 bytes of a constant v128 (through the bitcasts the shapes add), or -1 when v
+ * is not such a constant. */
+static int const_bytes(LLVMValueRef v, uint8_t out[16])
+{
+	while (LLVMIsAConstantExpr(v) && LLVMGetConstOpcode(v) == LLVMBitCast)
+		v = LLVMGetOperand(v, 0);
+	LLVMTypeRef t = LLVMTypeOf(v);
+	if (!LLVMIsConstant(v) || LLVMGetTypeKind(t) != LLVMVectorTypeKind)
+		return -1;
+	LLVMTypeRef et = LLVMGetElementType(t);
+	unsigned n = LLVMGetVectorSize(t);
+	if (LLVMGetTypeKind(et) != LLVMIntegerTypeKind || LLVMGetIntTypeWidth(et) * n != 128)
+		return -1;
+	unsigned w = LLVMGetIntTypeWidth(et) / 8;
+	for (unsigned i = 0; i < n; i++) {
+		LLVMValueRef e = LLVMGetAggregateElement(v, i);
+		if (!e || !LLVMIsAConstantInt(e))
+			return -1;
+		uint64_t x = LLVMConstIntGetZExtValue(e);
+		memcpy(out + i * w, &x, w);
+	}
+	return 0;
+}
+
+/* Could LLVM fold a float op with this operand to the other operand? True when v is a
+ * constant with a lane equal to +-mag (mag 0: a zero of the given sign), or a constant
+ * whose lanes cannot be read (conservative); false for any non-constant. */
+static bool const_lane_is(LLVMValueRef v, enum shape s, double mag, bool negative)
+{
+	if (!LLVMIsConstant(v))
+		return false;
+	uint8_t b[16];
+	if (const_bytes(v, b) < 0)
+		return true;
+	for (unsigned i = 0; i < shape_lanes[s]; i++) {
+		double d;
+		if (s == F32X4) {
+			float x;
+			memcpy(&x, b + 4 * i, 4);
+			d = x;
+		} else {
+			memcpy(&d, b + 8 * i, 8);
+		}
+		if (mag != 0.0 ? (d == mag || d == -mag)
+			       : (d == 0.0 && !!__builtin_signbit(d) == negative))
+			return true;
+	}
+	return false;
+}
+
 static void fbinop(struct emit_fn *f, enum shape s, LLVMOpcode op)
 {
 	LLVMValueRef b = pop_as(f, s), a = pop_as(f, s);
 	LLVMValueRef r = LLVMBuildBinOp(f->em->b, op, a, b, "");
-	/* Like the scalar ops: a constant operand may let LLVM fold the operation to its
-	 * other operand (x * 1), passing a signalling NaN through unquieted. */
-	if (LLVMIsConstant(a) || LLVMIsConstant(b))
+	/* As for the scalar ops (emit_numeric.c): where a constant lets LLVM fold the
+	 * operation to its other operand (x + -0, x - 0, -0 - x, x * +-1, x / +-1), a
+	 * signalling NaN would pass through unquieted, so such results are quieted. Other
+	 * constants (x * 0.5) keep the plain instruction. */
+	bool folds = op == LLVMFAdd ? const_lane_is(a, s, 0, true) || const_lane_is(b, s, 0, true)
+		   : op == LLVMFSub ? const_lane_is(b, s, 0, false) || const_lane_is(a, s, 0, true)
+		   : op == LLVMFMul ? const_lane_is(a, s, 1.0, false) || const_lane_is(b, s, 1.0, false)
+				    : const_lane_is(b, s, 1.0, false);
+	if (folds)
 		r = emit_quiet_nan(f, r);
 	push_v(f, r);
 }
