@@ -5,12 +5,52 @@
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/kernel.h"
 #include "kernel/os/kos.h"
+#include "kernel/os/p9fs.h"
 #include "kernel/os/ramfs.h"
 #include "kernel/rt/rt.h"
 #include "kernel/wasi/wasi.h"
 
 /* The descriptor of the linked module (KUMO_SYM_MODULE). */
 extern const struct kumo_module kumo_module;
+
+/* A share preopened at "/" (the root itself cannot be a mount point). */
+static struct p9mount *root_share;
+
+/* Attaches every host share of the boot config (preopens with a "share", then
+ * "mounts") and mounts each into the tree; a share that is not there is a boot error. */
+static void mount_shares(const struct kumo_bootcfg *c)
+{
+	char err[200];
+	int n = 0;
+	uint64_t t0 = rdtsc();
+	for (int i = 0; i < c->npreopens + c->nmounts; i++) {
+		bool pre = i < c->npreopens;
+		const char *share = pre ? c->preopens[i].share : c->mounts[i - c->npreopens].share;
+		const char *path = pre ? c->preopens[i].path : c->mounts[i - c->npreopens].path;
+		const char *entry = pre ? NULL : c->mounts[i - c->npreopens].entry;
+		bool ro = (pre ? c->preopens[i].readonly : c->mounts[i - c->npreopens].readonly) != 0;
+		if (!share)
+			continue;
+		struct p9mount *m;
+		if (p9fs_mount(share, entry, ro, &m, err, sizeof(err)) < 0)
+			panic("boot config: %s", err);
+		if (pre && p9fs_mount_type(m) != WASI_FILETYPE_DIRECTORY)
+			panic("boot config: preopen `%s`: share `%s` is not a directory",
+			      c->preopens[i].guest, share);
+		int rc = 0;
+		if (pre && strcmp(path, "/") == 0)
+			root_share = m;
+		else
+			rc = ramfs_mount(path, m);
+		if (rc < 0)
+			panic("boot config: share `%s`: cannot mount it at `%s` (wasi errno %d)", share,
+			      path, -rc);
+		n++;
+	}
+	if (n)
+		klog("shares: %d mounted in %llu us", n,
+		     (unsigned long long)(clock_tsc_to_ns(rdtsc() - t0) / 1000));
+}
 
 int kumo_app_main(void)
 {
@@ -24,16 +64,23 @@ int kumo_app_main(void)
 		      "TCG, a matching named model under KVM)", kumo_module.cpu, missing);
 	if (ramfs_init(c->rootfs, c->rootfs_size, err, sizeof(err)) < 0)
 		panic("boot config: %s", err);
+	mount_shares(c);
 	struct kumo_wasi_preopen *pre = kumo_plat_alloc(sizeof(*pre) * ((size_t)c->npreopens + 1));
 	if (!pre)
 		panic("out of memory for the preopens");
 	for (int i = 0; i < c->npreopens; i++) {
-		int rc = ramfs_open_dir(c->preopens[i].path, &pre[i].dir);
+		const struct kumo_preopen *p = &c->preopens[i];
+		int rc = p->share && strcmp(p->path, "/") == 0
+				 ? p9fs_open_mount(root_share, WASI_OFLAG_DIRECTORY, 0, true, false, &pre[i].dir)
+				 : ramfs_open_dir(p->path, &pre[i].dir);
+		if (rc < 0 && p->share)
+			panic("boot config: preopen `%s`: share `%s` at `%s`: wasi errno %d", p->guest,
+			      p->share, p->path, -rc);
 		if (rc < 0)
 			panic("boot config: preopen `%s`: no directory `%s` in the rootfs (wasi errno %d)",
-			      c->preopens[i].guest, c->preopens[i].path, -rc);
-		pre[i].guest_path = c->preopens[i].guest;
-		pre[i].readonly = c->preopens[i].readonly != 0;
+			      p->guest, p->path, -rc);
+		pre[i].guest_path = p->guest;
+		pre[i].readonly = p->readonly != 0;
 	}
 	/* net.listen: sockets opened before _start, handed over as the fds right after the
 	 * preopened directories, announced in the environment. */
