@@ -123,6 +123,23 @@ $(GUEST_WASM_ELF): $(BUILD)/tests/guest/wasm_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
 	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
 test-prereqs: $(GUEST_WASM_ELF)
 
+# Host shares over virtio-9p: a WASI app compiled by kumo and linked with the kernel,
+# booted with QEMU -fsdev/virtio-9p on microvm and q35 (tests/guest/run-share-tests.sh).
+SHARE_WASM := $(BUILD)/tests/guest/share_probe.wasm
+SHARE_ELF := $(BUILD)/tests/guest/share_probe.elf
+$(SHARE_WASM): tests/guest/share_probe.c
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Wextra -Werror -o $@ $<
+$(BUILD)/tests/guest/share_probe.o: $(SHARE_WASM) $(BUILD)/bin/kumo
+	$(BUILD)/bin/kumo compile $< -o $@
+$(SHARE_ELF): $(BUILD)/tests/guest/share_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
+	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
+test-prereqs: $(SHARE_ELF)
+TEST_SCRIPTS += tests/guest/run-share-tests.sh
+
+# The 9P2000.L codec and client, built hosted against a fake server.
+TEST_LIBS_test_p9 := $(BUILD)/host/kernel/os/p9_wire.o $(BUILD)/host/kernel/os/p9_client.o
+
 # kernel.h's import list against kernel/wasi's implementations (host build).
 TEST_LIBS_test_kernel_imports := $(LIB_HOSTED) $(LIB_COMMON)
 TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)

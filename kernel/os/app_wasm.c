@@ -13,7 +13,8 @@
 /* The descriptor of the linked module (KUMO_SYM_MODULE). */
 extern const struct kumo_module kumo_module;
 
-/* A share preopened at "/" (the root itself cannot be a mount point). */
+/* A share mounted or preopened at "/": preopens of "/" open it (the rootfs' root
+ * itself cannot be a mount point). */
 static struct p9mount *root_share;
 
 /* Attaches every host share of the boot config (preopens with a "share", then
@@ -38,8 +39,8 @@ static void mount_shares(const struct kumo_bootcfg *c)
 			panic("boot config: preopen `%s`: share `%s` is not a directory",
 			      c->preopens[i].guest, share);
 		int rc = 0;
-		if (pre && strcmp(path, "/") == 0)
-			root_share = m;
+		if (strcmp(path, "/") == 0 && p9fs_mount_type(m) == WASI_FILETYPE_DIRECTORY)
+			root_share = m; /* the rootfs' root cannot be a mount point */
 		else
 			rc = ramfs_mount(path, m);
 		if (rc < 0)
@@ -70,7 +71,7 @@ int kumo_app_main(void)
 		panic("out of memory for the preopens");
 	for (int i = 0; i < c->npreopens; i++) {
 		const struct kumo_preopen *p = &c->preopens[i];
-		int rc = p->share && strcmp(p->path, "/") == 0
+		int rc = root_share && strcmp(p->path, "/") == 0
 				 ? p9fs_open_mount(root_share, WASI_OFLAG_DIRECTORY, 0, true, false, &pre[i].dir)
 				 : ramfs_open_dir(p->path, &pre[i].dir);
 		if (rc < 0 && p->share)
