@@ -154,3 +154,8 @@ WASI_TESTSUITE ?= /work/fetched/wasi-testsuite
 .PHONY: bench-net-kernel
 bench-net-kernel: $(NET_KERNEL)
 	bash tests/guest/bench-net-kernel.sh $(BUILD)
+
+# What a host share costs against today's copy (guest clock), and its boot cost.
+.PHONY: bench-share
+bench-share: $(SHARE_ELF) $(BUILD)/bin/kumo
+	bash tests/guest/bench-share.sh $(BUILD)

@@ -19,12 +19,41 @@ static struct p9mount *root_share;
 
 /* Attaches every host share of the boot config (preopens with a "share", then
  * "mounts") and mounts each into the tree; a share that is not there is a boot error. */
+/* Path depth (slashes), so a share is mounted before the shares inside it. */
+static int depth_of(const char *p)
+{
+	int d = 0;
+	for (; *p; p++)
+		d += *p == '/' && p[1] && p[1] != '/';
+	return d;
+}
+
 static void mount_shares(const struct kumo_bootcfg *c)
 {
 	char err[200];
-	int n = 0;
+	int n = 0, total = c->npreopens + c->nmounts;
 	uint64_t t0 = rdtsc();
-	for (int i = 0; i < c->npreopens + c->nmounts; i++) {
+	int *order = kumo_plat_alloc(sizeof(int) * ((size_t)total + 1));
+	if (!order)
+		panic("out of memory for the shares");
+	for (int i = 0; i < total; i++)
+		order[i] = i;
+	/* Insertion sort by depth, stable: config order among equals. */
+	for (int i = 1; i < total; i++) {
+		int k = order[i], j = i;
+		const char *pk = k < c->npreopens ? c->preopens[k].path : c->mounts[k - c->npreopens].path;
+		for (; j > 0; j--) {
+			int o = order[j - 1];
+			const char *po = o < c->npreopens ? c->preopens[o].path
+							  : c->mounts[o - c->npreopens].path;
+			if (depth_of(po) <= depth_of(pk))
+				break;
+			order[j] = o;
+		}
+		order[j] = k;
+	}
+	for (int oi = 0; oi < total; oi++) {
+		int i = order[oi];
 		bool pre = i < c->npreopens;
 		const char *share = pre ? c->preopens[i].share : c->mounts[i - c->npreopens].share;
 		const char *path = pre ? c->preopens[i].path : c->mounts[i - c->npreopens].path;
@@ -41,6 +70,8 @@ static void mount_shares(const struct kumo_bootcfg *c)
 		int rc = 0;
 		if (strcmp(path, "/") == 0 && p9fs_mount_type(m) == WASI_FILETYPE_DIRECTORY)
 			root_share = m; /* the rootfs' root cannot be a mount point */
+		else if (root_share)
+			rc = p9fs_mount_at(root_share, path, m); /* the tree is the share's */
 		else
 			rc = ramfs_mount(path, m);
 		if (rc < 0)
@@ -48,6 +79,7 @@ static void mount_shares(const struct kumo_bootcfg *c)
 			      path, -rc);
 		n++;
 	}
+	kumo_plat_free(order);
 	if (n)
 		klog("shares: %d mounted in %llu us", n,
 		     (unsigned long long)(clock_tsc_to_ns(rdtsc() - t0) / 1000));
@@ -71,9 +103,15 @@ int kumo_app_main(void)
 		panic("out of memory for the preopens");
 	for (int i = 0; i < c->npreopens; i++) {
 		const struct kumo_preopen *p = &c->preopens[i];
-		int rc = root_share && strcmp(p->path, "/") == 0
-				 ? p9fs_open_mount(root_share, WASI_OFLAG_DIRECTORY, 0, true, false, &pre[i].dir)
-				 : ramfs_open_dir(p->path, &pre[i].dir);
+		int rc;
+		if (root_share) { /* the whole tree is that share's */
+			struct kumo_plat_file *r;
+			rc = p9fs_open_mount(root_share, WASI_OFLAG_DIRECTORY, 0, true, false, &r);
+			if (rc == 0)
+				rc = ramfs_open_dir_below(r, p->path, &pre[i].dir);
+		} else {
+			rc = ramfs_open_dir(p->path, &pre[i].dir);
+		}
 		if (rc < 0 && p->share)
 			panic("boot config: preopen `%s`: share `%s` at `%s`: wasi errno %d", p->guest,
 			      p->share, p->path, -rc);

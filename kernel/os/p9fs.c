@@ -34,10 +34,70 @@ struct p9node {
 	uint32_t fid;        /* walked to the file; opened (Tlopen) for non-directories */
 	uint32_t list_fid;   /* directories: an opened clone for Treaddir, or P9_NOFID */
 	uint8_t type;        /* WASI_FILETYPE_* at open time */
+	char *rel;           /* directories: the path from the mount's root ("" for it),
+			      * to find mounts nested inside the share */
+};
+
+/* A share mounted at a directory of another share (an emptyDir at /data and a
+ * ConfigMap at /data/config): the name `name` in directory `dir` of `parent` leads to
+ * `child`'s root instead of the host's entry. */
+struct nested {
+	struct p9mount *parent;
+	char *dir;           /* relative to parent's root, "" for the root */
+	char *name;          /* one component */
+	struct p9mount *child;
 };
 
 static struct p9session sessions[MAX_SESSIONS];
 static int nsessions;
+static struct nested *nested;
+static int nnested;
+
+static char *str_dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+/* The mount nested at `name` of directory file dir, or NULL. */
+static struct p9mount *nested_at(const struct kumo_plat_file *dir, const char *name)
+{
+	for (int i = 0; i < nnested; i++)
+		if (nested[i].parent == dir->p9->m && strcmp(nested[i].name, name) == 0 &&
+		    dir->p9->rel && strcmp(nested[i].dir, dir->p9->rel) == 0)
+			return nested[i].child;
+	return NULL;
+}
+
+int p9fs_mount_at(struct p9mount *parent, const char *rel, struct p9mount *child)
+{
+	while (*rel == '/')
+		rel++;
+	const char *slash = strrchr(rel, '/');
+	const char *name = slash ? slash + 1 : rel;
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strstr(rel, "/../") ||
+	    strncmp(rel, "../", 3) == 0)
+		return -WASI_EINVAL;
+	struct nested *n = realloc(nested, sizeof(*n) * ((size_t)nnested + 1));
+	if (!n)
+		return -WASI_ENOMEM;
+	nested = n;
+	n = &nested[nnested];
+	n->parent = parent;
+	n->child = child;
+	n->name = str_dup(name);
+	n->dir = malloc(slash ? (size_t)(slash - rel) + 1 : 1);
+	if (!n->name || !n->dir) {
+		free(n->name);
+		free(n->dir);
+		return -WASI_ENOMEM;
+	}
+	memcpy(n->dir, rel, slash ? (size_t)(slash - rel) : 0);
+	n->dir[slash ? slash - rel : 0] = 0;
+	nnested++;
+	return 0;
+}
 
 static struct p9_client *cl(const struct kumo_plat_file *f) { return &f->p9->m->s->c; }
 
@@ -176,11 +236,16 @@ void p9fs_log_mounts(void)
 	}
 }
 
+/* A new open file; rel: a directory's path from the mount's root (copied). */
 static struct kumo_plat_file *file_new(struct p9mount *m, uint32_t fid, uint8_t type, bool read,
-				       bool write, uint32_t fdflags)
+				       bool write, uint32_t fdflags, const char *rel)
 {
 	struct kumo_plat_file *f = calloc(1, sizeof(*f));
 	struct p9node *n = calloc(1, sizeof(*n));
+	if (n && type == WASI_FILETYPE_DIRECTORY && !(n->rel = str_dup(rel))) {
+		free(n);
+		n = NULL;
+	}
 	if (!f || !n) {
 		free(f);
 		free(n);
@@ -202,7 +267,8 @@ static struct kumo_plat_file *file_new(struct p9mount *m, uint32_t fid, uint8_t 
 /* Finishes an open of the walked fid (type from its qid): checks the flags against
  * the type, Tlopens a non-directory, makes the file. Consumes fid on failure. */
 static int open_walked(struct p9mount *m, uint32_t fid, const struct p9_qid *q, uint32_t oflags,
-		       uint32_t fdflags, bool read, bool write, struct kumo_plat_file **out)
+		       uint32_t fdflags, bool read, bool write, const char *rel,
+		       struct kumo_plat_file **out)
 {
 	struct p9_client *c = &m->s->c;
 	uint8_t type = p9_qid_filetype(q);
@@ -217,10 +283,10 @@ static int open_walked(struct p9mount *m, uint32_t fid, const struct p9_qid *q, 
 		rc = -WASI_EISDIR;
 	else if (m->readonly && (write || (oflags & WASI_OFLAG_TRUNC)))
 		rc = -WASI_EROFS;
-	else if ((oflags & WASI_OFLAG_TRUNC) && !write)
-		rc = -WASI_EACCES;
 	if (rc == 0 && type != WASI_FILETYPE_DIRECTORY) {
 		uint32_t fl = read && write ? P9_O_RDWR : write ? P9_O_WRONLY : P9_O_RDONLY;
+		/* WASI truncates on open without the fd's write right (the directory's
+		 * path_filestat_set_size right allows it); Linux does so for O_RDONLY too. */
 		if (oflags & WASI_OFLAG_TRUNC)
 			fl |= P9_O_TRUNC;
 		struct p9_qid oq;
@@ -229,7 +295,7 @@ static int open_walked(struct p9mount *m, uint32_t fid, const struct p9_qid *q, 
 	}
 	if (type == WASI_FILETYPE_DIRECTORY)
 		read = true;
-	if (rc == 0 && !(*out = file_new(m, fid, type, read, write, fdflags)))
+	if (rc == 0 && !(*out = file_new(m, fid, type, read, write, fdflags, rel)))
 		rc = -WASI_ENOMEM;
 	if (rc < 0)
 		p9_clunk(c, fid);
@@ -244,7 +310,8 @@ int p9fs_open_mount(struct p9mount *m, uint32_t oflags, uint32_t fdflags, bool r
 	int rc = walk_root(m, &fid, &q);
 	if (rc < 0)
 		return rc;
-	return open_walked(m, fid, &q, oflags & ~(uint32_t)WASI_OFLAG_CREAT, fdflags, read, write, out);
+	return open_walked(m, fid, &q, oflags & ~(uint32_t)WASI_OFLAG_CREAT, fdflags, read, write,
+			   "", out);
 }
 
 int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, uint32_t fdflags,
@@ -254,11 +321,33 @@ int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, u
 	struct p9_client *c = &m->s->c;
 	if (dir->p9->type != WASI_FILETYPE_DIRECTORY)
 		return -WASI_ENOTDIR;
+	struct p9mount *nm = nested_at(dir, name);
+	if (nm) {
+		if ((oflags & WASI_OFLAG_CREAT) && (oflags & WASI_OFLAG_EXCL))
+			return -WASI_EEXIST;
+		return p9fs_open_mount(nm, oflags, fdflags, read, write, out);
+	}
 	uint32_t fid;
 	struct p9_qid q;
 	int rc = walk_at(c, dir->p9->fid, name, &fid, &q);
-	if (rc == 0)
-		return open_walked(m, fid, &q, oflags, fdflags, read, write, out);
+	if (rc == 0) {
+		/* The child's path from the mount root, for nested mounts below it. */
+		const char *pr = dir->p9->rel ? dir->p9->rel : "";
+		bool self = strcmp(name, ".") == 0;
+		size_t n = strlen(pr) + strlen(name) + 2;
+		char *rel = malloc(n);
+		if (!rel) {
+			p9_clunk(c, fid);
+			return -WASI_ENOMEM;
+		}
+		if (self)
+			strcpy(rel, pr);
+		else
+			snprintf(rel, n, "%s%s%s", pr, *pr ? "/" : "", name);
+		rc = open_walked(m, fid, &q, oflags, fdflags, read, write, rel, out);
+		free(rel);
+		return rc;
+	}
 	if (rc != -WASI_ENOENT || !(oflags & WASI_OFLAG_CREAT))
 		return rc;
 	if (oflags & WASI_OFLAG_DIRECTORY)
@@ -272,7 +361,7 @@ int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, u
 		      ((oflags & WASI_OFLAG_EXCL) ? P9_O_EXCL : 0);
 	uint32_t iounit;
 	rc = p9_lcreate(c, fid, name, fl, FILE_MODE, 0, &q, &iounit);
-	if (rc == 0 && !(*out = file_new(m, fid, WASI_FILETYPE_REGULAR_FILE, read, write, fdflags)))
+	if (rc == 0 && !(*out = file_new(m, fid, WASI_FILETYPE_REGULAR_FILE, read, write, fdflags, "")))
 		rc = -WASI_ENOMEM;
 	if (rc < 0)
 		p9_clunk(c, fid);
@@ -285,6 +374,7 @@ int p9fs_close(struct kumo_plat_file *f)
 	p9_clunk(cl(f), n->fid);
 	if (n->list_fid != P9_NOFID)
 		p9_clunk(cl(f), n->list_fid);
+	free(n->rel);
 	free(n);
 	free(f);
 	return 0;
@@ -379,6 +469,9 @@ int p9fs_statat(struct kumo_plat_file *dir, const char *name, struct kumo_plat_s
 	struct p9_client *c = cl(dir);
 	if (strcmp(name, ".") == 0)
 		return p9fs_fstat(dir, st);
+	struct p9mount *nm = nested_at(dir, name);
+	if (nm)
+		return p9fs_stat_mount(nm, st);
 	uint32_t fid;
 	struct p9_attr a;
 	int rc = walk_at(c, dir->p9->fid, name, &fid, NULL);
@@ -478,6 +571,9 @@ int p9fs_set_times_mount(struct p9mount *m, uint64_t atim, uint64_t mtim, uint32
 int p9fs_set_times_at(struct kumo_plat_file *dir, const char *name, uint64_t atim, uint64_t mtim,
 		      uint32_t fstflags)
 {
+	struct p9mount *nm = nested_at(dir, name);
+	if (nm)
+		return p9fs_set_times_mount(nm, atim, mtim, fstflags);
 	if (dir->p9->m->readonly)
 		return -WASI_EROFS;
 	struct p9_setattr s;
@@ -537,7 +633,7 @@ int p9fs_mkdirat(struct kumo_plat_file *dir, const char *name)
 {
 	if (dir->p9->m->readonly)
 		return -WASI_EROFS;
-	if (strcmp(name, ".") == 0)
+	if (strcmp(name, ".") == 0 || nested_at(dir, name))
 		return -WASI_EEXIST;
 	struct p9_qid q;
 	return p9_mkdir(cl(dir), dir->p9->fid, name, DIR_MODE, 0, &q);
@@ -549,6 +645,8 @@ int p9fs_unlinkat(struct kumo_plat_file *dir, const char *name, bool is_dir)
 		return -WASI_EROFS;
 	if (strcmp(name, ".") == 0)
 		return is_dir ? -WASI_EINVAL : -WASI_EISDIR;
+	if (nested_at(dir, name))
+		return -WASI_EBUSY; /* a share is mounted there */
 	return p9_unlinkat(cl(dir), dir->p9->fid, name, is_dir ? P9_AT_REMOVEDIR : 0);
 }
 
@@ -559,7 +657,8 @@ int p9fs_renameat(struct kumo_plat_file *odir, const char *oname, struct kumo_pl
 		return -WASI_EXDEV;
 	if (odir->p9->m->readonly || ndir->p9->m->readonly)
 		return -WASI_EROFS;
-	if (strcmp(oname, ".") == 0 || strcmp(nname, ".") == 0)
+	if (strcmp(oname, ".") == 0 || strcmp(nname, ".") == 0 || nested_at(odir, oname) ||
+	    nested_at(ndir, nname))
 		return -WASI_EBUSY;
 	return p9_renameat(cl(odir), odir->p9->fid, oname, ndir->p9->fid, nname);
 }
@@ -569,6 +668,10 @@ int p9fs_linkat(struct kumo_plat_file *odir, const char *oname, struct kumo_plat
 {
 	if (odir->p9->m->s != ndir->p9->m->s)
 		return -WASI_EXDEV;
+	if (nested_at(odir, oname))
+		return -WASI_EXDEV;
+	if (nested_at(ndir, nname))
+		return -WASI_EEXIST;
 	if (odir->p9->m->readonly || ndir->p9->m->readonly)
 		return -WASI_EROFS;
 	uint32_t fid;
@@ -582,6 +685,8 @@ int p9fs_linkat(struct kumo_plat_file *odir, const char *oname, struct kumo_plat
 
 int p9fs_symlinkat(const char *target, struct kumo_plat_file *dir, const char *name)
 {
+	if (nested_at(dir, name))
+		return -WASI_EEXIST;
 	if (dir->p9->m->readonly)
 		return -WASI_EROFS;
 	struct p9_qid q;
@@ -592,6 +697,8 @@ int p9fs_readlinkat(struct kumo_plat_file *dir, const char *name, char *buf, siz
 		    size_t *len)
 {
 	struct p9_client *c = cl(dir);
+	if (nested_at(dir, name))
+		return -WASI_EINVAL; /* a mounted share's root is a directory */
 	uint32_t fid;
 	struct p9_qid q;
 	int rc = walk_at(c, dir->p9->fid, name, &fid, &q);

@@ -47,6 +47,11 @@ int v9p_describe(const struct p9_transport *t, char *buf, size_t cap);
  * server does not speak 9P2000.L, or the entry does not exist. */
 int p9fs_mount(const char *tag, const char *entry, bool readonly, struct p9mount **out,
 	       char *err, size_t errcap);
+/* Mounts child at path rel (relative to parent's root, at least one component) inside
+ * share mount parent: the name leads to child's root from then on (unlink and rename
+ * of it are EBUSY). The host directory should hold the name too (as runc creates
+ * mount points), or listings of its directory will not show it. */
+int p9fs_mount_at(struct p9mount *parent, const char *rel, struct p9mount *child);
 /* WASI_FILETYPE_* of what the mount shows (a directory, or the entry's type). */
 uint8_t p9fs_mount_type(const struct p9mount *m);
 bool p9fs_mount_readonly(const struct p9mount *m);

@@ -380,12 +380,77 @@ static struct kumo_plat_file *handle_new(struct rnode *n, bool read, bool write,
 	return f;
 }
 
+/* Bytes up to the next '/' or the end. */
+static size_t comp_len(const char *p)
+{
+	size_t n = 0;
+	while (p[n] && p[n] != '/')
+		n++;
+	return n;
+}
+
+int ramfs_open_dir_below(struct kumo_plat_file *start, const char *rel,
+			 struct kumo_plat_file **out)
+{
+	char name[256];
+	struct kumo_plat_file *f = start;
+	for (const char *p = rel;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t len = comp_len(p);
+		if (len >= sizeof(name)) {
+			kumo_plat_close(f);
+			return -WASI_ENAMETOOLONG;
+		}
+		memcpy(name, p, len);
+		name[len] = 0;
+		p += len;
+		if (strcmp(name, "..") == 0) {
+			kumo_plat_close(f);
+			return -WASI_EPERM;
+		}
+		struct kumo_plat_file *next;
+		int rc = kumo_plat_openat(f, name, WASI_OFLAG_DIRECTORY, 0, true, false, &next);
+		kumo_plat_close(f);
+		if (rc < 0)
+			return rc;
+		f = next;
+	}
+	*out = f;
+	return 0;
+}
+
 int ramfs_open_dir(const char *path, struct kumo_plat_file **out)
 {
 	char leaf[256];
 	struct rnode *dir;
 	if (!root)
 		return -WASI_ENOENT;
+	/* Inside a mounted share: its root, then the rest of the path in the share. */
+	struct rnode *d = root;
+	for (const char *p = path;;) {
+		while (*p == '/')
+			p++;
+		size_t len = comp_len(p);
+		if (!len)
+			break;
+		if (len >= sizeof(leaf))
+			return -WASI_ENAMETOOLONG;
+		memcpy(leaf, p, len);
+		leaf[len] = 0;
+		p += len;
+		struct rdirent *e = lookup(d, leaf, NULL);
+		if (!e)
+			break;
+		if (e->node->mount) {
+			struct kumo_plat_file *f;
+			int rc = p9fs_open_mount(e->node->mount, WASI_OFLAG_DIRECTORY, 0, true, false, &f);
+			return rc < 0 ? rc : ramfs_open_dir_below(f, p, out);
+		}
+		d = e->node;
+	}
 	int rc = walk_parent(path, false, 0, &dir, leaf, sizeof(leaf));
 	if (rc < 0)
 		return rc;
@@ -410,6 +475,34 @@ int ramfs_mount(const char *path, struct p9mount *m)
 	struct rnode *dir;
 	if (!root)
 		return -WASI_ENOENT;
+	/* Below a share mounted earlier: the share holds the mount point. */
+	struct rnode *d = root;
+	for (const char *p = path;;) {
+		while (*p == '/')
+			p++;
+		const char *end = strchr(p, '/');
+		const char *after = end;
+		while (after && *after == '/')
+			after++;
+		if (!end || !*after)
+			break; /* p is the last component */
+		size_t len = (size_t)(end - p);
+		if (len >= sizeof(leaf))
+			return -WASI_ENAMETOOLONG;
+		memcpy(leaf, p, len);
+		leaf[len] = 0;
+		struct rdirent *e = lookup(d, leaf, NULL);
+		if (!e)
+			break; /* walk_parent creates the rest */
+		if (e->node->mount)
+			return e->node->type == WASI_FILETYPE_DIRECTORY
+				       ? p9fs_mount_at(e->node->mount, end, m)
+				       : -WASI_ENOTDIR;
+		if (e->node->type != WASI_FILETYPE_DIRECTORY)
+			return -WASI_ENOTDIR;
+		d = e->node;
+		p = end;
+	}
 	int rc = walk_parent(path, true, now(), &dir, leaf, sizeof(leaf));
 	if (rc < 0)
 		return rc;
@@ -540,8 +633,8 @@ int kumo_plat_openat(struct kumo_plat_file *dirf, const char *name, uint32_t ofl
 			return -WASI_EISDIR;
 		read = true;
 	} else if ((oflags & WASI_OFLAG_TRUNC) && n->size) {
-		if (!write)
-			return -WASI_EACCES;
+		/* Without the fd's write right too: the directory's path_filestat_set_size
+		 * right allows it (WASI; wasi-testsuite truncation_rights). */
 		if ((rc = set_size(n, 0)) < 0)
 			return rc;
 	}

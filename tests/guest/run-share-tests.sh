@@ -246,6 +246,33 @@ follow it: Operation not permitted
 loop: Symbolic link loop
 '
 
+# ---- shares inside a share (an emptyDir at /data, a ConfigMap at /data/config, a
+# file at /data/hosts), listed child first: the kernel mounts parents first ----
+d=$tmp/nest; mkdir -p "$d/data/config" "$d/config" "$d/pod"
+printf 'parent\n' >"$d/data/file.txt"; printf 'cm value\n' >"$d/config/key"
+printf '10.0.0.1 pod\n' >"$d/pod/etc-hosts"
+boot nested microvm '{"args": ["p", "nested"],
+  "preopens": [{"guest": "/data", "path": "/data"}],
+  "mounts": [{"path": "/data/config", "share": "config", "readonly": true},
+             {"path": "/data/hosts", "share": "pod", "entry": "etc-hosts", "readonly": true},
+             {"path": "/data", "share": "data"}]}' "data=$d/data" "config=$d/config:ro" "pod=$d/pod"
+check nested 'parent file: parent
+nested share: cm value
+nested file mount: 10.0.0.1 pod
+back up: parent
+write in nested: Read-only file system
+write in parent: ok
+rmdir mount point: Resource busy
+rename mount point: Resource busy
+mkdir over it: File exists
+stat mount point: ok dir 1
+/data/config: . d
+/data/config: .. d
+/data/config: key f
+'
+host_check nested "parent share written, nested share untouched" \
+	test "$(cat "$d/data/new.txt")" = ok -a "$(ls "$d/config")" = key
+
 # ---- a missing share is a clear boot error ----
 qemu_cmd noshare microvm '{"args": ["p", "ops"], "preopens": [{"guest": "/data", "path": "/data", "share": "nope"}]}'
 "${cmd[@]}" >/dev/null 2>&1

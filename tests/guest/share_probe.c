@@ -185,6 +185,25 @@ static int escape(void)
 	return 0;
 }
 
+/* Shares mounted inside a share: a read-only ConfigMap and a single file under a
+ * writable emptyDir preopened at /data. */
+static int nested(void)
+{
+	show("parent file", "/data/file.txt");
+	show("nested share", "/data/config/key");
+	show("nested file mount", "/data/hosts");
+	show("back up", "/data/config/../file.txt");
+	printf("write in nested: %s\n", err(put("/data/config/new", "x", "w") == 0));
+	printf("write in parent: %s\n", err(put("/data/new.txt", "ok\n", "w") == 0));
+	printf("rmdir mount point: %s\n", err(rmdir("/data/config") == 0));
+	printf("rename mount point: %s\n", err(rename("/data/config", "/data/moved") == 0));
+	printf("mkdir over it: %s\n", err(mkdir("/data/config", 0755) == 0));
+	struct stat st;
+	printf("stat mount point: %s dir %d\n", err(stat("/data/config", &st) == 0), S_ISDIR(st.st_mode));
+	list("/data/config");
+	return 0;
+}
+
 static uint64_t fnv1a(const unsigned char *p, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -274,8 +293,10 @@ int main(int argc, char **argv)
 		return escape();
 	if (strcmp(cmd, "big") == 0)
 		return big();
+	if (strcmp(cmd, "nested") == 0)
+		return nested();
 	if (strcmp(cmd, "bench") == 0)
 		return bench();
-	printf("usage: share_probe ops|readonly|watch|escape|big|bench\n");
+	printf("usage: share_probe ops|readonly|watch|escape|big|nested|bench\n");
 	return 2;
 }
