@@ -128,7 +128,7 @@ char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 	}
 	for (size_t i = 0; i < s->nshares; i++) {
 		/* virtio-9p, passthrough as vmm_qemu_argv (see there for why). */
-		sb_printf(&b, "    <filesystem type='mount' accessmode='passthrough'>\n"
+		sb_printf(&b, "    <filesystem type='mount' accessmode='passthrough' multidevs='remap'>\n"
 			      "      <driver type='path'/>\n"
 			      "      <source dir='");
 		sb_esc(&b, s->shares[i].host_path);

@@ -106,10 +106,12 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 		/* passthrough: the guest sees the host's real owners and modes (kubelet's
 		 * root-owned files, an emptyDir other containers read) and its files land
 		 * with real modes; mapped-xattr would show QEMU's own files and hide modes in
-		 * xattrs. Paths and tags hold no `,` (checked by vmm_create). */
+		 * xattrs. multidevs=remap keeps inode numbers unique when the directory
+		 * spans host file systems (a hostPath tree, tmpfs Secret volumes). Paths and
+		 * tags hold no `,` (checked by vmm_create). */
 		push(&a, xstrdup("-fsdev"));
-		push(&a, xasprintf("local,id=fs%zu,path=%s,security_model=passthrough%s", i,
-				   s->shares[i].host_path, s->shares[i].readonly ? ",readonly=on" : ""));
+		push(&a, xasprintf("local,id=fs%zu,path=%s,security_model=passthrough,multidevs=remap%s",
+				   i, s->shares[i].host_path, s->shares[i].readonly ? ",readonly=on" : ""));
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("virtio-9p-device,fsdev=fs%zu,mount_tag=%s", i, s->shares[i].tag));
 	}

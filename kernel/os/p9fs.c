@@ -115,10 +115,14 @@ static int session_of(const char *tag, struct p9session **out, char *err, size_t
 	uint64_t t0 = clock_monotonic_ns();
 	struct p9_transport *t;
 	int rc = v9p_transport(tag, &t);
-	if (rc < 0) {
+	if (rc == -WASI_ENODEV) {
 		snprintf(err, errcap, "share `%s`: no virtio-9p device has this mount tag (QEMU: "
 			  "-device virtio-9p-device,mount_tag=%s on microvm, virtio-9p-pci on pc/q35)",
 			  tag, tag);
+		return rc;
+	}
+	if (rc < 0) {
+		snprintf(err, errcap, "share `%s`: no memory for the virtio-9p buffers", tag);
 		return rc;
 	}
 	struct p9session *s = &sessions[nsessions];

@@ -111,11 +111,13 @@ static int start_one(struct virtio_dev *d, void *ctx)
 int v9p_transport(const char *tag, struct p9_transport **out)
 {
 	if (!probed) {
-		probed = 1;
-		req_buf = page_alloc(V9P_MSIZE / PAGE_SIZE);
-		rep_buf = page_alloc(V9P_MSIZE / PAGE_SIZE);
+		if (!req_buf)
+			req_buf = page_alloc(V9P_MSIZE / PAGE_SIZE);
+		if (!rep_buf)
+			rep_buf = page_alloc(V9P_MSIZE / PAGE_SIZE);
 		if (!req_buf || !rep_buf)
 			return -WASI_ENOMEM;
+		probed = 1;
 		virtio_probe(VIRTIO_ID_9P, start_one, NULL);
 	}
 	for (int i = 0; i < ndevs; i++) {
