@@ -88,17 +88,32 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("isa-serial,chardev=com%d,iobase=0x%x,irq=%u", i, base[i], irq[i]));
 	}
-	if (s->net) {
-		const uint8_t *m = s->net->mac;
-		/* The kernel drives virtio 1.x only; QEMU's virtio-mmio defaults to legacy
+	if (s->net || s->nshares) {
+		/* The kernel prefers virtio 1.x; QEMU's virtio-mmio defaults to legacy
 		 * (kernel/boot_abi.h "Network device"). */
 		push(&a, xstrdup("-global"));
 		push(&a, xstrdup("virtio-mmio.force-legacy=false"));
+	}
+	if (s->net) {
+		const uint8_t *m = s->net->mac;
 		push(&a, xstrdup("-netdev"));
 		push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("virtio-net-device,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x",
 				   m[0], m[1], m[2], m[3], m[4], m[5]));
+	}
+	for (size_t i = 0; i < s->nshares; i++) {
+		/* passthrough: the guest sees the host's real owners and modes (kubelet's
+		 * root-owned files, an emptyDir other containers read) and its files land
+		 * with real modes; mapped-xattr would show QEMU's own files and hide modes in
+		 * xattrs. multidevs=remap keeps inode numbers unique when the directory
+		 * spans host file systems (a hostPath tree, tmpfs Secret volumes). Paths and
+		 * tags hold no `,` (checked by vmm_create). */
+		push(&a, xstrdup("-fsdev"));
+		push(&a, xasprintf("local,id=fs%zu,path=%s,security_model=passthrough,multidevs=remap%s",
+				   i, s->shares[i].host_path, s->shares[i].readonly ? ",readonly=on" : ""));
+		push(&a, xstrdup("-device"));
+		push(&a, xasprintf("virtio-9p-device,fsdev=fs%zu,mount_tag=%s", i, s->shares[i].tag));
 	}
 	push(&a, xstrdup("-chardev"));
 	push(&a, xasprintf("socket,id=qmp,fd=%d", QMP_FD));

@@ -102,6 +102,17 @@ struct vmm_cputune {
 	int64_t quota_us;   /* CFS quota per vCPU period, 0: none */
 };
 
+/* A host directory shared live with the guest over virtio-9p (QEMU -fsdev local,
+ * security_model=passthrough; libvirt <filesystem accessmode='passthrough'>): the
+ * guest reads and writes the host's files in place, as whoever QEMU runs as (root
+ * for kumod), and sees their real owners and modes. The boot config names the share
+ * by its tag (kernel/boot_abi.h "Host shares"). */
+struct vmm_share {
+	const char *host_path; /* absolute path of an existing host directory */
+	const char *tag;       /* mount tag: 1 to 63 of [A-Za-z0-9_.-], unique in the VM */
+	bool readonly;         /* QEMU refuses writes as well (the guest already does) */
+};
+
 struct vmm_spec {
 	const char *name;      /* unique VM name: [A-Za-z0-9_.-], at most 64 chars */
 	const char *kernel;    /* PVH ELF kernel image (absolute path) */
@@ -115,6 +126,8 @@ struct vmm_spec {
 	int stderr_fd;         /* guest stderr bytes copied here, -1: none */
 	const char *log_path;  /* CRI log file (kubelet's log_path), NULL: none */
 	const struct vmm_net_attach *net; /* NULL: no network device */
+	const struct vmm_share *shares;   /* host directories shared live, in order */
+	size_t nshares;
 };
 
 /* ---- Lifecycle ------------------------------------------------------------------ */
