@@ -111,6 +111,10 @@ static void serve(int fd, const char *root)
 
 int main(int argc, char **argv)
 {
+	// Messages carry the name it runs as (nginx, httpd): critest finds it in the log.
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	char name[64];
+	snprintf(name, sizeof(name), "%s", prog);
 	int port = 80, opt;
 	const char *root = "/usr/share/nginx/html", *pidfile = NULL, *title = NULL;
 	while ((opt = getopt(argc, argv, "p:r:P:t:")) != -1) {
@@ -120,7 +124,7 @@ int main(int argc, char **argv)
 		case 'P': pidfile = optarg; break;
 		case 't': title = optarg; break;
 		default:
-			fprintf(stderr, "usage: webserver [-p PORT] [-r ROOT] [-P PIDFILE] [-t TITLE]\n");
+			fprintf(stderr, "usage: %s [-p PORT] [-r ROOT] [-P PIDFILE] [-t TITLE]\n", name);
 			return 2;
 		}
 	}
@@ -134,19 +138,19 @@ int main(int argc, char **argv)
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(s, 64) != 0) {
-		fprintf(stderr, "webserver: listen on port %d: %s\n", port, strerror(errno));
+		fprintf(stderr, "%s: listen on port %d: %s\n", name, port, strerror(errno));
 		return 1;
 	}
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "w");
 		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
-			fprintf(stderr, "webserver: write pid file `%s`: %s\n", pidfile, strerror(errno));
+			fprintf(stderr, "%s: write pid file `%s`: %s\n", name, pidfile, strerror(errno));
 			return 1;
 		}
 	}
 	if (title)
 		set_title(argc, argv, title);
-	fprintf(stderr, "webserver: serving `%s` on port %d\n", root, port);
+	fprintf(stderr, "%s: serving `%s` on port %d\n", name, root, port);
 	for (;;) {
 		int c = accept(s, NULL, NULL);
 		if (c < 0)
