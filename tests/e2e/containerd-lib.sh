@@ -10,6 +10,7 @@
 #                               mirrored to REG/<upstream>/... Sets CTRD_PID, CTRD_SOCK,
 #                               CTRD_ENDPOINT (unix://...), CTRD_LOG. Returns 1 (with the
 #                               log on stderr) if it does not come up within 30 s.
+#   containerd_restart          restarts the daemon alone (its containers keep running).
 #   containerd_stop             kills every task it runs, stops it, reaps its shims and
 #                               unmounts what it left under DIR (DIR itself stays).
 #   linux_images_push REG [TAG...]  pushes the layout $LINUX_IMAGES (default
@@ -121,18 +122,37 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$dir/certs.d"
 EOF
-	containerd --config "$dir/config.toml" --log-level "${CTRD_LOG_LEVEL:-info}" >"$CTRD_LOG" 2>&1 &
+	: >"$CTRD_LOG"
+	ctrd_launch
+}
+
+# Starts containerd on the config in $CTRD_DIR (its log appended to $CTRD_LOG) and
+# waits up to 30 s for this start's "successfully booted" line.
+ctrd_launch() {
+	local i from
+	from=$(($(wc -l <"$CTRD_LOG" 2>/dev/null || echo 0) + 1))
+	containerd --config "$CTRD_DIR/config.toml" --log-level "${CTRD_LOG_LEVEL:-info}" >>"$CTRD_LOG" 2>&1 &
 	CTRD_PID=$!
 	for ((i = 0; i < 300; i++)); do
 		if ! kill -0 "$CTRD_PID" 2>/dev/null; then
-			echo "containerd_start: containerd exited" >&2; tail -20 "$CTRD_LOG" >&2; CTRD_PID=; return 1
+			echo "containerd_start: containerd exited" >&2; tail -n +"$from" "$CTRD_LOG" | tail -20 >&2
+			CTRD_PID=; return 1
 		fi
-		[ -S "$CTRD_SOCK" ] && grep -q 'containerd successfully booted' "$CTRD_LOG" && return 0
+		[ -S "$CTRD_SOCK" ] && tail -n +"$from" "$CTRD_LOG" | grep -q 'containerd successfully booted' && return 0
 		sleep 0.1
 	done
-	echo "containerd_start: containerd did not come up in 30 s" >&2; tail -20 "$CTRD_LOG" >&2
+	echo "containerd_start: containerd did not come up in 30 s" >&2; tail -n +"$from" "$CTRD_LOG" | tail -20 >&2
 	containerd_stop
 	return 1
+}
+
+# Restarts the daemon only (SIGTERM, then the same config), as a node's service manager
+# would: its containers keep running under their shims.
+containerd_restart() {
+	[ -n "$CTRD_PID" ] || return 1
+	kill "$CTRD_PID" 2>/dev/null
+	wait "$CTRD_PID" 2>/dev/null
+	ctrd_launch
 }
 
 # The pids of the processes whose command line names this instance's socket (its shims).
