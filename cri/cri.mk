@@ -83,5 +83,5 @@ PROGRAMS += $(BUILD)/bin/kumo
 # --- benchmark ------------------------------------------------------------------------
 # BACKEND=test (default until the real backend boots VMs) or real; IMAGE=...; N=20.
 .PHONY: bench-cri
-bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
 	bash tests/e2e/bench-cri.sh
