@@ -194,7 +194,8 @@ static int unavailable(struct cri_downstream *ds, kumo_error_t *err, int errnum)
 
 /* Waits (on `cq`, until `until`) for the channel to be READY. A channel backing off after
  * a failure while its unix socket already accepts again is told to reconnect now; one
- * whose socket refuses fails at once. Returns 0 when READY. */
+ * whose socket refuses fails at once. Returns 0 when READY, -1 (err set) when the
+ * endpoint is unavailable, -2 (err not set) when it was still connecting at `until`. */
 static int wait_ready(struct cri_downstream *ds, grpc_completion_queue *cq, gpr_timespec until,
 		      kumo_error_t *err)
 {
@@ -219,7 +220,10 @@ static int wait_ready(struct cri_downstream *ds, grpc_completion_queue *cq, gpr_
 	}
 	if (st == GRPC_CHANNEL_READY)
 		return 0;
-	return unavailable(ds, err, ds->unix_path ? probe_unix(ds->unix_path) : 0);
+	int e = ds->unix_path ? probe_unix(ds->unix_path) : 0;
+	if (e)
+		return unavailable(ds, err, e);
+	return -2; /* still connecting at `until`: the caller words it */
 }
 
 static void cq_drain_destroy(grpc_completion_queue *cq)
@@ -284,7 +288,16 @@ int cri_downstream_call(struct cri_downstream *ds, const char *method, const uin
 		timeout_ms = CRI_DOWNSTREAM_DEFAULT_TIMEOUT_MS;
 	gpr_timespec deadline = deadline_in(timeout_ms);
 	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-	if (wait_ready(ds, cq, earlier(deadline, deadline_in(CRI_DOWNSTREAM_CONNECT_WAIT_MS)), err) < 0) {
+	int w = wait_ready(ds, cq, earlier(deadline, deadline_in(CRI_DOWNSTREAM_CONNECT_WAIT_MS)), err);
+	if (w == -2 && gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), deadline) >= 0)
+		kumo_error(err, CRI_E_DOWNSTREAM(GRPC_STATUS_DEADLINE_EXCEEDED),
+			   "downstream runtime `%s` did not answer `%s` within %d ms (no connection yet)",
+			   ds->endpoint, method, timeout_ms);
+	else if (w == -2)
+		kumo_error(err, CRI_E_DOWNSTREAM(GRPC_STATUS_UNAVAILABLE),
+			   "downstream runtime `%s` is unavailable: no connection within %d ms",
+			   ds->endpoint, CRI_DOWNSTREAM_CONNECT_WAIT_MS);
+	if (w < 0) {
 		cq_drain_destroy(cq);
 		return -1;
 	}
@@ -437,8 +450,11 @@ static grpc_status_code stream_once(struct cri_downstream_stream *s, grpc_comple
 				    char **message, long *delivered)
 {
 	kumo_error_t werr = NULL;
-	if (wait_ready(s->ds, cq, deadline_in(CRI_DOWNSTREAM_CONNECT_WAIT_MS), &werr) < 0) {
-		*message = xstrdup(kumo_error_msg(werr));
+	int w = wait_ready(s->ds, cq, deadline_in(CRI_DOWNSTREAM_CONNECT_WAIT_MS), &werr);
+	if (w < 0) {
+		*message = w == -1 ? xstrdup(kumo_error_msg(werr))
+				   : xasprintf("downstream runtime `%s` is unavailable: no connection within %d ms",
+					       s->ds->endpoint, CRI_DOWNSTREAM_CONNECT_WAIT_MS);
 		kumo_error_free(&werr);
 		return GRPC_STATUS_UNAVAILABLE;
 	}
