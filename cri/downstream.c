@@ -111,6 +111,7 @@ int cri_downstream_new(const char *endpoint, struct cri_downstream **out, kumo_e
 	ds->channel = grpc_channel_create(ds->target, creds, &cargs);
 	grpc_channel_credentials_release(creds);
 	if (!ds->channel) {
+		grpc_shutdown();
 		cri_downstream_free(ds);
 		return kumo_error(err, KUMO_E_INVALID, "downstream endpoint `%s`: cannot create a channel",
 				  endpoint);
