@@ -20,6 +20,9 @@ PACKAGES=(
 	tini iproute2 iptables dnsmasq-base
 	# sources, registry and benchmark peers
 	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs python3
+	# the downstream runtime of a mixed node (and its tests): containerd + runc, Debian's
+	# CNI plugins (/usr/lib/cni), busybox-static and procps (pgrep) for the Linux test images
+	containerd runc containernetworking-plugins busybox-static procps
 	# end-to-end test scripts read JSON answers; deploy tests parse the Kubernetes manifests
 	jq python3-yaml
 )
