@@ -32,7 +32,8 @@ PODNET_TOOL := $(BUILD)/tests/vmm/podnet-tool
 $(PODNET_TOOL): $(BUILD)/host/tests/vmm/podnet_tool.o $(LIB_VMM) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lm
-test-prereqs: $(PODNET_TOOL)
+test-prereqs: $(PODNET_TOOL) $(BUILD)/tests/guest/net_client.elf
+TEST_SCRIPTS += tests/e2e/cni-podnet.sh
 
 VMM_TEST_LIBS := $(LIB_VMM) $(LIB_COMMON)
 TEST_LIBS_test_vmm_crilog := $(VMM_TEST_LIBS)
