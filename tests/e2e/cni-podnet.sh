@@ -70,7 +70,7 @@ PIDS+=($!)
 
 # What the VMs serve.
 mkdir -p "$T/root/www"
-head -c 3000 /dev/urandom | base64 >"$T/root/www/index.html"
+head -c 48000 /dev/urandom | base64 >"$T/root/www/index.html"
 tar --format=ustar -C "$T/root" -cf "$T/rootfs.tar" www
 
 tool() { # [opts...] CMD ARGS...: the tool on this script's state, pins and plugins
@@ -175,7 +175,10 @@ case $out in
 *) bad "plugins missing: not ready" "$out" ;;
 esac
 # This script's host-local store instead of /var/lib/cni/networks.
-jq --arg d "$T/ipam" '.plugins[0].ipam.dataDir = $d' "$NETD/10-kumo.conflist" >"$T/default.conflist"
+# The network's DNS (the bridge plugin passes its "dns" key into the result).
+jq --arg d "$T/ipam" '.plugins[0].ipam.dataDir = $d |
+	.plugins[0].dns = {nameservers: ["10.96.0.10"], search: ["default.svc.cluster.local"]}' \
+	"$NETD/10-kumo.conflist" >"$T/default.conflist"
 BRIDGE=(--conf-file "$T/default.conflist")
 
 # --- The bridge network: host -> pod, hostPort, pod -> pod, pod -> egress -------------------
@@ -185,6 +188,7 @@ case $IPA in 10.99.0.*) ok "pod A has an address from the pod CIDR ($IPA)" ;; *)
 eq "pod A: the guest gets eth0's MAC" "$(jq -r .mac <<<"$pa")" \
 	"$(nsenter --net="$T/netns/poda" ip -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)"
 eq "pod A: gateway, on-link /24 on a bridge" "$(jq -r '"\(.gateway) \(.onlink_prefix) \(.mtu)"' <<<"$pa")" "10.99.0.1 24 1500"
+eq "pod A: the result's DNS" "$(jq -c '[.dns_servers, .dns_search]' <<<"$pa")" '[["10.96.0.10"],["default.svc.cluster.local"]]'
 tc_out=$(nsenter --net="$T/netns/poda" tc filter show dev eth0 ingress)
 if grep -q "Egress Redirect to device $(jq -r .tap <<<"$pa")" <<<"$tc_out"; then ok "pod A: eth0's ingress is redirected to the tap"; else bad "pod A: redirect" "$tc_out"; fi
 eq "pod A: one rule set by portmap and bridge for the pod" "$([ "$(rules_of poda)" -gt 0 ] && echo yes)" yes
@@ -208,11 +212,19 @@ for p in poda podb; do tool teardown $p || bad "teardown $p" "failed"; done
 nothing_left "bridge teardown" poda
 
 # --- A ptp network list: the VM does not depend on the bridge ---------------------------------
-netlist "$T/ptp.conflist" kumo-ptp "{\"type\":\"ptp\",\"ipMasq\":true,\"ipam\":$(ipam 10.98.0.0/24)}" "$PORTMAP" "$LOOPBACK"
+# ...with a smaller MTU (the guest follows the CNI interface) and the bandwidth plugin.
+netlist "$T/ptp.conflist" kumo-ptp "{\"type\":\"ptp\",\"ipMasq\":true,\"mtu\":1400,\"ipam\":$(ipam 10.98.0.0/24)}" \
+	'{"type":"bandwidth","capabilities":{"bandwidth":true}}' "$PORTMAP" "$LOOPBACK"
 PTP=(--conf-file "$T/ptp.conflist")
-pc=$(tool "${PTP[@]}" --port tcp:18081:8080 setup podc)
+pc=$(tool "${PTP[@]}" --port tcp:18081:8080 --bandwidth 200000000,2000000 setup podc)
 IPC=$(jq -r .address <<<"$pc")
 eq "ptp: the guest routes everything through the gateway (/32)" "$(jq -r '"\(.prefix) \(.onlink_prefix)"' <<<"$pc")" "24 32"
+eq "ptp: the guest's MTU is the CNI interface's (1400)" "$(jq -r .mtu <<<"$pc")" 1400
+eq "ptp: the tap has that MTU too" \
+	"$(nsenter --net="$T/netns/podc" ip -o link show "$(jq -r .tap <<<"$pc")" | grep -o 'mtu [0-9]*')" "mtu 1400"
+# The plugin shapes both ways: tbf on the host veth (to the pod) and on its ifb (from it).
+eq "ptp: the bandwidth capability reached the bandwidth plugin (tbf both ways)" \
+	"$(tc qdisc show | grep -c '^qdisc tbf')" 2
 boot podc '["net_httpd.wasm", "--root", "/www", "--quiet"]' '["tcp:0.0.0.0:8080"]' "$HTTPD" "${PTP[@]}"
 VMC=$VMPID
 fetch "ptp: host -> pod IP ($IPC)" "http://$IPC:8080/index.html"
@@ -224,6 +236,7 @@ client_run "ptp: pod D's VM -> the outside host (egress)" podd 192.168.77.2 8000
 stop_vm "$VMC"
 for p in podc podd; do tool teardown $p || bad "teardown $p" "failed"; done
 nothing_left "ptp teardown" podc
+eq "ptp teardown: no shaping device left" "$(ip -o link show | grep -c ': bwp')" 0
 
 # --- libvirt: the tap made where libvirtd opens it, moved into the pod after create ----------
 # libvirtd runs in the machine's namespace (or is started here, in this script's): the tap
