@@ -355,19 +355,18 @@ static bool tap_in(const char *netns, const char *tap)
 
 /* ---- Teardown --------------------------------------------------------------------------- */
 
-/* Undoes whatever rec says was (or may have been) done, in reverse: the tap (wherever
- * it is), CNI DEL with the recorded configuration and result, the namespace, the
- * record. The record stays when DEL fails. */
+/* Undoes whatever rec says was (or may have been) done, in reverse: a tap in the host
+ * namespace, CNI DEL with the recorded configuration and result, the namespace (and
+ * with it a tap inside), the record. The record stays when DEL fails. */
 static int teardown_locked(const struct cfgv *c, const char *id, json_t *rec, kumo_error_t *err)
 {
 	const char *netns = rec_str(rec, "netns");
 	const char *tap = rec_str(rec, "tap");
 	bool pinned = vmm_netns_pinned(netns);
 	struct tap_job tj = {.tap = tap};
-	if (pinned && vmm_netns_run(netns, tap_delete_fn, &tj, err) < 0)
-		return kumo_error_wrap(err, "pod `%s`: tap", id);
 	/* A tap in the host namespace (libvirt) is the only thing outside the pod's
-	 * namespace kumo itself made. */
+	 * namespace kumo itself made; one inside goes with the namespace (deleting it
+	 * first would only add a device unregistration to the critical path). */
 	if (*tap && vmm_netns_run(c->cfg->host_netns, tap_delete_fn, &tj, err) < 0)
 		return kumo_error_wrap(err, "pod `%s`: tap in the host namespace", id);
 

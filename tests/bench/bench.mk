@@ -70,3 +70,9 @@ include tests/net/net.mk
 bench-net: deps
 	$(MAKE) all net-apps
 	bash tests/bench/bench-net.sh
+
+# `make bench-podnet` (issue 15): a pod network's setup through CNI, median of N, its
+# parts, and containerd's RunPodSandbox on the same network list when containerd is there.
+.PHONY: bench-podnet
+bench-podnet: $(BUILD)/tests/vmm/podnet-tool $(BUILD)/bin/kumo-crictl
+	bash tests/bench/bench-podnet.sh

@@ -15,6 +15,9 @@
  *                                  `vm running`, streams the console, exits with the app's
  *                                  code; SIGTERM stops it
  *   podnet-tool [opts] bench N ID  N x (setup, teardown): per-run ms, then the medians
+ *   podnet-tool [opts] bench-parts N ID  the parts of a setup by themselves (vmm/'s
+ *                                  internals): namespace, CNI ADD (the plugins' time),
+ *                                  tap + redirect; medians of N
  *   podnet-tool default-conf DIR [CIDR]  vmm_podnet_write_default; prints written|kept
  * opts: --conf-dir D --conf-file F --plugin-path P --netns-dir D --state-dir D
  *       --host-netns F --ifname I --timeout-ms N --name N --namespace NS --uid U
@@ -30,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/cni.h"
+#include "vmm/podnet.h"
 #include "vmm/vmm.h"
 
 #define MAX_LIST 16
@@ -229,6 +234,77 @@ static int cmd_bench(struct opts *o, int n)
 	return 0;
 }
 
+struct parts_job {
+	const char *tap; /* the tap to make */
+};
+
+static int parts_tap_fn(void *arg, kumo_error_t *err)
+{
+	struct parts_job *j = arg;
+	struct vmm_link_facts f;
+	if (vmm_link_facts("eth0", &f, err) < 0 || vmm_tap_create(j->tap, f.mtu, err) < 0)
+		return -1;
+	return vmm_redirect_install("eth0", j->tap, err);
+}
+
+/* What vmm_podnet_setup does, minus its records and checks, timed part by part. */
+static int cmd_bench_parts(struct opts *o, int n)
+{
+	double *ns = xzalloc((size_t)n * sizeof(double)), *add = xzalloc((size_t)n * sizeof(double)),
+	       *tap = xzalloc((size_t)n * sizeof(double));
+	const char *dir = o->cfg.netns_dir ? o->cfg.netns_dir : VMM_PODNET_NETNS_DIR;
+	kumo_error_t err = NULL;
+	struct cni_netconf *nc = NULL;
+	int rc = o->cfg.conf_file ? cni_conf_load_file(o->cfg.conf_file, &nc, &err)
+				  : cni_conf_load_dir(o->cfg.conf_dir ? o->cfg.conf_dir : CNI_DEFAULT_CONF_DIR,
+						      &nc, &err);
+	printf("# run netns_ms cni_add_ms tap_redirect_ms\n");
+	for (int i = 0; rc == 0 && i < n; i++) {
+		char *path = NULL;
+		struct cni_result *r = NULL;
+		uint64_t t0 = kumo_now_ns();
+		if (vmm_netns_create(dir, o->pod.id, &path, &err) < 0) {
+			rc = -1;
+			break;
+		}
+		uint64_t t1 = kumo_now_ns();
+		struct cni_attachment at = {.container_id = o->pod.id, .netns = path, .ifname = "eth0",
+					    .args = "IgnoreUnknown=1", .plugin_path = o->cfg.plugin_path,
+					    .timeout_ms = o->cfg.timeout_ms};
+		rc = cni_add(nc, &at, &r, &err);
+		uint64_t t2 = kumo_now_ns();
+		struct parts_job j = {.tap = "kcbench0"};
+		if (rc == 0)
+			rc = vmm_netns_run(path, parts_tap_fn, &j, &err);
+		uint64_t t3 = kumo_now_ns();
+		kumo_error_t derr = NULL;
+		if (cni_del(nc, &at, r ? r->json : NULL, &derr) < 0 || vmm_netns_remove(path, &derr) < 0) {
+			fprintf(stderr, "podnet-tool: bench-parts cleanup: %s\n", kumo_error_msg(derr));
+			kumo_error_free(&derr);
+			rc = -1;
+		}
+		cni_result_free(r);
+		free(path);
+		ns[i] = (double)(t1 - t0) / 1e6;
+		add[i] = (double)(t2 - t1) / 1e6;
+		tap[i] = (double)(t3 - t2) / 1e6;
+		if (rc == 0)
+			printf("%d %.2f %.2f %.2f\n", i, ns[i], add[i], tap[i]);
+	}
+	if (rc == 0) {
+		qsort(ns, (size_t)n, sizeof(double), cmp_double);
+		qsort(add, (size_t)n, sizeof(double), cmp_double);
+		qsort(tap, (size_t)n, sizeof(double), cmp_double);
+		printf("podnet-netns-median-ms %.2f\ncni-add-median-ms %.2f\ntap-redirect-median-ms %.2f\n",
+		       ns[n / 2], add[n / 2], tap[n / 2]);
+	}
+	cni_conf_free(nc);
+	free(ns);
+	free(add);
+	free(tap);
+	return rc < 0 ? fail("bench-parts", &err) : 0;
+}
+
 static int parse_port(const char *s, struct vmm_port_mapping *p)
 {
 	char proto[8];
@@ -338,12 +414,14 @@ int main(int argc, char **argv)
 		printf("recovered %d\n", n);
 		return 0;
 	}
-	if (strcmp(cmd, "bench") == 0) {
+	if (strcmp(cmd, "bench") == 0 || strcmp(cmd, "bench-parts") == 0) {
 		if (optind + 1 >= argc)
 			return 2;
 		int n = atoi(argv[optind]);
 		o.pod.id = argv[optind + 1];
-		return n > 0 ? cmd_bench(&o, n) : 2;
+		if (n <= 0)
+			return 2;
+		return strcmp(cmd, "bench") == 0 ? cmd_bench(&o, n) : cmd_bench_parts(&o, n);
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "podnet-tool: %s: no pod id\n", cmd);
