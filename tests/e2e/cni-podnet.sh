@@ -22,7 +22,7 @@ ip link set lo up
 BUILD=${BUILD:-build}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-TOOL=$ROOT/$BUILD/tests/vmm/podnet-tool
+TOOL=${PODNET_TOOL:-$ROOT/$BUILD/tests/vmm/podnet-tool}
 HTTPD=$ROOT/$BUILD/tests/guest/net_httpd.elf
 CLIENT=$ROOT/$BUILD/tests/guest/net_client.elf
 PLUGINS=${CNI_PLUGIN_DIR:-/usr/lib/cni}
