@@ -19,13 +19,13 @@
 
 /* The configuration with its defaults filled in. */
 struct cfgv {
-	const struct vmm_podnet_config *cfg; /* the caller's */
-	const char *conf_dir;                /* never NULL below */
-	const char *plugin_path;
-	const char *netns_dir;
-	const char *state_dir;
-	const char *ifname;
-	int timeout_ms;
+	const struct vmm_podnet_config *cfg; /* the caller's (conf_file, host_netns) */
+	const char *conf_dir;                /* network configurations */
+	const char *plugin_path;             /* CNI_PATH */
+	const char *netns_dir;               /* namespace pins */
+	const char *state_dir;               /* records and locks */
+	const char *ifname;                  /* CNI_IFNAME */
+	int timeout_ms;                      /* per plugin run */
 };
 
 static int resolve(const struct vmm_podnet_config *cfg, struct cfgv *c, kumo_error_t *err)

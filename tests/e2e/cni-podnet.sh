@@ -211,6 +211,15 @@ stop_vm "$VMA"
 for p in poda podb; do tool teardown $p || bad "teardown $p" "failed"; done
 nothing_left "bridge teardown" poda
 
+# --- Pods set up in parallel: distinct addresses, all torn down ------------------------------
+for i in 1 2 3 4 5 6; do tool_bg "$T/par$i.out" "$T/par$i.err" "${BRIDGE[@]}" setup par$i; done
+for p in "${PIDS[@]: -6}"; do wait "$p"; done
+eq "6 pods set up at once get 6 distinct addresses" \
+	"$(cat "$T"/par?.out | jq -r .address | sort -u | grep -c '^10\.99\.0\.')" 6
+for i in 1 2 3 4 5 6; do tool_bg /dev/null "$T/par$i.err" teardown par$i; done
+for p in "${PIDS[@]: -6}"; do wait "$p"; done
+nothing_left "6 pods torn down at once" par1
+
 # --- A ptp network list: the VM does not depend on the bridge ---------------------------------
 # ...with a smaller MTU (the guest follows the CNI interface) and the bandwidth plugin.
 netlist "$T/ptp.conflist" kumo-ptp "{\"type\":\"ptp\",\"ipMasq\":true,\"mtu\":1400,\"ipam\":$(ipam 10.98.0.0/24)}" \

@@ -40,15 +40,16 @@
 #define MAX_LIST 16
 
 struct opts {
-	struct vmm_podnet_config cfg;
-	struct vmm_podnet_pod pod;
-	struct vmm_port_mapping ports[MAX_LIST];
-	struct vmm_bandwidth bw;
-	const char *dns[MAX_LIST], *search[MAX_LIST];
-	struct vmm_dns_config dnscfg;
-	enum vmm_backend backend;
-	const char *run_dir;
-	unsigned mem;
+	struct vmm_podnet_config cfg;            /* from --conf-dir ... --timeout-ms */
+	struct vmm_podnet_pod pod;               /* from the pod id and --name ... */
+	struct vmm_port_mapping ports[MAX_LIST]; /* --port */
+	struct vmm_bandwidth bw;                 /* --bandwidth */
+	const char *dns[MAX_LIST];               /* --dns */
+	const char *search[MAX_LIST];            /* --search */
+	struct vmm_dns_config dnscfg;            /* the two above */
+	enum vmm_backend backend;                /* --backend, for boot */
+	const char *run_dir;                     /* --run-dir, for boot */
+	unsigned mem;                            /* --mem MiB, for boot */
 };
 
 static volatile sig_atomic_t stop_requested;
