@@ -18,6 +18,8 @@ PACKAGES=(
 	# VMs: QEMU, libvirt (monolithic libvirtd + virtlogd), tini to reap promptly
 	qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	tini iproute2 iptables dnsmasq-base
+	# pod networks through CNI: Debian's plugins (/usr/lib/cni), netlink for the tap redirect
+	libnl-route-3-dev
 	# sources, registry and benchmark peers
 	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs python3
 	# the downstream runtime of a mixed node (and its tests): containerd + runc, Debian's

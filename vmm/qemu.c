@@ -18,6 +18,7 @@ extern char **environ;
  * and TCG alike; host passthrough crashed QEMU under nested KVM here (HOST-NOTES). */
 #define VMM_CPU_MODEL "Nehalem"
 #define QMP_FD 3
+#define TAP_FD 4 /* vmm_net_attach.fd in QEMU */
 
 struct argv_buf {
 	char **v;
@@ -97,7 +98,10 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	if (s->net) {
 		const uint8_t *m = s->net->mac;
 		push(&a, xstrdup("-netdev"));
-		push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));
+		if (s->net->has_fd)
+			push(&a, xasprintf("tap,id=net0,fd=%d", TAP_FD));
+		else
+			push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("virtio-net-device,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x",
 				   m[0], m[1], m[2], m[3], m[4], m[5]));
@@ -272,6 +276,20 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	posix_spawn_file_actions_adddup2(&fa, logfd, 1);
 	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], QMP_FD);
+	/* Above every fd the actions before it write, so none of them clobbers it. */
+	autoclose int tapfd = -1;
+	if (vm->spec.net && vm->spec.net->has_fd) {
+		tapfd = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, 10);
+		if (tapfd < 0) {
+			int e = errno;
+			posix_spawn_file_actions_destroy(&fa);
+			vmm_argv_free(argv);
+			close(sv[1]);
+			return kumo_error_errno(err, e, "tap `%s` fd %d", vm->spec.net->tap,
+						vm->spec.net->fd);
+		}
+		posix_spawn_file_actions_adddup2(&fa, tapfd, TAP_FD);
+	}
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
 	sigset_t none, def;

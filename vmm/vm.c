@@ -337,6 +337,11 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 {
 	if (check_spec(spec, err) < 0)
 		return -1;
+	if (spec->net && spec->net->has_fd && vmm->ops != &vmm_qemu_ops)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "create vm `%s`: the %s backend opens taps by name, it cannot take "
+				  "tap `%s` as an fd",
+				  spec->name, vmm->ops->name, spec->net->tap);
 	struct vmm_vm *vm = new_vm(vmm, spec);
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);

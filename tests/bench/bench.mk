@@ -112,3 +112,8 @@ bench-simd-build: $(SIMD_BENCH_NAMES:%=$(SIMD_BENCH_DIR)/native/%) \
 
 bench-simd: all bench-simd-build
 	BENCH_GEOMEAN=simd-geomean python3 tests/bench/run-bench-compute.py $(SIMD_BENCH_DIR) $(SIMD_BENCH_NAMES)
+# `make bench-podnet` (issue 15): a pod network's setup through CNI, median of N, its
+# parts, and containerd's RunPodSandbox on the same network list when containerd is there.
+.PHONY: bench-podnet
+bench-podnet: $(BUILD)/tests/vmm/podnet-tool $(BUILD)/bin/kumo-crictl
+	bash tests/bench/bench-podnet.sh

@@ -112,6 +112,26 @@ static void shares_only(void **state)
 	free(b.s);
 }
 
+/* A tap opened elsewhere (a pod's namespace) reaches QEMU as an fd, never by name. */
+static void qemu_argv_tap_fd(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	struct vmm_net_attach net = {.tap = "kc0123456789ab", .mac = {0x02, 0, 0, 0, 0, 1}, .has_fd = true, .fd = 9};
+	s.net = &net;
+	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
+	int netdevs = 0;
+	for (char **p = argv; *p; p++) {
+		assert_null(strstr(*p, "ifname="));
+		if (strcmp(*p, "-netdev") == 0) {
+			assert_string_equal(p[1], "tap,id=net0,fd=4");
+			netdevs++;
+		}
+	}
+	assert_int_equal(netdevs, 1);
+	vmm_argv_free(argv);
+}
+
 static void resources(void **state)
 {
 	(void)state;
@@ -206,7 +226,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(minimal_tcg), cmocka_unit_test(full_kvm),
-		cmocka_unit_test(qemu_argv),
+		cmocka_unit_test(qemu_argv),   cmocka_unit_test(qemu_argv_tap_fd),
 		cmocka_unit_test(shares_only),   cmocka_unit_test(resources),
 		cmocka_unit_test(exit_records),
 	};
