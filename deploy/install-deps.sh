@@ -12,6 +12,8 @@ PACKAGES=(
 	make gcc binutils pkg-config git ca-certificates
 	# compiler/: LLVM 19 C API; test apps: clang-19 + wasi-libc + wasm32 compiler-rt
 	llvm-19-dev clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc wabt
+	# make fuzz: libFuzzer and the sanitizer runtimes of clang-19
+	libclang-rt-19-dev
 	# host libraries
 	libcmocka-dev libjansson-dev libcurl4-openssl-dev libssl-dev libarchive-dev
 	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libvirt-dev zstd
