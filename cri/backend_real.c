@@ -17,7 +17,9 @@
  * rootfs), the raw console streams and vm.json (what a restarted kumod needs to find
  * the VM again). Pod mounts (directories, and files such as kubelet's /etc/hosts and
  * termination-message file) are COPIED into the initrd's rootfs at CreateContainer: the
- * app sees the files as they were then, and its writes do not reach the host.
+ * app sees the files as they were then; its writes to directories stay in the VM, and
+ * what it wrote to a writable file mount is written back to the host file when the VM
+ * ends (KUMO-FILE records, before the exit is reported).
  */
 #include <dirent.h>
 #include <errno.h>
