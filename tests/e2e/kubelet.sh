@@ -5,11 +5,12 @@
 # a hello pod Succeeded; a web server with a containerPort and HTTP readiness / TCP
 # liveness probes Ready, also when it binds that port itself; a downward-API volume's
 # `..data` layout, env from the pod, workingDir, a memory limit as the VM's size, a
-# read-only subPath file, the termination message (file and FallbackToLogsOnError); an
-# app exiting 1 under restartPolicy Always restarted with back-off (and its previous
-# log kept); OnFailure; an init container before the app; a hostNetwork pod refused
-# with a clear CreateContainerError; kubelet restarted under running pods (re-adopted),
-# kumod restarted under kubelet; log rotation (ReopenContainerLog); pod deletion
+# read-only subPath file, a file mounted at /etc/resolv.conf, the termination message
+# (File and FallbackToLogsOnError); an app exiting 1 under restartPolicy Always
+# restarted with back-off (and its previous log kept); OnFailure; an init container
+# before the app; hostNetwork, hostPID and privileged pods refused with a clear
+# CreateContainerError; kubelet restarted under running pods (re-adopted), kumod
+# restarted under kubelet; log rotation (ReopenContainerLog); pod deletion
 # (StopPodSandbox, RemovePodSandbox) leaving no VM or tap. The tier fails on any
 # kubelet log line `... from runtime service failed` that a check did not provoke.
 # Runs when a kubelet binary is present ($KUBELET, else `kubelet` on PATH); skipped with
@@ -70,6 +71,7 @@ done
 # workingDir, a memory limit, a read-only subPath file, the termination message.
 mkdir -p "$T/hostdir"
 printf 'from a subPath\n' >"$T/hostdir/one.txt"
+printf 'nameserver 10.96.0.10\nsearch default.svc.cluster.local\n' >"$T/resolv.conf"
 manifest vol "apiVersion: v1
 kind: Pod
 metadata:
@@ -83,6 +85,7 @@ spec:
     image: $REG/podtool:v1
     workingDir: /work
     args: [ls, /etc/podinfo, cat, /etc/podinfo/labels, print, '', cat, /etc/one.txt,
+           cat, /etc/resolv.conf,
            write, /etc/one.txt, changed, env, POD_, env, PWD,
            write, /dev/termination-log, 'all good', exit, '0']
     env:
@@ -94,6 +97,7 @@ spec:
     volumeMounts:
     - {name: podinfo, mountPath: /etc/podinfo}
     - {name: host, mountPath: /etc/one.txt, subPath: one.txt, readOnly: true}
+    - {name: resolv, mountPath: /etc/resolv.conf, readOnly: true}
   volumes:
   - name: podinfo
     downwardAPI:
@@ -101,7 +105,9 @@ spec:
       - path: labels
         fieldRef: {fieldPath: metadata.labels}
   - name: host
-    hostPath: {path: $T/hostdir, type: Directory}"
+    hostPath: {path: $T/hostdir, type: Directory}
+  - name: resolv
+    hostPath: {path: $T/resolv.conf, type: File}"
 
 # FallbackToLogsOnError: no message file written, exit 1: the log's tail is the message.
 manifest fallback "apiVersion: v1
@@ -162,7 +168,24 @@ spec:
   - name: tool
     image: $REG/podtool:v1
     args: [print, 'never runs']"
-PROVOKED='spec\.hostNetwork'
+# hostPID and a privileged container: refused the same way.
+manifest hostpid "apiVersion: v1
+kind: Pod
+metadata: {name: hostpid, namespace: default}
+spec:
+  hostPID: true
+  containers:
+  - name: tool
+    image: $REG/podtool:v1"
+manifest priv "apiVersion: v1
+kind: Pod
+metadata: {name: priv, namespace: default}
+spec:
+  containers:
+  - name: tool
+    image: $REG/podtool:v1
+    securityContext: {privileged: true}"
+PROVOKED='spec\.hostNetwork|spec\.hostPID|securityContext\.privileged'
 
 # Log rotation: more than containerLogMaxSize at once, then, after kubelet rotated the
 # file and asked kumod to reopen it (ReopenContainerLog), more lines.
@@ -197,6 +220,8 @@ l labels -> ..data/labels
 app=\"vol\"
 tier=\"test\"
 from a subPath
+nameserver 10.96.0.10
+search default.svc.cluster.local
 write /etc/one.txt: EROFS
 POD_GREETING=hi
 POD_IP=<pod address>
@@ -244,6 +269,14 @@ fi
 msg=$(ctr tool | jq -r .state.waiting.message)
 case $msg in *spec.hostNetwork*) ok "the message names spec.hostNetwork" ;; *) bad "the message names spec.hostNetwork" "$msg" ;; esac
 eq "hostnet: never started, no crash loop" "$(ctr tool | jq -r .restartCount)" 0
+for p in hostpid:spec.hostPID priv:securityContext.privileged; do
+	if wait_pod ${p%%:*} '[.status.containerStatuses[]? | .state.waiting.reason == "CreateContainerError"] | any' 180 &&
+		[[ $(ctr tool | jq -r .state.waiting.message) == *"${p#*:}"* ]]; then
+		ok "${p%%:*}: CreateContainerError naming ${p#*:}"
+	else
+		bad "${p%%:*}: CreateContainerError naming ${p#*:}" "$(jq -c .status <<<"$POD")"
+	fi
+done
 
 # ---- log rotation by kubelet: the old file renamed, kumod writes on in the new one
 if wait_pod logs '[.status.containerStatuses[]? | .state.running != null] | any' 180; then
