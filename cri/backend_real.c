@@ -511,8 +511,11 @@ static void status_from_exit(const struct vmm_exit *x, int64_t started_ns, struc
 		break;
 	case VMM_EXIT_CRASHED:
 	default:
-		st->reason = xstrdup("Error");
-		st->message = xstrdup("the VM stopped without an exit record (QEMU or kernel crash)");
+		/* Stopped by QEMU, panicked without a record, no sign of life, QEMU died:
+		 * the VM's failure, not the app's. */
+		st->reason = xstrdup("VMError");
+		st->message = xstrdup(x->message[0] ? x->message
+				      : "the VM stopped without an exit record");
 		break;
 	}
 }

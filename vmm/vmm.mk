@@ -8,7 +8,7 @@ $(LIB_VMM): $(VMM_OBJS)
 	$(AR) rcs $@ $^
 
 CFLAGS_vmm = $(shell pkg-config --cflags libvirt)
-VMM_LDLIBS := $(shell pkg-config --libs libvirt) -lpthread
+VMM_LDLIBS := $(shell pkg-config --libs libvirt) -ljansson -lpthread
 KUMO_CLI_LDLIBS += $(VMM_LDLIBS)
 
 # The PVH test fixture (tests/vmm/pvh_fixture.c): a guest that follows its command line.
