@@ -63,7 +63,9 @@ TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)
-KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/cri/accel_choice.o
+# accel_choice and config are shared with kumod (they live in LIB_CRI too).
+KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/cri/accel_choice.o \
+	$(BUILD)/host/cri/config.o
 KUMO_CLI_LIBS := $(LIB_BUILDER) $(LIB_IMAGESTORE) $(LIB_VMM) $(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
 $(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
 	@mkdir -p $(dir $@)
