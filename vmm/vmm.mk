@@ -33,6 +33,8 @@ TEST_LIBS_test_vmm_qemu := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_qemu := $(VMM_LDLIBS)
 TEST_LDLIBS_test_vmm_crilog := $(VMM_LDLIBS)
 TEST_LDLIBS_test_vmm_xml := $(VMM_LDLIBS)
+TEST_LIBS_test_vmm_accel := $(VMM_TEST_LIBS)
+TEST_LDLIBS_test_vmm_accel := $(VMM_LDLIBS)
 TEST_LIBS_test_vmm_net := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_net := $(VMM_LDLIBS)
 # Unit tests that boot the fixture find it next to themselves (build/tests/vmm/).

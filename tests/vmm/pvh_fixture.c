@@ -17,7 +17,10 @@
  *   msg=TEXT      the record's msg ('_' becomes ' ')
  *   klog=TEXT     a kernel log line on COM3 before the record
  *   noexit        power off without an exit record
- * The record follows kernel/boot_abi.h.
+ *   pvpanic       report a panic through pvpanic (port 0x505) only, then hang
+ *   silent        no boot record first (a guest that shows no sign of life)
+ * Like kumo's kernel, it writes the boot record on COM3 first (unless silent). The
+ * records follow kernel/boot_abi.h.
  */
 #include <stdint.h>
 
@@ -108,7 +111,19 @@ void fixture_main(struct hvm_start_info *si)
 	const char *cmd = si && si->cmdline_paddr ? (const char *)(uintptr_t)si->cmdline_paddr : "";
 	uint32_t code = 0, trap = 0;
 	const char *msg = "";
-	int msg_len = 0, hang = 0, noexit = 0, panic = 0, is_trap = 0;
+	int msg_len = 0, hang = 0, noexit = 0, panic = 0, is_trap = 0, pvpanic = 0, silent = 0;
+	for (const char *p = cmd; *p;) {
+		while (*p == ' ')
+			p++;
+		const char *w = p;
+		while (*p && *p != ' ')
+			p++;
+		silent |= word_is(w, (int)(p - w), "silent");
+	}
+	if (!silent) {
+		puts_port(COM_EXIT, KUMO_BOOT_RECORD, -1, 0);
+		putc_port(COM_EXIT, '\n');
+	}
 	for (const char *p = cmd; *p;) {
 		while (*p == ' ')
 			p++;
@@ -161,7 +176,14 @@ void fixture_main(struct hvm_start_info *si)
 			hang = 1;
 		} else if (word_is(w, len, "noexit")) {
 			noexit = 1;
+		} else if (word_is(w, len, "pvpanic")) {
+			pvpanic = 1;
 		}
+	}
+	if (pvpanic) {
+		outb(KUMO_BOOT_PORT_PVPANIC, KUMO_PVPANIC_PANICKED);
+		for (;;)
+			__asm__ volatile("cli; hlt");
 	}
 	if (hang)
 		for (;;)
