@@ -27,12 +27,13 @@
 #include "vmm/vmm.h"
 
 static const char usage[] =
-	"usage: kumo info [-o text|json] [--accel auto|kvm|tcg] [--root DIR] [--config PATH]\n"
+	"usage: kumo info [-o text|json] [--accel auto|kvm|tcg] [--root DIR] [--config PATH] [accel]\n"
 	"Prints what this node can do: the VM accelerator and why (probing KVM with kumo's\n"
 	"kernel once per host boot, cached under $KUMO_ACCEL_CACHE_DIR or " VMM_ACCEL_CACHE_DIR "),\n"
 	"QEMU and libvirt versions, the VM backends, the network, the store and build cache,\n"
 	"and kumod's CRI socket (from kumod's configuration, default " CRI_DEFAULT_CONFIG ").\n"
-	"--accel: what `kumo run --accel` would use (kvm: exit 125 when KVM is unusable).\n";
+	"--accel: what `kumo run --accel` would use (kvm: exit 125 when KVM is unusable).\n"
+	"`kumo info accel` prints the accelerator alone (what test scripts ask, tests/accel.sh).\n";
 
 static uint64_t tree_bytes;
 
@@ -187,7 +188,7 @@ static json_t *accel_info(const struct cri_accel *a)
 }
 
 static json_t *gather(enum vmm_accel want, const char *root, const struct cri_config *cfg,
-		      const char *config_path, int *rc)
+		      const char *config_path, bool accel_only, int *rc)
 {
 	json_t *j = json_object();
 	autoerror kumo_error_t err = NULL;
@@ -199,6 +200,8 @@ static json_t *gather(enum vmm_accel want, const char *root, const struct cri_co
 	} else {
 		json_object_set_new(j, "accel", accel_info(&a));
 	}
+	if (accel_only)
+		return j;
 	autofree char *qemu_path = NULL;
 	const char *path = getenv("PATH");
 	autofree char *copy = xstrdup(path ? path : "/usr/bin:/bin");
@@ -278,7 +281,7 @@ static const char *str(json_t *o, const char *a, const char *b)
 	return s ? s : "";
 }
 
-static void print_text(json_t *j)
+static void print_text(json_t *j, bool accel_only)
 {
 	char b1[32], b2[32], b3[32];
 	json_t *a = json_object_get(j, "accel");
@@ -300,6 +303,8 @@ static void print_text(json_t *j)
 			printf("%-12s QEMU said: %s\n", "  probe", str(j, "accel", "detail"));
 		}
 	}
+	if (accel_only)
+		return;
 	printf("%-12s %s%s%s\n", "qemu", *str(j, "qemu", "binary") ? str(j, "qemu", "binary") : "not found",
 	       *str(j, "qemu", "version") ? ", " : "", str(j, "qemu", "version"));
 	const char *daemon = str(j, "libvirt", "daemon");
@@ -353,7 +358,8 @@ static int cmd_info(int argc, char **argv)
 		default: fputs(usage, stderr); return KUMO_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || (strcmp(out, "text") && strcmp(out, "json"))) {
+	bool accel_only = optind + 1 == argc && strcmp(argv[optind], "accel") == 0;
+	if ((optind != argc && !accel_only) || (strcmp(out, "text") && strcmp(out, "json"))) {
 		fputs(usage, stderr);
 		return KUMO_EXIT_USAGE;
 	}
@@ -373,13 +379,13 @@ static int cmd_info(int argc, char **argv)
 			root = KUMO_DEFAULT_ROOT;
 	}
 	int rc = 0;
-	json_t *j = gather(want, root, &cfg, config ? config : CRI_DEFAULT_CONFIG, &rc);
+	json_t *j = gather(want, root, &cfg, config ? config : CRI_DEFAULT_CONFIG, accel_only, &rc);
 	cri_config_clear(&cfg);
 	if (strcmp(out, "json") == 0) {
 		autofree char *text = json_dumps(j, JSON_INDENT(2));
 		puts(text);
 	} else {
-		print_text(j);
+		print_text(j, accel_only);
 	}
 	json_decref(j);
 	return rc;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/guest/run-guest-tests.sh - boots the kernel with the C test payload under QEMU
-# (KVM when /dev/kvm works, TCG otherwise) and checks exact serial output (COM1 stdout,
+# (the accelerator kumo chose, tests/accel.sh) and checks exact serial output (COM1 stdout,
 # COM2 stderr) and the exit record on COM3 (kernel/boot_abi.h).
 # usage: run-guest-tests.sh [BUILD_DIR]     prints `guest: N passed, N failed`
 set -u
@@ -11,9 +11,9 @@ if [ ! -f "$elf" ]; then
 	echo "guest: missing $elf (make test-prereqs)"
 	echo "guest: 0 passed, 1 failed"; exit 1
 fi
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
-echo "guest: accel $accel"
+source "$(dirname "$0")/../accel.sh"
+kumo_accel "$build"
+echo "guest: $accel_why"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 here=$(dirname "$0")
