@@ -59,7 +59,7 @@ TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_pbjson := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
-TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh
+TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)
