@@ -120,15 +120,19 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 	pthread_cond_init(&vmm->watch_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	switch (cfg->accel) {
-	case VMM_ACCEL_KVM:
+	case VMM_ACCEL_KVM: {
 		/* The caller chose (and probed, vmm_accel_resolve): only check it opens. */
-		if (!vmm_kvm_usable()) {
+		const char *dev = cfg->dev_kvm ? cfg->dev_kvm : "/dev/kvm";
+		int fd = open(dev, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
 			int e = errno;
 			vmm_close(vmm);
-			return kumo_error_errno(err, e, "kvm requested but `/dev/kvm` is not usable");
+			return kumo_error_errno(err, e, "kvm requested but `%s` is not usable", dev);
 		}
+		close(fd);
 		vmm->accel = VMM_ACCEL_KVM;
 		break;
+	}
 	case VMM_ACCEL_TCG:
 		vmm->accel = VMM_ACCEL_TCG;
 		break;
@@ -143,7 +147,8 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 		struct vmm_accel_probe p = {.qemu_binary = vmm->qemu_binary,
 					    .kernel = cfg->probe_kernel,
 					    .kernel_id = cfg->kernel_id,
-					    .cache_dir = cfg->accel_cache_dir};
+					    .cache_dir = cfg->accel_cache_dir,
+					    .dev_kvm = cfg->dev_kvm};
 		struct vmm_accel_verdict v;
 		if (vmm_accel_resolve(VMM_ACCEL_AUTO, &p, &vmm->accel, &v, err) < 0) {
 			vmm_close(vmm);

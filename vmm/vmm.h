@@ -92,6 +92,7 @@ struct vmm_config {
 	const char *probe_kernel; /* AUTO: kumo kernel image to probe KVM with, NULL: none */
 	const char *kernel_id;    /* its kernel build id (the verdict cache key) */
 	const char *accel_cache_dir; /* NULL: $KUMO_ACCEL_CACHE_DIR, else VMM_ACCEL_CACHE_DIR */
+	const char *dev_kvm;      /* the KVM device checked for KVM, NULL: "/dev/kvm" (tests) */
 };
 
 /* Opens a connection (libvirt: connects and starts its event loop thread; QEMU: checks
