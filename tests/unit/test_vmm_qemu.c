@@ -203,7 +203,7 @@ static void pvpanic_ends_the_vm(void **state)
 {
 	struct vmm *vmm = *state;
 	kumo_error_t err = NULL;
-	struct vmm_spec s = spec("pvpanic", "out=up pvpanic");
+	struct vmm_spec s = spec("pvpanic", "out=up noexit pvpanic");
 	struct vmm_vm *vm = NULL;
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	uint64_t t0 = kumo_now_ns();
@@ -215,6 +215,18 @@ static void pvpanic_ends_the_vm(void **state)
 	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
 	assert_int_equal(ex.code, 255);
 	assert_string_equal(ex.message, "the guest panicked (pvpanic)");
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	/* After a panic record (kumo's kernel): the VM ends at once and the record says
+	 * what happened. */
+	s = spec("pvpanic-record", "panic msg=kernel_bug:_page_fault exit=255 pvpanic");
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_PANIC);
+	assert_string_equal(ex.trap, "kernel bug: page fault");
+	assert_string_equal(ex.message, "");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }

@@ -316,7 +316,7 @@ static void pvpanic_crashed(void **state)
 {
 	struct vmm *vmm = *state;
 	kumo_error_t err = NULL;
-	struct vmm_spec s = spec("kumo-test-pvpanic", "out=up pvpanic");
+	struct vmm_spec s = spec("kumo-test-pvpanic", "out=up noexit pvpanic");
 	struct vmm_vm *vm = NULL;
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	uint64_t t0 = kumo_now_ns();

@@ -17,7 +17,8 @@
  *   msg=TEXT      the record's msg ('_' becomes ' ')
  *   klog=TEXT     a kernel log line on COM3 before the record
  *   noexit        power off without an exit record
- *   pvpanic       report a panic through pvpanic (port 0x505) only, then hang
+ *   pvpanic       after the exit record (if any), report a panic through pvpanic
+ *                 (port 0x505) and hang, as kumo's kernel does after a panic record
  *   silent        no boot record first (a guest that shows no sign of life)
  * Like kumo's kernel, it writes the boot record on COM3 first (unless silent). The
  * records follow kernel/boot_abi.h.
@@ -180,11 +181,6 @@ void fixture_main(struct hvm_start_info *si)
 			pvpanic = 1;
 		}
 	}
-	if (pvpanic) {
-		outb(KUMO_BOOT_PORT_PVPANIC, KUMO_PVPANIC_PANICKED);
-		for (;;)
-			__asm__ volatile("cli; hlt");
-	}
 	if (hang)
 		for (;;)
 			__asm__ volatile("hlt");
@@ -200,6 +196,11 @@ void fixture_main(struct hvm_start_info *si)
 		puts_port(COM_EXIT, " msg=", -1, 0);
 		puts_port(COM_EXIT, msg, msg_len, 1);
 		putc_port(COM_EXIT, '\n');
+	}
+	if (pvpanic) {
+		outb(KUMO_BOOT_PORT_PVPANIC, KUMO_PVPANIC_PANICKED);
+		for (;;)
+			__asm__ volatile("cli; hlt");
 	}
 	power_off();
 }
