@@ -121,6 +121,7 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 struct qemu_vm {
 	int qmp;              /* our end of the QMP socketpair */
 	pthread_mutex_t cmd_lock; /* one command (send + answer) at a time */
+	pthread_mutex_t send_lock; /* one writer on the socket (commands, the monitor) */
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t cond;  /* an answer arrived, or QMP closed */
 	unsigned next_id;     /* id of the next command */
@@ -214,6 +215,15 @@ static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *e
 	}
 }
 
+/* Writes one whole QMP line; the monitor thread writes too. */
+static bool qmp_send(struct qemu_vm *q, const char *buf, size_t len)
+{
+	pthread_mutex_lock(&q->send_lock);
+	bool ok = send(q->qmp, buf, len, MSG_NOSIGNAL) == (ssize_t)len;
+	pthread_mutex_unlock(&q->send_lock);
+	return ok;
+}
+
 /* Sends `{"execute":"<cmd>","id":N}` and waits for the monitor thread to hand over its
  * answer. */
 static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
@@ -230,7 +240,7 @@ static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
 	int rc = 0;
 	autofree char *json = xasprintf("{\"execute\":\"%s\",\"id\":%u}\n", cmd, id);
 	size_t len = strlen(json);
-	if (closed || send(q->qmp, json, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	if (closed || !qmp_send(q, json, len)) {
 		rc = kumo_error(err, KUMO_E_UNAVAILABLE, "qmp `%s` to vm `%s`: qemu is gone", cmd,
 				vm->spec.name);
 		goto out;
@@ -345,7 +355,7 @@ static void on_qmp_line(struct vmm_vm *vm, const char *line)
 		/* STOP says nothing about why: ask for the run state (answered on this
 		 * thread, id "kumo-stop"). */
 		static const char ask[] = "{\"execute\":\"query-status\",\"id\":\"kumo-stop\"}\n";
-		if (send(q->qmp, ask, sizeof(ask) - 1, MSG_NOSIGNAL) < 0)
+		if (!qmp_send(q, ask, sizeof(ask) - 1))
 			log_debug("vmm: vm `%s`: query-status: %s", vm->spec.name, strerror(errno));
 	}
 	json_decref(j);
@@ -417,6 +427,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	struct qemu_vm *q = xzalloc(sizeof(*q));
 	q->qmp = -1;
 	pthread_mutex_init(&q->cmd_lock, NULL);
+	pthread_mutex_init(&q->send_lock, NULL);
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -566,6 +577,7 @@ static void qemu_release(struct vmm_vm *vm)
 		close(q->qmp);
 	free(q->answer);
 	pthread_mutex_destroy(&q->cmd_lock);
+	pthread_mutex_destroy(&q->send_lock);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
 	free(q);
