@@ -513,7 +513,23 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 
 static int qemu_resume(struct vmm_vm *vm, kumo_error_t *err)
 {
-	return qmp_command(vm, "cont", err);
+	struct qemu_vm *q = vm->priv;
+	kumo_error_t cerr = NULL;
+	if (qmp_command(vm, "cont", &cerr) == 0)
+		return 0;
+	/* A guest may end before QEMU answers `cont` (an instant panic that the monitor
+	 * acted on, a power-off): it was resumed, and the waiter reports how it ended. */
+	pthread_mutex_lock(&q->lock);
+	bool gone = q->qmp_closed || q->killed;
+	pthread_mutex_unlock(&q->lock);
+	if (gone) {
+		log_debug("vmm: vm `%s` ended while resuming: %s", vm->spec.name,
+			  kumo_error_msg(cerr));
+		kumo_error_free(&cerr);
+		return 0;
+	}
+	*err = cerr;
+	return -1;
 }
 
 static int qemu_shutdown(struct vmm_vm *vm, kumo_error_t *err)

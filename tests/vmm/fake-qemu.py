@@ -7,7 +7,9 @@
 #   internal-error  boot record on COM3, "KVM internal error. Suberror: 1" on stderr,
 #                   a STOP event and run state `internal-error`; then wait to be killed
 #                   (what QEMU does on a PVM host)
-#   panic           boot record, GUEST_PANICKED + STOP, run state `guest-panicked`; wait
+#   panic           boot record, GUEST_PANICKED + STOP, run state `guest-panicked`, all
+#                   before the answer to `cont` (the order a guest that panics at once
+#                   can produce); wait
 #   silent          nothing at all; wait (a guest that shows no sign of life)
 #   probe-ok        boot record and the probe record on COM3, SHUTDOWN, exit 0
 #   exit            boot record, an exit record with status FAKE_QEMU_STATUS (0), exit 0
@@ -80,7 +82,8 @@ def main():
             reply["return"] = {"status": state, "running": state == "running", "singlestep": False}
             send(reply)
             continue
-        send(reply)
+        if not (ex == "cont" and mode == "panic"):
+            send(reply)
         if ex == "system_powerdown":
             com3_write("KUMO-EXIT v=1 status=143 kind=exit msg=stopped by the host\n")
             event("SHUTDOWN", {"guest": True, "reason": "guest-shutdown"})
@@ -102,6 +105,8 @@ def main():
             stamp()
             event("GUEST_PANICKED", {"action": "pause"})
             event("STOP")
+            time.sleep(0.3)  # kumo ends the VM before this answer comes, if ever
+            send(reply)
         elif mode == "probe-ok":
             com3_write(BOOT + "KUMO-PROBE v=1 ok accel=kvm\n")
             event("SHUTDOWN", {"guest": True, "reason": "guest-shutdown"})
