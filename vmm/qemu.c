@@ -133,7 +133,7 @@ struct qemu_vm {
 	pthread_t waiter;     /* reaps QEMU, then vmm_vm_gone() */
 	bool waiter_started;
 	pthread_t monitor;    /* reads QMP: answers and events */
-	bool monitor_started;
+	bool monitor_started; /* and not yet joined (the waiter joins it) */
 	char rbuf[8192];      /* QMP read buffer (the greeting, then the monitor's) */
 	size_t rlen;
 };
@@ -385,6 +385,12 @@ static void *waiter(void *arg)
 	pthread_mutex_lock(&vm->lock);
 	vm->pid = 0; /* reaped: never signal that number again */
 	pthread_mutex_unlock(&vm->lock);
+	/* QEMU is gone, so QMP reaches EOF: every event it sent (a reset's SHUTDOWN, a
+	 * panic) is handled before the exit is decided. */
+	if (q->monitor_started) {
+		pthread_join(q->monitor, NULL);
+		q->monitor_started = false;
+	}
 	pthread_mutex_lock(&q->lock);
 	bool killed = q->killed;
 	pthread_mutex_unlock(&q->lock);

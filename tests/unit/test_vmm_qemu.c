@@ -231,6 +231,27 @@ static void pvpanic_ends_the_vm(void **state)
 	free((char *)s.run_dir);
 }
 
+/* A triple fault with -no-reboot: QEMU reports a guest reset and exits; without an exit
+ * record that is the VM's failure, said as such. */
+static void triple_fault(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("triple", "out=up noexit triple");
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	uint64_t t0 = kumo_now_ns();
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
+	fprintf(stderr, "  triple fault: ended %.1f ms after start: %s\n",
+		(double)(ex.exited_ns - t0) / 1e6, ex.message);
+	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
+	assert_string_equal(ex.message, "the guest reset (triple fault) without an exit record");
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+}
+
 /* A guest that never writes its boot record is dead at its deadline. */
 static void no_sign_of_life(void **state)
 {
@@ -301,6 +322,7 @@ int main(void)
 		cmocka_unit_test(trap_and_missing_record),
 		cmocka_unit_test(stop_hanging_guest),
 		cmocka_unit_test(pvpanic_ends_the_vm),
+		cmocka_unit_test(triple_fault),
 		cmocka_unit_test(no_sign_of_life),
 		cmocka_unit_test(bad_specs),
 	};

@@ -20,6 +20,7 @@
  *   pvpanic       after the exit record (if any), report a panic through pvpanic
  *                 (port 0x505) and hang, as kumo's kernel does after a panic record
  *   silent        no boot record first (a guest that shows no sign of life)
+ *   triple        a triple fault (no IDT, then int3) instead of the power-off
  * Like kumo's kernel, it writes the boot record on COM3 first (unless silent). The
  * records follow kernel/boot_abi.h.
  */
@@ -113,6 +114,7 @@ void fixture_main(struct hvm_start_info *si)
 	uint32_t code = 0, trap = 0;
 	const char *msg = "";
 	int msg_len = 0, hang = 0, noexit = 0, panic = 0, is_trap = 0, pvpanic = 0, silent = 0;
+	int triple = 0;
 	for (const char *p = cmd; *p;) {
 		while (*p == ' ')
 			p++;
@@ -179,6 +181,8 @@ void fixture_main(struct hvm_start_info *si)
 			noexit = 1;
 		} else if (word_is(w, len, "pvpanic")) {
 			pvpanic = 1;
+		} else if (word_is(w, len, "triple")) {
+			triple = 1;
 		}
 	}
 	if (hang)
@@ -201,6 +205,13 @@ void fixture_main(struct hvm_start_info *si)
 		outb(KUMO_BOOT_PORT_PVPANIC, KUMO_PVPANIC_PANICKED);
 		for (;;)
 			__asm__ volatile("cli; hlt");
+	}
+	if (triple) {
+		static const struct {
+			uint16_t limit;
+			uint32_t base;
+		} __attribute__((packed)) none = {0, 0};
+		__asm__ volatile("lidt %0; int3" : : "m"(none));
 	}
 	power_off();
 }
