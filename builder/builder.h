@@ -42,7 +42,18 @@ void kumo_build_result_free(struct kumo_build_result *res); /* accepts NULL */
 /* What the app sees at boot (kernel/boot_abi.h "boot config"). Strings are the caller's. */
 struct kumo_boot_preopen {
 	const char *guest;  /* path the app sees, e.g. "/data" */
-	const char *path;   /* directory inside the rootfs */
+	const char *path;   /* directory of the guest's tree: the rootfs, or a mount */
+	bool readonly;
+};
+/* A host share (vmm_spec.shares) mounted live into the guest's tree (boot config
+ * "mounts", kernel/boot_abi.h v2): the whole share at path (a directory: add a
+ * preopen of that path to hand it to the app), or one entry of the share's top
+ * directory (a single-file mount such as kubelet's /etc/hosts or termination log:
+ * share the file's directory, name the file; the rest stays invisible). */
+struct kumo_boot_mount {
+	const char *path;   /* absolute path in the guest, e.g. "/etc/hosts" */
+	const char *share;  /* mount tag of the host share (vmm_spec.shares) */
+	const char *entry;  /* NULL: the whole share; else one name in its top directory */
 	bool readonly;
 };
 /* The boot config's "net" object (kernel/boot_abi.h); absent (NULL) means no network. */
@@ -67,6 +78,8 @@ struct kumo_boot_config {
 	size_t nenv;
 	const struct kumo_boot_preopen *preopens;
 	size_t npreopens;
+	const struct kumo_boot_mount *mounts;
+	size_t nmounts;
 	uint64_t stack_size;      /* 0 = the kernel's default */
 	const char *seed_hex;     /* extra entropy, or NULL */
 	const struct kumo_boot_net *net; /* networking, NULL: none */

@@ -61,6 +61,18 @@ char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 						     cfg->preopens[i].path, "readonly",
 						     cfg->preopens[i].readonly));
 	json_object_set_new(root, "preopens", pre);
+	if (cfg->nmounts) {
+		json_t *mnt = json_array();
+		for (size_t i = 0; i < cfg->nmounts; i++) {
+			const struct kumo_boot_mount *m = &cfg->mounts[i];
+			json_t *o = json_pack("{s:s, s:s, s:b}", "path", m->path, "share", m->share,
+					      "readonly", m->readonly);
+			if (m->entry)
+				json_object_set_new(o, "entry", json_string(m->entry));
+			json_array_append_new(mnt, o);
+		}
+		json_object_set_new(root, "mounts", mnt);
+	}
 	if (cfg->stack_size)
 		json_object_set_new(root, "stack_size", json_integer((json_int_t)cfg->stack_size));
 	if (cfg->seed_hex)

@@ -23,14 +23,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KUMO_ABI_VERSION 1
+/* 2: v128 (SIMD) — 16-byte value cells, KUMO_CONST_V128 with kumo_const_expr.bits_hi. */
+#define KUMO_ABI_VERSION 2
 
 /* ---------------------------------------------------------------------------
  * Codegen requirements (what generated code assumes of the machine it runs on)
  * ------------------------------------------------------------------------- */
 
 /* Default CPU baseline; `kumo compile --cpu` overrides it and the choice is recorded
- * in kumo_module.cpu so a cache can key on it. */
+ * in kumo_module.cpu so a cache can key on it. x86-64-v2 = SSE4.2, SSSE3, POPCNT,
+ * CMPXCHG16B (Nehalem, 2008, and every x86-64 CPU since; AMD since Bulldozer): v128
+ * lives in XMM registers and most SIMD instructions are one or two SSE4.1 instructions.
+ * No AVX by default, so only the XMM state is live across an interrupt (see below).
+ * On an older CPU (no SSE4.2/SSSE3/POPCNT) such code would die on an invalid opcode,
+ * so a runtime checks CPUID against kumo_module.cpu before it runs a module and refuses
+ * with the missing feature's name (the unikernel and the hosted runner both do);
+ * `--cpu x86-64` compiles for the original x86-64 (SSE2 only, longer SIMD lowerings). */
 #define KUMO_DEFAULT_CPU "x86-64-v2"
 /* All generated functions carry the "noredzone" attribute: the unikernel runs them in
  * kernel mode, where an interrupt frame is pushed on the current stack. */
@@ -39,7 +47,9 @@
  * static kernel image or a shared object. */
 #define KUMO_CODEGEN_PIC 1
 /* Generated code uses SSE (and whatever the chosen CPU allows); the runtime must have
- * enabled it and must preserve the SSE/AVX state across interrupts. */
+ * enabled it and must preserve the SSE/AVX state across interrupts: XMM0-15 and MXCSR
+ * for the default level, YMM/ZMM and the mask registers too when a module was compiled
+ * with `--cpu` naming an AVX level (x86-64-v3/v4, native). */
 
 /* ---------------------------------------------------------------------------
  * Linear memory
@@ -73,13 +83,16 @@
 #define KUMO_T_I64 0x7e
 #define KUMO_T_F32 0x7d
 #define KUMO_T_F64 0x7c
-#define KUMO_T_V128 0x7b /* not supported yet: refused by the compiler */
+#define KUMO_T_V128 0x7b
 #define KUMO_T_FUNCREF 0x70
 #define KUMO_T_EXTERNREF 0x6f
 
 /* One value cell: globals, array-call arguments and results, multi-value results.
  * A funcref is a `struct kumo_funcref *` (NULL is ref.null); an externref is an
- * opaque non-zero pointer-sized value chosen by the host (0 is ref.null). */
+ * opaque non-zero pointer-sized value chosen by the host (0 is ref.null). A v128 is
+ * its 16 bytes in memory order (lane 0 first, as Wasm stores it); scalars use the
+ * low bytes and leave the rest unspecified. Cells are 8-byte aligned, so generated
+ * code accesses a v128 cell with unaligned (or 8-aligned) vector loads. */
 union kumo_val {
 	uint32_t i32;
 	uint64_t i64;
@@ -87,8 +100,9 @@ union kumo_val {
 	double f64;
 	void *ref;
 	uint64_t bits;
+	uint64_t v128[2];  /* low 8 bytes (lanes 0..) then high 8 bytes */
 };
-_Static_assert(sizeof(union kumo_val) == 8, "kumo_val is one 8-byte cell");
+_Static_assert(sizeof(union kumo_val) == 16, "kumo_val is one 16-byte cell");
 
 struct kumo_vmctx;
 
@@ -166,14 +180,20 @@ _Static_assert(sizeof(struct kumo_vmctx) == 72, "abi");
  *   results >= 2:  void f(struct kumo_vmctx *vmctx, union kumo_val *results, P1 ..., Pn)
  *
  * with i32 -> uint32_t, i64 -> uint64_t, f32 -> float, f64 -> double, funcref ->
- * struct kumo_funcref *, externref -> void *. Host functions that implement imports
- * (WASI) use the same convention; the vmctx they receive is the caller's instance.
+ * struct kumo_funcref *, externref -> void *, v128 -> a 16-byte vector (`__m128i`,
+ * or `int64_t __attribute__((vector_size(16)))`), which System V passes and returns in
+ * an XMM register (%xmm0..7 for arguments, %xmm0 for a result; further ones on the
+ * stack, 16-byte aligned). Lane 0 is the lowest-addressed byte, as in memory. A v128
+ * crosses an import the same way: a host function taking or returning one is plain C
+ * with a vector-typed parameter; WASI preview1 has none. Host functions that implement
+ * imports (WASI) use the same convention; the vmctx they receive is the caller's
+ * instance.
  *
  * Array-call trampoline, one per function type, for hosts that call with dynamic
  * signatures (the spec-test runner, the runtime calling _start):
  *   void tramp(void *code, struct kumo_vmctx *vmctx, union kumo_val *args_results)
  * reads the parameters from args_results[0..n), calls code, and stores the results
- * into args_results[0..m) (the array holds max(n, m) cells).
+ * into args_results[0..m) (the array holds max(n, m) cells; a v128 is one cell).
  * ------------------------------------------------------------------------- */
 typedef void (*kumo_array_call_t)(void *code, struct kumo_vmctx *vmctx,
 				  union kumo_val *args_results);
@@ -186,7 +206,7 @@ typedef void (*kumo_array_call_t)(void *code, struct kumo_vmctx *vmctx,
  * in lowercase hex ("a.b" -> "X3612e62"). Unambiguous: a plain encoding starts with a
  * digit, a hex one with 'X'.
  * sig: one letter per parameter, "_", one letter per result:
- *   i = i32, l = i64, f = f32, d = f64, r = funcref, e = externref.
+ *   i = i32, l = i64, f = f32, d = f64, r = funcref, e = externref, v = v128.
  * So WASI's fd_write (i32 i32 i32 i32) -> i32 imported from wasi_snapshot_preview1 is
  *   kumo_imp_22wasi_snapshot_preview18fd_write_iiii_i
  * and WasmEdge's 2-argument sock_accept differs from WASI's 3-argument one by sig.
@@ -200,6 +220,7 @@ typedef void (*kumo_array_call_t)(void *code, struct kumo_vmctx *vmctx,
 #define KUMO_SIG_F64 'd'
 #define KUMO_SIG_FUNCREF 'r'
 #define KUMO_SIG_EXTERNREF 'e'
+#define KUMO_SIG_V128 'v'
 
 /* C name of a WASI preview1 import, for implementations written in C:
  * KUMO_WASI_SYM(8, fd_write, iiii_i) -> kumo_imp_22wasi_snapshot_preview18fd_write_iiii_i */
@@ -298,13 +319,15 @@ enum kumo_const_kind {
 	KUMO_CONST_REF_NULL,   /* index = value type code of the reference */
 	KUMO_CONST_REF_FUNC,   /* index = function index */
 	KUMO_CONST_GLOBAL_GET, /* index = global index (an imported global) */
+	KUMO_CONST_V128,       /* bits = bytes 0..7, bits_hi = bytes 8..15 (v128.const) */
 };
 struct kumo_const_expr {
-	uint32_t kind;  /* enum kumo_const_kind */
-	uint32_t index; /* see kind */
-	uint64_t bits;  /* see kind */
+	uint32_t kind;    /* enum kumo_const_kind */
+	uint32_t index;   /* see kind */
+	uint64_t bits;    /* see kind */
+	uint64_t bits_hi; /* KUMO_CONST_V128 only; zero otherwise */
 };
-_Static_assert(sizeof(struct kumo_const_expr) == 16, "abi");
+_Static_assert(sizeof(struct kumo_const_expr) == 24, "abi");
 
 struct kumo_desc_type {
 	uint32_t nparams;

@@ -136,6 +136,7 @@ static void em_init(struct emit_module *em, const struct wasm_module *m,
 	em->t_f32 = LLVMFloatTypeInContext(ctx);
 	em->t_f64 = LLVMDoubleTypeInContext(ctx);
 	em->t_ptr = LLVMPointerTypeInContext(ctx, 0);
+	em->t_v128 = LLVMVectorType(em->t_i64, 2);
 
 	em->md_invariant = LLVMGetMDKindIDInContext(ctx, "invariant.load", 14);
 	em->md_tbaa = LLVMGetMDKindIDInContext(ctx, "tbaa", 4);
@@ -171,6 +172,8 @@ static void em_init(struct emit_module *em, const struct wasm_module *m,
 	const char *cpu = opts && opts->cpu ? opts->cpu : KUMO_DEFAULT_CPU;
 	if (strncmp(cpu, "x86-64", 6) == 0)
 		em->attr_tune = LLVMCreateStringAttribute(ctx, "tune-cpu", 8, "generic", 7);
+	/* Every CPU name target.c accepts has SSSE3 except the two SSE2-only baselines. */
+	em->has_ssse3 = strcmp(cpu, "x86-64") != 0 && strcmp(cpu, "generic") != 0;
 
 	em->fn_types = xmalloc((m->ntypes + 1) * sizeof(LLVMTypeRef));
 	for (uint32_t i = 0; i < m->ntypes; i++)

@@ -150,12 +150,11 @@ static int read_valtype(struct decoder *d, struct wasm_reader *r, wasm_valtype *
 	case KUMO_T_I64:
 	case KUMO_T_F32:
 	case KUMO_T_F64:
+	case KUMO_T_V128:
 	case KUMO_T_FUNCREF:
 	case KUMO_T_EXTERNREF:
 		*out = b;
 		return 0;
-	case KUMO_T_V128:
-		return unsupported(d, off, "SIMD");
 	case 0x64: /* (ref ht) */
 	case 0x63: /* (ref null ht) */
 		return unsupported(d, off, "function references");
@@ -221,6 +220,37 @@ static int read_globaltype(struct decoder *d, struct wasm_reader *r, struct wasm
 		return malformed(d, off, "malformed mutability");
 	g->mutable_ = mut;
 	return 0;
+}
+
+/* The immediates of a 0xFD instruction (after the prefix), skipped. */
+static int skip_simd_immediates(struct decoder *d, struct wasm_reader *r, size_t off)
+{
+	uint32_t sub = read_u32(r);
+	if (check(d, r) < 0)
+		return -1;
+	const struct wasm_simd_info *si = wasm_simd_info(sub);
+	if (!si)
+		return sub >= 0x100 && sub <= 0x113 ? unsupported(d, off, "relaxed SIMD")
+						     : malformed(d, off, "illegal opcode");
+	switch (si->imm) {
+	case 'm':
+		read_u32(r);
+		read_u32(r);
+		break;
+	case 'L':
+		read_u32(r);
+		read_u32(r);
+		read_u8(r);
+		break;
+	case 'l':
+		read_u8(r);
+		break;
+	case 's':
+	case 'c':
+		read_bytes(r, 16);
+		break;
+	}
+	return check(d, r);
 }
 
 /* Skips the immediates of a non-constant instruction inside a constant expression,
@@ -296,7 +326,7 @@ static int skip_immediates(struct decoder *d, struct wasm_reader *r, uint8_t op,
 		break;
 	}
 	case WASM_OP_PREFIX_SIMD:
-		return unsupported(d, off, "SIMD");
+		return skip_simd_immediates(d, r, off);
 	case WASM_OP_PREFIX_THREADS:
 		return unsupported(d, off, "threads");
 	default:
@@ -363,6 +393,22 @@ static int read_constexpr(struct decoder *d, struct wasm_reader *r, struct wasm_
 			cur.kind = KUMO_CONST_GLOBAL_GET;
 			cur.index = read_u32(r);
 			break;
+		case WASM_OP_PREFIX_SIMD: {
+			const uint8_t *sub_at = r->p;
+			if (read_u32(r) == WASM_SIMD_V128_CONST && !r->failed) {
+				cur.kind = KUMO_CONST_V128;
+				cur.bits = read_f64_bits(r);
+				cur.bits_hi = read_f64_bits(r);
+				break;
+			}
+			if (check(d, r) < 0)
+				return -1;
+			r->p = sub_at;
+			nonconst = true;
+			if (skip_immediates(d, r, op, off) < 0)
+				return -1;
+			break;
+		}
 		default:
 			nonconst = true;
 			if (skip_immediates(d, r, op, off) < 0)

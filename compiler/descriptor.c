@@ -17,8 +17,8 @@ static void desc_types_init(LLVMContextRef ctx, struct desc_types *d)
 		    L = LLVMInt64TypeInContext(ctx);
 	LLVMTypeRef limits[] = {I, I, I};
 	d->limits = LLVMStructTypeInContext(ctx, limits, 3, 0);
-	LLVMTypeRef cexpr[] = {I, I, L};
-	d->cexpr = LLVMStructTypeInContext(ctx, cexpr, 3, 0);
+	LLVMTypeRef cexpr[] = {I, I, L, L};
+	d->cexpr = LLVMStructTypeInContext(ctx, cexpr, 4, 0);
 	LLVMTypeRef type[] = {I, I, P, P, P};
 	d->type = LLVMStructTypeInContext(ctx, type, 5, 0);
 	LLVMTypeRef import[] = {P, P, I, I, I, I, I, d->limits, P};
@@ -56,8 +56,9 @@ int descriptor_check_layout(LLVMTargetDataRef td, kumo_error_t *err)
 	const struct layout_check checks[] = {
 		{"kumo_desc_limits", sizeof(struct kumo_desc_limits), 3,
 		 {OFF(kumo_desc_limits, min), OFF(kumo_desc_limits, max), OFF(kumo_desc_limits, has_max)}},
-		{"kumo_const_expr", sizeof(struct kumo_const_expr), 3,
-		 {OFF(kumo_const_expr, kind), OFF(kumo_const_expr, index), OFF(kumo_const_expr, bits)}},
+		{"kumo_const_expr", sizeof(struct kumo_const_expr), 4,
+		 {OFF(kumo_const_expr, kind), OFF(kumo_const_expr, index), OFF(kumo_const_expr, bits),
+		  OFF(kumo_const_expr, bits_hi)}},
 		{"kumo_desc_type", sizeof(struct kumo_desc_type), 5,
 		 {OFF(kumo_desc_type, nparams), OFF(kumo_desc_type, nresults), OFF(kumo_desc_type, types),
 		  OFF(kumo_desc_type, array_call), OFF(kumo_desc_type, sig)}},
@@ -170,9 +171,10 @@ static LLVMValueRef array_const(struct desc *d, LLVMTypeRef elt, LLVMValueRef *v
 
 static LLVMValueRef cexpr_const(struct desc *d, const struct wasm_constexpr *c)
 {
-	LLVMValueRef v[3] = {u32c(d, c->kind), u32c(d, c->index),
-			     LLVMConstInt(d->em->t_i64, c->bits, 0)};
-	return LLVMConstStructInContext(d->em->ctx, v, 3, 0);
+	LLVMValueRef v[4] = {u32c(d, c->kind), u32c(d, c->index),
+			     LLVMConstInt(d->em->t_i64, c->bits, 0),
+			     LLVMConstInt(d->em->t_i64, c->bits_hi, 0)};
+	return LLVMConstStructInContext(d->em->ctx, v, 4, 0);
 }
 
 static LLVMValueRef limits_const(struct desc *d, const struct wasm_limits *l)
@@ -209,8 +211,7 @@ static LLVMValueRef trampoline(struct emit_module *em, uint32_t typeidx)
 	if (extra == 2)
 		args[1] = cells; /* the callee stores its results over the consumed params */
 	for (uint32_t i = 0; i < ft->nparams; i++) {
-		LLVMValueRef idx = LLVMConstInt(em->t_i64, i, 0);
-		LLVMValueRef cell = LLVMBuildInBoundsGEP2(b, em->t_i64, cells, &idx, 1, "");
+		LLVMValueRef cell = emit_cell_at(em, b, cells, i);
 		args[extra + i] = emit_load_cell(em, b, cell, ft->params[i]);
 	}
 	LLVMValueRef r = LLVMBuildCall2(b, em->fn_types[typeidx], code, args, nargs, "");

@@ -57,6 +57,7 @@ struct emit_module {
 	bool bounds_checks;
 
 	LLVMTypeRef t_void, t_i1, t_i8, t_i16, t_i32, t_i64, t_f32, t_f64, t_ptr;
+	LLVMTypeRef t_v128;        /* <2 x i64>: how a v128 is held and passed (abi.h) */
 	LLVMTypeRef *fn_types;     /* per type index: the native signature (abi.h) */
 	LLVMValueRef *funcs;       /* per function index: defined functions (NULL for imports) */
 	LLVMValueRef libcalls[LC_COUNT];
@@ -71,6 +72,7 @@ struct emit_module {
 	/* Function attributes every generated function carries. */
 	LLVMAttributeRef attr_noredzone, attr_nounwind;
 	LLVMAttributeRef attr_tune;  /* "tune-cpu" for ISA-level CPU names, or NULL */
+	bool has_ssse3;              /* the target CPU has SSSE3 (pshufb, pmulhrsw) */
 };
 
 /* One entry of the control stack. */
@@ -174,6 +176,8 @@ LLVMValueRef fn_tables(struct emit_fn *f);
 LLVMValueRef fn_global_cell(struct emit_fn *f, uint32_t idx);
 /* Alloca in the entry block. */
 LLVMValueRef fn_alloca(struct emit_fn *f, LLVMTypeRef t, const char *name);
+/* The address of cell i of an array of union kumo_val at base. */
+LLVMValueRef emit_cell_at(struct emit_module *em, LLVMBuilderRef b, LLVMValueRef base, uint32_t i);
 /* Stores/loads one union kumo_val cell. */
 void emit_store_cell(struct emit_module *em, LLVMBuilderRef b, LLVMValueRef cell, LLVMValueRef v,
 		     wasm_valtype t);
@@ -192,6 +196,12 @@ int emit_variable(struct emit_fn *f, uint32_t op); /* local.*, global.* */
 int emit_convert_fc(struct emit_fn *f, uint32_t sub);
 int emit_memory_fc(struct emit_fn *f, uint32_t sub);
 int emit_table_fc(struct emit_fn *f, uint32_t sub);
+
+/* 0xFD-prefixed (SIMD) ops, emit_simd.c: sub is the u32 after the prefix. */
+int emit_simd(struct emit_fn *f, uint32_t sub);
+/* The native address of a linear-memory access of `size` bytes at idx (i32) + offset,
+ * with the bounds check when the module is compiled with them (emit_memory.c). */
+LLVMValueRef emit_mem_address(struct emit_fn *f, LLVMValueRef idx, uint32_t offset, unsigned size);
 
 /* Control helpers used by the body walker (dead-code skipping). */
 void emit_skip_dead(struct emit_fn *f, uint32_t op);

@@ -15,7 +15,7 @@ void emit_call_native(struct emit_fn *f, const struct wasm_functype *ft, LLVMTyp
 	if (ft->nresults >= 2) {
 		if (f->call_results_n < ft->nresults) {
 			/* One scratch array per function, sized for the widest call. */
-			LLVMTypeRef at = LLVMArrayType2(em->t_i64, ft->nresults);
+			LLVMTypeRef at = LLVMArrayType2(em->t_v128, ft->nresults);
 			LLVMValueRef a = fn_alloca(f, at, "call.results");
 			f->call_results = a;
 			f->call_results_n = ft->nresults;
@@ -32,8 +32,7 @@ void emit_call_native(struct emit_fn *f, const struct wasm_functype *ft, LLVMTyp
 		fn_push(f, r);
 	} else if (ft->nresults >= 2) {
 		for (uint32_t i = 0; i < ft->nresults; i++) {
-			LLVMValueRef idx = emit_i64(f, i);
-			LLVMValueRef cell = LLVMBuildInBoundsGEP2(em->b, em->t_i64, args[1], &idx, 1, "");
+			LLVMValueRef cell = emit_cell_at(em, em->b, args[1], i);
 			fn_push(f, emit_load_cell(em, em->b, cell, ft->results[i]));
 		}
 	}

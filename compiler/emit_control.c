@@ -163,9 +163,7 @@ static void do_return_from(struct emit_fn *f, struct ctrl *c)
 		LLVMBuildRet(em->b, c->end_phis[0]);
 	} else {
 		for (uint32_t i = 0; i < ft->nresults; i++) {
-			LLVMValueRef idx = emit_i64(f, i);
-			LLVMValueRef cell = LLVMBuildInBoundsGEP2(em->b, em->t_i64, f->results_ptr, &idx,
-								  1, "");
+			LLVMValueRef cell = emit_cell_at(em, em->b, f->results_ptr, i);
 			emit_store_cell(em, em->b, cell, c->end_phis[i], ft->results[i]);
 		}
 		LLVMBuildRetVoid(em->b);
@@ -411,6 +409,20 @@ void emit_skip_dead(struct emit_fn *f, uint32_t op)
 	case WASM_OP_F64_CONST:
 		read_bytes(r, 8);
 		return;
+	case WASM_OP_PREFIX_SIMD: {
+		const struct wasm_simd_info *si = wasm_simd_info(read_u32(r));
+		if (!si)
+			return; /* validation refused it already */
+		if (si->imm == 'm' || si->imm == 'L') {
+			read_u32(r);
+			read_u32(r);
+		}
+		if (si->imm == 'L' || si->imm == 'l')
+			read_u8(r);
+		if (si->imm == 's' || si->imm == 'c')
+			read_bytes(r, 16);
+		return;
+	}
 	case WASM_OP_PREFIX_FC: {
 		uint32_t sub = read_u32(r);
 		switch (sub) {

@@ -12,6 +12,7 @@ LLVMTypeRef emit_valtype(struct emit_module *em, wasm_valtype t)
 	case KUMO_T_I64: return em->t_i64;
 	case KUMO_T_F32: return em->t_f32;
 	case KUMO_T_F64: return em->t_f64;
+	case KUMO_T_V128: return em->t_v128;
 	default: return em->t_ptr; /* funcref, externref */
 	}
 }
@@ -50,6 +51,7 @@ static char sig_letter(wasm_valtype t)
 	case KUMO_T_F32: return KUMO_SIG_F32;
 	case KUMO_T_F64: return KUMO_SIG_F64;
 	case KUMO_T_FUNCREF: return KUMO_SIG_FUNCREF;
+	case KUMO_T_V128: return KUMO_SIG_V128;
 	default: return KUMO_SIG_EXTERNREF;
 	}
 }
@@ -191,6 +193,14 @@ LLVMValueRef fn_alloca(struct emit_fn *f, LLVMTypeRef t, const char *name)
 	return LLVMBuildAlloca(f->em->eb, t, name);
 }
 
+LLVMValueRef emit_cell_at(struct emit_module *em, LLVMBuilderRef b, LLVMValueRef base, uint32_t i)
+{
+	if (i == 0)
+		return base;
+	LLVMValueRef off = LLVMConstInt(em->t_i64, (uint64_t)i * sizeof(union kumo_val), 0);
+	return LLVMBuildInBoundsGEP2(b, em->t_i8, base, &off, 1, "");
+}
+
 void emit_store_cell(struct emit_module *em, LLVMBuilderRef b, LLVMValueRef cell, LLVMValueRef v,
 		     wasm_valtype t)
 {
@@ -205,13 +215,18 @@ void emit_store_cell(struct emit_module *em, LLVMBuilderRef b, LLVMValueRef cell
 	default:
 		break;
 	}
-	LLVMBuildStore(b, v, cell);
+	LLVMValueRef st = LLVMBuildStore(b, v, cell);
+	if (t == KUMO_T_V128)
+		LLVMSetAlignment(st, 8); /* cells are 8-byte aligned */
 }
 
 LLVMValueRef emit_load_cell(struct emit_module *em, LLVMBuilderRef b, LLVMValueRef cell,
 			    wasm_valtype t)
 {
-	return LLVMBuildLoad2(b, emit_valtype(em, t), cell, "");
+	LLVMValueRef v = LLVMBuildLoad2(b, emit_valtype(em, t), cell, "");
+	if (t == KUMO_T_V128)
+		LLVMSetAlignment(v, 8);
+	return v;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -323,6 +338,8 @@ static LLVMValueRef zero_of(struct emit_module *em, wasm_valtype t)
 		return LLVMConstReal(ty, 0.0);
 	if (t == KUMO_T_I32 || t == KUMO_T_I64)
 		return LLVMConstInt(ty, 0, 0);
+	if (t == KUMO_T_V128)
+		return LLVMConstNull(ty);
 	return LLVMConstPointerNull(ty);
 }
 
@@ -359,6 +376,12 @@ static int dispatch(struct emit_fn *f, uint32_t op)
 		if (f->r.failed)
 			return 0;
 		return emit_convert_fc(f, sub) || emit_memory_fc(f, sub) || emit_table_fc(f, sub);
+	}
+	if (op == 0xfd) {
+		uint32_t sub = read_u32(&f->r);
+		if (f->r.failed)
+			return 0;
+		return emit_simd(f, sub);
 	}
 	return emit_control(f, op) || emit_variable(f, op) || emit_numeric(f, op) ||
 	       emit_convert(f, op) || emit_memory(f, op) || emit_call(f, op) || emit_table(f, op);

@@ -3,9 +3,7 @@
 #include "compiler/emit.h"
 #include "compiler/opcodes.h"
 
-/* The native address of a Wasm access of `size` bytes at idx + offset. */
-static LLVMValueRef effective_address(struct emit_fn *f, LLVMValueRef idx, uint32_t offset,
-				      unsigned size)
+LLVMValueRef emit_mem_address(struct emit_fn *f, LLVMValueRef idx, uint32_t offset, unsigned size)
 {
 	struct emit_module *em = f->em;
 	LLVMBuilderRef b = em->b;
@@ -40,7 +38,7 @@ static void load(struct emit_fn *f, LLVMTypeRef result, LLVMTypeRef mem_t, unsig
 	struct emit_module *em = f->em;
 	uint32_t offset;
 	read_memarg(f, &offset);
-	LLVMValueRef p = effective_address(f, fn_pop(f), offset, size);
+	LLVMValueRef p = emit_mem_address(f, fn_pop(f), offset, size);
 	LLVMValueRef v = LLVMBuildLoad2(em->b, mem_t, p, "");
 	LLVMSetAlignment(v, 1);
 	emit_tbaa(em, v, TBAA_MEM);
@@ -57,7 +55,7 @@ static void store(struct emit_fn *f, LLVMTypeRef mem_t, unsigned size)
 	uint32_t offset;
 	read_memarg(f, &offset);
 	LLVMValueRef v = fn_pop(f);
-	LLVMValueRef p = effective_address(f, fn_pop(f), offset, size);
+	LLVMValueRef p = emit_mem_address(f, fn_pop(f), offset, size);
 	if (LLVMTypeOf(v) != mem_t)
 		v = LLVMBuildTrunc(em->b, v, mem_t, "");
 	LLVMValueRef st = LLVMBuildStore(em->b, v, p);

@@ -28,6 +28,8 @@ int emit_variable(struct emit_fn *f, uint32_t op)
 			return reader_fail(&f->r, "unknown global"), 1;
 		const struct wasm_globaltype *gt = &em->m->globals[i].type;
 		LLVMValueRef v = LLVMBuildLoad2(em->b, emit_valtype(em, gt->type), fn_global_cell(f, i), "");
+		if (gt->type == KUMO_T_V128)
+			LLVMSetAlignment(v, 8); /* cells are 8-byte aligned (abi.h) */
 		emit_tbaa(em, v, TBAA_GLOBAL);
 		if (!gt->mutable_)
 			LLVMSetMetadata(v, em->md_invariant, em->md_empty);
@@ -41,9 +43,10 @@ int emit_variable(struct emit_fn *f, uint32_t op)
 		const struct wasm_globaltype *gt = &em->m->globals[i].type;
 		LLVMValueRef v = fn_pop(f);
 		LLVMValueRef cell = fn_global_cell(f, i);
-		(void)gt;
 		/* Same width as global.get so LICM can promote a global kept in a loop. */
 		LLVMValueRef st = LLVMBuildStore(em->b, v, cell);
+		if (gt->type == KUMO_T_V128)
+			LLVMSetAlignment(st, 8);
 		emit_tbaa(em, st, TBAA_GLOBAL);
 		return 1;
 	}

@@ -52,7 +52,8 @@ struct wasm_globaltype {
 struct wasm_constexpr {
 	uint32_t kind;      /* enum kumo_const_kind (abi.h) */
 	uint32_t index;     /* REF_NULL: type code; REF_FUNC: func idx; GLOBAL_GET: global idx */
-	uint64_t bits;      /* I32/I64/F32/F64 payload */
+	uint64_t bits;      /* I32/I64/F32/F64 payload; V128: bytes 0..7 */
+	uint64_t bits_hi;   /* V128: bytes 8..15 */
 	uint32_t offset;    /* byte offset of the expression in the module, for errors */
 };
 
@@ -160,7 +161,7 @@ struct wasm_error {
 	char msg[256];
 	size_t offset;
 	bool malformed;     /* true: decode error (assert_malformed); false: invalid */
-	bool unsupported;   /* a proposal kumo does not support (SIMD, threads, ...) */
+	bool unsupported;   /* a proposal kumo does not support (threads, GC, ...) */
 };
 
 /* decode.c: parses the binary into *m (arena-owned). Returns 0, or -1 with *e set. */

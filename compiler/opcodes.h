@@ -6,6 +6,7 @@
  * instructions with immediates or polymorphic typing, otherwise "params_results" with
  * one letter per value type: i = i32, l = i64, f = f32, d = f64 (the numeric and
  * conversion instructions, which pop their params and push their result).
+ * WASM_SIMD_OPCODES(X) lists the 0xFD-prefixed (fixed-width SIMD) ones.
  */
 #ifndef KUMO_COMPILER_OPCODES_H
 #define KUMO_COMPILER_OPCODES_H
@@ -237,6 +238,251 @@
 	X(TABLE_SIZE, 16, "table.size", NULL) \
 	X(TABLE_FILL, 17, "table.fill", NULL) \
 
+/* The 0xFD-prefixed (SIMD) instructions of Wasm 2.0 by sub-opcode (a u32 LEB128 after
+ * the prefix): X(NAME, code, "text", sig, imm, arg). sig as above plus v = v128 (the
+ * operands and result, also of the ones with immediates). imm says what follows the
+ * sub-opcode: 'n' nothing; 'm' a memarg, arg = log2 of the natural alignment; 'L' a
+ * memarg then a lane index, arg = log2 of the access size (the lane count is 16 >> arg);
+ * 'l' a lane index, arg = the lane count; 's' 16 lane indices (0..31); 'c' 16 bytes. */
+#define WASM_SIMD_OPCODES(X) \
+	X(V128_LOAD, 0x00, "v128.load", "i_v", 'm', 4) \
+	X(V128_LOAD8X8_S, 0x01, "v128.load8x8_s", "i_v", 'm', 3) \
+	X(V128_LOAD8X8_U, 0x02, "v128.load8x8_u", "i_v", 'm', 3) \
+	X(V128_LOAD16X4_S, 0x03, "v128.load16x4_s", "i_v", 'm', 3) \
+	X(V128_LOAD16X4_U, 0x04, "v128.load16x4_u", "i_v", 'm', 3) \
+	X(V128_LOAD32X2_S, 0x05, "v128.load32x2_s", "i_v", 'm', 3) \
+	X(V128_LOAD32X2_U, 0x06, "v128.load32x2_u", "i_v", 'm', 3) \
+	X(V128_LOAD8_SPLAT, 0x07, "v128.load8_splat", "i_v", 'm', 0) \
+	X(V128_LOAD16_SPLAT, 0x08, "v128.load16_splat", "i_v", 'm', 1) \
+	X(V128_LOAD32_SPLAT, 0x09, "v128.load32_splat", "i_v", 'm', 2) \
+	X(V128_LOAD64_SPLAT, 0x0a, "v128.load64_splat", "i_v", 'm', 3) \
+	X(V128_STORE, 0x0b, "v128.store", "iv_", 'm', 4) \
+	X(V128_CONST, 0x0c, "v128.const", "_v", 'c', 0) \
+	X(I8X16_SHUFFLE, 0x0d, "i8x16.shuffle", "vv_v", 's', 0) \
+	X(I8X16_SWIZZLE, 0x0e, "i8x16.swizzle", "vv_v", 'n', 0) \
+	X(I8X16_SPLAT, 0x0f, "i8x16.splat", "i_v", 'n', 0) \
+	X(I16X8_SPLAT, 0x10, "i16x8.splat", "i_v", 'n', 0) \
+	X(I32X4_SPLAT, 0x11, "i32x4.splat", "i_v", 'n', 0) \
+	X(I64X2_SPLAT, 0x12, "i64x2.splat", "l_v", 'n', 0) \
+	X(F32X4_SPLAT, 0x13, "f32x4.splat", "f_v", 'n', 0) \
+	X(F64X2_SPLAT, 0x14, "f64x2.splat", "d_v", 'n', 0) \
+	X(I8X16_EXTRACT_LANE_S, 0x15, "i8x16.extract_lane_s", "v_i", 'l', 16) \
+	X(I8X16_EXTRACT_LANE_U, 0x16, "i8x16.extract_lane_u", "v_i", 'l', 16) \
+	X(I8X16_REPLACE_LANE, 0x17, "i8x16.replace_lane", "vi_v", 'l', 16) \
+	X(I16X8_EXTRACT_LANE_S, 0x18, "i16x8.extract_lane_s", "v_i", 'l', 8) \
+	X(I16X8_EXTRACT_LANE_U, 0x19, "i16x8.extract_lane_u", "v_i", 'l', 8) \
+	X(I16X8_REPLACE_LANE, 0x1a, "i16x8.replace_lane", "vi_v", 'l', 8) \
+	X(I32X4_EXTRACT_LANE, 0x1b, "i32x4.extract_lane", "v_i", 'l', 4) \
+	X(I32X4_REPLACE_LANE, 0x1c, "i32x4.replace_lane", "vi_v", 'l', 4) \
+	X(I64X2_EXTRACT_LANE, 0x1d, "i64x2.extract_lane", "v_l", 'l', 2) \
+	X(I64X2_REPLACE_LANE, 0x1e, "i64x2.replace_lane", "vl_v", 'l', 2) \
+	X(F32X4_EXTRACT_LANE, 0x1f, "f32x4.extract_lane", "v_f", 'l', 4) \
+	X(F32X4_REPLACE_LANE, 0x20, "f32x4.replace_lane", "vf_v", 'l', 4) \
+	X(F64X2_EXTRACT_LANE, 0x21, "f64x2.extract_lane", "v_d", 'l', 2) \
+	X(F64X2_REPLACE_LANE, 0x22, "f64x2.replace_lane", "vd_v", 'l', 2) \
+	X(I8X16_EQ, 0x23, "i8x16.eq", "vv_v", 'n', 0) \
+	X(I8X16_NE, 0x24, "i8x16.ne", "vv_v", 'n', 0) \
+	X(I8X16_LT_S, 0x25, "i8x16.lt_s", "vv_v", 'n', 0) \
+	X(I8X16_LT_U, 0x26, "i8x16.lt_u", "vv_v", 'n', 0) \
+	X(I8X16_GT_S, 0x27, "i8x16.gt_s", "vv_v", 'n', 0) \
+	X(I8X16_GT_U, 0x28, "i8x16.gt_u", "vv_v", 'n', 0) \
+	X(I8X16_LE_S, 0x29, "i8x16.le_s", "vv_v", 'n', 0) \
+	X(I8X16_LE_U, 0x2a, "i8x16.le_u", "vv_v", 'n', 0) \
+	X(I8X16_GE_S, 0x2b, "i8x16.ge_s", "vv_v", 'n', 0) \
+	X(I8X16_GE_U, 0x2c, "i8x16.ge_u", "vv_v", 'n', 0) \
+	X(I16X8_EQ, 0x2d, "i16x8.eq", "vv_v", 'n', 0) \
+	X(I16X8_NE, 0x2e, "i16x8.ne", "vv_v", 'n', 0) \
+	X(I16X8_LT_S, 0x2f, "i16x8.lt_s", "vv_v", 'n', 0) \
+	X(I16X8_LT_U, 0x30, "i16x8.lt_u", "vv_v", 'n', 0) \
+	X(I16X8_GT_S, 0x31, "i16x8.gt_s", "vv_v", 'n', 0) \
+	X(I16X8_GT_U, 0x32, "i16x8.gt_u", "vv_v", 'n', 0) \
+	X(I16X8_LE_S, 0x33, "i16x8.le_s", "vv_v", 'n', 0) \
+	X(I16X8_LE_U, 0x34, "i16x8.le_u", "vv_v", 'n', 0) \
+	X(I16X8_GE_S, 0x35, "i16x8.ge_s", "vv_v", 'n', 0) \
+	X(I16X8_GE_U, 0x36, "i16x8.ge_u", "vv_v", 'n', 0) \
+	X(I32X4_EQ, 0x37, "i32x4.eq", "vv_v", 'n', 0) \
+	X(I32X4_NE, 0x38, "i32x4.ne", "vv_v", 'n', 0) \
+	X(I32X4_LT_S, 0x39, "i32x4.lt_s", "vv_v", 'n', 0) \
+	X(I32X4_LT_U, 0x3a, "i32x4.lt_u", "vv_v", 'n', 0) \
+	X(I32X4_GT_S, 0x3b, "i32x4.gt_s", "vv_v", 'n', 0) \
+	X(I32X4_GT_U, 0x3c, "i32x4.gt_u", "vv_v", 'n', 0) \
+	X(I32X4_LE_S, 0x3d, "i32x4.le_s", "vv_v", 'n', 0) \
+	X(I32X4_LE_U, 0x3e, "i32x4.le_u", "vv_v", 'n', 0) \
+	X(I32X4_GE_S, 0x3f, "i32x4.ge_s", "vv_v", 'n', 0) \
+	X(I32X4_GE_U, 0x40, "i32x4.ge_u", "vv_v", 'n', 0) \
+	X(F32X4_EQ, 0x41, "f32x4.eq", "vv_v", 'n', 0) \
+	X(F32X4_NE, 0x42, "f32x4.ne", "vv_v", 'n', 0) \
+	X(F32X4_LT, 0x43, "f32x4.lt", "vv_v", 'n', 0) \
+	X(F32X4_GT, 0x44, "f32x4.gt", "vv_v", 'n', 0) \
+	X(F32X4_LE, 0x45, "f32x4.le", "vv_v", 'n', 0) \
+	X(F32X4_GE, 0x46, "f32x4.ge", "vv_v", 'n', 0) \
+	X(F64X2_EQ, 0x47, "f64x2.eq", "vv_v", 'n', 0) \
+	X(F64X2_NE, 0x48, "f64x2.ne", "vv_v", 'n', 0) \
+	X(F64X2_LT, 0x49, "f64x2.lt", "vv_v", 'n', 0) \
+	X(F64X2_GT, 0x4a, "f64x2.gt", "vv_v", 'n', 0) \
+	X(F64X2_LE, 0x4b, "f64x2.le", "vv_v", 'n', 0) \
+	X(F64X2_GE, 0x4c, "f64x2.ge", "vv_v", 'n', 0) \
+	X(V128_NOT, 0x4d, "v128.not", "v_v", 'n', 0) \
+	X(V128_AND, 0x4e, "v128.and", "vv_v", 'n', 0) \
+	X(V128_ANDNOT, 0x4f, "v128.andnot", "vv_v", 'n', 0) \
+	X(V128_OR, 0x50, "v128.or", "vv_v", 'n', 0) \
+	X(V128_XOR, 0x51, "v128.xor", "vv_v", 'n', 0) \
+	X(V128_BITSELECT, 0x52, "v128.bitselect", "vvv_v", 'n', 0) \
+	X(V128_ANY_TRUE, 0x53, "v128.any_true", "v_i", 'n', 0) \
+	X(V128_LOAD8_LANE, 0x54, "v128.load8_lane", "iv_v", 'L', 0) \
+	X(V128_LOAD16_LANE, 0x55, "v128.load16_lane", "iv_v", 'L', 1) \
+	X(V128_LOAD32_LANE, 0x56, "v128.load32_lane", "iv_v", 'L', 2) \
+	X(V128_LOAD64_LANE, 0x57, "v128.load64_lane", "iv_v", 'L', 3) \
+	X(V128_STORE8_LANE, 0x58, "v128.store8_lane", "iv_", 'L', 0) \
+	X(V128_STORE16_LANE, 0x59, "v128.store16_lane", "iv_", 'L', 1) \
+	X(V128_STORE32_LANE, 0x5a, "v128.store32_lane", "iv_", 'L', 2) \
+	X(V128_STORE64_LANE, 0x5b, "v128.store64_lane", "iv_", 'L', 3) \
+	X(V128_LOAD32_ZERO, 0x5c, "v128.load32_zero", "i_v", 'm', 2) \
+	X(V128_LOAD64_ZERO, 0x5d, "v128.load64_zero", "i_v", 'm', 3) \
+	X(F32X4_DEMOTE_F64X2_ZERO, 0x5e, "f32x4.demote_f64x2_zero", "v_v", 'n', 0) \
+	X(F64X2_PROMOTE_LOW_F32X4, 0x5f, "f64x2.promote_low_f32x4", "v_v", 'n', 0) \
+	X(I8X16_ABS, 0x60, "i8x16.abs", "v_v", 'n', 0) \
+	X(I8X16_NEG, 0x61, "i8x16.neg", "v_v", 'n', 0) \
+	X(I8X16_POPCNT, 0x62, "i8x16.popcnt", "v_v", 'n', 0) \
+	X(I8X16_ALL_TRUE, 0x63, "i8x16.all_true", "v_i", 'n', 0) \
+	X(I8X16_BITMASK, 0x64, "i8x16.bitmask", "v_i", 'n', 0) \
+	X(I8X16_NARROW_I16X8_S, 0x65, "i8x16.narrow_i16x8_s", "vv_v", 'n', 0) \
+	X(I8X16_NARROW_I16X8_U, 0x66, "i8x16.narrow_i16x8_u", "vv_v", 'n', 0) \
+	X(F32X4_CEIL, 0x67, "f32x4.ceil", "v_v", 'n', 0) \
+	X(F32X4_FLOOR, 0x68, "f32x4.floor", "v_v", 'n', 0) \
+	X(F32X4_TRUNC, 0x69, "f32x4.trunc", "v_v", 'n', 0) \
+	X(F32X4_NEAREST, 0x6a, "f32x4.nearest", "v_v", 'n', 0) \
+	X(I8X16_SHL, 0x6b, "i8x16.shl", "vi_v", 'n', 0) \
+	X(I8X16_SHR_S, 0x6c, "i8x16.shr_s", "vi_v", 'n', 0) \
+	X(I8X16_SHR_U, 0x6d, "i8x16.shr_u", "vi_v", 'n', 0) \
+	X(I8X16_ADD, 0x6e, "i8x16.add", "vv_v", 'n', 0) \
+	X(I8X16_ADD_SAT_S, 0x6f, "i8x16.add_sat_s", "vv_v", 'n', 0) \
+	X(I8X16_ADD_SAT_U, 0x70, "i8x16.add_sat_u", "vv_v", 'n', 0) \
+	X(I8X16_SUB, 0x71, "i8x16.sub", "vv_v", 'n', 0) \
+	X(I8X16_SUB_SAT_S, 0x72, "i8x16.sub_sat_s", "vv_v", 'n', 0) \
+	X(I8X16_SUB_SAT_U, 0x73, "i8x16.sub_sat_u", "vv_v", 'n', 0) \
+	X(F64X2_CEIL, 0x74, "f64x2.ceil", "v_v", 'n', 0) \
+	X(F64X2_FLOOR, 0x75, "f64x2.floor", "v_v", 'n', 0) \
+	X(I8X16_MIN_S, 0x76, "i8x16.min_s", "vv_v", 'n', 0) \
+	X(I8X16_MIN_U, 0x77, "i8x16.min_u", "vv_v", 'n', 0) \
+	X(I8X16_MAX_S, 0x78, "i8x16.max_s", "vv_v", 'n', 0) \
+	X(I8X16_MAX_U, 0x79, "i8x16.max_u", "vv_v", 'n', 0) \
+	X(F64X2_TRUNC, 0x7a, "f64x2.trunc", "v_v", 'n', 0) \
+	X(I8X16_AVGR_U, 0x7b, "i8x16.avgr_u", "vv_v", 'n', 0) \
+	X(I16X8_EXTADD_PAIRWISE_I8X16_S, 0x7c, "i16x8.extadd_pairwise_i8x16_s", "v_v", 'n', 0) \
+	X(I16X8_EXTADD_PAIRWISE_I8X16_U, 0x7d, "i16x8.extadd_pairwise_i8x16_u", "v_v", 'n', 0) \
+	X(I32X4_EXTADD_PAIRWISE_I16X8_S, 0x7e, "i32x4.extadd_pairwise_i16x8_s", "v_v", 'n', 0) \
+	X(I32X4_EXTADD_PAIRWISE_I16X8_U, 0x7f, "i32x4.extadd_pairwise_i16x8_u", "v_v", 'n', 0) \
+	X(I16X8_ABS, 0x80, "i16x8.abs", "v_v", 'n', 0) \
+	X(I16X8_NEG, 0x81, "i16x8.neg", "v_v", 'n', 0) \
+	X(I16X8_Q15MULR_SAT_S, 0x82, "i16x8.q15mulr_sat_s", "vv_v", 'n', 0) \
+	X(I16X8_ALL_TRUE, 0x83, "i16x8.all_true", "v_i", 'n', 0) \
+	X(I16X8_BITMASK, 0x84, "i16x8.bitmask", "v_i", 'n', 0) \
+	X(I16X8_NARROW_I32X4_S, 0x85, "i16x8.narrow_i32x4_s", "vv_v", 'n', 0) \
+	X(I16X8_NARROW_I32X4_U, 0x86, "i16x8.narrow_i32x4_u", "vv_v", 'n', 0) \
+	X(I16X8_EXTEND_LOW_I8X16_S, 0x87, "i16x8.extend_low_i8x16_s", "v_v", 'n', 0) \
+	X(I16X8_EXTEND_HIGH_I8X16_S, 0x88, "i16x8.extend_high_i8x16_s", "v_v", 'n', 0) \
+	X(I16X8_EXTEND_LOW_I8X16_U, 0x89, "i16x8.extend_low_i8x16_u", "v_v", 'n', 0) \
+	X(I16X8_EXTEND_HIGH_I8X16_U, 0x8a, "i16x8.extend_high_i8x16_u", "v_v", 'n', 0) \
+	X(I16X8_SHL, 0x8b, "i16x8.shl", "vi_v", 'n', 0) \
+	X(I16X8_SHR_S, 0x8c, "i16x8.shr_s", "vi_v", 'n', 0) \
+	X(I16X8_SHR_U, 0x8d, "i16x8.shr_u", "vi_v", 'n', 0) \
+	X(I16X8_ADD, 0x8e, "i16x8.add", "vv_v", 'n', 0) \
+	X(I16X8_ADD_SAT_S, 0x8f, "i16x8.add_sat_s", "vv_v", 'n', 0) \
+	X(I16X8_ADD_SAT_U, 0x90, "i16x8.add_sat_u", "vv_v", 'n', 0) \
+	X(I16X8_SUB, 0x91, "i16x8.sub", "vv_v", 'n', 0) \
+	X(I16X8_SUB_SAT_S, 0x92, "i16x8.sub_sat_s", "vv_v", 'n', 0) \
+	X(I16X8_SUB_SAT_U, 0x93, "i16x8.sub_sat_u", "vv_v", 'n', 0) \
+	X(F64X2_NEAREST, 0x94, "f64x2.nearest", "v_v", 'n', 0) \
+	X(I16X8_MUL, 0x95, "i16x8.mul", "vv_v", 'n', 0) \
+	X(I16X8_MIN_S, 0x96, "i16x8.min_s", "vv_v", 'n', 0) \
+	X(I16X8_MIN_U, 0x97, "i16x8.min_u", "vv_v", 'n', 0) \
+	X(I16X8_MAX_S, 0x98, "i16x8.max_s", "vv_v", 'n', 0) \
+	X(I16X8_MAX_U, 0x99, "i16x8.max_u", "vv_v", 'n', 0) \
+	X(I16X8_AVGR_U, 0x9b, "i16x8.avgr_u", "vv_v", 'n', 0) \
+	X(I16X8_EXTMUL_LOW_I8X16_S, 0x9c, "i16x8.extmul_low_i8x16_s", "vv_v", 'n', 0) \
+	X(I16X8_EXTMUL_HIGH_I8X16_S, 0x9d, "i16x8.extmul_high_i8x16_s", "vv_v", 'n', 0) \
+	X(I16X8_EXTMUL_LOW_I8X16_U, 0x9e, "i16x8.extmul_low_i8x16_u", "vv_v", 'n', 0) \
+	X(I16X8_EXTMUL_HIGH_I8X16_U, 0x9f, "i16x8.extmul_high_i8x16_u", "vv_v", 'n', 0) \
+	X(I32X4_ABS, 0xa0, "i32x4.abs", "v_v", 'n', 0) \
+	X(I32X4_NEG, 0xa1, "i32x4.neg", "v_v", 'n', 0) \
+	X(I32X4_ALL_TRUE, 0xa3, "i32x4.all_true", "v_i", 'n', 0) \
+	X(I32X4_BITMASK, 0xa4, "i32x4.bitmask", "v_i", 'n', 0) \
+	X(I32X4_EXTEND_LOW_I16X8_S, 0xa7, "i32x4.extend_low_i16x8_s", "v_v", 'n', 0) \
+	X(I32X4_EXTEND_HIGH_I16X8_S, 0xa8, "i32x4.extend_high_i16x8_s", "v_v", 'n', 0) \
+	X(I32X4_EXTEND_LOW_I16X8_U, 0xa9, "i32x4.extend_low_i16x8_u", "v_v", 'n', 0) \
+	X(I32X4_EXTEND_HIGH_I16X8_U, 0xaa, "i32x4.extend_high_i16x8_u", "v_v", 'n', 0) \
+	X(I32X4_SHL, 0xab, "i32x4.shl", "vi_v", 'n', 0) \
+	X(I32X4_SHR_S, 0xac, "i32x4.shr_s", "vi_v", 'n', 0) \
+	X(I32X4_SHR_U, 0xad, "i32x4.shr_u", "vi_v", 'n', 0) \
+	X(I32X4_ADD, 0xae, "i32x4.add", "vv_v", 'n', 0) \
+	X(I32X4_SUB, 0xb1, "i32x4.sub", "vv_v", 'n', 0) \
+	X(I32X4_MUL, 0xb5, "i32x4.mul", "vv_v", 'n', 0) \
+	X(I32X4_MIN_S, 0xb6, "i32x4.min_s", "vv_v", 'n', 0) \
+	X(I32X4_MIN_U, 0xb7, "i32x4.min_u", "vv_v", 'n', 0) \
+	X(I32X4_MAX_S, 0xb8, "i32x4.max_s", "vv_v", 'n', 0) \
+	X(I32X4_MAX_U, 0xb9, "i32x4.max_u", "vv_v", 'n', 0) \
+	X(I32X4_DOT_I16X8_S, 0xba, "i32x4.dot_i16x8_s", "vv_v", 'n', 0) \
+	X(I32X4_EXTMUL_LOW_I16X8_S, 0xbc, "i32x4.extmul_low_i16x8_s", "vv_v", 'n', 0) \
+	X(I32X4_EXTMUL_HIGH_I16X8_S, 0xbd, "i32x4.extmul_high_i16x8_s", "vv_v", 'n', 0) \
+	X(I32X4_EXTMUL_LOW_I16X8_U, 0xbe, "i32x4.extmul_low_i16x8_u", "vv_v", 'n', 0) \
+	X(I32X4_EXTMUL_HIGH_I16X8_U, 0xbf, "i32x4.extmul_high_i16x8_u", "vv_v", 'n', 0) \
+	X(I64X2_ABS, 0xc0, "i64x2.abs", "v_v", 'n', 0) \
+	X(I64X2_NEG, 0xc1, "i64x2.neg", "v_v", 'n', 0) \
+	X(I64X2_ALL_TRUE, 0xc3, "i64x2.all_true", "v_i", 'n', 0) \
+	X(I64X2_BITMASK, 0xc4, "i64x2.bitmask", "v_i", 'n', 0) \
+	X(I64X2_EXTEND_LOW_I32X4_S, 0xc7, "i64x2.extend_low_i32x4_s", "v_v", 'n', 0) \
+	X(I64X2_EXTEND_HIGH_I32X4_S, 0xc8, "i64x2.extend_high_i32x4_s", "v_v", 'n', 0) \
+	X(I64X2_EXTEND_LOW_I32X4_U, 0xc9, "i64x2.extend_low_i32x4_u", "v_v", 'n', 0) \
+	X(I64X2_EXTEND_HIGH_I32X4_U, 0xca, "i64x2.extend_high_i32x4_u", "v_v", 'n', 0) \
+	X(I64X2_SHL, 0xcb, "i64x2.shl", "vi_v", 'n', 0) \
+	X(I64X2_SHR_S, 0xcc, "i64x2.shr_s", "vi_v", 'n', 0) \
+	X(I64X2_SHR_U, 0xcd, "i64x2.shr_u", "vi_v", 'n', 0) \
+	X(I64X2_ADD, 0xce, "i64x2.add", "vv_v", 'n', 0) \
+	X(I64X2_SUB, 0xd1, "i64x2.sub", "vv_v", 'n', 0) \
+	X(I64X2_MUL, 0xd5, "i64x2.mul", "vv_v", 'n', 0) \
+	X(I64X2_EQ, 0xd6, "i64x2.eq", "vv_v", 'n', 0) \
+	X(I64X2_NE, 0xd7, "i64x2.ne", "vv_v", 'n', 0) \
+	X(I64X2_LT_S, 0xd8, "i64x2.lt_s", "vv_v", 'n', 0) \
+	X(I64X2_GT_S, 0xd9, "i64x2.gt_s", "vv_v", 'n', 0) \
+	X(I64X2_LE_S, 0xda, "i64x2.le_s", "vv_v", 'n', 0) \
+	X(I64X2_GE_S, 0xdb, "i64x2.ge_s", "vv_v", 'n', 0) \
+	X(I64X2_EXTMUL_LOW_I32X4_S, 0xdc, "i64x2.extmul_low_i32x4_s", "vv_v", 'n', 0) \
+	X(I64X2_EXTMUL_HIGH_I32X4_S, 0xdd, "i64x2.extmul_high_i32x4_s", "vv_v", 'n', 0) \
+	X(I64X2_EXTMUL_LOW_I32X4_U, 0xde, "i64x2.extmul_low_i32x4_u", "vv_v", 'n', 0) \
+	X(I64X2_EXTMUL_HIGH_I32X4_U, 0xdf, "i64x2.extmul_high_i32x4_u", "vv_v", 'n', 0) \
+	X(F32X4_ABS, 0xe0, "f32x4.abs", "v_v", 'n', 0) \
+	X(F32X4_NEG, 0xe1, "f32x4.neg", "v_v", 'n', 0) \
+	X(F32X4_SQRT, 0xe3, "f32x4.sqrt", "v_v", 'n', 0) \
+	X(F32X4_ADD, 0xe4, "f32x4.add", "vv_v", 'n', 0) \
+	X(F32X4_SUB, 0xe5, "f32x4.sub", "vv_v", 'n', 0) \
+	X(F32X4_MUL, 0xe6, "f32x4.mul", "vv_v", 'n', 0) \
+	X(F32X4_DIV, 0xe7, "f32x4.div", "vv_v", 'n', 0) \
+	X(F32X4_MIN, 0xe8, "f32x4.min", "vv_v", 'n', 0) \
+	X(F32X4_MAX, 0xe9, "f32x4.max", "vv_v", 'n', 0) \
+	X(F32X4_PMIN, 0xea, "f32x4.pmin", "vv_v", 'n', 0) \
+	X(F32X4_PMAX, 0xeb, "f32x4.pmax", "vv_v", 'n', 0) \
+	X(F64X2_ABS, 0xec, "f64x2.abs", "v_v", 'n', 0) \
+	X(F64X2_NEG, 0xed, "f64x2.neg", "v_v", 'n', 0) \
+	X(F64X2_SQRT, 0xef, "f64x2.sqrt", "v_v", 'n', 0) \
+	X(F64X2_ADD, 0xf0, "f64x2.add", "vv_v", 'n', 0) \
+	X(F64X2_SUB, 0xf1, "f64x2.sub", "vv_v", 'n', 0) \
+	X(F64X2_MUL, 0xf2, "f64x2.mul", "vv_v", 'n', 0) \
+	X(F64X2_DIV, 0xf3, "f64x2.div", "vv_v", 'n', 0) \
+	X(F64X2_MIN, 0xf4, "f64x2.min", "vv_v", 'n', 0) \
+	X(F64X2_MAX, 0xf5, "f64x2.max", "vv_v", 'n', 0) \
+	X(F64X2_PMIN, 0xf6, "f64x2.pmin", "vv_v", 'n', 0) \
+	X(F64X2_PMAX, 0xf7, "f64x2.pmax", "vv_v", 'n', 0) \
+	X(I32X4_TRUNC_SAT_F32X4_S, 0xf8, "i32x4.trunc_sat_f32x4_s", "v_v", 'n', 0) \
+	X(I32X4_TRUNC_SAT_F32X4_U, 0xf9, "i32x4.trunc_sat_f32x4_u", "v_v", 'n', 0) \
+	X(F32X4_CONVERT_I32X4_S, 0xfa, "f32x4.convert_i32x4_s", "v_v", 'n', 0) \
+	X(F32X4_CONVERT_I32X4_U, 0xfb, "f32x4.convert_i32x4_u", "v_v", 'n', 0) \
+	X(I32X4_TRUNC_SAT_F64X2_S_ZERO, 0xfc, "i32x4.trunc_sat_f64x2_s_zero", "v_v", 'n', 0) \
+	X(I32X4_TRUNC_SAT_F64X2_U_ZERO, 0xfd, "i32x4.trunc_sat_f64x2_u_zero", "v_v", 'n', 0) \
+	X(F64X2_CONVERT_LOW_I32X4_S, 0xfe, "f64x2.convert_low_i32x4_s", "v_v", 'n', 0) \
+	X(F64X2_CONVERT_LOW_I32X4_U, 0xff, "f64x2.convert_low_i32x4_u", "v_v", 'n', 0) \
+
+
 enum wasm_opcode {
 #define WASM_OP_ENUM_(name, code, text, sig) WASM_OP_##name = code,
 	WASM_OPCODES(WASM_OP_ENUM_)
@@ -249,6 +495,14 @@ enum wasm_fc_opcode {
 	WASM_FC_OPCODES(WASM_FC_ENUM_)
 #undef WASM_FC_ENUM_
 	WASM_FC_COUNT
+};
+
+/* Sub-opcodes after the 0xFD prefix. */
+enum wasm_simd_opcode {
+#define WASM_SIMD_ENUM_(name, code, text, sig, imm, arg) WASM_SIMD_##name = code,
+	WASM_SIMD_OPCODES(WASM_SIMD_ENUM_)
+#undef WASM_SIMD_ENUM_
+	WASM_SIMD_COUNT = 0x100 /* sub-opcodes of Wasm 2.0 are below this */
 };
 
 /* Block type encodings besides a value type or a type index (s33). */
@@ -312,6 +566,24 @@ static inline const char *wasm_fc_opcode_sig(unsigned sub)
 #undef WASM_FC_SIG_
 	default: return NULL;
 	}
+}
+
+/* One SIMD instruction's description, or NULL for a sub-opcode Wasm 2.0 leaves unassigned. */
+struct wasm_simd_info {
+	const char *text;   /* "i32x4.add" */
+	const char *sig;    /* "vv_v" */
+	char imm;           /* see WASM_SIMD_OPCODES */
+	unsigned char arg;
+};
+
+static inline const struct wasm_simd_info *wasm_simd_info(unsigned sub)
+{
+	static const struct wasm_simd_info table[WASM_SIMD_COUNT] = {
+#define WASM_SIMD_INFO_(name, code, text, sig, imm, arg) [code] = {text, sig, imm, arg},
+		WASM_SIMD_OPCODES(WASM_SIMD_INFO_)
+#undef WASM_SIMD_INFO_
+	};
+	return sub < WASM_SIMD_COUNT && table[sub].text ? &table[sub] : NULL;
 }
 
 #endif /* KUMO_COMPILER_OPCODES_H */

@@ -50,7 +50,7 @@ struct vctx {
 /* One-element type lists for single-value block types. */
 static const wasm_valtype single_types[256] = {
 	[KUMO_T_I32] = KUMO_T_I32, [KUMO_T_I64] = KUMO_T_I64, [KUMO_T_F32] = KUMO_T_F32,
-	[KUMO_T_F64] = KUMO_T_F64, [KUMO_T_FUNCREF] = KUMO_T_FUNCREF,
+	[KUMO_T_F64] = KUMO_T_F64, [KUMO_T_V128] = KUMO_T_V128, [KUMO_T_FUNCREF] = KUMO_T_FUNCREF,
 	[KUMO_T_EXTERNREF] = KUMO_T_EXTERNREF,
 };
 
@@ -111,9 +111,11 @@ static int check_reader(struct vctx *c)
 	return malformed(c, c->r.err_offset, "%s", msg);
 }
 
-static bool is_num(wasm_valtype t)
+/* Numeric or vector: what the untyped `select` accepts. */
+static bool is_num_or_vec(wasm_valtype t)
 {
-	return t == KUMO_T_I32 || t == KUMO_T_I64 || t == KUMO_T_F32 || t == KUMO_T_F64;
+	return t == KUMO_T_I32 || t == KUMO_T_I64 || t == KUMO_T_F32 || t == KUMO_T_F64 ||
+	       t == KUMO_T_V128;
 }
 
 static bool is_ref(wasm_valtype t)
@@ -266,8 +268,6 @@ static int read_blocktype(struct vctx *c, const wasm_valtype **params, uint32_t 
 	if (bt == -64)
 		return 0;
 	uint8_t code = (uint8_t)(bt & 0x7f);
-	if (code == KUMO_T_V128)
-		return unsupported(c, off, "SIMD");
 	if (bt < -64 || !single_types[code])
 		return malformed(c, off, "malformed value type");
 	*results = &single_types[code];
@@ -339,6 +339,7 @@ static wasm_valtype type_of_letter(char ch)
 	case 'i': return KUMO_T_I32;
 	case 'l': return KUMO_T_I64;
 	case 'f': return KUMO_T_F32;
+	case 'v': return KUMO_T_V128;
 	default: return KUMO_T_F64;
 	}
 }
@@ -525,6 +526,57 @@ static int check_fc(struct vctx *c)
 	return malformed(c, c->op_offset, "illegal opcode");
 }
 
+static int read_lane(struct vctx *c, unsigned nlanes)
+{
+	size_t off = reader_offset(&c->r);
+	uint8_t lane = read_u8(&c->r);
+	if (check_reader(c) < 0)
+		return -1;
+	if (lane >= nlanes)
+		return invalid(c, off, "invalid lane index");
+	return 0;
+}
+
+/* A 0xFD instruction: sub-opcode, immediates (memory, alignment, lane bounds), types. */
+static int check_simd(struct vctx *c)
+{
+	uint32_t sub = read_u32(&c->r);
+	if (check_reader(c) < 0)
+		return -1;
+	const struct wasm_simd_info *si = wasm_simd_info(sub);
+	if (!si) {
+		if (sub >= 0x100 && sub <= 0x113)
+			return unsupported(c, c->op_offset, "relaxed SIMD");
+		return malformed(c, c->op_offset, "illegal opcode");
+	}
+	c->op = si->text;
+	switch (si->imm) {
+	case 'm':
+		if (read_memarg(c, si->arg) < 0)
+			return -1;
+		break;
+	case 'L':
+		if (read_memarg(c, si->arg) < 0 || read_lane(c, 16u >> si->arg) < 0)
+			return -1;
+		break;
+	case 'l':
+		if (read_lane(c, si->arg) < 0)
+			return -1;
+		break;
+	case 's':
+		for (int i = 0; i < 16; i++)
+			if (read_lane(c, 32) < 0)
+				return -1;
+		break;
+	case 'c':
+		read_bytes(&c->r, 16);
+		if (check_reader(c) < 0)
+			return -1;
+		break;
+	}
+	return check_sig(c, si->sig);
+}
+
 /* Natural alignment (log2 of the access size) of loads and stores 0x28..0x3e. */
 static const uint8_t mem_natural[] = {
 	2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2, /* loads */
@@ -636,7 +688,7 @@ static int check_instr(struct vctx *c, uint8_t op)
 		wasm_valtype t1, t2;
 		if (pop(c, KUMO_T_I32) < 0 || pop_any(c, &t1) < 0 || pop_any(c, &t2) < 0)
 			return -1;
-		if ((t1 != T_UNKNOWN && !is_num(t1)) || (t2 != T_UNKNOWN && !is_num(t2)))
+		if ((t1 != T_UNKNOWN && !is_num_or_vec(t1)) || (t2 != T_UNKNOWN && !is_num_or_vec(t2)))
 			return type_mismatch(c);
 		if (t1 != t2 && t1 != T_UNKNOWN && t2 != T_UNKNOWN)
 			return type_mismatch(c);
@@ -653,8 +705,6 @@ static int check_instr(struct vctx *c, uint8_t op)
 		uint8_t ty = read_u8(&c->r);
 		if (check_reader(c) < 0)
 			return -1;
-		if (ty == KUMO_T_V128)
-			return unsupported(c, off, "SIMD");
 		if (!single_types[ty])
 			return malformed(c, off, "malformed value type");
 		if (pop(c, KUMO_T_I32) < 0 || pop(c, ty) < 0 || pop(c, ty) < 0)
@@ -755,7 +805,7 @@ static int check_instr(struct vctx *c, uint8_t op)
 	case WASM_OP_PREFIX_FC:
 		return check_fc(c);
 	case WASM_OP_PREFIX_SIMD:
-		return unsupported(c, c->op_offset, "SIMD");
+		return check_simd(c);
 	case WASM_OP_PREFIX_THREADS:
 		return unsupported(c, c->op_offset, "threads");
 	case WASM_OP_TRY:
@@ -845,6 +895,7 @@ static int check_constexpr(struct vctx *c, const struct wasm_constexpr *ce, wasm
 	case KUMO_CONST_I64: t = KUMO_T_I64; break;
 	case KUMO_CONST_F32: t = KUMO_T_F32; break;
 	case KUMO_CONST_F64: t = KUMO_T_F64; break;
+	case KUMO_CONST_V128: t = KUMO_T_V128; break;
 	case KUMO_CONST_REF_NULL: t = (wasm_valtype)ce->index; break;
 	case KUMO_CONST_REF_FUNC:
 		if (ce->index >= m->nfuncs)

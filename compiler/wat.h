@@ -71,8 +71,8 @@ _Noreturn void wat_fail_at(struct wat *w, uint32_t line, uint32_t col, const cha
 void *wat_alloc(struct wat *w, size_t n);
 
 /* Literal decoders; each fails (unwinds) on a malformed or out-of-range literal.
- * bits = 32 or 64. Integers accept both signed and unsigned ranges, as the spec does
- * for iN.const. */
+ * bits = 32 or 64 (8, 16, 32 or 64 for wat_int: v128.const lanes). Integers accept
+ * both signed and unsigned ranges, as the spec does for iN.const. */
 uint64_t wat_int(struct wat *w, const struct wat_tok *t, int bits);
 uint32_t wat_u32(struct wat *w, const struct wat_tok *t);
 uint64_t wat_float(struct wat *w, const struct wat_tok *t, int bits);

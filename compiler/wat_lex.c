@@ -235,13 +235,13 @@ uint64_t wat_int(struct wat *w, const struct wat_tok *t, int bits)
 	const char *end = scan_digits(s, e, base, &v, &ovf);
 	if (!end || end != e)
 		wat_fail(w, t, "malformed integer `%.*s`", (int)t->len, t->p);
-	uint64_t max = neg ? (bits == 32 ? (1ull << 31) : (1ull << 63))
-			   : (bits == 32 ? 0xffffffffull : UINT64_MAX);
+	uint64_t umax = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
+	uint64_t max = neg ? 1ull << (bits - 1) : umax;
 	if (ovf || v > max)
 		wat_fail(w, t, "constant out of range `%.*s`", (int)t->len, t->p);
 	if (neg)
 		v = (uint64_t)0 - v;
-	return bits == 32 ? (v & 0xffffffffull) : v;
+	return v & umax;
 }
 
 uint32_t wat_u32(struct wat *w, const struct wat_tok *t)

@@ -303,6 +303,7 @@ static int valtype_of(const struct wat_tok *t)
 	if (tok_is(t, "i64")) return KUMO_T_I64;
 	if (tok_is(t, "f32")) return KUMO_T_F32;
 	if (tok_is(t, "f64")) return KUMO_T_F64;
+	if (tok_is(t, "v128")) return KUMO_T_V128;
 	if (tok_is(t, "funcref")) return KUMO_T_FUNCREF;
 	if (tok_is(t, "externref")) return KUMO_T_EXTERNREF;
 	return -1;
@@ -312,11 +313,8 @@ static uint8_t valtype(struct wat *w)
 {
 	struct wat_tok *t = next(w);
 	int v = valtype_of(t);
-	if (v < 0) {
-		if (tok_is(t, "v128"))
-			wat_fail(w, t, "unsupported feature `SIMD` (v128)");
+	if (v < 0)
 		unexpected(w, t, "a value type");
-	}
 	return (uint8_t)v;
 }
 
@@ -460,7 +458,7 @@ static uint32_t resolve_typeuse(struct wat *w, struct typeuse *tu)
 
 struct opinfo {
 	const char *name;
-	uint8_t prefix;     /* 0 or 0xfc */
+	uint8_t prefix;     /* 0, 0xfc or 0xfd */
 	uint8_t code;
 };
 
@@ -471,6 +469,9 @@ static const struct opinfo ops[] = {
 #define WAT_FC_(n, c, t, s) { t, 0xfc, c },
 	WASM_FC_OPCODES(WAT_FC_)
 #undef WAT_FC_
+#define WAT_SIMD_(n, c, t, s, imm, arg) { t, 0xfd, c },
+	WASM_SIMD_OPCODES(WAT_SIMD_)
+#undef WAT_SIMD_
 };
 
 /* Wasm 2.0 opcodes only; the rest of opcodes.h is there for the validator to name. */
@@ -478,6 +479,8 @@ static bool op_allowed(uint8_t prefix, uint8_t c)
 {
 	if (prefix == 0xfc)
 		return c <= 17;
+	if (prefix == 0xfd)
+		return true;
 	return c <= 0x05 || (c >= 0x0b && c <= 0x11) || c == 0x1a || c == 0x1b ||
 	       (c >= 0x20 && c <= 0x26) || (c >= 0x28 && c <= 0xc4) || (c >= 0xd0 && c <= 0xd2);
 }
@@ -508,11 +511,11 @@ static uint32_t natural_align(uint8_t c)
 
 static void instrs(struct wat *w, struct buf *b);
 
-/* `offset=N align=N` (both optional, in this order). */
-static void memarg(struct wat *w, struct buf *b, uint8_t code)
+/* `offset=N align=N` (both optional, in this order); natural = log2 of the access size. */
+static void memarg(struct wat *w, struct buf *b, uint32_t natural)
 {
 	uint64_t offset = 0;
-	uint32_t align = natural_align(code);
+	uint32_t align = natural;
 	struct wat_tok *t = peek(w);
 	if (t->kind == WAT_KEYWORD && t->len > 7 && !memcmp(t->p, "offset=", 7)) {
 		struct wat_tok num = *t;
@@ -571,8 +574,83 @@ static void end_label(struct wat *w)
 }
 
 /* The immediates of a plain instruction, encoded with its opcode into b. */
+/* A lane index (one byte; the validator checks it against the shape). */
+static void lane_index(struct wat *w, struct buf *b)
+{
+	struct wat_tok *t = next(w);
+	if (!wat_is_u32(t))
+		unexpected(w, t, "a lane index");
+	uint32_t v = wat_u32(w, t);
+	if (v > 255)
+		wat_fail(w, t, "lane index out of range `%.*s`", (int)t->len, t->p);
+	put8(w, b, (uint8_t)v);
+}
+
+/* v128.const's shape and lane values, as 16 little-endian bytes. */
+static void v128_const(struct wat *w, struct buf *b)
+{
+	struct wat_tok *shape = next(w);
+	int lanes, bits;
+	bool fl = false;
+	if (tok_is(shape, "i8x16")) {
+		lanes = 16, bits = 8;
+	} else if (tok_is(shape, "i16x8")) {
+		lanes = 8, bits = 16;
+	} else if (tok_is(shape, "i32x4")) {
+		lanes = 4, bits = 32;
+	} else if (tok_is(shape, "i64x2")) {
+		lanes = 2, bits = 64;
+	} else if (tok_is(shape, "f32x4")) {
+		lanes = 4, bits = 32, fl = true;
+	} else if (tok_is(shape, "f64x2")) {
+		lanes = 2, bits = 64, fl = true;
+	} else {
+		unexpected(w, shape, "a vector shape (i8x16, i16x8, i32x4, i64x2, f32x4 or f64x2)");
+	}
+	uint8_t bytes[16];
+	for (int i = 0; i < lanes; i++) {
+		struct wat_tok *t = next(w);
+		if (t->kind != WAT_RESERVED && t->kind != WAT_KEYWORD)
+			unexpected(w, t, fl ? "a float lane" : "an integer lane");
+		uint64_t v = fl ? wat_float(w, t, bits) : wat_int(w, t, bits);
+		for (int k = 0; k < bits / 8; k++)
+			bytes[i * (bits / 8) + k] = (uint8_t)(v >> (8 * k));
+	}
+	put(w, b, bytes, 16);
+}
+
+static void simd_immediates(struct wat *w, struct buf *b, const struct opinfo *o)
+{
+	const struct wasm_simd_info *si = wasm_simd_info(o->code);
+	switch (si->imm) {
+	case 'm':
+		memarg(w, b, si->arg);
+		break;
+	case 'L':
+		memarg(w, b, si->arg);
+		lane_index(w, b);
+		break;
+	case 'l':
+		lane_index(w, b);
+		break;
+	case 's':
+		for (int i = 0; i < 16; i++)
+			lane_index(w, b);
+		break;
+	case 'c':
+		v128_const(w, b);
+		break;
+	}
+}
+
 static void op_immediates(struct wat *w, struct buf *b, const struct opinfo *o)
 {
+	if (o->prefix == 0xfd) {
+		put8(w, b, o->prefix);
+		put_u32(w, b, o->code);
+		simd_immediates(w, b, o);
+		return;
+	}
 	if (o->prefix) {
 		put8(w, b, o->prefix);
 		put_u32(w, b, o->code);
@@ -629,7 +707,7 @@ static void op_immediates(struct wat *w, struct buf *b, const struct opinfo *o)
 	uint8_t c = o->code;
 	if (c >= 0x28 && c <= 0x3e) {
 		put8(w, b, c);
-		memarg(w, b, c);
+		memarg(w, b, natural_align(c));
 		return;
 	}
 	switch (c) {

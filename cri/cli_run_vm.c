@@ -51,7 +51,7 @@ static int exit_status(const struct vmm_exit *x)
 /* Boots kernel+initrd and waits for the end; returns the exit status, or -1 with *err. */
 static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char *kernel_id,
 		const char *initrd, const char *console, const struct vmm_net_attach *net,
-		uint64_t build_ns, bool cached, kumo_error_t *err)
+		const struct vmm_share *shares, uint64_t build_ns, bool cached, kumo_error_t *err)
 {
 	unsigned mib = o->mem_bytes ? (unsigned)(o->mem_bytes >> 20) : VMM_MEMORY_DEFAULT_MIB;
 	if (mib < VMM_MEMORY_FLOOR_MIB)
@@ -78,6 +78,7 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 	struct vmm_spec spec = {
 		.name = name, .kernel = kernel, .initrd = initrd, .memory_mib = mib,
 		.vcpus = 1, .run_dir = console, .stdout_fd = 1, .stderr_fd = 2, .net = net,
+		.shares = shares, .nshares = o->ndirs,
 	};
 	int status = -1;
 	struct vmm_vm *vm = NULL;
@@ -241,12 +242,25 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	}
 	autofree char *initrd = xasprintf("%s/initrd.img", run_dir);
 	autofree char *console = xasprintf("%s/console", run_dir);
+	/* Each --dir is a host share, live (virtio-9p): mounted at its guest path and
+	 * preopened there; the app's writes land in the host directory. */
 	autofree struct kumo_boot_preopen *pre = xzalloc((o->ndirs + 1) * sizeof(*pre));
-	for (size_t i = 0; i < o->ndirs; i++)
-		pre[i] = (struct kumo_boot_preopen){o->dirs[i].prefix, o->dirs[i].prefix, false};
+	autofree struct kumo_boot_mount *mnt = xzalloc((o->ndirs + 1) * sizeof(*mnt));
+	autofree struct vmm_share *shares = xzalloc((o->ndirs + 1) * sizeof(*shares));
+	char **hosts = xzalloc((o->ndirs + 1) * sizeof(char *));
+	char **tags = xzalloc((o->ndirs + 1) * sizeof(char *));
+	for (size_t i = 0; i < o->ndirs; i++) {
+		hosts[i] = realpath(o->dirs[i].host, NULL);
+		tags[i] = xasprintf("kumo%zu", i);
+		shares[i] = (struct vmm_share){.host_path = hosts[i] ? hosts[i] : o->dirs[i].host,
+					       .tag = tags[i]};
+		mnt[i] = (struct kumo_boot_mount){.path = o->dirs[i].prefix, .share = tags[i]};
+		pre[i] = (struct kumo_boot_preopen){.guest = o->dirs[i].prefix,
+						    .path = o->dirs[i].prefix};
+	}
 	struct kumo_boot_config cfg = {
 		.args = o->argv, .nargs = o->argc, .env = o->env, .nenv = o->nenv,
-		.preopens = pre, .npreopens = o->ndirs,
+		.preopens = pre, .npreopens = o->ndirs, .mounts = mnt, .nmounts = o->ndirs,
 	};
 	/* From here on Ctrl-C and SIGTERM stop the VM and let the network be torn down. */
 	struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
@@ -257,9 +271,9 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	bool want_net = o->net || o->nlisten > 0;
 	if (want_net && net_up(o, rn, &err) == 0)
 		cfg.net = &rn->boot;
-	if ((!want_net || cfg.net) && kumo_write_initrd(initrd, &cfg, o->dirs, o->ndirs, &err) == 0)
+	if ((!want_net || cfg.net) && kumo_write_initrd(initrd, &cfg, NULL, 0, &err) == 0)
 		status = boot(o, img.image_path, img.kernel_id, initrd, console,
-			      cfg.net ? &rn->attach : NULL, build_ns, img.cache_hit, &err);
+			      cfg.net ? &rn->attach : NULL, shares, build_ns, img.cache_hit, &err);
 	if (status < 0) {
 		fprintf(stderr, "kumo run: `%s`: %s\n", o->app,
 			err ? kumo_error_msg(err) : "interrupted");
@@ -272,5 +286,11 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	sigaction(SIGTERM, &old_term, NULL);
 	kumo_image_result_free(&img);
 	remove_tree(run_dir);
+	for (size_t i = 0; i < o->ndirs; i++) {
+		free(hosts[i]);
+		free(tags[i]);
+	}
+	free(hosts);
+	free(tags);
 	return status;
 }

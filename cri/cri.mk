@@ -57,9 +57,21 @@ PROGRAMS += $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl
 CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
 TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_pbjson := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
+TEST_LIBS_test_cri_downstream := $(LIB_CRI) $(LIB_COMMON)
+TEST_LDLIBS_test_cri_downstream := $(CRI_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
+
+# The downstream client (cri/downstream.h) against a real containerd: a check program
+# driven by tests/e2e/cri-downstream.sh, also the containerd side of `make bench-cri`.
+DOWNSTREAM_CHECK := $(BUILD)/e2e/kumo-downstream-check
+$(BUILD)/host/tests/e2e/downstream_check.o: | $(CRI_PB_H)
+$(DOWNSTREAM_CHECK): $(BUILD)/host/tests/e2e/downstream_check.o $(LIB_CRI) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
+test-prereqs: $(DOWNSTREAM_CHECK)
+TEST_SCRIPTS += tests/e2e/cri-downstream.sh
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)
@@ -75,5 +87,5 @@ PROGRAMS += $(BUILD)/bin/kumo
 # --- benchmark ------------------------------------------------------------------------
 # BACKEND=test (default until the real backend boots VMs) or real; IMAGE=...; N=20.
 .PHONY: bench-cri
-bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
 	bash tests/e2e/bench-cri.sh

@@ -12,14 +12,21 @@ PACKAGES=(
 	make gcc binutils pkg-config git ca-certificates
 	# compiler/: LLVM 19 C API; test apps: clang-19 + wasi-libc + wasm32 compiler-rt
 	llvm-19-dev clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc wabt
+	# make fuzz: libFuzzer and the sanitizer runtimes of clang-19
+	libclang-rt-19-dev
 	# host libraries
 	libcmocka-dev libjansson-dev libcurl4-openssl-dev libssl-dev libarchive-dev
 	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libvirt-dev zstd
 	# VMs: QEMU, libvirt (monolithic libvirtd + virtlogd), tini to reap promptly
 	qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	tini iproute2 iptables dnsmasq-base
+	# pod networks through CNI: Debian's plugins (/usr/lib/cni), netlink for the tap redirect
+	libnl-route-3-dev
 	# sources, registry and benchmark peers
 	dpkg-dev docker-registry skopeo umoci hyperfine wrk nodejs python3
+	# the downstream runtime of a mixed node (and its tests): containerd + runc, Debian's
+	# CNI plugins (/usr/lib/cni), busybox-static and procps (pgrep) for the Linux test images
+	containerd runc containernetworking-plugins busybox-static procps
 	# end-to-end test scripts read JSON answers; deploy tests parse the Kubernetes manifests
 	jq python3-yaml
 )

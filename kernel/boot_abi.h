@@ -75,6 +75,23 @@
  *   then power-off. Any other end (no record, an accelerator error) means kumo guests
  *   cannot run under that accelerator.
  *
+ * Host shares (only with a "share" in the config; v2)
+ *   virtio-9p, one device per share, 9P2000.L, found like the network device
+ *   (virtio-mmio on microvm, modern or legacy; virtio-pci on pc/q35) and named by its
+ *   mount tag (1 to 63 bytes; QEMU: -fsdev local,id=F,path=DIR,security_model=
+ *   passthrough[,readonly=on] -device virtio-9p-device,fsdev=F,mount_tag=TAG on
+ *   microvm, virtio-9p-pci on pc/q35). Nothing is copied or cached: every open walks
+ *   the host's current tree, so the guest sees host changes at its next open (a
+ *   ConfigMap's `..data` swap) and the host sees guest writes as they are made.
+ *   Symlinks inside a share are followed by the kernel within the preopen only
+ *   (absolute targets and escapes through ".." are EPERM, as for the rootfs). A
+ *   "readonly" share refuses every change in the guest (EROFS; under a read-only
+ *   preopen, WASI's missing rights: ENOTCAPABLE), whatever the host allows. Files the
+ *   guest creates get mode 0644, directories 0755, owner 0 (the attach uid).
+ *   A config naming a tag no device has is a boot error (panic record naming it).
+ *   Cost: the kernel keeps one request and one reply buffer of msize (128 KiB) for all
+ *   shares.
+ *
  * The exit record (OUT)
  *   Before power-off the kernel writes exactly one line on COM3 (after flushing COM1
  *   and COM2), then powers off. Its format (KUMO_EXIT_RECORD_PREFIX, then fields
@@ -100,13 +117,26 @@
  *
  * The boot config JSON (IN), all keys optional:
  *   {
- *     "version":  1,                         KUMO_BOOT_ABI_VERSION the host wrote
+ *     "version":  2,                         KUMO_BOOT_ABI_VERSION the host wrote
  *     "args":     ["app.wasm", "a1"],        argv, argv[0] included
  *     "env":      ["K=V", ...],              environ, in order
  *     "preopens": [{"guest": "/data", "path": "/data", "readonly": false}],
  *                                            directories of the rootfs handed to the
- *                                            app as preopened fds 3, 4, ... in order
- *     "mounts":   [],                        reserved (later: host shares)
+ *                                            app as preopened fds 3, 4, ... in order;
+ *                 [{"guest": "/data", "path": "/data", "share": "kumo0", "readonly": false}]
+ *                                            (v2) with "share": the directory is the
+ *                                            host share with that mount tag (see "Host
+ *                                            shares"), mounted at "path" (created when
+ *                                            the rootfs lacks it; "/" is allowed)
+ *     "mounts":   [{"path": "/etc/hosts", "share": "kumo1", "entry": "etc-hosts",
+ *                   "readonly": true}]       (v2) host shares mounted into the tree
+ *                                            without a preopen of their own: the whole
+ *                                            share (no "entry") or, with "entry", only
+ *                                            that name of the share's top directory
+ *                                            (a single-file mount: the rest of the
+ *                                            share stays invisible). "path" is
+ *                                            absolute; missing parents are created;
+ *                                            what the rootfs has there is covered
  *     "stack_size": 1048576,                 app stack bytes (rounded up to pages,
  *                                            clamped to [64 KiB, 256 MiB])
  *     "seed":     "hex",                     extra entropy mixed into random_get
@@ -141,7 +171,9 @@
 
 #include <stdint.h>
 
-#define KUMO_BOOT_ABI_VERSION 1
+/* 1: the first; 2: host shares (preopens[].share, mounts). A kernel refuses a config
+ * or initrd of a newer version than its own. */
+#define KUMO_BOOT_ABI_VERSION 2
 
 /* Serial ports (I/O port bases of 16550 UARTs). */
 #define KUMO_BOOT_PORT_STDOUT 0x3f8 /* COM1 */

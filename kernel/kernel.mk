@@ -24,7 +24,8 @@ KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
 	kernel/os/main.c kernel/os/console.c kernel/os/exit.c kernel/os/page.c kernel/os/vm.c \
 	kernel/os/heap.c kernel/os/clock.c kernel/os/random.c kernel/os/bootcfg.c \
 	kernel/os/klibc.c kernel/os/kprintf.c kernel/os/ramfs.c kernel/os/plat_kernel.c \
-	kernel/os/app_wasm.c kernel/os/plat_net.c kernel/os/net.c kernel/os/virtio_net.c \
+	kernel/os/app_wasm.c kernel/os/plat_net.c kernel/os/net.c kernel/os/virtio.c kernel/os/virtio_net.c \
+	kernel/os/virtio_9p.c kernel/os/p9_wire.c kernel/os/p9_client.c kernel/os/p9fs.c \
 	kernel/os/pci.c $(RT_SRCS) $(WASI_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS)))
 KERNEL_LIB := $(BUILD)/kernel/libkumo-kernel.a
@@ -122,6 +123,23 @@ $(GUEST_WASM_ELF): $(BUILD)/tests/guest/wasm_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
 	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
 test-prereqs: $(GUEST_WASM_ELF)
 
+# Host shares over virtio-9p: a WASI app compiled by kumo and linked with the kernel,
+# booted with QEMU -fsdev/virtio-9p on microvm and q35 (tests/guest/run-share-tests.sh).
+SHARE_WASM := $(BUILD)/tests/guest/share_probe.wasm
+SHARE_ELF := $(BUILD)/tests/guest/share_probe.elf
+$(SHARE_WASM): tests/guest/share_probe.c
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Wextra -Werror -o $@ $<
+$(BUILD)/tests/guest/share_probe.o: $(SHARE_WASM) $(BUILD)/bin/kumo
+	$(BUILD)/bin/kumo compile $< -o $@
+$(SHARE_ELF): $(BUILD)/tests/guest/share_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
+	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
+test-prereqs: $(SHARE_ELF)
+TEST_SCRIPTS += tests/guest/run-share-tests.sh
+
+# The 9P2000.L codec and client, built hosted against a fake server.
+TEST_LIBS_test_p9 := $(BUILD)/host/kernel/os/p9_wire.o $(BUILD)/host/kernel/os/p9_client.o
+
 # kernel.h's import list against kernel/wasi's implementations (host build).
 TEST_LIBS_test_kernel_imports := $(LIB_HOSTED) $(LIB_COMMON)
 TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)
@@ -136,3 +154,8 @@ WASI_TESTSUITE ?= /work/fetched/wasi-testsuite
 .PHONY: bench-net-kernel
 bench-net-kernel: $(NET_KERNEL)
 	bash tests/guest/bench-net-kernel.sh $(BUILD)
+
+# What a host share costs against today's copy (guest clock), and its boot cost.
+.PHONY: bench-share
+bench-share: $(SHARE_ELF) $(BUILD)/bin/kumo
+	bash tests/guest/bench-share.sh $(BUILD)

@@ -1,6 +1,7 @@
 /* vmm/domxml.c - the libvirt domain XML for a VM spec: a pure function, golden-tested
  * (tests/vmm/golden/domain-*.xml). Mirrors vmm_qemu_argv's machine: microvm, PVH
  * kernel, no firmware, no PCI, three ISA serial ports to files in boot-ABI order. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernel/boot_abi.h"
@@ -67,8 +68,9 @@ char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 {
 	struct sbuf b = {0};
 	/* The qemu namespace only carries what libvirt's XML cannot say (see below). */
+	bool virtio = s->net || s->nshares;
 	sb_printf(&b, "<domain type='%s'%s>\n", accel == VMM_ACCEL_KVM ? "kvm" : "qemu",
-		  s->net ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
+		  virtio ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
 	sb_elem(&b, "  ", "name", s->name);
 	sb_printf(&b, "  <memory unit='MiB'>%u</memory>\n", s->memory_mib);
 	sb_printf(&b, "  <vcpu placement='static'>%u</vcpu>\n", s->vcpus);
@@ -124,6 +126,17 @@ char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 			      "      <address type='virtio-mmio'/>\n"
 			      "    </interface>\n");
 	}
+	for (size_t i = 0; i < s->nshares; i++) {
+		/* virtio-9p, passthrough as vmm_qemu_argv (see there for why). */
+		sb_printf(&b, "    <filesystem type='mount' accessmode='passthrough' multidevs='remap'>\n"
+			      "      <driver type='path'/>\n"
+			      "      <source dir='");
+		sb_esc(&b, s->shares[i].host_path);
+		sb_printf(&b, "'/>\n      <target dir='");
+		sb_esc(&b, s->shares[i].tag);
+		sb_printf(&b, "'/>\n%s      <address type='virtio-mmio'/>\n    </filesystem>\n",
+			  s->shares[i].readonly ? "      <readonly/>\n" : "");
+	}
 	/* pvpanic (kernel/boot_abi.h): a guest panic becomes a CRASHED event and, with
 	 * on_crash destroy, the end of the domain. */
 	sb_printf(&b, "    <panic model='isa'>\n"
@@ -136,7 +149,7 @@ char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 		      "  </devices>\n");
 	/* The kernel drives virtio 1.x only and QEMU's virtio-mmio defaults to the legacy
 	 * interface; libvirt has no element for the switch (kernel/boot_abi.h). */
-	if (s->net)
+	if (virtio)
 		sb_printf(&b, "  <qemu:commandline>\n"
 			      "    <qemu:arg value='-global'/>\n"
 			      "    <qemu:arg value='virtio-mmio.force-legacy=false'/>\n"

@@ -23,6 +23,7 @@ extern char **environ;
  * and TCG alike; host passthrough crashed QEMU under nested KVM here (HOST-NOTES). */
 #define VMM_CPU_MODEL "Nehalem"
 #define QMP_FD 3
+#define TAP_FD 4 /* vmm_net_attach.fd in QEMU */
 
 struct argv_buf {
 	char **v;
@@ -99,17 +100,35 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("isa-serial,chardev=com%d,iobase=0x%x,irq=%u", i, base[i], irq[i]));
 	}
-	if (s->net) {
-		const uint8_t *m = s->net->mac;
-		/* The kernel drives virtio 1.x only; QEMU's virtio-mmio defaults to legacy
+	if (s->net || s->nshares) {
+		/* The kernel prefers virtio 1.x; QEMU's virtio-mmio defaults to legacy
 		 * (kernel/boot_abi.h "Network device"). */
 		push(&a, xstrdup("-global"));
 		push(&a, xstrdup("virtio-mmio.force-legacy=false"));
+	}
+	if (s->net) {
+		const uint8_t *m = s->net->mac;
 		push(&a, xstrdup("-netdev"));
-		push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));
+		if (s->net->has_fd)
+			push(&a, xasprintf("tap,id=net0,fd=%d", TAP_FD));
+		else
+			push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("virtio-net-device,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x",
 				   m[0], m[1], m[2], m[3], m[4], m[5]));
+	}
+	for (size_t i = 0; i < s->nshares; i++) {
+		/* passthrough: the guest sees the host's real owners and modes (kubelet's
+		 * root-owned files, an emptyDir other containers read) and its files land
+		 * with real modes; mapped-xattr would show QEMU's own files and hide modes in
+		 * xattrs. multidevs=remap keeps inode numbers unique when the directory
+		 * spans host file systems (a hostPath tree, tmpfs Secret volumes). Paths and
+		 * tags hold no `,` (checked by vmm_create). */
+		push(&a, xstrdup("-fsdev"));
+		push(&a, xasprintf("local,id=fs%zu,path=%s,security_model=passthrough,multidevs=remap%s",
+				   i, s->shares[i].host_path, s->shares[i].readonly ? ",readonly=on" : ""));
+		push(&a, xstrdup("-device"));
+		push(&a, xasprintf("virtio-9p-device,fsdev=fs%zu,mount_tag=%s", i, s->shares[i].tag));
 	}
 	push(&a, xstrdup("-chardev"));
 	push(&a, xasprintf("socket,id=qmp,fd=%d", QMP_FD));
@@ -458,6 +477,20 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	posix_spawn_file_actions_adddup2(&fa, logfd, 1);
 	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], QMP_FD);
+	/* Above every fd the actions before it write, so none of them clobbers it. */
+	autoclose int tapfd = -1;
+	if (vm->spec.net && vm->spec.net->has_fd) {
+		tapfd = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, 10);
+		if (tapfd < 0) {
+			int e = errno;
+			posix_spawn_file_actions_destroy(&fa);
+			vmm_argv_free(argv);
+			close(sv[1]);
+			return kumo_error_errno(err, e, "tap `%s` fd %d", vm->spec.net->tap,
+						vm->spec.net->fd);
+		}
+		posix_spawn_file_actions_adddup2(&fa, tapfd, TAP_FD);
+	}
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
 	sigset_t none, def;

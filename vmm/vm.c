@@ -246,6 +246,39 @@ void vmm_put_vm(struct vmm_vm *vm)
 	pthread_mutex_unlock(&vmm->lock);
 }
 
+static int check_share(const struct vmm_spec *s, size_t i, kumo_error_t *err)
+{
+	const struct vmm_share *sh = &s->shares[i];
+	const char *tag = sh->tag ? sh->tag : "";
+	size_t n = strlen(tag);
+	if (n == 0 || n > 63 || strspn(tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789_.-") != n)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "vm `%s`: share tag `%s` must be 1 to 63 of letters, digits, `_`, `.`, `-`",
+				  s->name, tag);
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(s->shares[j].tag, tag) == 0)
+			return kumo_error(err, KUMO_E_INVALID, "vm `%s`: share tag `%s` is used twice",
+					  s->name, tag);
+	if (!sh->host_path || sh->host_path[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: share `%s`: host path `%s` is not absolute",
+				  s->name, tag, sh->host_path ? sh->host_path : "");
+	if (strpbrk(sh->host_path, ",\n\r"))
+		return kumo_error(err, KUMO_E_INVALID,
+				  "vm `%s`: share `%s`: host path `%s` contains `,` or a newline", s->name,
+				  tag, sh->host_path);
+	struct stat st;
+	if (stat(sh->host_path, &st) < 0)
+		return kumo_error_errno(err, errno, "vm `%s`: share `%s`: host path `%s`", s->name, tag,
+					sh->host_path);
+	if (!S_ISDIR(st.st_mode))
+		return kumo_error(err, KUMO_E_INVALID,
+				  "vm `%s`: share `%s`: host path `%s` is not a directory (share the "
+				  "file's directory and mount one entry of it)", s->name, tag,
+				  sh->host_path);
+	return 0;
+}
+
 static int check_spec(const struct vmm_spec *s, kumo_error_t *err)
 {
 	if (!s->name || !*s->name || strlen(s->name) > 64)
@@ -281,6 +314,9 @@ static int check_spec(const struct vmm_spec *s, kumo_error_t *err)
 			return kumo_error(err, KUMO_E_INVALID,
 					  "vm `%s`: path `%s` contains `,` or a newline", s->name,
 					  paths[i]);
+	for (size_t i = 0; i < s->nshares; i++)
+		if (check_share(s, i, err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -299,6 +335,11 @@ static void free_spec_strings(struct vmm_spec *s)
 	free((char *)s->log_path);
 	if (s->net)
 		free((char *)s->net->tap);
+	for (size_t i = 0; i < s->nshares; i++) {
+		free((char *)s->shares[i].host_path);
+		free((char *)s->shares[i].tag);
+	}
+	free((struct vmm_share *)s->shares);
 }
 
 /* Fresh raw console files; the backends append to them. */
@@ -343,6 +384,15 @@ static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 		vm->net = *spec->net;
 		vm->net.tap = xstrdup(spec->net->tap);
 		vm->spec.net = &vm->net;
+	}
+	if (spec->nshares) {
+		struct vmm_share *sh = xzalloc(spec->nshares * sizeof(*sh));
+		for (size_t i = 0; i < spec->nshares; i++)
+			sh[i] = (struct vmm_share){xstrdup(spec->shares[i].host_path),
+						   xstrdup(spec->shares[i].tag), spec->shares[i].readonly};
+		vm->spec.shares = sh;
+	} else {
+		vm->spec.shares = NULL;
 	}
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_condattr_t ca;
@@ -409,6 +459,11 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 {
 	if (check_spec(spec, err) < 0)
 		return -1;
+	if (spec->net && spec->net->has_fd && vmm->ops != &vmm_qemu_ops)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "create vm `%s`: the %s backend opens taps by name, it cannot take "
+				  "tap `%s` as an fd",
+				  spec->name, vmm->ops->name, spec->net->tap);
 	struct vmm_vm *vm = new_vm(vmm, spec);
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);

@@ -1,6 +1,8 @@
 /* vmm/vmm.h - kumo's one VM interface: a typed VM spec and its lifecycle, with two
  * backends behind it (QEMU started directly, used by `kumo run`; libvirt, kumod's
- * default), the guest console captured into CRI log files, and per-pod networking
+ * default), the guest console captured into CRI log files, and per-pod networking:
+ * through CNI (a pod network namespace, the cluster's plugins, a tap the VM uses with
+ * a two-way redirect to the CNI interface) and, until cri/ moves to it, kumo's own
  * (node bridge, on-disk IPAM, one tap per pod, masquerade, hostPort DNAT).
  *
  * Lifecycle: vmm_create() makes the VM paused (CreateContainer), vmm_start() resumes it
@@ -187,10 +189,17 @@ char *vmm_qemu_first_error(const char *log_path);
 
 /* ---- The VM spec --------------------------------------------------------------- */
 
-/* Network attachment: an existing tap (made by vmm_net_pod_setup) and the guest's MAC. */
+/* Network attachment: an existing tap (made by vmm_net_pod_setup or
+ * vmm_podnet_setup) and the guest's MAC. */
 struct vmm_net_attach {
-	const char *tap;  /* host tap device name, e.g. "kt1a2b3c4d" */
+	const char *tap;  /* tap device name, e.g. "kt1a2b3c4d" */
 	uint8_t mac[6];   /* guest MAC address */
+	bool has_fd;      /* QEMU backend only: hand QEMU fd (-netdev tap,fd=N) instead of
+			   * letting it open tap by name in the host namespace (a tap in a
+			   * pod's namespace: vmm_podnet_tap_open); the libvirt backend
+			   * refuses it (libvirt opens taps by name) */
+	int fd;           /* with has_fd: an open queue of the tap; the caller keeps it and
+			   * may close it once vmm_create returned */
 };
 
 /* CPU controls mapped from the CRI container config (vmm_resources_from_cri). */
@@ -198,6 +207,17 @@ struct vmm_cputune {
 	uint64_t shares;    /* libvirt <shares>, 0: default */
 	uint64_t period_us; /* CFS period, 0: none */
 	int64_t quota_us;   /* CFS quota per vCPU period, 0: none */
+};
+
+/* A host directory shared live with the guest over virtio-9p (QEMU -fsdev local,
+ * security_model=passthrough; libvirt <filesystem accessmode='passthrough'>): the
+ * guest reads and writes the host's files in place, as whoever QEMU runs as (root
+ * for kumod), and sees their real owners and modes. The boot config names the share
+ * by its tag (kernel/boot_abi.h "Host shares"). */
+struct vmm_share {
+	const char *host_path; /* absolute path of an existing host directory */
+	const char *tag;       /* mount tag: 1 to 63 of [A-Za-z0-9_.-], unique in the VM */
+	bool readonly;         /* QEMU refuses writes as well (the guest already does) */
 };
 
 struct vmm_spec {
@@ -213,6 +233,8 @@ struct vmm_spec {
 	int stderr_fd;         /* guest stderr bytes copied here, -1: none */
 	const char *log_path;  /* CRI log file (kubelet's log_path), NULL: none */
 	const struct vmm_net_attach *net; /* NULL: no network device */
+	const struct vmm_share *shares;   /* host directories shared live, in order */
+	size_t nshares;
 	unsigned life_deadline_ms; /* no boot record on COM3 this long after vmm_start:
 				    * the VM is dead (destroyed, VMM_EXIT_CRASHED). 0:
 				    * $KUMO_VM_LIFE_DEADLINE_MS, else VMM_LIFE_DEADLINE_MS */
@@ -414,5 +436,173 @@ int vmm_ipam_alloc(const char *dir, const char *cidr, const char *owner, char ip
 		   kumo_error_t *err);
 /* Frees owner's address; returns 0 also when it had none. */
 int vmm_ipam_release(const char *dir, const char *owner, kumo_error_t *err);
+
+/* ---- Pod networking through CNI ------------------------------------------------- */
+/*
+ * A pod's network as the node's CNI configuration gives it (spec v1.0.0; the first
+ * .conflist/.conf/.json file of conf_dir, plugins on plugin_path), taken over by the VM
+ * the way Kata and urunc do it:
+ *
+ *   vmm_podnet_setup   records the attachment, makes the pod's network namespace
+ *                      (netns_dir/<pod id>), runs CNI ADD (the plugins create the CNI
+ *                      interface, eth0, and its address), makes the pod's tap and
+ *                      redirects all traffic both ways between eth0 and the tap (tc
+ *                      ingress + mirred), and returns what the guest needs: eth0's MAC
+ *                      and MTU, the result's address, gateway, routes and DNS.
+ *   vmm_podnet_tap_open  QEMU backend: an fd of the tap opened inside the namespace,
+ *                      for vmm_net_attach.fd (QEMU's -netdev tap,fd=N).
+ *   libvirt backend    libvirt opens taps by name in its own namespace, so the pod is
+ *                      set up with tap_in_host: the tap is made in host_netns, libvirt
+ *                      opens it at vmm_create, then vmm_podnet_tap_to_pod moves it into
+ *                      the pod namespace (the open queue keeps working across the move)
+ *                      and installs the redirect. vmm_podnet_tap_to_host brings it back
+ *                      for the next VM of the pod.
+ *   vmm_podnet_teardown  deletes the tap, runs CNI DEL (reverse order, prevResult = the
+ *                      recorded result), removes the namespace and the record.
+ *   vmm_podnet_recover   after a restart: tears down every recorded pod that is not
+ *                      live or whose setup never finished.
+ *
+ * Every ADD is recorded on disk (state_dir/<pod id>.json, written atomically) BEFORE it
+ * runs, with the exact network configuration and arguments, and its result after, so
+ * every ADD gets its DEL with the same configuration: after a stop, a failed setup or a
+ * kill -9 anywhere in between. Operations on one pod are serialised by a lock file
+ * (state_dir/<pod id>.lock); different pods run in parallel. No `ip`, `tc` or iptables
+ * process is run by kumo (plugins run what they run).
+ */
+#define VMM_PODNET_IFNAME "eth0"
+#define VMM_PODNET_NETNS_DIR "/run/kumo/netns"
+#define VMM_PODNET_STATE_SUBDIR "cni"       /* under the state root: <root>/cni */
+#define VMM_PODNET_NOT_READY "NetworkPluginNotReady" /* CRI NetworkReady reason */
+#define VMM_PODNET_DEFAULT_FILE "10-kumo.conflist"   /* vmm_podnet_write_default's */
+#define VMM_PODNET_MAX_ROUTES 16
+#define VMM_PODNET_MAX_DNS 8
+
+struct vmm_podnet_config {
+	const char *conf_dir;    /* network configurations, NULL: "/etc/cni/net.d" */
+	const char *conf_file;   /* use this file instead of conf_dir's first, NULL: none */
+	const char *plugin_path; /* ':'-separated plugin dirs, NULL: "/opt/cni/bin:/usr/lib/cni" */
+	const char *netns_dir;   /* namespace pins, NULL: VMM_PODNET_NETNS_DIR */
+	const char *state_dir;   /* per-pod records (required), e.g. /var/lib/kumo/cni */
+	const char *host_netns;  /* namespace file of the namespace libvirtd opens taps in,
+				  * NULL: this process's */
+	const char *ifname;      /* CNI_IFNAME, NULL: "eth0" */
+	int timeout_ms;          /* per plugin run, 0: 60 s */
+};
+
+struct vmm_bandwidth {       /* the "bandwidth" capability: bits per second, bits */
+	uint64_t ingress_rate;
+	uint64_t ingress_burst;
+	uint64_t egress_rate;
+	uint64_t egress_burst;
+};
+
+struct vmm_dns_config {      /* the "dns" capability (the pod's CRI DNSConfig) */
+	const char *const *servers;
+	size_t nservers;
+	const char *const *searches;
+	size_t nsearches;
+	const char *const *options;
+	size_t noptions;
+};
+
+struct vmm_podnet_pod {
+	const char *id;          /* the sandbox id: CNI_CONTAINERID and K8S_POD_INFRA_CONTAINER_ID;
+				  * [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 chars */
+	const char *name;        /* K8S_POD_NAME, NULL: not passed */
+	const char *namespace;   /* K8S_POD_NAMESPACE, NULL: not passed */
+	const char *uid;         /* K8S_POD_UID, NULL: not passed */
+	const struct vmm_port_mapping *ports; /* the "portMappings" capability; entries
+				  * without host_port are not published */
+	size_t nports;
+	const struct vmm_bandwidth *bandwidth; /* NULL: none */
+	const struct vmm_dns_config *dns;      /* NULL: none */
+	bool tap_in_host;        /* make the tap in host_netns (libvirt), see above */
+};
+
+struct vmm_podnet_route {
+	char dst[16];            /* destination network, dotted quad */
+	unsigned prefix;         /* its prefix length */
+	char gw[16];             /* next hop, "" when none given */
+};
+
+/* What a pod's network is, for the VM and for CRI (PodSandboxStatus). */
+struct vmm_podnet {
+	char id[129];            /* the pod */
+	char network[128];       /* the CNI network's name */
+	char netns[256];         /* path of the namespace pin */
+	char tap[16];            /* the tap's name */
+	bool tap_in_host;        /* where the tap is now: host_netns (true) or the pod's */
+	uint8_t mac[6];          /* the CNI interface's MAC: give it to the guest */
+	unsigned mtu;            /* the CNI interface's MTU: give it to the guest (the kernel
+				  * caps it at 1500) */
+	char address[16];        /* the result's IPv4 address on the CNI interface */
+	unsigned prefix;         /* its prefix length */
+	unsigned onlink_prefix;  /* the prefix the guest should configure: prefix when the
+				  * subnet is on-link (bridge), 32 when the plugin routes it
+				  * through the gateway (ptp) */
+	char gateway[16];        /* default gateway: the ip's gateway, else the default
+				  * route's next hop; "" when none */
+	struct vmm_podnet_route routes[VMM_PODNET_MAX_ROUTES]; /* the result's IPv4 routes */
+	size_t nroutes;
+	char dns_servers[VMM_PODNET_MAX_DNS][46]; /* the result's DNS (the pod's CRI
+				  * DNSConfig, when there is one, is what Kubernetes uses) */
+	size_t ndns_servers;
+	char dns_search[VMM_PODNET_MAX_DNS][254];
+	size_t ndns_search;
+	char dns_domain[254];
+	char dns_options[VMM_PODNET_MAX_DNS][64];
+	size_t ndns_options;
+};
+
+/* Sets the pod's network up (see above) and fills *out. Calling it again for a pod set
+ * up before returns the recorded setup when its namespace is still there; a record of
+ * a setup that never finished is torn down first. On failure every step taken is
+ * undone (CNI DEL included) and the error names the step; a plugin's error carries the
+ * plugin's own message. */
+int vmm_podnet_setup(const struct vmm_podnet_config *cfg, const struct vmm_podnet_pod *pod,
+		     struct vmm_podnet *out, kumo_error_t *err);
+/* The recorded setup of a pod: 1 and *out when there is a finished one, 0 when none. */
+int vmm_podnet_get(const struct vmm_podnet_config *cfg, const char *pod_id,
+		   struct vmm_podnet *out, kumo_error_t *err);
+/* CNI CHECK of the pod's attachment (a no-op for lists with disableCheck). */
+int vmm_podnet_check(const struct vmm_podnet_config *cfg, const char *pod_id, kumo_error_t *err);
+/* Tears the pod's network down: tap, CNI DEL, namespace, record. A pod without a
+ * record is fine (idempotent). When DEL fails the record stays, so a later teardown
+ * or vmm_podnet_recover retries it. */
+int vmm_podnet_teardown(const struct vmm_podnet_config *cfg, const char *pod_id,
+			kumo_error_t *err);
+/* Tears down every recorded pod for which live(pod_id, ctx) is false (live NULL: none
+ * is live) and every pod whose setup never finished, and removes namespace pins in
+ * netns_dir that no record owns. Returns how many pods it tore down; on errors goes on
+ * with the others and returns -1 with the first error. */
+int vmm_podnet_recover(const struct vmm_podnet_config *cfg,
+		       bool (*live)(const char *pod_id, void *ctx), void *ctx, kumo_error_t *err);
+/* True when a network configuration and every plugin it names are present; else
+ * false and *message (caller frees) says what is missing (report it with reason
+ * VMM_PODNET_NOT_READY). */
+bool vmm_podnet_ready(const struct vmm_podnet_config *cfg, char **message);
+/* Opens a queue of the pod's tap where it is now (pod namespace or host_netns): *fd is
+ * for vmm_net_attach.fd (QEMU backend). The caller closes it. */
+int vmm_podnet_tap_open(const struct vmm_podnet_config *cfg, const struct vmm_podnet *pn,
+			int *fd, kumo_error_t *err);
+/* libvirt: moves the tap from host_netns into the pod namespace (after vmm_create
+ * opened it), brings it up with eth0's MTU and installs the redirect. */
+int vmm_podnet_tap_to_pod(const struct vmm_podnet_config *cfg, const char *pod_id,
+			  kumo_error_t *err);
+/* libvirt: removes the redirect and moves the tap back to host_netns, so the pod's next
+ * VM can be created (its previous VM must be gone). */
+int vmm_podnet_tap_to_host(const struct vmm_podnet_config *cfg, const char *pod_id,
+			   kumo_error_t *err);
+
+/* The default network list for a fresh node (deploy/cni/10-kumo.conflist is it for
+ * VMM_NET_DEFAULT_CIDR): network "kumo", bridge "cni0" as the pods' gateway with
+ * masquerade and hairpin, host-local addresses from cidr with a default route, portmap
+ * for hostPorts, loopback. NULL cidr: VMM_NET_DEFAULT_CIDR. Caller frees. */
+char *vmm_podnet_default_conflist(const char *cidr);
+/* Writes it as conf_dir/VMM_PODNET_DEFAULT_FILE when conf_dir holds no network
+ * configuration, or rewrites it when that file is the only one, is unmodified and
+ * cidr (kubelet's UpdateRuntimeConfig) differs. *written says whether it wrote. */
+int vmm_podnet_write_default(const char *conf_dir, const char *cidr, bool *written,
+			     kumo_error_t *err);
 
 #endif /* KUMO_VMM_H */

@@ -7,8 +7,8 @@ $(LIB_VMM): $(VMM_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-CFLAGS_vmm = $(shell pkg-config --cflags libvirt)
-VMM_LDLIBS := $(shell pkg-config --libs libvirt) -ljansson -lpthread
+CFLAGS_vmm = $(shell pkg-config --cflags libvirt libnl-route-3.0)
+VMM_LDLIBS := $(shell pkg-config --libs libvirt libnl-route-3.0) -ljansson -lpthread
 KUMO_CLI_LDLIBS += $(VMM_LDLIBS)
 
 # The PVH test fixture (tests/vmm/pvh_fixture.c): a guest that follows its command line.
@@ -26,6 +26,15 @@ $(VMM_TOOL): $(BUILD)/host/tests/vmm/vmm_tool.o $(LIB_VMM) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lm
 
+# Pod networking through CNI, step by step (tests/e2e/cni-podnet.sh, the setup-time
+# measurement).
+PODNET_TOOL := $(BUILD)/tests/vmm/podnet-tool
+$(PODNET_TOOL): $(BUILD)/host/tests/vmm/podnet_tool.o $(LIB_VMM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lm
+test-prereqs: $(PODNET_TOOL) $(BUILD)/tests/guest/net_client.elf
+TEST_SCRIPTS += tests/e2e/cni-podnet.sh
+
 VMM_TEST_LIBS := $(LIB_VMM) $(LIB_COMMON)
 TEST_LIBS_test_vmm_crilog := $(VMM_TEST_LIBS)
 TEST_LIBS_test_vmm_xml := $(VMM_TEST_LIBS)
@@ -35,6 +44,10 @@ TEST_LDLIBS_test_vmm_crilog := $(VMM_LDLIBS)
 TEST_LDLIBS_test_vmm_xml := $(VMM_LDLIBS)
 TEST_LIBS_test_vmm_accel := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_accel := $(VMM_LDLIBS)
+TEST_LIBS_test_vmm_cni := $(VMM_TEST_LIBS)
+TEST_LDLIBS_test_vmm_cni := $(VMM_LDLIBS)
+TEST_LIBS_test_vmm_podnet := $(VMM_TEST_LIBS)
+TEST_LDLIBS_test_vmm_podnet := $(VMM_LDLIBS)
 TEST_LIBS_test_vmm_net := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_net := $(VMM_LDLIBS)
 # Unit tests that boot the fixture find it next to themselves (build/tests/vmm/).

@@ -45,6 +45,43 @@ int kumo_embed_link_shared(const char *obj_path, const char *so_path, kumo_error
 	return 0;
 }
 
+/* The first feature of an x86-64 level (abi.h's KUMO_DEFAULT_CPU and --cpu) that this
+ * CPU lacks, or NULL; named CPUs are not checked. Generated code for a level the CPU
+ * lacks would die on an invalid opcode: refuse it by name instead, as the unikernel does. */
+static const char *host_cpu_missing(const char *cpu)
+{
+	int level = !cpu ? 0 : !strcmp(cpu, "x86-64-v2") ? 2 : !strcmp(cpu, "x86-64-v3") ? 3
+		    : !strcmp(cpu, "x86-64-v4") ? 4 : 0;
+	if (level == 0)
+		return NULL;
+	__builtin_cpu_init();
+	const struct {
+		int level;
+		const char *name;
+		int has; /* __builtin_cpu_supports takes only a literal */
+	} feats[] = {
+		{2, "sse3", __builtin_cpu_supports("sse3")},
+		{2, "ssse3", __builtin_cpu_supports("ssse3")},
+		{2, "sse4.1", __builtin_cpu_supports("sse4.1")},
+		{2, "sse4.2", __builtin_cpu_supports("sse4.2")},
+		{2, "popcnt", __builtin_cpu_supports("popcnt")},
+		{3, "avx", __builtin_cpu_supports("avx")},
+		{3, "avx2", __builtin_cpu_supports("avx2")},
+		{3, "bmi", __builtin_cpu_supports("bmi")},
+		{3, "bmi2", __builtin_cpu_supports("bmi2")},
+		{3, "fma", __builtin_cpu_supports("fma")},
+		{4, "avx512f", __builtin_cpu_supports("avx512f")},
+		{4, "avx512bw", __builtin_cpu_supports("avx512bw")},
+		{4, "avx512dq", __builtin_cpu_supports("avx512dq")},
+		{4, "avx512vl", __builtin_cpu_supports("avx512vl")},
+		{4, "avx512cd", __builtin_cpu_supports("avx512cd")},
+	};
+	for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++)
+		if (feats[i].level <= level && !feats[i].has)
+			return feats[i].name;
+	return NULL;
+}
+
 int kumo_embed_load(const char *path, struct kumo_loaded **out, kumo_error_t *err)
 {
 	autofree char *tmp = NULL;
@@ -93,6 +130,14 @@ int kumo_embed_load(const char *path, struct kumo_loaded **out, kumo_error_t *er
 		return kumo_error(err, KUMO_E_INVALID,
 				  "load `%s`: compiled for ABI version %u, this runtime has %u",
 				  path, m->abi_version, KUMO_ABI_VERSION);
+	}
+	const char *missing = host_cpu_missing(m->cpu);
+	if (missing) {
+		dlclose(h);
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "load `%s`: compiled for cpu `%s`, but this cpu has no `%s` "
+				  "(recompile with `kumo compile --cpu x86-64` or `--cpu native`)",
+				  path, m->cpu, missing);
 	}
 	struct kumo_loaded *l = xzalloc(sizeof(*l));
 	l->handle = h;

@@ -5,12 +5,85 @@
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/kernel.h"
 #include "kernel/os/kos.h"
+#include "kernel/os/p9fs.h"
 #include "kernel/os/ramfs.h"
 #include "kernel/rt/rt.h"
 #include "kernel/wasi/wasi.h"
 
 /* The descriptor of the linked module (KUMO_SYM_MODULE). */
 extern const struct kumo_module kumo_module;
+
+/* A share mounted or preopened at "/": preopens of "/" open it (the rootfs' root
+ * itself cannot be a mount point). */
+static struct p9mount *root_share;
+
+/* Attaches every host share of the boot config (preopens with a "share", then
+ * "mounts") and mounts each into the tree; a share that is not there is a boot error. */
+/* Path depth (slashes), so a share is mounted before the shares inside it. */
+static int depth_of(const char *p)
+{
+	int d = 0;
+	for (; *p; p++)
+		d += *p == '/' && p[1] && p[1] != '/';
+	return d;
+}
+
+static void mount_shares(const struct kumo_bootcfg *c)
+{
+	char err[200];
+	int n = 0, total = c->npreopens + c->nmounts;
+	uint64_t t0 = rdtsc();
+	int *order = kumo_plat_alloc(sizeof(int) * ((size_t)total + 1));
+	if (!order)
+		panic("out of memory for the shares");
+	for (int i = 0; i < total; i++)
+		order[i] = i;
+	/* Insertion sort by depth, stable: config order among equals. */
+	for (int i = 1; i < total; i++) {
+		int k = order[i], j = i;
+		const char *pk = k < c->npreopens ? c->preopens[k].path : c->mounts[k - c->npreopens].path;
+		for (; j > 0; j--) {
+			int o = order[j - 1];
+			const char *po = o < c->npreopens ? c->preopens[o].path
+							  : c->mounts[o - c->npreopens].path;
+			if (depth_of(po) <= depth_of(pk))
+				break;
+			order[j] = o;
+		}
+		order[j] = k;
+	}
+	for (int oi = 0; oi < total; oi++) {
+		int i = order[oi];
+		bool pre = i < c->npreopens;
+		const char *share = pre ? c->preopens[i].share : c->mounts[i - c->npreopens].share;
+		const char *path = pre ? c->preopens[i].path : c->mounts[i - c->npreopens].path;
+		const char *entry = pre ? NULL : c->mounts[i - c->npreopens].entry;
+		bool ro = (pre ? c->preopens[i].readonly : c->mounts[i - c->npreopens].readonly) != 0;
+		if (!share)
+			continue;
+		struct p9mount *m;
+		if (p9fs_mount(share, entry, ro, &m, err, sizeof(err)) < 0)
+			panic("boot config: %s", err);
+		if (pre && p9fs_mount_type(m) != WASI_FILETYPE_DIRECTORY)
+			panic("boot config: preopen `%s`: share `%s` is not a directory",
+			      c->preopens[i].guest, share);
+		int rc = 0;
+		if (strcmp(path, "/") == 0 && p9fs_mount_type(m) == WASI_FILETYPE_DIRECTORY)
+			root_share = m; /* the rootfs' root cannot be a mount point */
+		else if (root_share)
+			rc = p9fs_mount_at(root_share, path, m); /* the tree is the share's */
+		else
+			rc = ramfs_mount(path, m);
+		if (rc < 0)
+			panic("boot config: share `%s`: cannot mount it at `%s` (wasi errno %d)", share,
+			      path, -rc);
+		n++;
+	}
+	kumo_plat_free(order);
+	if (n)
+		klog("shares: %d mounted in %llu us", n,
+		     (unsigned long long)(clock_tsc_to_ns(rdtsc() - t0) / 1000));
+}
 
 int kumo_app_main(void)
 {
@@ -24,16 +97,29 @@ int kumo_app_main(void)
 		      "TCG, a matching named model under KVM)", kumo_module.cpu, missing);
 	if (ramfs_init(c->rootfs, c->rootfs_size, err, sizeof(err)) < 0)
 		panic("boot config: %s", err);
+	mount_shares(c);
 	struct kumo_wasi_preopen *pre = kumo_plat_alloc(sizeof(*pre) * ((size_t)c->npreopens + 1));
 	if (!pre)
 		panic("out of memory for the preopens");
 	for (int i = 0; i < c->npreopens; i++) {
-		int rc = ramfs_open_dir(c->preopens[i].path, &pre[i].dir);
+		const struct kumo_preopen *p = &c->preopens[i];
+		int rc;
+		if (root_share) { /* the whole tree is that share's */
+			struct kumo_plat_file *r;
+			rc = p9fs_open_mount(root_share, WASI_OFLAG_DIRECTORY, 0, true, false, &r);
+			if (rc == 0)
+				rc = ramfs_open_dir_below(r, p->path, &pre[i].dir);
+		} else {
+			rc = ramfs_open_dir(p->path, &pre[i].dir);
+		}
+		if (rc < 0 && p->share)
+			panic("boot config: preopen `%s`: share `%s` at `%s`: wasi errno %d", p->guest,
+			      p->share, p->path, -rc);
 		if (rc < 0)
 			panic("boot config: preopen `%s`: no directory `%s` in the rootfs (wasi errno %d)",
-			      c->preopens[i].guest, c->preopens[i].path, -rc);
-		pre[i].guest_path = c->preopens[i].guest;
-		pre[i].readonly = c->preopens[i].readonly != 0;
+			      p->guest, p->path, -rc);
+		pre[i].guest_path = p->guest;
+		pre[i].readonly = p->readonly != 0;
 	}
 	/* net.listen: sockets opened before _start, handed over as the fds right after the
 	 * preopened directories, announced in the environment. */

@@ -139,6 +139,17 @@ static void parse_net(const cJSON *net)
 	}
 }
 
+/* The "share" of a preopen or mount: a mount tag, or NULL when absent. */
+static const char *share_tag(const cJSON *e, const char *key, int i)
+{
+	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "share");
+	if (!sh)
+		return NULL;
+	if (!cJSON_IsString(sh) || !sh->valuestring[0] || strlen(sh->valuestring) > 63)
+		panic("boot config: `%s[%d].share` is not a mount tag (1 to 63 bytes)", key, i);
+	return xstrdup_k(sh->valuestring);
+}
+
 static void parse(const char *json, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
@@ -174,6 +185,33 @@ static void parse(const char *json, size_t len)
 			c->preopens[i].guest = xstrdup_k(g->valuestring);
 			c->preopens[i].path = xstrdup_k(cJSON_IsString(p) ? p->valuestring : g->valuestring);
 			c->preopens[i].readonly = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "readonly"));
+			c->preopens[i].share = share_tag(e, "preopens", i);
+			i++;
+		}
+	}
+	const cJSON *mnt = cJSON_GetObjectItemCaseSensitive(root, "mounts");
+	if (mnt) {
+		if (!cJSON_IsArray(mnt))
+			panic("boot config: `mounts` is not an array");
+		c->nmounts = cJSON_GetArraySize(mnt);
+		c->mounts = calloc((size_t)c->nmounts + 1, sizeof(*c->mounts));
+		if (!c->mounts)
+			panic("boot config: out of memory");
+		int i = 0;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, mnt) {
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
+			const cJSON *en = cJSON_GetObjectItemCaseSensitive(e, "entry");
+			if (!cJSON_IsString(p) || p->valuestring[0] != '/')
+				panic("boot config: `mounts[%d].path` is not an absolute path", i);
+			if (en && !cJSON_IsString(en))
+				panic("boot config: `mounts[%d].entry` is not a string", i);
+			c->mounts[i].path = xstrdup_k(p->valuestring);
+			c->mounts[i].share = share_tag(e, "mounts", i);
+			if (!c->mounts[i].share)
+				panic("boot config: `mounts[%d]` has no `share`", i);
+			c->mounts[i].entry = en ? xstrdup_k(en->valuestring) : NULL;
+			c->mounts[i].readonly = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "readonly"));
 			i++;
 		}
 	}

@@ -4,6 +4,7 @@
 
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/os/kos.h"
+#include "kernel/os/p9fs.h"
 #include "compiler/abi.h"
 
 static volatile int exiting;
@@ -51,6 +52,7 @@ static __attribute__((noreturn)) void finish(int status, const char *kind, int t
 			line[i] = ' ';
 	kumo_log_boot_details();
 	net_log_usage();
+	p9fs_log_mounts();
 	kcons_flush();
 	/* Start the record on a fresh line when COM3 is shared with stdout. */
 	if (!kcons_has_port(KCONS_KERNEL))

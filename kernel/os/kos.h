@@ -97,7 +97,15 @@ const char *random_source(void);
 /* --- boot config (bootcfg.c) --- */
 struct kumo_preopen {
 	const char *guest;  /* path the app sees */
-	const char *path;   /* directory in the rootfs */
+	const char *path;   /* directory in the rootfs (where a share is mounted) */
+	int readonly;
+	const char *share;  /* mount tag of the host share backing it, or NULL */
+};
+/* A host share mounted into the tree without being preopened ("mounts"). */
+struct kumo_mount {
+	const char *path;   /* absolute path in the tree */
+	const char *share;  /* mount tag of the virtio-9p device */
+	const char *entry;  /* one name in the share's top directory, or NULL: all of it */
 	int readonly;
 };
 struct kumo_netcfg {
@@ -122,6 +130,8 @@ struct kumo_bootcfg {
 	char **envp;             /* envc entries + NULL */
 	int npreopens;
 	struct kumo_preopen *preopens;
+	int nmounts;
+	struct kumo_mount *mounts;
 	uint64_t stack_size;
 	const uint8_t *rootfs;   /* ustar archive in the initrd, or NULL */
 	uint64_t rootfs_size;

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/os/kfile.h"
 #include "kernel/os/kos.h"
+#include "kernel/os/p9fs.h"
 #include "kernel/os/ramfs.h"
 #include "kernel/rt/rt_platform.h"
 
@@ -20,24 +22,14 @@ struct rnode {
 	uint64_t cap;             /* bytes allocated at data (0 when borrowed) */
 	struct rdirent *children; /* directory entries in creation order */
 	struct rnode *parent;     /* directories: the one holding it (root: itself) */
+	struct p9mount *mount;    /* a host share mounted here (p9fs.c): every access to
+				   * this name goes to the share; children are hidden */
 };
 
 struct rdirent {
 	char *name;
 	struct rnode *node;
 	struct rdirent *next;
-};
-
-enum { PF_CONSOLE = 1, PF_NODE = 2, PF_SOCKET = 3 };
-
-struct kumo_plat_file {
-	int kind;            /* PF_CONSOLE, PF_NODE or PF_SOCKET */
-	struct ksock *sock;  /* PF_SOCKET (plat_net.c) */
-	int stdio_n;         /* console: 0 stdin (always empty), 1 stdout, 2 stderr */
-	struct rnode *node;  /* PF_NODE */
-	uint64_t pos;        /* file offset */
-	uint32_t fdflags;    /* WASI_FDFLAG_* */
-	bool read, write;    /* access mode */
 };
 
 static struct kumo_plat_file console[3] = {
@@ -188,6 +180,8 @@ static int walk_parent(const char *path, bool create, uint64_t t, struct rnode *
 				return -WASI_ENOSPC;
 			e = lookup(d, leaf, NULL);
 		}
+		if (e->node->mount)
+			return -WASI_EXDEV; /* inside a host share, not the rootfs */
 		if (e->node->type != WASI_FILETYPE_DIRECTORY)
 			return -WASI_ENOTDIR;
 		d = e->node;
@@ -386,12 +380,77 @@ static struct kumo_plat_file *handle_new(struct rnode *n, bool read, bool write,
 	return f;
 }
 
+/* Bytes up to the next '/' or the end. */
+static size_t comp_len(const char *p)
+{
+	size_t n = 0;
+	while (p[n] && p[n] != '/')
+		n++;
+	return n;
+}
+
+int ramfs_open_dir_below(struct kumo_plat_file *start, const char *rel,
+			 struct kumo_plat_file **out)
+{
+	char name[256];
+	struct kumo_plat_file *f = start;
+	for (const char *p = rel;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t len = comp_len(p);
+		if (len >= sizeof(name)) {
+			kumo_plat_close(f);
+			return -WASI_ENAMETOOLONG;
+		}
+		memcpy(name, p, len);
+		name[len] = 0;
+		p += len;
+		if (strcmp(name, "..") == 0) {
+			kumo_plat_close(f);
+			return -WASI_EPERM;
+		}
+		struct kumo_plat_file *next;
+		int rc = kumo_plat_openat(f, name, WASI_OFLAG_DIRECTORY, 0, true, false, &next);
+		kumo_plat_close(f);
+		if (rc < 0)
+			return rc;
+		f = next;
+	}
+	*out = f;
+	return 0;
+}
+
 int ramfs_open_dir(const char *path, struct kumo_plat_file **out)
 {
 	char leaf[256];
 	struct rnode *dir;
 	if (!root)
 		return -WASI_ENOENT;
+	/* Inside a mounted share: its root, then the rest of the path in the share. */
+	struct rnode *d = root;
+	for (const char *p = path;;) {
+		while (*p == '/')
+			p++;
+		size_t len = comp_len(p);
+		if (!len)
+			break;
+		if (len >= sizeof(leaf))
+			return -WASI_ENAMETOOLONG;
+		memcpy(leaf, p, len);
+		leaf[len] = 0;
+		p += len;
+		struct rdirent *e = lookup(d, leaf, NULL);
+		if (!e)
+			break;
+		if (e->node->mount) {
+			struct kumo_plat_file *f;
+			int rc = p9fs_open_mount(e->node->mount, WASI_OFLAG_DIRECTORY, 0, true, false, &f);
+			return rc < 0 ? rc : ramfs_open_dir_below(f, p, out);
+		}
+		d = e->node;
+	}
 	int rc = walk_parent(path, false, 0, &dir, leaf, sizeof(leaf));
 	if (rc < 0)
 		return rc;
@@ -404,8 +463,69 @@ int ramfs_open_dir(const char *path, struct kumo_plat_file **out)
 	}
 	if (n->type != WASI_FILETYPE_DIRECTORY)
 		return -WASI_ENOTDIR;
+	if (n->mount)
+		return p9fs_open_mount(n->mount, WASI_OFLAG_DIRECTORY, 0, true, false, out);
 	*out = handle_new(n, true, false, 0);
 	return *out ? 0 : -WASI_ENOMEM;
+}
+
+int ramfs_mount(const char *path, struct p9mount *m)
+{
+	char leaf[256];
+	struct rnode *dir;
+	if (!root)
+		return -WASI_ENOENT;
+	/* Below a share mounted earlier: the share holds the mount point. */
+	struct rnode *d = root;
+	for (const char *p = path;;) {
+		while (*p == '/')
+			p++;
+		const char *end = strchr(p, '/');
+		const char *after = end;
+		while (after && *after == '/')
+			after++;
+		if (!end || !*after)
+			break; /* p is the last component */
+		size_t len = (size_t)(end - p);
+		if (len >= sizeof(leaf))
+			return -WASI_ENAMETOOLONG;
+		memcpy(leaf, p, len);
+		leaf[len] = 0;
+		struct rdirent *e = lookup(d, leaf, NULL);
+		if (!e)
+			break; /* walk_parent creates the rest */
+		if (e->node->mount)
+			return e->node->type == WASI_FILETYPE_DIRECTORY
+				       ? p9fs_mount_at(e->node->mount, end, m)
+				       : -WASI_ENOTDIR;
+		if (e->node->type != WASI_FILETYPE_DIRECTORY)
+			return -WASI_ENOTDIR;
+		d = e->node;
+		p = end;
+	}
+	int rc = walk_parent(path, true, now(), &dir, leaf, sizeof(leaf));
+	if (rc < 0)
+		return rc;
+	if (!leaf[0] || strcmp(leaf, ".") == 0 || strcmp(leaf, "..") == 0)
+		return -WASI_EBUSY; /* over the root: preopen the share instead */
+	uint8_t type = p9fs_mount_type(m) == WASI_FILETYPE_DIRECTORY ? WASI_FILETYPE_DIRECTORY
+								     : WASI_FILETYPE_REGULAR_FILE;
+	struct rdirent **pp;
+	struct rdirent *e = lookup(dir, leaf, &pp);
+	if (e && (e->node->mount || e->node->type != type))
+		/* What the image has there goes: the share takes its name. */
+		remove_entry(dir, pp);
+	else if (e) {
+		e->node->mount = m; /* covers what the image had there, as a Linux mount */
+		return 0;
+	}
+	struct rnode *n = node_new(type, now());
+	if (!n)
+		return -WASI_ENOMEM;
+	n->mount = m;
+	if ((rc = add_entry(dir, leaf, n)) < 0)
+		free(n);
+	return rc;
 }
 
 /* ---- the platform's file operations ---- */
@@ -478,10 +598,17 @@ int kumo_plat_openat(struct kumo_plat_file *dirf, const char *name, uint32_t ofl
 		     uint32_t fdflags, bool read, bool write, struct kumo_plat_file **out)
 {
 	struct rnode *d, *n;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_openat(dirf, name, oflags, fdflags, read, write, out);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
 	n = child(d, name);
+	if (n && n->mount) {
+		if ((oflags & WASI_OFLAG_CREAT) && (oflags & WASI_OFLAG_EXCL))
+			return -WASI_EEXIST;
+		return p9fs_open_mount(n->mount, oflags, fdflags, read, write, out);
+	}
 	if (!n) {
 		if (!(oflags & WASI_OFLAG_CREAT))
 			return -WASI_ENOENT;
@@ -506,8 +633,8 @@ int kumo_plat_openat(struct kumo_plat_file *dirf, const char *name, uint32_t ofl
 			return -WASI_EISDIR;
 		read = true;
 	} else if ((oflags & WASI_OFLAG_TRUNC) && n->size) {
-		if (!write)
-			return -WASI_EACCES;
+		/* Without the fd's write right too: the directory's path_filestat_set_size
+		 * right allows it (WASI; wasi-testsuite truncation_rights). */
 		if ((rc = set_size(n, 0)) < 0)
 			return rc;
 	}
@@ -523,6 +650,8 @@ int kumo_plat_openat(struct kumo_plat_file *dirf, const char *name, uint32_t ofl
 
 int kumo_plat_close(struct kumo_plat_file *f)
 {
+	if (f && f->kind == PF_9P)
+		return p9fs_close(f);
 	if (f && f->kind == PF_SOCKET) {
 		ksock_free(f->sock);
 		free(f);
@@ -607,7 +736,8 @@ int kumo_plat_readv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, s
 	}
 	if (f->kind == PF_SOCKET)
 		return kumo_plat_sock_recv(f, iov, n, 0, done, NULL, NULL);
-	int rc = node_io(f, iov, n, f->pos, false, done);
+	int rc = f->kind == PF_9P ? p9fs_io(f, iov, n, f->pos, false, done)
+				  : node_io(f, iov, n, f->pos, false, done);
 	if (rc == 0)
 		f->pos += *done;
 	return rc;
@@ -620,6 +750,19 @@ int kumo_plat_writev(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, 
 		return console_write(f, iov, n, done);
 	if (f->kind == PF_SOCKET)
 		return kumo_plat_sock_send(f, iov, n, NULL, done);
+	if (f->kind == PF_9P) {
+		*done = 0;
+		if (f->fdflags & WASI_FDFLAG_APPEND) {
+			/* The host's size now: another writer may have appended. */
+			int rc = p9fs_size(f, &f->pos);
+			if (rc < 0)
+				return rc;
+		}
+		int rc = p9fs_io(f, iov, n, f->pos, true, done);
+		if (rc == 0)
+			f->pos += *done;
+		return rc;
+	}
 	if (f->fdflags & WASI_FDFLAG_APPEND)
 		f->pos = f->node->size;
 	int rc = node_io(f, iov, n, f->pos, true, done);
@@ -631,6 +774,8 @@ int kumo_plat_writev(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, 
 int kumo_plat_preadv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 		     uint64_t offset, size_t *done)
 {
+	if (f->kind == PF_9P)
+		return p9fs_io(f, iov, n, offset, false, done);
 	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	return node_io(f, iov, n, offset, false, done);
@@ -639,6 +784,8 @@ int kumo_plat_preadv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, 
 int kumo_plat_pwritev(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 		      uint64_t offset, size_t *done)
 {
+	if (f->kind == PF_9P)
+		return p9fs_io(f, iov, n, offset, true, done);
 	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	return node_io(f, iov, n, offset, true, done);
@@ -646,13 +793,23 @@ int kumo_plat_pwritev(struct kumo_plat_file *f, const struct kumo_plat_iov *iov,
 
 int kumo_plat_seek(struct kumo_plat_file *f, int64_t offset, uint32_t whence, uint64_t *pos)
 {
-	if (f->kind != PF_NODE)
+	if (f->kind != PF_NODE && f->kind != PF_9P)
 		return -WASI_ESPIPE;
 	int64_t base;
+	uint64_t size = 0;
 	switch (whence) {
 	case WASI_WHENCE_SET: base = 0; break;
 	case WASI_WHENCE_CUR: base = (int64_t)f->pos; break;
-	case WASI_WHENCE_END: base = (int64_t)f->node->size; break;
+	case WASI_WHENCE_END:
+		if (f->kind == PF_9P) {
+			int rc = p9fs_size(f, &size);
+			if (rc < 0)
+				return rc;
+		} else {
+			size = f->node->size;
+		}
+		base = (int64_t)size;
+		break;
 	default: return -WASI_EINVAL;
 	}
 	int64_t p;
@@ -692,6 +849,8 @@ int kumo_plat_fstat(struct kumo_plat_file *f, struct kumo_plat_stat *st)
 		st->nlink = 1;
 		return 0;
 	}
+	if (f->kind == PF_9P)
+		return p9fs_fstat(f, st);
 	stat_of(f->node, st);
 	return 0;
 }
@@ -699,11 +858,15 @@ int kumo_plat_fstat(struct kumo_plat_file *f, struct kumo_plat_stat *st)
 int kumo_plat_statat(struct kumo_plat_file *dirf, const char *name, struct kumo_plat_stat *st)
 {
 	struct rnode *d, *n;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_statat(dirf, name, st);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
 	if (!(n = child(d, name)))
 		return -WASI_ENOENT;
+	if (n->mount)
+		return p9fs_stat_mount(n->mount, st);
 	stat_of(n, st);
 	return 0;
 }
@@ -725,6 +888,8 @@ int kumo_plat_set_flags(struct kumo_plat_file *f, uint32_t fdflags)
 
 int kumo_plat_truncate(struct kumo_plat_file *f, uint64_t size)
 {
+	if (f->kind == PF_9P)
+		return p9fs_truncate(f, size);
 	if (f->kind != PF_NODE)
 		return -WASI_EINVAL;
 	if (f->node->type == WASI_FILETYPE_DIRECTORY)
@@ -736,6 +901,8 @@ int kumo_plat_truncate(struct kumo_plat_file *f, uint64_t size)
 
 int kumo_plat_allocate(struct kumo_plat_file *f, uint64_t offset, uint64_t len)
 {
+	if (f->kind == PF_9P)
+		return p9fs_allocate(f, offset, len);
 	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	if (f->node->type == WASI_FILETYPE_DIRECTORY)
@@ -749,6 +916,8 @@ int kumo_plat_allocate(struct kumo_plat_file *f, uint64_t offset, uint64_t len)
 
 int kumo_plat_advise(struct kumo_plat_file *f, uint64_t offset, uint64_t len, uint32_t advice)
 {
+	if (f->kind == PF_9P)
+		return p9fs_filetype(f) == WASI_FILETYPE_DIRECTORY ? -WASI_EISDIR : 0;
 	if (f->kind != PF_NODE)
 		return -WASI_ESPIPE;
 	return f->node->type == WASI_FILETYPE_DIRECTORY ? -WASI_EISDIR : 0;
@@ -756,6 +925,8 @@ int kumo_plat_advise(struct kumo_plat_file *f, uint64_t offset, uint64_t len, ui
 
 int kumo_plat_sync(struct kumo_plat_file *f, bool data_only)
 {
+	if (f->kind == PF_9P)
+		return p9fs_sync(f, data_only);
 	return 0; /* memory is the storage */
 }
 
@@ -775,6 +946,8 @@ static void apply_times(struct rnode *n, uint64_t atim, uint64_t mtim, uint32_t 
 
 int kumo_plat_set_times(struct kumo_plat_file *f, uint64_t atim, uint64_t mtim, uint32_t fstflags)
 {
+	if (f->kind == PF_9P)
+		return p9fs_set_times(f, atim, mtim, fstflags);
 	if (f->kind != PF_NODE)
 		return 0;
 	apply_times(f->node, atim, mtim, fstflags);
@@ -785,11 +958,15 @@ int kumo_plat_set_times_at(struct kumo_plat_file *dirf, const char *name, uint64
 			   uint64_t mtim, uint32_t fstflags)
 {
 	struct rnode *d, *n;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_set_times_at(dirf, name, atim, mtim, fstflags);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
 	if (!(n = child(d, name)))
 		return -WASI_ENOENT;
+	if (n->mount)
+		return p9fs_set_times_mount(n->mount, atim, mtim, fstflags);
 	apply_times(n, atim, mtim, fstflags);
 	return 0;
 }
@@ -798,6 +975,8 @@ int kumo_plat_readdir(struct kumo_plat_file *dirf, uint64_t cookie, kumo_plat_di
 		      void *ctx)
 {
 	struct rnode *d;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_readdir(dirf, cookie, emit, ctx);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
@@ -820,6 +999,8 @@ int kumo_plat_readdir(struct kumo_plat_file *dirf, uint64_t cookie, kumo_plat_di
 int kumo_plat_mkdirat(struct kumo_plat_file *dirf, const char *name)
 {
 	struct rnode *d;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_mkdirat(dirf, name);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
@@ -836,6 +1017,8 @@ int kumo_plat_mkdirat(struct kumo_plat_file *dirf, const char *name)
 int kumo_plat_unlinkat(struct kumo_plat_file *dirf, const char *name, bool is_dir)
 {
 	struct rnode *d;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_unlinkat(dirf, name, is_dir);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
@@ -845,6 +1028,8 @@ int kumo_plat_unlinkat(struct kumo_plat_file *dirf, const char *name, bool is_di
 	struct rdirent *e = lookup(d, name, &pp);
 	if (!e)
 		return -WASI_ENOENT;
+	if (e->node->mount)
+		return -WASI_EBUSY; /* a host share is mounted there */
 	if (is_dir) {
 		if (e->node->type != WASI_FILETYPE_DIRECTORY)
 			return -WASI_ENOTDIR;
@@ -874,6 +1059,10 @@ int kumo_plat_renameat(struct kumo_plat_file *odirf, const char *oname,
 {
 	struct rnode *od, *nd;
 	int rc;
+	if (odirf && ndirf && odirf->kind == PF_9P && ndirf->kind == PF_9P)
+		return p9fs_renameat(odirf, oname, ndirf, nname);
+	if ((odirf && odirf->kind == PF_9P) || (ndirf && ndirf->kind == PF_9P))
+		return -WASI_EXDEV;
 	if ((rc = dir_of(odirf, &od)) < 0 || (rc = dir_of(ndirf, &nd)) < 0)
 		return rc;
 	if (strcmp(oname, ".") == 0 || strcmp(nname, ".") == 0)
@@ -884,6 +1073,8 @@ int kumo_plat_renameat(struct kumo_plat_file *odirf, const char *oname,
 		return -WASI_ENOENT;
 	struct rnode *n = src->node;
 	struct rdirent *dst = lookup(nd, nname, &npp);
+	if (n->mount || (dst && dst->node->mount))
+		return -WASI_EBUSY; /* a host share is mounted there */
 	if (dst && dst->node == n)
 		return 0;
 	if (n->type == WASI_FILETYPE_DIRECTORY && is_ancestor(n, nd))
@@ -931,10 +1122,16 @@ int kumo_plat_linkat(struct kumo_plat_file *odirf, const char *oname,
 {
 	struct rnode *od, *nd, *n;
 	int rc;
+	if (odirf && ndirf && odirf->kind == PF_9P && ndirf->kind == PF_9P)
+		return p9fs_linkat(odirf, oname, ndirf, nname);
+	if ((odirf && odirf->kind == PF_9P) || (ndirf && ndirf->kind == PF_9P))
+		return -WASI_EXDEV;
 	if ((rc = dir_of(odirf, &od)) < 0 || (rc = dir_of(ndirf, &nd)) < 0)
 		return rc;
 	if (!(n = child(od, oname)))
 		return -WASI_ENOENT;
+	if (n->mount)
+		return -WASI_EXDEV;
 	if (n->type == WASI_FILETYPE_DIRECTORY)
 		return -WASI_EPERM;
 	if (child(nd, nname))
@@ -947,6 +1144,8 @@ int kumo_plat_linkat(struct kumo_plat_file *odirf, const char *oname,
 int kumo_plat_symlinkat(const char *target, struct kumo_plat_file *dirf, const char *name)
 {
 	struct rnode *d;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_symlinkat(target, dirf, name);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
@@ -972,6 +1171,8 @@ int kumo_plat_readlinkat(struct kumo_plat_file *dirf, const char *name, char *bu
 			 size_t *len)
 {
 	struct rnode *d, *n;
+	if (dirf && dirf->kind == PF_9P)
+		return p9fs_readlinkat(dirf, name, buf, cap, len);
 	int rc = dir_of(dirf, &d);
 	if (rc < 0)
 		return rc;
@@ -1001,6 +1202,26 @@ struct ksock *ramfs_file_socket(struct kumo_plat_file *f)
 	return f->kind == PF_SOCKET ? f->sock : NULL;
 }
 
+/* Files, stdin (at end of file) and the console are always ready; a read's nbytes is
+ * what is left of the file. */
+static void file_ready(struct kumo_plat_pollfd *p)
+{
+	struct kumo_plat_file *f = p->f;
+	p->ready = true;
+	p->hangup = false;
+	p->error = 0;
+	p->nbytes = 0;
+	if (p->write)
+		return;
+	uint64_t size = 0;
+	if (f->kind == PF_NODE && f->node->type != WASI_FILETYPE_DIRECTORY)
+		size = f->node->size;
+	else if (f->kind == PF_9P && p9fs_filetype(f) != WASI_FILETYPE_DIRECTORY &&
+		 p9fs_size(f, &size) < 0)
+		size = 0;
+	p->nbytes = size > f->pos ? size - f->pos : 0;
+}
+
 /* A poll with sockets in it: process the NIC, check, sleep in hlt until something
  * arrives or the timeout passes. */
 static int poll_sockets(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
@@ -1011,16 +1232,10 @@ static int poll_sockets(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_
 		int ready = 0;
 		for (size_t i = 0; i < n; i++) {
 			struct kumo_plat_file *f = fds[i].f;
-			if (f->kind == PF_SOCKET) {
+			if (f->kind == PF_SOCKET)
 				ksock_poll_state(f->sock, &fds[i]);
-			} else {
-				fds[i].ready = true;
-				fds[i].hangup = false;
-				fds[i].error = 0;
-				fds[i].nbytes = 0;
-				if (f->kind == PF_NODE && !fds[i].write && f->node->type != WASI_FILETYPE_DIRECTORY)
-					fds[i].nbytes = f->node->size > f->pos ? f->node->size - f->pos : 0;
-			}
+			else
+				file_ready(&fds[i]);
 			ready += fds[i].ready;
 		}
 		if (ready || clock_monotonic_ns() >= deadline)
@@ -1036,15 +1251,8 @@ int kumo_plat_poll(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
 			return poll_sockets(fds, n, timeout_ns);
 	/* Files, stdin (at end of file) and the console are always ready: only a poll on
 	 * nothing waits, and then it sleeps for real. */
-	for (size_t i = 0; i < n; i++) {
-		struct kumo_plat_file *f = fds[i].f;
-		fds[i].ready = true;
-		fds[i].hangup = false;
-		fds[i].error = 0;
-		fds[i].nbytes = 0;
-		if (f->kind == PF_NODE && !fds[i].write && f->node->type != WASI_FILETYPE_DIRECTORY)
-			fds[i].nbytes = f->node->size > f->pos ? f->node->size - f->pos : 0;
-	}
+	for (size_t i = 0; i < n; i++)
+		file_ready(&fds[i]);
 	if (n == 0 && timeout_ns > 0)
 		clock_sleep_ns((uint64_t)timeout_ns);
 	return 0;

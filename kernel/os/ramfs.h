@@ -16,6 +16,17 @@ int ramfs_init(const uint8_t *tar, uint64_t size, char *err, size_t errcap);
 /* Opens a directory of the tree by absolute path ("/", "/data") for a preopen;
  * 0 or a negative WASI errno. */
 int ramfs_open_dir(const char *path, struct kumo_plat_file **out);
+/* Opens the directory at relative path rel below directory start (of any kind: a
+ * share's too), taking ownership of start; no symlink is followed, ".." is EPERM. */
+int ramfs_open_dir_below(struct kumo_plat_file *start, const char *rel,
+			 struct kumo_plat_file **out);
+/* Mounts a host share (p9fs.h) at absolute path, creating the missing parent
+ * directories: from then on every access to that name goes to the share (what the
+ * image had there is covered, or replaced when its type differs). A path inside a
+ * share mounted before goes to that share (p9fs_mount_at). The root itself cannot be
+ * a mount (preopen the share instead). 0 or a negative WASI errno. */
+struct p9mount;
+int ramfs_mount(const char *path, struct p9mount *m);
 
 /* Sockets (kernel/os/plat_net.c) are files too: ramfs owns the file object and
  * passes reads, writes, polls, stat and close to the socket. */

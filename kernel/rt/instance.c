@@ -394,7 +394,7 @@ struct kumo_rt_store *kumo_rt_instance_store(struct kumo_rt_instance *inst)
 static union kumo_val eval_const(struct kumo_rt_instance *inst, const struct kumo_const_expr *e)
 {
 	union kumo_val v;
-	v.bits = 0;
+	v.v128[0] = v.v128[1] = 0;
 	switch (e->kind) {
 	case KUMO_CONST_I32:
 	case KUMO_CONST_F32:
@@ -403,6 +403,10 @@ static union kumo_val eval_const(struct kumo_rt_instance *inst, const struct kum
 	case KUMO_CONST_I64:
 	case KUMO_CONST_F64:
 		v.bits = e->bits;
+		break;
+	case KUMO_CONST_V128:
+		v.v128[0] = e->bits;
+		v.v128[1] = e->bits_hi;
 		break;
 	case KUMO_CONST_REF_NULL:
 		break;

@@ -70,3 +70,50 @@ include tests/net/net.mk
 bench-net: deps
 	$(MAKE) all net-apps
 	bash tests/bench/bench-net.sh
+
+# `make bench-simd` (issue 19): the programs in tests/bench/simd/, vectorised by clang,
+# native (clang-19 -O2 -msse4.2, the reference: same compiler family and vector width),
+# to wasm32-wasi with -msimd128 and run by kumo hosted (kumo-hostrun on the object),
+# node and wasm2c (+ gcc -O2 -msse4.2, SIMD through Debian's libsimde-dev); side by side
+# by the same runner as bench-compute, closing with `simd-geomean R`.
+SIMD_BENCH_DIR := $(BUILD)/bench-simd
+SIMD_BENCH_SRCS := $(wildcard tests/bench/simd/simd_*.c)
+SIMD_BENCH_NAMES := $(notdir $(SIMD_BENCH_SRCS:.c=))
+SIMD_BENCH_CFLAGS := -O2 -ffp-contract=off -Wall -Wextra -Werror
+SIMD_W2C := $(SIMD_BENCH_NAMES:%=$(SIMD_BENCH_DIR)/w2c/%.stamp)
+
+$(SIMD_BENCH_DIR)/native/%: tests/bench/simd/%.c tests/bench/compute/bench_common.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SIMD_BENCH_CFLAGS) -msse4.2 $< -o $@
+
+$(SIMD_BENCH_DIR)/wasm/%.wasm: tests/bench/simd/%.c tests/bench/compute/bench_common.h
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(SIMD_BENCH_CFLAGS) -msimd128 $< -o $@
+
+# wasm2c + gcc -O2 -msse4.2 (wasm2c's SIMD goes through libsimde-dev) when this wabt's
+# wasm2c can translate the module; Debian 12's (1.0.32) aborts on any v128 code, and
+# then the program has no wasm2c binary, only DIR/w2c/NAME.err saying why.
+$(SIMD_BENCH_DIR)/w2c/%.stamp: $(SIMD_BENCH_DIR)/wasm/%.wasm tests/bench/w2c_wasi.c
+	@mkdir -p $(dir $@)
+	@rm -f $(@:.stamp=) $(@:.stamp=.err)
+	@d=$(dir $@); if ! wasm2c -n bench $< -o $${d}$*.c >$${d}$*.err 2>&1; then \
+		echo "wasm2c $$(wasm2c --version) cannot translate $*.wasm" >>$${d}$*.err; \
+	elif ! { $(CC) -O2 -msse4.2 -w -I$(W2C_RT_DIR) -c $${d}$*.c -o $${d}$*.o && \
+		$(CC) $(BENCH_CFLAGS) -Wno-unused-parameter -I$(W2C_RT_DIR) -I$${d} \
+			-DW2C_HEADER='"$*.h"' -c tests/bench/w2c_wasi.c -o $${d}shim-$*.o && \
+		$(CC) -O2 -w -I$(W2C_RT_DIR) -c $(W2C_RT_DIR)/wasm-rt-impl.c -o $${d}rt-$*.o && \
+		$(CC) -o $${d}$* $${d}$*.o $${d}shim-$*.o $${d}rt-$*.o -lm; } >>$${d}$*.err 2>&1; then \
+		echo "gcc could not build wasm2c's output for $*" >>$${d}$*.err; \
+	fi; touch $@
+
+.PHONY: bench-simd bench-simd-build
+bench-simd-build: $(SIMD_BENCH_NAMES:%=$(SIMD_BENCH_DIR)/native/%) \
+	$(SIMD_BENCH_NAMES:%=$(SIMD_BENCH_DIR)/wasm/%.wasm) $(SIMD_W2C)
+
+bench-simd: all bench-simd-build
+	BENCH_GEOMEAN=simd-geomean python3 tests/bench/run-bench-compute.py $(SIMD_BENCH_DIR) $(SIMD_BENCH_NAMES)
+# `make bench-podnet` (issue 15): a pod network's setup through CNI, median of N, its
+# parts, and containerd's RunPodSandbox on the same network list when containerd is there.
+.PHONY: bench-podnet
+bench-podnet: $(BUILD)/tests/vmm/podnet-tool $(BUILD)/bin/kumo-crictl
+	bash tests/bench/bench-podnet.sh

@@ -10,6 +10,9 @@ usage: run-bench-compute.py BENCH_DIR NAME...   (what `make bench-compute` calls
     node        node --no-liftoff (TurboFan only) through tests/apps/node-wasi.mjs
   BENCH_DIR/w2c/NAME         wasm2c (Debian's wabt) + gcc -O2
 env: BENCH_SCALE (work in percent of full size, default 100), BENCH_RUNS (default 3),
+     BENCH_GEOMEAN (name of the closing figure, default compute-geomean; `make bench-simd`
+     runs this script on tests/bench/simd/ with simd-geomean and a clang-19 -msse4.2
+     native reference),
      BENCH_CLOCK (cpu: user+sys CPU seconds of the run, the default, because wall time on
      a shared, overloaded machine measures the neighbours; wall: elapsed time),
      KUMO (default build/bin/kumo).
@@ -60,6 +63,25 @@ def kumo_vm_present(kumo, wasm):
     return not (p.returncode == 125 and b"not built yet" in p.stderr)
 
 
+def accelerator_line():
+    """Which machine the figures come from: every runner here is a host process (a VM
+    only with BENCH_VM=1), so the line names the CPU and its vector extensions."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown CPU":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    vec = [x for x in ("sse4_1", "sse4_2", "avx", "avx2", "avx512f") if x in flags]
+    kvm = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+    vm = f", VM runner: {kvm}" if os.environ.get("BENCH_VM") == "1" else ""
+    return f"accelerator: none (host processes{vm}); cpu: {model}; vector: {' '.join(vec) or 'sse2'}"
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
@@ -95,7 +117,17 @@ def main():
             notes.append("kumo VM runner not built yet")
     if os.path.exists(os.path.join(bench_dir, "clang", names[0])):
         runners["clang"] = lambda n: [os.path.join(bench_dir, "clang", n), scale]
-    runners["wasm2c"] = lambda n: [os.path.join(bench_dir, "w2c", n), scale]
+    w2c_missing = [n for n in names if not os.path.exists(os.path.join(bench_dir, "w2c", n))]
+    if len(w2c_missing) < len(names):
+        runners["wasm2c"] = lambda n: [os.path.join(bench_dir, "w2c", n), scale]
+    for n in w2c_missing:
+        why = ""
+        try:
+            with open(os.path.join(bench_dir, "w2c", n + ".err"), errors="replace") as f:
+                why = ": " + f.read().strip().splitlines()[-1]
+        except (OSError, IndexError):
+            pass
+        notes.append(f"no wasm2c build of {n}{why}")
     if shutil.which("node"):
         runners["node"] = lambda n: ["node", "--no-liftoff", "--no-warnings", node_shim,
                                      os.path.join(bench_dir, "wasm", n + ".wasm"), "--", scale]
@@ -157,6 +189,7 @@ def main():
         else:
             notes.append("kumo hosted runs the .wasm (its time includes whatever compiling kumo run does)")
 
+    print(accelerator_line())
     for note in notes:
         print(note)
     what = "user+sys CPU seconds" if clock == "cpu" else "wall seconds"
@@ -169,7 +202,7 @@ def main():
     for n in names:
         for _ in range(runs):
             for r, argv_of in runners.items():
-                if r in failed[n]:
+                if r in failed[n] or (r == "wasm2c" and n in w2c_missing):
                     continue
                 argv = argv_of(n)
                 c0 = children_cpu()
@@ -215,7 +248,7 @@ def main():
         line = f"{n.replace('bench_', ''):<16}" + (f"{nat:>8.3f}s" if nat else f"{'ERR':>9}")
         for r in cols:
             t = med[n].get(r)
-            if r not in runners:
+            if r not in runners or (r == "wasm2c" and n in w2c_missing):
                 line += f"{'n/a':>20}"
             elif t is None:
                 line += f"{'ERR':>20}"
@@ -242,7 +275,8 @@ def main():
     for e in errors:
         print(e)
     g = geomean(ratios.get("kumo-host", [])) if len(ratios.get("kumo-host", [])) == len(names) else None
-    print(f"compute-geomean {g:.3f}" if g else "compute-geomean n/a")
+    name = os.environ.get("BENCH_GEOMEAN", "compute-geomean")
+    print(f"{name} {g:.3f}" if g else f"{name} n/a")
     return 1 if errors else 0
 
 

@@ -1,6 +1,7 @@
 # tests/fuzz/fuzz.mk - fuzz targets for the Wasm front end (binary and text: kumo_validate()
 # takes both, so the one target covers the WAT parser; `make fuzz-wat` seeds it with text).
-#   make fuzz [FUZZ_SECONDS=600]   libFuzzer (clang-19, ASan+UBSan) over decode+validate+compile
+#   make fuzz [FUZZ_SECONDS=600]   libFuzzer (clang-19, ASan+UBSan) over decode+validate+compile,
+#                                  seeded with SIMD modules and tests/fuzz/wasm.dict (every 0xfd op)
 #   make test                      replays tests/fuzz/corpus/wasm through a gcc build
 FUZZ_SECONDS ?= 600
 FUZZ_DIR := $(BUILD)/fuzz
@@ -22,7 +23,7 @@ $(FUZZ_DIR)/replay_wasm: $(BUILD)/host/tests/fuzz/fuzz_wasm.o $(BUILD)/host/test
 fuzz: $(FUZZ_DIR)/fuzz_wasm
 	@mkdir -p $(FUZZ_DIR)/corpus-wasm
 	$(FUZZ_DIR)/fuzz_wasm -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-		-max_len=65536 $(FUZZ_DIR)/corpus-wasm tests/fuzz/corpus/wasm
+		-max_len=65536 -dict=tests/fuzz/wasm.dict $(FUZZ_DIR)/corpus-wasm tests/fuzz/corpus/wasm
 
 test-prereqs: $(FUZZ_DIR)/replay_wasm
 TEST_SCRIPTS += tests/fuzz/run-replay.sh

@@ -4,6 +4,8 @@
 # each test is compiled with kumo, linked with the kernel library, given its `root`
 # directory as the rootfs preopened at "/", booted under QEMU, and judged like the
 # suite's own runner (exit code, default 0; stdout when the spec gives one).
+# With SHARE=1 the `root` directory is a live host share (virtio-9p) preopened at "/"
+# instead of a rootfs copied into the initrd.
 # usage: wasi-testsuite-vm.sh [SUITE_DIR] [BUILD_DIR]     prints `wasi-vm: N passed, N failed`
 set -u
 suite=${1:-/work/fetched/wasi-testsuite}
@@ -42,12 +44,20 @@ for wasm in "$suite"/tests/*/testsuite/wasm32-wasip1/*.wasm; do
 	root=$(jq -r '.root // empty' <<<"$json")
 	rootfs=
 	pre='[]'
+	share=()
 	if [ -n "$root" ]; then
 		mkdir -p "$tmp/root"; rm -rf "$tmp/root"/* "$tmp/root"/.[!.]* 2>/dev/null
 		[ -d "$dir/$root" ] && cp -a "$dir/$root/." "$tmp/root/"
-		(cd "$tmp/root" && tar --format=ustar -cf "$tmp/rootfs.tar" .)
-		rootfs=$tmp/rootfs.tar
-		pre='[{"guest": "/", "path": "/"}]'
+		if [ "${SHARE:-0}" = 1 ]; then
+			pre='[{"guest": "/", "path": "/", "share": "root"}]'
+			share=(-global virtio-mmio.force-legacy=false
+				-fsdev "local,id=fs0,path=$tmp/root,security_model=passthrough"
+				-device virtio-9p-device,fsdev=fs0,mount_tag=root)
+		else
+			(cd "$tmp/root" && tar --format=ustar -cf "$tmp/rootfs.tar" .)
+			rootfs=$tmp/rootfs.tar
+			pre='[{"guest": "/", "path": "/"}]'
+		fi
 	fi
 	cfg=$(jq -c --arg n "$name.wasm" --argjson pre "$pre" \
 		'{version: 1, args: ([$n] + (.args // [])),
@@ -59,7 +69,7 @@ for wasm in "$suite"/tests/*/testsuite/wasm32-wasip1/*.wasm; do
 		-chardev "file,id=c3,path=$tmp/log" -serial chardev:c1 \
 		-device isa-serial,chardev=c2,iobase=0x2f8,irq=3 \
 		-device isa-serial,chardev=c3,iobase=0x3e8,irq=4 \
-		-kernel "$elf" -initrd "$tmp/initrd.img" >/dev/null 2>&1
+		-kernel "$elf" -initrd "$tmp/initrd.img" "${share[@]}" >/dev/null 2>&1
 	rec=$(grep '^KUMO-EXIT ' "$tmp/log" | tail -1)
 	status=$(sed -nE 's/^KUMO-EXIT v=1 status=([0-9]+) .*/\1/p' <<<"$rec")
 	want_status=$(jq -r '.exit_code // 0' <<<"$json")

@@ -4,7 +4,9 @@
  *
  * usage: kumo-spectest [-v [-v]] [--validate-only] [--timeout SECONDS] FILE.json|DIR...
  * Prints one line per file and closes with `spectest: N passed, N failed, N skipped`
- * over the assertions (assert_*); `module` commands are counted apart (modules: ...).
+ * over the assertions (assert_*); `module` commands are counted apart (modules: ...),
+ * and a `simd files: ...; other files: ...` line splits both between the SIMD files
+ * (named simd*) and the rest.
  * Text-format modules (assert_malformed with `module quote`, written by wast2json as
  * .wat files) go through kumo's text front end. The assertions that need execution are
  * skipped when built without the hosted runtime or run with --validate-only.
@@ -130,7 +132,46 @@ static int type_code(const char *t)
 	if (!strcmp(t, "f64")) return KUMO_T_F64;
 	if (!strcmp(t, "externref")) return KUMO_T_EXTERNREF;
 	if (!strcmp(t, "funcref")) return KUMO_T_FUNCREF;
-	return -1; /* v128 and anything newer */
+	if (!strcmp(t, "v128")) return KUMO_T_V128;
+	return -1; /* anything newer */
+}
+
+/* A v128 as wast2json writes it: "lane_type" and one decimal string per lane (or a NaN
+ * class in expectations). Fills the 16 bytes, the lane width and each lane's NaN class. */
+static int parse_v128(json_t *v, uint8_t bytes[16], unsigned *lane_bytes, bool *is_float,
+		      enum nan_kind nan[16], unsigned *nlanes)
+{
+	const char *lt = jstr(v, "lane_type");
+	json_t *vals = json_object_get(v, "value");
+	if (!lt || !json_is_array(vals))
+		return -1;
+	unsigned w = !strcmp(lt, "i8") ? 1 : !strcmp(lt, "i16") ? 2 :
+		     !strcmp(lt, "i32") || !strcmp(lt, "f32") ? 4 :
+		     !strcmp(lt, "i64") || !strcmp(lt, "f64") ? 8 : 0;
+	if (!w || json_array_size(vals) != 16 / w)
+		return -1;
+	*lane_bytes = w;
+	*is_float = lt[0] == 'f';
+	*nlanes = 16 / w;
+	for (unsigned i = 0; i < 16 / w; i++) {
+		const char *s = json_string_value(json_array_get(vals, i));
+		if (!s)
+			return -1;
+		nan[i] = !strcmp(s, "nan:canonical") ? NAN_CANONICAL :
+			 !strcmp(s, "nan:arithmetic") ? NAN_ARITHMETIC : NAN_NONE;
+		uint64_t x = nan[i] == NAN_NONE ? strtoull(s, NULL, 10) : 0;
+		memcpy(bytes + i * w, &x, w); /* little-endian host */
+	}
+	return 0;
+}
+
+static bool nan_matches(enum nan_kind nan, uint64_t b, bool f32)
+{
+	if (f32)
+		return nan == NAN_CANONICAL ? (b & 0x7fffffffu) == 0x7fc00000u
+					    : (b & 0x7fc00000u) == 0x7fc00000u;
+	return nan == NAN_CANONICAL ? (b & 0x7fffffffffffffffull) == 0x7ff8000000000000ull
+				    : (b & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
 }
 
 static int parse_value(json_t *v, struct exec_value *out, enum nan_kind *nan, bool *any_ref)
@@ -139,10 +180,22 @@ static int parse_value(json_t *v, struct exec_value *out, enum nan_kind *nan, bo
 	const char *val = jstr(v, "value");
 	*nan = NAN_NONE;
 	*any_ref = false;
-	if (t < 0 || !val)
+	if (t < 0 || (!val && t != KUMO_T_V128))
 		return -1;
 	out->type = (uint8_t)t;
 	out->bits = 0;
+	out->hi = 0;
+	if (t == KUMO_T_V128) {
+		uint8_t bytes[16];
+		unsigned w, n;
+		bool fl;
+		enum nan_kind lanes[16];
+		if (parse_v128(v, bytes, &w, &fl, lanes, &n) < 0)
+			return -1;
+		memcpy(&out->bits, bytes, 8);
+		memcpy(&out->hi, bytes + 8, 8);
+		return 0;
+	}
 	if (!strcmp(val, "nan:canonical")) {
 		*nan = NAN_CANONICAL;
 	} else if (!strcmp(val, "nan:arithmetic")) {
@@ -165,6 +218,26 @@ static bool value_matches(json_t *expect, const struct exec_value *got)
 	bool any_ref;
 	if (parse_value(expect, &want, &nan, &any_ref) < 0 || want.type != got->type)
 		return false;
+	if (got->type == KUMO_T_V128) {
+		uint8_t w_bytes[16], g_bytes[16];
+		unsigned w, n;
+		bool fl;
+		enum nan_kind lanes[16];
+		parse_v128(expect, w_bytes, &w, &fl, lanes, &n);
+		memcpy(g_bytes, &got->bits, 8);
+		memcpy(g_bytes + 8, &got->hi, 8);
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t g = 0;
+			memcpy(&g, g_bytes + i * w, w);
+			if (lanes[i] != NAN_NONE) {
+				if (!fl || !nan_matches(lanes[i], g, w == 4))
+					return false;
+			} else if (memcmp(g_bytes + i * w, w_bytes + i * w, w) != 0) {
+				return false;
+			}
+		}
+		return true;
+	}
 	if (nan != NAN_NONE) {
 		if (got->type == KUMO_T_F32) {
 			uint32_t b = (uint32_t)got->bits;
@@ -311,9 +384,13 @@ static int run_command(const char *dir, const char *base, json_t *cmd, struct ta
 		}
 		for (uint32_t i = 0; i < res.nvalues; i++) {
 			if (!value_matches(json_array_get(expected, i), &res.values[i])) {
-				note(base, cmd, "result %u: got 0x%llx (type 0x%x), expected %s", i,
-				     (unsigned long long)res.values[i].bits, res.values[i].type,
-				     jstr(json_array_get(expected, i), "value"));
+				json_t *ev = json_array_get(expected, i);
+				char *want = json_dumps(json_object_get(ev, "value"), JSON_COMPACT);
+				note(base, cmd, "result %u: got 0x%llx:%016llx (type 0x%x), expected %s", i,
+				     (unsigned long long)res.values[i].bits,
+				     (unsigned long long)res.values[i].hi, res.values[i].type,
+				     want ? want : "?");
+				free(want);
 				return 0;
 			}
 		}
@@ -445,6 +522,18 @@ static void run_isolated(const char *dir, const char *base, json_t *cmds, struct
 	t->failed += lost > 0 ? lost : 1;
 }
 
+/* Totals over the SIMD files (simd_*.json) and the others, for the closing note. */
+static struct tally simd_total, other_total;
+
+static void add_tally(struct tally *to, const struct tally *t)
+{
+	to->passed += t->passed;
+	to->failed += t->failed;
+	to->skipped += t->skipped;
+	to->mod_ok += t->mod_ok;
+	to->mod_failed += t->mod_failed;
+}
+
 static void run_file(const char *path, struct tally *total)
 {
 	json_error_t jerr;
@@ -466,11 +555,8 @@ static void run_file(const char *path, struct tally *total)
 		run_commands(dir, base, cmds, &t, -1);
 	printf("%-32s %5u passed, %5u failed, %5u skipped; modules %4u ok, %3u failed\n", base,
 	       t.passed, t.failed, t.skipped, t.mod_ok, t.mod_failed);
-	total->passed += t.passed;
-	total->failed += t.failed;
-	total->skipped += t.skipped;
-	total->mod_ok += t.mod_ok;
-	total->mod_failed += t.mod_failed;
+	add_tally(total, &t);
+	add_tally(strstr(base, "simd") ? &simd_total : &other_total, &t);
 	json_decref(root);
 }
 
@@ -554,6 +640,11 @@ int main(int argc, char **argv)
 	exec_free(ex);
 #endif
 	(void)no_exec;
+	printf("simd files: %u passed, %u failed, %u skipped (modules %u ok, %u failed); "
+	       "other files: %u passed, %u failed, %u skipped (modules %u ok, %u failed)\n",
+	       simd_total.passed, simd_total.failed, simd_total.skipped, simd_total.mod_ok,
+	       simd_total.mod_failed, other_total.passed, other_total.failed, other_total.skipped,
+	       other_total.mod_ok, other_total.mod_failed);
 	printf("modules: %u ok, %u failed\n", total.mod_ok, total.mod_failed);
 	printf("spectest: %u passed, %u failed, %u skipped\n", total.passed, total.failed,
 	       total.skipped);

@@ -17,7 +17,9 @@ enum exec_kind {
 
 struct exec_value {
 	uint8_t type;   /* KUMO_T_* */
-	uint64_t bits;  /* i32/f32 in the low 32 bits; externref N is N + 1, null 0 */
+	uint64_t bits;  /* i32/f32 in the low 32 bits; externref N is N + 1, null 0;
+	                 * v128: bytes 0..7 */
+	uint64_t hi;    /* v128: bytes 8..15 */
 };
 
 struct exec_result {

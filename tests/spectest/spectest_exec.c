@@ -215,7 +215,9 @@ static const struct kumo_module *load_module(struct exec *x, const char *path, c
 	snprintf(so, sizeof(so), "%s/m%u.so", x->tmpdir, n);
 	/* Recreated if something (a /tmp cleaner) removed it meanwhile. */
 	mkdir(x->tmpdir, 0700);
-	struct kumo_compile_options opts = { .opt_level = 2 };
+	/* KUMO_SPECTEST_CPU=x86-64 runs the suite on code for the SSE2-only baseline (the
+	 * longer SIMD lowerings), =x86-64-v3 on AVX2 code, and so on. */
+	struct kumo_compile_options opts = { .opt_level = 2, .cpu = getenv("KUMO_SPECTEST_CPU") };
 	int rc = kumo_compile_file(buf, len, &opts, obj, NULL, &err);
 	free(buf);
 	if (rc < 0) {
@@ -315,8 +317,10 @@ int exec_invoke(struct exec *x, const char *module, const char *field, size_t fi
 	}
 	union kumo_val cells[EXEC_MAX_VALUES];
 	memset(cells, 0, sizeof(cells));
-	for (uint32_t i = 0; i < np; i++)
-		cells[i].bits = args[i].bits;
+	for (uint32_t i = 0; i < np; i++) {
+		cells[i].v128[0] = args[i].bits;
+		cells[i].v128[1] = args[i].hi;
+	}
 	struct kumo_rt_outcome out;
 	if (kumo_rt_call(x->store, ext.u.func, cells, &out) < 0) {
 		res->kind = out.kind == KUMO_RT_TRAP ? EXEC_TRAP : EXEC_ERROR;
@@ -328,6 +332,7 @@ int exec_invoke(struct exec *x, const char *module, const char *field, size_t fi
 	for (uint32_t i = 0; i < nr; i++) {
 		res->values[i].type = types[np + i];
 		res->values[i].bits = cells[i].bits;
+		res->values[i].hi = types[np + i] == KUMO_T_V128 ? cells[i].v128[1] : 0;
 		if (types[np + i] == KUMO_T_F32 || types[np + i] == KUMO_T_I32)
 			res->values[i].bits &= 0xffffffffu;
 	}
@@ -350,6 +355,7 @@ int exec_get(struct exec *x, const char *module, const char *field, size_t field
 	res->nvalues = 1;
 	res->values[0].type = ext.u.global->type;
 	res->values[0].bits = ext.u.global->cell.bits;
+	res->values[0].hi = ext.u.global->type == KUMO_T_V128 ? ext.u.global->cell.v128[1] : 0;
 	if (ext.u.global->type == KUMO_T_F32 || ext.u.global->type == KUMO_T_I32)
 		res->values[0].bits &= 0xffffffffu;
 	return 0;

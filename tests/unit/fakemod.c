@@ -190,8 +190,8 @@ static const struct kumo_desc_func fake_funcs[] = {
 static const struct kumo_desc_table fake_tables[] = {{KUMO_T_FUNCREF, {4, 10, 1}}};
 static const struct kumo_desc_limits fake_memories[] = {{1, 2, 1}};
 static const struct kumo_desc_global fake_globals[] = {
-	{KUMO_T_I32, 1, {KUMO_CONST_I32, 0, 42}},
-	{KUMO_T_I32, 0, {KUMO_CONST_I32, 0, 7}},
+	{KUMO_T_I32, 1, {KUMO_CONST_I32, 0, 42, 0}},
+	{KUMO_T_I32, 0, {KUMO_CONST_I32, 0, 7, 0}},
 };
 
 #define EXP(n, k, i) {n, sizeof(n) - 1, k, i, 0}
@@ -205,20 +205,20 @@ static const struct kumo_desc_export fake_exports[] = {
 	EXP("table", KUMO_EXTERN_TABLE, 0),      EXP("g0", KUMO_EXTERN_GLOBAL, 0),
 };
 
-static const struct kumo_const_expr elem0_items[] = {{KUMO_CONST_REF_FUNC, 3, 0}};
-static const struct kumo_const_expr elem1_items[] = {{KUMO_CONST_REF_FUNC, 3, 0},
-						     {KUMO_CONST_REF_NULL, KUMO_T_FUNCREF, 0}};
-static const struct kumo_const_expr elem2_items[] = {{KUMO_CONST_REF_FUNC, 4, 0}};
+static const struct kumo_const_expr elem0_items[] = {{KUMO_CONST_REF_FUNC, 3, 0, 0}};
+static const struct kumo_const_expr elem1_items[] = {{KUMO_CONST_REF_FUNC, 3, 0, 0},
+						     {KUMO_CONST_REF_NULL, KUMO_T_FUNCREF, 0, 0}};
+static const struct kumo_const_expr elem2_items[] = {{KUMO_CONST_REF_FUNC, 4, 0, 0}};
 static const struct kumo_desc_elem fake_elems[] = {
-	{KUMO_SEG_ACTIVE, KUMO_T_FUNCREF, 0, 1, {KUMO_CONST_I32, 0, 1}, elem0_items},
-	{KUMO_SEG_PASSIVE, KUMO_T_FUNCREF, 0, 2, {0, 0, 0}, elem1_items},
-	{KUMO_SEG_DECLARATIVE, KUMO_T_FUNCREF, 0, 1, {0, 0, 0}, elem2_items},
+	{KUMO_SEG_ACTIVE, KUMO_T_FUNCREF, 0, 1, {KUMO_CONST_I32, 0, 1, 0}, elem0_items},
+	{KUMO_SEG_PASSIVE, KUMO_T_FUNCREF, 0, 2, {0, 0, 0, 0}, elem1_items},
+	{KUMO_SEG_DECLARATIVE, KUMO_T_FUNCREF, 0, 1, {0, 0, 0, 0}, elem2_items},
 };
 
 static const struct kumo_desc_data fake_datas[] = {
-	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, MSG_AT}, sizeof(MSG) - 1, 0,
+	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, MSG_AT, 0}, sizeof(MSG) - 1, 0,
 	 (const uint8_t *)MSG},
-	{KUMO_SEG_PASSIVE, 0, {0, 0, 0}, 7, 0, (const uint8_t *)"passive"},
+	{KUMO_SEG_PASSIVE, 0, {0, 0, 0, 0}, 7, 0, (const uint8_t *)"passive"},
 };
 
 #define COUNT(a) (uint32_t)(sizeof(a) / sizeof((a)[0]))
@@ -268,12 +268,12 @@ static const struct kumo_desc_export importer_exports[] = {
 	EXP("set_g0", KUMO_EXTERN_FUNC, 2),
 };
 /* Writes "imp" at 200 and puts its own sum() in slot 3 of the shared table. */
-static const struct kumo_const_expr importer_elem_items[] = {{KUMO_CONST_REF_FUNC, 1, 0}};
+static const struct kumo_const_expr importer_elem_items[] = {{KUMO_CONST_REF_FUNC, 1, 0, 0}};
 static const struct kumo_desc_elem importer_elems[] = {
-	{KUMO_SEG_ACTIVE, KUMO_T_FUNCREF, 0, 1, {KUMO_CONST_I32, 0, 3}, importer_elem_items},
+	{KUMO_SEG_ACTIVE, KUMO_T_FUNCREF, 0, 1, {KUMO_CONST_I32, 0, 3, 0}, importer_elem_items},
 };
 static const struct kumo_desc_data importer_datas[] = {
-	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, 200}, 3, 0, (const uint8_t *)"imp"},
+	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, 200, 0}, 3, 0, (const uint8_t *)"imp"},
 };
 
 const struct kumo_module fakemod_importer = {
@@ -298,8 +298,8 @@ static const struct kumo_desc_import oob_imports[] = {
 	{IMP("fake", "memory", KUMO_EXTERN_MEMORY, 0), .limits = {1, 0, 0}},
 };
 static const struct kumo_desc_data oob_datas[] = {
-	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, 300}, 5, 0, (const uint8_t *)"first"},
-	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, 65534}, 5, 0, (const uint8_t *)"later"},
+	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, 300, 0}, 5, 0, (const uint8_t *)"first"},
+	{KUMO_SEG_ACTIVE, 0, {KUMO_CONST_I32, 0, 65534, 0}, 5, 0, (const uint8_t *)"later"},
 };
 const struct kumo_module fakemod_oob = {
 	.abi_version = KUMO_ABI_VERSION,

@@ -270,6 +270,45 @@ static void boot_config_net_json(void **state)
 	json_decref(j);
 }
 
+/* Host shares in the boot config (kernel/boot_abi.h v2): mounts carry the guest path,
+ * the share's tag, readonly and an optional entry; a preopen of a mounted path hands
+ * the share to the app. */
+static void boot_config_shares_json(void **state)
+{
+	(void)state;
+	const char *args[] = {"app.wasm"};
+	struct kumo_boot_preopen pre[] = {
+		{.guest = "/", .path = "/"},
+		{.guest = "/data", .path = "/data"},
+	};
+	struct kumo_boot_mount mnt[] = {
+		{.path = "/data", .share = "kumo0"},
+		{.path = "/etc/hosts", .share = "kumo1", .entry = "etc-hosts", .readonly = true},
+	};
+	struct kumo_boot_config cfg = {.args = args, .nargs = 1, .preopens = pre, .npreopens = 2,
+				       .mounts = mnt, .nmounts = 2};
+	autofree char *text = kumo_boot_config_json(&cfg);
+	json_error_t je;
+	json_t *j = json_loads(text, 0, &je);
+	assert_non_null(j);
+	autofree char *mtext = json_dumps(json_object_get(j, "mounts"), JSON_COMPACT);
+	assert_string_equal(mtext,
+			    "[{\"path\":\"/data\",\"share\":\"kumo0\",\"readonly\":false},"
+			    "{\"path\":\"/etc/hosts\",\"share\":\"kumo1\",\"readonly\":true,"
+			    "\"entry\":\"etc-hosts\"}]");
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
+	json_decref(j);
+
+	/* No mounts: no "mounts" key. */
+	cfg.nmounts = 0;
+	free(text);
+	text = kumo_boot_config_json(&cfg);
+	j = json_loads(text, 0, &je);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "mounts"));
+	json_decref(j);
+}
+
 static void unsupported_import_refused(void **state)
 {
 	/* (module (import "env" "foo" (func))) */
@@ -291,6 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(miss_then_hit, setup, teardown),
 		cmocka_unit_test(boot_config_net_json),
+		cmocka_unit_test(boot_config_shares_json),
 		cmocka_unit_test_setup_teardown(concurrent_builds_compile_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_module_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(initrd_layout, setup, teardown),

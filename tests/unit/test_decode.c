@@ -81,11 +81,17 @@ static void unsupported_features(void **state)
 {
 	struct wasm_module m;
 	struct wasm_error e;
-	/* (func (param v128)) */
-	assert_int_equal(DECODE(HDR "\1\5\1\x60\1\x7b\0", &m, &e), -1);
-	assert_true(e.unsupported);
-	assert_non_null(strstr(e.msg, "SIMD"));
-	assert_int_equal(e.offset, 13);
+	/* (func (param v128)): SIMD is Wasm 2.0, decoded like any value type */
+	assert_int_equal(DECODE(HDR "\1\5\1\x60\1\x7b\0", &m, &e), 0);
+	assert_int_equal(m.types[0].params[0], KUMO_T_V128);
+	wasm_module_free(&m);
+	/* (global v128 (v128.const ...)) keeps its 16 bytes */
+	assert_int_equal(DECODE(HDR "\6\x16\1\x7b\0\xfd\x0c" "\1\2\3\4\5\6\7\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10"
+				"\x0b", &m, &e), 0);
+	assert_int_equal(m.globals[0].init.kind, KUMO_CONST_V128);
+	assert_true(m.globals[0].init.bits == 0x0807060504030201ull);
+	assert_true(m.globals[0].init.bits_hi == 0x100f0e0d0c0b0a09ull);
+	wasm_module_free(&m);
 	/* shared memory */
 	assert_int_equal(DECODE(HDR "\5\4\1\3\1\2", &m, &e), -1);
 	assert_true(e.unsupported);

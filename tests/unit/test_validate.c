@@ -91,11 +91,18 @@ static void unsupported_proposals(void **state)
 {
 	char msg[512];
 	int status;
-	/* v128.const in a body: 0xfd prefix at offset 0x17 */
-	const char simd[] = HDR ONE_FUNC("\x06") "\x04\0\xfd\x0c\x0b";
-	assert_int_equal(validate_bytes(simd, sizeof(simd) - 1, msg, sizeof(msg), &status), -1);
-	assert_string_equal(msg, "unsupported feature `SIMD` at offset 0x17");
+	/* Wasm 2.0 SIMD validates: v128.const, drop */
+	const char simd[] = HDR ONE_FUNC("\x17") "\x15\0\xfd\x0c" "0123456789abcdef" "\x1a\x0b";
+	assert_int_equal(validate_bytes(simd, sizeof(simd) - 1, msg, sizeof(msg), &status), 0);
+	/* relaxed SIMD (i8x16.relaxed_swizzle, sub-opcode 0x100) is refused by name at 0x17 */
+	const char relaxed[] = HDR ONE_FUNC("\x07") "\x05\0\xfd\x80\x02\x0b";
+	assert_int_equal(validate_bytes(relaxed, sizeof(relaxed) - 1, msg, sizeof(msg), &status), -1);
+	assert_string_equal(msg, "unsupported feature `relaxed SIMD` at offset 0x17");
 	assert_int_equal(status, KUMO_E_UNSUPPORTED);
+	/* a lane index out of range is invalid */
+	const char lane[] = HDR ONE_FUNC("\x19") "\x17\0\xfd\x0c" "0123456789abcdef" "\xfd\x1b\x04\x0b";
+	assert_int_equal(validate_bytes(lane, sizeof(lane) - 1, msg, sizeof(msg), &status), -1);
+	assert_non_null(strstr(msg, "invalid lane index"));
 	/* return_call 0 */
 	const char tail[] = HDR ONE_FUNC("\x06") "\x04\0\x12\0\x0b";
 	assert_int_equal(validate_bytes(tail, sizeof(tail) - 1, msg, sizeof(msg), &status), -1);

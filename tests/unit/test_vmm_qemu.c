@@ -287,6 +287,31 @@ static void no_sign_of_life(void **state)
 	free((char *)s.run_dir);
 }
 
+/* QEMU takes the shares' -fsdev/virtio-9p options (a read-only one too) and the guest
+ * runs as without them. */
+static void boot_with_shares(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_vm *vm = NULL;
+	struct vmm_spec s = spec("shares", "out=shared exit=7");
+	autofree char *a = xasprintf("%s/share-a", workdir);
+	autofree char *b = xasprintf("%s/share-b", workdir);
+	assert_int_equal(kumo_mkdir_p(a, 0755, &err), 0);
+	assert_int_equal(kumo_mkdir_p(b, 0755, &err), 0);
+	struct vmm_share sh[] = {{a, "kumo0", false}, {b, "kumo1", true}};
+	s.shares = sh;
+	s.nshares = 2;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct vmm_exit x;
+	assert_int_equal(vmm_wait(vm, 60000, &x, &err), 1);
+	assert_int_equal(x.reason, VMM_EXIT_ERROR);
+	assert_int_equal(x.code, 7);
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+}
+
 static void bad_specs(void **state)
 {
 	struct vmm *vmm = *state;
@@ -307,6 +332,32 @@ static void bad_specs(void **state)
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
 	assert_non_null(strstr(kumo_error_msg(err), "kernel `/nonexistent/kernel.elf`"));
 	kumo_error_free(&err);
+	/* Shares: tags and host paths checked before QEMU runs. */
+	s.kernel = fixture;
+	struct vmm_share sh[2] = {{workdir, "data", false}, {workdir, "data", true}};
+	s.shares = sh;
+	s.nshares = 2;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "share tag `data` is used twice"));
+	kumo_error_free(&err);
+	sh[1] = (struct vmm_share){workdir, "bad tag", false};
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "share tag `bad tag` must be 1 to 63"));
+	kumo_error_free(&err);
+	sh[1] = (struct vmm_share){"relative/dir", "b", false};
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "host path `relative/dir` is not absolute"));
+	kumo_error_free(&err);
+	sh[1] = (struct vmm_share){"/etc/hostname", "b", false};
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "host path `/etc/hostname` is not a directory"));
+	kumo_error_free(&err);
+	sh[1] = (struct vmm_share){"/nonexistent/dir", "b", false};
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "host path `/nonexistent/dir`"));
+	kumo_error_free(&err);
+	s.shares = NULL;
+	s.nshares = 0;
 	/* QEMU refuses a non-ELF kernel: its own message comes back. */
 	s.kernel = "/etc/hostname";
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), -1);
@@ -324,6 +375,7 @@ int main(void)
 		cmocka_unit_test(pvpanic_ends_the_vm),
 		cmocka_unit_test(triple_fault),
 		cmocka_unit_test(no_sign_of_life),
+		cmocka_unit_test(boot_with_shares),
 		cmocka_unit_test(bad_specs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -58,6 +58,10 @@ static void full_kvm(void **state)
 	struct vmm_spec s = base_spec();
 	struct vmm_net_attach net = {.tap = "kt0a580002", .mac = {0x02, 0x6b, 0x0a, 0x58, 0x00, 0x02}};
 	s.net = &net;
+	struct vmm_share shares[] = {{"/var/lib/kubelet/pods/u1/volumes/empty-dir/cache", "kumo0", false},
+				     {"/var/lib/kubelet/pods/u1/volumes/configmap/cfg&'x", "kumo1", true}};
+	s.shares = shares;
+	s.nshares = 2;
 	s.name = "odd<&'\">name"; /* escaped, even though vmm_create refuses such names */
 	s.cmdline = "a=1 b='x'";
 	kumo_error_t err = NULL;
@@ -72,6 +76,10 @@ static void qemu_argv(void **state)
 	struct vmm_spec s = base_spec();
 	struct vmm_net_attach net = {.tap = "kt0a580002", .mac = {0x02, 0x6b, 0x0a, 0x58, 0x00, 0x02}};
 	s.net = &net;
+	struct vmm_share shares[] = {{"/var/lib/kubelet/pods/u1/volumes/empty-dir/cache", "kumo0", false},
+				     {"/var/lib/kubelet/pods/u1/etc-dir", "kumo1", true}};
+	s.shares = shares;
+	s.nshares = 2;
 	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
 	struct { char *s; size_t len, cap; } b = {0};
 	FILE *f = open_memstream(&b.s, &b.len);
@@ -81,6 +89,47 @@ static void qemu_argv(void **state)
 	vmm_argv_free(argv);
 	check_golden(b.s, "tests/vmm/golden/qemu-argv-tcg.txt");
 	free(b.s);
+}
+
+/* Shares without a NIC: the virtio-mmio devices still get the modern interface. */
+static void shares_only(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	struct vmm_share share = {"/srv/data", "data", false};
+	s.shares = &share;
+	s.nshares = 1;
+	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG);
+	check_golden(xml, "tests/vmm/golden/domain-shares-tcg.xml");
+	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
+	struct { char *s; size_t len, cap; } b = {0};
+	FILE *f = open_memstream(&b.s, &b.len);
+	for (char **p = argv; *p; p++)
+		fprintf(f, "%s\n", *p);
+	fclose(f);
+	vmm_argv_free(argv);
+	check_golden(b.s, "tests/vmm/golden/qemu-argv-shares-tcg.txt");
+	free(b.s);
+}
+
+/* A tap opened elsewhere (a pod's namespace) reaches QEMU as an fd, never by name. */
+static void qemu_argv_tap_fd(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	struct vmm_net_attach net = {.tap = "kc0123456789ab", .mac = {0x02, 0, 0, 0, 0, 1}, .has_fd = true, .fd = 9};
+	s.net = &net;
+	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
+	int netdevs = 0;
+	for (char **p = argv; *p; p++) {
+		assert_null(strstr(*p, "ifname="));
+		if (strcmp(*p, "-netdev") == 0) {
+			assert_string_equal(p[1], "tap,id=net0,fd=4");
+			netdevs++;
+		}
+	}
+	assert_int_equal(netdevs, 1);
+	vmm_argv_free(argv);
 }
 
 static void resources(void **state)
@@ -177,7 +226,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(minimal_tcg), cmocka_unit_test(full_kvm),
-		cmocka_unit_test(qemu_argv),   cmocka_unit_test(resources),
+		cmocka_unit_test(qemu_argv),   cmocka_unit_test(qemu_argv_tap_fd),
+		cmocka_unit_test(shares_only),   cmocka_unit_test(resources),
 		cmocka_unit_test(exit_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

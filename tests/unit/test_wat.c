@@ -186,7 +186,11 @@ static void errors(void **state)
 	refused("(module (func (param $x i32) (result i32) (param i32)))", 1, 44,
 		"unexpected `param` after `result`");
 	refused("(module (func (call_indirect (param $x i32))))", 1, 37, "unexpected identifier");
-	refused("(module (func v128.const))", 1, 15, "unknown operator");
+	refused("(module (func v128.const))", 1, 25, "vector shape");
+	refused("(module (func (v128.const i16x8 1 2 3)))", 1, 38, "integer lane");
+	refused("(module (func (v128.const i8x16 256 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)))", 1, 33,
+		"constant out of range");
+	refused("(module (func i8x16.relaxed_swizzle))", 1, 15, "unknown operator");
 	refused("(module (memory i64 1))", 1, 17, "memory64");
 	refused("(module) (module)", 1, 10, "end of input");
 	refused("(module (func \"unclosed))", 1, 15, "unclosed string");

@@ -158,6 +158,7 @@ void cpu_init(void)
 	idt_set(0xff, (uint64_t)(uintptr_t)kumo_isr_spurious, 0);
 	idt_set(NET_VECTOR, (uint64_t)(uintptr_t)kumo_isr_net, 0);
 	idt_set(STOP_VECTOR, (uint64_t)(uintptr_t)kumo_isr_stop, 0);
+	idt_set(WAKE_VECTOR, (uint64_t)(uintptr_t)kumo_isr_wake, 0);
 	/* PIC vectors 0x08..0x0f would alias exceptions: mask both PICs (harmless when
 	 * the machine has none). */
 	outb(0xa1, 0xff);

@@ -97,6 +97,17 @@ kumo_isr_net:
 	pop %rax
 	iretq
 
+/* A device interrupt whose driver re-checks its queue after every hlt (virtio-9p):
+ * acknowledge and return. */
+	.p2align 4
+	.globl kumo_isr_wake
+kumo_isr_wake:
+	push %rax
+	mov kumo_lapic_eoi(%rip), %rax
+	movl $0, (%rax)
+	pop %rax
+	iretq
+
 /* The power button (microvm's GED, edge): a flag the kernel's waits read. */
 	.p2align 4
 	.globl kumo_isr_stop

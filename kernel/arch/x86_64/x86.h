@@ -100,6 +100,10 @@ uint32_t lapic_id(void);
 #define NET_VECTOR 0x21
 extern volatile uint32_t kumo_net_irq_pending;
 void kumo_isr_net(void);
+/* isr.S: an interrupt that only wakes a `hlt` (acknowledged, nothing else): for
+ * devices whose driver checks its own rings after every wake-up (virtio-9p). */
+#define WAKE_VECTOR 0x23
+void kumo_isr_wake(void);
 /* isr.S: the ACPI power button (microvm's GED) sets kumo_stop_pending; the kernel's
  * waits see it (kstop_check, kernel/os/exit.c). */
 #define STOP_VECTOR 0x22
