@@ -115,6 +115,8 @@ struct kumo_image_result {
 	struct kumo_build_result object; /* the compile step */
 	char *image_path;                /* the kernel ELF (malloc'd) */
 	bool cache_hit;                  /* the image was already linked */
+	char kernel_id[72];              /* "sha256:<hex>" of the kernel library + linker
+					  * script it was linked with (the kernel build id) */
 };
 int kumo_build_image(const struct kumo_build_options *opts, const uint8_t *wasm, size_t len,
 		     struct kumo_image_result *res, kumo_error_t *err);
@@ -123,6 +125,10 @@ void kumo_image_result_free(struct kumo_image_result *res); /* accepts NULL */
 /* The kernel library and linker script kumo links with: $KUMO_KERNEL_DIR, else
  * <dir of the running program>/../kernel (the build tree), else /usr/lib/kumo/kernel. */
 int kumo_kernel_dir(char **out, kumo_error_t *err);
+
+/* The kernel build id: "sha256:<hex>" over the kernel library and linker script of
+ * kumo_kernel_dir() (what kumo_image_result.kernel_id says of an image). */
+int kumo_kernel_id(char out[72], kumo_error_t *err);
 
 /* "sha256:<hex>" of a buffer into out (at least 72 bytes). */
 void kumo_sha256_digest(const void *data, size_t len, char out[72]);

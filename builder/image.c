@@ -75,6 +75,14 @@ static int kernel_id(const char *dir, char out[72], kumo_error_t *err)
 	return 0;
 }
 
+int kumo_kernel_id(char out[72], kumo_error_t *err)
+{
+	autofree char *kdir = NULL;
+	if (kumo_kernel_dir(&kdir, err) < 0)
+		return -1;
+	return kernel_id(kdir, out, err);
+}
+
 #define X_SYMBOL(len, field, sig) "kumo_imp_22wasi_snapshot_preview1" #len #field "_" #sig,
 static const char *const kernel_imports[] = {KUMO_KERNEL_WASI_IMPORTS(X_SYMBOL)};
 #undef X_SYMBOL
@@ -190,6 +198,7 @@ int kumo_build_image(const struct kumo_build_options *opts, const uint8_t *wasm,
 		return -1;
 	}
 	res->image_path = path;
+	memcpy(res->kernel_id, kid, sizeof(res->kernel_id));
 	return 0;
 }
 

@@ -175,6 +175,10 @@ struct cri_backend_ops {
 	int (*vm_stats)(struct cri_backend *b, const char *id, struct cri_vm_stats *stats,
 			kumo_error_t *err);
 
+	/* The accelerator VMs run with and why ("tcg (kvm unusable: PVM host, guest not
+	 * PVM-aware)", "kvm (ok, probe 41 ms)"); borrowed. NULL: the backend runs no VMs. */
+	const char *(*accel)(struct cri_backend *b);
+
 	/* Reopens the container's log file (kubelet rotated it); NULL: nothing to do
 	 * because the backend opens the file per write. */
 	int (*log_reopen)(struct cri_backend *b, const char *id, kumo_error_t *err);
@@ -201,7 +205,9 @@ void cri_backend_report_exit(struct cri_backend *b, const char *id, const struct
 
 /* Constructors. `root` is copied; insecure is NULL-terminated (copied) or NULL;
  * vm_backend is "qemu" or "libvirt" (vmm/ backends; the connection opens at the first
- * VM operation, so kumod starts without libvirtd). */
+ * VM operation, so kumod starts without libvirtd); accel is "auto" (or NULL), "kvm" or
+ * "tcg": resolved here (cri/accel_choice.h: a probe at the first start of this host
+ * boot), logged, and an error when kvm is asked for and unusable. */
 int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_t *err);
 /* Pod networking of the real backend (vmm/ net): NULL strings take the defaults. */
 struct cri_net_options {
@@ -209,8 +215,8 @@ struct cri_net_options {
 	const char *pod_cidr; /* until kubelet sends one, NULL: VMM_NET_DEFAULT_CIDR */
 };
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
-			 const struct cri_net_options *net, struct cri_backend **out,
-			 kumo_error_t *err);
+			 const struct cri_net_options *net, const char *accel,
+			 struct cri_backend **out, kumo_error_t *err);
 void cri_backend_free(struct cri_backend *b); /* accepts NULL */
 
 #endif /* KUMO_CRI_BACKEND_H */

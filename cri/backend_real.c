@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "builder/builder.h"
+#include "cri/accel_choice.h"
 #include "cri/backend.h"
 #include "cri/cri.h"
 #include "imagestore/imagestore.h"
@@ -58,6 +59,7 @@ struct real {
 	struct imagestore *store;
 	char *root;
 	enum vmm_backend vm_backend;
+	struct cri_accel accel; /* resolved at start: what VMs run with and why */
 	pthread_mutex_t lock; /* vmm and vms; held across no vmm call but vmm_open */
 	struct vmm *vmm;      /* opened at the first VM operation */
 	struct vmrec *vms;
@@ -515,8 +517,11 @@ static void status_from_exit(const struct vmm_exit *x, int64_t started_ns, struc
 		break;
 	case VMM_EXIT_CRASHED:
 	default:
-		st->reason = xstrdup("Error");
-		st->message = xstrdup("the VM stopped without an exit record (QEMU or kernel crash)");
+		/* Stopped by QEMU, panicked without a record, no sign of life, QEMU died:
+		 * the VM's failure, not the app's. */
+		st->reason = xstrdup("VMError");
+		st->message = xstrdup(x->message[0] ? x->message
+				      : "the VM stopped without an exit record");
 		break;
 	}
 }
@@ -622,13 +627,10 @@ static int ensure_vmm(struct real *r, kumo_error_t *err)
 	pthread_mutex_lock(&r->lock);
 	if (!r->vmm) {
 		struct vmm_config vc = {.backend = r->vm_backend, .on_event = on_vmm_event,
-					.event_ctx = r};
+					.event_ctx = r, .accel = r->accel.accel};
 		ret = vmm_open(&vc, &r->vmm, err);
 		if (ret == 0)
-			log_info("VMs run through %s (%s%s)", vmm_backend_name(r->vmm),
-				 vmm_accel_name(r->vmm),
-				 strcmp(vmm_accel_name(r->vmm), "kvm") == 0
-					 ? "" : ": no usable /dev/kvm, slower");
+			log_info("VMs run through %s (%s)", vmm_backend_name(r->vmm), r->accel.line);
 		else
 			kumo_error_wrap(err, "open the %s VM backend",
 					r->vm_backend == VMM_BACKEND_LIBVIRT ? "libvirt" : "qemu");
@@ -1169,6 +1171,12 @@ static void real_destroy(struct cri_backend *b)
 	b->priv = NULL;
 }
 
+static const char *real_accel(struct cri_backend *b)
+{
+	struct real *r = b->priv;
+	return r->accel.line + strlen("accel: ");
+}
+
 static const struct cri_backend_ops real_ops = {
 	.name = "real",
 	.image_pull = real_image_pull,
@@ -1186,6 +1194,7 @@ static const struct cri_backend_ops real_ops = {
 	.vm_status = real_vm_status,
 	.vm_stats = real_vm_stats,
 	.log_reopen = real_log_reopen,
+	.accel = real_accel,
 	.destroy = real_destroy,
 };
 
@@ -1201,9 +1210,12 @@ static char *kubelet_cidr(const char *root)
 }
 
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
-			 const struct cri_net_options *net, struct cri_backend **out,
-			 kumo_error_t *err)
+			 const struct cri_net_options *net, const char *accel,
+			 struct cri_backend **out, kumo_error_t *err)
 {
+	enum vmm_accel want = VMM_ACCEL_AUTO;
+	if (accel && vmm_accel_parse(accel, &want, err) < 0)
+		return -1;
 	enum vmm_backend vb;
 	if (!vm_backend || strcmp(vm_backend, "qemu") == 0)
 		vb = VMM_BACKEND_QEMU;
@@ -1236,6 +1248,16 @@ int cri_backend_real_new(const char *root, const char *const *insecure, const ch
 		r->net.cidr = xstrdup(net && net->pod_cidr ? net->pod_cidr : VMM_NET_DEFAULT_CIDR);
 	r->net.state_dir = xasprintf("%s/" VMM_NET_STATE_SUBDIR, root);
 	b->priv = r;
+	/* Once, at start: every VM of this kumod runs with the same accelerator, and the
+	 * start-up log says which and why. The probe image lands in our build cache. */
+	if (cri_accel_choose(want, NULL, NULL, root, &r->accel, err) < 0) {
+		cri_backend_free(b);
+		return kumo_error_wrap(err, "choose the VM accelerator");
+	}
+	if (r->accel.fell_back)
+		log_warn("%s: VMs run without hardware acceleration, slower", r->accel.line);
+	else
+		log_info("%s", r->accel.line);
 	/* No --insecure-registry: imagestore's default (localhost, 127.0.0.1, ::1). */
 	struct imagestore_config icfg = {
 		.root = root,

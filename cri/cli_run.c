@@ -55,7 +55,7 @@ static int run_vm(const struct kumo_hosted_vm_args *a)
 		.app = a->app, .argv = a->argv, .argc = a->argc, .env = a->env, .nenv = a->nenv,
 		.dirs = dirs, .ndirs = a->ndirs, .mem_bytes = a->mem_bytes, .listen = a->listen,
 		.nlisten = a->nlisten, .net = a->net || a->nlisten > 0, .libvirt = a->libvirt,
-		.verbose = a->verbose,
+		.verbose = a->verbose, .accel = a->accel,
 	};
 	int status = kumo_run_vm(&vo);
 	free(dirs);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cri/accel_choice.h"
 #include "cri/cli.h"
 #include "cri/cli_run_vm.h"
 #include "vmm/vmm.h"
@@ -41,29 +42,38 @@ static int exit_status(const struct vmm_exit *x)
 		return 130;
 	case VMM_EXIT_CRASHED:
 	default:
-		fprintf(stderr, "kumo: the VM stopped without an exit record (QEMU or kernel crash)\n");
+		fprintf(stderr, "kumo: the VM failed: %s\n",
+			x->message[0] ? x->message : "it stopped without an exit record");
 		return KUMO_EXIT_FAILURE;
 	}
 }
 
 /* Boots kernel+initrd and waits for the end; returns the exit status, or -1 with *err. */
-static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char *initrd,
-		const char *console, const struct vmm_net_attach *net,
+static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char *kernel_id,
+		const char *initrd, const char *console, const struct vmm_net_attach *net,
 		const struct vmm_share *shares, uint64_t build_ns, bool cached, kumo_error_t *err)
 {
 	unsigned mib = o->mem_bytes ? (unsigned)(o->mem_bytes >> 20) : VMM_MEMORY_DEFAULT_MIB;
 	if (mib < VMM_MEMORY_FLOOR_MIB)
 		return kumo_error(err, KUMO_E_INVALID, "--mem %u MiB is below the %u MiB a VM needs",
 				  mib, VMM_MEMORY_FLOOR_MIB);
-	struct vmm_config vc = {.backend = o->libvirt ? VMM_BACKEND_LIBVIRT : VMM_BACKEND_QEMU};
+	enum vmm_accel want = VMM_ACCEL_AUTO;
+	if (o->accel && vmm_accel_parse(o->accel, &want, err) < 0)
+		return -1;
+	/* The app's own image is the probe: probe mode stops before the app runs. */
+	struct cri_accel choice;
+	if (cri_accel_choose(want, kernel, kernel_id, NULL, &choice, err) < 0)
+		return -1;
+	struct vmm_config vc = {.backend = o->libvirt ? VMM_BACKEND_LIBVIRT : VMM_BACKEND_QEMU,
+				.accel = choice.accel};
 	struct vmm *vmm = NULL;
 	if (vmm_open(&vc, &vmm, err) < 0)
 		return -1;
-	bool kvm = strcmp(vmm_accel_name(vmm), "kvm") == 0;
-	if (o->verbose || !kvm)
-		fprintf(stderr, "kumo: running `%s` in a VM (%s, %s%s)\n", o->app,
-			vmm_backend_name(vmm), vmm_accel_name(vmm),
-			kvm ? "" : ": no usable /dev/kvm, slower");
+	if (o->verbose)
+		fprintf(stderr, "kumo: running `%s` in a VM (%s, %s)\n", o->app,
+			vmm_backend_name(vmm), choice.line);
+	else if (choice.fell_back)
+		fprintf(stderr, "kumo: %s\n", choice.line);
 	autofree char *name = xasprintf("kumo-run-%d", (int)getpid());
 	struct vmm_spec spec = {
 		.name = name, .kernel = kernel, .initrd = initrd, .memory_mib = mib,
@@ -262,8 +272,8 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	if (want_net && net_up(o, rn, &err) == 0)
 		cfg.net = &rn->boot;
 	if ((!want_net || cfg.net) && kumo_write_initrd(initrd, &cfg, NULL, 0, &err) == 0)
-		status = boot(o, img.image_path, initrd, console, cfg.net ? &rn->attach : NULL,
-			      shares, build_ns, img.cache_hit, &err);
+		status = boot(o, img.image_path, img.kernel_id, initrd, console,
+			      cfg.net ? &rn->attach : NULL, shares, build_ns, img.cache_hit, &err);
 	if (status < 0) {
 		fprintf(stderr, "kumo run: `%s`: %s\n", o->app,
 			err ? kumo_error_msg(err) : "interrupted");

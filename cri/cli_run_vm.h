@@ -23,12 +23,18 @@ struct kumo_run_vm_opts {
 	bool net;                            /* a NIC on the node bridge (implied by listen) */
 	bool libvirt;                        /* through libvirt instead of QEMU directly */
 	bool verbose;                        /* report timings on stderr */
+	const char *accel;                   /* "auto" (NULL), "kvm" or "tcg" */
 };
 
 /* Builds (or finds in the cache) the kernel image, boots it, streams the guest's
  * stdout/stderr to ours, and returns the process exit status: the app's code,
- * KUMO_EXIT_TRAP on a trap, KUMO_EXIT_FAILURE when kumo or the kernel failed, 130
- * after Ctrl-C.
+ * KUMO_EXIT_TRAP on a trap, KUMO_EXIT_FAILURE when kumo or the kernel failed (a VM
+ * that QEMU stopped, that panicked or showed no sign of life: at once, with QEMU's
+ * first error line or the cause on stderr), 130 after Ctrl-C.
+ *
+ * The accelerator (cri/accel_choice.h) is probed with the app's own image: auto that
+ * falls back to TCG says so in one stderr line (`kumo: accel: tcg (kvm unusable: …)`);
+ * kvm asked for and unusable fails before the VM is made, naming the probe's reason.
  *
  * With net (or a listen list) the VM gets a NIC on the node bridge kumod also uses
  * (vmm_net_node_setup: $KUMO_BRIDGE or VMM_NET_DEFAULT_BRIDGE; the pod CIDR kumod last

@@ -44,6 +44,7 @@ static int check_choice(const char *what, const char *v, const char *const *choi
 
 static const char *const backends[] = {"real", "test", NULL};
 static const char *const vm_backends[] = {"qemu", "libvirt", NULL};
+static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const host_networks[] = {"refuse", "no-network", NULL};
 
@@ -77,6 +78,9 @@ static int load_file(struct cri_config *cfg, const char *path, bool required, ku
 		else if (strcmp(key, "vm_backend") == 0 && is_str)
 			r = check_choice("config vm_backend", s, vm_backends, err) < 0 ? -1
 			    : (set_str(&cfg->vm_backend, s), 0);
+		else if (strcmp(key, "accel") == 0 && is_str)
+			r = check_choice("config accel", s, accels, err) < 0 ? -1
+			    : (set_str(&cfg->accel, s), 0);
 		else if (strcmp(key, "bridge") == 0 && is_str)
 			set_str(&cfg->bridge, s);
 		else if (strcmp(key, "pod_cidr") == 0 && is_str)
@@ -121,6 +125,7 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->root = xstrdup(CRI_DEFAULT_ROOT);
 	cfg->backend = xstrdup("real");
 	cfg->vm_backend = xstrdup(CRI_DEFAULT_VM_BACKEND);
+	cfg->accel = xstrdup("auto");
 	cfg->log_level = xstrdup("info");
 	cfg->host_network = xstrdup("refuse");
 	cfg->workers = 8;
@@ -154,7 +159,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--backend", "--log-level", "--workers",
 							 "--config", "--shutdown-grace-ms",
 							 "--vm-backend", "--bridge",
-							 "--pod-cidr", "--host-network", NULL};
+							 "--pod-cidr", "--accel", "--host-network",
+							 NULL};
 		bool known = false;
 		for (size_t k = 0; with_value[k]; k++)
 			known |= strcmp(name, with_value[k]) == 0;
@@ -183,6 +189,10 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			if (check_choice("--vm-backend", val, vm_backends, err) < 0)
 				return -1;
 			set_str(&cfg->vm_backend, val);
+		} else if (strcmp(name, "--accel") == 0) {
+			if (check_choice("--accel", val, accels, err) < 0)
+				return -1;
+			set_str(&cfg->accel, val);
 		} else if (strcmp(name, "--host-network") == 0) {
 			if (check_choice("--host-network", val, host_networks, err) < 0)
 				return -1;
@@ -215,6 +225,7 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->root);
 	free(cfg->backend);
 	free(cfg->vm_backend);
+	free(cfg->accel);
 	free(cfg->log_level);
 	free(cfg->bridge);
 	free(cfg->pod_cidr);

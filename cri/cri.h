@@ -32,6 +32,7 @@ struct cri_config {
 	char **insecure_registries;/* NULL-terminated hosts allowed over plain HTTP */
 	char *backend;             /* "real" (default) or "test" */
 	char *vm_backend;          /* "qemu" or "libvirt" (real backend) */
+	char *accel;               /* "auto", "kvm" or "tcg" (real backend's VMs) */
 	char *log_level;           /* debug|info|warn|error */
 	int workers;               /* worker threads for unary calls */
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */

@@ -61,7 +61,7 @@ TEST_LIBS_test_cri_downstream := $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_downstream := $(CRI_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
-TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh
+TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
 # The real-kubelet tier: runs when $KUBELET (or kubelet on PATH) is there, else skips.
 TEST_SCRIPTS += tests/e2e/kubelet.sh
 
@@ -77,7 +77,9 @@ TEST_SCRIPTS += tests/e2e/cri-downstream.sh
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)
-KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o)
+# accel_choice and config are shared with kumod (they live in LIB_CRI too).
+KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/cri/accel_choice.o \
+	$(BUILD)/host/cri/config.o
 KUMO_CLI_LIBS := $(LIB_BUILDER) $(LIB_IMAGESTORE) $(LIB_VMM) $(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
 $(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
 	@mkdir -p $(dir $@)

@@ -12,6 +12,8 @@ static const char usage[] =
 	"  --insecure-registry HOST  allow plain HTTP for HOST (repeatable; `*` for all)\n"
 	"  --backend real|test       `test` runs fake images/VMs for tests (default real)\n"
 	"  --vm-backend qemu|libvirt how the real backend runs VMs (default " CRI_DEFAULT_VM_BACKEND ")\n"
+	"  --accel auto|kvm|tcg      the VMs' accelerator (default auto: KVM when a probe shows it\n"
+	"                            runs kumo guests, else TCG; kvm: refuse to start without it)\n"
 	"  --log-level LEVEL         debug|info|warn|error (default info)\n"
 	"  --workers N               worker threads for calls (default 8)\n"
 	"  --shutdown-grace-ms N     how long SIGTERM waits for calls in flight\n"
@@ -57,7 +59,8 @@ int main(int argc, char **argv)
 	else
 		cri_backend_real_new(cfg.root, (const char *const *)cfg.insecure_registries,
 				     cfg.vm_backend,
-				     &(struct cri_net_options){cfg.bridge, cfg.pod_cidr}, &b, &err);
+				     &(struct cri_net_options){cfg.bridge, cfg.pod_cidr}, cfg.accel, &b,
+				     &err);
 	if (!b)
 		goto out;
 	if (cri_runtime_new(cfg.root, b, &rt, &err) < 0)

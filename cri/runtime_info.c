@@ -57,8 +57,11 @@ CRI_HANDLER(cri_status)
 	m->features = CRI_NEW(Runtime__V1__RuntimeFeatures, RUNTIME__V1__RUNTIME_FEATURES__INIT);
 	if (r->verbose) {
 		pthread_mutex_lock(&rt->lock);
-		json_t *info = json_pack("{s:s, s:s, s:s, s:s}", "backend", b->ops->name, "root",
-					 rt->root, "pod_cidr", rt->pod_cidr, "version", KUMO_VERSION);
+		/* `crictl info` shows this map: "accel" says what VMs run with and why. */
+		const char *accel = b->ops->accel ? b->ops->accel(b) : NULL;
+		json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s}", "backend", b->ops->name, "root",
+					 rt->root, "pod_cidr", rt->pod_cidr, "version", KUMO_VERSION,
+					 "accel", accel ? accel : "none (this backend runs no VMs)");
 		pthread_mutex_unlock(&rt->lock);
 		rt_set_verbose_info(&m->base, info);
 		json_decref(info);

@@ -4,7 +4,8 @@
 #      wasi/wasm OCI image to a local registry (Debian's docker-registry on 127.0.0.1),
 #   2. pulled into a kumo store (digests verified, module identified),
 #   3. compiled ahead of time and linked with the kumo unikernel (cached),
-#   4. booted as its own VM (QEMU started directly; KVM when /dev/kvm works, else TCG)
+#   4. booted as its own VM (QEMU started directly; KVM when kumo's probe shows it runs
+#      kumo guests, else TCG: `kumo info` says which and why)
 #      with its args, its stdout streamed back and its exit code kept,
 #   5. the same app as a Linux process on the hosted runtime, for comparison,
 #   6. the same pushed image run as a pod through kumod's CRI socket (kumod started on
@@ -15,8 +16,8 @@
 #      over its pod IP: `curl http://<pod IP>:8080/` prints what it served.
 # kumod sets up the node bridge (kumo0, 10.88.0.0/16) and iptables chains on this
 # machine; the demo removes them again at the end when the bridge was not there before.
-# When a step cannot work yet (the server app or the guest network stack not merged),
-# the demo says which step failed and why, and exits non-zero.
+# When a step fails, the demo says which step and why (with the VM's or kumod's own
+# words), and exits non-zero.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -57,6 +58,9 @@ trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 app=build/apps/app_args.wasm
+step "kumo info: what this node can do"
+"$kumo" info
+
 step "local registry on 127.0.0.1"
 registry_start open "$work/registry"
 ref=127.0.0.1:$REG_PORT/demo/args:v1
@@ -122,7 +126,7 @@ failed() {
 step "a Wasm web server pod, reached from the host over its pod IP"
 httpd=build/apps/net_httpd.wasm
 [ -f "$httpd" ] || failed "build the web server app" \
-	"$httpd is not built: tests/apps/net_httpd.c arrives with the netw branch (make apps builds it)"
+	"$httpd is not built: \`make apps\` builds the web server app (tests/apps/net_httpd.c)"
 mkdir -p "$work/web/www"
 cp "$httpd" "$work/web/httpd.wasm"
 printf '<!doctype html>\n<h1>Hello from a Wasm pod</h1>\n<p>served by net_httpd.wasm inside a kumo unikernel VM</p>\n' >"$work/web/www/index.html"
@@ -149,9 +153,11 @@ while [ $SECONDS -lt $deadline ]; do
 done
 if [ -z "$body" ]; then
 	echo "container log:"; tail -5 "$work/logs/web.log" 2>/dev/null || true
+	st=$(crictl ContainerStatus "{\"container_id\":\"$wctr\"}" 2>/dev/null |
+		jq -r '"state \(.status.state), exit code \(.status.exit_code), reason \(.status.reason), message \(.status.message)"' 2>/dev/null)
 	crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$web\"}" >/dev/null || true
 	failed "curl http://$ip:8080/ from the host" \
-		"no answer within 60 s: the guest side (kernel virtio-net + lwIP, netk branch; WASI sockets, netw branch) must be merged"
+		"no answer within 60 s from the web server pod ($st); kumod log: $(tail -3 "$work/kumod.log")"
 fi
 echo "$body"
 crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$web\"}" >/dev/null

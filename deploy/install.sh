@@ -313,7 +313,11 @@ check_runtime() { # warns about what the node lacks; DESTDIR installs skip it
 	for f in qemu-system-x86_64 ld ip iptables; do
 		command -v "$f" >/dev/null || say "warning: \`$f\` is not installed (run with --deps)"
 	done
-	[ -e /dev/kvm ] || say "warning: no /dev/kvm: VMs will run under QEMU TCG (slow)"
+	if [ -e /dev/kvm ]; then
+		say "note: /dev/kvm is there; kumo probes it at the first VM (\`kumo info\` says whether VMs run accelerated and why)"
+	else
+		say "warning: no /dev/kvm: VMs will run under QEMU TCG (slow)"
+	fi
 }
 
 service_start() {

@@ -114,8 +114,10 @@ start() {
 		echo "start-libvirtd: libvirtd does not answer on $URI (see $LOG/libvirtd.log)" >&2
 		exit 1
 	fi
-	# The first connection after an install probes QEMU for 10-45 s; pay it here.
-	timeout 120 virsh -q -c "$URI" domcapabilities --virttype "$( [ -w /dev/kvm ] && echo kvm || echo qemu)" \
+	# The first connection after an install probes QEMU for 10-45 s (KVM and TCG alike,
+	# one capabilities cache per QEMU binary); pay it here. Whether kumo's VMs use KVM
+	# is kumo's probe's call (`kumo info`), not libvirt's.
+	timeout 120 virsh -q -c "$URI" domcapabilities --virttype qemu \
 		--machine microvm >/dev/null 2>&1 || true
 }
 

@@ -47,7 +47,33 @@
  *     (Nehalem or newer for v2, Haswell for v3) under KVM. The kernel checks before
  *     the app runs and refuses with a panic record naming the missing feature.
  *   Optional: the LAPIC (always there), the PIT (TSC calibration when no kvmclock and
- *   no CPUID frequency leaf), the CMOS RTC (realtime without kvmclock).
+ *   no CPUID frequency leaf), the CMOS RTC (realtime without kvmclock), and pvpanic
+ *   (`-device pvpanic`, ISA port KUMO_BOOT_PORT_PVPANIC; libvirt `<panic model='isa'/>`):
+ *   on a panic the kernel writes the exit record first, then 1 (PANICKED) to that port,
+ *   then powers off. A host that pauses on a guest panic (`-action panic=pause`,
+ *   libvirt on_crash) learns of it at once and ends the VM even when power-off fails;
+ *   the record, when there is one, says what happened.
+ *
+ * The kernel command line (IN): words separated by spaces, unknown words ignored.
+ *   kumo.probe        probe mode (KUMO_BOOT_CMDLINE_PROBE): the kernel runs its first
+ *                     CPU set-up (GDT, IDT, SSE/AVX state: what an accelerator must be
+ *                     able to run for any kumo guest), writes the probe record on COM3
+ *                     and powers off; no initrd is read and no app runs. The host boots
+ *                     it under an accelerator to learn whether kumo guests run there.
+ *   kumo.test=pvpanic test hook: after the boot record, report a panic through pvpanic
+ *                     only (no exit record) and halt for ever, as a kernel that cannot
+ *                     report would; the host must end the VM by itself.
+ *
+ * The boot record (OUT)
+ *   The kernel's first line on COM3, written before anything else runs:
+ *       KUMO_BOOT_RECORD ("KUMO-BOOT v=1")
+ *   The host's sign of life: a VM that wrote nothing on COM3 by a deadline after it
+ *   was started is dead (hung before the kernel ran, or stopped by the accelerator).
+ *
+ * The probe record (OUT, probe mode only)
+ *       KUMO-PROBE v=1 ok accel=<kvm|tcg|hypervisor signature>
+ *   then power-off. Any other end (no record, an accelerator error) means kumo guests
+ *   cannot run under that accelerator.
  *
  * Host shares (only with a "share" in the config; v2)
  *   virtio-9p, one device per share, 9P2000.L, found like the network device
@@ -174,6 +200,15 @@
 #define KUMO_BOOT_PORT_STDOUT 0x3f8 /* COM1 */
 #define KUMO_BOOT_PORT_STDERR 0x2f8 /* COM2 */
 #define KUMO_BOOT_PORT_KERNEL 0x3e8 /* COM3: kernel log + exit record */
+#define KUMO_BOOT_PORT_PVPANIC 0x505 /* QEMU's ISA pvpanic (optional) */
+#define KUMO_PVPANIC_PANICKED 1u     /* the value written on a panic */
+
+/* The kernel command line words, the boot and the probe records. */
+#define KUMO_BOOT_CMDLINE_PROBE "kumo.probe"
+#define KUMO_BOOT_CMDLINE_TEST_PVPANIC "kumo.test=pvpanic"
+#define KUMO_BOOT_RECORD "KUMO-BOOT v=1"
+#define KUMO_PROBE_RECORD_PREFIX "KUMO-PROBE v=1 "
+#define KUMO_PROBE_RECORD_OK KUMO_PROBE_RECORD_PREFIX "ok"
 
 /* The exit record. */
 #define KUMO_EXIT_RECORD_PREFIX "KUMO-EXIT v=1 "

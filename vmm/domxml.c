@@ -137,6 +137,12 @@ char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 		sb_printf(&b, "'/>\n%s      <address type='virtio-mmio'/>\n    </filesystem>\n",
 			  s->shares[i].readonly ? "      <readonly/>\n" : "");
 	}
+	/* pvpanic (kernel/boot_abi.h): a guest panic becomes a CRASHED event and, with
+	 * on_crash destroy, the end of the domain. */
+	sb_printf(&b, "    <panic model='isa'>\n"
+		      "      <address type='isa' iobase='0x%x'/>\n"
+		      "    </panic>\n",
+		  KUMO_BOOT_PORT_PVPANIC);
 	/* microvm has no PCI: drop the devices libvirt adds by default. */
 	sb_printf(&b, "    <controller type='usb' model='none'/>\n"
 		      "    <memballoon model='none'/>\n"

@@ -1,6 +1,7 @@
 /* vmm/libvirt.c - the libvirt backend: one connection per daemon (re-established when
  * libvirtd restarts), transient domains created paused, lifecycle events from libvirt's
- * event loop, stats from virDomainGetInfo. */
+ * event loop (a guest panic or a pause we did not ask for ends the VM at once), stats
+ * from virDomainGetInfo. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -54,18 +55,125 @@ static void event_loop_init(void)
 	event_loop_ok = 1;
 }
 
+/* QEMU's first error line in libvirt's log of the domain (after its last start-up
+ * header and command line), "" when none. */
+static char *libvirt_log_error(const char *name)
+{
+	autofree char *path = xasprintf("/var/log/libvirt/qemu/%s.log", name);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	kumo_error_t err = NULL;
+	if (kumo_read_file(path, 4 << 20, &buf, &len, &err) < 0) {
+		kumo_error_free(&err);
+		return xstrdup("");
+	}
+	char *text = (char *)buf, *start = text, *p;
+	while ((p = strstr(start, "starting up libvirt")))
+		start = p + 1; /* the last start of this domain name */
+	char *found = NULL, *save = NULL;
+	bool in_command = true; /* the header's next lines are QEMU's command line */
+	start = strchr(start, '\n') ? strchr(start, '\n') + 1 : start + strlen(start);
+	for (char *l = strtok_r(start, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(l);
+		if (in_command) {
+			/* One argument per line, each but the last ending in a backslash. */
+			in_command = n > 0 && l[n - 1] == '\\';
+			continue;
+		}
+		/* -msg timestamp=on puts "2026-12-07T12:18:33.218413Z " before QEMU's own
+		 * messages. */
+		if (n > 28 && l[4] == '-' && l[10] == 'T' && strchr(l, 'Z') && strchr(l, 'Z') < l + 32)
+			l = strchr(l, 'Z') + 2;
+		/* libvirt's own notes ("2026-12-07 12:19:19.108+0000: Domain ... tainted"),
+		 * QEMU's warnings and notices. */
+		bool libvirt_note = n > 24 && l[4] == '-' && l[10] == ' ' && l[13] == ':';
+		if (!*l || libvirt_note || strstr(l, "warning:") || strstr(l, "char device redirected"))
+			continue;
+		found = l;
+	}
+	char *out = xstrdup(found ? found : "");
+	free(buf);
+	return out;
+}
+
+struct lv_check {
+	struct vmm_vm *vm; /* held (vmm_get_vm) until the check is done */
+	int event;         /* VIR_DOMAIN_EVENT_CRASHED or VIR_DOMAIN_EVENT_SUSPENDED */
+};
+
+/* Off libvirt's event loop (no libvirt call is made from a callback): a panicked VM,
+ * or one that QEMU paused while it ran (an accelerator error), ends now. */
+static void *check_stop(void *arg)
+{
+	struct lv_check *c = arg;
+	struct vmm_vm *vm = c->vm;
+	if (c->event == VIR_DOMAIN_EVENT_CRASHED) {
+		vmm_vm_fail(vm, "the guest panicked (pvpanic)");
+	} else if (vmm_vm_state(vm) == VMM_STATE_RUNNING ||
+		   vmm_vm_state(vm) == VMM_STATE_STOPPING) {
+		/* kumo pauses a domain only between create and start (reason "user"): any
+		 * other pause of a started VM is QEMU's, and nothing would resume it. */
+		virConnectPtr conn = NULL;
+		struct lv_conn *lv = vm->vmm->priv;
+		pthread_mutex_lock(&lv->lock);
+		if (lv->conn) {
+			conn = lv->conn;
+			virConnectRef(conn);
+		}
+		pthread_mutex_unlock(&lv->lock);
+		virDomainPtr d = conn ? virDomainLookupByName(conn, vm->spec.name) : NULL;
+		int st = 0, reason = 0;
+		if (d && virDomainGetState(d, &st, &reason, 0) == 0 && st == VIR_DOMAIN_PAUSED &&
+		    reason != VIR_DOMAIN_PAUSED_USER) {
+			autofree char *first = libvirt_log_error(vm->spec.name);
+			if (*first)
+				vmm_vm_fail(vm, "%s", first);
+			else
+				vmm_vm_fail(vm, "QEMU paused the VM (libvirt paused reason %d)", reason);
+		}
+		if (d)
+			virDomainFree(d);
+		if (conn)
+			virConnectClose(conn);
+	}
+	vmm_put_vm(vm);
+	free(c);
+	return NULL;
+}
+
 static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
 	(void)conn;
 	(void)detail;
 	struct vmm *vmm = opaque;
-	if (event != VIR_DOMAIN_EVENT_STOPPED)
+	if (event != VIR_DOMAIN_EVENT_STOPPED && event != VIR_DOMAIN_EVENT_CRASHED &&
+	    event != VIR_DOMAIN_EVENT_SUSPENDED)
 		return 0;
 	struct vmm_vm *vm = vmm_get_vm(vmm, virDomainGetName(dom));
-	if (vm) {
+	if (!vm)
+		return 0;
+	if (event == VIR_DOMAIN_EVENT_STOPPED) {
+		if (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
+			vmm_vm_set_error(vm, "the guest panicked (pvpanic)");
 		vmm_vm_gone(vm);
 		vmm_put_vm(vm);
+		return 0;
 	}
+	if (event == VIR_DOMAIN_EVENT_CRASHED)
+		vmm_vm_set_error(vm, "the guest panicked (pvpanic)");
+	struct lv_check *c = xzalloc(sizeof(*c));
+	c->vm = vm; /* the hold passes to the thread */
+	c->event = event;
+	pthread_t t;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, check_stop, c) != 0) {
+		log_warn("vmm: vm `%s`: cannot start a thread to end it", vm->spec.name);
+		vmm_put_vm(vm);
+		free(c);
+	}
+	pthread_attr_destroy(&at);
 	return 0;
 }
 

@@ -1,8 +1,10 @@
 /* vmm/qemu.c - the QEMU-direct backend: spawns qemu-system-x86_64 -M microvm paused,
- * drives it over a QMP socketpair, watches it in a waiter thread. No daemon needed.
- * A second QMP monitor on run_dir/qmp.sock and a pid file (run_dir/qemu.pid) let a
- * later process re-attach to a QEMU it did not start (vmm_attach after a kumod
- * restart); a re-attached QEMU is watched through a pidfd. */
+ * drives it over a QMP socketpair whose events a monitor thread follows (a stop that is
+ * not the app's exit ends the VM at once), reaps it in a waiter thread. No daemon
+ * needed. A second QMP monitor on run_dir/qmp.sock and a pid file (run_dir/qemu.pid)
+ * let a later process re-attach to a QEMU it did not start (vmm_attach after a kumod
+ * restart); a QEMU is watched through a pidfd, so a VM can also be let go of while it
+ * runs (vmm_vm_detach). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +16,9 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "kernel/boot_abi.h"
 #include "vmm_backend.h"
@@ -76,6 +81,12 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	push(&a, xstrdup("-display"));
 	push(&a, xstrdup("none"));
 	push(&a, xstrdup("-no-reboot"));
+	/* A guest panic (kernel/boot_abi.h: pvpanic after the panic record) pauses the
+	 * VM; the monitor thread sees GUEST_PANICKED and ends it. */
+	push(&a, xstrdup("-device"));
+	push(&a, xstrdup("pvpanic"));
+	push(&a, xstrdup("-action"));
+	push(&a, xstrdup("panic=pause"));
 	push(&a, xstrdup("-S"));
 	push(&a, xstrdup("-kernel"));
 	push(&a, xstrdup(s->kernel));
@@ -137,14 +148,25 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 
 struct qemu_vm {
 	int qmp;              /* our QMP connection: socketpair end, or run_dir/qmp.sock */
-	pthread_mutex_t qmp_lock;
-	pthread_t waiter;     /* waits for QEMU's end, then vmm_vm_gone() */
+	pthread_mutex_t cmd_lock; /* one command (send + answer) at a time */
+	pthread_mutex_t send_lock; /* one writer on the socket (commands, the monitor) */
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t cond;  /* an answer arrived, or QMP closed */
+	unsigned next_id;     /* id of the next command */
+	unsigned want_id;     /* the command waiting for its answer, 0: none */
+	char *answer;         /* its answer line (malloc'd), NULL until it came */
+	bool qmp_closed;      /* EOF: QEMU is gone or going */
+	bool killed;          /* we sent SIGKILL: the waiter blames nobody */
+	bool shutting_down;   /* SHUTDOWN seen: QEMU is on its way out */
+	pthread_t waiter;     /* reaps QEMU, then vmm_vm_gone() */
 	bool waiter_started;
+	pthread_t monitor;    /* reads QMP: answers and events */
+	bool monitor_started; /* and not yet joined (the waiter joins it) */
+	char rbuf[8192];      /* QMP read buffer (the greeting, then the monitor's) */
+	size_t rlen;
 	bool child;           /* we spawned it (reap it), or re-attached to it */
 	int pidfd;            /* QEMU's pidfd, -1: none (then the waiter blocks in waitpid) */
 	int stop_fd;          /* eventfd: release() tells the waiter to let go */
-	char rbuf[8192];      /* QMP read buffer */
-	size_t rlen;
 };
 
 static int pidfd_of(pid_t pid)
@@ -164,7 +186,14 @@ static struct qemu_vm *qemu_vm_new(struct vmm_vm *vm)
 	q->qmp = -1;
 	q->pidfd = -1;
 	q->stop_fd = eventfd(0, EFD_CLOEXEC);
-	pthread_mutex_init(&q->qmp_lock, NULL);
+	pthread_mutex_init(&q->cmd_lock, NULL);
+	pthread_mutex_init(&q->send_lock, NULL);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	vm->priv = q;
 	return q;
 }
@@ -223,36 +252,187 @@ static ssize_t qmp_readline(struct qemu_vm *q, char *line, size_t cap, int timeo
 	}
 }
 
-/* Sends a command and waits for its return; events on the way are skipped. */
-static int qmp_command(struct vmm_vm *vm, const char *json, kumo_error_t *err)
+/* Sends a command during start-up, before the monitor thread reads QMP: waits for its
+ * return itself; events on the way are skipped. */
+static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
-	pthread_mutex_lock(&q->qmp_lock);
-	int rc = 0;
 	size_t len = strlen(json);
-	if (send(q->qmp, json, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		rc = kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", (int)len - 1, json,
-				      vm->spec.name);
-		goto out;
-	}
+	if (send(q->qmp, json, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", (int)len - 1, json,
+					vm->spec.name);
 	char line[1024];
 	for (;;) {
-		if (qmp_readline(q, line, sizeof(line), 10000) < 0) {
-			rc = kumo_error(err, KUMO_E_UNAVAILABLE, "qmp `%.*s`: vm `%s` is not answering",
-					(int)len - 1, json, vm->spec.name);
-			goto out;
-		}
+		if (qmp_readline(q, line, sizeof(line), 10000) < 0)
+			return kumo_error(err, KUMO_E_UNAVAILABLE,
+					  "qmp `%.*s`: vm `%s` is not answering", (int)len - 1, json,
+					  vm->spec.name);
 		if (strncmp(line, "{\"return\"", 9) == 0)
-			break;
-		if (strncmp(line, "{\"error\"", 8) == 0) {
-			rc = kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s", (int)len - 1,
-					json, vm->spec.name, line);
-			goto out;
-		}
+			return 0;
+		if (strncmp(line, "{\"error\"", 8) == 0)
+			return kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s",
+					  (int)len - 1, json, vm->spec.name, line);
 	}
+}
+
+/* Writes one whole QMP line; the monitor thread writes too. */
+static bool qmp_send(struct qemu_vm *q, const char *buf, size_t len)
+{
+	pthread_mutex_lock(&q->send_lock);
+	bool ok = send(q->qmp, buf, len, MSG_NOSIGNAL) == (ssize_t)len;
+	pthread_mutex_unlock(&q->send_lock);
+	return ok;
+}
+
+/* Sends `{"execute":"<cmd>","id":N}` and waits for the monitor thread to hand over its
+ * answer. */
+static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
+{
+	struct qemu_vm *q = vm->priv;
+	pthread_mutex_lock(&q->cmd_lock);
+	pthread_mutex_lock(&q->lock);
+	unsigned id = ++q->next_id;
+	q->want_id = id;
+	free(q->answer);
+	q->answer = NULL;
+	bool closed = q->qmp_closed;
+	pthread_mutex_unlock(&q->lock);
+	int rc = 0;
+	autofree char *json = xasprintf("{\"execute\":\"%s\",\"id\":%u}\n", cmd, id);
+	size_t len = strlen(json);
+	if (closed || !qmp_send(q, json, len)) {
+		rc = kumo_error(err, KUMO_E_UNAVAILABLE, "qmp `%s` to vm `%s`: qemu is gone", cmd,
+				vm->spec.name);
+		goto out;
+	}
+	uint64_t deadline = kumo_now_ns() + 10000 * 1000000ull;
+	pthread_mutex_lock(&q->lock);
+	while (!q->answer && !q->qmp_closed) {
+		struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
+				      .tv_nsec = (long)(deadline % 1000000000ull)};
+		if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	char *answer = q->answer;
+	q->answer = NULL;
+	q->want_id = 0;
+	pthread_mutex_unlock(&q->lock);
+	if (!answer)
+		rc = kumo_error(err, KUMO_E_UNAVAILABLE, "qmp `%s`: vm `%s` is not answering", cmd,
+				vm->spec.name);
+	else if (strncmp(answer, "{\"error\"", 8) == 0)
+		rc = kumo_error(err, KUMO_E_INTERNAL, "qmp `%s` on vm `%s`: %s", cmd, vm->spec.name,
+				answer);
+	free(answer);
 out:
-	pthread_mutex_unlock(&q->qmp_lock);
+	pthread_mutex_unlock(&q->cmd_lock);
 	return rc;
+}
+
+char *vmm_qemu_first_error(const char *log_path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	kumo_error_t err = NULL;
+	if (kumo_read_file(log_path, 1 << 20, &buf, &len, &err) < 0) {
+		kumo_error_free(&err);
+		return xstrdup("");
+	}
+	char *save = NULL, *found = NULL;
+	for (char *l = strtok_r((char *)buf, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
+		/* QEMU's warnings (missing CPU features on this host, ...) are not why it
+		 * stopped. */
+		if (strstr(l, "warning:") || !l[strspn(l, " \t")])
+			continue;
+		found = l;
+		break;
+	}
+	char *s = xstrdup(found ? found : "");
+	free(buf);
+	return s;
+}
+
+/* Why QEMU stopped the guest, from its run state after a STOP event. */
+static void on_run_state(struct vmm_vm *vm, const char *status)
+{
+	struct qemu_vm *q = vm->priv;
+	if (strcmp(status, "running") == 0 || strcmp(status, "shutdown") == 0)
+		return; /* resumed meanwhile, or on its way out (SHUTDOWN follows) */
+	pthread_mutex_lock(&q->lock);
+	bool shutting_down = q->shutting_down;
+	pthread_mutex_unlock(&q->lock);
+	if (shutting_down)
+		return;
+	autofree char *log = xasprintf("%s/qemu.log", vm->spec.run_dir);
+	autofree char *first = vmm_qemu_first_error(log);
+	if (strcmp(status, "internal-error") == 0)
+		vmm_vm_fail(vm, "%s", *first ? first : "QEMU stopped the VM: internal error");
+	else if (strcmp(status, "guest-panicked") == 0)
+		vmm_vm_fail(vm, "the guest panicked (pvpanic)");
+	else
+		vmm_vm_fail(vm, "QEMU stopped the VM (run state `%s`)%s%s", status, *first ? ": " : "",
+			    first);
+}
+
+/* One QMP line from the monitor thread: an answer (ours or the status query's) or an
+ * event. */
+static void on_qmp_line(struct vmm_vm *vm, const char *line)
+{
+	struct qemu_vm *q = vm->priv;
+	json_t *j = json_loads(line, 0, NULL);
+	if (!j)
+		return;
+	json_t *id = json_object_get(j, "id");
+	const char *event = json_string_value(json_object_get(j, "event"));
+	if (json_is_string(id) && strcmp(json_string_value(id), "kumo-stop") == 0) {
+		const char *st = json_string_value(
+			json_object_get(json_object_get(j, "return"), "status"));
+		if (st)
+			on_run_state(vm, st);
+	} else if (json_is_integer(id)) {
+		pthread_mutex_lock(&q->lock);
+		if (q->want_id && (unsigned)json_integer_value(id) == q->want_id) {
+			free(q->answer);
+			q->answer = xstrdup(line);
+			pthread_cond_broadcast(&q->cond);
+		}
+		pthread_mutex_unlock(&q->lock);
+	} else if (event && strcmp(event, "GUEST_PANICKED") == 0) {
+		vmm_vm_fail(vm, "the guest panicked (pvpanic)");
+	} else if (event && strcmp(event, "SHUTDOWN") == 0) {
+		const char *why = json_string_value(
+			json_object_get(json_object_get(j, "data"), "reason"));
+		pthread_mutex_lock(&q->lock);
+		q->shutting_down = true;
+		pthread_mutex_unlock(&q->lock);
+		/* A reset with -no-reboot: a triple fault, unless the record says otherwise
+		 * (the kernel's last-resort power-off is one, after its record). */
+		if (why && strcmp(why, "guest-reset") == 0)
+			vmm_vm_set_error(vm, "the guest reset (triple fault) without an exit record");
+		else if (why && strcmp(why, "guest-panic") == 0)
+			vmm_vm_set_error(vm, "the guest panicked (pvpanic)");
+	} else if (event && strcmp(event, "STOP") == 0) {
+		/* STOP says nothing about why: ask for the run state (answered on this
+		 * thread, id "kumo-stop"). */
+		static const char ask[] = "{\"execute\":\"query-status\",\"id\":\"kumo-stop\"}\n";
+		if (!qmp_send(q, ask, sizeof(ask) - 1))
+			log_debug("vmm: vm `%s`: query-status: %s", vm->spec.name, strerror(errno));
+	}
+	json_decref(j);
+}
+
+static void *monitor_main(void *arg)
+{
+	struct vmm_vm *vm = arg;
+	struct qemu_vm *q = vm->priv;
+	char line[4096];
+	while (qmp_readline(q, line, sizeof(line), -1) >= 0)
+		on_qmp_line(vm, line);
+	pthread_mutex_lock(&q->lock);
+	q->qmp_closed = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
 }
 
 static void *waiter(void *arg)
@@ -260,6 +440,7 @@ static void *waiter(void *arg)
 	struct vmm_vm *vm = arg;
 	struct qemu_vm *q = vm->priv;
 	pid_t pid = vmm_vm_pid(vm);
+	int status = 0;
 	if (q->pidfd >= 0) {
 		/* Until QEMU ends, or release() lets go of a VM that keeps running. */
 		struct pollfd p[2] = {{.fd = q->pidfd, .events = POLLIN},
@@ -269,14 +450,32 @@ static void *waiter(void *arg)
 		if (!(p[0].revents & (POLLIN | POLLHUP)))
 			return NULL;
 	}
-	if (q->child) {
-		int status;
+	if (q->child) /* a re-attached QEMU is another process's child: no status */
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-	}
 	pthread_mutex_lock(&vm->lock);
 	vm->pid = 0; /* ended: never signal that number again */
 	pthread_mutex_unlock(&vm->lock);
+	/* QEMU is gone, so QMP reaches EOF: every event it sent (a reset's SHUTDOWN, a
+	 * panic) is handled before the exit is decided. */
+	if (q->monitor_started) {
+		pthread_join(q->monitor, NULL);
+		q->monitor_started = false;
+	}
+	pthread_mutex_lock(&q->lock);
+	bool killed = q->killed;
+	pthread_mutex_unlock(&q->lock);
+	/* QEMU died on its own: say how (used only when there is no exit record). */
+	if (!killed && (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status)))) {
+		autofree char *log = xasprintf("%s/qemu.log", vm->spec.run_dir);
+		autofree char *first = vmm_qemu_first_error(log);
+		if (*first)
+			vmm_vm_set_error(vm, "%s", first);
+		else if (WIFSIGNALED(status))
+			vmm_vm_set_error(vm, "QEMU was killed by signal %d", WTERMSIG(status));
+		else
+			vmm_vm_set_error(vm, "QEMU exited with status %d", WEXITSTATUS(status));
+	}
 	vmm_vm_gone(vm);
 	return NULL;
 }
@@ -393,7 +592,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	 * is built (kernel loaded). EOF on the way means QEMU gave up: say why. */
 	kumo_error_t qerr = NULL;
 	if (qmp_readline(q, line, sizeof(line), 30000) < 0 || strncmp(line, "{\"QMP\"", 6) != 0 ||
-	    qmp_command(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) < 0) {
+	    qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) < 0) {
 		kumo_error_free(&qerr);
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -401,6 +600,13 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		autofree char *why = qemu_log_tail(vm->spec.run_dir);
 		return kumo_error(err, KUMO_E_INTERNAL, "qemu did not start: %s", why);
 	}
+	if (pthread_create(&q->monitor, NULL, monitor_main, vm) != 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a qmp monitor thread");
+	}
+	q->monitor_started = true;
 	if (pthread_create(&q->waiter, NULL, waiter, vm) != 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -413,16 +619,38 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 
 static int qemu_resume(struct vmm_vm *vm, kumo_error_t *err)
 {
-	return qmp_command(vm, "{\"execute\":\"cont\"}\n", err);
+	struct qemu_vm *q = vm->priv;
+	kumo_error_t cerr = NULL;
+	if (qmp_command(vm, "cont", &cerr) == 0)
+		return 0;
+	/* A guest may end before QEMU answers `cont` (an instant panic that the monitor
+	 * acted on, a power-off): it was resumed, and the waiter reports how it ended. */
+	pthread_mutex_lock(&q->lock);
+	bool gone = q->qmp_closed || q->killed;
+	pthread_mutex_unlock(&q->lock);
+	if (gone) {
+		log_debug("vmm: vm `%s` ended while resuming: %s", vm->spec.name,
+			  kumo_error_msg(cerr));
+		kumo_error_free(&cerr);
+		return 0;
+	}
+	*err = cerr;
+	return -1;
 }
 
 static int qemu_shutdown(struct vmm_vm *vm, kumo_error_t *err)
 {
-	return qmp_command(vm, "{\"execute\":\"system_powerdown\"}\n", err);
+	return qmp_command(vm, "system_powerdown", err);
 }
 
 static int qemu_destroy(struct vmm_vm *vm, kumo_error_t *err)
 {
+	struct qemu_vm *q = vm->priv;
+	if (q) {
+		pthread_mutex_lock(&q->lock);
+		q->killed = true;
+		pthread_mutex_unlock(&q->lock);
+	}
 	pid_t pid = vmm_vm_pid(vm);
 	/* The waiter clears pid once it reaped QEMU, so a non-zero pid is still ours. */
 	if (pid > 0 && kill(pid, SIGKILL) < 0 && errno != ESRCH)
@@ -493,11 +721,11 @@ static int qemu_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *e
 	pthread_mutex_unlock(&vm->lock);
 	char line[1024];
 	if (qmp_readline(q, line, sizeof(line), 10000) < 0 || strncmp(line, "{\"QMP\"", 6) != 0 ||
-	    qmp_command(vm, "{\"execute\":\"qmp_capabilities\"}\n", err) < 0)
+	    qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", err) < 0)
 		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu pid %d: its monitor does not answer",
 				  (int)pid);
-	/* Paused (created, never resumed) or running? */
-	pthread_mutex_lock(&q->qmp_lock);
+	/* Paused (created, never resumed) or running? Asked before the monitor thread
+	 * reads the socket. */
 	const char *ask = "{\"execute\":\"query-status\"}\n";
 	bool running = false, answered = false;
 	if (send(q->qmp, ask, strlen(ask), MSG_NOSIGNAL) == (ssize_t)strlen(ask))
@@ -506,10 +734,12 @@ static int qemu_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *e
 				answered = true;
 				running = strstr(line, "\"running\": true") != NULL;
 			}
-	pthread_mutex_unlock(&q->qmp_lock);
 	if (!answered)
 		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu pid %d: query-status: no answer",
 				  (int)pid);
+	if (pthread_create(&q->monitor, NULL, monitor_main, vm) != 0)
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a qmp monitor thread");
+	q->monitor_started = true;
 	if (pthread_create(&q->waiter, NULL, waiter, vm) != 0)
 		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a waiter thread");
 	q->waiter_started = true;
@@ -529,13 +759,23 @@ static void qemu_release(struct vmm_vm *vm)
 			log_warn("vm `%s`: cannot stop its waiter", vm->spec.name);
 		pthread_join(q->waiter, NULL);
 	}
+	/* QEMU is reaped (or let go of), so the monitor thread gets EOF once the socket is
+	 * shut down (a create that failed half-way may leave a live socket too). */
+	if (q->qmp >= 0)
+		shutdown(q->qmp, SHUT_RDWR);
+	if (q->monitor_started)
+		pthread_join(q->monitor, NULL);
 	if (q->qmp >= 0)
 		close(q->qmp);
 	if (q->pidfd >= 0)
 		close(q->pidfd);
 	if (q->stop_fd >= 0)
 		close(q->stop_fd);
-	pthread_mutex_destroy(&q->qmp_lock);
+	free(q->answer);
+	pthread_mutex_destroy(&q->cmd_lock);
+	pthread_mutex_destroy(&q->send_lock);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
 	free(q);
 	vm->priv = NULL;
 }

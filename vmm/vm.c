@@ -1,6 +1,8 @@
 /* vmm/vm.c - the backend-independent VM lifecycle: connections, spec checks, state,
  * waiting, stop with grace period, exit records, resource mapping. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +24,72 @@ bool vmm_kvm_usable(void)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* The sign-of-life deadline of a spec: its own, else the environment's, else the
+ * default (vmm.h). */
+static unsigned life_deadline_ms(const struct vmm_spec *s)
+{
+	if (s->life_deadline_ms)
+		return s->life_deadline_ms;
+	const char *env = getenv("KUMO_VM_LIFE_DEADLINE_MS");
+	long v = env && *env ? strtol(env, NULL, 10) : 0;
+	return v > 0 && v <= 3600000 ? (unsigned)v : VMM_LIFE_DEADLINE_MS;
+}
+
+/* Whether the VM wrote anything on COM3: the kernel's boot record comes first. */
+static bool shows_life(const struct vmm_vm *vm)
+{
+	autofree char *p = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_EXIT);
+	struct stat st;
+	return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+#define WATCH_POLL_NS (50 * 1000000ull)
+
+/* Ends started VMs that wrote nothing on COM3 by their deadline; polls only while
+ * some VM is being watched. */
+static void *watchdog_main(void *arg)
+{
+	struct vmm *vmm = arg;
+	pthread_mutex_lock(&vmm->lock);
+	while (!vmm->closing) {
+		uint64_t now = kumo_now_ns(), next = 0;
+		struct vmm_vm *dead = NULL;
+		for (size_t i = 0; i < vmm->nvms && !dead; i++) {
+			struct vmm_vm *vm = vmm->vms[i];
+			if (!vm->life_deadline_ns)
+				continue;
+			if (vmm_vm_state(vm) == VMM_STATE_EXITED || shows_life(vm)) {
+				vm->life_deadline_ns = 0;
+			} else if (now >= vm->life_deadline_ns) {
+				vm->life_deadline_ns = 0;
+				vm->refs++;
+				dead = vm;
+			} else if (!next || vm->life_deadline_ns < next) {
+				next = vm->life_deadline_ns;
+			}
+		}
+		if (dead) {
+			pthread_mutex_unlock(&vmm->lock);
+			vmm_vm_fail(dead, "the VM showed no sign of life within %u ms of its start "
+					  "(no boot record on the kernel log)",
+				    life_deadline_ms(&dead->spec));
+			vmm_put_vm(dead);
+			pthread_mutex_lock(&vmm->lock);
+			continue;
+		}
+		if (!next) {
+			pthread_cond_wait(&vmm->watch_cond, &vmm->lock);
+			continue;
+		}
+		uint64_t wake = now + WATCH_POLL_NS < next ? now + WATCH_POLL_NS : next;
+		struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000ull),
+				      .tv_nsec = (long)(wake % 1000000000ull)};
+		pthread_cond_timedwait(&vmm->watch_cond, &vmm->lock, &ts);
+	}
+	pthread_mutex_unlock(&vmm->lock);
+	return NULL;
 }
 
 int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
@@ -46,25 +114,59 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 	vmm->ops = ops;
 	pthread_mutex_init(&vmm->lock, NULL);
 	pthread_cond_init(&vmm->cond, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vmm->watch_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	switch (cfg->accel) {
-	case VMM_ACCEL_KVM:
-		if (!vmm_kvm_usable()) {
+	case VMM_ACCEL_KVM: {
+		/* The caller chose (and probed, vmm_accel_resolve): only check it opens. */
+		const char *dev = cfg->dev_kvm ? cfg->dev_kvm : "/dev/kvm";
+		int fd = open(dev, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
 			vmm_close(vmm);
-			return kumo_error_errno(err, errno, "kvm requested but `/dev/kvm` is not usable");
+			return kumo_error_errno(err, e, "kvm requested but `%s` is not usable", dev);
 		}
+		close(fd);
 		vmm->accel = VMM_ACCEL_KVM;
 		break;
+	}
 	case VMM_ACCEL_TCG:
 		vmm->accel = VMM_ACCEL_TCG;
 		break;
-	default:
-		vmm->accel = vmm_kvm_usable() ? VMM_ACCEL_KVM : VMM_ACCEL_TCG;
+	default: {
+		if (!cfg->probe_kernel) {
+			/* Never assumed: without a kernel to probe with, KVM is not chosen. */
+			vmm->accel = VMM_ACCEL_TCG;
+			snprintf(vmm->accel_reason, sizeof(vmm->accel_reason),
+				 "kvm: not probed (no kumo kernel to probe with)");
+			break;
+		}
+		struct vmm_accel_probe p = {.qemu_binary = vmm->qemu_binary,
+					    .kernel = cfg->probe_kernel,
+					    .kernel_id = cfg->kernel_id,
+					    .cache_dir = cfg->accel_cache_dir,
+					    .dev_kvm = cfg->dev_kvm};
+		struct vmm_accel_verdict v;
+		if (vmm_accel_resolve(VMM_ACCEL_AUTO, &p, &vmm->accel, &v, err) < 0) {
+			vmm_close(vmm);
+			return -1;
+		}
+		snprintf(vmm->accel_reason, sizeof(vmm->accel_reason), "%s", v.reason);
+	}
 	}
 	if (ops->open(vmm, err) < 0) {
 		vmm->ops = NULL;
 		vmm_close(vmm);
 		return kumo_error_wrap(err, "open %s vm backend", ops->name);
 	}
+	if (pthread_create(&vmm->watchdog, NULL, watchdog_main, vmm) != 0) {
+		vmm_close(vmm);
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot start the vm watchdog thread");
+	}
+	vmm->watchdog_started = true;
 	*out = vmm;
 	return 0;
 }
@@ -73,6 +175,13 @@ void vmm_close(struct vmm *vmm)
 {
 	if (!vmm)
 		return;
+	if (vmm->watchdog_started) {
+		pthread_mutex_lock(&vmm->lock);
+		vmm->closing = true;
+		pthread_cond_broadcast(&vmm->watch_cond);
+		pthread_mutex_unlock(&vmm->lock);
+		pthread_join(vmm->watchdog, NULL);
+	}
 	if (vmm->ops)
 		vmm->ops->close(vmm);
 	if (vmm->nvms)
@@ -81,6 +190,7 @@ void vmm_close(struct vmm *vmm)
 	free(vmm->vms);
 	pthread_mutex_destroy(&vmm->lock);
 	pthread_cond_destroy(&vmm->cond);
+	pthread_cond_destroy(&vmm->watch_cond);
 	free(vmm->uri);
 	free(vmm->qemu_binary);
 	free(vmm);
@@ -94,6 +204,11 @@ const char *vmm_backend_name(const struct vmm *vmm)
 const char *vmm_accel_name(const struct vmm *vmm)
 {
 	return vmm->accel == VMM_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+const char *vmm_accel_reason(const struct vmm *vmm)
+{
+	return vmm->accel_reason;
 }
 
 void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm)
@@ -255,7 +370,14 @@ static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 	vm->spec.name = xstrdup(spec->name);
 	vm->spec.kernel = xstrdup(spec->kernel);
 	vm->spec.initrd = dup_or_null(spec->initrd);
-	vm->spec.cmdline = dup_or_null(spec->cmdline);
+	/* Debugging and test hooks (kernel/boot_abi.h's command line) for every VM. */
+	const char *extra = getenv("KUMO_VM_CMDLINE");
+	if (extra && *extra)
+		vm->spec.cmdline = spec->cmdline && *spec->cmdline
+					   ? xasprintf("%s %s", spec->cmdline, extra)
+					   : xstrdup(extra);
+	else
+		vm->spec.cmdline = dup_or_null(spec->cmdline);
 	vm->spec.run_dir = xstrdup(spec->run_dir);
 	vm->spec.log_path = dup_or_null(spec->log_path);
 	if (spec->net) {
@@ -433,6 +555,12 @@ int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
 	if (vm->state == VMM_STATE_CREATED)
 		vm->state = VMM_STATE_RUNNING;
 	pthread_mutex_unlock(&vm->lock);
+	/* From now on the kernel's boot record must show up on COM3 in time. */
+	struct vmm *vmm = vm->vmm;
+	pthread_mutex_lock(&vmm->lock);
+	vm->life_deadline_ns = kumo_now_ns() + (uint64_t)life_deadline_ms(&vm->spec) * 1000000ull;
+	pthread_cond_broadcast(&vmm->watch_cond);
+	pthread_mutex_unlock(&vmm->lock);
 	vmm_emit(vm->vmm, VMM_EVENT_STARTED, vm);
 	return 0;
 }
@@ -500,6 +628,43 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err)
 	return 0;
 }
 
+static void set_error_v(struct vmm_vm *vm, const char *fmt, va_list ap)
+{
+	char msg[sizeof(vm->error)];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&vm->lock);
+	bool first = !vm->error[0];
+	if (first)
+		memcpy(vm->error, msg, sizeof(msg));
+	pthread_mutex_unlock(&vm->lock);
+	if (first)
+		log_debug("vmm: vm `%s`: %s", vm->spec.name, msg);
+	else
+		log_debug("vmm: vm `%s`: also: %s", vm->spec.name, msg);
+}
+
+void vmm_vm_set_error(struct vmm_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_error_v(vm, fmt, ap);
+	va_end(ap);
+}
+
+void vmm_vm_fail(struct vmm_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_error_v(vm, fmt, ap);
+	va_end(ap);
+	kumo_error_t err = NULL;
+	if (vm->vmm->ops->destroy(vm, &err) < 0) {
+		log_warn("vmm: vm `%s`: destroy after a failure: %s", vm->spec.name,
+			 kumo_error_msg(err));
+		kumo_error_free(&err);
+	}
+}
+
 void vmm_vm_gone(struct vmm_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -525,11 +690,28 @@ void vmm_vm_gone(struct vmm_vm *vm)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	kumo_error_t rerr = NULL;
+	pthread_mutex_lock(&vm->lock);
+	char error[sizeof(vm->error)];
+	memcpy(error, vm->error, sizeof(error));
+	pthread_mutex_unlock(&vm->lock);
+	/* The app's own record wins; else why QEMU or the watchdog ended it; else a stop
+	 * that was asked for; else a crash nobody explained. */
 	if (kumo_read_file(path, 1 << 20, &buf, &len, &rerr) < 0 ||
 	    vmm_parse_exit_record((const char *)buf, len, &ex) < 0) {
-		ex.reason = stop_requested ? VMM_EXIT_KILLED : VMM_EXIT_CRASHED;
-		ex.code = stop_requested ? 137 : 255;
-		ex.trap[0] = 0;
+		ex = (struct vmm_exit){0};
+		if (error[0]) {
+			ex.reason = VMM_EXIT_CRASHED;
+			ex.code = 255;
+			snprintf(ex.message, sizeof(ex.message), "%s", error);
+		} else if (stop_requested) {
+			ex.reason = VMM_EXIT_KILLED;
+			ex.code = 137;
+		} else {
+			ex.reason = VMM_EXIT_CRASHED;
+			ex.code = 255;
+			snprintf(ex.message, sizeof(ex.message),
+				 "the VM stopped without an exit record");
+		}
 	}
 	kumo_error_free(&rerr);
 	free(buf);

@@ -18,6 +18,20 @@
  * pump follows them into the sinks (a raw fd and/or a CRI log file), so output written
  * while nobody reads is never lost, and the exit record is read back after power-off.
  *
+ * The accelerator (vmm/accel.c) is probed, never assumed: KVM counts as usable only when
+ * kumo's own kernel, booted in probe mode under KVM (kernel/boot_abi.h), reports back
+ * within a short deadline. The verdict and its reason are cached per host boot under
+ * VMM_ACCEL_CACHE_DIR, keyed on the kernel build id, QEMU and /dev/kvm.
+ *
+ * Never hang: a VM that stops for anything but its app's exit (an accelerator error,
+ * a guest panic through pvpanic, a reset, QEMU dying) or shows no sign of life (the
+ * kernel's boot record on COM3) within its deadline is destroyed at once and exits
+ * VMM_EXIT_CRASHED with QEMU's first error line (or the cause) in vmm_exit.message.
+ *
+ * Knobs from the environment (debugging and tests): KUMO_VM_CMDLINE (words appended to
+ * every VM's kernel command line), KUMO_VM_LIFE_DEADLINE_MS (the sign-of-life
+ * deadline when the spec gives none), KUMO_ACCEL_CACHE_DIR (the verdict cache).
+ *
  * All functions returning int return 0 (or a count) on success and -1 with *err set.
  */
 #ifndef KUMO_VMM_H
@@ -37,7 +51,7 @@ enum vmm_backend {
 };
 
 enum vmm_accel {
-	VMM_ACCEL_AUTO = 0, /* KVM when /dev/kvm is usable, TCG otherwise */
+	VMM_ACCEL_AUTO = 0, /* KVM when the probe says it runs kumo guests, TCG otherwise */
 	VMM_ACCEL_KVM,
 	VMM_ACCEL_TCG,
 };
@@ -73,9 +87,15 @@ struct vmm_config {
 	enum vmm_backend backend; /* which backend */
 	const char *uri;          /* libvirt URI, NULL: "qemu:///system" */
 	const char *qemu_binary;  /* QEMU backend, NULL: "qemu-system-x86_64" */
-	enum vmm_accel accel;     /* AUTO by default */
+	enum vmm_accel accel;     /* AUTO by default: resolved with vmm_accel_resolve() and
+				   * the probe fields below (no probe_kernel: TCG); KVM
+				   * only checks that /dev/kvm opens (the caller probed) */
 	vmm_event_fn on_event;    /* may be NULL */
 	void *event_ctx;          /* passed to on_event */
+	const char *probe_kernel; /* AUTO: kumo kernel image to probe KVM with, NULL: none */
+	const char *kernel_id;    /* its kernel build id (the verdict cache key) */
+	const char *accel_cache_dir; /* NULL: $KUMO_ACCEL_CACHE_DIR, else VMM_ACCEL_CACHE_DIR */
+	const char *dev_kvm;      /* the KVM device checked for KVM, NULL: "/dev/kvm" (tests) */
 };
 
 /* Opens a connection (libvirt: connects and starts its event loop thread; QEMU: checks
@@ -87,8 +107,86 @@ void vmm_close(struct vmm *vmm);
 const char *vmm_backend_name(const struct vmm *vmm);
 /* The accelerator VMs of this connection use: "kvm" or "tcg" (AUTO resolved). */
 const char *vmm_accel_name(const struct vmm *vmm);
-/* True when /dev/kvm can be opened read-write by this process. */
+/* Why (the verdict's reason when AUTO was resolved here, "" otherwise). */
+const char *vmm_accel_reason(const struct vmm *vmm);
+/* True when /dev/kvm can be opened read-write by this process (it may still be unable
+ * to run kumo guests: see vmm_accel_verdict). */
 bool vmm_kvm_usable(void);
+
+/* ---- The accelerator choice (vmm/accel.c) --------------------------------------- */
+
+#define VMM_ACCEL_CACHE_DIR "/run/kumo"  /* verdicts live for the host's boot */
+#define VMM_ACCEL_PROBE_DEADLINE_MS 1500 /* probe VM start → probe record */
+
+/* "auto", "kvm", "tcg" → *out; anything else is KUMO_E_INVALID naming the value. */
+int vmm_accel_parse(const char *s, enum vmm_accel *out, kumo_error_t *err);
+const char *vmm_accel_str(enum vmm_accel a); /* "auto", "kvm", "tcg" */
+
+/* What a verdict depends on; a change of any field means probing again. */
+struct vmm_accel_key {
+	char kernel_id[96];  /* the kumo kernel's build id */
+	char qemu[320];      /* QEMU: resolved binary path, inode, size, mtime */
+	char kvm[160];       /* /dev/kvm: device number, inode, the KVM vendor modules */
+	char boot_id[64];    /* /proc/sys/kernel/random/boot_id */
+};
+
+/* Whether KVM runs kumo guests here, and why. */
+struct vmm_accel_verdict {
+	bool kvm_usable;         /* the probe reported back under KVM */
+	bool pvm;                /* /dev/kvm belongs to PVM (/sys/module/kvm_pvm) */
+	bool cached;             /* read from the cache: no probe ran this time */
+	bool transient;          /* not cached (a timeout may not happen again) */
+	char reason[320];        /* "kvm: ok, probe 41 ms", "kvm: no /dev/kvm",
+				  * "kvm: PVM host, guest not PVM-aware",
+				  * "kvm: internal error in probe: <QEMU's first error line>" */
+	char detail[256];        /* QEMU's first error line of the probe, "" when none */
+	char qemu_version[128];  /* `qemu-system-x86_64 --version`'s first line, "" unknown */
+	uint64_t probe_ns;       /* what the probe cost (QEMU start to its end), 0: none */
+	int64_t probed_at;       /* wall-clock seconds of the probe, 0: none */
+};
+
+/* Where and how to probe. NULL paths mean the real ones (tests point them elsewhere). */
+struct vmm_accel_probe {
+	const char *qemu_binary;  /* NULL: "qemu-system-x86_64" from PATH */
+	const char *kernel;       /* kumo kernel image booted in probe mode (kumo.probe) */
+	const char *kernel_id;    /* its build id */
+	/* kernel NULL: called when a probe must run (not on a cache hit) for an image
+	 * (*path malloc'd) whose build id is kernel_id. */
+	int (*get_kernel)(void *ctx, char **path, kumo_error_t *err);
+	void *get_kernel_ctx;
+	const char *cache_dir;    /* NULL: $KUMO_ACCEL_CACHE_DIR, else VMM_ACCEL_CACHE_DIR */
+	int deadline_ms;          /* 0: VMM_ACCEL_PROBE_DEADLINE_MS */
+	const char *dev_kvm;      /* "/dev/kvm" */
+	const char *sys_module;   /* "/sys/module" */
+	const char *boot_id_path; /* "/proc/sys/kernel/random/boot_id" */
+};
+
+/* The verdict for this host: no /dev/kvm (or one that does not open) needs no probe;
+ * otherwise the cached verdict for the current key, else a probe (kernel booted under
+ * KVM in probe mode, QEMU-direct, deadline_ms) whose verdict is cached (an unwritable
+ * cache directory only costs a probe per call). Fails only when the host key cannot
+ * be read (no QEMU binary, no kernel id); a failed probe is a verdict, not an error. */
+int vmm_accel_verdict(const struct vmm_accel_probe *p, struct vmm_accel_verdict *out,
+		      kumo_error_t *err);
+/* The choice: TCG as asked (no probe); KVM when the verdict says so, else an error
+ * (KUMO_E_UNAVAILABLE) naming the verdict's reason; AUTO: KVM or TCG by the verdict.
+ * *out is KVM or TCG; *v (may be NULL) gets the verdict (zeroed for TCG). */
+int vmm_accel_resolve(enum vmm_accel want, const struct vmm_accel_probe *p, enum vmm_accel *out,
+		      struct vmm_accel_verdict *v, kumo_error_t *err);
+
+/* The pieces, exposed for tests. */
+int vmm_accel_host_key(const struct vmm_accel_probe *p, struct vmm_accel_key *out,
+		       kumo_error_t *err);
+/* The cache file for key under dir (malloc'd). */
+char *vmm_accel_cache_path(const char *dir, const struct vmm_accel_key *key);
+/* 1 and *out when path holds a verdict for exactly key; 0 when it is absent, for
+ * another key, or not a verdict (corrupt). */
+int vmm_accel_cache_load(const char *path, const struct vmm_accel_key *key,
+			 struct vmm_accel_verdict *out);
+int vmm_accel_cache_store(const char *path, const struct vmm_accel_key *key,
+			  const struct vmm_accel_verdict *v, kumo_error_t *err);
+/* The first line of QEMU's stderr that is not a warning, "" when none (malloc'd). */
+char *vmm_qemu_first_error(const char *log_path);
 
 /* ---- The VM spec --------------------------------------------------------------- */
 
@@ -138,7 +236,12 @@ struct vmm_spec {
 	const struct vmm_net_attach *net; /* NULL: no network device */
 	const struct vmm_share *shares;   /* host directories shared live, in order */
 	size_t nshares;
+	unsigned life_deadline_ms; /* no boot record on COM3 this long after vmm_start:
+				    * the VM is dead (destroyed, VMM_EXIT_CRASHED). 0:
+				    * $KUMO_VM_LIFE_DEADLINE_MS, else VMM_LIFE_DEADLINE_MS */
 };
+
+#define VMM_LIFE_DEADLINE_MS 10000
 
 /* ---- Lifecycle ------------------------------------------------------------------ */
 
@@ -150,7 +253,9 @@ enum vmm_exit_reason {
 	VMM_EXIT_OOM,           /* trap KUMO_TRAP_OUT_OF_MEMORY: OOMKilled in CRI */
 	VMM_EXIT_PANIC,         /* exit record of kind panic: a kernel bug */
 	VMM_EXIT_KILLED,        /* destroyed by vmm_stop() before it exited */
-	VMM_EXIT_CRASHED,       /* gone without an exit record (QEMU or kernel failure) */
+	VMM_EXIT_CRASHED,       /* gone without an exit record: stopped by QEMU (accelerator
+				 * error, guest panic, reset), QEMU died, or no sign of life
+				 * by the deadline; vmm_exit.message says which */
 };
 
 struct vmm_exit {
@@ -161,6 +266,8 @@ struct vmm_exit {
 	char trap[64];               /* the record's msg for a trap or panic
 				      * ("out of bounds memory access"), "" otherwise */
 	uint64_t exited_ns;          /* kumo_now_ns() when kumo learned of it */
+	char message[256];           /* VMM_EXIT_CRASHED: why, e.g. QEMU's first error line
+				      * "KVM internal error. Suberror: 1"; "" otherwise */
 };
 
 /* Creates the VM paused: QEMU started with -S / a transient libvirt domain created

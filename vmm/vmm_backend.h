@@ -36,12 +36,17 @@ struct vmm {
 	char *uri;                 /* libvirt URI */
 	char *qemu_binary;         /* QEMU executable */
 	enum vmm_accel accel;      /* resolved: KVM or TCG */
+	char accel_reason[320];    /* the verdict's reason when resolved here */
 	const struct vmm_ops *ops; /* the backend */
 	void *priv;                /* backend connection state */
 	pthread_mutex_t lock;      /* guards vms and each vm's refs */
 	pthread_cond_t cond;       /* signalled when a vm's refs drop to 0 */
 	struct vmm_vm **vms;       /* live VMs of this connection */
 	size_t nvms;
+	pthread_t watchdog;        /* ends started VMs that show no sign of life */
+	bool watchdog_started;
+	bool closing;              /* vmm_close() runs: the watchdog ends */
+	pthread_cond_t watch_cond; /* wakes the watchdog (a VM started, closing) */
 };
 
 struct vmm_console;
@@ -62,11 +67,22 @@ struct vmm_vm {
 	uint64_t first_output_ns;    /* kept from the console once it finished */
 	void *priv;                  /* backend state */
 	unsigned refs;               /* holds by event handlers (under vmm->lock) */
+	char error[256];             /* why it ended without its app's exit (first cause
+				      * wins), "" when none known */
+	uint64_t life_deadline_ns;   /* kumo_now_ns() by which COM3 must show the boot
+				      * record; 0: not watched (under vmm->lock) */
 };
 
 /* Backends call this exactly once when the VM is gone (QEMU reaped / STOPPED event):
  * drains the console, reads the exit record, wakes waiters, emits VMM_EVENT_EXITED. */
 void vmm_vm_gone(struct vmm_vm *vm);
+/* Records why the VM ends without its app's exit (the first cause wins; later ones
+ * only go to the debug log). */
+void vmm_vm_set_error(struct vmm_vm *vm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Records the cause, then destroys the VM now (never hang). From any thread that does
+ * not hold vm->lock; the backend's destroy must not wait for events. */
+void vmm_vm_fail(struct vmm_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Delivers an event to the connection's callback. */
 void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm);
 /* Finds a VM of the connection by name and holds it (vmm_vm_free waits for

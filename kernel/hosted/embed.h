@@ -137,11 +137,13 @@ struct kumo_hosted_vm_args {
 					    * --listen) */
 	bool libvirt;                      /* --libvirt */
 	bool verbose;                      /* -v */
+	const char *accel;                 /* --accel auto|kvm|tcg, NULL when absent
+					    * (checked by the VM path) */
 };
 typedef int (*kumo_hosted_vm_fn)(const struct kumo_hosted_vm_args *args);
 
-/* `PROG [--host|--libvirt] [-v] APP [--dir H::G]... [--env K=V]... [--mem SIZE]
- * [--bounds-checks] [--] [ARGS...]`: with --host, or when vm is NULL, loads APP
+/* `PROG [--host|--libvirt] [--accel auto|kvm|tcg] [-v] APP [--dir H::G]... [--env K=V]...
+ * [--mem SIZE] [--bounds-checks] [--] [ARGS...]`: with --host, or when vm is NULL, loads APP
  * (compiling a .wasm through `compile`, which may be NULL) and runs it as a WASI
  * command; otherwise hands the parsed command line to vm. Returns the exit status: the
  * app's, or KUMO_HOSTED_EXIT_TRAP after printing `kumo: trap: <message>` on stderr, or

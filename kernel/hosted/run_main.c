@@ -16,18 +16,21 @@
 static void run_usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"usage: %s [--host|--libvirt] [-v] APP [--dir HOST::GUEST]... [--env K=V]...\n"
+		"usage: %s [--host|--libvirt] [--accel auto|kvm|tcg] [-v] APP [--dir HOST::GUEST]...\n"
+		"       [--env K=V]..."
 		"       [--mem SIZE] [--net] [--listen [tcp:|udp:]ADDR:PORT]... [--bounds-checks]\n"
 		"       [--] [ARGS...]\n"
 		"\n"
 		"Runs a WASI preview1 command. APP is a .wasm or .wat module (compiled first, `kumo run`\n"
 		"only), or an object (.o) or shared object (.so) made by `kumo compile`.\n"
 		"`kumo run` boots APP (a .wasm or .wat) as a kumo unikernel VM by default: QEMU started\n"
-		"directly, KVM when /dev/kvm works, TCG otherwise; --dir then shares HOST live with\n"
-		"the VM at GUEST (virtio-9p: the app's writes land in HOST) and --mem sets the\n"
-		"guest RAM.\n"
+		"directly, KVM when a probe shows it runs kumo guests, TCG otherwise; --dir then\n"
+		"shares HOST live with the VM at GUEST (virtio-9p: the app's writes land in HOST)\n"
+		"and --mem sets the guest RAM.\n"
 		"  --host              run as a Linux process on the hosted runtime\n"
 		"  --libvirt           boot the VM through libvirt (as kumod does)\n"
+		"  --accel auto|kvm|tcg the VM's accelerator (default auto: KVM when usable, else\n"
+		"                      TCG, said once on stderr; kvm: an error when it is unusable)\n"
 		"  -v, --verbose       report the VM backend, accelerator and timings on stderr\n"
 		"  --dir HOST::GUEST   preopen host directory HOST as GUEST (--dir DIR: same name)\n"
 		"  --env K=V           set an environment variable (--env K: copy the host's)\n"
@@ -102,6 +105,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 		{"bounds-checks", no_argument, NULL, 'b'},
 		{"net", no_argument, NULL, 'N'},
 		{"listen", required_argument, NULL, 'l'},
+		{"accel", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -113,6 +117,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 	size_t ndirs = 0, nenv = 0, nlisten = 0;
 	bool host = false, bounds_checks = false, libvirt = false, verbose = false, net = false;
 	uint64_t mem = 0;
+	const char *accel = NULL;
 	int c, status = KUMO_HOSTED_EXIT_FAILURE;
 
 	optind = 1;
@@ -124,6 +129,14 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 		case 'v': verbose = true; break;
 		case 'b': bounds_checks = true; break;
 		case 'N': net = true; break;
+		case 'A':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
+				fprintf(stderr, "%s: bad --accel `%s`: want auto, kvm or tcg\n", prog,
+					optarg);
+				return KUMO_HOSTED_EXIT_USAGE;
+			}
+			accel = optarg;
+			break;
 		case 'l': {
 			autoerror kumo_error_t lerr = NULL;
 			if (nlisten == MAX_LIST) {
@@ -206,7 +219,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 			.app = app, .argv = vargv, .argc = vargc, .env = envs, .nenv = nenv,
 			.dirs = dirs, .ndirs = ndirs, .mem_bytes = mem, .libvirt = libvirt,
 			.verbose = verbose, .listen = (const char *const *)listens,
-			.nlisten = nlisten, .net = net || nlisten > 0,
+			.nlisten = nlisten, .net = net || nlisten > 0, .accel = accel,
 		};
 		status = vm(&va);
 		free(vargv);

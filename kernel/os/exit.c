@@ -10,11 +10,32 @@
 
 static volatile int exiting;
 
+/* Tells a pvpanic device, when there is one, that the kernel panicked (boot_abi.h). */
+static void pvpanic_signal(void)
+{
+	uint8_t caps = inb(KUMO_BOOT_PORT_PVPANIC);
+	if (caps != 0xff && (caps & KUMO_PVPANIC_PANICKED))
+		outb(KUMO_BOOT_PORT_PVPANIC, KUMO_PVPANIC_PANICKED);
+}
+
+void kpvpanic_hang(void)
+{
+	klog("test hook: pvpanic without an exit record, then halt");
+	kcons_flush();
+	pvpanic_signal();
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
 static __attribute__((noreturn)) void finish(int status, const char *kind, int trap, const char *msg)
 {
 	__asm__ volatile("cli");
-	if (exiting++)
-		power_off(); /* exiting while exiting (a fault in here): just stop */
+	if (exiting++) {
+		/* Exiting while exiting (a fault in here): the record may be missing, so
+		 * tell the host through pvpanic, then just stop. */
+		pvpanic_signal();
+		power_off();
+	}
 	char line[400];
 	int n;
 	if (trap >= 0)
@@ -43,6 +64,8 @@ static __attribute__((noreturn)) void finish(int status, const char *kind, int t
 		ramfs_report_files();
 	kcons_write(KCONS_KERNEL, line, (size_t)n);
 	kcons_flush();
+	if (strcmp(kind, KUMO_EXIT_KIND_PANIC) == 0)
+		pvpanic_signal();
 	power_off();
 }
 

@@ -35,6 +35,8 @@ __attribute__((noreturn)) void kexit(int status);
 void kstop_check(void);
 __attribute__((noreturn)) void ktrap(uint32_t trap_code);
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
+/* Test hook (boot_abi.h, kumo.test=pvpanic): pvpanic without an exit record, then halt. */
+__attribute__((noreturn)) void kpvpanic_hang(void);
 
 /* --- physical pages (page.c): identity-mapped, so a physical address is usable as a
  * pointer --- */

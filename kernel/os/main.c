@@ -1,4 +1,5 @@
 /* kernel/os/main.c - kumo_kmain: brings the kernel up in order, then runs the app on its own guarded stack and exits with its status. */
+#include <stdio.h>
 #include <string.h>
 
 #include "kernel/arch/x86_64/x86.h"
@@ -46,6 +47,32 @@ const char *kumo_accel(void)
 	return "tcg";
 }
 
+/* Whether the kernel command line holds `word` as a whole word. */
+static int cmdline_has(const char *cmdline, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = cmdline; p && *p; p++)
+		if ((p == cmdline || p[-1] == ' ') && strncmp(p, word, n) == 0 &&
+		    (p[n] == 0 || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+/* Probe mode (boot_abi.h): the CPU set-up ran, so the accelerator runs kumo guests. */
+static __attribute__((noreturn)) void probe_report(void)
+{
+	/* One more SSE round trip beyond cpu_init's, the instructions generated code
+	 * uses first: an emulator that cannot run them stops the VM before the record. */
+	uint64_t v = 0x6b756d6fu;
+	__asm__ volatile("movq %0, %%xmm0\n\tmovq %%xmm0, %0" : "+r"(v) : : "xmm0");
+	char line[64];
+	int n = snprintf(line, sizeof(line), KUMO_PROBE_RECORD_OK " accel=%s\n",
+			 v == 0x6b756d6fu ? kumo_accel() : "broken-sse");
+	kcons_write(KCONS_KERNEL, line, (size_t)n);
+	kcons_flush();
+	power_off();
+}
+
 static long app_trampoline(void *arg)
 {
 	(void)arg;
@@ -60,9 +87,15 @@ void kumo_kmain(uint32_t start_info_paddr)
 	uint64_t t[8];
 	t[0] = rdtsc();
 	kcons_init();
+	kcons_write(KCONS_KERNEL, KUMO_BOOT_RECORD "\n", sizeof(KUMO_BOOT_RECORD));
 	cpu_init();
 	if (si->magic != KUMO_HVM_START_MAGIC)
 		panic("not booted through PVH (start info magic %#x)", si->magic);
+	const char *cmdline = si->cmdline_paddr ? (const char *)(uintptr_t)si->cmdline_paddr : "";
+	if (cmdline_has(cmdline, KUMO_BOOT_CMDLINE_PROBE))
+		probe_report();
+	if (cmdline_has(cmdline, KUMO_BOOT_CMDLINE_TEST_PVPANIC))
+		kpvpanic_hang();
 	t[1] = rdtsc();
 	page_init(si);
 	vm_init(si);

@@ -6,6 +6,8 @@
 #   (b) VM start (resume) to the app's first output, as `kumo run -v` reports it
 #   (c) kernel entry to _start, measured in the guest by the TSC (the kernel's COM3 log)
 #   (d) host memory per VM (QEMU's max RSS) and the smallest guest RAM that runs hello
+# Every figure says which accelerator it was measured with: (a) and (b) what `kumo run`
+# chose (its -v line), (c) and (d) kumo's verdict (tests/accel.sh), the same one.
 # Closes with `boot-median-ms N` (figure (a)).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +16,8 @@ n=${BOOT_RUNS:-20}
 kumo=$build/bin/kumo
 app=$build/apps/app_hello.wasm
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-accel=tcg; if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
+source "$top/tests/accel.sh"
+kumo_accel "$build"
 
 median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 ms_since() { echo "$(( ($(date +%s%N) - $1) / 1000 ))" | awk '{printf "%.1f\n", $1/1000}'; }
@@ -29,6 +32,7 @@ for ((i = 0; i < n; i++)); do
 	t=$(date +%s%N); "$kumo" run --host "$app" >/dev/null; ms_since "$t" >>"$tmp/hosted"
 	t=$(date +%s%N); "$kumo" run -v "$app" >/dev/null 2>"$tmp/err"; ms_since "$t" >>"$tmp/vm"
 	grep -o 'start->first output [0-9.]* ms' "$tmp/err" | grep -o '[0-9.]*' >>"$tmp/first" || true
+	grep -o 'accel: [a-z]*' "$tmp/err" | head -1 | cut -d' ' -f2 >>"$tmp/run-accel" || true
 	# (c) and (d): the same image booted by QEMU directly, COM3 to a file.
 	/usr/bin/time -f %M -o "$tmp/rss1" qemu-system-x86_64 -M microvm -accel "$accel" -cpu Nehalem \
 		-m 64 -display none -no-reboot -nodefaults -serial null \
@@ -49,14 +53,16 @@ for mib in 4 6 8 12 16 24 32; do
 	fi
 done
 
-echo "bench-boot: $n runs each, accel $accel (no usable /dev/kvm means TCG), -M microvm"
-printf '%-44s %10s\n' "figure" "median"
-printf '%-44s %8s ms\n' "native hello (gcc -O2), wall" "$(median <"$tmp/native")"
-printf '%-44s %8s ms\n' "kumo run --host hello.wasm, wall" "$(median <"$tmp/hosted")"
-printf '%-44s %8s ms\n' "(a) kumo run hello.wasm (VM), wall" "$(median <"$tmp/vm")"
-printf '%-44s %8s ms\n' "(b) VM start to first output" "$(median <"$tmp/first")"
-printf '%-44s %8s ms\n' "(c) kernel entry to _start (in-guest TSC)" "$(median <"$tmp/entry")"
-printf '%-44s %8s MiB\n' "(d) QEMU max RSS per VM (64 MiB guest)" \
-	"$(median <"$tmp/rss" | awk '{printf "%.1f", $1/1024}')"
-printf '%-44s %11s\n' "(d) smallest guest RAM that runs hello" "$smallest"
+# What `kumo run` used in every run ("kvm", "tcg", or a mix when the verdict changed).
+run_accel=$(sort -u "$tmp/run-accel" 2>/dev/null | paste -sd+ -)
+echo "bench-boot: $n runs each, -M microvm; $accel_why"
+printf '%-44s %10s   %s\n' "figure" "median" "accelerator"
+printf '%-44s %8s ms   %s\n' "native hello (gcc -O2), wall" "$(median <"$tmp/native")" "none (host)"
+printf '%-44s %8s ms   %s\n' "kumo run --host hello.wasm, wall" "$(median <"$tmp/hosted")" "none (host)"
+printf '%-44s %8s ms   %s\n' "(a) kumo run hello.wasm (VM), wall" "$(median <"$tmp/vm")" "${run_accel:-?}"
+printf '%-44s %8s ms   %s\n' "(b) VM start to first output" "$(median <"$tmp/first")" "${run_accel:-?}"
+printf '%-44s %8s ms   %s\n' "(c) kernel entry to _start (in-guest TSC)" "$(median <"$tmp/entry")" "$accel"
+printf '%-44s %8s MiB  %s\n' "(d) QEMU max RSS per VM (64 MiB guest)" \
+	"$(median <"$tmp/rss" | awk '{printf "%.1f", $1/1024}')" "$accel"
+printf '%-44s %11s   %s\n' "(d) smallest guest RAM that runs hello" "$smallest" "$accel"
 echo "boot-median-ms $(median <"$tmp/vm")"

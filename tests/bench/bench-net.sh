@@ -139,7 +139,7 @@ for r in "${runners[@]}"; do
 done
 
 echo "bench-net: wrk -t1 -d${secs}s --latency against net_httpd (tests/apps/net_httpd.c), one thread"
-echo "  native: clang-19 -O2 on the host   hosted: kumo run --host   vm: kumo run --net (QEMU; KVM when /dev/kvm works)"
+echo "  native: clang-19 -O2 on the host   hosted: kumo run --host   vm: kumo run --net (QEMU; $("$kumo" info accel 2>/dev/null | head -1 | sed 's/^accelerator *//'))"
 printf '%-5s %5s  %-7s %10s %9s %9s %9s %6s %10s\n' file conns runner "req/s" "MB/s" "p50 ms" "p99 ms" errors "vs native"
 for f in 1k 64k; do
 	for c in 1 64; do

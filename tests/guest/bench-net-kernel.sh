@@ -13,8 +13,8 @@ here=$(dirname "$0")
 [ -f "$elf" ] || { echo "missing $elf (make test-prereqs)"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "needs root for a tap device"; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk"; exit 1; }
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
+source "$here/../accel.sh"
+kumo_accel "$build"
 tap=knbtap$(( $$ % 100000 ))
 sub=10.$(( 200 + $$ % 50 )).$(( $$ / 50 % 250 + 1 ))
 host=$sub.1 guest=$sub.2
@@ -31,7 +31,7 @@ ip tuntap add "$tap" mode tap && ip addr add "$host/24" dev "$tap" && ip link se
 # A known neighbour: connect attempts made before the guest is up would otherwise
 # leave a failed ARP entry that Linux retries only every second.
 ip neigh replace "$guest" lladdr 52:54:00:4b:4d:02 dev "$tap" nud permanent
-echo "bench-net-kernel: accel $accel, $secs s per wrk run, 64 KiB responses"
+echo "bench-net-kernel: $accel_why, $secs s per wrk run, 64 KiB responses"
 for machine in microvm q35; do
 	bash "$here/mkinitrd.sh" "$tmp/i.img" "{\"version\": 1, \"args\": [\"app\", \"http\", \"65536\"],
 		\"net\": {\"address\": \"$guest/24\", \"gateway\": \"$host\", \"listen\": [\"tcp:0.0.0.0:8080\"]}}"

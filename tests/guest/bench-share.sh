@@ -13,10 +13,10 @@ kumo=$build/bin/kumo
 here=$(dirname "$0")
 runs=${BENCH_RUNS:-5}
 [ -f "$elf" ] || { echo "missing $elf (make test-prereqs)"; exit 1; }
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
+source "$here/../accel.sh"
+kumo_accel "$build"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-echo "bench-share: accel $accel, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-share: $accel_why, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$tmp/share" "$tmp/root/img"
 head -c 1048576 /dev/urandom >"$tmp/share/1m.bin"

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # tests/guest/boot-time.sh - measures booting the test payload's "hello" N times under
-# QEMU (-M microvm, KVM when /dev/kvm works, else TCG) and prints medians of: QEMU start
+# QEMU (-M microvm, the accelerator kumo chose: tests/accel.sh) and prints medians of: QEMU start
 # to exit, QEMU start to the first stdout line, and the in-guest TSC time from the
 # kernel's first instruction to the app's entry. A measurement, not a test.
 # usage: boot-time.sh [BUILD_DIR] [N]
 set -eu
 build=${1:-build}; n=${2:-20}
 elf=$build/tests/guest/payload.elf
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
+source "$(dirname "$0")/../accel.sh"
+kumo_accel "$build"
+echo "boot-time: $accel_why"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2)}'; }
 for ((i = 0; i < n; i++)); do

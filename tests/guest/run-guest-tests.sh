@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/guest/run-guest-tests.sh - boots the kernel with the C test payload under QEMU
-# (KVM when /dev/kvm works, TCG otherwise) and checks exact serial output (COM1 stdout,
+# (the accelerator kumo chose, tests/accel.sh) and checks exact serial output (COM1 stdout,
 # COM2 stderr) and the exit record on COM3 (kernel/boot_abi.h).
 # usage: run-guest-tests.sh [BUILD_DIR]     prints `guest: N passed, N failed`
 set -u
@@ -11,9 +11,9 @@ if [ ! -f "$elf" ]; then
 	echo "guest: missing $elf (make test-prereqs)"
 	echo "guest: 0 passed, 1 failed"; exit 1
 fi
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
-echo "guest: accel $accel"
+source "$(dirname "$0")/../accel.sh"
+kumo_accel "$build"
+echo "guest: $accel_why"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 here=$(dirname "$0")
@@ -78,6 +78,22 @@ rec_trap() { echo "KUMO-EXIT v=1 status=134 kind=trap trap=$1 msg=$2"; }
 boot hello
 check hello "hello from the kumo kernel"$'\n' "$(rec_exit 0)"
 check_log hello "kernel entry to app entry"
+
+# The boot record is the kernel's first line on COM3 (the host's sign of life).
+if [ "$(head -1 "$tmp/hello.3")" = "KUMO-BOOT v=1" ]; then ok "boot record first"; else nok "boot record first" "$(head -2 "$tmp/hello.3")"; fi
+# Probe mode: the CPU set-up, the probe record, power-off; no app, no exit record.
+boot probe -append kumo.probe
+check probe "" "" ""
+if [ "$(grep -c . "$tmp/probe.3")" = 2 ] && grep -qx "KUMO-PROBE v=1 ok accel=$accel" "$tmp/probe.3"; then
+	ok "probe record"
+else
+	nok "probe record" "$(cat "$tmp/probe.3")"
+fi
+# pvpanic: the test hook panics through the device only and halts; QEMU's default panic
+# action powers the VM off, so QEMU ends (without it the VM would halt for ever).
+boot pvpanic -append kumo.test=pvpanic -device pvpanic
+check pvpanic "" "" ""
+check_log pvpanic "test hook: pvpanic without an exit record"
 
 for code in 0 1 42 255; do
 	run "exit-$code" "[\"app\", \"exit\", \"$code\"]"
@@ -169,8 +185,8 @@ check pc-hello "hello from the kumo kernel"$'\n' "$(rec_exit 0)"
 MACHINE=q35 run q35-exit '["app", "exit", "42"]'
 check q35-exit "" "$(rec_exit 42)"
 ONE_SERIAL=1 run one-serial '["app", "stderr"]'
-# Everything shares COM1: the app's lines in order, the kernel log, the record last.
-if [ "$(grep -v '^kumo: ' "$tmp/one-serial.1" | grep -v '^$' | head -2)" = "to stdout
+# Everything shares COM1: the boot record, the app's lines in order, the kernel log, the record last.
+if [ "$(grep -v -e '^kumo: ' -e '^KUMO-BOOT ' "$tmp/one-serial.1" | grep -v '^$' | head -2)" = "to stdout
 to stderr" ] && [ "$(tail -1 "$tmp/one-serial.1")" = "$(rec_exit 3)" ]; then
 	ok one-serial
 else

@@ -22,9 +22,9 @@ done
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
 	nok "needs root, /dev/net/tun and ip(8) to create a tap device"; finish
 fi
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
-echo "net: accel $accel"
+source "$(dirname "$0")/../accel.sh"
+kumo_accel "$build"
+echo "net: $accel_why"
 
 # A tap and a /24 of our own: names and addresses from our pid, removed on exit.
 tap=kntap$(( $$ % 100000 ))

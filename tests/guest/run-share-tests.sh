@@ -17,9 +17,9 @@ ok() { passed=$((passed + 1)); echo "ok: $1"; }
 nok() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "    $l"; done; }
 finish() { echo "share: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
 [ -f "$elf" ] || { nok "missing $elf (make test-prereqs)"; finish; }
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
-echo "share: accel $accel"
+source "$here/../accel.sh"
+kumo_accel "$build"
+echo "share: $accel_why"
 tmp=$(mktemp -d)
 qpid=
 cleanup() {

@@ -16,8 +16,9 @@ lib=$build/kernel/libkumo-kernel.a
 lds=$build/kernel/kernel.ld
 cache=$build/tests/wasi-vm
 mkdir -p "$cache"
-accel=tcg
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
+source "$here/../accel.sh"
+kumo_accel "$build"
+echo "wasi-vm: $accel_why"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 passed=0; failed=0; failures=()
 for wasm in "$suite"/tests/*/testsuite/wasm32-wasip1/*.wasm; do

@@ -159,6 +159,7 @@ static void trap_and_missing_record(void **state)
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
 	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
 	assert_int_equal(ex.code, 255);
+	assert_string_equal(ex.message, "the VM stopped without an exit record");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
@@ -194,6 +195,96 @@ static void stop_hanging_guest(void **state)
 	pid_t pid = vmm_vm_pid(vm);
 	vmm_vm_free(vm);
 	assert_int_equal(kill(pid, 0), -1);
+	free((char *)s.run_dir);
+}
+
+/* A guest that panics through pvpanic and then hangs: QEMU pauses it (panic=pause), the
+ * monitor sees GUEST_PANICKED and ends it at once. */
+static void pvpanic_ends_the_vm(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("pvpanic", "out=up noexit pvpanic");
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	uint64_t t0 = kumo_now_ns();
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
+	fprintf(stderr, "  pvpanic: ended %.1f ms after start: %s\n",
+		(double)(ex.exited_ns - t0) / 1e6, ex.message);
+	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
+	assert_int_equal(ex.code, 255);
+	assert_string_equal(ex.message, "the guest panicked (pvpanic)");
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	/* After a panic record (kumo's kernel): the VM ends at once and the record says
+	 * what happened. */
+	s = spec("pvpanic-record", "panic msg=kernel_bug:_page_fault exit=255 pvpanic");
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_PANIC);
+	assert_string_equal(ex.trap, "kernel bug: page fault");
+	assert_string_equal(ex.message, "");
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+}
+
+/* A triple fault with -no-reboot: QEMU reports a guest reset and exits; without an exit
+ * record that is the VM's failure, said as such. */
+static void triple_fault(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("triple", "out=up noexit triple");
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	uint64_t t0 = kumo_now_ns();
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
+	fprintf(stderr, "  triple fault: ended %.1f ms after start: %s\n",
+		(double)(ex.exited_ns - t0) / 1e6, ex.message);
+	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
+	assert_string_equal(ex.message, "the guest reset (triple fault) without an exit record");
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+}
+
+/* A guest that never writes its boot record is dead at its deadline. */
+static void no_sign_of_life(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("silent", "silent hang");
+	s.life_deadline_ms = 400;
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	uint64_t t0 = kumo_now_ns();
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct vmm_exit ex;
+	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
+	double ms = (double)(ex.exited_ns - t0) / 1e6;
+	fprintf(stderr, "  silent: ended %.1f ms after start: %s\n", ms, ex.message);
+	assert_true(ms >= 400 && ms < 1400);
+	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
+	assert_string_equal(ex.message, "the VM showed no sign of life within 400 ms of its start "
+					"(no boot record on the kernel log)");
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	/* One that shows life and then hangs is not touched by the watchdog. */
+	s = spec("alive", "out=up hang");
+	s.life_deadline_ms = 200;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	assert_int_equal(vmm_wait(vm, 800, &ex, &err), 0);
+	assert_int_equal(vmm_stop(vm, 0, &err), 0);
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
+	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
 
@@ -341,6 +432,9 @@ int main(void)
 		cmocka_unit_test(boot_exit_code_and_logs),
 		cmocka_unit_test(trap_and_missing_record),
 		cmocka_unit_test(stop_hanging_guest),
+		cmocka_unit_test(pvpanic_ends_the_vm),
+		cmocka_unit_test(triple_fault),
+		cmocka_unit_test(no_sign_of_life),
 		cmocka_unit_test(detach_and_attach),
 		cmocka_unit_test(boot_with_shares),
 		cmocka_unit_test(bad_specs),

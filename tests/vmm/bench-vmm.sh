@@ -25,8 +25,9 @@ work=$(mktemp -d /tmp/kumo-bench-vmm.XXXXXX)
 started_here=0
 bash deploy/start-libvirtd.sh --status 2>/dev/null || started_here=1
 
-accel=$([ -w /dev/kvm ] && echo kvm || echo tcg)
-echo "bench-vmm: accel $accel ($( [ "$accel" = tcg ] && echo 'no usable /dev/kvm: QEMU TCG, figures are TCG figures' || echo 'KVM'))"
+source tests/accel.sh
+kumo_accel "$BUILD"
+echo "bench-vmm: $accel_why$( [ "$accel" = tcg ] && echo ': the figures are TCG figures')"
 echo "bench-vmm: image $fixture, 32 MiB, 1 vCPU, runs $RUNS"
 
 # stats FILE COLUMN -> "median p95"
@@ -47,7 +48,7 @@ run_setting() { # label backend runs [tuning]
 			echo "bench-vmm: cannot (re)start libvirtd"; return 1; }
 	fi
 	local out=$work/$label.txt
-	"$tool" bench --backend "$backend" --runs "$runs" --dir "$work/vms" --name "kumo-bench-$label" \
+	"$tool" bench --accel "$accel" --backend "$backend" --runs "$runs" --dir "$work/vms" --name "kumo-bench-$label" \
 		"$fixture" >"$out" 2>"$work/$label.err" || { echo "bench-vmm: $label failed:"; cat "$work/$label.err"; return 1; }
 	read -r c50 c95 <<<"$(stats "$out" 1)"
 	read -r r50 r95 <<<"$(stats "$out" 2)"
@@ -118,7 +119,7 @@ echo "== $COUNT VMs created and started together, then stopped"
 bash deploy/start-libvirtd.sh --restart >/dev/null
 for backend in qemu libvirt; do
 	before_q=$(qemu_procs); before_d=$(domains)
-	"$tool" many --backend "$backend" --count "$COUNT" --dir "$work/many" --name "kumo-bench-many-$backend" \
+	"$tool" many --accel "$accel" --backend "$backend" --count "$COUNT" --dir "$work/many" --name "kumo-bench-many-$backend" \
 		"$fixture" 2>"$work/many-$backend.err" || { echo "bench-vmm: many $backend failed:"; cat "$work/many-$backend.err"; }
 	sleep 1
 	after_q=$(qemu_procs); after_d=$(domains)

@@ -17,7 +17,12 @@
  *   msg=TEXT      the record's msg ('_' becomes ' ')
  *   klog=TEXT     a kernel log line on COM3 before the record
  *   noexit        power off without an exit record
- * The record follows kernel/boot_abi.h.
+ *   pvpanic       after the exit record (if any), report a panic through pvpanic
+ *                 (port 0x505) and hang, as kumo's kernel does after a panic record
+ *   silent        no boot record first (a guest that shows no sign of life)
+ *   triple        a triple fault (no IDT, then int3) instead of the power-off
+ * Like kumo's kernel, it writes the boot record on COM3 first (unless silent). The
+ * records follow kernel/boot_abi.h.
  */
 #include <stdint.h>
 
@@ -108,7 +113,20 @@ void fixture_main(struct hvm_start_info *si)
 	const char *cmd = si && si->cmdline_paddr ? (const char *)(uintptr_t)si->cmdline_paddr : "";
 	uint32_t code = 0, trap = 0;
 	const char *msg = "";
-	int msg_len = 0, hang = 0, noexit = 0, panic = 0, is_trap = 0;
+	int msg_len = 0, hang = 0, noexit = 0, panic = 0, is_trap = 0, pvpanic = 0, silent = 0;
+	int triple = 0;
+	for (const char *p = cmd; *p;) {
+		while (*p == ' ')
+			p++;
+		const char *w = p;
+		while (*p && *p != ' ')
+			p++;
+		silent |= word_is(w, (int)(p - w), "silent");
+	}
+	if (!silent) {
+		puts_port(COM_EXIT, KUMO_BOOT_RECORD, -1, 0);
+		putc_port(COM_EXIT, '\n');
+	}
 	for (const char *p = cmd; *p;) {
 		while (*p == ' ')
 			p++;
@@ -161,6 +179,10 @@ void fixture_main(struct hvm_start_info *si)
 			hang = 1;
 		} else if (word_is(w, len, "noexit")) {
 			noexit = 1;
+		} else if (word_is(w, len, "pvpanic")) {
+			pvpanic = 1;
+		} else if (word_is(w, len, "triple")) {
+			triple = 1;
 		}
 	}
 	if (hang)
@@ -178,6 +200,18 @@ void fixture_main(struct hvm_start_info *si)
 		puts_port(COM_EXIT, " msg=", -1, 0);
 		puts_port(COM_EXIT, msg, msg_len, 1);
 		putc_port(COM_EXIT, '\n');
+	}
+	if (pvpanic) {
+		outb(KUMO_BOOT_PORT_PVPANIC, KUMO_PVPANIC_PANICKED);
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
+	if (triple) {
+		static const struct {
+			uint16_t limit;
+			uint32_t base;
+		} __attribute__((packed)) none = {0, 0};
+		__asm__ volatile("lidt %0; int3" : : "m"(none));
 	}
 	power_off();
 }

@@ -16,6 +16,7 @@ if ! bash deploy/start-libvirtd.sh; then
 fi
 log=$(mktemp)
 KUMO_VMM_FIXTURE=$root/$BUILD/tests/vmm/pvh-fixture.elf \
+KUMO_TEST_KUMO_KERNEL=$root/$BUILD/tests/guest/payload.elf \
 KUMO_START_LIBVIRTD=$root/deploy/start-libvirtd.sh \
 	"$bin" >"$log" 2>&1
 rc=$?

@@ -26,6 +26,7 @@ struct opts {
 	int runs, count, grace;
 	const char *kernel;
 	const char *cmdline;
+	enum vmm_accel accel; /* --accel: the test helper's verdict (tests/accel.sh) */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -38,7 +39,7 @@ static void on_sigint(int sig)
 static int open_vmm(const struct opts *o, struct vmm **out)
 {
 	kumo_error_t err = NULL;
-	struct vmm_config cfg = {.backend = o->backend};
+	struct vmm_config cfg = {.backend = o->backend, .accel = o->accel};
 	if (vmm_open(&cfg, out, &err) < 0) {
 		fprintf(stderr, "vmm-tool: %s\n", kumo_error_msg(err));
 		kumo_error_free(&err);
@@ -241,9 +242,10 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{"backend", 1, 0, 'b'}, {"mem", 1, 0, 'm'},  {"name", 1, 0, 'n'},
 		{"dir", 1, 0, 'd'},     {"log", 1, 0, 'l'},  {"runs", 1, 0, 'r'},
-		{"count", 1, 0, 'c'},   {"stop-grace", 1, 0, 'g'}, {0, 0, 0, 0}};
+		{"count", 1, 0, 'c'},   {"stop-grace", 1, 0, 'g'}, {"accel", 1, 0, 'a'},
+		{0, 0, 0, 0}};
 	if (argc < 2) {
-		fprintf(stderr, "usage: vmm-tool run|bench|many [opts] KERNEL [CMDLINE]\n");
+		fprintf(stderr, "usage: vmm-tool run|bench|many [--accel kvm|tcg] [opts] KERNEL [CMDLINE]\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -262,6 +264,15 @@ int main(int argc, char **argv)
 		case 'r': o.runs = atoi(optarg); break;
 		case 'c': o.count = atoi(optarg); break;
 		case 'g': o.grace = atoi(optarg); break;
+		case 'a': {
+			kumo_error_t err = NULL;
+			if (vmm_accel_parse(optarg, &o.accel, &err) < 0) {
+				fprintf(stderr, "vmm-tool: %s\n", kumo_error_msg(err));
+				kumo_error_free(&err);
+				return 2;
+			}
+			break;
+		}
 		default: return 2;
 		}
 	}
