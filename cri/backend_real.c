@@ -41,8 +41,6 @@
 #include "imagestore/imagestore.h"
 #include "vmm/vmm.h"
 
-#define MODULE_MAX_BYTES (512u << 20)
-
 /* One container's VM as this kumod knows it. */
 struct vmrec {
 	char id[65];
@@ -81,13 +79,10 @@ static int compile_pulled(void *ctx, const struct imagestore_image *img, kumo_er
 	struct real *r = ctx;
 	if (!img->module_path)
 		return kumo_error(err, KUMO_E_INVALID, "image `%s` names no .wasm module", img->id);
-	autofree uint8_t *wasm = NULL;
-	size_t len = 0;
-	if (kumo_read_file(img->module_path, MODULE_MAX_BYTES, &wasm, &len, err) < 0)
-		return kumo_error_wrap(err, "compile the image's module");
-	struct kumo_build_options opts = {.root = r->root};
-	struct kumo_build_result res = {0};
-	if (kumo_build_object(&opts, wasm, len, &res, err) < 0) {
+	struct builder_options opts = {.root = r->root};
+	struct builder_object res = {0};
+	struct builder_module mod = {img->module_path, img->module_digest};
+	if (builder_compile(&opts, &mod, &res, err) < 0) {
 		free(compile_failed_id);
 		compile_failed_id = xstrdup(img->id);
 		return kumo_error_wrap(err, "compile the image's module");
@@ -95,7 +90,7 @@ static int compile_pulled(void *ctx, const struct imagestore_image *img, kumo_er
 	log_info("module %s of image %s: %s (%llu ms)", res.module_digest, img->id,
 		 res.cache_hit ? "already compiled" : "compiled",
 		 (unsigned long long)(res.ns / 1000000));
-	kumo_build_result_free(&res);
+	builder_object_free(&res);
 	return 0;
 }
 
@@ -325,7 +320,7 @@ struct ctr_net {
 	const char *dnsv[2];
 	char **listen;         /* "tcp:0.0.0.0:<port>", malloc'd */
 	size_t nlisten;
-	struct kumo_boot_net boot;
+	struct builder_net boot;
 };
 
 static void ctr_net_clear(struct ctr_net *cn)
@@ -397,7 +392,7 @@ static int ctr_net(struct real *r, const struct cri_container_spec *spec, struct
 			cn->dnsv[i] = cn->host_dns[i];
 		dns = cn->dnsv;
 	}
-	cn->boot = (struct kumo_boot_net){
+	cn->boot = (struct builder_net){
 		.has_mac = true, .address = cn->address, .gateway = cn->pod.gateway,
 		.dns = dns, .ndns = ndns, .search = spec->dns_searches, .nsearch = nsearch,
 		.hostname = spec->hostname && *spec->hostname ? spec->hostname : NULL,
@@ -664,54 +659,15 @@ static int save_vm_json(const char *dir, const struct vmm_spec *vs, const char *
 	return kumo_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
-/* A mount kumo can copy into the VM: a directory, or a regular file (kubelet mounts
- * /etc/hosts and the termination-message file as files); symlinks on the host path are
- * followed. Sets *is_file. */
-static int check_mount(const struct cri_mount *m, bool *is_file, kumo_error_t *err)
+/* builder's mounts for the container's: all copied into the VM today. */
+static struct builder_mount *copied_mounts(const struct cri_container_spec *spec)
 {
-	struct stat sb;
-	if (!m->container_path || m->container_path[0] != '/')
-		return kumo_error(err, KUMO_E_INVALID, "mount `%s`: the container path must be absolute",
-				  m->container_path ? m->container_path : "");
-	if (stat(m->host_path, &sb) < 0)
-		return kumo_error(err, KUMO_E_NOT_FOUND, "mount `%s`: host path `%s`: %s",
-				  m->container_path, m->host_path, strerror(errno));
-	*is_file = S_ISREG(sb.st_mode);
-	if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
-		return kumo_error(err, KUMO_E_UNSUPPORTED,
-				  "mount `%s`: host path `%s` is neither a directory nor a regular "
-				  "file (kumo copies files and directories into the VM; devices, "
-				  "sockets and pipes cannot be)", m->container_path, m->host_path);
-	if (*is_file && strspn(m->container_path, "/") == strlen(m->container_path))
-		return kumo_error(err, KUMO_E_INVALID,
-				  "mount `%s`: a file cannot be mounted at the root", m->container_path);
-	return 0;
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
-/* True when the image's unpacked rootfs holds anything besides the module itself. */
-static bool rootfs_has_files(const char *rootfs, const char *module_path)
-{
-	DIR *d = opendir(rootfs);
-	if (!d)
-		return false;
-	bool found = false;
-	struct dirent *e;
-	size_t rl = strlen(rootfs);
-	while (!found && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		/* The module at the top ("/app.wasm") is not a file to copy. */
-		found = !(module_path && strncmp(module_path, rootfs, rl) == 0 &&
-			  module_path[rl] == '/' && strcmp(module_path + rl + 1, e->d_name) == 0);
-	}
-	closedir(d);
-	return found;
+	struct builder_mount *m = xzalloc(sizeof(*m) * (spec->n_mounts + 1));
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		m[i] = (struct builder_mount){.guest_path = spec->mounts[i].container_path,
+					      .host_path = spec->mounts[i].host_path,
+					      .readonly = spec->mounts[i].readonly};
+	return m;
 }
 
 static int real_vm_create(struct cri_backend *b, const struct cri_container_spec *spec,
@@ -722,13 +678,6 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	if (vmm_resources_from_cri(spec->memory_limit_bytes, spec->cpu_quota, spec->cpu_period, 0,
 				   (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &vs, err) < 0)
 		return -1;
-	bool file_mounts = false;
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		bool is_file = false;
-		if (check_mount(&spec->mounts[i], &is_file, err) < 0)
-			return -1;
-		file_mounts |= is_file;
-	}
 	if (ensure_vmm(r, err) < 0)
 		return -1;
 	struct imagestore_image *img = NULL;
@@ -736,138 +685,43 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	if (imagestore_status(r->store, ref, &img, err) < 0)
 		return -1;
 	int ret = -1;
-	struct kumo_image_result res = {0};
+	struct builder_artifact art = {0};
 	bool built = false;
-	autofree uint8_t *wasm = NULL;
-	size_t len = 0;
 	autofree char *dir = run_dir_of(r, spec->id);
-	autofree char *initrd = xasprintf("%s/initrd.img", dir);
 	autofree char *console = xasprintf("%s/console", dir);
 	autofree char *name = vm_name_of(spec->id);
-	size_t nargv = 0, nenv = 0, n;
-	const char **argv = NULL, **env = NULL;
-	struct kumo_rootfs_dir *dirs = NULL;
-	struct kumo_boot_preopen *pre = NULL;
-	struct kumo_boot_file *files = NULL;
+	autofree struct builder_mount *mounts = copied_mounts(spec);
 	json_t *copy_back = json_array();
 	struct vmrec *v = NULL;
 	struct ctr_net cn = {0};
-	autofree char *pwd = NULL;
 	if (!img->module_path) {
 		kumo_error(err, KUMO_E_INVALID, "image `%s` names no .wasm module", img->id);
 		goto out;
 	}
-	if (kumo_read_file(img->module_path, MODULE_MAX_BYTES, &wasm, &len, err) < 0)
+	if (ctr_net(r, spec, &cn, err) < 0)
 		goto out;
-	struct kumo_build_options opts = {.root = r->root};
-	if (kumo_build_image(&opts, wasm, len, &res, err) < 0) {
+	struct builder_input in = {
+		.options = {.root = r->root},
+		.module = {img->module_path, img->module_digest},
+		.image = {(const char *const *)img->entrypoint, (const char *const *)img->cmd,
+			  (const char *const *)img->env, img->working_dir, img->rootfs_path},
+		.argv = spec->argv,
+		.env = spec->env,
+		.working_dir = spec->working_dir,
+		.mounts = mounts,
+		.nmounts = spec->n_mounts,
+		.net = cn.has ? &cn.boot : NULL,
+		.run_dir = dir,
+	};
+	if (builder_prepare(&in, &art, err) < 0) {
 		kumo_error_wrap(err, "image `%s`", spec->image);
 		goto out;
 	}
 	built = true;
-
-	/* argv: the module's name, then command and args as the CRI gives them (the
-	 * image's Entrypoint + Cmd when both are empty). */
-	n = 0;
-	while (spec->argv && spec->argv[n])
-		n++;
-	size_t ne = 0, nc = 0;
-	while (img->entrypoint && img->entrypoint[ne])
-		ne++;
-	while (img->cmd && img->cmd[nc])
-		nc++;
-	argv = xzalloc(sizeof(char *) * (n + ne + nc + 2));
-	argv[nargv++] = base_name(img->module_path);
-	if (n)
-		for (size_t i = 0; i < n; i++)
-			argv[nargv++] = spec->argv[i];
-	else {
-		for (size_t i = 0; i < ne; i++)
-			argv[nargv++] = img->entrypoint[i];
-		for (size_t i = 0; i < nc; i++)
-			argv[nargv++] = img->cmd[i];
-	}
-	/* env: the container's, then the image's it does not override. */
-	size_t nie = 0, nse = 0;
-	while (img->env && img->env[nie])
-		nie++;
-	while (spec->env && spec->env[nse])
-		nse++;
-	env = xzalloc(sizeof(char *) * (nie + nse + 1));
-	for (size_t i = 0; i < nse; i++)
-		env[nenv++] = spec->env[i];
-	for (size_t i = 0; i < nie; i++) {
-		const char *eq = strchr(img->env[i], '=');
-		size_t kl = eq ? (size_t)(eq - img->env[i]) : strlen(img->env[i]);
-		bool overridden = false;
-		for (size_t k = 0; k < nse; k++)
-			overridden |= strncmp(spec->env[k], img->env[i], kl) == 0 && spec->env[k][kl] == '=';
-		if (!overridden)
-			env[nenv++] = img->env[i];
-	}
-	/* WASI has no working directory: PWD says which one the container asked for (the
-	 * image's WorkingDir when the CRI gives none), for apps that honour it. */
-	const char *wd = spec->working_dir && *spec->working_dir ? spec->working_dir
-			 : img->working_dir && *img->working_dir ? img->working_dir : NULL;
-	bool has_pwd = false;
-	for (size_t i = 0; i < nenv; i++)
-		has_pwd |= strncmp(env[i], "PWD=", 4) == 0;
-	if (wd && !has_pwd) {
-		pwd = xasprintf("PWD=%s", wd);
-		env = xrealloc(env, sizeof(char *) * (nenv + 2));
-		env[nenv++] = pwd;
-		env[nenv] = NULL;
-	}
-	/* The rootfs: the image's files besides the module (if it carries any) at "/",
-	 * then each mount at its container path; all copies made now. "/" is preopened
-	 * when anything but directory mounts is in it (image files, file mounts such as
-	 * /etc/hosts), so absolute and (wasi-libc resolves them from "/") relative paths
-	 * reach the files; each directory mount is preopened at its path as well. A file
-	 * cannot be a preopen: it is reached through "/". */
-	bool image_files = img->rootfs_path && rootfs_has_files(img->rootfs_path, img->module_path);
-	size_t nd = 0, np = 0;
-	dirs = xzalloc(sizeof(*dirs) * (spec->n_mounts + 2));
-	pre = xzalloc(sizeof(*pre) * (spec->n_mounts + 2));
-	if (image_files)
-		dirs[nd++] = (struct kumo_rootfs_dir){img->rootfs_path, ""};
-	if (image_files || file_mounts)
-		pre[np++] = (struct kumo_boot_preopen){"/", "/", false};
-	/* A file mount is a "files" entry of the boot config: pinned, read-only when the
-	 * mount is, and copied back to the host file at exit when writable (the
-	 * termination-message file kubelet reads after the exit). */
-	size_t nf = 0;
-	files = xzalloc(sizeof(*files) * (spec->n_mounts + 1));
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		const struct cri_mount *m = &spec->mounts[i];
-		struct stat sb;
-		dirs[nd++] = (struct kumo_rootfs_dir){m->host_path, m->container_path};
-		/* A later mount at the same path, or a directory above it, shadows an
-		 * earlier file mount. */
-		size_t cl = strlen(m->container_path);
-		for (size_t k = nf; k-- > 0;)
-			if (strncmp(files[k].path, m->container_path, cl) == 0 &&
-			    (files[k].path[cl] == 0 || files[k].path[cl] == '/' ||
-			     m->container_path[cl - 1] == '/'))
-				files[k] = files[--nf];
-		if (stat(m->host_path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			pre[np++] = (struct kumo_boot_preopen){m->container_path, m->container_path,
-							       m->readonly};
-			continue;
-		}
-		files[nf++] = (struct kumo_boot_file){m->container_path, m->readonly, !m->readonly};
-		if (!m->readonly)
-			json_array_append_new(copy_back, json_pack("{s:s, s:s}", "guest",
-								   m->container_path, "host",
-								   m->host_path));
-	}
-	if (ctr_net(r, spec, &cn, err) < 0)
-		goto out;
-	struct kumo_boot_config cfg = {.args = argv, .nargs = nargv, .env = env, .nenv = nenv,
-				       .preopens = pre, .npreopens = np,
-				       .net = cn.has ? &cn.boot : NULL, .files = files, .nfiles = nf};
-	if (kumo_mkdir_p(dir, 0700, err) < 0 ||
-	    kumo_write_initrd(initrd, &cfg, dirs, nd, err) < 0)
-		goto out;
+	for (size_t i = 0; i < art.ncopy_back; i++)
+		json_array_append_new(copy_back, json_pack("{s:s, s:s}", "guest",
+							   art.copy_back[i].guest_path, "host",
+							   art.copy_back[i].host_path));
 	if (spec->log_path && *spec->log_path) {
 		autofree char *logdir = xstrdup(spec->log_path);
 		char *slash = strrchr(logdir, '/');
@@ -878,8 +732,8 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 		}
 	}
 	vs.name = name;
-	vs.kernel = res.image_path;
-	vs.initrd = initrd;
+	vs.kernel = art.kernel;
+	vs.initrd = art.initrd;
 	vs.run_dir = console;
 	vs.stdout_fd = -1;
 	vs.stderr_fd = -1;
@@ -887,7 +741,6 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	vs.net = cn.has ? &cn.attach : NULL;
 	if (save_vm_json(dir, &vs, spec->pod_id, 0, copy_back, err) < 0)
 		goto out;
-
 	v = xzalloc(sizeof(*v));
 	snprintf(v->id, sizeof(v->id), "%s", spec->id);
 	snprintf(v->pod_id, sizeof(v->pod_id), "%s", spec->pod_id);
@@ -926,21 +779,16 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 		log_warn("container %.12s: %s", spec->id, kumo_error_msg(jerr));
 	kumo_error_free(&jerr);
 	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s)", spec->id,
-		 name, vs.memory_mib, vs.vcpus, res.image_path, res.cache_hit ? ", cached" : "",
+		 name, vs.memory_mib, vs.vcpus, art.kernel, art.image_cached ? ", cached" : "",
 		 cn.has ? ", address " : "", cn.has ? cn.address : "");
 	ret = 0;
 out:
 	if (ret < 0)
 		remove_tree(dir);
-	free(argv);
-	free(env);
-	free(dirs);
-	free(pre);
-	free(files);
 	json_decref(copy_back);
 	ctr_net_clear(&cn);
 	if (built)
-		kumo_image_result_free(&res);
+		builder_artifact_free(&art);
 	imagestore_image_free(img);
 	return ret;
 }

@@ -6,6 +6,7 @@
 .SECONDEXPANSION:
 
 TEST_LIBS_test_common := $(LIB_COMMON)
+TEST_LDLIBS_test_common := -lcrypto
 
 UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
