@@ -163,31 +163,42 @@ int cache_kernel_image(const struct builder_options *o, const struct builder_mod
 		       bool *image_hit, kumo_error_t *err)
 {
 	char kid[KUMO_DIGEST_BUF], digest[KUMO_DIGEST_BUF], okey[65];
-	if (kernel_of_process(NULL, kid, err) < 0 || cache_module_digest(m, digest, err) < 0)
+	if (cache_module_digest(m, digest, err) < 0)
 		return -1;
 	cache_object_key(digest, o, okey);
-	autofree char *material = xasprintf("kumo-build-image-v1\n%s\n%s\n", okey, kid);
-	char ikey[KUMO_DIGEST_BUF];
-	kumo_sha256(material, strlen(material), ikey);
 	const char *root = cache_root(o);
-	char *path = xasprintf("%s/build/images/%s.elf", root, ikey + 7);
-	memcpy(kernel_id, kid, KUMO_DIGEST_BUF);
 	*object_hit = *image_hit = false;
-	if (access(path, F_OK) == 0) {
-		/* Linked before, so its object and import check passed then. */
-		*object_hit = *image_hit = true;
-		*out = path;
-		return 0;
+	kumo_error_t kerr = NULL;
+	char *path = NULL;
+	if (kernel_of_process(NULL, kid, &kerr) == 0) {
+		autofree char *material = xasprintf("kumo-build-image-v1\n%s\n%s\n", okey, kid);
+		char ikey[KUMO_DIGEST_BUF];
+		kumo_sha256(material, strlen(material), ikey);
+		path = xasprintf("%s/build/images/%s.elf", root, ikey + 7);
+		memcpy(kernel_id, kid, KUMO_DIGEST_BUF);
+		if (access(path, F_OK) == 0) {
+			/* Linked before, so its object and import check passed then. */
+			*object_hit = *image_hit = true;
+			*out = path;
+			return 0;
+		}
 	}
-	/* A module importing what the kernel lacks is refused before it is compiled (no
-	 * object yet) or linked (the imports recorded beside the object). */
+	/* A module importing what the kernel lacks is refused before anything else: before
+	 * it is compiled (no object yet) or linked (the imports recorded beside the object),
+	 * and before a missing kernel is reported. */
 	struct builder_object obj = {0};
 	autofree char *kdir = NULL;
 	autofree char *dir = xasprintf("%s/build/images", root);
-	autofree char *lock_path = xasprintf("%s/%s.lock", dir, ikey + 7);
+	autofree char *lock_path = path ? xasprintf("%s.lock", path) : NULL;
 	int ret = -1;
-	if (cache_check_imports(o, okey, m, err) < 0 ||
-	    builder_compile(o, &(struct builder_module){m->path, digest}, &obj, err) < 0 ||
+	if (cache_check_imports(o, okey, m, err) < 0)
+		goto out;
+	if (kerr) {
+		*err = kerr;
+		kerr = NULL;
+		goto out;
+	}
+	if (builder_compile(o, &(struct builder_module){m->path, digest}, &obj, err) < 0 ||
 	    kernel_of_process(&kdir, kid, err) < 0 || kumo_mkdir_p(dir, 0755, err) < 0)
 		goto out;
 	struct link_job job = {kdir, obj.path};
@@ -198,6 +209,7 @@ int cache_kernel_image(const struct builder_options *o, const struct builder_mod
 	path = NULL;
 	ret = 0;
 out:
+	kumo_error_free(&kerr);
 	free(path);
 	builder_object_free(&obj);
 	return ret;

@@ -28,6 +28,8 @@ enum kumo_status {
 	KUMO_E_IO,              /* I/O or network failure, possibly transient */
 	KUMO_E_PERMISSION,      /* authentication or permission refused */
 	KUMO_E_UNAVAILABLE,     /* a service kumo needs is not there (libvirtd, registry) */
+	KUMO_E_PRECONDITION,    /* the object is in the wrong state for this call, or held
+				 * by another user (a pod's one NIC) */
 };
 
 struct kumo_error {
@@ -81,6 +83,10 @@ int kumo_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *ou
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir. */
 int kumo_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 			   kumo_error_t *err);
+/* Replaces atomically without fsync (temp file, rename): for files that need not outlive
+ * a crash of the host, only one of the process. */
+int kumo_write_file_replace(const char *path, const void *data, size_t len, int mode,
+			    kumo_error_t *err);
 /* write(2) until done, retrying EINTR; -1 with errno on failure. */
 int kumo_write_all(int fd, const void *data, size_t len);
 /* mkdir -p. */

@@ -25,25 +25,24 @@ static void remove_tree(const char *dir)
 }
 
 /* Maps the VM's end to our exit status, saying what happened on stderr. */
-static int exit_status(const struct vmm_exit *x)
+static int exit_status(const struct kumo_exit_record *x)
 {
-	switch (x->reason) {
-	case VMM_EXIT_COMPLETED:
-	case VMM_EXIT_ERROR:
-		return x->code & 0xff;
-	case VMM_EXIT_TRAP:
-	case VMM_EXIT_OOM:
-		fprintf(stderr, "kumo: trap: %s\n", x->trap);
+	switch (x->kind) {
+	case KUMO_EXIT_EXITED:
+		return (int)(x->status & 0xff);
+	case KUMO_EXIT_TRAPPED:
+	case KUMO_EXIT_OOM:
+		fprintf(stderr, "kumo: trap: %s\n", x->msg);
 		return KUMO_EXIT_TRAP;
-	case VMM_EXIT_PANIC:
-		fprintf(stderr, "kumo: the kernel failed: %s\n", x->trap);
+	case KUMO_EXIT_PANICKED:
+		fprintf(stderr, "kumo: the kernel failed: %s\n", x->msg);
 		return KUMO_EXIT_FAILURE;
-	case VMM_EXIT_KILLED:
+	case KUMO_EXIT_KILLED:
 		return 130;
-	case VMM_EXIT_CRASHED:
+	case KUMO_EXIT_CRASHED:
 	default:
 		fprintf(stderr, "kumo: the VM failed: %s\n",
-			x->message[0] ? x->message : "it stopped without an exit record");
+			x->msg[0] ? x->msg : "it stopped without an exit record");
 		return KUMO_EXIT_FAILURE;
 	}
 }
@@ -83,7 +82,8 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 	};
 	int status = -1;
 	struct vmm_vm *vm = NULL;
-	struct vmm_exit x;
+	struct kumo_exit_record x;
+	uint64_t exited_ns = 0;
 	uint64_t t_started = 0;
 	if (interrupted || vmm_create(vmm, &spec, &vm, err) < 0)
 		goto out;
@@ -101,13 +101,14 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 			goto out;
 	}
 	status = exit_status(&x);
+	vmm_vm_exit(vm, &x, &exited_ns);
 	if (o->verbose) {
 		uint64_t first = vmm_vm_first_output_ns(vm);
 		fprintf(stderr,
 			"kumo: build %.1f ms (%s), start->first output %.1f ms, start->exit %.1f ms\n",
 			(double)build_ns / 1e6, cached ? "cached" : "linked",
 			first >= t_started ? (double)(first - t_started) / 1e6 : -1.0,
-			(double)(x.exited_ns - t_started) / 1e6);
+			(double)(exited_ns - t_started) / 1e6);
 	}
 out:
 	if (interrupted && status < 0 && !*err)

@@ -146,8 +146,6 @@ struct imagestore {
 	uint64_t max_manifest_bytes;
 	uint64_t max_entry_bytes;
 	uint64_t max_unpacked_bytes;
-	imagestore_pulled_fn on_pulled;
-	void *on_pulled_ctx;
 	pthread_mutex_t meta_lock; /* in-process half of meta.lock */
 };
 

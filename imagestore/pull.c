@@ -468,10 +468,6 @@ int imagestore_pull(struct imagestore *s, const char *refstr, const struct image
 	}
 	struct imagestore_image *im = record_to_image(s, &rec);
 	record_clear(&rec);
-	if (s->on_pulled && s->on_pulled(s->on_pulled_ctx, im, err) < 0) {
-		imagestore_image_free(im);
-		return kumo_error_wrap(err, "pull `%s`", full);
-	}
 	if (out)
 		*out = im;
 	else

@@ -36,8 +36,6 @@ int imagestore_open(const struct imagestore_config *cfg, struct imagestore **out
 	s->max_manifest_bytes = cfg->max_manifest_bytes ? cfg->max_manifest_bytes : (4ull << 20);
 	s->max_entry_bytes = cfg->max_entry_bytes ? cfg->max_entry_bytes : (1ull << 30);
 	s->max_unpacked_bytes = cfg->max_unpacked_bytes ? cfg->max_unpacked_bytes : (8ull << 30);
-	s->on_pulled = cfg->on_pulled;
-	s->on_pulled_ctx = cfg->on_pulled_ctx;
 	pthread_mutex_init(&s->meta_lock, NULL);
 	const char *dirs[] = {"blobs/sha256", "ingest", "images", "rootfs"};
 	for (int i = 0; i < 4; i++) {
