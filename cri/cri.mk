@@ -1,5 +1,5 @@
 # cri/cri.mk - the front door: kumod (CRI v1 server) and the kumo CLI. CLI subcommands
-# live in cri/cli_*.c and register themselves (see cri/cli.h). The test daemon and the
+# live in cri/cli/cli_*.c and register themselves (see cri/cli/cli.h). The test daemon and the
 # kumo-crictl client are tests/support's (tests/tests.mk).
 
 # --- CRI v1 schema: protoc-c generates C into $(BUILD)/gen at build time -------------
@@ -27,7 +27,7 @@ CRI_LDLIBS := $(CRI_GRPC_LIBS) -lprotobuf-c -ljansson
 
 # --- libkumo-cri.a: state machine, handlers, stages, daemon, gRPC server -------------
 CRI_PROGRAM_SRCS := cri/kumod.c
-CRI_LIB_SRCS := $(filter-out cri/kumo.c cri/cli_%.c $(CRI_PROGRAM_SRCS),$(wildcard cri/*.c))
+CRI_LIB_SRCS := $(filter-out $(CRI_PROGRAM_SRCS),$(wildcard cri/*.c))
 CRI_LIB_OBJS := $(CRI_LIB_SRCS:%.c=$(BUILD)/host/%.o) $(CRI_PB_O)
 LIB_CRI := $(BUILD)/lib/libkumo-cri.a
 
@@ -57,7 +57,7 @@ TEST_LIBS_test_cri_downstream := $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_downstream := $(CRI_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(BUILD)/host/tests/support/fake_backend.o $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
-TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
+TEST_SCRIPTS += tests/e2e/kumo-cli.sh tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
 # The real-kubelet tier: runs when $KUBELET (or kubelet on PATH) is there, else skips.
 TEST_SCRIPTS += tests/e2e/kubelet.sh
 
@@ -71,8 +71,8 @@ $(DOWNSTREAM_CHECK): $(BUILD)/host/tests/e2e/downstream_check.o $(LIB_CRI) $(LIB
 test-prereqs: $(DOWNSTREAM_CHECK)
 TEST_SCRIPTS += tests/e2e/cri-downstream.sh
 
-# --- the kumo CLI -------------------------------------------------------------------
-KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)
+# --- the kumo CLI: cri/cli/ ----------------------------------------------------------
+KUMO_CLI_SRCS := $(filter-out cri/cli/hostrun.c,$(wildcard cri/cli/*.c))
 # accel_choice and config are shared with kumod (they live in LIB_CRI too).
 KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/cri/accel_choice.o \
 	$(BUILD)/host/cri/config.o
@@ -81,6 +81,13 @@ $(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) $(LIBS_LLVM) -lpthread -lm
 PROGRAMS += $(BUILD)/bin/kumo
+
+# kumo-hostrun: `kumo run --host` without the compiler (precompiled .o/.so only).
+HOSTRUN := $(BUILD)/bin/kumo-hostrun
+$(HOSTRUN): $(BUILD)/host/cri/cli/hostrun.o $(BUILD)/host/cri/cli/cli_run_args.o $(LIB_HOSTED) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(KUMO_HOSTED_LDFLAGS) -lpthread
+PROGRAMS += $(HOSTRUN)
 
 # --- benchmark ------------------------------------------------------------------------
 # BACKEND=test (default until the real backend boots VMs) or real; IMAGE=...; N=20.

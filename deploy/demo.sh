@@ -28,7 +28,7 @@ source tests/e2e/oci-wasm-image.sh
 kpid=
 bridge_before=0
 ip link show kumo0 >/dev/null 2>&1 && bridge_before=1
-# The node network kumod made, when the demo made it (vmm/net.c's bridge and chains).
+# The node network kumod made, when the demo made it (vmm/bridge.c's bridge and chains).
 remove_node_net() {
 	[ $bridge_before -eq 1 ] && return 0
 	ip link del kumo0 2>/dev/null || true

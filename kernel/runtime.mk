@@ -3,7 +3,7 @@
 # build compiles the same files freestanding over its own platform (kernel/os).
 RT_SRCS := $(wildcard kernel/rt/*.c)
 WASI_SRCS := $(wildcard kernel/wasi/*.c)
-HOSTED_SRCS := $(filter-out kernel/hosted/hostrun.c,$(wildcard kernel/hosted/*.c))
+HOSTED_SRCS := $(wildcard kernel/hosted/*.c)
 HOSTED_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(RT_SRCS) $(WASI_SRCS) $(HOSTED_SRCS))
 LIB_HOSTED := $(BUILD)/lib/libkumo-hosted.a
 $(LIB_HOSTED): $(HOSTED_OBJS)
@@ -13,13 +13,6 @@ $(LIB_HOSTED): $(HOSTED_OBJS)
 # A program that loads compiled modules exports the runtime's entry points to them.
 KUMO_HOSTED_LDFLAGS := -Wl,--dynamic-list=kernel/hosted/exports.list -ldl
 KUMO_CLI_LDLIBS += $(KUMO_HOSTED_LDFLAGS)
-
-# kumo-hostrun: the runner without the compiler (precompiled .o/.so only).
-HOSTRUN := $(BUILD)/bin/kumo-hostrun
-$(HOSTRUN): $(BUILD)/host/kernel/hosted/hostrun.o $(LIB_HOSTED) $(LIB_COMMON)
-	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(KUMO_HOSTED_LDFLAGS) -lpthread
-PROGRAMS += $(HOSTRUN)
 
 # Unit tests: a fake module written in C that follows compiler/abi.h.
 FAKEMOD_OBJ := $(BUILD)/host/tests/unit/fakemod.o

@@ -1,6 +1,6 @@
 /* vmm/vmm.h - kumo's one VM interface: a typed VM spec and its lifecycle, with two
- * backends behind it (QEMU started directly, used by `kumo run`; libvirt, kumod's
- * default), the guest console captured into CRI log files, and per-pod networking:
+ * backends behind it (QEMU started directly, the default of kumod and `kumo run`;
+ * libvirt), the guest console captured into CRI log files, and per-pod networking:
  * through CNI (a pod network namespace, the cluster's plugins, a tap the VM uses with
  * a two-way redirect to the CNI interface) and, until cri/ moves to it, kumo's own
  * (node bridge, on-disk IPAM, one tap per pod, masquerade, hostPort DNAT).

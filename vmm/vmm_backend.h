@@ -109,7 +109,7 @@ uint64_t vmm_console_first_output_ns(struct vmm_console *c);
  * could not run. Output goes to *out when out is not NULL (caller frees). */
 int vmm_run_cmd(char *const argv[], char **out, kumo_error_t *err);
 
-/* IPv4 helpers for net.c and ipam.c: "a.b.c.d/p" → host-order network + prefix. */
+/* IPv4 helpers for bridge.c and ipam.c: "a.b.c.d/p" → host-order network + prefix. */
 int vmm_parse_cidr(const char *cidr, uint32_t *net, unsigned *prefix, kumo_error_t *err);
 void vmm_ip_str(uint32_t ip, char out[16]);
 

@@ -1,6 +1,7 @@
 /* kernel/hosted/embed.h - the hosted embedding API: load a compiled module into this
  * process, instantiate it, call and inspect it, run it as a WASI command. Used by
- * `kumo run --host` (cri/cli_run.c) and by the spec-test runner.
+ * `kumo run --host` and `kumo-hostrun` (cri/cli/cli_run_args.c) and by the spec-test
+ * runner. The command line that drives it is the CLI's, not this folder's.
  *
  * How the pieces fit:
  *   - kumo_embed_load() takes a compiled object (.o: linked here with `ld -shared`
@@ -105,51 +106,5 @@ struct kumo_embed_run {
  * not start (unknown import, no _start, no memory). */
 int kumo_embed_run_wasi(const struct kumo_module *m, const struct kumo_embed_run *run,
 			struct kumo_rt_outcome *out, kumo_error_t *err);
-
-/* ---- the runner's command line ---- */
-
-/* Exit statuses of the runner (the same values as cri/cli.h's KUMO_EXIT_*): the app's
- * own status passes through. */
-#define KUMO_HOSTED_EXIT_USAGE 2
-#define KUMO_HOSTED_EXIT_FAILURE 125
-#define KUMO_HOSTED_EXIT_TRAP 134
-
-/* Compiles a .wasm file to an object at *obj_path inside a new directory *tmp_dir (both
- * malloc'd; the runner deletes them once the module is loaded). */
-typedef int (*kumo_hosted_compile_fn)(const char *wasm_path, bool bounds_checks,
-				      char **obj_path, char **tmp_dir, kumo_error_t *err);
-
-/* What `kumo run` without --host hands to its VM path (cri/cli_run_vm.c): the same
- * command line, parsed once here. */
-struct kumo_hosted_vm_args {
-	const char *app;                   /* the module as named */
-	const char *const *argv;           /* the app's argv, argv[0] = app */
-	size_t argc;
-	const char *const *env;            /* "K=V" */
-	size_t nenv;
-	const struct kumo_embed_dir *dirs; /* --dir HOST::GUEST */
-	size_t ndirs;
-	uint64_t mem_bytes;                /* --mem, 0 when absent */
-	const char *const *listen;         /* --listen, normalized to "tcp:ADDR:PORT" or
-					    * "udp:ADDR:PORT" (the boot config's net.listen) */
-	size_t nlisten;
-	bool net;                          /* --net: a NIC on the node bridge (implied by
-					    * --listen) */
-	bool libvirt;                      /* --libvirt */
-	bool verbose;                      /* -v */
-	const char *accel;                 /* --accel auto|kvm|tcg, NULL when absent
-					    * (checked by the VM path) */
-};
-typedef int (*kumo_hosted_vm_fn)(const struct kumo_hosted_vm_args *args);
-
-/* `PROG [--host|--libvirt] [--accel auto|kvm|tcg] [-v] APP [--dir H::G]... [--env K=V]...
- * [--mem SIZE] [--bounds-checks] [--] [ARGS...]`: with --host, or when vm is NULL, loads APP
- * (compiling a .wasm through `compile`, which may be NULL) and runs it as a WASI
- * command; otherwise hands the parsed command line to vm. Returns the exit status: the
- * app's, or KUMO_HOSTED_EXIT_TRAP after printing `kumo: trap: <message>` on stderr, or
- * KUMO_HOSTED_EXIT_FAILURE / KUMO_HOSTED_EXIT_USAGE. `compile` may return the object
- * with *tmp_dir NULL (a cached object): then nothing is deleted after loading. */
-int kumo_hosted_run_main(const char *prog, int argc, char **argv, kumo_hosted_compile_fn compile,
-			 kumo_hosted_vm_fn vm);
 
 #endif /* KUMO_EMBED_H */

@@ -14,7 +14,7 @@
 #define KERR_NOMEM 12 /* ENOMEM */
 #define KERR_INVAL 22 /* EINVAL */
 
-/* --- console (console.c) --- */
+/* --- console (serial.c) --- */
 enum kcons_stream { KCONS_STDOUT, KCONS_STDERR, KCONS_KERNEL };
 void kcons_init(void);
 /* Writes n bytes to a stream's port (see boot_abi.h for which port carries what). */
@@ -47,7 +47,7 @@ void page_free(void *p, size_t n);
 uint64_t page_free_count(void);
 uint64_t page_total_count(void);
 
-/* --- virtual memory (vm.c) --- */
+/* --- virtual memory (paging.c) --- */
 #define VM_WASM_BASE 0x10000000000ull  /* 1 TiB: the Wasm linear-memory reservation */
 #define VM_STACK_BASE 0x20000000000ull /* 2 TiB: app stack (guard below) */
 uintptr_t vm_stack_bottom(void);      /* lowest mapped byte of the app stack */
@@ -165,7 +165,7 @@ __attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
 /* Where the Wasm memory reservations live (VM_WASM_BASE..+VM_WASM_SPAN). */
 #define VM_WASM_SPAN (256ull << 30)
 
-/* --- network (net.c over virtio_net.c and lwIP) --- */
+/* --- network (netstack.c over virtio_net.c and lwIP) --- */
 /* With a "net" config: finds the NIC, brings lwIP's netif up with the static
  * address; panics (boot error) when that fails. Without one: does nothing. */
 void net_init(void);
@@ -179,7 +179,7 @@ void net_wait(uint64_t deadline_ns);
 void net_log_usage(void);
 /* The same figures as one line ("heap-used=... pbuf-used=... memp-tcp-pcb=..."). */
 int net_usage(char *buf, size_t cap);
-/* The virtio-net device (virtio_net.c), used by net.c. */
+/* The virtio-net device (virtio_net.c), used by netstack.c. */
 struct netif;
 /* Finds a virtio-net device (virtio-mmio devices named on the command line, then
  * PCI), with MAC `want` when not NULL; 0, or -1 with a message in err. */

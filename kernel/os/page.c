@@ -35,7 +35,7 @@ static void mark(uint64_t start, uint64_t end, int make_used)
 	}
 }
 
-/* Highest RAM end we manage: the identity map (vm.c) covers up to 512 GiB. */
+/* Highest RAM end we manage: the identity map (paging.c) covers up to 512 GiB. */
 #define MAX_PHYS (512ull << 30)
 
 void page_init(const struct kumo_hvm_start_info *si)

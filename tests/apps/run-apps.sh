@@ -20,7 +20,7 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 apps_dir=$build/apps
 kumo=$build/bin/kumo
 filter=${1:-}
-trap_exit=134 # KUMO_EXIT_TRAP in cri/cli.h
+trap_exit=134 # KUMO_EXIT_TRAP in cri/cli/cli.h
 case_timeout=${APPS_TIMEOUT:-20}
 
 passed=0

@@ -86,7 +86,7 @@ kumo_isr_timer:
 	iretq
 
 /* The NIC (virtio-net, IOAPIC edge or MSI-X): the same, plus a flag the network
- * loop reads; all the work happens outside the interrupt (kernel/os/net.c). */
+ * loop reads; all the work happens outside the interrupt (kernel/os/netstack.c). */
 	.p2align 4
 	.globl kumo_isr_net
 kumo_isr_net:

@@ -1,4 +1,4 @@
-/* cri/cli_build.c - `kumo build`: a Wasm module -> bootable kernel image + initrd. */
+/* cri/cli/cli_build.c - `kumo build`: a Wasm module -> bootable kernel image + initrd. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "builder/builder.h"
-#include "cri/cli.h"
+#include "cri/cli/cli.h"
 
 static void usage(FILE *out)
 {
@@ -101,7 +101,7 @@ static int cmd_build(int argc, char **argv)
 	if (r == 0)
 		return 0;
 fail:
-	fprintf(stderr, "kumo: %s\n", kumo_error_msg(err));
+	kumo_cli_error("build", err);
 	return KUMO_EXIT_FAILURE;
 }
 KUMO_COMMAND("build", cmd_build, "build a bootable kernel image + initrd from a Wasm module");

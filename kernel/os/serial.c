@@ -1,4 +1,4 @@
-/* kernel/os/console.c - 16550 serial console: COM1 stdout, COM2 stderr, COM3 kernel log and exit record (boot_abi.h). */
+/* kernel/os/serial.c - 16550 serial console: COM1 stdout, COM2 stderr, COM3 kernel log and exit record (boot_abi.h). */
 #include <stdio.h>
 
 #include "kernel/arch/x86_64/x86.h"

@@ -1,9 +1,9 @@
-/* cri/cli_pull.c - `kumo pull REF`, and the store/registry options the image subcommands share. */
+/* cri/cli/cli_pull.c - `kumo pull REF`, and the store/registry options the image subcommands share. */
 #include <getopt.h>
 #include <string.h>
 
-#include "cri/cli.h"
-#include "cri/cli_image_opts.h"
+#include "cri/cli/cli.h"
+#include "cri/cli/cli_image_opts.h"
 #include "imagestore/imagestore.h"
 
 /* Options shared by pull, images, rmi and push (see kumo_cli_image_opts). */
@@ -30,7 +30,7 @@ int kumo_cli_image_opts(int argc, char **argv, struct kumo_image_opts *o)
 		o->insecure[o->n_insecure++] = defaults[i];
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "+q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->cfg.root = optarg;
@@ -98,7 +98,7 @@ static int cmd_pull(int argc, char **argv)
 	autoerror kumo_error_t err = NULL;
 	struct imagestore *s = NULL;
 	if (imagestore_open(&o.cfg, &s, &err) < 0) {
-		fprintf(stderr, "kumo pull: %s\n", kumo_error_msg(err));
+		kumo_cli_error("pull", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	struct imagestore_image *im = NULL;
@@ -107,7 +107,7 @@ static int cmd_pull(int argc, char **argv)
 	uint64_t t1 = kumo_now_ns();
 	imagestore_close(s);
 	if (rc < 0) {
-		fprintf(stderr, "kumo pull: %s\n", kumo_error_msg(err));
+		kumo_cli_error("pull", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	if (!o.quiet)

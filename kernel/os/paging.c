@@ -1,4 +1,4 @@
-/* kernel/os/vm.c - page tables: the identity map of RAM, the unmapped null page, the Wasm linear-memory reservation and the guarded app stack. */
+/* kernel/os/paging.c - page tables: the identity map of RAM, the unmapped null page, the Wasm linear-memory reservation and the guarded app stack. */
 #include <stdbool.h>
 #include <string.h>
 

@@ -1,6 +1,5 @@
-/* kernel/hosted/run_main.c - the command line of the hosted runner, shared by
- * `kumo run --host` (cri/cli_run.c, which can compile .wasm) and the lean
- * `kumo-hostrun` program (kernel/hosted/hostrun.c, precompiled modules only). */
+/* cri/cli/cli_run_args.c - the command line of `kumo run` and `kumo-hostrun`, parsed
+ * once, and the --host runner on the hosted runtime (cri/cli/cli_run.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -9,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernel/hosted/embed.h"
+#include "cri/cli/cli.h"
+#include "cri/cli/cli_run.h"
 
 #define MAX_LIST 1024
 
@@ -46,7 +46,7 @@ static void run_usage(FILE *out, const char *prog)
 		"\n"
 		"Exit status: the app's; %d when it traps (the trap is printed on stderr);\n"
 		"%d when kumo itself fails.\n",
-		prog, KUMO_HOSTED_EXIT_TRAP, KUMO_HOSTED_EXIT_FAILURE);
+		prog, KUMO_EXIT_TRAP, KUMO_EXIT_FAILURE);
 }
 
 /* "64M" -> bytes; -1 when malformed. */
@@ -92,8 +92,67 @@ static bool is_wasm_file(const char *path)
 	return i < n && (head[i] == '(' || (head[i] == ';' && i + 1 < n && head[i + 1] == ';'));
 }
 
-int kumo_hosted_run_main(const char *prog, int argc, char **argv,
-			 kumo_hosted_compile_fn compile, kumo_hosted_vm_fn vm)
+/* The app on the hosted runtime: compiled first when it is a module (and compile can),
+ * loaded, run as a WASI command. */
+static int run_host(const char *prog, const struct kumo_run_args *a,
+		    kumo_run_compile_fn compile)
+{
+	int status = KUMO_EXIT_FAILURE;
+	autoerror kumo_error_t err = NULL;
+	char *obj = NULL;
+	struct kumo_loaded *loaded = NULL;
+	const char *load_path = a->app;
+	if (is_wasm_file(a->app)) {
+		if (!compile) {
+			fprintf(stderr, "%s: `%s` is a .wasm module: compile it first with "
+					"`kumo compile`, or use `kumo run --host`\n", prog, a->app);
+			return status;
+		}
+		if (compile(a->app, a->bounds_checks, &obj, &err) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(err));
+			return status;
+		}
+		load_path = obj;
+	}
+	if (kumo_embed_load(load_path, &loaded, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(err));
+		goto out;
+	}
+	struct kumo_embed_run run = {
+		.argc = a->argc, .argv = a->argv, .envc = a->nenv, .envp = a->env,
+		.ndirs = a->ndirs, .dirs = a->dirs, .mem_limit_bytes = a->mem_bytes,
+		.nlisten = a->nlisten, .listen = a->listen,
+	};
+	/* A peer closing a connection must be an EPIPE for the app, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	struct kumo_rt_outcome outcome;
+	if (kumo_embed_run_wasi(kumo_loaded_module(loaded), &run, &outcome, &err) < 0) {
+		fprintf(stderr, "%s: `%s`: %s\n", prog, a->app, kumo_error_msg(err));
+		goto out;
+	}
+	switch (outcome.kind) {
+	case KUMO_RT_OK:
+		status = 0;
+		break;
+	case KUMO_RT_EXIT:
+		status = (int)(outcome.code & 0xff);
+		break;
+	case KUMO_RT_TRAP:
+		fprintf(stderr, "kumo: trap: %s\n", outcome.msg);
+		status = KUMO_EXIT_TRAP;
+		break;
+	default:
+		fprintf(stderr, "%s: `%s`: %s\n", prog, a->app, outcome.msg);
+		break;
+	}
+out:
+	free(obj);
+	kumo_loaded_free(loaded);
+	return status;
+}
+
+int kumo_run_main(const char *prog, int argc, char **argv, kumo_run_compile_fn compile,
+		  kumo_run_vm_fn vm)
 {
 	static const struct option longopts[] = {
 		{"host", no_argument, NULL, 'H'},
@@ -118,7 +177,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 	bool host = false, bounds_checks = false, libvirt = false, verbose = false, net = false;
 	uint64_t mem = 0;
 	const char *accel = NULL;
-	int c, status = KUMO_HOSTED_EXIT_FAILURE;
+	int c, status = KUMO_EXIT_FAILURE;
 
 	optind = 1;
 	/* '+': options stop at APP; everything after it belongs to the app. */
@@ -133,7 +192,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
 				fprintf(stderr, "%s: bad --accel `%s`: want auto, kvm or tcg\n", prog,
 					optarg);
-				return KUMO_HOSTED_EXIT_USAGE;
+				return KUMO_EXIT_USAGE;
 			}
 			accel = optarg;
 			break;
@@ -141,13 +200,13 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 			autoerror kumo_error_t lerr = NULL;
 			if (nlisten == MAX_LIST) {
 				fprintf(stderr, "%s: too many --listen\n", prog);
-				return KUMO_HOSTED_EXIT_USAGE;
+				return KUMO_EXIT_USAGE;
 			}
 			if (kumo_hosted_listen_parse(optarg, &listens[nlisten], &lerr) < 0) {
 				fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(lerr));
 				for (size_t i = 0; i < nlisten; i++)
 					free(listens[i]);
-				return KUMO_HOSTED_EXIT_USAGE;
+				return KUMO_EXIT_USAGE;
 			}
 			nlisten++;
 			break;
@@ -155,7 +214,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 		case 'd': {
 			if (ndirs == MAX_LIST) {
 				fprintf(stderr, "%s: too many --dir\n", prog);
-				return KUMO_HOSTED_EXIT_USAGE;
+				return KUMO_EXIT_USAGE;
 			}
 			char *s = xstrdup(optarg);
 			char *sep = strstr(s, "::");
@@ -169,7 +228,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 			if (!*dirs[ndirs].host || !*dirs[ndirs].guest) {
 				fprintf(stderr, "%s: bad --dir `%s`: want HOST::GUEST\n", prog,
 					optarg);
-				return KUMO_HOSTED_EXIT_USAGE;
+				return KUMO_EXIT_USAGE;
 			}
 			ndirs++;
 			break;
@@ -177,7 +236,7 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 		case 'e':
 			if (nenv == MAX_LIST) {
 				fprintf(stderr, "%s: too many --env\n", prog);
-				return KUMO_HOSTED_EXIT_USAGE;
+				return KUMO_EXIT_USAGE;
 			}
 			if (strchr(optarg, '=')) {
 				envs[nenv++] = optarg;
@@ -194,109 +253,41 @@ int kumo_hosted_run_main(const char *prog, int argc, char **argv,
 			if (parse_size(optarg, &mem) < 0 || mem < KUMO_WASM_PAGE_SIZE) {
 				fprintf(stderr, "%s: bad --mem `%s`: want a size like 64M\n", prog,
 					optarg);
-				return KUMO_HOSTED_EXIT_USAGE;
+				return KUMO_EXIT_USAGE;
 			}
 			break;
 		case 'h': run_usage(stdout, prog); return 0;
-		default: run_usage(stderr, prog); return KUMO_HOSTED_EXIT_USAGE;
+		default: run_usage(stderr, prog); return KUMO_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		run_usage(stderr, prog);
-		return KUMO_HOSTED_EXIT_USAGE;
+		return KUMO_EXIT_USAGE;
 	}
 	const char *app = argv[optind];
+	if (access(app, F_OK) != 0) {
+		fprintf(stderr, "%s: load `%s`: no such file\n", prog, app);
+		status = KUMO_EXIT_FAILURE;
+		goto out;
+	}
 	int first_arg = optind + 1;
 	if (first_arg < argc && strcmp(argv[first_arg], "--") == 0)
 		first_arg++;
-	if (vm && !host) {
-		size_t vargc = (size_t)(argc - first_arg) + 1;
-		const char **vargv = xmalloc(vargc * sizeof(*vargv));
-		vargv[0] = app;
-		for (int i = first_arg; i < argc; i++)
-			vargv[1 + i - first_arg] = argv[i];
-		struct kumo_hosted_vm_args va = {
-			.app = app, .argv = vargv, .argc = vargc, .env = envs, .nenv = nenv,
-			.dirs = dirs, .ndirs = ndirs, .mem_bytes = mem, .libvirt = libvirt,
-			.verbose = verbose, .listen = (const char *const *)listens,
-			.nlisten = nlisten, .net = net || nlisten > 0, .accel = accel,
-		};
-		status = vm(&va);
-		free(vargv);
-		goto out;
-	}
-
-	autoerror kumo_error_t err = NULL;
-	char *obj = NULL, *tmp_dir = NULL;
-	struct kumo_loaded *loaded = NULL;
-	const char *load_path = app;
-	if (is_wasm_file(app)) {
-		if (!compile) {
-			fprintf(stderr, "%s: `%s` is a .wasm module: compile it first with "
-					"`kumo compile`, or use `kumo run --host`\n", prog, app);
-			goto out;
-		}
-		if (compile(app, bounds_checks, &obj, &tmp_dir, &err) < 0) {
-			fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(err));
-			goto out;
-		}
-		load_path = obj;
-	}
-	if (kumo_embed_load(load_path, &loaded, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", prog, kumo_error_msg(err));
-		goto out;
-	}
-	if (obj && tmp_dir) {
-		/* Loaded: the temporary object is no longer needed. */
-		unlink(obj);
-		rmdir(tmp_dir);
-		free(tmp_dir);
-		tmp_dir = NULL;
-	}
-
-	/* The guest's argv[0] is the app as named on the command line. */
+	/* The app's argv[0] is the app as named on the command line. */
 	size_t gargc = (size_t)(argc - first_arg) + 1;
-	const char **gargv = xmalloc(gargc * sizeof(*gargv));
+	const char **gargv = xzalloc((gargc + 1) * sizeof(*gargv));
 	gargv[0] = app;
 	for (int i = first_arg; i < argc; i++)
 		gargv[1 + i - first_arg] = argv[i];
-	struct kumo_embed_run run = {
-		.argc = gargc, .argv = gargv, .envc = nenv, .envp = envs,
-		.ndirs = ndirs, .dirs = dirs, .mem_limit_bytes = mem,
-		.nlisten = nlisten, .listen = (const char *const *)listens,
+	struct kumo_run_args a = {
+		.app = app, .argv = gargv, .argc = gargc, .env = envs, .nenv = nenv,
+		.dirs = dirs, .ndirs = ndirs, .mem_bytes = mem, .listen = (const char *const *)listens,
+		.nlisten = nlisten, .net = net || nlisten > 0, .libvirt = libvirt,
+		.verbose = verbose, .bounds_checks = bounds_checks, .accel = accel,
 	};
-	/* A peer closing a connection must be an EPIPE for the app, not a signal. */
-	signal(SIGPIPE, SIG_IGN);
-	struct kumo_rt_outcome outcome;
-	int rc = kumo_embed_run_wasi(kumo_loaded_module(loaded), &run, &outcome, &err);
+	status = vm && !host ? vm(&a) : run_host(prog, &a, compile);
 	free(gargv);
-	if (rc < 0) {
-		fprintf(stderr, "%s: `%s`: %s\n", prog, app, kumo_error_msg(err));
-		goto out;
-	}
-	switch (outcome.kind) {
-	case KUMO_RT_OK:
-		status = 0;
-		break;
-	case KUMO_RT_EXIT:
-		status = (int)(outcome.code & 0xff);
-		break;
-	case KUMO_RT_TRAP:
-		fprintf(stderr, "kumo: trap: %s\n", outcome.msg);
-		status = KUMO_HOSTED_EXIT_TRAP;
-		break;
-	default:
-		fprintf(stderr, "%s: `%s`: %s\n", prog, app, outcome.msg);
-		break;
-	}
 out:
-	if (obj && tmp_dir) {
-		unlink(obj);
-		rmdir(tmp_dir);
-	}
-	free(obj);
-	free(tmp_dir);
-	kumo_loaded_free(loaded);
 	for (size_t i = 0; i < ndirs; i++)
 		free(dir_bufs[i]);
 	for (size_t i = 0; i < nenv; i++)

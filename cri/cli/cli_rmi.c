@@ -1,8 +1,8 @@
-/* cri/cli_rmi.c - `kumo rmi REF...`: remove images (or tags) and collect unreferenced blobs. */
+/* cri/cli/cli_rmi.c - `kumo rmi REF...`: remove images (or tags) and collect unreferenced blobs. */
 #include <string.h>
 
-#include "cri/cli.h"
-#include "cri/cli_image_opts.h"
+#include "cri/cli/cli.h"
+#include "cri/cli/cli_image_opts.h"
 #include "imagestore/imagestore.h"
 
 
@@ -22,13 +22,13 @@ static int cmd_rmi(int argc, char **argv)
 	autoerror kumo_error_t err = NULL;
 	struct imagestore *s = NULL;
 	if (imagestore_open(&o.cfg, &s, &err) < 0) {
-		fprintf(stderr, "kumo rmi: %s\n", kumo_error_msg(err));
+		kumo_cli_error("rmi", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	int rc = 0;
 	for (int i = o.first_arg; i < argc; i++) {
 		if (imagestore_remove(s, argv[i], false, &err) < 0) {
-			fprintf(stderr, "kumo rmi: %s\n", kumo_error_msg(err));
+			kumo_cli_error("rmi", err);
 			kumo_error_free(&err);
 			rc = KUMO_EXIT_FAILURE;
 			continue;

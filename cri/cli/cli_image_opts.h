@@ -1,5 +1,5 @@
-/* cri/cli_image_opts.h - the options `kumo pull`, `images`, `rmi` and `push` share,
- * parsed once by kumo_cli_image_opts() (cri/cli_pull.c). */
+/* cri/cli/cli_image_opts.h - the options `kumo pull`, `images`, `rmi` and `push` share,
+ * parsed once by kumo_cli_image_opts() (cri/cli/cli_pull.c). */
 #ifndef KUMO_CLI_IMAGE_OPTS_H
 #define KUMO_CLI_IMAGE_OPTS_H
 

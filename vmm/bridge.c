@@ -1,5 +1,6 @@
-/* vmm/net.c - per-pod networking with `ip` and `iptables`: the node bridge with the
- * gateway address, masquerade for egress, one tap per pod on the bridge, hostPort DNAT;
+/* vmm/bridge.c - per-pod networking on kumo's own node bridge, with `ip` and
+ * `iptables`: the bridge with the gateway address, masquerade for egress, one tap per
+ * pod on the bridge, hostPort DNAT;
  * a record per pod (written before anything is made) so teardown removes exactly what
  * setup made, also after a crash half-way. */
 #include <dirent.h>

@@ -1,17 +1,25 @@
-/* cri/kumo.c - the `kumo` CLI: dispatches to the registered subcommands. */
+/* cri/cli/kumo.c - the `kumo` CLI: dispatches to the registered subcommands. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cri/cli.h"
+#include "cri/cli/cli.h"
+#include "cri/cri.h"
 
 extern const struct kumo_command __start_kumo_commands[];
 extern const struct kumo_command __stop_kumo_commands[];
 
-#ifndef KUMO_VERSION
-#define KUMO_VERSION "0.1.0-dev"
-#endif
+void kumo_cli_error(const char *cmd, kumo_error_t err)
+{
+	const char *msg = kumo_error_msg(err);
+	size_t n = strlen(cmd);
+	if (strncmp(msg, cmd, n) == 0 && msg[n] == ' ')
+		fprintf(stderr, "kumo %s\n", msg);
+	else
+		fprintf(stderr, "kumo %s: %s\n", cmd, msg);
+}
 
-/* An empty registration so the section exists even with no subcommand linked. */
+/* kumod's version too (cri/cri.h); also an entry, so the section exists even with no
+ * other subcommand linked. */
 static int cmd_version(int argc, char **argv)
 {
 	(void)argc;

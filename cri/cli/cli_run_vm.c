@@ -1,12 +1,13 @@
-/* cri/cli_run_vm.c - `kumo run APP`: build the kernel image, boot it, relay its output;
- * with --net/--listen, a NIC on the node bridge for the run's lifetime. */
+/* cri/cli/cli_run_vm.c - `kumo run APP`: build the app's artifact, boot it, relay its
+ * output; with --net/--listen, a NIC on the node bridge for the run's lifetime. */
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "builder/builder.h"
 #include "cri/accel_choice.h"
-#include "cri/cli.h"
-#include "cri/cli_run_vm.h"
+#include "cri/cli/cli.h"
+#include "cri/cli/cli_run.h"
 #include "vmm/vmm.h"
 
 static volatile sig_atomic_t interrupted;
@@ -48,7 +49,7 @@ static int exit_status(const struct kumo_exit_record *x)
 }
 
 /* Boots kernel+initrd and waits for the end; returns the exit status, or -1 with *err. */
-static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char *kernel_id,
+static int boot(const struct kumo_run_args *o, const char *kernel, const char *kernel_id,
 		const char *initrd, const char *console, const struct vmm_net_attach *net,
 		const struct vmm_share *shares, size_t nshares, uint64_t build_ns, bool cached,
 		kumo_error_t *err)
@@ -169,7 +170,7 @@ struct run_net {
 };
 
 /* Bridge (idempotent), address, tap; fills rn->boot. */
-static int net_up(const struct kumo_run_vm_opts *o, struct run_net *rn, kumo_error_t *err)
+static int net_up(const struct kumo_run_args *o, struct run_net *rn, kumo_error_t *err)
 {
 	net_config(&rn->cfg);
 	snprintf(rn->owner, sizeof(rn->owner), "run-%d-%llu", (int)getpid(),
@@ -218,7 +219,7 @@ static void net_down(struct run_net *rn)
 	net_config_clear(&rn->cfg);
 }
 
-int kumo_run_vm(const struct kumo_run_vm_opts *o)
+int kumo_run_vm(const struct kumo_run_args *o)
 {
 	autoerror kumo_error_t err = NULL;
 	char run_dir[] = "/tmp/kumo-run-XXXXXX";
@@ -234,6 +235,12 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	autofree const char **env = xzalloc((o->nenv + 1) * sizeof(char *));
 	for (size_t i = 0; i < o->nenv; i++)
 		env[i] = o->env[i];
+	/* Each --dir is a host share, live (virtio-9p): mounted at its guest path and
+	 * preopened there; the app's writes land in the host directory. */
+	autofree struct builder_mount *mounts = xzalloc((o->ndirs + 1) * sizeof(*mounts));
+	for (size_t i = 0; i < o->ndirs; i++)
+		mounts[i] = (struct builder_mount){.guest_path = o->dirs[i].guest,
+						   .host_path = o->dirs[i].host, .share = true};
 	/* From here on Ctrl-C and SIGTERM stop the VM and let the network be torn down. */
 	struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
 	sigaction(SIGINT, &sa, &old_int);
@@ -242,14 +249,12 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	int status = -1;
 	bool want_net = o->net || o->nlisten > 0;
 	bool net_ok = !want_net || net_up(o, rn, &err) == 0;
-	/* Each --dir is a host share, live (virtio-9p): mounted at its guest path and
-	 * preopened there; the app's writes land in the host directory. */
 	struct builder_input in = {
 		.module = {.path = o->app},
 		.argv0 = o->argc ? o->argv[0] : NULL,
 		.argv = argv,
 		.env = env,
-		.mounts = o->dirs,
+		.mounts = mounts,
 		.nmounts = o->ndirs,
 		.net = want_net ? &rn->boot : NULL,
 		.run_dir = run_dir,

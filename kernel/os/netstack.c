@@ -1,4 +1,4 @@
-/* kernel/os/net.c - the unikernel's network stack: lwIP (NO_SYS) on the virtio-net device, brought up from the boot config; the poll and hlt-wait loop every blocking socket call uses. */
+/* kernel/os/netstack.c - the unikernel's network stack: lwIP (NO_SYS) on the virtio-net device, brought up from the boot config; the poll and hlt-wait loop every blocking socket call uses. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,8 +1,8 @@
-/* cri/cli_images.c - `kumo images`: list the stored images; --check verifies the store, --gc collects. */
+/* cri/cli/cli_images.c - `kumo images`: list the stored images; --check verifies the store, --gc collects. */
 #include <string.h>
 
-#include "cri/cli.h"
-#include "cri/cli_image_opts.h"
+#include "cri/cli/cli.h"
+#include "cri/cli/cli_image_opts.h"
 #include "imagestore/imagestore.h"
 
 
@@ -33,14 +33,14 @@ static int cmd_images(int argc, char **argv)
 	autoerror kumo_error_t err = NULL;
 	struct imagestore *s = NULL;
 	if (imagestore_open(&o.cfg, &s, &err) < 0) {
-		fprintf(stderr, "kumo images: %s\n", kumo_error_msg(err));
+		kumo_cli_error("images", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	int rc = 0;
 	if (o.gc) {
 		uint64_t freed = 0;
 		if (imagestore_gc(s, &freed, &err) < 0) {
-			fprintf(stderr, "kumo images: %s\n", kumo_error_msg(err));
+			kumo_cli_error("images", err);
 			rc = KUMO_EXIT_FAILURE;
 			goto out;
 		}
@@ -49,7 +49,7 @@ static int cmd_images(int argc, char **argv)
 	if (o.check) {
 		size_t n = 0;
 		if (imagestore_check(s, &n, &err) < 0) {
-			fprintf(stderr, "kumo images: %s\n", kumo_error_msg(err));
+			kumo_cli_error("images", err);
 			rc = KUMO_EXIT_FAILURE;
 			goto out;
 		}
@@ -58,7 +58,7 @@ static int cmd_images(int argc, char **argv)
 	}
 	struct imagestore_image **v = NULL;
 	if (imagestore_list(s, &v, &err) < 0) {
-		fprintf(stderr, "kumo images: %s\n", kumo_error_msg(err));
+		kumo_cli_error("images", err);
 		rc = KUMO_EXIT_FAILURE;
 		goto out;
 	}

@@ -1,8 +1,8 @@
-/* cri/cli_push.c - `kumo push app.wasm REF [--artifact]`: publish a module as a wasi/wasm image or a Wasm artifact. */
+/* cri/cli/cli_push.c - `kumo push app.wasm REF [--artifact]`: publish a module as a wasi/wasm image or a Wasm artifact. */
 #include <string.h>
 
-#include "cri/cli.h"
-#include "cri/cli_image_opts.h"
+#include "cri/cli/cli.h"
+#include "cri/cli/cli_image_opts.h"
 #include "imagestore/imagestore.h"
 
 
@@ -26,7 +26,7 @@ static int cmd_push(int argc, char **argv)
 	autoerror kumo_error_t err = NULL;
 	struct imagestore *s = NULL;
 	if (imagestore_open(&o.cfg, &s, &err) < 0) {
-		fprintf(stderr, "kumo push: %s\n", kumo_error_msg(err));
+		kumo_cli_error("push", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	char *digest = NULL;
@@ -34,7 +34,7 @@ static int cmd_push(int argc, char **argv)
 				 &digest, &err);
 	imagestore_close(s);
 	if (rc < 0) {
-		fprintf(stderr, "kumo push: %s\n", kumo_error_msg(err));
+		kumo_cli_error("push", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	printf("pushed %s %s\n", argv[o.first_arg + 1], digest);

@@ -1,4 +1,4 @@
-/* cri/cli_info.c - `kumo info`: what this node can do — the accelerator and why (with
+/* cri/cli/cli_info.c - `kumo info`: what this node can do — the accelerator and why (with
  * the probe's cost), QEMU and libvirt, the VM backends, the network, the store and the
  * build cache, the CRI socket — in words or as JSON (-o json). */
 #define _XOPEN_SOURCE 700
@@ -22,7 +22,7 @@
 
 #include "builder/builder.h"
 #include "cri/accel_choice.h"
-#include "cri/cli.h"
+#include "cri/cli/cli.h"
 #include "cri/cri.h"
 #include "vmm/vmm.h"
 
@@ -350,7 +350,7 @@ static int cmd_info(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'A':
 			if (vmm_accel_parse(optarg, &want, &err) < 0) {
-				fprintf(stderr, "kumo info: %s\n", kumo_error_msg(err));
+				kumo_cli_error("info", err);
 				return KUMO_EXIT_USAGE;
 			}
 			break;
@@ -369,7 +369,7 @@ static int cmd_info(int argc, char **argv)
 	char *noargs[] = {"kumod", NULL};
 	if (cri_config_load(&cfg, config ? config : CRI_DEFAULT_CONFIG, config != NULL, 1, noargs,
 			    &version, &err) < 0) {
-		fprintf(stderr, "kumo info: %s\n", kumo_error_msg(err));
+		kumo_cli_error("info", err);
 		cri_config_clear(&cfg);
 		return KUMO_EXIT_FAILURE;
 	}

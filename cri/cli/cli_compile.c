@@ -1,4 +1,4 @@
-/* cri/cli_compile.c - `kumo compile app.wasm -o app.o`: AOT-compiles one module. */
+/* cri/cli/cli_compile.c - `kumo compile app.wasm -o app.o`: AOT-compiles one module. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "common.h"
 #include "compiler/abi.h"
 #include "compiler/compiler.h"
-#include "cri/cli.h"
+#include "cri/cli/cli.h"
 
 #define MAX_WASM_BYTES (1u << 30)
 
@@ -65,14 +65,15 @@ static int cmd_compile(int argc, char **argv)
 	uint8_t *wasm = NULL;
 	size_t len = 0;
 	if (kumo_read_file(in, MAX_WASM_BYTES, &wasm, &len, &err) < 0) {
-		fprintf(stderr, "kumo compile: %s\n", kumo_error_msg(err));
+		kumo_cli_error("compile", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	struct kumo_compile_info info;
 	int r = kumo_compile_file(wasm, len, &opts, out, &info, &err);
 	free(wasm);
 	if (r < 0) {
-		fprintf(stderr, "kumo compile: `%s`: %s\n", in, kumo_error_msg(err));
+		kumo_error_wrap(&err, "`%s`", in);
+		kumo_cli_error("compile", err);
 		return KUMO_EXIT_FAILURE;
 	}
 	if (verbose) {
