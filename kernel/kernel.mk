@@ -26,10 +26,31 @@ KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
 	kernel/os/klibc.c kernel/os/kprintf.c kernel/os/ramfs.c kernel/os/plat_kernel.c \
 	kernel/os/app_wasm.c kernel/os/plat_net.c kernel/os/net.c kernel/os/virtio.c kernel/os/virtio_net.c \
 	kernel/os/virtio_9p.c kernel/os/p9_wire.c kernel/os/p9_client.c kernel/os/p9fs.c \
-	kernel/os/pci.c $(RT_SRCS) $(WASI_SRCS)
-KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS)))
+	kernel/os/pci.c kernel/os/kload.c $(RT_SRCS) $(WASI_SRCS)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS))) \
+	$(BUILD)/freestanding/gen/kexports.o
 KERNEL_LIB := $(BUILD)/kernel/libkumo-kernel.a
 KERNEL_LDS := $(BUILD)/kernel/kernel.ld
+
+# The kernel linker's export table (kernel/os/kload.h), generated from the two lists
+# that name what objects may leave undefined: compiler/abi.h's libcalls and
+# kernel/kernel.h's WASI imports (kernel/gen-exports.sh). Built freestanding for the
+# kernel and hosted for the linker's unit tests.
+KEXPORTS_C := $(BUILD)/gen/kernel/kexports.c
+$(KEXPORTS_C): kernel/gen-exports.sh compiler/abi.h kernel/kernel.h
+	@mkdir -p $(dir $@)
+	bash kernel/gen-exports.sh compiler/abi.h kernel/kernel.h $@
+$(BUILD)/freestanding/gen/kexports.o: $(KEXPORTS_C) | $(CJSON_SRC) $(LWIP_DONE)
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/host/gen/kexports.o: $(KEXPORTS_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+# The kernel linker, hosted, against objects compiled in the test (tests/unit/test_kload.c).
+TEST_LIBS_test_kload := $(BUILD)/host/kernel/os/kload.o $(BUILD)/host/gen/kexports.o \
+	$(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
+TEST_LDLIBS_test_kload := $(KUMO_HOSTED_LDFLAGS) $(LIBS_LLVM)
 
 # Third-party sources from Debian's source packages, unpacked into the build tree
 # (never committed).
