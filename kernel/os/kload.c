@@ -471,13 +471,15 @@ struct dcheck {
 	uint64_t code_lo, code_hi; /* its code */
 };
 
-/* [p, p + count * size) lies inside the image (count may be 0: then p may be NULL). */
-static bool d_range(const struct dcheck *d, const void *p, uint64_t count, uint64_t size)
+/* [p, p + count * size) lies inside the image, aligned for its type (count may be 0:
+ * then p may be anything, it is never read). */
+static bool d_range(const struct dcheck *d, const void *p, uint64_t count, uint64_t size,
+		    uint64_t align)
 {
 	if (count == 0)
 		return true;
 	uint64_t a = (uint64_t)(uintptr_t)p, n;
-	if (__builtin_mul_overflow(count, size, &n))
+	if ((a & (align - 1)) || __builtin_mul_overflow(count, size, &n))
 		return false;
 	return a >= d->lo && a <= d->hi && n <= d->hi - a;
 }
@@ -571,26 +573,26 @@ static int check_descriptor(struct link *l, const struct kumo_module *m)
 	    m->nimported_memories > m->nmemories || m->nimported_globals > m->nglobals ||
 	    m->nmemories > 1)
 		return bad_desc(l, "counts");
-	if (!d_range(&d, m->types, m->ntypes, sizeof(*m->types)) ||
-	    !d_range(&d, m->imports, m->nimports, sizeof(*m->imports)) ||
-	    !d_range(&d, m->funcs, m->nfuncs - m->nimported_funcs, sizeof(*m->funcs)) ||
-	    !d_range(&d, m->tables, m->ntables - m->nimported_tables, sizeof(*m->tables)) ||
-	    !d_range(&d, m->memories, m->nmemories - m->nimported_memories, sizeof(*m->memories)) ||
-	    !d_range(&d, m->globals, m->nglobals - m->nimported_globals, sizeof(*m->globals)) ||
-	    !d_range(&d, m->exports, m->nexports, sizeof(*m->exports)) ||
-	    !d_range(&d, m->elems, m->nelems, sizeof(*m->elems)) ||
-	    !d_range(&d, m->datas, m->ndatas, sizeof(*m->datas)))
+	if (!d_range(&d, m->types, m->ntypes, sizeof(*m->types), __alignof__(*m->types)) ||
+	    !d_range(&d, m->imports, m->nimports, sizeof(*m->imports), __alignof__(*m->imports)) ||
+	    !d_range(&d, m->funcs, m->nfuncs - m->nimported_funcs, sizeof(*m->funcs), __alignof__(*m->funcs)) ||
+	    !d_range(&d, m->tables, m->ntables - m->nimported_tables, sizeof(*m->tables), __alignof__(*m->tables)) ||
+	    !d_range(&d, m->memories, m->nmemories - m->nimported_memories, sizeof(*m->memories), __alignof__(*m->memories)) ||
+	    !d_range(&d, m->globals, m->nglobals - m->nimported_globals, sizeof(*m->globals), __alignof__(*m->globals)) ||
+	    !d_range(&d, m->exports, m->nexports, sizeof(*m->exports), __alignof__(*m->exports)) ||
+	    !d_range(&d, m->elems, m->nelems, sizeof(*m->elems), __alignof__(*m->elems)) ||
+	    !d_range(&d, m->datas, m->ndatas, sizeof(*m->datas), __alignof__(*m->datas)))
 		return bad_desc(l, "an array lies outside the image");
 	for (uint32_t i = 0; i < m->ntypes; i++) {
 		const struct kumo_desc_type *t = &m->types[i];
-		if (!d_range(&d, t->types, (uint64_t)t->nparams + t->nresults, 1) ||
+		if (!d_range(&d, t->types, (uint64_t)t->nparams + t->nresults, 1, 1) ||
 		    !d_code(&d, (const void *)t->array_call) || !d_str(&d, t->sig))
 			return bad_desc(l, "type");
 	}
 	uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
 	for (uint32_t i = 0; i < m->nimports; i++) {
 		const struct kumo_desc_import *im = &m->imports[i];
-		if (!d_range(&d, im->module, im->module_len, 1) || !d_range(&d, im->field, im->field_len, 1))
+		if (!d_range(&d, im->module, im->module_len, 1, 1) || !d_range(&d, im->field, im->field_len, 1, 1))
 			return bad_desc(l, "import name");
 		switch (im->kind) {
 		case KUMO_EXTERN_FUNC:
@@ -619,11 +621,11 @@ static int check_descriptor(struct link *l, const struct kumo_module *m)
 		if (check_const(&d, &m->globals[i].init) < 0)
 			return bad_desc(l, "global initialiser");
 	for (uint32_t i = 0; i < m->nexports; i++)
-		if (!d_range(&d, m->exports[i].name, m->exports[i].name_len, 1))
+		if (!d_range(&d, m->exports[i].name, m->exports[i].name_len, 1, 1))
 			return bad_desc(l, "export name");
 	for (uint32_t i = 0; i < m->nelems; i++) {
 		const struct kumo_desc_elem *e = &m->elems[i];
-		if (!d_range(&d, e->items, e->count, sizeof(*e->items)))
+		if (!d_range(&d, e->items, e->count, sizeof(*e->items), __alignof__(*e->items)))
 			return bad_desc(l, "element segment");
 		for (uint32_t k = 0; k < e->count; k++)
 			if (check_const(&d, &e->items[k]) < 0)
@@ -633,7 +635,7 @@ static int check_descriptor(struct link *l, const struct kumo_module *m)
 	}
 	for (uint32_t i = 0; i < m->ndatas; i++) {
 		const struct kumo_desc_data *s = &m->datas[i];
-		if (!d_range(&d, s->bytes, s->len, 1))
+		if (!d_range(&d, s->bytes, s->len, 1, 1))
 			return bad_desc(l, "data segment");
 		if (s->mode == KUMO_SEG_ACTIVE && check_const(&d, &s->offset) < 0)
 			return bad_desc(l, "data offset");

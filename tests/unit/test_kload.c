@@ -233,6 +233,7 @@ static void test_link_and_run(void **s)
 	assert_string_equal(buf, "hello kload\n");
 	kumo_rt_store_free(st);
 	kumo_wasi_free(w);
+	kumo_plat_close(cfg.stdio[1]);
 	close(out_fd);
 	unlink(out_path);
 	kload_free(&env_n, img);
