@@ -18,7 +18,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-
 KERNEL_LD := ld
 KERNEL_LDFLAGS := -nostdlib -static -z noexecstack -z max-page-size=4096 --no-warn-rwx-segments
 
-KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
+KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S kernel/arch/x86_64/switch.S \
 	kernel/arch/x86_64/cpu.c kernel/arch/x86_64/trap.c kernel/arch/x86_64/lapic.c \
 	kernel/arch/x86_64/power.c kernel/arch/x86_64/ioapic.c \
 	kernel/os/main.c kernel/os/console.c kernel/os/exit.c kernel/os/page.c kernel/os/vm.c \
@@ -26,7 +26,7 @@ KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
 	kernel/os/klibc.c kernel/os/kprintf.c kernel/os/ramfs.c kernel/os/plat_kernel.c \
 	kernel/os/app_wasm.c kernel/os/plat_net.c kernel/os/net.c kernel/os/virtio.c kernel/os/virtio_net.c \
 	kernel/os/virtio_9p.c kernel/os/p9_wire.c kernel/os/p9_client.c kernel/os/p9fs.c \
-	kernel/os/pci.c kernel/os/kload.c $(RT_SRCS) $(WASI_SRCS)
+	kernel/os/pci.c kernel/os/kload.c kernel/os/sched.c $(RT_SRCS) $(WASI_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS))) \
 	$(BUILD)/freestanding/gen/kexports.o
 KERNEL_LIB := $(BUILD)/kernel/libkumo-kernel.a

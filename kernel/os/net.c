@@ -83,6 +83,7 @@ void net_init(void)
 		dns_setserver((u8_t)i, &d);
 	}
 	up = 1;
+	sched_idle_hook = net_poll; /* loopback frames and lwIP's timers move while idle */
 	/* Announce ourselves so the host's neighbour cache learns us without asking. */
 	etharp_gratuitous(&nif);
 	klog("net: %s virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u.%u.%u.%u/%d mtu %u", vnet_transport(),
@@ -114,13 +115,11 @@ void net_wait(uint64_t deadline_ns)
 	}
 	if (until <= now)
 		return;
-	__asm__ volatile("cli" ::: "memory");
-	if (!kumo_net_irq_pending) {
-		if (until != UINT64_MAX)
-			lapic_arm_ns(until - now);
-		/* sti's shadow: an interrupt between the two still wakes the hlt. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-	}
+	/* An interrupt after this check and before the wait still ends the wait: the
+	 * scheduler counts interrupts since this thread last woke. Other threads run
+	 * meanwhile; lwIP's callbacks kick the waiters when data moved (plat_net.c). */
+	if (!kumo_net_irq_pending)
+		sched_wait(KWAKE_IRQ, until);
 	kstop_check();
 }
 

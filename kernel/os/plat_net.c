@@ -126,6 +126,7 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		pbuf_cat(s->rx, p);
 	else
 		s->rx = p;
+	sched_kick(); /* a reader may wait on another thread */
 	return ERR_OK;
 }
 
@@ -141,6 +142,7 @@ static void on_tcp_err(void *arg, err_t err)
 		s->err = err == ERR_CLSD ? 0 : from_lwip_err(err);
 	s->connecting = 0;
 	s->rx_eof = 1;
+	sched_kick();
 }
 
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -153,6 +155,17 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		if (err != ERR_OK)
 			s->err = from_lwip_err(err);
 	}
+	sched_kick();
+	return ERR_OK;
+}
+
+/* Acknowledged data made send room: a writer waiting for it may be another thread. */
+static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)arg;
+	(void)pcb;
+	(void)len;
+	sched_kick();
 	return ERR_OK;
 }
 
@@ -171,6 +184,7 @@ static void tcp_attach(struct ksock *s, struct tcp_pcb *pcb)
 	tcp_arg(pcb, s);
 	tcp_recv(pcb, on_tcp_recv);
 	tcp_err(pcb, on_tcp_err);
+	tcp_sent(pcb, on_tcp_sent);
 	tcp_nagle_disable(pcb);
 }
 
@@ -197,6 +211,7 @@ static err_t on_tcp_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 		l->aq_head = c;
 	l->aq_tail = c;
 	l->aq_len++;
+	sched_kick();
 	return ERR_OK;
 }
 
@@ -220,6 +235,7 @@ static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
 		s->dq_head = d;
 	s->dq_tail = d;
 	s->dq_len++;
+	sched_kick();
 }
 
 /* ---- socket objects ---- */
@@ -847,28 +863,34 @@ static void on_dns(const char *name, const ip_addr_t *addr, void *arg)
 /* One lookup through lwIP's resolver: 0 found, -WASI_ENOENT not found. */
 static int dns_lookup(const char *name, ip_addr_t *out)
 {
-	struct dns_wait w = { 0, 0, IPADDR4_INIT(0) };
-	err_t e = dns_gethostbyname(name, out, on_dns, &w);
-	if (e == ERR_OK)
-		return 0;
-	if (e != ERR_INPROGRESS)
+	/* On the heap, not the stack: a stop or kill of the calling container unwinds it
+	 * from net_wait while lwIP still holds the request, whose answer then lands in this
+	 * (leaked, never reused) block instead of a dead stack. */
+	struct dns_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -WASI_ENOMEM;
+	err_t e = dns_gethostbyname(name, out, on_dns, w);
+	if (e != ERR_INPROGRESS) {
+		free(w);
+		if (e == ERR_OK)
+			return 0;
 		return e == ERR_ARG ? -WASI_EINVAL : -WASI_ENOENT;
+	}
 	/* lwIP's own timers give up after DNS_MAX_RETRIES; the deadline is a backstop. */
 	uint64_t deadline = clock_monotonic_ns() + 30ull * 1000000000u;
-	while (!w.done) {
+	while (!w->done) {
 		net_poll();
-		if (w.done)
+		if (w->done)
 			break;
-		if (clock_monotonic_ns() >= deadline) {
-			/* The pending request still points at w: it must not outlive us. */
-			panic("dns: lookup of `%s` did not finish", name);
-		}
+		if (clock_monotonic_ns() >= deadline)
+			return -WASI_ETIMEDOUT; /* w stays with the pending request (leaked) */
 		net_wait(deadline);
 	}
-	if (!w.found)
-		return -WASI_ENOENT;
-	ip_addr_copy(*out, w.addr);
-	return 0;
+	int found = w->found;
+	if (found)
+		ip_addr_copy(*out, w->addr);
+	free(w);
+	return found ? 0 : -WASI_ENOENT;
 }
 
 static int count_dots(const char *s)
