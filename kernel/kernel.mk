@@ -26,7 +26,9 @@ KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S kernel/arch/x8
 	kernel/os/klibc.c kernel/os/kprintf.c kernel/os/ramfs.c kernel/os/plat_kernel.c \
 	kernel/os/app_wasm.c kernel/os/plat_net.c kernel/os/net.c kernel/os/virtio.c kernel/os/virtio_net.c \
 	kernel/os/virtio_9p.c kernel/os/p9_wire.c kernel/os/p9_client.c kernel/os/p9fs.c \
-	kernel/os/pci.c kernel/os/kload.c kernel/os/sched.c $(RT_SRCS) $(WASI_SRCS)
+	kernel/os/pci.c kernel/os/kload.c kernel/os/sched.c kernel/os/kimage.c kernel/os/podrec.c \
+	kernel/os/virtio_console.c kernel/os/container.c kernel/os/pod.c kernel/os/app_run.c \
+	$(RT_SRCS) $(WASI_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS))) \
 	$(BUILD)/freestanding/gen/kexports.o
 KERNEL_LIB := $(BUILD)/kernel/libkumo-kernel.a
@@ -99,8 +101,15 @@ $(KERNEL_LDS): kernel/arch/x86_64/kernel.ld
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# The kernel alone (kernel/kernel.h KUMO_KERNEL_POD_IMAGE_PATH): no app linked in; it
+# boots a pod, or links the object its initrd carries (kernel/pod_abi.h).
+KERNEL_POD_IMAGE := $(BUILD)/kernel/kernel.elf
+POD_MAIN_OBJ := $(BUILD)/freestanding/kernel/os/pod_main.o
+$(KERNEL_POD_IMAGE): $(POD_MAIN_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
+	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(POD_MAIN_OBJ) $(KERNEL_LIB)
+
 .PHONY: kernel
-kernel: $(KERNEL_LIB) $(KERNEL_LDS)
+kernel: $(KERNEL_LIB) $(KERNEL_LDS) $(KERNEL_POD_IMAGE)
 all: kernel
 
 # Guest tests: one C payload (in place of a compiled Wasm object) linked with the

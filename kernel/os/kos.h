@@ -219,6 +219,10 @@ struct kumo_bootcfg {
 	uint64_t rootfs_size;
 	const char *cmdline;     /* kernel command line, or "" */
 	struct kumo_netcfg net;
+	int pod;                 /* the config has a "pod" object (pod mode, pod_abi.h) */
+	const char *pod_name;    /* its "name", or NULL */
+	const uint8_t *object;   /* a compiled object in the initrd (8-byte aligned), or NULL */
+	uint64_t object_size;
 };
 extern struct kumo_bootcfg kumo_bootcfg;
 /* Reads module 0 of the PVH start info; panics on a malformed config. */
@@ -272,6 +276,13 @@ void pci_write16(int bus, int dev, int fn, int off, uint16_t v);
 uint8_t pci_read8(int bus, int dev, int fn, int off);
 /* Address of memory BAR `bar` (64-bit BARs included), mapped; 0 when absent. */
 uint64_t pci_bar(int bus, int dev, int fn, int bar);
+
+/* --- the kumo-run app (app_run.c) --- */
+struct kumo_module;
+/* Runs a module as the VM's one app from the boot config (rootfs, shares, preopens,
+ * listen sockets, args, env); returns its exit status; a trap or a bad config ends the
+ * VM (trap or panic record). */
+int app_run_module(const struct kumo_module *module);
 
 /* --- main.c --- */
 extern uint64_t kumo_app_entry_tsc; /* TSC just before the app's entry point */

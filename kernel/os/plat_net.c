@@ -965,7 +965,72 @@ int kumo_plat_resolve(const char *node, const char *service, uint8_t family, uin
 	return 0;
 }
 
-/* ---- the boot config's listening sockets ---- */
+/* ---- listening sockets (the boot config's, a pod container's) ---- */
+
+/* "tcp:A.B.C.D:PORT" / "udp:A.B.C.D:PORT" -> type and address; 0 or -1. */
+static int parse_listen(const char *l, uint8_t *type, struct kumo_plat_sockaddr *a)
+{
+	if (strncmp(l, "tcp:", 4) == 0)
+		*type = KUMO_PLAT_SOCK_STREAM;
+	else if (strncmp(l, "udp:", 4) == 0)
+		*type = KUMO_PLAT_SOCK_DGRAM;
+	else
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->family = KUMO_PLAT_AF_INET;
+	const char *p = l + 4;
+	for (int k = 0; k < 5; k++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		long v = 0;
+		int digits = 0;
+		while (*p >= '0' && *p <= '9' && digits < 6)
+			v = v * 10 + (*p++ - '0'), digits++;
+		if (k < 4) {
+			if (v > 255 || *p++ != (k < 3 ? '.' : ':'))
+				return -1;
+			a->addr[k] = (uint8_t)v;
+		} else {
+			if (v < 1 || v > 65535 || *p)
+				return -1;
+			a->port = (uint16_t)v;
+		}
+	}
+	return 0;
+}
+
+int net_listen_open(const char *l, struct kumo_plat_file **out, char *err, size_t errcap)
+{
+	uint8_t type;
+	struct kumo_plat_sockaddr a;
+	if (parse_listen(l, &type, &a) < 0) {
+		snprintf(err, errcap, "listen `%s`: not tcp:ADDR:PORT or udp:ADDR:PORT", l);
+		return -1;
+	}
+	struct kumo_plat_file *f = NULL;
+	int rc = kumo_plat_sock_open(KUMO_PLAT_AF_INET, type, &f);
+	const char *what = "open";
+	if (rc == 0) {
+		kumo_plat_sock_setopt(f, OPT_LEVEL_SOCKET, SO_REUSEADDR_, 1);
+		what = "bind";
+		rc = kumo_plat_sock_bind(f, &a);
+	}
+	if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
+		what = "listen";
+		rc = kumo_plat_sock_listen(f, 1024); /* accept queue, like somaxconn */
+	}
+	if (rc < 0) {
+		if (rc == -WASI_EADDRINUSE)
+			snprintf(err, errcap, "listen `%s`: address in use", l);
+		else
+			snprintf(err, errcap, "listen `%s`: %s failed (wasi errno %d)", l, what, -rc);
+		if (f)
+			kumo_plat_close(f);
+		return -1;
+	}
+	*out = f;
+	return 0;
+}
 
 int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, size_t errcap)
 {
@@ -980,31 +1045,11 @@ int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, si
 		return -1;
 	}
 	for (int i = 0; i < c->nlisten; i++) {
-		const char *l = c->listen[i];
-		uint8_t type = strncmp(l, "tcp:", 4) == 0 ? KUMO_PLAT_SOCK_STREAM : KUMO_PLAT_SOCK_DGRAM;
-		struct kumo_plat_sockaddr a = { .family = KUMO_PLAT_AF_INET };
-		const char *p = l + 4;
-		for (int k = 0; k < 4; k++) { /* bootcfg.c checked the syntax */
-			a.addr[k] = (uint8_t)strtoll(p, (char **)&p, 10);
-			p++;
-		}
-		a.port = (uint16_t)strtoll(p, NULL, 10);
-		int rc = kumo_plat_sock_open(KUMO_PLAT_AF_INET, type, &v[i]);
-		const char *what = "open";
-		if (rc == 0) {
-			kumo_plat_sock_setopt(v[i], OPT_LEVEL_SOCKET, SO_REUSEADDR_, 1);
-			what = "bind";
-			rc = kumo_plat_sock_bind(v[i], &a);
-		}
-		if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
-			what = "listen";
-			rc = kumo_plat_sock_listen(v[i], 1024); /* accept queue, like somaxconn */
-		}
-		if (rc < 0) {
-			snprintf(err, errcap, "net.listen[%d] `%s`: %s failed (wasi errno %d)", i, l, what, -rc);
-			for (int k = 0; k <= i; k++)
-				if (v[k])
-					kumo_plat_close(v[k]);
+		char e[160];
+		if (net_listen_open(c->listen[i], &v[i], e, sizeof(e)) < 0) {
+			snprintf(err, errcap, "net.listen[%d]: %s", i, e);
+			for (int k = 0; k < i; k++)
+				kumo_plat_close(v[k]);
 			free(v);
 			return -1;
 		}
