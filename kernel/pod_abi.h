@@ -48,19 +48,28 @@
  *   kumod connects again (QEMU serves one connection at a time and accepts the next).
  *   Without a virtio-console device a pod VM boots, writes READY with "control": false
  *   and can only run what its initrd preloaded (KUMO_INITRD object; see boot_abi.h).
- *   A command is struct kumo_pod_msg (40 bytes), then json_len bytes of UTF-8 JSON
- *   (an object; absent keys take their defaults), then blob_len bytes of binary data.
+ *   A command is a message: JSON (json_len bytes of UTF-8, an object; absent keys take
+ *   their defaults) then a blob (blob_len bytes of binary data), together its body, sent
+ *   as frames: struct kumo_pod_msg (40 bytes) followed by the next at most
+ *   KUMO_POD_FRAG_MAX bytes of the body, from offset frag_off; the frames of one message
+ *   go back to back, frag_off 0 first (a message with an empty body is one header).
  *   hdr_crc is CRC-32 (IEEE 802.3, as zlib's crc32) over the header's first 36 bytes,
- *   body_crc the same over the JSON then the blob. The kernel reads the stream in
- *   order; a header whose magic, version or hdr_crc is wrong (or whose lengths exceed
- *   the limits) is skipped one byte at a time until a valid header appears (ERROR
- *   record "resync", with how many bytes were skipped); a message whose body_crc is
- *   wrong is dropped whole (ERROR record naming its seq). Neither is executed.
+ *   frag_crc the same over the frame's payload. The kernel reads the stream in order:
+ *     - a header whose magic, version or hdr_crc is wrong (or whose lengths exceed the
+ *       limits) is skipped one byte at a time until a valid header appears (one ERROR
+ *       record "resync", with how many bytes were skipped);
+ *     - a frame whose frag_crc is wrong drops its message (ERROR naming its seq);
+ *     - a frame that does not continue the message being received (another seq, type,
+ *       cid or lengths, or another offset than the bytes received so far) drops that
+ *       message and itself; frag_off 0 always starts a new one.
+ *   Nothing dropped is executed. So the kernel never takes more than one frame's payload
+ *   on trust: after a cut, at most KUMO_POD_SYNC_BYTES of whatever follows are lost.
  *   seq orders commands: the host numbers them from 1 up, never reusing a number for
  *   the life of the VM (persist the next one, e.g. with the container state). The
  *   kernel executes a command only when its seq is above every seq it executed; one at
- *   or below that is a duplicate, acknowledged again ("dup": true) and not executed.
- *   PING with seq 0 is the exception: never a duplicate, never moves the counter.
+ *   or below that is a duplicate, acknowledged again (ACK {"dup": true}) and not
+ *   executed. PING with seq 0 is the exception: never a duplicate, never moves the
+ *   counter.
  *
  * The record stream (OUT): guest -> host, on COM1 in pod mode
  *   In pod mode COM1 (KUMO_BOOT_PORT_STDOUT) carries only records: struct
@@ -80,11 +89,13 @@
  *   1. Read the record file from its saved offset (or from 0 to rebuild everything):
  *      every ACK, STARTED, EXIT and output record it missed is there.
  *   2. Connect to the control socket again.
- *   3. The dead connection may have left a command half-written, which the kernel
- *      still expects the rest of. Send PING (seq 0, JSON {"nonce": "<new random>"})
- *      every KUMO_POD_RESYNC_PING_MS until an ACK with that nonce appears in the file:
- *      from then on the stream is in sync, and every command the kernel had received
- *      whole before that PING has its ACK earlier in the file.
+ *   3. The dead connection may have left a frame half-written, which the kernel still
+ *      expects the rest of. Write KUMO_POD_SYNC_BYTES zero bytes (they finish that frame,
+ *      whose checksum then fails, and are never a header), then PING (seq 0, JSON
+ *      {"nonce": "<new random>"}); wait for an ACK with that nonce in the file (again
+ *      after KUMO_POD_RESYNC_MS without one). From then on the stream is in sync, and
+ *      every command the kernel had received whole before that PING has its ACK
+ *      earlier in the file.
  *   4. Re-send, with their original seq and in order, the commands whose ACK is not in
  *      the file. (Executed twice: never; the kernel dedups by seq.)
  *
@@ -187,10 +198,11 @@ struct kumo_pod_msg {
 	uint16_t type;      /* IN: enum kumo_pod_msg_type */
 	uint64_t seq;       /* IN: command number, from 1 up (0: PING only) */
 	uint32_t cid;       /* IN: container handle, 0 for pod-wide commands */
-	uint32_t json_len;  /* IN: bytes of JSON after the header (<= KUMO_POD_JSON_MAX) */
-	uint32_t blob_len;  /* IN: bytes of binary data after the JSON (<= KUMO_POD_BLOB_MAX) */
-	uint32_t body_crc;  /* IN: CRC-32 of the JSON then the blob */
-	uint32_t reserved;  /* IN: zero */
+	uint32_t json_len;  /* IN: bytes of the message's JSON (<= KUMO_POD_JSON_MAX) */
+	uint32_t blob_len;  /* IN: bytes of its blob, after the JSON (<= KUMO_POD_BLOB_MAX) */
+	uint32_t frag_off;  /* IN: where this frame's payload starts in JSON + blob */
+	uint32_t frag_crc;  /* IN: CRC-32 of this frame's payload (the next
+			     * min(KUMO_POD_FRAG_MAX, json_len + blob_len - frag_off) bytes) */
 	uint32_t hdr_crc;   /* IN: CRC-32 of the 36 bytes before this field */
 };
 _Static_assert(sizeof(struct kumo_pod_msg) == 40, "pod abi");
@@ -243,9 +255,11 @@ enum kumo_pod_rec_type {
 #define KUMO_POD_MAX_CID 64u               /* handles 1..64: containers at once */
 #define KUMO_POD_JSON_MAX (1u << 20)       /* bytes of a command's JSON */
 #define KUMO_POD_BLOB_MAX (256u << 20)     /* bytes of a command's blob (an object) */
+#define KUMO_POD_FRAG_MAX (64u << 10)      /* payload bytes of one frame */
+#define KUMO_POD_SYNC_BYTES (40u + KUMO_POD_FRAG_MAX) /* zeros that end a cut frame */
 #define KUMO_POD_REC_MAX (64u << 10)       /* payload bytes of one record */
 #define KUMO_POD_DEFAULT_GRACE_MS 10000    /* STOP without grace_ms */
 #define KUMO_POD_SLICE_MS 10               /* a computing container's time slice */
-#define KUMO_POD_RESYNC_PING_MS 50         /* PING period while resynchronising */
+#define KUMO_POD_RESYNC_MS 1000            /* resynchronise again without an answer */
 
 #endif /* KUMO_POD_ABI_H */

@@ -48,27 +48,163 @@ static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
 	return ~crc;
 }
 
-/* ---- the receive side of the channel ---- */
+/* ---- the receive side of the channel: frames into messages ---- */
 
 static struct {
 	uint8_t hdr[sizeof(struct kumo_pod_msg)];
 	size_t hlen;                /* header bytes held */
-	int in_body;                /* the header was valid: reading its body */
-	struct kumo_pod_msg m;
+	uint64_t skipped;           /* bytes dropped while looking for a header */
+	/* the frame being read */
+	int in_frame;               /* its header was valid: reading its payload */
+	struct kumo_pod_msg f;      /* its header */
+	uint32_t frag_len, frag_got, frag_crc;
+	int frame_bad;              /* it continues no message: its payload is skipped */
+	/* the message being assembled */
+	int have_msg;
+	struct kumo_pod_msg m;      /* its first frame's header */
 	char *json;                 /* json_len + 1 bytes (NUL-terminated), or NULL */
 	uint8_t *blob;              /* blob_len bytes, or NULL */
 	int discard;                /* no memory for the body: read it, keep nothing */
-	uint64_t got, want;         /* body bytes read, expected */
-	uint32_t crc;               /* of the body so far */
-	uint64_t skipped;           /* bytes dropped while looking for a header */
-	uint64_t hdr_tsc;           /* when the header was complete */
+	uint64_t got, want;         /* body bytes received in whole frames, expected */
+	uint64_t hdr_tsc;           /* when its first header arrived */
 } rx;
 
 static int header_ok(const struct kumo_pod_msg *m, const uint8_t *raw)
 {
+	uint64_t total = (uint64_t)m->json_len + m->blob_len;
 	return m->magic == KUMO_POD_MSG_MAGIC && m->version == KUMO_POD_MSG_VERSION &&
 	       m->json_len <= KUMO_POD_JSON_MAX && m->blob_len <= KUMO_POD_BLOB_MAX &&
+	       (m->frag_off < total || (total == 0 && m->frag_off == 0)) &&
 	       m->hdr_crc == crc32_update(0, raw, offsetof(struct kumo_pod_msg, hdr_crc));
+}
+
+static void drop_msg(const char *why)
+{
+	if (why)
+		podrec_json(KUMO_POD_REC_ERROR, rx.m.cid, rx.m.seq,
+			    "{\"error\": \"message seq %llu: %s: dropped\"}", (unsigned long long)rx.m.seq,
+			    why);
+	free(rx.json);
+	free(rx.blob);
+	rx.json = NULL;
+	rx.blob = NULL;
+	rx.have_msg = rx.discard = 0;
+}
+
+static void execute(const struct kumo_pod_msg *m, const char *json, uint8_t *blob);
+
+/* A valid header arrived: its frame starts or continues a message, or is skipped. */
+static void frame_start(void)
+{
+	const struct kumo_pod_msg *f = &rx.f;
+	uint64_t total = (uint64_t)f->json_len + f->blob_len;
+	rx.frag_len = (uint32_t)(total - f->frag_off < KUMO_POD_FRAG_MAX ? total - f->frag_off
+									  : KUMO_POD_FRAG_MAX);
+	rx.frag_got = 0;
+	rx.frag_crc = 0;
+	rx.frame_bad = 0;
+	if (f->frag_off == 0) {
+		if (rx.have_msg)
+			drop_msg("incomplete (a new message began)");
+		rx.have_msg = 1;
+		rx.m = *f;
+		rx.got = 0;
+		rx.want = total;
+		rx.hdr_tsc = rdtsc();
+		rx.json = malloc((size_t)f->json_len + 1);
+		rx.blob = f->blob_len ? malloc(f->blob_len) : NULL;
+		rx.discard = !rx.json || (f->blob_len && !rx.blob);
+		if (rx.json)
+			rx.json[f->json_len] = 0;
+	} else if (!rx.have_msg || f->seq != rx.m.seq || f->type != rx.m.type || f->cid != rx.m.cid ||
+		   f->json_len != rx.m.json_len || f->blob_len != rx.m.blob_len || f->frag_off != rx.got) {
+		if (rx.have_msg)
+			drop_msg("a frame out of order");
+		rx.frame_bad = 1;
+	}
+	rx.in_frame = 1;
+}
+
+static void frame_done(void)
+{
+	rx.in_frame = 0;
+	rx.hlen = 0;
+	if (rx.frame_bad)
+		return;
+	if (rx.frag_crc != rx.f.frag_crc) {
+		drop_msg("frame checksum mismatch");
+		return;
+	}
+	rx.got += rx.frag_len;
+	if (rx.got < rx.want)
+		return;
+	if (rx.discard) {
+		drop_msg("out of memory for its body");
+		return;
+	}
+	struct kumo_pod_msg m = rx.m;
+	char *json = rx.json;
+	uint8_t *blob = rx.blob;
+	rx.json = NULL;
+	rx.blob = NULL;
+	rx.have_msg = 0;
+	execute(&m, json, blob);
+	free(json);
+	free(blob);
+}
+
+static void feed(const uint8_t *p, size_t n)
+{
+	while (n) {
+		if (!rx.in_frame) {
+			size_t k = sizeof(rx.hdr) - rx.hlen;
+			if (k > n)
+				k = n;
+			memcpy(rx.hdr + rx.hlen, p, k);
+			rx.hlen += k;
+			p += k;
+			n -= k;
+			if (rx.hlen < sizeof(rx.hdr))
+				return;
+			memcpy(&rx.f, rx.hdr, sizeof(rx.f));
+			if (!header_ok(&rx.f, rx.hdr)) {
+				memmove(rx.hdr, rx.hdr + 1, sizeof(rx.hdr) - 1);
+				rx.hlen--;
+				rx.skipped++;
+				continue;
+			}
+			if (rx.skipped) {
+				podrec_json(KUMO_POD_REC_ERROR, 0, 0,
+					    "{\"error\": \"resync: skipped %llu bytes before a valid header\"}",
+					    (unsigned long long)rx.skipped);
+				rx.skipped = 0;
+			}
+			frame_start();
+			if (rx.frag_len == 0)
+				frame_done();
+			continue;
+		}
+		uint32_t k = rx.frag_len - rx.frag_got;
+		if (k > n)
+			k = (uint32_t)n;
+		rx.frag_crc = crc32_update(rx.frag_crc, p, k);
+		if (!rx.frame_bad && !rx.discard) {
+			/* The part of the body at [off, off + k) in the JSON, the rest in the blob. */
+			uint64_t off = rx.got + rx.frag_got;
+			uint64_t in_json = off < rx.m.json_len ? rx.m.json_len - off : 0;
+			if (in_json > k)
+				in_json = k;
+			memcpy(rx.json + off, p, (size_t)in_json);
+			if (k > in_json)
+				memcpy(rx.blob + (off + in_json - rx.m.json_len), p + in_json,
+				       (size_t)(k - in_json));
+		}
+		rx.frag_got += k;
+		p += k;
+		n -= k;
+		if (rx.frag_got == rx.frag_len)
+			frame_done();
+	}
 }
 
 /* ---- ACKs ---- */
@@ -343,8 +479,11 @@ static void cmd_ping(const struct kumo_pod_msg *m, const char *json)
 	ack_ok(m, extra);
 }
 
+static void reap(void);
+
 static void execute(const struct kumo_pod_msg *m, const char *json, uint8_t *blob)
 {
+	reap(); /* instances that ended are EXITED before any command sees them */
 	if (m->type == KUMO_POD_MSG_PING && m->seq == 0) {
 		cmd_ping(m, json);
 		return;
@@ -390,90 +529,6 @@ static void execute(const struct kumo_pod_msg *m, const char *json, uint8_t *blo
 		snprintf(e, sizeof(e), "unknown command %u", m->type);
 		ack_err(m, e);
 	}
-	}
-}
-
-/* A whole message arrived: check its body, run it, drop the buffers. */
-static void message_done(void)
-{
-	if (rx.discard) {
-		podrec_json(KUMO_POD_REC_ERROR, rx.m.cid, rx.m.seq,
-			    "{\"error\": \"out of memory for a %llu-byte message: dropped\"}",
-			    (unsigned long long)rx.want);
-	} else if (rx.crc != rx.m.body_crc) {
-		podrec_json(KUMO_POD_REC_ERROR, rx.m.cid, rx.m.seq,
-			    "{\"error\": \"message seq %llu: body checksum mismatch: dropped\"}",
-			    (unsigned long long)rx.m.seq);
-	} else {
-		execute(&rx.m, rx.json, rx.blob);
-	}
-	free(rx.json);
-	free(rx.blob);
-	rx.json = NULL;
-	rx.blob = NULL;
-	rx.in_body = rx.discard = 0;
-	rx.hlen = 0;
-}
-
-static void feed(const uint8_t *p, size_t n)
-{
-	while (n) {
-		if (!rx.in_body) {
-			size_t k = sizeof(rx.hdr) - rx.hlen;
-			if (k > n)
-				k = n;
-			memcpy(rx.hdr + rx.hlen, p, k);
-			rx.hlen += k;
-			p += k;
-			n -= k;
-			if (rx.hlen < sizeof(rx.hdr))
-				return;
-			memcpy(&rx.m, rx.hdr, sizeof(rx.m));
-			if (!header_ok(&rx.m, rx.hdr)) {
-				memmove(rx.hdr, rx.hdr + 1, sizeof(rx.hdr) - 1);
-				rx.hlen--;
-				rx.skipped++;
-				continue;
-			}
-			if (rx.skipped) {
-				podrec_json(KUMO_POD_REC_ERROR, 0, 0,
-					    "{\"error\": \"resync: skipped %llu bytes before a valid header\"}",
-					    (unsigned long long)rx.skipped);
-				rx.skipped = 0;
-			}
-			rx.hdr_tsc = rdtsc();
-			rx.in_body = 1;
-			rx.got = 0;
-			rx.want = (uint64_t)rx.m.json_len + rx.m.blob_len;
-			rx.crc = 0;
-			rx.json = malloc((size_t)rx.m.json_len + 1);
-			rx.blob = rx.m.blob_len ? malloc(rx.m.blob_len) : NULL;
-			rx.discard = !rx.json || (rx.m.blob_len && !rx.blob);
-			if (rx.json)
-				rx.json[rx.m.json_len] = 0;
-			if (rx.want == 0)
-				message_done();
-			continue;
-		}
-		uint64_t k = rx.want - rx.got;
-		if (k > n)
-			k = n;
-		rx.crc = crc32_update(rx.crc, p, (size_t)k);
-		if (!rx.discard) {
-			/* The part of [got, got + k) in the JSON, then the rest in the blob. */
-			uint64_t in_json = rx.got < rx.m.json_len ? rx.m.json_len - rx.got : 0;
-			if (in_json > k)
-				in_json = k;
-			memcpy(rx.json + rx.got, p, (size_t)in_json);
-			if (k > in_json)
-				memcpy(rx.blob + (rx.got + in_json - rx.m.json_len), p + in_json,
-				       (size_t)(k - in_json));
-		}
-		rx.got += k;
-		p += k;
-		n -= (size_t)k;
-		if (rx.got == rx.want)
-			message_done();
 	}
 }
 
