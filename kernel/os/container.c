@@ -432,6 +432,7 @@ static void report_exit(struct container *c, const struct kumo_rt_outcome *out)
 
 int container_run(struct container *c)
 {
+	uint64_t t_thread = rdtsc(); /* START -> here: the thread (stack, XSAVE area) and a switch */
 	struct kumo_rt_outcome out;
 	memset(&out, 0, sizeof(out));
 	struct kumo_plat_file *stdio[3] = {NULL, NULL, NULL};
@@ -498,7 +499,7 @@ int container_run(struct container *c)
 
 	/* Compiled code runs with interrupts on: the timer may preempt it (kos.h). */
 	struct kumo_rt_instance *inst;
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = rdtsc(); /* here - t_thread: stdio, preopens, sockets, WASI state */
 	__asm__ volatile("sti" : : : "memory");
 	int rc = kumo_rt_instantiate(s, c->module, NULL, NULL, &inst, &out);
 	__asm__ volatile("cli" : : : "memory");
@@ -513,9 +514,12 @@ int container_run(struct container *c)
 		goto out_report;
 	}
 	podrec_json(KUMO_POD_REC_STARTED, c->cid, c->start_seq,
-		    "{\"instance\": %u, \"instantiate_us\": %llu, \"start_us\": %llu}", c->instance,
+		    "{\"instance\": %u, \"instantiate_us\": %llu, \"start_us\": %llu, "
+		    "\"thread_us\": %llu, \"wasi_us\": %llu}", c->instance,
 		    (unsigned long long)(c->instantiate_ns / 1000),
-		    (unsigned long long)us_of(rdtsc() - c->start_tsc));
+		    (unsigned long long)us_of(rdtsc() - c->start_tsc),
+		    (unsigned long long)us_of(t_thread - c->start_tsc),
+		    (unsigned long long)us_of(t0 - t_thread));
 	union kumo_val none[1];
 	__asm__ volatile("sti" : : : "memory");
 	kumo_rt_call(s, ext.u.func, none, &out);

@@ -67,6 +67,7 @@ static struct {
 	int discard;                /* no memory for the body: read it, keep nothing */
 	uint64_t got, want;         /* body bytes received in whole frames, expected */
 	uint64_t hdr_tsc;           /* when its first header arrived */
+	uint64_t done_tsc;          /* when its last byte arrived */
 } rx;
 
 static int header_ok(const struct kumo_pod_msg *m, const uint8_t *raw)
@@ -142,6 +143,7 @@ static void frame_done(void)
 		drop_msg("out of memory for its body");
 		return;
 	}
+	rx.done_tsc = rdtsc();
 	struct kumo_pod_msg m = rx.m;
 	char *json = rx.json;
 	uint8_t *blob = rx.blob;
@@ -332,7 +334,7 @@ static void cmd_create(const struct kumo_pod_msg *m, const char *json, uint8_t *
 	char extra[200];
 	snprintf(extra, sizeof(extra), "\"transfer_us\": %llu, \"read_us\": %llu, \"link_us\": %llu, "
 		 "\"object_bytes\": %zu, \"image_bytes\": %zu",
-		 (unsigned long long)us(rdtsc() - rx.hdr_tsc), (unsigned long long)read_us,
+		 (unsigned long long)us(rx.done_tsc - rx.hdr_tsc), (unsigned long long)read_us,
 		 (unsigned long long)link_us, len, c->img->len);
 	ack_ok(m, extra);
 	return;

@@ -66,6 +66,7 @@ struct ct {
 	char *exit;             /* its EXIT JSON */
 	uint64_t start_ns;      /* when the START was sent (host clock) */
 	uint64_t stop_ns;       /* when a STOP or KILL was sent after it, 0: none */
+	uint64_t first_out_ns;  /* when its first STDOUT record was seen, 0: none yet */
 	uint64_t started_ns, exit_ns; /* when they were seen */
 };
 
@@ -140,8 +141,11 @@ static void on_record(const struct kumo_pod_rec *h, const uint8_t *p)
 		break;
 	}
 	case KUMO_POD_REC_STDOUT:
-		if (c)
+		if (c) {
 			append(&c->out, &c->outlen, p, h->len);
+			if (!c->first_out_ns)
+				c->first_out_ns = kumo_now_ns();
+		}
 		break;
 	case KUMO_POD_REC_STDERR:
 		if (c)
@@ -314,6 +318,8 @@ static void run_command(const char *name, uint16_t type, uint32_t cid, const cha
 	if (type == KUMO_POD_MSG_START && cid <= MAX_CID) {
 		st.cts[cid].start_ns = t0;
 		st.cts[cid].stop_ns = 0;
+		pump(); /* output of earlier instances is not this one's */
+		st.cts[cid].first_out_ns = 0;
 	}
 	if ((type == KUMO_POD_MSG_STOP || type == KUMO_POD_MSG_KILL) && cid <= MAX_CID)
 		st.cts[cid].stop_ns = t0;
@@ -528,6 +534,10 @@ static void script(void)
 				printf("exit %u: %s after_ms=%.0f after_stop_ms=%.0f\n", cid, t->exit,
 				       (double)(t->exit_ns - t->start_ns) / 1e6,
 				       (double)(t->exit_ns - t->stop_ns) / 1e6);
+			else if (t->first_out_ns)
+				printf("exit %u: %s after_ms=%.0f first_out_ms=%.2f\n", cid, t->exit,
+				       (double)(t->exit_ns - t->start_ns) / 1e6,
+				       (double)(t->first_out_ns - t->start_ns) / 1e6);
 			else
 				printf("exit %u: %s after_ms=%.0f\n", cid, t->exit,
 				       (double)(t->exit_ns - t->start_ns) / 1e6);
