@@ -7,6 +7,7 @@
  *   spin                  print one line, then compute for ever (never waits)
  *   sleep MS              sleep MS (poll_oneoff), exit 0
  *   trap                  print one line, then trap (unreachable)
+ *   grow PAGES            memory.grow by PAGES: "grow N: ok" or "grow N: refused"
  *   exit N                exit N
  * Output goes out with write(2) at once (stdout is not a terminal: stdio would buffer). */
 #include <errno.h>
@@ -93,6 +94,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "trap")) {
 		say("about to trap\n");
 		__builtin_trap();
+	}
+	if (!strcmp(cmd, "grow") && argc == 3) {
+		long pages = atol(argv[2]);
+		size_t r = __builtin_wasm_memory_grow(0, (size_t)pages);
+		snprintf(line, sizeof(line), "grow %ld: %s\n", pages, r == (size_t)-1 ? "refused" : "ok");
+		say(line);
+		return 0;
 	}
 	if (!strcmp(cmd, "exit") && argc == 3)
 		return atoi(argv[2]);

@@ -70,7 +70,7 @@ watch='{"name":"watcher","args":["pod_probe","watch","/data/msg.txt","30000"],"p
 write='{"name":"writer","args":["pod_probe","write","/data/msg.txt","from_the_writer"],"preopens":[{"guest":"/data","share":"data"}]}'
 start=$(date +%s%N)
 "$tool" --kernel "$kernel" --dir "$tmp/run" --accel "$accel" --mem 256 \
-	--share "www=$tmp/www:ro" --share "data=$tmp/data" >"$tmp/out" 2>"$tmp/err" <<EOF
+	--share "www=$tmp/www:ro" --share "data=$tmp/data" --share "objs=$obj:ro" >"$tmp/out" 2>"$tmp/err" <<EOF
 create 1 $obj/net_httpd.o $web
 start 1
 wait-started 1
@@ -131,6 +131,19 @@ create 7 $obj/app_hello.o {"args":["hello"]}
 start 7
 wait-exit 7
 info
+create 13 - {"name":"fromshare","args":["pod_probe","hello"],"object":{"share":"objs","path":"pod_probe.o"}}
+start 13
+wait-exit 13
+out 13
+create 14 $obj/pod_probe.o {"args":["pod_probe","grow","16"],"memory_limit":4194304}
+start 14
+wait-exit 14
+out 14
+create 15 $obj/pod_probe.o {"args":["pod_probe","grow","100"],"memory_limit":4194304}
+start 15
+wait-exit 15
+out 15
+create 16 $obj/pod_probe.o {"args":["pod_probe","hello"],"memory_limit":1099511627776}
 shutdown 5000
 EOF
 rc=$?
@@ -183,6 +196,10 @@ check_nth "kill of a waiting app: 137 at once" 2 '^exit 1: \{"instance": 9, "sta
 check_nth "remove of an exited container" 2 '^remove 1: ok'
 check "a handle is reused after remove (and the freed image leaves no dangling trampoline)" '^exit 7: \{"instance": 12, "status": 0'
 check "info counts instances" '^info 0: ok .*"instances": 12'
+check "an object read from a read-only share" '^out 13\| hello from pod_probe'
+check "memory limit: growth within it" '^out 14\| grow 16: ok'
+check "memory limit: growth past it is refused" '^out 15\| grow 100: refused'
+check "a memory limit the VM cannot give is refused" '^create 16: error memory limit 1048576 MiB does not fit'
 check "the pod ends on the power button" '^shutdown: vm exit code 0'
 [ "$failed" = 0 ] || { echo "--- tool output"; cat "$tmp/out"; echo "--- kernel log"; tail -30 "$tmp/run/exit.raw"; }
 finish
