@@ -54,6 +54,23 @@ TEST_LIBS_test_kload := $(BUILD)/host/kernel/os/kload.o $(BUILD)/host/gen/kexpor
 	$(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
 TEST_LDLIBS_test_kload := $(KUMO_HOSTED_LDFLAGS) $(LIBS_LLVM)
 
+# The kernel linker as a fuzz target (tests/fuzz/fuzz_kload.c): `make fuzz-kload`
+# (libFuzzer, ASan+UBSan, seeded with the pod tier's objects: tests/pod/pod.mk); `make
+# test` replays those objects with truncations and byte flips through the gcc build.
+FUZZ_KLOAD_SECONDS ?= 300
+KLOAD_FUZZ_LIBS := $(BUILD)/host/kernel/os/kload.o $(BUILD)/host/gen/kexports.o $(LIB_HOSTED) $(LIB_COMMON)
+$(BUILD)/fuzz/replay_kload: $(BUILD)/host/tests/fuzz/fuzz_kload.o $(KLOAD_FUZZ_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(KLOAD_FUZZ_LIBS) $(KUMO_HOSTED_LDFLAGS) -lpthread -lm
+$(BUILD)/fuzz/fuzz_kload: tests/fuzz/fuzz_kload.c kernel/os/kload.c $(KEXPORTS_C) $(RT_SRCS) \
+		$(WASI_SRCS) $(filter-out kernel/hosted/run_main.c,$(HOSTED_SRCS)) $(wildcard common/*.c)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -DKUMO_LIBFUZZER -I. -Icommon \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(filter %.c,$^) \
+		-Wl,--dynamic-list=kernel/hosted/exports.list -ldl -lpthread -lm
+test-prereqs: $(BUILD)/fuzz/replay_kload
+TEST_SCRIPTS += tests/fuzz/replay-kload.sh
+
 # Third-party sources from Debian's source packages, unpacked into the build tree
 # (never committed).
 THIRD_PARTY := $(BUILD)/third_party

@@ -23,3 +23,12 @@ $(BUILD)/tests/pod/%.o: $(BUILD)/apps/%.wasm $(BUILD)/bin/kumo
 
 test-prereqs: $(POD_TEST_TOOL) $(POD_OBJS) $(KERNEL_POD_IMAGE)
 TEST_SCRIPTS += tests/pod/run-pod-tests.sh
+
+# make fuzz-kload [FUZZ_KLOAD_SECONDS=300]: the kernel linker under libFuzzer, seeded with
+# these objects (the target and its replay are in kernel/kernel.mk).
+.PHONY: fuzz-kload
+fuzz-kload: $(BUILD)/fuzz/fuzz_kload $(POD_OBJS)
+	@mkdir -p $(BUILD)/fuzz/corpus-kload
+	cp $(POD_OBJS) $(BUILD)/fuzz/corpus-kload/
+	$(BUILD)/fuzz/fuzz_kload -max_total_time=$(FUZZ_KLOAD_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=262144 $(BUILD)/fuzz/corpus-kload
