@@ -9,10 +9,14 @@
  * Pod mode
  *   A boot config with a "pod" object (boot_abi.h's JSON) boots the kernel with no app:
  *   it mounts the config's host shares ("mounts", and the shares its containers will
- *   name: every virtio-9p device is found at boot), brings the NIC up ("net"; its
- *   "listen" list must be empty: ports belong to containers), opens the control
- *   channel, writes the READY record and waits for commands. A kernel image linked
- *   with an app (today's `kumo build`) ignores "pod" and runs that app.
+ *   name: every virtio-9p device is found at boot), brings the network up ("net"
+ *   without its "listen" list; no "net": lwIP on the loopback interface only, so
+ *   containers still reach each other on 127.0.0.1), opens the control channel, writes
+ *   the READY record and waits for commands. The config's "args", "env", "preopens",
+ *   "stack_size" and "net.listen" are the app's, not the pod's: they only configure
+ *   container 1 when the initrd carries an object (preloaded: created, not started). A
+ *   kernel image linked with an app (today's `kumo build`) ignores "pod" and runs that
+ *   app.
  *       "pod": {"name": "web-7d9f"}       the pod's name, for the kernel log only
  *   Each container is a relocatable object from kumo's compiler (compiler/abi.h): the
  *   kernel checks it (ELF64 x86-64 ET_REL, KUMO_ABI_VERSION, the CPU features of
@@ -47,7 +51,7 @@
  *   kernel never writes to the channel. When kumod dies the socket closes; a restarted
  *   kumod connects again (QEMU serves one connection at a time and accepts the next).
  *   Without a virtio-console device a pod VM boots, writes READY with "control": false
- *   and can only run what its initrd preloaded (KUMO_INITRD object; see boot_abi.h).
+ *   and can receive no command (a host-side mistake to report).
  *   A command is a message: JSON (json_len bytes of UTF-8, an object; absent keys take
  *   their defaults) then a blob (blob_len bytes of binary data), together its body, sent
  *   as frames: struct kumo_pod_msg (40 bytes) followed by the next at most
@@ -110,8 +114,10 @@
  * Commands (struct kumo_pod_msg.type), the JSON they take, what their ACK says:
  *   PING     {"nonce": S}?  -> ACK {"nonce": S, "boot_id", "uptime_us"}
  *   CREATE   cid, the container config JSON (below), blob = the object (or none when
- *            "object" names a share file) -> ACK {"load_us", "link_us", "object_bytes",
- *            "image_bytes"} or an error: cid in use, a bad object ("object: ..."), an
+ *            "object" names a share file) -> ACK {"transfer_us": <first to last byte
+ *            of the message>, "read_us": <the object from its share>, "link_us",
+ *            "object_bytes", "image_bytes"} or an error: cid in use, a bad object
+ *            ("object: ..."), an
  *            unsupported import, a share or preopen that is not there, a listen port
  *            another container holds ("listen `tcp:0.0.0.0:8080`: address in use"), a
  *            memory limit that does not fit what the VM has left for containers.
@@ -152,8 +158,12 @@
  *                                          handed over after the preopens, with
  *                                          LISTEN_FDS/KUMO_LISTEN_FD_START (boot_abi.h)
  *     "memory_limit": 67108864,            bytes the linear memory may grow to (0 or
- *                                          absent: its declared maximum); counted
- *                                          against what the VM has left for containers
+ *                                          absent: its declared maximum, uncounted);
+ *                                          counted against READY's "memory_bytes" (the
+ *                                          VM's free RAM at READY less
+ *                                          KUMO_POD_KERNEL_RESERVE): size a pod VM as
+ *                                          the sum of its limits + the reserve + each
+ *                                          container's stack_size
  *     "stack_size": 1048576,               as boot_abi.h's "stack_size"
  *     "object":   {"share": "kumo-objects", "path": "ab/cd.o"}
  *                                          read the object from that share instead of
@@ -162,17 +172,23 @@
  *
  * Records (struct kumo_pod_rec.type), their cid and seq, their payload:
  *   READY    cid 0; JSON {"boot_id": "<16 hex>", "abi": KUMO_BOOT_ABI_VERSION,
- *            "control": true|false, "max_cid": N, "memory_bytes": <left for containers>,
- *            "boot_us": <kernel entry to ready>}. Once per boot, before any other record.
+ *            "control": true|false, "max_cid": N, "memory_bytes": <left for containers'
+ *            memory limits>, "boot_us": <kernel entry to ready>, "preloaded": 1 (when the
+ *            initrd carried an object)}. Once per boot, before any other record.
  *   ACK      seq = the command's (0 for PING), cid = the command's; JSON {"ok": true,
  *            ...} or {"ok": false, "error": "<lowercase message>"}; "dup": true on a
  *            duplicate.
  *   ERROR    seq/cid of the dropped message when its header was valid, else 0; JSON
- *            {"error": "<message>"} (resync, checksum). Nothing was executed.
+ *            {"error": "<message>"}: "resync: skipped N bytes ...", "message seq N:
+ *            frame checksum mismatch: dropped", "... incomplete (a new message began)",
+ *            "... a frame out of order", "... out of memory for its body". Nothing
+ *            dropped was executed.
  *   STDOUT, STDERR   cid; the bytes the instance wrote to fd 1 / fd 2, as written (one
  *            fd_write may span several records of at most KUMO_POD_REC_MAX bytes).
  *   STARTED  cid, seq = the START's; JSON {"instance": N (pod-wide count, from 1),
- *            "instantiate_us", "start_us": <START received to `_start` called>}
+ *            "instantiate_us", "start_us": <START received to `_start` called>,
+ *            "thread_us": <START received to its thread running>, "wasi_us": <its
+ *            stdio, preopens, sockets and WASI state>} (guest clock)
  *   EXIT     cid, seq = the START's; JSON {"instance": N, "status": 0..255, "kind":
  *            "exit|trap|stopped|killed|error", "trap": <enum kumo_trap_code, 0: none>,
  *            "msg": "<exited | the trap's spec wording | stopped by the host | killed
@@ -259,6 +275,8 @@ enum kumo_pod_rec_type {
 #define KUMO_POD_SYNC_BYTES (40u + KUMO_POD_FRAG_MAX) /* zeros that end a cut frame */
 #define KUMO_POD_REC_MAX (64u << 10)       /* payload bytes of one record */
 #define KUMO_POD_DEFAULT_GRACE_MS 10000    /* STOP without grace_ms */
+#define KUMO_POD_KERNEL_RESERVE (16u << 20) /* RAM the kernel keeps for itself (heap,
+					      * lwIP, page tables) out of memory_limit's count */
 #define KUMO_POD_SLICE_MS 10               /* a computing container's time slice */
 #define KUMO_POD_RESYNC_MS 1000            /* resynchronise again without an answer */
 

@@ -114,8 +114,13 @@ void kumo_kmain(uint32_t start_info_paddr)
 	bootcfg_init(si);
 	t[5] = rdtsc();
 	net_init();
-	if (power_button_init() == 0)
-		klog("power button: a host stop ends the app (exit status %d)", KUMO_EXIT_STATUS_STOPPED);
+	if (power_button_init() == 0) {
+		if (kumo_bootcfg.pod)
+			klog("power button: a host stop stops every container, then the pod");
+		else
+			klog("power button: a host stop ends the app (exit status %d)",
+			     KUMO_EXIT_STATUS_STOPPED);
+	}
 	for (int i = 0; i < 6; i++)
 		boot_stage_tsc[i] = t[i];
 	/* Short, since every byte is a VM exit before the app runs; the details follow

@@ -12,9 +12,6 @@
 #include "kernel/os/ramfs.h"
 #include "kernel/rt/rt_platform.h"
 
-/* What the VM keeps for itself when it counts memory for containers: kernel heap,
- * lwIP, thread stacks, page tables. */
-#define POD_KERNEL_RESERVE (16ull << 20)
 
 uint32_t pod_instances;
 static struct container *cts[KUMO_POD_MAX_CID + 1];
@@ -670,7 +667,7 @@ int pod_main(void)
 	if (control < 0)
 		panic("control channel: %s", err);
 	uint64_t free_bytes = page_free_count() * PAGE_SIZE;
-	mem_budget = free_bytes > POD_KERNEL_RESERVE ? free_bytes - POD_KERNEL_RESERVE : 0;
+	mem_budget = free_bytes > KUMO_POD_KERNEL_RESERVE ? free_bytes - KUMO_POD_KERNEL_RESERVE : 0;
 	if (b->object)
 		preload();
 	podrec_json(KUMO_POD_REC_READY, 0, 0,

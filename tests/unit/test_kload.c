@@ -427,11 +427,24 @@ static void test_real_app(void **s)
 	struct kload_image *img = NULL;
 	char err[256];
 	state = (struct env_state){0};
-	uint64_t t0 = kumo_now_ns();
-	assert_int_equal(link_obj(obj, len, &img, err), 0);
-	uint64_t t1 = kumo_now_ns();
-	print_message("net_httpd: %zu-byte object, %zu-byte image, linked in %llu us (hosted)\n",
-		      len, img->len, (unsigned long long)(t1 - t0) / 1000);
+	/* The median of 21 links (the first pays for cold caches). */
+	uint64_t ns[21];
+	for (int i = 0; i < 21; i++) {
+		uint64_t t0 = kumo_now_ns();
+		assert_int_equal(link_obj(obj, len, &img, err), 0);
+		ns[i] = kumo_now_ns() - t0;
+		if (i < 20)
+			kload_free(&env_n, img);
+	}
+	for (int i = 1; i < 21; i++)
+		for (int k = i; k > 0 && ns[k - 1] > ns[k]; k--) {
+			uint64_t t = ns[k];
+			ns[k] = ns[k - 1];
+			ns[k - 1] = t;
+		}
+	print_message("net_httpd: %zu-byte object, %zu-byte image, linked in %.1f us (hosted, median "
+		      "of 21; first %llu us)\n", len, img->len, (double)ns[10] / 1000,
+		      (unsigned long long)ns[20] / 1000);
 	assert_true(img->module->nimports > 5);
 	for (uint32_t i = 0; i < img->module->nimports; i++)
 		assert_non_null(img->module->imports[i].default_code);
