@@ -458,7 +458,8 @@ static void cmd_info(const struct kumo_pod_msg *m)
 				      "\"status\": %d, \"preemptions\": %llu}", first ? "" : ", ", i,
 				      pod_json_escape(name, sizeof(name), c->name), state_name(c->state),
 				      c->instance, c->state == CT_EXITED ? c->exit_status : -1,
-				      (unsigned long long)(c->thread ? c->thread->preemptions : 0));
+				      (unsigned long long)(c->preemptions +
+							   (c->thread ? c->thread->preemptions : 0)));
 		first = 0;
 	}
 	snprintf(buf + n, sizeof(buf) - n, "]");
@@ -541,6 +542,7 @@ static void reap(void)
 		if (!c || c->state != CT_RUNNING)
 			continue;
 		if (c->thread->state == KT_DEAD) {
+			c->preemptions += c->thread->preemptions;
 			kthread_free(c->thread);
 			c->thread = NULL;
 			c->state = CT_EXITED;

@@ -80,6 +80,7 @@ struct container {
 	uint32_t exit_trap;
 	char exit_msg[200];
 	uint64_t instantiate_ns;      /* of the last instance */
+	uint64_t preemptions;         /* times the timer took the CPU from its instances */
 };
 
 /* Builds a container from CREATE's JSON (json NUL-terminated); binds its listen

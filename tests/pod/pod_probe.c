@@ -8,6 +8,9 @@
  *   sleep MS              sleep MS (poll_oneoff), exit 0
  *   trap                  print one line, then trap (unreachable)
  *   grow PAGES            memory.grow by PAGES: "grow N: ok" or "grow N: refused"
+ *   fpspin N              N rounds of double arithmetic (in XMM registers), then the
+ *                         result: two of these preempted by each other must print what
+ *                         one alone prints (the timer saves and restores SSE state)
  *   exit N                exit N
  * Output goes out with write(2) at once (stdout is not a terminal: stdio would buffer). */
 #include <errno.h>
@@ -99,6 +102,20 @@ int main(int argc, char **argv)
 		long pages = atol(argv[2]);
 		size_t r = __builtin_wasm_memory_grow(0, (size_t)pages);
 		snprintf(line, sizeof(line), "grow %ld: %s\n", pages, r == (size_t)-1 ? "refused" : "ok");
+		say(line);
+		return 0;
+	}
+	if (!strcmp(cmd, "fpspin") && argc == 3) {
+		long n = atol(argv[2]);
+		volatile double seed = 0.5; /* not folded by the compiler */
+		double a = 1.0, b = seed;
+		for (long i = 0; i < n; i++) {
+			a = a * 1.0000001 + b;
+			b = b * 0.9999999 + a * 1e-9;
+			if (a > 1e6)
+				a -= 1e6;
+		}
+		snprintf(line, sizeof(line), "fpspin %ld: %.17g %.17g\n", n, a, b);
 		say(line);
 		return 0;
 	}

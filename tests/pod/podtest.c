@@ -499,6 +499,11 @@ static void script(void)
 		if (cid > MAX_CID && strcmp(c, "junk") && strcmp(c, "sleep") && strcmp(c, "shutdown"))
 			die("cid `%s` out of range", w[1]);
 		if (!strcmp(c, "create") && nw == 4) {
+			pump(); /* what an earlier container of this handle wrote stays its own */
+			free(st.cts[cid].out);
+			free(st.cts[cid].err);
+			st.cts[cid].out = st.cts[cid].err = NULL;
+			st.cts[cid].outlen = st.cts[cid].errlen = 0;
 			size_t len;
 			uint8_t *obj = read_object(w[2], &len);
 			run_command("create", KUMO_POD_MSG_CREATE, cid, w[3], obj, len);

@@ -68,6 +68,9 @@ web='{"name":"web","args":["net_httpd","--root","/www","--quiet"],"listen":["tcp
 side='{"name":"sidecar","args":["net_client","127.0.0.1","8080","/index.html"]}'
 watch='{"name":"watcher","args":["pod_probe","watch","/data/msg.txt","30000"],"preopens":[{"guest":"/data","share":"data"}]}'
 write='{"name":"writer","args":["pod_probe","write","/data/msg.txt","from_the_writer"],"preopens":[{"guest":"/data","share":"data"}]}'
+# The FP result one run alone computes (the hosted runner: no preemption at all).
+fpn=2000000
+fp_alone=$("$build/bin/kumo-hostrun" "$obj/pod_probe.o" fpspin $fpn 2>&1)
 start=$(date +%s%N)
 "$tool" --kernel "$kernel" --dir "$tmp/run" --accel "$accel" --mem 256 \
 	--share "www=$tmp/www:ro" --share "data=$tmp/data" --share "objs=$obj:ro" >"$tmp/out" 2>"$tmp/err" <<EOF
@@ -144,6 +147,18 @@ start 15
 wait-exit 15
 out 15
 create 16 $obj/pod_probe.o {"args":["pod_probe","hello"],"memory_limit":1099511627776}
+remove 13
+remove 14
+remove 15
+create 13 $obj/pod_probe.o {"name":"fp1","args":["pod_probe","fpspin","$fpn"]}
+create 14 $obj/pod_probe.o {"name":"fp2","args":["pod_probe","fpspin","$fpn"]}
+start 13
+start 14
+wait-exit 13
+wait-exit 14
+out 13
+out 14
+info
 shutdown 5000
 EOF
 rc=$?
@@ -200,6 +215,14 @@ check "an object read from a read-only share" '^out 13\| hello from pod_probe'
 check "memory limit: growth within it" '^out 14\| grow 16: ok'
 check "memory limit: growth past it is refused" '^out 15\| grow 100: refused'
 check "a memory limit the VM cannot give is refused" '^create 16: error memory limit 1048576 MiB does not fit'
+for c in 13 14; do
+	got=$(grep -E "^out $c\| fpspin" "$tmp/out" | tail -1 | sed -E 's/^out [0-9]+\| //; s/\\n$//')
+	[ -n "$fp_alone" ] && [ "$got" = "$fp_alone" ] && ok "preempted FP container $c computed what one alone does" ||
+		nok "preempted FP container $c computed what one alone does" "alone: $fp_alone" "got:   $got"
+done
+pre=$(grep -E '^info 0: ' "$tmp/out" | tail -1 | grep -oE '"name": "fp[12]", [^}]*"preemptions": [0-9]+' | grep -oE '[0-9]+$' | sort -n | head -1)
+[ -n "$pre" ] && [ "$pre" -gt 0 ] && ok "both FP containers were preempted (at least $pre times each)" ||
+	nok "both FP containers were preempted" "$(grep -E '^info 0: ' "$tmp/out" | tail -1)"
 check "the pod ends on the power button" '^shutdown: vm exit code 0'
 [ "$failed" = 0 ] || { echo "--- tool output"; cat "$tmp/out"; echo "--- kernel log"; tail -30 "$tmp/run/exit.raw"; }
 finish
