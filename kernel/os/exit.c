@@ -82,7 +82,9 @@ int kumo_pod_mode;
 void kstop_check(void)
 {
 	struct kthread *t = kthread_current();
-	if (t->stop && t->owner) /* the pod stopped or killed this container */
+	/* The pod stopped or killed this container: unwind its instance (only from inside
+	 * it: a wait of the container's own setup or teardown code just goes on). */
+	if (t->stop && t->owner && t->guard)
 		kumo_plat_unwind(KUMO_RT_EXIT, t->stop == KSTOP_KILL ? KUMO_POD_EXIT_KILLED
 								   : KUMO_EXIT_STATUS_STOPPED);
 	if (kumo_stop_pending && !exiting && !kumo_pod_mode) {

@@ -214,7 +214,7 @@ void sched_wait(unsigned wake, uint64_t deadline_ns)
 	me->deadline_ns = UINT64_MAX;
 	irq_restore(fl);
 	if (me->stop && me->owner)
-		kstop_check(); /* every wait of a container is where a stop ends it */
+		kstop_check(); /* every wait of a container's instance is where a stop ends it */
 }
 
 void sched_kick(void)
