@@ -131,8 +131,10 @@
  *            container that is not running: ACK, nothing to do.
  *   KILL     cid -> ACK; ends the instance at once with 137 (kind "killed").
  *   REMOVE   cid -> ACK; frees the object, instance and handle. RUNNING: an error.
- *   INFO     -> ACK {"boot_id", "uptime_us", "instances", "containers": [{"cid",
- *            "name", "state": "created|running|exited", "instance", "status"}...]}
+ *   INFO     -> ACK {"boot_id", "uptime_us", "instances", "switches", "heap_bytes",
+ *            "free_bytes" (the kernel heap in use, free RAM: leak checks), "containers":
+ *            [{"cid", "name", "state": "created|running|exited", "instance", "status",
+ *            "preemptions"}...]}
  *   EXEC, STDIN, CLOSE_STDIN (reserved, not implemented: ACK with an error "not
  *   supported"): EXEC cid {"args", "env"} will run a second instance of a container's
  *   object; STDIN cid + blob will feed the instance's fd 0 (attach); CLOSE_STDIN its EOF.

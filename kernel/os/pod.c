@@ -444,9 +444,12 @@ static void cmd_info(const struct kumo_pod_msg *m)
 {
 	static char buf[3800];
 	size_t n = (size_t)snprintf(buf, sizeof(buf), "\"boot_id\": \"%s\", \"uptime_us\": %llu, "
-				    "\"instances\": %u, \"switches\": %llu, \"containers\": [",
+				    "\"instances\": %u, \"switches\": %llu, \"heap_bytes\": %llu, "
+				    "\"free_bytes\": %llu, \"containers\": [",
 				    boot_id, (unsigned long long)(clock_monotonic_ns() / 1000),
-				    pod_instances, (unsigned long long)sched_switch_count());
+				    pod_instances, (unsigned long long)sched_switch_count(),
+				    (unsigned long long)heap_bytes_in_use(),
+				    (unsigned long long)(page_free_count() * PAGE_SIZE));
 	int first = 1;
 	for (uint32_t i = 1; i <= KUMO_POD_MAX_CID && n < sizeof(buf) - 300; i++) {
 		struct container *c = cts[i];

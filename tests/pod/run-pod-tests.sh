@@ -134,6 +134,8 @@ create 7 $obj/app_hello.o {"args":["hello"]}
 start 7
 wait-exit 7
 info
+$(for i in $(seq 30); do printf 'start 7\nwait-exit 7\n'; done)
+info
 create 13 - {"name":"fromshare","args":["pod_probe","hello"],"object":{"share":"objs","path":"pod_probe.o"}}
 start 13
 wait-exit 13
@@ -210,7 +212,11 @@ check "remove of a running container is refused" '^remove 1: error container 1 i
 check_nth "kill of a waiting app: 137 at once" 2 '^exit 1: \{"instance": 9, "status": 137, "kind": "killed"'
 check_nth "remove of an exited container" 2 '^remove 1: ok'
 check "a handle is reused after remove (and the freed image leaves no dangling trampoline)" '^exit 7: \{"instance": 12, "status": 0'
-check "info counts instances" '^info 0: ok .*"instances": 12'
+check "info counts instances" '^info 0: ok .*"instances": 12,'
+mem() { grep -E '^info 0: ' "$tmp/out" | sed -n "$1p" | grep -oE '"(heap|free)_bytes": [0-9]+' | tr '\n' ' '; }
+m1=$(mem 2); m2=$(mem 3)
+[ -n "$m1" ] && [ "$m1" = "$m2" ] && ok "30 restarts leak nothing ($m1)" || nok "30 restarts leak nothing" "before: $m1" "after:  $m2"
+check "the restarts ran" '^info 0: ok .*"instances": 42,'
 check "an object read from a read-only share" '^out 13\| hello from pod_probe'
 check "memory limit: growth within it" '^out 14\| grow 16: ok'
 check "memory limit: growth past it is refused" '^out 15\| grow 100: refused'
