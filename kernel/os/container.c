@@ -249,7 +249,8 @@ static struct {
 	struct p9mount *m;
 } share_mounts[MAX_SHARE_MOUNTS];
 
-static int share_mount(const char *tag, int readonly, struct p9mount **out, char *err, size_t errcap)
+static int share_mount(const char *tag, int readonly, struct p9mount **out, char *err,
+		       size_t errcap)
 {
 	int i = 0;
 	for (; i < MAX_SHARE_MOUNTS && share_mounts[i].m; i++)

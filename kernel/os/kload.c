@@ -102,12 +102,12 @@ struct sec {
 };
 
 struct link {
-	const uint8_t *obj;
-	size_t len;
-	const struct kload_env *env;
+	const uint8_t *obj;          /* the object (8-byte aligned) */
+	size_t len;                  /* its bytes */
+	const struct kload_env *env; /* the platform's part */
 	const struct elf_shdr *sh;   /* section headers (inside obj) */
-	uint32_t nsh;
-	struct sec *secs;            /* nsh */
+	uint32_t nsh;                /* how many */
+	struct sec *secs;            /* nsh placements */
 	const struct elf_sym *syms;  /* the symbol table (inside obj) */
 	uint32_t nsyms;
 	const char *strtab;          /* its string table */
@@ -115,10 +115,13 @@ struct link {
 	uint64_t *symaddr;           /* nsyms resolved addresses */
 	uint8_t *symok;              /* nsyms: 1 = has an address */
 	uint32_t *gotslot;           /* nsyms: GOT slot + 1, 0 = none */
-	uint32_t ngot;
-	uint64_t code_len, ro_off, ro_len, got_off, image_len;
-	uint8_t *base;
-	char *err;
+	uint32_t ngot;               /* GOT slots */
+	uint64_t code_len;           /* bytes of code, at image offset 0 */
+	uint64_t ro_off, ro_len;     /* read-only data: page-aligned offset, bytes */
+	uint64_t got_off;            /* the GOT, after the read-only data */
+	uint64_t image_len;          /* the whole, page-rounded */
+	uint8_t *base;               /* the mapping, NULL until env->map */
+	char *err;                   /* the caller's message buffer */
 	size_t errcap;
 };
 
@@ -484,6 +487,9 @@ static bool d_range(const struct dcheck *d, const void *p, uint64_t count, uint6
 	return a >= d->lo && a <= d->hi && n <= d->hi - a;
 }
 
+/* The alignment d_range wants for an array pointer's elements. */
+#define ALIGN_OF(p) __alignof__(*(p))
+
 static bool d_code(const struct dcheck *d, const void *p)
 {
 	uint64_t a = (uint64_t)(uintptr_t)p;
@@ -573,15 +579,20 @@ static int check_descriptor(struct link *l, const struct kumo_module *m)
 	    m->nimported_memories > m->nmemories || m->nimported_globals > m->nglobals ||
 	    m->nmemories > 1)
 		return bad_desc(l, "counts");
-	if (!d_range(&d, m->types, m->ntypes, sizeof(*m->types), __alignof__(*m->types)) ||
-	    !d_range(&d, m->imports, m->nimports, sizeof(*m->imports), __alignof__(*m->imports)) ||
-	    !d_range(&d, m->funcs, m->nfuncs - m->nimported_funcs, sizeof(*m->funcs), __alignof__(*m->funcs)) ||
-	    !d_range(&d, m->tables, m->ntables - m->nimported_tables, sizeof(*m->tables), __alignof__(*m->tables)) ||
-	    !d_range(&d, m->memories, m->nmemories - m->nimported_memories, sizeof(*m->memories), __alignof__(*m->memories)) ||
-	    !d_range(&d, m->globals, m->nglobals - m->nimported_globals, sizeof(*m->globals), __alignof__(*m->globals)) ||
-	    !d_range(&d, m->exports, m->nexports, sizeof(*m->exports), __alignof__(*m->exports)) ||
-	    !d_range(&d, m->elems, m->nelems, sizeof(*m->elems), __alignof__(*m->elems)) ||
-	    !d_range(&d, m->datas, m->ndatas, sizeof(*m->datas), __alignof__(*m->datas)))
+	/* Each array of the descriptor, aligned for its type. */
+	if (!d_range(&d, m->types, m->ntypes, sizeof(*m->types), ALIGN_OF(m->types)) ||
+	    !d_range(&d, m->imports, m->nimports, sizeof(*m->imports), ALIGN_OF(m->imports)) ||
+	    !d_range(&d, m->funcs, m->nfuncs - m->nimported_funcs, sizeof(*m->funcs),
+		     ALIGN_OF(m->funcs)) ||
+	    !d_range(&d, m->tables, m->ntables - m->nimported_tables, sizeof(*m->tables),
+		     ALIGN_OF(m->tables)) ||
+	    !d_range(&d, m->memories, m->nmemories - m->nimported_memories, sizeof(*m->memories),
+		     ALIGN_OF(m->memories)) ||
+	    !d_range(&d, m->globals, m->nglobals - m->nimported_globals, sizeof(*m->globals),
+		     ALIGN_OF(m->globals)) ||
+	    !d_range(&d, m->exports, m->nexports, sizeof(*m->exports), ALIGN_OF(m->exports)) ||
+	    !d_range(&d, m->elems, m->nelems, sizeof(*m->elems), ALIGN_OF(m->elems)) ||
+	    !d_range(&d, m->datas, m->ndatas, sizeof(*m->datas), ALIGN_OF(m->datas)))
 		return bad_desc(l, "an array lies outside the image");
 	for (uint32_t i = 0; i < m->ntypes; i++) {
 		const struct kumo_desc_type *t = &m->types[i];
@@ -592,7 +603,8 @@ static int check_descriptor(struct link *l, const struct kumo_module *m)
 	uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
 	for (uint32_t i = 0; i < m->nimports; i++) {
 		const struct kumo_desc_import *im = &m->imports[i];
-		if (!d_range(&d, im->module, im->module_len, 1, 1) || !d_range(&d, im->field, im->field_len, 1, 1))
+		if (!d_range(&d, im->module, im->module_len, 1, 1) ||
+		    !d_range(&d, im->field, im->field_len, 1, 1))
 			return bad_desc(l, "import name");
 		switch (im->kind) {
 		case KUMO_EXTERN_FUNC:
@@ -625,7 +637,7 @@ static int check_descriptor(struct link *l, const struct kumo_module *m)
 			return bad_desc(l, "export name");
 	for (uint32_t i = 0; i < m->nelems; i++) {
 		const struct kumo_desc_elem *e = &m->elems[i];
-		if (!d_range(&d, e->items, e->count, sizeof(*e->items), __alignof__(*e->items)))
+		if (!d_range(&d, e->items, e->count, sizeof(*e->items), ALIGN_OF(e->items)))
 			return bad_desc(l, "element segment");
 		for (uint32_t k = 0; k < e->count; k++)
 			if (check_const(&d, &e->items[k]) < 0)

@@ -626,7 +626,8 @@ static void preload(void)
 	for (int i = 0; i < b->npreopens; i++) {
 		const struct kumo_preopen *p = &b->preopens[i];
 		struct ct_preopen *q = &c->preopens[i];
-		char **one = copy_strv((char *[]){(char *)p->guest, (char *)(p->share ? p->share : p->path)}, 2, 0);
+		char *pair[] = {(char *)p->guest, (char *)(p->share ? p->share : p->path)};
+		char **one = copy_strv(pair, 2, 0);
 		if (!one)
 			panic("out of memory for the preloaded container");
 		q->guest = one[0];

@@ -257,8 +257,8 @@ static uint32_t crc(uint32_t c, const void *p, size_t n)
 
 /* A whole message as frames (kernel/pod_abi.h): each a header with its CRCs, then at
  * most KUMO_POD_FRAG_MAX bytes of JSON + blob. */
-static uint8_t *frame(uint16_t type, uint64_t seq, uint32_t cid, const char *json, const uint8_t *blob,
-		      size_t blob_len, size_t *len)
+static uint8_t *frame(uint16_t type, uint64_t seq, uint32_t cid, const char *json,
+		      const uint8_t *blob, size_t blob_len, size_t *len)
 {
 	size_t jl = json ? strlen(json) : 0, total = jl + blob_len;
 	size_t nframes = total ? (total + KUMO_POD_FRAG_MAX - 1) / KUMO_POD_FRAG_MAX : 1;
