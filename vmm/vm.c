@@ -326,7 +326,7 @@ static int check_spec(const struct vmm *vmm, const struct vmm_spec *s, kumo_erro
 		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: run directory `%s` is not absolute",
 				  s->name, s->run_dir);
 	/* Paths end up inside domain XML and QEMU option strings: keep them plain. */
-	const char *paths[] = {s->kernel, s->initrd, s->run_dir, s->log_path};
+	const char *paths[] = {s->kernel, s->initrd, s->run_dir, s->log_path, s->control_socket};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if (paths[i] && strpbrk(paths[i], ",\n\r"))
 			return kumo_error(err, KUMO_E_INVALID,
@@ -351,6 +351,7 @@ static void free_spec_strings(struct vmm_spec *s)
 	free((char *)s->cmdline);
 	free((char *)s->run_dir);
 	free((char *)s->log_path);
+	free((char *)s->control_socket);
 	if (s->net)
 		free((char *)s->net->tap);
 	for (size_t i = 0; i < s->nshares; i++) {
@@ -399,6 +400,7 @@ static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 	vm->spec.run_dir = spec->run_dir ? xstrdup(spec->run_dir)
 					 : xasprintf("%s/%s", vmm->state_dir, spec->name);
 	vm->spec.log_path = dup_or_null(spec->log_path);
+	vm->spec.control_socket = dup_or_null(spec->control_socket);
 	if (spec->net) {
 		vm->net = *spec->net;
 		vm->net.tap = xstrdup(spec->net->tap);
@@ -495,6 +497,8 @@ static int save_record(struct vmm_vm *vm, kumo_error_t *err)
 		json_object_set_new(j, "initrd", json_string(s->initrd));
 	if (s->cmdline)
 		json_object_set_new(j, "cmdline", json_string(s->cmdline));
+	if (s->control_socket)
+		json_object_set_new(j, "control_socket", json_string(s->control_socket));
 	if (s->log_path)
 		json_object_set_new(j, "log_path", json_string(s->log_path));
 	if (s->net) {
@@ -534,6 +538,7 @@ static int load_record(const char *path, json_t **j, struct vmm_spec *s,
 	*s = (struct vmm_spec){
 		.name = STR("name"), .kernel = STR("kernel"), .initrd = STR("initrd"),
 		.cmdline = STR("cmdline"), .run_dir = STR("run_dir"), .log_path = STR("log_path"),
+		.control_socket = STR("control_socket"),
 		.memory_mib = (unsigned)INT("memory_mib"), .vcpus = (unsigned)INT("vcpus"),
 		.cputune = {(uint64_t)INT("cpu_shares"), (uint64_t)INT("cpu_period_us"),
 			    (int64_t)INT("cpu_quota_us")},

@@ -248,12 +248,23 @@ struct vmm_spec {
 	const struct vmm_net_attach *net; /* NULL: no network device */
 	const struct vmm_share *shares;   /* host directories shared live, in order */
 	size_t nshares;
+	const char *control_socket; /* pod VM (kernel/pod_abi.h): the unix socket path QEMU
+				     * serves the control channel's virtio-console on (the
+				     * caller connects, and reconnects after a restart); NULL:
+				     * none. QEMU backend only, for now */
 	unsigned life_deadline_ms; /* no boot record on COM3 this long after vmm_start:
 				    * the VM is dead (destroyed, KUMO_EXIT_CRASHED). 0:
 				    * $KUMO_VM_LIFE_DEADLINE_MS, else VMM_LIFE_DEADLINE_MS */
 };
 
 #define VMM_LIFE_DEADLINE_MS 10000
+
+/* The raw serial streams in a VM's run directory, appended to by QEMU/libvirt
+ * (kernel/boot_abi.h): COM1 (the app's stdout; a pod VM's record stream,
+ * kernel/pod_abi.h), COM2 (stderr), COM3 (kernel log, boot and exit records). */
+#define VMM_RAW_STDOUT "stdout.raw"
+#define VMM_RAW_STDERR "stderr.raw"
+#define VMM_RAW_EXIT "exit.raw"
 
 /* ---- Lifecycle ------------------------------------------------------------------ */
 

@@ -15,6 +15,7 @@
 
 static struct netif nif;
 static int up;
+static int have_nic; /* up without a NIC: a pod's loopback only */
 
 u32_t sys_now(void)
 {
@@ -59,8 +60,16 @@ int net_is_up(void) { return up; }
 void net_init(void)
 {
 	struct kumo_netcfg *c = &kumo_bootcfg.net;
-	if (!c->present)
+	if (!c->present) {
+		if (kumo_bootcfg.pod) {
+			/* A pod's containers still reach each other on 127.0.0.1. */
+			lwip_init();
+			up = 1;
+			sched_idle_hook = net_poll;
+			klog("net: loopback only (a pod without a NIC)");
+		}
 		return;
+	}
 	char err[200];
 	if (vnet_init(c->has_mac ? c->mac : NULL, err, sizeof(err)) < 0)
 		panic("network: %s", err);
@@ -82,7 +91,8 @@ void net_init(void)
 		IP_ADDR4(&d, c->dns[i][0], c->dns[i][1], c->dns[i][2], c->dns[i][3]);
 		dns_setserver((u8_t)i, &d);
 	}
-	up = 1;
+	up = have_nic = 1;
+	sched_idle_hook = net_poll; /* loopback frames and lwIP's timers move while idle */
 	/* Announce ourselves so the host's neighbour cache learns us without asking. */
 	etharp_gratuitous(&nif);
 	klog("net: %s virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u.%u.%u.%u/%d mtu %u", vnet_transport(),
@@ -95,7 +105,8 @@ void net_poll(void)
 	if (!up)
 		return;
 	kumo_net_irq_pending = 0;
-	vnet_poll(&nif);
+	if (have_nic)
+		vnet_poll(&nif);
 	netif_poll_all(); /* loopback */
 	sys_check_timeouts();
 }
@@ -114,13 +125,11 @@ void net_wait(uint64_t deadline_ns)
 	}
 	if (until <= now)
 		return;
-	__asm__ volatile("cli" ::: "memory");
-	if (!kumo_net_irq_pending) {
-		if (until != UINT64_MAX)
-			lapic_arm_ns(until - now);
-		/* sti's shadow: an interrupt between the two still wakes the hlt. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-	}
+	/* An interrupt after this check and before the wait still ends the wait: the
+	 * scheduler counts interrupts since this thread last woke. Other threads run
+	 * meanwhile; lwIP's callbacks kick the waiters when data moved (plat_net.c). */
+	if (!kumo_net_irq_pending)
+		sched_wait(KWAKE_IRQ, until);
 	kstop_check();
 }
 

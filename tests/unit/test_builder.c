@@ -390,7 +390,7 @@ static void boot_config_shares_json(void **state)
 			    "[{\"path\":\"/data\",\"share\":\"kumo0\",\"readonly\":false},"
 			    "{\"path\":\"/etc/hosts\",\"share\":\"kumo1\",\"readonly\":true,"
 			    "\"entry\":\"etc-hosts\"}]");
-	assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), KUMO_BOOT_ABI_VERSION);
 	json_decref(j);
 
 	/* No mounts: no "mounts" key. */

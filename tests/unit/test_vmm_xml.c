@@ -114,6 +114,23 @@ static void shares_only(void **state)
 	free(b.s);
 }
 
+/* A pod VM: the control channel's virtio-console on a unix socket QEMU serves. */
+static void qemu_argv_pod(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	s.control_socket = "/run/kumo/vms/pod1/control.sock";
+	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
+	struct { char *s; size_t len, cap; } b = {0};
+	FILE *f = open_memstream(&b.s, &b.len);
+	for (char **p = argv; *p; p++)
+		fprintf(f, "%s\n", *p);
+	fclose(f);
+	vmm_argv_free(argv);
+	check_golden(b.s, "tests/vmm/golden/qemu-argv-pod-tcg.txt");
+	free(b.s);
+}
+
 /* A tap opened elsewhere (a pod's namespace) reaches QEMU as an fd, never by name. */
 static void qemu_argv_tap_fd(void **state)
 {
@@ -233,6 +250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(minimal_tcg), cmocka_unit_test(full_kvm),
 		cmocka_unit_test(qemu_argv),   cmocka_unit_test(qemu_argv_tap_fd),
+		cmocka_unit_test(qemu_argv_pod),
 		cmocka_unit_test(shares_only),
 		cmocka_unit_test(exit_records),
 		cmocka_unit_test(file_records),
