@@ -1,6 +1,6 @@
 # kumo - top-level Makefile. Each folder contributes <folder>/<folder>.mk with its
-# source lists, libraries, programs and tests; this file holds the flag sets and the
-# top-level targets.
+# source lists, libraries and programs; every test tier is registered in
+# tests/tests.mk; this file holds the flag sets and the top-level targets.
 #
 #   make               programs into build/bin/ (kumo, kumod)
 #   make test          installs what is missing, then every test tier (see tests/tests.mk)
@@ -36,7 +36,8 @@ $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
 
-# Every folder's list. Order matters only for variables used by later ones.
+# Every folder's list. Order matters only for variables used by later ones: the tests
+# come last.
 include common/common.mk
 include compiler/compiler.mk
 include kernel/kernel.mk

@@ -7,6 +7,3 @@ $(LIB_BUILDER): $(BUILDER_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 KUMO_CLI_LDLIBS += -lcrypto -ljansson -larchive
-
-TEST_LIBS_test_builder := $(LIB_BUILDER) $(LIB_COMPILER) $(LIB_COMMON)
-TEST_LDLIBS_test_builder := $(LIBS_LLVM) -lcrypto -ljansson -larchive

@@ -49,28 +49,6 @@ $(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
 
 PROGRAMS += $(BUILD)/bin/kumod
 
-# --- tests ----------------------------------------------------------------------------
-CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
-TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
-TEST_LDLIBS_test_cri_pbjson := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
-TEST_LIBS_test_cri_downstream := $(LIB_CRI) $(LIB_COMMON)
-TEST_LDLIBS_test_cri_downstream := $(CRI_LDLIBS)
-TEST_LIBS_test_cri_runtime := $(BUILD)/host/tests/support/fake_backend.o $(CRI_TEST_LIBS)
-TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
-TEST_SCRIPTS += tests/e2e/kumo-cli.sh tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
-# The real-kubelet tier: runs when $KUBELET (or kubelet on PATH) is there, else skips.
-TEST_SCRIPTS += tests/e2e/kubelet.sh
-
-# The downstream client (cri/downstream.h) against a real containerd: a check program
-# driven by tests/e2e/cri-downstream.sh, also the containerd side of `make bench-cri`.
-DOWNSTREAM_CHECK := $(BUILD)/e2e/kumo-downstream-check
-$(BUILD)/host/tests/e2e/downstream_check.o: | $(CRI_PB_H)
-$(DOWNSTREAM_CHECK): $(BUILD)/host/tests/e2e/downstream_check.o $(LIB_CRI) $(LIB_COMMON)
-	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
-test-prereqs: $(DOWNSTREAM_CHECK)
-TEST_SCRIPTS += tests/e2e/cri-downstream.sh
-
 # --- the kumo CLI: cri/cli/ ----------------------------------------------------------
 KUMO_CLI_SRCS := $(filter-out cri/cli/hostrun.c,$(wildcard cri/cli/*.c))
 # accel_choice and config are shared with kumod (they live in LIB_CRI too).
@@ -89,8 +67,3 @@ $(HOSTRUN): $(BUILD)/host/cri/cli/hostrun.o $(BUILD)/host/cri/cli/cli_run_args.o
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(KUMO_HOSTED_LDFLAGS) -lpthread
 PROGRAMS += $(HOSTRUN)
 
-# --- benchmark ------------------------------------------------------------------------
-# BACKEND=test (default until the real backend boots VMs) or real; IMAGE=...; N=20.
-.PHONY: bench-cri
-bench-cri: $(BUILD)/bin/kumod $(BUILD)/tests/kumod-fake $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
-	bash tests/e2e/bench-cri.sh

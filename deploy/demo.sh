@@ -23,8 +23,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 kumo=$top/build/bin/kumo
 work=$(mktemp -d /tmp/kumo-demo-XXXXXX)
-source tests/registry/registry.sh
-source tests/e2e/oci-wasm-image.sh
+source tests/lib/registry.sh
+source tests/lib/oci-wasm-image.sh
 kpid=
 bridge_before=0
 ip link show kumo0 >/dev/null 2>&1 && bridge_before=1

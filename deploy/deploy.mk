@@ -1,11 +1,8 @@
-# deploy/deploy.mk - the demo, the node installer's tests and its image.
+# deploy/deploy.mk - the demo and the node installer's image (its tests: tests/tests.mk).
 .PHONY: demo
 demo: deps
 	$(MAKE) all test-prereqs
 	bash deploy/demo.sh
-
-# deploy/install.sh into temporary roots, and the Kubernetes manifests (deploy/k8s/).
-TEST_SCRIPTS += tests/deploy/deploy-install.sh tests/deploy/deploy-manifests.sh
 
 # The kumo-deploy installer image (OCI layout + docker-archive under
 # $(BUILD)/deploy-image/), what deploy/k8s/kumo-deploy.yaml runs. Not part of `make test`.
@@ -18,4 +15,4 @@ deploy-image: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl kern
 # chroot, the "node" behind overlays in private mount/PID namespaces (needs root).
 .PHONY: deploy-image-test
 deploy-image-test: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl kernel
-	bash tests/deploy/deploy-daemonset-sim.sh
+	bash tests/e2e/deploy-daemonset-sim.sh

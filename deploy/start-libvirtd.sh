@@ -56,7 +56,7 @@ write_conf() {
 		echo "# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=$TUNING)"
 		echo 'user = "root"'
 		echo 'group = "root"'
-		# Each line measured by `make bench-vmm` (tests/vmm/bench-vmm.sh, EACH=1).
+		# Each line measured by `make bench-vmm` (tests/bench/bench-vmm.sh, EACH=1).
 		local lines=(
 			'security_driver = "none"'   # no DAC/AppArmor relabelling passes
 			'dynamic_ownership = 0'      # no chown of kernel/initrd/log files

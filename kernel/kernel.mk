@@ -49,28 +49,6 @@ $(BUILD)/host/gen/kexports.o: $(KEXPORTS_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-# The kernel linker, hosted, against objects compiled in the test (tests/unit/test_kload.c).
-TEST_LIBS_test_kload := $(BUILD)/host/kernel/os/kload.o $(BUILD)/host/gen/kexports.o \
-	$(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
-TEST_LDLIBS_test_kload := $(KUMO_HOSTED_LDFLAGS) $(LIBS_LLVM)
-
-# The kernel linker as a fuzz target (tests/fuzz/fuzz_kload.c): `make fuzz-kload`
-# (libFuzzer, ASan+UBSan, seeded with the pod tier's objects: tests/pod/pod.mk); `make
-# test` replays those objects with truncations and byte flips through the gcc build.
-FUZZ_KLOAD_SECONDS ?= 300
-KLOAD_FUZZ_LIBS := $(BUILD)/host/kernel/os/kload.o $(BUILD)/host/gen/kexports.o $(LIB_HOSTED) $(LIB_COMMON)
-$(BUILD)/fuzz/replay_kload: $(BUILD)/host/tests/fuzz/fuzz_kload.o $(KLOAD_FUZZ_LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $< $(KLOAD_FUZZ_LIBS) $(KUMO_HOSTED_LDFLAGS) -lpthread -lm
-$(BUILD)/fuzz/fuzz_kload: tests/fuzz/fuzz_kload.c kernel/os/kload.c $(KEXPORTS_C) $(RT_SRCS) \
-		$(WASI_SRCS) $(filter-out kernel/hosted/run_main.c,$(HOSTED_SRCS)) $(wildcard common/*.c)
-	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -DKUMO_LIBFUZZER -I. -Icommon \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(filter %.c,$^) \
-		-Wl,--dynamic-list=kernel/hosted/exports.list -ldl -lpthread -lm
-test-prereqs: $(BUILD)/fuzz/replay_kload
-TEST_SCRIPTS += tests/fuzz/replay-kload.sh
-
 # Third-party sources from Debian's source packages, unpacked into the build tree
 # (never committed).
 THIRD_PARTY := $(BUILD)/third_party
@@ -129,80 +107,3 @@ $(KERNEL_POD_IMAGE): $(POD_MAIN_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
 kernel: $(KERNEL_LIB) $(KERNEL_LDS) $(KERNEL_POD_IMAGE)
 all: kernel
 
-# Guest tests: one C payload (in place of a compiled Wasm object) linked with the
-# kernel library, booted under QEMU by tests/guest/run-guest-tests.sh.
-GUEST_PAYLOAD_OBJ := $(BUILD)/freestanding/tests/guest/guest_payload.o
-GUEST_KERNEL := $(BUILD)/tests/guest/payload.elf
-$(GUEST_KERNEL): $(GUEST_PAYLOAD_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
-	@mkdir -p $(dir $@)
-	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(GUEST_PAYLOAD_OBJ) $(KERNEL_LIB)
-test-prereqs: $(GUEST_KERNEL)
-TEST_SCRIPTS += tests/guest/run-guest-tests.sh
-
-# Network guest tests: a C payload driving the kernel's sockets, booted on microvm
-# (virtio-mmio) and q35 (virtio-pci) with a tap device (tests/guest/run-net-tests.sh).
-NET_PAYLOAD_OBJ := $(BUILD)/freestanding/tests/guest/net_payload.o
-NET_KERNEL := $(BUILD)/tests/guest/net_payload.elf
-$(NET_KERNEL): $(NET_PAYLOAD_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
-	@mkdir -p $(dir $@)
-	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(NET_PAYLOAD_OBJ) $(KERNEL_LIB)
-test-prereqs: $(NET_KERNEL)
-# The Wasm network apps (tests/net/net.mk) compiled by kumo and linked with the kernel.
-GUEST_NET_APPS := $(BUILD)/tests/guest/net_httpd.elf $(BUILD)/tests/guest/net_echo.elf
-$(BUILD)/tests/guest/net_%.o: $(BUILD)/apps/net_%.wasm $(BUILD)/bin/kumo
-	@mkdir -p $(dir $@)
-	$(BUILD)/bin/kumo compile $< -o $@
-$(BUILD)/tests/guest/net_%.elf: $(BUILD)/tests/guest/net_%.o $(KERNEL_LIB) $(KERNEL_LDS)
-	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
-test-prereqs: $(GUEST_NET_APPS)
-TEST_SCRIPTS += tests/guest/run-net-tests.sh
-
-# A real WASI app compiled by kumo and linked with the kernel library the way the
-# builder will (tests/guest/wasm_probe.c, wasm32-wasi).
-GUEST_WASM := $(BUILD)/tests/guest/wasm_probe.wasm
-GUEST_WASM_ELF := $(BUILD)/tests/guest/wasm_probe.elf
-$(GUEST_WASM): tests/guest/wasm_probe.c
-	@mkdir -p $(dir $@)
-	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -o $@ $<
-$(BUILD)/tests/guest/wasm_probe.o: $(GUEST_WASM) $(BUILD)/bin/kumo
-	$(BUILD)/bin/kumo compile $< -o $@
-$(GUEST_WASM_ELF): $(BUILD)/tests/guest/wasm_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
-	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
-test-prereqs: $(GUEST_WASM_ELF)
-
-# Host shares over virtio-9p: a WASI app compiled by kumo and linked with the kernel,
-# booted with QEMU -fsdev/virtio-9p on microvm and q35 (tests/guest/run-share-tests.sh).
-SHARE_WASM := $(BUILD)/tests/guest/share_probe.wasm
-SHARE_ELF := $(BUILD)/tests/guest/share_probe.elf
-$(SHARE_WASM): tests/guest/share_probe.c
-	@mkdir -p $(dir $@)
-	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Wextra -Werror -o $@ $<
-$(BUILD)/tests/guest/share_probe.o: $(SHARE_WASM) $(BUILD)/bin/kumo
-	$(BUILD)/bin/kumo compile $< -o $@
-$(SHARE_ELF): $(BUILD)/tests/guest/share_probe.o $(KERNEL_LIB) $(KERNEL_LDS)
-	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $< $(KERNEL_LIB)
-test-prereqs: $(SHARE_ELF)
-TEST_SCRIPTS += tests/guest/run-share-tests.sh
-
-# The 9P2000.L codec and client, built hosted against a fake server.
-TEST_LIBS_test_p9 := $(BUILD)/host/kernel/os/p9_wire.o $(BUILD)/host/kernel/os/p9_client.o
-
-# kernel.h's import list against kernel/wasi's implementations (host build).
-TEST_LIBS_test_kernel_imports := $(LIB_HOSTED) $(LIB_COMMON)
-TEST_LDLIBS_test_kernel_imports := $(KUMO_HOSTED_LDFLAGS)
-
-# wasi-testsuite in the VM (not part of `make test`: it compiles ~70 modules).
-.PHONY: wasi-testsuite-vm
-wasi-testsuite-vm: $(BUILD)/bin/kumo $(KERNEL_LIB) $(KERNEL_LDS)
-	bash tests/guest/wasi-testsuite-vm.sh $(WASI_TESTSUITE) $(BUILD)
-WASI_TESTSUITE ?= /work/fetched/wasi-testsuite
-
-# The kernel's network path measured without Wasm (boot to listening, wrk 64 KiB).
-.PHONY: bench-net-kernel
-bench-net-kernel: $(NET_KERNEL)
-	bash tests/guest/bench-net-kernel.sh $(BUILD)
-
-# What a host share costs against today's copy (guest clock), and its boot cost.
-.PHONY: bench-share
-bench-share: $(SHARE_ELF) $(BUILD)/bin/kumo
-	bash tests/guest/bench-share.sh $(BUILD)

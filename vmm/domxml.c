@@ -1,5 +1,5 @@
 /* vmm/domxml.c - the libvirt domain XML for a VM spec: a pure function, golden-tested
- * (tests/vmm/golden/domain-*.xml). Mirrors vmm_qemu_argv's machine: microvm, PVH
+ * (tests/unit/golden/domain-*.xml). Mirrors vmm_qemu_argv's machine: microvm, PVH
  * kernel, no firmware, no PCI, three ISA serial ports to files in boot-ABI order. */
 #include <stdbool.h>
 #include <string.h>

@@ -539,7 +539,18 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	size_t argc = 0;
 	while (argv[argc])
 		argc++;
-	argv = xrealloc(argv, sizeof(char *) * (argc + 7));
+	/* Debugging and test hook (vmm.h): words appended to QEMU's command line, after
+	 * vmm's own, so they win where QEMU takes the last value (-cpu, -m). */
+	const char *extra = getenv("KUMO_VM_QEMU_ARGS");
+	size_t nextra = 0;
+	autofree char *extra_copy = extra && *extra ? xstrdup(extra) : NULL;
+	for (char *p = extra_copy; p && *p; p++)
+		nextra += *p != ' ' && (p == extra_copy || p[-1] == ' ');
+	argv = xrealloc(argv, sizeof(char *) * (argc + 7 + nextra));
+	char *save = NULL;
+	for (char *w = extra_copy ? strtok_r(extra_copy, " ", &save) : NULL; w;
+	     w = strtok_r(NULL, " ", &save))
+		argv[argc++] = xstrdup(w);
 	argv[argc++] = xstrdup("-chardev");
 	argv[argc++] = xasprintf("socket,id=qmp2,path=/proc/self/fd/%d/" QMP_SOCKET
 				 ",server=on,wait=off", RUN_DIR_FD);

@@ -36,8 +36,10 @@
  * KUMO_EXIT_CRASHED with QEMU's first error line (or the cause) in the record's msg.
  *
  * Knobs from the environment (debugging and tests): KUMO_VM_CMDLINE (words appended to
- * every VM's kernel command line), KUMO_VM_LIFE_DEADLINE_MS (the sign-of-life
- * deadline when the spec gives none), KUMO_ACCEL_CACHE_DIR (the verdict cache).
+ * every VM's kernel command line), KUMO_VM_QEMU_ARGS (words appended to QEMU's command
+ * line, QEMU backend: the guest tests' variations, e.g. `-cpu qemu64`),
+ * KUMO_VM_LIFE_DEADLINE_MS (the sign-of-life deadline when the spec gives none),
+ * KUMO_ACCEL_CACHE_DIR (the verdict cache).
  *
  * All functions returning int return 0 (or a count) on success and -1 with *err set.
  */

@@ -33,7 +33,7 @@ static const char usage[] =
 	"QEMU and libvirt versions, the VM backends, the network, the store and build cache,\n"
 	"and kumod's CRI socket (from kumod's configuration, default " CRI_DEFAULT_CONFIG ").\n"
 	"--accel: what `kumo run --accel` would use (kvm: exit 125 when KVM is unusable).\n"
-	"`kumo info accel` prints the accelerator alone (what test scripts ask, tests/accel.sh).\n";
+	"`kumo info accel` prints the accelerator alone (what test scripts ask, tests/lib/testlib.sh).\n";
 
 static uint64_t tree_bytes;
 

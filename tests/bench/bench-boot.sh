@@ -7,7 +7,7 @@
 #   (c) kernel entry to _start, measured in the guest by the TSC (the kernel's COM3 log)
 #   (d) host memory per VM (QEMU's max RSS) and the smallest guest RAM that runs hello
 # Every figure says which accelerator it was measured with: (a) and (b) what `kumo run`
-# chose (its -v line), (c) and (d) kumo's verdict (tests/accel.sh), the same one.
+# chose (its -v line), (c) and (d) kumo's verdict (tests/lib/testlib.sh), the same one.
 # Closes with `boot-median-ms N` (figure (a)).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,7 +16,7 @@ n=${BOOT_RUNS:-20}
 kumo=$build/bin/kumo
 app=$build/apps/app_hello.wasm
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-source "$top/tests/accel.sh"
+source "$top/tests/lib/testlib.sh"
 kumo_accel "$build"
 
 median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }

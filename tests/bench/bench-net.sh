@@ -15,7 +15,7 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 secs=${BENCH_NET_SECS:-5}
 kumo=$build/bin/kumo
 apps=$build/apps
-check="python3 $root/tests/net/net_check.py"
+check="python3 $root/tests/support/net_check.py"
 start_timeout=${NET_START_TIMEOUT:-180}
 
 command -v wrk >/dev/null || { echo "bench-net: wrk is not installed (deploy/install-deps.sh)" >&2; exit 1; }

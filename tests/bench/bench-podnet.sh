@@ -4,7 +4,7 @@
 # tap + redirect), median of N (default 20), with its parts measured alone (namespace,
 # the plugins' ADD, tap + redirect); and, side by side on the SAME network list,
 # containerd's RunPodSandbox (namespace + the same ADD + the pause container) when
-# containerd and tests/e2e/containerd-lib.sh (or CONTAINERD_LIB=path) and the pause image
+# containerd and tests/lib/containerd.sh (or CONTAINERD_LIB=path) and the pause image
 # layout (LINUX_IMAGES, `make linux-images`) are there. Runs in namespaces of its own.
 # Prints `podnet-setup-median-ms X` and, with the peer, `containerd-runp-median-ms Y`.
 set -u
@@ -14,9 +14,9 @@ BUILD=${BUILD:-build}
 N=${N:-20}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-TOOL=$ROOT/$BUILD/tests/vmm/podnet-tool
+TOOL=$ROOT/$BUILD/tests/support/podnet-tool
 CRICTL=$ROOT/$BUILD/bin/kumo-crictl
-CTRD_LIB=${CONTAINERD_LIB:-$ROOT/tests/e2e/containerd-lib.sh}
+CTRD_LIB=${CONTAINERD_LIB:-$ROOT/tests/lib/containerd.sh}
 T=$(mktemp -d /tmp/kumo-bench-podnet.XXXXXX)
 PEER=0
 cleanup() {
@@ -30,8 +30,8 @@ now_ns() { date +%s%N; }
 
 # The peer first: its network list is the one both use.
 if command -v containerd >/dev/null && [ -f "$CTRD_LIB" ] && [ -x "$CRICTL" ]; then
-	# shellcheck source=../registry/registry.sh
-	. "$ROOT/tests/registry/registry.sh"
+	# shellcheck source=../lib/registry.sh
+	. "$ROOT/tests/lib/registry.sh"
 	# shellcheck source=/dev/null
 	. "$CTRD_LIB"
 	if registry_start open "$T/reg" && containerd_start "$T/ctrd" "127.0.0.1:$REG_PORT" &&

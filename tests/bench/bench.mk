@@ -60,8 +60,6 @@ bench-boot: deps
 	$(MAKE) all apps
 	bash tests/bench/bench-boot.sh
 
-# The networking apps, their test tier and `make bench-net` (issue 4).
-include tests/net/net.mk
 
 # `make bench-net` (issue 4): wrk against net_httpd natively, under `kumo run --host`
 # and in a VM (`kumo run --net --listen`); closes with `net-ratio R`.
@@ -115,5 +113,31 @@ bench-simd: all bench-simd-build
 # `make bench-podnet` (issue 15): a pod network's setup through CNI, median of N, its
 # parts, and containerd's RunPodSandbox on the same network list when containerd is there.
 .PHONY: bench-podnet
-bench-podnet: $(BUILD)/tests/vmm/podnet-tool $(BUILD)/bin/kumo-crictl
+bench-podnet: $(PODNET_TOOL) $(BUILD)/bin/kumo-crictl
 	bash tests/bench/bench-podnet.sh
+
+# make bench-pull [RUNS=5] [FORMAT=image|artifact]: kumo pull vs skopeo copy, 20 and 100 MiB.
+.PHONY: bench-pull
+bench-pull: $(BUILD)/bin/kumo
+	KUMO=$(abspath $(BUILD)/bin/kumo) bash tests/bench/bench-pull.sh
+
+# `make bench-vmm`: create->first output and stop->gone through vmm/, both backends.
+.PHONY: bench-vmm
+bench-vmm: $(VMM_FIXTURE) $(VMM_TOOL)
+	bash tests/bench/bench-vmm.sh
+
+# The kernel's network path measured without Wasm (boot to listening, wrk 64 KiB).
+.PHONY: bench-net-kernel
+bench-net-kernel: $(NET_KERNEL)
+	bash tests/bench/bench-net-kernel.sh $(BUILD)
+
+# What a host share costs against today's copy (guest clock), and its boot cost.
+.PHONY: bench-share
+bench-share: $(SHARE_ELF) $(BUILD)/bin/kumo
+	bash tests/bench/bench-share.sh $(BUILD)
+
+# `make bench-cri`: kumod's CRI latencies (BACKEND=test default, or real; IMAGE=...;
+# N=20) against containerd + runc.
+.PHONY: bench-cri
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/tests/kumod-fake $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
+	bash tests/bench/bench-cri.sh

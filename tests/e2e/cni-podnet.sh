@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/e2e/cni-podnet.sh - pod networks from Debian's CNI plugins (/usr/lib/cni), taken
-# over by kumo VMs, step by step through tests/vmm/podnet_tool.c (what kumod will do per
+# over by kumo VMs, step by step through tests/support/podnet_tool.c (what kumod will do per
 # pod), in network and mount namespaces of the script's own (the host is untouched):
 #   - NetworkReady's answer with no configuration, a plugin missing, and the default
 #     network list written for a fresh node;
@@ -22,7 +22,7 @@ ip link set lo up
 BUILD=${BUILD:-build}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-TOOL=${PODNET_TOOL:-$ROOT/$BUILD/tests/vmm/podnet-tool}
+TOOL=${PODNET_TOOL:-$ROOT/$BUILD/tests/support/podnet-tool}
 HTTPD=$ROOT/$BUILD/tests/guest/net_httpd.elf
 CLIENT=$ROOT/$BUILD/tests/guest/net_client.elf
 PLUGINS=${CNI_PLUGIN_DIR:-/usr/lib/cni}
@@ -30,8 +30,8 @@ T=$(mktemp -d /tmp/kumo-cni-podnet.XXXXXX)
 SUITE=cni-podnet
 # cri-lib.sh's crictl() is not used here; its counters and checks are.
 BIN=$ROOT/$BUILD/bin SOCK=$T/none CRICTL_TIMEOUT=1
-# shellcheck source=cri-lib.sh
-. "$HERE/cri-lib.sh"
+# shellcheck source=../lib/cri.sh
+. "$HERE/../lib/cri.sh"
 PIDS=()
 LIBVIRT_STARTED=0
 
@@ -121,7 +121,7 @@ initrd() {
 	pn=$(tool "$@" get "$pod") || { bad "boot $pod" "no network"; return 1; }
 	net=$(jq -c --argjson listen "$listen" '{mac, address: "\(.address)/\(.onlink_prefix)",
 		gateway, mtu: ([.mtu, 1500] | min), dns: .dns_servers, listen: $listen}' <<<"$pn")
-	bash "$ROOT/tests/guest/mkinitrd.sh" "$T/$pod.img" \
+	bash "$ROOT/tests/support/mkinitrd.sh" "$T/$pod.img" \
 		"{\"version\": 1, \"args\": $args, \"preopens\": [{\"guest\": \"/www\", \"path\": \"/www\"}], \"net\": $net}" \
 		"$T/rootfs.tar"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/e2e/cri-downstream.sh - kumod's downstream CRI client (cri/downstream.h), the
 # forwarding half of a mixed node, against a real Debian containerd + runc started by
-# tests/e2e/containerd-lib.sh with the locally built busybox and pause images: Version,
+# tests/lib/containerd.sh with the locally built busybox and pause images: Version,
 # Status, PullImage (raw bytes), ListImages; a busybox pod's runp / create / start ->
 # exited (code, log) / list / exec / stop / rm entirely through the client; the
 # downstream's own NotFound passed through; a deadline that expires; a dead endpoint;
@@ -15,17 +15,17 @@ set -u
 ip link set lo up
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
-CHECK=${CHECK:-$BUILD/e2e/kumo-downstream-check}
+CHECK=${CHECK:-$BUILD/tests/e2e/kumo-downstream-check}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d /tmp/kumo-cri-downstream.XXXXXX)
 SUITE=cri-downstream
 KPID=
-# shellcheck source=../registry/registry.sh
-. "$HERE/../registry/registry.sh"
-# shellcheck source=containerd-lib.sh
-. "$HERE/containerd-lib.sh"
-# shellcheck source=cri-lib.sh
-. "$HERE/cri-lib.sh"
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/containerd.sh
+. "$HERE/../lib/containerd.sh"
+# shellcheck source=../lib/cri.sh
+. "$HERE/../lib/cri.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null

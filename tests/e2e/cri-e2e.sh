@@ -17,8 +17,8 @@ mkdir -p "$LOGS"
 KPID=
 SUITE=cri
 CRICTL_TIMEOUT=20
-# shellcheck source=cri-lib.sh
-. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cri-lib.sh"
+# shellcheck source=../lib/cri.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/cri.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null

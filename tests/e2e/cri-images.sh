@@ -20,10 +20,10 @@ SOCK=$T/kumo.sock
 KPID=
 SUITE=cri-images
 CRICTL_TIMEOUT=60
-# shellcheck source=../registry/registry.sh
-. "$HERE/../registry/registry.sh"
-# shellcheck source=cri-lib.sh
-. "$HERE/cri-lib.sh"
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/cri.sh
+. "$HERE/../lib/cri.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
@@ -40,7 +40,7 @@ REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$T/app.wasm" "$REG/hello:v1" >"$T/push.log" 2>&1 && ok "kumo push" || bad "kumo push" "$(cat "$T/push.log")"
 printf '\0asm\1\0\0\0\1\5\1\140' >"$T/broken.wasm" # a type section cut short
 "$BIN/kumo" push "$T/broken.wasm" "$REG/broken:v1" >"$T/push2.log" 2>&1 && ok "kumo push of a broken module" || bad "kumo push of a broken module" "$(cat "$T/push2.log")"
-python3 "$HERE/../registry/make-layout.py" "$T/linux" v1 linux "$T/app.wasm" &&
+python3 "$HERE/../support/make-layout.py" "$T/linux" v1 linux "$T/app.wasm" &&
 	skopeo copy --quiet --dest-tls-verify=false "oci:$T/linux:v1" "docker://$REG/linuxonly:v1" >"$T/skopeo.log" 2>&1 &&
 	ok "push a Linux-only image" || bad "push a Linux-only image" "$(cat "$T/skopeo.log")"
 

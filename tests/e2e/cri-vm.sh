@@ -22,10 +22,10 @@ SOCK=$T/kumo.sock
 KPID=
 SUITE=cri-vm
 CRICTL_TIMEOUT=120
-# shellcheck source=../registry/registry.sh
-. "$HERE/../registry/registry.sh"
-# shellcheck source=cri-lib.sh
-. "$HERE/cri-lib.sh"
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/cri.sh
+. "$HERE/../lib/cri.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null

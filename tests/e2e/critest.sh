@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/e2e/critest.sh - runs critest (kubernetes-sigs/cri-tools' CRI validation suite,
 # built outside the repository) against Debian's containerd started by
-# tests/e2e/containerd-lib.sh, with the Linux test images (make linux-images) pushed to a
+# tests/lib/containerd.sh, with the Linux test images (make linux-images) pushed to a
 # local registry under the names critest asks for. A manual judge, not part of make test
 # (it takes several minutes); the baseline the mixed node (issue 22) must match.
 # usage: CRITEST=/path/to/critest bash tests/e2e/critest.sh [critest flags...]
@@ -15,10 +15,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CRITEST=${CRITEST:-$(command -v critest || true)}
 [ -x "$CRITEST" ] || { echo "critest: set CRITEST=/path/to/critest (cri-tools v1.36)"; echo "critest: 0 passed, 1 failed"; exit 1; }
 T=$(mktemp -d /tmp/kumo-critest.XXXXXX)
-# shellcheck source=../registry/registry.sh
-. "$HERE/../registry/registry.sh"
-# shellcheck source=containerd-lib.sh
-. "$HERE/containerd-lib.sh"
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/containerd.sh
+. "$HERE/../lib/containerd.sh"
 cleanup() {
 	containerd_stop
 	registry_stop

@@ -10,8 +10,8 @@
 set -u
 SUITE=kubelet-volumes
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=kubelet-lib.sh
-. "$HERE/kubelet-lib.sh"
+# shellcheck source=../lib/kubelet.sh
+. "$HERE/../lib/kubelet.sh"
 kubelet_enter_namespaces "$0" "$@"
 trap kubelet_cleanup EXIT
 

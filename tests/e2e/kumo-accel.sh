@@ -7,7 +7,7 @@
 #     for fails within 2 s naming it (kumo run and kumod), Status shows the choice, and
 #     real QEMU under KVM (the verdict forged to "ok") ends the VM at once with QEMU's
 #     "KVM internal error" line instead of hanging;
-#   - a fake qemu-system-x86_64 on PATH (tests/vmm/fake-qemu.py) that speaks QMP and
+#   - a fake qemu-system-x86_64 on PATH (tests/support/fake-qemu.py) that speaks QMP and
 #     reports the internal-error run state, a guest panic, or nothing at all: the VM
 #     ends, `kumo run` exits 125 within 1 s of the stop with QEMU's line, the CRI
 #     container exits with reason VMError and that line;
@@ -26,10 +26,10 @@ SOCK=$T/kumo.sock
 KPID=
 SUITE=accel
 CRICTL_TIMEOUT=60
-# shellcheck source=../registry/registry.sh
-. "$HERE/../registry/registry.sh"
-# shellcheck source=cri-lib.sh
-. "$HERE/cri-lib.sh"
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/cri.sh
+. "$HERE/../lib/cri.sh"
 export KUMO_ROOT=$T/store
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
@@ -54,7 +54,7 @@ cat >"$T/bin/qemu-system-x86_64" <<EOF
 #!/bin/sh
 mode=\$(cat "$T/qemu-mode" 2>/dev/null)
 [ -z "\$mode" ] || [ "\$mode" = real ] && exec "$REAL_QEMU" "\$@"
-FAKE_QEMU_MODE=\$mode FAKE_QEMU_STAMP="$T/stamp" exec python3 "$PWD/tests/vmm/fake-qemu.py" "\$@"
+FAKE_QEMU_MODE=\$mode FAKE_QEMU_STAMP="$T/stamp" exec python3 "$PWD/tests/support/fake-qemu.py" "\$@"
 EOF
 chmod +x "$T/bin/qemu-system-x86_64"
 mode() { echo "$1" >"$T/qemu-mode"; rm -f "$T/stamp"; }

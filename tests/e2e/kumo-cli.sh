@@ -4,19 +4,17 @@
 # its command once, `--version` a whole line (kumod's version), `--help` on stdout.
 # Pushes and pulls go to a local docker-registry. Prints `kumo-cli: N passed, N failed`.
 set -u
+SUITE=kumo-cli
+# shellcheck source=../lib/testlib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/testlib.sh"
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d /tmp/kumo-cli.XXXXXX)
 SUITE=kumo-cli
-# shellcheck source=../registry/registry.sh
-. "$HERE/../registry/registry.sh"
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
 trap 'registry_stop; rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
 # run NAME WANT_RC CMD...: runs CMD, output in $T/out and $T/err; checks the exit status
 run() {
 	local name=$1 want=$2; shift 2

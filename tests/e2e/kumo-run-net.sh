@@ -6,6 +6,9 @@
 # (build/apps/net_httpd.wasm) on the guest network stack, curl fetches a file from it.
 # Prints `kumo-run-net: N passed, N failed`.
 set -u
+SUITE=kumo-run-net
+# shellcheck source=../lib/testlib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/testlib.sh"
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
 ip link set lo up
 BUILD=${BUILD:-build}
@@ -13,12 +16,6 @@ BIN=$BUILD/bin
 HTTPD=${HTTPD:-$BUILD/apps/net_httpd.wasm}
 T=$(mktemp -d /tmp/kumo-run-net.XXXXXX)
 RPID=
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got \`$2\`, want \`$3\`"; fi; }
-finish() { echo "kumo-run-net: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
 cleanup() {
 	[ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
 	rm -rf "$T"

@@ -1,47 +1,51 @@
 #!/usr/bin/env bash
-# tests/guest/run-guest-tests.sh - boots the kernel with the C test payload under QEMU
-# (the accelerator kumo chose, tests/accel.sh) and checks exact serial output (COM1 stdout,
-# COM2 stderr) and the exit record on COM3 (kernel/boot_abi.h).
+# tests/guest/run-guest-tests.sh - boots the kernel with the C test payload through vmm
+# (tests/lib/testlib.sh's guest_boot: the accelerator kumo chose, vmm's own QEMU command
+# line; other machines and a single serial port through guest_boot_machine) and checks
+# exact serial output (COM1 stdout, COM2 stderr) and the exit record on COM3
+# (kernel/boot_abi.h).
 # usage: run-guest-tests.sh [BUILD_DIR]     prints `guest: N passed, N failed`
 set -u
 build=${1:-build}
+BUILD=$build
 elf=$build/tests/guest/payload.elf
-passed=0; failed=0
+here=$(dirname "$0")
+SUITE=guest
+# shellcheck source=../lib/testlib.sh
+. "$here/../lib/testlib.sh"
 if [ ! -f "$elf" ]; then
-	echo "guest: missing $elf (make test-prereqs)"
-	echo "guest: 0 passed, 1 failed"; exit 1
+	bad "payload" "missing $elf (make test-prereqs)"
+	finish
 fi
-source "$(dirname "$0")/../accel.sh"
 kumo_accel "$build"
 echo "guest: $accel_why"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+test_tmpdir kumo-guest
+tmp=$T
 
-here=$(dirname "$0")
 # mkinitrd FILE JSON [ROOTFS_FILE]: struct kumo_initrd_header + config + rootfs
-mkinitrd() { bash "$here/mkinitrd.sh" "$@"; }
+mkinitrd() { bash "$here/../support/mkinitrd.sh" "$@"; }
 
-# boot NAME [qemu options...]: runs the payload; leaves $tmp/NAME.{1,2,3}
+# boot NAME [qemu options...]: runs the payload (ELF=, MEM=, MACHINE=, ONE_SERIAL=);
+# leaves $tmp/NAME.{1,2,3}
 boot() {
-	local name=$1; shift
-	local machine=(-M microvm) serials
-	serials=(-chardev "file,id=c1,path=$tmp/$name.1" -chardev "file,id=c2,path=$tmp/$name.2"
-		-chardev "file,id=c3,path=$tmp/$name.3" -serial chardev:c1
-		-device isa-serial,chardev=c2,iobase=0x2f8,irq=3
-		-device isa-serial,chardev=c3,iobase=0x3e8,irq=4)
-	if [ "${MACHINE:-}" = pc ] || [ "${MACHINE:-}" = q35 ]; then
-		machine=(-M "$MACHINE" -bios /usr/share/qemu/qboot.rom)
-		serials=(-serial "file:$tmp/$name.1" -serial "file:$tmp/$name.2" -serial "file:$tmp/$name.3")
+	local name=$1 kernel=${ELF:-$elf} mem=${MEM:-64}
+	shift
+	case $mem in *G) mem=$((${mem%G} * 1024)) ;; esac
+	if [ -n "${MACHINE:-}" ] || [ "${ONE_SERIAL:-}" = 1 ]; then
+		guest_boot_machine "$name" "${MACHINE:-microvm}" "$kernel" "$@"
+		return
 	fi
-	if [ "${ONE_SERIAL:-}" = 1 ]; then
-		serials=(-serial "file:$tmp/$name.1"); : >"$tmp/$name.2"; cp /dev/null "$tmp/$name.3"
-	fi
-	timeout 60 qemu-system-x86_64 "${machine[@]}" -accel "$accel" -m "${MEM:-64}" -display none \
-		-no-reboot -nodefaults "${serials[@]}" -kernel "${ELF:-$elf}" "$@" >"$tmp/$name.qemu" 2>&1
-	echo $? >"$tmp/$name.rc"
+	local args=(--mem "$mem") extra=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-initrd) args+=(--initrd "$2"); shift 2 ;;
+		-append) args+=(--append "$2"); shift 2 ;;
+		-device) [ "$2" = pvpanic ] || extra+=("$1" "$2"); shift 2 ;; # vmm adds pvpanic
+		*) extra+=("$1"); shift ;;
+		esac
+	done
+	guest_boot "$name" "$kernel" "${args[@]}" --qemu "${extra[*]}"
 }
-
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-nok() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "    $l"; done; }
 
 # check NAME EXPECTED_STDOUT EXPECTED_RECORD [EXPECTED_STDERR]
 check() {
@@ -50,20 +54,20 @@ check() {
 	got_err=$(cat "$tmp/$name.2"; echo x); got_err=${got_err%x}
 	got_rec=$(grep '^KUMO-EXIT ' "$tmp/$name.3" | tail -1)
 	if [ "$(cat "$tmp/$name.rc")" != 0 ]; then
-		nok "$name" "qemu exit $(cat "$tmp/$name.rc")" "$(cat "$tmp/$name.qemu")"
+		bad "$name" "qemu exit $(cat "$tmp/$name.rc")" "$(cat "$tmp/$name.qemu")"
 	elif [ "$got_out" != "$want_out" ]; then
-		nok "$name" "stdout: $(printf %q "$got_out")" "wanted: $(printf %q "$want_out")"
+		bad "$name" "stdout: $(printf %q "$got_out")" "wanted: $(printf %q "$want_out")"
 	elif [ "$got_err" != "$want_err" ]; then
-		nok "$name" "stderr: $(printf %q "$got_err")" "wanted: $(printf %q "$want_err")"
+		bad "$name" "stderr: $(printf %q "$got_err")" "wanted: $(printf %q "$want_err")"
 	elif [ "$got_rec" != "$want_rec" ]; then
-		nok "$name" "record: $got_rec" "wanted: $want_rec" "$(tail -5 "$tmp/$name.3")"
+		bad "$name" "record: $got_rec" "wanted: $want_rec" "$(tail -5 "$tmp/$name.3")"
 	else
 		ok "$name"
 	fi
 }
 # check_log NAME PATTERN: the kernel log on COM3 contains PATTERN (fixed string)
 check_log() {
-	if grep -qF -- "$2" "$tmp/$1.3"; then ok "$1 log: $2"; else nok "$1 log: $2" "$(tail -5 "$tmp/$1.3")"; fi
+	if grep -qF -- "$2" "$tmp/$1.3"; then ok "$1 log: $2"; else bad "$1 log: $2" "$(tail -5 "$tmp/$1.3")"; fi
 }
 # run NAME ARGS_JSON -> boot with config {"args": ARGS_JSON}
 run() {
@@ -80,14 +84,14 @@ check hello "hello from the kumo kernel"$'\n' "$(rec_exit 0)"
 check_log hello "kernel entry to app entry"
 
 # The boot record is the kernel's first line on COM3 (the host's sign of life).
-if [ "$(head -1 "$tmp/hello.3")" = "KUMO-BOOT v=1" ]; then ok "boot record first"; else nok "boot record first" "$(head -2 "$tmp/hello.3")"; fi
+if [ "$(head -1 "$tmp/hello.3")" = "KUMO-BOOT v=1" ]; then ok "boot record first"; else bad "boot record first" "$(head -2 "$tmp/hello.3")"; fi
 # Probe mode: the CPU set-up, the probe record, power-off; no app, no exit record.
 boot probe -append kumo.probe
 check probe "" "" ""
 if [ "$(grep -c . "$tmp/probe.3")" = 2 ] && grep -qx "KUMO-PROBE v=1 ok accel=$accel" "$tmp/probe.3"; then
 	ok "probe record"
 else
-	nok "probe record" "$(cat "$tmp/probe.3")"
+	bad "probe record" "$(cat "$tmp/probe.3")"
 fi
 # pvpanic: the test hook panics through the device only and halts; QEMU's default panic
 # action powers the VM off, so QEMU ends (without it the VM would halt for ever).
@@ -140,7 +144,7 @@ check_log null "fault address 0x8 (null page)"
 run ud2 '["app", "ud2"]'
 check_log ud2 "kernel bug: invalid opcode"
 grep -q '^KUMO-EXIT v=1 status=255 kind=panic msg=kernel bug: invalid opcode at rip 0x' "$tmp/ud2.3" \
-	&& ok "ud2 record" || nok "ud2 record" "$(tail -3 "$tmp/ud2.3")"
+	&& ok "ud2 record" || bad "ud2 record" "$(tail -3 "$tmp/ud2.3")"
 
 run sleep '["app", "sleep", "50"]'
 check sleep "slept at least 50 ms: yes
@@ -171,7 +175,7 @@ check_log cpu-max "avx on"
 mkinitrd "$tmp/badjson.img" '{"args": ["app", }'
 boot badjson -initrd "$tmp/badjson.img"
 grep -q '^KUMO-EXIT v=1 status=255 kind=panic msg=boot config: malformed JSON near byte ' "$tmp/badjson.3" \
-	&& ok badjson || nok badjson "$(tail -2 "$tmp/badjson.3")"
+	&& ok badjson || bad badjson "$(tail -2 "$tmp/badjson.3")"
 mkinitrd "$tmp/badargs.img" '{"args": "app"}'
 boot badargs -initrd "$tmp/badargs.img"
 check badargs "" 'KUMO-EXIT v=1 status=255 kind=panic msg=boot config: `args` is not an array'
@@ -190,7 +194,7 @@ if [ "$(grep -v -e '^kumo: ' -e '^KUMO-BOOT ' "$tmp/one-serial.1" | grep -v '^$'
 to stderr" ] && [ "$(tail -1 "$tmp/one-serial.1")" = "$(rec_exit 3)" ]; then
 	ok one-serial
 else
-	nok one-serial "$(cat "$tmp/one-serial.1")"
+	bad one-serial "$(cat "$tmp/one-serial.1")"
 fi
 
 # A real WASI app, compiled by kumo and linked with the kernel (tests/guest/wasm_probe.c).
@@ -250,5 +254,4 @@ check wasm-oldcpu "" 'KUMO-EXIT v=1 status=255 kind=panic msg=the app was compil
 wrun wasm-badpreopen '{"args": ["p"], "preopens": [{"guest": "/x", "path": "/missing"}]}'
 check wasm-badpreopen "" 'KUMO-EXIT v=1 status=255 kind=panic msg=boot config: preopen `/x`: no directory `/missing` in the rootfs (wasi errno 44)'
 
-echo "guest: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

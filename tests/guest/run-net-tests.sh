@@ -8,21 +8,19 @@
 # missing NIC is a boot error.
 # usage: run-net-tests.sh [BUILD_DIR]     prints `net: N passed, N failed`
 set -u
+SUITE=net
+# shellcheck source=../lib/testlib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/testlib.sh"
 build=${1:-build}
 elf=$build/tests/guest/net_payload.elf
 here=$(dirname "$0")
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-nok() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "    $l"; done; }
-finish() { echo "net: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
 
 for f in "$elf" "$build/tests/guest/net_httpd.elf" "$build/tests/guest/net_echo.elf"; do
-	[ -f "$f" ] || { nok "missing $f (make test-prereqs)"; finish; }
+	[ -f "$f" ] || { bad "missing $f (make test-prereqs)"; finish; }
 done
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
-	nok "needs root, /dev/net/tun and ip(8) to create a tap device"; finish
+	bad "needs root, /dev/net/tun and ip(8) to create a tap device"; finish
 fi
-source "$(dirname "$0")/../accel.sh"
 kumo_accel "$build"
 echo "net: $accel_why"
 
@@ -40,9 +38,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 if ! ip tuntap add "$tap" mode tap || ! ip addr add "$host/24" dev "$tap" || ! ip link set "$tap" up; then
-	nok "cannot create tap $tap"; finish
+	bad "cannot create tap $tap"; finish
 fi
-py() { python3 "$here/net_host.py" "$@"; }
+py() { python3 "$here/../support/net_host.py" "$@"; }
 
 # The host's DNS server and greeting server on the tap address.
 py dns "$host" kumo-test.example="$sub.77" web.cluster.test="$sub.78" greeter.example="$host" \
@@ -55,7 +53,7 @@ pids+=($!)
 boot() {
 	local name=$1 machine=$2 json=$3; shift 3
 	local m
-	bash "$here/mkinitrd.sh" "$tmp/$name.img" "$json" ${ROOTFS:+"$ROOTFS"}
+	bash "$here/../support/mkinitrd.sh" "$tmp/$name.img" "$json" ${ROOTFS:+"$ROOTFS"}
 	: >"$tmp/$name.1"; : >"$tmp/$name.3"
 	local modern=(-global virtio-mmio.force-legacy=false)
 	[ "${LEGACY:-}" = 1 ] && modern=()
@@ -105,20 +103,20 @@ for machine in microvm q35; do
 	boot "$n" "$machine" "{\"version\": 1, \"args\": [\"app\", \"echo\"], \"net\": $(netcfg \
 		'"mac": "52:54:00:4b:4d:01", "listen": ["tcp:0.0.0.0:7000", "udp:0.0.0.0:7001"]')}"
 	if ! wait_for "$tmp/$n.1" listening; then
-		nok "$n: no listening" "$(tail -3 "$tmp/$n.3")" "$(cat "$tmp/$n.qemu")"
+		bad "$n: no listening" "$(tail -3 "$tmp/$n.3")" "$(cat "$tmp/$n.qemu")"
 		kill "$vm_pid" 2>/dev/null; wait "$vm_pid" 2>/dev/null
 		continue
 	fi
-	out=$(py ping "$guest" 3) && ok "$n: ping ($out)" || nok "$n: ping" "$out"
-	out=$(py tcp-echo "$guest" 7000 300000) && ok "$n: $out" || nok "$n: tcp echo" "$out"
-	out=$(py tcp-echo "$guest" 7000 1) && ok "$n: $out" || nok "$n: tcp echo" "$out"
-	out=$(py udp-echo "$guest" 7001) && ok "$n: $out" || nok "$n: udp echo" "$out"
-	out=$(py churn "$guest" 7000 50) && ok "$n: no leak $out" || nok "$n: leak" "$out"
+	out=$(py ping "$guest" 3) && ok "$n: ping ($out)" || bad "$n: ping" "$out"
+	out=$(py tcp-echo "$guest" 7000 300000) && ok "$n: $out" || bad "$n: tcp echo" "$out"
+	out=$(py tcp-echo "$guest" 7000 1) && ok "$n: $out" || bad "$n: tcp echo" "$out"
+	out=$(py udp-echo "$guest" 7001) && ok "$n: $out" || bad "$n: udp echo" "$out"
+	out=$(py churn "$guest" 7000 50) && ok "$n: no leak $out" || bad "$n: leak" "$out"
 	served=52
 	# NET_SOAK_SECS=600: the issue's 10-minute open/close soak (not in make test).
 	if [ -n "${NET_SOAK_SECS:-}" ] && [ "$machine" = microvm ]; then
 		out=$(py churn-for "$guest" 7000 "$NET_SOAK_SECS") && ok "$n: soak ${NET_SOAK_SECS}s, no leak $out" ||
-			nok "$n: soak leak" "$out"
+			bad "$n: soak leak" "$out"
 		soaked=$(echo "$out" | sed -n 's/^after \([0-9]*\) connections.*/\1/p')
 		served=$((served + ${soaked:-0}))
 	fi
@@ -126,18 +124,18 @@ for machine in microvm q35; do
 	# core; an idle one a few percent even under TCG.
 	cpu=$(py cpu "$vm_pid" 3)
 	if awk -v c="$cpu" 'BEGIN { exit !(c < 1.0) }'; then ok "$n: idle guest used ${cpu}s CPU in 3s"
-	else nok "$n: idle guest spins" "${cpu}s CPU in 3s"; fi
+	else bad "$n: idle guest spins" "${cpu}s CPU in 3s"; fi
 	py quit "$guest" 7000 >/dev/null
-	vm_end || nok "$n: VM did not stop after QUIT"
+	vm_end || bad "$n: VM did not stop after QUIT"
 	if [ "$(record "$n")" = "$exit0" ] && grep -qx "served $served connections" "$tmp/$n.1"; then
 		ok "$n: exit"
 	else
-		nok "$n: exit" "$(record "$n")" "$(cat "$tmp/$n.1")"
+		bad "$n: exit" "$(record "$n")" "$(cat "$tmp/$n.1")"
 	fi
 	if grep -q 'kumo-net: heap-used=[0-9]* .*pbuf-used=[0-9]* memp-tcp-pcb=[0-9]' "$tmp/$n.3"; then
 		ok "$n: usage report at exit"
 	else
-		nok "$n: usage report at exit" "$(grep kumo-net "$tmp/$n.3")"
+		bad "$n: usage report at exit" "$(grep kumo-net "$tmp/$n.3")"
 	fi
 
 	# Resolver: through the host's DNS server, with a search domain, a missing name,
@@ -146,7 +144,7 @@ for machine in microvm q35; do
 	boot "$n" "$machine" "{\"version\": 1, \"args\": [\"app\", \"resolve\", \"kumo-test.example\", \
 		\"web\", \"nx.example\", \"192.0.2.9\", \"pod-a\"], \"net\": $(netcfg \
 		'"search": ["cluster.test"], "hostname": "pod-a"')}"
-	vm_end || nok "$n: VM did not stop"
+	vm_end || bad "$n: VM did not stop"
 	want="kumo-test.example: $sub.77 port 80
 web: $sub.78 port 80
 nx.example: wasi errno 44
@@ -154,16 +152,16 @@ nx.example: wasi errno 44
 pod-a: $guest port 80"
 	got=$(cat "$tmp/$n.1")
 	if [ "$got" = "$want" ] && [ "$(record "$n")" = "$exit0" ]; then ok "$n"
-	else nok "$n" "got: $got" "wanted: $want" "$(record "$n")"; fi
+	else bad "$n" "got: $got" "wanted: $want" "$(record "$n")"; fi
 
 	# Client: resolves the host's server by name and talks to it.
 	n=client-$machine
 	boot "$n" "$machine" "{\"version\": 1, \"args\": [\"app\", \"client\", \"greeter.example\", \
 		\"7100\", \"kumo $machine\"], \"net\": $(netcfg '"mtu": 1500')}"
-	vm_end || nok "$n: VM did not stop"
+	vm_end || bad "$n: VM did not stop"
 	got=$(cat "$tmp/$n.1")
 	if [ "$got" = "hello kumo $machine" ] && [ "$(record "$n")" = "$exit0" ]; then ok "$n"
-	else nok "$n" "got: $got" "$(record "$n")" "$(tail -3 "$tmp/$n.3")"; fi
+	else bad "$n" "got: $got" "$(record "$n")" "$(tail -3 "$tmp/$n.3")"; fi
 done
 
 # The Wasm apps (tests/apps/net_*.c through kumo compile and WASI sockets) in the VM:
@@ -182,15 +180,15 @@ for machine in microvm q35; do
 		\"preopens\": [{\"guest\": \"/www\", \"path\": \"/www\"}], \"net\": $(netcfg \
 		'"listen": ["tcp:0.0.0.0:8080"]')}"
 	if ! wait_for "$tmp/$n.3" "listening sockets"; then
-		nok "$n: no listening" "$(tail -3 "$tmp/$n.3")"
+		bad "$n: no listening" "$(tail -3 "$tmp/$n.3")"
 	else
 		for f in 64k.bin sub/odd.bin index.html; do
 			if curl -s -m 20 --retry 3 --retry-connrefused "http://$guest:8080/$f" -o "$tmp/got" &&
 				cmp -s "$tmp/got" "$www/$f"; then ok "$n: GET /$f identical"
-			else nok "$n: GET /$f" "$(ls -l "$tmp/got" 2>&1)"; fi
+			else bad "$n: GET /$f" "$(ls -l "$tmp/got" 2>&1)"; fi
 		done
 		out=$(py keepalive "$guest" 8080 /sub/odd.bin 100 "$www/sub/odd.bin") &&
-			ok "$n: $out" || nok "$n: keep-alive" "$out"
+			ok "$n: $out" || bad "$n: keep-alive" "$out"
 	fi
 	kill "$vm_pid" 2>/dev/null; wait "$vm_pid" 2>/dev/null
 done
@@ -205,7 +203,7 @@ for _ in $(seq 30); do
 done
 case "$out" in
 "udp echo 5/5") ok "$n: WasmEdge sock_open/bind, $out" ;;
-*) nok "$n: udp echo" "$out" "$(tail -3 "$tmp/$n.3")" ;;
+*) bad "$n: udp echo" "$out" "$(tail -3 "$tmp/$n.3")" ;;
 esac
 kill "$vm_pid" 2>/dev/null; wait "$vm_pid" 2>/dev/null
 
@@ -213,10 +211,10 @@ kill "$vm_pid" 2>/dev/null; wait "$vm_pid" 2>/dev/null
 n=client-legacy-mmio
 LEGACY=1 boot "$n" microvm "{\"version\": 1, \"args\": [\"app\", \"client\", \"$host\", \
 	\"7100\", \"legacy\"], \"net\": $(netcfg '"mtu": 1500')}"
-vm_end || nok "$n: VM did not stop"
+vm_end || bad "$n: VM did not stop"
 got=$(cat "$tmp/$n.1")
 if [ "$got" = "hello legacy" ] && [ "$(record "$n")" = "$exit0" ]; then ok "$n"
-else nok "$n" "got: $got" "$(record "$n")" "$(tail -3 "$tmp/$n.3")"; fi
+else bad "$n" "got: $got" "$(record "$n")" "$(tail -3 "$tmp/$n.3")"; fi
 
 # Without the network config, sockets say the network is down.
 n=no-net
@@ -224,7 +222,7 @@ NO_NIC=1 boot "$n" microvm '{"version": 1, "args": ["app", "nosock"]}'
 vm_end
 got=$(cat "$tmp/$n.1")
 if [ "$got" = "sock_open: wasi errno 38" ] && [ "$(record "$n")" = "$exit0" ]; then ok "$n"
-else nok "$n" "got: $got" "$(record "$n")"; fi
+else bad "$n" "got: $got" "$(record "$n")"; fi
 
 # A "net" config without a NIC is a boot error that says so.
 n=no-nic
@@ -232,7 +230,7 @@ NO_NIC=1 boot "$n" microvm "{\"version\": 1, \"args\": [\"app\", \"nosock\"], \"
 vm_end
 case "$(record "$n")" in
 "KUMO-EXIT v=1 status=255 kind=panic msg=network: no virtio-net device"*) ok "$n: boot error" ;;
-*) nok "$n: boot error" "$(record "$n")" ;;
+*) bad "$n: boot error" "$(record "$n")" ;;
 esac
 # A NIC with another MAC than the config's is not used.
 n=wrong-mac
@@ -240,7 +238,7 @@ boot "$n" microvm "{\"version\": 1, \"args\": [\"app\", \"nosock\"], \"net\": $(
 vm_end
 case "$(record "$n")" in
 "KUMO-EXIT v=1 status=255 kind=panic msg=network: no virtio-net device with mac 52:54:00:00:00:09") ok "$n: boot error" ;;
-*) nok "$n: boot error" "$(record "$n")" ;;
+*) bad "$n: boot error" "$(record "$n")" ;;
 esac
 # A malformed net config is a boot error naming the key.
 n=bad-address
@@ -248,6 +246,6 @@ boot "$n" microvm '{"version": 1, "args": ["app", "nosock"], "net": {"address": 
 vm_end
 case "$(record "$n")" in
 *'kind=panic msg=boot config: `net.address` `10.0.0.300/24` is not ADDRESS/PREFIX') ok "$n: boot error" ;;
-*) nok "$n: boot error" "$(record "$n")" ;;
+*) bad "$n: boot error" "$(record "$n")" ;;
 esac
 finish

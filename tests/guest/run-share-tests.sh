@@ -12,12 +12,10 @@ set -u
 build=${1:-build}
 elf=$build/tests/guest/share_probe.elf
 here=$(dirname "$0")
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-nok() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "    $l"; done; }
-finish() { echo "share: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
-[ -f "$elf" ] || { nok "missing $elf (make test-prereqs)"; finish; }
-source "$here/../accel.sh"
+[ -f "$elf" ] || { bad "missing $elf (make test-prereqs)"; finish; }
+SUITE=share
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 kumo_accel "$build"
 echo "share: $accel_why"
 tmp=$(mktemp -d)
@@ -33,7 +31,7 @@ trap 'exit 1' INT TERM
 # SHARE is TAG=DIR or TAG=DIR:ro.
 qemu_cmd() {
 	local name=$1 machine=$2 json=$3; shift 3
-	bash "$here/mkinitrd.sh" "$tmp/$name.img" "$json" ${ROOTFS:+"$ROOTFS"}
+	bash "$here/../support/mkinitrd.sh" "$tmp/$name.img" "$json" ${ROOTFS:+"$ROOTFS"}
 	: >"$tmp/$name.1"; : >"$tmp/$name.2"; : >"$tmp/$name.3"
 	local dev=virtio-9p-device
 	cmd=(timeout 120 qemu-system-x86_64 -accel "$accel" -cpu max -m 64 -display none -no-reboot
@@ -71,11 +69,11 @@ check() {
 	got=$(cat "$tmp/$name.1"; echo x); got=${got%x}
 	rec=$(grep '^KUMO-EXIT ' "$tmp/$name.3" | tail -1)
 	if [ "$(cat "$tmp/$name.rc")" != 0 ]; then
-		nok "$name" "qemu exit $(cat "$tmp/$name.rc")" "$(cat "$tmp/$name.qemu")" "$(tail -3 "$tmp/$name.3")"
+		bad "$name" "qemu exit $(cat "$tmp/$name.rc")" "$(cat "$tmp/$name.qemu")" "$(tail -3 "$tmp/$name.3")"
 	elif [ "$got" != "$want" ]; then
-		nok "$name" "$(diff <(echo "$want") <(echo "$got"))" "$(tail -3 "$tmp/$name.3")"
+		bad "$name" "$(diff <(echo "$want") <(echo "$got"))" "$(tail -3 "$tmp/$name.3")"
 	elif [ "$rec" != "KUMO-EXIT v=1 status=$status kind=exit msg=exited" ]; then
-		nok "$name" "record: $rec" "$(tail -5 "$tmp/$name.3")"
+		bad "$name" "record: $rec" "$(tail -5 "$tmp/$name.3")"
 	else
 		ok "$name"
 	fi
@@ -83,7 +81,7 @@ check() {
 # host_check NAME CONDITION-DESCRIPTION COMMAND...: the host sees what the guest did
 host_check() {
 	local name=$1 what=$2; shift 2
-	if "$@"; then ok "$name: $what"; else nok "$name: $what"; fi
+	if "$@"; then ok "$name: $what"; else bad "$name: $what"; fi
 }
 
 for machine in microvm q35; do
@@ -279,7 +277,7 @@ qemu_cmd noshare microvm '{"args": ["p", "ops"], "preopens": [{"guest": "/data",
 case $(grep '^KUMO-EXIT' "$tmp/noshare.3") in
 "KUMO-EXIT v=1 status=255 kind=panic msg=boot config: share \`nope\`: no virtio-9p device has this mount tag"*)
 	ok "noshare: boot error" ;;
-*) nok "noshare: boot error" "$(tail -2 "$tmp/noshare.3")" ;;
+*) bad "noshare: boot error" "$(tail -2 "$tmp/noshare.3")" ;;
 esac
 
 # ---- kumo run --dir: the builder's boot config and vmm's argv share it live ----
@@ -292,12 +290,12 @@ if [ -x "$kumo" ] && [ -f "$wasm" ]; then
 	if [ $rc = 0 ] && grep -qx 'write: ok' "$tmp/run.out" && grep -qx 'renamed: moved' "$tmp/run.out"; then
 		ok "kumo run --dir"
 	else
-		nok "kumo run --dir" "exit $rc" "$(tail -5 "$tmp/run.err")"
+		bad "kumo run --dir" "exit $rc" "$(tail -5 "$tmp/run.err")"
 	fi
 	host_check "kumo run --dir" "guest's writes on the host" \
 		test "$(cat "$d/from-guest.txt" 2>/dev/null)" = "written by the guest
 and appended"
 else
-	nok "kumo run --dir" "missing $kumo or $wasm"
+	bad "kumo run --dir" "missing $kumo or $wasm"
 fi
 finish

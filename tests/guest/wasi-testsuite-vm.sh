@@ -16,11 +16,13 @@ lib=$build/kernel/libkumo-kernel.a
 lds=$build/kernel/kernel.ld
 cache=$build/tests/wasi-vm
 mkdir -p "$cache"
-source "$here/../accel.sh"
+SUITE=wasi-vm
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
 kumo_accel "$build"
 echo "wasi-vm: $accel_why"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-passed=0; failed=0; failures=()
+failures=()
 for wasm in "$suite"/tests/*/testsuite/wasm32-wasip1/*.wasm; do
 	dir=$(dirname "$wasm"); name=$(basename "$wasm" .wasm)
 	lang=$(basename "$(dirname "$(dirname "$dir")")")
@@ -33,12 +35,12 @@ for wasm in "$suite"/tests/*/testsuite/wasm32-wasip1/*.wasm; do
 	elf=$tmp/test.elf
 	if [ ! -f "$obj" ] && ! { "$kumo" compile "$wasm" -o "$obj.tmp" >"$tmp/compile.log" 2>&1 &&
 				   mv "$obj.tmp" "$obj"; }; then
-		failed=$((failed + 1)); failures+=("$id (compile: $(tail -1 "$tmp/compile.log"))")
+		fail=$((fail + 1)); failures+=("$id (compile: $(tail -1 "$tmp/compile.log"))")
 		echo "FAIL $id: compile"; continue
 	fi
 	if ! ld -nostdlib -static -z noexecstack -z max-page-size=4096 --no-warn-rwx-segments \
 		-T "$lds" -o "$elf" "$obj" "$lib" >"$tmp/link.log" 2>&1; then
-		failed=$((failed + 1)); failures+=("$id (link: $(tail -1 "$tmp/link.log"))")
+		fail=$((fail + 1)); failures+=("$id (link: $(tail -1 "$tmp/link.log"))")
 		echo "FAIL $id: link"; continue
 	fi
 	root=$(jq -r '.root // empty' <<<"$json")
@@ -62,7 +64,7 @@ for wasm in "$suite"/tests/*/testsuite/wasm32-wasip1/*.wasm; do
 	cfg=$(jq -c --arg n "$name.wasm" --argjson pre "$pre" \
 		'{version: 1, args: ([$n] + (.args // [])),
 		  env: ((.env // {}) | to_entries | map("\(.key)=\(.value)")), preopens: $pre}' <<<"$json")
-	bash "$here/mkinitrd.sh" "$tmp/initrd.img" "$cfg" $rootfs
+	bash "$here/../support/mkinitrd.sh" "$tmp/initrd.img" "$cfg" $rootfs
 	: >"$tmp/out"; : >"$tmp/err"; : >"$tmp/log"
 	timeout 120 qemu-system-x86_64 -M microvm -accel "$accel" -cpu "${CPU:-max}" -m 256 -display none -no-reboot \
 		-nodefaults -chardev "file,id=c1,path=$tmp/out" -chardev "file,id=c2,path=$tmp/err" \
@@ -80,11 +82,11 @@ for wasm in "$suite"/tests/*/testsuite/wasm32-wasip1/*.wasm; do
 	elif [ -n "$want_out" ] && [ "$(cat "$tmp/out")" != "$want_out" ]; then why="stdout differs"
 	fi
 	if [ -z "$why" ]; then
-		passed=$((passed + 1)); echo "ok $id"
+		pass=$((pass + 1)); echo "ok $id"
 	else
-		failed=$((failed + 1)); failures+=("$id: $why"); echo "FAIL $id: $why"
+		fail=$((fail + 1)); failures+=("$id: $why"); echo "FAIL $id: $why"
 		head -c 600 "$tmp/err" | sed 's/^/    stderr: /'
 	fi
 done
 for f in "${failures[@]}"; do echo "failed: $f"; done
-echo "wasi-vm: $passed passed, $failed failed"
+echo "wasi-vm: $pass passed, $fail failed"

@@ -3,7 +3,7 @@
 # (containerd + runc) into one OCI layout, locally and without downloading anything:
 # busybox from Debian's busybox-static (plus Debian's pgrep and ipcs), and kumo's own
 # static `pause`, `webserver` and `nnp` (tests/linux/*.c). Each layout tag is pushed under the upstream names in
-# tests/linux/images.list (see linux_images_push in tests/e2e/containerd-lib.sh).
+# tests/linux/images.list (see linux_images_push in tests/lib/containerd.sh).
 # usage: build-images.sh OUT PAUSE_BIN WEBSERVER_BIN NNP_BIN   (OUT/index.json appears last)
 set -euo pipefail
 out=$1 pause_bin=$2 web_bin=$3 nnp_bin=$4

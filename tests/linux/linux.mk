@@ -2,7 +2,7 @@
 # kumo's own static `pause`, `webserver` and `nnp` (gcc -static), and the OCI layout
 # tests/linux/build-images.sh makes from them and Debian's busybox-static, cached in
 # $(BUILD)/linux-images until a source changes. Pushed by linux_images_push
-# (tests/e2e/containerd-lib.sh).
+# (tests/lib/containerd.sh).
 LINUX_TEST_BINS := $(BUILD)/linux/pause $(BUILD)/linux/webserver $(BUILD)/linux/nnp
 LINUX_IMAGES := $(BUILD)/linux-images
 

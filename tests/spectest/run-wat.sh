@@ -5,6 +5,9 @@
 # or decode to the same module (wasm2wat dumps of both compared). A module wabt refuses
 # must be refused by kumo too. Ends with `wat: N passed, N failed`.
 set -u
+SUITE=wat
+# shellcheck source=../lib/testlib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/testlib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-build}
 kumo=$build/spectest/kumo-wat2wasm
@@ -21,7 +24,6 @@ for f in "$@"; do
 	esac
 done
 [ ${#wasts[@]} -gt 0 ] && python3 "$here/wast-modules.py" "$out/mods" "${wasts[@]}"
-pass=0 fail=0
 for f in "$out"/mods/*.wat; do
 	flags=
 	case $f in *.invalid.wat) flags=--no-check ;; esac
@@ -53,5 +55,4 @@ for f in "$out"/mods/*.wat; do
 		fail=$((fail + 1))
 	fi
 done
-echo "wat: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

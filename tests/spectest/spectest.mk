@@ -1,9 +1,6 @@
-# tests/spectest/spectest.mk - the compiler front end's tests: unit-test link lines,
-# the spec-test runner (`make spectest SPEC=DIR`) and our own .wast suite in `make test`.
-TEST_LIBS_test_decode := $(LIB_COMPILER) $(LIB_COMMON)
-TEST_LIBS_test_validate := $(LIB_COMPILER) $(LIB_COMMON)
-TEST_LDLIBS_test_decode := $(LIBS_LLVM)
-TEST_LDLIBS_test_validate := $(LIBS_LLVM)
+# tests/spectest/spectest.mk - the spec-test tier's programs: the runner (`make spectest
+# SPEC=DIR`, and our own .wast suite in `make test`) and kumo-wat2wasm. Registered in
+# tests/tests.mk.
 
 # The runner. With the hosted runtime (kernel/rt) in the tree it also executes: modules
 # are compiled by kumo, linked with `ld -shared` and dlopen()ed, so the runner exports
@@ -35,15 +32,10 @@ spectest: $(SPECTEST_BIN)
 	@test -n "$(SPEC)" || { echo "usage: make spectest SPEC=DIR" >&2; exit 2; }
 	$(SPECTEST_BIN) $(SPECTEST_FLAGS) $(SPEC)
 
-# Our own .wast suite (tests/spectest/wast/), converted at test time, in `make test`.
-test-prereqs: $(SPECTEST_BIN)
-TEST_SCRIPTS += tests/spectest/run-own.sh
 
 # kumo-wat2wasm: kumo's text front end as a command, for the comparison with wabt.
 WAT2BIN_BIN := $(BUILD)/spectest/kumo-wat2wasm
 $(WAT2BIN_BIN): $(BUILD)/host/tests/spectest/wat2bin.o $(LIB_COMPILER) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_COMPILER) $(LIB_COMMON) $(LIBS_LLVM) -lpthread -lm
-test-prereqs: $(WAT2BIN_BIN)
 all: $(WAT2BIN_BIN)
-TEST_SCRIPTS += tests/spectest/run-wat.sh

@@ -1,6 +1,6 @@
 /* tests/unit/test_vmm_accel.c - the accelerator verdict (vmm/accel.c): its cache (a hit,
  * invalidation by each key, a corrupt file) and the probe against a fake QEMU
- * (tests/vmm/fake-qemu.py on PATH) and fake host paths (/dev/kvm, /sys/module, the
+ * (tests/support/fake-qemu.py on PATH) and fake host paths (/dev/kvm, /sys/module, the
  * boot id), so every verdict can be reached on any host. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,8 +33,8 @@ static int setup(void **state)
 	const char *fake = getenv("KUMO_FAKE_QEMU");
 	char here[PATH_MAX];
 	if (!fake) {
-		if (!realpath("tests/vmm/fake-qemu.py", here)) {
-			fprintf(stderr, "tests/vmm/fake-qemu.py not found (run from the repository top)\n");
+		if (!realpath("tests/support/fake-qemu.py", here)) {
+			fprintf(stderr, "tests/support/fake-qemu.py not found (run from the repository top)\n");
 			return -1;
 		}
 		fake = here;

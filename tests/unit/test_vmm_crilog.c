@@ -1,5 +1,5 @@
 /* tests/unit/test_vmm_crilog.c - the CRI log writer against golden files
- * (tests/vmm/golden/crilog-*.log; KUMO_REGEN_GOLDEN=1 rewrites them). */
+ * (tests/unit/golden/crilog-*.log; KUMO_REGEN_GOLDEN=1 rewrites them). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,7 +75,7 @@ static void lines_partial_long_crlf(void **state)
 	/* Unfinished at the end: F when the log closes. */
 	assert_int_equal(vmm_crilog_write(log, VMM_STDERR, "no newline", 10, &err), 0);
 	vmm_crilog_close(log);
-	check_golden(path, "tests/vmm/golden/crilog-basic.log");
+	check_golden(path, "tests/unit/golden/crilog-basic.log");
 	unlink(path);
 	rmdir(dir);
 }
@@ -95,8 +95,8 @@ static void reopen_after_rotation(void **state)
 	assert_int_equal(vmm_crilog_reopen(log, &err), 0);
 	assert_int_equal(vmm_crilog_write(log, VMM_STDOUT, " line\nafter\n", 12, &err), 0);
 	vmm_crilog_close(log);
-	check_golden(rotated, "tests/vmm/golden/crilog-rotated-old.log");
-	check_golden(path, "tests/vmm/golden/crilog-rotated-new.log");
+	check_golden(rotated, "tests/unit/golden/crilog-rotated-old.log");
+	check_golden(path, "tests/unit/golden/crilog-rotated-new.log");
 	unlink(path);
 	unlink(rotated);
 	rmdir(dir);

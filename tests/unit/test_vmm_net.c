@@ -315,7 +315,7 @@ static void one_vm_per_pod_network(void **state)
 	assert_true(n > 0);
 	exe[n] = 0;
 	*strrchr(exe, '/') = 0;
-	autofree char *fixture = xasprintf("%s/vmm/pvh-fixture.elf", exe);
+	autofree char *fixture = xasprintf("%s/support/pvh-fixture.elf", exe);
 	if (access(fixture, R_OK) < 0) {
 		fprintf(stderr, "fixture `%s` missing\n", fixture);
 		fail();

@@ -48,7 +48,7 @@ static int setup(void **state)
 	snprintf(fixture, sizeof(fixture), "%s", env ? env : exe);
 	if (!env) {
 		char *d = dirname(exe);
-		snprintf(fixture, sizeof(fixture), "%s/vmm/pvh-fixture.elf", d);
+		snprintf(fixture, sizeof(fixture), "%s/support/pvh-fixture.elf", d);
 	}
 	if (access(fixture, R_OK) < 0) {
 		fprintf(stderr, "fixture `%s` missing (make test builds it)\n", fixture);

@@ -1,5 +1,5 @@
 /* tests/unit/test_vmm_xml.c - domain XML and QEMU argv against golden files
- * (tests/vmm/golden/; KUMO_REGEN_GOLDEN=1 rewrites them), CRI resource mapping, and
+ * (tests/unit/golden/; KUMO_REGEN_GOLDEN=1 rewrites them), CRI resource mapping, and
  * exit-record parsing. Pure functions: no VM is started. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,7 +49,7 @@ static void minimal_tcg(void **state)
 	s.initrd = NULL;
 	s.cmdline = NULL;
 	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG);
-	check_golden(xml, "tests/vmm/golden/domain-minimal-tcg.xml");
+	check_golden(xml, "tests/unit/golden/domain-minimal-tcg.xml");
 }
 
 static void full_kvm(void **state)
@@ -69,7 +69,7 @@ static void full_kvm(void **state)
 	s.vcpus = 2;
 	s.cputune = (struct vmm_cputune){.shares = 512, .period_us = 100000, .quota_us = 75000};
 	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_KVM);
-	check_golden(xml, "tests/vmm/golden/domain-full-kvm.xml");
+	check_golden(xml, "tests/unit/golden/domain-full-kvm.xml");
 }
 
 static void qemu_argv(void **state)
@@ -89,7 +89,7 @@ static void qemu_argv(void **state)
 		fprintf(f, "%s\n", *p);
 	fclose(f);
 	vmm_argv_free(argv);
-	check_golden(b.s, "tests/vmm/golden/qemu-argv-tcg.txt");
+	check_golden(b.s, "tests/unit/golden/qemu-argv-tcg.txt");
 	free(b.s);
 }
 
@@ -102,7 +102,7 @@ static void shares_only(void **state)
 	s.shares = &share;
 	s.nshares = 1;
 	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG);
-	check_golden(xml, "tests/vmm/golden/domain-shares-tcg.xml");
+	check_golden(xml, "tests/unit/golden/domain-shares-tcg.xml");
 	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
 	struct { char *s; size_t len, cap; } b = {0};
 	FILE *f = open_memstream(&b.s, &b.len);
@@ -110,7 +110,7 @@ static void shares_only(void **state)
 		fprintf(f, "%s\n", *p);
 	fclose(f);
 	vmm_argv_free(argv);
-	check_golden(b.s, "tests/vmm/golden/qemu-argv-shares-tcg.txt");
+	check_golden(b.s, "tests/unit/golden/qemu-argv-shares-tcg.txt");
 	free(b.s);
 }
 
@@ -127,7 +127,7 @@ static void qemu_argv_pod(void **state)
 		fprintf(f, "%s\n", *p);
 	fclose(f);
 	vmm_argv_free(argv);
-	check_golden(b.s, "tests/vmm/golden/qemu-argv-pod-tcg.txt");
+	check_golden(b.s, "tests/unit/golden/qemu-argv-pod-tcg.txt");
 	free(b.s);
 }
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# tests/bench/bench-cri.sh - `make bench-cri`: starts kumod in a temp dir and runs
+# bench-cri.js (N=20 pods). BACKEND=real|test (default test until the real backend boots
+# VMs: then the numbers are kumod's own CRI overhead, no VM). IMAGE names the image
+# (test backend: any name). The peer: Debian's containerd + runc (tests/lib/containerd.sh)
+# running busybox `true`, runp+create+start -> exited, median of N, measured by
+# kumo-downstream-check (cri/downstream.h's client) when containerd is installed.
+set -u
+BUILD=${BUILD:-build}
+# The node client comes from npm: fetched before entering the private namespace.
+NODE_DIR=$BUILD/node
+if [ ! -d "$NODE_DIR/node_modules/@grpc/grpc-js" ]; then
+	mkdir -p "$NODE_DIR"
+	(cd "$NODE_DIR" && npm install --no-audit --no-fund --silent @grpc/grpc-js@1.14.7 @grpc/proto-loader@0.8.1) >/dev/null 2>&1 ||
+		{ echo "bench-cri: npm install of @grpc/grpc-js failed"; exit 1; }
+fi
+# The real backend sets up a bridge, taps and iptables rules: keep them in a network
+# namespace of this script's own.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+ip link set lo up
+BACKEND=${BACKEND:-test}
+IMAGE=${IMAGE:-localhost:5000/hello:v1}
+N=${N:-20}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T=$(mktemp -d /tmp/kumo-bench-cri.XXXXXX)
+# The test backend is the test daemon's (kumod itself runs only the real stages).
+KUMOD=$BUILD/bin/kumod
+[ "$BACKEND" = test ] && KUMOD=$BUILD/tests/kumod-fake
+"$KUMOD" --socket "$T/kumo.sock" --root "$T/root" --log-level warn 2>"$T/kumod.log" &
+KPID=$!
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/containerd.sh
+. "$HERE/../lib/containerd.sh"
+trap 'kill -TERM $KPID 2>/dev/null; wait $KPID 2>/dev/null; containerd_stop; registry_stop; rm -rf "$T"' EXIT
+for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/kumo.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
+echo "kumo (kumod, backend $BACKEND$([ "$BACKEND" = test ] && echo ': fake VMs, CRI overhead only'), $N pods, image $IMAGE):"
+NODE_PATH=$(cd "$NODE_DIR/node_modules" && pwd) node "$HERE/bench-cri.js" "$T/kumo.sock" "$HERE/../../cri/api.proto" "$T/logs" "$IMAGE" "$N"
+rc=$?
+if ! command -v containerd >/dev/null; then
+	echo "peer: containerd not installed (deploy/install-deps.sh installs it)"
+elif registry_start open "$T/reg" && linux_images_push "127.0.0.1:$REG_PORT" pause busybox &&
+	containerd_start "$T/ctrd" "127.0.0.1:$REG_PORT"; then
+	mkdir -p "$T/peer-logs"
+	echo "peer: containerd $(containerd --version | awk '{print $3}') + runc, busybox \`true\`, $N pods:"
+	"$BUILD/tests/e2e/kumo-downstream-check" "$CTRD_ENDPOINT" --logdir "$T/peer-logs" images "bench:$N" |
+		grep -E '^(bench|FAIL)' | sed 's/^bench: /peer /'
+else
+	echo "peer: containerd did not start"
+fi
+exit $rc
