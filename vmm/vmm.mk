@@ -1,5 +1,5 @@
 # vmm/vmm.mk - vmm/: the VM interface (vmm.h) with its QEMU-direct and libvirt backends,
-# the console pump and CRI log writer, per-pod networking; its tests and benchmark.
+# the console pump and CRI log writer, per-pod networking (its tests: tests/tests.mk).
 VMM_SRCS := $(wildcard vmm/*.c)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/host/%.o)
 LIB_VMM := $(BUILD)/lib/libkumo-vmm.a
