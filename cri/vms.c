@@ -1,6 +1,9 @@
 /* cri/vms.c - the VM stage: a container's VM made (builder_prepare, then vmm_create
  * paused), started, stopped, removed, watched; and the CRI-to-VM resource mapping.
  *
+ * CreateContainer creates the VM without waiting for QEMU to build the machine
+ * (vmm_create_async): StartContainer, which kubelet sends right after, waits for that.
+ *
  * A container's VM is named after its id ("kumo-" + the id's first 40 hex digits: a
  * pure function, so this stage keeps no list of its own: vmm's registry is the one)
  * and its run directory is <root>/vms/<name>/: the initrd (builder), the raw console
@@ -379,7 +382,9 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 	if ((ret = save_copy_back(dir, &art, err)) < 0 ||
 	    (ret = mkdir_for_log(spec->log_path, err)) < 0)
 		goto out;
-	if ((ret = vmm_create(v->vmm, &vs, &vm, err)) < 0) {
+	/* QEMU builds the machine while kubelet gets to StartContainer (vmm_start waits
+	 * for it; a QEMU that gives up fails StartContainer, saying why). */
+	if ((ret = vmm_create_async(v->vmm, &vs, &vm, err)) < 0) {
 		if ((*err)->status == KUMO_E_PRECONDITION)
 			kumo_error_wrap(err,
 					"pod `%.12s` has one network interface and another container "

@@ -168,6 +168,8 @@ struct qemu_vm {
 	unsigned want_id;     /* the command waiting for its answer, 0: none */
 	char *answer;         /* its answer line (malloc'd), NULL until it came */
 	bool qmp_closed;      /* EOF: QEMU is gone or going */
+	int ready;            /* QMP answered: 0 not yet, 1 yes (the machine is built), -1 QEMU
+			       * gave up before (the monitor thread's start-up handshake) */
 	bool killed;          /* we sent SIGKILL: the waiter blames nobody */
 	bool shutting_down;   /* SHUTDOWN seen: QEMU is on its way out */
 	pthread_t waiter;     /* reaps QEMU, then vmm_vm_gone() */
@@ -264,8 +266,9 @@ static ssize_t qmp_readline(struct qemu_vm *q, char *line, size_t cap, int timeo
 	}
 }
 
-/* Sends a command during start-up, before the monitor thread reads QMP: waits for its
- * return itself; events on the way are skipped. */
+/* Sends a command during start-up, before the monitor thread reads QMP (or from the
+ * monitor thread itself, before its loop): waits for its return itself; events on the
+ * way are skipped. */
 static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
@@ -287,6 +290,8 @@ static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *e
 	}
 }
 
+static int wait_ready(struct vmm_vm *vm, kumo_error_t *err);
+
 /* Writes one whole QMP line; the monitor thread writes too. */
 static bool qmp_send(struct qemu_vm *q, const char *buf, size_t len)
 {
@@ -301,6 +306,8 @@ static bool qmp_send(struct qemu_vm *q, const char *buf, size_t len)
 static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
+	if (wait_ready(vm, err) < 0)
+		return -1;
 	pthread_mutex_lock(&q->cmd_lock);
 	pthread_mutex_lock(&q->lock);
 	unsigned id = ++q->next_id;
@@ -433,10 +440,65 @@ static void on_qmp_line(struct vmm_vm *vm, const char *line)
 	json_decref(j);
 }
 
+static char *qemu_log_tail(const char *run_dir);
+
+/* QEMU's start-up, on the monitor thread: the greeting comes first; the answer to
+ * qmp_capabilities only once the machine is built (kernel loaded). EOF on the way means
+ * QEMU gave up. Sets q->ready and wakes whoever waits for it. */
+static void handshake(struct vmm_vm *vm)
+{
+	struct qemu_vm *q = vm->priv;
+	char line[1024];
+	kumo_error_t qerr = NULL;
+	bool up = qmp_readline(q, line, sizeof(line), 30000) >= 0 &&
+		  strncmp(line, "{\"QMP\"", 6) == 0 &&
+		  qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) == 0;
+	kumo_error_free(&qerr);
+	pthread_mutex_lock(&q->lock);
+	q->ready = up ? 1 : -1;
+	if (!up)
+		q->killed = true; /* ended by us: the cause is the start-up's, said below */
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	pid_t pid = vmm_vm_pid(vm);
+	if (!up && pid > 0)
+		kill(pid, SIGKILL);
+}
+
+/* Waits until QEMU answered its monitor (the machine is built). When it gave up: waits
+ * for it to be reaped and says why from its log ("qemu did not start: ..."), also as
+ * the VM's error. */
+static int wait_ready(struct vmm_vm *vm, kumo_error_t *err)
+{
+	struct qemu_vm *q = vm->priv;
+	uint64_t deadline = kumo_now_ns() + 45000 * 1000000ull;
+	pthread_mutex_lock(&q->lock);
+	while (q->ready == 0) {
+		struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
+				      .tv_nsec = (long)(deadline % 1000000000ull)};
+		if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	int ready = q->ready;
+	pthread_mutex_unlock(&q->lock);
+	if (ready == 1)
+		return 0;
+	for (int i = 0; i < 400 && vmm_vm_pid(vm) > 0; i++)
+		usleep(5000); /* reaped: its log is complete */
+	autofree char *why = qemu_log_tail(vm->spec.run_dir);
+	vmm_vm_set_error(vm, "qemu did not start: %s", why);
+	return kumo_error(err, KUMO_E_INTERNAL, "qemu did not start: %s", why);
+}
+
 static void *monitor_main(void *arg)
 {
 	struct vmm_vm *vm = arg;
 	struct qemu_vm *q = vm->priv;
+	pthread_mutex_lock(&q->lock);
+	bool starting = q->ready == 0;
+	pthread_mutex_unlock(&q->lock);
+	if (starting)
+		handshake(vm);
 	char line[4096];
 	while (qmp_readline(q, line, sizeof(line), -1) >= 0)
 		on_qmp_line(vm, line);
@@ -476,7 +538,12 @@ static void *waiter(void *arg)
 	}
 	pthread_mutex_lock(&q->lock);
 	bool killed = q->killed;
+	bool gave_up = q->ready == -1;
 	pthread_mutex_unlock(&q->lock);
+	if (gave_up) { /* before its monitor answered: its log says why */
+		autofree char *why = qemu_log_tail(vm->spec.run_dir);
+		vmm_vm_set_error(vm, "qemu did not start: %s", why);
+	}
 	/* QEMU died on its own: say how (used only when there is no exit record). */
 	if (!killed && (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status)))) {
 		autofree char *log = xasprintf("%s/qemu.log", vm->spec.run_dir);
@@ -610,19 +677,8 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	vm->pid = pid;
 	pthread_mutex_unlock(&vm->lock);
 	q->pidfd = pidfd_of(pid); /* -1 on old kernels: the waiter then blocks in waitpid */
-	char line[1024];
-	/* The greeting comes first; the answer to qmp_capabilities only once the machine
-	 * is built (kernel loaded). EOF on the way means QEMU gave up: say why. */
-	kumo_error_t qerr = NULL;
-	if (qmp_readline(q, line, sizeof(line), 30000) < 0 || strncmp(line, "{\"QMP\"", 6) != 0 ||
-	    qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) < 0) {
-		kumo_error_free(&qerr);
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		autofree char *why = qemu_log_tail(vm->spec.run_dir);
-		return kumo_error(err, KUMO_E_INTERNAL, "qemu did not start: %s", why);
-	}
+	/* The monitor thread first waits for QEMU's start-up (handshake above), then reads
+	 * its events; the waiter reaps QEMU whenever it ends. */
 	if (pthread_create(&q->monitor, NULL, monitor_main, vm) != 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -632,17 +688,18 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	q->monitor_started = true;
 	if (pthread_create(&q->waiter, NULL, waiter, vm) != 0) {
 		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
 		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a waiter thread");
 	}
 	q->waiter_started = true;
-	return 0;
+	/* vmm_create waits for the machine; vmm_create_async leaves that to vmm_start. */
+	return vm->create_async ? 0 : wait_ready(vm, err);
 }
 
 static int qemu_resume(struct vmm_vm *vm, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
+	if (wait_ready(vm, err) < 0) /* an asynchronous create's QEMU gave up */
+		return -1;
 	kumo_error_t cerr = NULL;
 	if (qmp_command(vm, "cont", &cerr) == 0)
 		return 0;
@@ -760,6 +817,7 @@ static int qemu_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *e
 	if (!answered)
 		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu pid %d: query-status: no answer",
 				  (int)pid);
+	q->ready = 1;
 	if (pthread_create(&q->monitor, NULL, monitor_main, vm) != 0)
 		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a qmp monitor thread");
 	q->monitor_started = true;

@@ -571,8 +571,8 @@ static int load_record(const char *path, json_t **j, struct vmm_spec *s,
 	return 0;
 }
 
-int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
-	       kumo_error_t *err)
+static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
+		     struct vmm_vm **out, kumo_error_t *err)
 {
 	if (check_spec(vmm, spec, err) < 0)
 		return -1;
@@ -582,6 +582,7 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 				  "tap `%s` as an fd",
 				  spec->name, vmm->ops->name, spec->net->tap);
 	struct vmm_vm *vm = new_vm(vmm, spec);
+	vm->create_async = async;
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);
 		return -1;
@@ -605,6 +606,18 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 fail:
 	delete_vm(vm);
 	return kumo_error_wrap(err, "create vm `%s`", spec->name);
+}
+
+int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	       kumo_error_t *err)
+{
+	return create_vm(vmm, spec, false, out, err);
+}
+
+int vmm_create_async(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+		     kumo_error_t *err)
+{
+	return create_vm(vmm, spec, true, out, err);
 }
 
 int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_error_t *err)
@@ -727,7 +740,13 @@ int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
 {
 	pthread_mutex_lock(&vm->lock);
 	enum vmm_state st = vm->state;
+	bool never_ran = st == VMM_STATE_EXITED && !vm->started;
+	char why[sizeof(vm->exit.msg)];
+	memcpy(why, vm->exit.msg, sizeof(why));
 	pthread_mutex_unlock(&vm->lock);
+	if (never_ran) /* an asynchronous create that failed: say why */
+		return kumo_error(err, KUMO_E_INTERNAL, "start vm `%s`: %s", vm->spec.name,
+				  why[0] ? why : "it ended before it was started");
 	if (st != VMM_STATE_CREATED)
 		return kumo_error(err, KUMO_E_INVALID, "start vm `%s`: it is not in the created state",
 				  vm->spec.name);

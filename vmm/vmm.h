@@ -275,7 +275,15 @@ struct vmm_spec {
  * writes is missed. *out is owned by the caller (vmm_vm_free). */
 int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 	       kumo_error_t *err);
-/* Resumes a created VM. */
+/* The same, returning once QEMU is started but before it has built the machine (QEMU
+ * backend; libvirt: as vmm_create): the spec is checked, the VM registered (the
+ * one-tap-one-VM check made) and its record written now; a QEMU that then gives up
+ * ends the VM (KUMO_EXIT_CRASHED, "qemu did not start: ..."), and vmm_start, which
+ * waits for the machine, fails saying so. CreateContainer uses it: the machine is built
+ * while kubelet gets to StartContainer. */
+int vmm_create_async(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+		     kumo_error_t *err);
+/* Resumes a created VM (waiting for an asynchronous create to finish building it). */
 int vmm_start(struct vmm_vm *vm, kumo_error_t *err);
 /* Waits for the VM to exit: timeout_ms < 0 waits forever. Returns 1 and fills *out
  * when it exited, 0 on timeout. */

@@ -60,6 +60,8 @@ struct vmm_vm {
 	struct kumo_exit_record exit; /* valid in VMM_STATE_EXITED */
 	uint64_t exited_ns;          /* kumo_now_ns() when it was learned */
 	bool started;                /* vmm_start ran (or attached after one) */
+	bool create_async;           /* vmm_create_async: the backend's create returns before
+				      * the VM is built; vmm_start waits for it */
 	bool gone;                   /* vmm_vm_gone() ran or runs */
 	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
 	pid_t pid;                   /* QEMU's pid when known */

@@ -434,10 +434,43 @@ static void bad_specs(void **state)
 	free((char *)s.run_dir);
 }
 
+/* vmm_create_async returns before QEMU built the machine; vmm_start waits for it. A
+ * QEMU that gives up is reported by vmm_start and the VM's end, with QEMU's reason. */
+static void create_async(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("async", "out=async exit=9");
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create_async(vmm, &s, &vm, &err), 0);
+	assert_true(vmm_vm_pid(vm) > 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct kumo_exit_record ex;
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 9);
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	s = spec("async-bad", "out=x");
+	s.kernel = "/etc/hostname";
+	if (vmm_create_async(vmm, &s, &vm, &err) < 0)
+		fail_msg("%s", kumo_error_msg(err));
+	assert_int_equal(vmm_start(vm, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "qemu did not start: qemu: invalid kernel header"));
+	kumo_error_free(&err);
+	assert_int_equal(vmm_wait(vm, 10000, &ex, &err), 1);
+	assert_int_equal(ex.kind, KUMO_EXIT_CRASHED);
+	assert_non_null(strstr(ex.msg, "qemu did not start: qemu: invalid kernel header"));
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(boot_exit_code_and_logs),
+		cmocka_unit_test(create_async),
 		cmocka_unit_test(trap_and_missing_record),
 		cmocka_unit_test(stop_hanging_guest),
 		cmocka_unit_test(pvpanic_ends_the_vm),
