@@ -1,14 +1,18 @@
 // tests/bench/bench-cri.js - `make bench-cri`: CRI latencies of kumod over its socket,
 // driven by @grpc/grpc-js on one channel (as kubelet holds one connection).
-// usage: node bench-cri.js SOCKET PROTO LOGDIR IMAGE N
+// usage: node bench-cri.js SOCKET PROTO LOGDIR IMAGE N [create]
 // Per pod (sequential, warm image cache): RunPodSandbox + CreateContainer +
 // StartContainer -> first log line, StartContainer -> first log line, and
 // StopPodSandbox + RemovePodSandbox; then N pods started in parallel.
+// With `create`: CreateContainer alone, N times after one warm-up (the image pulled
+// and compiled, the kernel image linked), each in a pod of its own, the container
+// removed again unstarted; prints the client's round trip (`create-rtt-ms P50`),
+// bench-cri.sh reads the handler's own time from kumod's log.
 'use strict';
 const fs = require('fs');
 const grpc = require('@grpc/grpc-js');
 const loader = require('@grpc/proto-loader');
-const [sock, proto, logdir, image, nstr] = process.argv.slice(2);
+const [sock, proto, logdir, image, nstr, mode] = process.argv.slice(2);
 const N = parseInt(nstr, 10);
 const def = loader.loadSync(proto, { keepCase: true, longs: String, enums: String, defaults: true });
 const v1 = grpc.loadPackageDefinition(def).runtime.v1;
@@ -58,8 +62,31 @@ async function teardown(pod) {
 	return now() - t0;
 }
 
+async function createOnly() {
+	const rtt = [];
+	for (let i = -1; i < N; i++) { // i = -1: the warm-up
+		const dir = `${logdir}/create${i}`;
+		fs.mkdirSync(dir, { recursive: true });
+		const pod = (await call(rs, 'RunPodSandbox', { config: {
+			metadata: { name: `create${i}`, uid: `create-uid-${i}`, namespace: 'bench' },
+			log_directory: dir } })).pod_sandbox_id;
+		const t0 = now();
+		const ctr = (await call(rs, 'CreateContainer', { pod_sandbox_id: pod, config: {
+			metadata: { name: 'c' }, image: { image }, command: ['echo', 'hello'],
+			log_path: 'c.log' } })).container_id;
+		if (i >= 0) rtt.push(now() - t0);
+		await call(rs, 'RemoveContainer', { container_id: ctr });
+		await teardown(pod);
+	}
+	console.log(`create-rtt-ms ${fmt(pct(rtt, 50))}`);
+}
+
 (async () => {
 	await call(is, 'PullImage', { image: { image } }); // warm cache
+	if (mode === 'create') {
+		await createOnly();
+		process.exit(0);
+	}
 	const w = await onePod(0, 'warm');                   // warm kumod and the backend
 	await teardown(w.pod);
 	const total = [], start = [], down = [];

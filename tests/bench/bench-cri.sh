@@ -5,6 +5,16 @@
 # (test backend: any name). The peer: Debian's containerd + runc (tests/lib/containerd.sh)
 # running busybox `true`, runp+create+start -> exited, median of N, measured by
 # kumo-downstream-check (cri/downstream.h's client) when containerd is installed.
+#
+# Then CreateContainer's own time, before and after (issue 14): the tree at commit
+# BEFORE (default ecc7010, the pipeline before it was put in its rooms), built in a
+# temporary `git worktree` removed after, against this tree; both kumods with the real
+# backend, the same Wasm image (app_hello) from a local registry, the image pulled and
+# compiled and the kernel image linked by a warm-up create; N creates, each in a pod of
+# its own. The handler's time is kumod's own line for the call (`... CreateContainer ok
+# (T ms)` at debug level: from the call's arrival to its answer), median of N; the
+# client's round trip is shown next to it. BEFORE_TREE=DIR uses a tree already built at
+# BEFORE instead (it is left alone). Closes with `create-speedup R` (before / after).
 set -u
 BUILD=${BUILD:-build}
 # The node client comes from npm: fetched before entering the private namespace.
@@ -21,26 +31,113 @@ ip link set lo up
 BACKEND=${BACKEND:-test}
 IMAGE=${IMAGE:-localhost:5000/hello:v1}
 N=${N:-20}
+BEFORE=${BEFORE:-ecc7010}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+NODE_PATH=$(cd "$NODE_DIR/node_modules" && pwd)
+export NODE_PATH
 T=$(mktemp -d /tmp/kumo-bench-cri.XXXXXX)
-# The test backend is the test daemon's (kumod itself runs only the real stages).
-KUMOD=$BUILD/bin/kumod
-[ "$BACKEND" = test ] && KUMOD=$BUILD/tests/kumod-fake
-"$KUMOD" --socket "$T/kumo.sock" --root "$T/root" --log-level warn 2>"$T/kumod.log" &
-KPID=$!
+BT= # the temporary worktree at BEFORE, when this script made one
+KPID=
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/containerd.sh
 . "$HERE/../lib/containerd.sh"
-trap 'kill -TERM $KPID 2>/dev/null; wait $KPID 2>/dev/null; containerd_stop; registry_stop; rm -rf "$T"' EXIT
-for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/kumo.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
+cleanup() {
+	[ -z "$KPID" ] || { kill -TERM "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null; }
+	containerd_stop
+	registry_stop
+	[ -z "$BT" ] || git -C "$ROOT" worktree remove --force "$BT" >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+kumod_start() { # KUMOD DIR LEVEL -> KPID; waits for its socket
+	"$1" --socket "$2/kumo.sock" --root "$2/root" --log-level "$3" 2>"$2/kumod.log" &
+	KPID=$!
+	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$2/kumo.sock" Version >/dev/null 2>&1 && return 0; sleep 0.05; done
+	echo "bench-cri: $1 did not answer on $2/kumo.sock" >&2
+	return 1
+}
+
+kumod_stop() {
+	kill -TERM "$KPID" 2>/dev/null
+	wait "$KPID" 2>/dev/null
+	KPID=
+}
+
+# The test backend is the test daemon's (kumod itself runs only the real stages).
+KUMOD=$BUILD/bin/kumod
+[ "$BACKEND" = test ] && KUMOD=$BUILD/tests/kumod-fake
+mkdir -p "$T/main"
+kumod_start "$KUMOD" "$T/main" warn || exit 1
 echo "kumo (kumod, backend $BACKEND$([ "$BACKEND" = test ] && echo ': fake VMs, CRI overhead only'), $N pods, image $IMAGE):"
-NODE_PATH=$(cd "$NODE_DIR/node_modules" && pwd) node "$HERE/bench-cri.js" "$T/kumo.sock" "$HERE/../../cri/api.proto" "$T/logs" "$IMAGE" "$N"
+node "$HERE/bench-cri.js" "$T/main/kumo.sock" "$ROOT/cri/api.proto" "$T/main/logs" "$IMAGE" "$N"
 rc=$?
+kumod_stop
+
+registry_start open "$T/reg" || exit 1
+REG=127.0.0.1:$REG_PORT
+
+# create_time KUMOD TAG -> "HANDLER_P50 RTT_P50" (ms) on stdout
+create_time() {
+	local d=$T/create-$2 rtt handler
+	mkdir -p "$d"
+	kumod_start "$1" "$d" debug || return 1
+	rtt=$(node "$HERE/bench-cri.js" "$d/kumo.sock" "$ROOT/cri/api.proto" "$d/logs" "$REG/hello:v1" "$N" create |
+		sed -n 's/^create-rtt-ms //p')
+	kumod_stop
+	# The first CreateContainer is the warm-up: the last N are the measured ones.
+	handler=$(sed -n 's/.*CreateContainer ok (\([0-9.]*\) ms).*/\1/p' "$d/kumod.log" | tail -n "$N" |
+		sort -n | awk -v n="$N" 'NR == int((n + 1) / 2) { print }')
+	if [ -z "$rtt" ] || [ -z "$handler" ]; then
+		echo "bench-cri: no CreateContainer figures from $1 (its log: $d/kumod.log)" >&2
+		tail -n 5 "$d/kumod.log" >&2
+		return 1
+	fi
+	echo "$handler $rtt"
+}
+
+echo "CreateContainer, warm image, real backend, median of $N (handler: kumod's own time):"
+if ! "$BUILD/bin/kumo" push "$BUILD/apps/app_hello.wasm" "$REG/hello:v1" >"$T/push.log" 2>&1; then
+	echo "bench-cri: push of app_hello failed: $(cat "$T/push.log")"
+	rc=1
+else
+	BEFORE_ID=$(git -C "$ROOT" rev-parse --short "$BEFORE^{commit}" 2>/dev/null)
+	if [ -n "${BEFORE_TREE:-}" ]; then
+		BDIR=$BEFORE_TREE
+	elif [ -z "$BEFORE_ID" ]; then
+		echo "bench-cri: no commit \`$BEFORE\` in $ROOT" >&2
+		BDIR=
+	else
+		# The before tree, built here; the fetched kernel sources (lwIP, cJSON) come from
+		# this tree's build so that nothing is downloaded.
+		BT=$T/before
+		BDIR=$BT
+		echo "  (building $BEFORE_ID in a temporary worktree)"
+		if ! { git -C "$ROOT" worktree add --detach "$BT" "$BEFORE_ID" >/dev/null 2>&1 &&
+			mkdir -p "$BT/build" && cp -a "$BUILD/third_party" "$BT/build/" &&
+			make -C "$BT" -j2 build/bin/kumod kernel >"$T/before-make.log" 2>&1; }; then
+			echo "bench-cri: building $BEFORE_ID failed:" >&2
+			tail -n 20 "$T/before-make.log" >&2
+			BDIR=
+		fi
+	fi
+	if [ -n "$BDIR" ] && before=$(create_time "$BDIR/build/bin/kumod" before) &&
+		after=$(create_time "$BUILD/bin/kumod" after); then
+		read -r bh br <<<"$before"
+		read -r ah ar <<<"$after"
+		printf '  %-22s handler p50 %7.1f ms   client round trip p50 %7.1f ms\n' \
+			"before ($BEFORE_ID)" "$bh" "$br" "after (this tree)" "$ah" "$ar"
+		echo "create-speedup $(awk -v b="$bh" -v a="$ah" 'BEGIN { printf "%.1f", b / a }')"
+	else
+		rc=1
+	fi
+fi
+
 if ! command -v containerd >/dev/null; then
 	echo "peer: containerd not installed (deploy/install-deps.sh installs it)"
-elif registry_start open "$T/reg" && linux_images_push "127.0.0.1:$REG_PORT" pause busybox &&
-	containerd_start "$T/ctrd" "127.0.0.1:$REG_PORT"; then
+elif linux_images_push "$REG" pause busybox && containerd_start "$T/ctrd" "$REG"; then
 	mkdir -p "$T/peer-logs"
 	echo "peer: containerd $(containerd --version | awk '{print $3}') + runc, busybox \`true\`, $N pods:"
 	"$BUILD/tests/e2e/kumo-downstream-check" "$CTRD_ENDPOINT" --logdir "$T/peer-logs" images "bench:$N" |

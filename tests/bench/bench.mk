@@ -137,7 +137,9 @@ bench-share: $(SHARE_ELF) $(BUILD)/bin/kumo
 	bash tests/bench/bench-share.sh $(BUILD)
 
 # `make bench-cri`: kumod's CRI latencies (BACKEND=test default, or real; IMAGE=...;
-# N=20) against containerd + runc.
+# N=20) against containerd + runc; then CreateContainer's own time (real backend, warm
+# image) in the tree at BEFORE=ecc7010 (built in a temporary git worktree) and in this one.
 .PHONY: bench-cri
-bench-cri: $(BUILD)/bin/kumod $(BUILD)/tests/kumod-fake $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo kernel $(BUILD)/apps/app_hello.wasm \
+	$(BUILD)/tests/kumod-fake $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
 	bash tests/bench/bench-cri.sh
