@@ -2,7 +2,7 @@
 # tests/bench/bench-cri.sh - `make bench-cri`: starts kumod in a temp dir and runs
 # bench-cri.js (N=20 pods). BACKEND=real|test (default test until the real backend boots
 # VMs: then the numbers are kumod's own CRI overhead, no VM). IMAGE names the image
-# (test backend: any name). The peer: Debian's containerd + runc (tests/lib/containerd.sh)
+# (default: app_hello, pushed to a local registry by this script). The peer: Debian's containerd + runc (tests/lib/containerd.sh)
 # running busybox `true`, runp+create+start -> exited, median of N, measured by
 # kumo-downstream-check (cri/downstream.h's client) when containerd is installed.
 #
@@ -29,7 +29,6 @@ fi
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
 ip link set lo up
 BACKEND=${BACKEND:-test}
-IMAGE=${IMAGE:-localhost:5000/hello:v1}
 N=${N:-20}
 BEFORE=${BEFORE:-ecc7010}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -66,6 +65,14 @@ kumod_stop() {
 	KPID=
 }
 
+registry_start open "$T/reg" || exit 1
+REG=127.0.0.1:$REG_PORT
+if ! "$BUILD/bin/kumo" push "$BUILD/apps/app_hello.wasm" "$REG/hello:v1" >"$T/push.log" 2>&1; then
+	echo "bench-cri: push of app_hello failed: $(cat "$T/push.log")"
+	exit 1
+fi
+IMAGE=${IMAGE:-$REG/hello:v1}
+
 # The test backend is the test daemon's (kumod itself runs only the real stages).
 KUMOD=$BUILD/bin/kumod
 [ "$BACKEND" = test ] && KUMOD=$BUILD/tests/kumod-fake
@@ -75,9 +82,6 @@ echo "kumo (kumod, backend $BACKEND$([ "$BACKEND" = test ] && echo ': fake VMs, 
 node "$HERE/bench-cri.js" "$T/main/kumo.sock" "$ROOT/cri/api.proto" "$T/main/logs" "$IMAGE" "$N"
 rc=$?
 kumod_stop
-
-registry_start open "$T/reg" || exit 1
-REG=127.0.0.1:$REG_PORT
 
 # create_time KUMOD TAG -> "HANDLER_P50 RTT_P50" (ms) on stdout
 create_time() {
@@ -99,40 +103,35 @@ create_time() {
 }
 
 echo "CreateContainer, warm image, real backend, median of $N (handler: kumod's own time):"
-if ! "$BUILD/bin/kumo" push "$BUILD/apps/app_hello.wasm" "$REG/hello:v1" >"$T/push.log" 2>&1; then
-	echo "bench-cri: push of app_hello failed: $(cat "$T/push.log")"
-	rc=1
+BEFORE_ID=$(git -C "$ROOT" rev-parse --short "$BEFORE^{commit}" 2>/dev/null)
+if [ -n "${BEFORE_TREE:-}" ]; then
+	BDIR=$BEFORE_TREE
+elif [ -z "$BEFORE_ID" ]; then
+	echo "bench-cri: no commit \`$BEFORE\` in $ROOT" >&2
+	BDIR=
 else
-	BEFORE_ID=$(git -C "$ROOT" rev-parse --short "$BEFORE^{commit}" 2>/dev/null)
-	if [ -n "${BEFORE_TREE:-}" ]; then
-		BDIR=$BEFORE_TREE
-	elif [ -z "$BEFORE_ID" ]; then
-		echo "bench-cri: no commit \`$BEFORE\` in $ROOT" >&2
+	# The before tree, built here; the fetched kernel sources (lwIP, cJSON) come from
+	# this tree's build so that nothing is downloaded.
+	BT=$T/before
+	BDIR=$BT
+	echo "  (building $BEFORE_ID in a temporary worktree)"
+	if ! { git -C "$ROOT" worktree add --detach "$BT" "$BEFORE_ID" >/dev/null 2>&1 &&
+		mkdir -p "$BT/build" && cp -a "$BUILD/third_party" "$BT/build/" &&
+		make -C "$BT" -j2 build/bin/kumod kernel >"$T/before-make.log" 2>&1; }; then
+		echo "bench-cri: building $BEFORE_ID failed:" >&2
+		tail -n 20 "$T/before-make.log" >&2
 		BDIR=
-	else
-		# The before tree, built here; the fetched kernel sources (lwIP, cJSON) come from
-		# this tree's build so that nothing is downloaded.
-		BT=$T/before
-		BDIR=$BT
-		echo "  (building $BEFORE_ID in a temporary worktree)"
-		if ! { git -C "$ROOT" worktree add --detach "$BT" "$BEFORE_ID" >/dev/null 2>&1 &&
-			mkdir -p "$BT/build" && cp -a "$BUILD/third_party" "$BT/build/" &&
-			make -C "$BT" -j2 build/bin/kumod kernel >"$T/before-make.log" 2>&1; }; then
-			echo "bench-cri: building $BEFORE_ID failed:" >&2
-			tail -n 20 "$T/before-make.log" >&2
-			BDIR=
-		fi
 	fi
-	if [ -n "$BDIR" ] && before=$(create_time "$BDIR/build/bin/kumod" before) &&
-		after=$(create_time "$BUILD/bin/kumod" after); then
-		read -r bh br <<<"$before"
-		read -r ah ar <<<"$after"
-		printf '  %-22s handler p50 %7.1f ms   client round trip p50 %7.1f ms\n' \
-			"before ($BEFORE_ID)" "$bh" "$br" "after (this tree)" "$ah" "$ar"
-		echo "create-speedup $(awk -v b="$bh" -v a="$ah" 'BEGIN { printf "%.1f", b / a }')"
-	else
-		rc=1
-	fi
+fi
+if [ -n "$BDIR" ] && before=$(create_time "$BDIR/build/bin/kumod" before) &&
+	after=$(create_time "$BUILD/bin/kumod" after); then
+	read -r bh br <<<"$before"
+	read -r ah ar <<<"$after"
+	printf '  %-22s handler p50 %7.1f ms   client round trip p50 %7.1f ms\n' \
+		"before ($BEFORE_ID)" "$bh" "$br" "after (this tree)" "$ah" "$ar"
+	echo "create-speedup $(awk -v b="$bh" -v a="$ah" 'BEGIN { printf "%.1f", b / a }')"
+else
+	rc=1
 fi
 
 if ! command -v containerd >/dev/null; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/guest/run-net-apps.sh - networking tier: the net apps (tests/apps/net_*.c) serve real
 # traffic, checked from this host with curl and tests/support/net_check.py.
-# usage: run-net.sh [MODE]        (env: BUILD=build)
+# usage: run-net-apps.sh [MODE]        (env: BUILD=build)
 #   host    (default; part of `make test`) the .wasm apps under `kumo run --host`
 #   vm      the .wasm apps booted by `kumo run --net --listen ...`; their address is read
 #           from the `kumo: VM address A.B.C.D` line on stderr; the host side (the
