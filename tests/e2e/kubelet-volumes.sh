@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/e2e/kubelet-volumes.sh - live volumes under a real kubelet (the real-kubelet
-# tier's second half, kubelet-lib.sh): what the app writes to a writable emptyDir or
+# tier's second half, tests/lib/kubelet.sh): what the app writes to a writable emptyDir or
 # hostPath volume is on the host while the pod runs, an emptyDir keeps it across a
 # container restart (as on Linux), and a read-only volume stays read-only. Needs host
 # directories shared with the VM live (not copied at CreateContainer): registered in

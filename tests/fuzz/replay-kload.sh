@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/fuzz/replay-kload.sh - replays the kernel linker's fuzz target (gcc build) over
-# the objects the pod tier links (tests/pod/pod.mk: compiled at build time, so always of
+# the objects the pod tier links (tests/guest/guest.mk: compiled at build time, so always of
 # the current ABI), each also truncated and with flipped bytes; prints
 # `fuzz-kload: N passed, N failed`.
 b=${BUILD:-build}
