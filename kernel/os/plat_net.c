@@ -146,13 +146,14 @@ static void on_tcp_err(void *arg, err_t err)
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct ksock *s = arg;
-	(void)pcb;
 	if (s) {
 		s->connecting = 0;
 		s->connected = err == ERR_OK;
 		if (err != ERR_OK)
 			s->err = from_lwip_err(err);
 	}
+	if (err == ERR_OK)
+		net_tcp_tso(pcb);
 	return ERR_OK;
 }
 
@@ -191,6 +192,7 @@ static err_t on_tcp_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 	c->type = KUMO_PLAT_SOCK_STREAM;
 	c->connected = 1;
 	tcp_attach(c, newpcb);
+	net_tcp_tso(newpcb);
 	if (l->aq_tail)
 		l->aq_tail->aq_next = c;
 	else
@@ -574,7 +576,9 @@ int kumo_plat_sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 				size_t avail = s->rx->tot_len;
 				if (!waitall || peek || avail >= cap - *done || s->rx_eof || !s->tcp) {
 					size_t take = avail < cap - *done ? avail : cap - *done;
+					uint64_t t0 = prof_begin();
 					size_t got = copy_out(s->rx, 0, iov, n, *done, take);
+					prof_end(NETPROF_RECV, t0);
 					if (!peek)
 						tcp_consume(s, got);
 					*done += got;
@@ -680,7 +684,9 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 			if (c > 0xffff)
 				c = 0xffff;
 			u8_t fl = TCP_WRITE_FLAG_COPY | (*done + c < total ? TCP_WRITE_FLAG_MORE : 0);
+			uint64_t t0 = prof_begin();
 			err_t e = tcp_write(s->tcp, (const uint8_t *)iov[i].buf + off, (u16_t)c, fl);
+			prof_end(NETPROF_WRITE, t0);
 			if (e == ERR_OK) {
 				off += c;
 				*done += c;
@@ -690,7 +696,9 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 				return *done ? 0 : -from_lwip_err(e);
 		}
 		/* Full: push what is queued and wait for acknowledgements. */
+		uint64_t t0 = prof_begin();
 		tcp_output(s->tcp);
+		prof_end(NETPROF_OUTPUT, t0);
 		if (nonblocking(f))
 			return *done ? 0 : -WASI_EAGAIN;
 		if (clock_monotonic_ns() >= deadline)
@@ -700,8 +708,11 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 			net_wait(deadline); /* until acknowledgements (or the deadline) arrive */
 		net_poll();
 	}
-	if (s->tcp)
+	if (s->tcp) {
+		uint64_t t0 = prof_begin();
 		tcp_output(s->tcp);
+		prof_end(NETPROF_OUTPUT, t0);
+	}
 	return 0;
 }
 

@@ -22,9 +22,17 @@
 #   BENCH_VS_SECS=N     seconds per wrk cell (default 10)
 #   BENCH_VS_RUNS=N     boots of each system (default 3)
 #   BENCH_VS_MEM=MIB    guest RAM (default 128)
-#   BENCH_VS_SYSTEMS    which systems, in order (default "kumo linux-hostrun linux-native")
+#   BENCH_VS_SYSTEMS    which systems, in order (default "kumo linux-hostrun linux-native";
+#                       also kumo-base: the kumo image linked with the kernel library in
+#                       BENCH_VS_BASE_KERNEL_DIR, e.g. main's, for before/after in one run)
+#   BENCH_VS_PROFILE=0  skip the guest profile: one more kumo boot per cell, stopped
+#                       through QMP so the kernel logs its NIC counters and, with
+#                       kumo.netprof=1 on its command line, where its time went
 #   BENCH_VS_TSC_KHZ    the host TSC's kHz for the Linux guest (default: /proc/cpuinfo)
 #   BUILD=DIR           build directory (default build)
+# The whole script is one block: bash reads it before running, so editing the file
+# during a run (the runs are long) cannot break the run.
+{
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -71,9 +79,13 @@ trap 'exit 1' INT TERM
 
 # ---- the Linux guest: Debian's kernel and busybox, from Debian's archive ----
 
-# deb_root PACKAGE: unpacks PACKAGE's .deb (downloaded once) under $out/debian/PACKAGE.
-deb_root() {
+# deb_files PACKAGE PATTERN...: the package's files matching the tar patterns (./boot/...),
+# unpacked under $out/debian/PACKAGE (the .deb downloaded once, into $out/debian/debs).
+# Only what the guest needs: a whole kernel tree under BUILD would slow the Makefile's
+# search for dependency files.
+deb_files() {
 	local pkg=$1 d=$out/debian
+	shift
 	[ -d "$d/$pkg" ] && { echo "$d/$pkg"; return 0; }
 	mkdir -p "$d/debs"
 	if ! ls "$d/debs/${pkg}"_*.deb >/dev/null 2>&1; then
@@ -83,15 +95,19 @@ deb_root() {
 			{ echo "bench-vs-linux: apt-get download $pkg failed (apt-get update?)" >&2; return 1; }
 	fi
 	rm -rf "$d/$pkg.tmp"
-	dpkg-deb -x "$(ls "$d/debs/${pkg}"_*.deb | tail -1)" "$d/$pkg.tmp" && mv "$d/$pkg.tmp" "$d/$pkg" &&
-		echo "$d/$pkg"
+	mkdir -p "$d/$pkg.tmp"
+	dpkg-deb --fsys-tarfile "$(ls "$d/debs/${pkg}"_*.deb | tail -1)" |
+		tar -x -C "$d/$pkg.tmp" --wildcards "$@" && mv "$d/$pkg.tmp" "$d/$pkg" && echo "$d/$pkg"
 }
 
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1)
 [ -n "$kpkg" ] || die "apt-cache knows no linux-image-amd64 (apt-get update first)"
 kver=${kpkg#linux-image-}
-kroot=$(deb_root "$kpkg") || exit 1
-bbroot=$(deb_root busybox-static) || exit 1
+mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_mmio
+	net/core/failover drivers/net/net_failover drivers/net/virtio_net"
+kroot=$(deb_files "$kpkg" "./boot/vmlinuz-$kver" "./boot/config-$kver" \
+	$(for m in $mods; do echo "./lib/modules/$kver/kernel/$m.ko"; done)) || exit 1
+bbroot=$(deb_files busybox-static ./bin/busybox) || exit 1
 vmlinuz=$kroot/boot/vmlinuz-$kver
 kmods=$kroot/lib/modules/$kver/kernel
 [ -f "$vmlinuz" ] || die "no $vmlinuz in $kpkg"
@@ -113,8 +129,7 @@ head -c 65536 /dev/urandom >"$www/64k.bin"
 ir=$tmp/initramfs
 mkdir -p "$ir"/{bin,app,proc,sys,dev,tmp,lib/modules}
 cp "$bbroot/bin/busybox" "$ir/bin/"
-for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_mmio \
-	net/core/failover drivers/net/net_failover drivers/net/virtio_net; do
+for m in $mods; do
 	cp "$kmods/$m.ko" "$ir/lib/modules/" || die "no $m.ko in $kpkg"
 done
 cp "$hostrun" "$ir/bin/kumo-hostrun"
@@ -132,6 +147,12 @@ install -m 0755 "$here/vs-linux-init.sh" "$ir/init"
 # The kumo image: kumo build's kernel (the same object, linked), and an initrd with the
 # network and the files (tests/guest/mkinitrd.sh: boot config + rootfs archive).
 "$kumo" build "$wasm" -o "$out/kumo" >/dev/null 2>&1 || die "kumo build failed"
+if [[ " ${systems[*]} " == *" kumo-base "* ]]; then
+	[ -f "${BENCH_VS_BASE_KERNEL_DIR:-}/libkumo-kernel.a" ] ||
+		die "kumo-base needs BENCH_VS_BASE_KERNEL_DIR (a directory with libkumo-kernel.a and kernel.ld)"
+	KUMO_KERNEL_DIR=$BENCH_VS_BASE_KERNEL_DIR "$kumo" build "$wasm" -o "$out/kumo-base" >/dev/null 2>&1 ||
+		die "kumo build with $BENCH_VS_BASE_KERNEL_DIR failed"
+fi
 tar --format=ustar --owner=0 --group=0 -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" www
 bash "$root/tests/guest/mkinitrd.sh" "$out/kumo/initrd-net.img" \
 	"{\"version\": 2, \"args\": [\"net_httpd\", \"--quiet\"], \"env\": [],
@@ -150,12 +171,15 @@ ip link add "$br" type bridge && ip addr add "$host/24" dev "$br" && ip link set
 # ARP entry that Linux retries only every second.
 ip neigh replace "$guest" lladdr "$mac" dev "$br" nud permanent
 
-# boot SYSTEM: starts the VM ($vm_pid); vmm/qemu.c's QEMU line, with the legacy timers
-# the Linux guest needs spelled out (TCG's defaults anyway) for every system alike.
+# boot SYSTEM [KERNEL-ARGS]: starts the VM ($vm_pid, QMP on $tmp/qmp); vmm/qemu.c's QEMU
+# line, with the legacy timers the Linux guest needs spelled out (TCG's defaults anyway)
+# for every system alike.
 boot() {
 	local kernel initrd append=()
 	case $1 in
-	kumo) kernel=$out/kumo/kernel.elf initrd=$out/kumo/initrd-net.img ;;
+	kumo | kumo-base)
+		kernel=$out/$1/kernel.elf initrd=$out/kumo/initrd-net.img
+		[ -n "${2:-}" ] && append=(-append "$2") ;;
 	linux-*)
 		kernel=$vmlinuz initrd=$out/linux-initramfs.cpio
 		# microvm under TCG: the TSC's rate given, not calibrated (slow and wrong there).
@@ -173,7 +197,8 @@ boot() {
 		-display none -no-reboot "${serial[@]}" -global virtio-mmio.force-legacy=false \
 		-netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" \
 		-device "virtio-net-device,netdev=net0,mac=$mac" \
-		-kernel "$kernel" -initrd "$initrd" "${append[@]}" >"$tmp/qemu.log" 2>&1 &
+		-kernel "$kernel" -initrd "$initrd" "${append[@]}" \
+		-qmp "unix:$tmp/qmp,server=on,wait=off" >"$tmp/qemu.log" 2>&1 &
 	vm_pid=$!
 }
 
@@ -197,6 +222,24 @@ stop_vm() {
 	vm_pid=
 }
 
+# powerdown_vm: the ACPI power button through QMP (a kumo guest logs its counters and
+# exits), then waits for QEMU (10 s at most) or kills it.
+powerdown_vm() {
+	python3 - "$tmp/qmp" <<'PY' >/dev/null 2>&1
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile('rw')
+f.readline()
+for cmd in ('qmp_capabilities', 'system_powerdown'):
+    f.write(json.dumps({'execute': cmd}) + '\n')
+    f.flush()
+    f.readline()
+PY
+	for _ in $(seq 100); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
+	stop_vm
+}
+
 declare -A res   # res[system.file.conns] lines: "req/s MB/s p50 p99 errors requests us/req vcpu-us other-us"
 declare -A boots rss
 echo "bench-vs-linux: $accel_why; $runs boot(s) of each system, ${secs}s per cell; load average $(loadavg) at start" >&2
@@ -206,7 +249,7 @@ for ((run = 1; run <= runs; run++)); do
 		boot "$s"
 		if ! ms=$(first_200 "$t0"); then
 			echo "bench-vs-linux: $s did not serve within ${boot_timeout}s:" >&2
-			tail -5 "$tmp/com0" "$tmp/com2" "$tmp/qemu.log" >&2
+			tail -n 5 "$tmp/com0" "$tmp/com2" "$tmp/qemu.log" >&2
 			stop_vm
 			continue
 		fi
@@ -258,6 +301,45 @@ for s in "${systems[@]}"; do
 		"$(tr ' ' '\n' <<<"${boots[$s]:-}" | grep . | median)" "${boots[$s]:-none}" \
 		"$(tr ' ' '\n' <<<"${rss[$s]:-}" | grep . | median)"
 done
+# ---- the guest profile: one more kumo boot per cell, read from its kernel log ----
+if [ "${BENCH_VS_PROFILE:-1}" != 0 ] && [[ " ${systems[*]} " == *" kumo "* ]]; then
+	echo "guest profile (kumo, kumo.netprof=1; one boot per cell, stopped by the power button;"
+	echo "  per request: the NIC's counters and the guest's time by stage in microseconds, TSC):"
+	printf '%-4s %5s %7s %8s %6s %9s %8s %7s %7s | %6s %6s %6s %6s %6s %6s %8s\n' file conns \
+		"tx-frm" "KiB/frm" "tso" "kicks" "skipped" "rx-frm" "sleeps" busy poll write output "(tx)" recv "app+wasi"
+	for f in 1k 64k; do
+		for c in 1 64; do
+			t0=$(date +%s%N)
+			boot kumo "kumo.netprof=1"
+			if ! first_200 "$t0" >/dev/null; then
+				printf '%-4s %5s  %s\n' "$f" "$c" "unavailable (did not boot)"
+				stop_vm
+				continue
+			fi
+			w=$(wrk -t1 -c"$c" -d"${secs}s" "http://$guest:8080/$f.bin" 2>&1 | parse_wrk)
+			powerdown_vm
+			nic=$(sed -n 's/^kumo: kumo-nic: //p' "$tmp/com2" | tail -1)
+			np=$(sed -n 's/^kumo: kumo-netprof: us since //p' "$tmp/com2" | tail -1)
+			if [ -z "$nic" ] || [ -z "$np" ]; then
+				printf '%-4s %5s  %s\n' "$f" "$c" "no counters in the kernel log"
+				continue
+			fi
+			awk -v f="$f" -v c="$c" -v w="$w" -v nic="$nic" -v np="$np" 'BEGIN {
+				split(w, a, " "); n = a[6] + 1   # + the first 200
+				k = split(nic " " np, kv, " ")
+				for (i = 1; i <= k; i++) { split(kv[i], x, "="); v[x[1]] = x[2] }
+				busy = v["up"] - v["idle"]
+				rest = busy - v["poll"] - v["write"] - v["output"] - v["recv-copy"]
+				printf "%-4s %5s %7.1f %8.1f %6.2f %9.1f %8.1f %7.1f %7.2f | %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f %8.0f\n", f, c,
+					v["tx"] / n, v["tx"] ? v["tx-bytes"] / v["tx"] / 1024 : 0, v["tx-tso"] / n,
+					v["tx-kicks"] / n, v["tx-kicks-skipped"] / n, v["rx"] / n, v["sleeps"] / n,
+					busy / n, v["poll"] / n, v["write"] / n, v["output"] / n, v["tx-us"] / n,
+					v["recv-copy"] / n, rest / n
+			}'
+		done
+	done
+	echo "  (tx) nests in poll and output; app+wasi: busy minus the stages (the app, poll_oneoff, files, the rest of WASI)"
+fi
 ratio() { # ratio NAME PEER
 	local k p
 	k=$(col kumo 64k 64 1) p=$(col "$2" 64k 64 1)
@@ -267,3 +349,5 @@ ratio() { # ratio NAME PEER
 }
 ratio vs-linux-ratio linux-hostrun
 ratio vs-native-linux-ratio linux-native
+exit 0
+}
