@@ -43,6 +43,8 @@ __attribute__((noreturn)) void kpvpanic_hang(void);
 void page_init(const struct kumo_hvm_start_info *si);
 /* Returns n contiguous zeroed pages, or NULL. */
 void *page_alloc(size_t n);
+/* The same, with whatever the pages held (for buffers about to be overwritten). */
+void *page_alloc_uninit(size_t n);
 void page_free(void *p, size_t n);
 uint64_t page_free_count(void);
 uint64_t page_total_count(void);
@@ -77,6 +79,10 @@ enum vm_region vm_classify(uintptr_t va);
 /* --- heap (heap.c): malloc/free/realloc/calloc over page_alloc --- */
 void heap_init(void);
 uint64_t heap_bytes_in_use(void);
+/* malloc whose large blocks (whole pages) are not zeroed first: lwIP's buffers
+ * (lwipopts.h mem_clib_malloc), which it fills before use. malloc's large blocks are
+ * zeroed (they always were; callers may have come to rely on it). */
+void *malloc_uninit(size_t n);
 
 /* --- clocks (clock.c) --- */
 void clock_init(void);
@@ -163,8 +169,13 @@ __attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
  * address; panics (boot error) when that fails. Without one: does nothing. */
 void net_init(void);
 int net_is_up(void);
-/* Processes what the NIC delivered and lwIP's timers; cheap when nothing happened. */
+/* Processes what the NIC delivered and lwIP's timers; cheap when nothing happened.
+ * Ends with net_flush. */
 void net_poll(void);
+/* Hands the frames lwIP queued to the NIC in one notification: every path that made
+ * lwIP send (a socket call, a close) ends with it, so frames never wait for the next
+ * call. */
+void net_flush(void);
 /* Sleeps (hlt) until the NIC interrupts, lwIP's next timer is due, or deadline_ns
  * (monotonic; UINT64_MAX = none) passes. Call net_poll() after. */
 void net_wait(uint64_t deadline_ns);
@@ -180,7 +191,10 @@ int vnet_init(const uint8_t *want, char *err, size_t errcap);
 void vnet_mac(uint8_t mac[6]);
 uint16_t vnet_mtu(void);     /* the device's MTU, or 1500 */
 const char *vnet_transport(void); /* "mmio" or "pci" */
-int vnet_tx(struct netif *nif, void *pbuf); /* lwIP linkoutput (pbuf = struct pbuf *) */
+/* lwIP linkoutput (pbuf = struct pbuf *): queues the frame; the device is told at the
+ * next vnet_flush (or once TX_KICK_BATCH frames wait). */
+int vnet_tx(struct netif *nif, void *pbuf);
+void vnet_flush(void);        /* tells the device about queued frames, if any */
 void vnet_poll(struct netif *nif);   /* hands received frames to nif->input */
 int vnet_csum_offload(void);  /* the device completes tx TCP checksums (CSUM) */
 int vnet_tso(void);           /* ... and segments large TCP/IPv4 packets (HOST_TSO4) */
@@ -209,6 +223,7 @@ enum netprof_stage {
 	NETPROF_WRITE,  /* tcp_write in sock_send: the app's bytes copied into lwIP */
 	NETPROF_OUTPUT, /* tcp_output in sock_send: segments to the driver */
 	NETPROF_TX,     /* vnet_tx (inside POLL and OUTPUT) */
+	NETPROF_KICK,   /* tx notifications (vnet_flush: inside POLL, OUTPUT or alone) */
 	NETPROF_RECV,   /* copies from lwIP's pbufs into the app's memory (sock_recv) */
 	NETPROF_N
 };

@@ -161,6 +161,7 @@ void net_init(void)
 	up = 1;
 	/* Announce ourselves so the host's neighbour cache learns us without asking. */
 	etharp_gratuitous(&nif);
+	net_flush();
 	klog("net: %s virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u.%u.%u.%u/%d mtu %u", vnet_transport(),
 	     nif.hwaddr[0], nif.hwaddr[1], nif.hwaddr[2], nif.hwaddr[3], nif.hwaddr[4], nif.hwaddr[5],
 	     c->addr[0], c->addr[1], c->addr[2], c->addr[3], c->prefix, nif.mtu);
@@ -175,7 +176,14 @@ void net_poll(void)
 	vnet_poll(&nif);
 	netif_poll_all(); /* loopback */
 	sys_check_timeouts();
+	vnet_flush();
 	prof_end(NETPROF_POLL, t0);
+}
+
+void net_flush(void)
+{
+	if (up)
+		vnet_flush();
 }
 
 void net_wait(uint64_t deadline_ns)
@@ -192,6 +200,7 @@ void net_wait(uint64_t deadline_ns)
 	}
 	if (until <= now)
 		return;
+	net_flush();
 	__asm__ volatile("cli" ::: "memory");
 	/* The NIC interrupts only while we sleep: frames that came since the last poll
 	 * mean no sleep at all. */
@@ -243,12 +252,13 @@ void net_log_usage(void)
 	if (kumo_netprof) {
 		uint64_t *t = kumo_netprof_ticks;
 		klog("kumo-netprof: us since up=%llu poll=%llu idle=%llu write=%llu output=%llu tx-us=%llu "
-		     "recv-copy=%llu", (unsigned long long)(clock_tsc_to_ns(rdtsc() - up_tsc) / 1000),
+		     "kick-us=%llu recv-copy=%llu", (unsigned long long)(clock_tsc_to_ns(rdtsc() - up_tsc) / 1000),
 		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_POLL]) / 1000),
 		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_IDLE]) / 1000),
 		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_WRITE]) / 1000),
 		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_OUTPUT]) / 1000),
 		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_TX]) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_KICK]) / 1000),
 		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_RECV]) / 1000));
 	}
 }

@@ -271,6 +271,7 @@ void ksock_free(struct ksock *s)
 		free(d);
 	}
 	free(s);
+	net_flush(); /* the FINs and RSTs */
 }
 
 uint8_t ksock_filetype(struct ksock *s)
@@ -470,6 +471,7 @@ int kumo_plat_sock_connect(struct kumo_plat_file *f, const struct kumo_plat_sock
 		if (e != ERR_OK)
 			return -from_lwip_err(e);
 		s->connecting = 1;
+		net_flush(); /* the SYN */
 		if (nonblocking(f))
 			return -WASI_EINPROGRESS;
 	} else if (nonblocking(f)) {
@@ -533,9 +535,20 @@ static void tcp_consume(struct ksock *s, size_t n)
 	}
 }
 
+static int sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     uint32_t flags, size_t *done, bool *truncated, struct kumo_plat_sockaddr *from);
+
 int kumo_plat_sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 			uint32_t flags, size_t *done, bool *truncated,
 			struct kumo_plat_sockaddr *from)
+{
+	int rc = sock_recv(f, iov, n, flags, done, truncated, from);
+	net_flush(); /* window updates tcp_recved sent */
+	return rc;
+}
+
+static int sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     uint32_t flags, size_t *done, bool *truncated, struct kumo_plat_sockaddr *from)
 {
 	struct ksock *s = sock_of(f);
 	*done = 0;
@@ -648,8 +661,21 @@ static int udp_send_iov(struct ksock *s, const struct kumo_plat_iov *iov, size_t
 	return 0;
 }
 
+static int sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     const struct kumo_plat_sockaddr *to, size_t *done);
+
 int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 			const struct kumo_plat_sockaddr *to, size_t *done)
+{
+	int rc = sock_send(f, iov, n, to, done);
+	uint64_t t0 = prof_begin();
+	net_flush(); /* what tcp_output or udp queued, whichever way it returned */
+	prof_end(NETPROF_OUTPUT, t0);
+	return rc;
+}
+
+static int sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     const struct kumo_plat_sockaddr *to, size_t *done)
 {
 	struct ksock *s = sock_of(f);
 	*done = 0;
@@ -735,11 +761,14 @@ int kumo_plat_sock_shutdown(struct kumo_plat_file *f, uint32_t how)
 		s->shut_wr = 1;
 		if (s->tcp) {
 			err_t e = tcp_shutdown(s->tcp, 0, 1);
-			if (e != ERR_OK)
+			if (e != ERR_OK) {
+				net_flush();
 				return -from_lwip_err(e);
+			}
 			net_poll();
 		}
 	}
+	net_flush(); /* window updates from tcp_consume */
 	return 0;
 }
 

@@ -30,6 +30,7 @@ struct net_hdr {
 #define TX_SEGS 16 /* entries of a tx slot's indirect table: header + 15 pbufs */
 
 #define QSIZE_MAX 128 /* descriptors (= buffers) per queue */
+#define TX_KICK_BATCH 16 /* frames queued before a notification no matter what */
 #define BUF_SIZE 2048 /* one frame (1514) + the 12-byte header fits */
 #define HDR_LEN nic.hdr_len
 
@@ -256,6 +257,24 @@ static int tx_header(uint8_t *e, uint32_t len, uint32_t tot_len, struct net_hdr 
 
 static err_t tx_frame(struct pbuf *p);
 
+void vnet_flush(void)
+{
+	if (!nic.found || !nic.tx.kick)
+		return;
+	uint64_t t0 = prof_begin();
+	virtq_notify(&nic.dev, &nic.tx);
+	prof_end(NETPROF_KICK, t0);
+}
+
+/* A frame is on the ring: the device hears of it at the next vnet_flush (every kernel
+ * path that sends ends with one: one notification per burst, not per frame), or now
+ * when a burst has grown long. */
+static void tx_queued(void)
+{
+	if (nic.tx.kick >= TX_KICK_BATCH)
+		vnet_flush();
+}
+
 int vnet_tx(struct netif *nif, void *pv)
 {
 	(void)nif;
@@ -314,7 +333,7 @@ static err_t tx_frame(struct pbuf *p)
 			nic.tx.desc[id].len = (uint32_t)(k * sizeof(struct virtq_desc));
 			nic.tx.desc[id].flags = VIRTQ_DESC_F_INDIRECT;
 			virtq_push(&nic.tx, id);
-			virtq_notify(&nic.dev, &nic.tx);
+			tx_queued();
 			LINK_STATS_INC(link.xmit);
 			return ERR_OK;
 		}
@@ -334,7 +353,7 @@ static err_t tx_frame(struct pbuf *p)
 	nic.tx.desc[id].len = HDR_LEN + p->tot_len;
 	nic.tx.desc[id].flags = 0;
 	virtq_push(&nic.tx, id);
-	virtq_notify(&nic.dev, &nic.tx);
+	tx_queued();
 	LINK_STATS_INC(link.xmit);
 	return ERR_OK;
 }

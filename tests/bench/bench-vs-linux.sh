@@ -305,8 +305,8 @@ done
 if [ "${BENCH_VS_PROFILE:-1}" != 0 ] && [[ " ${systems[*]} " == *" kumo "* ]]; then
 	echo "guest profile (kumo, kumo.netprof=1; one boot per cell, stopped by the power button;"
 	echo "  per request: the NIC's counters and the guest's time by stage in microseconds, TSC):"
-	printf '%-4s %5s %7s %8s %6s %9s %8s %7s %7s | %6s %6s %6s %6s %6s %6s %8s\n' file conns \
-		"tx-frm" "KiB/frm" "tso" "kicks" "skipped" "rx-frm" "sleeps" busy poll write output "(tx)" recv "app+wasi"
+	printf '%-4s %5s %7s %8s %6s %9s %8s %7s %7s | %6s %6s %6s %6s %6s %6s %6s %8s\n' file conns \
+		"tx-frm" "KiB/frm" "tso" "kicks" "skipped" "rx-frm" "sleeps" busy poll write output "(tx)" "(kick)" recv "app+wasi"
 	for f in 1k 64k; do
 		for c in 1 64; do
 			t0=$(date +%s%N)
@@ -330,23 +330,27 @@ if [ "${BENCH_VS_PROFILE:-1}" != 0 ] && [[ " ${systems[*]} " == *" kumo "* ]]; t
 				for (i = 1; i <= k; i++) { split(kv[i], x, "="); v[x[1]] = x[2] }
 				busy = v["up"] - v["idle"]
 				rest = busy - v["poll"] - v["write"] - v["output"] - v["recv-copy"]
-				printf "%-4s %5s %7.1f %8.1f %6.2f %9.1f %8.1f %7.1f %7.2f | %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f %8.0f\n", f, c,
+				printf "%-4s %5s %7.1f %8.1f %6.2f %9.1f %8.1f %7.1f %7.2f | %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f %8.0f\n", f, c,
 					v["tx"] / n, v["tx"] ? v["tx-bytes"] / v["tx"] / 1024 : 0, v["tx-tso"] / n,
 					v["tx-kicks"] / n, v["tx-kicks-skipped"] / n, v["rx"] / n, v["sleeps"] / n,
-					busy / n, v["poll"] / n, v["write"] / n, v["output"] / n, v["tx-us"] / n,
+					busy / n, v["poll"] / n, v["write"] / n, v["output"] / n, v["tx-us"] / n, v["kick-us"] / n,
 					v["recv-copy"] / n, rest / n
 			}'
 		done
 	done
-	echo "  (tx) nests in poll and output; app+wasi: busy minus the stages (the app, poll_oneoff, files, the rest of WASI)"
+	echo "  (tx): vnet_tx, in poll and output; (kick): the notifications, in poll and output; app+wasi: busy minus the stages (the app, poll_oneoff, files, the rest of WASI)"
 fi
-ratio() { # ratio NAME PEER
+ratio() { # ratio NAME PEER [KUMO-SYSTEM]
 	local k p
-	k=$(col kumo 64k 64 1) p=$(col "$2" 64k 64 1)
+	k=$(col "${3:-kumo}" 64k 64 1) p=$(col "$2" 64k 64 1)
 	awk -v n="$1" -v a="$k" -v b="$p" -v peer="$2" 'BEGIN {
 		if (a == "n/a" || b == "n/a" || b <= 0) printf "%s n/a (kumo or %s did not serve)\n", n, peer
 		else printf "%s %.2f\n", n, a / b }'
 }
+if [[ " ${systems[*]} " == *" kumo-base "* ]]; then
+	ratio "kumo-base: vs-linux-ratio" linux-hostrun kumo-base
+	ratio "kumo-base: vs-native-linux-ratio" linux-native kumo-base
+fi
 ratio vs-linux-ratio linux-hostrun
 ratio vs-native-linux-ratio linux-native
 exit 0

@@ -30,8 +30,10 @@
 #define LWIP_SUPPORT_CUSTOM_PBUF 1 /* rx buffers handed to lwIP in place */
 #define LWIP_RAND() ((u32_t)kumo_lwip_rand())
 
-/* Memory: the lwIP heap is the kernel heap (malloc), pools are static. */
+/* Memory: the lwIP heap is the kernel heap (malloc), pools are static. Segments of
+ * up to 64 KiB are whole pages there: no zeroing, lwIP fills them. */
 #define MEM_LIBC_MALLOC 1
+#define mem_clib_malloc malloc_uninit
 #define MEM_ALIGNMENT 8
 #define MEMP_MEM_MALLOC 0
 #define MEMP_NUM_TCP_PCB 320        /* 200 concurrent connections + TIME_WAIT */
@@ -104,6 +106,8 @@ uint32_t kumo_lwip_rand(void);
 struct pbuf;
 struct netif;
 int kumo_ip4_input_hook(struct pbuf *p, struct netif *inp);
+#include <stddef.h>
+void *malloc_uninit(size_t n);
 #endif
 
 #endif /* KUMO_LWIPOPTS_H */
