@@ -108,16 +108,39 @@
  *   A VM that stops without an exit record crashed in a way the kernel could not
  *   report (treat like a panic).
  *
+ * File records (OUT)
+ *   Before the exit record (not after a panic), one line per "files" entry with
+ *   copy_back whose content the app changed (compared with its boot content) and that
+ *   is at most KUMO_FILE_RECORD_MAX bytes:
+ *       KUMO-FILE v=1 size=<bytes> hex=<2*size lowercase hex digits> path=<path>
+ *   path: the entry's "path", the rest of the line. A larger file is not reported (the
+ *   kernel log says so). The host writes the bytes back to the mount's host file: until
+ *   host directories are shared live, this is how what the app wrote to a file mount
+ *   (kubelet's termination-message file) reaches the host.
+ *
  * The initrd (IN)
  *   struct kumo_initrd_header at offset 0, then the config JSON at config_offset
  *   (config_size bytes, UTF-8, no NUL needed, <= KUMO_BOOT_CONFIG_MAX), then the rootfs
- *   at rootfs_offset (rootfs_size bytes, a POSIX ustar archive, may be empty). Offsets
- *   are from the start of the initrd and 8-byte aligned. A VM started without an initrd
+ *   at rootfs_offset (rootfs_size bytes, a POSIX ustar archive, may be empty), then (v3)
+ *   a compiled object at object_offset (object_size bytes, 0 for none). Offsets are
+ *   from the start of the initrd and 8-byte aligned. A VM started without an initrd
  *   runs with an empty config (args = ["app"], no env, no preopens).
+ *   The object (v3): a relocatable object from kumo's compiler (compiler/abi.h), for a
+ *   kernel image linked without an app (KUMO_KERNEL_POD_IMAGE_PATH, kernel/kernel.h).
+ *   Without "pod" the kernel links and runs it as the one app, exactly as if it had
+ *   been linked into the image (same streams, exit record and statuses; a bad object
+ *   or an unsupported import is a boot error: panic record naming it). With "pod" it
+ *   is preloaded as container 1 (created, not started: see kernel/pod_abi.h). A kernel
+ *   image linked with an app ignores it.
  *
  * The boot config JSON (IN), all keys optional:
  *   {
- *     "version":  2,                         KUMO_BOOT_ABI_VERSION the host wrote
+ *     "version":  3,                         KUMO_BOOT_ABI_VERSION the host wrote
+ *     "pod":      {"name": "web-7d9f"}      (v3) pod mode: no app of its own, containers
+ *                                            come over the control channel; "args",
+ *                                            "env", "preopens", "stack_size" and
+ *                                            "net.listen" then belong to containers and
+ *                                            are ignored here (kernel/pod_abi.h)
  *     "args":     ["app.wasm", "a1"],        argv, argv[0] included
  *     "env":      ["K=V", ...],              environ, in order
  *     "preopens": [{"guest": "/data", "path": "/data", "readonly": false}],
@@ -137,6 +160,15 @@
  *                                            share stays invisible). "path" is
  *                                            absolute; missing parents are created;
  *                                            what the rootfs has there is covered
+ *     "files":    [{"path": "/dev/termination-log", "readonly": false,
+ *                   "copy_back": true}]      regular files of the rootfs that stand for
+ *                                            host file mounts: none can be unlinked,
+ *                                            renamed or replaced (EBUSY, as a bind-
+ *                                            mounted file); readonly ones refuse writes
+ *                                            (EROFS); copy_back ones the app changed are
+ *                                            reported at exit (File records); a path
+ *                                            that is not a regular file of the rootfs
+ *                                            is a boot error
  *     "stack_size": 1048576,                 app stack bytes (rounded up to pages,
  *                                            clamped to [64 KiB, 256 MiB])
  *     "seed":     "hex",                     extra entropy mixed into random_get
@@ -161,7 +193,9 @@
  *                                            to it as fds after the preopened
  *                                            directories, in order (kernel/wasi/wasi.h);
  *                                            the app also gets LISTEN_FDS=<n> and
- *                                            KUMO_LISTEN_FD_START=<first fd>
+ *                                            KUMO_LISTEN_FD_START=<first fd>; an app
+ *                                            binding such a port itself gets that
+ *                                            socket (kernel/wasi/wasi.h)
  *     }
  *   }
  *   Unknown keys are ignored; a malformed config is a boot error (panic record).
@@ -171,9 +205,10 @@
 
 #include <stdint.h>
 
-/* 1: the first; 2: host shares (preopens[].share, mounts). A kernel refuses a config
- * or initrd of a newer version than its own. */
-#define KUMO_BOOT_ABI_VERSION 2
+/* 1: the first; 2: host shares (preopens[].share, mounts); 3: pod mode ("pod", the
+ * control channel and the record stream of kernel/pod_abi.h) and an object in the
+ * initrd. A kernel refuses a config or initrd of a newer version than its own. */
+#define KUMO_BOOT_ABI_VERSION 3
 
 /* Serial ports (I/O port bases of 16550 UARTs). */
 #define KUMO_BOOT_PORT_STDOUT 0x3f8 /* COM1 */
@@ -198,6 +233,8 @@
 				      * the app was waiting (sleep, poll, socket I/O); kind=exit,
 				      * msg="stopped by the host". Microvm's GED only: pc/q35
 				      * ignore the button. A computing app is not interrupted. */
+#define KUMO_FILE_RECORD_PREFIX "KUMO-FILE v=1 "
+#define KUMO_FILE_RECORD_MAX (64u << 10) /* bytes of one file copied back at exit */
 #define KUMO_EXIT_KIND_EXIT "exit"
 #define KUMO_EXIT_KIND_TRAP "trap"
 #define KUMO_EXIT_KIND_PANIC "panic"
@@ -217,7 +254,9 @@ struct kumo_initrd_header {
 	uint64_t config_size;   /* IN: bytes of JSON, <= KUMO_BOOT_CONFIG_MAX */
 	uint64_t rootfs_offset; /* IN: from the start of the initrd */
 	uint64_t rootfs_size;   /* IN: bytes of ustar archive, 0 for none */
-	uint64_t reserved[3];   /* IN: zero */
+	uint64_t object_offset; /* IN (v3; zero before): from the start of the initrd */
+	uint64_t object_size;   /* IN (v3; zero before): bytes of the object, 0 for none */
+	uint64_t reserved[1];   /* IN: zero */
 };
 _Static_assert(sizeof(struct kumo_initrd_header) == 72, "boot abi");
 
@@ -259,5 +298,8 @@ struct kumo_hvm_memmap_entry {
 	uint32_t reserved;
 };
 _Static_assert(sizeof(struct kumo_hvm_memmap_entry) == 24, "pvh abi");
+
+/* Pod mode: the control channel, its commands and the record stream. */
+#include "kernel/pod_abi.h"
 
 #endif /* KUMO_BOOT_ABI_H */

@@ -41,6 +41,7 @@ apps: $(APPS)
 TEST_SCRIPTS += tests/apps/run-apps.sh
 
 include tests/bench/bench.mk
+include tests/pod/pod.mk
 include tests/linux/linux.mk
 
 # Everything the non-unit tiers need built (folders append to it).

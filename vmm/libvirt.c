@@ -373,6 +373,10 @@ static pid_t read_pid(const char *name)
 
 static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 {
+	if (vm->spec.control_socket)
+		return kumo_error(err, KUMO_E_UNSUPPORTED, "vm `%s`: a pod's control channel needs the "
+				  "qemu backend (libvirt's <console type='unix'> is not wired yet)",
+				  vm->spec.name);
 	virConnectPtr c = get_conn(vm->vmm, err);
 	if (!c)
 		return -1;

@@ -308,7 +308,7 @@ static int check_spec(const struct vmm_spec *s, kumo_error_t *err)
 		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: run directory `%s` is not absolute",
 				  s->name, s->run_dir ? s->run_dir : "");
 	/* Paths end up inside domain XML and QEMU option strings: keep them plain. */
-	const char *paths[] = {s->kernel, s->initrd, s->run_dir, s->log_path};
+	const char *paths[] = {s->kernel, s->initrd, s->run_dir, s->log_path, s->control_socket};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if (paths[i] && strpbrk(paths[i], ",\n\r"))
 			return kumo_error(err, KUMO_E_INVALID,
@@ -333,6 +333,7 @@ static void free_spec_strings(struct vmm_spec *s)
 	free((char *)s->cmdline);
 	free((char *)s->run_dir);
 	free((char *)s->log_path);
+	free((char *)s->control_socket);
 	if (s->net)
 		free((char *)s->net->tap);
 	for (size_t i = 0; i < s->nshares; i++) {
@@ -380,6 +381,7 @@ static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 		vm->spec.cmdline = dup_or_null(spec->cmdline);
 	vm->spec.run_dir = xstrdup(spec->run_dir);
 	vm->spec.log_path = dup_or_null(spec->log_path);
+	vm->spec.control_socket = dup_or_null(spec->control_socket);
 	if (spec->net) {
 		vm->net = *spec->net;
 		vm->net.tap = xstrdup(spec->net->tap);

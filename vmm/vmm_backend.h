@@ -7,10 +7,7 @@
 
 #include "vmm.h"
 
-/* File names inside a VM's run directory. */
-#define VMM_RAW_STDOUT "stdout.raw"
-#define VMM_RAW_STDERR "stderr.raw"
-#define VMM_RAW_EXIT "exit.raw"
+/* File names inside a VM's run directory (the raw streams: vmm.h). */
 #define VMM_CONSOLE_OFFSETS "console.offsets"
 
 struct vmm_ops {

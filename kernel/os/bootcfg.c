@@ -215,6 +215,26 @@ static void parse(const char *json, size_t len)
 			i++;
 		}
 	}
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
+	if (files) {
+		if (!cJSON_IsArray(files))
+			panic("boot config: `files` is not an array");
+		c->nfiles = cJSON_GetArraySize(files);
+		c->files = calloc((size_t)c->nfiles + 1, sizeof(*c->files));
+		if (!c->files)
+			panic("boot config: out of memory");
+		int i = 0;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, files) {
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
+			if (!cJSON_IsString(p) || p->valuestring[0] != '/')
+				panic("boot config: `files[%d].path` is not an absolute path", i);
+			c->files[i].path = xstrdup_k(p->valuestring);
+			c->files[i].readonly = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "readonly"));
+			c->files[i].copy_back = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "copy_back"));
+			i++;
+		}
+	}
 	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(root, "stack_size");
 	if (ss) {
 		if (!cJSON_IsNumber(ss) || ss->valuedouble < 0)
@@ -237,6 +257,16 @@ static void parse(const char *json, size_t len)
 	const cJSON *net = cJSON_GetObjectItemCaseSensitive(root, "net");
 	if (net)
 		parse_net(net);
+	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(root, "pod");
+	if (pod) {
+		if (!cJSON_IsObject(pod))
+			panic("boot config: `pod` is not an object");
+		c->pod = 1;
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(pod, "name");
+		if (name && !cJSON_IsString(name))
+			panic("boot config: `pod.name` is not a string");
+		c->pod_name = name ? xstrdup_k(name->valuestring) : NULL;
+	}
 	cJSON_Delete(root);
 }
 
@@ -272,6 +302,16 @@ void bootcfg_init(const struct kumo_hvm_start_info *si)
 		if (h->rootfs_size) {
 			c->rootfs = img + h->rootfs_offset;
 			c->rootfs_size = h->rootfs_size;
+		}
+		/* v3: zero (reserved) in older initrds, so no object. */
+		if (h->object_size) {
+			if (h->object_offset > size || h->object_size > size - h->object_offset ||
+			    ((uintptr_t)img + h->object_offset) % 8)
+				panic("boot config: object (offset %llu, %llu bytes) outside the %llu-byte "
+				      "initrd or not 8-byte aligned", (unsigned long long)h->object_offset,
+				      (unsigned long long)h->object_size, (unsigned long long)size);
+			c->object = img + h->object_offset;
+			c->object_size = h->object_size;
 		}
 	}
 	if (!c->argv) {

@@ -5,7 +5,10 @@
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/os/kos.h"
 #include "kernel/os/p9fs.h"
+#include "kernel/os/ramfs.h"
 #include "compiler/abi.h"
+#include "kernel/rt/rt.h"
+#include "kernel/rt/rt_platform.h"
 
 static volatile int exiting;
 
@@ -54,9 +57,13 @@ static __attribute__((noreturn)) void finish(int status, const char *kind, int t
 	net_log_usage();
 	p9fs_log_mounts();
 	kcons_flush();
-	/* Start the record on a fresh line when COM3 is shared with stdout. */
+	/* Start the records on a fresh line when COM3 is shared with stdout. */
 	if (!kcons_has_port(KCONS_KERNEL))
 		kcons_write(KCONS_KERNEL, "\n", 1);
+	/* What the app wrote to file mounts goes back to the host (not after a kernel
+	 * panic: the file system may be what broke). */
+	if (strcmp(kind, KUMO_EXIT_KIND_PANIC) != 0)
+		ramfs_report_files();
 	kcons_write(KCONS_KERNEL, line, (size_t)n);
 	kcons_flush();
 	if (strcmp(kind, KUMO_EXIT_KIND_PANIC) == 0)
@@ -70,9 +77,17 @@ void kexit(int status)
 	finish(status & 0xff, KUMO_EXIT_KIND_EXIT, -1, "exited");
 }
 
+int kumo_pod_mode;
+
 void kstop_check(void)
 {
-	if (kumo_stop_pending && !exiting) {
+	struct kthread *t = kthread_current();
+	/* The pod stopped or killed this container: unwind its instance (only from inside
+	 * it: a wait of the container's own setup or teardown code just goes on). */
+	if (t->stop && t->owner && t->guard)
+		kumo_plat_unwind(KUMO_RT_EXIT, t->stop == KSTOP_KILL ? KUMO_POD_EXIT_KILLED
+								   : KUMO_EXIT_STATUS_STOPPED);
+	if (kumo_stop_pending && !exiting && !kumo_pod_mode) {
 		klog("stop requested by the host (ACPI power button)");
 		finish(KUMO_EXIT_STATUS_STOPPED, KUMO_EXIT_KIND_EXIT, -1, "stopped by the host");
 	}

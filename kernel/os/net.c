@@ -21,12 +21,14 @@
 
 static struct netif nif;
 static int up;
+static int have_nic; /* up without a NIC: a pod's loopback only */
 static u16_t link_mtu;  /* the link's MTU (nif.mtu is larger with TSO) */
 static u16_t tso_mss;   /* TCP payload per wire segment when the device cuts, 0: no TSO */
-static uint64_t waits;  /* net_wait calls that reached hlt */
 static uint64_t up_tsc; /* TSC when the network came up (the profile's span) */
 int kumo_netprof;
 uint64_t kumo_netprof_ticks[NETPROF_N];
+
+static void net_idle(void);
 
 u32_t sys_now(void)
 {
@@ -133,8 +135,16 @@ int net_is_up(void) { return up; }
 void net_init(void)
 {
 	struct kumo_netcfg *c = &kumo_bootcfg.net;
-	if (!c->present)
+	if (!c->present) {
+		if (kumo_bootcfg.pod) {
+			/* A pod's containers still reach each other on 127.0.0.1. */
+			lwip_init();
+			up = 1;
+			sched_idle_hook = net_poll;
+			klog("net: loopback only (a pod without a NIC)");
+		}
 		return;
+	}
 	char err[200];
 	if (vnet_init(c->has_mac ? c->mac : NULL, err, sizeof(err)) < 0)
 		panic("network: %s", err);
@@ -158,7 +168,9 @@ void net_init(void)
 		IP_ADDR4(&d, c->dns[i][0], c->dns[i][1], c->dns[i][2], c->dns[i][3]);
 		dns_setserver((u8_t)i, &d);
 	}
-	up = 1;
+	up = have_nic = 1;
+	/* Loopback frames and lwIP's timers move while idle; the NIC may interrupt then. */
+	sched_idle_hook = net_idle;
 	/* Announce ourselves so the host's neighbour cache learns us without asking. */
 	etharp_gratuitous(&nif);
 	net_flush();
@@ -173,17 +185,29 @@ void net_poll(void)
 		return;
 	uint64_t t0 = prof_begin();
 	kumo_net_irq_pending = 0;
-	vnet_poll(&nif);
+	if (have_nic)
+		vnet_poll(&nif);
 	netif_poll_all(); /* loopback */
 	sys_check_timeouts();
-	vnet_flush();
+	net_flush();
 	prof_end(NETPROF_POLL, t0);
 }
 
 void net_flush(void)
 {
-	if (up)
+	if (have_nic)
 		vnet_flush();
+}
+
+/* The scheduler's idle hook (interrupts off, nothing to run): what arrived is
+ * processed, then the NIC may interrupt the hlt that follows; frames that came
+ * meanwhile count as an event, so there is no hlt (the next net_poll quiets the NIC
+ * again). */
+static void net_idle(void)
+{
+	net_poll();
+	if (have_nic && vnet_arm())
+		sched_kick();
 }
 
 void net_wait(uint64_t deadline_ns)
@@ -201,22 +225,12 @@ void net_wait(uint64_t deadline_ns)
 	if (until <= now)
 		return;
 	net_flush();
-	__asm__ volatile("cli" ::: "memory");
-	/* The NIC interrupts only while we sleep: frames that came since the last poll
-	 * mean no sleep at all. */
-	if (up && vnet_arm())
-		return;
-	if (!kumo_net_irq_pending) {
-		if (until != UINT64_MAX)
-			lapic_arm_ns(until - now);
-		waits++;
-		uint64_t t0 = prof_begin();
-		/* sti's shadow: an interrupt between the two still wakes the hlt. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-		prof_end(NETPROF_IDLE, t0);
-	}
-	if (up)
-		vnet_disarm();
+	/* An interrupt after this check and before the wait still ends the wait: the
+	 * scheduler counts interrupts since this thread last woke. Other threads run
+	 * meanwhile; lwIP's callbacks kick the waiters when data moved (plat_net.c). The
+	 * NIC interrupts only once the CPU goes idle (net_idle). */
+	if (!kumo_net_irq_pending)
+		sched_wait(KWAKE_IRQ, until);
 	kstop_check();
 }
 
@@ -239,6 +253,8 @@ void net_log_usage(void)
 	char line[300];
 	net_usage(line, sizeof(line));
 	klog("kumo-net: %s", line);
+	if (!have_nic)
+		return;
 	struct vnet_stats v;
 	vnet_stats(&v);
 	klog("kumo-nic: tx=%llu tx-bytes=%llu tx-tso=%llu tx-copied=%llu tx-kicks=%llu "
@@ -248,7 +264,7 @@ void net_log_usage(void)
 	     (unsigned long long)v.tx_kicks, (unsigned long long)v.tx_kicks_skipped,
 	     (unsigned long long)v.rx_pkts, (unsigned long long)v.rx_kicks,
 	     (unsigned long long)v.rx_kicks_skipped, (unsigned long long)v.arms,
-	     (unsigned long long)waits, tso_mss ? "csum+tso" : vnet_csum_offload() ? "csum" : "none");
+	     (unsigned long long)(v.arms - v.arm_hits), tso_mss ? "csum+tso" : vnet_csum_offload() ? "csum" : "none");
 	if (kumo_netprof) {
 		uint64_t *t = kumo_netprof_ticks;
 		klog("kumo-netprof: us since up=%llu poll=%llu idle=%llu write=%llu output=%llu tx-us=%llu "

@@ -126,6 +126,7 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		pbuf_cat(s->rx, p);
 	else
 		s->rx = p;
+	sched_kick(); /* a reader may wait on another thread */
 	return ERR_OK;
 }
 
@@ -141,6 +142,7 @@ static void on_tcp_err(void *arg, err_t err)
 		s->err = err == ERR_CLSD ? 0 : from_lwip_err(err);
 	s->connecting = 0;
 	s->rx_eof = 1;
+	sched_kick();
 }
 
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -154,6 +156,17 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	if (err == ERR_OK)
 		net_tcp_tso(pcb);
+	sched_kick();
+	return ERR_OK;
+}
+
+/* Acknowledged data made send room: a writer waiting for it may be another thread. */
+static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)arg;
+	(void)pcb;
+	(void)len;
+	sched_kick();
 	return ERR_OK;
 }
 
@@ -172,6 +185,7 @@ static void tcp_attach(struct ksock *s, struct tcp_pcb *pcb)
 	tcp_arg(pcb, s);
 	tcp_recv(pcb, on_tcp_recv);
 	tcp_err(pcb, on_tcp_err);
+	tcp_sent(pcb, on_tcp_sent);
 	tcp_nagle_disable(pcb);
 }
 
@@ -199,6 +213,7 @@ static err_t on_tcp_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 		l->aq_head = c;
 	l->aq_tail = c;
 	l->aq_len++;
+	sched_kick();
 	return ERR_OK;
 }
 
@@ -222,6 +237,7 @@ static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
 		s->dq_head = d;
 	s->dq_tail = d;
 	s->dq_len++;
+	sched_kick();
 }
 
 /* ---- socket objects ---- */
@@ -887,28 +903,34 @@ static void on_dns(const char *name, const ip_addr_t *addr, void *arg)
 /* One lookup through lwIP's resolver: 0 found, -WASI_ENOENT not found. */
 static int dns_lookup(const char *name, ip_addr_t *out)
 {
-	struct dns_wait w = { 0, 0, IPADDR4_INIT(0) };
-	err_t e = dns_gethostbyname(name, out, on_dns, &w);
-	if (e == ERR_OK)
-		return 0;
-	if (e != ERR_INPROGRESS)
+	/* On the heap, not the stack: a stop or kill of the calling container unwinds it
+	 * from net_wait while lwIP still holds the request, whose answer then lands in this
+	 * (leaked, never reused) block instead of a dead stack. */
+	struct dns_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -WASI_ENOMEM;
+	err_t e = dns_gethostbyname(name, out, on_dns, w);
+	if (e != ERR_INPROGRESS) {
+		free(w);
+		if (e == ERR_OK)
+			return 0;
 		return e == ERR_ARG ? -WASI_EINVAL : -WASI_ENOENT;
+	}
 	/* lwIP's own timers give up after DNS_MAX_RETRIES; the deadline is a backstop. */
 	uint64_t deadline = clock_monotonic_ns() + 30ull * 1000000000u;
-	while (!w.done) {
+	while (!w->done) {
 		net_poll();
-		if (w.done)
+		if (w->done)
 			break;
-		if (clock_monotonic_ns() >= deadline) {
-			/* The pending request still points at w: it must not outlive us. */
-			panic("dns: lookup of `%s` did not finish", name);
-		}
+		if (clock_monotonic_ns() >= deadline)
+			return -WASI_ETIMEDOUT; /* w stays with the pending request (leaked) */
 		net_wait(deadline);
 	}
-	if (!w.found)
-		return -WASI_ENOENT;
-	ip_addr_copy(*out, w.addr);
-	return 0;
+	int found = w->found;
+	if (found)
+		ip_addr_copy(*out, w->addr);
+	free(w);
+	return found ? 0 : -WASI_ENOENT;
 }
 
 static int count_dots(const char *s)
@@ -983,7 +1005,72 @@ int kumo_plat_resolve(const char *node, const char *service, uint8_t family, uin
 	return 0;
 }
 
-/* ---- the boot config's listening sockets ---- */
+/* ---- listening sockets (the boot config's, a pod container's) ---- */
+
+/* "tcp:A.B.C.D:PORT" / "udp:A.B.C.D:PORT" -> type and address; 0 or -1. */
+static int parse_listen(const char *l, uint8_t *type, struct kumo_plat_sockaddr *a)
+{
+	if (strncmp(l, "tcp:", 4) == 0)
+		*type = KUMO_PLAT_SOCK_STREAM;
+	else if (strncmp(l, "udp:", 4) == 0)
+		*type = KUMO_PLAT_SOCK_DGRAM;
+	else
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->family = KUMO_PLAT_AF_INET;
+	const char *p = l + 4;
+	for (int k = 0; k < 5; k++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		long v = 0;
+		int digits = 0;
+		while (*p >= '0' && *p <= '9' && digits < 6)
+			v = v * 10 + (*p++ - '0'), digits++;
+		if (k < 4) {
+			if (v > 255 || *p++ != (k < 3 ? '.' : ':'))
+				return -1;
+			a->addr[k] = (uint8_t)v;
+		} else {
+			if (v < 1 || v > 65535 || *p)
+				return -1;
+			a->port = (uint16_t)v;
+		}
+	}
+	return 0;
+}
+
+int net_listen_open(const char *l, struct kumo_plat_file **out, char *err, size_t errcap)
+{
+	uint8_t type;
+	struct kumo_plat_sockaddr a;
+	if (parse_listen(l, &type, &a) < 0) {
+		snprintf(err, errcap, "listen `%s`: not tcp:ADDR:PORT or udp:ADDR:PORT", l);
+		return -1;
+	}
+	struct kumo_plat_file *f = NULL;
+	int rc = kumo_plat_sock_open(KUMO_PLAT_AF_INET, type, &f);
+	const char *what = "open";
+	if (rc == 0) {
+		kumo_plat_sock_setopt(f, OPT_LEVEL_SOCKET, SO_REUSEADDR_, 1);
+		what = "bind";
+		rc = kumo_plat_sock_bind(f, &a);
+	}
+	if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
+		what = "listen";
+		rc = kumo_plat_sock_listen(f, 1024); /* accept queue, like somaxconn */
+	}
+	if (rc < 0) {
+		if (rc == -WASI_EADDRINUSE)
+			snprintf(err, errcap, "listen `%s`: address in use", l);
+		else
+			snprintf(err, errcap, "listen `%s`: %s failed (wasi errno %d)", l, what, -rc);
+		if (f)
+			kumo_plat_close(f);
+		return -1;
+	}
+	*out = f;
+	return 0;
+}
 
 int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, size_t errcap)
 {
@@ -998,31 +1085,11 @@ int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, si
 		return -1;
 	}
 	for (int i = 0; i < c->nlisten; i++) {
-		const char *l = c->listen[i];
-		uint8_t type = strncmp(l, "tcp:", 4) == 0 ? KUMO_PLAT_SOCK_STREAM : KUMO_PLAT_SOCK_DGRAM;
-		struct kumo_plat_sockaddr a = { .family = KUMO_PLAT_AF_INET };
-		const char *p = l + 4;
-		for (int k = 0; k < 4; k++) { /* bootcfg.c checked the syntax */
-			a.addr[k] = (uint8_t)strtoll(p, (char **)&p, 10);
-			p++;
-		}
-		a.port = (uint16_t)strtoll(p, NULL, 10);
-		int rc = kumo_plat_sock_open(KUMO_PLAT_AF_INET, type, &v[i]);
-		const char *what = "open";
-		if (rc == 0) {
-			kumo_plat_sock_setopt(v[i], OPT_LEVEL_SOCKET, SO_REUSEADDR_, 1);
-			what = "bind";
-			rc = kumo_plat_sock_bind(v[i], &a);
-		}
-		if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
-			what = "listen";
-			rc = kumo_plat_sock_listen(v[i], 1024); /* accept queue, like somaxconn */
-		}
-		if (rc < 0) {
-			snprintf(err, errcap, "net.listen[%d] `%s`: %s failed (wasi errno %d)", i, l, what, -rc);
-			for (int k = 0; k <= i; k++)
-				if (v[k])
-					kumo_plat_close(v[k]);
+		char e[160];
+		if (net_listen_open(c->listen[i], &v[i], e, sizeof(e)) < 0) {
+			snprintf(err, errcap, "net.listen[%d]: %s", i, e);
+			for (int k = 0; k < i; k++)
+				kumo_plat_close(v[k]);
 			free(v);
 			return -1;
 		}

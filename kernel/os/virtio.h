@@ -21,6 +21,7 @@
 
 /* Device types (virtio 1.x, 5 "Device Types"). */
 #define VIRTIO_ID_NET 1
+#define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_9P 9
 
 /* Feature bits the transport knows about. */

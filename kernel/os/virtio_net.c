@@ -59,6 +59,8 @@ static struct {
 	int csum;                       /* CSUM: tx TCP checksums left to the device */
 	int guest_csum;                 /* GUEST_CSUM: rx packets say what was checked */
 	int tso;                        /* HOST_TSO4 (+ CSUM + indirect tables) */
+	int armed;                      /* rx interrupts on (vnet_arm) */
+	uint64_t arm_tsc;               /* when (kumo.netprof: the idle time) */
 	struct vnet_stats st;
 } nic;
 
@@ -369,15 +371,21 @@ int vnet_arm(void)
 	virtio_irq_ack(&nic.dev);
 	if (virtq_has_used(&nic.rx)) {
 		virtq_suppress_irq(&nic.rx, 1);
+		nic.st.arm_hits++;
 		return 1;
 	}
+	nic.armed = 1;
+	nic.arm_tsc = prof_begin();
 	return 0;
 }
 
 void vnet_disarm(void)
 {
-	if (nic.found)
-		virtq_suppress_irq(&nic.rx, 1);
+	if (!nic.armed)
+		return;
+	nic.armed = 0;
+	virtq_suppress_irq(&nic.rx, 1);
+	prof_end(NETPROF_IDLE, nic.arm_tsc);
 }
 
 void vnet_stats(struct vnet_stats *out)
@@ -393,6 +401,7 @@ void vnet_poll(struct netif *nif)
 {
 	if (!nic.found)
 		return;
+	vnet_disarm(); /* the kernel runs: it polls */
 	tx_reclaim();
 	struct virtq *q = &nic.rx;
 	while (virtq_has_used(q)) {
