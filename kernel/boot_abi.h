@@ -96,17 +96,22 @@
  *   Before power-off the kernel writes exactly one line on COM3 (after flushing COM1
  *   and COM2), then powers off. Its format (KUMO_EXIT_RECORD_PREFIX, then fields
  *   separated by one space, ended by '\n'):
- *       KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|panic>[ trap=<n>] msg=<text>
+ *       KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|oom|panic>[ trap=<n>] msg=<text>
  *   status: the app's exit status (proc_exit / return of _start), 0..255 exactly;
- *           KUMO_EXIT_STATUS_TRAP for a Wasm trap, KUMO_EXIT_STATUS_PANIC for a kernel
- *           bug.
+ *           KUMO_EXIT_STATUS_TRAP for a Wasm trap (oom included), KUMO_EXIT_STATUS_PANIC
+ *           for a kernel bug.
  *   kind:   exit (the app exited), trap (a Wasm trap: trap=<enum kumo_trap_code> and
  *           msg=<kumo_trap_message(code)>, e.g. "out of bounds memory access"),
- *           panic (the kernel broke one of its own invariants or met an unexpected
- *           fault; the details precede the record on COM3).
+ *           oom (the trap "out of memory": the VM could not back memory the app was
+ *           promised; trap= and msg= as for trap), panic (the kernel broke one of its
+ *           own invariants or met an unexpected fault; the details precede the record
+ *           on COM3).
  *   msg:    the rest of the line; never contains '\n'.
  *   A VM that stops without an exit record crashed in a way the kernel could not
  *   report (treat like a panic).
+ *   Host side, one shape for every end of a VM: struct kumo_exit_record below, the
+ *   record's fields as decoded (vmm/ decodes them), plus two ends only the host sees
+ *   (the VM destroyed on purpose, or gone without a record).
  *
  * File records (OUT)
  *   Before the exit record (not after a panic), one line per "files" entry with
@@ -237,7 +242,34 @@
 #define KUMO_FILE_RECORD_MAX (64u << 10) /* bytes of one file copied back at exit */
 #define KUMO_EXIT_KIND_EXIT "exit"
 #define KUMO_EXIT_KIND_TRAP "trap"
+#define KUMO_EXIT_KIND_OOM "oom"
 #define KUMO_EXIT_KIND_PANIC "panic"
+
+/* How a VM ended: the record's kind, or one of the ends only the host sees. */
+enum kumo_exit_kind {
+	KUMO_EXIT_EXITED = 1, /* kind=exit: the app exited; status is its code */
+	KUMO_EXIT_TRAPPED,    /* kind=trap: a Wasm trap; trap and msg say which */
+	KUMO_EXIT_OOM,        /* kind=oom: the trap "out of memory" */
+	KUMO_EXIT_PANICKED,   /* kind=panic: a kernel bug; msg says what */
+	KUMO_EXIT_KILLED,     /* host only: destroyed on the host's request before it
+			       * exited (status 137) */
+	KUMO_EXIT_CRASHED,    /* host only: gone without a record (stopped by the
+			       * accelerator, QEMU died, no sign of life); msg says why
+			       * (status 255) */
+};
+#define KUMO_EXIT_STATUS_KILLED 137  /* 128 + SIGKILL */
+#define KUMO_EXIT_MSG_MAX 256
+
+/* The end of a VM as the host holds it: the exit record decoded, or a host-only end. */
+struct kumo_exit_record {
+	uint32_t status;             /* 0..255 */
+	uint32_t kind;               /* enum kumo_exit_kind */
+	int32_t trap;                /* enum kumo_trap_code (compiler/abi.h) of TRAPPED and
+				      * OOM, -1 otherwise */
+	char msg[KUMO_EXIT_MSG_MAX]; /* the record's msg ("out of bounds memory access",
+				      * "exited", "stopped by the host", a panic's text); a
+				      * host-only end's cause; NUL-terminated */
+};
 
 /* Limits. */
 #define KUMO_BOOT_CONFIG_MAX (1u << 20)       /* bytes of config JSON */

@@ -96,7 +96,9 @@ void kstop_check(void)
 void ktrap(uint32_t code)
 {
 	klog("wasm trap: %s", kumo_trap_message(code));
-	finish(KUMO_EXIT_STATUS_TRAP, KUMO_EXIT_KIND_TRAP, (int)code, kumo_trap_message(code));
+	finish(KUMO_EXIT_STATUS_TRAP,
+	       code == KUMO_TRAP_OUT_OF_MEMORY ? KUMO_EXIT_KIND_OOM : KUMO_EXIT_KIND_TRAP,
+	       (int)code, kumo_trap_message(code));
 }
 
 void panic(const char *fmt, ...)

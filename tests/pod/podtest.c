@@ -209,8 +209,8 @@ static int wait_for(int (*cond)(void *), void *arg, int ms)
 			return 1;
 		if (kumo_now_ns() >= end)
 			return 0;
-		struct vmm_exit ex;
-		if (st.vm && vmm_vm_exit(st.vm, &ex)) {
+		struct kumo_exit_record ex;
+		if (st.vm && vmm_vm_exit(st.vm, &ex, NULL)) {
 			pump();
 			return cond(arg);
 		}
@@ -619,9 +619,9 @@ static void script(void)
 				printf("shutdown: %s\n", kumo_error_msg(err));
 				kumo_error_free(&err);
 			}
-			struct vmm_exit ex;
+			struct kumo_exit_record ex;
 			if (vmm_wait(st.vm, 30000, &ex, &err) == 1)
-				printf("shutdown: vm exit code %d %s\n", ex.code, ex.message);
+				printf("shutdown: vm exit code %u %s\n", ex.status, ex.msg);
 			else
 				printf("shutdown: vm still there\n");
 		} else {
@@ -703,8 +703,8 @@ int main(int argc, char **argv)
 	uint64_t end = kumo_now_ns() + 30000000000ull;
 	while (!st.ready && kumo_now_ns() < end) {
 		pump();
-		struct vmm_exit ex;
-		if (vmm_vm_exit(st.vm, &ex))
+		struct kumo_exit_record ex;
+		if (vmm_vm_exit(st.vm, &ex, NULL))
 			break;
 		usleep(2000);
 	}
@@ -713,8 +713,8 @@ int main(int argc, char **argv)
 	printf("ready: %s host_ms=%.1f\n", st.ready_json, (double)(kumo_now_ns() - t0) / 1e6);
 	fflush(stdout);
 	script();
-	struct vmm_exit ex;
-	if (!vmm_vm_exit(st.vm, &ex)) {
+	struct kumo_exit_record ex;
+	if (!vmm_vm_exit(st.vm, &ex, NULL)) {
 		vmm_stop(st.vm, 0, &err);
 		kumo_error_free(&err);
 	}
