@@ -91,6 +91,10 @@ int kumo_write_file_replace(const char *path, const void *data, size_t len, int 
 int kumo_write_all(int fd, const void *data, size_t len);
 /* mkdir -p. */
 int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err);
+/* The first executable regular file NAME in the ':'-separated directories of
+ * search_path (NULL: $PATH, else /usr/bin:/bin), malloc'd; NAME with a '/' is taken
+ * as it is. NULL when there is none. */
+char *kumo_find_executable(const char *name, const char *search_path);
 /* Monotonic clock in nanoseconds. */
 uint64_t kumo_now_ns(void);
 

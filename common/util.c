@@ -214,6 +214,29 @@ int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err)
 	return 0;
 }
 
+static bool is_executable_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+char *kumo_find_executable(const char *name, const char *search_path)
+{
+	if (strchr(name, '/'))
+		return is_executable_file(name) ? xstrdup(name) : NULL;
+	if (!search_path)
+		search_path = getenv("PATH");
+	autofree char *copy = xstrdup(search_path ? search_path : "/usr/bin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", d, name);
+		if (is_executable_file(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
 uint64_t kumo_now_ns(void)
 {
 	struct timespec ts;

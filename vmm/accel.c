@@ -54,15 +54,8 @@ static char *find_qemu(const char *bin)
 {
 	if (strchr(bin, '/'))
 		return realpath(bin, NULL);
-	const char *path = getenv("PATH");
-	autofree char *copy = xstrdup(path ? path : "/usr/bin:/bin");
-	char *save = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		autofree char *p = xasprintf("%s/%s", d, bin);
-		if (access(p, X_OK) == 0)
-			return realpath(p, NULL);
-	}
-	return NULL;
+	autofree char *p = kumo_find_executable(bin, NULL);
+	return p ? realpath(p, NULL) : NULL;
 }
 
 static void read_line(const char *path, char *out, size_t cap)

@@ -506,16 +506,7 @@ char *cni_find_plugin(const char *plugin_path, const char *type)
 {
 	if (!valid_plugin_type(type))
 		return NULL;
-	autofree char *copy = xstrdup(plugin_path ? plugin_path : CNI_DEFAULT_PLUGIN_PATH);
-	char *save = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", d, type);
-		struct stat st;
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
+	return kumo_find_executable(type, plugin_path ? plugin_path : CNI_DEFAULT_PLUGIN_PATH);
 }
 
 char *cni_request(const struct cni_netconf *c, const json_t *plugin, const json_t *caps,

@@ -218,15 +218,10 @@ static int qemu_open(struct vmm *vmm, kumo_error_t *err)
 	const char *bin = vmm->qemu_binary;
 	if (strchr(bin, '/'))
 		return access(bin, X_OK) < 0 ? kumo_error_errno(err, errno, "qemu `%s`", bin) : 0;
-	const char *path = getenv("PATH");
-	autofree char *copy = xstrdup(path ? path : "/usr/bin:/bin");
-	char *save = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		autofree char *p = xasprintf("%s/%s", d, bin);
-		if (access(p, X_OK) == 0)
-			return 0;
-	}
-	return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu `%s` not found on PATH", bin);
+	autofree char *found = kumo_find_executable(bin, NULL);
+	if (!found)
+		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu `%s` not found on PATH", bin);
+	return 0;
 }
 
 static void qemu_close(struct vmm *vmm)

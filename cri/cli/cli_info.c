@@ -202,15 +202,7 @@ static json_t *gather(enum vmm_accel want, const char *root, const struct cri_co
 	}
 	if (accel_only)
 		return j;
-	autofree char *qemu_path = NULL;
-	const char *path = getenv("PATH");
-	autofree char *copy = xstrdup(path ? path : "/usr/bin:/bin");
-	char *save = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d && !qemu_path; d = strtok_r(NULL, ":", &save)) {
-		autofree char *p = xasprintf("%s/qemu-system-x86_64", d);
-		if (access(p, X_OK) == 0)
-			qemu_path = xstrdup(p);
-	}
+	autofree char *qemu_path = kumo_find_executable("qemu-system-x86_64", NULL);
 	char ver[160] = "";
 	if (qemu_path) {
 		autofree char *cmd = xasprintf("'%s' --version 2>/dev/null", qemu_path);

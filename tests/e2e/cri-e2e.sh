@@ -7,25 +7,13 @@
 # stop, rm, rmp, rmi, filters, restart recovery (kill -9 and SIGTERM), bad requests.
 # Prints `cri: N passed, N failed`.
 set -u
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-T=$(mktemp -d /tmp/kumo-cri-e2e.XXXXXX)
-SOCK=$T/kumo.sock
+# shellcheck source=../lib/cri.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/cri.sh"
+cri_suite cri 20
 ROOT=$T/root
 LOGS=$T/logs
 mkdir -p "$LOGS"
-KPID=
-SUITE=cri
-CRICTL_TIMEOUT=20
-# shellcheck source=../lib/cri.sh
-. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/cri.sh"
-
-cleanup() {
-	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
-	[ -n "${K2PID:-}" ] && kill -9 "$K2PID" 2>/dev/null && wait "$K2PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+at_exit '[ -z "${K2PID:-}" ] || { kill -9 "$K2PID" 2>/dev/null; wait "$K2PID" 2>/dev/null; }'
 
 # wait_state ID STATE: polls ContainerStatus until STATE (bounded, not a timed assertion)
 wait_state() {
@@ -216,7 +204,7 @@ code "CheckpointContainer is unimplemented" Unimplemented CheckpointContainer "{
 # --- restart recovery: kill -9 --------------------------------------------------------
 C5=$(create "$POD2" sleeper '["sleep","1000"]')
 call "start a container that exits while kumod is down" StartContainer "{\"container_id\":\"$C5\"}"
-kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+kumod_kill
 sleep 1.5 # the sleeper's fake VM exits while kumod is down
 start_kumod || bad "kumod restarts after kill -9" "no"
 call "ListPodSandbox after kill -9" ListPodSandbox '{}'

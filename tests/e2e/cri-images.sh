@@ -12,25 +12,12 @@ set -u
 # namespace of this script's own they never touch the machine's.
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
 ip link set lo up
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-T=$(mktemp -d /tmp/kumo-cri-images.XXXXXX)
-SOCK=$T/kumo.sock
-KPID=
-SUITE=cri-images
-CRICTL_TIMEOUT=60
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
-
-cleanup() {
-	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
-	registry_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
+cri_suite cri-images 60
 
 # A tiny WASI module (exports _start) and the images around it.
 printf '(module (func (export "_start")))' >"$T/app.wat"

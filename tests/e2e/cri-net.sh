@@ -16,34 +16,20 @@ set -u
 # kumod's bridge, taps and iptables rules stay in this script's own network namespace.
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
 ip link set lo up
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-APPS=$BUILD/apps
-VM_BACKEND=${VM_BACKEND:-qemu}
-HTTPD=${HTTPD:-$APPS/net_httpd.wasm}
-# How the server app is told what to serve: the directory /www (a pod mount).
-HTTPD_ARGS=${HTTPD_ARGS:-'["--root","/www"]'}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-T=$(mktemp -d /tmp/kumo-cri-net.XXXXXX)
-SOCK=$T/kumo.sock
-KPID=
-SUITE=cri-net
-CRICTL_TIMEOUT=120
-BR=kumoe2e0
-CIDR=10.77.0.0/24
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
 # shellcheck source=../lib/oci-wasm-image.sh
 . "$HERE/../lib/oci-wasm-image.sh"
-
-cleanup() {
-	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
-	registry_stop
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+cri_suite cri-net 120
+VM_BACKEND=${VM_BACKEND:-qemu}
+HTTPD=${HTTPD:-$APPS/net_httpd.wasm}
+# How the server app is told what to serve: the directory /www (a pod mount).
+HTTPD_ARGS=${HTTPD_ARGS:-'["--root","/www"]'}
+BR=kumoe2e0
+CIDR=10.77.0.0/24
 
 start_kumod() { # extra flags...
 	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" \
@@ -188,7 +174,7 @@ if kill -0 "$KPID" 2>/dev/null; then bad "kumod ends on SIGTERM while a VM runs"
 wait "$KPID" 2>/dev/null; KPID=
 start_kumod --bridge "$BR" --pod-cidr "$CIDR"
 eq "after SIGTERM, the pod keeps its IP" "$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$POD\"}" | jq -r .status.network.ip)" "$IP"
-kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+kumod_kill
 start_kumod --bridge "$BR" --pod-cidr "$CIDR"
 eq "after kill -9, the pod keeps its IP" "$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$POD\"}" | jq -r .status.network.ip)" "$IP"
 eq "after kill -9, the tap and the rule are still there" "$(( $(taps) - taps0 ))/$(( $(dnat_rules) - rules0 ))" "1/1"

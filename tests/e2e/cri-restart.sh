@@ -11,32 +11,25 @@
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
 ip link set lo up
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
-T=$(mktemp -d /tmp/kumo-cri-restart.XXXXXX)
-SOCK=$T/kumo.sock
-KPID=
-SUITE=cri-restart
-CRICTL_TIMEOUT=120
 started_here=0
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
+cri_suite cri-restart 120
 
-cleanup() {
-	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+# kumod first, then the VMs it left.
+vms_cleanup() {
+	kumod_kill
 	for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep "^kumo-" ); do
 		grep -qs "$d" "$T"/root-*/vms/*/vm.json && virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
 	done
 	for f in "$T"/root-qemu/vms/*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
-	registry_stop
 	[ $started_here -eq 1 ] && bash "$TOP/deploy/start-libvirtd.sh" --stop >/dev/null 2>&1
-	rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit vms_cleanup
 
 bash "$TOP/deploy/start-libvirtd.sh" --status 2>/dev/null || started_here=1
 if ! bash "$TOP/deploy/start-libvirtd.sh" >"$T/libvirtd.log" 2>&1; then
@@ -112,7 +105,7 @@ for VMB in libvirt qemu; do
 	for _ in $(seq 600); do grep -qs ' F up$' "$T/logs-$VMB/sleep3.log" && break; sleep 0.1; done
 	eq "$VMB: sleep3 printed before the kill" "$(grep -c ' stdout F up$' "$T/logs-$VMB/sleep3.log" 2>/dev/null)" "1"
 
-	kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+	kumod_kill
 	# While kumod is down, sleep3's VM powers off.
 	dom=kumo-${CE:0:40}
 	for _ in $(seq 600); do vm_exists "$dom" || break; sleep 0.1; done

@@ -12,27 +12,13 @@ set -u
 # namespace of this script's own they never touch the machine's.
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
 ip link set lo up
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-APPS=$BUILD/apps
 VM_BACKEND=${VM_BACKEND:-qemu}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-T=$(mktemp -d /tmp/kumo-cri-vm.XXXXXX)
-SOCK=$T/kumo.sock
-KPID=
-SUITE=cri-vm
-CRICTL_TIMEOUT=120
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
-
-cleanup() {
-	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
-	registry_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
+cri_suite cri-vm 120
 
 for a in app_args app_exitcode app_trap app_podtool; do
 	[ -f "$APPS/$a.wasm" ] || { bad "test app $a" "missing $APPS/$a.wasm (make apps)"; finish; }

@@ -1,4 +1,5 @@
-/* tests/unit/test_common.c - the shared error object and atomic file writes. */
+/* tests/unit/test_common.c - the shared error object, atomic file writes, sha256 and the
+ * executable search. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,6 +62,37 @@ static void atomic_write_roundtrip(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* kumo_find_executable: the first executable regular file along the path; a directory
+ * or a file without x of that name is passed over; a name with '/' is taken as is. */
+static void find_executable(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kumo-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	autofree char *a = xasprintf("%s/a", dir), *b = xasprintf("%s/b", dir),
+		      *c = xasprintf("%s/c", dir);
+	kumo_error_t err = NULL;
+	autofree char *a_tool = xasprintf("%s/tool", a), *b_tool = xasprintf("%s/tool", b),
+		      *c_tool = xasprintf("%s/tool", c);
+	assert_int_equal(kumo_mkdir_p(a_tool, 0755, &err), 0); /* a/tool: a directory */
+	assert_int_equal(kumo_mkdir_p(b, 0755, &err), 0);
+	assert_int_equal(kumo_write_file_atomic(b_tool, "x", 1, 0644, &err), 0); /* no x */
+	assert_int_equal(kumo_mkdir_p(c, 0755, &err), 0);
+	assert_int_equal(kumo_write_file_atomic(c_tool, "x", 1, 0755, &err), 0);
+	autofree char *path = xasprintf("%s:%s:%s", a, b, c);
+	autofree char *found = kumo_find_executable("tool", path);
+	assert_non_null(found);
+	assert_string_equal(found, c_tool);
+	assert_null(kumo_find_executable("missing", path));
+	assert_null(kumo_find_executable("tool", a));
+	autofree char *as_is = kumo_find_executable(c_tool, "/nonexistent");
+	assert_non_null(as_is);
+	assert_string_equal(as_is, c_tool);
+	assert_null(kumo_find_executable(b_tool, NULL));
+	autofree char *cmd = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* The one sha256: memory, stream (with a reset) and file agree with the known digest. */
 static void sha256_forms_agree(void **state)
 {
@@ -101,6 +133,7 @@ int main(void)
 		cmocka_unit_test(errno_maps_status),
 		cmocka_unit_test(atomic_write_roundtrip),
 		cmocka_unit_test(sha256_forms_agree),
+		cmocka_unit_test(find_executable),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
