@@ -49,14 +49,28 @@ static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 
 static int load_file(struct cri_config *cfg, const char *path, bool required, kumo_error_t *err)
 {
-	json_error_t je;
-	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!j) {
-		if (!required && access(path, F_OK) < 0 && errno == ENOENT)
+	uint8_t *text = NULL;
+	size_t len = 0;
+	if (kumo_read_file(path, CRI_CONFIG_MAX_BYTES, &text, &len, err) < 0) {
+		if (!required && access(path, F_OK) < 0 && errno == ENOENT) {
+			kumo_error_free(err);
 			return 0;
+		}
+		return kumo_error_wrap(err, "config");
+	}
+	int r = cri_config_parse_json(cfg, (const char *)text, len, path, err);
+	free(text);
+	return r;
+}
+
+int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, const char *path,
+			  kumo_error_t *err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
 		return kumo_error(err, KUMO_E_INVALID, "config `%s` line %d: %s", path, je.line,
 				  je.text);
-	}
 	int r = 0;
 	const char *key;
 	json_t *v;

@@ -46,6 +46,12 @@ struct cri_config {
 int cri_config_load(struct cri_config *cfg, const char *path, bool required, int argc,
 		    char **argv, bool *show_version, kumo_error_t *err);
 void cri_config_clear(struct cri_config *cfg);
+/* Applies the JSON object text[0..len) (kumo.json's content; `path` names it in errors)
+ * over cfg, which holds defaults or earlier values: what cri_config_load does with the
+ * file. */
+int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, const char *path,
+			  kumo_error_t *err);
+#define CRI_CONFIG_MAX_BYTES (1u << 20) /* kumo.json larger than this is refused */
 
 struct cri_runtime;
 struct cri_backend;

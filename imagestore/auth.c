@@ -230,15 +230,23 @@ int auth_fetch_token(struct registry *r, const struct challenge *ch, char **toke
 		return kumo_error(err, KUMO_E_UNAVAILABLE, "token server `%s` answered HTTP %ld",
 				  ch->realm, status);
 	}
-	json_t *root = json_loadb(m.data ? m.data : "", m.len, 0, NULL);
+	int rc = auth_token_parse(m.data ? m.data : "", m.len, token);
 	free(m.data);
+	if (rc < 0)
+		return kumo_error(err, KUMO_E_PERMISSION, "token server `%s` sent no token",
+				  ch->realm);
+	return 0;
+}
+
+int auth_token_parse(const char *body, size_t len, char **token)
+{
+	json_t *root = json_loadb(body, len, 0, NULL);
 	json_t *t = json_object_get(root, "token");
 	if (!json_is_string(t) || json_string_length(t) == 0)
 		t = json_object_get(root, "access_token");
 	if (!json_is_string(t) || json_string_length(t) == 0) {
 		json_decref(root);
-		return kumo_error(err, KUMO_E_PERMISSION, "token server `%s` sent no token",
-				  ch->realm);
+		return -1;
 	}
 	*token = xstrdup(json_string_value(t));
 	json_decref(root);

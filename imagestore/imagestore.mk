@@ -26,6 +26,7 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 # Fuzz targets: reference parsing and manifest/index/config parsing.
 #   make fuzz-imagestore [FUZZ_SECONDS=60]   libFuzzer (clang-19, ASan+UBSan)
 #   make test                                replays tests/fuzz/corpus/{reference,manifest}
+#                                            (tests/fuzz/replay-targets.sh)
 FUZZ_IMAGESTORE_SECONDS ?= 60
 IMAGESTORE_FUZZ_SRCS := $(IMAGESTORE_SRCS) common/error.c common/util.c
 $(BUILD)/fuzz/replay_reference: $(BUILD)/host/tests/fuzz/fuzz_reference.o $(IMAGESTORE_TEST_LIBS)
@@ -46,7 +47,6 @@ fuzz-imagestore: $(BUILD)/fuzz/fuzz_reference $(BUILD)/fuzz/fuzz_manifest
 	$(BUILD)/fuzz/fuzz_manifest -max_total_time=$(FUZZ_IMAGESTORE_SECONDS) -max_len=16384 \
 		$(BUILD)/fuzz/corpus-manifest tests/fuzz/corpus/manifest
 test-prereqs: $(BUILD)/fuzz/replay_reference $(BUILD)/fuzz/replay_manifest
-TEST_SCRIPTS += tests/fuzz/replay-imagestore.sh
 
 # make bench-pull [RUNS=5] [FORMAT=image|artifact]: kumo pull vs skopeo copy, 20 and 100 MiB.
 .PHONY: bench-pull
