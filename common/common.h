@@ -86,5 +86,8 @@ int kumo_write_all(int fd, const void *data, size_t len);
 int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err);
 /* Monotonic clock in nanoseconds. */
 uint64_t kumo_now_ns(void);
+/* True when s[0..len) is well-formed UTF-8 (no overlong forms, no surrogates, nothing
+ * above U+10FFFF): what JSON (jansson) and proto3 strings require. */
+bool kumo_utf8_valid(const char *s, size_t len);
 
 #endif /* KUMO_COMMON_H */
