@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "compiler/compiler.h"
 
 #define KUMO_VERSION "0.1.0"
 #define CRI_RUNTIME_NAME "kumo"
@@ -38,6 +39,9 @@ struct cri_config {
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */
 	char *bridge;              /* node bridge for pods, NULL: vmm/'s default (kumo0) */
 	char *pod_cidr;            /* pod CIDR until kubelet sends one, NULL: vmm/'s default */
+	struct kumo_compile_limits limits; /* against hostile modules: every key of
+				    * kumo_compile_limit_keys() ("max_functions", flag
+				    * --max-functions); kumod applies them to every compile */
 };
 
 /* Fills defaults, then the JSON file `path` (missing file is fine unless `required`),

@@ -17,6 +17,8 @@ static const char usage[] =
 	"  --log-level LEVEL         debug|info|warn|error (default info)\n"
 	"  --workers N               worker threads for calls (default 8)\n"
 	"  --shutdown-grace-ms N     how long SIGTERM waits for calls in flight\n"
+	"  --max-functions N, ...    limits against hostile modules, one flag per kumo.json key\n"
+	"                            (`kumo compile --help` lists them; README \"Limits and hardening\")\n"
 	"  --version                 print the version and exit\n"
 	"Flags override the configuration file. SIGTERM stops kumod; VMs keep running.\n";
 
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
 		cri_config_clear(&cfg);
 		return 0;
 	}
+	/* Every compile of this process (PullImage, CreateContainer) obeys them. */
+	kumo_compile_set_limits(&cfg.limits);
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
 	for (int i = 0; i < 4; i++)
 		if (strcmp(cfg.log_level, levels[i]) == 0)

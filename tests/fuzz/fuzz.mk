@@ -55,7 +55,7 @@ FUZZ_ALL_TARGETS := wasm wat reference manifest $(FUZZ_NEW_TARGETS)
 # cri: the handlers and state machine with the test backend; not the gRPC transport,
 # the downstream client or the real backend.
 FUZZ_CRI_SRCS := $(filter-out cri/server.c cri/downstream.c cri/backend_real.c cri/accel_choice.c,\
-	$(CRI_LIB_SRCS)) $(FUZZ_COMMON)
+	$(CRI_LIB_SRCS)) compiler/limits.c $(FUZZ_COMMON)
 $(FUZZ_DIR)/fuzz_cri: tests/fuzz/fuzz_cri.c $(FUZZ_CRI_SRCS) $(CRI_PB_C) tests/fuzz/fuzz_util.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -I$(CRI_GEN_DIR) -o $@ tests/fuzz/fuzz_cri.c \
@@ -76,10 +76,11 @@ $(FUZZ_DIR)/replay_tar $(FUZZ_DIR)/replay_registry: $(FUZZ_DIR)/replay_%: \
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(IMAGESTORE_TEST_LIBS) $(IMAGESTORE_LDLIBS)
 
 # config: kumo.json.
-$(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c cri/config.c $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c cri/config.c compiler/limits.c $(FUZZ_COMMON)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -o $@ $^ -ljansson
-$(FUZZ_DIR)/replay_config: $(BUILD)/host/tests/fuzz/fuzz_config.o $(BUILD)/host/cri/config.o $(LIB_COMMON)
+$(FUZZ_DIR)/replay_config: $(BUILD)/host/tests/fuzz/fuzz_config.o $(BUILD)/host/cri/config.o \
+		$(BUILD)/host/compiler/limits.o $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ljansson
 
