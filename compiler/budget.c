@@ -37,6 +37,9 @@
 #define BUDGET_NO_RLIMIT_AS 1
 #endif
 #endif
+#ifndef BUDGET_NO_RLIMIT_AS
+#define BUDGET_NO_RLIMIT_AS 0
+#endif
 
 #define WORKER_ENV "KUMO_COMPILE_WORKER"
 #define REQ_MAGIC 0x6b756d6f62756467ull /* "kumobudg" */
@@ -237,10 +240,8 @@ int budget_compile(const uint8_t *wasm, size_t len, const struct kumo_compile_op
 		setrlimit(RLIMIT_CORE, &core_rl);
 		if (cpu_s)
 			setrlimit(RLIMIT_CPU, &cpu_rl);
-#ifndef BUDGET_NO_RLIMIT_AS
-		if (mem_mb)
+		if (mem_mb && !BUDGET_NO_RLIMIT_AS)
 			setrlimit(RLIMIT_AS, &as_rl);
-#endif
 		signal(SIGXCPU, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execve("/proc/self/exe", argv, envp);

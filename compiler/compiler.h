@@ -63,11 +63,11 @@ struct kumo_compile_limits {
 		.max_table_entries = 10000000,                                             \
 		.max_data_segments = 100000,                                               \
 		.max_element_segments = 100000,                                            \
-		.max_nesting = 4096,                                                       \
-		.compile_cpu_seconds = 60,                                                 \
-		.compile_cpu_seconds_per_mib = 60,                                         \
-		.compile_memory_mb = 2048,                                                 \
-		.compile_memory_mb_per_mib = 512,                                          \
+		.max_nesting = 10000,                                                      \
+		.compile_cpu_seconds = 20,                                                 \
+		.compile_cpu_seconds_per_mib = 30,                                         \
+		.compile_memory_mb = 1024,                                                 \
+		.compile_memory_mb_per_mib = 256,                                          \
 	})
 
 /* The limits every compile, validation and import listing of this process applies

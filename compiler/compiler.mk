@@ -18,3 +18,7 @@ $(BUILD)/host/compiler/compile.o: $(wildcard compiler/*.c compiler/*.h)
 # Unit test of the text format front end.
 TEST_LIBS_test_wat := $(LIB_COMPILER) $(LIB_COMMON)
 TEST_LDLIBS_test_wat := $(LIBS_LLVM)
+
+# Unit test of the limits against hostile modules and the compile budget.
+TEST_LIBS_test_limits := $(LIB_COMPILER) $(LIB_COMMON)
+TEST_LDLIBS_test_limits := $(LIBS_LLVM)
