@@ -71,6 +71,12 @@ struct kumo_boot_net {
 	const char *const *listen;  /* "tcp:ADDR:PORT" / "udp:ADDR:PORT" */
 	size_t nlisten;
 };
+/* A file mount in the rootfs (the boot config's "files", kernel/boot_abi.h). */
+struct kumo_boot_file {
+	const char *path;   /* absolute path of a regular file of the rootfs */
+	bool readonly;      /* the app cannot change it (EROFS) */
+	bool copy_back;     /* reported at exit when the app changed it (KUMO-FILE record) */
+};
 struct kumo_boot_config {
 	const char *const *args;  /* argv, argv[0] included */
 	size_t nargs;
@@ -83,14 +89,18 @@ struct kumo_boot_config {
 	uint64_t stack_size;      /* 0 = the kernel's default */
 	const char *seed_hex;     /* extra entropy, or NULL */
 	const struct kumo_boot_net *net; /* networking, NULL: none */
+	const struct kumo_boot_file *files; /* file mounts */
+	size_t nfiles;
 };
 
 /* The config as the JSON the kernel reads (malloc'd). */
 char *kumo_boot_config_json(const struct kumo_boot_config *cfg);
-/* A host directory copied into the VM's rootfs under `prefix` ("" = the root). */
+/* A host directory copied into the VM's rootfs under `prefix` ("" = the root), or a
+ * host file copied in as the entry `prefix`. A symlink as `host` itself is followed;
+ * symlinks below it are copied as symlinks. */
 struct kumo_rootfs_dir {
-	const char *host;
-	const char *prefix;
+	const char *host;   /* directory or regular file on the host */
+	const char *prefix; /* where it lands in the rootfs */
 };
 /* Writes the initrd (header, config JSON, one ustar archive of the given directories,
  * empty when ndirs is 0) atomically at path. */

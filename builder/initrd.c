@@ -79,6 +79,15 @@ char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 		json_object_set_new(root, "seed", json_string(cfg->seed_hex));
 	if (cfg->net)
 		json_object_set_new(root, "net", net_json(cfg->net));
+	if (cfg->nfiles) {
+		json_t *files = json_array();
+		for (size_t i = 0; i < cfg->nfiles; i++)
+			json_array_append_new(files, json_pack("{s:s, s:b, s:b}", "path",
+							       cfg->files[i].path, "readonly",
+							       cfg->files[i].readonly, "copy_back",
+							       cfg->files[i].copy_back));
+		json_object_set_new(root, "files", files);
+	}
 	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(root);
 	if (!text)
@@ -86,13 +95,17 @@ char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
 	return text;
 }
 
-/* Appends the tree under dir to the archive w, names relative to dir under prefix. */
+/* Appends the tree under dir to the archive w, names relative to dir under prefix (dir
+ * may be a file: one entry named prefix). */
 static int pack_dir(struct archive *w, const char *dir, const char *prefix, kumo_error_t *err)
 {
 	int ret = -1;
 	struct archive *disk = archive_read_disk_new();
 	archive_read_disk_set_standard_lookup(disk);
-	archive_read_disk_set_symlink_physical(disk);
+	/* The mount's own path is followed (a hostPath or subPath may be a symlink, and
+	 * a file mount is one entry named `prefix`); symlinks inside stay symlinks, as
+	 * kubelet's `..data` layout of ConfigMap and Secret volumes needs. */
+	archive_read_disk_set_symlink_hybrid(disk);
 	while (*prefix == '/')
 		prefix++;
 	/* Parent directories of the prefix ("data" for "data/x"). */

@@ -15,11 +15,15 @@
  *
  * Each container gets a run directory <root>/vms/<id>/ holding its initrd (boot config +
  * rootfs), the raw console streams and vm.json (what a restarted kumod needs to find
- * the VM again). Pod mounts are COPIED into the initrd's rootfs at CreateContainer: the
- * app sees the files as they were then, and its writes do not reach the host.
+ * the VM again). Pod mounts (directories, and files such as kubelet's /etc/hosts and
+ * termination-message file) are COPIED into the initrd's rootfs at CreateContainer: the
+ * app sees the files as they were then; its writes to directories stay in the VM, and
+ * what it wrote to a writable file mount is written back to the host file when the VM
+ * ends (KUMO-FILE records, before the exit is reported).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <jansson.h>
@@ -522,6 +526,73 @@ static void status_from_exit(const struct vmm_exit *x, int64_t started_ns, struc
 	}
 }
 
+/* Writes one file the guest reported back to its mount's host file. */
+static int write_back(const char *guest, const uint8_t *data, size_t len, void *ctx)
+{
+	json_t *cb = ctx; /* [{"guest": ..., "host": ...}] from vm.json, in mount order */
+	const char *h = NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(cb, i, e) { /* the last mount at a path is the one the app saw */
+		const char *g = json_string_value(json_object_get(e, "guest"));
+		if (g && strcmp(g, guest) == 0)
+			h = json_string_value(json_object_get(e, "host"));
+	}
+	if (!h) {
+		log_warn("the app reported file `%s`, which is no writable file mount of it", guest);
+		return 0;
+	}
+	/* In place: kubelet reads this very file, and the mount may be a bind of it. */
+	int fd = open(h, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("file `%s` of the app: host file `%s`: %s (not written back)", guest, h,
+			 strerror(errno));
+		return 0;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("file `%s` of the app: write `%s`: %s", guest, h, strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	log_info("file `%s` of the app: %zu bytes written back to `%s`", guest, len, h);
+	return 0;
+}
+
+/* After a VM ended: what the app wrote to its writable file mounts goes back to the host
+ * files (KUMO-FILE records), once, before the exit is reported, because kubelet reads
+ * the termination-message file as soon as ContainerStatus says EXITED. */
+static void copy_back_files(struct real *r, const char *id)
+{
+	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+	autofree char *dir = run_dir_of(r, id);
+	autofree char *done = xasprintf("%s/files.done", dir);
+	autofree char *path = xasprintf("%s/vm.json", dir);
+	autofree char *console = xasprintf("%s/console", dir);
+	pthread_mutex_lock(&once);
+	json_t *j = access(done, F_OK) == 0 ? NULL : json_load_file(path, 0, NULL);
+	json_t *cb = j ? json_object_get(j, "copy_back") : NULL;
+	if (json_array_size(cb) > 0) {
+		kumo_error_t err = NULL;
+		if (vmm_exit_files(console, write_back, cb, &err) < 0)
+			log_warn("container %.12s: %s", id, kumo_error_msg(err));
+		kumo_error_free(&err);
+	}
+	if (j) {
+		int fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	json_decref(j);
+	pthread_mutex_unlock(&once);
+}
+
 static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 {
 	struct real *r = ctx;
@@ -543,6 +614,7 @@ static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 	pthread_mutex_unlock(&r->lock);
 	if (!*id || !started)
 		return; /* removed meanwhile, or never started (cri asks vm_status then) */
+	copy_back_files(r, id);
 	struct cri_vm_status st;
 	status_from_exit(&x, started, &st);
 	cri_backend_report_exit(r->b, id, &st);
@@ -569,7 +641,7 @@ static int ensure_vmm(struct real *r, kumo_error_t *err)
 
 /* vm.json: what a restarted kumod needs to find the VM again. */
 static int save_vm_json(const char *dir, const struct vmm_spec *vs, const char *pod_id, pid_t pid,
-			kumo_error_t *err)
+			json_t *copy_back, kumo_error_t *err)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I}", "name", vs->name,
 			      "kernel", vs->kernel, "initrd", vs->initrd, "run_dir", vs->run_dir,
@@ -584,13 +656,18 @@ static int save_vm_json(const char *dir, const struct vmm_spec *vs, const char *
 		json_object_set_new(j, "mac", json_string(mac));
 	}
 	json_object_set_new(j, "pod_id", json_string(pod_id ? pod_id : ""));
+	if (copy_back)
+		json_object_set(j, "copy_back", copy_back);
 	autofree char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	autofree char *path = xasprintf("%s/vm.json", dir);
 	return kumo_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
-static int check_mount(const struct cri_mount *m, kumo_error_t *err)
+/* A mount kumo can copy into the VM: a directory, or a regular file (kubelet mounts
+ * /etc/hosts and the termination-message file as files); symlinks on the host path are
+ * followed. Sets *is_file. */
+static int check_mount(const struct cri_mount *m, bool *is_file, kumo_error_t *err)
 {
 	struct stat sb;
 	if (!m->container_path || m->container_path[0] != '/')
@@ -599,11 +676,15 @@ static int check_mount(const struct cri_mount *m, kumo_error_t *err)
 	if (stat(m->host_path, &sb) < 0)
 		return kumo_error(err, KUMO_E_NOT_FOUND, "mount `%s`: host path `%s`: %s",
 				  m->container_path, m->host_path, strerror(errno));
-	if (!S_ISDIR(sb.st_mode))
+	*is_file = S_ISREG(sb.st_mode);
+	if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
-				  "mount `%s`: host path `%s` is not a directory (kumo copies "
-				  "directories into the VM at CreateContainer; file mounts are not "
-				  "supported yet)", m->container_path, m->host_path);
+				  "mount `%s`: host path `%s` is neither a directory nor a regular "
+				  "file (kumo copies files and directories into the VM; devices, "
+				  "sockets and pipes cannot be)", m->container_path, m->host_path);
+	if (*is_file && strspn(m->container_path, "/") == strlen(m->container_path))
+		return kumo_error(err, KUMO_E_INVALID,
+				  "mount `%s`: a file cannot be mounted at the root", m->container_path);
 	return 0;
 }
 
@@ -641,9 +722,13 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	if (vmm_resources_from_cri(spec->memory_limit_bytes, spec->cpu_quota, spec->cpu_period, 0,
 				   (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &vs, err) < 0)
 		return -1;
-	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (check_mount(&spec->mounts[i], err) < 0)
+	bool file_mounts = false;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		bool is_file = false;
+		if (check_mount(&spec->mounts[i], &is_file, err) < 0)
 			return -1;
+		file_mounts |= is_file;
+	}
 	if (ensure_vmm(r, err) < 0)
 		return -1;
 	struct imagestore_image *img = NULL;
@@ -663,6 +748,8 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	const char **argv = NULL, **env = NULL;
 	struct kumo_rootfs_dir *dirs = NULL;
 	struct kumo_boot_preopen *pre = NULL;
+	struct kumo_boot_file *files = NULL;
+	json_t *copy_back = json_array();
 	struct vmrec *v = NULL;
 	struct ctr_net cn = {0};
 	autofree char *pwd = NULL;
@@ -733,28 +820,51 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	}
 	/* The rootfs: the image's files besides the module (if it carries any) at "/",
 	 * then each mount at its container path; all copies made now. "/" is preopened
-	 * when anything is in it, so absolute and (wasi-libc resolves them from "/")
-	 * relative paths reach the files; each mount is preopened at its path as well. */
+	 * when anything but directory mounts is in it (image files, file mounts such as
+	 * /etc/hosts), so absolute and (wasi-libc resolves them from "/") relative paths
+	 * reach the files; each directory mount is preopened at its path as well. A file
+	 * cannot be a preopen: it is reached through "/". */
 	bool image_files = img->rootfs_path && rootfs_has_files(img->rootfs_path, img->module_path);
 	size_t nd = 0, np = 0;
 	dirs = xzalloc(sizeof(*dirs) * (spec->n_mounts + 2));
 	pre = xzalloc(sizeof(*pre) * (spec->n_mounts + 2));
-	if (image_files) {
+	if (image_files)
 		dirs[nd++] = (struct kumo_rootfs_dir){img->rootfs_path, ""};
+	if (image_files || file_mounts)
 		pre[np++] = (struct kumo_boot_preopen){"/", "/", false};
-	}
+	/* A file mount is a "files" entry of the boot config: pinned, read-only when the
+	 * mount is, and copied back to the host file at exit when writable (the
+	 * termination-message file kubelet reads after the exit). */
+	size_t nf = 0;
+	files = xzalloc(sizeof(*files) * (spec->n_mounts + 1));
 	for (size_t i = 0; i < spec->n_mounts; i++) {
-		dirs[nd++] = (struct kumo_rootfs_dir){spec->mounts[i].host_path,
-						      spec->mounts[i].container_path};
-		pre[np++] = (struct kumo_boot_preopen){spec->mounts[i].container_path,
-						       spec->mounts[i].container_path,
-						       spec->mounts[i].readonly};
+		const struct cri_mount *m = &spec->mounts[i];
+		struct stat sb;
+		dirs[nd++] = (struct kumo_rootfs_dir){m->host_path, m->container_path};
+		/* A later mount at the same path, or a directory above it, shadows an
+		 * earlier file mount. */
+		size_t cl = strlen(m->container_path);
+		for (size_t k = nf; k-- > 0;)
+			if (strncmp(files[k].path, m->container_path, cl) == 0 &&
+			    (files[k].path[cl] == 0 || files[k].path[cl] == '/' ||
+			     m->container_path[cl - 1] == '/'))
+				files[k] = files[--nf];
+		if (stat(m->host_path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			pre[np++] = (struct kumo_boot_preopen){m->container_path, m->container_path,
+							       m->readonly};
+			continue;
+		}
+		files[nf++] = (struct kumo_boot_file){m->container_path, m->readonly, !m->readonly};
+		if (!m->readonly)
+			json_array_append_new(copy_back, json_pack("{s:s, s:s}", "guest",
+								   m->container_path, "host",
+								   m->host_path));
 	}
 	if (ctr_net(r, spec, &cn, err) < 0)
 		goto out;
 	struct kumo_boot_config cfg = {.args = argv, .nargs = nargv, .env = env, .nenv = nenv,
 				       .preopens = pre, .npreopens = np,
-				       .net = cn.has ? &cn.boot : NULL};
+				       .net = cn.has ? &cn.boot : NULL, .files = files, .nfiles = nf};
 	if (kumo_mkdir_p(dir, 0700, err) < 0 ||
 	    kumo_write_initrd(initrd, &cfg, dirs, nd, err) < 0)
 		goto out;
@@ -775,7 +885,7 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	vs.stderr_fd = -1;
 	vs.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL;
 	vs.net = cn.has ? &cn.attach : NULL;
-	if (save_vm_json(dir, &vs, spec->pod_id, 0, err) < 0)
+	if (save_vm_json(dir, &vs, spec->pod_id, 0, copy_back, err) < 0)
 		goto out;
 
 	v = xzalloc(sizeof(*v));
@@ -812,7 +922,7 @@ static int real_vm_create(struct cri_backend *b, const struct cri_container_spec
 	v->vm = vm;
 	pthread_mutex_unlock(&r->lock);
 	kumo_error_t jerr = NULL;
-	if (save_vm_json(dir, &vs, spec->pod_id, vmm_vm_pid(vm), &jerr) < 0)
+	if (save_vm_json(dir, &vs, spec->pod_id, vmm_vm_pid(vm), copy_back, &jerr) < 0)
 		log_warn("container %.12s: %s", spec->id, kumo_error_msg(jerr));
 	kumo_error_free(&jerr);
 	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s)", spec->id,
@@ -826,6 +936,8 @@ out:
 	free(env);
 	free(dirs);
 	free(pre);
+	free(files);
+	json_decref(copy_back);
 	ctr_net_clear(&cn);
 	if (built)
 		kumo_image_result_free(&res);
@@ -860,7 +972,7 @@ static int real_vm_stop(struct cri_backend *b, const char *id, int64_t timeout_s
 	return vmm_stop(vm, (int)ms, err);
 }
 
-/* Kills the QEMU a previous kumod started for a container (QEMU backend: no re-attach). */
+/* Kills the QEMU a previous kumod started for a container (one it could not re-attach to). */
 static void kill_orphan(const char *dir)
 {
 	autofree char *path = xasprintf("%s/vm.json", dir);
@@ -909,14 +1021,6 @@ static int recover(struct real *r, const char *id, struct cri_vm_status *st, kum
 		return 0;
 	}
 	int ret = 0;
-	if (r->vm_backend != VMM_BACKEND_LIBVIRT) {
-		*st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit_code = 255,
-					     .finished_at_ns = wall_ns()};
-		st->reason = xstrdup("Unknown");
-		st->message = xstrdup("kumod restarted and its qemu VM backend cannot re-attach "
-				      "to VMs (--vm-backend libvirt can)");
-		goto out;
-	}
 	if (ensure_vmm(r, err) < 0) {
 		ret = -1;
 		goto out;
@@ -948,8 +1052,23 @@ static int recover(struct real *r, const char *id, struct cri_vm_status *st, kum
 		goto out;
 	}
 	struct vmm_vm *vm = NULL;
-	if (vmm_attach(r->vmm, &vs, &vm, err) < 0) {
-		ret = -1;
+	kumo_error_t aerr = NULL;
+	if (vmm_attach(r->vmm, &vs, &vm, &aerr) < 0) {
+		if (r->vm_backend != VMM_BACKEND_QEMU) {
+			*err = aerr;
+			ret = -1;
+			goto out;
+		}
+		/* A QEMU kumod cannot drive (started by an older kumo): it goes, and the
+		 * container ends, so that kubelet starts it again on a VM kumod owns. */
+		log_warn("container %.12s: %s", id, kumo_error_msg(aerr));
+		kumo_error_free(&aerr);
+		kill_orphan(dir);
+		*st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit_code = 255,
+					     .finished_at_ns = wall_ns()};
+		st->reason = xstrdup("Unknown");
+		st->message = xstrdup("kumod restarted and could not re-attach to the container's "
+				      "VM, so it was stopped");
 		goto out;
 	}
 	struct vmrec *v = xzalloc(sizeof(*v));
@@ -996,9 +1115,10 @@ static int real_vm_status(struct cri_backend *b, const char *id, struct cri_vm_s
 		st->state = CRI_VM_RUNNING;
 		break;
 	default:
-		if (vmm_vm_exit(vm, &x))
+		if (vmm_vm_exit(vm, &x)) {
+			copy_back_files(r, id);
 			status_from_exit(&x, started, st);
-		else
+		} else
 			st->state = CRI_VM_GONE;
 		break;
 	}
@@ -1031,27 +1151,14 @@ static void real_destroy(struct cri_backend *b)
 	struct real *r = b->priv;
 	if (!r)
 		return;
-	/* VMs keep running: let go of them (the libvirt backend re-attaches later). A
-	 * running QEMU of the qemu backend is this process's child, watched by a thread
-	 * that only returns when QEMU exits: those handles are left to the process exit
-	 * (kumod is ending), so shutdown does not wait for the VMs. */
-	bool busy = false;
+	/* VMs keep running: let go of them (a restarted kumod re-attaches). */
 	while (r->vms) {
 		struct vmrec *v = r->vms;
 		r->vms = v->next;
-		if (r->vm_backend == VMM_BACKEND_QEMU && v->vm &&
-		    vmm_vm_state(v->vm) != VMM_STATE_EXITED) {
-			log_info("container %.12s: QEMU %d keeps running (the qemu backend cannot "
-				 "re-attach: a restarted kumod reports it as exited)", v->id,
-				 (int)vmm_vm_pid(v->vm));
-			busy = true;
-		} else {
-			vmm_vm_detach(v->vm);
-		}
+		vmm_vm_detach(v->vm);
 		vmrec_free(v);
 	}
-	if (!busy)
-		vmm_close(r->vmm);
+	vmm_close(r->vmm);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->net_lock);
 	free((char *)r->net.bridge);

@@ -62,6 +62,7 @@ static const char *const backends[] = {"real", "test", NULL};
 static const char *const vm_backends[] = {"qemu", "libvirt", NULL};
 static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const host_networks[] = {"refuse", "no-network", NULL};
 
 static int load_file(struct cri_config *cfg, const char *path, bool required, kumo_error_t *err)
 {
@@ -114,6 +115,9 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 			set_str(&cfg->bridge, s);
 		else if (strcmp(key, "pod_cidr") == 0 && is_str)
 			set_str(&cfg->pod_cidr, s);
+		else if (strcmp(key, "host_network") == 0 && is_str)
+			r = check_choice("config host_network", s, host_networks, err) < 0 ? -1
+			    : (set_str(&cfg->host_network, s), 0);
 		else if (strcmp(key, "log_level") == 0 && is_str)
 			r = check_choice("config log_level", s, levels, err) < 0 ? -1
 			    : (set_str(&cfg->log_level, s), 0);
@@ -157,6 +161,7 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->vm_backend = xstrdup(CRI_DEFAULT_VM_BACKEND);
 	cfg->accel = xstrdup("auto");
 	cfg->log_level = xstrdup("info");
+	cfg->host_network = xstrdup("refuse");
 	cfg->workers = 8;
 	cfg->shutdown_grace_ms = 10000;
 	cfg->insecure_registries = xzalloc(sizeof(char *));
@@ -189,7 +194,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--backend", "--log-level", "--workers",
 							 "--config", "--shutdown-grace-ms",
 							 "--vm-backend", "--bridge",
-							 "--pod-cidr", "--accel", NULL};
+							 "--pod-cidr", "--accel", "--host-network",
+							 NULL};
 		bool limit = strncmp(name, "--", 2) == 0 && strchr(name + 2, '_') == NULL &&
 			     is_limit_key(name + 2);
 		bool known = limit;
@@ -227,6 +233,10 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			if (check_choice("--accel", val, accels, err) < 0)
 				return -1;
 			set_str(&cfg->accel, val);
+		} else if (strcmp(name, "--host-network") == 0) {
+			if (check_choice("--host-network", val, host_networks, err) < 0)
+				return -1;
+			set_str(&cfg->host_network, val);
 		} else if (strcmp(name, "--log-level") == 0) {
 			if (check_choice("--log-level", val, levels, err) < 0)
 				return -1;
@@ -259,6 +269,7 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->log_level);
 	free(cfg->bridge);
 	free(cfg->pod_cidr);
+	free(cfg->host_network);
 	for (size_t i = 0; cfg->insecure_registries && cfg->insecure_registries[i]; i++)
 		free(cfg->insecure_registries[i]);
 	free(cfg->insecure_registries);

@@ -39,6 +39,9 @@ struct cri_config {
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */
 	char *bridge;              /* node bridge for pods, NULL: vmm/'s default (kumo0) */
 	char *pod_cidr;            /* pod CIDR until kubelet sends one, NULL: vmm/'s default */
+	char *host_network;        /* hostNetwork pods: "refuse" (default: CreateContainer
+				    * fails naming spec.hostNetwork) or "no-network" (their
+				    * VMs run without a NIC) */
 	struct kumo_compile_limits limits; /* against hostile modules: every key of
 				    * kumo_compile_limit_keys() ("max_functions", flag
 				    * --max-functions); kumod applies them to every compile */
@@ -65,6 +68,9 @@ struct cri_backend;
 int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_runtime **out,
 		    kumo_error_t *err);
 void cri_runtime_free(struct cri_runtime *rt); /* accepts NULL; VMs keep running */
+/* hostNetwork pods run without a NIC instead of being refused (config host_network
+ * "no-network"). */
+void cri_runtime_allow_host_network(struct cri_runtime *rt, bool no_nic);
 
 /* Runs one unary method ("/runtime.v1.RuntimeService/Version") on the request bytes;
  * on success *resp (malloc'd) holds the encoded response. Unknown methods and methods

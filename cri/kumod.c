@@ -17,6 +17,9 @@ static const char usage[] =
 	"  --log-level LEVEL         debug|info|warn|error (default info)\n"
 	"  --workers N               worker threads for calls (default 8)\n"
 	"  --shutdown-grace-ms N     how long SIGTERM waits for calls in flight\n"
+	"  --host-network refuse|no-network\n"
+	"                            hostNetwork pods: refused at CreateContainer (default),\n"
+	"                            or run without a network device\n"
 	"  --max-functions N, ...    limits against hostile modules, one flag per kumo.json key\n"
 	"                            (`kumo compile --help` lists them; README \"Limits and hardening\")\n"
 	"  --version                 print the version and exit\n"
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (cri_runtime_new(cfg.root, b, &rt, &err) < 0)
 		goto out; /* rt owns b even on failure */
+	cri_runtime_allow_host_network(rt, strcmp(cfg.host_network, "no-network") == 0);
 	if (cri_server_run(&cfg, rt, &err) < 0)
 		goto out;
 	rc = 0;

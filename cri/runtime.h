@@ -61,6 +61,8 @@ struct cri_runtime {
 	struct cri_pod *pods;
 	struct cri_ctr *ctrs;
 	char *pod_cidr;                      /* from UpdateRuntimeConfig */
+	bool host_network_no_nic;            /* hostNetwork pods run without a NIC (else
+					      * CreateContainer refuses them) */
 	pthread_mutex_t events_lock;
 	struct cri_sub *subs;
 	int next_sub;

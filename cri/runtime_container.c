@@ -62,6 +62,55 @@ static void spec_buf_clear(struct spec_buf *sb)
 	free(sb->image_id);
 }
 
+/* What a VM cannot give a container, refused at CreateContainer with the pod spec field
+ * that asked for it (kubelet shows the message as CreateContainerError and retries with
+ * back-off; the pod never reaches a crash loop). `pod` is the sandbox config. The host
+ * network is allowed when kumod runs such pods without a NIC (--host-network). */
+static int refuse_host_features(const struct cri_runtime *rt,
+				const Runtime__V1__PodSandboxConfig *pod,
+				const Runtime__V1__ContainerConfig *cfg, kumo_error_t *err)
+{
+	const Runtime__V1__NamespaceOption *pns =
+		pod->linux && pod->linux->security_context
+			? pod->linux->security_context->namespace_options : NULL;
+	const Runtime__V1__LinuxContainerSecurityContext *sc =
+		cfg->linux ? cfg->linux->security_context : NULL;
+	const Runtime__V1__NamespaceOption *cns = sc ? sc->namespace_options : NULL;
+	const char *name = cfg->metadata->name;
+	const int node = RUNTIME__V1__NAMESPACE_MODE__NODE;
+	if (!rt->host_network_no_nic && ((pns && pns->network == node) || (cns && cns->network == node)))
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "container `%s`: the pod uses the node's network (spec.hostNetwork: "
+				  "true); a kumo container is a VM with its own network and cannot "
+				  "join the node's (kumod --host-network no-network runs such pods "
+				  "without a network device)", name);
+	if ((pns && pns->pid == node) || (cns && cns->pid == node))
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "container `%s`: the pod uses the node's process namespace "
+				  "(spec.hostPID: true); a kumo container is a VM and sees no host "
+				  "processes", name);
+	if ((pns && pns->ipc == node) || (cns && cns->ipc == node))
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "container `%s`: the pod uses the node's IPC namespace (spec.hostIPC: "
+				  "true); a kumo container is a VM and shares no IPC with the host",
+				  name);
+	if (sc && sc->privileged)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "container `%s` is privileged (securityContext.privileged: true); a "
+				  "kumo container is a VM with no host devices or capabilities to "
+				  "grant", name);
+	if (cfg->n_devices)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "container `%s` asks for host device `%s` (devices); a kumo container "
+				  "is a VM and gets no host devices", name, cfg->devices[0]->host_path);
+	if (cfg->n_cdi_devices)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "container `%s` asks for CDI device `%s` (resources: a device "
+				  "plugin's device); a kumo container is a VM and gets no host "
+				  "devices", name, cfg->cdi_devices[0]->name);
+	return 0;
+}
+
 CRI_HANDLER(cri_create_container)
 {
 	const Runtime__V1__CreateContainerRequest *r = (const void *)req;
@@ -84,6 +133,10 @@ CRI_HANDLER(cri_create_container)
 	if (p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
 		pthread_mutex_unlock(&rt->lock);
 		return kumo_error(err, CRI_E_PRECONDITION, "pod sandbox `%.12s` is not ready", p->id);
+	}
+	if (refuse_host_features(rt, p->config, cfg, err) < 0) {
+		pthread_mutex_unlock(&rt->lock);
+		return kumo_error_wrap(err, "create container `%s`", cfg->metadata->name);
 	}
 	for (struct cri_ctr *c = rt->ctrs; c; c = c->next)
 		if (strcmp(c->pod_id, p->id) == 0 &&

@@ -461,6 +461,11 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 	return 0;
 }
 
+void cri_runtime_allow_host_network(struct cri_runtime *rt, bool no_nic)
+{
+	rt->host_network_no_nic = no_nic;
+}
+
 void cri_runtime_free(struct cri_runtime *rt)
 {
 	if (!rt)

@@ -108,6 +108,16 @@
  *   A VM that stops without an exit record crashed in a way the kernel could not
  *   report (treat like a panic).
  *
+ * File records (OUT)
+ *   Before the exit record (not after a panic), one line per "files" entry with
+ *   copy_back whose content the app changed (compared with its boot content) and that
+ *   is at most KUMO_FILE_RECORD_MAX bytes:
+ *       KUMO-FILE v=1 size=<bytes> hex=<2*size lowercase hex digits> path=<path>
+ *   path: the entry's "path", the rest of the line. A larger file is not reported (the
+ *   kernel log says so). The host writes the bytes back to the mount's host file: until
+ *   host directories are shared live, this is how what the app wrote to a file mount
+ *   (kubelet's termination-message file) reaches the host.
+ *
  * The initrd (IN)
  *   struct kumo_initrd_header at offset 0, then the config JSON at config_offset
  *   (config_size bytes, UTF-8, no NUL needed, <= KUMO_BOOT_CONFIG_MAX), then the rootfs
@@ -137,6 +147,15 @@
  *                                            share stays invisible). "path" is
  *                                            absolute; missing parents are created;
  *                                            what the rootfs has there is covered
+ *     "files":    [{"path": "/dev/termination-log", "readonly": false,
+ *                   "copy_back": true}]      regular files of the rootfs that stand for
+ *                                            host file mounts: none can be unlinked,
+ *                                            renamed or replaced (EBUSY, as a bind-
+ *                                            mounted file); readonly ones refuse writes
+ *                                            (EROFS); copy_back ones the app changed are
+ *                                            reported at exit (File records); a path
+ *                                            that is not a regular file of the rootfs
+ *                                            is a boot error
  *     "stack_size": 1048576,                 app stack bytes (rounded up to pages,
  *                                            clamped to [64 KiB, 256 MiB])
  *     "seed":     "hex",                     extra entropy mixed into random_get
@@ -161,7 +180,9 @@
  *                                            to it as fds after the preopened
  *                                            directories, in order (kernel/wasi/wasi.h);
  *                                            the app also gets LISTEN_FDS=<n> and
- *                                            KUMO_LISTEN_FD_START=<first fd>
+ *                                            KUMO_LISTEN_FD_START=<first fd>; an app
+ *                                            binding such a port itself gets that
+ *                                            socket (kernel/wasi/wasi.h)
  *     }
  *   }
  *   Unknown keys are ignored; a malformed config is a boot error (panic record).
@@ -198,6 +219,8 @@
 				      * the app was waiting (sleep, poll, socket I/O); kind=exit,
 				      * msg="stopped by the host". Microvm's GED only: pc/q35
 				      * ignore the button. A computing app is not interrupted. */
+#define KUMO_FILE_RECORD_PREFIX "KUMO-FILE v=1 "
+#define KUMO_FILE_RECORD_MAX (64u << 10) /* bytes of one file copied back at exit */
 #define KUMO_EXIT_KIND_EXIT "exit"
 #define KUMO_EXIT_KIND_TRAP "trap"
 #define KUMO_EXIT_KIND_PANIC "panic"

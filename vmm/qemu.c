@@ -1,14 +1,20 @@
 /* vmm/qemu.c - the QEMU-direct backend: spawns qemu-system-x86_64 -M microvm paused,
  * drives it over a QMP socketpair whose events a monitor thread follows (a stop that is
  * not the app's exit ends the VM at once), reaps it in a waiter thread. No daemon
- * needed. */
+ * needed. A second QMP monitor on run_dir/qmp.sock and a pid file (run_dir/qemu.pid)
+ * let a later process re-attach to a QEMU it did not start (vmm_attach after a kumod
+ * restart); a QEMU is watched through a pidfd, so a VM can also be let go of while it
+ * runs (vmm_vm_detach). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -24,6 +30,9 @@ extern char **environ;
 #define VMM_CPU_MODEL "Nehalem"
 #define QMP_FD 3
 #define TAP_FD 4 /* vmm_net_attach.fd in QEMU */
+#define RUN_DIR_FD 5 /* in QEMU: its run_dir, so the socket path stays short */
+#define QMP_SOCKET "qmp.sock"
+#define PID_FILE "qemu.pid"
 
 struct argv_buf {
 	char **v;
@@ -138,7 +147,7 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 }
 
 struct qemu_vm {
-	int qmp;              /* our end of the QMP socketpair */
+	int qmp;              /* our QMP connection: socketpair end, or run_dir/qmp.sock */
 	pthread_mutex_t cmd_lock; /* one command (send + answer) at a time */
 	pthread_mutex_t send_lock; /* one writer on the socket (commands, the monitor) */
 	pthread_mutex_t lock; /* guards the fields below */
@@ -155,7 +164,39 @@ struct qemu_vm {
 	bool monitor_started; /* and not yet joined (the waiter joins it) */
 	char rbuf[8192];      /* QMP read buffer (the greeting, then the monitor's) */
 	size_t rlen;
+	bool child;           /* we spawned it (reap it), or re-attached to it */
+	int pidfd;            /* QEMU's pidfd, -1: none (then the waiter blocks in waitpid) */
+	int stop_fd;          /* eventfd: release() tells the waiter to let go */
 };
+
+static int pidfd_of(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static struct qemu_vm *qemu_vm_new(struct vmm_vm *vm)
+{
+	struct qemu_vm *q = xzalloc(sizeof(*q));
+	q->qmp = -1;
+	q->pidfd = -1;
+	q->stop_fd = eventfd(0, EFD_CLOEXEC);
+	pthread_mutex_init(&q->cmd_lock, NULL);
+	pthread_mutex_init(&q->send_lock, NULL);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	vm->priv = q;
+	return q;
+}
 
 static int qemu_open(struct vmm *vmm, kumo_error_t *err)
 {
@@ -398,11 +439,22 @@ static void *waiter(void *arg)
 {
 	struct vmm_vm *vm = arg;
 	struct qemu_vm *q = vm->priv;
+	pid_t pid = vmm_vm_pid(vm);
 	int status = 0;
-	while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (q->pidfd >= 0) {
+		/* Until QEMU ends, or release() lets go of a VM that keeps running. */
+		struct pollfd p[2] = {{.fd = q->pidfd, .events = POLLIN},
+				      {.fd = q->stop_fd, .events = POLLIN}};
+		while (poll(p, 2, -1) < 0 && errno == EINTR)
+			;
+		if (!(p[0].revents & (POLLIN | POLLHUP)))
+			return NULL;
+	}
+	if (q->child) /* a re-attached QEMU is another process's child: no status */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 	pthread_mutex_lock(&vm->lock);
-	vm->pid = 0; /* reaped: never signal that number again */
+	vm->pid = 0; /* ended: never signal that number again */
 	pthread_mutex_unlock(&vm->lock);
 	/* QEMU is gone, so QMP reaches EOF: every event it sent (a reset's SHUTDOWN, a
 	 * panic) is handled before the exit is decided. */
@@ -449,17 +501,8 @@ static char *qemu_log_tail(const char *run_dir)
 
 static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 {
-	struct qemu_vm *q = xzalloc(sizeof(*q));
-	q->qmp = -1;
-	pthread_mutex_init(&q->cmd_lock, NULL);
-	pthread_mutex_init(&q->send_lock, NULL);
-	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	vm->priv = q;
+	struct qemu_vm *q = qemu_vm_new(vm);
+	q->child = true;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return kumo_error_errno(err, errno, "qmp socketpair");
@@ -470,13 +513,36 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		close(sv[1]);
 		return kumo_error_errno(err, errno, "create `%s`", logp);
 	}
+	/* Above every fd the spawn actions write (as the tap's below), so none clobbers it. */
+	autoclose int dir0 = open(vm->spec.run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	autoclose int dirfd = dir0 < 0 ? -1 : fcntl(dir0, F_DUPFD_CLOEXEC, 10);
+	if (dirfd < 0) {
+		close(sv[1]);
+		return kumo_error_errno(err, errno, "open `%s`", vm->spec.run_dir);
+	}
 	char **argv = vmm_qemu_argv(vm->vmm->qemu_binary, &vm->spec, vm->vmm->accel);
+	/* For re-attaching later: a second monitor on run_dir/qmp.sock (reached through
+	 * QEMU's own fd of run_dir: a unix socket path holds 108 bytes, run_dir may be
+	 * longer) and QEMU's pid in run_dir/qemu.pid. */
+	size_t argc = 0;
+	while (argv[argc])
+		argc++;
+	argv = xrealloc(argv, sizeof(char *) * (argc + 7));
+	argv[argc++] = xstrdup("-chardev");
+	argv[argc++] = xasprintf("socket,id=qmp2,path=/proc/self/fd/%d/" QMP_SOCKET
+				 ",server=on,wait=off", RUN_DIR_FD);
+	argv[argc++] = xstrdup("-mon");
+	argv[argc++] = xstrdup("chardev=qmp2,mode=control");
+	argv[argc++] = xstrdup("-pidfile");
+	argv[argc++] = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
+	argv[argc] = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, logfd, 1);
 	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], QMP_FD);
+	posix_spawn_file_actions_adddup2(&fa, dirfd, RUN_DIR_FD);
 	/* Above every fd the actions before it write, so none of them clobbers it. */
 	autoclose int tapfd = -1;
 	if (vm->spec.net && vm->spec.net->has_fd) {
@@ -520,6 +586,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	pthread_mutex_lock(&vm->lock);
 	vm->pid = pid;
 	pthread_mutex_unlock(&vm->lock);
+	q->pidfd = pidfd_of(pid); /* -1 on old kernels: the waiter then blocks in waitpid */
 	char line[1024];
 	/* The greeting comes first; the answer to qmp_capabilities only once the machine
 	 * is built (kernel loaded). EOF on the way means QEMU gave up: say why. */
@@ -615,21 +682,95 @@ static int qemu_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *er
 	return 0;
 }
 
+/* Re-attaches to the QEMU a previous process started for vm->spec.name: its pid file,
+ * checked against /proc/<pid>/cmdline, then the second monitor (qmp.sock). Returns 1
+ * with *state when it runs (CREATED while paused), 0 when it is gone, -1 when it runs
+ * but cannot be driven (a QEMU started without the re-attach monitor). */
+static int qemu_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err)
+{
+	struct qemu_vm *q = qemu_vm_new(vm);
+	autofree char *pidpath = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
+	autofree uint8_t *pidtext = NULL;
+	size_t len = 0;
+	kumo_error_t rerr = NULL;
+	if (kumo_read_file(pidpath, 64, &pidtext, &len, &rerr) < 0) {
+		kumo_error_free(&rerr);
+		return 0; /* never started, or gone with its run dir */
+	}
+	pid_t pid = (pid_t)atoi((const char *)pidtext);
+	autofree char *cmdpath = xasprintf("/proc/%d/cmdline", (int)pid);
+	autofree uint8_t *cmd = NULL;
+	if (pid <= 1 || kumo_read_file(cmdpath, 1 << 20, &cmd, &len, &rerr) < 0 ||
+	    !memmem(cmd, len, vm->spec.name, strlen(vm->spec.name))) {
+		kumo_error_free(&rerr);
+		return 0; /* that pid is no longer this VM's QEMU */
+	}
+	q->pidfd = pidfd_of(pid);
+	if (q->pidfd < 0)
+		return errno == ESRCH ? 0
+				      : kumo_error_errno(err, errno, "watch qemu pid %d", (int)pid);
+	autoclose int dirfd = open(vm->spec.run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" QMP_SOCKET, dirfd);
+	q->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (dirfd < 0 || q->qmp < 0 || connect(q->qmp, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return kumo_error_errno(err, errno, "qemu pid %d has no monitor to re-attach to at "
+					"`%s/" QMP_SOCKET "`", (int)pid, vm->spec.run_dir);
+	pthread_mutex_lock(&vm->lock);
+	vm->pid = pid;
+	pthread_mutex_unlock(&vm->lock);
+	char line[1024];
+	if (qmp_readline(q, line, sizeof(line), 10000) < 0 || strncmp(line, "{\"QMP\"", 6) != 0 ||
+	    qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", err) < 0)
+		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu pid %d: its monitor does not answer",
+				  (int)pid);
+	/* Paused (created, never resumed) or running? Asked before the monitor thread
+	 * reads the socket. */
+	const char *ask = "{\"execute\":\"query-status\"}\n";
+	bool running = false, answered = false;
+	if (send(q->qmp, ask, strlen(ask), MSG_NOSIGNAL) == (ssize_t)strlen(ask))
+		while (!answered && qmp_readline(q, line, sizeof(line), 10000) >= 0)
+			if (strncmp(line, "{\"return\"", 9) == 0) {
+				answered = true;
+				running = strstr(line, "\"running\": true") != NULL;
+			}
+	if (!answered)
+		return kumo_error(err, KUMO_E_UNAVAILABLE, "qemu pid %d: query-status: no answer",
+				  (int)pid);
+	if (pthread_create(&q->monitor, NULL, monitor_main, vm) != 0)
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a qmp monitor thread");
+	q->monitor_started = true;
+	if (pthread_create(&q->waiter, NULL, waiter, vm) != 0)
+		return kumo_error(err, KUMO_E_INTERNAL, "cannot start a waiter thread");
+	q->waiter_started = true;
+	*state = running ? VMM_STATE_RUNNING : VMM_STATE_CREATED;
+	return 1;
+}
+
 static void qemu_release(struct vmm_vm *vm)
 {
 	struct qemu_vm *q = vm->priv;
 	if (!q)
 		return;
-	if (q->waiter_started)
+	if (q->waiter_started) {
+		/* A VM that still runs is let go of (detach); one that ended is reaped. */
+		uint64_t one = 1;
+		if (q->pidfd >= 0 && write(q->stop_fd, &one, sizeof(one)) < 0)
+			log_warn("vm `%s`: cannot stop its waiter", vm->spec.name);
 		pthread_join(q->waiter, NULL);
-	/* QEMU is reaped, so QMP is at EOF and the monitor ends (a create that failed
-	 * half-way may leave a live socket: shut it down). */
+	}
+	/* QEMU is reaped (or let go of), so the monitor thread gets EOF once the socket is
+	 * shut down (a create that failed half-way may leave a live socket too). */
 	if (q->qmp >= 0)
 		shutdown(q->qmp, SHUT_RDWR);
 	if (q->monitor_started)
 		pthread_join(q->monitor, NULL);
 	if (q->qmp >= 0)
 		close(q->qmp);
+	if (q->pidfd >= 0)
+		close(q->pidfd);
+	if (q->stop_fd >= 0)
+		close(q->stop_fd);
 	free(q->answer);
 	pthread_mutex_destroy(&q->cmd_lock);
 	pthread_mutex_destroy(&q->send_lock);
@@ -649,4 +790,5 @@ const struct vmm_ops vmm_qemu_ops = {
 	.destroy = qemu_destroy,
 	.stats = qemu_stats,
 	.release = qemu_release,
+	.attach = qemu_attach,
 };

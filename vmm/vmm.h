@@ -9,7 +9,8 @@
  * (StartContainer), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
  * destroys it when the grace period passes, vmm_vm_free() releases it (destroying it
  * first if it still runs). State changes are delivered to the connection's callback
- * from a backend thread (libvirt: its event loop; QEMU: the waiter thread).
+ * from a backend thread (libvirt: its event loop; QEMU: the waiter thread). Both
+ * backends let go of a running VM (vmm_vm_detach) and find it again (vmm_attach).
  *
  * The guest side of the contract (which serial port carries stdout, stderr and the exit
  * record, the record's format) is kernel/boot_abi.h: COM1 stdout, COM2 stderr, COM3
@@ -286,11 +287,13 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err);
  * run_dir (the caller owns it). NULL is fine. */
 void vmm_vm_free(struct vmm_vm *vm);
 
-/* Recovery after a kumod restart (libvirt backend): finds the VM spec->name names
- * again. When it still runs (or waits paused) it comes back RUNNING (or CREATED) and
- * console capture resumes from the offsets saved in run_dir, so no line is lost or
- * repeated; when it ended meanwhile, it comes back EXITED with the exit record's code.
- * The QEMU backend cannot re-attach (KUMO_E_UNSUPPORTED). */
+/* Recovery after a kumod restart: finds the VM spec->name names again (libvirt: the
+ * domain; QEMU: the process in run_dir/qemu.pid, driven through the monitor QEMU keeps
+ * on run_dir/qmp.sock for this, watched through a pidfd). When it still runs (or waits
+ * paused) it comes back RUNNING (or CREATED) and console capture resumes from the
+ * offsets saved in run_dir, so no line is lost or repeated; when it ended meanwhile, it
+ * comes back EXITED with the exit record's code. A QEMU that runs without that monitor
+ * (started by an older kumo) fails with an error naming it. */
 int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 	       kumo_error_t *err);
 /* Lets go of the VM without stopping it (kumod shutting down): the console pump
@@ -321,6 +324,19 @@ int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
  * kernel/boot_abi.h, "KUMO-EXIT v=1 status=N kind=K[ trap=T] msg=M\n"; the last
  * complete record wins) into *out. Returns 0, or -1 when no valid record is there. */
 int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out);
+
+/* ---- Files reported at exit ------------------------------------------------------ */
+
+/* Called once per file the guest reported (kernel/boot_abi.h KUMO-FILE records): its
+ * path in the guest and its bytes (borrowed). A negative return stops the walk. */
+typedef int (*vmm_exit_file_fn)(const char *guest_path, const uint8_t *data, size_t len,
+				void *ctx);
+/* Calls fn for each valid KUMO-FILE record in buf (the exit channel's bytes; other lines
+ * and malformed records are skipped), in order. Returns how many, or -1 when fn failed. */
+int vmm_parse_file_records(const char *buf, size_t len, vmm_exit_file_fn fn, void *ctx);
+/* The same for the exit channel of the VM whose run directory is run_dir (the VM has
+ * ended: the records precede its exit record). Returns how many files, or -1. */
+int vmm_exit_files(const char *run_dir, vmm_exit_file_fn fn, void *ctx, kumo_error_t *err);
 
 /* ---- Resources ------------------------------------------------------------------ */
 

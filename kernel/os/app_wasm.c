@@ -95,7 +95,8 @@ int kumo_app_main(void)
 	if (missing)
 		panic("the app was compiled for `%s` but this CPU has no `%s` (QEMU: -cpu max under "
 		      "TCG, a matching named model under KVM)", kumo_module.cpu, missing);
-	if (ramfs_init(c->rootfs, c->rootfs_size, err, sizeof(err)) < 0)
+	if (ramfs_init(c->rootfs, c->rootfs_size, err, sizeof(err)) < 0 ||
+	    ramfs_mark_files(c->files, (size_t)c->nfiles, err, sizeof(err)) < 0)
 		panic("boot config: %s", err);
 	mount_shares(c);
 	struct kumo_wasi_preopen *pre = kumo_plat_alloc(sizeof(*pre) * ((size_t)c->npreopens + 1));

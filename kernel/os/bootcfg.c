@@ -215,6 +215,26 @@ static void parse(const char *json, size_t len)
 			i++;
 		}
 	}
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
+	if (files) {
+		if (!cJSON_IsArray(files))
+			panic("boot config: `files` is not an array");
+		c->nfiles = cJSON_GetArraySize(files);
+		c->files = calloc((size_t)c->nfiles + 1, sizeof(*c->files));
+		if (!c->files)
+			panic("boot config: out of memory");
+		int i = 0;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, files) {
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
+			if (!cJSON_IsString(p) || p->valuestring[0] != '/')
+				panic("boot config: `files[%d].path` is not an absolute path", i);
+			c->files[i].path = xstrdup_k(p->valuestring);
+			c->files[i].readonly = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "readonly"));
+			c->files[i].copy_back = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "copy_back"));
+			i++;
+		}
+	}
 	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(root, "stack_size");
 	if (ss) {
 		if (!cJSON_IsNumber(ss) || ss->valuedouble < 0)

@@ -5,6 +5,7 @@
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/os/kos.h"
 #include "kernel/os/p9fs.h"
+#include "kernel/os/ramfs.h"
 #include "compiler/abi.h"
 
 static volatile int exiting;
@@ -54,9 +55,13 @@ static __attribute__((noreturn)) void finish(int status, const char *kind, int t
 	net_log_usage();
 	p9fs_log_mounts();
 	kcons_flush();
-	/* Start the record on a fresh line when COM3 is shared with stdout. */
+	/* Start the records on a fresh line when COM3 is shared with stdout. */
 	if (!kcons_has_port(KCONS_KERNEL))
 		kcons_write(KCONS_KERNEL, "\n", 1);
+	/* What the app wrote to file mounts goes back to the host (not after a kernel
+	 * panic: the file system may be what broke). */
+	if (strcmp(kind, KUMO_EXIT_KIND_PANIC) != 0)
+		ramfs_report_files();
 	kcons_write(KCONS_KERNEL, line, (size_t)n);
 	kcons_flush();
 	if (strcmp(kind, KUMO_EXIT_KIND_PANIC) == 0)

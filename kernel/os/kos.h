@@ -108,6 +108,11 @@ struct kumo_mount {
 	const char *entry;  /* one name in the share's top directory, or NULL: all of it */
 	int readonly;
 };
+struct kumo_bootfile {
+	const char *path;   /* a file of the rootfs that stands for a host file mount */
+	int readonly;       /* writes refused (EROFS) */
+	int copy_back;      /* reported at exit when changed (KUMO-FILE record) */
+};
 struct kumo_netcfg {
 	int present;             /* the config has a "net" object */
 	int has_mac;
@@ -133,6 +138,8 @@ struct kumo_bootcfg {
 	int nmounts;
 	struct kumo_mount *mounts;
 	uint64_t stack_size;
+	int nfiles;
+	struct kumo_bootfile *files; /* file mounts ("files") */
 	const uint8_t *rootfs;   /* ustar archive in the initrd, or NULL */
 	uint64_t rootfs_size;
 	const char *cmdline;     /* kernel command line, or "" */

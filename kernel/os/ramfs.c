@@ -24,7 +24,22 @@ struct rnode {
 	struct rnode *parent;     /* directories: the one holding it (root: itself) */
 	struct p9mount *mount;    /* a host share mounted here (p9fs.c): every access to
 				   * this name goes to the share; children are hidden */
+	uint8_t file_mount;       /* a copied host file mount (boot config "files"):
+				   * FILE_MOUNT_RW or FILE_MOUNT_RO; it cannot be unlinked,
+				   * renamed or replaced (EBUSY, as a bind-mounted file) */
 };
+
+enum { FILE_MOUNT_NONE = 0, FILE_MOUNT_RW = 1, FILE_MOUNT_RO = 2 }; /* rnode.file_mount */
+
+/* A file mount reported at exit when the app changed it (ramfs_report_files). */
+struct copy_back {
+	const char *path;         /* absolute path in the rootfs, as the host named it */
+	struct rnode *node;       /* the file (a mount: never unlinked, so never freed) */
+	const uint8_t *orig;      /* its bytes at boot (in the initrd) */
+	uint64_t orig_size;
+};
+static struct copy_back *copy_backs;
+static size_t ncopy_backs;
 
 struct rdirent {
 	char *name;
@@ -469,6 +484,74 @@ int ramfs_open_dir(const char *path, struct kumo_plat_file **out)
 	return *out ? 0 : -WASI_ENOMEM;
 }
 
+/* The node at an absolute path of the tree (symlinks not followed), or NULL. */
+static struct rnode *node_at(const char *path)
+{
+	char leaf[256];
+	struct rnode *dir;
+	if (!root || walk_parent(path, false, 0, &dir, leaf, sizeof(leaf)) < 0)
+		return NULL;
+	if (!leaf[0] || strcmp(leaf, ".") == 0)
+		return dir;
+	struct rdirent *e = lookup(dir, leaf, NULL);
+	return e ? e->node : NULL;
+}
+
+int ramfs_mark_files(const struct kumo_bootfile *files, size_t n, char *err, size_t errcap)
+{
+	copy_backs = calloc(n + 1, sizeof(*copy_backs));
+	if (!copy_backs) {
+		snprintf(err, errcap, "out of memory for the file mounts");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rnode *node = node_at(files[i].path);
+		if (!node || node->type != WASI_FILETYPE_REGULAR_FILE) {
+			snprintf(err, errcap, "file mount `%s` is not a file of the rootfs",
+				 files[i].path);
+			return -1;
+		}
+		node->file_mount = files[i].readonly ? FILE_MOUNT_RO : FILE_MOUNT_RW;
+		if (files[i].copy_back && !files[i].readonly)
+			copy_backs[ncopy_backs++] = (struct copy_back){
+				files[i].path, node, node->data, node->size};
+	}
+	return 0;
+}
+
+void ramfs_report_files(void)
+{
+	static const char hexd[] = "0123456789abcdef";
+	for (size_t i = 0; i < ncopy_backs; i++) {
+		const struct copy_back *cb = &copy_backs[i];
+		const struct rnode *n = cb->node;
+		if (n->size == cb->orig_size && (n->size == 0 || memcmp(n->data, cb->orig, n->size) == 0))
+			continue; /* unchanged: the host's file stays as it is */
+		if (n->size > KUMO_FILE_RECORD_MAX) {
+			klog("file `%s`: %llu bytes, more than the %u copied back at exit: not copied",
+			     cb->path, (unsigned long long)n->size, KUMO_FILE_RECORD_MAX);
+			continue;
+		}
+		if (strchr(cb->path, '\n'))
+			continue; /* a record is one line */
+		char chunk[512];
+		int k = snprintf(chunk, sizeof(chunk), KUMO_FILE_RECORD_PREFIX "size=%llu hex=",
+				 (unsigned long long)n->size);
+		kcons_write(KCONS_KERNEL, chunk, (size_t)k);
+		for (uint64_t off = 0; off < n->size;) {
+			size_t m = 0;
+			for (; off < n->size && m + 2 <= sizeof(chunk); off++) {
+				chunk[m++] = hexd[n->data[off] >> 4];
+				chunk[m++] = hexd[n->data[off] & 15];
+			}
+			kcons_write(KCONS_KERNEL, chunk, m);
+		}
+		kcons_write(KCONS_KERNEL, " path=", 6);
+		kcons_write(KCONS_KERNEL, cb->path, strlen(cb->path));
+		kcons_write(KCONS_KERNEL, "\n", 1);
+	}
+}
+
 int ramfs_mount(const char *path, struct p9mount *m)
 {
 	char leaf[256];
@@ -632,6 +715,8 @@ int kumo_plat_openat(struct kumo_plat_file *dirf, const char *name, uint32_t ofl
 		if (write || (oflags & WASI_OFLAG_TRUNC))
 			return -WASI_EISDIR;
 		read = true;
+	} else if (n->file_mount == FILE_MOUNT_RO && (write || (oflags & WASI_OFLAG_TRUNC))) {
+		return -WASI_EROFS;
 	} else if ((oflags & WASI_OFLAG_TRUNC) && n->size) {
 		/* Without the fd's write right too: the directory's path_filestat_set_size
 		 * right allows it (WASI; wasi-testsuite truncation_rights). */
@@ -950,6 +1035,8 @@ int kumo_plat_set_times(struct kumo_plat_file *f, uint64_t atim, uint64_t mtim, 
 		return p9fs_set_times(f, atim, mtim, fstflags);
 	if (f->kind != PF_NODE)
 		return 0;
+	if (f->node->file_mount == FILE_MOUNT_RO)
+		return -WASI_EROFS;
 	apply_times(f->node, atim, mtim, fstflags);
 	return 0;
 }
@@ -967,6 +1054,8 @@ int kumo_plat_set_times_at(struct kumo_plat_file *dirf, const char *name, uint64
 		return -WASI_ENOENT;
 	if (n->mount)
 		return p9fs_set_times_mount(n->mount, atim, mtim, fstflags);
+	if (n->file_mount == FILE_MOUNT_RO)
+		return -WASI_EROFS;
 	apply_times(n, atim, mtim, fstflags);
 	return 0;
 }
@@ -1037,6 +1126,8 @@ int kumo_plat_unlinkat(struct kumo_plat_file *dirf, const char *name, bool is_di
 			return -WASI_ENOTEMPTY;
 	} else if (e->node->type == WASI_FILETYPE_DIRECTORY) {
 		return -WASI_EISDIR;
+	} else if (e->node->file_mount) {
+		return -WASI_EBUSY;
 	}
 	remove_entry(d, pp);
 	return 0;
@@ -1077,6 +1168,8 @@ int kumo_plat_renameat(struct kumo_plat_file *odirf, const char *oname,
 		return -WASI_EBUSY; /* a host share is mounted there */
 	if (dst && dst->node == n)
 		return 0;
+	if (n->file_mount || (dst && dst->node->file_mount))
+		return -WASI_EBUSY;
 	if (n->type == WASI_FILETYPE_DIRECTORY && is_ancestor(n, nd))
 		return -WASI_EINVAL;
 	if (dst) {

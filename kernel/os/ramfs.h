@@ -28,6 +28,17 @@ int ramfs_open_dir_below(struct kumo_plat_file *start, const char *rel,
 struct p9mount;
 int ramfs_mount(const char *path, struct p9mount *m);
 
+/* File mounts (the boot config's "files", kernel/boot_abi.h), after ramfs_init: each
+ * names a regular file of the tree, which from now on cannot be unlinked, renamed or
+ * replaced (EBUSY); a read-only one refuses being opened for writing, truncated or
+ * touched (EROFS); a copy_back one is remembered with its boot content. Returns 0, or
+ * -1 with a message in err (a file that is not in the tree). */
+struct kumo_bootfile;
+int ramfs_mark_files(const struct kumo_bootfile *files, size_t n, char *err, size_t errcap);
+/* At exit: one KUMO-FILE record (kernel/boot_abi.h) on COM3 per copy_back file whose
+ * content differs from its boot content and fits in KUMO_FILE_RECORD_MAX. */
+void ramfs_report_files(void);
+
 /* Sockets (kernel/os/plat_net.c) are files too: ramfs owns the file object and
  * passes reads, writes, polls, stat and close to the socket. */
 struct ksock;

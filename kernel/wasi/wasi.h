@@ -39,7 +39,11 @@ struct kumo_wasi_config {
 	 * preopened directories (wasi-libc's preopen scan stops at the first non-directory,
 	 * so directories come first); ownership passes to the ctx. Apps find them with
 	 * fd_fdstat_get (filetype SOCKET_STREAM/DGRAM); the runner also sets
-	 * LISTEN_FDS=<n> and KUMO_LISTEN_FD_START=<first fd> in the environment. */
+	 * LISTEN_FDS=<n> and KUMO_LISTEN_FD_START=<first fd> in the environment. An app
+	 * that binds one of these ports itself (WasmEdge sock_bind: same kind, same port,
+	 * either address unspecified or both equal) is handed the socket on the fd it
+	 * bound, and the socket's own fd is closed: declaring a port never makes the
+	 * app's own bind fail with EADDRINUSE. */
 	struct kumo_plat_file *const *sockets;
 	struct kumo_plat_file *stdio[3]; /* fds 0..2 (NULL: kumo_plat_stdio(n)); not owned */
 };

@@ -159,7 +159,7 @@ struct kumo_wasi *kumo_wasi_new(const struct kumo_wasi_config *cfg)
 		w->fds[3 + cfg->npreopens + i] = (struct wasi_fd){
 			.file = cfg->sockets[i], .owned = true, .filetype = ft,
 			.rights_base = WASI_RIGHTS_SOCK_BASE,
-			.rights_inheriting = WASI_RIGHTS_SOCK_BASE};
+			.rights_inheriting = WASI_RIGHTS_SOCK_BASE, .host_socket = true};
 	}
 	return w;
 out_free:

@@ -59,6 +59,8 @@ struct wasi_fd {
 	uint64_t rights_inheriting;
 	char *preopen;               /* guest name of a preopened directory, else NULL */
 	uint32_t preopen_len;
+	bool host_socket;            /* a socket the host opened before _start (LISTEN_FDS):
+				      * an app binding its port is handed it (sock_bind) */
 };
 
 struct kumo_wasi {

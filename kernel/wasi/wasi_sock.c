@@ -254,6 +254,40 @@ u32 KUMO_WASI_SYM(9, sock_open, iii_i)(wvm *vm, u32 af, u32 type, u32 ro_fd)
 	return sock_install(vm, s, ft, ro_fd);
 }
 
+static bool addr_any(const struct kumo_plat_sockaddr *a)
+{
+	size_t n = a->family == KUMO_PLAT_AF_INET ? 4 : 16;
+	for (size_t i = 0; i < n; i++)
+		if (a->addr[i])
+			return false;
+	return true;
+}
+
+/* The socket the host opened for the app (LISTEN_FDS: a pod's containerPort, `kumo run
+ * --listen`) that a bind of `a` on a socket of type filetype asks for: same kind and
+ * port, and either address unspecified or both equal. NULL when none. */
+static struct wasi_fd *host_socket_for(struct kumo_wasi *w, uint8_t filetype,
+				       const struct kumo_plat_sockaddr *a)
+{
+	if (a->port == 0)
+		return NULL;
+	for (uint32_t i = 0; i < WASI_MAX_FDS; i++) {
+		struct wasi_fd *h = &w->fds[i];
+		struct kumo_plat_sockaddr la;
+		if (!h->file || !h->host_socket || h->filetype != filetype ||
+		    kumo_plat_sock_name(h->file, false, &la) < 0 || la.port != a->port)
+			continue;
+		if (addr_any(&la) || addr_any(a) ||
+		    (la.family == a->family && w_memcmp(la.addr, a->addr, 16) == 0))
+			return h;
+	}
+	return NULL;
+}
+
+/* Binding a port the host already opened for the app hands that socket over (it is
+ * bound, and listening for TCP, so the app's sock_listen is a no-op): a declared port
+ * never makes the app's own bind fail with EADDRINUSE. The app's fd keeps its number
+ * and flags; the host socket's own fd is closed (it names the same socket now). */
 u32 KUMO_WASI_SYM(9, sock_bind, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port)
 {
 	uint32_t e;
@@ -264,7 +298,18 @@ u32 KUMO_WASI_SYM(9, sock_bind, iii_i)(wvm *vm, u32 fd, u32 addr, u32 port)
 	e = read_address(vm, addr, port, &a);
 	if (e)
 		return e;
-	return wasi_err(kumo_plat_sock_bind(f->file, &a));
+	struct wasi_fd *h = f->host_socket ? NULL : host_socket_for(wasi_of(vm), f->filetype, &a);
+	if (!h)
+		return wasi_err(kumo_plat_sock_bind(f->file, &a));
+	uint32_t flags = 0;
+	kumo_plat_get_flags(f->file, &flags);
+	kumo_plat_set_flags(h->file, flags & WASI_FDFLAG_NONBLOCK);
+	if (f->owned)
+		kumo_plat_close(f->file);
+	f->file = h->file;
+	f->owned = h->owned;
+	w_memset(h, 0, sizeof(*h));
+	return 0;
 }
 
 u32 KUMO_WASI_SYM(11, sock_listen, ii_i)(wvm *vm, u32 fd, u32 backlog)

@@ -16,6 +16,9 @@ static inline const char *errname(int e)
 	case EINVAL: return "EINVAL";
 	case EPERM: return "EPERM";
 	case EACCES: return "EACCES";
+	case EROFS: return "EROFS";
+	case EBUSY: return "EBUSY";
+	case ELOOP: return "ELOOP";
 	default: return "other";
 	}
 }

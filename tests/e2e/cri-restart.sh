@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# tests/e2e/cri-restart.sh - kumod's REAL backend on libvirt survives `kill -9`: a
-# container whose VM keeps running while kumod is down is listed RUNNING after the
-# restart (re-attached, its log continues, StopContainer works), and a container whose
-# VM exits while kumod is down reports its real exit code and reason after the restart.
-# libvirtd is started by deploy/start-libvirtd.sh when none runs (and stopped again).
-# The pods use the host network (no NIC): libvirtd lives in the machine's network
-# namespace, this script's taps in its own.
+# tests/e2e/cri-restart.sh - kumod's REAL backend survives `kill -9`, on both VM
+# backends (libvirt, then qemu): a container whose VM keeps running while kumod is down
+# is listed RUNNING after the restart (re-attached, its log continues, StopContainer
+# works), and a container whose VM exits while kumod is down reports its real exit code
+# and reason after the restart. libvirtd is started by deploy/start-libvirtd.sh when
+# none runs (and stopped again). The pods use the host network, run without a NIC
+# (kumod --host-network no-network): libvirtd lives in the machine's network namespace,
+# this script's taps in its own.
 # Prints `cri-restart: N passed, N failed`.
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
@@ -28,8 +29,9 @@ started_here=0
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep "^kumo-" ); do
-		grep -qs "$d" "$T"/root/vms/*/vm.json && virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+		grep -qs "$d" "$T"/root-*/vms/*/vm.json && virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
 	done
+	for f in "$T"/root-qemu/vms/*/console/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
 	registry_stop
 	[ $started_here -eq 1 ] && bash "$TOP/deploy/start-libvirtd.sh" --stop >/dev/null 2>&1
 	rm -rf "$T"
@@ -73,9 +75,10 @@ for a in spin sleep3; do
 	"$BIN/kumo" push "$T/$a.wasm" "$REG/$a:v1" >"$T/push.log" 2>&1 || bad "kumo push $a" "$(cat "$T/push.log")"
 done
 
+VMB=
 start_kumod() {
-	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend libvirt --bridge kumort0 \
-		--pod-cidr 10.79.0.0/24 --log-level debug 2>>"$T/kumod.log" &
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root-$VMB" --vm-backend "$VMB" --bridge kumort0 \
+		--pod-cidr 10.79.0.0/24 --host-network no-network --log-level debug 2>>"$T/kumod-$VMB.log" &
 	KPID=$!
 	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 }
@@ -84,37 +87,52 @@ state() { crictl ContainerStatus "{\"container_id\":\"$1\"}" 2>/dev/null | jq -r
 waitfor() {
 	local st=
 	for _ in $(seq 1200); do st=$(state "$1"); [ "$st" = "$2" ] && break; sleep 0.1; done
-	eq "container ${1:0:12} reaches $2" "$st" "$2"
+	eq "$VMB: container ${1:0:12} reaches $2" "$st" "$2"
+}
+# vm_exists NAME: the VM (libvirt domain, or QEMU process) is there
+vm_exists() {
+	if [ "$VMB" = libvirt ]; then
+		virsh -q -c qemu:///system domstate "$1" >/dev/null 2>&1
+	else
+		pgrep -f "qemu-system.*-name $1," >/dev/null
+	fi
 }
 
-start_kumod
-for a in spin sleep3; do call "PullImage $a" PullImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"; done
-call "RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"r\",\"uid\":\"u1\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs\",\"linux\":{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}}}"
-POD=$(jq -r .pod_sandbox_id <<<"$OUT")
-call "CreateContainer spin" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"spin\"},\"image\":{\"image\":\"$REG/spin:v1\"},\"log_path\":\"spin.log\"}}"
-CS=$(jq -r .container_id <<<"$OUT")
-call "CreateContainer sleep3" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"sleep3\"},\"image\":{\"image\":\"$REG/sleep3:v1\"},\"log_path\":\"sleep3.log\"}}"
-CE=$(jq -r .container_id <<<"$OUT")
-call "StartContainer spin" StartContainer "{\"container_id\":\"$CS\"}"
-call "StartContainer sleep3" StartContainer "{\"container_id\":\"$CE\"}"
-for _ in $(seq 600); do grep -qs ' F up$' "$T/logs/sleep3.log" && break; sleep 0.1; done
-eq "sleep3 printed before the kill" "$(grep -c ' stdout F up$' "$T/logs/sleep3.log" 2>/dev/null)" "1"
+for VMB in libvirt qemu; do
+	start_kumod
+	for a in spin sleep3; do call "$VMB: PullImage $a" PullImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"; done
+	call "$VMB: RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"r\",\"uid\":\"u1\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs-$VMB\",\"linux\":{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}}}"
+	POD=$(jq -r .pod_sandbox_id <<<"$OUT")
+	call "$VMB: CreateContainer spin" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"spin\"},\"image\":{\"image\":\"$REG/spin:v1\"},\"log_path\":\"spin.log\"}}"
+	CS=$(jq -r .container_id <<<"$OUT")
+	call "$VMB: CreateContainer sleep3" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"sleep3\"},\"image\":{\"image\":\"$REG/sleep3:v1\"},\"log_path\":\"sleep3.log\"}}"
+	CE=$(jq -r .container_id <<<"$OUT")
+	call "$VMB: StartContainer spin" StartContainer "{\"container_id\":\"$CS\"}"
+	call "$VMB: StartContainer sleep3" StartContainer "{\"container_id\":\"$CE\"}"
+	for _ in $(seq 600); do grep -qs ' F up$' "$T/logs-$VMB/sleep3.log" && break; sleep 0.1; done
+	eq "$VMB: sleep3 printed before the kill" "$(grep -c ' stdout F up$' "$T/logs-$VMB/sleep3.log" 2>/dev/null)" "1"
 
-kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
-# While kumod is down, sleep3's VM powers off (its libvirt domain goes away).
-dom=kumo-${CE:0:40}
-for _ in $(seq 600); do virsh -q -c qemu:///system domstate "$dom" >/dev/null 2>&1 || break; sleep 0.1; done
-if virsh -q -c qemu:///system domstate "$dom" >/dev/null 2>&1; then bad "sleep3's VM exits while kumod is down" "still there"; else ok "sleep3's VM exits while kumod is down"; fi
-start_kumod
-eq "after kill -9, spin is listed RUNNING" "$(state "$CS")" "CONTAINER_RUNNING"
-call "ContainerStatus sleep3 after restart" ContainerStatus "{\"container_id\":\"$CE\"}"
-eq "the exit that happened while down is reported" "$(jq -r .status.state <<<"$OUT")/$(jq -r .status.exit_code <<<"$OUT")/$(jq -r .status.reason <<<"$OUT")" "CONTAINER_EXITED/3/Error"
-call "ListContainers" ListContainers '{}'
-eq "both containers listed" "$(jq '.containers | length' <<<"$OUT")" "2"
-call "StopContainer spin after restart" StopContainer "{\"container_id\":\"$CS\",\"timeout\":0}"
-waitfor "$CS" CONTAINER_EXITED
-call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
-eq "no domain of this kumod left" "$(virsh -q -c qemu:///system list --name 2>/dev/null | grep -c -e "kumo-${CS:0:40}" -e "$dom")" "0"
-kill -TERM "$KPID"; wait "$KPID"; KPID=
-if [ $fail -ne 0 ]; then echo "--- kumod log"; tail -40 "$T/kumod.log"; fi
+	kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+	# While kumod is down, sleep3's VM powers off.
+	dom=kumo-${CE:0:40}
+	for _ in $(seq 600); do vm_exists "$dom" || break; sleep 0.1; done
+	if vm_exists "$dom"; then bad "$VMB: sleep3's VM exits while kumod is down" "still there"; else ok "$VMB: sleep3's VM exits while kumod is down"; fi
+	start_kumod
+	eq "$VMB: after kill -9, spin is listed RUNNING" "$(state "$CS")" "CONTAINER_RUNNING"
+	call "$VMB: ContainerStatus sleep3 after restart" ContainerStatus "{\"container_id\":\"$CE\"}"
+	eq "$VMB: the exit that happened while down is reported" "$(jq -r .status.state <<<"$OUT")/$(jq -r .status.exit_code <<<"$OUT")/$(jq -r .status.reason <<<"$OUT")" "CONTAINER_EXITED/3/Error"
+	call "$VMB: ListContainers" ListContainers '{}'
+	eq "$VMB: both containers listed" "$(jq '.containers | length' <<<"$OUT")" "2"
+	# SIGTERM lets go of the running VM too; the next kumod finds it again.
+	kill -TERM "$KPID"; wait "$KPID"; KPID=
+	if vm_exists "kumo-${CS:0:40}"; then ok "$VMB: spin's VM outlives a SIGTERM of kumod"; else bad "$VMB: spin's VM outlives a SIGTERM of kumod" "gone"; fi
+	start_kumod
+	eq "$VMB: after SIGTERM, spin is listed RUNNING" "$(state "$CS")" "CONTAINER_RUNNING"
+	call "$VMB: StopContainer spin after restart" StopContainer "{\"container_id\":\"$CS\",\"timeout\":0}"
+	waitfor "$CS" CONTAINER_EXITED
+	call "$VMB: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+	if vm_exists "kumo-${CS:0:40}" || vm_exists "$dom"; then bad "$VMB: no VM of this kumod left" "some"; else ok "$VMB: no VM of this kumod left"; fi
+	kill -TERM "$KPID"; wait "$KPID"; KPID=
+	if [ $fail -ne 0 ]; then echo "--- kumod log ($VMB)"; tail -40 "$T/kumod-$VMB.log"; fi
+done
 finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/e2e/cri-vm.sh - kumod's REAL backend booting containers as kumo VMs, driven
 # through the CRI socket with kumo-crictl: images pushed by `kumo push` to a local
-# docker-registry, PullImage, RunPodSandbox, CreateContainer (command/args/env),
+# docker-registry, PullImage, RunPodSandbox, CreateContainer (command/args/env, file
+# mounts: read-only ones refuse writes, the termination-message file is copied back),
 # StartContainer, the exit (code, reason, trap name), the CRI log file's exact
 # content, stats, stop/remove/rmp/rmi, a memory limit below the floor and a module with
 # an unsupported import refused with a clear message, nothing left behind.
@@ -33,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for a in app_args app_exitcode app_trap; do
+for a in app_args app_exitcode app_trap app_podtool; do
 	[ -f "$APPS/$a.wasm" ] || { bad "test app $a" "missing $APPS/$a.wasm (make apps)"; finish; }
 done
 # A module importing something the kernel does not provide.
@@ -59,7 +60,7 @@ wat2wasm "$T/sleep.wat" -o "$T/sleep.wasm" || { bad "wat2wasm sleep" "failed"; f
 
 registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
-for a in args exitcode trap; do
+for a in args exitcode trap podtool; do
 	"$BIN/kumo" push "$APPS/app_$a.wasm" "$REG/$a:v1" >"$T/push.log" 2>&1 || bad "kumo push $a" "$(cat "$T/push.log")"
 done
 "$BIN/kumo" push "$T/bad.wasm" "$REG/badimport:v1" >"$T/push.log" 2>&1 || bad "kumo push badimport" "$(cat "$T/push.log")"
@@ -69,7 +70,7 @@ done
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 
-for a in args exitcode trap badimport sleep; do
+for a in args exitcode trap podtool badimport sleep; do
 	call "PullImage $a" PullImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
 done
 LOGDIR=$T/logs/pod1
@@ -126,6 +127,30 @@ eq "a trap's reason" "$(jq -r .status.reason <<<"$OUT")" Trap
 eq "a trap's message names it" "$(jq -r .status.message <<<"$OUT")" "integer divide by zero"
 eq "a trap's exit code is not 0" "$(jq -r '.status.exit_code != 0' <<<"$OUT")" true
 
+# File mounts, as kubelet sends them: /etc/hosts is read, a read-only file refuses
+# writes, and what the app writes to the termination-message file is in the host file
+# once ContainerStatus says EXITED (copied back at exit).
+printf '127.0.0.1 localhost\n10.0.0.5 web\n' >"$T/etc-hosts"
+: >"$T/termlog"
+printf v1 >"$T/rofile"
+create files podtool '["cat","/etc/hosts","write","/etc/ro","changed","cat","/etc/ro","print","","write","/dev/termination-log","bye now","exit","3"]' \
+	",\"mounts\":[{\"container_path\":\"/etc/hosts\",\"host_path\":\"$T/etc-hosts\"},{\"container_path\":\"/etc/ro\",\"host_path\":\"$T/rofile\",\"readonly\":true},{\"container_path\":\"/dev/termination-log\",\"host_path\":\"$T/termlog\"}]"
+C5=$CID
+call "StartContainer files" StartContainer "{\"container_id\":\"$C5\"}"
+waitexit "$C5"
+eq "file mounts: exit code" "$(jq -r .status.exit_code <<<"$OUT")" 3
+eq "file mounts: what the app saw" "$(sed -E "s/^$ts stdout F //" "$LOGDIR/files.log")" "127.0.0.1 localhost
+10.0.0.5 web
+write /etc/ro: EROFS
+v1"
+eq "the termination message is in the host file at EXITED" "$(cat "$T/termlog")" "bye now"
+eq "a read-only file mount's host file is unchanged" "$(cat "$T/rofile")" v1
+eq "an unchanged file mount is not written back" "$(cat "$T/etc-hosts")" "127.0.0.1 localhost
+10.0.0.5 web"
+eq "ContainerStatus lists the mounts (kubelet finds the message file there)" \
+	"$(jq -r '.status.mounts[] | select(.container_path == "/dev/termination-log") | .host_path' <<<"$OUT")" "$T/termlog"
+call "RemoveContainer files" RemoveContainer "{\"container_id\":\"$C5\"}"
+
 call "ListContainers" ListContainers '{}'
 eq "three containers listed" "$(jq '.containers | length' <<<"$OUT")" 3
 
@@ -154,7 +179,7 @@ done
 eq "no run dir left" "$(ls "$T/root/vms" | wc -l)" 0
 call "StopPodSandbox" StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
 call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
-for a in args exitcode trap badimport sleep; do
+for a in args exitcode trap podtool badimport sleep; do
 	call "RemoveImage $a" RemoveImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
 done
 eq "no QEMU left" "$(pgrep -f "qemu-system.*$T/root" | wc -l)" 0

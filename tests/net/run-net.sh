@@ -188,6 +188,20 @@ else
 fi
 kill "$last_pid" 2>/dev/null
 
+# ---- the same, on a port the runner opened too (a pod's containerPort): the app's own
+# bind is handed the runner's socket instead of failing with EADDRINUSE ----
+if [ "$mode" != native ]; then
+	port=$(free_port)
+	start "$work/httpd3.log" "$listen_host:$port" --dir "$www::/www" -- net_httpd --port "$port"
+	if [ -n "$addr" ] && $check wait "$addr" "$port" "$start_timeout" 2>/dev/null &&
+		curl -sf --max-time 30 -o "$work/got" "http://$addr:$port/64k.bin" && cmp -s "$work/got" "$www/64k.bin"; then
+		ok "httpd --port on a port --listen opened: the app's bind takes that socket"
+	else
+		bad "httpd --port on a port --listen opened: the app's bind takes that socket" "$(tail -5 "$work/httpd3.log")"
+	fi
+	kill "$last_pid" 2>/dev/null
+fi
+
 # ---- echo: TCP and UDP, preopened (--listen) and own sockets ----
 for proto in tcp udp; do
 	port=$(free_port)

@@ -217,6 +217,83 @@ static void initrd_layout(void **state)
 	kumo_error_free(&err);
 }
 
+/* Reads the rootfs archive of an initrd into "type name[ -> target][ = data]" lines. */
+static char *rootfs_listing(const char *img)
+{
+	uint8_t *buf;
+	size_t len;
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_read_file(img, 1 << 24, &buf, &len, &err), 0);
+	struct kumo_initrd_header h;
+	memcpy(&h, buf, sizeof(h));
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, buf + h.rootfs_offset, h.rootfs_size),
+			 ARCHIVE_OK);
+	char *out = xstrdup("");
+	struct archive_entry *e;
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		char data[64] = {0};
+		char type = archive_entry_filetype(e) == AE_IFDIR   ? 'd'
+			    : archive_entry_filetype(e) == AE_IFLNK ? 'l'
+			    : archive_entry_filetype(e) == AE_IFREG ? 'f'
+								    : '?';
+		if (type == 'f')
+			assert_true(archive_read_data(a, data, sizeof(data) - 1) >= 0);
+		char *line = xasprintf("%s%c %s%s%s%s%s\n", out, type, archive_entry_pathname(e),
+				       type == 'l' ? " -> " : "",
+				       type == 'l' ? archive_entry_symlink(e) : "",
+				       type == 'f' ? " = " : "", data);
+		free(out);
+		out = line;
+	}
+	archive_read_free(a);
+	free(buf);
+	return out;
+}
+
+/* kubelet's mounts: files (/etc/hosts, the termination-message file, a subPath given
+ * as a symlink to a file) and a ConfigMap directory whose entries are symlinks into
+ * `..data`, itself a symlink: the mount's own path is followed, the links inside are
+ * kept as links. */
+static void initrd_file_mounts_and_configmap_links(void **state)
+{
+	const char *root = *state;
+	kumo_error_t err = NULL;
+	autofree char *hosts = xasprintf("%s/etc-hosts", root);
+	autofree char *term = xasprintf("%s/term", root);
+	autofree char *cm = xasprintf("%s/cm", root);
+	autofree char *ts = xasprintf("%s/cm/..2024_01_01", root);
+	autofree char *key = xasprintf("%s/cm/..2024_01_01/greeting", root);
+	autofree char *sub = xasprintf("%s/subpath-link", root);
+	assert_int_equal(kumo_write_file_atomic(hosts, "127.0.0.1 localhost\n", 20, 0644, &err), 0);
+	assert_int_equal(kumo_write_file_atomic(term, "", 0, 0644, &err), 0);
+	assert_int_equal(kumo_mkdir_p(ts, 0755, &err), 0);
+	assert_int_equal(kumo_write_file_atomic(key, "hi", 2, 0644, &err), 0);
+	autofree char *data = xasprintf("%s/..data", cm);
+	autofree char *link = xasprintf("%s/greeting", cm);
+	assert_int_equal(symlink("..2024_01_01", data), 0);
+	assert_int_equal(symlink("..data/greeting", link), 0);
+	assert_int_equal(symlink(key, sub), 0);
+
+	const char *args[] = {"app.wasm"};
+	struct kumo_boot_config cfg = {.args = args, .nargs = 1};
+	autofree char *img = xasprintf("%s/initrd.img", root);
+	struct kumo_rootfs_dir dirs[] = {{hosts, "/etc/hosts"}, {term, "/dev/termination-log"},
+					 {cm, "/etc/config"}, {sub, "/etc/one-key"}};
+	assert_int_equal(kumo_write_initrd(img, &cfg, dirs, 4, &err), 0);
+	autofree char *list = rootfs_listing(img);
+	static const char *const want[] = {
+		"d etc/\n", "f etc/hosts = 127.0.0.1 localhost\n\n", "d dev/\n",
+		"f dev/termination-log = \n", "d etc/config/\n",
+		"l etc/config/..data -> ..2024_01_01\n", "l etc/config/greeting -> ..data/greeting\n",
+		"f etc/config/..2024_01_01/greeting = hi\n", "f etc/one-key = hi\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(list, want[i]))
+			fail_msg("rootfs lacks `%s` in:\n%s", want[i], list);
+}
+
 /* The "net" object of the boot config, exactly as kernel/boot_abi.h documents it. */
 static void boot_config_net_json(void **state)
 {
@@ -334,6 +411,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(concurrent_builds_compile_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_module_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(initrd_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(initrd_file_mounts_and_configmap_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(unsupported_import_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("builder", tests, NULL, NULL);

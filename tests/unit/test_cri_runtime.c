@@ -47,8 +47,11 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The message of the last failed call(). */
+static char last_msg[1024];
+
 /* Calls METHOD with a JSON request; returns the response as JSON, or NULL with *status
- * set to the kumo error status. */
+ * set to the kumo error status (and the message in last_msg). */
 static json_t *call(struct fixture *f, const char *method, const char *req_json, int *status)
 {
 	const ProtobufCServiceDescriptor *svcs[] = {&runtime__v1__runtime_service__descriptor,
@@ -81,6 +84,7 @@ static json_t *call(struct fixture *f, const char *method, const char *req_json,
 	if (status)
 		*status = r < 0 ? err->status : 0;
 	if (r < 0) {
+		snprintf(last_msg, sizeof(last_msg), "%s", kumo_error_msg(err));
 		kumo_error_free(&err);
 		return NULL;
 	}
@@ -282,6 +286,49 @@ static void bad_requests(void **state)
 	kumo_error_free(&err);
 }
 
+/* What a VM cannot give is refused at CreateContainer, naming the pod spec field. */
+static void host_features_refused(void **state)
+{
+	struct fixture *f = *state;
+	json_decref(call(f, "PullImage", "{\"image\":{\"image\":\"r/app:1\"}}", NULL));
+	static const struct {
+		const char *pod_linux, *ctr_extra, *field;
+	} cases[] = {
+		{"{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}", "",
+		 "spec.hostNetwork"},
+		{"{}", ",\"linux\":{\"security_context\":{\"namespace_options\":{\"pid\":\"NODE\"}}}",
+		 "spec.hostPID"},
+		{"{\"security_context\":{\"namespace_options\":{\"ipc\":\"NODE\"}}}", "",
+		 "spec.hostIPC"},
+		{"{}", ",\"linux\":{\"security_context\":{\"privileged\":true}}",
+		 "securityContext.privileged"},
+		{"{}", ",\"devices\":[{\"container_path\":\"/dev/fuse\",\"host_path\":\"/dev/fuse\"}]",
+		 "host device `/dev/fuse` (devices)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *req = xasprintf("{\"config\":{\"metadata\":{\"name\":\"p%zu\",\"uid\":\"u%zu\","
+				      "\"namespace\":\"t\"},\"linux\":%s}}", i, i, cases[i].pod_linux);
+		json_t *r = call(f, "RunPodSandbox", req, NULL);
+		free(req);
+		assert_non_null(r);
+		char *pod = str_at(r, "pod_sandbox_id", NULL);
+		json_decref(r);
+		req = xasprintf("{\"pod_sandbox_id\":\"%s\",\"config\":{\"metadata\":{\"name\":\"c\"},"
+				"\"image\":{\"image\":\"r/app:1\"}%s}}", pod, cases[i].ctr_extra);
+		int st = 0;
+		assert_null(call(f, "CreateContainer", req, &st));
+		assert_int_equal(st, KUMO_E_UNSUPPORTED);
+		if (!strstr(last_msg, cases[i].field))
+			fail_msg("case %zu: `%s` does not name `%s`", i, last_msg, cases[i].field);
+		free(req);
+		/* Nothing is left of the refused container. */
+		r = call(f, "ListContainers", "{}", NULL);
+		assert_int_equal(json_array_size(json_object_get(r, "containers")), 0);
+		json_decref(r);
+		free(pod);
+	}
+}
+
 static void ambiguous_prefix(void **state)
 {
 	struct fixture *f = *state;
@@ -437,6 +484,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(broken_record_is_set_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(host_features_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(exit_racing_start_is_ordered, setup, teardown),
 	};

@@ -1,6 +1,6 @@
 /* tests/unit/test_vmm_qemu.c - boots the PVH test fixture through the QEMU-direct
  * backend (KVM when usable, else TCG): console into a pipe and a CRI log, exit records
- * (code, trap, none), stop of a hanging guest, events, stats. */
+ * (code, trap, none), stop of a hanging guest, events, stats, detach and re-attach. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "vmm/vmm.h"
 
@@ -287,6 +288,65 @@ static void no_sign_of_life(void **state)
 	free((char *)s.run_dir);
 }
 
+/* A running VM outlives its owner: detached, it keeps running; another connection
+ * (a restarted kumod) attaches to it through run_dir (its pid file and monitor), sees
+ * it RUNNING, stops it and gets its exit. A paused one comes back CREATED and starts;
+ * one that ended while nobody watched comes back EXITED with its record. */
+static void detach_and_attach(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_exit ex;
+	struct vmm_spec s = spec("reattach", "out=up hang");
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	while (!vmm_vm_first_output_ns(vm))
+		usleep(1000);
+	pid_t pid = vmm_vm_pid(vm);
+	vmm_vm_detach(vm);
+	assert_int_equal(kill(pid, 0), 0); /* still running */
+	struct vmm *other;
+	struct vmm_config cfg = {.backend = VMM_BACKEND_QEMU};
+	assert_int_equal(vmm_open(&cfg, &other, &err), 0);
+	assert_int_equal(vmm_attach(other, &s, &vm, &err), 0);
+	assert_int_equal(vmm_vm_state(vm), VMM_STATE_RUNNING);
+	assert_int_equal(vmm_vm_pid(vm), pid);
+	assert_int_equal(vmm_stop(vm, 100, &err), 0);
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	s = spec("reattach-paused", "out=later exit=5");
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	vmm_vm_detach(vm);
+	assert_int_equal(vmm_attach(other, &s, &vm, &err), 0);
+	assert_int_equal(vmm_vm_state(vm), VMM_STATE_CREATED);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.code, 5);
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+
+	s = spec("reattach-ended", "out=bye delay=200 exit=7");
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	pid = vmm_vm_pid(vm);
+	vmm_vm_detach(vm);
+	for (int i = 0; i < 3000 && kill(pid, 0) == 0; i++) {
+		waitpid(pid, NULL, WNOHANG); /* it is still this process's child */
+		usleep(10000);
+	}
+	assert_int_equal(vmm_attach(other, &s, &vm, &err), 0);
+	assert_int_equal(vmm_vm_state(vm), VMM_STATE_EXITED);
+	assert_true(vmm_vm_exit(vm, &ex));
+	assert_int_equal(ex.code, 7);
+	vmm_vm_free(vm);
+	free((char *)s.run_dir);
+	vmm_close(other);
+}
+
 /* QEMU takes the shares' -fsdev/virtio-9p options (a read-only one too) and the guest
  * runs as without them. */
 static void boot_with_shares(void **state)
@@ -375,6 +435,7 @@ int main(void)
 		cmocka_unit_test(pvpanic_ends_the_vm),
 		cmocka_unit_test(triple_fault),
 		cmocka_unit_test(no_sign_of_life),
+		cmocka_unit_test(detach_and_attach),
 		cmocka_unit_test(boot_with_shares),
 		cmocka_unit_test(bad_specs),
 	};

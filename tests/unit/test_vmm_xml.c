@@ -222,6 +222,38 @@ static void exit_records(void **state)
 	assert_int_equal(ex.code, 2);
 }
 
+static int collect_file(const char *path, const uint8_t *data, size_t len, void *ctx)
+{
+	char *out = ctx;
+	size_t at = strlen(out);
+	snprintf(out + at, 512 - at, "%s=[%.*s];", path, (int)len, (const char *)data);
+	return strcmp(path, "/fail") == 0 ? -1 : 0;
+}
+
+/* KUMO-FILE records: decoded in order, other lines and malformed records skipped. */
+static void file_records(void **state)
+{
+	(void)state;
+	char got[512] = "";
+	const char *buf = "kumo: boot\n"
+			  "KUMO-FILE v=1 size=5 hex=68656c6c6f path=/dev/termination-log\n"
+			  "KUMO-FILE v=1 size=0 hex= path=/etc/with space\n"
+			  "KUMO-FILE v=1 size=2 hex=6 path=/short\n"
+			  "KUMO-FILE v=1 size=1 hex=zz path=/nothex\n"
+			  "KUMO-FILE v=1 size=1 hex=41 path=\n"
+			  "KUMO-FILE v=1 size=999999999 hex=41 path=/huge\n"
+			  "KUMO-FILE v=2 size=1 hex=41 path=/v2\n"
+			  "KUMO-EXIT v=1 status=3 kind=exit msg=exited\n"
+			  "KUMO-FILE v=1 size=1 hex=41 path=/cut";
+	assert_int_equal(vmm_parse_file_records(buf, strlen(buf), collect_file, got), 2);
+	assert_string_equal(got, "/dev/termination-log=[hello];/etc/with space=[];");
+	/* The callback's failure stops the walk. */
+	const char *f = "KUMO-FILE v=1 size=1 hex=41 path=/fail\nKUMO-FILE v=1 size=1 hex=42 path=/b\n";
+	got[0] = 0;
+	assert_int_equal(vmm_parse_file_records(f, strlen(f), collect_file, got), -1);
+	assert_string_equal(got, "/fail=[A];");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +261,7 @@ int main(void)
 		cmocka_unit_test(qemu_argv),   cmocka_unit_test(qemu_argv_tap_fd),
 		cmocka_unit_test(shares_only),   cmocka_unit_test(resources),
 		cmocka_unit_test(exit_records),
+		cmocka_unit_test(file_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,9 @@
 #include <cmocka.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "kernel/hosted/embed.h"
 #include "kernel/wasi/wasi_funcs.h"
@@ -20,11 +23,15 @@ struct fx {
 	uint32_t size; /* guest memory bytes */
 };
 
-static int setup(void **state)
+/* The port of the host's TCP listener in setup_listen (the app's fd 3). */
+static uint16_t host_port;
+
+static int setup_with(void **state, struct kumo_plat_file *const *socks, size_t nsocks)
 {
 	struct fx *f = xzalloc(sizeof(*f));
 	static const char *argv[] = {"app"};
-	struct kumo_wasi_config cfg = {.argc = 1, .argv = argv};
+	struct kumo_wasi_config cfg = {.argc = 1, .argv = argv, .nsockets = nsocks,
+				       .sockets = socks};
 	f->wasi = kumo_wasi_new(&cfg);
 	assert_non_null(f->wasi);
 	f->store = kumo_rt_store_new();
@@ -39,6 +46,41 @@ static int setup(void **state)
 	f->size = (uint32_t)f->vm->memory->bytes;
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, NULL, 0);
+}
+
+/* Like setup, with the host's sockets as `kumo run --listen` makes them: TCP on
+ * 127.0.0.1 (fd 3, its port in host_port) and UDP (fd 4). */
+static int setup_listen(void **state)
+{
+	struct kumo_plat_file *socks[2];
+	kumo_error_t err = NULL;
+	/* --listen wants a port: find free ones the way the kernel picks them. */
+	unsigned ports[2];
+	for (int i = 0; i < 2; i++) {
+		int fd = socket(AF_INET, i ? SOCK_DGRAM : SOCK_STREAM, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t sl = sizeof(sa);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
+			return -1;
+		ports[i] = ntohs(sa.sin_port);
+		close(fd);
+	}
+	char *tcp = xasprintf("tcp:127.0.0.1:%u", ports[0]);
+	char *udp = xasprintf("udp:127.0.0.1:%u", ports[1]);
+	int rc = kumo_hosted_listen_open(tcp, &socks[0], &err) < 0 ||
+		 kumo_hosted_listen_open(udp, &socks[1], &err) < 0;
+	free(tcp);
+	free(udp);
+	if (rc)
+		return -1;
+	host_port = (uint16_t)ports[0];
+	return setup_with(state, socks, 2);
 }
 
 static int teardown(void **state)
@@ -566,6 +608,70 @@ static void listen_values(void **state)
 	err = NULL;
 }
 
+/* An app binding a port the host opened for it (a pod's containerPort) gets that socket
+ * instead of EADDRINUSE: the WasmEdge path (sock_open, bind, listen, accept) then serves
+ * connections on it, the host's own fd is closed, and only one bind can have it. */
+static void bind_takes_host_socket(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(KUMO_WASI_SYM(13, fd_fdstat_get, ii_i)(f->vm, 3, DATA_AT), 0);
+	assert_int_equal(f->mem[DATA_AT], WASI_FILETYPE_SOCKET_STREAM);
+	assert_int_equal(KUMO_WASI_SYM(9, sock_open, iii_i)(f->vm, WE_AF_INET4, WE_SOCK_STREAM,
+							    FD_AT),
+			 0);
+	uint32_t l = u32_at(f, FD_AT);
+	/* Nonblocking before the bind: the flag carries over. */
+	assert_int_equal(KUMO_WASI_SYM(19, fd_fdstat_set_flags, ii_i)(f->vm, l, WASI_FDFLAG_NONBLOCK), 0);
+	memset(f->mem + ABUF_AT, 0, 16);
+	put32(f, ADDR_AT, ABUF_AT);
+	put32(f, ADDR_AT + 4, 4); /* 0.0.0.0: the host's 127.0.0.1 socket matches */
+	assert_int_equal(KUMO_WASI_SYM(9, sock_bind, iii_i)(f->vm, l, ADDR_AT, host_port), 0);
+	assert_int_equal(KUMO_WASI_SYM(11, sock_listen, ii_i)(f->vm, l, 8), 0);
+	assert_int_equal(KUMO_WASI_SYM(13, fd_fdstat_get, ii_i)(f->vm, 3, DATA_AT), WASI_EBADF);
+	assert_int_equal(KUMO_WASI_SYM(13, fd_fdstat_get, ii_i)(f->vm, l, DATA_AT), 0);
+	assert_int_equal(get_u16(f->mem + DATA_AT + 2) & WASI_FDFLAG_NONBLOCK, WASI_FDFLAG_NONBLOCK);
+	/* A second socket binding the same port: the port is taken for real now. */
+	assert_int_equal(KUMO_WASI_SYM(9, sock_open, iii_i)(f->vm, WE_AF_INET4, WE_SOCK_STREAM,
+							    FD_AT),
+			 0);
+	uint32_t l2 = u32_at(f, FD_AT);
+	memcpy(f->mem + ABUF_AT, "\x7f\0\0\x01", 4);
+	assert_int_equal(KUMO_WASI_SYM(9, sock_bind, iii_i)(f->vm, l2, ADDR_AT, host_port),
+			 WASI_EADDRINUSE);
+	/* A client reaches the app through the handed-over socket. */
+	assert_int_equal(KUMO_WASI_SYM(9, sock_open, iii_i)(f->vm, WE_AF_INET4, WE_SOCK_STREAM,
+							    FD_AT),
+			 0);
+	uint32_t c = u32_at(f, FD_AT);
+	assert_int_equal(KUMO_WASI_SYM(12, sock_connect, iii_i)(f->vm, c, ADDR_AT, host_port), 0);
+	int rc = WASI_EAGAIN;
+	for (int i = 0; i < 200 && rc == WASI_EAGAIN; i++) {
+		rc = KUMO_WASI_SYM(11, sock_accept, ii_i)(f->vm, l, FD_AT);
+		if (rc == WASI_EAGAIN)
+			usleep(5000);
+	}
+	assert_int_equal(rc, 0);
+	/* UDP: a bind of the host's datagram port takes fd 4's socket. */
+	assert_int_equal(KUMO_WASI_SYM(17, sock_getlocaladdr, iiii_i)(f->vm, 4, ADDR_AT, TYPE_AT,
+								      PORT_AT),
+			 0);
+	uint32_t uport = u32_at(f, PORT_AT);
+	assert_int_equal(KUMO_WASI_SYM(9, sock_open, iii_i)(f->vm, WE_AF_INET4, WE_SOCK_DGRAM,
+							    FD_AT),
+			 0);
+	uint32_t u = u32_at(f, FD_AT);
+	memcpy(f->mem + ABUF_AT, "\x7f\0\0\x01", 4);
+	put32(f, ADDR_AT + 4, 4);
+	assert_int_equal(KUMO_WASI_SYM(9, sock_bind, iii_i)(f->vm, u, ADDR_AT, uport), 0);
+	assert_int_equal(KUMO_WASI_SYM(13, fd_fdstat_get, ii_i)(f->vm, 4, DATA_AT), WASI_EBADF);
+	/* Another address than the host socket's is an ordinary bind. */
+	assert_int_equal(KUMO_WASI_SYM(9, sock_open, iii_i)(f->vm, WE_AF_INET4, WE_SOCK_STREAM,
+							    FD_AT),
+			 0);
+	memcpy(f->mem + ABUF_AT, "\x7f\0\0\x02", 4);
+	assert_int_equal(KUMO_WASI_SYM(9, sock_bind, iii_i)(f->vm, u32_at(f, FD_AT), ADDR_AT, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(loopback_tcp_and_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_arguments, setup, teardown),
 		cmocka_unit_test(listen_values),
+		cmocka_unit_test_setup_teardown(bind_takes_host_socket, setup_listen, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

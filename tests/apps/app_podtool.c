@@ -1,0 +1,152 @@
+/* tests/apps/app_podtool.c - guest test app: what a pod's container does, step by step
+ * from its arguments, for the kubelet tier (tests/e2e/kubelet.sh) and the app cases:
+ *   print TEXT          TEXT and a newline on stdout
+ *   repeat N TEXT       N lines "TEXT 1" .. "TEXT N" on stdout
+ *   cat PATH            the file's bytes on stdout (an error line when it cannot)
+ *   ls DIR              the directory's entries, sorted, one per line ("l NAME -> T"
+ *                       for a symlink, "d NAME" for a directory, "f NAME" otherwise)
+ *   write PATH TEXT     writes TEXT (no newline) to PATH, truncating it
+ *   env PREFIX          the environment variables starting with PREFIX, sorted
+ *   sleep MS            sleeps MS milliseconds
+ *   exit N              exits with status N
+ * Unknown steps exit 2. Paths are what the app sees (a pod's mounts, /sandbox in the app
+ * cases). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app_errname.h"
+
+extern char **environ;
+
+static int cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void cat(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		printf("cat %s: %s\n", path, errname(errno));
+		return;
+	}
+	char buf[4096];
+	ssize_t n;
+	fflush(stdout);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	if (n < 0)
+		printf("read %s: %s\n", path, errname(errno));
+	close(fd);
+}
+
+static void ls(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		printf("ls %s: %s\n", dir, errname(errno));
+		return;
+	}
+	char *names[256];
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < 256)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			names[n++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(*names), cmp);
+	for (int i = 0; i < n; i++) {
+		char path[1024], target[1024];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		struct stat st;
+		if (lstat(path, &st) < 0) {
+			printf("? %s: %s\n", names[i], errname(errno));
+		} else if (S_ISLNK(st.st_mode)) {
+			ssize_t t = readlink(path, target, sizeof(target) - 1);
+			target[t < 0 ? 0 : t] = 0;
+			printf("l %s -> %s\n", names[i], target);
+		} else {
+			printf("%c %s\n", S_ISDIR(st.st_mode) ? 'd' : 'f', names[i]);
+		}
+		free(names[i]);
+	}
+}
+
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		printf("write %s: %s\n", path, errname(errno));
+		return;
+	}
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len)
+		printf("write %s: %s\n", path, errname(errno));
+	close(fd);
+}
+
+static void env(const char *prefix)
+{
+	int n = 0;
+	while (environ[n])
+		n++;
+	char **v = malloc(sizeof(char *) * (size_t)(n + 1));
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (strncmp(environ[i], prefix, strlen(prefix)) == 0)
+			v[k++] = environ[i];
+	qsort(v, (size_t)k, sizeof(*v), cmp);
+	for (int i = 0; i < k; i++)
+		printf("%s\n", v[i]);
+	free(v);
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *op = argv[i];
+		const char *a = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *b = i + 2 < argc ? argv[i + 2] : NULL;
+		if (strcmp(op, "print") == 0 && a) {
+			printf("%s\n", a);
+			i++;
+		} else if (strcmp(op, "repeat") == 0 && a && b) {
+			for (long k = 1; k <= atol(a); k++)
+				printf("%s %ld\n", b, k);
+			i += 2;
+		} else if (strcmp(op, "cat") == 0 && a) {
+			cat(a);
+			i++;
+		} else if (strcmp(op, "ls") == 0 && a) {
+			ls(a);
+			i++;
+		} else if (strcmp(op, "write") == 0 && a && b) {
+			write_file(a, b);
+			i += 2;
+		} else if (strcmp(op, "env") == 0 && a) {
+			env(a);
+			i++;
+		} else if (strcmp(op, "sleep") == 0 && a) {
+			fflush(stdout);
+			long ms = atol(a);
+			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+			i++;
+		} else if (strcmp(op, "exit") == 0 && a) {
+			fflush(stdout);
+			return atoi(a);
+		} else {
+			printf("podtool: unknown step `%s`\n", op);
+			return 2;
+		}
+		fflush(stdout);
+	}
+	return 0;
+}
