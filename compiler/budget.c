@@ -45,6 +45,7 @@
 #define REQ_MAGIC 0x6b756d6f62756467ull /* "kumobudg" */
 #define FD_REQ 3
 #define FD_RES 4
+#define WORKER_ARGV0 "kumo-compile-worker"
 
 extern char **environ;
 
@@ -82,12 +83,17 @@ static void worker_reply(int ok, int status, const char *msg)
 		write_all(FD_RES, msg, r.msg_len);
 }
 
-__attribute__((constructor)) static void worker_main(void)
+/* glibc calls constructors with main's arguments. Both marks are needed: the
+ * environment variable alone (inherited by accident) only gets removed. */
+__attribute__((constructor)) static void worker_main(int argc, char **argv)
 {
 	const char *w = getenv(WORKER_ENV);
-	if (!w || strcmp(w, "1") != 0)
+	if (!w)
 		return;
 	unsetenv(WORKER_ENV);
+	if (strcmp(w, "1") != 0 || argc != 1 || !argv || !argv[0] ||
+	    strcmp(argv[0], WORKER_ARGV0) != 0)
+		return;
 	budget_in_worker = true;
 	struct stat st;
 	if (fstat(FD_REQ, &st) < 0 || (size_t)st.st_size < sizeof(struct req)) {
@@ -220,7 +226,7 @@ int budget_compile(const uint8_t *wasm, size_t len, const struct kumo_compile_op
 			envp[k++] = environ[i];
 	envp[k++] = WORKER_ENV "=1";
 	envp[k] = NULL;
-	char *argv[] = {"kumo-compile-worker", NULL};
+	char *argv[] = {WORKER_ARGV0, NULL};
 	struct rlimit cpu_rl = {cpu_s, cpu_s + 1};
 	struct rlimit as_rl = {mem_mb << 20, mem_mb << 20};
 	struct rlimit core_rl = {0, 0};
@@ -245,6 +251,9 @@ int budget_compile(const uint8_t *wasm, size_t len, const struct kumo_compile_op
 		signal(SIGXCPU, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execve("/proc/self/exe", argv, envp);
+		static const char msg[] = "cannot exec /proc/self/exe as the compile worker\n";
+		ssize_t wr = write(2, msg, sizeof(msg) - 1);
+		(void)wr;
 		_exit(127);
 	}
 	int fork_errno = errno;
