@@ -127,19 +127,24 @@ __attribute__((constructor)) static void worker_main(int argc, char **argv)
 
 /* ---- the parent --------------------------------------------------------------------- */
 
-static uint64_t scaled(uint64_t base, uint64_t per_mib, size_t len)
+/* base + per_mib x MiB (rounded up), at most cap: keys may hold any 64-bit number, and
+ * RLIMIT_AS in bytes or a deadline in nanoseconds must not wrap. */
+static uint64_t scaled(uint64_t base, uint64_t per_mib, size_t len, uint64_t cap)
 {
 	uint64_t mib = ((uint64_t)len + (1u << 20) - 1) >> 20;
 	if (!base && !per_mib)
 		return 0;
+	if (base >= cap || (mib && per_mib >= (cap - base) / mib))
+		return cap;
 	return base + per_mib * mib;
 }
 
 void budget_for(const struct kumo_compile_limits *lim, size_t len, uint64_t *cpu_s,
 		uint64_t *mem_mb)
 {
-	*cpu_s = scaled(lim->compile_cpu_seconds, lim->compile_cpu_seconds_per_mib, len);
-	*mem_mb = scaled(lim->compile_memory_mb, lim->compile_memory_mb_per_mib, len);
+	*cpu_s = scaled(lim->compile_cpu_seconds, lim->compile_cpu_seconds_per_mib, len,
+			1000000000ull);
+	*mem_mb = scaled(lim->compile_memory_mb, lim->compile_memory_mb_per_mib, len, 1ull << 40);
 }
 
 static int request_fd(const uint8_t *wasm, size_t len, const struct kumo_compile_options *opts,

@@ -10,7 +10,7 @@
 extern bool budget_in_worker;
 
 /* The CPU seconds and MiB of memory one compile of a len-byte module may use under lim
- * (base + per-MiB x MiB, rounded up; 0: no limit). */
+ * (base + per-MiB x MiB, rounded up; 0: no limit; at most 10^9 s and 2^40 MiB). */
 void budget_for(const struct kumo_compile_limits *lim, size_t len, uint64_t *cpu_s,
 		uint64_t *mem_mb);
 
