@@ -24,7 +24,7 @@ int cri_grpc_code(int kumo_status)
 		return GRPC_STATUS_PERMISSION_DENIED;
 	case KUMO_E_UNAVAILABLE:
 		return GRPC_STATUS_UNAVAILABLE;
-	case CRI_E_PRECONDITION:
+	case KUMO_E_PRECONDITION:
 		return GRPC_STATUS_FAILED_PRECONDITION;
 	default:
 		return GRPC_STATUS_UNKNOWN;

@@ -28,7 +28,7 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 #   make test                                replays tests/fuzz/corpus/{reference,manifest}
 #                                            (tests/fuzz/replay-targets.sh)
 FUZZ_IMAGESTORE_SECONDS ?= 60
-IMAGESTORE_FUZZ_SRCS := $(IMAGESTORE_SRCS) common/error.c common/util.c
+IMAGESTORE_FUZZ_SRCS := $(IMAGESTORE_SRCS) common/error.c common/util.c common/sha256.c
 $(BUILD)/fuzz/replay_reference: $(BUILD)/host/tests/fuzz/fuzz_reference.o $(IMAGESTORE_TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(IMAGESTORE_TEST_LIBS) $(IMAGESTORE_LDLIBS)

@@ -12,7 +12,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -Icommon -fsanitize=fuzzer,add
 
 $(FUZZ_DIR)/fuzz_wasm: tests/fuzz/fuzz_wasm.c $(FUZZ_FRONT_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_wasm.c $(FUZZ_FRONT_SRCS) $(LIBS_LLVM) -lpthread -lm
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_wasm.c $(FUZZ_FRONT_SRCS) $(LIBS_LLVM) -lcrypto -lpthread -lm
 
 $(FUZZ_DIR)/replay_wasm: $(BUILD)/host/tests/fuzz/fuzz_wasm.o $(BUILD)/host/tests/fuzz/fuzz_replay.o \
 		$(LIB_COMPILER) $(LIB_COMMON)
@@ -48,22 +48,27 @@ fuzz-wat: $(FUZZ_DIR)/fuzz_wasm
 # results), p9 (the kernel's 9P client and reply codec, hosted).
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DKUMO_LIBFUZZER -I. -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_COMMON := common/error.c common/util.c
+FUZZ_COMMON := $(COMMON_SRCS)
 FUZZ_NEW_TARGETS := cri tar registry config bootcfg cni p9
 FUZZ_ALL_TARGETS := wasm wat reference manifest $(FUZZ_NEW_TARGETS)
 
-# cri: the handlers and state machine with the test backend; not the gRPC transport,
-# the downstream client or the real backend.
-FUZZ_CRI_SRCS := $(filter-out cri/server.c cri/downstream.c cri/backend_real.c cri/accel_choice.c,\
-	$(CRI_LIB_SRCS)) compiler/limits.c $(FUZZ_COMMON)
-$(FUZZ_DIR)/fuzz_cri: tests/fuzz/fuzz_cri.c $(FUZZ_CRI_SRCS) $(CRI_PB_C) tests/fuzz/fuzz_util.h
+# cri: the handlers and state machine with the test backend (tests/support/fake_backend.c),
+# instrumented; not the gRPC transport, the daemon or the downstream client. The real
+# stages (never called: cri/backend.c constructs them) come from the plain libraries.
+FUZZ_CRI_SRCS := $(filter-out cri/server.c cri/daemon.c cri/downstream.c cri/images.c \
+	cri/vms.c cri/pod_network.c cri/accel_choice.c,$(CRI_LIB_SRCS)) \
+	tests/support/fake_backend.c compiler/limits.c $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz_cri: tests/fuzz/fuzz_cri.c $(FUZZ_CRI_SRCS) $(CRI_PB_C) tests/fuzz/fuzz_util.h \
+		$(LIB_CRI) $(CRI_BACKEND_LIBS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -I$(CRI_GEN_DIR) -o $@ tests/fuzz/fuzz_cri.c \
-		$(FUZZ_CRI_SRCS) $(CRI_PB_C) -lprotobuf-c -ljansson -lpthread
+	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -I$(CRI_GEN_DIR) -o $@ tests/fuzz/fuzz_cri.c $(FUZZ_CRI_SRCS) \
+		$(CRI_PB_C) $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
 $(BUILD)/host/tests/fuzz/fuzz_cri.o: | $(CRI_PB_H)
-$(FUZZ_DIR)/replay_cri: $(BUILD)/host/tests/fuzz/fuzz_cri.o $(CRI_TEST_LIBS)
+$(FUZZ_DIR)/replay_cri: $(BUILD)/host/tests/fuzz/fuzz_cri.o $(BUILD)/host/tests/support/fake_backend.o \
+		$(CRI_TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $< $(CRI_TEST_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(BUILD)/host/tests/support/fake_backend.o $(CRI_TEST_LIBS) \
+		$(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
 
 # tar, registry: imagestore's parsers.
 $(FUZZ_DIR)/fuzz_tar $(FUZZ_DIR)/fuzz_registry: $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c \
@@ -78,16 +83,16 @@ $(FUZZ_DIR)/replay_tar $(FUZZ_DIR)/replay_registry: $(FUZZ_DIR)/replay_%: \
 # config: kumo.json.
 $(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c cri/config.c compiler/limits.c $(FUZZ_COMMON)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -o $@ $^ -ljansson
+	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -o $@ $^ -ljansson -lcrypto
 $(FUZZ_DIR)/replay_config: $(BUILD)/host/tests/fuzz/fuzz_config.o $(BUILD)/host/cri/config.o \
 		$(BUILD)/host/compiler/limits.o $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ljansson
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ljansson -lcrypto
 
 # cni: vmm/cni.c's parsers (nothing is executed).
 $(FUZZ_DIR)/fuzz_cni: tests/fuzz/fuzz_cni.c vmm/cni.c $(FUZZ_COMMON)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -ljansson -lcrypto
 $(FUZZ_DIR)/replay_cni: $(BUILD)/host/tests/fuzz/fuzz_cni.o $(BUILD)/host/vmm/cni.o $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ljansson

@@ -12,8 +12,8 @@
  *     earlier response of this input carried, so calls can reach pods and containers;
  *   - log_directory and log_path are confined to the scratch directory: the test backend
  *     appends log lines where kubelet says, and a fuzzer must not write across the host.
- * The harness touches only cri/cri.h, cri/backend.h (cri_backend_test_new) and the
- * generated schema. */
+ * The harness touches only cri/cri.h, the test backend (tests/support/fake_backend.h)
+ * and the generated schema. */
 #include <stdint.h>
 #include <string.h>
 
@@ -21,6 +21,7 @@
 #include "cri/backend.h"
 #include "cri/cri.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/support/fake_backend.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -170,7 +171,7 @@ static struct cri_runtime *start(const char *root)
 	struct cri_backend *b = NULL;
 	struct cri_runtime *rt = NULL;
 	kumo_error_t err = NULL;
-	if (cri_backend_test_new(root, &b, &err) < 0 || cri_runtime_new(root, b, &rt, &err) < 0) {
+	if (cri_backend_fake_new(root, &b, &err) < 0 || cri_runtime_new(root, b, &rt, &err) < 0) {
 		fprintf(stderr, "fuzz_cri: start: %s\n", kumo_error_msg(err));
 		abort();
 	}
