@@ -97,6 +97,9 @@ int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err);
 char *kumo_find_executable(const char *name, const char *search_path);
 /* Monotonic clock in nanoseconds. */
 uint64_t kumo_now_ns(void);
+/* True when s[0..len) is well-formed UTF-8 (no overlong forms, no surrogates, nothing
+ * above U+10FFFF): what JSON (jansson) and proto3 strings require. */
+bool kumo_utf8_valid(const char *s, size_t len);
 
 /* sha256 (common/sha256.c; a program using these links -lcrypto). Digests are written
  * as "sha256:<64 lowercase hex>" into KUMO_DIGEST_BUF bytes. */

@@ -5,6 +5,7 @@
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
 
+#include "compiler/budget.h"
 #include "compiler/emit.h"
 #include "compiler/frontend.h"
 
@@ -234,6 +235,12 @@ int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile
 		memset(info, 0, sizeof(*info));
 	if (!target_cpu_valid(cpu))
 		return kumo_error(err, KUMO_E_INVALID, "unknown cpu `%s`", cpu);
+	if (opt_level < 0 || opt_level > 3)
+		return kumo_error(err, KUMO_E_INVALID, "optimisation level %d is not 0..3", opt_level);
+	const struct kumo_compile_limits *lim = kumo_compile_limits();
+	if (!budget_in_worker && (lim->compile_cpu_seconds || lim->compile_cpu_seconds_per_mib ||
+				  lim->compile_memory_mb || lim->compile_memory_mb_per_mib))
+		return budget_compile(wasm, len, opts, out_path, info, err);
 	/* "native" means this host's CPU; the object records the resolved name. */
 	struct kumo_compile_options resolved = {.opt_level = opt_level,
 						.bounds_checks = opts && opts->bounds_checks};

@@ -3,13 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "compiler/compiler.h"
 #include "compiler/module.h"
 #include "compiler/opcodes.h"
 #include "compiler/reader.h"
-
-/* Implementation limit on locals per function (params + declared locals); the spec's
- * own limit is 2^32 - 1, which no real engine can allocate. */
-#define WASM_MAX_LOCALS 50000u
 
 struct decoder {
 	struct wasm_module *m;
@@ -68,6 +65,20 @@ static int check(struct decoder *d, struct wasm_reader *r)
 	d->e->offset = r->err_offset;
 	d->e->malformed = true;
 	d->e->unsupported = false;
+	return -1;
+}
+
+/* A count or size over one of kumo's limits (compiler.h): refused before anything is
+ * allocated for it. limit 0 is no limit. */
+static int over(struct decoder *d, size_t offset, const char *what, uint64_t have, uint64_t limit,
+		const char *key)
+{
+	if (!limit || have <= limit)
+		return 0;
+	if (d->failed)
+		return -1;
+	d->failed = true;
+	wasm_limit_error(d->e, offset, what, have, limit, key);
 	return -1;
 }
 
@@ -205,7 +216,11 @@ static int read_tabletype(struct decoder *d, struct wasm_reader *r, struct wasm_
 {
 	if (read_reftype(d, r, &t->elem_type) < 0)
 		return -1;
-	return read_limits(d, r, &t->limits, false);
+	size_t off = reader_offset(r);
+	if (read_limits(d, r, &t->limits, false) < 0)
+		return -1;
+	return over(d, off, "initial table entries", t->limits.min,
+		    kumo_compile_limits()->max_table_entries, "max_table_entries");
 }
 
 static int read_globaltype(struct decoder *d, struct wasm_reader *r, struct wasm_globaltype *g)
@@ -431,7 +446,9 @@ static int read_constexpr(struct decoder *d, struct wasm_reader *r, struct wasm_
 static int sec_type(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
-	if (read_count(d, r, &m->ntypes) < 0)
+	size_t off0 = reader_offset(r);
+	if (read_count(d, r, &m->ntypes) < 0 ||
+	    over(d, off0, "types", m->ntypes, kumo_compile_limits()->max_types, "max_types") < 0)
 		return -1;
 	m->types = arena_array(&m->arena, m->ntypes, sizeof(*m->types));
 	for (uint32_t i = 0; i < m->ntypes; i++) {
@@ -463,7 +480,9 @@ static int sec_type(struct decoder *d, struct wasm_reader *r)
 static int sec_import(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
-	if (read_count(d, r, &m->nimports) < 0)
+	size_t off0 = reader_offset(r);
+	if (read_count(d, r, &m->nimports) < 0 ||
+	    over(d, off0, "imports", m->nimports, kumo_compile_limits()->max_imports, "max_imports") < 0)
 		return -1;
 	m->imports = arena_array(&m->arena, m->nimports, sizeof(*m->imports));
 	for (uint32_t i = 0; i < m->nimports; i++) {
@@ -487,6 +506,9 @@ static int sec_import(struct decoder *d, struct wasm_reader *r)
 			if (read_tabletype(d, r, &im->table) < 0)
 				return -1;
 			m->nimported_tables++;
+			if (over(d, off, "tables", m->nimported_tables, kumo_compile_limits()->max_tables,
+				 "max_tables") < 0)
+				return -1;
 			break;
 		case KUMO_EXTERN_MEMORY:
 			if (read_limits(d, r, &im->memory, true) < 0)
@@ -511,7 +533,9 @@ static int sec_function(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
 	uint32_t n;
-	if (read_count(d, r, &n) < 0)
+	size_t off0 = reader_offset(r);
+	if (read_count(d, r, &n) < 0 ||
+	    over(d, off0, "functions", n, kumo_compile_limits()->max_functions, "max_functions") < 0)
 		return -1;
 	d->nfunc_decls = n;
 	d->has_func_section = true;
@@ -526,7 +550,10 @@ static int sec_table(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
 	uint32_t n;
-	if (read_count(d, r, &n) < 0)
+	size_t off0 = reader_offset(r);
+	if (read_count(d, r, &n) < 0 ||
+	    over(d, off0, "tables", (uint64_t)m->nimported_tables + n,
+		 kumo_compile_limits()->max_tables, "max_tables") < 0)
 		return -1;
 	m->ntables = m->nimported_tables + n;
 	m->tables = arena_array(&m->arena, m->ntables, sizeof(*m->tables));
@@ -558,7 +585,9 @@ static int sec_global(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
 	uint32_t n;
-	if (read_count(d, r, &n) < 0)
+	size_t off0 = reader_offset(r);
+	if (read_count(d, r, &n) < 0 ||
+	    over(d, off0, "globals", n, kumo_compile_limits()->max_globals, "max_globals") < 0)
 		return -1;
 	m->nglobals = m->nimported_globals + n;
 	m->globals = arena_array(&m->arena, m->nglobals, sizeof(*m->globals));
@@ -573,7 +602,9 @@ static int sec_global(struct decoder *d, struct wasm_reader *r)
 static int sec_export(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
-	if (read_count(d, r, &m->nexports) < 0)
+	size_t off0 = reader_offset(r);
+	if (read_count(d, r, &m->nexports) < 0 ||
+	    over(d, off0, "exports", m->nexports, kumo_compile_limits()->max_exports, "max_exports") < 0)
 		return -1;
 	m->exports = arena_array(&m->arena, m->nexports, sizeof(*m->exports));
 	for (uint32_t i = 0; i < m->nexports; i++) {
@@ -603,7 +634,10 @@ static int sec_start(struct decoder *d, struct wasm_reader *r)
 static int sec_element(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
-	if (read_count(d, r, &m->nelems) < 0)
+	size_t off0 = reader_offset(r);
+	if (read_count(d, r, &m->nelems) < 0 ||
+	    over(d, off0, "element segments", m->nelems, kumo_compile_limits()->max_element_segments,
+		 "max_element_segments") < 0)
 		return -1;
 	m->elems = arena_array(&m->arena, m->nelems, sizeof(*m->elems));
 	for (uint32_t i = 0; i < m->nelems; i++) {
@@ -641,7 +675,10 @@ static int sec_element(struct decoder *d, struct wasm_reader *r)
 					return malformed(d, off, "malformed element kind");
 			}
 		}
-		if (read_count(d, r, &el->count) < 0)
+		size_t count_off = reader_offset(r);
+		if (read_count(d, r, &el->count) < 0 ||
+		    over(d, count_off, "entries of one element segment", el->count,
+			 kumo_compile_limits()->max_table_entries, "max_table_entries") < 0)
 			return -1;
 		el->items = arena_array(&m->arena, el->count, sizeof(*el->items));
 		for (uint32_t k = 0; k < el->count; k++) {
@@ -682,7 +719,9 @@ static int sec_code(struct decoder *d, struct wasm_reader *r)
 		size_t size_off = reader_offset(r);
 		uint32_t size = read_u32(r);
 		const uint8_t *body = read_bytes(r, size);
-		if (check(d, r) < 0)
+		if (check(d, r) < 0 ||
+		    over(d, size_off, "bytes of one function body", size,
+			 kumo_compile_limits()->max_function_bytes, "max_function_bytes") < 0)
 			return -1;
 		struct wasm_reader br;
 		reader_init(&br, r->base, body, body + size);
@@ -700,8 +739,9 @@ static int sec_code(struct decoder *d, struct wasm_reader *r)
 			if (total > UINT32_MAX)
 				return malformed(d, size_off, "too many locals");
 		}
-		if (total > WASM_MAX_LOCALS)
-			return malformed(d, size_off, "too many locals");
+		if (over(d, size_off, "too many locals in one function", total,
+			 kumo_compile_limits()->max_locals, "max_locals") < 0)
+			return -1;
 		f->nlocals = (uint32_t)total;
 		f->local_types = arena_array(&m->arena, total, 1);
 		br.p = groups;
@@ -725,7 +765,9 @@ static int sec_data(struct decoder *d, struct wasm_reader *r)
 {
 	struct wasm_module *m = d->m;
 	size_t off = reader_offset(r);
-	if (read_count(d, r, &m->ndatas) < 0)
+	if (read_count(d, r, &m->ndatas) < 0 ||
+	    over(d, off, "data segments", m->ndatas, kumo_compile_limits()->max_data_segments,
+		 "max_data_segments") < 0)
 		return -1;
 	d->has_data_section = true;
 	if (m->has_data_count && m->data_count != m->ndatas)

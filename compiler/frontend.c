@@ -7,6 +7,9 @@
 
 int wasm_error_to_kumo(const struct wasm_error *e, kumo_error_t *err)
 {
+	if (e->limit)
+		return kumo_error(err, KUMO_E_INVALID, "module refused at offset 0x%zx: %s", e->offset,
+				  e->msg);
 	if (e->unsupported)
 		return kumo_error(err, KUMO_E_UNSUPPORTED, "%s at offset 0x%zx", e->msg, e->offset);
 	if (e->malformed)
@@ -42,6 +45,14 @@ static int load_text(const uint8_t *text, size_t len, struct wasm_module *m, kum
 int wasm_load(const uint8_t *wasm, size_t len, struct wasm_module *m, kumo_error_t *err)
 {
 	struct wasm_error e;
+	uint64_t max = kumo_compile_limits()->max_module_bytes;
+	if (max && len > max) {
+		memset(m, 0, sizeof(*m));
+		return kumo_error(err, KUMO_E_INVALID,
+				  "module refused: %zu bytes, over the limit of %llu (key "
+				  "`max_module_bytes`)",
+				  len, (unsigned long long)max);
+	}
 	if (wat_is_text(wasm, len)) {
 		if (load_text(wasm, len, m, err) < 0)
 			return -1;

@@ -162,7 +162,12 @@ struct wasm_error {
 	size_t offset;
 	bool malformed;     /* true: decode error (assert_malformed); false: invalid */
 	bool unsupported;   /* a proposal kumo does not support (threads, GC, ...) */
+	bool limit;         /* over one of kumo's limits (compiler.h, struct kumo_compile_limits) */
 };
+
+/* limits.c: fills *e with "WHAT: HAVE, over the limit of LIMIT (key `KEY`)". */
+void wasm_limit_error(struct wasm_error *e, size_t offset, const char *what, uint64_t have,
+		      uint64_t limit, const char *key);
 
 /* decode.c: parses the binary into *m (arena-owned). Returns 0, or -1 with *e set. */
 int wasm_decode(const uint8_t *bytes, size_t len, struct wasm_module *m, struct wasm_error *e);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "compiler/compiler.h"
 #include "compiler/module.h"
 #include "compiler/opcodes.h"
 #include "compiler/reader.h"
@@ -204,6 +205,19 @@ static void push_ctrl(struct vctx *c, enum frame_kind kind, const wasm_valtype *
 		.height = c->nvals,
 	};
 	push_n(c, params, nparams);
+}
+
+/* Blocks, loops and ifs open around the current instruction (the function's own frame
+ * is not one) against max_nesting: each is a basic block or two and a scope for LLVM. */
+static int check_nesting(struct vctx *c)
+{
+	uint64_t limit = kumo_compile_limits()->max_nesting;
+	if (!limit || c->nctrl - 1 <= limit || c->failed)
+		return c->failed ? -1 : 0;
+	c->failed = true;
+	wasm_limit_error(c->e, c->op_offset, "nested blocks, loops and ifs", c->nctrl - 1, limit,
+			 "max_nesting");
+	return -1;
 }
 
 static int pop_ctrl(struct vctx *c, struct frame *out)
@@ -614,13 +628,13 @@ static int check_instr(struct vctx *c, uint8_t op)
 		if (read_blocktype(c, &ps, &np, &rs, &nr) < 0 || pop_n(c, ps, np) < 0)
 			return -1;
 		push_ctrl(c, op == WASM_OP_BLOCK ? F_BLOCK : F_LOOP, ps, np, rs, nr);
-		return 0;
+		return check_nesting(c);
 	case WASM_OP_IF:
 		if (read_blocktype(c, &ps, &np, &rs, &nr) < 0 || pop(c, KUMO_T_I32) < 0 ||
 		    pop_n(c, ps, np) < 0)
 			return -1;
 		push_ctrl(c, F_IF, ps, np, rs, nr);
-		return 0;
+		return check_nesting(c);
 	case WASM_OP_ELSE:
 		if (c->ctrl[c->nctrl - 1].kind != F_IF)
 			return malformed(c, c->op_offset, "else without matching if");

@@ -42,6 +42,22 @@ static int check_choice(const char *what, const char *v, const char *const *choi
 	return kumo_error(err, KUMO_E_INVALID, "%s: unknown value `%s`", what, v);
 }
 
+/* A limit against hostile modules (compiler.h): the key, or as a flag "--max-functions". */
+static bool is_limit_key(const char *name)
+{
+	size_t n;
+	const struct kumo_limit_key *keys = kumo_compile_limit_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = keys[i].key;
+		size_t j = 0;
+		while (k[j] && (name[j] == k[j] || (k[j] == '_' && name[j] == '-')))
+			j++;
+		if (!k[j] && !name[j])
+			return true;
+	}
+	return false;
+}
+
 static const char *const backends[] = {"real", "test", NULL};
 static const char *const vm_backends[] = {"qemu", "libvirt", NULL};
 static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
@@ -50,14 +66,28 @@ static const char *const host_networks[] = {"refuse", "no-network", NULL};
 
 static int load_file(struct cri_config *cfg, const char *path, bool required, kumo_error_t *err)
 {
-	json_error_t je;
-	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!j) {
-		if (!required && access(path, F_OK) < 0 && errno == ENOENT)
+	uint8_t *text = NULL;
+	size_t len = 0;
+	if (kumo_read_file(path, CRI_CONFIG_MAX_BYTES, &text, &len, err) < 0) {
+		if (!required && access(path, F_OK) < 0 && errno == ENOENT) {
+			kumo_error_free(err);
 			return 0;
+		}
+		return kumo_error_wrap(err, "config");
+	}
+	int r = cri_config_parse_json(cfg, (const char *)text, len, path, err);
+	free(text);
+	return r;
+}
+
+int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, const char *path,
+			  kumo_error_t *err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
 		return kumo_error(err, KUMO_E_INVALID, "config `%s` line %d: %s", path, je.line,
 				  je.text);
-	}
 	int r = 0;
 	const char *key;
 	json_t *v;
@@ -97,7 +127,11 @@ static int load_file(struct cri_config *cfg, const char *path, bool required, ku
 		else if (strcmp(key, "shutdown_grace_ms") == 0 && json_is_integer(v) &&
 			 json_integer_value(v) >= 0 && json_integer_value(v) <= 3600000)
 			cfg->shutdown_grace_ms = (int)json_integer_value(v);
-		else if (strcmp(key, "insecure_registries") == 0 && json_is_array(v)) {
+		else if (is_limit_key(key) && json_is_integer(v) && json_integer_value(v) >= 0) {
+			char num[32];
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+			r = kumo_compile_limit_set(&cfg->limits, key, num, err);
+		} else if (strcmp(key, "insecure_registries") == 0 && json_is_array(v)) {
 			size_t i;
 			json_t *h;
 			json_array_foreach(v, i, h) {
@@ -131,6 +165,7 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->workers = 8;
 	cfg->shutdown_grace_ms = 10000;
 	cfg->insecure_registries = xzalloc(sizeof(char *));
+	cfg->limits = KUMO_COMPILE_LIMITS_DEFAULT;
 	*show_version = false;
 
 	/* --config first: the file comes before every other flag. */
@@ -161,7 +196,9 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--vm-backend", "--bridge",
 							 "--pod-cidr", "--accel", "--host-network",
 							 NULL};
-		bool known = false;
+		bool limit = strncmp(name, "--", 2) == 0 && strchr(name + 2, '_') == NULL &&
+			     is_limit_key(name + 2);
+		bool known = limit;
 		for (size_t k = 0; with_value[k]; k++)
 			known |= strcmp(name, with_value[k]) == 0;
 		if (!known)
@@ -171,7 +208,10 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 				return kumo_error(err, KUMO_E_INVALID, "option `%s` needs a value", a);
 			val = argv[++i];
 		}
-		if (strcmp(name, "--socket") == 0)
+		if (limit) {
+			if (kumo_compile_limit_set(&cfg->limits, name + 2, val, err) < 0)
+				return -1;
+		} else if (strcmp(name, "--socket") == 0)
 			set_str(&cfg->socket, val);
 		else if (strcmp(name, "--root") == 0)
 			set_str(&cfg->root, val);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "compiler/compiler.h"
 
 #define KUMO_VERSION "0.1.0"
 #define CRI_RUNTIME_NAME "kumo"
@@ -42,6 +43,9 @@ struct cri_config {
 	char *host_network;        /* hostNetwork pods: "refuse" (default: CreateContainer
 				    * fails naming spec.hostNetwork) or "no-network" (their
 				    * VMs run without a NIC) */
+	struct kumo_compile_limits limits; /* against hostile modules: every key of
+				    * kumo_compile_limit_keys() ("max_functions", flag
+				    * --max-functions); kumod applies them to every compile */
 };
 
 /* Fills defaults, then the JSON file `path` (missing file is fine unless `required`),
@@ -50,6 +54,12 @@ struct cri_config {
 int cri_config_load(struct cri_config *cfg, const char *path, bool required, int argc,
 		    char **argv, bool *show_version, kumo_error_t *err);
 void cri_config_clear(struct cri_config *cfg);
+/* Applies the JSON object text[0..len) (kumo.json's content; `path` names it in errors)
+ * over cfg, which holds defaults or earlier values: what cri_config_load does with the
+ * file. */
+int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, const char *path,
+			  kumo_error_t *err);
+#define CRI_CONFIG_MAX_BYTES (1u << 20) /* kumo.json larger than this is refused */
 
 struct cri_runtime;
 struct cri_backend;

@@ -20,6 +20,8 @@ static const char usage[] =
 	"  --host-network refuse|no-network\n"
 	"                            hostNetwork pods: refused at CreateContainer (default),\n"
 	"                            or run without a network device\n"
+	"  --max-functions N, ...    limits against hostile modules, one flag per kumo.json key\n"
+	"                            (`kumo compile --help` lists them; README \"Limits and hardening\")\n"
 	"  --version                 print the version and exit\n"
 	"Flags override the configuration file. SIGTERM stops %s; VMs keep running.\n";
 
@@ -45,6 +47,8 @@ int cri_daemon_main(const char *prog, int argc, char **argv, cri_backend_fn new_
 		cri_config_clear(&cfg);
 		return 0;
 	}
+	/* Every compile of this process (PullImage, CreateContainer) obeys them. */
+	kumo_compile_set_limits(&cfg.limits);
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
 	for (int i = 0; i < 4; i++)
 		if (strcmp(cfg.log_level, levels[i]) == 0)

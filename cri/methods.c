@@ -75,6 +75,41 @@ static const struct cri_method methods[] = {
 	     "kumo does not support the streaming list calls; use ListImages"),
 };
 
+/* proto3 strings are UTF-8 (protobuf-c does not check; Go's gRPC refuses to send
+ * anything else). Everything downstream keeps them as JSON, which cannot hold other
+ * bytes, so a request carrying one is refused here, naming the field. */
+static const char *bad_utf8_field(const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	if (depth > 32)
+		return "(nested too deep)";
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		const char *base = (const char *)m;
+		const void *slot = base + f->offset;
+		size_t n = 1;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			slot = *(void *const *)slot;
+		}
+		for (size_t k = 0; k < n && slot; k++) {
+			const void *v = ((void *const *)slot)[k];
+			if (!v)
+				continue;
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				const char *bad = bad_utf8_field(v, depth + 1);
+				if (bad)
+					return bad;
+			} else if (!kumo_utf8_valid(v, strlen(v))) {
+				return f->name;
+			}
+		}
+	}
+	return NULL;
+}
+
 int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req, size_t len,
 		 uint8_t **resp, size_t *resp_len, kumo_error_t *err)
 {
@@ -92,6 +127,12 @@ int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req,
 	if (!in)
 		return kumo_error(err, KUMO_E_INVALID, "malformed `%s` in call to `%s`",
 				  m->request->name, method);
+	const char *bad = bad_utf8_field(in, 0);
+	if (bad) {
+		protobuf_c_message_free_unpacked(in, NULL);
+		return kumo_error(err, KUMO_E_INVALID, "field `%s` in call to `%s` is not valid UTF-8",
+				  bad, method);
+	}
 	ProtobufCMessage *out = NULL;
 	int r = m->handler(rt, in, &out, err);
 	protobuf_c_message_free_unpacked(in, NULL);

@@ -113,6 +113,13 @@ int registry_put_manifest(struct registry *r, CURL *c, const char *reference,
 			  const char *media_type, const void *data, size_t len,
 			  kumo_error_t *err);
 CURL *registry_curl(void); /* a new easy handle; aborts on failure */
+/* Parsers of what a registry answers (pure, fuzzed by tests/fuzz/fuzz_registry.c). */
+/* The value of header `name` (lowercase) in one header line buf[0..n) ("Name: value\r\n",
+ * any case), trimmed; malloc'd, or NULL when the line is another header. */
+char *http_header_value(const char *line, size_t n, const char *name);
+/* The registry's own error text when the body has the {"errors":[{"code","message"}]}
+ * form: ": CODE message" (message cut at 200 bytes) into out[0..n), else "". */
+void registry_error_text(const struct http_resp *resp, char *out, size_t n);
 
 /* auth.c */
 /* Parses `Bearer realm="..",service="..",scope=".."` / `Basic realm=".."`. */
@@ -126,6 +133,9 @@ int challenge_parse(const char *header, struct challenge *out);
 void challenge_clear(struct challenge *c);
 /* Looks up "user:pass" for `domain` in a docker config.json; NULL if none. */
 char *docker_config_lookup(const char *config_path, const char *domain);
+/* The token of a token server's answer body ({"token"} or {"access_token"}, non-empty):
+ * 0 with *token malloc'd, or -1. */
+int auth_token_parse(const char *body, size_t len, char **token);
 /* Gets a bearer token for the challenge (anonymous or with r->basic). */
 int auth_fetch_token(struct registry *r, const struct challenge *ch, char **token,
 		     kumo_error_t *err);

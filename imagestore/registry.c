@@ -132,7 +132,7 @@ static int sink_flush(struct sink *s)
 	return 0;
 }
 
-static char *header_value(const char *line, size_t n, const char *name)
+char *http_header_value(const char *line, size_t n, const char *name)
 {
 	size_t nl = strlen(name);
 	if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
@@ -166,7 +166,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 	const char *names[] = {"content-type", "docker-content-digest", "location",
 			       "www-authenticate", "content-range"};
 	for (int i = 0; i < 5; i++) {
-		char *v = header_value(buf, n, names[i]);
+		char *v = http_header_value(buf, n, names[i]);
 		if (v) {
 			free(*slots[i]);
 			*slots[i] = v;
@@ -244,8 +244,7 @@ static bool status_transient(long st)
 	return st >= 500 || st == 429 || st == 408;
 }
 
-/* The registry's own error text, if its body has the {"errors":[{"message"}]} form. */
-static void registry_error_text(const struct http_resp *resp, char *out, size_t n)
+void registry_error_text(const struct http_resp *resp, char *out, size_t n)
 {
 	out[0] = 0;
 	if (!resp->body || !resp->body_len)

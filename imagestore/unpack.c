@@ -127,19 +127,26 @@ static int open_parent(int rootfd, char **comp, int n, const char *orig, kumo_er
 }
 
 /* True when a symlink at depth `depth` (components of its directory) pointing to
- * `target` stays inside the root. */
+ * `target` stays inside the root however the tree changes: relative, with its ".."
+ * components only at the start and no more of them than `depth`. Entries are only ever
+ * created in real directories (open_parent never goes through a symlink), so the link's
+ * directory is `depth` real levels down and the leading ".." stay inside; what follows
+ * only descends, through directories or through symlinks that obey the same rule. A
+ * ".." after a name is refused: the name may be (or later become) a symlink, and
+ * "sub/x/../.." with sub/x -> ".." leaves the root although it counts as depth 0. */
 static bool symlink_target_ok(const char *target, int depth)
 {
 	if (target[0] == '/' || target[0] == 0)
 		return false;
 	autofree char *t = xstrdup(target);
 	char *save = NULL;
+	bool descended = false;
 	for (char *c = strtok_r(t, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		if (strcmp(c, "..") == 0) {
-			if (--depth < 0)
+			if (descended || --depth < 0)
 				return false;
 		} else if (strcmp(c, ".") != 0) {
-			depth++;
+			descended = true;
 		}
 	}
 	return true;
@@ -253,6 +260,20 @@ static int apply_entry(struct archive *a, struct archive_entry *ent, int rootfd,
 			return kumo_error(err, KUMO_E_INVALID,
 					  "hard link `%.200s` points to `%.200s`, which is not a file in the layer",
 					  orig, hardlink);
+		if (S_ISLNK(ts.st_mode)) {
+			/* A hard link to a symlink is a copy of it at another depth: its target
+			 * must hold from there too. */
+			char target[4097];
+			ssize_t tl = readlinkat(tfd, tcomp[tn - 1], target, sizeof(target) - 1);
+			if (tl < 0)
+				return kumo_error_errno(err, errno, "hard link `%.200s`", orig);
+			target[tl] = 0;
+			if (!symlink_target_ok(target, n - 1))
+				return kumo_error(err, KUMO_E_INVALID,
+						  "hard link `%.200s` to symlink `%.200s` points outside the "
+						  "layer root (`%.200s`)",
+						  orig, hardlink, target);
+		}
 		if (linkat(tfd, tcomp[tn - 1], pfd, leaf, 0) < 0)
 			return kumo_error_errno(err, errno, "hard link `%.200s`", orig);
 		return 0;

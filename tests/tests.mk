@@ -38,6 +38,9 @@ TEST_LIBS_test_compile := $(LIB_COMPILER) $(LIB_COMMON)
 TEST_LDLIBS_test_compile := $(LIBS_LLVM) -ldl -rdynamic
 TEST_LIBS_test_wat := $(LIB_COMPILER) $(LIB_COMMON)
 TEST_LDLIBS_test_wat := $(LIBS_LLVM)
+# The limits against hostile modules and the compile budget.
+TEST_LIBS_test_limits := $(LIB_COMPILER) $(LIB_COMMON)
+TEST_LDLIBS_test_limits := $(LIBS_LLVM)
 # kernel/: the runtime and WASI over a fake module written in C that follows
 # compiler/abi.h; the 9P client against a fake server; the import list; the linker.
 FAKEMOD_OBJ := $(BUILD)/host/tests/unit/fakemod.o
@@ -185,8 +188,9 @@ E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/images
 # ---- fuzz, spectest -----------------------------------------------------------------------
 include tests/fuzz/fuzz.mk
 FUZZ_PROGRAMS := $(FUZZ_DIR)/replay_wasm $(BUILD)/fuzz/replay_reference \
-	$(BUILD)/fuzz/replay_manifest $(BUILD)/fuzz/replay_kload
-FUZZ_SCRIPTS := tests/fuzz/run-replay.sh tests/fuzz/replay-imagestore.sh tests/fuzz/replay-kload.sh
+	$(BUILD)/fuzz/replay_manifest $(BUILD)/fuzz/replay_kload $(FUZZ_REPLAYS)
+FUZZ_SCRIPTS := tests/fuzz/run-replay.sh tests/fuzz/replay-kload.sh \
+	tests/fuzz/replay-targets.sh
 include tests/spectest/spectest.mk
 SPECTEST_SCRIPTS := tests/spectest/run-own.sh tests/spectest/run-wat.sh
 

@@ -3,7 +3,9 @@
 # is built: ImageService against a local docker-registry (pull a wasi/wasm image
 # pushed by `kumo push` and compiled at pull time, list, status, fs info, remove; a
 # Linux-only image, a module that does not validate, a missing tag and an unreachable
-# registry each get the right gRPC status and a clear message),
+# registry each get the right gRPC status and a clear message; kumo.json limits: a module
+# over max_functions and one that makes LLVM work for minutes are refused at pull, naming
+# the key),
 # honest NetworkReady (true: the node bridge is up in this script's namespace), and a pod removed with a created (paused) container in it.
 # Booting containers is tests/e2e/cri-vm.sh.
 # Prints `cri-images: N passed, N failed`.
@@ -31,7 +33,32 @@ python3 "$HERE/../support/make-layout.py" "$T/linux" v1 linux "$T/app.wasm" &&
 	skopeo copy --quiet --dest-tls-verify=false "oci:$T/linux:v1" "docker://$REG/linuxonly:v1" >"$T/skopeo.log" 2>&1 &&
 	ok "push a Linux-only image" || bad "push a Linux-only image" "$(cat "$T/skopeo.log")"
 
-"$BIN/kumod" --socket "$SOCK" --root "$T/root" --log-level debug 2>"$T/kumod.log" &
+# Hostile modules against limits set in kumo.json: three functions over max_functions = 2,
+# and a small module (thousands of locals written across a br_table dispatch) that makes
+# LLVM work for minutes, within every structural limit, against a 3 s CPU budget.
+printf '(module (func) (func) (func (export "_start")))' >"$T/three.wat"
+python3 - "$T/slow.wat" <<'PY'
+import sys
+L, A = 20000, 2000
+s = ['(module (func (export "_start") (local $n i32) (local' + ' i64' * L + ')', 'loop $top', 'block $out']
+s += ['block'] * A
+s.append('local.get $n i32.const %d i32.rem_u br_table %s $out' % (A, ' '.join(map(str, range(A)))))
+for a in range(A):
+    s.append('end')
+    for k in range(3):
+        i, j = 1 + (a * 7 + k * 13) % L, 1 + (a * 11 + k * 5) % L
+        s.append('local.get %d local.get %d i64.add local.set %d' % (j, i, i))
+    s.append('local.get $n i32.const 1 i32.sub local.tee $n br_if $top')
+s.append('end end i64.const 0' + ' '.join(' local.get %d i64.add' % i for i in range(1, L + 1)) + ' drop))')
+open(sys.argv[1], 'w').write('\n'.join(s) + '\n')
+PY
+for m in three slow; do
+	wat2wasm "$T/$m.wat" -o "$T/$m.wasm" && "$BIN/kumo" push "$T/$m.wasm" "$REG/$m:v1" >"$T/push-$m.log" 2>&1 &&
+		ok "kumo push of a hostile module ($m)" || bad "kumo push of a hostile module ($m)" "$(cat "$T/push-$m.log")"
+done
+printf '{"max_functions": 2, "compile_cpu_seconds": 3, "compile_cpu_seconds_per_mib": 0}\n' >"$T/kumo.json"
+
+"$BIN/kumod" --config "$T/kumo.json" --socket "$SOCK" --root "$T/root" --log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 
@@ -60,6 +87,14 @@ code "a module that does not validate" InvalidArgument PullImage "{\"image\":{\"
 says "the message says which image" "compile the image's module"
 call "ListImages after the failed compile" ListImages '{}'
 eq "an image that does not compile is not kept" "$(jq -r '[.images[].repo_tags[]] | join(",")' <<<"$OUT")" "$REG/hello:v1"
+code "a module over max_functions is refused at pull" InvalidArgument PullImage "{\"image\":{\"image\":\"$REG/three:v1\"}}"
+says "the message names the limit and its key" "3, over the limit of 2 (key \`max_functions\`)"
+start=$(date +%s%N)
+code "a module that makes LLVM work for minutes is stopped by the budget" InvalidArgument PullImage "{\"image\":{\"image\":\"$REG/slow:v1\"}}"
+says "the message names the budget and its key" "compile budget exceeded: .* \`compile_cpu_seconds\`"
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ $ms -lt 30000 ]; then ok "the budget stopped it in ${ms} ms"; else bad "the budget stopped it quickly" "${ms} ms"; fi
+eq "no compile worker left" "$(pgrep -f kumo-compile-worker | wc -l)" "0"
 code "a missing tag" NotFound PullImage "{\"image\":{\"image\":\"$REG/hello:nope\"}}"
 code "an unreachable registry" Unavailable PullImage '{"image":{"image":"127.0.0.1:1/hello:v1"}}'
 code "a malformed reference" InvalidArgument PullImage '{"image":{"image":"UPPER/Case::bad"}}'

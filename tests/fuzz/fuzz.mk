@@ -14,7 +14,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -Icommon -fsanitize=fuzzer,add
 
 $(FUZZ_DIR)/fuzz_wasm: tests/fuzz/fuzz_wasm.c $(FUZZ_FRONT_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_wasm.c $(FUZZ_FRONT_SRCS) $(LIBS_LLVM) -lpthread -lm
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_wasm.c $(FUZZ_FRONT_SRCS) $(LIBS_LLVM) -lcrypto -lpthread -lm
 
 $(FUZZ_DIR)/replay_wasm: $(BUILD)/host/tests/fuzz/fuzz_wasm.o $(BUILD)/host/tests/fuzz/fuzz_replay.o \
 		$(LIB_COMPILER) $(LIB_COMMON)
@@ -77,3 +77,103 @@ fuzz-kload: $(BUILD)/fuzz/fuzz_kload $(POD_OBJS)
 	cp $(POD_OBJS) $(BUILD)/fuzz/corpus-kload/
 	$(BUILD)/fuzz/fuzz_kload -max_total_time=$(FUZZ_KLOAD_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 		-max_len=262144 $(BUILD)/fuzz/corpus-kload
+
+# --- every parser a stranger can reach (issue 21) -------------------------------------
+# One libFuzzer program per target (clang-19, ASan+UBSan, our sources instrumented), and
+# a replay program per target built by the plain toolchain for `make test`
+# (tests/fuzz/replay-targets.sh runs tests/fuzz/corpus/<target> through it).
+#   make fuzz-all [FUZZ_SECONDS=60] [FUZZ_TARGETS="cri tar ..."]   each target in turn,
+#                                   then a table: target, runs, coverage, crashes
+#   make fuzz-<target> [FUZZ_SECONDS=600]                            one of them
+# Targets beyond wasm/wat/reference/manifest: cri (CRI requests against the test
+# backend), tar (layers), registry (token/error bodies, headers, challenges), config
+# (kumo.json), bootcfg (the kernel's boot config, hosted), cni (network configs and
+# results), p9 (the kernel's 9P client and reply codec, hosted).
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DKUMO_LIBFUZZER -I. -Icommon \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_COMMON := $(COMMON_SRCS)
+FUZZ_NEW_TARGETS := cri tar registry config bootcfg cni p9
+FUZZ_ALL_TARGETS := wasm wat reference manifest $(FUZZ_NEW_TARGETS)
+
+# cri: the handlers and state machine with the test backend (tests/support/fake_backend.c),
+# instrumented; not the gRPC transport, the daemon or the downstream client. The real
+# stages (never called: cri/backend.c constructs them) come from the plain libraries.
+FUZZ_CRI_SRCS := $(filter-out cri/server.c cri/daemon.c cri/downstream.c cri/images.c \
+	cri/vms.c cri/pod_network.c cri/accel_choice.c,$(CRI_LIB_SRCS)) \
+	tests/support/fake_backend.c compiler/limits.c $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz_cri: tests/fuzz/fuzz_cri.c $(FUZZ_CRI_SRCS) $(CRI_PB_C) tests/fuzz/fuzz_util.h \
+		$(LIB_CRI) $(CRI_BACKEND_LIBS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -I$(CRI_GEN_DIR) -o $@ tests/fuzz/fuzz_cri.c $(FUZZ_CRI_SRCS) \
+		$(CRI_PB_C) $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
+$(BUILD)/host/tests/fuzz/fuzz_cri.o: | $(CRI_PB_H)
+$(FUZZ_DIR)/replay_cri: $(BUILD)/host/tests/fuzz/fuzz_cri.o $(BUILD)/host/tests/support/fake_backend.o \
+		$(CRI_TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(BUILD)/host/tests/support/fake_backend.o $(CRI_TEST_LIBS) \
+		$(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
+
+# tar, registry: imagestore's parsers.
+$(FUZZ_DIR)/fuzz_tar $(FUZZ_DIR)/fuzz_registry: $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c \
+		$(IMAGESTORE_SRCS) $(FUZZ_COMMON) tests/fuzz/fuzz_util.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(IMAGESTORE_SRCS) $(FUZZ_COMMON) $(IMAGESTORE_LDLIBS)
+$(FUZZ_DIR)/replay_tar $(FUZZ_DIR)/replay_registry: $(FUZZ_DIR)/replay_%: \
+		$(BUILD)/host/tests/fuzz/fuzz_%.o $(IMAGESTORE_TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(IMAGESTORE_TEST_LIBS) $(IMAGESTORE_LDLIBS)
+
+# config: kumo.json.
+$(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c cri/config.c compiler/limits.c $(FUZZ_COMMON)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -Ulinux -o $@ $^ -ljansson -lcrypto
+$(FUZZ_DIR)/replay_config: $(BUILD)/host/tests/fuzz/fuzz_config.o $(BUILD)/host/cri/config.o \
+		$(BUILD)/host/compiler/limits.o $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ljansson -lcrypto
+
+# cni: vmm/cni.c's parsers (nothing is executed).
+$(FUZZ_DIR)/fuzz_cni: tests/fuzz/fuzz_cni.c vmm/cni.c $(FUZZ_COMMON)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -ljansson -lcrypto
+$(FUZZ_DIR)/replay_cni: $(BUILD)/host/tests/fuzz/fuzz_cni.o $(BUILD)/host/vmm/cni.o $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ljansson
+
+# bootcfg: the kernel's bootcfg.c and Debian's cJSON built hosted, allocations tracked
+# (tests/fuzz/bootcfg_hosted.h).
+FUZZ_BOOTCFG_FLAGS := -include tests/fuzz/bootcfg_hosted.h -I$(THIRD_PARTY)/cjson
+$(FUZZ_DIR)/fuzz_bootcfg: tests/fuzz/fuzz_bootcfg.c kernel/os/bootcfg.c tests/fuzz/bootcfg_hosted.h | $(CJSON_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -c -o $@-bootcfg.o $(FUZZ_BOOTCFG_FLAGS) kernel/os/bootcfg.c
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_bootcfg.c $@-bootcfg.o $(CJSON_SRC)
+$(BUILD)/host/fuzz/bootcfg.o: kernel/os/bootcfg.c tests/fuzz/bootcfg_hosted.h | $(CJSON_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(FUZZ_BOOTCFG_FLAGS) -c $< -o $@
+$(BUILD)/host/fuzz/cJSON.o: | $(CJSON_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror,$(HOST_CFLAGS)) -w -c $(CJSON_SRC) -o $@
+$(FUZZ_DIR)/replay_bootcfg: $(BUILD)/host/tests/fuzz/fuzz_bootcfg.o $(BUILD)/host/fuzz/bootcfg.o \
+		$(BUILD)/host/fuzz/cJSON.o $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -lm
+
+# p9: the kernel's 9P client and codec, hosted.
+FUZZ_P9_SRCS := kernel/os/p9_wire.c kernel/os/p9_client.c
+$(FUZZ_DIR)/fuzz_p9: tests/fuzz/fuzz_p9.c $(FUZZ_P9_SRCS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^
+$(FUZZ_DIR)/replay_p9: $(BUILD)/host/tests/fuzz/fuzz_p9.o $(FUZZ_P9_SRCS:%.c=$(BUILD)/host/%.o) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+FUZZ_REPLAYS := $(FUZZ_NEW_TARGETS:%=$(FUZZ_DIR)/replay_%)
+
+FUZZ_BINS := $(FUZZ_DIR)/fuzz_wasm $(FUZZ_DIR)/fuzz_reference $(FUZZ_DIR)/fuzz_manifest \
+	$(FUZZ_NEW_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+.PHONY: fuzz-all fuzz-bins $(FUZZ_NEW_TARGETS:%=fuzz-%)
+fuzz-bins: $(FUZZ_BINS)
+fuzz-all: $(FUZZ_BINS)
+	FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/fuzz-all.sh $(FUZZ_TARGETS)
+$(FUZZ_NEW_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz_%
+	FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/fuzz-all.sh $*

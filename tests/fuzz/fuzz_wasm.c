@@ -19,6 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *e = getenv("KUMO_FUZZ_NO_COMPILE");
 		compile = !(e && *e == '1');
 		snprintf(out, sizeof(out), "/tmp/kumo-fuzz-%d.o", (int)getpid());
+		/* The structural limits stay; the compile budget's child process would hide
+		 * a compiler crash from the sanitizers (and cost an exec per input). */
+		struct kumo_compile_limits lim = *kumo_compile_limits();
+		lim.compile_cpu_seconds = lim.compile_cpu_seconds_per_mib = 0;
+		lim.compile_memory_mb = lim.compile_memory_mb_per_mib = 0;
+		kumo_compile_set_limits(&lim);
 	}
 	kumo_error_t err = NULL;
 	if (kumo_validate(data, size, &err) < 0) {

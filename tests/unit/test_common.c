@@ -93,6 +93,21 @@ static void find_executable(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* UTF-8 as proto3 and JSON want it: the forms a hostile client would try are refused. */
+static void utf8_checks(void **state)
+{
+	static const char *const good[] = {"", "plain", "caf\xc3\xa9", "\xe2\x82\xac",
+					   "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf"};
+	static const char *const bad[] = {"\xb4", "\xc3", "\xc0\xaf" /* overlong / */,
+					  "\xe0\x80\xaf", "\xed\xa0\x80" /* surrogate */,
+					  "\xf4\x90\x80\x80" /* > U+10FFFF */, "\xf8\x88\x80\x80\x80",
+					  "ok\xe2\x82"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(kumo_utf8_valid(good[i], strlen(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(kumo_utf8_valid(bad[i], strlen(bad[i])));
+}
+
 /* The one sha256: memory, stream (with a reset) and file agree with the known digest. */
 static void sha256_forms_agree(void **state)
 {
@@ -132,6 +147,7 @@ int main(void)
 		cmocka_unit_test(error_wrap_adds_context),
 		cmocka_unit_test(errno_maps_status),
 		cmocka_unit_test(atomic_write_roundtrip),
+		cmocka_unit_test(utf8_checks),
 		cmocka_unit_test(sha256_forms_agree),
 		cmocka_unit_test(find_executable),
 	};

@@ -178,6 +178,14 @@ static void docker_config(void **state)
 	assert_string_equal(d, "hello");
 	free(d);
 	assert_null(b64_decode("abc", &n));
+	/* More padding than a block carries (fuzz_manifest: the length wrapped). */
+	assert_null(b64_decode("l=======", &n));
+	assert_null(b64_decode("a===", &n));
+	d = b64_decode("aGk=", &n);
+	assert_non_null(d);
+	assert_int_equal(n, 2);
+	assert_string_equal(d, "hi");
+	free(d);
 }
 
 static void digests(void **state)
