@@ -136,6 +136,7 @@ struct cri_vm_stats {
 };
 
 struct cri_backend;
+struct cri_exec_spec; /* cri/stream.h */
 
 struct cri_backend_ops {
 	const char *name; /* "real", "test" */
@@ -182,6 +183,21 @@ struct cri_backend_ops {
 	/* Reopens the container's log file (kubelet rotated it); NULL: nothing to do
 	 * because the backend opens the file per write. */
 	int (*log_reopen)(struct cri_backend *b, const char *id, kumo_error_t *err);
+
+	/* Streaming (cri/stream.h). Both optional: NULL says the backend cannot do it yet,
+	 * and the CRI call fails with Unimplemented naming what is missing.
+	 * ctr_stdin: the running app's stdin for an attach: *fd is the write end of a pipe
+	 * whose bytes reach the app's fd 0. When the caller closes it, a `once` stdin ends
+	 * (the app reads end-of-file; later attaches get none), any other stays open for
+	 * the next attach.
+	 * ctr_exec: runs spec->argv in the running container until it ends (blocking, on a
+	 * thread of the caller's; spec->cancel_fd readable: end it now), with its stdio on
+	 * the spec's fds (never closed by the backend); sets its exit code. <0 when the
+	 * command could not be run (not a Wasm module, container not running). */
+	int (*ctr_stdin)(struct cri_backend *b, const char *id, bool once, int *fd,
+			 kumo_error_t *err);
+	int (*ctr_exec)(struct cri_backend *b, const struct cri_exec_spec *spec,
+			int32_t *exit_code, kumo_error_t *err);
 
 	/* Frees the backend (VMs keep running). */
 	void (*destroy)(struct cri_backend *b);

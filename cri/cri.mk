@@ -23,7 +23,9 @@ CRI_GRPC_LIBS := $(shell pkg-config --libs grpc 2>/dev/null)
 CFLAGS_cri = -Ulinux -I$(CRI_GEN_DIR) $(CRI_GRPC_CFLAGS)
 CFLAGS_tests += -Ulinux -I$(CRI_GEN_DIR)
 # Libraries a program linking LIB_CRI needs.
-CRI_LDLIBS := $(CRI_GRPC_LIBS) -lprotobuf-c -ljansson
+# The streaming server: libmicrohttpd (HTTP + upgrade), zlib (SPDY headers), SHA-1 and
+# OpenSSL for WebSocket's handshake.
+CRI_LDLIBS := $(CRI_GRPC_LIBS) -lprotobuf-c -ljansson $(shell pkg-config --libs libmicrohttpd zlib 2>/dev/null) -lcrypto
 
 # --- libkumo-cri.a: state machine, handlers, backends, gRPC server -------------------
 CRI_PROGRAM_SRCS := cri/kumod.c cri/crictl.c
@@ -74,6 +76,19 @@ $(DOWNSTREAM_CHECK): $(BUILD)/host/tests/e2e/downstream_check.o $(LIB_CRI) $(LIB
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
 test-prereqs: $(DOWNSTREAM_CHECK)
 TEST_SCRIPTS += tests/e2e/cri-downstream.sh
+
+# The streaming server's test client (kumo-stream-client, tests/e2e/stream_client*.c):
+# the e2e scripts drive exec/attach/port-forward with it; test_cri_stream links its
+# library part.
+STREAM_CLIENT := $(BUILD)/e2e/kumo-stream-client
+STREAM_CLIENTLIB_O := $(BUILD)/host/tests/e2e/stream_clientlib.o
+$(BUILD)/host/tests/e2e/stream_client%.o: | $(CRI_PB_H)
+$(STREAM_CLIENT): $(BUILD)/host/tests/e2e/stream_client.o $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
+test-prereqs: $(STREAM_CLIENT)
+TEST_LIBS_test_cri_stream := $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON)
+TEST_LDLIBS_test_cri_stream := $(CRI_LDLIBS)
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)

@@ -20,6 +20,9 @@ static const char usage[] =
 	"  --host-network refuse|no-network\n"
 	"                            hostNetwork pods: refused at CreateContainer (default),\n"
 	"                            or run without a network device\n"
+	"  --stream-address HOST:PORT  where exec/attach/port-forward URLs point (default\n"
+	"                            127.0.0.1:0: loopback, an ephemeral port)\n"
+	"  --stream-token-ttl-ms N   how long such a URL stays valid (default 60000)\n"
 	"  --version                 print the version and exit\n"
 	"Flags override the configuration file. SIGTERM stops kumod; VMs keep running.\n";
 
@@ -66,6 +69,8 @@ int main(int argc, char **argv)
 	if (cri_runtime_new(cfg.root, b, &rt, &err) < 0)
 		goto out; /* rt owns b even on failure */
 	cri_runtime_allow_host_network(rt, strcmp(cfg.host_network, "no-network") == 0);
+	if (cri_runtime_start_streaming(rt, &cfg, &err) < 0)
+		goto out;
 	if (cri_server_run(&cfg, rt, &err) < 0)
 		goto out;
 	rc = 0;
@@ -73,6 +78,8 @@ out:
 	if (err)
 		log_error("%s", kumo_error_msg(err));
 	kumo_error_free(&err);
+	if (rt)
+		cri_runtime_stop_streaming(rt);
 	cri_runtime_free(rt);
 	cri_config_clear(&cfg);
 	return rc;

@@ -32,6 +32,15 @@ CRI_HANDLER(cri_image_status);
 CRI_HANDLER(cri_pull_image);
 CRI_HANDLER(cri_remove_image);
 CRI_HANDLER(cri_image_fs_info);
+/* cri/runtime_stream.c */
+int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+		  kumo_error_t *err);
+int cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	     kumo_error_t *err);
+int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	       kumo_error_t *err);
+int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err);
 
 struct cri_method {
 	const char *path;                          /* "/runtime.v1.RuntimeService/Version" */
@@ -72,13 +81,10 @@ static const struct cri_method methods[] = {
 	  cri_list_metric_descriptors),
 	M(RS, "ListPodSandboxMetrics", list_pod_sandbox_metrics_request,
 	  cri_list_pod_sandbox_metrics),
-	NOPE(RS, "ExecSync", exec_sync_request,
-	     "kumo does not support exec: a container is a single-application VM"),
-	NOPE(RS, "Exec", exec_request,
-	     "kumo does not support exec: a container is a single-application VM"),
-	NOPE(RS, "Attach", attach_request, "kumo does not support attach yet; read the container log"),
-	NOPE(RS, "PortForward", port_forward_request,
-	     "kumo does not support port-forward yet; reach the pod on its pod IP"),
+	M(RS, "ExecSync", exec_sync_request, cri_exec_sync),
+	M(RS, "Exec", exec_request, cri_exec),
+	M(RS, "Attach", attach_request, cri_attach),
+	M(RS, "PortForward", port_forward_request, cri_port_forward),
 	NOPE(RS, "CheckpointContainer", checkpoint_container_request,
 	     "kumo does not support checkpointing containers"),
 	NOPE(RS, "CheckpointPod", checkpoint_pod_request, "kumo does not support checkpointing pods"),

@@ -63,6 +63,8 @@ struct cri_runtime {
 	char *pod_cidr;                      /* from UpdateRuntimeConfig */
 	bool host_network_no_nic;            /* hostNetwork pods run without a NIC (else
 					      * CreateContainer refuses them) */
+	struct cri_stream_server *stream;    /* exec/attach/port-forward URLs (cri/stream.h);
+					      * NULL when not started */
 	pthread_mutex_t events_lock;
 	struct cri_sub *subs;
 	int next_sub;
