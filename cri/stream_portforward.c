@@ -59,6 +59,7 @@ static void conn_finish(struct sess *s, struct pfconn *c, const char *why)
 	if (c->finished)
 		return;
 	c->finished = true;
+	log_debug("stream: port-forward to %u ends%s%s", c->port, why ? ": " : "", why ? why : "");
 	if (c->fd >= 0) {
 		sess_unwatch(s, &c->w);
 		close(c->fd);

@@ -139,6 +139,8 @@ void rc_done(struct sess *s, struct rc *rc, bool exited, int32_t exit_code, cons
 	if (rc->finished)
 		return;
 	rc->finished = true;
+	log_debug("stream: %s %.12s: done (%s)", rc->req->kind == CRI_STREAM_EXEC ? "exec" : "attach",
+		  rc->req->id, failure ? failure : exited ? "exited" : "success");
 	sess_fin(s, rc->stdout_);
 	sess_fin(s, rc->stderr_);
 	autofree char *msg = NULL;
@@ -168,6 +170,8 @@ void rc_done(struct sess *s, struct rc *rc, bool exited, int32_t exit_code, cons
 
 static void start_driver(struct sess *s, struct rc *rc)
 {
+	log_debug("stream: %s %.12s: streams open (%s), starting",
+		  rc->req->kind == CRI_STREAM_EXEC ? "exec" : "attach", rc->req->id, s->protocol);
 	rc->running = true;
 	int fd = -1;
 	kumo_error_t err = NULL;

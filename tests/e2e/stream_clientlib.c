@@ -508,16 +508,16 @@ int sc_connect(const char *url, int transport, const char *protocol, int timeout
 	if (transport != SC_WS_CHANNELS)
 		c->spdy = spdy_codec_new();
 	*out = c;
-	/* Bytes that came with the response head. */
-	if (sbuf_size(&c->in)) {
-		int r = transport == SC_SPDY ? parse_spdy(c, &c->in, why) : parse_ws(c, why);
-		if (r < 0) {
-			sc_close(c);
-			*out = NULL;
-			return -1;
-		}
-	}
+	/* Bytes that came with the response head are parsed once the caller's streams
+	 * exist (parse_pending). */
 	return 0;
+}
+
+static int parse_pending(struct sc_conn *c, char **why)
+{
+	if (!sbuf_size(&c->in))
+		return 0;
+	return c->transport == SC_SPDY ? parse_spdy(c, &c->in, why) : parse_ws(c, why);
 }
 
 const char *sc_protocol(struct sc_conn *c)
@@ -630,6 +630,8 @@ int sc_remote_command(struct sc_conn *c, bool stdin_, const void *in, size_t in_
 		for (struct cstream *s = c->streams; s; s = s->next)
 			s->replied = true;
 	}
+	if (parse_pending(c, why) < 0)
+		return -1;
 	/* Wait for the replies (as client-go does before writing). */
 	for (;;) {
 		bool all = true;
@@ -713,7 +715,9 @@ int sc_port_forward(struct sc_conn *c, uint16_t port, int n, const void *request
 		stream_write(c, errs[i], NULL, 0, true);
 		data[i] = open_stream(c, T_DATA, ports, i, -1);
 	}
-	for (;;) {
+	if (parse_pending(c, why) < 0)
+		rc = -1;
+	for (; rc == 0;) {
 		bool all = true;
 		for (int i = 0; i < n; i++) {
 			bool ready = c->transport == SC_WS_CHANNELS ? sbuf_size(&data[i]->data) >= 2
