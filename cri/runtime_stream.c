@@ -198,9 +198,14 @@ int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufC
 	uint8_t *o = NULL, *e = NULL;
 	size_t ol = 0, el = 0;
 	int32_t code = 0;
-	if (cri_stream_exec_sync(&runtime_ops, rt, id, (const char *const *)r->cmd,
-				 r->timeout > 0 ? r->timeout * 1000 : 0, EXEC_SYNC_MAX_OUTPUT, &o,
-				 &ol, &e, &el, &code, err) < 0)
+	char **argv = copy_argv(r->cmd, r->n_cmd); /* protobuf-c's is not NULL-terminated */
+	int rr = cri_stream_exec_sync(&runtime_ops, rt, id, (const char *const *)argv,
+				      r->timeout > 0 ? r->timeout * 1000 : 0, EXEC_SYNC_MAX_OUTPUT,
+				      &o, &ol, &e, &el, &code, err);
+	for (size_t i = 0; i < r->n_cmd; i++)
+		free(argv[i]);
+	free(argv);
+	if (rr < 0)
 		return kumo_error_wrap(err, "exec in container `%.12s`", id);
 	Runtime__V1__ExecSyncResponse *m = xmalloc(sizeof(*m));
 	*m = (Runtime__V1__ExecSyncResponse)RUNTIME__V1__EXEC_SYNC_RESPONSE__INIT;

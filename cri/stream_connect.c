@@ -24,6 +24,7 @@ struct ns_socket {
 static void *ns_socket_main(void *arg)
 {
 	struct ns_socket *n = arg;
+	pthread_setname_np(pthread_self(), "kumo-netns");
 	int nsfd = open(n->netns, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0) {
 		n->err = errno;

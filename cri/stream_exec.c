@@ -38,6 +38,7 @@ static void close_fd(int *fd)
 static void *exec_main(void *arg)
 {
 	struct exec_run *r = arg;
+	pthread_setname_np(pthread_self(), "kumo-exec");
 	struct cri_exec_spec spec = {
 		.id = r->id,
 		.argv = (const char *const *)r->argv,

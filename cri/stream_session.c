@@ -647,6 +647,7 @@ static void session_free(struct sess *s)
 static void *session_main(void *arg)
 {
 	struct sess *s = arg;
+	pthread_setname_np(pthread_self(), "kumo-stream"); /* tests count these */
 	if (s->app->start && s->app->start(s) < 0)
 		s->done = true;
 	after_events(s);
