@@ -87,6 +87,7 @@ $(STREAM_CLIENT): $(BUILD)/host/tests/e2e/stream_client.o $(STREAM_CLIENTLIB_O) 
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
 test-prereqs: $(STREAM_CLIENT)
+TEST_SCRIPTS += tests/e2e/cri-stream.sh
 TEST_LIBS_test_cri_stream := $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_stream := $(CRI_LDLIBS)
 

@@ -233,8 +233,6 @@ static int rc_start(struct sess *s)
 static int rc_on_stream(struct sess *s, struct lstream *ls, kumo_error_t *err)
 {
 	struct rc *rc = s->app_data;
-	if (rc->running)
-		return kumo_error(err, KUMO_E_INVALID, "stream opened after the command started");
 	struct lstream **slot = NULL;
 	bool wanted = false;
 	switch (ls->type) {
@@ -263,6 +261,8 @@ static int rc_on_stream(struct sess *s, struct lstream *ls, kumo_error_t *err)
 	}
 	if (*slot)
 		return kumo_error(err, KUMO_E_INVALID, "a second stream of one type");
+	if (wanted && rc->running)
+		return kumo_error(err, KUMO_E_INVALID, "stream opened after the command started");
 	if (wanted) {
 		*slot = ls;
 		rc->received++;

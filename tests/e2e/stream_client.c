@@ -7,6 +7,7 @@
  *       the remote stdout and stderr go to ours; the last stderr line is the status:
  *       `status: success`, `status: exit N` or `status: failure: MESSAGE`.
  *   portforward URL --port P [-n N] [--request TEXT] [--expect FILE]
+ *       (TEXT and --stdin's take \n, \r and \\ escapes)
  *       N connections at once, each sending TEXT; with --expect each HTTP response's
  *       body must equal FILE (`portforward: K/N byte-identical`); without, the first
  *       connection's bytes go to stdout; error messages go to stderr as `error[i]: ...`.
@@ -31,8 +32,8 @@ static char *unescape(const char *s)
 {
 	char *o = xmalloc(strlen(s) + 1), *p = o;
 	for (; *s; s++) {
-		if (*s == '\\' && s[1] == 'n') {
-			*p++ = '\n';
+		if (*s == '\\' && (s[1] == 'n' || s[1] == 'r' || s[1] == '\\')) {
+			*p++ = s[1] == 'n' ? '\n' : s[1] == 'r' ? '\r' : '\\';
 			s++;
 		} else {
 			*p++ = *s;
