@@ -350,8 +350,8 @@ static enum MHD_Result serve(struct cri_stream_server *srv, struct MHD_Connectio
 	}
 	p->s = s;
 	struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, p);
+	/* MHD adds `Connection: Upgrade` to a 101 itself. */
 	MHD_add_response_header(r, "Upgrade", ws ? "websocket" : "SPDY/3.1");
-	MHD_add_response_header(r, "Connection", "Upgrade");
 	if (ws) {
 		MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
 		if (*proto)
