@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "cri/stream_impl.h"
@@ -13,6 +15,9 @@
 /* Client bytes buffered for a slow pod beyond this hold the client's input. */
 #define TO_POD_HOLD (256 * 1024)
 #define CONNECT_TIMEOUT_MS 20000
+/* How often a session asks whether its pod still runs (a stopped VM sends no FIN or
+ * reset: its connections would hang). */
+#define POD_CHECK_MS 1000
 
 struct pfconn {
 	struct pf *pf;
@@ -38,6 +43,8 @@ struct pf {
 	char *target_err;          /* why the pod cannot be reached, or NULL */
 	struct pfconn *conns;
 	bool channels;             /* WebSocket channel form */
+	uint64_t checked_ns;       /* when the pod was last seen ready */
+	bool pod_gone;             /* it stopped: the session is ending */
 };
 
 static void conn_unlink_free(struct pf *pf, struct pfconn *c)
@@ -190,6 +197,13 @@ static void conn_connect(struct sess *s, struct pfconn *c)
 		kumo_error_free(&err);
 		return;
 	}
+	/* A pod that vanishes without a word is noticed within a minute even between
+	 * checks (keepalive), not never. */
+	int one = 1, idle = 30, intvl = 5, cnt = 3;
+	setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	c->connecting = true;
 	c->connect_deadline_ns = kumo_now_ns() + (uint64_t)CONNECT_TIMEOUT_MS * 1000000ull;
 	c->w = (struct watch){.fd = c->fd, .source = true, .on_event = on_pod, .arg = c};
@@ -228,6 +242,7 @@ static int pf_start(struct sess *s)
 	kumo_error_t err = NULL;
 	if (s->ops->pod_target(s->ops_ctx, s->req->id, &pf->ip, &pf->netns, &err) < 0)
 		pf->target_err = xstrdup(kumo_error_msg(err));
+	pf->checked_ns = kumo_now_ns();
 	kumo_error_free(&err);
 	if (s->transport != TR_WS_CHANNELS)
 		return 0; /* the client opens a stream pair per connection */
@@ -334,9 +349,31 @@ static void pf_on_gone(struct sess *s, struct lstream *ls)
 	}
 }
 
+/* Ends every connection and the session once the pod stopped or went. */
+static void check_pod(struct sess *s, struct pf *pf, uint64_t now)
+{
+	if (pf->pod_gone || pf->target_err || now - pf->checked_ns < POD_CHECK_MS * 1000000ull)
+		return;
+	pf->checked_ns = now;
+	char *ip = NULL, *netns = NULL;
+	kumo_error_t err = NULL;
+	if (s->ops->pod_target(s->ops_ctx, s->req->id, &ip, &netns, &err) == 0) {
+		free(ip);
+		free(netns);
+		return;
+	}
+	pf->pod_gone = true;
+	log_info("stream: port-forward to pod %.12s ends: %s", s->req->id, kumo_error_msg(err));
+	for (struct pfconn *c = pf->conns; c; c = c->next)
+		conn_finish(s, c, kumo_error_msg(err));
+	kumo_error_free(&err);
+	sess_end(s, 1000);
+}
+
 static void pf_on_tick(struct sess *s, uint64_t now)
 {
 	struct pf *pf = s->app_data;
+	check_pod(s, pf, now);
 	for (struct pfconn *c = pf->conns; c; c = c->next) {
 		if (c->finished)
 			continue;

@@ -237,6 +237,7 @@ struct fx {
 	int stdin_read;             /* its read end (the "app's" fd 0) */
 	const char *ip;
 	char netns[96];
+	atomic_bool pod_gone;       /* pod_target says the pod stopped */
 	uint8_t *file;              /* what the pod serves */
 	int http_fd;                /* the pod's listening socket */
 	uint16_t http_port, refused_port;
@@ -275,7 +276,7 @@ static bool fx_running(void *ctx, const char *id, int32_t *code)
 static int fx_pod_target(void *ctx, const char *pod, char **ip, char **netns, kumo_error_t *err)
 {
 	struct fx *f = ctx;
-	if (strcmp(pod, "pod") != 0)
+	if (strcmp(pod, "pod") != 0 || f->pod_gone)
 		return kumo_error(err, KUMO_E_NOT_FOUND, "pod sandbox `%s` is gone", pod);
 	*ip = xstrdup(f->ip);
 	*netns = f->netns[0] ? xstrdup(f->netns) : NULL;
@@ -552,6 +553,40 @@ static void test_portforward_ws_channels(void **state)
 	for (int i = 0; i < 3; i++)
 		sc_pf_result_clear(&res[i]);
 	sc_close(c);
+	assert_true(settles_to(threads, fds));
+}
+
+/* A pod that stops while a connection waits on it (its VM sends no FIN): the
+ * connection ends with the reason, the session too. */
+static void *stop_pod_later(void *arg)
+{
+	usleep(500000);
+	F.pod_gone = true;
+	return NULL;
+}
+
+static void test_portforward_pod_stops(void **state)
+{
+	int threads = count_dir("/proc/self/task"), fds = count_dir("/proc/self/fd");
+	int silent = tcp_listener(); /* the kernel accepts; nobody ever answers */
+	autofree char *url = url_for(CRI_STREAM_PORTFORWARD, "pod", NULL, 0, 0, 0, 0, 0, NULL);
+	struct sc_conn *c = dial(url, SC_SPDY, NULL);
+	pthread_t t;
+	pthread_create(&t, NULL, stop_pod_later, NULL);
+	struct sc_pf_result res = {0};
+	char *why = NULL;
+	uint64_t t0 = kumo_now_ns();
+	assert_int_equal(sc_port_forward(c, listen_port(silent), 1, http_get, strlen(http_get),
+					 10000, &res, &why), 0);
+	assert_true(kumo_now_ns() - t0 < 3000000000ull);
+	assert_non_null(res.error);
+	assert_non_null(strstr(res.error, "pod sandbox `pod` is gone"));
+	assert_int_equal(sbuf_size(&res.data), 0);
+	sc_pf_result_clear(&res);
+	pthread_join(t, NULL);
+	sc_close(c);
+	close(silent);
+	F.pod_gone = false;
 	assert_true(settles_to(threads, fds));
 }
 
@@ -1034,6 +1069,7 @@ int main(void)
 		cmocka_unit_test(test_portforward_ws_tunnel),
 		cmocka_unit_test(test_portforward_ws_channels),
 		cmocka_unit_test(test_portforward_netns),
+		cmocka_unit_test(test_portforward_pod_stops),
 		cmocka_unit_test(test_attach_spdy),
 		cmocka_unit_test(test_attach_ws_v5),
 		cmocka_unit_test(test_attach_ws_base64),
