@@ -171,10 +171,12 @@ void exec_run_free(struct exec_run *r)
 
 /* ---- Exec over a session ------------------------------------------------------------------ */
 
+/* The exec driver's state in a session. */
 struct xd {
-	struct exec_run *run;
-	struct watch w_out, w_err, w_done;
-	bool out_eof, err_eof, returned;
+	struct exec_run *run;              /* the command's thread and pipes */
+	struct watch w_out, w_err, w_done; /* its stdout, stderr, and the call's return */
+	bool out_eof, err_eof;             /* each pipe read to its end */
+	bool returned;                     /* the backend's call returned */
 };
 
 static void xd_maybe_done(struct sess *s, struct rc *rc, struct xd *x)

@@ -16,17 +16,19 @@
 
 struct cri_stream_server {
 	struct MHD_Daemon *mhd;
-	int listen_fd;
+	int listen_fd;             /* ours: MHD does not close a socket it is given */
 	char *base_url;            /* "http://HOST:PORT" */
-	struct stream_tokens *tokens;
-	const struct cri_stream_ops *ops;
-	void *ops_ctx;
-	int idle_timeout_ms, creation_timeout_ms, token_ttl_ms;
+	struct stream_tokens *tokens; /* pending requests by token */
+	const struct cri_stream_ops *ops; /* kumod's callbacks */
+	void *ops_ctx;             /* their context */
+	int idle_timeout_ms;       /* sessions idle this long end */
+	int creation_timeout_ms;   /* clients open their streams within this */
+	int token_ttl_ms;          /* a URL's lifetime */
 	pthread_mutex_t lock;      /* guards the fields below */
 	pthread_cond_t cond;       /* signalled when a session ends */
-	struct sess *sessions;
+	struct sess *sessions;     /* live sessions */
 	int n_sessions;
-	bool stopping;
+	bool stopping;             /* no new session may start */
 };
 
 /* One HTTP request between its headers and its upgrade (MHD's con_cls). */
