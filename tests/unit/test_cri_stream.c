@@ -707,6 +707,26 @@ static void *attach_thread(void *arg)
 	return NULL;
 }
 
+struct delayed {
+	int ms;
+	const char *text;
+};
+
+static void *append_later(void *arg)
+{
+	struct delayed *d = arg;
+	usleep((useconds_t)d->ms * 1000);
+	append_log(d->text);
+	return NULL;
+}
+
+static void *stop_ctr_later(void *arg)
+{
+	usleep(700000);
+	F.running = false;
+	return NULL;
+}
+
 /* Attach follows what is appended to the log (after it connected), splits stdout and
  * stderr, rejoins partial lines, and ends with Success when the container stops. */
 static void attach_over(int transport, const char *protocol)
@@ -745,6 +765,31 @@ static void test_attach_ws_v5(void **state) { attach_over(SC_WS_CHANNELS, "v5.ch
 static void test_attach_ws_base64(void **state)
 {
 	attach_over(SC_WS_CHANNELS, "v4.base64.channel.k8s.io");
+}
+
+/* tty: one raw stream; stderr's lines come on stdout, resize events are dropped. */
+static void test_attach_tty(void **state)
+{
+	F.running = true;
+	autofree char *url = url_for(CRI_STREAM_ATTACH, "ctr", NULL, 0, 1, 0, 1, 0, NULL);
+	struct sc_conn *c = dial(url, SC_SPDY, "v4.channel.k8s.io");
+	struct delayed d = {300, "2026-01-01T00:00:01.000000000Z stdout F out\n"
+				 "2026-01-01T00:00:01.000000000Z stderr F err\n"};
+	pthread_t t, s;
+	pthread_create(&t, NULL, append_later, &d);
+	pthread_create(&s, NULL, stop_ctr_later, NULL);
+	struct sc_rc_result res;
+	char *why = NULL;
+	assert_int_equal(sc_remote_command(c, false, NULL, 0, false, true, true, true, -1, -1, 5000,
+					   &res, &why),
+			 0);
+	pthread_join(t, NULL);
+	pthread_join(s, NULL);
+	assert_true(res.success);
+	assert_int_equal(sbuf_size(&res.out), 8);
+	assert_memory_equal(sbuf_head(&res.out), "out\nerr\n", 8);
+	sc_rc_result_clear(&res);
+	sc_close(c);
 }
 
 /* Attach follows the log across a rotation (rename, then the pump's new file). */
@@ -807,19 +852,6 @@ static void test_attach_stdin(void **state)
 	assert_true(a.res.success);
 	sc_rc_result_clear(&a.res);
 	F.grant_stdin = false;
-}
-
-struct delayed {
-	int ms;
-	const char *text;
-};
-
-static void *append_later(void *arg)
-{
-	struct delayed *d = arg;
-	usleep((useconds_t)d->ms * 1000);
-	append_log(d->text);
-	return NULL;
 }
 
 /* A client that leaves in the middle: the session, its fds and thread go. */
@@ -1073,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(test_attach_spdy),
 		cmocka_unit_test(test_attach_ws_v5),
 		cmocka_unit_test(test_attach_ws_base64),
+		cmocka_unit_test(test_attach_tty),
 		cmocka_unit_test(test_attach_rotation),
 		cmocka_unit_test(test_attach_stdin),
 		cmocka_unit_test(test_attach_client_leaves),
