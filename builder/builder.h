@@ -1,11 +1,37 @@
-/* builder/builder.h - turns a Wasm module into what runs: a cached native object (for
- * the hosted runner) and, with the kernel, a bootable image (for a VM).
+/* builder/builder.h - the build stage: an image's Wasm module plus one container's
+ * config become what vmm/ boots (a kernel image, an initrd, the host directories to
+ * share, the files to copy back at exit). The one public header of builder/; it takes
+ * plain data only (no cri/ or vmm/ types) and includes no header of theirs.
  *
- * Cache: <root>/build/objects/<key>.o where key = sha256 over the module's sha256,
- * kumo_compiler_id(), the CPU target and the codegen options, so per-container data
- * (args, env, addresses) never forces a recompile. Concurrent builds of one key compile
- * once (an flock per key); an entry appears only complete (the compiler writes a temp
- * file and renames it), so an interrupted build leaves nothing visible.
+ * Two calls, in the pipeline's order:
+ *   builder_compile  PullImage, `kumo compile`, `kumo run --host`: the module's native
+ *                    object, compiled now or found in the cache.
+ *   builder_prepare  CreateContainer, `kumo run`, `kumo build`: one container's bootable
+ *                    artifact: the kernel image (the object linked with the kernel
+ *                    library, cached) and an initrd in the run directory holding the
+ *                    boot config (argv, env, preopens, mounts, files, network) and a
+ *                    rootfs of the files copied in (kernel/boot_abi.h).
+ *
+ * Cache, under <root>/build/ (root: the options' root, else $KUMO_ROOT, else
+ * BUILDER_DEFAULT_ROOT):
+ *   objects/<key>.o        key = sha256 over the module's digest, kumo_compiler_id(), the
+ *                          CPU target and the codegen options; the module's digest is the
+ *                          one imagestore recorded (builder hashes a module only when it
+ *                          is given none, as `kumo run` does);
+ *   objects/<key>.imports  the module's imports, written when it was compiled, so that
+ *                          linking checks them without reading the module again;
+ *   images/<ikey>.elf      ikey = sha256 over the object's key and the kernel build id
+ *                          (sha256 of libkumo-kernel.a and kernel.ld, computed once per
+ *                          process: a kernel rebuilt under a running kumod is seen at its
+ *                          next start).
+ * Per-container data (args, env, mounts, addresses) never forces a compile or a link. A
+ * warm builder_prepare computes both keys from strings and stat()s the image: it reads,
+ * decodes and hashes neither the module nor the kernel library. Concurrent builds of one
+ * key compile (and link) once under an flock per key; an entry appears only complete
+ * (temp file + rename), so an interrupted build leaves nothing visible.
+ *
+ * A module importing anything the kernel does not provide is refused before it is
+ * linked ("unsupported import `module.name`").
  */
 #ifndef KUMO_BUILDER_H
 #define KUMO_BUILDER_H
@@ -16,48 +42,64 @@
 
 #include "common.h"
 
-#define KUMO_DEFAULT_ROOT "/var/lib/kumo"
+#define BUILDER_DEFAULT_ROOT "/var/lib/kumo"
 
-struct kumo_build_options {
-	const char *root;    /* state root; NULL = $KUMO_ROOT or KUMO_DEFAULT_ROOT */
+/* Where the cache lives and how code is generated. */
+struct builder_options {
+	const char *root;    /* state root; NULL = $KUMO_ROOT or BUILDER_DEFAULT_ROOT */
 	const char *cpu;     /* NULL = the compiler's default (x86-64-v2) */
 	bool bounds_checks;  /* explicit bounds checks instead of guard pages */
 	int opt_level;       /* 0 = default (2); else 1..3 */
 };
 
-struct kumo_build_result {
-	char *object_path;         /* the cached object (malloc'd) */
-	char module_digest[72];    /* "sha256:<hex>" of the module bytes */
-	char key[65];              /* cache key (hex) */
-	bool cache_hit;            /* true when nothing was compiled */
-	uint64_t ns;               /* wall time of this call */
+/* The module to build: a .wasm (or .wat) file. */
+struct builder_module {
+	const char *path;    /* the module file */
+	const char *digest;  /* "sha256:<hex>" of its bytes (imagestore's module_digest);
+			      * NULL: builder hashes the file */
 };
 
-/* Returns the cached object for `wasm`, compiling it on a miss. The module bytes are
- * the caller's. On error nothing is left in the cache. */
-int kumo_build_object(const struct kumo_build_options *opts, const uint8_t *wasm, size_t len,
-		      struct kumo_build_result *res, kumo_error_t *err);
-void kumo_build_result_free(struct kumo_build_result *res); /* accepts NULL */
+/* ---- compile (PullImage) --------------------------------------------------------- */
 
-/* What the app sees at boot (kernel/boot_abi.h "boot config"). Strings are the caller's. */
-struct kumo_boot_preopen {
-	const char *guest;  /* path the app sees, e.g. "/data" */
-	const char *path;   /* directory of the guest's tree: the rootfs, or a mount */
-	bool readonly;
+struct builder_object {
+	char *path;                          /* the cached object (malloc'd) */
+	char module_digest[KUMO_DIGEST_BUF]; /* the module's digest the key was made from */
+	char key[65];                        /* cache key (hex) */
+	bool cache_hit;                      /* true when nothing was compiled */
+	uint64_t ns;                         /* wall time of this call */
 };
-/* A host share (vmm_spec.shares) mounted live into the guest's tree (boot config
- * "mounts", kernel/boot_abi.h v2): the whole share at path (a directory: add a
- * preopen of that path to hand it to the app), or one entry of the share's top
- * directory (a single-file mount such as kubelet's /etc/hosts or termination log:
- * share the file's directory, name the file; the rest stays invisible). */
-struct kumo_boot_mount {
-	const char *path;   /* absolute path in the guest, e.g. "/etc/hosts" */
-	const char *share;  /* mount tag of the host share (vmm_spec.shares) */
-	const char *entry;  /* NULL: the whole share; else one name in its top directory */
-	bool readonly;
+
+/* The cached object of the module, compiled on a miss. A module that does not decode or
+ * validate fails (KUMO_E_INVALID or KUMO_E_UNSUPPORTED) and leaves nothing cached. */
+int builder_compile(const struct builder_options *o, const struct builder_module *m,
+		    struct builder_object *out, kumo_error_t *err);
+void builder_object_free(struct builder_object *obj); /* accepts NULL */
+
+/* ---- prepare (CreateContainer) --------------------------------------------------- */
+
+/* The process fields of the image's config (all may be NULL: `kumo run` has no image). */
+struct builder_image {
+	const char *const *entrypoint; /* Entrypoint, NULL-terminated */
+	const char *const *cmd;        /* Cmd, NULL-terminated */
+	const char *const *env;        /* Env, "K=V", NULL-terminated */
+	const char *working_dir;       /* WorkingDir, NULL: none */
+	const char *rootfs;            /* the unpacked layers, NULL: none; copied in only
+					* when they hold more than the module file */
 };
-/* The boot config's "net" object (kernel/boot_abi.h); absent (NULL) means no network. */
-struct kumo_boot_net {
+
+/* A host path the app sees at guest_path. */
+struct builder_mount {
+	const char *guest_path; /* absolute path in the guest */
+	const char *host_path;  /* a directory or a regular file (symlinks on it followed) */
+	bool readonly;          /* the app cannot change it */
+	bool share;             /* shared live (virtio-9p: the app's writes land on the host
+				 * as they are made, host changes are seen at the next open);
+				 * false: copied into the rootfs now, and a writable file mount
+				 * is copied back at exit (builder_artifact.copy_back) */
+};
+
+/* The boot network values (kernel/boot_abi.h "net"); strings are the caller's. */
+struct builder_net {
 	bool has_mac;               /* false: the kernel uses the first NIC */
 	uint8_t mac[6];             /* the NIC to use */
 	const char *address;        /* "A.B.C.D/P" (required) */
@@ -68,69 +110,84 @@ struct kumo_boot_net {
 	const char *const *search;  /* search domains */
 	size_t nsearch;
 	const char *hostname;       /* NULL: none */
-	const char *const *listen;  /* "tcp:ADDR:PORT" / "udp:ADDR:PORT" */
+	const char *const *listen;  /* sockets bound before the app starts:
+				     * "tcp:ADDR:PORT" / "udp:ADDR:PORT" */
 	size_t nlisten;
 };
-/* A file mount in the rootfs (the boot config's "files", kernel/boot_abi.h). */
-struct kumo_boot_file {
-	const char *path;   /* absolute path of a regular file of the rootfs */
-	bool readonly;      /* the app cannot change it (EROFS) */
-	bool copy_back;     /* reported at exit when the app changed it (KUMO-FILE record) */
-};
-struct kumo_boot_config {
-	const char *const *args;  /* argv, argv[0] included */
-	size_t nargs;
-	const char *const *env;   /* "K=V" */
-	size_t nenv;
-	const struct kumo_boot_preopen *preopens;
-	size_t npreopens;
-	const struct kumo_boot_mount *mounts;
+
+/* One container. Everything is borrowed for the call. */
+struct builder_input {
+	struct builder_options options;    /* cache and code generation */
+	struct builder_module module;      /* the app */
+	struct builder_image image;        /* its image's config */
+	const char *argv0;                 /* argv[0]; NULL: the module file's base name */
+	const char *const *argv;           /* command then args, NULL-terminated (NULL or
+					    * empty: the image's Entrypoint + Cmd) */
+	const char *const *env;            /* "K=V", NULL-terminated: the container's, which
+					    * override the image's of the same name */
+	const char *working_dir;           /* NULL or "": the image's; the app learns it
+					    * as PWD (WASI has no working directory) */
+	const struct builder_mount *mounts;/* in order: a later one covers an earlier one */
 	size_t nmounts;
-	uint64_t stack_size;      /* 0 = the kernel's default */
-	const char *seed_hex;     /* extra entropy, or NULL */
-	const struct kumo_boot_net *net; /* networking, NULL: none */
-	const struct kumo_boot_file *files; /* file mounts */
-	size_t nfiles;
+	const struct builder_net *net;     /* NULL: no network */
+	const char *run_dir;               /* the container's run directory (created): the
+					    * initrd is written there */
 };
 
-/* The config as the JSON the kernel reads (malloc'd). */
-char *kumo_boot_config_json(const struct kumo_boot_config *cfg);
-/* A host directory copied into the VM's rootfs under `prefix` ("" = the root), or a
- * host file copied in as the entry `prefix`. A symlink as `host` itself is followed;
- * symlinks below it are copied as symlinks. */
-struct kumo_rootfs_dir {
-	const char *host;   /* directory or regular file on the host */
-	const char *prefix; /* where it lands in the rootfs */
+/* A host directory the VM shares live (vmm's shares, in this order). */
+struct builder_share {
+	char *tag;       /* mount tag the boot config names: "kumo<N>" */
+	char *host_path; /* absolute host directory */
+	bool readonly;   /* the guest cannot change it */
 };
-/* Writes the initrd (header, config JSON, one ustar archive of the given directories,
- * empty when ndirs is 0) atomically at path. */
-int kumo_write_initrd(const char *path, const struct kumo_boot_config *cfg,
-		      const struct kumo_rootfs_dir *dirs, size_t ndirs, kumo_error_t *err);
 
-/* A bootable kernel image for `wasm`: the cached object linked with the kernel library
- * into <root>/build/images/<key>.elf, key = the object's key + the kernel's id. Refuses
- * a module importing anything the kernel does not provide ("unsupported import
- * `module.name`") before linking. */
-struct kumo_image_result {
-	struct kumo_build_result object; /* the compile step */
-	char *image_path;                /* the kernel ELF (malloc'd) */
-	bool cache_hit;                  /* the image was already linked */
-	char kernel_id[72];              /* "sha256:<hex>" of the kernel library + linker
-					  * script it was linked with (the kernel build id) */
+/* A writable file mount copied into the rootfs: what the app wrote to guest_path comes
+ * back at exit in a KUMO-FILE record (kernel/boot_abi.h) and belongs in host_path. */
+struct builder_copy_back {
+	char *guest_path; /* the file in the guest */
+	char *host_path;  /* the mount's host file */
 };
-int kumo_build_image(const struct kumo_build_options *opts, const uint8_t *wasm, size_t len,
-		     struct kumo_image_result *res, kumo_error_t *err);
-void kumo_image_result_free(struct kumo_image_result *res); /* accepts NULL */
 
-/* The kernel library and linker script kumo links with: $KUMO_KERNEL_DIR, else
- * <dir of the running program>/../kernel (the build tree), else /usr/lib/kumo/kernel. */
-int kumo_kernel_dir(char **out, kumo_error_t *err);
+/* What vmm boots. Strings are malloc'd (builder_artifact_free). */
+struct builder_artifact {
+	char *kernel;                        /* the kernel image (in the cache: shared, never
+					      * modify it) */
+	char kernel_id[KUMO_DIGEST_BUF];     /* the kernel build id it was linked with */
+	char *initrd;                        /* <run_dir>/initrd.img */
+	char *boot_config;                   /* the boot config JSON inside the initrd */
+	struct builder_share *shares;        /* host directories to share, in order */
+	size_t nshares;
+	struct builder_copy_back *copy_back; /* in mount order; for one guest path the last
+					      * entry is the mount the app saw */
+	size_t ncopy_back;
+	bool object_cached;                  /* no compile ran */
+	bool image_cached;                   /* no link ran */
+	uint64_t build_ns;                   /* wall time of compile + link (cache hits
+					      * included) */
+};
 
-/* The kernel build id: "sha256:<hex>" over the kernel library and linker script of
- * kumo_kernel_dir() (what kumo_image_result.kernel_id says of an image). */
-int kumo_kernel_id(char out[72], kumo_error_t *err);
+/* Builds the artifact: checks the mounts (an absolute guest path; a host directory or
+ * regular file; no file at "/"), finds or builds the kernel image, merges argv, env and
+ * PWD (the container's over the image's), lays out the rootfs and preopens ("/" when the
+ * image carries files or a file is mounted; each directory mount at its path), and
+ * writes the initrd atomically. On error nothing is left in run_dir's initrd. */
+int builder_prepare(const struct builder_input *in, struct builder_artifact *out,
+		    kumo_error_t *err);
+void builder_artifact_free(struct builder_artifact *a); /* accepts NULL */
 
-/* "sha256:<hex>" of a buffer into out (at least 72 bytes). */
-void kumo_sha256_digest(const void *data, size_t len, char out[72]);
+/* ---- the kernel --------------------------------------------------------------------- */
+
+/* The directory of the kernel library and linker script kumo links with:
+ * $KUMO_KERNEL_DIR, else <dir of the running program>/../kernel (the build tree), else
+ * /usr/lib/kumo/kernel. *out is malloc'd. */
+int builder_kernel_dir(char **out, kumo_error_t *err);
+/* The kernel build id "sha256:<hex>" (over the library and the linker script), computed
+ * at the first call of the process. */
+int builder_kernel_id(char out[KUMO_DIGEST_BUF], kumo_error_t *err);
+/* The accelerator probe image: the kernel linked with an empty app that never runs
+ * (probe mode powers off first; kernel/boot_abi.h), from the cache. *path malloc'd;
+ * kernel_id (may be NULL) gets the kernel build id. */
+int builder_probe_image(const struct builder_options *o, char **path,
+			char kernel_id[KUMO_DIGEST_BUF], kumo_error_t *err);
 
 #endif /* KUMO_BUILDER_H */

@@ -1,4 +1,5 @@
-# builder/builder.mk - image + config -> bootable artifact; today: the compile cache.
+# builder/builder.mk - the build stage: module + container config -> bootable artifact
+# (compile cache, kernel images, boot config, initrd).
 BUILDER_SRCS := $(wildcard builder/*.c)
 BUILDER_OBJS := $(BUILDER_SRCS:%.c=$(BUILD)/host/%.o)
 LIB_BUILDER := $(BUILD)/lib/libkumo-builder.a

@@ -1,52 +1,56 @@
-/* builder/cache.c - the compile cache: one object per (module, compiler, CPU, options). */
+/* builder/cache.c - the compile cache: one object per (module digest, compiler,
+ * CPU, options), with the module's imports recorded beside it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <jansson.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include "builder/build_cache.h"
-#include "builder/builder.h"
 #include "compiler/abi.h"
 #include "compiler/compiler.h"
+#include "kernel/kernel.h"
 
-static void hex(const unsigned char *in, size_t n, char *out)
+const char *cache_root(const struct builder_options *o)
 {
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
-void kumo_sha256_digest(const void *data, size_t len, char out[72])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-		abort(); /* cannot happen with OpenSSL's built-in sha256 */
-	memcpy(out, "sha256:", 7);
-	hex(md, 32, out + 7);
-}
-
-static const char *default_root(void)
-{
+	if (o && o->root)
+		return o->root;
 	const char *env = getenv("KUMO_ROOT");
-	return env && *env ? env : KUMO_DEFAULT_ROOT;
+	return env && *env ? env : BUILDER_DEFAULT_ROOT;
 }
 
-static void cache_key(const char *module_digest, const struct kumo_build_options *o,
-		      char out[65])
+void cache_object_key(const char *module_digest, const struct builder_options *o, char out[65])
 {
+	static const struct builder_options none;
+	if (!o)
+		o = &none;
 	autofree char *material = xasprintf(
 		"kumo-build-object-v1\n%s\n%s\n%s\nO%d\nbounds=%d\n", module_digest,
 		kumo_compiler_id(), o->cpu ? o->cpu : KUMO_DEFAULT_CPU,
 		o->opt_level ? o->opt_level : 2, o->bounds_checks ? 1 : 0);
-	char digest[72];
-	kumo_sha256_digest(material, strlen(material), digest);
+	char digest[KUMO_DIGEST_BUF];
+	kumo_sha256(material, strlen(material), digest);
 	memcpy(out, digest + 7, 65);
+}
+
+static bool is_digest(const char *d)
+{
+	if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71)
+		return false;
+	return strspn(d + 7, "0123456789abcdef") == 64;
+}
+
+int cache_module_digest(const struct builder_module *m, char out[KUMO_DIGEST_BUF],
+			kumo_error_t *err)
+{
+	if (is_digest(m->digest)) {
+		memcpy(out, m->digest, KUMO_DIGEST_BUF);
+		return 0;
+	}
+	if (kumo_sha256_file(m->path, out, NULL, err) < 0)
+		return kumo_error_wrap(err, "module");
+	return 0;
 }
 
 int cache_produce_once(const char *path, const char *lock_path,
@@ -66,55 +70,165 @@ int cache_produce_once(const char *path, const char *lock_path,
 	return *hit ? 0 : make(path, arg, err);
 }
 
+/* ---- the imports beside an object ------------------------------------------------- */
+
+static char *imports_path(const struct builder_options *o, const char *key)
+{
+	return xasprintf("%s/build/objects/%s.imports", cache_root(o), key);
+}
+
+/* Writes the module's imports as [{"module", "field", "kind", "symbol"}] (atomically). */
+static void record_imports(const char *path, const struct kumo_compile_info *info)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < info->nimports; i++) {
+		const struct kumo_import_info *im = &info->imports[i];
+		json_t *o = json_pack("{s:s, s:s, s:i}", "module", im->module, "field", im->field,
+				      "kind", (int)im->kind);
+		if (im->symbol)
+			json_object_set_new(o, "symbol", json_string(im->symbol));
+		json_array_append_new(a, o);
+	}
+	autofree char *text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	kumo_error_t err = NULL;
+	if (!text || kumo_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
+		log_warn("build cache: %s (the imports are read from the module instead)",
+			 err ? kumo_error_msg(err) : "cannot encode the imports");
+	kumo_error_free(&err);
+}
+
+/* The recorded imports as kumo_compile_info (0), or -1 when there is no valid record. */
+static int load_imports(const char *path, struct kumo_compile_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	json_t *a = json_load_file(path, 0, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return -1;
+	}
+	size_t n = json_array_size(a), i;
+	json_t *e;
+	info->imports = xzalloc(sizeof(*info->imports) * (n + 1));
+	json_array_foreach(a, i, e) {
+		const char *mod = json_string_value(json_object_get(e, "module"));
+		const char *field = json_string_value(json_object_get(e, "field"));
+		const char *sym = json_string_value(json_object_get(e, "symbol"));
+		if (!mod || !field) {
+			kumo_compile_info_free(info);
+			json_decref(a);
+			return -1;
+		}
+		struct kumo_import_info *im = &info->imports[info->nimports++];
+		im->module = xstrdup(mod);
+		im->field = xstrdup(field);
+		im->kind = (uint32_t)json_integer_value(json_object_get(e, "kind"));
+		im->symbol = sym ? xstrdup(sym) : NULL;
+	}
+	json_decref(a);
+	return 0;
+}
+
+#define X_SYMBOL(len, field, sig) "kumo_imp_22wasi_snapshot_preview1" #len #field "_" #sig,
+static const char *const kernel_imports[] = {KUMO_KERNEL_WASI_IMPORTS(X_SYMBOL)};
+#undef X_SYMBOL
+
+static int read_module(const char *path, uint8_t **wasm, size_t *len, kumo_error_t *err)
+{
+	if (kumo_read_file(path, BUILDER_MODULE_MAX_BYTES, wasm, len, err) < 0)
+		return kumo_error_wrap(err, "module");
+	return 0;
+}
+
+int cache_check_imports(const struct builder_options *o, const char *key,
+			const struct builder_module *m, kumo_error_t *err)
+{
+	struct kumo_compile_info info;
+	autofree char *path = imports_path(o, key);
+	if (load_imports(path, &info) < 0) {
+		autofree uint8_t *wasm = NULL;
+		size_t len = 0;
+		if (read_module(m->path, &wasm, &len, err) < 0 ||
+		    kumo_module_imports(wasm, len, &info, err) < 0)
+			return -1;
+	}
+	int ret = 0;
+	for (size_t i = 0; i < info.nimports && ret == 0; i++) {
+		const struct kumo_import_info *im = &info.imports[i];
+		bool ok = false;
+		for (size_t k = 0; im->symbol && k < sizeof(kernel_imports) / sizeof(*kernel_imports); k++)
+			ok = ok || strcmp(im->symbol, kernel_imports[k]) == 0;
+		if (!ok)
+			ret = kumo_error(err, KUMO_E_UNSUPPORTED, "unsupported import `%s.%s`%s",
+					 im->module, im->field,
+					 im->kind == KUMO_EXTERN_FUNC ? ""
+					 : " (only WASI functions can be imported)");
+	}
+	kumo_compile_info_free(&info);
+	return ret;
+}
+
+/* ---- compile ---------------------------------------------------------------------- */
+
 struct compile_job {
-	const uint8_t *wasm;
-	size_t len;
-	const struct kumo_build_options *opts;
+	const struct builder_module *module;
+	const struct builder_options *opts;
+	const char *imports_path;
 };
 
 static int compile_to(const char *path, void *arg, kumo_error_t *err)
 {
 	const struct compile_job *job = arg;
+	const struct builder_options *o = job->opts;
 	struct kumo_compile_options co = {
-		.cpu = job->opts->cpu,
-		.opt_level = job->opts->opt_level ? job->opts->opt_level : 2,
-		.bounds_checks = job->opts->bounds_checks,
+		.cpu = o->cpu,
+		.opt_level = o->opt_level ? o->opt_level : 2,
+		.bounds_checks = o->bounds_checks,
 	};
+	autofree uint8_t *wasm = NULL;
+	size_t len = 0;
+	if (read_module(job->module->path, &wasm, &len, err) < 0)
+		return -1;
 	/* The compiler writes atomically; its message already says what and where. */
-	return kumo_compile_file(job->wasm, job->len, &co, path, NULL, err);
+	struct kumo_compile_info info = {0};
+	if (kumo_compile_file(wasm, len, &co, path, &info, err) < 0)
+		return -1;
+	record_imports(job->imports_path, &info);
+	kumo_compile_info_free(&info);
+	return 0;
 }
 
-int kumo_build_object(const struct kumo_build_options *opts, const uint8_t *wasm, size_t len,
-		      struct kumo_build_result *res, kumo_error_t *err)
+int builder_compile(const struct builder_options *opts, const struct builder_module *m,
+		    struct builder_object *res, kumo_error_t *err)
 {
 	uint64_t t0 = kumo_now_ns();
-	struct kumo_build_options o = opts ? *opts : (struct kumo_build_options){0};
-	const char *root = o.root ? o.root : default_root();
+	struct builder_options o = opts ? *opts : (struct builder_options){0};
 	memset(res, 0, sizeof(*res));
+	if (cache_module_digest(m, res->module_digest, err) < 0)
+		return -1;
+	cache_object_key(res->module_digest, &o, res->key);
 
-	kumo_sha256_digest(wasm, len, res->module_digest);
-	cache_key(res->module_digest, &o, res->key);
-
-	autofree char *dir = xasprintf("%s/build/objects", root);
+	autofree char *dir = xasprintf("%s/build/objects", cache_root(&o));
 	if (kumo_mkdir_p(dir, 0755, err) < 0)
 		return kumo_error_wrap(err, "build cache");
 	char *path = xasprintf("%s/%s.o", dir, res->key);
 	autofree char *lock_path = xasprintf("%s/%s.lock", dir, res->key);
+	autofree char *imports = imports_path(&o, res->key);
 
-	struct compile_job job = {wasm, len, &o};
+	struct compile_job job = {m, &o, imports};
 	if (cache_produce_once(path, lock_path, compile_to, &job, &res->cache_hit, err) < 0) {
 		free(path);
 		return -1;
 	}
-	res->object_path = path;
+	res->path = path;
 	res->ns = kumo_now_ns() - t0;
 	return 0;
 }
 
-void kumo_build_result_free(struct kumo_build_result *res)
+void builder_object_free(struct builder_object *res)
 {
 	if (!res)
 		return;
-	free(res->object_path);
-	res->object_path = NULL;
+	free(res->path);
+	res->path = NULL;
 }

@@ -1,9 +1,11 @@
 /* builder/image.c - links a cached object with the kernel library into a bootable
- * kernel image, cached per (object key, kernel id). */
+ * kernel image, cached per (object key, kernel id); the kernel's directory and build
+ * id (computed once per process); the accelerator probe image. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/file.h>
@@ -12,13 +14,10 @@
 
 #include "builder/build_cache.h"
 #include "builder/builder.h"
-#include "compiler/abi.h"
-#include "compiler/compiler.h"
-#include "kernel/kernel.h"
 
 extern char **environ;
 
-int kumo_kernel_dir(char **out, kumo_error_t *err)
+int builder_kernel_dir(char **out, kumo_error_t *err)
 {
 	const char *env = getenv("KUMO_KERNEL_DIR");
 	char *candidates[3] = {NULL, NULL, NULL};
@@ -52,61 +51,52 @@ int kumo_kernel_dir(char **out, kumo_error_t *err)
 	return found < 0 ? -1 : 0;
 }
 
-/* The kernel's id: sha256 over the library and the linker script. */
-static int kernel_id(const char *dir, char out[72], kumo_error_t *err)
+/* The kernel's id: sha256 over the digests of the library and the linker script. */
+static int kernel_id(const char *dir, char out[KUMO_DIGEST_BUF], kumo_error_t *err)
 {
 	static const char *files[] = {"libkumo-kernel.a", "kernel.ld"};
-	autofree char *cat = NULL;
-	size_t cat_len = 0;
+	char cat[2 * 71];
 	for (size_t i = 0; i < 2; i++) {
 		autofree char *p = xasprintf("%s/%s", dir, files[i]);
-		uint8_t *buf;
-		size_t len;
-		if (kumo_read_file(p, 256u << 20, &buf, &len, err) < 0)
+		char d[KUMO_DIGEST_BUF];
+		if (kumo_sha256_file(p, d, NULL, err) < 0)
 			return kumo_error_wrap(err, "kernel id");
-		char d[72];
-		kumo_sha256_digest(buf, len, d);
-		free(buf);
-		cat = xrealloc(cat, cat_len + 72);
-		memcpy(cat + cat_len, d, 71);
-		cat_len += 71;
+		memcpy(cat + 71 * i, d, 71);
 	}
-	kumo_sha256_digest(cat, cat_len, out);
+	kumo_sha256(cat, sizeof(cat), out);
 	return 0;
 }
 
-int kumo_kernel_id(char out[72], kumo_error_t *err)
+/* The kernel this process links with: found and hashed once (a failure is not kept:
+ * the next call looks again). */
+static pthread_mutex_t kernel_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *kernel_dir_once;
+static char kernel_id_once[KUMO_DIGEST_BUF];
+
+static int kernel_of_process(char **dir, char id[KUMO_DIGEST_BUF], kumo_error_t *err)
 {
-	autofree char *kdir = NULL;
-	if (kumo_kernel_dir(&kdir, err) < 0)
-		return -1;
-	return kernel_id(kdir, out, err);
+	int ret = 0;
+	pthread_mutex_lock(&kernel_lock);
+	if (!kernel_dir_once) {
+		char *d = NULL;
+		ret = builder_kernel_dir(&d, err);
+		if (ret == 0 && (ret = kernel_id(d, kernel_id_once, err)) == 0)
+			kernel_dir_once = d;
+		else
+			free(d);
+	}
+	if (ret == 0) {
+		if (dir)
+			*dir = xstrdup(kernel_dir_once);
+		memcpy(id, kernel_id_once, KUMO_DIGEST_BUF);
+	}
+	pthread_mutex_unlock(&kernel_lock);
+	return ret;
 }
 
-#define X_SYMBOL(len, field, sig) "kumo_imp_22wasi_snapshot_preview1" #len #field "_" #sig,
-static const char *const kernel_imports[] = {KUMO_KERNEL_WASI_IMPORTS(X_SYMBOL)};
-#undef X_SYMBOL
-
-/* Refuses, before linking, any import the kernel does not provide. */
-static int check_imports(const uint8_t *wasm, size_t len, kumo_error_t *err)
+int builder_kernel_id(char out[KUMO_DIGEST_BUF], kumo_error_t *err)
 {
-	struct kumo_compile_info info;
-	if (kumo_module_imports(wasm, len, &info, err) < 0)
-		return -1;
-	int ret = 0;
-	for (size_t i = 0; i < info.nimports && ret == 0; i++) {
-		const struct kumo_import_info *im = &info.imports[i];
-		bool ok = false;
-		for (size_t k = 0; im->symbol && k < sizeof(kernel_imports) / sizeof(*kernel_imports); k++)
-			ok = ok || strcmp(im->symbol, kernel_imports[k]) == 0;
-		if (!ok)
-			ret = kumo_error(err, KUMO_E_UNSUPPORTED, "unsupported import `%s.%s`%s",
-					 im->module, im->field,
-					 im->kind == KUMO_EXTERN_FUNC ? ""
-					 : " (only WASI functions can be imported)");
-	}
-	kumo_compile_info_free(&info);
-	return ret;
+	return kernel_of_process(NULL, out, err);
 }
 
 /* Runs ld; its stderr goes into the error message. */
@@ -168,45 +158,90 @@ static int link_to(const char *path, void *arg, kumo_error_t *err)
 	return 0;
 }
 
-int kumo_build_image(const struct kumo_build_options *opts, const uint8_t *wasm, size_t len,
-		     struct kumo_image_result *res, kumo_error_t *err)
+int cache_kernel_image(const struct builder_options *o, const struct builder_module *m,
+		       char **out, char kernel_id[KUMO_DIGEST_BUF], bool *object_hit,
+		       bool *image_hit, kumo_error_t *err)
 {
-	memset(res, 0, sizeof(*res));
-	autofree char *kdir = NULL;
-	char kid[72];
-	if (check_imports(wasm, len, err) < 0)
+	char kid[KUMO_DIGEST_BUF], digest[KUMO_DIGEST_BUF], okey[65];
+	if (cache_module_digest(m, digest, err) < 0)
 		return -1;
-	if (kumo_kernel_dir(&kdir, err) < 0 || kernel_id(kdir, kid, err) < 0)
-		return -1;
-	if (kumo_build_object(opts, wasm, len, &res->object, err) < 0)
-		return -1;
-
-	const char *root = opts && opts->root ? opts->root : getenv("KUMO_ROOT");
-	if (!root || !*root)
-		root = KUMO_DEFAULT_ROOT;
-	autofree char *dir = xasprintf("%s/build/images", root);
-	autofree char *material = xasprintf("kumo-build-image-v1\n%s\n%s\n", res->object.key, kid);
-	char key[72];
-	kumo_sha256_digest(material, strlen(material), key);
-	char *path = xasprintf("%s/%s.elf", dir, key + 7);
-	autofree char *lock_path = xasprintf("%s/%s.lock", dir, key + 7);
-	struct link_job job = {kdir, res->object.object_path};
-	if (kumo_mkdir_p(dir, 0755, err) < 0 ||
-	    cache_produce_once(path, lock_path, link_to, &job, &res->cache_hit, err) < 0) {
-		free(path);
-		kumo_build_result_free(&res->object);
-		return -1;
+	cache_object_key(digest, o, okey);
+	const char *root = cache_root(o);
+	*object_hit = *image_hit = false;
+	kumo_error_t kerr = NULL;
+	char *path = NULL;
+	if (kernel_of_process(NULL, kid, &kerr) == 0) {
+		autofree char *material = xasprintf("kumo-build-image-v1\n%s\n%s\n", okey, kid);
+		char ikey[KUMO_DIGEST_BUF];
+		kumo_sha256(material, strlen(material), ikey);
+		path = xasprintf("%s/build/images/%s.elf", root, ikey + 7);
+		memcpy(kernel_id, kid, KUMO_DIGEST_BUF);
+		if (access(path, F_OK) == 0) {
+			/* Linked before, so its object and import check passed then. */
+			*object_hit = *image_hit = true;
+			*out = path;
+			return 0;
+		}
 	}
-	res->image_path = path;
-	memcpy(res->kernel_id, kid, sizeof(res->kernel_id));
-	return 0;
+	/* A module importing what the kernel lacks is refused before anything else: before
+	 * it is compiled (no object yet) or linked (the imports recorded beside the object),
+	 * and before a missing kernel is reported. */
+	struct builder_object obj = {0};
+	autofree char *kdir = NULL;
+	autofree char *dir = xasprintf("%s/build/images", root);
+	autofree char *lock_path = path ? xasprintf("%s.lock", path) : NULL;
+	int ret = -1;
+	if (cache_check_imports(o, okey, m, err) < 0)
+		goto out;
+	if (kerr) {
+		*err = kerr;
+		kerr = NULL;
+		goto out;
+	}
+	if (builder_compile(o, &(struct builder_module){m->path, digest}, &obj, err) < 0 ||
+	    kernel_of_process(&kdir, kid, err) < 0 || kumo_mkdir_p(dir, 0755, err) < 0)
+		goto out;
+	struct link_job job = {kdir, obj.path};
+	if (cache_produce_once(path, lock_path, link_to, &job, image_hit, err) < 0)
+		goto out;
+	*object_hit = obj.cache_hit;
+	*out = path;
+	path = NULL;
+	ret = 0;
+out:
+	kumo_error_free(&kerr);
+	free(path);
+	builder_object_free(&obj);
+	return ret;
 }
 
-void kumo_image_result_free(struct kumo_image_result *res)
+/* (module (func (export "_start"))): the probe image is the kernel with this app, which
+ * never runs (probe mode powers off after the CPU set-up). */
+static const uint8_t empty_app[] = {
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, /* magic, version */
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00,             /* type: () -> () */
+	0x03, 0x02, 0x01, 0x00,                         /* func 0: type 0 */
+	0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00, /* export */
+	0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b,             /* code: end */
+};
+
+int builder_probe_image(const struct builder_options *o, char **path,
+			char kernel_id[KUMO_DIGEST_BUF], kumo_error_t *err)
 {
-	if (!res)
-		return;
-	kumo_build_result_free(&res->object);
-	free(res->image_path);
-	res->image_path = NULL;
+	/* The module lives in the cache like any other: written once, by digest. */
+	char digest[KUMO_DIGEST_BUF];
+	kumo_sha256(empty_app, sizeof(empty_app), digest);
+	autofree char *dir = xasprintf("%s/build", cache_root(o));
+	autofree char *mod = xasprintf("%s/probe-%.16s.wasm", dir, digest + 7);
+	char kid[KUMO_DIGEST_BUF];
+	bool oh, ih;
+	if ((access(mod, F_OK) != 0 &&
+	     (kumo_mkdir_p(dir, 0755, err) < 0 ||
+	      kumo_write_file_atomic(mod, empty_app, sizeof(empty_app), 0644, err) < 0)) ||
+	    cache_kernel_image(o, &(struct builder_module){mod, digest}, path, kid, &oh, &ih,
+			       err) < 0)
+		return kumo_error_wrap(err, "build the accelerator probe image");
+	if (kernel_id)
+		memcpy(kernel_id, kid, KUMO_DIGEST_BUF);
+	return 0;
 }

@@ -1,99 +1,13 @@
-/* builder/initrd.c - the boot config and the initrd a kumo VM boots with
- * (layout: kernel/boot_abi.h). */
+/* builder/initrd.c - the initrd a kumo VM boots with: header, boot config, rootfs
+ * archive (layout: kernel/boot_abi.h). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <string.h>
 
-#include "builder/builder.h"
+#include "builder/boot_config.h"
 #include "kernel/boot_abi.h"
-
-static json_t *strv_json(const char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
-/* The "net" object exactly as kernel/boot_abi.h documents it. */
-static json_t *net_json(const struct kumo_boot_net *n)
-{
-	json_t *o = json_object();
-	if (n->has_mac) {
-		char mac[18];
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
-			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
-		json_object_set_new(o, "mac", json_string(mac));
-	}
-	if (n->address)
-		json_object_set_new(o, "address", json_string(n->address));
-	if (n->gateway && *n->gateway)
-		json_object_set_new(o, "gateway", json_string(n->gateway));
-	if (n->mtu)
-		json_object_set_new(o, "mtu", json_integer(n->mtu));
-	json_object_set_new(o, "dns", strv_json(n->dns, n->ndns));
-	json_object_set_new(o, "search", strv_json(n->search, n->nsearch));
-	if (n->hostname && *n->hostname)
-		json_object_set_new(o, "hostname", json_string(n->hostname));
-	json_object_set_new(o, "listen", strv_json(n->listen, n->nlisten));
-	return o;
-}
-
-char *kumo_boot_config_json(const struct kumo_boot_config *cfg)
-{
-	json_t *root = json_object();
-	json_object_set_new(root, "version", json_integer(KUMO_BOOT_ABI_VERSION));
-	json_t *args = json_array();
-	for (size_t i = 0; i < cfg->nargs; i++)
-		json_array_append_new(args, json_string(cfg->args[i]));
-	json_object_set_new(root, "args", args);
-	json_t *env = json_array();
-	for (size_t i = 0; i < cfg->nenv; i++)
-		json_array_append_new(env, json_string(cfg->env[i]));
-	json_object_set_new(root, "env", env);
-	json_t *pre = json_array();
-	for (size_t i = 0; i < cfg->npreopens; i++)
-		json_array_append_new(pre, json_pack("{s:s, s:s, s:b}", "guest",
-						     cfg->preopens[i].guest, "path",
-						     cfg->preopens[i].path, "readonly",
-						     cfg->preopens[i].readonly));
-	json_object_set_new(root, "preopens", pre);
-	if (cfg->nmounts) {
-		json_t *mnt = json_array();
-		for (size_t i = 0; i < cfg->nmounts; i++) {
-			const struct kumo_boot_mount *m = &cfg->mounts[i];
-			json_t *o = json_pack("{s:s, s:s, s:b}", "path", m->path, "share", m->share,
-					      "readonly", m->readonly);
-			if (m->entry)
-				json_object_set_new(o, "entry", json_string(m->entry));
-			json_array_append_new(mnt, o);
-		}
-		json_object_set_new(root, "mounts", mnt);
-	}
-	if (cfg->stack_size)
-		json_object_set_new(root, "stack_size", json_integer((json_int_t)cfg->stack_size));
-	if (cfg->seed_hex)
-		json_object_set_new(root, "seed", json_string(cfg->seed_hex));
-	if (cfg->net)
-		json_object_set_new(root, "net", net_json(cfg->net));
-	if (cfg->nfiles) {
-		json_t *files = json_array();
-		for (size_t i = 0; i < cfg->nfiles; i++)
-			json_array_append_new(files, json_pack("{s:s, s:b, s:b}", "path",
-							       cfg->files[i].path, "readonly",
-							       cfg->files[i].readonly, "copy_back",
-							       cfg->files[i].copy_back));
-		json_object_set_new(root, "files", files);
-	}
-	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(root);
-	if (!text)
-		abort(); /* jansson only fails on allocation or invalid UTF-8 we never give it */
-	return text;
-}
 
 /* Appends the tree under dir to the archive w, names relative to dir under prefix (dir
  * may be a file: one entry named prefix). */
@@ -183,7 +97,7 @@ out:
 }
 
 /* Writes the directories as one ustar archive on fd. */
-static int pack_rootfs(const struct kumo_rootfs_dir *dirs, size_t ndirs, int fd,
+static int pack_rootfs(const struct rootfs_dir *dirs, size_t ndirs, int fd,
 		       kumo_error_t *err)
 {
 	struct archive *w = archive_write_new();
@@ -205,10 +119,9 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg,
-			   const struct kumo_rootfs_dir *dirs, size_t ndirs, kumo_error_t *err)
+static int write_initrd_fd(int fd, const char *json, const struct rootfs_dir *dirs,
+			   size_t ndirs, kumo_error_t *err)
 {
-	autofree char *json = kumo_boot_config_json(cfg);
 	size_t json_len = strlen(json);
 	if (json_len > KUMO_BOOT_CONFIG_MAX)
 		return kumo_error(err, KUMO_E_INVALID,
@@ -238,23 +151,32 @@ static int write_initrd_fd(int fd, const struct kumo_boot_config *cfg,
 		/* An empty rootfs still starts inside the file. */
 		return kumo_error_errno(err, errno, "write initrd");
 	}
-	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fsync(fd) < 0)
+	/* No fsync: an initrd serves the VM made from it, which a host crash ends too;
+	 * the rename alone keeps a half-written one from being seen. */
+	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		return kumo_error_errno(err, errno, "write initrd");
 	return 0;
 }
 
-int kumo_write_initrd(const char *path, const struct kumo_boot_config *cfg,
-		      const struct kumo_rootfs_dir *dirs, size_t ndirs, kumo_error_t *err)
+int initrd_write(const char *path, const struct boot_config *cfg, const struct rootfs_dir *dirs,
+		 size_t ndirs, char **json_out, kumo_error_t *err)
 {
+	char *json = boot_config_json(cfg);
 	autofree char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (fd < 0) {
+		free(json);
 		return kumo_error_errno(err, errno, "create `%s`", tmp);
-	int r = write_initrd_fd(fd, cfg, dirs, ndirs, err);
+	}
+	int r = write_initrd_fd(fd, json, dirs, ndirs, err);
 	close(fd);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = kumo_error_errno(err, errno, "rename `%s` to `%s`", tmp, path);
 	if (r < 0)
 		unlink(tmp);
+	if (r == 0 && json_out)
+		*json_out = json;
+	else
+		free(json);
 	return r;
 }

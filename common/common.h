@@ -1,6 +1,7 @@
 /* common/common.h - host-side helpers shared by compiler/, builder/, imagestore/,
  * vmm/, cri/ and the CLI: the error object, cleanup attributes, allocation that aborts
- * on failure, logging, and atomic file writes. The kernel never links this folder.
+ * on failure, logging, atomic file writes and the one sha256. The kernel never links
+ * this folder.
  *
  * Error convention (after crun): a function that can fail returns a negative value and
  * fills `*err` (its last parameter); callers add context with kumo_error_wrap() on the
@@ -27,6 +28,8 @@ enum kumo_status {
 	KUMO_E_IO,              /* I/O or network failure, possibly transient */
 	KUMO_E_PERMISSION,      /* authentication or permission refused */
 	KUMO_E_UNAVAILABLE,     /* a service kumo needs is not there (libvirtd, registry) */
+	KUMO_E_PRECONDITION,    /* the object is in the wrong state for this call, or held
+				 * by another user (a pod's one NIC) */
 };
 
 struct kumo_error {
@@ -80,11 +83,30 @@ int kumo_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *ou
 /* Writes atomically: temp file in the same directory, fsync, rename, fsync dir. */
 int kumo_write_file_atomic(const char *path, const void *data, size_t len, int mode,
 			   kumo_error_t *err);
+/* Replaces atomically without fsync (temp file, rename): for files that need not outlive
+ * a crash of the host, only one of the process. */
+int kumo_write_file_replace(const char *path, const void *data, size_t len, int mode,
+			    kumo_error_t *err);
 /* write(2) until done, retrying EINTR; -1 with errno on failure. */
 int kumo_write_all(int fd, const void *data, size_t len);
 /* mkdir -p. */
 int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err);
 /* Monotonic clock in nanoseconds. */
 uint64_t kumo_now_ns(void);
+
+/* sha256 (common/sha256.c; a program using these links -lcrypto). Digests are written
+ * as "sha256:<64 lowercase hex>" into KUMO_DIGEST_BUF bytes. */
+#define KUMO_DIGEST_BUF 72
+void kumo_sha256(const void *data, size_t len, char out[KUMO_DIGEST_BUF]);
+/* The digest of a file's bytes; *size (may be NULL) gets their count. */
+int kumo_sha256_file(const char *path, char out[KUMO_DIGEST_BUF], uint64_t *size,
+		     kumo_error_t *err);
+/* Streaming: new, update..., final; reset starts over; free accepts NULL. */
+struct kumo_sha256;
+struct kumo_sha256 *kumo_sha256_new(void);
+void kumo_sha256_reset(struct kumo_sha256 *h);
+void kumo_sha256_update(struct kumo_sha256 *h, const void *data, size_t len);
+void kumo_sha256_final(struct kumo_sha256 *h, char out[KUMO_DIGEST_BUF]);
+void kumo_sha256_free(struct kumo_sha256 *h);
 
 #endif /* KUMO_COMMON_H */

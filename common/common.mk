@@ -1,5 +1,5 @@
 # common/common.mk - host-side shared helpers (never linked into the kernel).
-COMMON_SRCS := common/error.c common/util.c
+COMMON_SRCS := common/error.c common/util.c common/sha256.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/host/%.o)
 LIB_COMMON := $(BUILD)/lib/libkumo-common.a
 $(LIB_COMMON): $(COMMON_OBJS)

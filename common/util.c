@@ -159,14 +159,15 @@ int kumo_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int kumo_write_file_atomic(const char *path, const void *data, size_t len, int mode,
-			   kumo_error_t *err)
+/* Temp file + rename; with `durable`, fsync'd file and directory. */
+static int write_replace(const char *path, const void *data, size_t len, int mode, bool durable,
+			 kumo_error_t *err)
 {
 	autofree char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "create `%s`", tmp);
-	if (kumo_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (kumo_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		unlink(tmp);
 		return kumo_error_errno(err, e, "write `%s`", tmp);
@@ -176,11 +177,25 @@ int kumo_write_file_atomic(const char *path, const void *data, size_t len, int m
 		unlink(tmp);
 		return kumo_error_errno(err, e, "rename `%s` to `%s`", tmp, path);
 	}
+	if (!durable)
+		return 0;
 	autofree char *dircopy = xstrdup(path);
 	autoclose int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0)
 		fsync(dfd);
 	return 0;
+}
+
+int kumo_write_file_atomic(const char *path, const void *data, size_t len, int mode,
+			   kumo_error_t *err)
+{
+	return write_replace(path, data, len, mode, true, err);
+}
+
+int kumo_write_file_replace(const char *path, const void *data, size_t len, int mode,
+			    kumo_error_t *err)
+{
+	return write_replace(path, data, len, mode, false, err);
 }
 
 int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err)

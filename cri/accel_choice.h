@@ -21,13 +21,10 @@ struct cri_accel {
 
 /* Resolves `want`. probe_kernel/kernel_id: a kumo kernel image to boot in probe mode
  * (`kumo run`: the app's own image); NULL: the probe image, kumo's kernel linked with
- * an empty app through builder/ (cached in the build cache under `root`, NULL:
+ * an empty app, builder_probe_image (cached in the build cache under `root`, NULL:
  * $KUMO_ROOT or the default), built only when no cached verdict answers. A kvm that was
  * asked for and is unusable is an error (KUMO_E_UNAVAILABLE) naming the probe's reason. */
 int cri_accel_choose(enum vmm_accel want, const char *probe_kernel, const char *kernel_id,
 		     const char *root, struct cri_accel *out, kumo_error_t *err);
-
-/* The kumo kernel build id and the probe image (malloc'd *path), building it if needed. */
-int cri_accel_probe_image(const char *root, char **path, char kernel_id[72], kumo_error_t *err);
 
 #endif /* KUMO_CRI_ACCEL_CHOICE_H */

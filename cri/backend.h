@@ -1,25 +1,31 @@
-/* cri/backend.h - the seam between kumod's CRI handlers and the machinery behind them.
+/* cri/backend.h - the seam between kumod's CRI handlers and the stages behind them,
+ * one vtable per stage, driven by the handlers in the pod's order:
  *
- * The handlers (cri/runtime_*.c, cri/image_service.c) own the CRI state machine and
- * persistence; everything that touches images, builds, VMs or the network goes through
- * one struct cri_backend. Two implementations:
- *   - the real backend (cri/backend_real.c): imagestore/, builder/, vmm/;
- *   - the test backend (cri/backend_test.c): an in-process fake whose "VMs" are records
- *     on disk, for unit tests and end-to-end tests of the state machine (kumod
- *     --backend=test). It is never the default.
+ *   images   (struct cri_images)  PullImage: imagestore pulls, then builder compiles the
+ *                                 module, and an image that does not compile is removed
+ *                                 again; list, status, remove, file-system usage.
+ *   pod network (struct cri_podnet) RunPodSandbox/StopPodSandbox: whether pods get a
+ *                                 network, the pod's address, and the NIC a container's
+ *                                 VM takes (tap, MAC, address, gateway, resolvers).
+ *   VMs      (struct cri_vms)     CreateContainer: builder prepares the container's
+ *                                 artifact and vmm creates its VM paused; Start, Stop,
+ *                                 Remove, status, stats, log reopening; a VM's end comes
+ *                                 back through the stage's on_exit.
+ *
+ * Real stages: cri/images.c, cri/pod_network.c, cri/vms.c (imagestore/, builder/,
+ * vmm/); the fake ones for tests: tests/support/fake_backend.c. The handlers
+ * (cri/runtime_*.c, cri/image_service.c) own the CRI state machine and persistence.
  *
  * Rules for implementations:
  *   - every call may be slow (pull, compile, boot) and is made WITHOUT kumod's state
- *     lock held; calls for different ids may run concurrently, so the backend locks
- *     its own data;
+ *     lock held; calls for different ids may run concurrently, so a stage locks its own
+ *     data; cri never runs two calls for the same container at once;
  *   - errors fill `err` with a kumo_error status (cri/grpc_status.c maps it to a gRPC
  *     code) and a message a user understands;
  *   - strings in out-structs are malloc'd and owned by the caller (free with the
  *     matching *_clear function below);
- *   - a VM's exit (app returned, trapped, powered off) is reported by calling
- *     cri_backend_report_exit() from any thread, at most once per VM start;
- *   - VMs outlive kumod: after a restart cri calls vm_status() for each container it
- *     knows and the backend re-attaches (or reports the exit that happened meanwhile).
+ *   - VMs outlive kumod: after a restart cri asks vms->status for each container it
+ *     knows and the stage re-attaches (or reports the exit that happened meanwhile).
  */
 #ifndef KUMO_CRI_BACKEND_H
 #define KUMO_CRI_BACKEND_H
@@ -28,14 +34,25 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "kernel/boot_abi.h"
 
-/* One image as the store knows it. */
+/* ---- images ----------------------------------------------------------------------- */
+
+/* One image as the store knows it: what ImageService reports, and what the build stage
+ * needs to make a container of it. */
 struct cri_image_info {
 	char *id;            /* "sha256:<hex>" of the image config (or manifest) */
 	char **repo_tags;    /* "registry/repo:tag", NULL-terminated, may be empty */
 	char **repo_digests; /* "registry/repo@sha256:<hex>", NULL-terminated */
 	uint64_t size;       /* bytes on disk */
 	bool pinned;         /* never garbage collected */
+	char *module_path;   /* the .wasm to run, NULL: the image names none */
+	char *module_digest; /* its "sha256:<hex>" (the build cache's key) */
+	char **entrypoint;   /* image config Entrypoint, NULL-terminated (may be empty) */
+	char **cmd;          /* Cmd */
+	char **env;          /* Env, "K=V" */
+	char *working_dir;   /* WorkingDir, NULL: none */
+	char *rootfs;        /* unpacked layers, NULL: none */
 };
 void cri_image_info_clear(struct cri_image_info *info);
 
@@ -54,6 +71,30 @@ struct cri_fs_usage {
 	uint64_t used_bytes;  /* bytes used by images and build cache */
 	uint64_t inodes_used; /* files used */
 };
+
+struct cri_images;
+struct cri_images_ops {
+	/* Fetches `ref` and compiles its module (a cache hit when an earlier pull had the
+	 * same module), so that no later call compiles; *image_id is the image's id. An
+	 * image whose module does not compile is not kept. */
+	int (*pull)(struct cri_images *s, const char *ref, const struct cri_auth *auth,
+		    char **image_id, kumo_error_t *err);
+	int (*list)(struct cri_images *s, struct cri_image_info **infos, size_t *n,
+		    kumo_error_t *err);
+	/* Fills *info, or fails with KUMO_E_NOT_FOUND. */
+	int (*status)(struct cri_images *s, const char *ref, struct cri_image_info *info,
+		      kumo_error_t *err);
+	/* Removing an absent image succeeds. */
+	int (*remove)(struct cri_images *s, const char *ref, kumo_error_t *err);
+	int (*fs_info)(struct cri_images *s, struct cri_fs_usage *usage, kumo_error_t *err);
+	void (*destroy)(struct cri_images *s);
+};
+struct cri_images {
+	const struct cri_images_ops *ops;
+	void *priv; /* the implementation's own data */
+};
+
+/* ---- pod network -------------------------------------------------------------------- */
 
 /* A port the pod's container listens on (from PodSandboxConfig.port_mappings). */
 struct cri_port {
@@ -76,6 +117,40 @@ struct cri_pod_spec {
 				* node's network, so the pod gets no NIC and no IP */
 };
 
+/* The pod's network interface as a container's VM takes it. */
+struct cri_pod_nic {
+	char tap[16];       /* the host side of the pod's NIC */
+	uint8_t mac[6];     /* the guest's MAC */
+	char address[24];   /* "A.B.C.D/P" */
+	char gateway[16];   /* default route, "" for none */
+	unsigned mtu;       /* 0: the kernel's default */
+	char dns[2][16];    /* resolvers for a pod without DNSConfig: the node's usable
+			     * ones, else the gateway */
+	size_t ndns;
+};
+
+struct cri_podnet;
+struct cri_podnet_ops {
+	/* Whether pods get a network; when not, *reason and *message (malloc'd) say why. */
+	bool (*ready)(struct cri_podnet *s, char **reason, char **message);
+	/* Allocates the pod's address (*ip, malloc'd; "" when the pod runs without a
+	 * network) and its NIC. */
+	int (*setup)(struct cri_podnet *s, const struct cri_pod_spec *pod, char **ip,
+		     kumo_error_t *err);
+	/* The NIC of a pod set up with address ip (made again if something removed it). */
+	int (*nic)(struct cri_podnet *s, const char *pod_id, const char *ip,
+		   struct cri_pod_nic *out, kumo_error_t *err);
+	/* Idempotent. */
+	int (*teardown)(struct cri_podnet *s, const char *pod_id, kumo_error_t *err);
+	void (*destroy)(struct cri_podnet *s);
+};
+struct cri_podnet {
+	const struct cri_podnet_ops *ops;
+	void *priv; /* the implementation's own data */
+};
+
+/* ---- VMs ---------------------------------------------------------------------------- */
+
 /* A mount of the pod made visible to the app (ConfigMap, Secret, emptyDir, hostPath). */
 struct cri_mount {
 	const char *container_path;
@@ -90,7 +165,7 @@ struct cri_container_spec {
 	const char *name;        /* metadata.name */
 	uint32_t attempt;        /* metadata.attempt */
 	const char *image;       /* image as requested (ImageSpec.image) */
-	const char *image_id;    /* resolved "sha256:..." from image_status */
+	const struct cri_image_info *image_info; /* the image it resolved to */
 	const char *const *argv; /* command then args; NULL-terminated, may be empty */
 	const char *const *env;  /* "KEY=VALUE", NULL-terminated */
 	const char *working_dir; /* "" for the image default */
@@ -99,32 +174,47 @@ struct cri_container_spec {
 	size_t n_mounts;
 	const struct cri_port *ports; /* the pod's container ports: preopened sockets */
 	size_t n_ports;
-	const char *pod_ip;      /* "" when the pod has no network */
+	const struct cri_pod_nic *nic; /* the pod's NIC, NULL when the pod has no network */
 	const char *hostname;    /* pod hostname */
 	const char *const *dns_servers;  /* the pod's DNSConfig.servers, NULL-terminated */
 	const char *const *dns_searches; /* the pod's DNSConfig.searches, NULL-terminated */
 	int64_t memory_limit_bytes; /* 0: default */
 	int64_t cpu_quota;          /* linux resources, 0: unset */
 	int64_t cpu_period;
+	int64_t cpu_shares;
 };
+
+/* The size of a container's VM, from its CRI resources. */
+struct cri_vm_size {
+	unsigned memory_mib;   /* guest RAM */
+	unsigned vcpus;        /* vCPUs */
+	uint64_t cpu_shares;   /* libvirt <shares>, 0: none */
+	uint64_t cpu_period_us;/* CFS period, 0: none */
+	int64_t cpu_quota_us;  /* CFS quota per vCPU and period, 0: none */
+};
+/* Maps LinuxContainerResources (cri/vms.c):
+ *   memory_limit_bytes: 0 → VMM_MEMORY_DEFAULT_MIB; otherwise rounded down to MiB; a
+ *     limit below VMM_MEMORY_FLOOR_MIB is an error (KUMO_E_INVALID) naming both.
+ *   cpu_quota/cpu_period (CFS, µs): vCPUs = ceil(quota/period) capped at host_cpus,
+ *     period/quota per vCPU so the VM as a whole gets quota/period CPUs; no quota → 1
+ *     vCPU. cpu_shares → shares (0: none). */
+int cri_vm_size_of(int64_t memory_limit_bytes, int64_t cpu_quota, int64_t cpu_period,
+		   int64_t cpu_shares, unsigned host_cpus, struct cri_vm_size *out,
+		   kumo_error_t *err);
 
 enum cri_vm_state {
 	CRI_VM_CREATED,  /* created paused, never started */
 	CRI_VM_RUNNING,
 	CRI_VM_EXITED,
-	CRI_VM_GONE,     /* the backend knows no VM for this id */
+	CRI_VM_GONE,     /* the stage knows no VM for this id */
 };
 
 /* Where a VM is. */
 struct cri_vm_status {
-	int state;             /* enum cri_vm_state */
-	int32_t exit_code;     /* when EXITED */
-	int64_t started_at_ns; /* wall clock (CLOCK_REALTIME) ns, 0 if unknown */
-	int64_t finished_at_ns;
-	char *reason;          /* "Completed", "Error", "Trap", "OOMKilled"...; may be NULL */
-	char *message;         /* e.g. the trap name "integer divide by zero"; may be NULL */
+	int state;                     /* enum cri_vm_state */
+	struct kumo_exit_record exit;  /* when EXITED: how (kernel/boot_abi.h) */
+	int64_t finished_at_ns;        /* when EXITED: wall clock (CLOCK_REALTIME) ns */
 };
-void cri_vm_status_clear(struct cri_vm_status *st);
 
 /* Resource usage of one VM. */
 struct cri_vm_stats {
@@ -135,97 +225,78 @@ struct cri_vm_stats {
 	uint64_t writable_layer_bytes; /* guest file system usage */
 };
 
-struct cri_backend;
+/* Called by the VM stage, from any thread, when a started VM ends (at most once per
+ * start); id is the container's id or a unique prefix of it; st is borrowed. */
+typedef void (*cri_exit_fn)(void *ctx, const char *id, const struct cri_vm_status *st);
+
+struct cri_vms;
 struct cri_exec_spec; /* cri/stream.h */
-
-struct cri_backend_ops {
-	const char *name; /* "real", "test" */
-
-	/* Images. image_pull fetches (and builds, if the backend compiles at pull time)
-	 * and returns the image id in *image_id. image_status fills *info or fails with
-	 * KUMO_E_NOT_FOUND. image_remove of an absent image succeeds. */
-	int (*image_pull)(struct cri_backend *b, const char *ref, const struct cri_auth *auth,
-			  char **image_id, kumo_error_t *err);
-	int (*image_list)(struct cri_backend *b, struct cri_image_info **infos, size_t *n,
-			  kumo_error_t *err);
-	int (*image_status)(struct cri_backend *b, const char *ref, struct cri_image_info *info,
-			    kumo_error_t *err);
-	int (*image_remove)(struct cri_backend *b, const char *ref, kumo_error_t *err);
-	int (*image_fs_info)(struct cri_backend *b, struct cri_fs_usage *usage, kumo_error_t *err);
-
-	/* Networking. network_ready tells Status whether pods get a network; when not,
-	 * *reason and *message (malloc'd) say why. pod_net_setup allocates the pod IP
-	 * (*ip, malloc'd; "" when the pod runs without a network); teardown is idempotent. */
-	bool (*network_ready)(struct cri_backend *b, char **reason, char **message);
-	int (*pod_net_setup)(struct cri_backend *b, const struct cri_pod_spec *pod, char **ip,
-			     kumo_error_t *err);
-	int (*pod_net_teardown)(struct cri_backend *b, const char *pod_id, kumo_error_t *err);
-
-	/* VMs. vm_create builds the container's bootable artifact (cache hit or compile)
-	 * and creates the VM paused, so vm_start only resumes it. vm_stop asks the app to
-	 * stop, waits up to timeout_s seconds, then powers the VM off; it returns once the
-	 * VM is stopped and has reported its exit (stopping a stopped VM succeeds).
-	 * vm_remove destroys whatever is left (idempotent). */
-	int (*vm_create)(struct cri_backend *b, const struct cri_container_spec *spec,
-			 kumo_error_t *err);
-	int (*vm_start)(struct cri_backend *b, const char *id, kumo_error_t *err);
-	int (*vm_stop)(struct cri_backend *b, const char *id, int64_t timeout_s, kumo_error_t *err);
-	int (*vm_remove)(struct cri_backend *b, const char *id, kumo_error_t *err);
-	int (*vm_status)(struct cri_backend *b, const char *id, struct cri_vm_status *st,
-			 kumo_error_t *err);
-	int (*vm_stats)(struct cri_backend *b, const char *id, struct cri_vm_stats *stats,
-			kumo_error_t *err);
-
-	/* The accelerator VMs run with and why ("tcg (kvm unusable: PVM host, guest not
-	 * PVM-aware)", "kvm (ok, probe 41 ms)"); borrowed. NULL: the backend runs no VMs. */
-	const char *(*accel)(struct cri_backend *b);
-
+struct cri_vms_ops {
+	/* Builds the container's bootable artifact and creates its VM paused, so start only
+	 * resumes it. One VM of a pod at a time holds the pod's NIC: creating another while
+	 * one has not exited fails with KUMO_E_PRECONDITION. */
+	int (*create)(struct cri_vms *s, const struct cri_container_spec *spec,
+		      kumo_error_t *err);
+	int (*start)(struct cri_vms *s, const char *id, kumo_error_t *err);
+	/* Asks the app to stop, waits up to timeout_s seconds, then powers the VM off;
+	 * returns once the VM is stopped and has reported its exit (stopping a stopped VM
+	 * succeeds). */
+	int (*stop)(struct cri_vms *s, const char *id, int64_t timeout_s, kumo_error_t *err);
+	/* Destroys whatever is left (idempotent). */
+	int (*remove)(struct cri_vms *s, const char *id, kumo_error_t *err);
+	int (*status)(struct cri_vms *s, const char *id, struct cri_vm_status *st,
+		      kumo_error_t *err);
+	int (*stats)(struct cri_vms *s, const char *id, struct cri_vm_stats *stats,
+		     kumo_error_t *err);
 	/* Reopens the container's log file (kubelet rotated it); NULL: nothing to do
-	 * because the backend opens the file per write. */
-	int (*log_reopen)(struct cri_backend *b, const char *id, kumo_error_t *err);
-
-	/* Streaming (cri/stream.h). Both optional: NULL says the backend cannot do it yet,
+	 * because the stage opens the file per write. */
+	int (*log_reopen)(struct cri_vms *s, const char *id, kumo_error_t *err);
+	/* The accelerator VMs run with and why ("tcg (kvm unusable: PVM host, guest not
+	 * PVM-aware)", "kvm (ok, probe 41 ms)"); borrowed. NULL: the stage runs no VMs. */
+	const char *(*accel)(struct cri_vms *s);
+	/* Streaming (cri/stream.h). Both optional: NULL says the stage cannot do it yet,
 	 * and the CRI call fails with Unimplemented naming what is missing.
-	 * ctr_stdin: the running app's stdin for an attach: *fd is the write end of a pipe
+	 * attach_stdin: the running app's stdin for an attach: *fd is the write end of a pipe
 	 * whose bytes reach the app's fd 0. When the caller closes it, a `once` stdin ends
 	 * (the app reads end-of-file; later attaches get none), any other stays open for
 	 * the next attach.
-	 * ctr_exec: runs spec->argv in the running container until it ends (blocking, on a
+	 * exec: runs spec->argv in the running container until it ends (blocking, on a
 	 * thread of the caller's; spec->cancel_fd readable: end it now), with its stdio on
-	 * the spec's fds (never closed by the backend); sets its exit code. <0 when the
+	 * the spec's fds (never closed by the stage); sets its exit code. <0 when the
 	 * command could not be run (not a Wasm module, container not running). */
-	int (*ctr_stdin)(struct cri_backend *b, const char *id, bool once, int *fd,
-			 kumo_error_t *err);
-	int (*ctr_exec)(struct cri_backend *b, const struct cri_exec_spec *spec,
-			int32_t *exit_code, kumo_error_t *err);
-
-	/* Frees the backend (VMs keep running). */
-	void (*destroy)(struct cri_backend *b);
+	int (*attach_stdin)(struct cri_vms *s, const char *id, bool once, int *fd,
+			    kumo_error_t *err);
+	int (*exec)(struct cri_vms *s, const struct cri_exec_spec *spec, int32_t *exit_code,
+		    kumo_error_t *err);
+	/* Frees the stage (VMs keep running). */
+	void (*destroy)(struct cri_vms *s);
 };
-
-/* Called by the backend when a started VM ends; `st` is borrowed. */
-typedef void (*cri_exit_fn)(void *ctx, const char *id, const struct cri_vm_status *st);
-
-struct cri_backend {
-	const struct cri_backend_ops *ops;
-	char *root;            /* kumod's state dir; the backend may use <root>/<name>/ */
-	bool insecure_registry_all;
-	char **insecure_registries; /* hosts allowed over plain HTTP, NULL-terminated */
-	cri_exit_fn on_exit;   /* set by cri before any VM starts */
+struct cri_vms {
+	const struct cri_vms_ops *ops;
+	void *priv;          /* the implementation's own data */
+	cri_exit_fn on_exit; /* set by cri before any VM starts */
 	void *on_exit_ctx;
-	void *priv;            /* the implementation's own data */
 };
 
 /* Reports an exit to cri (no-op until on_exit is set). */
-void cri_backend_report_exit(struct cri_backend *b, const char *id, const struct cri_vm_status *st);
+void cri_vms_report_exit(struct cri_vms *s, const char *id, const struct cri_vm_status *st);
 
-/* Constructors. `root` is copied; insecure is NULL-terminated (copied) or NULL;
- * vm_backend is "qemu" or "libvirt" (vmm/ backends; the connection opens at the first
- * VM operation, so kumod starts without libvirtd); accel is "auto" (or NULL), "kvm" or
- * "tcg": resolved here (cri/accel_choice.h: a probe at the first start of this host
- * boot), logged, and an error when kvm is asked for and unusable. */
-int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_t *err);
-/* Pod networking of the real backend (vmm/ net): NULL strings take the defaults. */
+/* ---- the three together ------------------------------------------------------------- */
+
+struct cri_backend {
+	const char *name;          /* "real", "test" (static) */
+	struct cri_images *images;
+	struct cri_podnet *podnet;
+	struct cri_vms *vms;
+};
+void cri_backend_free(struct cri_backend *b); /* accepts NULL; VMs keep running */
+
+/* The real stages. root: kumod's state directory (copied); insecure: NULL-terminated
+ * registry hosts allowed over plain HTTP (copied) or NULL; vm_backend "qemu" or
+ * "libvirt" (vmm/ backends; the connection opens at the first VM operation, so kumod
+ * starts without libvirtd); accel "auto" (or NULL), "kvm" or "tcg": resolved here
+ * (cri/accel_choice.h: a probe at the first start of this host boot), logged, and an
+ * error when kvm is asked for and unusable. */
 struct cri_net_options {
 	const char *bridge;   /* node bridge, NULL: VMM_NET_DEFAULT_BRIDGE */
 	const char *pod_cidr; /* until kubelet sends one, NULL: VMM_NET_DEFAULT_CIDR */
@@ -233,6 +304,12 @@ struct cri_net_options {
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
 			 const struct cri_net_options *net, const char *accel,
 			 struct cri_backend **out, kumo_error_t *err);
-void cri_backend_free(struct cri_backend *b); /* accepts NULL */
+/* Each stage alone (cri_backend_real_new makes all three). */
+int cri_images_new(const char *root, const char *const *insecure, struct cri_images **out,
+		   kumo_error_t *err);
+int cri_podnet_new(const char *root, const struct cri_net_options *net,
+		   struct cri_podnet **out);
+int cri_vms_new(const char *root, const char *vm_backend, const char *accel,
+		struct cri_vms **out, kumo_error_t *err);
 
 #endif /* KUMO_CRI_BACKEND_H */

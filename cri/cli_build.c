@@ -46,8 +46,8 @@ static int cmd_build(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *rootfs = NULL;
-	struct kumo_build_options bo = {0};
-	autofree const char **env = xzalloc((size_t)argc * sizeof(char *));
+	struct builder_options bo = {0};
+	autofree const char **env = xzalloc((size_t)(argc + 1) * sizeof(char *));
 	size_t nenv = 0;
 	int c;
 	optind = 1;
@@ -68,44 +68,36 @@ static int cmd_build(int argc, char **argv)
 	const char *app = argv[optind++];
 	autofree const char **args = xzalloc((size_t)(argc + 1) * sizeof(char *));
 	size_t nargs = 0;
-	args[nargs++] = app;
 	while (optind < argc)
 		args[nargs++] = argv[optind++];
 
 	autoerror kumo_error_t err = NULL;
-	uint8_t *wasm = NULL;
-	size_t len = 0;
-	struct kumo_image_result img;
-	struct kumo_boot_preopen root_pre = {.guest = "/", .path = "/", .readonly = false};
-	struct kumo_boot_config cfg = {
-		.args = args, .nargs = nargs, .env = env, .nenv = nenv,
-		.preopens = &root_pre, .npreopens = rootfs ? 1 : 0,
+	/* --rootfs is the app's root directory: copied in at "/" and preopened there. */
+	struct builder_mount root = {.guest_path = "/", .host_path = rootfs};
+	struct builder_input in = {
+		.options = bo, .module = {.path = app}, .argv0 = app, .argv = args, .env = env,
+		.mounts = &root, .nmounts = rootfs ? 1 : 0, .run_dir = out,
 	};
+	struct builder_artifact art;
 	autofree char *elf = xasprintf("%s/kernel.elf", out);
-	autofree char *initrd = xasprintf("%s/initrd.img", out);
 	autofree char *cfg_path = xasprintf("%s/config.json", out);
-	if (kumo_read_file(app, 1u << 30, &wasm, &len, &err) < 0)
+	bool made = access(out, F_OK) != 0;
+	if (kumo_mkdir_p(out, 0755, &err) < 0)
 		goto fail;
-	if (kumo_build_image(&bo, wasm, len, &img, &err) < 0) {
-		free(wasm);
+	if (builder_prepare(&in, &art, &err) < 0) {
+		if (made)
+			rmdir(out); /* a failed build leaves no output directory */
 		kumo_error_wrap(&err, "build `%s`", app);
 		goto fail;
 	}
-	free(wasm);
-	int r = kumo_mkdir_p(out, 0755, &err);
+	int r = place(art.kernel, elf, &err);
 	if (r == 0)
-		r = place(img.image_path, elf, &err);
-	if (r == 0)
-		r = kumo_write_initrd(initrd, &cfg, &(struct kumo_rootfs_dir){rootfs, ""},
-				      rootfs ? 1 : 0, &err);
-	if (r == 0) {
-		autofree char *json = kumo_boot_config_json(&cfg);
-		r = kumo_write_file_atomic(cfg_path, json, strlen(json), 0644, &err);
-	}
+		r = kumo_write_file_atomic(cfg_path, art.boot_config, strlen(art.boot_config), 0644,
+					   &err);
 	if (r == 0)
 		fprintf(stderr, "kumo: built `%s` -> `%s` (compile %s, link %s)\n", app, out,
-			img.object.cache_hit ? "cached" : "done", img.cache_hit ? "cached" : "done");
-	kumo_image_result_free(&img);
+			art.object_cached ? "cached" : "done", art.image_cached ? "cached" : "done");
+	builder_artifact_free(&art);
 	if (r == 0)
 		return 0;
 fail:

@@ -232,8 +232,8 @@ static json_t *gather(enum vmm_accel want, const char *root, const struct cri_co
 	autofree char *kdir = NULL;
 	char kid[72] = "";
 	kumo_error_t kerr = NULL;
-	if (kumo_kernel_dir(&kdir, &kerr) == 0) {
-		kumo_kernel_id(kid, &kerr);
+	if (builder_kernel_dir(&kdir, &kerr) == 0) {
+		builder_kernel_id(kid, &kerr);
 		char *real = realpath(kdir, NULL);
 		if (real) {
 			free(kdir);
@@ -376,7 +376,7 @@ static int cmd_info(int argc, char **argv)
 	if (!root) {
 		root = getenv("KUMO_ROOT");
 		if (!root || !*root)
-			root = KUMO_DEFAULT_ROOT;
+			root = BUILDER_DEFAULT_ROOT;
 	}
 	int rc = 0;
 	json_t *j = gather(want, root, &cfg, config ? config : CRI_DEFAULT_CONFIG, accel_only, &rc);

@@ -11,8 +11,6 @@
 #include "cri/cli_run_vm.h"
 #include "kernel/hosted/embed.h"
 
-#define MAX_WASM_BYTES (1u << 30)
-
 _Static_assert(KUMO_HOSTED_EXIT_TRAP == KUMO_EXIT_TRAP && KUMO_HOSTED_EXIT_FAILURE ==
 			       KUMO_EXIT_FAILURE && KUMO_HOSTED_EXIT_USAGE == KUMO_EXIT_USAGE,
 	       "the hosted runner's exit statuses are kumo's");
@@ -21,17 +19,11 @@ _Static_assert(KUMO_HOSTED_EXIT_TRAP == KUMO_EXIT_TRAP && KUMO_HOSTED_EXIT_FAILU
 static int compile_cached(const char *wasm_path, bool bounds_checks, char **obj_path,
 			  char **tmp_dir, kumo_error_t *err)
 {
-	uint8_t *wasm = NULL;
-	size_t len = 0;
-	if (kumo_read_file(wasm_path, MAX_WASM_BYTES, &wasm, &len, err) < 0)
-		return -1;
-	struct kumo_build_options o = {.bounds_checks = bounds_checks};
-	struct kumo_build_result r;
-	int rc = kumo_build_object(&o, wasm, len, &r, err);
-	free(wasm);
-	if (rc < 0)
+	struct builder_options o = {.bounds_checks = bounds_checks};
+	struct builder_object r;
+	if (builder_compile(&o, &(struct builder_module){.path = wasm_path}, &r, err) < 0)
 		return kumo_error_wrap(err, "compile `%s`", wasm_path);
-	*obj_path = r.object_path; /* owned by the caller now; the cache keeps the file */
+	*obj_path = r.path; /* owned by the caller now; the cache keeps the file */
 	*tmp_dir = NULL;
 	return 0;
 }
@@ -48,9 +40,10 @@ static int run_vm(const struct kumo_hosted_vm_args *a)
 				"the module itself (objects and .so files run with --host)\n", a->app);
 		return KUMO_EXIT_FAILURE;
 	}
-	struct kumo_rootfs_dir *dirs = xzalloc((a->ndirs + 1) * sizeof(*dirs));
+	struct builder_mount *dirs = xzalloc((a->ndirs + 1) * sizeof(*dirs));
 	for (size_t i = 0; i < a->ndirs; i++)
-		dirs[i] = (struct kumo_rootfs_dir){a->dirs[i].host, a->dirs[i].guest};
+		dirs[i] = (struct builder_mount){.guest_path = a->dirs[i].guest,
+						 .host_path = a->dirs[i].host, .share = true};
 	struct kumo_run_vm_opts vo = {
 		.app = a->app, .argv = a->argv, .argc = a->argc, .env = a->env, .nenv = a->nenv,
 		.dirs = dirs, .ndirs = a->ndirs, .mem_bytes = a->mem_bytes, .listen = a->listen,

@@ -25,25 +25,24 @@ static void remove_tree(const char *dir)
 }
 
 /* Maps the VM's end to our exit status, saying what happened on stderr. */
-static int exit_status(const struct vmm_exit *x)
+static int exit_status(const struct kumo_exit_record *x)
 {
-	switch (x->reason) {
-	case VMM_EXIT_COMPLETED:
-	case VMM_EXIT_ERROR:
-		return x->code & 0xff;
-	case VMM_EXIT_TRAP:
-	case VMM_EXIT_OOM:
-		fprintf(stderr, "kumo: trap: %s\n", x->trap);
+	switch (x->kind) {
+	case KUMO_EXIT_EXITED:
+		return (int)(x->status & 0xff);
+	case KUMO_EXIT_TRAPPED:
+	case KUMO_EXIT_OOM:
+		fprintf(stderr, "kumo: trap: %s\n", x->msg);
 		return KUMO_EXIT_TRAP;
-	case VMM_EXIT_PANIC:
-		fprintf(stderr, "kumo: the kernel failed: %s\n", x->trap);
+	case KUMO_EXIT_PANICKED:
+		fprintf(stderr, "kumo: the kernel failed: %s\n", x->msg);
 		return KUMO_EXIT_FAILURE;
-	case VMM_EXIT_KILLED:
+	case KUMO_EXIT_KILLED:
 		return 130;
-	case VMM_EXIT_CRASHED:
+	case KUMO_EXIT_CRASHED:
 	default:
 		fprintf(stderr, "kumo: the VM failed: %s\n",
-			x->message[0] ? x->message : "it stopped without an exit record");
+			x->msg[0] ? x->msg : "it stopped without an exit record");
 		return KUMO_EXIT_FAILURE;
 	}
 }
@@ -51,7 +50,8 @@ static int exit_status(const struct vmm_exit *x)
 /* Boots kernel+initrd and waits for the end; returns the exit status, or -1 with *err. */
 static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char *kernel_id,
 		const char *initrd, const char *console, const struct vmm_net_attach *net,
-		const struct vmm_share *shares, uint64_t build_ns, bool cached, kumo_error_t *err)
+		const struct vmm_share *shares, size_t nshares, uint64_t build_ns, bool cached,
+		kumo_error_t *err)
 {
 	unsigned mib = o->mem_bytes ? (unsigned)(o->mem_bytes >> 20) : VMM_MEMORY_DEFAULT_MIB;
 	if (mib < VMM_MEMORY_FLOOR_MIB)
@@ -78,11 +78,12 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 	struct vmm_spec spec = {
 		.name = name, .kernel = kernel, .initrd = initrd, .memory_mib = mib,
 		.vcpus = 1, .run_dir = console, .stdout_fd = 1, .stderr_fd = 2, .net = net,
-		.shares = shares, .nshares = o->ndirs,
+		.shares = shares, .nshares = nshares,
 	};
 	int status = -1;
 	struct vmm_vm *vm = NULL;
-	struct vmm_exit x;
+	struct kumo_exit_record x;
+	uint64_t exited_ns = 0;
 	uint64_t t_started = 0;
 	if (interrupted || vmm_create(vmm, &spec, &vm, err) < 0)
 		goto out;
@@ -100,13 +101,14 @@ static int boot(const struct kumo_run_vm_opts *o, const char *kernel, const char
 			goto out;
 	}
 	status = exit_status(&x);
+	vmm_vm_exit(vm, &x, &exited_ns);
 	if (o->verbose) {
 		uint64_t first = vmm_vm_first_output_ns(vm);
 		fprintf(stderr,
 			"kumo: build %.1f ms (%s), start->first output %.1f ms, start->exit %.1f ms\n",
 			(double)build_ns / 1e6, cached ? "cached" : "linked",
 			first >= t_started ? (double)(first - t_started) / 1e6 : -1.0,
-			(double)(x.exited_ns - t_started) / 1e6);
+			(double)(exited_ns - t_started) / 1e6);
 	}
 out:
 	if (interrupted && status < 0 && !*err)
@@ -126,7 +128,7 @@ static void net_config(struct vmm_net_config *cfg)
 	const char *bridge = getenv("KUMO_BRIDGE");
 	const char *cidr = getenv("KUMO_POD_CIDR");
 	cfg->state_dir = xasprintf("%s/" VMM_NET_STATE_SUBDIR, root && *root ? root
-										 : KUMO_DEFAULT_ROOT);
+										 : BUILDER_DEFAULT_ROOT);
 	cfg->bridge = xstrdup(bridge && *bridge ? bridge : VMM_NET_DEFAULT_BRIDGE);
 	if (cidr && *cidr) {
 		cfg->cidr = xstrdup(cidr);
@@ -162,7 +164,7 @@ struct run_net {
 	char address[24];         /* "A.B.C.D/P" */
 	char dns[2][16];
 	const char *dnsv[2];
-	struct kumo_boot_net boot;
+	struct builder_net boot;
 	bool up;                  /* tap and address exist: tear down at the end */
 };
 
@@ -195,7 +197,7 @@ static int net_up(const struct kumo_run_vm_opts *o, struct run_net *rn, kumo_err
 	}
 	for (size_t i = 0; i < ndns; i++)
 		rn->dnsv[i] = rn->dns[i];
-	rn->boot = (struct kumo_boot_net){
+	rn->boot = (struct builder_net){
 		.has_mac = true, .address = rn->address, .gateway = rn->pod.gateway,
 		.dns = rn->dnsv, .ndns = ndns, .listen = o->listen, .nlisten = o->nlisten,
 	};
@@ -219,49 +221,19 @@ static void net_down(struct run_net *rn)
 int kumo_run_vm(const struct kumo_run_vm_opts *o)
 {
 	autoerror kumo_error_t err = NULL;
-	uint64_t t0 = kumo_now_ns();
-	uint8_t *wasm = NULL;
-	size_t len = 0;
-	struct kumo_image_result img;
-	if (kumo_read_file(o->app, 1u << 30, &wasm, &len, &err) < 0) {
-		fprintf(stderr, "kumo run: %s\n", kumo_error_msg(err));
-		return KUMO_EXIT_FAILURE;
-	}
-	int r = kumo_build_image(NULL, wasm, len, &img, &err);
-	free(wasm);
-	if (r < 0) {
-		fprintf(stderr, "kumo run: `%s`: %s\n", o->app, kumo_error_msg(err));
-		return KUMO_EXIT_FAILURE;
-	}
-	uint64_t build_ns = kumo_now_ns() - t0;
 	char run_dir[] = "/tmp/kumo-run-XXXXXX";
 	if (!mkdtemp(run_dir)) {
 		fprintf(stderr, "kumo run: cannot create a run directory in /tmp\n");
-		kumo_image_result_free(&img);
 		return KUMO_EXIT_FAILURE;
 	}
-	autofree char *initrd = xasprintf("%s/initrd.img", run_dir);
 	autofree char *console = xasprintf("%s/console", run_dir);
-	/* Each --dir is a host share, live (virtio-9p): mounted at its guest path and
-	 * preopened there; the app's writes land in the host directory. */
-	autofree struct kumo_boot_preopen *pre = xzalloc((o->ndirs + 1) * sizeof(*pre));
-	autofree struct kumo_boot_mount *mnt = xzalloc((o->ndirs + 1) * sizeof(*mnt));
-	autofree struct vmm_share *shares = xzalloc((o->ndirs + 1) * sizeof(*shares));
-	char **hosts = xzalloc((o->ndirs + 1) * sizeof(char *));
-	char **tags = xzalloc((o->ndirs + 1) * sizeof(char *));
-	for (size_t i = 0; i < o->ndirs; i++) {
-		hosts[i] = realpath(o->dirs[i].host, NULL);
-		tags[i] = xasprintf("kumo%zu", i);
-		shares[i] = (struct vmm_share){.host_path = hosts[i] ? hosts[i] : o->dirs[i].host,
-					       .tag = tags[i]};
-		mnt[i] = (struct kumo_boot_mount){.path = o->dirs[i].prefix, .share = tags[i]};
-		pre[i] = (struct kumo_boot_preopen){.guest = o->dirs[i].prefix,
-						    .path = o->dirs[i].prefix};
-	}
-	struct kumo_boot_config cfg = {
-		.args = o->argv, .nargs = o->argc, .env = o->env, .nenv = o->nenv,
-		.preopens = pre, .npreopens = o->ndirs, .mounts = mnt, .nmounts = o->ndirs,
-	};
+	/* builder's lists end with NULL. */
+	autofree const char **argv = xzalloc((o->argc + 1) * sizeof(char *));
+	for (size_t i = 1; i < o->argc; i++)
+		argv[i - 1] = o->argv[i];
+	autofree const char **env = xzalloc((o->nenv + 1) * sizeof(char *));
+	for (size_t i = 0; i < o->nenv; i++)
+		env[i] = o->env[i];
 	/* From here on Ctrl-C and SIGTERM stop the VM and let the network be torn down. */
 	struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
 	sigaction(SIGINT, &sa, &old_int);
@@ -269,11 +241,32 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	struct run_net *rn = xzalloc(sizeof(*rn));
 	int status = -1;
 	bool want_net = o->net || o->nlisten > 0;
-	if (want_net && net_up(o, rn, &err) == 0)
-		cfg.net = &rn->boot;
-	if ((!want_net || cfg.net) && kumo_write_initrd(initrd, &cfg, NULL, 0, &err) == 0)
-		status = boot(o, img.image_path, img.kernel_id, initrd, console,
-			      cfg.net ? &rn->attach : NULL, shares, build_ns, img.cache_hit, &err);
+	bool net_ok = !want_net || net_up(o, rn, &err) == 0;
+	/* Each --dir is a host share, live (virtio-9p): mounted at its guest path and
+	 * preopened there; the app's writes land in the host directory. */
+	struct builder_input in = {
+		.module = {.path = o->app},
+		.argv0 = o->argc ? o->argv[0] : NULL,
+		.argv = argv,
+		.env = env,
+		.mounts = o->dirs,
+		.nmounts = o->ndirs,
+		.net = want_net ? &rn->boot : NULL,
+		.run_dir = run_dir,
+	};
+	struct builder_artifact art = {0};
+	bool built = false;
+	if (net_ok && builder_prepare(&in, &art, &err) == 0) {
+		built = true;
+		autofree struct vmm_share *shares = xzalloc((art.nshares + 1) * sizeof(*shares));
+		for (size_t i = 0; i < art.nshares; i++)
+			shares[i] = (struct vmm_share){.host_path = art.shares[i].host_path,
+						       .tag = art.shares[i].tag,
+						       .readonly = art.shares[i].readonly};
+		status = boot(o, art.kernel, art.kernel_id, art.initrd, console,
+			      want_net ? &rn->attach : NULL, shares, art.nshares, art.build_ns,
+			      art.image_cached, &err);
+	}
 	if (status < 0) {
 		fprintf(stderr, "kumo run: `%s`: %s\n", o->app,
 			err ? kumo_error_msg(err) : "interrupted");
@@ -284,13 +277,8 @@ int kumo_run_vm(const struct kumo_run_vm_opts *o)
 	free(rn);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	kumo_image_result_free(&img);
+	if (built)
+		builder_artifact_free(&art);
 	remove_tree(run_dir);
-	for (size_t i = 0; i < o->ndirs; i++) {
-		free(hosts[i]);
-		free(tags[i]);
-	}
-	free(hosts);
-	free(tags);
 	return status;
 }

@@ -14,8 +14,8 @@ struct kumo_run_vm_opts {
 	size_t argc;
 	const char *const *env;              /* "K=V" */
 	size_t nenv;
-	const struct kumo_rootfs_dir *dirs;  /* host dirs shared live (virtio-9p), mounted
-					      * and preopened at `prefix` */
+	const struct builder_mount *dirs;    /* host dirs shared live (virtio-9p), mounted
+					      * and preopened at their guest path */
 	size_t ndirs;
 	uint64_t mem_bytes;                  /* guest RAM; 0 = VMM_MEMORY_DEFAULT_MIB */
 	const char *const *listen;           /* "tcp:ADDR:PORT" / "udp:ADDR:PORT" */

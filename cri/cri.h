@@ -30,7 +30,8 @@ struct cri_config {
 	char *socket;              /* unix socket path */
 	char *root;                /* state directory */
 	char **insecure_registries;/* NULL-terminated hosts allowed over plain HTTP */
-	char *backend;             /* "real" (default) or "test" */
+	char *backend;             /* "real" (default; kumod) or "test" (the test daemon's
+				    * fake stages) */
 	char *vm_backend;          /* "qemu" or "libvirt" (real backend) */
 	char *accel;               /* "auto", "kvm" or "tcg" (real backend's VMs) */
 	char *log_level;           /* debug|info|warn|error */
@@ -87,12 +88,18 @@ void cri_events_unsubscribe(struct cri_runtime *rt, int handle);
 
 /* The one mapping from kumo error statuses (enum kumo_status, CRI_E_*) to gRPC codes. */
 int cri_grpc_code(int kumo_status);
-/* cri-only status: the object is in the wrong state for this call. */
-#define CRI_E_PRECONDITION 100
 /* cri-only status: the call's own time limit passed (ExecSync's timeout). */
 #define CRI_E_DEADLINE 101
 
 /* Serves `rt` on cfg->socket until SIGTERM/SIGINT, then shuts down gracefully. */
 int cri_server_run(const struct cri_config *cfg, struct cri_runtime *rt, kumo_error_t *err);
+
+/* The daemon's main, shared by kumod (the real stages) and the test daemon (the fake
+ * ones): --help, configuration (file, then flags), --version, logging, the state
+ * directory, the backend new_backend makes, the runtime and the server. Returns the
+ * process exit status (2: a bad command line or configuration). */
+typedef int (*cri_backend_fn)(const struct cri_config *cfg, struct cri_backend **out,
+			      kumo_error_t *err);
+int cri_daemon_main(const char *prog, int argc, char **argv, cri_backend_fn new_backend);
 
 #endif /* KUMO_CRI_H */

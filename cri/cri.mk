@@ -1,6 +1,6 @@
-# cri/cri.mk - the front door: kumod (CRI v1 server), kumo-crictl (a CRI client for
-# tests) and the kumo CLI. CLI subcommands live in cri/cli_*.c and register themselves
-# (see cri/cli.h).
+# cri/cri.mk - the front door: kumod (CRI v1 server) and the kumo CLI. CLI subcommands
+# live in cri/cli_*.c and register themselves (see cri/cli.h). The test daemon and the
+# kumo-crictl client are tests/support's (tests/tests.mk).
 
 # --- CRI v1 schema: protoc-c generates C into $(BUILD)/gen at build time -------------
 CRI_GEN_DIR := $(BUILD)/gen
@@ -27,8 +27,8 @@ CFLAGS_tests += -Ulinux -I$(CRI_GEN_DIR)
 # OpenSSL for WebSocket's handshake.
 CRI_LDLIBS := $(CRI_GRPC_LIBS) -lprotobuf-c -ljansson $(shell pkg-config --libs libmicrohttpd zlib 2>/dev/null) -lcrypto
 
-# --- libkumo-cri.a: state machine, handlers, backends, gRPC server -------------------
-CRI_PROGRAM_SRCS := cri/kumod.c cri/crictl.c
+# --- libkumo-cri.a: state machine, handlers, stages, daemon, gRPC server -------------
+CRI_PROGRAM_SRCS := cri/kumod.c
 CRI_LIB_SRCS := $(filter-out cri/kumo.c cri/cli_%.c $(CRI_PROGRAM_SRCS),$(wildcard cri/*.c))
 CRI_LIB_OBJS := $(CRI_LIB_SRCS:%.c=$(BUILD)/host/%.o) $(CRI_PB_O)
 LIB_CRI := $(BUILD)/lib/libkumo-cri.a
@@ -41,7 +41,7 @@ $(LIB_CRI): $(CRI_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# What the real backend links (cri/backend_real.c).
+# What the real stages link (cri/images.c, cri/pod_network.c, cri/vms.c).
 CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_VMM) $(LIB_COMPILER) $(LIB_COMMON)
 CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(VMM_LDLIBS) $(LIBS_LLVM) -lcrypto
 
@@ -49,11 +49,7 @@ $(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
 
-$(BUILD)/bin/kumo-crictl: $(BUILD)/host/cri/crictl.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
-
-PROGRAMS += $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl
+PROGRAMS += $(BUILD)/bin/kumod
 
 # --- tests ----------------------------------------------------------------------------
 CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
@@ -61,7 +57,7 @@ TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_pbjson := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_downstream := $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_downstream := $(CRI_LDLIBS)
-TEST_LIBS_test_cri_runtime := $(CRI_TEST_LIBS)
+TEST_LIBS_test_cri_runtime := $(BUILD)/host/tests/support/fake_backend.o $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
 # The real-kubelet tier: runs when $KUBELET (or kubelet on PATH) is there, else skips.
@@ -105,5 +101,5 @@ PROGRAMS += $(BUILD)/bin/kumo
 # --- benchmark ------------------------------------------------------------------------
 # BACKEND=test (default until the real backend boots VMs) or real; IMAGE=...; N=20.
 .PHONY: bench-cri
-bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/tests/kumod-fake $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
 	bash tests/e2e/bench-cri.sh

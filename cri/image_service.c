@@ -1,5 +1,5 @@
 /* cri/image_service.c - ImageService: ListImages, ImageStatus, PullImage, RemoveImage,
- * ImageFsInfo. No state lock is taken: images live in the backend's store. */
+ * ImageFsInfo. No state lock is taken: images live in the image stage's store. */
 #include <string.h>
 
 #include "cri/runtime.h"
@@ -41,14 +41,16 @@ static bool image_matches(const struct cri_image_info *info, const char *want)
 	return false;
 }
 
-CRI_HANDLER(cri_list_images)
+int
+cri_list_images(struct cri_runtime *rt, const ProtobufCMessage *req,
+		ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ListImagesRequest *r = (const void *)req;
 	const char *want = r->filter && r->filter->image ? r->filter->image->image : "";
-	struct cri_backend *b = rt->backend;
+	struct cri_images *im = rt->backend->images;
 	struct cri_image_info *infos = NULL;
 	size_t n = 0;
-	if (b->ops->image_list(b, &infos, &n, err) < 0)
+	if (im->ops->list(im, &infos, &n, err) < 0)
 		return kumo_error_wrap(err, "list images");
 	Runtime__V1__ListImagesResponse *m =
 		CRI_NEW(Runtime__V1__ListImagesResponse, RUNTIME__V1__LIST_IMAGES_RESPONSE__INIT);
@@ -63,17 +65,19 @@ CRI_HANDLER(cri_list_images)
 	return 0;
 }
 
-CRI_HANDLER(cri_image_status)
+int
+cri_image_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+		 ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ImageStatusRequest *r = (const void *)req;
 	if (!r->image || !*r->image->image)
 		return kumo_error(err, KUMO_E_INVALID, "ImageStatus needs image.image");
-	struct cri_backend *b = rt->backend;
+	struct cri_images *im = rt->backend->images;
 	struct cri_image_info info = {0};
 	Runtime__V1__ImageStatusResponse *m =
 		CRI_NEW(Runtime__V1__ImageStatusResponse, RUNTIME__V1__IMAGE_STATUS_RESPONSE__INIT);
 	kumo_error_t serr = NULL;
-	if (b->ops->image_status(b, r->image->image, &info, &serr) < 0) {
+	if (im->ops->status(im, r->image->image, &info, &serr) < 0) {
 		/* CRI: an absent image is an empty response, not an error. */
 		if (serr->status != KUMO_E_NOT_FOUND) {
 			protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -86,7 +90,7 @@ CRI_HANDLER(cri_image_status)
 	}
 	m->image = image_msg(&info);
 	if (r->verbose) {
-		json_t *j = json_pack("{s:s, s:s}", "id", info.id, "backend", b->ops->name);
+		json_t *j = json_pack("{s:s, s:s}", "id", info.id, "backend", rt->backend->name);
 		rt_set_verbose_info(&m->base, j);
 		json_decref(j);
 	}
@@ -95,7 +99,9 @@ CRI_HANDLER(cri_image_status)
 	return 0;
 }
 
-CRI_HANDLER(cri_pull_image)
+int
+cri_pull_image(struct cri_runtime *rt, const ProtobufCMessage *req,
+	       ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__PullImageRequest *r = (const void *)req;
 	if (!r->image || !*r->image->image)
@@ -108,11 +114,11 @@ CRI_HANDLER(cri_pull_image)
 		auth.identity_token = r->auth->identity_token;
 		auth.registry_token = r->auth->registry_token;
 	}
-	struct cri_backend *b = rt->backend;
+	struct cri_images *im = rt->backend->images;
 	autofree char *id = NULL;
 	uint64_t t0 = kumo_now_ns();
 	/* The backend's message already names the reference. */
-	if (b->ops->image_pull(b, r->image->image, r->auth ? &auth : NULL, &id, err) < 0)
+	if (im->ops->pull(im, r->image->image, r->auth ? &auth : NULL, &id, err) < 0)
 		return -1;
 	log_info("pulled `%s` as %s in %llu ms", r->image->image, id,
 		 (unsigned long long)((kumo_now_ns() - t0) / 1000000));
@@ -123,24 +129,28 @@ CRI_HANDLER(cri_pull_image)
 	return 0;
 }
 
-CRI_HANDLER(cri_remove_image)
+int
+cri_remove_image(struct cri_runtime *rt, const ProtobufCMessage *req,
+		 ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__RemoveImageRequest *r = (const void *)req;
 	if (!r->image || !*r->image->image)
 		return kumo_error(err, KUMO_E_INVALID, "RemoveImage needs image.image");
-	struct cri_backend *b = rt->backend;
-	if (b->ops->image_remove(b, r->image->image, err) < 0)
+	struct cri_images *im = rt->backend->images;
+	if (im->ops->remove(im, r->image->image, err) < 0)
 		return kumo_error_wrap(err, "remove image `%s`", r->image->image);
 	*resp = &CRI_NEW(Runtime__V1__RemoveImageResponse,
 			 RUNTIME__V1__REMOVE_IMAGE_RESPONSE__INIT)->base;
 	return 0;
 }
 
-CRI_HANDLER(cri_image_fs_info)
+int
+cri_image_fs_info(struct cri_runtime *rt, const ProtobufCMessage *req,
+		  ProtobufCMessage **resp, kumo_error_t *err)
 {
-	struct cri_backend *b = rt->backend;
+	struct cri_images *im = rt->backend->images;
 	struct cri_fs_usage u = {0};
-	if (b->ops->image_fs_info(b, &u, err) < 0)
+	if (im->ops->fs_info(im, &u, err) < 0)
 		return kumo_error_wrap(err, "image fs info");
 	Runtime__V1__ImageFsInfoResponse *m =
 		CRI_NEW(Runtime__V1__ImageFsInfoResponse, RUNTIME__V1__IMAGE_FS_INFO_RESPONSE__INIT);

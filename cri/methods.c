@@ -4,44 +4,6 @@
 
 #include "cri/runtime.h"
 
-CRI_HANDLER(cri_version);
-CRI_HANDLER(cri_status);
-CRI_HANDLER(cri_runtime_config);
-CRI_HANDLER(cri_update_runtime_config);
-CRI_HANDLER(cri_run_pod_sandbox);
-CRI_HANDLER(cri_stop_pod_sandbox);
-CRI_HANDLER(cri_remove_pod_sandbox);
-CRI_HANDLER(cri_pod_sandbox_status);
-CRI_HANDLER(cri_list_pod_sandbox);
-CRI_HANDLER(cri_create_container);
-CRI_HANDLER(cri_start_container);
-CRI_HANDLER(cri_stop_container);
-CRI_HANDLER(cri_remove_container);
-CRI_HANDLER(cri_list_containers);
-CRI_HANDLER(cri_container_status);
-CRI_HANDLER(cri_update_container_resources);
-CRI_HANDLER(cri_reopen_container_log);
-CRI_HANDLER(cri_container_stats);
-CRI_HANDLER(cri_list_container_stats);
-CRI_HANDLER(cri_pod_sandbox_stats);
-CRI_HANDLER(cri_list_pod_sandbox_stats);
-CRI_HANDLER(cri_list_metric_descriptors);
-CRI_HANDLER(cri_list_pod_sandbox_metrics);
-CRI_HANDLER(cri_list_images);
-CRI_HANDLER(cri_image_status);
-CRI_HANDLER(cri_pull_image);
-CRI_HANDLER(cri_remove_image);
-CRI_HANDLER(cri_image_fs_info);
-/* cri/runtime_stream.c */
-int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
-		  kumo_error_t *err);
-int cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
-	     kumo_error_t *err);
-int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
-	       kumo_error_t *err);
-int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
-		     ProtobufCMessage **resp, kumo_error_t *err);
-
 struct cri_method {
 	const char *path;                          /* "/runtime.v1.RuntimeService/Version" */
 	const ProtobufCMessageDescriptor *request; /* request type */

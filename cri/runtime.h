@@ -121,12 +121,81 @@ static inline char *pbs(const char *s) { return xstrdup(s ? s : ""); }
 /* True if every key/value of `selector` (a map field as JSON) is in `labels`. */
 bool rt_labels_match(json_t *labels, json_t *selector);
 
-/* Handlers: one per CRI method (see methods.c). */
+/* Handlers: one per CRI method (the table is methods.c): req is the decoded request,
+ * *resp the response the handler allocates. Each is defined under its own name at the
+ * start of a line, its type on the line before (`grep -n '^cri_pull_image' cri/`). */
 typedef int (*cri_handler_fn)(struct cri_runtime *rt, const ProtobufCMessage *req,
 			      ProtobufCMessage **resp, kumo_error_t *err);
-#define CRI_HANDLER(fn)                                                                    \
-	int fn(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,   \
-	       kumo_error_t *err)
+/* runtime_info.c */
+int cri_version(struct cri_runtime *rt, const ProtobufCMessage *req,
+		ProtobufCMessage **resp, kumo_error_t *err);
+int cri_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+	       ProtobufCMessage **resp, kumo_error_t *err);
+int cri_runtime_config(struct cri_runtime *rt, const ProtobufCMessage *req,
+		       ProtobufCMessage **resp, kumo_error_t *err);
+int cri_update_runtime_config(struct cri_runtime *rt, const ProtobufCMessage *req,
+			      ProtobufCMessage **resp, kumo_error_t *err);
+/* runtime_pod.c */
+int cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+			ProtobufCMessage **resp, kumo_error_t *err);
+int cri_stop_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err);
+int cri_remove_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+			   ProtobufCMessage **resp, kumo_error_t *err);
+int cri_pod_sandbox_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+			   ProtobufCMessage **resp, kumo_error_t *err);
+int cri_list_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err);
+/* runtime_container.c */
+int cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err);
+int cri_start_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+			ProtobufCMessage **resp, kumo_error_t *err);
+int cri_stop_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+		       ProtobufCMessage **resp, kumo_error_t *err);
+int cri_remove_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err);
+int cri_list_containers(struct cri_runtime *rt, const ProtobufCMessage *req,
+			ProtobufCMessage **resp, kumo_error_t *err);
+int cri_container_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err);
+int cri_update_container_resources(struct cri_runtime *rt, const ProtobufCMessage *req,
+				   ProtobufCMessage **resp, kumo_error_t *err);
+int cri_reopen_container_log(struct cri_runtime *rt, const ProtobufCMessage *req,
+			     ProtobufCMessage **resp, kumo_error_t *err);
+/* runtime_stats.c */
+int cri_container_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+			ProtobufCMessage **resp, kumo_error_t *err);
+int cri_list_container_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+			     ProtobufCMessage **resp, kumo_error_t *err);
+int cri_pod_sandbox_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+			  ProtobufCMessage **resp, kumo_error_t *err);
+int cri_list_pod_sandbox_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+			       ProtobufCMessage **resp, kumo_error_t *err);
+int cri_list_metric_descriptors(struct cri_runtime *rt, const ProtobufCMessage *req,
+				ProtobufCMessage **resp, kumo_error_t *err);
+int cri_list_pod_sandbox_metrics(struct cri_runtime *rt, const ProtobufCMessage *req,
+				 ProtobufCMessage **resp, kumo_error_t *err);
+/* image_service.c */
+int cri_list_images(struct cri_runtime *rt, const ProtobufCMessage *req,
+		    ProtobufCMessage **resp, kumo_error_t *err);
+int cri_image_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err);
+int cri_pull_image(struct cri_runtime *rt, const ProtobufCMessage *req,
+		   ProtobufCMessage **resp, kumo_error_t *err);
+int cri_remove_image(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err);
+int cri_image_fs_info(struct cri_runtime *rt, const ProtobufCMessage *req,
+		      ProtobufCMessage **resp, kumo_error_t *err);
+/* runtime_stream.c */
+int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req,
+		  ProtobufCMessage **resp, kumo_error_t *err);
+int cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	     kumo_error_t *err);
+int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	       kumo_error_t *err);
+int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err);
 
 /* Allocates a response message of type T initialized with INIT. */
 #define CRI_NEW(T, INIT)                                                                   \

@@ -31,13 +31,15 @@ static void save_or_log(struct cri_runtime *rt, struct cri_ctr *c)
 	kumo_error_free(&err);
 }
 
-/* Everything CreateContainer hands the backend, owned in one place. */
+/* Everything CreateContainer hands the VM stage, owned in one place. */
 struct spec_buf {
 	struct cri_container_spec spec;
 	char **argv, **env, **dns_servers, **dns_searches;
 	struct cri_mount *mounts;
 	struct cri_port *ports;
 	char *log_path, *pod_ip, *hostname, *image_id;
+	struct cri_image_info image; /* what the image stage says of it */
+	struct cri_pod_nic nic;      /* the pod's NIC, when pod_ip is not "" */
 };
 
 static void spec_buf_clear(struct spec_buf *sb)
@@ -60,6 +62,7 @@ static void spec_buf_clear(struct spec_buf *sb)
 	free(sb->pod_ip);
 	free(sb->hostname);
 	free(sb->image_id);
+	cri_image_info_clear(&sb->image);
 }
 
 /* What a VM cannot give a container, refused at CreateContainer with the pod spec field
@@ -111,7 +114,9 @@ static int refuse_host_features(const struct cri_runtime *rt,
 	return 0;
 }
 
-CRI_HANDLER(cri_create_container)
+int
+cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__CreateContainerRequest *r = (const void *)req;
 	const Runtime__V1__ContainerConfig *cfg = r->config;
@@ -132,7 +137,7 @@ CRI_HANDLER(cri_create_container)
 	}
 	if (p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
 		pthread_mutex_unlock(&rt->lock);
-		return kumo_error(err, CRI_E_PRECONDITION, "pod sandbox `%.12s` is not ready", p->id);
+		return kumo_error(err, KUMO_E_PRECONDITION, "pod sandbox `%.12s` is not ready", p->id);
 	}
 	if (refuse_host_features(rt, p->config, cfg, err) < 0) {
 		pthread_mutex_unlock(&rt->lock);
@@ -191,13 +196,16 @@ CRI_HANDLER(cri_create_container)
 	rt->ctrs = c;
 	pthread_mutex_unlock(&rt->lock);
 
+	/* In the pod's order: the image (one lookup), the pod's NIC, then the VM. */
 	struct cri_backend *b = rt->backend;
-	struct cri_image_info img = {0};
-	int ret = b->ops->image_status(b, cfg->image->image, &img, err);
+	int ret = b->images->ops->status(b->images, cfg->image->image, &sb.image, err);
 	if (ret < 0 && (*err)->status == KUMO_E_NOT_FOUND)
 		kumo_error_wrap(err, "image `%s` is not present (pull it first)", cfg->image->image);
+	bool has_nic = ret == 0 && *sb.pod_ip;
+	if (has_nic)
+		ret = b->podnet->ops->nic(b->podnet, pod_id, sb.pod_ip, &sb.nic, err);
 	if (ret == 0) {
-		sb.image_id = xstrdup(img.id);
+		sb.image_id = xstrdup(sb.image.id);
 		size_t na = cfg->n_command + cfg->n_args;
 		sb.argv = xzalloc(sizeof(char *) * (na + 1));
 		for (size_t i = 0; i < cfg->n_command; i++)
@@ -223,7 +231,7 @@ CRI_HANDLER(cri_create_container)
 			.name = cfg->metadata->name,
 			.attempt = cfg->metadata->attempt,
 			.image = cfg->image->image,
-			.image_id = sb.image_id,
+			.image_info = &sb.image,
 			.argv = (const char *const *)sb.argv,
 			.env = (const char *const *)sb.env,
 			.working_dir = cfg->working_dir,
@@ -232,7 +240,7 @@ CRI_HANDLER(cri_create_container)
 			.n_mounts = cfg->n_mounts,
 			.ports = sb.ports,
 			.n_ports = np,
-			.pod_ip = sb.pod_ip,
+			.nic = has_nic ? &sb.nic : NULL,
 			.hostname = sb.hostname,
 			.dns_servers = (const char *const *)sb.dns_servers,
 			.dns_searches = (const char *const *)sb.dns_searches,
@@ -240,9 +248,8 @@ CRI_HANDLER(cri_create_container)
 			.cpu_quota = res ? res->cpu_quota : 0,
 			.cpu_period = res ? res->cpu_period : 0,
 		};
-		ret = b->ops->vm_create(b, &sb.spec, err);
+		ret = b->vms->ops->create(b->vms, &sb.spec, err);
 	}
-	cri_image_info_clear(&img);
 
 	pthread_mutex_lock(&rt->lock);
 	c = rt_ctr_by_id(rt, id);
@@ -261,7 +268,7 @@ CRI_HANDLER(cri_create_container)
 	if (ret < 0) {
 		if (sb.image_id) {
 			kumo_error_t rerr = NULL;
-			b->ops->vm_remove(b, id, &rerr); /* best effort: the create failed anyway */
+			b->vms->ops->remove(b->vms, id, &rerr); /* best effort: the create failed */
 			kumo_error_free(&rerr);
 		}
 		spec_buf_clear(&sb);
@@ -290,7 +297,9 @@ static int resolve(struct cri_runtime *rt, const char *id, char full[CRI_ID_LEN 
 	return r;
 }
 
-CRI_HANDLER(cri_start_container)
+int
+cri_start_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+		    ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__StartContainerRequest *r = (const void *)req;
 	struct cri_ctr *c;
@@ -303,7 +312,7 @@ CRI_HANDLER(cri_start_container)
 	if (c->state != CS(CREATED) || c->busy) {
 		int st = c->state;
 		pthread_mutex_unlock(&rt->lock);
-		return kumo_error(err, CRI_E_PRECONDITION, "container `%.12s` is %s, not CREATED",
+		return kumo_error(err, KUMO_E_PRECONDITION, "container `%.12s` is %s, not CREATED",
 				  r->container_id, c->busy ? "busy" : state_name(st));
 	}
 	c->busy = true;
@@ -313,7 +322,7 @@ CRI_HANDLER(cri_start_container)
 	kumo_error_t serr = NULL;
 	/* The start time is taken before the resume so that it never follows the exit. */
 	int64_t started = rt_now();
-	int ret = rt->backend->ops->vm_start(rt->backend, id, &serr);
+	int ret = rt->backend->vms->ops->start(rt->backend->vms, id, &serr);
 
 	pthread_mutex_lock(&rt->lock);
 	c = rt_ctr_by_id(rt, id);
@@ -344,10 +353,7 @@ CRI_HANDLER(cri_start_container)
 				rt_emit(rt, id, EV(STOPPED), rt_pod_by_id(rt, c->pod_id));
 			}
 		}
-		if (pending) {
-			cri_vm_status_clear(pending);
-			free(pending);
-		}
+		free(pending);
 	}
 	pthread_mutex_unlock(&rt->lock);
 	if (ret < 0) {
@@ -367,16 +373,14 @@ int rt_ctr_stop(struct cri_runtime *rt, const char *id, int64_t timeout_s, kumo_
 	pthread_mutex_unlock(&rt->lock);
 	if (!running)
 		return 0;
-	struct cri_backend *b = rt->backend;
-	if (b->ops->vm_stop(b, id, timeout_s < 0 ? 0 : timeout_s, err) < 0)
+	struct cri_vms *vms = rt->backend->vms;
+	if (vms->ops->stop(vms, id, timeout_s < 0 ? 0 : timeout_s, err) < 0)
 		return kumo_error_wrap(err, "stop container `%.12s`", id);
 	struct cri_vm_status st = {0};
-	if (b->ops->vm_status(b, id, &st, err) < 0)
+	if (vms->ops->status(vms, id, &st, err) < 0)
 		return kumo_error_wrap(err, "stop container `%.12s`", id);
-	if (st.state == CRI_VM_RUNNING) {
-		cri_vm_status_clear(&st);
+	if (st.state == CRI_VM_RUNNING)
 		return kumo_error(err, KUMO_E_INTERNAL, "container `%.12s` still runs after stop", id);
-	}
 	pthread_mutex_lock(&rt->lock);
 	c = rt_ctr_by_id(rt, id);
 	if (c && c->state == CS(RUNNING) && rt_apply_vm_status(c, &st)) {
@@ -385,11 +389,12 @@ int rt_ctr_stop(struct cri_runtime *rt, const char *id, int64_t timeout_s, kumo_
 		rt_emit(rt, id, EV(STOPPED), rt_pod_by_id(rt, c->pod_id));
 	}
 	pthread_mutex_unlock(&rt->lock);
-	cri_vm_status_clear(&st);
 	return 0;
 }
 
-CRI_HANDLER(cri_stop_container)
+int
+cri_stop_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+		   ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__StopContainerRequest *r = (const void *)req;
 	char id[CRI_ID_LEN + 1];
@@ -404,7 +409,7 @@ int rt_ctr_remove(struct cri_runtime *rt, const char *id, kumo_error_t *err)
 {
 	if (rt_ctr_stop(rt, id, 0, err) < 0)
 		return -1;
-	if (rt->backend->ops->vm_remove(rt->backend, id, err) < 0)
+	if (rt->backend->vms->ops->remove(rt->backend->vms, id, err) < 0)
 		return kumo_error_wrap(err, "remove container `%.12s`", id);
 	pthread_mutex_lock(&rt->lock);
 	struct cri_ctr *c = rt_ctr_by_id(rt, id);
@@ -419,7 +424,9 @@ int rt_ctr_remove(struct cri_runtime *rt, const char *id, kumo_error_t *err)
 	return 0;
 }
 
-CRI_HANDLER(cri_remove_container)
+int
+cri_remove_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__RemoveContainerRequest *r = (const void *)req;
 	char id[CRI_ID_LEN + 1];
@@ -458,7 +465,9 @@ bool rt_ctr_matches(struct cri_runtime *rt, const struct cri_ctr *c, const char 
 	return true;
 }
 
-CRI_HANDLER(cri_list_containers)
+int
+cri_list_containers(struct cri_runtime *rt, const ProtobufCMessage *req,
+		    ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ListContainersRequest *r = (const void *)req;
 	const Runtime__V1__ContainerFilter *f = r->filter;
@@ -496,7 +505,9 @@ CRI_HANDLER(cri_list_containers)
 	return 0;
 }
 
-CRI_HANDLER(cri_container_status)
+int
+cri_container_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ContainerStatusRequest *r = (const void *)req;
 	struct cri_ctr *c;
@@ -509,7 +520,7 @@ CRI_HANDLER(cri_container_status)
 		Runtime__V1__ContainerStatusResponse, RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INIT);
 	m->status = rt_ctr_status_msg(c);
 	if (r->verbose) {
-		json_t *info = json_pack("{s:s, s:s, s:o}", "backend", rt->backend->ops->name,
+		json_t *info = json_pack("{s:s, s:s, s:o}", "backend", rt->backend->name,
 					 "sandboxID", c->pod_id, "config",
 					 pbjson_from_message(&c->config->base));
 		rt_set_verbose_info(&m->base, info);
@@ -520,7 +531,9 @@ CRI_HANDLER(cri_container_status)
 	return 0;
 }
 
-CRI_HANDLER(cri_update_container_resources)
+int
+cri_update_container_resources(struct cri_runtime *rt, const ProtobufCMessage *req,
+			       ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__UpdateContainerResourcesRequest *r = (const void *)req;
 	struct cri_ctr *c;
@@ -549,7 +562,9 @@ CRI_HANDLER(cri_update_container_resources)
 	return 0;
 }
 
-CRI_HANDLER(cri_reopen_container_log)
+int
+cri_reopen_container_log(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ReopenContainerLogRequest *r = (const void *)req;
 	struct cri_ctr *c;
@@ -563,9 +578,9 @@ CRI_HANDLER(cri_reopen_container_log)
 	memcpy(id, c->id, sizeof(id));
 	pthread_mutex_unlock(&rt->lock);
 	if (st != CS(RUNNING))
-		return kumo_error(err, CRI_E_PRECONDITION, "container `%.12s` is not running", id);
-	struct cri_backend *b = rt->backend;
-	if (b->ops->log_reopen && b->ops->log_reopen(b, id, err) < 0)
+		return kumo_error(err, KUMO_E_PRECONDITION, "container `%.12s` is not running", id);
+	struct cri_vms *vms = rt->backend->vms;
+	if (vms->ops->log_reopen && vms->ops->log_reopen(vms, id, err) < 0)
 		return kumo_error_wrap(err, "reopen log of container `%.12s`", id);
 	*resp = &CRI_NEW(Runtime__V1__ReopenContainerLogResponse,
 			 RUNTIME__V1__REOPEN_CONTAINER_LOG_RESPONSE__INIT)->base;

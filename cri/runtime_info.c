@@ -3,7 +3,9 @@
 
 #include "cri/runtime.h"
 
-CRI_HANDLER(cri_version)
+int
+cri_version(struct cri_runtime *rt, const ProtobufCMessage *req,
+	    ProtobufCMessage **resp, kumo_error_t *err)
 {
 	Runtime__V1__VersionResponse *m =
 		CRI_NEW(Runtime__V1__VersionResponse, RUNTIME__V1__VERSION_RESPONSE__INIT);
@@ -27,12 +29,14 @@ static Runtime__V1__RuntimeCondition *condition(const char *type, bool ok, const
 	return c;
 }
 
-CRI_HANDLER(cri_status)
+int
+cri_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+	   ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__StatusRequest *r = (const void *)req;
 	struct cri_backend *b = rt->backend;
 	autofree char *reason = NULL, *message = NULL;
-	bool net = b->ops->network_ready(b, &reason, &message);
+	bool net = b->podnet->ops->ready(b->podnet, &reason, &message);
 	Runtime__V1__StatusResponse *m =
 		CRI_NEW(Runtime__V1__StatusResponse, RUNTIME__V1__STATUS_RESPONSE__INIT);
 	m->status = CRI_NEW(Runtime__V1__RuntimeStatus, RUNTIME__V1__RUNTIME_STATUS__INIT);
@@ -58,8 +62,8 @@ CRI_HANDLER(cri_status)
 	if (r->verbose) {
 		pthread_mutex_lock(&rt->lock);
 		/* `crictl info` shows this map: "accel" says what VMs run with and why. */
-		const char *accel = b->ops->accel ? b->ops->accel(b) : NULL;
-		json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s}", "backend", b->ops->name, "root",
+		const char *accel = b->vms->ops->accel ? b->vms->ops->accel(b->vms) : NULL;
+		json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s}", "backend", b->name, "root",
 					 rt->root, "pod_cidr", rt->pod_cidr, "version", KUMO_VERSION,
 					 "accel", accel ? accel : "none (this backend runs no VMs)");
 		pthread_mutex_unlock(&rt->lock);
@@ -70,7 +74,9 @@ CRI_HANDLER(cri_status)
 	return 0;
 }
 
-CRI_HANDLER(cri_runtime_config)
+int
+cri_runtime_config(struct cri_runtime *rt, const ProtobufCMessage *req,
+		   ProtobufCMessage **resp, kumo_error_t *err)
 {
 	Runtime__V1__RuntimeConfigResponse *m =
 		CRI_NEW(Runtime__V1__RuntimeConfigResponse, RUNTIME__V1__RUNTIME_CONFIG_RESPONSE__INIT);
@@ -83,7 +89,9 @@ CRI_HANDLER(cri_runtime_config)
 	return 0;
 }
 
-CRI_HANDLER(cri_update_runtime_config)
+int
+cri_update_runtime_config(struct cri_runtime *rt, const ProtobufCMessage *req,
+			  ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__UpdateRuntimeConfigRequest *r = (const void *)req;
 	const char *cidr = r->runtime_config && r->runtime_config->network_config

@@ -15,7 +15,9 @@ static void publish(struct cri_runtime *rt, const char *id, int type)
 	pthread_mutex_unlock(&rt->lock);
 }
 
-CRI_HANDLER(cri_run_pod_sandbox)
+int
+cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+		    ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__RunPodSandboxRequest *r = (const void *)req;
 	const Runtime__V1__PodSandboxConfig *cfg = r->config;
@@ -83,8 +85,8 @@ CRI_HANDLER(cri_run_pod_sandbox)
 					RUNTIME__V1__NAMESPACE_MODE__NODE,
 	};
 	autofree char *ip = NULL;
-	struct cri_backend *b = rt->backend;
-	if (b->ops->pod_net_setup(b, &spec, &ip, err) < 0) {
+	struct cri_podnet *pn = rt->backend->podnet;
+	if (pn->ops->setup(pn, &spec, &ip, err) < 0) {
 		pthread_mutex_lock(&rt->lock);
 		p = rt_pod_by_id(rt, id);
 		if (p)
@@ -151,7 +153,7 @@ static int pod_stop(struct cri_runtime *rt, const char *id, kumo_error_t *err)
 	free_ids(ids);
 	if (r < 0)
 		return kumo_error_wrap(err, "stop pod sandbox `%.12s`", id);
-	if (rt->backend->ops->pod_net_teardown(rt->backend, id, err) < 0)
+	if (rt->backend->podnet->ops->teardown(rt->backend->podnet, id, err) < 0)
 		return kumo_error_wrap(err, "stop pod sandbox `%.12s`", id);
 	pthread_mutex_lock(&rt->lock);
 	struct cri_pod *p = rt_pod_by_id(rt, id);
@@ -168,7 +170,9 @@ static int pod_stop(struct cri_runtime *rt, const char *id, kumo_error_t *err)
 	return r;
 }
 
-CRI_HANDLER(cri_stop_pod_sandbox)
+int
+cri_stop_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__StopPodSandboxRequest *r = (const void *)req;
 	struct cri_pod *p;
@@ -187,7 +191,9 @@ CRI_HANDLER(cri_stop_pod_sandbox)
 	return 0;
 }
 
-CRI_HANDLER(cri_remove_pod_sandbox)
+int
+cri_remove_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+		       ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__RemovePodSandboxRequest *r = (const void *)req;
 	struct cri_pod *p;
@@ -234,7 +240,9 @@ CRI_HANDLER(cri_remove_pod_sandbox)
 	return 0;
 }
 
-CRI_HANDLER(cri_pod_sandbox_status)
+int
+cri_pod_sandbox_status(struct cri_runtime *rt, const ProtobufCMessage *req,
+		       ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__PodSandboxStatusRequest *r = (const void *)req;
 	struct cri_pod *p;
@@ -255,7 +263,7 @@ CRI_HANDLER(cri_pod_sandbox_status)
 			m->containers_statuses[m->n_containers_statuses++] = rt_ctr_status_msg(c);
 	m->timestamp = rt_now();
 	if (r->verbose) {
-		json_t *info = json_pack("{s:s, s:s, s:o}", "backend", rt->backend->ops->name,
+		json_t *info = json_pack("{s:s, s:s, s:o}", "backend", rt->backend->name,
 					 "pod_cidr", rt->pod_cidr, "config",
 					 pbjson_from_message(&p->config->base));
 		rt_set_verbose_info(&m->base, info);
@@ -266,7 +274,9 @@ CRI_HANDLER(cri_pod_sandbox_status)
 	return 0;
 }
 
-CRI_HANDLER(cri_list_pod_sandbox)
+int
+cri_list_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ListPodSandboxRequest *r = (const void *)req;
 	const Runtime__V1__PodSandboxFilter *f = r->filter;

@@ -36,7 +36,7 @@ static Runtime__V1__ContainerStats *ctr_stats(struct cri_runtime *rt, struct ctr
 	struct cri_vm_stats vs = {.timestamp_ns = rt_now()};
 	if (s->running) {
 		kumo_error_t err = NULL;
-		if (rt->backend->ops->vm_stats(rt->backend, s->id, &vs, &err) < 0) {
+		if (rt->backend->vms->ops->stats(rt->backend->vms, s->id, &vs, &err) < 0) {
 			log_debug("stats of %.12s: %s", s->id, kumo_error_msg(err));
 			kumo_error_free(&err);
 			vs = (struct cri_vm_stats){.timestamp_ns = rt_now()};
@@ -69,7 +69,9 @@ static Runtime__V1__ContainerStats *ctr_stats(struct cri_runtime *rt, struct ctr
 	return st;
 }
 
-CRI_HANDLER(cri_container_stats)
+int
+cri_container_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+		    ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ContainerStatsRequest *r = (const void *)req;
 	struct cri_ctr *c;
@@ -105,7 +107,9 @@ static struct ctr_snap *snaps(struct cri_runtime *rt, const char *id, const char
 	return v;
 }
 
-CRI_HANDLER(cri_list_container_stats)
+int
+cri_list_container_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ListContainerStatsRequest *r = (const void *)req;
 	const Runtime__V1__ContainerStatsFilter *f = r->filter;
@@ -159,7 +163,9 @@ static Runtime__V1__PodSandboxAttributes *pod_attrs(const struct cri_pod *p)
 	return a;
 }
 
-CRI_HANDLER(cri_pod_sandbox_stats)
+int
+cri_pod_sandbox_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+		      ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__PodSandboxStatsRequest *r = (const void *)req;
 	struct cri_pod *p;
@@ -179,7 +185,9 @@ CRI_HANDLER(cri_pod_sandbox_stats)
 	return 0;
 }
 
-CRI_HANDLER(cri_list_pod_sandbox_stats)
+int
+cri_list_pod_sandbox_stats(struct cri_runtime *rt, const ProtobufCMessage *req,
+			   ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__ListPodSandboxStatsRequest *r = (const void *)req;
 	const Runtime__V1__PodSandboxStatsFilter *f = r->filter;
@@ -217,14 +225,18 @@ CRI_HANDLER(cri_list_pod_sandbox_stats)
 	return 0;
 }
 
-CRI_HANDLER(cri_list_metric_descriptors)
+int
+cri_list_metric_descriptors(struct cri_runtime *rt, const ProtobufCMessage *req,
+			    ProtobufCMessage **resp, kumo_error_t *err)
 {
 	*resp = &CRI_NEW(Runtime__V1__ListMetricDescriptorsResponse,
 			 RUNTIME__V1__LIST_METRIC_DESCRIPTORS_RESPONSE__INIT)->base;
 	return 0;
 }
 
-CRI_HANDLER(cri_list_pod_sandbox_metrics)
+int
+cri_list_pod_sandbox_metrics(struct cri_runtime *rt, const ProtobufCMessage *req,
+			     ProtobufCMessage **resp, kumo_error_t *err)
 {
 	*resp = &CRI_NEW(Runtime__V1__ListPodSandboxMetricsResponse,
 			 RUNTIME__V1__LIST_POD_SANDBOX_METRICS_RESPONSE__INIT)->base;

@@ -36,10 +36,10 @@ static int running_ctr(struct cri_runtime *rt, const char *want, struct cri_ctr 
 	if (c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
 		return 0;
 	if (c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
-		return kumo_error(err, CRI_E_PRECONDITION,
+		return kumo_error(err, KUMO_E_PRECONDITION,
 				  "container `%s` is not running: it exited with code %d (%s)",
 				  c->id, c->exit_code, c->reason ? c->reason : "");
-	return kumo_error(err, CRI_E_PRECONDITION, "container `%s` is not running (state %s)",
+	return kumo_error(err, KUMO_E_PRECONDITION, "container `%s` is not running (state %s)",
 			  c->id, state_name(c->state));
 }
 
@@ -71,13 +71,13 @@ static int ops_attach_open(void *ctx, const char *ctr_id, bool want_stdin,
 	t->stdin_fd = -1;
 	if (!want_stdin || !has_stdin)
 		return 0; /* a container that asked for no stdin: the client's is dropped */
-	struct cri_backend *b = rt->backend;
-	if (!b->ops->ctr_stdin) {
+	struct cri_vms *vms = rt->backend->vms;
+	if (!vms->ops->attach_stdin) {
 		free(t->log_path);
 		t->log_path = NULL;
 		return kumo_error(err, KUMO_E_UNSUPPORTED, no_stdin, ctr_id);
 	}
-	if (b->ops->ctr_stdin(b, ctr_id, once, &t->stdin_fd, err) < 0) {
+	if (vms->ops->attach_stdin(vms, ctr_id, once, &t->stdin_fd, err) < 0) {
 		free(t->log_path);
 		t->log_path = NULL;
 		return -1;
@@ -106,9 +106,9 @@ static int ops_pod_target(void *ctx, const char *pod_id, char **ip, char **netns
 	if (!p)
 		r = kumo_error(err, KUMO_E_NOT_FOUND, "pod sandbox `%s` is gone", pod_id);
 	else if (p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY)
-		r = kumo_error(err, CRI_E_PRECONDITION, "pod sandbox `%s` is not ready", pod_id);
+		r = kumo_error(err, KUMO_E_PRECONDITION, "pod sandbox `%s` is not ready", pod_id);
 	else if (!p->ip || !*p->ip)
-		r = kumo_error(err, CRI_E_PRECONDITION,
+		r = kumo_error(err, KUMO_E_PRECONDITION,
 			       "pod sandbox `%s` has no network (a hostNetwork pod runs without "
 			       "one)",
 			       pod_id);
@@ -126,9 +126,10 @@ static int ops_exec(void *ctx, const struct cri_exec_spec *spec, int32_t *exit_c
 		    kumo_error_t *err)
 {
 	struct cri_runtime *rt = ctx;
-	if (!rt->backend->ops->ctr_exec)
+	struct cri_vms *vms = rt->backend->vms;
+	if (!vms->ops->exec)
 		return kumo_error(err, KUMO_E_UNSUPPORTED, "%s", no_exec);
-	return rt->backend->ops->ctr_exec(rt->backend, spec, exit_code, err);
+	return vms->ops->exec(vms, spec, exit_code, err);
 }
 
 static struct cri_stream_ops runtime_ops = {
@@ -178,7 +179,8 @@ static int check_stdio(const char *call, bool tty, bool in, bool out, bool errs,
 	return 0;
 }
 
-int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+int
+cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
 		  kumo_error_t *err)
 {
 	const Runtime__V1__ExecSyncRequest *r = (const void *)req;
@@ -193,7 +195,7 @@ int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufC
 	}
 	memcpy(id, c->id, sizeof(id));
 	pthread_mutex_unlock(&rt->lock);
-	if (!rt->backend->ops->ctr_exec)
+	if (!rt->backend->vms->ops->exec)
 		return kumo_error(err, KUMO_E_UNSUPPORTED, "%s", no_exec);
 	uint8_t *o = NULL, *e = NULL;
 	size_t ol = 0, el = 0;
@@ -216,7 +218,8 @@ int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufC
 	return 0;
 }
 
-int cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+int
+cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
 	     kumo_error_t *err)
 {
 	const Runtime__V1__ExecRequest *r = (const void *)req;
@@ -239,8 +242,8 @@ int cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessa
 	sr->in = r->stdin;
 	sr->out = r->stdout;
 	sr->err = r->stderr;
-	if (!rt->backend->ops->ctr_exec || need_server(rt, err) < 0) {
-		if (!rt->backend->ops->ctr_exec)
+	if (!rt->backend->vms->ops->exec || need_server(rt, err) < 0) {
+		if (!rt->backend->vms->ops->exec)
 			kumo_error(err, KUMO_E_UNSUPPORTED, "%s", no_exec);
 		cri_stream_request_free(sr);
 		return -1;
@@ -255,7 +258,8 @@ int cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessa
 	return 0;
 }
 
-int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+int
+cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
 	       kumo_error_t *err)
 {
 	const Runtime__V1__AttachRequest *r = (const void *)req;
@@ -273,7 +277,7 @@ int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMes
 	sr->id = xstrdup(c->id);
 	pthread_mutex_unlock(&rt->lock);
 	/* Said now rather than when the client connects: the VM cannot take stdin. */
-	if (wants_stdin && !rt->backend->ops->ctr_stdin) {
+	if (wants_stdin && !rt->backend->vms->ops->attach_stdin) {
 		kumo_error(err, KUMO_E_UNSUPPORTED, no_stdin, sr->id);
 		cri_stream_request_free(sr);
 		return -1;
@@ -296,7 +300,8 @@ int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMes
 	return 0;
 }
 
-int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
+int
+cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const Runtime__V1__PortForwardRequest *r = (const void *)req;
@@ -312,10 +317,10 @@ int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
 	}
 	if (p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
 		pthread_mutex_unlock(&rt->lock);
-		return kumo_error(err, CRI_E_PRECONDITION, "pod sandbox `%s` is not ready", p->id);
+		return kumo_error(err, KUMO_E_PRECONDITION, "pod sandbox `%s` is not ready", p->id);
 	}
 	if (!p->ip || !*p->ip) {
-		int rr = kumo_error(err, CRI_E_PRECONDITION,
+		int rr = kumo_error(err, KUMO_E_PRECONDITION,
 				    "pod sandbox `%s` has no network to forward to (a "
 				    "hostNetwork pod runs without one)",
 				    p->id);

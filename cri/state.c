@@ -183,10 +183,7 @@ static void ctr_free(struct cri_ctr *c)
 	free(c->message);
 	free(c->image_id);
 	free(c->log_path);
-	if (c->pending_exit) {
-		cri_vm_status_clear(c->pending_exit);
-		free(c->pending_exit);
-	}
+	free(c->pending_exit);
 	if (c->config)
 		protobuf_c_message_free_unpacked(&c->config->base, NULL);
 	free(c);
@@ -332,6 +329,41 @@ static int load_dir(struct cri_runtime *rt, const char *dir,
 	return 0;
 }
 
+/* The one mapping from how a VM ended (kernel/boot_abi.h) to CRI's reason and message. */
+static void exit_reason(const struct kumo_exit_record *x, char **reason, char **message)
+{
+	const char *r, *m = x->msg;
+	switch (x->kind) {
+	case KUMO_EXIT_EXITED:
+		r = x->status == 0 ? "Completed" : "Error";
+		m = ""; /* an exit has no message worth reporting */
+		break;
+	case KUMO_EXIT_TRAPPED:
+		r = "Trap";
+		break;
+	case KUMO_EXIT_OOM:
+		r = "OOMKilled";
+		break;
+	case KUMO_EXIT_PANICKED:
+		*reason = xstrdup("KernelPanic");
+		*message = xasprintf("the kumo kernel failed: %s", x->msg);
+		return;
+	case KUMO_EXIT_KILLED:
+		r = "Error";
+		m = "the VM was powered off by kumod (stop)";
+		break;
+	case KUMO_EXIT_CRASHED:
+	default:
+		/* Stopped by QEMU, panicked without a record, no sign of life, QEMU died:
+		 * the VM's failure, not the app's. */
+		r = "VMError";
+		m = x->msg[0] ? x->msg : "the VM stopped without an exit record";
+		break;
+	}
+	*reason = xstrdup(r);
+	*message = xstrdup(m);
+}
+
 bool rt_apply_vm_status(struct cri_ctr *c, const struct cri_vm_status *st)
 {
 	int old = c->state;
@@ -340,22 +372,16 @@ bool rt_apply_vm_status(struct cri_ctr *c, const struct cri_vm_status *st)
 		return false;
 	case CRI_VM_RUNNING:
 		c->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
-		if (st->started_at_ns && !c->started_at)
-			c->started_at = st->started_at_ns;
 		return old != c->state;
 	case CRI_VM_EXITED:
 		if (old == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
 			return false;
 		c->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
-		c->exit_code = st->exit_code;
-		if (st->started_at_ns && !c->started_at)
-			c->started_at = st->started_at_ns;
+		c->exit_code = (int32_t)st->exit.status;
 		c->finished_at = st->finished_at_ns ? st->finished_at_ns : rt_now();
 		free(c->reason);
 		free(c->message);
-		c->reason = xstrdup(st->reason && *st->reason ? st->reason
-					: st->exit_code == 0 ? "Completed" : "Error");
-		c->message = xstrdup(st->message ? st->message : "");
+		exit_reason(&st->exit, &c->reason, &c->message);
 		return true;
 	default:
 		if (old == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
@@ -373,22 +399,23 @@ static void on_vm_exit(void *ctx, const char *id, const struct cri_vm_status *st
 {
 	struct cri_runtime *rt = ctx;
 	pthread_mutex_lock(&rt->lock);
-	struct cri_ctr *c = rt_ctr_by_id(rt, id);
+	struct cri_ctr *c = NULL;
+	kumo_error_t ferr = NULL;
+	rt_find_ctr(rt, id, &c, &ferr); /* id may be a unique prefix (the VM's name) */
+	kumo_error_free(&ferr);
 	if (c && c->busy && c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED) {
 		/* Its StartContainer has not recorded RUNNING yet: it applies this after. */
 		if (!c->pending_exit) {
 			c->pending_exit = xzalloc(sizeof(*c->pending_exit));
 			*c->pending_exit = *st;
-			c->pending_exit->reason = st->reason ? xstrdup(st->reason) : NULL;
-			c->pending_exit->message = st->message ? xstrdup(st->message) : NULL;
 		}
 	} else if (c && c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED &&
 		   rt_apply_vm_status(c, st)) {
 		kumo_error_t err = NULL;
 		if (rt_save_ctr(rt, c, &err) < 0)
-			log_error("container `%s`: %s", id, kumo_error_msg(err));
+			log_error("container `%s`: %s", c->id, kumo_error_msg(err));
 		kumo_error_free(&err);
-		log_info("container %.12s exited with code %d (%s)", id, c->exit_code, c->reason);
+		log_info("container %.12s exited with code %d (%s)", c->id, c->exit_code, c->reason);
 		rt_emit(rt, c->id, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT,
 			rt_pod_by_id(rt, c->pod_id));
 	}
@@ -426,8 +453,8 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 			rt_delete_ctr(rt, c);
 		}
 	}
-	backend->on_exit = on_vm_exit;
-	backend->on_exit_ctx = rt;
+	backend->vms->on_exit_ctx = rt;
+	__atomic_store_n(&backend->vms->on_exit, on_vm_exit, __ATOMIC_RELEASE);
 	/* Re-attach: ask the backend where each live container's VM is now. Nobody else
 	 * uses rt yet, so the lock is only for the exit callback's sake. */
 	size_t n_pods = 0, n_ctrs = 0;
@@ -440,7 +467,7 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 			continue;
 		struct cri_vm_status st = {0};
 		kumo_error_t serr = NULL;
-		if (backend->ops->vm_status(backend, c->id, &st, &serr) < 0) {
+		if (backend->vms->ops->status(backend->vms, c->id, &st, &serr) < 0) {
 			log_warn("container %.12s: %s", c->id, kumo_error_msg(serr));
 			kumo_error_free(&serr);
 			st.state = CRI_VM_GONE;
@@ -454,7 +481,6 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 			kumo_error_free(&serr);
 		}
 		pthread_mutex_unlock(&rt->lock);
-		cri_vm_status_clear(&st);
 	}
 	log_info("state: %zu pods, %zu containers recovered from `%s`", n_pods, n_ctrs, root);
 	*out = rt;
@@ -471,7 +497,7 @@ void cri_runtime_free(struct cri_runtime *rt)
 	if (!rt)
 		return;
 	if (rt->backend) {
-		rt->backend->on_exit = NULL;
+		__atomic_store_n(&rt->backend->vms->on_exit, NULL, __ATOMIC_RELEASE);
 		cri_backend_free(rt->backend);
 	}
 	while (rt->pods) {

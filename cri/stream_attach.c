@@ -150,7 +150,7 @@ static int ad_start(struct sess *s, struct rc *rc, int *stdin_fd, kumo_error_t *
 	if (s->ops->attach_open(s->ops_ctx, req->id, req->in, &a->t, err) < 0)
 		return -1;
 	if (!a->t.log_path || !*a->t.log_path)
-		return kumo_error(err, CRI_E_PRECONDITION,
+		return kumo_error(err, KUMO_E_PRECONDITION,
 				  "container `%s` has no log file: kumo's attach follows the "
 				  "container's CRI log",
 				  req->id);

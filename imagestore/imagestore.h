@@ -65,12 +65,6 @@ char *imagestore_ref_name(const struct imagestore_ref *ref);
 
 struct imagestore_image;
 
-/* Called after a successful pull, before imagestore_pull returns: cri/ uses it to
- * compile the module through builder/ so StartContainer never compiles. A negative
- * return fails the pull with the error it set (the image stays in the store). */
-typedef int (*imagestore_pulled_fn)(void *ctx, const struct imagestore_image *image,
-				    kumo_error_t *err);
-
 struct imagestore_config {
 	const char *root;                        /* NULL: IMAGESTORE_DEFAULT_ROOT */
 	const char *const *insecure_registries;  /* NULL-terminated "host" or "host:port"
@@ -88,8 +82,6 @@ struct imagestore_config {
 	uint64_t max_manifest_bytes;             /* 0: 4 MiB */
 	uint64_t max_entry_bytes;                /* one unpacked file; 0: 1 GiB */
 	uint64_t max_unpacked_bytes;             /* one image's rootfs; 0: 8 GiB */
-	imagestore_pulled_fn on_pulled;          /* optional */
-	void *on_pulled_ctx;                     /* passed to on_pulled */
 };
 
 /* Credentials for one pull or push, shaped like the CRI AuthConfig. Any field may be
@@ -140,7 +132,8 @@ void imagestore_image_free(struct imagestore_image *image); /* accepts NULL */
 void imagestore_image_list_free(struct imagestore_image **images); /* NULL-terminated */
 
 /* Pulls `ref` (any reference form; see imagestore_ref_parse), verifying every blob,
- * unpacking an image's layers, recording the image; then calls cfg->on_pulled.
+ * unpacking an image's layers, recording the image. What comes next (compiling the
+ * module) is the caller's: imagestore knows no builds.
  * auth may be NULL. On success *out (may be NULL if not wanted) is the stored image. */
 int imagestore_pull(struct imagestore *store, const char *ref,
 		    const struct imagestore_auth *auth, struct imagestore_image **out,

@@ -27,7 +27,7 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 #   make fuzz-imagestore [FUZZ_SECONDS=60]   libFuzzer (clang-19, ASan+UBSan)
 #   make test                                replays tests/fuzz/corpus/{reference,manifest}
 FUZZ_IMAGESTORE_SECONDS ?= 60
-IMAGESTORE_FUZZ_SRCS := $(IMAGESTORE_SRCS) common/error.c common/util.c
+IMAGESTORE_FUZZ_SRCS := $(IMAGESTORE_SRCS) common/error.c common/util.c common/sha256.c
 $(BUILD)/fuzz/replay_reference: $(BUILD)/host/tests/fuzz/fuzz_reference.o $(IMAGESTORE_TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(IMAGESTORE_TEST_LIBS) $(IMAGESTORE_LDLIBS)

@@ -8,23 +8,14 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "imagestore/imagestore.h"
 
-/* "sha256:" + 64 hex + NUL */
-#define DIGEST_BUF 72
-
-/* ---- digest.c ---- */
+/* ---- digest.c (hashing itself is common.h's kumo_sha256*) ---- */
 /* True for "sha256:<64 lowercase hex>" (the only algorithm kumo accepts). */
 bool digest_valid(const char *d);
 /* The hex part of a valid digest. */
 static inline const char *digest_hex(const char *d) { return d + 7; }
-void digest_bytes(const void *data, size_t len, char out[DIGEST_BUF]);
-void digest_final(EVP_MD_CTX *ctx, char out[DIGEST_BUF]);
-EVP_MD_CTX *digest_new(void); /* sha256 context; aborts on failure */
-/* Hashes a file; *size (may be NULL) gets its length. */
-int digest_file(const char *path, char out[DIGEST_BUF], uint64_t *size, kumo_error_t *err);
 
 /* ---- manifest.c ---- */
 struct descriptor {
@@ -111,7 +102,7 @@ int registry_get_manifest(struct registry *r, CURL *c, const char *reference,
  * ctx), resuming with Range and retrying on transient failures. On success the fd
  * holds d->size bytes and ctx has hashed them all (the caller compares the digest). */
 int registry_fetch_blob(struct registry *r, CURL *c, const struct descriptor *d, int fd,
-			uint64_t offset, EVP_MD_CTX *ctx, kumo_error_t *err);
+			uint64_t offset, struct kumo_sha256 *ctx, kumo_error_t *err);
 /* Fetches a small blob into memory (config). */
 int registry_get_blob_mem(struct registry *r, CURL *c, const struct descriptor *d,
 			  struct http_resp *resp, kumo_error_t *err);
@@ -155,8 +146,6 @@ struct imagestore {
 	uint64_t max_manifest_bytes;
 	uint64_t max_entry_bytes;
 	uint64_t max_unpacked_bytes;
-	imagestore_pulled_fn on_pulled;
-	void *on_pulled_ctx;
 	pthread_mutex_t meta_lock; /* in-process half of meta.lock */
 };
 
@@ -181,7 +170,7 @@ struct unpack_limits {
 	uint64_t max_total;  /* bytes of the whole rootfs */
 	uint64_t total;      /* running total, updated */
 	const char *want;    /* a path ("app.wasm", "bin/x.wasm") to hash while writing, or NULL */
-	char want_digest[DIGEST_BUF]; /* its digest, when want_ino != 0 */
+	char want_digest[KUMO_DIGEST_BUF]; /* its digest, when want_ino != 0 */
 	uint64_t want_ino;   /* inode the digest belongs to (checked by the caller) */
 };
 /* Applies one layer (tar, tar+gzip, tar+zstd; OCI whiteouts) onto directory rootfd. */

@@ -230,7 +230,7 @@ static int save_record(struct imagestore *s, struct record *rec, const char *tag
 }
 
 static int get_manifest(struct imagestore *s, struct registry *r, CURL *c, const char *reference,
-			const char *want_digest, struct manifest *m, char digest[DIGEST_BUF],
+			const char *want_digest, struct manifest *m, char digest[KUMO_DIGEST_BUF],
 			kumo_error_t *err)
 {
 	struct http_resp resp = {0};
@@ -238,7 +238,7 @@ static int get_manifest(struct imagestore *s, struct registry *r, CURL *c, const
 		http_resp_clear(&resp);
 		return -1;
 	}
-	digest_bytes(resp.body ? resp.body : "", resp.body_len, digest);
+	kumo_sha256(resp.body ? resp.body : "", resp.body_len, digest);
 	if (want_digest && strcmp(digest, want_digest) != 0) {
 		int e = kumo_error(err, KUMO_E_INVALID, "manifest `%s` does not match its digest (got `%s`)",
 				   want_digest, digest);
@@ -268,7 +268,7 @@ static int get_manifest(struct imagestore *s, struct registry *r, CURL *c, const
 static int pull_locked(struct imagestore *s, struct registry *r, CURL *c, const struct imagestore_ref *ref,
 		       const char *refstr, struct record *rec, kumo_error_t *err)
 {
-	char top[DIGEST_BUF], mdigest[DIGEST_BUF];
+	char top[KUMO_DIGEST_BUF], mdigest[KUMO_DIGEST_BUF];
 	struct manifest m;
 	if (get_manifest(s, r, c, ref->digest ? ref->digest : ref->tag, ref->digest, &m, top, err) < 0)
 		return -1;
@@ -414,11 +414,11 @@ static int pull_locked(struct imagestore *s, struct registry *r, CURL *c, const 
 			goto out;
 		/* Hashed during unpack when it is that very file; else (rootfs from an earlier
 		 * pull, symlinked entrypoint) hash it now. */
-		char md[DIGEST_BUF];
+		char md[KUMO_DIGEST_BUF];
 		struct stat mst;
 		if (lim.want_ino && stat(mp, &mst) == 0 && (uint64_t)mst.st_ino == lim.want_ino) {
 			strcpy(md, lim.want_digest);
-		} else if (digest_file(mp, md, NULL, err) < 0) {
+		} else if (kumo_sha256_file(mp, md, NULL, err) < 0) {
 			goto out;
 		}
 		rec->module_digest = xstrdup(md);
@@ -468,10 +468,6 @@ int imagestore_pull(struct imagestore *s, const char *refstr, const struct image
 	}
 	struct imagestore_image *im = record_to_image(s, &rec);
 	record_clear(&rec);
-	if (s->on_pulled && s->on_pulled(s->on_pulled_ctx, im, err) < 0) {
-		imagestore_image_free(im);
-		return kumo_error_wrap(err, "pull `%s`", full);
-	}
 	if (out)
 		*out = im;
 	else

@@ -127,7 +127,7 @@ int imagestore_push(struct imagestore *s, const char *wasm_path, const char *ref
 	r_ok = true;
 	c = registry_curl();
 	const char *base = basename(pathcopy);
-	char layer_digest[DIGEST_BUF], config_digest[DIGEST_BUF], md[DIGEST_BUF];
+	char layer_digest[KUMO_DIGEST_BUF], config_digest[KUMO_DIGEST_BUF], md[KUMO_DIGEST_BUF];
 	const char *layer_mt, *config_mt;
 	const void *layer_data;
 	size_t layer_len;
@@ -141,7 +141,7 @@ int imagestore_push(struct imagestore *s, const char *wasm_path, const char *ref
 		config_mt = IMAGESTORE_MT_WASM_CONFIG;
 		layer_data = wasm;
 		layer_len = wlen;
-		digest_bytes(wasm, wlen, layer_digest);
+		kumo_sha256(wasm, wlen, layer_digest);
 		json_t *cfg = json_object();
 		json_object_set_new(cfg, "created", json_string(created));
 		json_object_set_new(cfg, "architecture", json_string("wasm"));
@@ -154,8 +154,8 @@ int imagestore_push(struct imagestore *s, const char *wasm_path, const char *ref
 		struct growbuf tar;
 		if (make_tar(base, wasm, wlen, false, false, &tar, err) < 0)
 			goto out;
-		char diff_id[DIGEST_BUF];
-		digest_bytes(tar.data, tar.len, diff_id);
+		char diff_id[KUMO_DIGEST_BUF];
+		kumo_sha256(tar.data, tar.len, diff_id);
 		int mrc = make_tar("layer.tar", tar.data, tar.len, true, true, &layer, err);
 		free(tar.data);
 		if (mrc < 0)
@@ -164,7 +164,7 @@ int imagestore_push(struct imagestore *s, const char *wasm_path, const char *ref
 		config_mt = IMAGESTORE_MT_OCI_CONFIG;
 		layer_data = layer.data;
 		layer_len = layer.len;
-		digest_bytes(layer.data, layer.len, layer_digest);
+		kumo_sha256(layer.data, layer.len, layer_digest);
 		json_t *cfg = json_object();
 		json_object_set_new(cfg, "created", json_string(created));
 		json_object_set_new(cfg, "architecture", json_string("wasm"));
@@ -183,7 +183,7 @@ int imagestore_push(struct imagestore *s, const char *wasm_path, const char *ref
 		json_object_set_new(cfg, "rootfs", rootfs);
 		config = dumps(cfg);
 	}
-	digest_bytes(config, strlen(config), config_digest);
+	kumo_sha256(config, strlen(config), config_digest);
 	json_t *man = json_object();
 	json_object_set_new(man, "schemaVersion", json_integer(2));
 	json_object_set_new(man, "mediaType", json_string(IMAGESTORE_MT_OCI_MANIFEST));
@@ -198,7 +198,7 @@ int imagestore_push(struct imagestore *s, const char *wasm_path, const char *ref
 	json_array_append_new(layers, ld);
 	json_object_set_new(man, "layers", layers);
 	manifest = dumps(man);
-	digest_bytes(manifest, strlen(manifest), md);
+	kumo_sha256(manifest, strlen(manifest), md);
 	if (registry_upload_blob(&r, c, layer_digest, layer_data, layer_len, err) < 0 ||
 	    registry_upload_blob(&r, c, config_digest, config, strlen(config), err) < 0 ||
 	    registry_put_manifest(&r, c, ref.tag, IMAGESTORE_MT_OCI_MANIFEST, manifest, strlen(manifest),

@@ -575,8 +575,8 @@ int imagestore_check(struct imagestore *s, size_t *n_blobs, kumo_error_t *err)
 			break;
 		}
 		autofree char *p = xasprintf("%s/%s", bdir, e->d_name);
-		char got[DIGEST_BUF];
-		if (digest_file(p, got, NULL, err) < 0) {
+		char got[KUMO_DIGEST_BUF];
+		if (kumo_sha256_file(p, got, NULL, err) < 0) {
 			rc = kumo_error_wrap(err, "check");
 			break;
 		}
@@ -630,8 +630,8 @@ int imagestore_check(struct imagestore *s, size_t *n_blobs, kumo_error_t *err)
 			break;
 		}
 		autofree char *mod = xasprintf("%s/%s", s->root, r->module_rel);
-		char got[DIGEST_BUF];
-		if (digest_file(mod, got, NULL, err) < 0) {
+		char got[KUMO_DIGEST_BUF];
+		if (kumo_sha256_file(mod, got, NULL, err) < 0) {
 			rc = kumo_error_wrap(err, "check: module of image `%s`", r->id);
 			break;
 		}

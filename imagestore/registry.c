@@ -98,7 +98,7 @@ struct sink {
 	size_t mem_max;        /* memory bytes accepted (bodies and error bodies) */
 	bool overflow;         /* more than mem_max / more than the blob's size */
 	int fd;                /* blob file or -1 */
-	EVP_MD_CTX *ctx;       /* blob hash */
+	struct kumo_sha256 *ctx;       /* blob hash */
 	uint64_t base;         /* file offset the response starts at (Range) */
 	uint64_t written;      /* blob bytes written by this response */
 	uint64_t limit;        /* blob size */
@@ -190,7 +190,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 				s->werr = errno;
 				return 0;
 			}
-			EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL);
+			kumo_sha256_reset(s->ctx);
 			s->base = 0;
 		}
 	}
@@ -205,7 +205,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 			return 0;
 		memcpy(s->wbuf + s->wlen, ptr, n); /* n <= CURL_MAX_WRITE_SIZE < SINK_BUF */
 		s->wlen += n;
-		EVP_DigestUpdate(s->ctx, ptr, n);
+		kumo_sha256_update(s->ctx, ptr, n);
 		s->written += n;
 		return n;
 	}
@@ -469,7 +469,7 @@ int registry_get_blob_mem(struct registry *r, CURL *c, const struct descriptor *
 }
 
 int registry_fetch_blob(struct registry *r, CURL *c, const struct descriptor *d, int fd,
-			uint64_t offset, EVP_MD_CTX *ctx, kumo_error_t *err)
+			uint64_t offset, struct kumo_sha256 *ctx, kumo_error_t *err)
 {
 	autofree char *url = xasprintf("%s/blobs/%s", r->base, d->digest);
 	struct request q = {.method = "GET", .url = url, .mem_max = 64 * 1024};
@@ -510,7 +510,7 @@ int registry_fetch_blob(struct registry *r, CURL *c, const struct descriptor *d,
 				http_resp_clear(&resp);
 				return kumo_error_errno(err, errno, "truncate partial blob");
 			}
-			EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+			kumo_sha256_reset(ctx);
 			offset = 0;
 		} else {
 			bool transient = cc != CURLE_OK ? curl_transient(cc) : status_transient(resp.status);

@@ -36,8 +36,6 @@ int imagestore_open(const struct imagestore_config *cfg, struct imagestore **out
 	s->max_manifest_bytes = cfg->max_manifest_bytes ? cfg->max_manifest_bytes : (4ull << 20);
 	s->max_entry_bytes = cfg->max_entry_bytes ? cfg->max_entry_bytes : (1ull << 30);
 	s->max_unpacked_bytes = cfg->max_unpacked_bytes ? cfg->max_unpacked_bytes : (8ull << 30);
-	s->on_pulled = cfg->on_pulled;
-	s->on_pulled_ctx = cfg->on_pulled_ctx;
 	pthread_mutex_init(&s->meta_lock, NULL);
 	const char *dirs[] = {"blobs/sha256", "ingest", "images", "rootfs"};
 	for (int i = 0; i < 4; i++) {
@@ -133,8 +131,8 @@ void store_sync_blobs(struct imagestore *s)
 int store_put_blob(struct imagestore *s, const char *digest, const void *data, size_t len,
 		   kumo_error_t *err)
 {
-	char got[DIGEST_BUF];
-	digest_bytes(data, len, got);
+	char got[KUMO_DIGEST_BUF];
+	kumo_sha256(data, len, got);
 	if (strcmp(got, digest) != 0)
 		return kumo_error(err, KUMO_E_INVALID,
 				  "content of `%s` does not match its digest (got `%s`)", digest, got);
@@ -177,7 +175,7 @@ int store_fetch_blob(struct imagestore *s, struct registry *r, CURL *c, const st
 	autoclose int fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "open `%s`", partial);
-	EVP_MD_CTX *ctx = digest_new();
+	struct kumo_sha256 *ctx = kumo_sha256_new();
 	/* A partial file left by an interrupted pull: hash what is there and resume. */
 	uint64_t have = 0;
 	static __thread unsigned char buf[1 << 16];
@@ -187,26 +185,26 @@ int store_fetch_blob(struct imagestore *s, struct registry *r, CURL *c, const st
 			continue;
 		if (n <= 0)
 			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		kumo_sha256_update(ctx, buf, (size_t)n);
 		have += (uint64_t)n;
 	}
 	if (have > d->size) {
 		if (ftruncate(fd, 0) < 0) {
-			EVP_MD_CTX_free(ctx);
+			kumo_sha256_free(ctx);
 			return kumo_error_errno(err, errno, "truncate `%s`", partial);
 		}
-		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+		kumo_sha256_reset(ctx);
 		have = 0;
 	}
 	if (have)
 		log_debug("resuming %s at byte %llu", d->digest, (unsigned long long)have);
 	if (registry_fetch_blob(r, c, d, fd, have, ctx, err) < 0) {
-		EVP_MD_CTX_free(ctx);
+		kumo_sha256_free(ctx);
 		return -1;
 	}
-	char got[DIGEST_BUF];
-	digest_final(ctx, got);
-	EVP_MD_CTX_free(ctx);
+	char got[KUMO_DIGEST_BUF];
+	kumo_sha256_final(ctx, got);
+	kumo_sha256_free(ctx);
 	if (strcmp(got, d->digest) != 0) {
 		/* Never keep bytes that do not match: the next pull starts from zero. */
 		unlink(partial);

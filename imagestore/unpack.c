@@ -147,7 +147,7 @@ static bool symlink_target_ok(const char *target, int depth)
 
 /* Copies an entry's data to fd; hashes it into ctx (if any) and clears *contiguous when
  * the entry has holes (the hash then does not describe the file). */
-static int copy_data(struct archive *a, int fd, const char *orig, EVP_MD_CTX *ctx,
+static int copy_data(struct archive *a, int fd, const char *orig, struct kumo_sha256 *ctx,
 		     bool *contiguous, kumo_error_t *err)
 {
 	la_int64_t expect = 0;
@@ -165,7 +165,7 @@ static int copy_data(struct archive *a, int fd, const char *orig, EVP_MD_CTX *ct
 			*contiguous = false;
 		expect = off + (la_int64_t)size;
 		if (ctx)
-			EVP_DigestUpdate(ctx, buf, size);
+			kumo_sha256_update(ctx, buf, size);
 		size_t done = 0;
 		while (done < size) {
 			ssize_t w = pwrite(fd, (const char *)buf + done, size - done, off + (off_t)done);
@@ -281,7 +281,7 @@ static int apply_entry(struct archive *a, struct archive_entry *ent, int rootfd,
 	autoclose int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "create layer entry `%.200s`", orig);
-	EVP_MD_CTX *ctx = NULL;
+	struct kumo_sha256 *ctx = NULL;
 	if (lim->want) {
 		/* Is this the module? Compare the clean path with the wanted one. */
 		size_t wl = strlen(lim->want), pos = 0;
@@ -293,7 +293,7 @@ static int apply_entry(struct archive *a, struct archive_entry *ent, int rootfd,
 			pos += cl + 1;
 		}
 		if (same)
-			ctx = digest_new();
+			ctx = kumo_sha256_new();
 	}
 	bool contiguous = true;
 	int rc = copy_data(a, fd, orig, ctx, &contiguous, err);
@@ -308,10 +308,10 @@ static int apply_entry(struct archive *a, struct archive_entry *ent, int rootfd,
 	if (ctx) {
 		lim->want_ino = 0; /* this write replaces whatever was hashed before */
 		if (rc == 0 && contiguous && fstat(fd, &fst) == 0) {
-			digest_final(ctx, lim->want_digest);
+			kumo_sha256_final(ctx, lim->want_digest);
 			lim->want_ino = (uint64_t)fst.st_ino;
 		}
-		EVP_MD_CTX_free(ctx);
+		kumo_sha256_free(ctx);
 	}
 	if (rc < 0)
 		return -1;

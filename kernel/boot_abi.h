@@ -96,17 +96,22 @@
  *   Before power-off the kernel writes exactly one line on COM3 (after flushing COM1
  *   and COM2), then powers off. Its format (KUMO_EXIT_RECORD_PREFIX, then fields
  *   separated by one space, ended by '\n'):
- *       KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|panic>[ trap=<n>] msg=<text>
+ *       KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|oom|panic>[ trap=<n>] msg=<text>
  *   status: the app's exit status (proc_exit / return of _start), 0..255 exactly;
- *           KUMO_EXIT_STATUS_TRAP for a Wasm trap, KUMO_EXIT_STATUS_PANIC for a kernel
- *           bug.
+ *           KUMO_EXIT_STATUS_TRAP for a Wasm trap (oom included), KUMO_EXIT_STATUS_PANIC
+ *           for a kernel bug.
  *   kind:   exit (the app exited), trap (a Wasm trap: trap=<enum kumo_trap_code> and
  *           msg=<kumo_trap_message(code)>, e.g. "out of bounds memory access"),
- *           panic (the kernel broke one of its own invariants or met an unexpected
- *           fault; the details precede the record on COM3).
+ *           oom (the trap "out of memory": the VM could not back memory the app was
+ *           promised; trap= and msg= as for trap), panic (the kernel broke one of its
+ *           own invariants or met an unexpected fault; the details precede the record
+ *           on COM3).
  *   msg:    the rest of the line; never contains '\n'.
  *   A VM that stops without an exit record crashed in a way the kernel could not
  *   report (treat like a panic).
+ *   Host side, one shape for every end of a VM: struct kumo_exit_record below, the
+ *   record's fields as decoded (vmm/ decodes them), plus two ends only the host sees
+ *   (the VM destroyed on purpose, or gone without a record).
  *
  * File records (OUT)
  *   Before the exit record (not after a panic), one line per "files" entry with
@@ -121,13 +126,26 @@
  * The initrd (IN)
  *   struct kumo_initrd_header at offset 0, then the config JSON at config_offset
  *   (config_size bytes, UTF-8, no NUL needed, <= KUMO_BOOT_CONFIG_MAX), then the rootfs
- *   at rootfs_offset (rootfs_size bytes, a POSIX ustar archive, may be empty). Offsets
- *   are from the start of the initrd and 8-byte aligned. A VM started without an initrd
+ *   at rootfs_offset (rootfs_size bytes, a POSIX ustar archive, may be empty), then (v3)
+ *   a compiled object at object_offset (object_size bytes, 0 for none). Offsets are
+ *   from the start of the initrd and 8-byte aligned. A VM started without an initrd
  *   runs with an empty config (args = ["app"], no env, no preopens).
+ *   The object (v3): a relocatable object from kumo's compiler (compiler/abi.h), for a
+ *   kernel image linked without an app (KUMO_KERNEL_POD_IMAGE_PATH, kernel/kernel.h).
+ *   Without "pod" the kernel links and runs it as the one app, exactly as if it had
+ *   been linked into the image (same streams, exit record and statuses; a bad object
+ *   or an unsupported import is a boot error: panic record naming it). With "pod" it
+ *   is preloaded as container 1 (created, not started: see kernel/pod_abi.h). A kernel
+ *   image linked with an app ignores it.
  *
  * The boot config JSON (IN), all keys optional:
  *   {
- *     "version":  2,                         KUMO_BOOT_ABI_VERSION the host wrote
+ *     "version":  3,                         KUMO_BOOT_ABI_VERSION the host wrote
+ *     "pod":      {"name": "web-7d9f"}      (v3) pod mode: no app of its own, containers
+ *                                            come over the control channel; "args",
+ *                                            "env", "preopens", "stack_size" and
+ *                                            "net.listen" then belong to containers and
+ *                                            are ignored here (kernel/pod_abi.h)
  *     "args":     ["app.wasm", "a1"],        argv, argv[0] included
  *     "env":      ["K=V", ...],              environ, in order
  *     "preopens": [{"guest": "/data", "path": "/data", "readonly": false}],
@@ -192,9 +210,10 @@
 
 #include <stdint.h>
 
-/* 1: the first; 2: host shares (preopens[].share, mounts). A kernel refuses a config
- * or initrd of a newer version than its own. */
-#define KUMO_BOOT_ABI_VERSION 2
+/* 1: the first; 2: host shares (preopens[].share, mounts); 3: pod mode ("pod", the
+ * control channel and the record stream of kernel/pod_abi.h) and an object in the
+ * initrd. A kernel refuses a config or initrd of a newer version than its own. */
+#define KUMO_BOOT_ABI_VERSION 3
 
 /* Serial ports (I/O port bases of 16550 UARTs). */
 #define KUMO_BOOT_PORT_STDOUT 0x3f8 /* COM1 */
@@ -223,7 +242,34 @@
 #define KUMO_FILE_RECORD_MAX (64u << 10) /* bytes of one file copied back at exit */
 #define KUMO_EXIT_KIND_EXIT "exit"
 #define KUMO_EXIT_KIND_TRAP "trap"
+#define KUMO_EXIT_KIND_OOM "oom"
 #define KUMO_EXIT_KIND_PANIC "panic"
+
+/* How a VM ended: the record's kind, or one of the ends only the host sees. */
+enum kumo_exit_kind {
+	KUMO_EXIT_EXITED = 1, /* kind=exit: the app exited; status is its code */
+	KUMO_EXIT_TRAPPED,    /* kind=trap: a Wasm trap; trap and msg say which */
+	KUMO_EXIT_OOM,        /* kind=oom: the trap "out of memory" */
+	KUMO_EXIT_PANICKED,   /* kind=panic: a kernel bug; msg says what */
+	KUMO_EXIT_KILLED,     /* host only: destroyed on the host's request before it
+			       * exited (status 137) */
+	KUMO_EXIT_CRASHED,    /* host only: gone without a record (stopped by the
+			       * accelerator, QEMU died, no sign of life); msg says why
+			       * (status 255) */
+};
+#define KUMO_EXIT_STATUS_KILLED 137  /* 128 + SIGKILL */
+#define KUMO_EXIT_MSG_MAX 256
+
+/* The end of a VM as the host holds it: the exit record decoded, or a host-only end. */
+struct kumo_exit_record {
+	uint32_t status;             /* 0..255 */
+	uint32_t kind;               /* enum kumo_exit_kind */
+	int32_t trap;                /* enum kumo_trap_code (compiler/abi.h) of TRAPPED and
+				      * OOM, -1 otherwise */
+	char msg[KUMO_EXIT_MSG_MAX]; /* the record's msg ("out of bounds memory access",
+				      * "exited", "stopped by the host", a panic's text); a
+				      * host-only end's cause; NUL-terminated */
+};
 
 /* Limits. */
 #define KUMO_BOOT_CONFIG_MAX (1u << 20)       /* bytes of config JSON */
@@ -240,7 +286,9 @@ struct kumo_initrd_header {
 	uint64_t config_size;   /* IN: bytes of JSON, <= KUMO_BOOT_CONFIG_MAX */
 	uint64_t rootfs_offset; /* IN: from the start of the initrd */
 	uint64_t rootfs_size;   /* IN: bytes of ustar archive, 0 for none */
-	uint64_t reserved[3];   /* IN: zero */
+	uint64_t object_offset; /* IN (v3; zero before): from the start of the initrd */
+	uint64_t object_size;   /* IN (v3; zero before): bytes of the object, 0 for none */
+	uint64_t reserved[1];   /* IN: zero */
 };
 _Static_assert(sizeof(struct kumo_initrd_header) == 72, "boot abi");
 
@@ -282,5 +330,8 @@ struct kumo_hvm_memmap_entry {
 	uint32_t reserved;
 };
 _Static_assert(sizeof(struct kumo_hvm_memmap_entry) == 24, "pvh abi");
+
+/* Pod mode: the control channel, its commands and the record stream. */
+#include "kernel/pod_abi.h"
 
 #endif /* KUMO_BOOT_ABI_H */

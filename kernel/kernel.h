@@ -19,6 +19,10 @@
 /* Paths relative to the build directory ($(BUILD) in the Makefile). */
 #define KUMO_KERNEL_LIB_PATH "kernel/libkumo-kernel.a"
 #define KUMO_KERNEL_LDS_PATH "kernel/kernel.ld"
+/* The kernel linked without an app (kernel/pod_abi.h): boots a pod VM, or runs the
+ * object its initrd carries as the one app (boot_abi.h "The initrd"), so `kumo run`
+ * and RunPodSandbox need no link step on the host. */
+#define KUMO_KERNEL_POD_IMAGE_PATH "kernel/kernel.elf"
 
 /* The app's entry: called once, on the app stack, after the kernel is up. Returns the
  * exit status (0..255; only the low 8 bits are reported). Provided by the code linked

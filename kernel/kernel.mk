@@ -18,7 +18,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -mno-red-
 KERNEL_LD := ld
 KERNEL_LDFLAGS := -nostdlib -static -z noexecstack -z max-page-size=4096 --no-warn-rwx-segments
 
-KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
+KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S kernel/arch/x86_64/switch.S \
 	kernel/arch/x86_64/cpu.c kernel/arch/x86_64/trap.c kernel/arch/x86_64/lapic.c \
 	kernel/arch/x86_64/power.c kernel/arch/x86_64/ioapic.c \
 	kernel/os/main.c kernel/os/console.c kernel/os/exit.c kernel/os/page.c kernel/os/vm.c \
@@ -26,10 +26,50 @@ KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S \
 	kernel/os/klibc.c kernel/os/kprintf.c kernel/os/ramfs.c kernel/os/plat_kernel.c \
 	kernel/os/app_wasm.c kernel/os/plat_net.c kernel/os/net.c kernel/os/virtio.c kernel/os/virtio_net.c \
 	kernel/os/virtio_9p.c kernel/os/p9_wire.c kernel/os/p9_client.c kernel/os/p9fs.c \
-	kernel/os/pci.c $(RT_SRCS) $(WASI_SRCS)
-KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS)))
+	kernel/os/pci.c kernel/os/kload.c kernel/os/sched.c kernel/os/kimage.c kernel/os/podrec.c \
+	kernel/os/virtio_console.c kernel/os/container.c kernel/os/pod.c kernel/os/app_run.c \
+	$(RT_SRCS) $(WASI_SRCS)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/freestanding/%.o,$(basename $(KERNEL_SRCS))) \
+	$(BUILD)/freestanding/gen/kexports.o
 KERNEL_LIB := $(BUILD)/kernel/libkumo-kernel.a
 KERNEL_LDS := $(BUILD)/kernel/kernel.ld
+
+# The kernel linker's export table (kernel/os/kload.h), generated from the two lists
+# that name what objects may leave undefined: compiler/abi.h's libcalls and
+# kernel/kernel.h's WASI imports (kernel/gen-exports.sh). Built freestanding for the
+# kernel and hosted for the linker's unit tests.
+KEXPORTS_C := $(BUILD)/gen/kernel/kexports.c
+$(KEXPORTS_C): kernel/gen-exports.sh compiler/abi.h kernel/kernel.h
+	@mkdir -p $(dir $@)
+	bash kernel/gen-exports.sh compiler/abi.h kernel/kernel.h $@
+$(BUILD)/freestanding/gen/kexports.o: $(KEXPORTS_C) | $(CJSON_SRC) $(LWIP_DONE)
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/host/gen/kexports.o: $(KEXPORTS_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+# The kernel linker, hosted, against objects compiled in the test (tests/unit/test_kload.c).
+TEST_LIBS_test_kload := $(BUILD)/host/kernel/os/kload.o $(BUILD)/host/gen/kexports.o \
+	$(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
+TEST_LDLIBS_test_kload := $(KUMO_HOSTED_LDFLAGS) $(LIBS_LLVM)
+
+# The kernel linker as a fuzz target (tests/fuzz/fuzz_kload.c): `make fuzz-kload`
+# (libFuzzer, ASan+UBSan, seeded with the pod tier's objects: tests/pod/pod.mk); `make
+# test` replays those objects with truncations and byte flips through the gcc build.
+FUZZ_KLOAD_SECONDS ?= 300
+KLOAD_FUZZ_LIBS := $(BUILD)/host/kernel/os/kload.o $(BUILD)/host/gen/kexports.o $(LIB_HOSTED) $(LIB_COMMON)
+$(BUILD)/fuzz/replay_kload: $(BUILD)/host/tests/fuzz/fuzz_kload.o $(KLOAD_FUZZ_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(KLOAD_FUZZ_LIBS) $(KUMO_HOSTED_LDFLAGS) -lpthread -lm
+$(BUILD)/fuzz/fuzz_kload: tests/fuzz/fuzz_kload.c kernel/os/kload.c $(KEXPORTS_C) $(RT_SRCS) \
+		$(WASI_SRCS) $(filter-out kernel/hosted/run_main.c,$(HOSTED_SRCS)) $(wildcard common/*.c)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -DKUMO_LIBFUZZER -I. -Icommon \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(filter %.c,$^) \
+		-Wl,--dynamic-list=kernel/hosted/exports.list -ldl -lpthread -lm
+test-prereqs: $(BUILD)/fuzz/replay_kload
+TEST_SCRIPTS += tests/fuzz/replay-kload.sh
 
 # Third-party sources from Debian's source packages, unpacked into the build tree
 # (never committed).
@@ -78,8 +118,15 @@ $(KERNEL_LDS): kernel/arch/x86_64/kernel.ld
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# The kernel alone (kernel/kernel.h KUMO_KERNEL_POD_IMAGE_PATH): no app linked in; it
+# boots a pod, or links the object its initrd carries (kernel/pod_abi.h).
+KERNEL_POD_IMAGE := $(BUILD)/kernel/kernel.elf
+POD_MAIN_OBJ := $(BUILD)/freestanding/kernel/os/pod_main.o
+$(KERNEL_POD_IMAGE): $(POD_MAIN_OBJ) $(KERNEL_LIB) $(KERNEL_LDS)
+	$(KERNEL_LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(POD_MAIN_OBJ) $(KERNEL_LIB)
+
 .PHONY: kernel
-kernel: $(KERNEL_LIB) $(KERNEL_LDS)
+kernel: $(KERNEL_LIB) $(KERNEL_LDS) $(KERNEL_POD_IMAGE)
 all: kernel
 
 # Guest tests: one C payload (in place of a compiled Wasm object) linked with the

@@ -6,6 +6,7 @@
 .SECONDEXPANSION:
 
 TEST_LIBS_test_common := $(LIB_COMMON)
+TEST_LDLIBS_test_common := -lcrypto
 
 UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -16,6 +17,20 @@ $(BUILD)/tests/%: $(BUILD)/host/tests/unit/%.o $$(TEST_LIBS_$$*)
 
 .PHONY: unit-tests test-prereqs
 unit-tests: $(UNIT_TESTS)
+
+# tests/support: the test daemon (kumod's main on the fake stages) and kumo-crictl, the
+# small CRI client the end-to-end tests, deploy/ and `make demo` drive kumod with.
+SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(wildcard tests/support/*.c))
+$(SUPPORT_OBJS): | $(CRI_PB_H)
+$(BUILD)/tests/kumod-fake: $(BUILD)/host/tests/support/kumod_fake.o \
+		$(BUILD)/host/tests/support/fake_backend.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
+$(BUILD)/bin/kumo-crictl: $(BUILD)/host/tests/support/crictl.o $(LIB_CRI) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread -lm
+PROGRAMS += $(BUILD)/bin/kumo-crictl
+test-prereqs: $(BUILD)/tests/kumod-fake
 
 # Guest test apps: tests/apps/app_<name>.c (or .wat, for what C cannot express) ->
 # $(BUILD)/apps/app_<name>.wasm, run by
@@ -41,6 +56,7 @@ apps: $(APPS)
 TEST_SCRIPTS += tests/apps/run-apps.sh
 
 include tests/bench/bench.mk
+include tests/pod/pod.mk
 include tests/linux/linux.mk
 
 # Everything the non-unit tiers need built (folders append to it).

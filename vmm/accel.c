@@ -226,31 +226,32 @@ static bool file_has(const char *path, const char *needle)
 }
 
 /* How the probe VM ended → the verdict. */
-static void verdict_of_probe(struct vmm_accel_verdict *v, int waited, const struct vmm_exit *x,
+static void verdict_of_probe(struct vmm_accel_verdict *v, int waited,
+			     const struct kumo_exit_record *x,
 			     bool record, int deadline)
 {
 	if (waited == 1 && record) {
 		v->kvm_usable = true;
 		snprintf(v->reason, sizeof(v->reason), "kvm: ok, probe %llu ms",
 			 (unsigned long long)(v->probe_ns / 1000000));
-	} else if (waited != 1 || strstr(x->message, "no sign of life")) {
+	} else if (waited != 1 || strstr(x->msg, "no sign of life")) {
 		/* Maybe only a loaded host: decide again next time. */
 		v->transient = true;
 		snprintf(v->reason, sizeof(v->reason), "kvm: the probe gave no answer within %d ms",
 			 deadline);
-	} else if (x->reason == VMM_EXIT_CRASHED) {
-		snprintf(v->detail, sizeof(v->detail), "%s", x->message);
+	} else if (x->kind == KUMO_EXIT_CRASHED) {
+		snprintf(v->detail, sizeof(v->detail), "%s", x->msg);
 		if (v->pvm)
 			snprintf(v->reason, sizeof(v->reason), "kvm: PVM host, guest not PVM-aware");
-		else if (strstr(x->message, "KVM internal error"))
+		else if (strstr(x->msg, "KVM internal error"))
 			snprintf(v->reason, sizeof(v->reason), "kvm: internal error in probe: %s",
-				 x->message);
+				 x->msg);
 		else
-			snprintf(v->reason, sizeof(v->reason), "kvm: probe failed: %s", x->message);
+			snprintf(v->reason, sizeof(v->reason), "kvm: probe failed: %s", x->msg);
 	} else {
 		snprintf(v->reason, sizeof(v->reason),
-			 "kvm: probe failed: the kernel did not answer the probe (exit status %d)",
-			 x->code);
+			 "kvm: probe failed: the kernel did not answer the probe (exit status %u)",
+			 x->status);
 	}
 }
 
@@ -277,7 +278,7 @@ static void probe(const struct vmm_accel_probe *p, const char *qemu, struct vmm_
 	struct vmm *vmm = NULL;
 	struct vmm_vm *vm = NULL;
 	kumo_error_t err = NULL;
-	struct vmm_exit x = {0};
+	struct kumo_exit_record x = {0};
 	int waited = 0;
 	uint64_t t0 = kumo_now_ns();
 	autofree char *exit_raw = xasprintf("%s/%s", run_dir, VMM_RAW_EXIT);

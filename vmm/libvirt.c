@@ -97,7 +97,7 @@ static char *libvirt_log_error(const char *name)
 }
 
 struct lv_check {
-	struct vmm_vm *vm; /* held (vmm_get_vm) until the check is done */
+	struct vmm_vm *vm; /* held (vmm_lookup) until the check is done */
 	int event;         /* VIR_DOMAIN_EVENT_CRASHED or VIR_DOMAIN_EVENT_SUSPENDED */
 };
 
@@ -136,7 +136,7 @@ static void *check_stop(void *arg)
 		if (conn)
 			virConnectClose(conn);
 	}
-	vmm_put_vm(vm);
+	vmm_vm_put(vm);
 	free(c);
 	return NULL;
 }
@@ -149,14 +149,14 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int det
 	if (event != VIR_DOMAIN_EVENT_STOPPED && event != VIR_DOMAIN_EVENT_CRASHED &&
 	    event != VIR_DOMAIN_EVENT_SUSPENDED)
 		return 0;
-	struct vmm_vm *vm = vmm_get_vm(vmm, virDomainGetName(dom));
+	struct vmm_vm *vm = vmm_lookup(vmm, virDomainGetName(dom));
 	if (!vm)
 		return 0;
 	if (event == VIR_DOMAIN_EVENT_STOPPED) {
 		if (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
 			vmm_vm_set_error(vm, "the guest panicked (pvpanic)");
 		vmm_vm_gone(vm);
-		vmm_put_vm(vm);
+		vmm_vm_put(vm);
 		return 0;
 	}
 	if (event == VIR_DOMAIN_EVENT_CRASHED)
@@ -170,7 +170,7 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int det
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &at, check_stop, c) != 0) {
 		log_warn("vmm: vm `%s`: cannot start a thread to end it", vm->spec.name);
-		vmm_put_vm(vm);
+		vmm_vm_put(vm);
 		free(c);
 	}
 	pthread_attr_destroy(&at);
@@ -250,7 +250,7 @@ static void resync(struct lv_conn *lv, virConnectPtr c)
 			vmm_vm_gone(vms[i]);
 	}
 	for (size_t i = 0; i < n; i++)
-		vmm_put_vm(vms[i]);
+		vmm_vm_put(vms[i]);
 	free(vms);
 }
 
@@ -373,6 +373,10 @@ static pid_t read_pid(const char *name)
 
 static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 {
+	if (vm->spec.control_socket)
+		return kumo_error(err, KUMO_E_UNSUPPORTED, "vm `%s`: a pod's control channel needs the "
+				  "qemu backend (libvirt's <console type='unix'> is not wired yet)",
+				  vm->spec.name);
 	virConnectPtr c = get_conn(vm->vmm, err);
 	if (!c)
 		return -1;

@@ -109,7 +109,7 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("isa-serial,chardev=com%d,iobase=0x%x,irq=%u", i, base[i], irq[i]));
 	}
-	if (s->net || s->nshares) {
+	if (s->net || s->nshares || s->control_socket) {
 		/* The kernel prefers virtio 1.x; QEMU's virtio-mmio defaults to legacy
 		 * (kernel/boot_abi.h "Network device"). */
 		push(&a, xstrdup("-global"));
@@ -138,6 +138,18 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 				   i, s->shares[i].host_path, s->shares[i].readonly ? ",readonly=on" : ""));
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("virtio-9p-device,fsdev=fs%zu,mount_tag=%s", i, s->shares[i].tag));
+	}
+	if (s->control_socket) {
+		/* kernel/pod_abi.h: a virtio-console whose port 0 carries the host's commands;
+		 * QEMU serves the socket (server=on) and accepts the next connection after one
+		 * closes, so a restarted kumod connects again; wait=off: the VM does not wait
+		 * for a client to start. */
+		push(&a, xstrdup("-device"));
+		push(&a, xstrdup("virtio-serial-device,max_ports=1"));
+		push(&a, xstrdup("-chardev"));
+		push(&a, xasprintf("socket,id=kumoctl,path=%s,server=on,wait=off", s->control_socket));
+		push(&a, xstrdup("-device"));
+		push(&a, xstrdup("virtconsole,chardev=kumoctl"));
 	}
 	push(&a, xstrdup("-chardev"));
 	push(&a, xasprintf("socket,id=qmp,fd=%d", QMP_FD));

@@ -1,6 +1,9 @@
-/* vmm/vm.c - the backend-independent VM lifecycle: connections, spec checks, state,
- * waiting, stop with grace period, exit records, resource mapping. */
+/* vmm/vm.c - the backend-independent VM lifecycle: connections, the registry of VMs by
+ * name (vm.json in each run directory), spec checks, state, waiting, stop with grace
+ * period, exit records. */
 #include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -11,7 +14,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "compiler/abi.h"
 #include "kernel/boot_abi.h"
 #include "vmm_backend.h"
 
@@ -75,7 +77,7 @@ static void *watchdog_main(void *arg)
 			vmm_vm_fail(dead, "the VM showed no sign of life within %u ms of its start "
 					  "(no boot record on the kernel log)",
 				    life_deadline_ms(&dead->spec));
-			vmm_put_vm(dead);
+			vmm_vm_put(dead);
 			pthread_mutex_lock(&vmm->lock);
 			continue;
 		}
@@ -111,6 +113,8 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 	vmm->qemu_binary = xstrdup(cfg->qemu_binary ? cfg->qemu_binary : "qemu-system-x86_64");
 	vmm->cfg.uri = vmm->uri;
 	vmm->cfg.qemu_binary = vmm->qemu_binary;
+	vmm->state_dir = cfg->state_dir ? xstrdup(cfg->state_dir) : NULL;
+	vmm->cfg.state_dir = vmm->state_dir;
 	vmm->ops = ops;
 	pthread_mutex_init(&vmm->lock, NULL);
 	pthread_cond_init(&vmm->cond, NULL);
@@ -182,12 +186,19 @@ void vmm_close(struct vmm *vmm)
 		pthread_mutex_unlock(&vmm->lock);
 		pthread_join(vmm->watchdog, NULL);
 	}
+	/* VMs still held keep running: let go of them (a later process re-attaches). */
+	for (;;) {
+		pthread_mutex_lock(&vmm->lock);
+		struct vmm_vm *vm = vmm->nvms ? vmm->vms[vmm->nvms - 1] : NULL;
+		pthread_mutex_unlock(&vmm->lock);
+		if (!vm)
+			break;
+		vmm_vm_detach(vm);
+	}
 	if (vmm->ops)
 		vmm->ops->close(vmm);
-	if (vmm->nvms)
-		log_warn("vmm: closing the %s backend with %zu vm(s) not freed", vmm->ops->name,
-			 vmm->nvms);
 	free(vmm->vms);
+	free(vmm->state_dir);
 	pthread_mutex_destroy(&vmm->lock);
 	pthread_cond_destroy(&vmm->cond);
 	pthread_cond_destroy(&vmm->watch_cond);
@@ -227,7 +238,7 @@ static struct vmm_vm *find_locked(struct vmm *vmm, const char *name)
 	return NULL;
 }
 
-struct vmm_vm *vmm_get_vm(struct vmm *vmm, const char *name)
+struct vmm_vm *vmm_lookup(struct vmm *vmm, const char *name)
 {
 	pthread_mutex_lock(&vmm->lock);
 	struct vmm_vm *vm = find_locked(vmm, name);
@@ -237,7 +248,7 @@ struct vmm_vm *vmm_get_vm(struct vmm *vmm, const char *name)
 	return vm;
 }
 
-void vmm_put_vm(struct vmm_vm *vm)
+void vmm_vm_put(struct vmm_vm *vm)
 {
 	struct vmm *vmm = vm->vmm;
 	pthread_mutex_lock(&vmm->lock);
@@ -279,8 +290,15 @@ static int check_share(const struct vmm_spec *s, size_t i, kumo_error_t *err)
 	return 0;
 }
 
-static int check_spec(const struct vmm_spec *s, kumo_error_t *err)
+static int check_spec(const struct vmm *vmm, const struct vmm_spec *s, kumo_error_t *err)
 {
+	if (!s->run_dir && !vmm->state_dir)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "vm `%s`: no run directory (and the connection has no state "
+				  "directory)", s->name ? s->name : "");
+	if (!s->run_dir && vmm->state_dir[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID, "state directory `%s` is not absolute",
+				  vmm->state_dir);
 	if (!s->name || !*s->name || strlen(s->name) > 64)
 		return kumo_error(err, KUMO_E_INVALID, "vm name `%s` must have 1 to 64 characters",
 				  s->name ? s->name : "");
@@ -304,11 +322,11 @@ static int check_spec(const struct vmm_spec *s, kumo_error_t *err)
 	if (s->vcpus < 1 || s->vcpus > VMM_VCPUS_MAX)
 		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: %u vcpus (1 to %d)", s->name,
 				  s->vcpus, VMM_VCPUS_MAX);
-	if (!s->run_dir || s->run_dir[0] != '/')
+	if (s->run_dir && s->run_dir[0] != '/')
 		return kumo_error(err, KUMO_E_INVALID, "vm `%s`: run directory `%s` is not absolute",
-				  s->name, s->run_dir ? s->run_dir : "");
+				  s->name, s->run_dir);
 	/* Paths end up inside domain XML and QEMU option strings: keep them plain. */
-	const char *paths[] = {s->kernel, s->initrd, s->run_dir, s->log_path};
+	const char *paths[] = {s->kernel, s->initrd, s->run_dir, s->log_path, s->control_socket};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if (paths[i] && strpbrk(paths[i], ",\n\r"))
 			return kumo_error(err, KUMO_E_INVALID,
@@ -333,6 +351,7 @@ static void free_spec_strings(struct vmm_spec *s)
 	free((char *)s->cmdline);
 	free((char *)s->run_dir);
 	free((char *)s->log_path);
+	free((char *)s->control_socket);
 	if (s->net)
 		free((char *)s->net->tap);
 	for (size_t i = 0; i < s->nshares; i++) {
@@ -378,8 +397,10 @@ static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 					   : xstrdup(extra);
 	else
 		vm->spec.cmdline = dup_or_null(spec->cmdline);
-	vm->spec.run_dir = xstrdup(spec->run_dir);
+	vm->spec.run_dir = spec->run_dir ? xstrdup(spec->run_dir)
+					 : xasprintf("%s/%s", vmm->state_dir, spec->name);
 	vm->spec.log_path = dup_or_null(spec->log_path);
+	vm->spec.control_socket = dup_or_null(spec->control_socket);
 	if (spec->net) {
 		vm->net = *spec->net;
 		vm->net.tap = xstrdup(spec->net->tap);
@@ -428,7 +449,7 @@ static int add_vm(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
 		if (o->spec.net && strcmp(o->spec.net->tap, vm->spec.net->tap) == 0 &&
 		    vmm_vm_state(o) != VMM_STATE_EXITED) {
 			pthread_mutex_unlock(&vmm->lock);
-			return kumo_error(err, KUMO_E_UNSUPPORTED,
+			return kumo_error(err, KUMO_E_PRECONDITION,
 					  "vm `%s`: the pod network on tap `%s` is in use by vm `%s`; "
 					  "kumo runs one vm per pod network at a time",
 					  vm->spec.name, vm->spec.net->tap, o->spec.name);
@@ -454,10 +475,103 @@ static void remove_vm(struct vmm *vmm, struct vmm_vm *vm)
 	pthread_mutex_unlock(&vmm->lock);
 }
 
+/* ---- vm.json: what finding a VM again by its name needs ----------------------------- */
+
+static char *record_path(const struct vmm_vm *vm)
+{
+	return xasprintf("%s/vm.json", vm->spec.run_dir);
+}
+
+/* Writes <run_dir>/vm.json: the spec and QEMU's pid. Replaced atomically, not synced: a
+ * VM does not outlive a crash of the host. */
+static int save_record(struct vmm_vm *vm, kumo_error_t *err)
+{
+	const struct vmm_spec *s = &vm->spec;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I}", "name", s->name,
+			      "kernel", s->kernel, "run_dir", s->run_dir, "memory_mib",
+			      (int)s->memory_mib, "vcpus", (int)s->vcpus, "pid",
+			      (json_int_t)vmm_vm_pid(vm), "cpu_shares", (json_int_t)s->cputune.shares,
+			      "cpu_period_us", (json_int_t)s->cputune.period_us, "cpu_quota_us",
+			      (json_int_t)s->cputune.quota_us);
+	if (s->initrd)
+		json_object_set_new(j, "initrd", json_string(s->initrd));
+	if (s->cmdline)
+		json_object_set_new(j, "cmdline", json_string(s->cmdline));
+	if (s->log_path)
+		json_object_set_new(j, "log_path", json_string(s->log_path));
+	if (s->net) {
+		const uint8_t *m = s->net->mac;
+		char mac[18];
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+			 m[4], m[5]);
+		json_object_set_new(j, "tap", json_string(s->net->tap));
+		json_object_set_new(j, "mac", json_string(mac));
+	}
+	json_t *sh = json_array();
+	for (size_t i = 0; i < s->nshares; i++)
+		json_array_append_new(sh, json_pack("{s:s, s:s, s:b}", "host_path",
+						    s->shares[i].host_path, "tag", s->shares[i].tag,
+						    "readonly", s->shares[i].readonly));
+	json_object_set_new(j, "shares", sh);
+	autofree char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	autofree char *path = record_path(vm);
+	return kumo_write_file_replace(path, text, strlen(text), 0600, err);
+}
+
+/* The spec vm.json holds (strings point into *j, which the caller frees). */
+static int load_record(const char *path, json_t **j, struct vmm_spec *s,
+		       struct vmm_net_attach *net, struct vmm_share **shares, pid_t *pid,
+		       kumo_error_t *err)
+{
+	json_error_t je;
+	*j = json_load_file(path, 0, &je);
+	if (!*j) {
+		if (access(path, F_OK) != 0)
+			return kumo_error(err, KUMO_E_NOT_FOUND, "no vm record `%s`", path);
+		return kumo_error(err, KUMO_E_INTERNAL, "vm record `%s`: %s", path, je.text);
+	}
+#define STR(k) json_string_value(json_object_get(*j, k))
+#define INT(k) json_integer_value(json_object_get(*j, k))
+	*s = (struct vmm_spec){
+		.name = STR("name"), .kernel = STR("kernel"), .initrd = STR("initrd"),
+		.cmdline = STR("cmdline"), .run_dir = STR("run_dir"), .log_path = STR("log_path"),
+		.memory_mib = (unsigned)INT("memory_mib"), .vcpus = (unsigned)INT("vcpus"),
+		.cputune = {(uint64_t)INT("cpu_shares"), (uint64_t)INT("cpu_period_us"),
+			    (int64_t)INT("cpu_quota_us")},
+		.stdout_fd = -1, .stderr_fd = -1,
+	};
+	*pid = (pid_t)INT("pid");
+	const char *tap = STR("tap"), *mac = STR("mac");
+#undef STR
+#undef INT
+	unsigned m[6];
+	if (tap && mac && sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+				 &m[5]) == 6) {
+		*net = (struct vmm_net_attach){.tap = tap};
+		for (int i = 0; i < 6; i++)
+			net->mac[i] = (uint8_t)m[i];
+		s->net = net;
+	}
+	json_t *sh = json_object_get(*j, "shares");
+	size_t n = json_array_size(sh), i;
+	json_t *e;
+	*shares = xzalloc((n + 1) * sizeof(**shares));
+	json_array_foreach(sh, i, e)
+		(*shares)[i] = (struct vmm_share){json_string_value(json_object_get(e, "host_path")),
+						  json_string_value(json_object_get(e, "tag")),
+						  json_is_true(json_object_get(e, "readonly"))};
+	s->shares = *shares;
+	s->nshares = n;
+	if (!s->name || !s->kernel || !s->run_dir)
+		return kumo_error(err, KUMO_E_INTERNAL, "vm record `%s` is incomplete", path);
+	return 0;
+}
+
 int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 	       kumo_error_t *err)
 {
-	if (check_spec(spec, err) < 0)
+	if (check_spec(vmm, spec, err) < 0)
 		return -1;
 	if (spec->net && spec->net->has_fd && vmm->ops != &vmm_qemu_ops)
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
@@ -479,6 +593,10 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 		vmm->ops->release(vm);
 		goto fail;
 	}
+	if (save_record(vm, err) < 0) {
+		vmm_vm_free(vm);
+		return kumo_error_wrap(err, "create vm `%s`", spec->name);
+	}
 	*out = vm;
 	return 0;
 fail:
@@ -486,25 +604,36 @@ fail:
 	return kumo_error_wrap(err, "create vm `%s`", spec->name);
 }
 
-int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
-	       kumo_error_t *err)
+int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_error_t *err)
 {
+	if (!vmm->state_dir)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "attach vm `%s`: the connection has no state directory", name);
 	if (!vmm->ops->attach)
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
 				  "attach vm `%s`: the %s backend cannot re-attach to a vm",
-				  spec->name, vmm->ops->name);
-	if (check_spec(spec, err) < 0)
-		return -1;
-	struct vmm_vm *vm = new_vm(vmm, spec);
+				  name, vmm->ops->name);
+	autofree char *path = xasprintf("%s/%s/vm.json", vmm->state_dir, name);
+	json_t *j = NULL;
+	struct vmm_spec spec = {0};
+	struct vmm_net_attach net;
+	autofree struct vmm_share *shares = NULL;
+	pid_t pid = 0;
+	int ret = -1;
+	if (load_record(path, &j, &spec, &net, &shares, &pid, err) < 0 ||
+	    check_spec(vmm, &spec, err) < 0)
+		goto out;
+	struct vmm_vm *vm = new_vm(vmm, &spec);
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);
-		return -1;
+		goto out;
 	}
 	/* Capture resumes where the previous owner stopped; the files are kept. */
 	if (vmm_console_start(vm, true, &vm->console, err) < 0) {
 		remove_vm(vmm, vm);
 		delete_vm(vm);
-		return kumo_error_wrap(err, "attach vm `%s`", spec->name);
+		kumo_error_wrap(err, "attach vm `%s`", name);
+		goto out;
 	}
 	enum vmm_state st;
 	int rc = vmm->ops->attach(vm, &st, err);
@@ -512,17 +641,67 @@ int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 		remove_vm(vmm, vm);
 		vmm->ops->release(vm);
 		delete_vm(vm);
-		return kumo_error_wrap(err, "attach vm `%s`", spec->name);
+		kumo_error_wrap(err, "attach vm `%s`", name);
+		goto out;
 	}
 	if (rc == 0) {
-		vmm_vm_gone(vm); /* it ended while nobody watched: the record tells how */
+		vm->started = true; /* it ran, or was ended while nobody watched */
+		vmm_vm_gone(vm);    /* the record tells how */
 	} else {
 		pthread_mutex_lock(&vm->lock);
 		if (vm->state == VMM_STATE_CREATED)
 			vm->state = st;
+		vm->started = vm->state != VMM_STATE_CREATED;
 		pthread_mutex_unlock(&vm->lock);
 	}
 	*out = vm;
+	ret = 0;
+out:
+	json_decref(j);
+	return ret;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Kills the QEMU an earlier process started for `name` (vm.json's pid, when its command
+ * line still names the VM). */
+static void kill_orphan(const char *dir, const char *name)
+{
+	autofree char *path = xasprintf("%s/vm.json", dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	pid_t pid = j ? (pid_t)json_integer_value(json_object_get(j, "pid")) : 0;
+	json_decref(j);
+	if (pid <= 1)
+		return;
+	autofree char *cmdpath = xasprintf("/proc/%d/cmdline", (int)pid);
+	autofree uint8_t *cmd = NULL;
+	size_t len = 0;
+	kumo_error_t e = NULL;
+	if (kumo_read_file(cmdpath, 1 << 20, &cmd, &len, &e) == 0 &&
+	    memmem(cmd, len, name, strlen(name))) {
+		log_info("vmm: killing QEMU %d of vm `%s` left by an earlier process", (int)pid, name);
+		kill(pid, SIGKILL);
+	}
+	kumo_error_free(&e);
+}
+
+int vmm_remove(struct vmm *vmm, const char *name, kumo_error_t *err)
+{
+	struct vmm_vm *vm = vmm_lookup(vmm, name);
+	autofree char *dir = vmm->state_dir ? xasprintf("%s/%s", vmm->state_dir, name) : NULL;
+	if (vm) {
+		vmm_vm_put(vm);
+		vmm_vm_free(vm); /* destroys it if it still runs */
+	} else if (dir && vmm->ops == &vmm_qemu_ops) {
+		kill_orphan(dir, name);
+	}
+	if (dir)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
 }
 
@@ -554,6 +733,7 @@ int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == VMM_STATE_CREATED)
 		vm->state = VMM_STATE_RUNNING;
+	vm->started = true;
 	pthread_mutex_unlock(&vm->lock);
 	/* From now on the kernel's boot record must show up on COM3 in time. */
 	struct vmm *vmm = vm->vmm;
@@ -582,7 +762,8 @@ static bool wait_exited_locked(struct vmm_vm *vm, uint64_t deadline_ns)
 	return true;
 }
 
-int vmm_wait(struct vmm_vm *vm, int timeout_ms, struct vmm_exit *out, kumo_error_t *err)
+int vmm_wait(struct vmm_vm *vm, int timeout_ms, struct kumo_exit_record *out,
+	     kumo_error_t *err)
 {
 	uint64_t deadline = timeout_ms < 0 ? 0 : kumo_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	pthread_mutex_lock(&vm->lock);
@@ -685,7 +866,7 @@ void vmm_vm_gone(struct vmm_vm *vm)
 	vm->console = NULL;
 	pthread_mutex_unlock(&vm->lock);
 
-	struct vmm_exit ex = {0};
+	struct kumo_exit_record ex = {0};
 	autofree char *path = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_EXIT);
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -698,27 +879,26 @@ void vmm_vm_gone(struct vmm_vm *vm)
 	 * that was asked for; else a crash nobody explained. */
 	if (kumo_read_file(path, 1 << 20, &buf, &len, &rerr) < 0 ||
 	    vmm_parse_exit_record((const char *)buf, len, &ex) < 0) {
-		ex = (struct vmm_exit){0};
+		ex = (struct kumo_exit_record){.trap = -1};
 		if (error[0]) {
-			ex.reason = VMM_EXIT_CRASHED;
-			ex.code = 255;
-			snprintf(ex.message, sizeof(ex.message), "%s", error);
+			ex.kind = KUMO_EXIT_CRASHED;
+			ex.status = KUMO_EXIT_STATUS_PANIC;
+			snprintf(ex.msg, sizeof(ex.msg), "%s", error);
 		} else if (stop_requested) {
-			ex.reason = VMM_EXIT_KILLED;
-			ex.code = 137;
+			ex.kind = KUMO_EXIT_KILLED;
+			ex.status = KUMO_EXIT_STATUS_KILLED;
 		} else {
-			ex.reason = VMM_EXIT_CRASHED;
-			ex.code = 255;
-			snprintf(ex.message, sizeof(ex.message),
-				 "the VM stopped without an exit record");
+			ex.kind = KUMO_EXIT_CRASHED;
+			ex.status = KUMO_EXIT_STATUS_PANIC;
+			snprintf(ex.msg, sizeof(ex.msg), "the VM stopped without an exit record");
 		}
 	}
 	kumo_error_free(&rerr);
 	free(buf);
-	ex.exited_ns = kumo_now_ns();
 
 	pthread_mutex_lock(&vm->lock);
 	vm->exit = ex;
+	vm->exited_ns = kumo_now_ns();
 	vm->state = VMM_STATE_EXITED;
 	pthread_mutex_unlock(&vm->lock);
 	vmm_emit(vm->vmm, VMM_EVENT_EXITED, vm);
@@ -765,14 +945,25 @@ pid_t vmm_vm_pid(struct vmm_vm *vm)
 	return p;
 }
 
-bool vmm_vm_exit(struct vmm_vm *vm, struct vmm_exit *out)
+bool vmm_vm_exit(struct vmm_vm *vm, struct kumo_exit_record *out, uint64_t *exited_ns)
 {
 	pthread_mutex_lock(&vm->lock);
 	bool done = vm->state == VMM_STATE_EXITED;
-	if (done)
+	if (done) {
 		*out = vm->exit;
+		if (exited_ns)
+			*exited_ns = vm->exited_ns;
+	}
 	pthread_mutex_unlock(&vm->lock);
 	return done;
+}
+
+bool vmm_vm_started(struct vmm_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool started = vm->started;
+	pthread_mutex_unlock(&vm->lock);
+	return started;
 }
 
 uint64_t vmm_vm_first_output_ns(struct vmm_vm *vm)
@@ -841,10 +1032,20 @@ static bool parse_uint(const char *s, size_t n, unsigned max, unsigned *out)
 }
 
 /* One line against kernel/boot_abi.h's record:
- *   KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|panic>[ trap=<n>] msg=<text> */
-static bool parse_record_line(const char *line, size_t n, struct vmm_exit *out)
+ *   KUMO-EXIT v=1 status=<0..255> kind=<exit|trap|oom|panic>[ trap=<n>] msg=<text> */
+static bool parse_record_line(const char *line, size_t n, struct kumo_exit_record *out)
 {
 	static const char prefix[] = KUMO_EXIT_RECORD_PREFIX;
+	static const struct {
+		const char *name;
+		enum kumo_exit_kind kind;
+		bool trap; /* carries trap= */
+	} kinds[] = {
+		{KUMO_EXIT_KIND_EXIT, KUMO_EXIT_EXITED, false},
+		{KUMO_EXIT_KIND_TRAP, KUMO_EXIT_TRAPPED, true},
+		{KUMO_EXIT_KIND_OOM, KUMO_EXIT_OOM, true},
+		{KUMO_EXIT_KIND_PANIC, KUMO_EXIT_PANICKED, false},
+	};
 	size_t plen = sizeof(prefix) - 1;
 	if (n < plen || memcmp(line, prefix, plen) != 0)
 		return false;
@@ -860,28 +1061,27 @@ static bool parse_record_line(const char *line, size_t n, struct vmm_exit *out)
 		msg = "";
 		mlen = 0;
 	}
-	struct vmm_exit ex = {.code = (int)status};
-	if (klen == 4 && memcmp(kind, KUMO_EXIT_KIND_EXIT, 4) == 0) {
-		ex.reason = status ? VMM_EXIT_ERROR : VMM_EXIT_COMPLETED;
-		mlen = 0; /* an exit has no message worth reporting */
-	} else if (klen == 4 && memcmp(kind, KUMO_EXIT_KIND_TRAP, 4) == 0) {
+	struct kumo_exit_record ex = {.status = status, .trap = -1};
+	size_t k = 0;
+	while (k < sizeof(kinds) / sizeof(kinds[0]) &&
+	       !(klen == strlen(kinds[k].name) && memcmp(kind, kinds[k].name, klen) == 0))
+		k++;
+	if (k == sizeof(kinds) / sizeof(kinds[0]))
+		return false;
+	ex.kind = kinds[k].kind;
+	if (kinds[k].trap) {
 		if (!field(line, n, "trap", &v, &vlen) || !parse_uint(v, vlen, 1000, &trap))
 			return false;
-		ex.trap_code = (int)trap;
-		ex.reason = trap == KUMO_TRAP_OUT_OF_MEMORY ? VMM_EXIT_OOM : VMM_EXIT_TRAP;
-	} else if (klen == 5 && memcmp(kind, KUMO_EXIT_KIND_PANIC, 5) == 0) {
-		ex.reason = VMM_EXIT_PANIC;
-	} else {
-		return false;
+		ex.trap = (int32_t)trap;
 	}
-	if (mlen >= sizeof(ex.trap))
-		mlen = sizeof(ex.trap) - 1;
-	memcpy(ex.trap, msg, mlen);
+	if (mlen >= sizeof(ex.msg))
+		mlen = sizeof(ex.msg) - 1;
+	memcpy(ex.msg, msg, mlen);
 	*out = ex;
 	return true;
 }
 
-int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out)
+int vmm_parse_exit_record(const char *buf, size_t len, struct kumo_exit_record *out)
 {
 	int found = -1;
 	size_t i = 0;
@@ -895,54 +1095,4 @@ int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out)
 		i += n + 1;
 	}
 	return found;
-}
-
-int vmm_resources_from_cri(int64_t memory_limit_bytes, int64_t cpu_quota, int64_t cpu_period,
-			   int64_t cpu_shares, unsigned host_cpus, struct vmm_spec *spec,
-			   kumo_error_t *err)
-{
-	if (memory_limit_bytes < 0 || cpu_quota < -1 || cpu_period < 0 || cpu_shares < 0)
-		return kumo_error(err, KUMO_E_INVALID,
-				  "negative resource value (memory %lld, quota %lld, period %lld, "
-				  "shares %lld)",
-				  (long long)memory_limit_bytes, (long long)cpu_quota,
-				  (long long)cpu_period, (long long)cpu_shares);
-	if (host_cpus < 1)
-		host_cpus = 1;
-	unsigned mib = VMM_MEMORY_DEFAULT_MIB;
-	if (memory_limit_bytes > 0) {
-		int64_t m = memory_limit_bytes / (1024 * 1024);
-		if (m < VMM_MEMORY_FLOOR_MIB)
-			return kumo_error(err, KUMO_E_INVALID,
-					  "memory limit %lld bytes is below the %d MiB the kernel "
-					  "needs to boot",
-					  (long long)memory_limit_bytes, VMM_MEMORY_FLOOR_MIB);
-		mib = m > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)m;
-	}
-	unsigned vcpus = 1;
-	struct vmm_cputune tune = {0};
-	if (cpu_quota > 0) {
-		int64_t period = cpu_period > 0 ? cpu_period : 100000;
-		if (period < 1000 || period > 1000000)
-			return kumo_error(err, KUMO_E_INVALID,
-					  "cpu period %lld us is outside 1000..1000000",
-					  (long long)period);
-		int64_t n = (cpu_quota + period - 1) / period;
-		if (n > (int64_t)host_cpus)
-			n = host_cpus;
-		if (n > VMM_VCPUS_MAX)
-			n = VMM_VCPUS_MAX;
-		vcpus = (unsigned)(n < 1 ? 1 : n);
-		tune.period_us = (uint64_t)period;
-		/* libvirt's <quota> applies per vCPU thread: spread the pod's quota. */
-		tune.quota_us = cpu_quota / vcpus;
-		if (tune.quota_us < 1000)
-			tune.quota_us = 1000;
-	}
-	if (cpu_shares > 0)
-		tune.shares = (uint64_t)(cpu_shares < 2 ? 2 : cpu_shares > 262144 ? 262144 : cpu_shares);
-	spec->memory_mib = mib;
-	spec->vcpus = vcpus;
-	spec->cputune = tune;
-	return 0;
 }

@@ -14,9 +14,16 @@
  *
  * The guest side of the contract (which serial port carries stdout, stderr and the exit
  * record, the record's format) is kernel/boot_abi.h: COM1 stdout, COM2 stderr, COM3
- * kernel log + exit record; vmm/ includes nothing else from kernel/. Each VM gets a run directory holding the raw serial streams; the console
- * pump follows them into the sinks (a raw fd and/or a CRI log file), so output written
- * while nobody reads is never lost, and the exit record is read back after power-off.
+ * kernel log + exit record; vmm/ includes nothing else from kernel/ (and nothing from
+ * compiler/). How a VM ended is the boot ABI's struct kumo_exit_record, decoded here
+ * once. Each VM gets a run directory holding the raw serial streams; the console pump
+ * follows them into the sinks (a raw fd and/or a CRI log file), so output written while
+ * nobody reads is never lost, and the exit record is read back after power-off.
+ *
+ * The registry: a connection keeps its VMs by name (vmm_lookup). With a state
+ * directory, a VM's run directory is <state_dir>/<name> and holds vm.json, what a
+ * later process needs to find the VM again by its name alone (vmm_attach), and
+ * vmm_remove ends a VM by name, also one an earlier process left behind.
  *
  * The accelerator (vmm/accel.c) is probed, never assumed: KVM counts as usable only when
  * kumo's own kernel, booted in probe mode under KVM (kernel/boot_abi.h), reports back
@@ -26,7 +33,7 @@
  * Never hang: a VM that stops for anything but its app's exit (an accelerator error,
  * a guest panic through pvpanic, a reset, QEMU dying) or shows no sign of life (the
  * kernel's boot record on COM3) within its deadline is destroyed at once and exits
- * VMM_EXIT_CRASHED with QEMU's first error line (or the cause) in vmm_exit.message.
+ * KUMO_EXIT_CRASHED with QEMU's first error line (or the cause) in the record's msg.
  *
  * Knobs from the environment (debugging and tests): KUMO_VM_CMDLINE (words appended to
  * every VM's kernel command line), KUMO_VM_LIFE_DEADLINE_MS (the sign-of-life
@@ -42,6 +49,7 @@
 #include <sys/types.h>
 
 #include "common.h"
+#include "kernel/boot_abi.h"
 
 /* ---- Connections and backends -------------------------------------------------- */
 
@@ -92,6 +100,8 @@ struct vmm_config {
 				   * only checks that /dev/kvm opens (the caller probed) */
 	vmm_event_fn on_event;    /* may be NULL */
 	void *event_ctx;          /* passed to on_event */
+	const char *state_dir;    /* VMs' run directories: <state_dir>/<name>; NULL: each spec
+				   * names its own and VMs cannot be attached by name */
 	const char *probe_kernel; /* AUTO: kumo kernel image to probe KVM with, NULL: none */
 	const char *kernel_id;    /* its kernel build id (the verdict cache key) */
 	const char *accel_cache_dir; /* NULL: $KUMO_ACCEL_CACHE_DIR, else VMM_ACCEL_CACHE_DIR */
@@ -101,7 +111,8 @@ struct vmm_config {
 /* Opens a connection (libvirt: connects and starts its event loop thread; QEMU: checks
  * the binary). The connection is re-established transparently when libvirtd restarts. */
 int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err);
-/* Closes the connection; every VM made through it must have been freed. NULL is fine. */
+/* Closes the connection; VMs still held are let go of (vmm_vm_detach: they keep
+ * running). NULL is fine. */
 void vmm_close(struct vmm *vmm);
 /* "qemu" or "libvirt". */
 const char *vmm_backend_name(const struct vmm *vmm);
@@ -203,7 +214,7 @@ struct vmm_net_attach {
 			   * may close it once vmm_create returned */
 };
 
-/* CPU controls mapped from the CRI container config (vmm_resources_from_cri). */
+/* CPU controls (libvirt <cputune>; QEMU-direct applies none). */
 struct vmm_cputune {
 	uint64_t shares;    /* libvirt <shares>, 0: default */
 	uint64_t period_us; /* CFS period, 0: none */
@@ -229,46 +240,33 @@ struct vmm_spec {
 	unsigned memory_mib;   /* guest RAM */
 	unsigned vcpus;        /* vCPUs, at least 1 */
 	struct vmm_cputune cputune; /* zeroes: none */
-	const char *run_dir;   /* per-VM directory for raw console files (created) */
+	const char *run_dir;   /* per-VM directory for raw console files and vm.json
+				* (created); NULL: <state_dir>/<name> */
 	int stdout_fd;         /* guest stdout bytes copied here as they arrive, -1: none */
 	int stderr_fd;         /* guest stderr bytes copied here, -1: none */
 	const char *log_path;  /* CRI log file (kubelet's log_path), NULL: none */
 	const struct vmm_net_attach *net; /* NULL: no network device */
 	const struct vmm_share *shares;   /* host directories shared live, in order */
 	size_t nshares;
+	const char *control_socket; /* pod VM (kernel/pod_abi.h): the unix socket path QEMU
+				     * serves the control channel's virtio-console on (the
+				     * caller connects, and reconnects after a restart); NULL:
+				     * none. QEMU backend only, for now */
 	unsigned life_deadline_ms; /* no boot record on COM3 this long after vmm_start:
-				    * the VM is dead (destroyed, VMM_EXIT_CRASHED). 0:
+				    * the VM is dead (destroyed, KUMO_EXIT_CRASHED). 0:
 				    * $KUMO_VM_LIFE_DEADLINE_MS, else VMM_LIFE_DEADLINE_MS */
 };
 
 #define VMM_LIFE_DEADLINE_MS 10000
 
+/* The raw serial streams in a VM's run directory, appended to by QEMU/libvirt
+ * (kernel/boot_abi.h): COM1 (the app's stdout; a pod VM's record stream,
+ * kernel/pod_abi.h), COM2 (stderr), COM3 (kernel log, boot and exit records). */
+#define VMM_RAW_STDOUT "stdout.raw"
+#define VMM_RAW_STDERR "stderr.raw"
+#define VMM_RAW_EXIT "exit.raw"
+
 /* ---- Lifecycle ------------------------------------------------------------------ */
-
-/* Why the VM ended (what ContainerStatus reports). */
-enum vmm_exit_reason {
-	VMM_EXIT_COMPLETED = 1, /* exit record with code 0 */
-	VMM_EXIT_ERROR,         /* exit record with a non-zero code */
-	VMM_EXIT_TRAP,          /* exit record of kind trap (a Wasm trap) */
-	VMM_EXIT_OOM,           /* trap KUMO_TRAP_OUT_OF_MEMORY: OOMKilled in CRI */
-	VMM_EXIT_PANIC,         /* exit record of kind panic: a kernel bug */
-	VMM_EXIT_KILLED,        /* destroyed by vmm_stop() before it exited */
-	VMM_EXIT_CRASHED,       /* gone without an exit record: stopped by QEMU (accelerator
-				 * error, guest panic, reset), QEMU died, or no sign of life
-				 * by the deadline; vmm_exit.message says which */
-};
-
-struct vmm_exit {
-	enum vmm_exit_reason reason; /* see above */
-	int code;                    /* status 0-255 from the exit record; 137 when
-				      * killed, 255 when crashed */
-	int trap_code;               /* enum kumo_trap_code (compiler/abi.h), 0: none */
-	char trap[64];               /* the record's msg for a trap or panic
-				      * ("out of bounds memory access"), "" otherwise */
-	uint64_t exited_ns;          /* kumo_now_ns() when kumo learned of it */
-	char message[256];           /* VMM_EXIT_CRASHED: why, e.g. QEMU's first error line
-				      * "KVM internal error. Suberror: 1"; "" otherwise */
-};
 
 /* Creates the VM paused: QEMU started with -S / a transient libvirt domain created
  * with VIR_DOMAIN_START_PAUSED. The console pump starts here, so nothing the guest
@@ -279,7 +277,8 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
 int vmm_start(struct vmm_vm *vm, kumo_error_t *err);
 /* Waits for the VM to exit: timeout_ms < 0 waits forever. Returns 1 and fills *out
  * when it exited, 0 on timeout. */
-int vmm_wait(struct vmm_vm *vm, int timeout_ms, struct vmm_exit *out, kumo_error_t *err);
+int vmm_wait(struct vmm_vm *vm, int timeout_ms, struct kumo_exit_record *out,
+	     kumo_error_t *err);
 /* Asks the guest to power off (ACPI power button), waits grace_ms, then destroys it.
  * Returns when the VM is gone. Stopping an exited VM is a no-op. */
 int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err);
@@ -287,15 +286,25 @@ int vmm_stop(struct vmm_vm *vm, int grace_ms, kumo_error_t *err);
  * run_dir (the caller owns it). NULL is fine. */
 void vmm_vm_free(struct vmm_vm *vm);
 
-/* Recovery after a kumod restart: finds the VM spec->name names again (libvirt: the
- * domain; QEMU: the process in run_dir/qemu.pid, driven through the monitor QEMU keeps
- * on run_dir/qmp.sock for this, watched through a pidfd). When it still runs (or waits
+/* The VM of this connection called name, held until vmm_vm_put (a vmm_vm_free or
+ * vmm_remove of it waits for that); NULL when the connection has none. */
+struct vmm_vm *vmm_lookup(struct vmm *vmm, const char *name);
+void vmm_vm_put(struct vmm_vm *vm);
+
+/* Recovery after a restart: finds VM `name` again from <state_dir>/<name>/vm.json
+ * (libvirt: the domain; QEMU: the process in qemu.pid, driven through the monitor QEMU
+ * keeps on qmp.sock for this, watched through a pidfd). When it still runs (or waits
  * paused) it comes back RUNNING (or CREATED) and console capture resumes from the
- * offsets saved in run_dir, so no line is lost or repeated; when it ended meanwhile, it
- * comes back EXITED with the exit record's code. A QEMU that runs without that monitor
- * (started by an older kumo) fails with an error naming it. */
-int vmm_attach(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
-	       kumo_error_t *err);
+ * offsets saved in the run directory, so no line is lost or repeated; when it ended
+ * meanwhile, it comes back EXITED with the exit record's code. No vm.json: KUMO_E_NOT_FOUND.
+ * A QEMU that runs without that monitor (started by an older kumo) fails with an error
+ * naming it. */
+int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_error_t *err);
+
+/* Ends VM `name` and forgets it: destroyed if this connection holds it, else a QEMU an
+ * earlier process left running (vm.json's pid, when its command line names the VM) is
+ * killed; then its run directory <state_dir>/<name> is removed. Nothing left is fine. */
+int vmm_remove(struct vmm *vmm, const char *name, kumo_error_t *err);
 /* Lets go of the VM without stopping it (kumod shutting down): the console pump
  * drains and saves its offsets, the handle is freed. NULL is fine. */
 void vmm_vm_detach(struct vmm_vm *vm);
@@ -304,8 +313,11 @@ enum vmm_state vmm_vm_state(struct vmm_vm *vm);
 const char *vmm_vm_name(const struct vmm_vm *vm);
 /* QEMU's host pid, or 0 when unknown. */
 pid_t vmm_vm_pid(struct vmm_vm *vm);
-/* Fills *out when the VM exited; returns false while it runs. */
-bool vmm_vm_exit(struct vmm_vm *vm, struct vmm_exit *out);
+/* Fills *out (and *exited_ns, may be NULL: kumo_now_ns() when kumo learned of the end)
+ * when the VM exited; returns false while it runs. */
+bool vmm_vm_exit(struct vmm_vm *vm, struct kumo_exit_record *out, uint64_t *exited_ns);
+/* True once the VM was started (vmm_start, or attached after it had been). */
+bool vmm_vm_started(struct vmm_vm *vm);
 /* kumo_now_ns() of the first console byte, 0 while none arrived. */
 uint64_t vmm_vm_first_output_ns(struct vmm_vm *vm);
 /* Re-opens the CRI log file (kubelet rotated it: ReopenContainerLog). */
@@ -323,7 +335,7 @@ int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
 /* Parses the exit channel's bytes (COM3: kernel log lines and the exit record of
  * kernel/boot_abi.h, "KUMO-EXIT v=1 status=N kind=K[ trap=T] msg=M\n"; the last
  * complete record wins) into *out. Returns 0, or -1 when no valid record is there. */
-int vmm_parse_exit_record(const char *buf, size_t len, struct vmm_exit *out);
+int vmm_parse_exit_record(const char *buf, size_t len, struct kumo_exit_record *out);
 
 /* ---- Files reported at exit ------------------------------------------------------ */
 
@@ -343,17 +355,6 @@ int vmm_exit_files(const char *run_dir, vmm_exit_file_fn fn, void *ctx, kumo_err
 #define VMM_MEMORY_FLOOR_MIB 16 /* KUMO_BOOT_MIN_RAM_BYTES (kernel/boot_abi.h) in MiB */
 #define VMM_MEMORY_DEFAULT_MIB 64
 #define VMM_VCPUS_MAX 64
-
-/* Maps the CRI LinuxContainerResources to guest RAM, vCPUs and cputune:
- *   memory_limit_bytes: 0 → VMM_MEMORY_DEFAULT_MIB; otherwise rounded down to MiB; a
- *     limit below VMM_MEMORY_FLOOR_MIB is an error (KUMO_E_INVALID) naming both.
- *   cpu_quota/cpu_period (CFS, µs): vCPUs = ceil(quota/period) capped at host_cpus,
- *     cputune period/quota per vCPU so the VM as a whole gets quota/period CPUs;
- *     no quota → 1 vCPU. cpu_shares → cputune shares (0: none).
- * Fills spec->memory_mib, spec->vcpus and spec->cputune. */
-int vmm_resources_from_cri(int64_t memory_limit_bytes, int64_t cpu_quota, int64_t cpu_period,
-			   int64_t cpu_shares, unsigned host_cpus, struct vmm_spec *spec,
-			   kumo_error_t *err);
 
 /* ---- Domain XML (libvirt backend; pure, golden-tested) -------------------------- */
 

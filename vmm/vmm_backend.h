@@ -7,10 +7,7 @@
 
 #include "vmm.h"
 
-/* File names inside a VM's run directory. */
-#define VMM_RAW_STDOUT "stdout.raw"
-#define VMM_RAW_STDERR "stderr.raw"
-#define VMM_RAW_EXIT "exit.raw"
+/* File names inside a VM's run directory (the raw streams: vmm.h). */
 #define VMM_CONSOLE_OFFSETS "console.offsets"
 
 struct vmm_ops {
@@ -41,7 +38,8 @@ struct vmm {
 	void *priv;                /* backend connection state */
 	pthread_mutex_t lock;      /* guards vms and each vm's refs */
 	pthread_cond_t cond;       /* signalled when a vm's refs drop to 0 */
-	struct vmm_vm **vms;       /* live VMs of this connection */
+	struct vmm_vm **vms;       /* live VMs of this connection: the registry */
+	char *state_dir;           /* run directories by name, NULL: none */
 	size_t nvms;
 	pthread_t watchdog;        /* ends started VMs that show no sign of life */
 	bool watchdog_started;
@@ -59,7 +57,9 @@ struct vmm_vm {
 	pthread_cond_t cond;         /* signalled when state changes */
 	enum vmm_state state;
 	bool stop_requested;         /* vmm_stop began: an exit without record is KILLED */
-	struct vmm_exit exit;        /* valid in VMM_STATE_EXITED */
+	struct kumo_exit_record exit; /* valid in VMM_STATE_EXITED */
+	uint64_t exited_ns;          /* kumo_now_ns() when it was learned */
+	bool started;                /* vmm_start ran (or attached after one) */
 	bool gone;                   /* vmm_vm_gone() ran or runs */
 	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
 	pid_t pid;                   /* QEMU's pid when known */
@@ -85,10 +85,6 @@ void vmm_vm_set_error(struct vmm_vm *vm, const char *fmt, ...)
 void vmm_vm_fail(struct vmm_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Delivers an event to the connection's callback. */
 void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm);
-/* Finds a VM of the connection by name and holds it (vmm_vm_free waits for
- * vmm_put_vm); NULL when none. Used by event handlers. */
-struct vmm_vm *vmm_get_vm(struct vmm *vmm, const char *name);
-void vmm_put_vm(struct vmm_vm *vm);
 
 /* The console pump: follows run_dir's raw stdout/stderr files into the spec's sinks.
  * resume: continue from the offsets saved in run_dir (re-attach), else start at 0. */

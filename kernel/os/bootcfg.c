@@ -257,6 +257,16 @@ static void parse(const char *json, size_t len)
 	const cJSON *net = cJSON_GetObjectItemCaseSensitive(root, "net");
 	if (net)
 		parse_net(net);
+	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(root, "pod");
+	if (pod) {
+		if (!cJSON_IsObject(pod))
+			panic("boot config: `pod` is not an object");
+		c->pod = 1;
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(pod, "name");
+		if (name && !cJSON_IsString(name))
+			panic("boot config: `pod.name` is not a string");
+		c->pod_name = name ? xstrdup_k(name->valuestring) : NULL;
+	}
 	cJSON_Delete(root);
 }
 
@@ -292,6 +302,16 @@ void bootcfg_init(const struct kumo_hvm_start_info *si)
 		if (h->rootfs_size) {
 			c->rootfs = img + h->rootfs_offset;
 			c->rootfs_size = h->rootfs_size;
+		}
+		/* v3: zero (reserved) in older initrds, so no object. */
+		if (h->object_size) {
+			if (h->object_offset > size || h->object_size > size - h->object_offset ||
+			    ((uintptr_t)img + h->object_offset) % 8)
+				panic("boot config: object (offset %llu, %llu bytes) outside the %llu-byte "
+				      "initrd or not 8-byte aligned", (unsigned long long)h->object_offset,
+				      (unsigned long long)h->object_size, (unsigned long long)size);
+			c->object = img + h->object_offset;
+			c->object_size = h->object_size;
 		}
 	}
 	if (!c->argv) {

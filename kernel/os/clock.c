@@ -231,14 +231,9 @@ void clock_sleep_until(uint64_t deadline_ns)
 			return;
 		net_wait(deadline_ns);
 	}
-	for (;;) {
-		uint64_t now = clock_monotonic_ns();
-		if (now >= deadline_ns)
-			return;
-		lapic_arm_ns(deadline_ns - now);
-		/* sti's one-instruction shadow makes "enable, then halt" atomic: a timer that
-		 * fires in between still wakes the hlt. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	/* Other threads run meanwhile; with none, the CPU halts until the timer. */
+	while (clock_monotonic_ns() < deadline_ns) {
+		sched_wait(0, deadline_ns);
 		kstop_check();
 	}
 }

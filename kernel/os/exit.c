@@ -7,6 +7,8 @@
 #include "kernel/os/p9fs.h"
 #include "kernel/os/ramfs.h"
 #include "compiler/abi.h"
+#include "kernel/rt/rt.h"
+#include "kernel/rt/rt_platform.h"
 
 static volatile int exiting;
 
@@ -75,9 +77,17 @@ void kexit(int status)
 	finish(status & 0xff, KUMO_EXIT_KIND_EXIT, -1, "exited");
 }
 
+int kumo_pod_mode;
+
 void kstop_check(void)
 {
-	if (kumo_stop_pending && !exiting) {
+	struct kthread *t = kthread_current();
+	/* The pod stopped or killed this container: unwind its instance (only from inside
+	 * it: a wait of the container's own setup or teardown code just goes on). */
+	if (t->stop && t->owner && t->guard)
+		kumo_plat_unwind(KUMO_RT_EXIT, t->stop == KSTOP_KILL ? KUMO_POD_EXIT_KILLED
+								   : KUMO_EXIT_STATUS_STOPPED);
+	if (kumo_stop_pending && !exiting && !kumo_pod_mode) {
 		klog("stop requested by the host (ACPI power button)");
 		finish(KUMO_EXIT_STATUS_STOPPED, KUMO_EXIT_KIND_EXIT, -1, "stopped by the host");
 	}
@@ -86,7 +96,9 @@ void kstop_check(void)
 void ktrap(uint32_t code)
 {
 	klog("wasm trap: %s", kumo_trap_message(code));
-	finish(KUMO_EXIT_STATUS_TRAP, KUMO_EXIT_KIND_TRAP, (int)code, kumo_trap_message(code));
+	finish(KUMO_EXIT_STATUS_TRAP,
+	       code == KUMO_TRAP_OUT_OF_MEMORY ? KUMO_EXIT_KIND_OOM : KUMO_EXIT_KIND_TRAP,
+	       (int)code, kumo_trap_message(code));
 }
 
 void panic(const char *fmt, ...)

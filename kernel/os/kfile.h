@@ -18,6 +18,8 @@ struct kumo_plat_file {
 	int kind;            /* PF_CONSOLE, PF_NODE, PF_SOCKET or PF_9P */
 	struct ksock *sock;  /* PF_SOCKET (plat_net.c) */
 	int stdio_n;         /* console: 0 stdin (always empty), 1 stdout, 2 stderr */
+	uint32_t cid;        /* console of a pod container: its output goes out as records
+			      * (kernel/os/podrec.c) of this cid; 0: the raw ports */
 	struct rnode *node;  /* PF_NODE */
 	struct p9node *p9;   /* PF_9P (p9fs.c) */
 	uint64_t pos;        /* file offset */

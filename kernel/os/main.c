@@ -73,11 +73,14 @@ static __attribute__((noreturn)) void probe_report(void)
 	power_off();
 }
 
-static long app_trampoline(void *arg)
+static int app_status;
+
+/* The app's thread: its own stack of the config's size, an unmapped guard below. */
+static void app_thread(void *arg)
 {
 	(void)arg;
 	kumo_app_entry_tsc = rdtsc();
-	return kumo_app_main();
+	app_status = kumo_app_main();
 }
 
 void kumo_kmain(uint32_t start_info_paddr);
@@ -105,22 +108,29 @@ void kumo_kmain(uint32_t start_info_paddr)
 	lapic_init();
 	t[3] = rdtsc();
 	clock_init();
+	sched_init();
 	t[4] = rdtsc();
 	random_init(NULL, 0);
 	bootcfg_init(si);
 	t[5] = rdtsc();
 	net_init();
-	if (power_button_init() == 0)
-		klog("power button: a host stop ends the app (exit status %d)", KUMO_EXIT_STATUS_STOPPED);
+	if (power_button_init() == 0) {
+		if (kumo_bootcfg.pod)
+			klog("power button: a host stop stops every container, then the pod");
+		else
+			klog("power button: a host stop ends the app (exit status %d)",
+			     KUMO_EXIT_STATUS_STOPPED);
+	}
 	for (int i = 0; i < 6; i++)
 		boot_stage_tsc[i] = t[i];
 	/* Short, since every byte is a VM exit before the app runs; the details follow
 	 * at exit (kumo_log_boot_details). */
 	klog("up: accel %s, clock %s", kumo_accel(), clock_source());
-	uintptr_t bottom;
-	uintptr_t top = vm_stack_create(kumo_bootcfg.stack_size, &bottom);
-	long status = kumo_call_on_stack(app_trampoline, NULL, (void *)top);
-	kexit((int)status);
+	struct kthread *app = kthread_create(app_thread, NULL, kumo_bootcfg.stack_size);
+	if (!app)
+		panic("no RAM for a %llu-byte app stack", (unsigned long long)kumo_bootcfg.stack_size);
+	kthread_join(app);
+	kexit(app_status);
 }
 
 uint64_t kumo_boot_to_app_ns(void)

@@ -36,16 +36,16 @@ int kumo_plat_mem_commit(void *base, uint64_t from, uint64_t to)
 
 void kumo_plat_mem_release(void *base, uint64_t bytes)
 {
-	vm_unmap((uintptr_t)base, (bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+	vm_release(base, bytes); /* the address space is reused by the next instance */
 }
 
 uintptr_t kumo_plat_stack_limit(void)
 {
-	uintptr_t bottom = vm_stack_bottom();
+	uintptr_t bottom = kthread_current()->stack_lo;
 	return bottom ? bottom + KUMO_STACK_HEADROOM_BYTES : 0;
 }
 
-/* ---- guarded calls: a chain of saved contexts on the (single) app stack ---- */
+/* ---- guarded calls: a chain of saved contexts on each thread's stack ---- */
 
 struct guard {
 	struct kumo_kjmp jb;
@@ -53,31 +53,31 @@ struct guard {
 	volatile uint32_t kind;
 	volatile uint32_t code;
 };
-static struct guard *current_guard;
 
 int kumo_plat_guarded_call(void (*fn)(void *), void *arg, struct kumo_rt_outcome *out)
 {
+	struct kthread *t = kthread_current();
 	struct guard g;
-	g.prev = current_guard;
+	g.prev = t->guard;
 	g.kind = KUMO_RT_OK;
 	g.code = 0;
 	if (kumo_kjmp_save(&g.jb) != 0) {
-		current_guard = g.prev;
+		t->guard = g.prev;
 		if (g.kind == KUMO_RT_TRAP)
 			kumo_rt_outcome_set(out, KUMO_RT_TRAP, g.code, kumo_trap_message(g.code));
 		else
 			kumo_rt_outcome_set(out, g.kind, g.code, "exit");
 		return -1;
 	}
-	current_guard = &g;
+	t->guard = &g;
 	fn(arg);
-	current_guard = g.prev;
+	t->guard = g.prev;
 	return 0;
 }
 
 void kumo_plat_unwind(uint32_t kind, uint32_t code)
 {
-	struct guard *g = current_guard;
+	struct guard *g = kthread_current()->guard;
 	if (!g) {
 		if (kind == KUMO_RT_TRAP)
 			ktrap(code);
@@ -127,6 +127,7 @@ int kumo_plat_random(void *buf, size_t len)
 
 void kumo_plat_yield(void)
 {
+	sched_wait(0, clock_monotonic_ns()); /* ready at once: the others run first */
 }
 
 int kumo_plat_raise(uint32_t sig)

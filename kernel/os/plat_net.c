@@ -126,6 +126,7 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		pbuf_cat(s->rx, p);
 	else
 		s->rx = p;
+	sched_kick(); /* a reader may wait on another thread */
 	return ERR_OK;
 }
 
@@ -141,18 +142,31 @@ static void on_tcp_err(void *arg, err_t err)
 		s->err = err == ERR_CLSD ? 0 : from_lwip_err(err);
 	s->connecting = 0;
 	s->rx_eof = 1;
+	sched_kick();
 }
 
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct ksock *s = arg;
-	(void)pcb;
 	if (s) {
 		s->connecting = 0;
 		s->connected = err == ERR_OK;
 		if (err != ERR_OK)
 			s->err = from_lwip_err(err);
 	}
+	if (err == ERR_OK)
+		net_tcp_tso(pcb);
+	sched_kick();
+	return ERR_OK;
+}
+
+/* Acknowledged data made send room: a writer waiting for it may be another thread. */
+static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)arg;
+	(void)pcb;
+	(void)len;
+	sched_kick();
 	return ERR_OK;
 }
 
@@ -171,6 +185,7 @@ static void tcp_attach(struct ksock *s, struct tcp_pcb *pcb)
 	tcp_arg(pcb, s);
 	tcp_recv(pcb, on_tcp_recv);
 	tcp_err(pcb, on_tcp_err);
+	tcp_sent(pcb, on_tcp_sent);
 	tcp_nagle_disable(pcb);
 }
 
@@ -191,12 +206,14 @@ static err_t on_tcp_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 	c->type = KUMO_PLAT_SOCK_STREAM;
 	c->connected = 1;
 	tcp_attach(c, newpcb);
+	net_tcp_tso(newpcb);
 	if (l->aq_tail)
 		l->aq_tail->aq_next = c;
 	else
 		l->aq_head = c;
 	l->aq_tail = c;
 	l->aq_len++;
+	sched_kick();
 	return ERR_OK;
 }
 
@@ -220,6 +237,7 @@ static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
 		s->dq_head = d;
 	s->dq_tail = d;
 	s->dq_len++;
+	sched_kick();
 }
 
 /* ---- socket objects ---- */
@@ -269,6 +287,7 @@ void ksock_free(struct ksock *s)
 		free(d);
 	}
 	free(s);
+	net_flush(); /* the FINs and RSTs */
 }
 
 uint8_t ksock_filetype(struct ksock *s)
@@ -468,6 +487,7 @@ int kumo_plat_sock_connect(struct kumo_plat_file *f, const struct kumo_plat_sock
 		if (e != ERR_OK)
 			return -from_lwip_err(e);
 		s->connecting = 1;
+		net_flush(); /* the SYN */
 		if (nonblocking(f))
 			return -WASI_EINPROGRESS;
 	} else if (nonblocking(f)) {
@@ -531,9 +551,20 @@ static void tcp_consume(struct ksock *s, size_t n)
 	}
 }
 
+static int sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     uint32_t flags, size_t *done, bool *truncated, struct kumo_plat_sockaddr *from);
+
 int kumo_plat_sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 			uint32_t flags, size_t *done, bool *truncated,
 			struct kumo_plat_sockaddr *from)
+{
+	int rc = sock_recv(f, iov, n, flags, done, truncated, from);
+	net_flush(); /* window updates tcp_recved sent */
+	return rc;
+}
+
+static int sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     uint32_t flags, size_t *done, bool *truncated, struct kumo_plat_sockaddr *from)
 {
 	struct ksock *s = sock_of(f);
 	*done = 0;
@@ -574,7 +605,9 @@ int kumo_plat_sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 				size_t avail = s->rx->tot_len;
 				if (!waitall || peek || avail >= cap - *done || s->rx_eof || !s->tcp) {
 					size_t take = avail < cap - *done ? avail : cap - *done;
+					uint64_t t0 = prof_begin();
 					size_t got = copy_out(s->rx, 0, iov, n, *done, take);
+					prof_end(NETPROF_RECV, t0);
 					if (!peek)
 						tcp_consume(s, got);
 					*done += got;
@@ -644,8 +677,21 @@ static int udp_send_iov(struct ksock *s, const struct kumo_plat_iov *iov, size_t
 	return 0;
 }
 
+static int sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     const struct kumo_plat_sockaddr *to, size_t *done);
+
 int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 			const struct kumo_plat_sockaddr *to, size_t *done)
+{
+	int rc = sock_send(f, iov, n, to, done);
+	uint64_t t0 = prof_begin();
+	net_flush(); /* what tcp_output or udp queued, whichever way it returned */
+	prof_end(NETPROF_OUTPUT, t0);
+	return rc;
+}
+
+static int sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     const struct kumo_plat_sockaddr *to, size_t *done)
 {
 	struct ksock *s = sock_of(f);
 	*done = 0;
@@ -680,7 +726,9 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 			if (c > 0xffff)
 				c = 0xffff;
 			u8_t fl = TCP_WRITE_FLAG_COPY | (*done + c < total ? TCP_WRITE_FLAG_MORE : 0);
+			uint64_t t0 = prof_begin();
 			err_t e = tcp_write(s->tcp, (const uint8_t *)iov[i].buf + off, (u16_t)c, fl);
+			prof_end(NETPROF_WRITE, t0);
 			if (e == ERR_OK) {
 				off += c;
 				*done += c;
@@ -690,7 +738,9 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 				return *done ? 0 : -from_lwip_err(e);
 		}
 		/* Full: push what is queued and wait for acknowledgements. */
+		uint64_t t0 = prof_begin();
 		tcp_output(s->tcp);
+		prof_end(NETPROF_OUTPUT, t0);
 		if (nonblocking(f))
 			return *done ? 0 : -WASI_EAGAIN;
 		if (clock_monotonic_ns() >= deadline)
@@ -700,8 +750,11 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 			net_wait(deadline); /* until acknowledgements (or the deadline) arrive */
 		net_poll();
 	}
-	if (s->tcp)
+	if (s->tcp) {
+		uint64_t t0 = prof_begin();
 		tcp_output(s->tcp);
+		prof_end(NETPROF_OUTPUT, t0);
+	}
 	return 0;
 }
 
@@ -724,11 +777,14 @@ int kumo_plat_sock_shutdown(struct kumo_plat_file *f, uint32_t how)
 		s->shut_wr = 1;
 		if (s->tcp) {
 			err_t e = tcp_shutdown(s->tcp, 0, 1);
-			if (e != ERR_OK)
+			if (e != ERR_OK) {
+				net_flush();
 				return -from_lwip_err(e);
+			}
 			net_poll();
 		}
 	}
+	net_flush(); /* window updates from tcp_consume */
 	return 0;
 }
 
@@ -847,28 +903,34 @@ static void on_dns(const char *name, const ip_addr_t *addr, void *arg)
 /* One lookup through lwIP's resolver: 0 found, -WASI_ENOENT not found. */
 static int dns_lookup(const char *name, ip_addr_t *out)
 {
-	struct dns_wait w = { 0, 0, IPADDR4_INIT(0) };
-	err_t e = dns_gethostbyname(name, out, on_dns, &w);
-	if (e == ERR_OK)
-		return 0;
-	if (e != ERR_INPROGRESS)
+	/* On the heap, not the stack: a stop or kill of the calling container unwinds it
+	 * from net_wait while lwIP still holds the request, whose answer then lands in this
+	 * (leaked, never reused) block instead of a dead stack. */
+	struct dns_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -WASI_ENOMEM;
+	err_t e = dns_gethostbyname(name, out, on_dns, w);
+	if (e != ERR_INPROGRESS) {
+		free(w);
+		if (e == ERR_OK)
+			return 0;
 		return e == ERR_ARG ? -WASI_EINVAL : -WASI_ENOENT;
+	}
 	/* lwIP's own timers give up after DNS_MAX_RETRIES; the deadline is a backstop. */
 	uint64_t deadline = clock_monotonic_ns() + 30ull * 1000000000u;
-	while (!w.done) {
+	while (!w->done) {
 		net_poll();
-		if (w.done)
+		if (w->done)
 			break;
-		if (clock_monotonic_ns() >= deadline) {
-			/* The pending request still points at w: it must not outlive us. */
-			panic("dns: lookup of `%s` did not finish", name);
-		}
+		if (clock_monotonic_ns() >= deadline)
+			return -WASI_ETIMEDOUT; /* w stays with the pending request (leaked) */
 		net_wait(deadline);
 	}
-	if (!w.found)
-		return -WASI_ENOENT;
-	ip_addr_copy(*out, w.addr);
-	return 0;
+	int found = w->found;
+	if (found)
+		ip_addr_copy(*out, w->addr);
+	free(w);
+	return found ? 0 : -WASI_ENOENT;
 }
 
 static int count_dots(const char *s)
@@ -943,7 +1005,72 @@ int kumo_plat_resolve(const char *node, const char *service, uint8_t family, uin
 	return 0;
 }
 
-/* ---- the boot config's listening sockets ---- */
+/* ---- listening sockets (the boot config's, a pod container's) ---- */
+
+/* "tcp:A.B.C.D:PORT" / "udp:A.B.C.D:PORT" -> type and address; 0 or -1. */
+static int parse_listen(const char *l, uint8_t *type, struct kumo_plat_sockaddr *a)
+{
+	if (strncmp(l, "tcp:", 4) == 0)
+		*type = KUMO_PLAT_SOCK_STREAM;
+	else if (strncmp(l, "udp:", 4) == 0)
+		*type = KUMO_PLAT_SOCK_DGRAM;
+	else
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->family = KUMO_PLAT_AF_INET;
+	const char *p = l + 4;
+	for (int k = 0; k < 5; k++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		long v = 0;
+		int digits = 0;
+		while (*p >= '0' && *p <= '9' && digits < 6)
+			v = v * 10 + (*p++ - '0'), digits++;
+		if (k < 4) {
+			if (v > 255 || *p++ != (k < 3 ? '.' : ':'))
+				return -1;
+			a->addr[k] = (uint8_t)v;
+		} else {
+			if (v < 1 || v > 65535 || *p)
+				return -1;
+			a->port = (uint16_t)v;
+		}
+	}
+	return 0;
+}
+
+int net_listen_open(const char *l, struct kumo_plat_file **out, char *err, size_t errcap)
+{
+	uint8_t type;
+	struct kumo_plat_sockaddr a;
+	if (parse_listen(l, &type, &a) < 0) {
+		snprintf(err, errcap, "listen `%s`: not tcp:ADDR:PORT or udp:ADDR:PORT", l);
+		return -1;
+	}
+	struct kumo_plat_file *f = NULL;
+	int rc = kumo_plat_sock_open(KUMO_PLAT_AF_INET, type, &f);
+	const char *what = "open";
+	if (rc == 0) {
+		kumo_plat_sock_setopt(f, OPT_LEVEL_SOCKET, SO_REUSEADDR_, 1);
+		what = "bind";
+		rc = kumo_plat_sock_bind(f, &a);
+	}
+	if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
+		what = "listen";
+		rc = kumo_plat_sock_listen(f, 1024); /* accept queue, like somaxconn */
+	}
+	if (rc < 0) {
+		if (rc == -WASI_EADDRINUSE)
+			snprintf(err, errcap, "listen `%s`: address in use", l);
+		else
+			snprintf(err, errcap, "listen `%s`: %s failed (wasi errno %d)", l, what, -rc);
+		if (f)
+			kumo_plat_close(f);
+		return -1;
+	}
+	*out = f;
+	return 0;
+}
 
 int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, size_t errcap)
 {
@@ -958,31 +1085,11 @@ int net_open_listeners(struct kumo_plat_file ***out, size_t *nout, char *err, si
 		return -1;
 	}
 	for (int i = 0; i < c->nlisten; i++) {
-		const char *l = c->listen[i];
-		uint8_t type = strncmp(l, "tcp:", 4) == 0 ? KUMO_PLAT_SOCK_STREAM : KUMO_PLAT_SOCK_DGRAM;
-		struct kumo_plat_sockaddr a = { .family = KUMO_PLAT_AF_INET };
-		const char *p = l + 4;
-		for (int k = 0; k < 4; k++) { /* bootcfg.c checked the syntax */
-			a.addr[k] = (uint8_t)strtoll(p, (char **)&p, 10);
-			p++;
-		}
-		a.port = (uint16_t)strtoll(p, NULL, 10);
-		int rc = kumo_plat_sock_open(KUMO_PLAT_AF_INET, type, &v[i]);
-		const char *what = "open";
-		if (rc == 0) {
-			kumo_plat_sock_setopt(v[i], OPT_LEVEL_SOCKET, SO_REUSEADDR_, 1);
-			what = "bind";
-			rc = kumo_plat_sock_bind(v[i], &a);
-		}
-		if (rc == 0 && type == KUMO_PLAT_SOCK_STREAM) {
-			what = "listen";
-			rc = kumo_plat_sock_listen(v[i], 1024); /* accept queue, like somaxconn */
-		}
-		if (rc < 0) {
-			snprintf(err, errcap, "net.listen[%d] `%s`: %s failed (wasi errno %d)", i, l, what, -rc);
-			for (int k = 0; k <= i; k++)
-				if (v[k])
-					kumo_plat_close(v[k]);
+		char e[160];
+		if (net_listen_open(c->listen[i], &v[i], e, sizeof(e)) < 0) {
+			snprintf(err, errcap, "net.listen[%d]: %s", i, e);
+			for (int k = 0; k < i; k++)
+				kumo_plat_close(v[k]);
 			free(v);
 			return -1;
 		}

@@ -6,6 +6,7 @@
 #include "kernel/os/kfile.h"
 #include "kernel/os/kos.h"
 #include "kernel/os/p9fs.h"
+#include "kernel/os/pod.h"
 #include "kernel/os/ramfs.h"
 #include "kernel/rt/rt_platform.h"
 
@@ -618,6 +619,15 @@ struct kumo_plat_file *kumo_plat_stdio(int n)
 	return n >= 0 && n < 3 ? &console[n] : NULL;
 }
 
+struct kumo_plat_file *ramfs_record_console(int n, uint32_t cid)
+{
+	struct kumo_plat_file *f = calloc(1, sizeof(*f));
+	if (f)
+		*f = (struct kumo_plat_file){.kind = PF_CONSOLE, .stdio_n = n, .cid = cid,
+					     .read = n == 0, .write = n != 0};
+	return f;
+}
+
 static int dir_of(struct kumo_plat_file *f, struct rnode **d)
 {
 	if (!f || f->kind != PF_NODE || f->node->type != WASI_FILETYPE_DIRECTORY)
@@ -806,7 +816,10 @@ static int console_write(struct kumo_plat_file *f, const struct kumo_plat_iov *i
 	if (!f->write)
 		return -WASI_EBADF;
 	for (size_t i = 0; i < niov; i++) {
-		kcons_write(f->stdio_n == 2 ? KCONS_STDERR : KCONS_STDOUT, iov[i].buf, iov[i].len);
+		if (f->cid)
+			podrec_output(f->stdio_n, f->cid, iov[i].buf, iov[i].len);
+		else
+			kcons_write(f->stdio_n == 2 ? KCONS_STDERR : KCONS_STDOUT, iov[i].buf, iov[i].len);
 		*done += iov[i].len;
 	}
 	return 0;

@@ -28,6 +28,11 @@ int ramfs_open_dir_below(struct kumo_plat_file *start, const char *rel,
 struct p9mount;
 int ramfs_mount(const char *path, struct p9mount *m);
 
+/* A console file for fd n (0..2) of pod container cid: reads are empty, writes become
+ * STDOUT/STDERR records (kernel/os/podrec.c). The caller frees it (free()) after the
+ * WASI state that used it (closing a console is a no-op). NULL when out of memory. */
+struct kumo_plat_file *ramfs_record_console(int n, uint32_t cid);
+
 /* File mounts (the boot config's "files", kernel/boot_abi.h), after ramfs_init: each
  * names a regular file of the tree, which from now on cannot be unlinked, renamed or
  * replaced (EBUSY); a read-only one refuses being opened for writing, truncated or
@@ -51,6 +56,10 @@ struct ksock *ramfs_file_socket(struct kumo_plat_file *f);
 /* Opens the boot config's net.listen sockets (bound, TCP ones listening), in order;
  * 0, or -1 with a message in err. */
 int net_open_listeners(struct kumo_plat_file ***out, size_t *n, char *err, size_t errcap);
+/* Opens one listen spec ("tcp:A.B.C.D:PORT" or "udp:A.B.C.D:PORT"): bound, and
+ * listening for tcp. 0, or -1 with a message in err naming the spec ("address in use"
+ * when another socket of the pod holds it). */
+int net_listen_open(const char *spec, struct kumo_plat_file **out, char *err, size_t errcap);
 void ksock_free(struct ksock *s);
 uint8_t ksock_filetype(struct ksock *s);
 void ksock_poll_state(struct ksock *s, struct kumo_plat_pollfd *p);

@@ -28,19 +28,18 @@ static int probed;
  * a time, so two buffers serve all shares. Physically contiguous (page_alloc). */
 static uint8_t *req_buf, *rep_buf;
 
-/* Sleeps until the device returned the chain. Interrupts stay off outside the hlt
- * window (as every kernel wait): an interrupt between the check and the hlt is held
- * pending and wakes it. */
+/* Sleeps until the device returned the chain, without giving the CPU to another
+ * thread: the request and reply buffers are shared by every share and thread, so one
+ * call runs at a time. An interrupt after the mark ends the halt. */
 static void wait_used(struct v9p *v)
 {
 	for (;;) {
+		uint64_t mark = sched_irq_mark();
 		/* Acknowledge first: a completion after this raises a new edge. */
 		virtio_irq_ack(&v->dev);
 		if (virtq_has_used(&v->q))
 			return;
-		if (!v->irq)
-			lapic_arm_ns(20000);
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		sched_halt(mark, v->irq ? UINT64_MAX : clock_monotonic_ns() + 20000);
 	}
 }
 

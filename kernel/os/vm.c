@@ -12,8 +12,66 @@
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
-static uintptr_t wasm_next = VM_WASM_BASE; /* next free address for a reservation */
-static uintptr_t stack_bottom, stack_top;
+/* Free address ranges of a window (linear-memory reservations, images): first fit,
+ * neighbours merged on release. */
+#define MAX_RANGES 128
+struct range_set {
+	uint64_t base[MAX_RANGES], len[MAX_RANGES];
+	int n;
+};
+static struct range_set wasm_free = {{VM_WASM_BASE}, {VM_WASM_SPAN}, 1};
+static struct range_set image_free = {{VM_IMAGE_BASE}, {VM_IMAGE_END - VM_IMAGE_BASE}, 1};
+
+static uint64_t range_take(struct range_set *r, uint64_t len)
+{
+	for (int i = 0; i < r->n; i++) {
+		if (r->len[i] < len)
+			continue;
+		uint64_t a = r->base[i];
+		r->base[i] += len;
+		r->len[i] -= len;
+		if (r->len[i] == 0) {
+			memmove(&r->base[i], &r->base[i + 1], (size_t)(r->n - i - 1) * sizeof(uint64_t));
+			memmove(&r->len[i], &r->len[i + 1], (size_t)(r->n - i - 1) * sizeof(uint64_t));
+			r->n--;
+		}
+		return a;
+	}
+	return 0;
+}
+
+static void range_give(struct range_set *r, uint64_t a, uint64_t len)
+{
+	int i = 0;
+	while (i < r->n && r->base[i] < a)
+		i++;
+	if (i > 0 && r->base[i - 1] + r->len[i - 1] == a) { /* merge with the one before */
+		r->len[i - 1] += len;
+		if (i < r->n && a + len == r->base[i]) {
+			r->len[i - 1] += r->len[i];
+			memmove(&r->base[i], &r->base[i + 1], (size_t)(r->n - i - 1) * sizeof(uint64_t));
+			memmove(&r->len[i], &r->len[i + 1], (size_t)(r->n - i - 1) * sizeof(uint64_t));
+			r->n--;
+		}
+		return;
+	}
+	if (i < r->n && a + len == r->base[i]) { /* with the one after */
+		r->base[i] = a;
+		r->len[i] += len;
+		return;
+	}
+	if (r->n == MAX_RANGES)
+		return; /* too fragmented: the range is lost, not reused */
+	memmove(&r->base[i + 1], &r->base[i], (size_t)(r->n - i) * sizeof(uint64_t));
+	memmove(&r->len[i + 1], &r->len[i], (size_t)(r->n - i) * sizeof(uint64_t));
+	r->base[i] = a;
+	r->len[i] = len;
+	r->n++;
+}
+
+/* Thread stacks: the mapped bottom of each slot's stack, 0 for a free slot. */
+static uintptr_t slot_lo[VM_STACK_SLOTS];
+static int slot_used[VM_STACK_SLOTS];
 
 static uint64_t *table_of(uint64_t e) { return (uint64_t *)(uintptr_t)(e & PTE_ADDR); }
 
@@ -109,11 +167,16 @@ void vm_unmap(uintptr_t va, uint64_t len)
 void *vm_reserve(uint64_t bytes)
 {
 	uint64_t len = (bytes + (2ull << 20) - 1) & ~((2ull << 20) - 1);
-	if (len == 0 || len > VM_WASM_BASE + VM_WASM_SPAN - wasm_next)
+	if (len == 0 || len > VM_WASM_SPAN)
 		return NULL;
-	void *base = (void *)wasm_next;
-	wasm_next += len;
-	return base;
+	return (void *)range_take(&wasm_free, len);
+}
+
+void vm_release(void *base, uint64_t bytes)
+{
+	uint64_t len = (bytes + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+	vm_unmap((uintptr_t)base, len);
+	range_give(&wasm_free, (uintptr_t)base, len);
 }
 
 int vm_commit(uintptr_t va, uint64_t len)
@@ -128,19 +191,72 @@ int vm_commit(uintptr_t va, uint64_t len)
 	return rc;
 }
 
-uintptr_t vm_stack_create(uint64_t size, uintptr_t *bottom)
+int vm_stack_map(uint64_t size, uintptr_t *lo, uintptr_t *hi)
 {
 	size = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	stack_bottom = VM_STACK_BASE + VM_STACK_GUARD;
-	if (vm_map_fresh(stack_bottom, size) < 0)
-		panic("no RAM for a %llu-byte app stack", (unsigned long long)size);
-	stack_top = stack_bottom + size;
-	if (bottom)
-		*bottom = stack_bottom;
-	return stack_top;
+	if (size == 0 || size > VM_STACK_MAX)
+		return -1;
+	for (int k = 0; k < VM_STACK_SLOTS; k++) {
+		if (slot_used[k])
+			continue;
+		uintptr_t top = VM_STACK_BASE + (uint64_t)(k + 1) * VM_STACK_SLOT;
+		if (vm_map_fresh(top - size, size) < 0) {
+			vm_unmap(top - size, size);
+			return -1;
+		}
+		slot_used[k] = 1;
+		slot_lo[k] = top - size;
+		*lo = top - size;
+		*hi = top;
+		return k;
+	}
+	return -1;
 }
 
-uintptr_t vm_stack_bottom(void) { return stack_bottom; }
+void vm_stack_unmap(int k)
+{
+	if (k < 0 || k >= VM_STACK_SLOTS || !slot_used[k])
+		return;
+	uintptr_t top = VM_STACK_BASE + (uint64_t)(k + 1) * VM_STACK_SLOT;
+	vm_unmap(slot_lo[k], top - slot_lo[k]);
+	slot_used[k] = 0;
+	slot_lo[k] = 0;
+}
+
+void *vm_image_map(uint64_t len)
+{
+	len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	uint64_t a = range_take(&image_free, len);
+	if (!a)
+		return NULL;
+	if (vm_commit(a, len) < 0) {
+		range_give(&image_free, a, len);
+		return NULL;
+	}
+	return (void *)a;
+}
+
+int vm_image_protect(uintptr_t va, uint64_t len, int exec)
+{
+	if (!vm_in_images(va) || len > VM_IMAGE_END - va)
+		return -KERR_INVAL;
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t *e = walk_opt(va + off, 1, false);
+		if (!e || !(*e & PTE_P))
+			return -KERR_INVAL;
+		uint64_t pa = *e & PTE_ADDR;
+		*e = pa | PTE_P | (exec || !kumo_cpu.nx ? 0 : PTE_NX);
+		invlpg(va + off);
+	}
+	return 0;
+}
+
+void vm_image_unmap(uintptr_t va, uint64_t len)
+{
+	len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	vm_unmap(va, len);
+	range_give(&image_free, va, len);
+}
 
 enum vm_region vm_classify(uintptr_t va)
 {
@@ -148,9 +264,15 @@ enum vm_region vm_classify(uintptr_t va)
 		return VM_REGION_NULL;
 	if (va >= VM_WASM_BASE && va - VM_WASM_BASE < VM_WASM_SPAN)
 		return VM_REGION_WASM;
-	/* The guard, and anything a big frame could jump to below it. */
-	if (stack_bottom && va < stack_bottom && va >= VM_STACK_BASE - (1ull << 30))
+	/* A stack slot below its stack (or a free slot), and anything a big frame could
+	 * jump to below the first slot. */
+	if (va >= VM_STACK_BASE - (1ull << 30) && va < VM_STACK_BASE)
 		return VM_REGION_STACK_GUARD;
+	if (va >= VM_STACK_BASE && va < VM_STACK_BASE + VM_STACK_SLOTS * VM_STACK_SLOT) {
+		int k = (int)((va - VM_STACK_BASE) / VM_STACK_SLOT);
+		if (!slot_used[k] || va < slot_lo[k])
+			return VM_REGION_STACK_GUARD;
+	}
 	return VM_REGION_OTHER;
 }
 

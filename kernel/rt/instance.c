@@ -513,6 +513,25 @@ static int resolve_imports(struct kumo_rt_instance *inst, kumo_rt_resolver_t res
 	return 0;
 }
 
+/* The trampoline to call f through: its own instance's (the module that made f, or
+ * that imported it), so it lives exactly as long as the code it calls into; the
+ * registry's first one only when f belongs to no instance. A module's code can be
+ * unloaded while others with the same signatures run (the unikernel links and frees
+ * objects at run time), so the registry's entry may point into a freed image. */
+static kumo_array_call_t array_call_of(const struct kumo_funcref *f)
+{
+	if (f->vmctx && f->vmctx->runtime) {
+		const struct kumo_rt_instance *inst = rt_inst(f->vmctx);
+		const struct kumo_module *m = inst->vmctx.module;
+		for (uint32_t k = 0; k < m->ntypes; k++)
+			if (inst->type_ids[k] == f->type_id && m->types[k].array_call)
+				return m->types[k].array_call;
+	}
+	kumo_array_call_t call = NULL;
+	kumo_rt_type_get(f->type_id, NULL, NULL, NULL, &call);
+	return call;
+}
+
 /* The part of instantiation that may trap: segments, then the start function. */
 static void init_segments_and_start(void *arg)
 {
@@ -540,10 +559,8 @@ static void init_segments_and_start(void *arg)
 	}
 	if (m->start_func != KUMO_NO_START) {
 		struct kumo_funcref *f = &inst->funcrefs[m->start_func];
-		kumo_array_call_t call = NULL;
 		union kumo_val none[1];
-		kumo_rt_type_get(f->type_id, NULL, NULL, NULL, &call);
-		call(f->code, f->vmctx, none);
+		array_call_of(f)(f->code, f->vmctx, none);
 	}
 }
 
@@ -741,7 +758,7 @@ int kumo_rt_call(struct kumo_rt_store *s, struct kumo_funcref *f, union kumo_val
 	out->msg[0] = 0;
 	if (!f || !f->code)
 		return error(out, "call of a null function reference");
-	kumo_rt_type_get(f->type_id, NULL, NULL, NULL, &c.call);
+	c.call = array_call_of(f);
 	if (!c.call)
 		return error(out, "no array-call trampoline for the function's signature");
 	uintptr_t limit = kumo_plat_stack_limit();

@@ -293,7 +293,9 @@ eq "RUNTIME_PACKAGES (and their dependencies) provide every library the programs
 D=$T/svc
 install_sh >/dev/null 2>&1
 printf '{"socket": "%s", "root": "%s", "backend": "test"}\n' "$T/svc.sock" "$T/svc-root" >"$T/svc.json"
-export KUMOD=$D$P/bin/kumod KUMOD_CONFIG=$T/svc.json KUMOD_PIDFILE=$T/svc-run/kumod.pid KUMOD_LOG=$T/svc-log/kumod.log
+# The daemon the script manages: the test daemon (kumod's own main on fake stages), so
+# no bridge, VM or probe touches this machine.
+export KUMOD=$(cd "${BUILD:-build}/tests" && pwd)/kumod-fake KUMOD_CONFIG=$T/svc.json KUMOD_PIDFILE=$T/svc-run/kumod.pid KUMOD_LOG=$T/svc-log/kumod.log
 yes_ "init.d/kumod start (kumod serves its socket)" sh "$D/etc/init.d/kumod" start
 kpid=$(cat "$KUMOD_PIDFILE" 2>/dev/null)
 yes_ "kumod answers on the socket (Version)" "$D$P/bin/kumo-crictl" --socket "$T/svc.sock" Version

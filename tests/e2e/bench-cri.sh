@@ -23,7 +23,10 @@ IMAGE=${IMAGE:-localhost:5000/hello:v1}
 N=${N:-20}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d /tmp/kumo-bench-cri.XXXXXX)
-"$BUILD/bin/kumod" --socket "$T/kumo.sock" --root "$T/root" --backend "$BACKEND" --log-level warn 2>"$T/kumod.log" &
+# The test backend is the test daemon's (kumod itself runs only the real stages).
+KUMOD=$BUILD/bin/kumod
+[ "$BACKEND" = test ] && KUMOD=$BUILD/tests/kumod-fake
+"$KUMOD" --socket "$T/kumo.sock" --root "$T/root" --log-level warn 2>"$T/kumod.log" &
 KPID=$!
 # shellcheck source=../registry/registry.sh
 . "$HERE/../registry/registry.sh"

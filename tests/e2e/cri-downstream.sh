@@ -76,7 +76,7 @@ reconnect() {
 }
 
 kumod_start() {
-	"$BIN/kumod" --socket "$T/kumo.sock" --root "$T/kumo" --backend test --log-level warn 2>>"$T/kumod.log" &
+	"$BUILD/tests/kumod-fake" --socket "$T/kumo.sock" --root "$T/kumo" --log-level warn 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do [ -S "$T/kumo.sock" ] && return 0; sleep 0.05; done
 	return 1

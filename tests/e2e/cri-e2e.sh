@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/e2e/cri-e2e.sh - end-to-end tests of kumod through its CRI socket: starts kumod
-# with --socket/--root in a temp dir on the TEST backend (fake images and VMs, see
-# cri/backend_test.c) and drives it with build/bin/kumo-crictl the way kubelet and
+# tests/e2e/cri-e2e.sh - end-to-end tests of kumod through its CRI socket: starts the
+# test daemon (kumod's own main on the fake stages: fake images and VMs, see
+# tests/support/fake_backend.c) with --socket/--root in a temp dir and drives it with
+# build/bin/kumo-crictl the way kubelet and
 # crictl do: Version, Status, pull, runp, create, start, status, logs, stats, events,
 # stop, rm, rmp, rmi, filters, restart recovery (kill -9 and SIGTERM), bad requests.
 # Prints `cri: N passed, N failed`.
@@ -35,7 +36,7 @@ wait_state() {
 	return 1
 }
 start_kumod() {
-	"$BIN/kumod" --socket "$SOCK" --root "$ROOT" --backend test --log-level debug "$@" 2>>"$T/kumod.log" &
+	"$BUILD/tests/kumod-fake" --socket "$SOCK" --root "$ROOT" --log-level debug "$@" 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do
 		crictl Version >/dev/null 2>&1 && return 0
@@ -273,7 +274,7 @@ call "RemoveImage again is idempotent" RemoveImage '{"image":{"image":"localhost
 
 # --- configuration file, flags override it -----------------------------------------------
 printf '{"socket":"%s/other.sock","root":"%s/root2","backend":"test","workers":2}\n' "$T" "$T" >"$T/kumo.json"
-"$BIN/kumod" --config "$T/kumo.json" --socket "$T/flag.sock" 2>>"$T/kumod2.log" &
+"$BUILD/tests/kumod-fake" --config "$T/kumo.json" --socket "$T/flag.sock" 2>>"$T/kumod2.log" &
 K2PID=$!
 for _ in $(seq 200); do "$BIN/kumo-crictl" --socket "$T/flag.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
 "$BIN/kumo-crictl" --socket "$T/flag.sock" Version >/dev/null 2>&1 && ok "flag overrides config socket" || bad "flag overrides config socket" "$(cat "$T/kumod2.log")"

@@ -129,7 +129,7 @@ if iptables-save -t nat | grep -- "--dport 18080" | grep -q -- "--to-destination
 # to the app container (one VM of the pod at a time owns the tap).
 call "CreateContainer init" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"init\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--port\",\"bad\"],\"log_path\":\"init.log\"}}"
 ICID=$(jq -r .container_id <<<"$OUT")
-eq "the init container has the pod's address" "$(boot_config "$T/root/vms/$ICID" 2>/dev/null | jq -r .net.address)" "$IP/24"
+eq "the init container has the pod's address" "$(boot_config "$T/root/vms/kumo-${ICID:0:40}" 2>/dev/null | jq -r .net.address)" "$IP/24"
 call "StartContainer init" StartContainer "{\"container_id\":\"$ICID\"}"
 for _ in $(seq 600); do
 	[ "$(crictl ContainerStatus "{\"container_id\":\"$ICID\"}" | jq -r .status.state)" = CONTAINER_EXITED ] && break
@@ -141,9 +141,9 @@ eq "the init container ran and exited" "$(crictl ContainerStatus "{\"container_i
 if [ -n "$HAVE_HTTPD" ]; then ARGS=$HTTPD_ARGS; else ARGS='[]'; fi
 call "CreateContainer in the networked pod" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":$ARGS,\"log_path\":\"srv.log\",\"mounts\":[{\"container_path\":\"/data\",\"host_path\":\"$T/data\",\"readonly\":true}]}}"
 CID=$(jq -r .container_id <<<"$OUT")
-CFG=$(boot_config "$T/root/vms/$CID" 2>/dev/null) || CFG='{}'
-eq "the image's files are in the VM's rootfs" "$(rootfs_file "$T/root/vms/$CID" www/index.html 2>&1)" "$(cat "$T/img/www/index.html")"
-eq "a mount is copied in at its container path" "$(rootfs_file "$T/root/vms/$CID" data/note.txt 2>&1)" "$(cat "$T/data/note.txt")"
+CFG=$(boot_config "$T/root/vms/kumo-${CID:0:40}" 2>/dev/null) || CFG='{}'
+eq "the image's files are in the VM's rootfs" "$(rootfs_file "$T/root/vms/kumo-${CID:0:40}" www/index.html 2>&1)" "$(cat "$T/img/www/index.html")"
+eq "a mount is copied in at its container path" "$(rootfs_file "$T/root/vms/kumo-${CID:0:40}" data/note.txt 2>&1)" "$(cat "$T/data/note.txt")"
 eq "preopens: the rootfs, then the mount" "$(jq -c '[.preopens[] | .guest]' <<<"$CFG")" '["/","/data"]'
 eq "the image's WorkingDir as PWD" "$(jq -r '.env[] | select(startswith("PWD="))' <<<"$CFG")" "PWD=/www"
 eq "boot config: address" "$(jq -r .net.address <<<"$CFG")" "$IP/24"

@@ -12,7 +12,7 @@ if [ ! -d "$NODE_DIR/node_modules/@grpc/grpc-js" ] || [ ! -d "$NODE_DIR/node_mod
 		{ echo "npm install of @grpc/grpc-js failed"; echo "cri-node: 0 passed, 1 failed"; exit 1; }
 fi
 T=$(mktemp -d /tmp/kumo-cri-node.XXXXXX)
-"$BUILD/bin/kumod" --socket "$T/kumo.sock" --root "$T/root" --backend test 2>"$T/kumod.log" &
+"$BUILD/tests/kumod-fake" --socket "$T/kumo.sock" --root "$T/root" 2>"$T/kumod.log" &
 KPID=$!
 trap 'kill -9 $KPID 2>/dev/null; wait $KPID 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/kumo.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done

@@ -31,7 +31,7 @@ cleanup() {
 	for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep "^kumo-" ); do
 		grep -qs "$d" "$T"/root-*/vms/*/vm.json && virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
 	done
-	for f in "$T"/root-qemu/vms/*/console/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+	for f in "$T"/root-qemu/vms/*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
 	registry_stop
 	[ $started_here -eq 1 ] && bash "$TOP/deploy/start-libvirtd.sh" --stop >/dev/null 2>&1
 	rm -rf "$T"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/e2e/cri-stream.sh - kumod's streaming server (Exec, Attach, PortForward URLs)
 # through the CRI socket, in a network namespace of its own.
-#   Part 1, the test backend (fast): attach following the log with stdin reaching the
+#   Part 1, the fake stages (the test daemon, fast): attach following the log with stdin reaching the
 #   (fake) app, attach ending when the container stops, the exec plumbing against the
 #   fake exec (exit codes in the status, stdin, ExecSync's timeout), and the errors: a
 #   bad, a used and an expired token, an unknown and a stopped container, an unknown pod.
@@ -47,8 +47,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_kumod() { # flags...
-	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --log-level debug "$@" 2>>"$T/kumod.log" &
+start_kumod() { # [fake] flags...: kumod, or the test daemon on the fake stages
+	local daemon=$BIN/kumod
+	if [ "${1:-}" = fake ]; then daemon=$BUILD/tests/kumod-fake; shift; fi
+	"$daemon" --socket "$SOCK" --root "$T/root" --log-level debug "$@" 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 }
@@ -81,10 +83,10 @@ wait_state() { # id state
 [ -x "$CLIENT" ] || { bad "the test client" "$CLIENT is not built (make test-prereqs)"; finish; }
 if [ -n "$REAL_CRICTL" ]; then echo "     crictl: $("$REAL_CRICTL" --version 2>/dev/null)"; else echo "     no crictl: its checks are skipped"; fi
 
-# === Part 1: the test backend ==============================================================
+# === Part 1: the fake stages ================================================================
 mkdir -p "$T/logs"
 if [ "${STREAM_PART:-}" != 2 ]; then # STREAM_PART=1|2 runs one part (debugging)
-start_kumod --backend test --stream-token-ttl-ms 1500
+start_kumod fake --stream-token-ttl-ms 1500
 grep -q 'streaming server (exec, attach, port-forward) on http://127.0.0.1:' "$T/kumod.log" &&
 	ok "the streaming server listens on loopback, an ephemeral port" || bad "streaming server" "$(tail -3 "$T/kumod.log")"
 call "RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"p\",\"uid\":\"u1\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs\"}}"

@@ -1,4 +1,6 @@
-/* tests/unit/test_builder.c - the compile cache: hits, keys, concurrency, bad input. */
+/* tests/unit/test_builder.c - the build stage: the compile cache (hits, keys, concurrency,
+ * bad input, imports recorded), builder_prepare (argv/env/PWD, rootfs, preopens, file
+ * mounts, shares, warm builds that read nothing), the boot config and the initrd. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <archive_entry.h>
 #include <jansson.h>
 
+#include "builder/boot_config.h"
 #include "builder/builder.h"
 #include "kernel/boot_abi.h"
 
@@ -21,6 +24,15 @@ static const uint8_t mod42[] = {
 	0x03, 0x02, 0x01, 0x00, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04,
 	0x00, 0x41, 0x2a, 0x0b,
 };
+
+/* Writes bytes as <dir>/<name> and returns the path (malloc'd). */
+static char *put_module(const char *dir, const char *name, const uint8_t *bytes, size_t len)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_write_file_atomic(path, bytes, len, 0644, &err), 0);
+	return path;
+}
 
 static int setup(void **state)
 {
@@ -55,41 +67,44 @@ static int count_objects(const char *root)
 
 static void miss_then_hit(void **state)
 {
-	struct kumo_build_options o = {.root = *state};
-	struct kumo_build_result a, b, c;
+	struct builder_options o = {.root = *state};
+	struct builder_object a, b, c;
 	kumo_error_t err = NULL;
-	assert_int_equal(kumo_build_object(&o, mod42, sizeof(mod42), &a, &err), 0);
+	autofree char *path = put_module(*state, "m.wasm", mod42, sizeof(mod42));
+	struct builder_module m = {.path = path};
+	assert_int_equal(builder_compile(&o, &m, &a, &err), 0);
 	assert_false(a.cache_hit);
 	assert_int_equal(strncmp(a.module_digest, "sha256:", 7), 0);
 	struct stat st;
-	assert_int_equal(stat(a.object_path, &st), 0);
+	assert_int_equal(stat(a.path, &st), 0);
 	assert_true(st.st_size > 0);
-	assert_int_equal(kumo_build_object(&o, mod42, sizeof(mod42), &b, &err), 0);
+	assert_int_equal(builder_compile(&o, &m, &b, &err), 0);
 	assert_true(b.cache_hit);
-	assert_string_equal(a.object_path, b.object_path);
+	assert_string_equal(a.path, b.path);
 	/* Another CPU target is another entry. */
 	o.cpu = "x86-64";
-	assert_int_equal(kumo_build_object(&o, mod42, sizeof(mod42), &c, &err), 0);
+	assert_int_equal(builder_compile(&o, &m, &c, &err), 0);
 	assert_false(c.cache_hit);
 	assert_string_not_equal(a.key, c.key);
 	assert_int_equal(count_objects(*state), 2);
-	kumo_build_result_free(&a);
-	kumo_build_result_free(&b);
-	kumo_build_result_free(&c);
+	builder_object_free(&a);
+	builder_object_free(&b);
+	builder_object_free(&c);
 }
 
 static void concurrent_builds_compile_once(void **state)
 {
 	enum { N = 4 };
 	pid_t pids[N];
+	autofree char *path = put_module(*state, "m.wasm", mod42, sizeof(mod42));
 	for (int i = 0; i < N; i++) {
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
-			struct kumo_build_options o = {.root = *state};
-			struct kumo_build_result r;
+			struct builder_options o = {.root = *state};
+			struct builder_object r;
 			kumo_error_t err = NULL;
-			if (kumo_build_object(&o, mod42, sizeof(mod42), &r, &err) < 0)
+			if (builder_compile(&o, &(struct builder_module){.path = path}, &r, &err) < 0)
 				_exit(1);
 			_exit(r.cache_hit ? 11 : 10);
 		}
@@ -109,17 +124,19 @@ static void concurrent_builds_compile_once(void **state)
 
 static void bad_module_leaves_nothing(void **state)
 {
-	struct kumo_build_options o = {.root = *state};
-	struct kumo_build_result r;
+	struct builder_options o = {.root = *state};
+	struct builder_object r;
 	kumo_error_t err = NULL;
 	uint8_t bad[sizeof(mod42)];
 	memcpy(bad, mod42, sizeof(bad));
 	bad[sizeof(bad) - 3] = 0x42; /* i32.const -> i64.const: type mismatch */
-	assert_int_equal(kumo_build_object(&o, bad, sizeof(bad), &r, &err), -1);
+	autofree char *p1 = put_module(*state, "bad.wasm", bad, sizeof(bad));
+	autofree char *p2 = put_module(*state, "short.wasm", bad, 5);
+	assert_int_equal(builder_compile(&o, &(struct builder_module){.path = p1}, &r, &err), -1);
 	assert_non_null(err);
 	assert_int_equal(err->status, KUMO_E_INVALID);
 	kumo_error_free(&err);
-	assert_int_equal(kumo_build_object(&o, bad, 5, &r, &err), -1);
+	assert_int_equal(builder_compile(&o, &(struct builder_module){.path = p2}, &r, &err), -1);
 	kumo_error_free(&err);
 	assert_int_equal(count_objects(*state), 0);
 }
@@ -136,12 +153,12 @@ static void initrd_layout(void **state)
 
 	const char *args[] = {"app.wasm", "--flag", "\"quoted\" \u00e9"};
 	const char *env[] = {"A=1", "PATH=/bin"};
-	struct kumo_boot_preopen pre = {.guest = "/", .path = "/", .readonly = true};
-	struct kumo_boot_config cfg = {.args = args, .nargs = 3, .env = env, .nenv = 2,
+	struct boot_preopen pre = {.guest = "/", .path = "/", .readonly = true};
+	struct boot_config cfg = {.args = args, .nargs = 3, .env = env, .nenv = 2,
 				       .preopens = &pre, .npreopens = 1};
 	autofree char *img = xasprintf("%s/initrd.img", root);
-	struct kumo_rootfs_dir dirs[] = {{rootfs, ""}, {sub, "/data/x"}};
-	assert_int_equal(kumo_write_initrd(img, &cfg, dirs, 2, &err), 0);
+	struct rootfs_dir dirs[] = {{rootfs, ""}, {sub, "/data/x"}};
+	assert_int_equal(initrd_write(img, &cfg, dirs, 2, NULL, &err), 0);
 
 	uint8_t *buf;
 	size_t len;
@@ -190,7 +207,7 @@ static void initrd_layout(void **state)
 	free(buf);
 
 	/* No rootfs: an empty region that still starts inside the file. */
-	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, 0, &err), 0);
+	assert_int_equal(initrd_write(img, &cfg, NULL, 0, NULL, &err), 0);
 	assert_int_equal(kumo_read_file(img, 1 << 24, &buf, &len, &err), 0);
 	memcpy(&h, buf, sizeof(h));
 	assert_int_equal(h.rootfs_size, 0);
@@ -205,14 +222,14 @@ static void initrd_layout(void **state)
 		big[i] = val;
 	cfg.env = big;
 	cfg.nenv = big_n;
-	assert_int_equal(kumo_write_initrd(img, &cfg, NULL, 0, &err), -1);
+	assert_int_equal(initrd_write(img, &cfg, NULL, 0, NULL, &err), -1);
 	assert_non_null(strstr(kumo_error_msg(err), "boot config"));
 	kumo_error_free(&err);
 	free(big);
 	/* A missing rootfs is an error naming it, and leaves no temp file behind. */
 	cfg.env = env;
 	cfg.nenv = 2;
-	assert_int_equal(kumo_write_initrd(img, &cfg, &(struct kumo_rootfs_dir){"/nonexistent/rootfs", ""}, 1, &err), -1);
+	assert_int_equal(initrd_write(img, &cfg, &(struct rootfs_dir){"/nonexistent/rootfs", ""}, 1, NULL, &err), -1);
 	assert_non_null(strstr(kumo_error_msg(err), "/nonexistent/rootfs"));
 	kumo_error_free(&err);
 }
@@ -277,11 +294,11 @@ static void initrd_file_mounts_and_configmap_links(void **state)
 	assert_int_equal(symlink(key, sub), 0);
 
 	const char *args[] = {"app.wasm"};
-	struct kumo_boot_config cfg = {.args = args, .nargs = 1};
+	struct boot_config cfg = {.args = args, .nargs = 1};
 	autofree char *img = xasprintf("%s/initrd.img", root);
-	struct kumo_rootfs_dir dirs[] = {{hosts, "/etc/hosts"}, {term, "/dev/termination-log"},
+	struct rootfs_dir dirs[] = {{hosts, "/etc/hosts"}, {term, "/dev/termination-log"},
 					 {cm, "/etc/config"}, {sub, "/etc/one-key"}};
-	assert_int_equal(kumo_write_initrd(img, &cfg, dirs, 4, &err), 0);
+	assert_int_equal(initrd_write(img, &cfg, dirs, 4, NULL, &err), 0);
 	autofree char *list = rootfs_listing(img);
 	static const char *const want[] = {
 		"d etc/\n", "f etc/hosts = 127.0.0.1 localhost\n\n", "d dev/\n",
@@ -302,13 +319,13 @@ static void boot_config_net_json(void **state)
 	const char *dns[] = {"10.96.0.10", "8.8.8.8"};
 	const char *search[] = {"default.svc.cluster.local", "svc.cluster.local"};
 	const char *listen[] = {"tcp:0.0.0.0:8080", "udp:0.0.0.0:5353"};
-	struct kumo_boot_net net = {
+	struct builder_net net = {
 		.has_mac = true, .mac = {0x02, 0x6b, 10, 88, 0, 5}, .address = "10.88.0.5/16",
 		.gateway = "10.88.0.1", .mtu = 1400, .dns = dns, .ndns = 2, .search = search,
 		.nsearch = 2, .hostname = "web-7d9f", .listen = listen, .nlisten = 2,
 	};
-	struct kumo_boot_config cfg = {.args = args, .nargs = 1, .net = &net};
-	autofree char *text = kumo_boot_config_json(&cfg);
+	struct boot_config cfg = {.args = args, .nargs = 1, .net = &net};
+	autofree char *text = boot_config_json(&cfg);
 	json_error_t je;
 	json_t *j = json_loads(text, 0, &je);
 	assert_non_null(j);
@@ -325,10 +342,10 @@ static void boot_config_net_json(void **state)
 	json_decref(j);
 
 	/* Optional fields stay out when unset; lists are always present. */
-	struct kumo_boot_net min = {.address = "192.168.7.2/24"};
+	struct builder_net min = {.address = "192.168.7.2/24"};
 	cfg.net = &min;
 	free(text);
-	text = kumo_boot_config_json(&cfg);
+	text = boot_config_json(&cfg);
 	j = json_loads(text, 0, &je);
 	assert_non_null(j);
 	free(ntext);
@@ -340,7 +357,7 @@ static void boot_config_net_json(void **state)
 	/* No net: no "net" key at all (the kernel then ignores any NIC). */
 	cfg.net = NULL;
 	free(text);
-	text = kumo_boot_config_json(&cfg);
+	text = boot_config_json(&cfg);
 	j = json_loads(text, 0, &je);
 	assert_non_null(j);
 	assert_null(json_object_get(j, "net"));
@@ -354,17 +371,17 @@ static void boot_config_shares_json(void **state)
 {
 	(void)state;
 	const char *args[] = {"app.wasm"};
-	struct kumo_boot_preopen pre[] = {
+	struct boot_preopen pre[] = {
 		{.guest = "/", .path = "/"},
 		{.guest = "/data", .path = "/data"},
 	};
-	struct kumo_boot_mount mnt[] = {
+	struct boot_mount mnt[] = {
 		{.path = "/data", .share = "kumo0"},
 		{.path = "/etc/hosts", .share = "kumo1", .entry = "etc-hosts", .readonly = true},
 	};
-	struct kumo_boot_config cfg = {.args = args, .nargs = 1, .preopens = pre, .npreopens = 2,
+	struct boot_config cfg = {.args = args, .nargs = 1, .preopens = pre, .npreopens = 2,
 				       .mounts = mnt, .nmounts = 2};
-	autofree char *text = kumo_boot_config_json(&cfg);
+	autofree char *text = boot_config_json(&cfg);
 	json_error_t je;
 	json_t *j = json_loads(text, 0, &je);
 	assert_non_null(j);
@@ -373,17 +390,225 @@ static void boot_config_shares_json(void **state)
 			    "[{\"path\":\"/data\",\"share\":\"kumo0\",\"readonly\":false},"
 			    "{\"path\":\"/etc/hosts\",\"share\":\"kumo1\",\"readonly\":true,"
 			    "\"entry\":\"etc-hosts\"}]");
-	assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), KUMO_BOOT_ABI_VERSION);
 	json_decref(j);
 
 	/* No mounts: no "mounts" key. */
 	cfg.nmounts = 0;
 	free(text);
-	text = kumo_boot_config_json(&cfg);
+	text = boot_config_json(&cfg);
 	j = json_loads(text, 0, &je);
 	assert_non_null(j);
 	assert_null(json_object_get(j, "mounts"));
 	json_decref(j);
+}
+
+/* The boot config builder_prepare wrote (parsed from its artifact). */
+static json_t *artifact_config(const struct builder_artifact *a)
+{
+	json_error_t je;
+	json_t *j = json_loads(a->boot_config, 0, &je);
+	assert_non_null(j);
+	return j;
+}
+
+static char *compact(json_t *j)
+{
+	char *t = json_dumps(j, JSON_COMPACT);
+	assert_non_null(t);
+	return t;
+}
+
+/* An image with files and a config, a container with env, copied and shared mounts:
+ * what the app sees, in kernel/boot_abi.h's terms. */
+static void prepare_lays_out_a_container(void **state)
+{
+	const char *root = *state;
+	kumo_error_t err = NULL;
+	autofree char *rootfs = xasprintf("%s/rootfs", root);
+	autofree char *etc = xasprintf("%s/rootfs/etc", root);
+	assert_int_equal(kumo_mkdir_p(etc, 0755, &err), 0);
+	autofree char *motd = xasprintf("%s/motd", etc);
+	assert_int_equal(kumo_write_file_atomic(motd, "hi\n", 3, 0644, &err), 0);
+	autofree char *mod = put_module(rootfs, "app.wasm", mod42, sizeof(mod42));
+	autofree char *data = xasprintf("%s/data", root);
+	autofree char *live = xasprintf("%s/live", root);
+	autofree char *one_dir = xasprintf("%s/onedir", root);
+	assert_int_equal(kumo_mkdir_p(data, 0755, &err), 0);
+	assert_int_equal(kumo_mkdir_p(live, 0755, &err), 0);
+	assert_int_equal(kumo_mkdir_p(one_dir, 0755, &err), 0);
+	autofree char *term = put_module(root, "term", (const uint8_t *)"", 0);
+	autofree char *hosts = put_module(root, "hosts", (const uint8_t *)"h\n", 2);
+	autofree char *one = put_module(one_dir, "one", (const uint8_t *)"1", 1);
+	autofree char *run = xasprintf("%s/run", root);
+
+	const char *entry[] = {"/app.wasm", "--x", NULL}, *cmd[] = {"c1", NULL};
+	const char *ienv[] = {"A=image", "B=image", NULL}, *cenv[] = {"B=ctr", NULL};
+	struct builder_mount mounts[] = {
+		{.guest_path = "/data", .host_path = data},
+		{.guest_path = "/dev/termination-log", .host_path = term},
+		{.guest_path = "/etc/hosts", .host_path = hosts, .readonly = true},
+		{.guest_path = "/live", .host_path = live, .share = true},
+		{.guest_path = "/etc/one", .host_path = one, .readonly = true, .share = true},
+	};
+	struct builder_input in = {
+		.options = {.root = root}, .module = {.path = mod},
+		.image = {.entrypoint = entry, .cmd = cmd, .env = ienv, .working_dir = "/w",
+			  .rootfs = rootfs},
+		.env = cenv, .mounts = mounts, .nmounts = 5, .run_dir = run,
+	};
+	struct builder_artifact a;
+	assert_int_equal(builder_prepare(&in, &a, &err), 0);
+	struct stat st;
+	assert_int_equal(stat(a.kernel, &st), 0);
+	assert_int_equal(stat(a.initrd, &st), 0);
+	assert_non_null(strstr(a.initrd, run));
+	assert_false(a.image_cached);
+	json_t *j = artifact_config(&a);
+	autofree char *args = compact(json_object_get(j, "args"));
+	assert_string_equal(args, "[\"app.wasm\",\"/app.wasm\",\"--x\",\"c1\"]");
+	autofree char *env = compact(json_object_get(j, "env"));
+	assert_string_equal(env, "[\"B=ctr\",\"A=image\",\"PWD=/w\"]");
+	autofree char *pre = compact(json_object_get(j, "preopens"));
+	assert_string_equal(pre, "[{\"guest\":\"/\",\"path\":\"/\",\"readonly\":false},"
+				 "{\"guest\":\"/data\",\"path\":\"/data\",\"readonly\":false},"
+				 "{\"guest\":\"/live\",\"path\":\"/live\",\"readonly\":false}]");
+	autofree char *files = compact(json_object_get(j, "files"));
+	assert_string_equal(files,
+			    "[{\"path\":\"/dev/termination-log\",\"readonly\":false,\"copy_back\":true},"
+			    "{\"path\":\"/etc/hosts\",\"readonly\":true,\"copy_back\":false}]");
+	autofree char *mnt = compact(json_object_get(j, "mounts"));
+	assert_string_equal(mnt, "[{\"path\":\"/live\",\"share\":\"kumo0\",\"readonly\":false},"
+				 "{\"path\":\"/etc/one\",\"share\":\"kumo1\",\"readonly\":true,"
+				 "\"entry\":\"one\"}]");
+	json_decref(j);
+	/* The shares: the directory itself, and the shared file's directory. */
+	assert_int_equal(a.nshares, 2);
+	autofree char *live_real = realpath(live, NULL);
+	autofree char *one_real = realpath(one_dir, NULL);
+	assert_string_equal(a.shares[0].host_path, live_real);
+	assert_string_equal(a.shares[0].tag, "kumo0");
+	assert_string_equal(a.shares[1].host_path, one_real);
+	assert_true(a.shares[1].readonly);
+	/* The writable copied file comes back at exit. */
+	assert_int_equal(a.ncopy_back, 1);
+	assert_string_equal(a.copy_back[0].guest_path, "/dev/termination-log");
+	assert_string_equal(a.copy_back[0].host_path, term);
+	/* The rootfs: the image's files, and the copied mounts (not the shared ones). */
+	autofree char *list = rootfs_listing(a.initrd);
+	assert_non_null(strstr(list, "f etc/motd = hi\n"));
+	assert_non_null(strstr(list, "f etc/hosts = h\n"));
+	assert_non_null(strstr(list, "f dev/termination-log = \n"));
+	assert_null(strstr(list, "live"));
+	builder_artifact_free(&a);
+
+	/* The container's command and PWD win over the image's. */
+	const char *argv[] = {"x", "y", NULL}, *cenv2[] = {"PWD=/mine", NULL};
+	in.argv = argv;
+	in.env = cenv2;
+	in.nmounts = 0;
+	assert_int_equal(builder_prepare(&in, &a, &err), 0);
+	assert_true(a.image_cached);
+	j = artifact_config(&a);
+	free(args);
+	args = compact(json_object_get(j, "args"));
+	assert_string_equal(args, "[\"app.wasm\",\"x\",\"y\"]");
+	free(env);
+	env = compact(json_object_get(j, "env"));
+	assert_string_equal(env, "[\"PWD=/mine\",\"A=image\",\"B=image\"]");
+	json_decref(j);
+	builder_artifact_free(&a);
+}
+
+/* A warm build with imagestore's digest needs neither the module's bytes nor a hash of
+ * them: the module file can be gone. */
+static void warm_prepare_reads_no_module(void **state)
+{
+	const char *root = *state;
+	kumo_error_t err = NULL;
+	autofree char *mod = put_module(root, "m.wasm", mod42, sizeof(mod42));
+	autofree char *run = xasprintf("%s/run", root);
+	char digest[KUMO_DIGEST_BUF];
+	kumo_sha256(mod42, sizeof(mod42), digest);
+	struct builder_input in = {.options = {.root = root}, .module = {mod, digest},
+				   .run_dir = run};
+	struct builder_artifact a, b;
+	assert_int_equal(builder_prepare(&in, &a, &err), 0);
+	assert_false(a.object_cached);
+	assert_int_equal(unlink(mod), 0);
+	assert_int_equal(builder_prepare(&in, &b, &err), 0);
+	assert_true(b.object_cached);
+	assert_true(b.image_cached);
+	assert_string_equal(a.kernel, b.kernel);
+	assert_string_equal(a.kernel_id, b.kernel_id);
+	builder_artifact_free(&a);
+	builder_artifact_free(&b);
+	/* Given a digest, builder keys on it and never hashes the file. */
+	struct builder_object o;
+	autofree char *mod2 = put_module(root, "m2.wasm", mod42, sizeof(mod42));
+	const char *other = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+	assert_int_equal(builder_compile(&in.options, &(struct builder_module){mod2, other}, &o, &err), 0);
+	assert_string_equal(o.module_digest, other);
+	assert_false(o.cache_hit);
+	builder_object_free(&o);
+}
+
+/* The imports are recorded beside the object at compile time: the link-time check
+ * reads them, not the module. */
+static void imports_recorded_at_compile(void **state)
+{
+	/* (module (import "env" "foo" (func))) */
+	static const uint8_t mod[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04,
+				      0x01, 0x60, 0x00, 0x00, 0x02, 0x0b, 0x01, 0x03, 0x65, 0x6e,
+				      0x76, 0x03, 0x66, 0x6f, 0x6f, 0x00, 0x00};
+	const char *root = *state;
+	kumo_error_t err = NULL;
+	autofree char *path = put_module(root, "imp.wasm", mod, sizeof(mod));
+	struct builder_options opts = {.root = root};
+	struct builder_object o;
+	assert_int_equal(builder_compile(&opts, &(struct builder_module){.path = path}, &o, &err), 0);
+	autofree char *rec = xasprintf("%s/build/objects/%s.imports", root, o.key);
+	json_t *j = json_load_file(rec, 0, NULL);
+	assert_non_null(j);
+	autofree char *text = compact(j);
+	assert_non_null(strstr(text, "\"module\":\"env\",\"field\":\"foo\""));
+	json_decref(j);
+	assert_int_equal(unlink(path), 0);
+	autofree char *run = xasprintf("%s/run", root);
+	struct builder_input in = {.options = opts, .module = {path, o.module_digest},
+				   .run_dir = run};
+	struct builder_artifact a;
+	assert_int_equal(builder_prepare(&in, &a, &err), -1);
+	assert_string_equal(kumo_error_msg(err), "unsupported import `env.foo`");
+	kumo_error_free(&err);
+	builder_object_free(&o);
+}
+
+/* Mounts are checked first and refused with the mount named. */
+static void prepare_refuses_bad_mounts(void **state)
+{
+	const char *root = *state;
+	kumo_error_t err = NULL;
+	autofree char *mod = put_module(root, "m.wasm", mod42, sizeof(mod42));
+	autofree char *run = xasprintf("%s/run", root);
+	struct builder_mount m = {.guest_path = "data", .host_path = root};
+	struct builder_input in = {.options = {.root = root}, .module = {.path = mod},
+				   .mounts = &m, .nmounts = 1, .run_dir = run};
+	struct builder_artifact a;
+	assert_int_equal(builder_prepare(&in, &a, &err), -1);
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	assert_non_null(strstr(kumo_error_msg(err), "must be absolute"));
+	kumo_error_free(&err);
+	m = (struct builder_mount){.guest_path = "/data", .host_path = "/nonexistent/x"};
+	assert_int_equal(builder_prepare(&in, &a, &err), -1);
+	assert_int_equal(err->status, KUMO_E_NOT_FOUND);
+	assert_non_null(strstr(kumo_error_msg(err), "`/nonexistent/x`"));
+	kumo_error_free(&err);
+	m = (struct builder_mount){.guest_path = "/", .host_path = mod};
+	assert_int_equal(builder_prepare(&in, &a, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "cannot be mounted at the root"));
+	kumo_error_free(&err);
+	assert_int_equal(count_objects(root), 0);
 }
 
 static void unsupported_import_refused(void **state)
@@ -392,10 +617,12 @@ static void unsupported_import_refused(void **state)
 	static const uint8_t mod[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04,
 				      0x01, 0x60, 0x00, 0x00, 0x02, 0x0b, 0x01, 0x03, 0x65, 0x6e,
 				      0x76, 0x03, 0x66, 0x6f, 0x6f, 0x00, 0x00};
-	struct kumo_build_options o = {.root = *state};
-	struct kumo_image_result r;
+	autofree char *path = put_module(*state, "imp.wasm", mod, sizeof(mod));
+	autofree char *run = xasprintf("%s/run", (char *)*state);
+	struct builder_input in = {.options = {.root = *state}, .module = {.path = path}, .run_dir = run};
+	struct builder_artifact r;
 	kumo_error_t err = NULL;
-	assert_int_equal(kumo_build_image(&o, mod, sizeof(mod), &r, &err), -1);
+	assert_int_equal(builder_prepare(&in, &r, &err), -1);
 	assert_string_equal(kumo_error_msg(err), "unsupported import `env.foo`");
 	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
 	kumo_error_free(&err);
@@ -404,6 +631,13 @@ static void unsupported_import_refused(void **state)
 
 int main(void)
 {
+	/* A sanitized build (build/asan) builds no kernel: link with the plain build's. */
+	char *kdir = NULL;
+	kumo_error_t kerr = NULL;
+	if (builder_kernel_dir(&kdir, &kerr) < 0 && access("build/kernel/libkumo-kernel.a", R_OK) == 0)
+		setenv("KUMO_KERNEL_DIR", "build/kernel", 0);
+	kumo_error_free(&kerr);
+	free(kdir);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(miss_then_hit, setup, teardown),
 		cmocka_unit_test(boot_config_net_json),
@@ -413,6 +647,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(initrd_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(initrd_file_mounts_and_configmap_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(unsupported_import_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(prepare_lays_out_a_container, setup, teardown),
+		cmocka_unit_test_setup_teardown(warm_prepare_reads_no_module, setup, teardown),
+		cmocka_unit_test_setup_teardown(imports_recorded_at_compile, setup, teardown),
+		cmocka_unit_test_setup_teardown(prepare_refuses_bad_mounts, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("builder", tests, NULL, NULL);
 }

@@ -61,12 +61,46 @@ static void atomic_write_roundtrip(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The one sha256: memory, stream (with a reset) and file agree with the known digest. */
+static void sha256_forms_agree(void **state)
+{
+	(void)state;
+	static const char abc[] =
+		"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	char d[KUMO_DIGEST_BUF];
+	kumo_sha256("abc", 3, d);
+	assert_string_equal(d, abc);
+	struct kumo_sha256 *h = kumo_sha256_new();
+	kumo_sha256_update(h, "zz", 2);
+	kumo_sha256_reset(h);
+	kumo_sha256_update(h, "a", 1);
+	kumo_sha256_update(h, "bc", 2);
+	kumo_sha256_final(h, d);
+	kumo_sha256_free(h);
+	assert_string_equal(d, abc);
+	char dir[] = "/tmp/kumo-sha-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	autofree char *path = xasprintf("%s/f", dir);
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_write_file_atomic(path, "abc", 3, 0644, &err), 0);
+	uint64_t size = 0;
+	assert_int_equal(kumo_sha256_file(path, d, &size, &err), 0);
+	assert_string_equal(d, abc);
+	assert_int_equal(size, 3);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(kumo_sha256_file(path, d, NULL, &err), -1);
+	assert_int_equal(err->status, KUMO_E_NOT_FOUND);
+	kumo_error_free(&err);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(error_wrap_adds_context),
 		cmocka_unit_test(errno_maps_status),
 		cmocka_unit_test(atomic_write_roundtrip),
+		cmocka_unit_test(sha256_forms_agree),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

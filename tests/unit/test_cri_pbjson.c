@@ -153,7 +153,7 @@ static void grpc_codes(void **state)
 	assert_int_equal(cri_grpc_code(KUMO_E_UNAVAILABLE), GRPC_STATUS_UNAVAILABLE);
 	assert_int_equal(cri_grpc_code(KUMO_E_PERMISSION), GRPC_STATUS_PERMISSION_DENIED);
 	assert_int_equal(cri_grpc_code(KUMO_E_INTERNAL), GRPC_STATUS_INTERNAL);
-	assert_int_equal(cri_grpc_code(CRI_E_PRECONDITION), GRPC_STATUS_FAILED_PRECONDITION);
+	assert_int_equal(cri_grpc_code(KUMO_E_PRECONDITION), GRPC_STATUS_FAILED_PRECONDITION);
 	assert_int_equal(cri_grpc_code(12345), GRPC_STATUS_UNKNOWN);
 }
 

@@ -10,6 +10,7 @@
 
 #include "cri/api.pb-c.h"
 #include "cri/backend.h"
+#include "tests/support/fake_backend.h"
 #include "cri/cri.h"
 #include "cri/pbjson.h"
 
@@ -22,7 +23,7 @@ static void open_rt(struct fixture *f)
 {
 	struct cri_backend *b = NULL;
 	kumo_error_t err = NULL;
-	assert_int_equal(cri_backend_test_new(f->dir, &b, &err), 0);
+	assert_int_equal(cri_backend_fake_new(f->dir, &b, &err), 0);
 	assert_int_equal(cri_runtime_new(f->dir, b, &f->rt, &err), 0);
 }
 
@@ -172,7 +173,7 @@ static void lifecycle(void **state)
 	wait_exited(f, c);
 	int st = 0;
 	assert_null(call(f, "StartContainer", req, &st));
-	assert_int_equal(st, CRI_E_PRECONDITION);
+	assert_int_equal(st, KUMO_E_PRECONDITION);
 	json_t *r = call(f, "ContainerStatus", req, NULL);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "status"), "exit_code")), 7);
 	json_decref(r);
@@ -423,16 +424,17 @@ static void garbage_requests(void **state)
 	free(pod);
 }
 
-/* A backend whose VM exits before vm_start even returns (a very short app). */
-static struct cri_backend_ops fast_ops;
-static int (*orig_start)(struct cri_backend *, const char *, kumo_error_t *);
-static int fast_start(struct cri_backend *b, const char *id, kumo_error_t *err)
+/* A VM stage whose VM exits before start even returns (a very short app). */
+static struct cri_vms_ops fast_ops;
+static int (*orig_start)(struct cri_vms *, const char *, kumo_error_t *);
+static int fast_start(struct cri_vms *s, const char *id, kumo_error_t *err)
 {
-	if (orig_start(b, id, err) < 0)
+	if (orig_start(s, id, err) < 0)
 		return -1;
-	struct cri_vm_status st = {.state = CRI_VM_EXITED, .exit_code = 5, .started_at_ns = 1,
+	struct cri_vm_status st = {.state = CRI_VM_EXITED,
+				   .exit = {.status = 5, .kind = KUMO_EXIT_EXITED, .trap = -1},
 				   .finished_at_ns = 2};
-	cri_backend_report_exit(b, id, &st);
+	cri_vms_report_exit(s, id, &st);
 	return 0;
 }
 
@@ -454,11 +456,11 @@ static void exit_racing_start_is_ordered(void **state)
 	cri_runtime_free(f->rt);
 	struct cri_backend *b = NULL;
 	kumo_error_t err = NULL;
-	assert_int_equal(cri_backend_test_new(f->dir, &b, &err), 0);
-	fast_ops = *b->ops;
-	orig_start = fast_ops.vm_start;
-	fast_ops.vm_start = fast_start;
-	b->ops = &fast_ops;
+	assert_int_equal(cri_backend_fake_new(f->dir, &b, &err), 0);
+	fast_ops = *b->vms->ops;
+	orig_start = fast_ops.start;
+	fast_ops.start = fast_start;
+	b->vms->ops = &fast_ops;
 	assert_int_equal(cri_runtime_new(f->dir, b, &f->rt, &err), 0);
 	char *pod = run_pod(f, "race");
 	char *c = create(f, pod, "quick", "[\"serve\"]");
@@ -481,9 +483,46 @@ static void exit_racing_start_is_ordered(void **state)
 	free(pod);
 }
 
+/* CRI resources -> the VM's size (cri/vms.c). */
+static void vm_size_from_resources(void **state)
+{
+	(void)state;
+	struct cri_vm_size s;
+	kumo_error_t err = NULL;
+	/* No limits: defaults. */
+	assert_int_equal(cri_vm_size_of(0, 0, 0, 0, 4, &s, &err), 0);
+	assert_int_equal(s.memory_mib, 64);
+	assert_int_equal(s.vcpus, 1);
+	assert_int_equal(s.cpu_quota_us, 0);
+	assert_int_equal(s.cpu_shares, 0);
+	/* 2.5 CPUs of quota on a 2-CPU host: 2 vCPUs, quota spread per vCPU. */
+	assert_int_equal(cri_vm_size_of(100ll << 20, 250000, 100000, 1024, 2, &s, &err), 0);
+	assert_int_equal(s.memory_mib, 100);
+	assert_int_equal(s.vcpus, 2);
+	assert_int_equal(s.cpu_period_us, 100000);
+	assert_int_equal(s.cpu_quota_us, 125000);
+	assert_int_equal(s.cpu_shares, 1024);
+	/* Half a CPU: 1 vCPU with quota 50000. */
+	assert_int_equal(cri_vm_size_of(32ll << 20, 50000, 100000, 2, 8, &s, &err), 0);
+	assert_int_equal(s.vcpus, 1);
+	assert_int_equal(s.cpu_quota_us, 50000);
+	/* Below the floor: a clear error naming both. */
+	assert_int_equal(cri_vm_size_of(8ll << 20, 0, 0, 0, 8, &s, &err), -1);
+	assert_string_equal(kumo_error_msg(err),
+			    "memory limit 8388608 bytes is below the 16 MiB the kernel needs to boot");
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	kumo_error_free(&err);
+	assert_int_equal(cri_vm_size_of(-1, 0, 0, 0, 8, &s, &err), -1);
+	kumo_error_free(&err);
+	assert_int_equal(cri_vm_size_of(64ll << 20, 1000, 50, 0, 8, &s, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "cpu period 50 us"));
+	kumo_error_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(vm_size_from_resources),
 		cmocka_unit_test_setup_teardown(lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(restart_recovers_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_record_is_set_aside, setup, teardown),

@@ -253,7 +253,7 @@ static int fx_attach_open(void *ctx, const char *id, bool want_stdin, struct cri
 	if (strcmp(id, "ctr") != 0)
 		return kumo_error(err, KUMO_E_NOT_FOUND, "container `%s` not found", id);
 	if (!f->running)
-		return kumo_error(err, CRI_E_PRECONDITION, "container `%s` is not running", id);
+		return kumo_error(err, KUMO_E_PRECONDITION, "container `%s` is not running", id);
 	t->log_path = xstrdup(f->log);
 	t->tty = false;
 	t->stdin_fd = -1;

@@ -187,8 +187,8 @@ static void digests(void **state)
 	assert_false(digest_valid(DA "a"));
 	assert_false(digest_valid("sha256:aa"));
 	assert_false(digest_valid(NULL));
-	char d[DIGEST_BUF];
-	digest_bytes("", 0, d);
+	char d[KUMO_DIGEST_BUF];
+	kumo_sha256("", 0, d);
 	assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 

@@ -42,8 +42,8 @@ static int teardown(void **state)
 static void put_blob_verifies(void **state)
 {
 	struct fixture *f = *state;
-	char d[DIGEST_BUF];
-	digest_bytes("hello", 5, d);
+	char d[KUMO_DIGEST_BUF];
+	kumo_sha256("hello", 5, d);
 	kumo_error_t err = NULL;
 	const char *wrong = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 	assert_int_equal(store_put_blob(f->s, wrong, "hellO", 5, &err), -1);
@@ -78,15 +78,15 @@ static void put_blob_verifies(void **state)
 static char *add_artifact(struct fixture *f, const char *wasm, size_t wlen, const char *tag, const char *repo_digest)
 {
 	kumo_error_t err = NULL;
-	char ld[DIGEST_BUF], cd[DIGEST_BUF], md[DIGEST_BUF];
-	digest_bytes(wasm, wlen, ld);
+	char ld[KUMO_DIGEST_BUF], cd[KUMO_DIGEST_BUF], md[KUMO_DIGEST_BUF];
+	kumo_sha256(wasm, wlen, ld);
 	char *cfg = xasprintf("{\"os\":\"wasip1\",\"architecture\":\"wasm\",\"layer\":\"%s\"}", ld);
-	digest_bytes(cfg, strlen(cfg), cd);
+	kumo_sha256(cfg, strlen(cfg), cd);
 	char *man = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
 			      "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"application/wasm\","
 			      "\"digest\":\"%s\",\"size\":%zu}]}",
 			      IMAGESTORE_MT_OCI_MANIFEST, IMAGESTORE_MT_WASM_CONFIG, cd, strlen(cfg), ld, wlen);
-	digest_bytes(man, strlen(man), md);
+	kumo_sha256(man, strlen(man), md);
 	assert_int_equal(store_put_blob(f->s, ld, wasm, wlen, &err), 0);
 	assert_int_equal(store_put_blob(f->s, cd, cfg, strlen(cfg), &err), 0);
 	assert_int_equal(store_put_blob(f->s, md, man, strlen(man), &err), 0);

@@ -340,16 +340,16 @@ static void one_vm_per_pod_network(void **state)
 	s.name = "netvm2";
 	s.run_dir = d2;
 	assert_int_equal(vmm_create(vmm, &s, &vm2, &err), -1);
-	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	assert_int_equal(err->status, KUMO_E_PRECONDITION);
 	assert_non_null(strstr(kumo_error_msg(err), "is in use by vm `netvm1`"));
 	kumo_error_free(&err);
 	/* Once the first is gone, the next one (the next init container) may use it. */
 	vmm_vm_free(vm1);
 	assert_int_equal(vmm_create(vmm, &s, &vm2, &err), 0);
 	assert_int_equal(vmm_start(vm2, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm2, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_COMPLETED);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
 	vmm_vm_free(vm2);
 	vmm_close(vmm);
 	assert_int_equal(vmm_net_pod_teardown(&cfg, "pod-vm", &err), 0);

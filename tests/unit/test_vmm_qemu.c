@@ -76,6 +76,15 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* When the VM ended (kumo_now_ns()), 0 while it runs. */
+static uint64_t exited_at(struct vmm_vm *vm)
+{
+	struct kumo_exit_record x;
+	uint64_t ns = 0;
+	vmm_vm_exit(vm, &x, &ns);
+	return ns;
+}
+
 static struct vmm_spec spec(const char *name, const char *cmdline)
 {
 	struct vmm_spec s = {.name = name, .kernel = fixture, .cmdline = cmdline,
@@ -111,11 +120,11 @@ static void boot_exit_code_and_logs(void **state)
 	assert_int_equal(vmm_vm_state(vm), VMM_STATE_CREATED);
 	assert_true(vmm_vm_pid(vm) > 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
-	assert_int_equal(ex.code, 42);
-	assert_string_equal(ex.trap, "");
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 42);
+	assert_string_equal(ex.msg, "");
 	assert_int_equal(vmm_vm_state(vm), VMM_STATE_EXITED);
 	assert_true(vmm_vm_first_output_ns(vm) > 0);
 	vmm_vm_free(vm);
@@ -140,16 +149,16 @@ static void trap_and_missing_record(void **state)
 {
 	struct vmm *vmm = *state;
 	kumo_error_t err = NULL;
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	struct vmm_spec s = spec("trap", "klog=booting trap=3 msg=integer_divide_by_zero exit=134");
 	struct vmm_vm *vm = NULL;
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_TRAP);
-	assert_int_equal(ex.code, 134);
-	assert_int_equal(ex.trap_code, 3);
-	assert_string_equal(ex.trap, "integer divide by zero");
+	assert_int_equal(ex.kind, KUMO_EXIT_TRAPPED);
+	assert_int_equal(ex.status, 134);
+	assert_int_equal(ex.trap, 3);
+	assert_string_equal(ex.msg, "integer divide by zero");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 
@@ -157,9 +166,9 @@ static void trap_and_missing_record(void **state)
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
-	assert_int_equal(ex.code, 255);
-	assert_string_equal(ex.message, "the VM stopped without an exit record");
+	assert_int_equal(ex.kind, KUMO_EXIT_CRASHED);
+	assert_int_equal(ex.status, 255);
+	assert_string_equal(ex.msg, "the VM stopped without an exit record");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
@@ -174,7 +183,7 @@ static void stop_hanging_guest(void **state)
 	assert_int_equal(vmm_start(vm, &err), 0);
 	while (!vmm_vm_first_output_ns(vm))
 		usleep(1000);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 0, &ex, &err), 0); /* still running */
 	struct vmm_stats st;
 	assert_int_equal(vmm_vm_stats(vm, &st, &err), 0);
@@ -183,8 +192,8 @@ static void stop_hanging_guest(void **state)
 	/* The fixture ignores the power button: the grace period runs out, then destroy. */
 	assert_int_equal(vmm_stop(vm, 100, &err), 0);
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
-	assert_int_equal(ex.code, 137);
+	assert_int_equal(ex.kind, KUMO_EXIT_KILLED);
+	assert_int_equal(ex.status, 137);
 	assert_int_equal(vmm_stop(vm, 100, &err), 0); /* again: no-op */
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
@@ -209,13 +218,13 @@ static void pvpanic_ends_the_vm(void **state)
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	uint64_t t0 = kumo_now_ns();
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
 	fprintf(stderr, "  pvpanic: ended %.1f ms after start: %s\n",
-		(double)(ex.exited_ns - t0) / 1e6, ex.message);
-	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
-	assert_int_equal(ex.code, 255);
-	assert_string_equal(ex.message, "the guest panicked (pvpanic)");
+		(double)(exited_at(vm) - t0) / 1e6, ex.msg);
+	assert_int_equal(ex.kind, KUMO_EXIT_CRASHED);
+	assert_int_equal(ex.status, 255);
+	assert_string_equal(ex.msg, "the guest panicked (pvpanic)");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 
@@ -225,9 +234,8 @@ static void pvpanic_ends_the_vm(void **state)
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
 	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_PANIC);
-	assert_string_equal(ex.trap, "kernel bug: page fault");
-	assert_string_equal(ex.message, "");
+	assert_int_equal(ex.kind, KUMO_EXIT_PANICKED);
+	assert_string_equal(ex.msg, "kernel bug: page fault");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
@@ -243,12 +251,12 @@ static void triple_fault(void **state)
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	uint64_t t0 = kumo_now_ns();
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
 	fprintf(stderr, "  triple fault: ended %.1f ms after start: %s\n",
-		(double)(ex.exited_ns - t0) / 1e6, ex.message);
-	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
-	assert_string_equal(ex.message, "the guest reset (triple fault) without an exit record");
+		(double)(exited_at(vm) - t0) / 1e6, ex.msg);
+	assert_int_equal(ex.kind, KUMO_EXIT_CRASHED);
+	assert_string_equal(ex.msg, "the guest reset (triple fault) without an exit record");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
@@ -264,13 +272,13 @@ static void no_sign_of_life(void **state)
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	uint64_t t0 = kumo_now_ns();
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
-	double ms = (double)(ex.exited_ns - t0) / 1e6;
-	fprintf(stderr, "  silent: ended %.1f ms after start: %s\n", ms, ex.message);
+	double ms = (double)(exited_at(vm) - t0) / 1e6;
+	fprintf(stderr, "  silent: ended %.1f ms after start: %s\n", ms, ex.msg);
 	assert_true(ms >= 400 && ms < 1400);
-	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
-	assert_string_equal(ex.message, "the VM showed no sign of life within 400 ms of its start "
+	assert_int_equal(ex.kind, KUMO_EXIT_CRASHED);
+	assert_string_equal(ex.msg, "the VM showed no sign of life within 400 ms of its start "
 					"(no boot record on the kernel log)");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
@@ -283,7 +291,7 @@ static void no_sign_of_life(void **state)
 	assert_int_equal(vmm_wait(vm, 800, &ex, &err), 0);
 	assert_int_equal(vmm_stop(vm, 0, &err), 0);
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
+	assert_int_equal(ex.kind, KUMO_EXIT_KILLED);
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
@@ -296,7 +304,7 @@ static void detach_and_attach(void **state)
 {
 	struct vmm *vmm = *state;
 	kumo_error_t err = NULL;
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	struct vmm_spec s = spec("reattach", "out=up hang");
 	struct vmm_vm *vm = NULL;
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
@@ -307,25 +315,25 @@ static void detach_and_attach(void **state)
 	vmm_vm_detach(vm);
 	assert_int_equal(kill(pid, 0), 0); /* still running */
 	struct vmm *other;
-	struct vmm_config cfg = {.backend = VMM_BACKEND_QEMU};
+	struct vmm_config cfg = {.backend = VMM_BACKEND_QEMU, .state_dir = workdir};
 	assert_int_equal(vmm_open(&cfg, &other, &err), 0);
-	assert_int_equal(vmm_attach(other, &s, &vm, &err), 0);
+	assert_int_equal(vmm_attach(other, s.name, &vm, &err), 0);
 	assert_int_equal(vmm_vm_state(vm), VMM_STATE_RUNNING);
 	assert_int_equal(vmm_vm_pid(vm), pid);
 	assert_int_equal(vmm_stop(vm, 100, &err), 0);
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
+	assert_int_equal(ex.kind, KUMO_EXIT_KILLED);
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 
 	s = spec("reattach-paused", "out=later exit=5");
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	vmm_vm_detach(vm);
-	assert_int_equal(vmm_attach(other, &s, &vm, &err), 0);
+	assert_int_equal(vmm_attach(other, s.name, &vm, &err), 0);
 	assert_int_equal(vmm_vm_state(vm), VMM_STATE_CREATED);
 	assert_int_equal(vmm_start(vm, &err), 0);
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.code, 5);
+	assert_int_equal(ex.status, 5);
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 
@@ -338,10 +346,10 @@ static void detach_and_attach(void **state)
 		waitpid(pid, NULL, WNOHANG); /* it is still this process's child */
 		usleep(10000);
 	}
-	assert_int_equal(vmm_attach(other, &s, &vm, &err), 0);
+	assert_int_equal(vmm_attach(other, s.name, &vm, &err), 0);
 	assert_int_equal(vmm_vm_state(vm), VMM_STATE_EXITED);
-	assert_true(vmm_vm_exit(vm, &ex));
-	assert_int_equal(ex.code, 7);
+	assert_true(vmm_vm_exit(vm, &ex, NULL));
+	assert_int_equal(ex.status, 7);
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 	vmm_close(other);
@@ -364,10 +372,10 @@ static void boot_with_shares(void **state)
 	s.nshares = 2;
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit x;
+	struct kumo_exit_record x;
 	assert_int_equal(vmm_wait(vm, 60000, &x, &err), 1);
-	assert_int_equal(x.reason, VMM_EXIT_ERROR);
-	assert_int_equal(x.code, 7);
+	assert_int_equal(x.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(x.status, 7);
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }

@@ -64,8 +64,10 @@ static void full_kvm(void **state)
 	s.nshares = 2;
 	s.name = "odd<&'\">name"; /* escaped, even though vmm_create refuses such names */
 	s.cmdline = "a=1 b='x'";
-	kumo_error_t err = NULL;
-	assert_int_equal(vmm_resources_from_cri(256ll << 20, 150000, 100000, 512, 8, &s, &err), 0);
+	/* 256 MiB, 1.5 CPUs of quota, shares 512 (cri_vm_size_of's mapping). */
+	s.memory_mib = 256;
+	s.vcpus = 2;
+	s.cputune = (struct vmm_cputune){.shares = 512, .period_us = 100000, .quota_us = 75000};
 	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_KVM);
 	check_golden(xml, "tests/vmm/golden/domain-full-kvm.xml");
 }
@@ -112,6 +114,23 @@ static void shares_only(void **state)
 	free(b.s);
 }
 
+/* A pod VM: the control channel's virtio-console on a unix socket QEMU serves. */
+static void qemu_argv_pod(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	s.control_socket = "/run/kumo/vms/pod1/control.sock";
+	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
+	struct { char *s; size_t len, cap; } b = {0};
+	FILE *f = open_memstream(&b.s, &b.len);
+	for (char **p = argv; *p; p++)
+		fprintf(f, "%s\n", *p);
+	fclose(f);
+	vmm_argv_free(argv);
+	check_golden(b.s, "tests/vmm/golden/qemu-argv-pod-tcg.txt");
+	free(b.s);
+}
+
 /* A tap opened elsewhere (a pod's namespace) reaches QEMU as an fd, never by name. */
 static void qemu_argv_tap_fd(void **state)
 {
@@ -132,70 +151,41 @@ static void qemu_argv_tap_fd(void **state)
 	vmm_argv_free(argv);
 }
 
-static void resources(void **state)
-{
-	(void)state;
-	struct vmm_spec s = base_spec();
-	kumo_error_t err = NULL;
-	/* No limits: defaults. */
-	assert_int_equal(vmm_resources_from_cri(0, 0, 0, 0, 4, &s, &err), 0);
-	assert_int_equal(s.memory_mib, VMM_MEMORY_DEFAULT_MIB);
-	assert_int_equal(s.vcpus, 1);
-	assert_int_equal(s.cputune.quota_us, 0);
-	assert_int_equal(s.cputune.shares, 0);
-	/* 2.5 CPUs of quota on a 2-CPU host: 2 vCPUs, quota spread per vCPU. */
-	assert_int_equal(vmm_resources_from_cri(100ll << 20, 250000, 100000, 1024, 2, &s, &err), 0);
-	assert_int_equal(s.memory_mib, 100);
-	assert_int_equal(s.vcpus, 2);
-	assert_int_equal(s.cputune.period_us, 100000);
-	assert_int_equal(s.cputune.quota_us, 125000);
-	assert_int_equal(s.cputune.shares, 1024);
-	/* Half a CPU: 1 vCPU with quota 50000. */
-	assert_int_equal(vmm_resources_from_cri(32ll << 20, 50000, 100000, 2, 8, &s, &err), 0);
-	assert_int_equal(s.vcpus, 1);
-	assert_int_equal(s.cputune.quota_us, 50000);
-	/* Below the floor: a clear error naming both. */
-	assert_int_equal(vmm_resources_from_cri(8ll << 20, 0, 0, 0, 8, &s, &err), -1);
-	assert_string_equal(kumo_error_msg(err),
-			    "memory limit 8388608 bytes is below the 16 MiB the kernel needs to boot");
-	assert_int_equal(err->status, KUMO_E_INVALID);
-	kumo_error_free(&err);
-	assert_int_equal(vmm_resources_from_cri(-1, 0, 0, 0, 8, &s, &err), -1);
-	kumo_error_free(&err);
-	assert_int_equal(vmm_resources_from_cri(64ll << 20, 1000, 50, 0, 8, &s, &err), -1);
-	assert_non_null(strstr(kumo_error_msg(err), "cpu period 50 us"));
-	kumo_error_free(&err);
-}
-
 static void exit_records(void **state)
 {
 	(void)state;
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	const char *ok = "KUMO-EXIT v=1 status=0 kind=exit msg=\n";
 	assert_int_equal(vmm_parse_exit_record(ok, strlen(ok), &ex), 0);
-	assert_int_equal(ex.reason, VMM_EXIT_COMPLETED);
-	assert_int_equal(ex.code, 0);
-	assert_string_equal(ex.trap, "");
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 0);
+	assert_int_equal(ex.trap, -1);
+	assert_string_equal(ex.msg, "");
 	/* Kernel log lines share COM3 with the record. */
 	const char *e = "kumo: boot 1.2 ms\nKUMO-EXIT v=1 status=255 kind=exit msg=exited\n";
 	assert_int_equal(vmm_parse_exit_record(e, strlen(e), &ex), 0);
-	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
-	assert_int_equal(ex.code, 255);
-	assert_string_equal(ex.trap, "");
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 255);
+	assert_string_equal(ex.msg, "exited");
 	const char *t = "KUMO-EXIT v=1 status=134 kind=trap trap=3 msg=integer divide by zero\r\n";
 	assert_int_equal(vmm_parse_exit_record(t, strlen(t), &ex), 0);
-	assert_int_equal(ex.reason, VMM_EXIT_TRAP);
-	assert_int_equal(ex.code, 134);
-	assert_int_equal(ex.trap_code, 3);
-	assert_string_equal(ex.trap, "integer divide by zero");
-	const char *oom = "KUMO-EXIT v=1 status=134 kind=trap trap=11 msg=out of memory\n";
+	assert_int_equal(ex.kind, KUMO_EXIT_TRAPPED);
+	assert_int_equal(ex.status, 134);
+	assert_int_equal(ex.trap, 3);
+	assert_string_equal(ex.msg, "integer divide by zero");
+	/* Out of memory is a kind of its own: vmm knows no trap codes. */
+	const char *oom = "KUMO-EXIT v=1 status=134 kind=oom trap=11 msg=out of memory\n";
 	assert_int_equal(vmm_parse_exit_record(oom, strlen(oom), &ex), 0);
-	assert_int_equal(ex.reason, VMM_EXIT_OOM);
+	assert_int_equal(ex.kind, KUMO_EXIT_OOM);
+	assert_string_equal(ex.msg, "out of memory");
+	const char *old_oom = "KUMO-EXIT v=1 status=134 kind=trap trap=11 msg=out of memory\n";
+	assert_int_equal(vmm_parse_exit_record(old_oom, strlen(old_oom), &ex), 0);
+	assert_int_equal(ex.kind, KUMO_EXIT_TRAPPED);
 	const char *pan = "page fault at 0x0\nKUMO-EXIT v=1 status=255 kind=panic msg=page fault in kernel status=3\n";
 	assert_int_equal(vmm_parse_exit_record(pan, strlen(pan), &ex), 0);
-	assert_int_equal(ex.reason, VMM_EXIT_PANIC);
-	assert_int_equal(ex.code, 255);
-	assert_string_equal(ex.trap, "page fault in kernel status=3");
+	assert_int_equal(ex.kind, KUMO_EXIT_PANICKED);
+	assert_int_equal(ex.status, 255);
+	assert_string_equal(ex.msg, "page fault in kernel status=3");
 	/* Invalid: cut off, out of range, not a number, unknown kind, trap without code,
 	 * another version, the old format. */
 	const char *bad[] = {
@@ -205,6 +195,7 @@ static void exit_records(void **state)
 		"",
 		"KUMO-EXIT v=1 status=1 kind=weird msg=\n",
 		"KUMO-EXIT v=1 status=134 kind=trap msg=x\n",
+		"KUMO-EXIT v=1 status=134 kind=oom msg=x\n",
 		"KUMO-EXIT v=2 status=1 kind=exit msg=\n",
 		"KUMO-EXIT 1 \n",
 		"KUMO-EXIT v=1 kind=exit msg=status=3\n",
@@ -219,7 +210,7 @@ static void exit_records(void **state)
 	const char *two = "KUMO-EXIT v=1 status=1 kind=exit msg=\nKUMO-EXIT v=1 status=2 kind=exit msg=\n"
 			  "KUMO-EXIT v=1 status=3";
 	assert_int_equal(vmm_parse_exit_record(two, strlen(two), &ex), 0);
-	assert_int_equal(ex.code, 2);
+	assert_int_equal(ex.status, 2);
 }
 
 static int collect_file(const char *path, const uint8_t *data, size_t len, void *ctx)
@@ -259,7 +250,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(minimal_tcg), cmocka_unit_test(full_kvm),
 		cmocka_unit_test(qemu_argv),   cmocka_unit_test(qemu_argv_tap_fd),
-		cmocka_unit_test(shares_only),   cmocka_unit_test(resources),
+		cmocka_unit_test(qemu_argv_pod),
+		cmocka_unit_test(shares_only),
 		cmocka_unit_test(exit_records),
 		cmocka_unit_test(file_records),
 	};

@@ -49,7 +49,7 @@ static int setup(void **state)
 	fixture = getenv("KUMO_VMM_FIXTURE");
 	if (!fixture || !mkdtemp(workdir))
 		return -1;
-	struct vmm_config cfg = {.backend = VMM_BACKEND_LIBVIRT, .on_event = on_event,
+	struct vmm_config cfg = {.backend = VMM_BACKEND_LIBVIRT, .state_dir = workdir, .on_event = on_event,
 				 .event_ctx = &evs};
 	kumo_error_t err = NULL;
 	struct vmm *vmm;
@@ -69,6 +69,15 @@ static int teardown(void **state)
 	vmm_close(*state);
 	autofree char *cmd = xasprintf("rm -rf %s", workdir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* When the VM ended (kumo_now_ns()), 0 while it runs. */
+static uint64_t exited_at(struct vmm_vm *vm)
+{
+	struct kumo_exit_record x;
+	uint64_t ns = 0;
+	vmm_vm_exit(vm, &x, &ns);
+	return ns;
 }
 
 static struct vmm_spec spec(const char *name, const char *cmdline)
@@ -111,10 +120,10 @@ static void create_paused_resume_exit(void **state)
 	/* Paused: the guest has not written anything. */
 	assert_int_equal(vmm_vm_first_output_ns(vm), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
-	assert_int_equal(ex.code, 42);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 42);
 	assert_int_equal(count(&evs.exited), exited + 1);
 	assert_int_equal(count(&evs.started), started + 1);
 	vmm_vm_free(vm);
@@ -136,14 +145,16 @@ static void trap_record(void **state)
 	struct vmm_spec s = spec("kumo-test-trap", "trap=2 msg=out_of_bounds_memory_access exit=134");
 	struct vmm_vm *vm = NULL;
 	/* Half a CPU, shares, 48 MiB: cputune goes through libvirt's cpu cgroup. */
-	assert_int_equal(vmm_resources_from_cri(48ll << 20, 50000, 100000, 512, 2, &s, &err), 0);
+	s.memory_mib = 48;
+	s.vcpus = 1;
+	s.cputune = (struct vmm_cputune){.shares = 512, .period_us = 100000, .quota_us = 50000};
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_TRAP);
-	assert_int_equal(ex.code, 134);
-	assert_string_equal(ex.trap, "out of bounds memory access");
+	assert_int_equal(ex.kind, KUMO_EXIT_TRAPPED);
+	assert_int_equal(ex.status, 134);
+	assert_string_equal(ex.msg, "out of bounds memory access");
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
@@ -164,9 +175,9 @@ static void stop_destroy_stats(void **state)
 	assert_true(stt.memory_bytes > 1 << 20);
 	int exited = count(&evs.exited);
 	assert_int_equal(vmm_stop(vm, 200, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 0, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
+	assert_int_equal(ex.kind, KUMO_EXIT_KILLED);
 	assert_int_equal(count(&evs.exited), exited + 1); /* once, though STOPPED also came */
 	vmm_vm_free(vm);
 	char st[64];
@@ -213,13 +224,13 @@ static void daemon_restart(void **state)
 	assert_int_equal(vmm_vm_state(va), VMM_STATE_RUNNING);
 	/* The paused one still resumes through the new connection and runs to its end. */
 	assert_int_equal(vmm_start(vb, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vb, -1, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
-	assert_int_equal(ex.code, 7);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 7);
 	assert_int_equal(vmm_stop(va, 0, &err), 0);
 	assert_int_equal(vmm_wait(va, 0, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_KILLED);
+	assert_int_equal(ex.kind, KUMO_EXIT_KILLED);
 	vmm_vm_free(va);
 	vmm_vm_free(vb);
 	uint8_t *buf = NULL;
@@ -264,10 +275,10 @@ static void exit_while_daemon_down(void **state)
 	assert_int_equal(system(start), 0);
 	for (int i = 0; i < 3000 && count(&evs.reconnected) == rec; i++)
 		usleep(10000);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 30000, &ex, &err), 1);
-	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
-	assert_int_equal(ex.code, 9);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 9);
 	vmm_vm_free(vm);
 	free((char *)s.run_dir);
 }
@@ -287,16 +298,16 @@ static void detach_attach(void **state)
 	while (!vmm_vm_first_output_ns(vm))
 		usleep(2000);
 	vmm_vm_detach(vm);
-	assert_int_equal(vmm_attach(vmm, &s, &vm, &err), 0);
-	struct vmm_exit ex;
+	assert_int_equal(vmm_attach(vmm, s.name, &vm, &err), 0);
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
-	assert_int_equal(ex.code, 5);
+	assert_int_equal(ex.status, 5);
 	vmm_vm_free(vm);
 	/* Attaching to a VM that is long gone reports its recorded exit. */
-	assert_int_equal(vmm_attach(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_attach(vmm, s.name, &vm, &err), 0);
 	assert_int_equal(vmm_wait(vm, 0, &ex, &err), 1);
-	assert_int_equal(ex.code, 5);
-	assert_int_equal(ex.reason, VMM_EXIT_ERROR);
+	assert_int_equal(ex.status, 5);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
 	vmm_vm_free(vm);
 	uint8_t *buf = NULL;
 	size_t len;
@@ -321,12 +332,12 @@ static void pvpanic_crashed(void **state)
 	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
 	uint64_t t0 = kumo_now_ns();
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 5000, &ex, &err), 1);
 	fprintf(stderr, "  pvpanic via libvirt: ended %.1f ms after start: %s\n",
-		(double)(ex.exited_ns - t0) / 1e6, ex.message);
-	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
-	assert_string_equal(ex.message, "the guest panicked (pvpanic)");
+		(double)(exited_at(vm) - t0) / 1e6, ex.msg);
+	assert_int_equal(ex.kind, KUMO_EXIT_CRASHED);
+	assert_string_equal(ex.msg, "the guest panicked (pvpanic)");
 	vmm_vm_free(vm);
 	char st[64];
 	assert_int_not_equal(virsh_state("kumo-test-pvpanic", st, sizeof(st)), 0);
@@ -354,13 +365,13 @@ static void kvm_internal_error(void **state)
 	assert_int_equal(vmm_create(kvm, &s, &vm, &err), 0);
 	uint64_t t0 = kumo_now_ns();
 	assert_int_equal(vmm_start(vm, &err), 0);
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	assert_int_equal(vmm_wait(vm, 10000, &ex, &err), 1);
 	fprintf(stderr, "  kvm on PVM via libvirt: ended %.1f ms after start: %s\n",
-		(double)(ex.exited_ns - t0) / 1e6, ex.message);
-	assert_int_equal(ex.reason, VMM_EXIT_CRASHED);
-	assert_non_null(strstr(ex.message, "KVM internal error"));
-	assert_true(ex.exited_ns - t0 < 5000 * 1000000ull);
+		(double)(exited_at(vm) - t0) / 1e6, ex.msg);
+	assert_int_equal(ex.kind, KUMO_EXIT_CRASHED);
+	assert_non_null(strstr(ex.msg, "KVM internal error"));
+	assert_true(exited_at(vm) - t0 < 5000 * 1000000ull);
 	vmm_vm_free(vm);
 	vmm_close(kvm);
 	free((char *)s.run_dir);

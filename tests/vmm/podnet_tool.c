@@ -173,7 +173,7 @@ static int cmd_boot(struct opts *o, const char *kernel, const char *initrd)
 	if (vmm_start(vm, &err) < 0)
 		goto out;
 	fprintf(stderr, "podnet-tool: vm running\n");
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	for (;;) {
 		int r = vmm_wait(vm, 100, &ex, &err);
 		if (r < 0)
@@ -183,8 +183,8 @@ static int cmd_boot(struct opts *o, const char *kernel, const char *initrd)
 		if (stop_requested && vmm_stop(vm, 0, &err) < 0)
 			goto out;
 	}
-	fprintf(stderr, "podnet-tool: vm exit %d\n", ex.code);
-	code = ex.code;
+	fprintf(stderr, "podnet-tool: vm exit %d\n", ex.status);
+	code = ex.status;
 out:
 	if (err)
 		fprintf(stderr, "podnet-tool: boot: %s\n", kumo_error_msg(err));

@@ -62,16 +62,16 @@ static void fill_spec(const struct opts *o, struct vmm_spec *s, const char *name
 	s->stderr_fd = -1;
 }
 
-static const char *reason_name(enum vmm_exit_reason r)
+/* How it ended, in one word. */
+static const char *reason_name(const struct kumo_exit_record *x)
 {
-	switch (r) {
-	case VMM_EXIT_COMPLETED: return "completed";
-	case VMM_EXIT_ERROR: return "error";
-	case VMM_EXIT_TRAP: return "trap";
-	case VMM_EXIT_OOM: return "oom";
-	case VMM_EXIT_KILLED: return "killed";
-	case VMM_EXIT_CRASHED: return "crashed";
-	case VMM_EXIT_PANIC: return "panic";
+	switch (x->kind) {
+	case KUMO_EXIT_EXITED: return x->status ? "error" : "completed";
+	case KUMO_EXIT_TRAPPED: return "trap";
+	case KUMO_EXIT_OOM: return "oom";
+	case KUMO_EXIT_KILLED: return "killed";
+	case KUMO_EXIT_CRASHED: return "crashed";
+	case KUMO_EXIT_PANICKED: return "panic";
 	}
 	return "?";
 }
@@ -90,7 +90,7 @@ static int cmd_run(const struct opts *o)
 	s.log_path = o->log;
 	struct vmm_vm *vm = NULL;
 	kumo_error_t err = NULL;
-	struct vmm_exit ex;
+	struct kumo_exit_record ex;
 	int code = 125;
 	signal(SIGINT, on_sigint);
 	if (vmm_create(vmm, &s, &vm, &err) < 0 || vmm_start(vm, &err) < 0)
@@ -106,9 +106,11 @@ static int cmd_run(const struct opts *o)
 				goto out;
 		}
 	}
-	fprintf(stderr, "vmm-tool: exit %s %d%s%s\n", reason_name(ex.reason), ex.code,
-		ex.trap[0] ? " " : "", ex.trap);
-	code = ex.code;
+	/* The record's message for traps and panics, the cause of a crash. */
+	const char *msg = ex.kind == KUMO_EXIT_EXITED || ex.kind == KUMO_EXIT_KILLED ? "" : ex.msg;
+	fprintf(stderr, "vmm-tool: exit %s %u%s%s\n", reason_name(&ex), ex.status,
+		msg[0] ? " " : "", msg);
+	code = ex.status;
 out:
 	if (err)
 		fprintf(stderr, "vmm-tool: %s\n", kumo_error_msg(err));

@@ -72,19 +72,11 @@ exc_common:
 	hlt
 	jmp 1b
 
-/* The timer only wakes a `hlt`: acknowledge it and return. No C runs here, so the
- * interrupted code's SSE/AVX state is untouched; the stub uses no stack below %rsp
- * beyond the CPU's own frame (kernel code is built without a red zone). */
-	.p2align 4
-	.globl kumo_isr_timer
-kumo_isr_timer:
-	push %rax
-	mov kumo_lapic_eoi(%rip), %rax
-	movl $0, (%rax)
-	incq kumo_timer_ticks(%rip)
-	pop %rax
-	iretq
-
+/* The timer is in switch.S (it may preempt compiled code). The device interrupts
+ * below run no C: they set a flag, count the interrupt (kumo_irq_count: what a
+ * KWAKE_IRQ waiter waits for, sched.c) and acknowledge; the interrupted code's
+ * registers and SSE/AVX state are untouched, and the stub uses no stack below %rsp
+ * beyond the CPU's own frame (no code of ours uses a red zone). */
 /* The NIC (virtio-net, IOAPIC edge or MSI-X): the same, plus a flag the network
  * loop reads; all the work happens outside the interrupt (kernel/os/net.c). */
 	.p2align 4
@@ -92,6 +84,7 @@ kumo_isr_timer:
 kumo_isr_net:
 	push %rax
 	movl $1, kumo_net_irq_pending(%rip)
+	incq kumo_irq_count(%rip)
 	mov kumo_lapic_eoi(%rip), %rax
 	movl $0, (%rax)
 	pop %rax
@@ -103,6 +96,7 @@ kumo_isr_net:
 	.globl kumo_isr_wake
 kumo_isr_wake:
 	push %rax
+	incq kumo_irq_count(%rip)
 	mov kumo_lapic_eoi(%rip), %rax
 	movl $0, (%rax)
 	pop %rax
@@ -114,6 +108,7 @@ kumo_isr_wake:
 kumo_isr_stop:
 	push %rax
 	movl $1, kumo_stop_pending(%rip)
+	incq kumo_irq_count(%rip)
 	mov kumo_lapic_eoi(%rip), %rax
 	movl $0, (%rax)
 	pop %rax

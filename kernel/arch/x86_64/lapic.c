@@ -73,6 +73,14 @@ void lapic_arm_ns(uint64_t ns)
 	lw(LAPIC_TIMER_INIT, (uint32_t)count);
 }
 
+void lapic_disarm(void)
+{
+	if (use_deadline)
+		wrmsr(MSR_TSC_DEADLINE, 0);
+	else if (lapic)
+		lw(LAPIC_TIMER_INIT, 0);
+}
+
 uint32_t lapic_id(void)
 {
 	return lr(0x20) >> 24;

@@ -81,6 +81,8 @@ const char *cpu_missing_for_target(const char *target);
 void lapic_init(void);
 /* Arms a one-shot timer interrupt `ns` from now (clamped to what the timer can do). */
 void lapic_arm_ns(uint64_t ns);
+/* Stops a pending one-shot (nothing is due). */
+void lapic_disarm(void);
 /* power.c: ACPI power-off (finds the FADT from the RSDP); never returns. */
 void acpi_init(uint64_t rsdp_paddr);
 __attribute__((noreturn)) void power_off(void);

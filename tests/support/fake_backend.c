@@ -1,6 +1,7 @@
-/* cri/backend_test.c - the TEST backend: an in-process fake of images, networking and
- * VMs, for unit tests and end-to-end tests of kumod's state machine (kumod
- * --backend=test). Nothing here boots or pulls anything.
+/* tests/support/fake_backend.c - the TEST backend: in-process fakes of the three stages
+ * of cri/backend.h (images, pod network, VMs), for unit tests and end-to-end tests of
+ * kumod's state machine (the test daemon build/tests/kumod-fake, kumod's own main on
+ * these stages). Nothing here boots or pulls anything.
  *
  * Its "VMs" are records under <root>/test-backend/vms/, so they outlive a kumod
  * restart like real VMs do. What a fake VM does is chosen by the container's command
@@ -8,9 +9,10 @@
  *   echo WORDS...   writes "WORDS..." to the CRI log and exits 0 at once
  *   exit N          exits with code N at once
  *   sleep MS        runs MS milliseconds, then exits 0
- *   trap            exits 134 with reason "Trap", message "integer divide by zero"
+ *   trap            traps: "integer divide by zero" (exit 134, reason "Trap")
  *   anything else   writes "serving" to the log and runs until stopped
- * A stop ends a fake VM with code 143 (137 when timeout is 0).
+ * A stop ends a fake VM with code 143, "stopped by the host" (killed, 137, when timeout
+ * is 0).
  * Streaming: a running fake VM copies what its stdin gets (attach with stdin, for a
  * container created with stdin) to its log, line by line, as an app echoing its input
  * would; a stdin_once stdin ends with its first attach. Exec runs fake commands in a
@@ -31,9 +33,8 @@
 
 #include <jansson.h>
 
-#include "cri/backend.h"
-#include "cri/cri.h"
 #include "cri/stream.h"
+#include "tests/support/fake_backend.h"
 
 struct tb {
 	pthread_mutex_t lock;
@@ -44,7 +45,13 @@ struct tb {
 	pthread_t monitor;
 	bool stop;
 	bool monitor_running;
+	int stages;          /* stages still holding it: the last one frees it */
+	struct cri_vms *vm_stage; /* for exit reports */
 };
+
+static struct tb *tb_of_images(struct cri_images *s) { return s->priv; }
+static struct tb *tb_of_podnet(struct cri_podnet *s) { return s->priv; }
+static struct tb *tb_of_vms(struct cri_vms *s) { return s->priv; }
 
 static int64_t now_ns(void)
 {
@@ -101,27 +108,24 @@ static void status_from_json(json_t *vm, struct cri_vm_status *st)
 		    : strcmp(s, "created") == 0 ? CRI_VM_CREATED
 		    : strcmp(s, "running") == 0 ? CRI_VM_RUNNING
 						: CRI_VM_EXITED;
-	if (!vm)
+	if (!vm || st->state != CRI_VM_EXITED)
 		return;
-	st->started_at_ns = json_integer_value(json_object_get(vm, "started_at"));
-	if (st->state == CRI_VM_EXITED) {
-		st->exit_code = (int32_t)json_integer_value(json_object_get(vm, "exit_code"));
-		st->finished_at_ns = json_integer_value(json_object_get(vm, "finished_at"));
-		const char *r = json_string_value(json_object_get(vm, "reason"));
-		const char *m = json_string_value(json_object_get(vm, "message"));
-		st->reason = r && *r ? xstrdup(r) : NULL;
-		st->message = m && *m ? xstrdup(m) : NULL;
-	}
+	st->finished_at_ns = json_integer_value(json_object_get(vm, "finished_at"));
+	st->exit.status = (uint32_t)json_integer_value(json_object_get(vm, "exit_code"));
+	st->exit.kind = (uint32_t)json_integer_value(json_object_get(vm, "kind"));
+	st->exit.trap = -1;
+	const char *m = json_string_value(json_object_get(vm, "message"));
+	snprintf(st->exit.msg, sizeof(st->exit.msg), "%s", m ? m : "");
 }
 
 /* Ends a running fake VM (lock held) with the given outcome and saves it. */
 static void vm_end(struct tb *t, const char *id, json_t *vm, int64_t at, int code,
-		   const char *reason, const char *message)
+		   enum kumo_exit_kind kind, const char *message)
 {
 	json_object_set_new(vm, "state", json_string("exited"));
 	json_object_set_new(vm, "finished_at", json_integer(at));
 	json_object_set_new(vm, "exit_code", json_integer(code));
-	json_object_set_new(vm, "reason", json_string(reason ? reason : ""));
+	json_object_set_new(vm, "kind", json_integer(kind));
 	json_object_set_new(vm, "message", json_string(message ? message : ""));
 	json_object_del(vm, "exit_at");
 	kumo_error_t err = NULL;
@@ -139,15 +143,14 @@ static bool vm_settle(struct tb *t, const char *id, json_t *vm, int64_t now)
 		return false;
 	vm_end(t, id, vm, json_integer_value(at),
 	       (int)json_integer_value(json_object_get(vm, "plan_code")),
-	       json_string_value(json_object_get(vm, "plan_reason")),
+	       (enum kumo_exit_kind)json_integer_value(json_object_get(vm, "plan_kind")),
 	       json_string_value(json_object_get(vm, "plan_message")));
 	return true;
 }
 
 static void *monitor_main(void *arg)
 {
-	struct cri_backend *b = arg;
-	struct tb *t = b->priv;
+	struct tb *t = arg;
 	for (;;) {
 		struct timespec ts = {0, 10 * 1000000};
 		nanosleep(&ts, NULL);
@@ -168,8 +171,7 @@ static void *monitor_main(void *arg)
 		json_object_foreach(ended, id, vm) {
 			struct cri_vm_status st;
 			status_from_json(vm, &st);
-			cri_backend_report_exit(b, id, &st);
-			cri_vm_status_clear(&st);
+			cri_vms_report_exit(t->vm_stage, id, &st);
 		}
 		json_decref(ended);
 	}
@@ -223,12 +225,15 @@ static void image_info(const char *id, json_t *img, struct cri_image_info *info)
 		info->repo_tags[i] = xstrdup(json_string_value(json_array_get(tags, i)));
 	info->repo_digests = xzalloc(sizeof(char *));
 	info->size = (uint64_t)json_integer_value(json_object_get(img, "size"));
+	/* A module path and digest that name nothing: the fake VMs never build. */
+	info->module_path = xasprintf("/nonexistent/test-backend/%s.wasm", id + 7);
+	info->module_digest = xstrdup(id);
 }
 
-static int tb_image_pull(struct cri_backend *b, const char *ref, const struct cri_auth *auth,
+static int tb_image_pull(struct cri_images *s, const char *ref, const struct cri_auth *auth,
 			 char **image_id, kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_images(s);
 	if (strstr(ref, "notfound"))
 		return kumo_error(err, KUMO_E_NOT_FOUND,
 				  "manifest for `%s` not found in the registry (test backend)", ref);
@@ -264,10 +269,10 @@ static int tb_image_pull(struct cri_backend *b, const char *ref, const struct cr
 	return 0;
 }
 
-static int tb_image_list(struct cri_backend *b, struct cri_image_info **infos, size_t *n,
+static int tb_image_list(struct cri_images *s, struct cri_image_info **infos, size_t *n,
 			 kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_images(s);
 	pthread_mutex_lock(&t->lock);
 	*infos = xzalloc(sizeof(**infos) * (json_object_size(t->images) + 1));
 	*n = 0;
@@ -279,10 +284,10 @@ static int tb_image_list(struct cri_backend *b, struct cri_image_info **infos, s
 	return 0;
 }
 
-static int tb_image_status(struct cri_backend *b, const char *ref, struct cri_image_info *info,
+static int tb_image_status(struct cri_images *s, const char *ref, struct cri_image_info *info,
 			   kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_images(s);
 	pthread_mutex_lock(&t->lock);
 	const char *id = image_find(t, ref);
 	if (id)
@@ -293,9 +298,9 @@ static int tb_image_status(struct cri_backend *b, const char *ref, struct cri_im
 	return 0;
 }
 
-static int tb_image_remove(struct cri_backend *b, const char *ref, kumo_error_t *err)
+static int tb_image_remove(struct cri_images *s, const char *ref, kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_images(s);
 	pthread_mutex_lock(&t->lock);
 	const char *id = image_find(t, ref);
 	int r = 0;
@@ -307,9 +312,9 @@ static int tb_image_remove(struct cri_backend *b, const char *ref, kumo_error_t 
 	return r;
 }
 
-static int tb_image_fs_info(struct cri_backend *b, struct cri_fs_usage *u, kumo_error_t *err)
+static int tb_image_fs_info(struct cri_images *s, struct cri_fs_usage *u, kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_images(s);
 	pthread_mutex_lock(&t->lock);
 	u->mountpoint = xstrdup(t->dir);
 	u->used_bytes = 0;
@@ -323,15 +328,15 @@ static int tb_image_fs_info(struct cri_backend *b, struct cri_fs_usage *u, kumo_
 	return 0;
 }
 
-static bool tb_network_ready(struct cri_backend *b, char **reason, char **message)
+static bool tb_network_ready(struct cri_podnet *s, char **reason, char **message)
 {
 	return true; /* fake IPs, nothing routes to them */
 }
 
-static int tb_pod_net_setup(struct cri_backend *b, const struct cri_pod_spec *pod, char **ip,
+static int tb_pod_net_setup(struct cri_podnet *s, const struct cri_pod_spec *pod, char **ip,
 			    kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_podnet(s);
 	pthread_mutex_lock(&t->lock);
 	json_int_t n = t->next_ip++;
 	int r = state_save(t, err);
@@ -342,20 +347,32 @@ static int tb_pod_net_setup(struct cri_backend *b, const struct cri_pod_spec *po
 	return 0;
 }
 
-static int tb_pod_net_teardown(struct cri_backend *b, const char *pod_id, kumo_error_t *err)
+/* A NIC that exists nowhere: the fake VMs never use it. */
+static int tb_pod_nic(struct cri_podnet *s, const char *pod_id, const char *ip,
+		      struct cri_pod_nic *out, kumo_error_t *err)
+{
+	*out = (struct cri_pod_nic){.mac = {0x02, 0x6b}, .ndns = 1};
+	snprintf(out->tap, sizeof(out->tap), "fake%.8s", pod_id);
+	snprintf(out->address, sizeof(out->address), "%s/16", ip);
+	snprintf(out->gateway, sizeof(out->gateway), "10.88.0.1");
+	snprintf(out->dns[0], sizeof(out->dns[0]), "10.88.0.1");
+	return 0;
+}
+
+static int tb_pod_net_teardown(struct cri_podnet *s, const char *pod_id, kumo_error_t *err)
 {
 	return 0;
 }
 
-static int tb_vm_create(struct cri_backend *b, const struct cri_container_spec *spec,
+static int tb_vm_create(struct cri_vms *s, const struct cri_container_spec *spec,
 			kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	json_t *argv = json_array();
 	for (size_t i = 0; spec->argv && spec->argv[i]; i++)
 		json_array_append_new(argv, json_string(spec->argv[i]));
 	json_t *vm = json_pack("{s:s, s:o, s:s, s:s, s:I}", "state", "created", "argv", argv,
-			       "log_path", spec->log_path, "image_id", spec->image_id,
+			       "log_path", spec->log_path, "image_id", spec->image_info->id,
 			       "created_at", (json_int_t)now_ns());
 	pthread_mutex_lock(&t->lock);
 	int r = vm_save(t, spec->id, vm, err);
@@ -366,13 +383,13 @@ static int tb_vm_create(struct cri_backend *b, const struct cri_container_spec *
 	return r;
 }
 
-static int tb_vm_start(struct cri_backend *b, const char *id, kumo_error_t *err)
+static int tb_vm_start(struct cri_vms *s, const char *id, kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	pthread_mutex_lock(&t->lock);
 	json_t *vm = json_object_get(t->vms, id);
-	const char *s = vm ? json_string_value(json_object_get(vm, "state")) : NULL;
-	if (!s || strcmp(s, "created") != 0) {
+	const char *state = vm ? json_string_value(json_object_get(vm, "state")) : NULL;
+	if (!state || strcmp(state, "created") != 0) {
 		pthread_mutex_unlock(&t->lock);
 		return kumo_error(err, KUMO_E_NOT_FOUND, "no created vm `%s`", id);
 	}
@@ -385,7 +402,8 @@ static int tb_vm_start(struct cri_backend *b, const char *id, kumo_error_t *err)
 	json_object_set_new(vm, "started_at", json_integer(now));
 	int64_t exit_at = -1;
 	int code = 0;
-	const char *reason = "", *message = "";
+	enum kumo_exit_kind kind = KUMO_EXIT_EXITED;
+	const char *message = "exited";
 	if (prog && strcmp(prog, "echo") == 0) {
 		size_t len = 0;
 		for (size_t i = 1; i < json_array_size(argv); i++)
@@ -405,8 +423,8 @@ static int tb_vm_start(struct cri_backend *b, const char *id, kumo_error_t *err)
 	} else if (prog && strcmp(prog, "sleep") == 0) {
 		exit_at = now + (int64_t)(arg1 ? atoll(arg1) : 0) * 1000000;
 	} else if (prog && strcmp(prog, "trap") == 0) {
-		code = 134;
-		reason = "Trap";
+		code = KUMO_EXIT_STATUS_TRAP;
+		kind = KUMO_EXIT_TRAPPED;
 		message = "integer divide by zero";
 		exit_at = now;
 	} else {
@@ -415,7 +433,7 @@ static int tb_vm_start(struct cri_backend *b, const char *id, kumo_error_t *err)
 	if (exit_at >= 0) {
 		json_object_set_new(vm, "exit_at", json_integer(exit_at));
 		json_object_set_new(vm, "plan_code", json_integer(code));
-		json_object_set_new(vm, "plan_reason", json_string(reason));
+		json_object_set_new(vm, "plan_kind", json_integer(kind));
 		json_object_set_new(vm, "plan_message", json_string(message));
 	}
 	int r = vm_save(t, id, vm, err);
@@ -423,31 +441,35 @@ static int tb_vm_start(struct cri_backend *b, const char *id, kumo_error_t *err)
 	return r;
 }
 
-static int tb_vm_stop(struct cri_backend *b, const char *id, int64_t timeout_s, kumo_error_t *err)
+static int tb_vm_stop(struct cri_vms *s, const char *id, int64_t timeout_s, kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	struct cri_vm_status st = {0};
 	bool ended = false;
 	pthread_mutex_lock(&t->lock);
 	json_t *vm = json_object_get(t->vms, id);
 	if (vm && !vm_settle(t, id, vm, now_ns())) {
-		const char *s = json_string_value(json_object_get(vm, "state"));
-		if (strcmp(s, "running") == 0) {
-			vm_end(t, id, vm, now_ns(), timeout_s > 0 ? 143 : 137, "", "");
+		const char *state = json_string_value(json_object_get(vm, "state"));
+		if (strcmp(state, "running") == 0) {
+			if (timeout_s > 0)
+				vm_end(t, id, vm, now_ns(), KUMO_EXIT_STATUS_STOPPED,
+				       KUMO_EXIT_EXITED, "stopped by the host");
+			else
+				vm_end(t, id, vm, now_ns(), KUMO_EXIT_STATUS_KILLED,
+				       KUMO_EXIT_KILLED, "");
 			status_from_json(vm, &st);
 			ended = true;
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (ended)
-		cri_backend_report_exit(b, id, &st);
-	cri_vm_status_clear(&st);
+		cri_vms_report_exit(s, id, &st);
 	return 0;
 }
 
-static int tb_vm_remove(struct cri_backend *b, const char *id, kumo_error_t *err)
+static int tb_vm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	pthread_mutex_lock(&t->lock);
 	json_object_del(t->vms, id);
 	autofree char *p = xasprintf("%s/vms/%s.json", t->dir, id);
@@ -458,10 +480,10 @@ static int tb_vm_remove(struct cri_backend *b, const char *id, kumo_error_t *err
 	return r;
 }
 
-static int tb_vm_status(struct cri_backend *b, const char *id, struct cri_vm_status *st,
+static int tb_vm_status(struct cri_vms *s, const char *id, struct cri_vm_status *st,
 			kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	pthread_mutex_lock(&t->lock);
 	json_t *vm = json_object_get(t->vms, id);
 	if (vm)
@@ -471,10 +493,10 @@ static int tb_vm_status(struct cri_backend *b, const char *id, struct cri_vm_sta
 	return 0;
 }
 
-static int tb_vm_stats(struct cri_backend *b, const char *id, struct cri_vm_stats *stats,
+static int tb_vm_stats(struct cri_vms *s, const char *id, struct cri_vm_stats *stats,
 		       kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	pthread_mutex_lock(&t->lock);
 	json_t *vm = json_object_get(t->vms, id);
 	int64_t started = vm ? json_integer_value(json_object_get(vm, "started_at")) : 0;
@@ -490,14 +512,16 @@ static int tb_vm_stats(struct cri_backend *b, const char *id, struct cri_vm_stat
 	return 0;
 }
 
-static void tb_destroy(struct cri_backend *b)
+/* Drops one stage's hold of t; the last one stops the monitor and frees it. */
+static void tb_put(struct tb *t)
 {
-	struct tb *t = b->priv;
-	if (!t)
-		return;
 	pthread_mutex_lock(&t->lock);
-	t->stop = true;
+	bool last = --t->stages == 0;
+	if (last)
+		t->stop = true;
 	pthread_mutex_unlock(&t->lock);
+	if (!last)
+		return;
 	if (t->monitor_running)
 		pthread_join(t->monitor, NULL);
 	json_decref(t->images);
@@ -505,7 +529,24 @@ static void tb_destroy(struct cri_backend *b)
 	pthread_mutex_destroy(&t->lock);
 	free(t->dir);
 	free(t);
-	b->priv = NULL;
+}
+
+static void tb_images_destroy(struct cri_images *s)
+{
+	tb_put(tb_of_images(s));
+	free(s);
+}
+
+static void tb_podnet_destroy(struct cri_podnet *s)
+{
+	tb_put(tb_of_podnet(s));
+	free(s);
+}
+
+static void tb_vms_destroy(struct cri_vms *s)
+{
+	tb_put(tb_of_vms(s));
+	free(s);
 }
 
 /* ---- streaming ------------------------------------------------------------------------ */
@@ -516,7 +557,7 @@ static json_t *running_vm(struct tb *t, const char *id, kumo_error_t *err)
 	json_t *vm = json_object_get(t->vms, id);
 	const char *s = vm ? json_string_value(json_object_get(vm, "state")) : NULL;
 	if (!s || strcmp(s, "running") != 0) {
-		kumo_error(err, CRI_E_PRECONDITION, "test backend: vm `%s` is not running", id);
+		kumo_error(err, KUMO_E_PRECONDITION, "test backend: vm `%s` is not running", id);
 		return NULL;
 	}
 	return vm;
@@ -557,10 +598,10 @@ static void *stdin_main(void *arg)
 	return NULL;
 }
 
-static int tb_ctr_stdin(struct cri_backend *b, const char *id, bool once, int *fd,
+static int tb_ctr_stdin(struct cri_vms *s, const char *id, bool once, int *fd,
 			kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	*fd = -1;
 	pthread_mutex_lock(&t->lock);
 	json_t *vm = running_vm(t, id, err);
@@ -605,10 +646,10 @@ static void write_words(int fd, const char *const *w)
 	}
 }
 
-static int tb_ctr_exec(struct cri_backend *b, const struct cri_exec_spec *spec,
+static int tb_ctr_exec(struct cri_vms *s, const struct cri_exec_spec *spec,
 		       int32_t *exit_code, kumo_error_t *err)
 {
-	struct tb *t = b->priv;
+	struct tb *t = tb_of_vms(s);
 	pthread_mutex_lock(&t->lock);
 	json_t *vm = running_vm(t, spec->id, err);
 	pthread_mutex_unlock(&t->lock);
@@ -647,29 +688,38 @@ static int tb_ctr_exec(struct cri_backend *b, const struct cri_exec_spec *spec,
 	return 0;
 }
 
-static const struct cri_backend_ops test_ops = {
-	.name = "test",
-	.image_pull = tb_image_pull,
-	.image_list = tb_image_list,
-	.image_status = tb_image_status,
-	.image_remove = tb_image_remove,
-	.image_fs_info = tb_image_fs_info,
-	.network_ready = tb_network_ready,
-	.pod_net_setup = tb_pod_net_setup,
-	.pod_net_teardown = tb_pod_net_teardown,
-	.vm_create = tb_vm_create,
-	.vm_start = tb_vm_start,
-	.vm_stop = tb_vm_stop,
-	.vm_remove = tb_vm_remove,
-	.vm_status = tb_vm_status,
-	.vm_stats = tb_vm_stats,
-	.log_reopen = NULL,
-	.ctr_stdin = tb_ctr_stdin,
-	.ctr_exec = tb_ctr_exec,
-	.destroy = tb_destroy,
+static const struct cri_images_ops images_ops = {
+	.pull = tb_image_pull,
+	.list = tb_image_list,
+	.status = tb_image_status,
+	.remove = tb_image_remove,
+	.fs_info = tb_image_fs_info,
+	.destroy = tb_images_destroy,
 };
 
-int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_t *err)
+static const struct cri_podnet_ops podnet_ops = {
+	.ready = tb_network_ready,
+	.setup = tb_pod_net_setup,
+	.nic = tb_pod_nic,
+	.teardown = tb_pod_net_teardown,
+	.destroy = tb_podnet_destroy,
+};
+
+static const struct cri_vms_ops vms_ops = {
+	.create = tb_vm_create,
+	.start = tb_vm_start,
+	.stop = tb_vm_stop,
+	.remove = tb_vm_remove,
+	.status = tb_vm_status,
+	.stats = tb_vm_stats,
+	.log_reopen = NULL,
+	.accel = NULL,
+	.attach_stdin = tb_ctr_stdin,
+	.exec = tb_ctr_exec,
+	.destroy = tb_vms_destroy,
+};
+
+int cri_backend_fake_new(const char *root, struct cri_backend **out, kumo_error_t *err)
 {
 	struct tb *t = xzalloc(sizeof(*t));
 	pthread_mutex_init(&t->lock, NULL);
@@ -677,11 +727,16 @@ int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_
 	t->images = json_object();
 	t->vms = json_object();
 	t->next_ip = 1;
+	t->stages = 3;
 	struct cri_backend *b = xzalloc(sizeof(*b));
-	b->ops = &test_ops;
-	b->root = xstrdup(root);
-	b->insecure_registries = xzalloc(sizeof(char *));
-	b->priv = t;
+	b->name = "test";
+	b->images = xzalloc(sizeof(*b->images));
+	*b->images = (struct cri_images){&images_ops, t};
+	b->podnet = xzalloc(sizeof(*b->podnet));
+	*b->podnet = (struct cri_podnet){&podnet_ops, t};
+	b->vms = xzalloc(sizeof(*b->vms));
+	*b->vms = (struct cri_vms){.ops = &vms_ops, .priv = t};
+	t->vm_stage = b->vms;
 	autofree char *vdir = xasprintf("%s/vms", t->dir);
 	if (kumo_mkdir_p(vdir, 0700, err) < 0) {
 		cri_backend_free(b);
@@ -712,7 +767,7 @@ int cri_backend_test_new(const char *root, struct cri_backend **out, kumo_error_
 	}
 	if (d)
 		closedir(d);
-	if (pthread_create(&t->monitor, NULL, monitor_main, b) != 0) {
+	if (pthread_create(&t->monitor, NULL, monitor_main, t) != 0) {
 		cri_backend_free(b);
 		return kumo_error(err, KUMO_E_INTERNAL, "test backend: cannot start its monitor");
 	}

@@ -1,4 +1,4 @@
-/* cri/crictl.c - kumo-crictl: a small CRI v1 client on gRPC core for tests and
+/* tests/support/crictl.c - kumo-crictl: a small CRI v1 client on gRPC core for tests and
  * debugging. Requests are JSON (see cri/pbjson.h), responses are printed as JSON.
  *
  *   kumo-crictl [--socket PATH] [--timeout SECONDS] METHOD [JSON]

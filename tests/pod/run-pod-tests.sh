@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# tests/pod/run-pod-tests.sh - one pod VM, many containers (kernel/pod_abi.h), through the
+# control channel with tests/pod/podtest.c: an app and a sidecar fetching from it over
+# 127.0.0.1, a port taken twice, a shared directory written by one container and read by
+# another while both run, a trap in one while the app keeps serving, a restart without a
+# VM boot, a computing container that cannot starve the app (preemption), stop of a
+# computing app (137 after its grace) and of a waiting one (143), bad objects (truncated,
+# corrupt relocation, wrong ABI version, unsupported import) refused while the rest runs,
+# garbage and a bad checksum on the channel, a host crash in the middle of a CREATE and
+# the restart procedure, remove, and the pod's end.
+# usage: run-pod-tests.sh [BUILD_DIR]          prints `pod: N passed, N failed`
+set -u
+build=${1:-build}
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+tool=$build/tests/pod/kumo-podtest
+kernel=$build/kernel/kernel.elf
+obj=$build/tests/pod
+passed=0; failed=0
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+nok() { failed=$((failed + 1)); echo "FAIL: $1"; shift; for l in "$@"; do echo "    $l"; done; }
+finish() { echo "pod: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
+for f in "$tool" "$kernel" "$obj/pod_probe.o" "$obj/net_httpd.o" "$obj/net_client.o" \
+	"$obj/app_hello.o" "$obj/badimport.o"; do
+	[ -e "$f" ] || { nok "missing $f (make test-prereqs)"; finish; }
+done
+source "$here/../accel.sh"
+kumo_accel "$build"
+echo "pod: $accel_why"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+# ---- inputs: a web root, a shared directory, bad objects ----
+mkdir -p "$tmp/www" "$tmp/data"
+printf 'hello from the pod web root\n' >"$tmp/www/index.html"
+head -c 3000 "$obj/pod_probe.o" >"$tmp/truncated.o"
+python3 - "$obj/pod_probe.o" "$tmp" <<'PY'
+import struct, sys
+src, out = sys.argv[1], sys.argv[2]
+b = bytearray(open(src, 'rb').read())
+shoff, = struct.unpack_from('<Q', b, 0x28)
+shnum, = struct.unpack_from('<H', b, 0x3c)
+secs = [struct.unpack_from('<IIQQQQIIQQ', b, shoff + 64 * i) for i in range(shnum)]
+# corrupt relocation: the first entry of .rela.text points past its section
+bad = bytearray(b)
+for s in secs:
+    if s[1] == 4 and secs[s[7]][2] & 4 and s[5]:
+        struct.pack_into('<Q', bad, s[4], secs[s[7]][5] + 100)
+        break
+open(out + '/badreloc.o', 'wb').write(bad)
+# wrong ABI version: the descriptor's first field
+sym = [s for s in secs if s[1] == 2][0]
+strtab = secs[sym[6]]
+abi = bytearray(b)
+for off in range(sym[4], sym[4] + sym[5], 24):
+    name, info, other, shndx, value, size = struct.unpack_from('<IBBHQQ', b, off)
+    n = b[strtab[4] + name:b.index(0, strtab[4] + name)]
+    if n == b'kumo_module':
+        at = secs[shndx][4] + value
+        v, = struct.unpack_from('<I', abi, at)
+        struct.pack_into('<I', abi, at, v + 1)
+open(out + '/wrongabi.o', 'wb').write(abi)
+PY
+
+# ---- the session ----
+web='{"name":"web","args":["net_httpd","--root","/www","--quiet"],"listen":["tcp:0.0.0.0:8080"],"preopens":[{"guest":"/www","share":"www","readonly":true}]}'
+side='{"name":"sidecar","args":["net_client","127.0.0.1","8080","/index.html"]}'
+watch='{"name":"watcher","args":["pod_probe","watch","/data/msg.txt","30000"],"preopens":[{"guest":"/data","share":"data"}]}'
+write='{"name":"writer","args":["pod_probe","write","/data/msg.txt","from_the_writer"],"preopens":[{"guest":"/data","share":"data"}]}'
+# The FP result one run alone computes (the hosted runner: no preemption at all).
+fpn=2000000
+fp_alone=$("$build/bin/kumo-hostrun" "$obj/pod_probe.o" fpspin $fpn 2>&1)
+start=$(date +%s%N)
+"$tool" --kernel "$kernel" --dir "$tmp/run" --accel "$accel" --mem 256 \
+	--share "www=$tmp/www:ro" --share "data=$tmp/data" --share "objs=$obj:ro" >"$tmp/out" 2>"$tmp/err" <<EOF
+create 1 $obj/net_httpd.o $web
+start 1
+wait-started 1
+create 2 $obj/net_client.o $side
+start 2
+wait-exit 2
+out 2
+create 3 $obj/net_httpd.o {"name":"web2","args":["net_httpd","--quiet"],"listen":["tcp:0.0.0.0:8080"]}
+create 4 $obj/pod_probe.o $watch
+start 4
+wait-out 4 watching
+create 5 $obj/pod_probe.o $write
+start 5
+wait-exit 5
+wait-exit 4
+out 4
+create 6 $obj/pod_probe.o {"name":"trapper","args":["pod_probe","trap"]}
+start 6
+wait-exit 6
+out 6
+start 2
+wait-exit 2
+out 2
+boots
+create 7 $obj/pod_probe.o {"name":"spinner","args":["pod_probe","spin"]}
+start 7
+wait-out 7 spinning
+start 2
+wait-exit 2
+stop 7 600
+wait-exit 7
+stop 1 5000
+wait-exit 1
+create 8 $tmp/truncated.o {"args":["x"]}
+create 9 $tmp/badreloc.o {"args":["x"]}
+create 10 $tmp/wrongabi.o {"args":["x"]}
+create 11 $obj/badimport.o {"args":["x"]}
+start 1
+wait-started 1
+start 2
+wait-exit 2
+junk 1000
+info
+badcrc 12 $obj/app_hello.o {"args":["x"]}
+sleep 200
+errors
+crash 12 $obj/pod_probe.o {"name":"late","args":["pod_probe","hello"]} 3000
+recover
+start 12
+wait-exit 12
+out 12
+remove 1
+kill 1
+wait-exit 1
+remove 1
+remove 7
+create 7 $obj/app_hello.o {"args":["hello"]}
+start 7
+wait-exit 7
+info
+$(for i in $(seq 30); do printf 'start 7\nwait-exit 7\n'; done)
+info
+create 13 - {"name":"fromshare","args":["pod_probe","hello"],"object":{"share":"objs","path":"pod_probe.o"}}
+start 13
+wait-exit 13
+out 13
+create 14 $obj/pod_probe.o {"args":["pod_probe","grow","16"],"memory_limit":4194304}
+start 14
+wait-exit 14
+out 14
+create 15 $obj/pod_probe.o {"args":["pod_probe","grow","100"],"memory_limit":4194304}
+start 15
+wait-exit 15
+out 15
+create 16 $obj/pod_probe.o {"args":["pod_probe","hello"],"memory_limit":1099511627776}
+remove 13
+remove 14
+remove 15
+create 13 $obj/pod_probe.o {"name":"fp1","args":["pod_probe","fpspin","$fpn"]}
+create 14 $obj/pod_probe.o {"name":"fp2","args":["pod_probe","fpspin","$fpn"]}
+start 13
+start 14
+wait-exit 13
+wait-exit 14
+out 13
+out 14
+info
+shutdown 5000
+EOF
+rc=$?
+elapsed=$((($(date +%s%N) - start) / 1000000))
+out=$(cat "$tmp/out")
+echo "pod: session of $elapsed ms (tool exit $rc)"
+# check NAME PATTERN: a line of the tool's output matches the extended regex
+check() {
+	if grep -Eq -- "$2" "$tmp/out"; then ok "$1"; else nok "$1" "wanted /$2/" "$(tail -3 "$tmp/err")"; fi
+}
+# check_nth NAME N PATTERN: the N-th line starting like the pattern (up to its `:`) matches
+check_nth() {
+	local first=${3%%:*} line
+	line=$(grep -E "$first:" "$tmp/out" | sed -n "$2p")
+	if [[ $line =~ $3 ]]; then ok "$1"; else nok "$1" "wanted /$3/" "got: $line"; fi
+}
+[ "$rc" = 0 ] || nok "the tool ended with $rc" "$(tail -5 "$tmp/err")"
+check "ready record (control channel, abi 3)" '^ready: \{"boot_id": "[0-9a-f]{16}", "abi": 3, "control": true'
+check "app created and linked" '^create 1: ok .*"link_us"'
+check "app started" '^started 1: \{"instance": 1, "instantiate_us"'
+check_nth "sidecar fetched from the app over 127.0.0.1" 1 '^exit 2: \{"instance": 2, "status": 0, "kind": "exit"'
+check "sidecar's stdout has the page" '^out 2\| HTTP/1.1 200 OK.*hello from the pod web root'
+check "a port taken twice is refused" '^create 3: error listen `tcp:0.0.0.0:8080`: address in use'
+check "writer wrote to the shared directory" '^exit 5: \{"instance": 4, "status": 0'
+check "watcher (running meanwhile) read the writer's file" '^out 4\| watching\\nsaw: from_the_writer'
+[ "$(cat "$tmp/data/msg.txt" 2>/dev/null)" = "from_the_writer" ] && ok "the host sees the write" ||
+	nok "the host sees the write" "$(ls -la "$tmp/data")"
+check "a trap ends only its container" '^exit 6: \{"instance": 5, "status": 134, "kind": "trap", "trap": 1, "msg": "unreachable"'
+check_nth "the app keeps serving after the trap (sidecar restarted)" 2 '^exit 2: \{"instance": 6, "status": 0'
+check "a restart is not a boot" '^boots: 1$'
+check_nth "a computing container does not starve the app" 3 '^exit 2: \{"instance": 8, "status": 0'
+check "stop of a computing app: 137 after its grace" '^exit 7: \{"instance": 7, "status": 137, "kind": "killed"'
+g=$(grep -E '^exit 7: ' "$tmp/out" | head -1 | grep -oE 'after_stop_ms=[0-9]+' | cut -d= -f2)
+[ -n "$g" ] && [ "$g" -ge 600 ] && ok "the kill came after the grace period ($g ms after the stop, grace 600)" ||
+	nok "the kill came after the grace period" "after_stop_ms=$g"
+check "stop of a waiting app: 143 at once" '^exit 1: \{"instance": 1, "status": 143, "kind": "stopped"'
+check "truncated object refused" '^create 8: error object: '
+check "corrupt relocation refused" '^create 9: error object: relocation .* is outside its section'
+check "wrong ABI version refused" '^create 10: error object: compiled for runtime abi version'
+check "unsupported import refused" '^create 11: error unsupported import `env.foo`'
+check_nth "after the refusals the pod still serves" 4 '^exit 2: \{"instance": 10, "status": 0'
+check "garbage on the channel: resync, then commands work" '^info 0: ok'
+check "resync reported" 'errors: .*resync: skipped 1000 bytes'
+check "a bad frame checksum is dropped, not executed" 'errors: .*frame checksum mismatch: dropped'
+check "host crash mid-CREATE, then the restart procedure" '^recover: in sync after 1 ping\(s\), 1 command\(s\) resent'
+check "the resent CREATE worked" '^exit 12: \{"instance": 11, "status": 0'
+check "its output" '^out 12\| hello from pod_probe'
+check "remove of a running container is refused" '^remove 1: error container 1 is running'
+check_nth "kill of a waiting app: 137 at once" 2 '^exit 1: \{"instance": 9, "status": 137, "kind": "killed"'
+check_nth "remove of an exited container" 2 '^remove 1: ok'
+check "a handle is reused after remove (and the freed image leaves no dangling trampoline)" '^exit 7: \{"instance": 12, "status": 0'
+check "info counts instances" '^info 0: ok .*"instances": 12,'
+mem() { grep -E '^info 0: ' "$tmp/out" | sed -n "$1p" | grep -oE '"(heap|free)_bytes": [0-9]+' | tr '\n' ' '; }
+m1=$(mem 2); m2=$(mem 3)
+[ -n "$m1" ] && [ "$m1" = "$m2" ] && ok "30 restarts leak nothing ($m1)" || nok "30 restarts leak nothing" "before: $m1" "after:  $m2"
+check "the restarts ran" '^info 0: ok .*"instances": 42,'
+check "an object read from a read-only share" '^out 13\| hello from pod_probe'
+check "memory limit: growth within it" '^out 14\| grow 16: ok'
+check "memory limit: growth past it is refused" '^out 15\| grow 100: refused'
+check "a memory limit the VM cannot give is refused" '^create 16: error memory limit 1048576 MiB does not fit'
+for c in 13 14; do
+	got=$(grep -E "^out $c\| fpspin" "$tmp/out" | tail -1 | sed -E 's/^out [0-9]+\| //; s/\\n$//')
+	[ -n "$fp_alone" ] && [ "$got" = "$fp_alone" ] && ok "preempted FP container $c computed what one alone does" ||
+		nok "preempted FP container $c computed what one alone does" "alone: $fp_alone" "got:   $got"
+done
+pre=$(grep -E '^info 0: ' "$tmp/out" | tail -1 | grep -oE '"name": "fp[12]", [^}]*"preemptions": [0-9]+' | grep -oE '[0-9]+$' | sort -n | head -1)
+[ -n "$pre" ] && [ "$pre" -gt 0 ] && ok "both FP containers were preempted (at least $pre times each)" ||
+	nok "both FP containers were preempted" "$(grep -E '^info 0: ' "$tmp/out" | tail -1)"
+check "the pod ends on the power button" '^shutdown: vm exit code 0'
+[ "$failed" = 0 ] || { echo "--- tool output"; cat "$tmp/out"; echo "--- kernel log"; tail -30 "$tmp/run/exit.raw"; }
+finish
