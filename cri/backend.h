@@ -230,6 +230,7 @@ struct cri_vm_stats {
 typedef void (*cri_exit_fn)(void *ctx, const char *id, const struct cri_vm_status *st);
 
 struct cri_vms;
+struct cri_exec_spec; /* cri/stream.h */
 struct cri_vms_ops {
 	/* Builds the container's bootable artifact and creates its VM paused, so start only
 	 * resumes it. One VM of a pod at a time holds the pod's NIC: creating another while
@@ -253,6 +254,20 @@ struct cri_vms_ops {
 	/* The accelerator VMs run with and why ("tcg (kvm unusable: PVM host, guest not
 	 * PVM-aware)", "kvm (ok, probe 41 ms)"); borrowed. NULL: the stage runs no VMs. */
 	const char *(*accel)(struct cri_vms *s);
+	/* Streaming (cri/stream.h). Both optional: NULL says the stage cannot do it yet,
+	 * and the CRI call fails with Unimplemented naming what is missing.
+	 * attach_stdin: the running app's stdin for an attach: *fd is the write end of a pipe
+	 * whose bytes reach the app's fd 0. When the caller closes it, a `once` stdin ends
+	 * (the app reads end-of-file; later attaches get none), any other stays open for
+	 * the next attach.
+	 * exec: runs spec->argv in the running container until it ends (blocking, on a
+	 * thread of the caller's; spec->cancel_fd readable: end it now), with its stdio on
+	 * the spec's fds (never closed by the stage); sets its exit code. <0 when the
+	 * command could not be run (not a Wasm module, container not running). */
+	int (*attach_stdin)(struct cri_vms *s, const char *id, bool once, int *fd,
+			    kumo_error_t *err);
+	int (*exec)(struct cri_vms *s, const struct cri_exec_spec *spec, int32_t *exit_code,
+		    kumo_error_t *err);
 	/* Frees the stage (VMs keep running). */
 	void (*destroy)(struct cri_vms *s);
 };

@@ -118,6 +118,11 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 		else if (strcmp(key, "host_network") == 0 && is_str)
 			r = check_choice("config host_network", s, host_networks, err) < 0 ? -1
 			    : (set_str(&cfg->host_network, s), 0);
+		else if (strcmp(key, "stream_address") == 0 && is_str)
+			set_str(&cfg->stream_address, s);
+		else if (strcmp(key, "stream_token_ttl_ms") == 0 && json_is_integer(v) &&
+			 json_integer_value(v) > 0 && json_integer_value(v) <= 3600000)
+			cfg->stream_token_ttl_ms = (int)json_integer_value(v);
 		else if (strcmp(key, "log_level") == 0 && is_str)
 			r = check_choice("config log_level", s, levels, err) < 0 ? -1
 			    : (set_str(&cfg->log_level, s), 0);
@@ -162,6 +167,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->accel = xstrdup("auto");
 	cfg->log_level = xstrdup("info");
 	cfg->host_network = xstrdup("refuse");
+	cfg->stream_address = xstrdup("127.0.0.1:0");
+	cfg->stream_token_ttl_ms = 60000;
 	cfg->workers = 8;
 	cfg->shutdown_grace_ms = 10000;
 	cfg->insecure_registries = xzalloc(sizeof(char *));
@@ -195,7 +202,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--config", "--shutdown-grace-ms",
 							 "--vm-backend", "--bridge",
 							 "--pod-cidr", "--accel", "--host-network",
-							 NULL};
+							 "--stream-address",
+							 "--stream-token-ttl-ms", NULL};
 		bool limit = strncmp(name, "--", 2) == 0 && strchr(name + 2, '_') == NULL &&
 			     is_limit_key(name + 2);
 		bool known = limit;
@@ -219,7 +227,15 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			set_str(&cfg->bridge, val);
 		else if (strcmp(name, "--pod-cidr") == 0)
 			set_str(&cfg->pod_cidr, val);
-		else if (strcmp(name, "--insecure-registry") == 0)
+		else if (strcmp(name, "--stream-address") == 0)
+			set_str(&cfg->stream_address, val);
+		else if (strcmp(name, "--stream-token-ttl-ms") == 0) {
+			if (parse_int("--stream-token-ttl-ms", val, &cfg->stream_token_ttl_ms, err) < 0)
+				return -1;
+			if (cfg->stream_token_ttl_ms < 1)
+				return kumo_error(err, KUMO_E_INVALID,
+						  "--stream-token-ttl-ms: `%s` is not positive", val);
+		} else if (strcmp(name, "--insecure-registry") == 0)
 			add_registry(cfg, val);
 		else if (strcmp(name, "--backend") == 0) {
 			if (check_choice("--backend", val, backends, err) < 0)
@@ -270,6 +286,7 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->bridge);
 	free(cfg->pod_cidr);
 	free(cfg->host_network);
+	free(cfg->stream_address);
 	for (size_t i = 0; cfg->insecure_registries && cfg->insecure_registries[i]; i++)
 		free(cfg->insecure_registries[i]);
 	free(cfg->insecure_registries);

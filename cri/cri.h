@@ -46,6 +46,9 @@ struct cri_config {
 	struct kumo_compile_limits limits; /* against hostile modules: every key of
 				    * kumo_compile_limit_keys() ("max_functions", flag
 				    * --max-functions); kumod applies them to every compile */
+	char *stream_address;      /* streaming server (exec/attach/port-forward URLs):
+				    * "HOST:PORT", default 127.0.0.1:0 (an ephemeral port) */
+	int stream_token_ttl_ms;   /* how long a streaming URL stays valid (default 60000) */
 };
 
 /* Fills defaults, then the JSON file `path` (missing file is fine unless `required`),
@@ -73,6 +76,13 @@ void cri_runtime_free(struct cri_runtime *rt); /* accepts NULL; VMs keep running
  * "no-network"). */
 void cri_runtime_allow_host_network(struct cri_runtime *rt, bool no_nic);
 
+/* Starts the streaming server on cfg->stream_address (cri/stream.h): Exec, Attach and
+ * PortForward answer with URLs on it. Stop it (ending every stream) before
+ * cri_runtime_free. */
+int cri_runtime_start_streaming(struct cri_runtime *rt, const struct cri_config *cfg,
+				kumo_error_t *err);
+void cri_runtime_stop_streaming(struct cri_runtime *rt);
+
 /* Runs one unary method ("/runtime.v1.RuntimeService/Version") on the request bytes;
  * on success *resp (malloc'd) holds the encoded response. Unknown methods and methods
  * kumo does not implement are KUMO_E_UNSUPPORTED with a message. */
@@ -88,6 +98,8 @@ void cri_events_unsubscribe(struct cri_runtime *rt, int handle);
 
 /* The one mapping from kumo error statuses (enum kumo_status, CRI_E_*) to gRPC codes. */
 int cri_grpc_code(int kumo_status);
+/* cri-only status: the call's own time limit passed (ExecSync's timeout). */
+#define CRI_E_DEADLINE 101
 
 /* Serves `rt` on cfg->socket until SIGTERM/SIGINT, then shuts down gracefully. */
 int cri_server_run(const struct cri_config *cfg, struct cri_runtime *rt, kumo_error_t *err);

@@ -23,7 +23,9 @@ CRI_GRPC_LIBS := $(shell pkg-config --libs grpc 2>/dev/null)
 CFLAGS_cri = -Ulinux -I$(CRI_GEN_DIR) $(CRI_GRPC_CFLAGS)
 CFLAGS_tests += -Ulinux -I$(CRI_GEN_DIR)
 # Libraries a program linking LIB_CRI needs.
-CRI_LDLIBS := $(CRI_GRPC_LIBS) -lprotobuf-c -ljansson
+# The streaming server: libmicrohttpd (HTTP + upgrade), zlib (SPDY headers), SHA-1 and
+# OpenSSL for WebSocket's handshake.
+CRI_LDLIBS := $(CRI_GRPC_LIBS) -lprotobuf-c -ljansson $(shell pkg-config --libs libmicrohttpd zlib 2>/dev/null) -lcrypto
 
 # --- libkumo-cri.a: state machine, handlers, stages, daemon, gRPC server -------------
 CRI_PROGRAM_SRCS := cri/kumod.c

@@ -22,6 +22,9 @@ static const char usage[] =
 	"                            or run without a network device\n"
 	"  --max-functions N, ...    limits against hostile modules, one flag per kumo.json key\n"
 	"                            (`kumo compile --help` lists them; README \"Limits and hardening\")\n"
+	"  --stream-address HOST:PORT  where exec/attach/port-forward URLs point (default\n"
+	"                            127.0.0.1:0: loopback, an ephemeral port)\n"
+	"  --stream-token-ttl-ms N   how long such a URL stays valid (default 60000)\n"
 	"  --version                 print the version and exit\n"
 	"Flags override the configuration file. SIGTERM stops %s; VMs keep running.\n";
 
@@ -62,6 +65,8 @@ int cri_daemon_main(const char *prog, int argc, char **argv, cri_backend_fn new_
 	if (cri_runtime_new(cfg.root, b, &rt, &err) < 0)
 		goto out; /* rt owns b even on failure */
 	cri_runtime_allow_host_network(rt, strcmp(cfg.host_network, "no-network") == 0);
+	if (cri_runtime_start_streaming(rt, &cfg, &err) < 0)
+		goto out;
 	if (cri_server_run(&cfg, rt, &err) < 0)
 		goto out;
 	rc = 0;
@@ -69,6 +74,8 @@ out:
 	if (err)
 		log_error("%s", kumo_error_msg(err));
 	kumo_error_free(&err);
+	if (rt)
+		cri_runtime_stop_streaming(rt); /* every stream ends before the state goes */
 	cri_runtime_free(rt);
 	cri_config_clear(&cfg);
 	return rc;

@@ -26,6 +26,8 @@ int cri_grpc_code(int kumo_status)
 		return GRPC_STATUS_UNAVAILABLE;
 	case KUMO_E_PRECONDITION:
 		return GRPC_STATUS_FAILED_PRECONDITION;
+	case CRI_E_DEADLINE:
+		return GRPC_STATUS_DEADLINE_EXCEEDED;
 	default:
 		return GRPC_STATUS_UNKNOWN;
 	}

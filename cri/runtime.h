@@ -63,6 +63,8 @@ struct cri_runtime {
 	char *pod_cidr;                      /* from UpdateRuntimeConfig */
 	bool host_network_no_nic;            /* hostNetwork pods run without a NIC (else
 					      * CreateContainer refuses them) */
+	struct cri_stream_server *stream;    /* exec/attach/port-forward URLs (cri/stream.h);
+					      * NULL when not started */
 	pthread_mutex_t events_lock;
 	struct cri_sub *subs;
 	int next_sub;
@@ -185,6 +187,15 @@ int cri_remove_image(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err);
 int cri_image_fs_info(struct cri_runtime *rt, const ProtobufCMessage *req,
 		      ProtobufCMessage **resp, kumo_error_t *err);
+/* runtime_stream.c */
+int cri_exec_sync(struct cri_runtime *rt, const ProtobufCMessage *req,
+		  ProtobufCMessage **resp, kumo_error_t *err);
+int cri_exec(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	     kumo_error_t *err);
+int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	       kumo_error_t *err);
+int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
+		     ProtobufCMessage **resp, kumo_error_t *err);
 
 /* Allocates a response message of type T initialized with INIT. */
 #define CRI_NEW(T, INIT)                                                                   \

@@ -17,6 +17,8 @@ PACKAGES=(
 	# host libraries
 	libcmocka-dev libjansson-dev libcurl4-openssl-dev libssl-dev libarchive-dev
 	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libvirt-dev zstd
+	# kumod's streaming server (exec/attach/port-forward): HTTP with upgrade; zlib for SPDY
+	libmicrohttpd-dev zlib1g-dev
 	# VMs: QEMU, libvirt (monolithic libvirtd + virtlogd), tini to reap promptly
 	qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	tini iproute2 iptables dnsmasq-base

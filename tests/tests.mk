@@ -86,6 +86,8 @@ TEST_LIBS_test_cri_downstream := $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_downstream := $(CRI_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(BUILD)/host/tests/support/fake_backend.o $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
+TEST_LIBS_test_cri_stream := $(BUILD)/host/tests/e2e/stream_clientlib.o $(LIB_CRI) $(LIB_COMMON)
+TEST_LDLIBS_test_cri_stream := $(CRI_LDLIBS)
 $(BUILD)/host/tests/unit/test_cri%.o: | $(CRI_PB_H)
 
 UNIT_SCRIPTS := tests/unit/check-freestanding.sh tests/unit/check-deps.sh
@@ -175,14 +177,23 @@ VMM_LIBVIRT_TEST := $(BUILD)/tests/e2e/vmm-libvirt-test
 $(VMM_LIBVIRT_TEST): $(BUILD)/host/tests/e2e/libvirt_lifecycle.o $(LIB_VMM) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lcmocka -lm
-E2E_PROGRAMS := $(DOWNSTREAM_CHECK) $(VMM_LIBVIRT_TEST)
+# The streaming server's test client (kumo-stream-client, tests/e2e/stream_client*.c):
+# cri-stream.sh drives exec/attach/port-forward with it; test_cri_stream links its
+# library part.
+STREAM_CLIENT := $(BUILD)/tests/e2e/kumo-stream-client
+STREAM_CLIENTLIB_O := $(BUILD)/host/tests/e2e/stream_clientlib.o
+$(BUILD)/host/tests/e2e/stream_client%.o: | $(CRI_PB_H)
+$(STREAM_CLIENT): $(BUILD)/host/tests/e2e/stream_client.o $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
+E2E_PROGRAMS := $(DOWNSTREAM_CHECK) $(VMM_LIBVIRT_TEST) $(STREAM_CLIENT)
 # The real-kubelet tier (kubelet.sh) runs when $KUBELET (or kubelet on PATH) is there,
 # else skips; the registry tier needs Debian's docker-registry, skopeo, node, python3.
 E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/imagestore-registry.sh \
 	tests/e2e/vmm-libvirt.sh tests/e2e/cni-podnet.sh tests/e2e/cri-e2e.sh \
 	tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh \
 	tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
-	tests/e2e/kubelet.sh tests/e2e/cri-downstream.sh tests/e2e/deploy-install.sh \
+	tests/e2e/kubelet.sh tests/e2e/cri-downstream.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
 	tests/e2e/deploy-manifests.sh
 
 # ---- fuzz, spectest -----------------------------------------------------------------------

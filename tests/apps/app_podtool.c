@@ -1,6 +1,7 @@
 /* tests/apps/app_podtool.c - guest test app: what a pod's container does, step by step
  * from its arguments, for the kubelet tier (tests/e2e/kubelet.sh) and the app cases:
  *   print TEXT          TEXT and a newline on stdout
+ *   eprint TEXT         TEXT and a newline on stderr
  *   repeat N TEXT       N lines "TEXT 1" .. "TEXT N" on stdout
  *   cat PATH            the file's bytes on stdout (an error line when it cannot)
  *   ls DIR              the directory's entries, sorted, one per line ("l NAME -> T"
@@ -116,6 +117,10 @@ int main(int argc, char **argv)
 		const char *b = i + 2 < argc ? argv[i + 2] : NULL;
 		if (strcmp(op, "print") == 0 && a) {
 			printf("%s\n", a);
+			i++;
+		} else if (strcmp(op, "eprint") == 0 && a) {
+			fflush(stdout);
+			fprintf(stderr, "%s\n", a);
 			i++;
 		} else if (strcmp(op, "repeat") == 0 && a && b) {
 			for (long k = 1; k <= atol(a); k++)

@@ -195,10 +195,12 @@ code "CreateContainer without metadata" InvalidArgument CreateContainer "{\"pod_
 code "CreateContainer with an unpulled image" NotFound CreateContainer "$(ctr_json "$POD" x localhost:5000/never-pulled '[]')"
 grep -q "pull it first" <<<"$ERR" && ok "unpulled image message" || bad "unpulled image message" "$ERR"
 code "CreateContainer in an unknown pod" NotFound CreateContainer "$(ctr_json 0000dead x localhost:5000/hello '[]')"
-code "ExecSync is unimplemented" Unimplemented ExecSync "{\"container_id\":\"$C4\",\"cmd\":[\"ls\"]}"
+# Streaming (the test backend's fake exec; tests/e2e/cri-stream.sh has the rest).
+code "ExecSync of a command that is not a Wasm module" Unimplemented ExecSync "{\"container_id\":\"$C4\",\"cmd\":[\"ls\"]}"
 grep -q "exec" <<<"$ERR" && ok "ExecSync message says why" || bad "ExecSync message says why" "$ERR"
-code "Attach is unimplemented" Unimplemented Attach "{\"container_id\":\"$C4\"}"
-code "PortForward is unimplemented" Unimplemented PortForward "{\"pod_sandbox_id\":\"$POD\"}"
+code "Attach without any stream" InvalidArgument Attach "{\"container_id\":\"$C4\"}"
+call "PortForward returns a URL" PortForward "{\"pod_sandbox_id\":\"$POD\"}"
+grep -q '"url": "http://127.0.0.1:[0-9]*/portforward/' <<<"$OUT" && ok "the URL is on loopback" || bad "the URL is on loopback" "$OUT"
 code "CheckpointContainer is unimplemented" Unimplemented CheckpointContainer "{\"container_id\":\"$C4\"}"
 
 # --- restart recovery: kill -9 --------------------------------------------------------

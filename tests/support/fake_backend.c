@@ -12,19 +12,28 @@
  *   trap            traps: "integer divide by zero" (exit 134, reason "Trap")
  *   anything else   writes "serving" to the log and runs until stopped
  * A stop ends a fake VM with code 143, "stopped by the host" (killed, 137, when timeout
- * is 0). Image references
+ * is 0).
+ * Streaming: a running fake VM copies what its stdin gets (attach with stdin, for a
+ * container created with stdin) to its log, line by line, as an app echoing its input
+ * would; a stdin_once stdin ends with its first attach. Exec runs fake commands in a
+ * running VM: `echo WORDS` (stdout), `stderr WORDS`, `exit N`, `cat` (stdin to
+ * stdout), `sleep MS` (ended early by the caller's cancel: 137); anything else fails
+ * as not a Wasm module. Image references
  * containing "notfound" fail to pull with NOT_FOUND, "notwasm" with UNSUPPORTED (not a
  * Wasm image), "badimport" with UNSUPPORTED (unsupported import); any other pulls.
  * Pod IPs are 10.88.0.2, .3, ... in allocation order.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
 
+#include "cri/stream.h"
 #include "tests/support/fake_backend.h"
 
 struct tb {
@@ -540,6 +549,145 @@ static void tb_vms_destroy(struct cri_vms *s)
 	free(s);
 }
 
+/* ---- streaming ------------------------------------------------------------------------ */
+
+/* A running fake VM (lock held), or NULL with err set. */
+static json_t *running_vm(struct tb *t, const char *id, kumo_error_t *err)
+{
+	json_t *vm = json_object_get(t->vms, id);
+	const char *s = vm ? json_string_value(json_object_get(vm, "state")) : NULL;
+	if (!s || strcmp(s, "running") != 0) {
+		kumo_error(err, KUMO_E_PRECONDITION, "test backend: vm `%s` is not running", id);
+		return NULL;
+	}
+	return vm;
+}
+
+struct tb_stdin {
+	int fd;        /* read end */
+	char *log;     /* the VM's log */
+};
+
+static void *stdin_main(void *arg)
+{
+	struct tb_stdin *in = arg;
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(in->fd, buf + got, sizeof(buf) - 1 - got)) > 0) {
+		got += (size_t)n;
+		buf[got] = 0;
+		char *start = buf, *nl;
+		while ((nl = strchr(start, '\n'))) {
+			*nl = 0;
+			log_line(in->log, start);
+			start = nl + 1;
+		}
+		got = strlen(start);
+		memmove(buf, start, got + 1);
+		if (got == sizeof(buf) - 1) {
+			log_line(in->log, buf);
+			got = 0;
+		}
+	}
+	if (got)
+		log_line(in->log, buf);
+	close(in->fd);
+	free(in->log);
+	free(in);
+	return NULL;
+}
+
+static int tb_ctr_stdin(struct cri_vms *s, const char *id, bool once, int *fd,
+			kumo_error_t *err)
+{
+	struct tb *t = tb_of_vms(s);
+	*fd = -1;
+	pthread_mutex_lock(&t->lock);
+	json_t *vm = running_vm(t, id, err);
+	if (!vm || json_is_true(json_object_get(vm, "stdin_closed"))) {
+		pthread_mutex_unlock(&t->lock);
+		return vm ? 0 : -1; /* a stdin_once stdin that already ended: none */
+	}
+	if (once)
+		json_object_set_new(vm, "stdin_closed", json_true());
+	struct tb_stdin *in = xzalloc(sizeof(*in));
+	in->log = xstrdup(json_string_value(json_object_get(vm, "log_path")));
+	pthread_mutex_unlock(&t->lock);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(in->log);
+		free(in);
+		return kumo_error_errno(err, errno, "test backend: pipe");
+	}
+	in->fd = p[0];
+	pthread_t th;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&th, &a, stdin_main, in);
+	pthread_attr_destroy(&a);
+	if (e != 0) {
+		close(p[0]);
+		close(p[1]);
+		free(in->log);
+		free(in);
+		return kumo_error_errno(err, e, "test backend: thread");
+	}
+	*fd = p[1];
+	return 0;
+}
+
+static void write_words(int fd, const char *const *w)
+{
+	for (size_t i = 0; fd >= 0 && w[i]; i++) {
+		kumo_write_all(fd, w[i], strlen(w[i]));
+		kumo_write_all(fd, w[i + 1] ? " " : "\n", 1);
+	}
+}
+
+static int tb_ctr_exec(struct cri_vms *s, const struct cri_exec_spec *spec,
+		       int32_t *exit_code, kumo_error_t *err)
+{
+	struct tb *t = tb_of_vms(s);
+	pthread_mutex_lock(&t->lock);
+	json_t *vm = running_vm(t, spec->id, err);
+	pthread_mutex_unlock(&t->lock);
+	if (!vm)
+		return -1;
+	const char *cmd = spec->argv[0];
+	*exit_code = 0;
+	if (strcmp(cmd, "echo") == 0) {
+		write_words(spec->stdout_fd, spec->argv + 1);
+	} else if (strcmp(cmd, "stderr") == 0) {
+		write_words(spec->stderr_fd >= 0 ? spec->stderr_fd : spec->stdout_fd, spec->argv + 1);
+	} else if (strcmp(cmd, "exit") == 0) {
+		*exit_code = spec->argv[1] ? atoi(spec->argv[1]) : 0;
+	} else if (strcmp(cmd, "cat") == 0) {
+		char buf[4096];
+		for (;;) {
+			struct pollfd p[2] = {{.fd = spec->stdin_fd, .events = POLLIN},
+					      {.fd = spec->cancel_fd, .events = POLLIN}};
+			if (spec->stdin_fd < 0 || poll(p, 2, -1) < 0 || p[1].revents)
+				break;
+			ssize_t n = read(spec->stdin_fd, buf, sizeof(buf));
+			if (n <= 0 || spec->stdout_fd < 0 ||
+			    kumo_write_all(spec->stdout_fd, buf, (size_t)n) < 0)
+				break;
+		}
+	} else if (strcmp(cmd, "sleep") == 0) {
+		struct pollfd p = {.fd = spec->cancel_fd, .events = POLLIN};
+		if (poll(&p, 1, spec->argv[1] ? atoi(spec->argv[1]) : 0) == 1)
+			*exit_code = 137;
+	} else {
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "test backend: `%s` is not a Wasm module (exec runs echo, "
+				  "stderr, exit, cat, sleep)",
+				  cmd);
+	}
+	return 0;
+}
+
 static const struct cri_images_ops images_ops = {
 	.pull = tb_image_pull,
 	.list = tb_image_list,
@@ -566,6 +714,8 @@ static const struct cri_vms_ops vms_ops = {
 	.stats = tb_vm_stats,
 	.log_reopen = NULL,
 	.accel = NULL,
+	.attach_stdin = tb_ctr_stdin,
+	.exec = tb_ctr_exec,
 	.destroy = tb_vms_destroy,
 };
 

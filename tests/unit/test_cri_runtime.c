@@ -270,10 +270,15 @@ static void bad_requests(void **state)
 				      &len, &err), -1);
 	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
 	kumo_error_free(&err);
+	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/CheckpointContainer", NULL,
+				      0, &resp, &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	assert_non_null(strstr(err->msg, "checkpoint"));
+	kumo_error_free(&err);
 	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/ExecSync", NULL, 0, &resp,
 				      &len, &err), -1);
-	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
-	assert_non_null(strstr(err->msg, "exec"));
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	assert_non_null(strstr(err->msg, "command is empty"));
 	kumo_error_free(&err);
 	int st;
 	assert_null(call(f, "StopContainer", "{\"container_id\":\"abc\"}", &st));
