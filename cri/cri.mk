@@ -70,6 +70,8 @@ $(DOWNSTREAM_CHECK): $(BUILD)/host/tests/e2e/downstream_check.o $(LIB_CRI) $(LIB
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
 test-prereqs: $(DOWNSTREAM_CHECK)
 TEST_SCRIPTS += tests/e2e/cri-downstream.sh
+# A mixed node: kumod routing to containerd (runc pods) and to its own VMs (Wasm pods).
+TEST_SCRIPTS += tests/e2e/cri-mixed.sh
 
 # --- the kumo CLI -------------------------------------------------------------------
 KUMO_CLI_SRCS := cri/kumo.c $(wildcard cri/cli_*.c)
