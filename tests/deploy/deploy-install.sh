@@ -224,7 +224,7 @@ eq "kumo.json: no downstream" "$(jq -r .downstream_endpoint "$D/etc/kumo/kumo.js
 yes_ "--uninstall" install_sh --uninstall
 D=$T/plain
 yes_ "install without --kubelet" install_sh
-eq "kumo.json: kumod's default downstream (no key)" "$(jq -r '.downstream_endpoint // "default"' "$D/etc/kumo/kumo.json")" default
+eq "kumo.json: kumod's default downstream" "$(jq -r .downstream_endpoint "$D/etc/kumo/kumo.json")" "$(sed -n 's/^#define CRI_DEFAULT_DOWNSTREAM "\(.*\)"/\1/p' cri/cri.h)"
 yes_ "--uninstall" install_sh --uninstall
 
 # --- 6. kubelet wiring variants ---------------------------------------------------------------
