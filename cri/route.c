@@ -313,9 +313,12 @@ static int merge_lists(struct cri_runtime *rt, const struct cri_call *c, uint8_t
 	if (forward(rt, c, &theirs, &tl, err) < 0)
 		/* Never kumo's half alone: kubelet would take the downstream's pods for gone. */
 		return kumo_error_wrap(err, "downstream runtime `%s`", rt->router->endpoint);
+	/* kubelet reads the first image file system of ImageFsInfo only (its image GC and
+	 * eviction): the downstream's, the node's runtime before kumo came. */
+	bool theirs_first = strcmp(c->method, IS "ImageFsInfo") == 0;
 	*resp = xmalloc(ml + tl + 1);
-	memcpy(*resp, mine, ml);
-	memcpy(*resp + ml, theirs, tl);
+	memcpy(*resp, theirs_first ? theirs : mine, theirs_first ? tl : ml);
+	memcpy(*resp + (theirs_first ? tl : ml), theirs_first ? mine : theirs, theirs_first ? ml : tl);
 	*len = ml + tl;
 	return 0;
 }

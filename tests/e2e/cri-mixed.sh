@@ -150,6 +150,7 @@ call "ImageStatus of an image nobody has" ImageStatus '{"image":{"image":"docker
 eq "is empty" "$(jq -r '.image.id // "none"' <<<"$OUT")" none
 call "ImageFsInfo (merged)" ImageFsInfo '{}'
 eq "ImageFsInfo: both runtimes' file systems" "$(jq '.image_filesystems | length' <<<"$OUT")" 2
+eq "ImageFsInfo: containerd's first (kubelet reads the first)" "$(jq -r '.image_filesystems[0].fs_id.mountpoint | startswith("'"$T/ctrd"'")' <<<"$OUT")" true
 
 echo "# a busybox pod under runc and a Wasm pod as a VM, side by side"
 call "RunPodSandbox busybox (default handler)" RunPodSandbox "$(pod bb bb-uid)"
@@ -275,6 +276,23 @@ call "RemoveImage busybox (containerd's)" RemoveImage "{\"image\":{\"image\":\"$
 eq "containerd no longer holds busybox" "$(ctrd ImageStatus "{\"image\":{\"image\":\"$BUSYBOX\"}}" | jq -r '.image.id // "none"')" none
 call "RemoveImage the Wasm image (kumo's)" RemoveImage "{\"image\":{\"image\":\"$WASM\"}}"
 eq "kumo's store holds 2 images" "$(ls "$T/root/images" 2>/dev/null | wc -l)" 2
+
+echo "# containerd down: Status names it, its views fail, kumo's pods still answer"
+call "a kumo pod" RunPodSandbox "$(pod kdown kdown-uid kumo)"
+KD=$(jq -r .pod_sandbox_id <<<"$OUT")
+kill "$CTRD_PID"; wait "$CTRD_PID" 2>/dev/null
+call "Status with containerd down" Status '{}'
+eq "RuntimeReady is false" "$(jq -r '.status.conditions[] | select(.type=="RuntimeReady") | .status' <<<"$OUT")" false
+eq "its message names the downstream" "$(jq -r '.status.conditions[] | select(.type=="RuntimeReady") | .message' <<<"$OUT" | grep -c "downstream runtime \`$CTRD_ENDPOINT\`")" 1
+code "ListPodSandbox fails rather than hide containerd's pods" Unavailable ListPodSandbox '{}'
+call "the kumo pod still answers" PodSandboxStatus "{\"pod_sandbox_id\":\"$KD\"}"
+call "RunPodSandbox of a kumo pod still works" RunPodSandbox "$(pod kdown2 kdown2-uid kumo)"
+KD2=$(jq -r .pod_sandbox_id <<<"$OUT")
+code "a pod for containerd gets its Unavailable" Unavailable RunPodSandbox "$(pod cdown cdown-uid)"
+ctrd_launch && ok "containerd back" || bad "containerd back" "see above"
+call "Status with containerd back" Status '{}'
+eq "ready again" "$(jq -r '[.status.conditions[].status] | all' <<<"$OUT")" true
+for p in "$KD" "$KD2"; do crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$p\"}" >/dev/null 2>&1; done
 
 echo "# GetContainerEvents"
 code "containerd 1.6 streams no events: kumod says so" Unimplemented events 1
