@@ -50,13 +50,14 @@ elif registry_start open "$T/reg" && linux_images_push "127.0.0.1:$REG_PORT" pau
 	# The forwarding cost of a mixed node: the same busybox pods through kumod (the real
 	# one, containerd behind it) and straight to containerd, alternating pod by pod.
 	"$BUILD/bin/kumod" --socket "$T/mixed.sock" --root "$T/mixed-root" --downstream-endpoint "$CTRD_ENDPOINT" \
-		--bridge kumobench0 --pod-cidr 10.76.0.0/24 --log-level warn 2>"$T/mixed.log" &
+		--bridge kumobench0 --pod-cidr 10.76.0.0/24 --log-level "${MIXED_LOG_LEVEL:-warn}" 2>"$T/mixed.log" &
 	MPID=$!
 	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/mixed.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
 	echo "mixed node: busybox \`true\` through kumod (containerd behind it) vs straight to containerd, $N pods each:"
 	"$BUILD/e2e/kumo-downstream-check" "$CTRD_ENDPOINT" --logdir "$T/peer-logs" --vs "unix://$T/mixed.sock" "bench:$N" |
 		grep -E '^(bench|FAIL)' | sed 's/^bench: /mixed /'
 	kill -TERM $MPID; wait $MPID 2>/dev/null
+	[ -z "${MIXED_LOG:-}" ] || cp "$T/mixed.log" "$MIXED_LOG"
 else
 	echo "peer: containerd did not start"
 fi
