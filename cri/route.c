@@ -459,7 +459,7 @@ static int route_by_id(struct cri_runtime *rt, const struct cri_call *c, bool ct
 
 /* ---- containers ---------------------------------------------------------------------- */
 
-/* Whether the downstream holds image `ref`; *what its id. */
+/* Whether the downstream holds image `ref` (asked within the call's deadline). */
 static bool downstream_has_image(struct cri_runtime *rt, const struct cri_call *c,
 				 const char *ref)
 {
@@ -800,10 +800,11 @@ enum how {
 	OPTIONAL,    /* metrics */
 };
 
+/* How each method is routed (a method not listed is kumo's alone). */
 static const struct {
-	const char *method;
+	const char *method; /* full path */
 	enum how how;
-} table[] = {
+} method_routes[] = {
 	{RS "Version", LOCAL}, /* kumo's; the downstream's is in Status' verbose info */
 	{RS "Status", STATUS},
 	{RS "RuntimeConfig", PREFER_DOWN},
@@ -846,9 +847,9 @@ int rt_route(struct cri_runtime *rt, const struct cri_call *c, uint8_t **resp, s
 	     kumo_error_t *err)
 {
 	enum how how = LOCAL;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcmp(table[i].method, c->method) == 0)
-			how = table[i].how;
+	for (size_t i = 0; i < sizeof(method_routes) / sizeof(method_routes[0]); i++)
+		if (strcmp(method_routes[i].method, c->method) == 0)
+			how = method_routes[i].how;
 	switch (how) {
 	case BY_POD:
 		return route_by_id(rt, c, false, resp, len, err);
