@@ -87,6 +87,13 @@ struct cri_images_ops {
 	/* Removing an absent image succeeds. */
 	int (*remove)(struct cri_images *s, const char *ref, kumo_error_t *err);
 	int (*fs_info)(struct cri_images *s, struct cri_fs_usage *usage, kumo_error_t *err);
+	/* Whether `ref` is an image this stage runs (a WebAssembly image), asked of its
+	 * registry without pulling it (a mixed node routes PullImage by it): *is_wasm, and
+	 * *what (malloc'd) saying what the registry has, for messages ("linux/amd64").
+	 * Fails when the registry cannot tell (unreachable, unknown reference, refused);
+	 * quickly: one attempt. */
+	int (*probe)(struct cri_images *s, const char *ref, const struct cri_auth *auth,
+		     bool *is_wasm, char **what, kumo_error_t *err);
 	void (*destroy)(struct cri_images *s);
 };
 struct cri_images {

@@ -63,6 +63,54 @@ static const char *const vm_backends[] = {"qemu", "libvirt", NULL};
 static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const host_networks[] = {"refuse", "no-network", NULL};
+static const char *const runtimes[] = {"downstream", "kumo", NULL};
+
+/* kumo's runtime handler names: non-empty (the empty handler is the default, which
+ * default_runtime decides), no two alike. Replaces the list. */
+static int set_handlers(struct cri_config *cfg, const char *what, char **names, size_t n,
+			kumo_error_t *err)
+{
+	if (n == 0)
+		return kumo_error(err, KUMO_E_INVALID, "%s: name at least one runtime handler", what);
+	for (size_t i = 0; i < n; i++) {
+		if (!*names[i])
+			return kumo_error(err, KUMO_E_INVALID,
+					  "%s: the empty handler is the default, not a name "
+					  "(default_runtime says where it runs)", what);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(names[i], names[k]) == 0)
+				return kumo_error(err, KUMO_E_INVALID, "%s: `%s` is named twice",
+						  what, names[i]);
+	}
+	for (size_t i = 0; cfg->kumo_handlers && cfg->kumo_handlers[i]; i++)
+		free(cfg->kumo_handlers[i]);
+	free(cfg->kumo_handlers);
+	cfg->kumo_handlers = xzalloc(sizeof(char *) * (n + 1));
+	for (size_t i = 0; i < n; i++)
+		cfg->kumo_handlers[i] = xstrdup(names[i]);
+	return 0;
+}
+
+/* --kumo-handlers a,b */
+static int set_handlers_csv(struct cri_config *cfg, const char *v, kumo_error_t *err)
+{
+	autofree char *copy = xstrdup(v);
+	char *names[64];
+	size_t n = 0;
+	char *p = copy;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = 0;
+		if (n == 64)
+			return kumo_error(err, KUMO_E_INVALID, "--kumo-handlers: more than 64 names");
+		names[n++] = p;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return set_handlers(cfg, "--kumo-handlers", names, n, err);
+}
 
 static int load_file(struct cri_config *cfg, const char *path, bool required, kumo_error_t *err)
 {
@@ -136,6 +184,25 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 			char num[32];
 			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
 			r = kumo_compile_limit_set(&cfg->limits, key, num, err);
+		} else if (strcmp(key, "downstream_endpoint") == 0 && is_str)
+			set_str(&cfg->downstream_endpoint, s);
+		else if (strcmp(key, "default_runtime") == 0 && is_str)
+			r = check_choice("config default_runtime", s, runtimes, err) < 0 ? -1
+			    : (set_str(&cfg->default_runtime, s), 0);
+		else if (strcmp(key, "kumo_handlers") == 0 && json_is_array(v)) {
+			size_t i, n = json_array_size(v);
+			json_t *h;
+			autofree char **names = xzalloc(sizeof(char *) * (n + 1));
+			json_array_foreach(v, i, h) {
+				if (!json_is_string(h)) {
+					r = kumo_error(err, KUMO_E_INVALID,
+						       "config `%s`: kumo_handlers holds strings", path);
+					break;
+				}
+				names[i] = (char *)json_string_value(h);
+			}
+			if (r == 0)
+				r = set_handlers(cfg, "config kumo_handlers", names, n, err);
 		} else if (strcmp(key, "insecure_registries") == 0 && json_is_array(v)) {
 			size_t i;
 			json_t *h;
@@ -169,6 +236,10 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->host_network = xstrdup("refuse");
 	cfg->stream_address = xstrdup("127.0.0.1:0");
 	cfg->stream_token_ttl_ms = 60000;
+	cfg->downstream_endpoint = xstrdup(CRI_DEFAULT_DOWNSTREAM);
+	cfg->default_runtime = xstrdup("downstream");
+	cfg->kumo_handlers = xzalloc(sizeof(char *) * 2);
+	cfg->kumo_handlers[0] = xstrdup(CRI_DEFAULT_KUMO_HANDLER);
 	cfg->workers = 8;
 	cfg->shutdown_grace_ms = 10000;
 	cfg->insecure_registries = xzalloc(sizeof(char *));
@@ -202,8 +273,9 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--config", "--shutdown-grace-ms",
 							 "--vm-backend", "--bridge",
 							 "--pod-cidr", "--accel", "--host-network",
-							 "--stream-address",
-							 "--stream-token-ttl-ms", NULL};
+							 "--stream-address", "--stream-token-ttl-ms",
+							 "--downstream-endpoint", "--kumo-handlers",
+							 "--default-runtime", NULL};
 		bool limit = strncmp(name, "--", 2) == 0 && strchr(name + 2, '_') == NULL &&
 			     is_limit_key(name + 2);
 		bool known = limit;
@@ -253,6 +325,15 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			if (check_choice("--host-network", val, host_networks, err) < 0)
 				return -1;
 			set_str(&cfg->host_network, val);
+		} else if (strcmp(name, "--downstream-endpoint") == 0) {
+			set_str(&cfg->downstream_endpoint, val);
+		} else if (strcmp(name, "--kumo-handlers") == 0) {
+			if (set_handlers_csv(cfg, val, err) < 0)
+				return -1;
+		} else if (strcmp(name, "--default-runtime") == 0) {
+			if (check_choice("--default-runtime", val, runtimes, err) < 0)
+				return -1;
+			set_str(&cfg->default_runtime, val);
 		} else if (strcmp(name, "--log-level") == 0) {
 			if (check_choice("--log-level", val, levels, err) < 0)
 				return -1;
@@ -287,6 +368,11 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->pod_cidr);
 	free(cfg->host_network);
 	free(cfg->stream_address);
+	free(cfg->downstream_endpoint);
+	free(cfg->default_runtime);
+	for (size_t i = 0; cfg->kumo_handlers && cfg->kumo_handlers[i]; i++)
+		free(cfg->kumo_handlers[i]);
+	free(cfg->kumo_handlers);
 	for (size_t i = 0; cfg->insecure_registries && cfg->insecure_registries[i]; i++)
 		free(cfg->insecure_registries[i]);
 	free(cfg->insecure_registries);

@@ -49,6 +49,12 @@ struct cri_config {
 	char *stream_address;      /* streaming server (exec/attach/port-forward URLs):
 				    * "HOST:PORT", default 127.0.0.1:0 (an ephemeral port) */
 	int stream_token_ttl_ms;   /* how long a streaming URL stays valid (default 60000) */
+	char *downstream_endpoint; /* the CRI runtime of every pod that is not kumo's
+				    * (default CRI_DEFAULT_DOWNSTREAM); "none": no downstream */
+	char **kumo_handlers;      /* NULL-terminated runtime handlers run as kumo VMs
+				    * (default {"kumo"}) */
+	char *default_runtime;     /* "downstream" (default) or "kumo": where pods naming no
+				    * runtime (empty handler, no annotation) run */
 };
 
 /* Fills defaults, then the JSON file `path` (missing file is fine unless `required`),
@@ -88,6 +94,34 @@ void cri_runtime_stop_streaming(struct cri_runtime *rt);
  * kumo does not implement are KUMO_E_UNSUPPORTED with a message. */
 int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req, size_t len,
 		 uint8_t **resp, size_t *resp_len, kumo_error_t *err);
+/* The same for a caller that gives up at deadline_ns (kumo_now_ns() clock; 0: never):
+ * calls forwarded to the downstream runtime keep that deadline. */
+int cri_dispatch_until(struct cri_runtime *rt, const char *method, const uint8_t *req,
+		       size_t len, uint64_t deadline_ns, uint8_t **resp, size_t *resp_len,
+		       kumo_error_t *err);
+
+/* A mixed node (issue 22): pods whose runtime handler is one of kumo's run as VMs, every
+ * other pod is forwarded to a downstream CRI runtime (containerd), and the views merge
+ * both (cri/runtime.h, "routing", has the whole contract). */
+#define CRI_DEFAULT_DOWNSTREAM "unix:///run/containerd/containerd.sock"
+#define CRI_DEFAULT_KUMO_HANDLER "kumo"
+/* The pod annotation that picks the runtime of a pod whose handler is empty (static
+ * pods and nodes without RuntimeClass objects cannot name one): a kumo handler name
+ * (`kumo.dev/runtime: kumo`) runs it as a kumo VM, any other value on the downstream. */
+#define CRI_RUNTIME_ANNOTATION "kumo.dev/runtime"
+struct cri_routing {
+	const char *downstream_endpoint;   /* CRI endpoint; NULL, "" or "none": no downstream */
+	const char *const *kumo_handlers;  /* NULL-terminated; NULL or empty: {"kumo"} */
+	bool default_kumo;                 /* pods naming no runtime run as kumo VMs
+					    * (default: on the downstream) */
+};
+/* Sets the runtime's handlers and, with a downstream, opens its client, loads and
+ * reconciles the routes table and subscribes to its events. Once, before serving. */
+int cri_runtime_route(struct cri_runtime *rt, const struct cri_routing *routing,
+		      kumo_error_t *err);
+/* Whether GetContainerEvents can be served: -1 with err when the downstream has no
+ * event stream (its Unimplemented, passed on: kubelet then relists). */
+int cri_events_available(struct cri_runtime *rt, kumo_error_t *err);
 
 /* Server-streaming GetContainerEvents: `fn` gets every event (encoded
  * runtime.v1.ContainerEventResponse, borrowed) until unsubscribed. */

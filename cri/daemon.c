@@ -25,6 +25,15 @@ static const char usage[] =
 	"  --stream-address HOST:PORT  where exec/attach/port-forward URLs point (default\n"
 	"                            127.0.0.1:0: loopback, an ephemeral port)\n"
 	"  --stream-token-ttl-ms N   how long such a URL stays valid (default 60000)\n"
+	"  --downstream-endpoint EP  the CRI runtime of every pod that is not kumo's (default\n"
+	"                            " CRI_DEFAULT_DOWNSTREAM ";\n"
+	"                            none: no downstream, every pod is kumo's)\n"
+	"  --kumo-handlers A[,B]     runtime handlers run as kumo VMs (default " CRI_DEFAULT_KUMO_HANDLER ")\n"
+	"  --default-runtime downstream|kumo\n"
+	"                            where pods naming no runtime handler run (default\n"
+	"                            downstream); the annotation " CRI_RUNTIME_ANNOTATION ": "
+	CRI_DEFAULT_KUMO_HANDLER "\n"
+	"                            picks kumo for one pod\n"
 	"  --version                 print the version and exit\n"
 	"Flags override the configuration file. SIGTERM stops %s; VMs keep running.\n";
 
@@ -66,6 +75,13 @@ int cri_daemon_main(const char *prog, int argc, char **argv, cri_backend_fn new_
 		goto out; /* rt owns b even on failure */
 	cri_runtime_allow_host_network(rt, strcmp(cfg.host_network, "no-network") == 0);
 	if (cri_runtime_start_streaming(rt, &cfg, &err) < 0)
+		goto out;
+	struct cri_routing routing = {
+		.downstream_endpoint = cfg.downstream_endpoint,
+		.kumo_handlers = (const char *const *)cfg.kumo_handlers,
+		.default_kumo = strcmp(cfg.default_runtime, "kumo") == 0,
+	};
+	if (cri_runtime_route(rt, &routing, &err) < 0)
 		goto out;
 	if (cri_server_run(&cfg, rt, &err) < 0)
 		goto out;

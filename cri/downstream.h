@@ -36,8 +36,9 @@
 
 #include "common.h"
 #include "cri/api.pb-c.h"
+#include "cri/cri.h"
 
-#define CRI_DOWNSTREAM_DEFAULT_ENDPOINT "unix:///run/containerd/containerd.sock"
+#define CRI_DOWNSTREAM_DEFAULT_ENDPOINT CRI_DEFAULT_DOWNSTREAM
 /* Deadline of a call made with timeout_ms <= 0: kubelet's runtime-request-timeout. */
 #define CRI_DOWNSTREAM_DEFAULT_TIMEOUT_MS 120000
 /* How long a call waits for a connection that is being made (within its deadline). */

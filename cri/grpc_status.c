@@ -2,9 +2,14 @@
 #include <grpc/status.h>
 
 #include "cri/cri.h"
+#include "cri/downstream.h"
 
 int cri_grpc_code(int kumo_status)
 {
+	/* The downstream runtime's own code, passed on as it gave it. */
+	int ds = cri_downstream_grpc_code(kumo_status);
+	if (ds >= 0)
+		return ds;
 	switch (kumo_status) {
 	case 0:
 		return GRPC_STATUS_OK;

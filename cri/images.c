@@ -68,10 +68,9 @@ static int compile_image(struct images *im, const struct imagestore_image *img,
 	return 0;
 }
 
-static int images_pull(struct cri_images *s, const char *ref, const struct cri_auth *auth,
-		       char **image_id, kumo_error_t *err)
+/* CRI credentials as imagestore takes them ("" is none). */
+static struct imagestore_auth auth_of(const struct cri_auth *auth)
 {
-	struct images *im = images_of(s);
 	struct imagestore_auth ia = {0};
 	if (auth) {
 		ia.username = auth->username && *auth->username ? auth->username : NULL;
@@ -80,6 +79,14 @@ static int images_pull(struct cri_images *s, const char *ref, const struct cri_a
 		ia.identity_token = auth->identity_token && *auth->identity_token ? auth->identity_token : NULL;
 		ia.registry_token = auth->registry_token && *auth->registry_token ? auth->registry_token : NULL;
 	}
+	return ia;
+}
+
+static int images_pull(struct cri_images *s, const char *ref, const struct cri_auth *auth,
+		       char **image_id, kumo_error_t *err)
+{
+	struct images *im = images_of(s);
+	struct imagestore_auth ia = auth_of(auth);
 	struct imagestore_image *img = NULL;
 	if (imagestore_pull(im->store, ref, auth ? &ia : NULL, &img, err) < 0)
 		return -1;
@@ -143,6 +150,20 @@ static int images_fs_info(struct cri_images *s, struct cri_fs_usage *u, kumo_err
 	return 0;
 }
 
+static int images_probe(struct cri_images *s, const char *ref, const struct cri_auth *auth,
+			bool *is_wasm, char **what, kumo_error_t *err)
+{
+	struct imagestore_auth ia = auth_of(auth);
+	struct imagestore_probe p;
+	if (imagestore_probe(images_of(s)->store, ref, auth ? &ia : NULL, &p, err) < 0)
+		return -1;
+	*is_wasm = p.wasm;
+	*what = p.what;
+	p.what = NULL;
+	imagestore_probe_clear(&p);
+	return 0;
+}
+
 static void images_destroy(struct cri_images *s)
 {
 	struct images *im = images_of(s);
@@ -160,6 +181,7 @@ static const struct cri_images_ops images_ops = {
 	.status = images_status,
 	.remove = images_remove,
 	.fs_info = images_fs_info,
+	.probe = images_probe,
 	.destroy = images_destroy,
 };
 

@@ -1,5 +1,6 @@
 /* cri/methods.c - the CRI method table: path -> request type -> handler, and
- * cri_dispatch(), which decodes, runs and encodes one unary call. */
+ * cri_dispatch(), which decodes one unary call, runs it (kumo's handler, or where
+ * cri/route.c sends it on a mixed node) and encodes the answer. */
 #include <string.h>
 
 #include "cri/runtime.h"
@@ -107,8 +108,30 @@ static const char *bad_utf8_field(const ProtobufCMessage *m, int depth)
 	return NULL;
 }
 
-int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req, size_t len,
-		 uint8_t **resp, size_t *resp_len, kumo_error_t *err)
+int rt_call_local_msg(struct cri_runtime *rt, const struct cri_call *c, ProtobufCMessage **out,
+		      kumo_error_t *err)
+{
+	if (!c->handler)
+		return kumo_error(err, KUMO_E_UNSUPPORTED, "%s", c->why);
+	return c->handler(rt, c->in, out, err);
+}
+
+int rt_call_local(struct cri_runtime *rt, const struct cri_call *c, uint8_t **resp,
+		  size_t *len, kumo_error_t *err)
+{
+	ProtobufCMessage *out = NULL;
+	if (rt_call_local_msg(rt, c, &out, err) < 0)
+		return -1;
+	*len = protobuf_c_message_get_packed_size(out);
+	*resp = xmalloc(*len + 1); /* never NULL, even for an empty message */
+	protobuf_c_message_pack(out, *resp);
+	protobuf_c_message_free_unpacked(out, NULL);
+	return 0;
+}
+
+int cri_dispatch_until(struct cri_runtime *rt, const char *method, const uint8_t *req,
+		       size_t len, uint64_t deadline_ns, uint8_t **resp, size_t *resp_len,
+		       kumo_error_t *err)
 {
 	const struct cri_method *m = NULL;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
@@ -116,7 +139,8 @@ int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req,
 			m = &methods[i];
 	if (!m)
 		return kumo_error(err, KUMO_E_UNSUPPORTED, "unknown method `%s`", method);
-	if (!m->handler)
+	/* Without a downstream, what kumo does not implement is refused before decoding. */
+	if (!m->handler && !rt->router)
 		return kumo_error(err, KUMO_E_UNSUPPORTED, "%s", m->why);
 	/* protobuf-c keeps fields it does not know in the message (unknown_fields), so a
 	 * newer kubelet's additions survive decoding and re-encoding. */
@@ -130,14 +154,23 @@ int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req,
 		return kumo_error(err, KUMO_E_INVALID, "field `%s` in call to `%s` is not valid UTF-8",
 				  bad, method);
 	}
-	ProtobufCMessage *out = NULL;
-	int r = m->handler(rt, in, &out, err);
+	struct cri_call call = {
+		.method = m->path,
+		.handler = m->handler,
+		.why = m->why,
+		.in = in,
+		.raw = req ? req : (const uint8_t *)"",
+		.len = len,
+		.deadline_ns = deadline_ns,
+	};
+	int r = rt->router ? rt_route(rt, &call, resp, resp_len, err)
+			   : rt_call_local(rt, &call, resp, resp_len, err);
 	protobuf_c_message_free_unpacked(in, NULL);
-	if (r < 0)
-		return -1;
-	*resp_len = protobuf_c_message_get_packed_size(out);
-	*resp = xmalloc(*resp_len);
-	protobuf_c_message_pack(out, *resp);
-	protobuf_c_message_free_unpacked(out, NULL);
-	return 0;
+	return r;
+}
+
+int cri_dispatch(struct cri_runtime *rt, const char *method, const uint8_t *req, size_t len,
+		 uint8_t **resp, size_t *resp_len, kumo_error_t *err)
+{
+	return cri_dispatch_until(rt, method, req, len, 0, resp, resp_len, err);
 }

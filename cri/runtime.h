@@ -54,6 +54,8 @@ struct cri_sub {
 	struct cri_sub *next;
 };
 
+struct cri_router;
+
 struct cri_runtime {
 	pthread_mutex_t lock;
 	char *root;
@@ -68,6 +70,10 @@ struct cri_runtime {
 	pthread_mutex_t events_lock;
 	struct cri_sub *subs;
 	int next_sub;
+	char **kumo_handlers;                /* runtime handlers run as kumo VMs (NULL-
+					      * terminated, never empty; default "kumo") */
+	struct cri_router *router;           /* the downstream runtime, NULL: none
+					      * (cri/route.c; set once before serving) */
 };
 
 /* Lookup by full id or unique prefix (lock held). KUMO_E_NOT_FOUND if none, KUMO_E_INVALID
@@ -121,11 +127,71 @@ static inline char *pbs(const char *s) { return xstrdup(s ? s : ""); }
 /* True if every key/value of `selector` (a map field as JSON) is in `labels`. */
 bool rt_labels_match(json_t *labels, json_t *selector);
 
+/* Emits one event that is already encoded (the downstream's, republished) to every
+ * GetContainerEvents subscriber. */
+void rt_emit_raw(struct cri_runtime *rt, const uint8_t *msg, size_t len);
+
+/* ---- routing (cri/route.c): the mixed node ----------------------------------------------
+ *
+ * With a downstream runtime configured (cri_runtime_route), every call is routed:
+ *   - RunPodSandbox (RestorePod): a handler of kumo's names a kumo pod; any other
+ *     handler goes to the downstream; the empty handler follows the pod's annotation
+ *     CRI_RUNTIME_ANNOTATION (a kumo handler name: kumo, anything else: downstream), then
+ *     the configured default;
+ *   - calls naming a pod or container go to whoever holds it: kumo when its state has
+ *     the id, the downstream when the routes table has it or nobody knows it;
+ *   - CreateContainer first checks the image's kind against the pod's runtime: a
+ *     WebAssembly image (kumo holds it) in a downstream pod, or a Linux image (the
+ *     downstream holds it, kumo does not) in a kumo pod, is KUMO_E_INVALID naming the
+ *     runtime class to use;
+ *   - PullImage goes by content (the images stage's probe: WebAssembly is kumo's, any
+ *     other image and any the probe cannot tell are the downstream's); ImageStatus and
+ *     RemoveImage to whoever holds the image (kumo first);
+ *   - lists (pods, containers, images, stats, ImageFsInfo) are both runtimes' answers to
+ *     the same request, merged; a downstream that fails fails the call (kubelet must
+ *     never see its pods vanish); Status is ready when both are and names the one that is
+ *     not; UpdateRuntimeConfig reaches both; Version is kumo's (the downstream's is in
+ *     Status' verbose info);
+ *   - a forwarded call is the request's bytes as received, within the caller's deadline,
+ *     and its answer or error is the downstream's exactly (CRI_E_DOWNSTREAM codes).
+ * The routes table (the downstream's pod and container ids, <root>/routes/{pods,
+ * containers}/<id>.json, one atomic file per entry) survives kill -9; at start-up it is
+ * reconciled with the downstream's own lists, which adopts the pods the downstream ran
+ * before kumod took over. A downstream whose unix socket does not exist (and never
+ * did, with no pod of it known) is absent: everything is kumo's, as on a kumo-only node.
+ */
+/* A CRI handler (below): req is the decoded request, *resp the response it allocates. */
+typedef int (*cri_handler_fn)(struct cri_runtime *rt, const ProtobufCMessage *req,
+			      ProtobufCMessage **resp, kumo_error_t *err);
+struct cri_call {
+	const char *method;         /* "/runtime.v1.RuntimeService/Version" */
+	cri_handler_fn handler;     /* kumo's handler, NULL: kumo does not implement it */
+	const char *why;            /* kumo's message when handler is NULL */
+	const ProtobufCMessage *in; /* the decoded request */
+	const uint8_t *raw;         /* the request's bytes as received (forwarded as is) */
+	size_t len;
+	uint64_t deadline_ns;       /* kumo_now_ns() at which the caller gives up, 0: none */
+};
+/* Runs the call where it belongs (rt->router set); *resp is the encoded answer. */
+int rt_route(struct cri_runtime *rt, const struct cri_call *c, uint8_t **resp, size_t *len,
+	     kumo_error_t *err);
+/* Runs kumo's own handler (methods.c): encoded, or as the message. */
+int rt_call_local(struct cri_runtime *rt, const struct cri_call *c, uint8_t **resp,
+		  size_t *len, kumo_error_t *err);
+int rt_call_local_msg(struct cri_runtime *rt, const struct cri_call *c, ProtobufCMessage **out,
+		      kumo_error_t *err);
+/* Whether the downstream is there (see above; no lock held). */
+bool rt_router_present(struct cri_runtime *rt);
+/* Whether the routes table has an id starting with these 12 characters (kumo never
+ * makes an id the downstream uses; rt->lock may be held). */
+bool rt_router_knows(struct cri_runtime *rt, const char *id12);
+/* Whether `handler` is one of kumo's handler names. */
+bool rt_is_kumo_handler(struct cri_runtime *rt, const char *handler);
+void rt_router_free(struct cri_runtime *rt); /* no router: nothing */
+
 /* Handlers: one per CRI method (the table is methods.c): req is the decoded request,
  * *resp the response the handler allocates. Each is defined under its own name at the
  * start of a line, its type on the line before (`grep -n '^cri_pull_image' cri/`). */
-typedef int (*cri_handler_fn)(struct cri_runtime *rt, const ProtobufCMessage *req,
-			      ProtobufCMessage **resp, kumo_error_t *err);
 /* runtime_info.c */
 int cri_version(struct cri_runtime *rt, const ProtobufCMessage *req,
 		ProtobufCMessage **resp, kumo_error_t *err);

@@ -46,14 +46,18 @@ cri_status(struct cri_runtime *rt, const ProtobufCMessage *req,
 	m->status->conditions[m->status->n_conditions++] =
 		condition("NetworkReady", net, net ? "" : (reason ? reason : "NetworkPluginNotReady"),
 			  net ? "" : (message ? message : "pod networking is not available"));
-	/* The default handler and "kumo", the RuntimeClass handler deploy/k8s installs: both
-	 * run the pod the same way. */
-	static const char *const handlers[] = {"", "kumo"};
-	m->runtime_handlers = xzalloc(sizeof(*m->runtime_handlers) * 2);
-	for (size_t i = 0; i < 2; i++) {
+	/* The default handler and kumo's ("kumo", the RuntimeClass handler deploy/k8s
+	 * installs, unless configured otherwise): on a kumo-only node all run the pod the
+	 * same way; on a mixed node the default is the downstream's or kumo's as configured
+	 * (cri/route.c adds the downstream's own handlers). */
+	size_t nh = 1;
+	while (rt->kumo_handlers[nh - 1])
+		nh++;
+	m->runtime_handlers = xzalloc(sizeof(*m->runtime_handlers) * nh);
+	for (size_t i = 0; i < nh; i++) {
 		Runtime__V1__RuntimeHandler *h =
 			CRI_NEW(Runtime__V1__RuntimeHandler, RUNTIME__V1__RUNTIME_HANDLER__INIT);
-		h->name = xstrdup(handlers[i]);
+		h->name = xstrdup(i == 0 ? "" : rt->kumo_handlers[i - 1]);
 		h->features = CRI_NEW(Runtime__V1__RuntimeHandlerFeatures,
 				      RUNTIME__V1__RUNTIME_HANDLER_FEATURES__INIT);
 		m->runtime_handlers[m->n_runtime_handlers++] = h;

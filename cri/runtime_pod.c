@@ -25,11 +25,14 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 	    !*cfg->metadata->namespace_)
 		return kumo_error(err, KUMO_E_INVALID,
 				  "RunPodSandbox needs config.metadata with name, uid and namespace");
-	/* The handlers Status advertises (cri/runtime_info.c): the default and "kumo". */
-	if (r->runtime_handler && *r->runtime_handler && strcmp(r->runtime_handler, "kumo") != 0)
+	/* The handlers Status advertises (cri/runtime_info.c): the default and kumo's own
+	 * (a mixed node's cri/route.c sends every other handler to the downstream). */
+	if (r->runtime_handler && *r->runtime_handler &&
+	    !rt_is_kumo_handler(rt, r->runtime_handler))
 		return kumo_error(err, KUMO_E_INVALID,
-				  "no runtime handler `%s`: kumod runs \"\" and \"kumo\" "
-				  "(RuntimeClass handler kumo)", r->runtime_handler);
+				  "no runtime handler `%s`: kumod runs \"\" and \"%s\" "
+				  "(RuntimeClass handler %s)", r->runtime_handler,
+				  rt->kumo_handlers[0], rt->kumo_handlers[0]);
 	const Runtime__V1__PodSandboxMetadata *md = cfg->metadata;
 	char id[CRI_ID_LEN + 1];
 

@@ -156,6 +156,22 @@ static void finish_unary(struct call *c, int code, const char *msg, const uint8_
 	}
 }
 
+/* When the client gives up on the call, on kumo_now_ns()'s clock (0: never); calls
+ * forwarded to the downstream runtime keep it. */
+static uint64_t deadline_of(const struct call *c)
+{
+	gpr_timespec d = gpr_convert_clock_type(c->details.deadline, GPR_CLOCK_MONOTONIC);
+	gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+	if (gpr_time_cmp(c->details.deadline, gpr_inf_future(c->details.deadline.clock_type)) == 0)
+		return 0;
+	gpr_timespec left = gpr_time_sub(d, now);
+	int64_t ms = gpr_time_to_millis(left);
+	if (ms > 24LL * 3600 * 1000)
+		return 0; /* as good as none */
+	uint64_t t = kumo_now_ns();
+	return ms <= 0 ? t : t + (uint64_t)ms * 1000000;
+}
+
 /* Runs one unary call on a worker thread. */
 static void serve_unary(struct call *c)
 {
@@ -174,8 +190,8 @@ static void serve_unary(struct call *c)
 	uint8_t *resp = NULL;
 	size_t len = 0;
 	kumo_error_t err = NULL;
-	int rc = cri_dispatch(c->s->rt, c->method, GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req),
-			      &resp, &len, &err);
+	int rc = cri_dispatch_until(c->s->rt, c->method, GRPC_SLICE_START_PTR(req),
+				    GRPC_SLICE_LENGTH(req), deadline_of(c), &resp, &len, &err);
 	grpc_slice_unref(req);
 	double ms = (double)(kumo_now_ns() - c->t0) / 1e6;
 	if (rc < 0) {
@@ -365,13 +381,22 @@ static void on_new_call(struct srv *s, struct call *c, bool ok)
 		request_call(s);
 	c->method = slice_dup(c->details.method);
 	c->t0 = kumo_now_ns();
-	if (strcmp(c->method, CRI_METHOD_EVENTS) == 0) {
+	kumo_error_t eerr = NULL;
+	bool events = strcmp(c->method, CRI_METHOD_EVENTS) == 0;
+	if (events && cri_events_available(s->rt, &eerr) == 0) {
 		stream_start(s, c);
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
 	s->inflight++;
 	pthread_mutex_unlock(&s->lock);
+	if (events) {
+		/* A mixed node whose downstream streams no events: its answer, at once. */
+		log_debug("%s: %s", c->method, kumo_error_msg(eerr));
+		finish_unary(c, cri_grpc_code(eerr->status), eerr->msg, NULL, 0);
+		kumo_error_free(&eerr);
+		return;
+	}
 	grpc_op op;
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;

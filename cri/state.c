@@ -107,6 +107,8 @@ void rt_new_id(struct cri_runtime *rt, char id[CRI_ID_LEN + 1])
 			clash = strncmp(p->id, id, 12) == 0;
 		for (struct cri_ctr *c = rt->ctrs; c && !clash; c = c->next)
 			clash = strncmp(c->id, id, 12) == 0;
+		/* Nor one of the downstream runtime's (a mixed node's ids never overlap). */
+		clash = clash || rt_router_knows(rt, id);
 		if (!clash)
 			return;
 	}
@@ -431,6 +433,8 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 	rt->root = xstrdup(root);
 	rt->backend = backend;
 	rt->pod_cidr = xstrdup("");
+	rt->kumo_handlers = xzalloc(sizeof(char *) * 2);
+	rt->kumo_handlers[0] = xstrdup(CRI_DEFAULT_KUMO_HANDLER);
 	autofree char *pods = xasprintf("%s/pods", root);
 	autofree char *ctrs = xasprintf("%s/containers", root);
 	if (load_dir(rt, pods, load_pod, err) < 0 || load_dir(rt, ctrs, load_ctr, err) < 0) {
@@ -496,6 +500,8 @@ void cri_runtime_free(struct cri_runtime *rt)
 {
 	if (!rt)
 		return;
+	/* First: its event stream republishes into the subscriber list freed below. */
+	rt_router_free(rt);
 	if (rt->backend) {
 		__atomic_store_n(&rt->backend->vms->on_exit, NULL, __ATOMIC_RELEASE);
 		cri_backend_free(rt->backend);
@@ -517,6 +523,9 @@ void cri_runtime_free(struct cri_runtime *rt)
 	}
 	pthread_mutex_destroy(&rt->lock);
 	pthread_mutex_destroy(&rt->events_lock);
+	for (size_t i = 0; rt->kumo_handlers && rt->kumo_handlers[i]; i++)
+		free(rt->kumo_handlers[i]);
+	free(rt->kumo_handlers);
 	free(rt->pod_cidr);
 	free(rt->root);
 	free(rt);
@@ -629,6 +638,14 @@ void rt_emit(struct cri_runtime *rt, const char *id, int type, const struct cri_
 			s->fn(s->ctx, msg, len);
 		free(msg);
 	}
+	pthread_mutex_unlock(&rt->events_lock);
+}
+
+void rt_emit_raw(struct cri_runtime *rt, const uint8_t *msg, size_t len)
+{
+	pthread_mutex_lock(&rt->events_lock);
+	for (struct cri_sub *s = rt->subs; s; s = s->next)
+		s->fn(s->ctx, msg, len);
 	pthread_mutex_unlock(&rt->events_lock);
 }
 

@@ -9,15 +9,24 @@
 #   --crictl       also write /etc/crictl.yaml pointing crictl at kumod's socket
 #   --kubelet      point kubelet at kumod (containerRuntimeEndpoint in the kubelet config
 #                  file, or --container-runtime-endpoint in kubeadm's flags file) and
-#                  restart kubelet
+#                  restart kubelet. The runtime kubelet talked to until then (containerd)
+#                  becomes kumod's downstream: kumo.json's downstream_endpoint, when this
+#                  run creates kumo.json. kumod runs the pods of kumo's runtime class as
+#                  VMs and forwards every other pod to it, and lists the pods it already
+#                  ran, so kubelet sees none disappear (a mixed node)
+#   --downstream EP  the downstream CRI endpoint to write into kumo.json instead of the
+#                  one found in kubelet's configuration; `none`: a kumo-only node, every
+#                  pod runs as a VM (kumod's own default is containerd's socket)
 #   --libvirt      install kumo's libvirt tuning (/etc/libvirt/qemu.conf) and, when
 #                  kumo.json is created now, choose "vm_backend": "libvirt"
 #   --deps         install the Debian packages kumod needs at run time (apt-get)
 #   --no-start     do not (re)start kumod after installing
 #   --uninstall    stop kumod, restore every file this script replaced (kubelet's
-#                  included, then restart kubelet), remove every file it created;
+#                  included, then restart kubelet: it talks to containerd again, whose
+#                  pods kept running throughout), remove every file it created;
 #                  kumod's state (/var/lib/kumo: images, pods), its log (/var/log/kumo)
-#                  and VMs still running stay: drain the node first
+#                  and VMs still running stay: drain kumo's pods first (it warns when
+#                  some are left)
 #   --purge        with --uninstall: also remove kumod's state, log and socket dirs
 #   --status       print what is installed (the install record) and exit
 # env:
@@ -61,6 +70,7 @@ LIBVIRT_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 prefix=/usr/local
 from=
+downstream=
 crictl=0 kubelet=0 libvirt=0 deps=0 start=1 purge=0 mode=install
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -69,6 +79,8 @@ while [ $# -gt 0 ]; do
 	--from) from=${2:?--from needs a directory}; shift ;;
 	--from=*) from=${1#*=} ;;
 	--crictl) crictl=1 ;;
+	--downstream) downstream=${2:?--downstream needs an endpoint (or none)}; shift ;;
+	--downstream=*) downstream=${1#*=} ;;
 	--kubelet) kubelet=1 ;;
 	--libvirt) libvirt=1 ;;
 	--deps) deps=1 ;;
@@ -204,11 +216,52 @@ find_payload() {
 }
 
 kumo_json() { # -> the kumo.json to create
+	local j
 	if [ $libvirt -eq 1 ]; then
-		jq '.vm_backend = "libvirt"' "$here/kumo.json"
+		j=$(jq '.vm_backend = "libvirt"' "$here/kumo.json")
 	else
-		cat "$here/kumo.json"
+		j=$(cat "$here/kumo.json")
 	fi
+	if [ -n "$downstream" ]; then
+		jq --arg d "$downstream" '.downstream_endpoint = $d' <<<"$j"
+	else
+		echo "$j"
+	fi
+}
+
+# kubelet_endpoint: the CRI endpoint kubelet is configured with now (kubeadm's flags
+# win over the config file), or nothing when neither names one.
+kubelet_endpoint() {
+	local ep=
+	if [ -f "$D$KUBELET_FLAGS_ENV" ]; then
+		ep=$(grep -oE -- "--container-runtime-endpoint(=|[[:space:]]+)[^[:space:]\"']+" "$D$KUBELET_FLAGS_ENV" |
+			head -1 | sed -E 's/^--container-runtime-endpoint(=|[[:space:]]+)//')
+	fi
+	if [ -z "$ep" ] && [ -f "$D$KUBELET_CONFIG" ]; then
+		ep=$(sed -n -E 's/^containerRuntimeEndpoint:[[:space:]]*["'"'"']?([^"'"'"'[:space:]]+).*/\1/p' "$D$KUBELET_CONFIG" | head -1)
+	fi
+	echo "$ep"
+}
+
+# With --kubelet: the runtime kubelet leaves becomes kumod's downstream (unless
+# --downstream says otherwise). kubelet already on kumod (a second run) says nothing.
+choose_downstream() {
+	[ $kubelet -eq 1 ] && [ -z "$downstream" ] || return 0
+	local ep; ep=$(kubelet_endpoint)
+	case "$ep" in
+	"" | "$ENDPOINT" | "$SOCKET" | "unix:$SOCKET") return 0 ;;
+	esac
+	downstream=$ep
+	say "kubelet talked to \`$ep\`: it becomes kumod's downstream runtime (pods not kumo's run there)"
+}
+
+# kumo's pods kumod still holds (their records), for the warning at --uninstall.
+kumo_pods_left() {
+	local root
+	root=$(sed -n 's/.*"root" *: *"\([^"]*\)".*/\1/p' "$D/etc/kumo/kumo.json" 2>/dev/null | head -1)
+	root=${root:-/var/lib/kumo}
+	[ -d "$D$root/pods" ] || { echo 0; return 0; }
+	find "$D$root/pods" -maxdepth 1 -name '*.json' | wc -l
 }
 
 # The libvirt tuning deploy/start-libvirtd.sh writes (KUMO_LIBVIRT_TUNING=on), byte for
@@ -374,8 +427,12 @@ do_install() {
 	put "$tmp/kumod.init" /etc/init.d/kumod 0755
 	printf '%s\n' "# kernel modules kumo's pod networking needs (deploy/install.sh)" "${MODULES[@]}" >"$tmp/modules"
 	put "$tmp/modules" /etc/modules-load.d/kumo.conf 0644
+	choose_downstream
 	if [ -e "$D/etc/kumo/kumo.json" ]; then
 		[ "$(record_get /etc/kumo/kumo.json)" = created ] || say "keeping the existing /etc/kumo/kumo.json"
+		if [ -n "$downstream" ] && [ "$(jq -r '.downstream_endpoint // "unix:///run/containerd/containerd.sock"' "$D/etc/kumo/kumo.json" 2>/dev/null)" != "$downstream" ]; then
+			say "warning: /etc/kumo/kumo.json is kept, so kumod's downstream is not set to \`$downstream\` (set \"downstream_endpoint\" there)"
+		fi
 	else
 		kumo_json >"$tmp/kumo.json"
 		put "$tmp/kumo.json" /etc/kumo/kumo.json 0644
@@ -396,6 +453,8 @@ do_install() {
 
 do_uninstall() {
 	[ -f "$RECORD" ] || { say "nothing to uninstall (no $RECORD)"; return 0; }
+	local left; left=$(kumo_pods_left)
+	[ "$left" -eq 0 ] || say "warning: kumod still holds $left kumo pod(s): kubelet will no longer see them and their VMs keep running (drain them first)"
 	service_stop
 	# kumod's state and socket directories, read before kumo.json goes.
 	local state_dirs=(/var/lib/kumo /var/log/kumo /run/kumo) v

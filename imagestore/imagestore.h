@@ -139,6 +139,24 @@ int imagestore_pull(struct imagestore *store, const char *ref,
 		    const struct imagestore_auth *auth, struct imagestore_image **out,
 		    kumo_error_t *err);
 
+/* What an image is, asked of its registry without pulling it (a mixed node routes a pull
+ * by it: kumo pulls WebAssembly images, the downstream runtime every other): the
+ * manifest or index `ref` resolves to and, for an image manifest that is not the Wasm
+ * artifact, its config (a small blob); both verified against their digests, neither
+ * stored. One attempt per request, connect timeout 5 s: a registry kumo cannot reach
+ * fails fast (KUMO_E_UNAVAILABLE) and the caller decides. auth may be NULL. */
+struct imagestore_probe {
+	bool wasm;    /* a wasi/wasm (wasip1/wasm) image, an index with such an entry, or
+		       * the Wasm artifact */
+	char *what;   /* what the registry says, for messages: "wasi/wasm",
+		       * "linux/amd64, linux/arm64", "the Wasm artifact" */
+	char *digest; /* "sha256:..." of the manifest or index `ref` resolved to */
+};
+int imagestore_probe(struct imagestore *store, const char *ref,
+		     const struct imagestore_auth *auth, struct imagestore_probe *out,
+		     kumo_error_t *err);
+void imagestore_probe_clear(struct imagestore_probe *p); /* accepts a cleared one */
+
 /* Finds an image by id ("sha256:<hex>" or a unique hex prefix of at least 12), by
  * tag reference or by digest reference. Returns 0 with *out, or -1 with err status
  * KUMO_E_NOT_FOUND when there is none. */

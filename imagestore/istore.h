@@ -49,6 +49,15 @@ void manifest_clear(struct manifest *m);
 int manifest_select_wasm(const struct manifest *index, const char *what, size_t *out,
 			 kumo_error_t *err);
 bool platform_is_wasm(const char *os, const char *arch);
+/* What a manifest or index says the image is (imagestore_probe): *wasm when an index
+ * has a wasi/wasm (wasip1/wasm) entry, or an image manifest is the Wasm artifact (its
+ * config media type, or an `application/wasm` layer), or its config (`config`, `len`)
+ * says os wasi|wasip1 and architecture wasm; *what (malloc'd) names what was found
+ * ("wasi/wasm", "linux/amd64, linux/arm64", "the Wasm artifact"). Returns 1 without
+ * deciding when an image manifest needs its config and `config` is NULL; -1 when the
+ * config does not parse. */
+int manifest_classify(const struct manifest *m, const char *config, size_t len, bool *wasm,
+		      char **what, kumo_error_t *err);
 
 struct image_config {
 	char *os;
@@ -78,6 +87,9 @@ struct registry {
 	pthread_mutex_t lock;     /* guards bearer */
 	char *bearer;             /* current token or NULL */
 	bool use_basic;           /* the registry asked for Basic */
+	bool quick;               /* one attempt per request and a 5 s connect timeout
+				   * (imagestore_probe: a registry kumo cannot reach is
+				   * left to the caller, never waited for) */
 };
 
 struct http_resp {

@@ -293,3 +293,44 @@ int image_config_parse(const char *data, size_t len, struct image_config *out, k
 	json_decref(root);
 	return 0;
 }
+
+int manifest_classify(const struct manifest *m, const char *config, size_t len, bool *wasm,
+		      char **what, kumo_error_t *err)
+{
+	if (m->kind == MANIFEST_INDEX) {
+		char list[512] = "";
+		size_t used = 0;
+		*wasm = false;
+		for (size_t i = 0; i < m->n_manifests; i++) {
+			const struct descriptor *d = &m->manifests[i];
+			*wasm |= platform_is_wasm(d->os, d->arch);
+			if (used < sizeof(list) - 64) {
+				int n = snprintf(list + used, sizeof(list) - used, "%s%.40s/%.40s%s%.20s",
+						 used ? ", " : "", d->os ? d->os : "?",
+						 d->arch ? d->arch : "?", d->variant ? "/" : "",
+						 d->variant ? d->variant : "");
+				if (n > 0)
+					used += (size_t)n;
+			}
+		}
+		*what = xstrdup(used ? list : "an index without platforms");
+		return 0;
+	}
+	bool artifact = strcmp(m->config.media_type, IMAGESTORE_MT_WASM_CONFIG) == 0;
+	for (size_t i = 0; i < m->n_layers && !artifact; i++)
+		artifact = strcmp(m->layers[i].media_type, IMAGESTORE_MT_WASM_LAYER) == 0;
+	if (artifact) {
+		*wasm = true;
+		*what = xstrdup("the Wasm artifact");
+		return 0;
+	}
+	if (!config)
+		return 1;
+	struct image_config c;
+	if (image_config_parse(config, len, &c, err) < 0)
+		return kumo_error_wrap(err, "image config");
+	*wasm = platform_is_wasm(c.os, c.arch);
+	*what = xasprintf("%.40s/%.40s", c.os ? c.os : "?", c.arch ? c.arch : "?");
+	image_config_clear(&c);
+	return 0;
+}

@@ -292,7 +292,7 @@ static int perform(struct registry *r, CURL *c, const struct request *q, struct 
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->quick ? 5L : 30L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
 		curl_easy_setopt(c, CURLOPT_USERAGENT, "kumo/0.1");
@@ -413,7 +413,7 @@ static int request_mem(struct registry *r, CURL *c, const struct request *q,
 			return kumo_error(err, KUMO_E_INVALID, "%s `%s`: response is larger than %zu bytes",
 					  q->method, q->url, s.mem_max);
 		bool transient = cc != CURLE_OK ? curl_transient(cc) : status_transient(resp->status);
-		if (!transient || attempt >= r->store->retries) {
+		if (!transient || r->quick || attempt >= r->store->retries) {
 			if (cc != CURLE_OK)
 				return kumo_error(err, KUMO_E_UNAVAILABLE, "%s `%s`: %s", q->method, q->url,
 						  curl_easy_strerror(cc));

@@ -4,7 +4,9 @@
 # VMs: then the numbers are kumod's own CRI overhead, no VM). IMAGE names the image
 # (default: app_hello, pushed to a local registry by this script). The peer: Debian's containerd + runc (tests/lib/containerd.sh)
 # running busybox `true`, runp+create+start -> exited, median of N, measured by
-# kumo-downstream-check (cri/downstream.h's client) when containerd is installed.
+# kumo-downstream-check (cri/downstream.h's client) when containerd is installed; and the
+# mixed node's forwarding cost: the same busybox pods through kumod with containerd
+# behind it vs straight to containerd, alternating pod by pod (target <= 1.05x).
 #
 # Then CreateContainer's own time, before and after (issue 14): the tree at commit
 # BEFORE (default ecc7010, the pipeline before it was put in its rooms), built in a
@@ -141,6 +143,17 @@ elif linux_images_push "$REG" pause busybox && containerd_start "$T/ctrd" "$REG"
 	echo "peer: containerd $(containerd --version | awk '{print $3}') + runc, busybox \`true\`, $N pods:"
 	"$BUILD/tests/e2e/kumo-downstream-check" "$CTRD_ENDPOINT" --logdir "$T/peer-logs" images "bench:$N" |
 		grep -E '^(bench|FAIL)' | sed 's/^bench: /peer /'
+	# The forwarding cost of a mixed node: the same busybox pods through kumod (the real
+	# one, containerd behind it) and straight to containerd, alternating pod by pod.
+	"$BUILD/bin/kumod" --socket "$T/mixed.sock" --root "$T/mixed-root" --downstream-endpoint "$CTRD_ENDPOINT" \
+		--bridge kumobench0 --pod-cidr 10.76.0.0/24 --log-level "${MIXED_LOG_LEVEL:-warn}" 2>"$T/mixed.log" &
+	MPID=$!
+	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/mixed.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
+	echo "mixed node: busybox \`true\` through kumod (containerd behind it) vs straight to containerd, $N pods each:"
+	"$BUILD/tests/e2e/kumo-downstream-check" "$CTRD_ENDPOINT" --logdir "$T/peer-logs" --vs "unix://$T/mixed.sock" "bench:$N" |
+		grep -E '^(bench|FAIL)' | sed 's/^bench: /mixed /'
+	kill -TERM $MPID; wait $MPID 2>/dev/null
+	[ -z "${MIXED_LOG:-}" ] || cp "$T/mixed.log" "$MIXED_LOG"
 else
 	echo "peer: containerd did not start"
 fi

@@ -33,12 +33,12 @@ CRICTL_TIMEOUT=120
 BR=kumost0
 CIDR=10.78.0.0/24
 REAL_CRICTL=${CRICTL:-$(type -P crictl || true)}
-# shellcheck source=../registry/registry.sh
-. "$HERE/../registry/registry.sh"
-# shellcheck source=cri-lib.sh
-. "$HERE/cri-lib.sh"
-# shellcheck source=oci-wasm-image.sh
-. "$HERE/oci-wasm-image.sh"
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/cri.sh
+. "$HERE/../lib/cri.sh"
+# shellcheck source=../lib/oci-wasm-image.sh
+. "$HERE/../lib/oci-wasm-image.sh"
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null

@@ -4,7 +4,10 @@
 # tests/lib/containerd.sh, with the Linux test images (make linux-images) pushed to a
 # local registry under the names critest asks for. A manual judge, not part of make test
 # (it takes several minutes); the baseline the mixed node (issue 22) must match.
-# usage: CRITEST=/path/to/critest bash tests/e2e/critest.sh [critest flags...]
+# With KUMOD=1 critest talks to kumod (the real backend) with that containerd behind it
+# (--downstream-endpoint): every Linux pod and image critest uses is forwarded, so the
+# mixed node must pass at least what containerd passes alone.
+# usage: [KUMOD=1] CRITEST=/path/to/critest bash tests/e2e/critest.sh [critest flags...]
 #   e.g. ... -ginkgo.focus='PodSandbox'   (flags after the script go to critest)
 # Prints critest's summary, the failed specs, and `critest: N passed, N failed, N skipped`.
 set -u
@@ -15,11 +18,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CRITEST=${CRITEST:-$(command -v critest || true)}
 [ -x "$CRITEST" ] || { echo "critest: set CRITEST=/path/to/critest (cri-tools v1.36)"; echo "critest: 0 passed, 1 failed"; exit 1; }
 T=$(mktemp -d /tmp/kumo-critest.XXXXXX)
+KPID=
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/containerd.sh
 . "$HERE/../lib/containerd.sh"
 cleanup() {
+	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	containerd_stop
 	registry_stop
 	if [ -n "${KEEP:-}" ]; then echo "critest: kept $T"; else rm -rf "$T"; fi
@@ -31,6 +36,15 @@ REG=127.0.0.1:$REG_PORT
 linux_images_push "$REG" || exit 1
 containerd_start "$T/ctrd" "$REG" || exit 1
 EP=$CTRD_ENDPOINT
+against="containerd $(containerd --version | awk '{print $3}')"
+if [ "${KUMOD:-0}" = 1 ]; then
+	"$BUILD/bin/kumod" --socket "$T/kumo.sock" --root "$T/kumo" --downstream-endpoint "$CTRD_ENDPOINT" \
+		--bridge kumoct0 --pod-cidr 10.77.0.0/24 --log-level "${KUMOD_LOG_LEVEL:-info}" 2>"$T/kumod.log" &
+	KPID=$!
+	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/kumo.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
+	EP=unix://$T/kumo.sock
+	against="kumod with $against behind it"
+fi
 
 start=$(date +%s)
 "$CRITEST" --runtime-endpoint "$EP" --image-endpoint "$EP" --report-dir "$T" -ginkgo.no-color "$@" >"$T/critest.log" 2>&1
@@ -45,5 +59,6 @@ f=$(sed -E 's/.* ([0-9]+) Failed.*/\1/' <<<"$line")
 s=$(sed -E 's/.* ([0-9]+) Skipped.*/\1/' <<<"$line")
 [ -n "$line" ] || { tail -30 "$T/critest.log"; p=0 f=1 s=0; }
 cp "$T/critest.log" "${CRITEST_LOG:-$BUILD/critest.log}" 2>/dev/null && echo "critest: full log in ${CRITEST_LOG:-$BUILD/critest.log}"
-echo "critest: exit $rc after ${secs}s against containerd $(containerd --version | awk '{print $3}')"
+[ -n "$KPID" ] && cp "$T/kumod.log" "${KUMOD_LOG:-$BUILD/critest-kumod.log}" 2>/dev/null
+echo "critest: exit $rc after ${secs}s against $against"
 echo "critest: $p passed, $f failed, $s skipped"

@@ -113,6 +113,7 @@ eq "kumod answers on /run/kumo/kumo.sock (started by /etc/init.d/kumod)" "$(jq -
 eq "/etc/init.d/kumod status" "$(/etc/init.d/kumod status >/dev/null 2>&1; echo $?)" 0
 eq "kubelet's config points at kumod" "$(sed -n 's/^containerRuntimeEndpoint: //p' /var/lib/kubelet/config.yaml)" unix:///run/kumo/kumo.sock
 eq "kubelet was restarted once" "$(wc -l </run/kubelet-restarts 2>/dev/null)" 1
+eq "the runtime kubelet left (containerd) is kumod's downstream" "$(jq -r .downstream_endpoint /etc/kumo/kumo.json)" unix:///run/containerd/containerd.sock
 eq "crictl.yaml points at kumod" "$(sed -n 's/^runtime-endpoint: //p' /etc/crictl.yaml)" unix:///run/kumo/kumo.sock
 env -u KUMO_KERNEL_DIR KUMO_ROOT="$T/store" /usr/local/bin/kumo build "$T/exit7.wasm" -o "$T/image" >"$T/b" 2>&1
 eq "the installed kumo builds with /usr/local/lib/kumo/kernel" "$? $(test -s "$T/image/kernel.elf" && echo image)" "0 image"

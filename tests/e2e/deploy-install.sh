@@ -186,6 +186,44 @@ else
 	bad "--uninstall restores the node exactly" "$(diff "$T/before" "$T/after" | head -20)"
 fi
 
+# --- 5b. a mixed node: the runtime kubelet leaves becomes kumod's downstream --------------------
+D=$T/mixed
+mkdir -p "$D/var/lib/kubelet"
+printf 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncontainerRuntimeEndpoint: "unix:///run/k3s/containerd/containerd.sock"\n' >"$D/var/lib/kubelet/config.yaml"
+snap "$D" >"$T/m0"
+install_sh --kubelet >"$T/out" 2>&1
+eq "--kubelet on a node whose kubelet talks to containerd" "$?" 0
+eq "kumo.json: that containerd is kumod's downstream" "$(jq -r .downstream_endpoint "$D/etc/kumo/kumo.json")" unix:///run/k3s/containerd/containerd.sock
+yes_ "... and it says so" grep -q 'it becomes kumod.s downstream runtime' "$T/out"
+yes_ "kumod accepts that kumo.json" "$D$P/bin/kumod" --config "$D/etc/kumo/kumo.json" --version
+eq "kubelet now talks to kumod" "$(sed -n 's/^containerRuntimeEndpoint: //p' "$D/var/lib/kubelet/config.yaml")" unix:///run/kumo/kumo.sock
+snap "$D" >"$T/m1"
+yes_ "install again (kubelet already on kumod)" install_sh --kubelet
+snap "$D" >"$T/m2"
+yes_ "... changes nothing (the downstream stays containerd)" cmp "$T/m1" "$T/m2"
+mkdir -p "$D/var/lib/kumo/pods" && touch "$D/var/lib/kumo/pods/$(printf '%064d' 1).json"
+install_sh --uninstall >"$T/out" 2>&1
+eq "--uninstall hands the node back" "$?" 0
+yes_ "... warning about the kumo pod left" grep -q 'still holds 1 kumo pod' "$T/out"
+rm -rf "$D/var/lib/kumo"
+yes_ "... kubelet talks to containerd again: the node is as before" cmp "$T/m0" <(snap "$D")
+D=$T/mixed-flags
+mkdir -p "$D/var/lib/kubelet"
+printf 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint unix:///var/run/containerd/containerd.sock --node-ip=10.0.0.5"\n' >"$D/var/lib/kubelet/kubeadm-flags.env"
+yes_ "--kubelet with kubeadm's flags" install_sh --kubelet
+eq "kumo.json: the flag's endpoint is the downstream" "$(jq -r .downstream_endpoint "$D/etc/kumo/kumo.json")" unix:///var/run/containerd/containerd.sock
+yes_ "--uninstall" install_sh --uninstall
+D=$T/mixed-none
+mkdir -p "$D/var/lib/kubelet"
+printf 'containerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n' >"$D/var/lib/kubelet/config.yaml"
+yes_ "--kubelet --downstream none (a kumo-only node)" install_sh --kubelet --downstream none
+eq "kumo.json: no downstream" "$(jq -r .downstream_endpoint "$D/etc/kumo/kumo.json")" none
+yes_ "--uninstall" install_sh --uninstall
+D=$T/plain
+yes_ "install without --kubelet" install_sh
+eq "kumo.json: kumod's default downstream" "$(jq -r .downstream_endpoint "$D/etc/kumo/kumo.json")" "$(sed -n 's/^#define CRI_DEFAULT_DOWNSTREAM "\(.*\)"/\1/p' cri/cri.h)"
+yes_ "--uninstall" install_sh --uninstall
+
 # --- 6. kubelet wiring variants ---------------------------------------------------------------
 D=$T/kcfg
 mkdir -p "$D/var/lib/kubelet"

@@ -19,6 +19,9 @@
  *   bench:N   N times (after one warm-up) runp+create+start(`true`)->exited, then
  *             stopp+rmp;
  *             prints `bench: runp+create+start->exited median M ms (min, max, N runs)`
+ *   --vs EP2 bench:N  the same, alternating pod by pod between EP2 and ENDPOINT; prints
+ *             both medians and EP2's over ENDPOINT's (e.g. kumod in front of containerd
+ *             vs containerd itself)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -705,40 +708,83 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One pod: runp+create+start(`true`)->exited; *ms its time. Removes the pod. */
+static bool bench_one(struct cri_downstream *ds, double *ms)
+{
+	struct pod p;
+	pod_init(&p, "bench");
+	double t0 = now_ms();
+	if (!runp(ds, &p, "bench RunPodSandbox"))
+		return false;
+	char *argv[] = {"true"};
+	autofree char *cid = create(ds, &p, "c", argv, 1, "bench CreateContainer");
+	Runtime__V1__ContainerStatusResponse *st = NULL;
+	if (cid && by_id(ds, RS "StartContainer", cid,
+			 &runtime__v1__start_container_response__descriptor, "bench StartContainer"))
+		st = wait_exited(ds, cid, 30000);
+	*ms = now_ms() - t0;
+	if (!st)
+		bad("bench: the container exits", "not EXITED");
+	unref(st);
+	remove_pod(ds, &p, "bench StopPodSandbox", "bench RemovePodSandbox");
+	return st != NULL;
+}
+
+static double median(double *t, int n)
+{
+	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
 static void bench(struct cri_downstream *ds, int n)
 {
 	double *t = xzalloc(sizeof(double) * (size_t)n);
 	int done = 0;
 	/* Run -1 warms the runtime (image unpacked, shim binaries cached) and is not counted. */
 	for (int i = -1; i < n; i++) {
-		struct pod p;
-		pod_init(&p, "bench");
-		double t0 = now_ms();
-		if (!runp(ds, &p, "bench RunPodSandbox"))
+		double ms;
+		if (!bench_one(ds, &ms))
 			break;
-		char *argv[] = {"true"};
-		autofree char *cid = create(ds, &p, "c", argv, 1, "bench CreateContainer");
-		Runtime__V1__ContainerStatusResponse *st = NULL;
-		if (cid && by_id(ds, RS "StartContainer", cid,
-				 &runtime__v1__start_container_response__descriptor, "bench StartContainer"))
-			st = wait_exited(ds, cid, 30000);
-		if (st && i >= 0)
-			t[done++] = now_ms() - t0;
-		else if (!st)
-			bad("bench: the container exits", "not EXITED");
-		unref(st);
-		remove_pod(ds, &p, "bench StopPodSandbox", "bench RemovePodSandbox");
-		if (!st)
-			break;
+		if (i >= 0)
+			t[done++] = ms;
 	}
 	if (done == n) {
-		qsort(t, (size_t)n, sizeof(double), cmp_double);
-		double med = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+		double med = median(t, n);
 		printf("bench: runp+create+start->exited median %.1f ms (min %.1f, max %.1f, %d runs)\n", med,
 		       t[0], t[n - 1], n);
 		ok("bench");
 	}
 	free(t);
+}
+
+/* The same pods on ENDPOINT and on `other` (--vs), alternating pod by pod (and which goes
+ * first), so both see the same machine load; prints both medians and their ratio. */
+static void bench_vs(struct cri_downstream *ds, struct cri_downstream *other, const char *other_ep,
+		     int n)
+{
+	double *a = xzalloc(sizeof(double) * (size_t)n), *b = xzalloc(sizeof(double) * (size_t)n);
+	int done = 0;
+	for (int i = -1; i < n; i++) {
+		double ma = 0, mb = 0;
+		bool first_a = i % 2 == 0;
+		bool good = first_a ? bench_one(ds, &ma) && bench_one(other, &mb)
+				    : bench_one(other, &mb) && bench_one(ds, &ma);
+		if (!good)
+			break;
+		if (i >= 0) {
+			a[done] = ma;
+			b[done++] = mb;
+		}
+	}
+	if (done == n) {
+		double ma = median(a, n), mb = median(b, n);
+		printf("bench: runp+create+start->exited median %.1f ms on %s (min %.1f, max %.1f) vs "
+		       "%.1f ms on %s (min %.1f, max %.1f): %.3fx (%d runs each, alternating)\n",
+		       mb, other_ep, b[0], b[n - 1], ma, endpoint, a[0], a[n - 1], mb / ma, n);
+		ok("bench vs");
+	}
+	free(a);
+	free(b);
 }
 
 int main(int argc, char **argv)
@@ -778,6 +824,17 @@ int main(int argc, char **argv)
 			check_reconnect(ds);
 		else if (strncmp(c, "bench:", 6) == 0)
 			bench(ds, atoi(c + 6) > 0 ? atoi(c + 6) : 20);
+		else if (strcmp(c, "--vs") == 0 && i + 2 < argc && strncmp(argv[i + 2], "bench:", 6) == 0) {
+			struct cri_downstream *other = NULL;
+			if (cri_downstream_new(argv[i + 1], &other, &err) < 0) {
+				printf("FAIL client of `%s`: %s\n", argv[i + 1], kumo_error_msg(err));
+				fails++;
+			} else {
+				bench_vs(ds, other, argv[i + 1], atoi(argv[i + 2] + 6) > 0 ? atoi(argv[i + 2] + 6) : 20);
+			}
+			cri_downstream_free(other);
+			i += 2;
+		}
 		else {
 			printf("FAIL arguments: unknown check `%s`\n", c);
 			fails++;

@@ -54,9 +54,10 @@ kubelet_cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 
+# KUMOD_ARGS (an array the script may set): more kumod flags (e.g. a downstream runtime).
 start_kumod() {
 	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" \
-		--bridge kumokl0 --pod-cidr 10.78.0.0/24 --log-level debug 2>>"$T/kumod.log" &
+		--bridge kumokl0 --pod-cidr 10.78.0.0/24 --log-level debug ${KUMOD_ARGS[@]+"${KUMOD_ARGS[@]}"} 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 }
@@ -82,7 +83,9 @@ stop_kubelet() {
 
 # kubelet_setup IMAGE...: temp dir, private /var/log/pods, the registry with the test
 # images (app_NAME.wasm pushed as NAME:v1; `web` is net_httpd with a page in /www),
-# kubelet's configuration, then kumod and kubelet started. Sets T, SOCK, REG.
+# kubelet's configuration, then kumod and kubelet started. Sets T, SOCK, REG. A script
+# that defines kubelet_setup_hook has it called just before kumod starts (the registry
+# is up then).
 kubelet_setup() {
 	ip link set lo up
 	T=$(mktemp -d /tmp/kumo-kubelet.XXXXXX)
@@ -142,6 +145,7 @@ evictionHard:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 EOF
+	[ "$(type -t kubelet_setup_hook)" != function ] || kubelet_setup_hook
 	start_kumod
 	start_kubelet || { bad "kubelet starts" "$(tail -20 "$T/kubelet.log")"; finish; }
 	ok "kubelet starts and serves /pods"

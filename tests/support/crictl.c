@@ -164,6 +164,7 @@ int main(int argc, char **argv)
 	grpc_metadata_array_init(&trailing);
 	grpc_byte_buffer *recv = NULL;
 	grpc_status_code status = GRPC_STATUS_UNKNOWN;
+	bool server_ended = false; /* events: the server closed the stream */
 	grpc_slice details = grpc_empty_slice();
 	grpc_op ops[6];
 	memset(ops, 0, sizeof(ops));
@@ -203,8 +204,12 @@ int main(int argc, char **argv)
 				memset(&r, 0, sizeof(r));
 				r.op = GRPC_OP_RECV_MESSAGE;
 				r.data.recv_message.recv_message = &recv;
-				if (!run_batch(call, cq, &r, 1, (void *)2, deadline) || !recv)
+				if (!run_batch(call, cq, &r, 1, (void *)2, deadline))
 					break;
+				if (!recv) {
+					server_ended = true; /* its status says why */
+					break;
+				}
 				print_message(out, recv, true);
 				grpc_byte_buffer_destroy(recv);
 				recv = NULL;
@@ -214,7 +219,8 @@ int main(int argc, char **argv)
 			if (rc)
 				fprintf(stderr, "kumo-crictl: got %ld of %ld events\n", got, want_events);
 		}
-		grpc_call_cancel(call, NULL);
+		if (!server_ended)
+			grpc_call_cancel(call, NULL);
 		grpc_op st;
 		memset(&st, 0, sizeof(st));
 		st.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
@@ -222,6 +228,13 @@ int main(int argc, char **argv)
 		st.data.recv_status_on_client.status = &status;
 		st.data.recv_status_on_client.status_details = &details;
 		run_batch(call, cq, &st, 1, (void *)3, gpr_inf_future(GPR_CLOCK_REALTIME));
+		/* The server's own answer when it ended the stream (not our cancel). */
+		if (rc && status != GRPC_STATUS_OK && status != GRPC_STATUS_CANCELLED) {
+			char *d = xstrndup((const char *)GRPC_SLICE_START_PTR(details),
+					   GRPC_SLICE_LENGTH(details));
+			fprintf(stderr, "rpc error: code = %s desc = %s\n", code_name(status), d);
+			free(d);
+		}
 	}
 	if (recv)
 		grpc_byte_buffer_destroy(recv);

@@ -20,7 +20,10 @@
  * stdout), `sleep MS` (ended early by the caller's cancel: 137); anything else fails
  * as not a Wasm module. Image references
  * containing "notfound" fail to pull with NOT_FOUND, "notwasm" with UNSUPPORTED (not a
- * Wasm image), "badimport" with UNSUPPORTED (unsupported import); any other pulls.
+ * Wasm image), "badimport" with UNSUPPORTED (unsupported import); any other pulls. The
+ * probe a mixed node routes pulls by calls references containing "notwasm" or "linux"
+ * Linux images (linux/amd64; the fake pulls "linux" ones too, as a downstream test
+ * daemon), "notfound" unknown to the registry, and every other Wasm.
  * Pod IPs are 10.88.0.2, .3, ... in allocation order.
  */
 #include <dirent.h>
@@ -325,6 +328,17 @@ static int tb_image_fs_info(struct cri_images *s, struct cri_fs_usage *u, kumo_e
 		u->inodes_used++;
 	}
 	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int tb_image_probe(struct cri_images *s, const char *ref, const struct cri_auth *auth,
+			  bool *is_wasm, char **what, kumo_error_t *err)
+{
+	if (strstr(ref, "notfound"))
+		return kumo_error(err, KUMO_E_NOT_FOUND,
+				  "manifest for `%s` not found in the registry (test backend)", ref);
+	*is_wasm = !strstr(ref, "notwasm") && !strstr(ref, "linux");
+	*what = xstrdup(*is_wasm ? "wasi/wasm" : "linux/amd64");
 	return 0;
 }
 
@@ -694,6 +708,7 @@ static const struct cri_images_ops images_ops = {
 	.status = tb_image_status,
 	.remove = tb_image_remove,
 	.fs_info = tb_image_fs_info,
+	.probe = tb_image_probe,
 	.destroy = tb_images_destroy,
 };
 

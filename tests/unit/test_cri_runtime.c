@@ -484,6 +484,103 @@ static void exit_racing_start_is_ordered(void **state)
 }
 
 /* CRI resources -> the VM's size (cri/vms.c). */
+/* kumod's routing keys: flags and kumo.json, their defaults and what they refuse. */
+static void routing_config(void **state)
+{
+	struct cri_config cfg;
+	bool v;
+	kumo_error_t err = NULL;
+	char *none[] = {"kumod", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 1, none, &v, &err), 0);
+	assert_string_equal(cfg.downstream_endpoint, "unix:///run/containerd/containerd.sock");
+	assert_string_equal(cfg.default_runtime, "downstream");
+	assert_string_equal(cfg.kumo_handlers[0], "kumo");
+	assert_null(cfg.kumo_handlers[1]);
+	cri_config_clear(&cfg);
+	char *flags[] = {"kumod", "--downstream-endpoint", "unix:///x/c.sock", "--kumo-handlers",
+			 "wasm,kumo", "--default-runtime=kumo", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 6, flags, &v, &err), 0);
+	assert_string_equal(cfg.downstream_endpoint, "unix:///x/c.sock");
+	assert_string_equal(cfg.default_runtime, "kumo");
+	assert_string_equal(cfg.kumo_handlers[0], "wasm");
+	assert_string_equal(cfg.kumo_handlers[1], "kumo");
+	assert_null(cfg.kumo_handlers[2]);
+	cri_config_clear(&cfg);
+	static const char *const bad[][2] = {
+		{"--kumo-handlers", ""},           /* the empty handler is not a name */
+		{"--kumo-handlers", "a,,b"},
+		{"--kumo-handlers", "kumo,kumo"}, /* twice */
+		{"--default-runtime", "runc"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = {"kumod", (char *)bad[i][0], (char *)bad[i][1], NULL};
+		assert_int_equal(cri_config_load(&cfg, NULL, false, 3, argv, &v, &err), -1);
+		assert_int_equal(err->status, KUMO_E_INVALID);
+		kumo_error_free(&err);
+		cri_config_clear(&cfg);
+	}
+	/* The same keys in kumo.json (flags still win). */
+	struct fixture *f = *state;
+	char *path = xasprintf("%s/kumo.json", f->dir);
+	const char *j = "{\"downstream_endpoint\":\"none\",\"kumo_handlers\":[\"spin\"],"
+			"\"default_runtime\":\"kumo\"}";
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	char *withfile[] = {"kumod", "--config", path, "--default-runtime", "downstream", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 5, withfile, &v, &err), 0);
+	assert_string_equal(cfg.downstream_endpoint, "none");
+	assert_string_equal(cfg.kumo_handlers[0], "spin");
+	assert_string_equal(cfg.default_runtime, "downstream");
+	cri_config_clear(&cfg);
+	j = "{\"kumo_handlers\":[]}";
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), -1);
+	kumo_error_free(&err);
+	cri_config_clear(&cfg);
+	free(path);
+}
+
+/* A downstream whose socket is not there leaves a kumo-only node: the default handler
+ * is kumo's, kumo's own handler names are accepted (and advertised), any other handler
+ * is refused naming the missing socket, and Status says so. */
+static void routing_without_downstream(void **state)
+{
+	struct fixture *f = *state;
+	char *ep = xasprintf("unix://%s/nobody.sock", f->dir);
+	const char *handlers[] = {"spin", "kumo", NULL};
+	struct cri_routing r = {.downstream_endpoint = ep, .kumo_handlers = handlers};
+	kumo_error_t err = NULL;
+	assert_int_equal(cri_runtime_route(f->rt, &r, &err), 0);
+	char *pod = run_pod(f, "solo");
+	int st = 0;
+	json_decref(call(f, "RunPodSandbox", "{\"config\":{\"metadata\":{\"name\":\"s\",\"uid\":\"s\","
+			 "\"namespace\":\"t\"}},\"runtime_handler\":\"spin\"}", &st));
+	assert_int_equal(st, 0);
+	assert_null(call(f, "RunPodSandbox", "{\"config\":{\"metadata\":{\"name\":\"r\",\"uid\":\"r\","
+			 "\"namespace\":\"t\"}},\"runtime_handler\":\"runc\"}", &st));
+	assert_int_equal(st, KUMO_E_INVALID);
+	assert_non_null(strstr(last_msg, "no runtime handler `runc`"));
+	assert_non_null(strstr(last_msg, "nobody.sock"));
+	json_t *s = call(f, "Status", "{\"verbose\":true}", &st);
+	assert_non_null(s);
+	json_t *hs = json_object_get(s, "runtime_handlers");
+	assert_int_equal(json_array_size(hs), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(hs, 1), "name")), "spin");
+	json_t *info = json_loads(json_string_value(json_object_get(json_object_get(s, "info"), "info")),
+				  0, NULL);
+	const char *state_text = json_string_value(json_object_get(json_object_get(info, "downstream"), "state"));
+	assert_non_null(state_text);
+	assert_int_equal(strncmp(state_text, "absent", 6), 0);
+	json_decref(info);
+	json_decref(s);
+	s = call(f, "ListPodSandbox", "{}", &st);
+	assert_int_equal(json_array_size(json_object_get(s, "items")), 2);
+	json_decref(s);
+	/* Events are kumo's alone, and there. */
+	assert_int_equal(cri_events_available(f->rt, &err), 0);
+	free(pod);
+	free(ep);
+}
+
 static void vm_size_from_resources(void **state)
 {
 	(void)state;
@@ -531,6 +628,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(host_features_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(exit_racing_start_is_ordered, setup, teardown),
+		cmocka_unit_test_setup_teardown(routing_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(routing_without_downstream, setup, teardown),
 	};
 	kumo_log_set_level(KUMO_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

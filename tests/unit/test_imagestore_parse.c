@@ -1,4 +1,6 @@
-/* tests/unit/test_imagestore_parse.c - manifest/index/config parsing, platform selection, auth challenges, docker config.json. */
+/* tests/unit/test_imagestore_parse.c - manifest/index/config parsing, platform selection,
+ * what an image is (WebAssembly or not) from its manifest, auth challenges, docker
+ * config.json. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +103,76 @@ static void index_selects_wasm(void **state)
 	assert_false(platform_is_wasm("linux", "wasm"));
 	assert_false(platform_is_wasm("wasi", "amd64"));
 	assert_false(platform_is_wasm(NULL, "wasm"));
+}
+
+/* manifest_classify: what imagestore_probe decides a pull's runtime by. */
+static void classifies(void **state)
+{
+	struct manifest m;
+	kumo_error_t err = NULL;
+	bool wasm = false;
+	char *what = NULL;
+	/* An index: Wasm when any entry is wasi|wasip1/wasm; what lists the platforms. */
+	assert_int_equal(parse(index_json, NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(manifest_classify(&m, NULL, 0, &wasm, &what, &err), 0);
+	assert_true(wasm);
+	assert_string_equal(what, "linux/amd64, linux/arm/v7, wasip1/wasm");
+	free(what);
+	m.n_manifests = 2; /* the Linux entries only */
+	assert_int_equal(manifest_classify(&m, NULL, 0, &wasm, &what, &err), 0);
+	assert_false(wasm);
+	assert_string_equal(what, "linux/amd64, linux/arm/v7");
+	free(what);
+	m.n_manifests = 3;
+	manifest_clear(&m);
+	/* The Wasm artifact by its config media type, and by an application/wasm layer with
+	 * another config (OCI 1.1 artifacts use the empty config). */
+	const char *art = "{\"schemaVersion\":2,\"mediaType\":\"" IMAGESTORE_MT_OCI_MANIFEST "\","
+			  "\"config\":{\"mediaType\":\"" IMAGESTORE_MT_WASM_CONFIG "\",\"digest\":\"" DA "\",\"size\":2},"
+			  "\"layers\":[{\"mediaType\":\"application/wasm\",\"digest\":\"" DB "\",\"size\":9}]}";
+	assert_int_equal(parse(art, NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(manifest_classify(&m, NULL, 0, &wasm, &what, &err), 0);
+	assert_true(wasm);
+	assert_string_equal(what, "the Wasm artifact");
+	free(what);
+	manifest_clear(&m);
+	const char *art11 = "{\"schemaVersion\":2,\"mediaType\":\"" IMAGESTORE_MT_OCI_MANIFEST "\","
+			    "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\"" DA "\",\"size\":2},"
+			    "\"layers\":[{\"mediaType\":\"application/wasm\",\"digest\":\"" DB "\",\"size\":9}]}";
+	assert_int_equal(parse(art11, NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(manifest_classify(&m, NULL, 0, &wasm, &what, &err), 0);
+	assert_true(wasm);
+	free(what);
+	manifest_clear(&m);
+	/* An image manifest: undecided (1) without its config, then the config decides. */
+	const char *img = "{\"schemaVersion\":2,\"mediaType\":\"" IMAGESTORE_MT_DOCKER_MANIFEST "\","
+			  "\"config\":{\"mediaType\":\"" IMAGESTORE_MT_DOCKER_CONFIG "\",\"digest\":\"" DA "\",\"size\":2},"
+			  "\"layers\":[{\"mediaType\":\"" IMAGESTORE_MT_DOCKER_LAYER "\",\"digest\":\"" DB "\",\"size\":9}]}";
+	assert_int_equal(parse(img, NULL, 1 << 20, &m, &err), 0);
+	what = NULL;
+	assert_int_equal(manifest_classify(&m, NULL, 0, &wasm, &what, &err), 1);
+	assert_null(what);
+	const char *linux_cfg = "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{\"Cmd\":[\"sh\"]}}";
+	assert_int_equal(manifest_classify(&m, linux_cfg, strlen(linux_cfg), &wasm, &what, &err), 0);
+	assert_false(wasm);
+	assert_string_equal(what, "linux/amd64");
+	free(what);
+	const char *wasi_cfg = "{\"os\":\"wasi\",\"architecture\":\"wasm\"}";
+	assert_int_equal(manifest_classify(&m, wasi_cfg, strlen(wasi_cfg), &wasm, &what, &err), 0);
+	assert_true(wasm);
+	assert_string_equal(what, "wasi/wasm");
+	free(what);
+	/* A config that names no platform is not Wasm; one that does not parse is an error. */
+	assert_int_equal(manifest_classify(&m, "{}", 2, &wasm, &what, &err), 0);
+	assert_false(wasm);
+	assert_string_equal(what, "?/?");
+	free(what);
+	what = NULL;
+	assert_int_equal(manifest_classify(&m, "[", 1, &wasm, &what, &err), -1);
+	assert_null(what);
+	assert_non_null(strstr(kumo_error_msg(err), "image config"));
+	kumo_error_free(&err);
+	manifest_clear(&m);
 }
 
 static void image_config(void **state)
@@ -206,6 +278,7 @@ int main(void)
 		cmocka_unit_test(oci_manifest),
 		cmocka_unit_test(refuses_malformed),
 		cmocka_unit_test(index_selects_wasm),
+		cmocka_unit_test(classifies),
 		cmocka_unit_test(image_config),
 		cmocka_unit_test(challenges),
 		cmocka_unit_test(docker_config),
