@@ -48,6 +48,8 @@ TEST_LIBS_test_vmm_cni := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_cni := $(VMM_LDLIBS)
 TEST_LIBS_test_vmm_podnet := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_podnet := $(VMM_LDLIBS)
+TEST_LIBS_test_vmm_stage := $(VMM_TEST_LIBS)
+TEST_LDLIBS_test_vmm_stage := $(VMM_LDLIBS)
 TEST_LIBS_test_vmm_net := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_net := $(VMM_LDLIBS)
 # Unit tests that boot the fixture find it next to themselves (build/tests/vmm/).
