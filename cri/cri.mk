@@ -59,7 +59,7 @@ TEST_LIBS_test_cri_runtime := $(BUILD)/host/tests/support/fake_backend.o $(CRI_T
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_SCRIPTS += tests/e2e/cri-e2e.sh tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh
 # The real-kubelet tier: runs when $KUBELET (or kubelet on PATH) is there, else skips.
-TEST_SCRIPTS += tests/e2e/kubelet.sh
+TEST_SCRIPTS += tests/e2e/kubelet.sh tests/e2e/kubelet-volumes.sh
 
 # The downstream client (cri/downstream.h) against a real containerd: a check program
 # driven by tests/e2e/cri-downstream.sh, also the containerd side of `make bench-cri`.
