@@ -400,7 +400,9 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 	autofree char *ro_side = NULL, *rw_side = NULL;
 	size_t nshares = 0;
 	struct vmm_vm *vm = NULL;
+	uint64_t t0 = kumo_now_ns();
 	int ret = builder_prepare(&in, &art, err);
+	uint64_t t_prepared = kumo_now_ns();
 	listen_free(&ln);
 	if (ret < 0) {
 		kumo_error_wrap(err, "image `%s`", spec->image);
@@ -409,6 +411,7 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 	bool ro = false, rw = false;
 	if ((ret = stage_mounts(v, spec, mounts, stage, dir, &ro, &rw, err)) < 0)
 		goto out;
+	uint64_t t_staged = kumo_now_ns();
 	/* The pod's staging sides this container has entries in, then builder's own (none
 	 * for kumod's mounts: all are tagged). */
 	ro_side = vmm_stage_side(stage, true);
@@ -446,10 +449,14 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 					spec->pod_id);
 		goto out;
 	}
-	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s, %zu mounts "
-		 "staged)", spec->id, name, vs.memory_mib, vs.vcpus, art.kernel,
-		 art.image_cached ? ", cached" : "", spec->nic ? ", address " : "",
-		 spec->nic ? spec->nic->address : "", spec->n_mounts);
+	uint64_t t_created = kumo_now_ns();
+	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s; prepared in "
+		 "%llu us, %zu mounts staged in %llu us, VM created in %llu us)", spec->id, name,
+		 vs.memory_mib, vs.vcpus, art.kernel, art.image_cached ? ", cached" : "",
+		 spec->nic ? ", address " : "", spec->nic ? spec->nic->address : "",
+		 (unsigned long long)((t_prepared - t0) / 1000), spec->n_mounts,
+		 (unsigned long long)((t_staged - t_prepared) / 1000),
+		 (unsigned long long)((t_created - t_staged) / 1000));
 out:
 	if (ret < 0) {
 		unstage(v, spec->id);

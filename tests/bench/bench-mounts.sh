@@ -4,10 +4,11 @@
 # with the live staged shares). Per mount count N (BENCH_MOUNTS, default "0 1 4 16"; each
 # mount a directory of four 1 KiB files, the last one a 1 KiB file mount, as kubelet's
 # /etc/hosts): CreateContainer's wall time through kumo-crictl (client start included;
-# Version's time is printed as the floor), and the guest's kernel entry -> _start
-# (mounting or unpacking them), medians of BENCH_RUNS (default 5). Then the app reading a
+# Version's time is printed as the floor), its parts as kumod logs them (builder_prepare,
+# staging the mounts, creating the paused VM), and the guest's kernel entry -> _start
+# (mounting or unpacking them), medians of BENCH_RUNS (default 7). Then the app reading a
 # 1 MiB file of a mount (open, read in 64 KiB chunks, close; median of 21 on the guest
-# clock, podtool's readbench). Needs root (a network and mount namespace of its own).
+# clock, podtool's readbench) and that container's CreateContainer. Needs root (a network and mount namespace of its own).
 # usage: bench-mounts.sh [BUILD_DIR]    APPS=dir (default BUILD_DIR/apps) holds podtool
 # closes with `mounts-read-1m-us N`.
 set -u
@@ -15,7 +16,7 @@ BUILD=${1:-${BUILD:-build}}
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
 APPS=${APPS:-$BUILD/apps}
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-7}
 MOUNTS=${BENCH_MOUNTS:-0 1 4 16}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../registry/registry.sh
@@ -40,7 +41,7 @@ registry_start open "$T/reg" || { echo "bench-mounts: the registry did not start
 REG=127.0.0.1:$REG_PORT
 "$BUILD/bin/kumo" push "$APPS/app_podtool.wasm" "$REG/podtool:v1" >"$T/push.log" 2>&1 ||
 	{ echo "bench-mounts: kumo push: $(cat "$T/push.log")"; exit 1; }
-"$BUILD/bin/kumod" --socket "$SOCK" --root "$T/root" --log-level warn 2>"$T/kumod.log" &
+"$BUILD/bin/kumod" --socket "$SOCK" --root "$T/root" --log-level info 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 crictl PullImage "{\"image\":{\"image\":\"$REG/podtool:v1\"}}" >/dev/null || { echo "bench-mounts: pull failed"; exit 1; }
@@ -74,6 +75,8 @@ run() {
 	s=$(now_us)
 	cid=$(crictl CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"$1\"},\"image\":{\"image\":\"$REG/podtool:v1\"},\"args\":$2,\"log_path\":\"$1.log\",\"mounts\":$3}}" | jq -r .container_id)
 	CREATE_US=$(($(now_us) - s))
+	PARTS=$(grep -F "container ${cid:0:12}: VM" "$T/kumod.log" |
+		sed -n 's/.*prepared in \([0-9]*\) us, [0-9]* mounts staged in \([0-9]*\) us, VM created in \([0-9]*\) us.*/\1 \2 \3/p')
 	crictl StartContainer "{\"container_id\":\"$cid\"}" >/dev/null
 	for _ in $(seq 3000); do
 		st=$(crictl ContainerStatus "{\"container_id\":\"$cid\"}" | jq -r .status.state)
@@ -88,14 +91,17 @@ run() {
 
 for n in $MOUNTS; do
 	m=$(mounts_json "$n")
-	: >"$T/create" && : >"$T/boot"
+	: >"$T/create" && : >"$T/boot" && : >"$T/parts"
 	for ((r = 0; r < RUNS; r++)); do
 		run "c$n-$r" '["print","hi"]' "$m"
 		[ "$LOG" = hi ] || echo "bench-mounts: run c$n-$r printed \`$LOG\`"
 		echo "$CREATE_US" >>"$T/create"
 		echo "${BOOT_US:-0}" >>"$T/boot"
+		echo "${PARTS:-0 0 0}" >>"$T/parts"
 	done
-	printf "create-container-us mounts=%s %s\n" "$n" "$(median <"$T/create")"
+	printf "create-container-us mounts=%s %s (prepare %s, stage %s, vm-create %s)\n" "$n" \
+		"$(median <"$T/create")" "$(cut -d' ' -f1 "$T/parts" | median)" \
+		"$(cut -d' ' -f2 "$T/parts" | median)" "$(cut -d' ' -f3 "$T/parts" | median)"
 	printf "boot-entry-to-start-us mounts=%s %s\n" "$n" "$(median <"$T/boot")"
 done
 
@@ -103,4 +109,5 @@ mkdir -p "$T/big"
 head -c 1048576 /dev/urandom >"$T/big/1m.bin"
 run read1m '["readbench","/data/1m.bin","21"]' "[{\"container_path\":\"/data\",\"host_path\":\"$T/big\",\"readonly\":true}]"
 echo "$LOG"
+printf "create-container-us mount-of-1m %s (prepare %s, stage %s, vm-create %s)\n" "$CREATE_US" $PARTS
 echo "$LOG" | sed -n 's/.*median \([0-9]*\) us.*/mounts-read-1m-us \1/p'
