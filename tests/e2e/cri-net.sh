@@ -14,7 +14,9 @@
 # Prints `cri-net: N passed, N failed`.
 set -u
 # kumod's bridge, taps and iptables rules stay in this script's own network namespace.
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+# kumod binds the pods' mounts (its staging directory): in a mount namespace of the
+# test's own, nothing outlives it.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin

@@ -10,7 +10,9 @@
 set -u
 # kumod's real backend sets up a bridge, taps and iptables rules: in a network
 # namespace of this script's own they never touch the machine's.
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+# kumod binds the pods' mounts (its staging directory): in a mount namespace of the
+# test's own, nothing outlives it.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin

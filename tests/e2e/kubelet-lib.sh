@@ -50,7 +50,9 @@ kubelet_cleanup() {
 		kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	fi
 	registry_stop
-	umount -R "$T/kubelet" 2>/dev/null
+	# What is still mounted under $T (kubelet's volumes, kumod's staged entries) goes
+	# before the files: rm must never reach a volume through a bind.
+	awk -v d="$T/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 
