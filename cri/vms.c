@@ -5,11 +5,11 @@
  * pure function, so this stage keeps no list of its own: vmm's registry is the one)
  * and its run directory is <root>/vms/<name>/: the initrd (builder), the raw console
  * streams and vm.json (vmm: what a restarted kumod needs to find the VM again by its
- * name), and `staged` (here: the staging directory its mounts are bound in). The container's network is its pod's
- * NIC (cri/pod_network.c) with a "net" boot config: address, gateway, DNS and
- * searches from the pod's DNSConfig (else the node's resolvers), hostname, the pod's
- * container ports as listening sockets. vmm lets one VM at a time hold a pod's tap:
- * init containers in turn, then the app container.
+ * name), and `staged` (here: the staging directory its mounts are bound in). The
+ * container's network is its pod's NIC (cri/pod_network.c) with a "net" boot config:
+ * address, gateway, DNS and searches from the pod's DNSConfig (else the node's
+ * resolvers), hostname, the pod's container ports as listening sockets. vmm lets one
+ * VM at a time hold a pod's tap: init containers in turn, then the app container.
  *
  * Pod mounts are live (virtio-9p), never copied: each mount's host path (a volume
  * directory, or a file such as kubelet's /etc/hosts and termination-message file) is

@@ -1,4 +1,5 @@
-/* vmm/stage.c - a pod's staging directory: each container mount bind-mounted as one entry of the pod's read-only or writable share, unmounted before its entry goes (vmm_stage_*). */
+/* vmm/stage.c - a pod's staging directory: container mounts bound as entries of its
+ * read-only or writable share, unmounted before an entry goes (vmm_stage_*). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -114,8 +115,8 @@ int vmm_stage_bind(const char *dir, const char *entry, const char *source, bool 
 }
 
 /* Calls fn on every entry of <dir>/ro and <dir>/rw (the side's path and the name). */
-static int each_entry(const char *dir, int (*fn)(const char *path, const char *name, void *ctx),
-		      void *ctx)
+static int each_entry(const char *dir,
+		      int (*fn)(const char *path, const char *name, void *ctx), void *ctx)
 {
 	int ret = 0;
 	for (int s = 0; s < 2; s++) {
