@@ -87,15 +87,26 @@ struct builder_image {
 					* when they hold more than the module file */
 };
 
-/* A host path the app sees at guest_path. */
+/* A host path the app sees at guest_path. Three ways: copied into the rootfs; shared
+ * live by builder (a share of its own per mount: the directory, or a file's parent
+ * directory with the file as the mount's entry); or shared live through a share the
+ * caller made (tag and entry: kumod binds each mount into its pod's staging shares,
+ * vmm/vmm.h "A pod's staged mounts", and hands vmm those shares itself). */
 struct builder_mount {
 	const char *guest_path; /* absolute path in the guest */
-	const char *host_path;  /* a directory or a regular file (symlinks on it followed) */
+	const char *host_path;  /* a directory or a regular file (symlinks on it followed);
+				 * with tag: the source the entry is bound to (checked and
+				 * named in errors, never shared by builder) */
 	bool readonly;          /* the app cannot change it */
 	bool share;             /* shared live (virtio-9p: the app's writes land on the host
 				 * as they are made, host changes are seen at the next open);
 				 * false: copied into the rootfs now, and a writable file mount
 				 * is copied back at exit (builder_artifact.copy_back) */
+	const char *tag;        /* with share: the caller's share this mount is an entry of
+				 * (its mount tag: 1 to 63 of [A-Za-z0-9_.-], none of the
+				 * form "kumo<N>", which are builder's own); NULL: builder
+				 * makes a share for it */
+	const char *entry;      /* with tag: one name at the top of that share */
 };
 
 /* The boot network values (kernel/boot_abi.h "net"); strings are the caller's. */
@@ -134,7 +145,8 @@ struct builder_input {
 					    * initrd is written there */
 };
 
-/* A host directory the VM shares live (vmm's shares, in this order). */
+/* A host directory the VM shares live (vmm's shares, in this order; the caller adds
+ * the shares its tagged mounts name). */
 struct builder_share {
 	char *tag;       /* mount tag the boot config names: "kumo<N>" */
 	char *host_path; /* absolute host directory */

@@ -9,6 +9,8 @@
 #include "builder/boot_config.h"
 #include "builder/build_cache.h"
 
+#define TAG_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
 /* A mount kumo can give the VM: a directory, or a regular file (kubelet mounts
  * /etc/hosts and the termination-message file as files); symlinks on the host path are
  * followed. Sets *is_file. */
@@ -25,8 +27,20 @@ static int check_mount(const struct builder_mount *m, bool *is_file, kumo_error_
 	if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
 				  "mount `%s`: host path `%s` is neither a directory nor a regular "
-				  "file (kumo copies files and directories into the VM; devices, "
-				  "sockets and pipes cannot be)", m->guest_path, m->host_path);
+				  "file (kumo gives the VM files and directories; devices, sockets "
+				  "and pipes cannot be)", m->guest_path, m->host_path);
+	if (m->tag && (!m->share || !*m->tag || strlen(m->tag) > 63 ||
+		       strspn(m->tag, TAG_CHARS) != strlen(m->tag) ||
+		       (strncmp(m->tag, "kumo", 4) == 0 && m->tag[4] >= '0' && m->tag[4] <= '9')))
+		return kumo_error(err, KUMO_E_INVALID,
+				  "mount `%s`: share tag `%s` is not one of the caller's (1 to 63 of "
+				  "[A-Za-z0-9_.-], not kumo<N>, on a shared mount)",
+				  m->guest_path, m->tag);
+	if (m->tag && (!m->entry || !*m->entry || strchr(m->entry, '/') ||
+		       strcmp(m->entry, ".") == 0 || strcmp(m->entry, "..") == 0))
+		return kumo_error(err, KUMO_E_INVALID,
+				  "mount `%s`: entry `%s` of share `%s` is not one name",
+				  m->guest_path, m->entry ? m->entry : "", m->tag);
 	if (*is_file && strspn(m->guest_path, "/") == strlen(m->guest_path))
 		return kumo_error(err, KUMO_E_INVALID,
 				  "mount `%s`: a file cannot be mounted at the root", m->guest_path);
@@ -170,7 +184,8 @@ static void shadow_files(struct layout *l, const char *path)
  * relative paths reach the files; each directory mount is preopened at its path as
  * well. A file cannot be a preopen: it is reached through "/". Shares: a directory is
  * mounted and preopened at its path; a file is its directory's share with the file as
- * the mount's entry. */
+ * the mount's entry; a tagged mount is its entry of the caller's share, directory or
+ * file, and makes no share. */
 static void lay_out_mounts(const struct builder_input *in, const bool *is_file,
 			   struct layout *l, struct builder_artifact *a)
 {
@@ -191,6 +206,15 @@ static void lay_out_mounts(const struct builder_input *in, const bool *is_file,
 		l->pre[l->npre++] = (struct boot_preopen){"/", "/", false};
 	for (size_t i = 0; i < nm; i++) {
 		const struct builder_mount *m = &in->mounts[i];
+		if (m->tag) { /* an entry of the caller's share, directory or file alike */
+			shadow_files(l, m->guest_path);
+			l->mnt[l->nmnt++] = (struct boot_mount){m->guest_path, m->tag, m->entry,
+								m->readonly};
+			if (!is_file[i])
+				l->pre[l->npre++] = (struct boot_preopen){m->guest_path, m->guest_path,
+									  m->readonly};
+			continue;
+		}
 		if (m->share) {
 			char *real = realpath(m->host_path, NULL);
 			char *host = real ? real : xstrdup(m->host_path);

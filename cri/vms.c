@@ -8,18 +8,25 @@
  * pure function, so this stage keeps no list of its own: vmm's registry is the one)
  * and its run directory is <root>/vms/<name>/: the initrd (builder), the raw console
  * streams and vm.json (vmm: what a restarted kumod needs to find the VM again by its
- * name), copy-back.json and files.done (here). The container's network is its pod's
- * NIC (cri/pod_network.c) with a "net" boot config: address, gateway, DNS and
- * searches from the pod's DNSConfig (else the node's resolvers), hostname, the pod's
- * container ports as listening sockets. vmm lets one VM at a time hold a pod's tap:
- * init containers in turn, then the app container.
+ * name), and `staged` (here: the staging directory its mounts are bound in). The
+ * container's network is its pod's NIC (cri/pod_network.c) with a "net" boot config:
+ * address, gateway, DNS and searches from the pod's DNSConfig (else the node's
+ * resolvers), hostname, the pod's container ports as listening sockets. vmm lets one
+ * VM at a time hold a pod's tap: init containers in turn, then the app container.
  *
- * Pod mounts (directories, and files such as kubelet's /etc/hosts and termination-
- * message file) are COPIED into the initrd's rootfs at CreateContainer: the app sees
- * the files as they were then; its writes to directories stay in the VM, and what it
- * wrote to a writable file mount is written back to the host file when the VM ends
- * (KUMO-FILE records, before the exit is reported).
+ * Pod mounts are live (virtio-9p), never copied: each mount's host path (a volume
+ * directory, or a file such as kubelet's /etc/hosts and termination-message file) is
+ * bind-mounted at CreateContainer into the pod's staging directory <root>/mounts/<pod>
+ * as entry "<id's first 40 hex digits>-<index>" of its ro/ or rw/ side (vmm/vmm.h "A
+ * pod's staged mounts"), and the VM shares the sides it has entries in (tags
+ * VMM_STAGE_TAG_RO/RW) and mounts each entry at its container path. The app reads and
+ * writes the host's files as it goes (a ConfigMap update, kubelet swapping `..data`, is
+ * seen at the next open; the termination message is in kubelet's file as it is
+ * written). A container's entries are unbound as soon as its VM is gone (exit, stop,
+ * remove, or found gone after a restart), and the pod's directory goes with its last
+ * entry; at start, entries of containers that have no run directory any more are swept.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -40,7 +47,9 @@ struct vms {
 	char *state_dir;        /* <root>/vms: the VMs' run directories */
 	enum vmm_backend vm_backend;
 	struct cri_accel accel; /* resolved at start: what VMs run with and why */
+	char *mounts_dir;       /* <root>/mounts: the pods' staging directories */
 	pthread_mutex_t lock;   /* vmm, while it opens */
+	pthread_mutex_t stage_lock; /* binds and unbinds in the staging directories */
 	struct vmm *vmm;        /* opened at the first VM operation */
 	struct cri_vms *stage;  /* for exit reports */
 };
@@ -123,62 +132,105 @@ int cri_vm_size_of(int64_t memory_limit_bytes, int64_t cpu_quota, int64_t cpu_pe
 	return 0;
 }
 
-/* ---- files written back at exit ---------------------------------------------------- */
+/* ---- staged mounts --------------------------------------------------------------- */
 
-/* Writes one file the guest reported back to its mount's host file. */
-static int write_back(const char *guest, const uint8_t *data, size_t len, void *ctx)
+/* "<40 hex digits>-<index>" and its NUL fit. */
+#define ENTRY_MAX 64
+
+static char *stage_dir_of(struct vms *v, const char *pod_id)
 {
-	json_t *cb = ctx; /* [{"guest": ..., "host": ...}] from copy-back.json, mount order */
-	const char *h = NULL;
-	size_t i;
-	json_t *e;
-	json_array_foreach(cb, i, e) { /* the last mount at a path is the one the app saw */
-		const char *g = json_string_value(json_object_get(e, "guest"));
-		if (g && strcmp(g, guest) == 0)
-			h = json_string_value(json_object_get(e, "host"));
-	}
-	if (!h) {
-		log_warn("the app reported file `%s`, which is no writable file mount of it", guest);
-		return 0;
-	}
-	/* In place: kubelet reads this very file, and the mount may be a bind of it. */
-	int fd = open(h, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0) {
-		log_warn("file `%s` of the app: host file `%s`: %s (not written back)", guest, h,
-			 strerror(errno));
-		return 0;
-	}
-	if (kumo_write_all(fd, data, len) < 0)
-		log_warn("file `%s` of the app: write `%s`: %s", guest, h, strerror(errno));
-	close(fd);
-	log_info("file `%s` of the app: %zu bytes written back to `%s`", guest, len, h);
-	return 0;
+	return xasprintf("%s/%s", v->mounts_dir, pod_id);
 }
 
-/* After a VM ended: what the app wrote to its writable file mounts goes back to the host
- * files (KUMO-FILE records), once, before the exit is reported, because kubelet reads
- * the termination-message file as soon as ContainerStatus says EXITED. */
-static void copy_back_files(struct vms *v, const char *id)
+/* The entries of container id: "<its first 40 hex digits>-" (the VM's name's part). */
+static char *entry_prefix_of(const char *id)
 {
-	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+	return xasprintf("%.40s-", id);
+}
+
+/* Unbinds what container id has staged (its VM is gone), and removes its pod's staging
+ * directory when that was the last. The run directory's `staged` names the directory. */
+static void unstage(struct vms *v, const char *id)
+{
 	autofree char *dir = run_dir_of(v, id);
-	autofree char *done = xasprintf("%s/files.done", dir);
-	autofree char *path = xasprintf("%s/copy-back.json", dir);
-	pthread_mutex_lock(&once);
-	json_t *cb = access(done, F_OK) == 0 ? NULL : json_load_file(path, 0, NULL);
-	if (json_array_size(cb) > 0) {
+	autofree char *rec = xasprintf("%s/staged", dir);
+	autofree uint8_t *stage = NULL;
+	size_t len = 0;
+	kumo_error_t err = NULL;
+	if (kumo_read_file(rec, 4096, &stage, &len, &err) < 0) {
+		kumo_error_free(&err); /* nothing staged */
+		return;
+	}
+	autofree char *prefix = entry_prefix_of(id);
+	pthread_mutex_lock(&v->stage_lock);
+	int n = vmm_stage_unbind((char *)stage, prefix, &err);
+	vmm_stage_remove((char *)stage);
+	pthread_mutex_unlock(&v->stage_lock);
+	if (n < 0)
+		log_warn("container %.12s: %s", id, kumo_error_msg(err));
+	else if (n > 0)
+		log_debug("container %.12s: %d staged mounts unbound", id, n);
+	kumo_error_free(&err);
+	unlink(rec);
+}
+
+/* Binds the container's mounts into its pod's staging directory (mounts[i].entry set by
+ * the caller); *ro and *rw say which sides it uses. On error nothing stays bound. */
+static int stage_mounts(struct vms *v, const struct cri_container_spec *spec,
+			const struct builder_mount *mounts, const char *stage, const char *run_dir,
+			bool *ro, bool *rw, kumo_error_t *err)
+{
+	*ro = *rw = false;
+	if (!spec->n_mounts)
+		return 0;
+	autofree char *rec = xasprintf("%s/staged", run_dir);
+	if (kumo_write_file_replace(rec, stage, strlen(stage), 0600, err) < 0)
+		return -1;
+	int ret = 0;
+	pthread_mutex_lock(&v->stage_lock);
+	for (size_t i = 0; i < spec->n_mounts && ret == 0; i++) {
+		ret = vmm_stage_bind(stage, mounts[i].entry, mounts[i].host_path, mounts[i].readonly,
+				     err);
+		if (ret < 0)
+			kumo_error_wrap(err, "mount `%s`", mounts[i].guest_path);
+		*ro |= mounts[i].readonly;
+		*rw |= !mounts[i].readonly;
+	}
+	pthread_mutex_unlock(&v->stage_lock);
+	if (ret < 0)
+		unstage(v, spec->id);
+	return ret;
+}
+
+/* A staged entry is kept when its container still has a run directory. */
+static bool entry_has_vm(const char *entry, void *ctx)
+{
+	struct vms *v = ctx;
+	autofree char *dir = run_dir_of(v, entry); /* the first 40 hex digits name it */
+	return strlen(entry) > 40 && entry[40] == '-' && access(dir, F_OK) == 0;
+}
+
+/* At start: the entries a crash or a missed exit left behind. */
+static void sweep_stages(struct vms *v)
+{
+	DIR *d = opendir(v->mounts_dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		autofree char *stage = xasprintf("%s/%s", v->mounts_dir, e->d_name);
 		kumo_error_t err = NULL;
-		if (vmm_exit_files(dir, write_back, cb, &err) < 0)
-			log_warn("container %.12s: %s", id, kumo_error_msg(err));
+		int n = vmm_stage_sweep(stage, entry_has_vm, v, &err);
+		if (n < 0)
+			log_warn("sweep `%s`: %s", stage, kumo_error_msg(err));
+		else if (n > 0)
+			log_info("pod %.12s: %d staged mounts of gone containers unbound", e->d_name, n);
 		kumo_error_free(&err);
+		vmm_stage_remove(stage);
 	}
-	if (cb) {
-		int fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-	}
-	json_decref(cb);
-	pthread_mutex_unlock(&once);
+	closedir(d);
 }
 
 /* The status of an ended VM: its exit, and when. */
@@ -199,7 +251,7 @@ static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 	if (strncmp(name, "kumo-", 5) != 0)
 		return;
 	const char *id = name + 5; /* the container's id, or its unique prefix */
-	copy_back_files(v, id);
+	unstage(v, id);
 	struct cri_vm_status st;
 	exited_status(ev->vm, &st);
 	cri_vms_report_exit(v->stage, id, &st);
@@ -287,21 +339,6 @@ static void boot_net(const struct cri_container_spec *spec, struct listen_list *
 	memcpy(bn->mac, nic->mac, 6);
 }
 
-/* copy-back.json: the writable file mounts to write back at exit. */
-static int save_copy_back(const char *dir, const struct builder_artifact *a, kumo_error_t *err)
-{
-	if (!a->ncopy_back)
-		return 0;
-	json_t *cb = json_array();
-	for (size_t i = 0; i < a->ncopy_back; i++)
-		json_array_append_new(cb, json_pack("{s:s, s:s}", "guest", a->copy_back[i].guest_path,
-						    "host", a->copy_back[i].host_path));
-	autofree char *text = json_dumps(cb, JSON_COMPACT);
-	json_decref(cb);
-	autofree char *path = xasprintf("%s/copy-back.json", dir);
-	return kumo_write_file_replace(path, text, strlen(text), 0600, err);
-}
-
 static int mkdir_for_log(const char *log_path, kumo_error_t *err)
 {
 	if (!log_path || !*log_path)
@@ -330,11 +367,19 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 		return -1;
 	autofree char *dir = run_dir_of(v, spec->id);
 	autofree char *name = vm_name_of(spec->id);
+	autofree char *stage = stage_dir_of(v, spec->pod_id);
 	autofree struct builder_mount *mounts = xzalloc(sizeof(*mounts) * (spec->n_mounts + 1));
-	for (size_t i = 0; i < spec->n_mounts; i++)
+	autofree char *entries = xzalloc(spec->n_mounts * ENTRY_MAX + 1);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		char *entry = entries + i * ENTRY_MAX;
+		snprintf(entry, ENTRY_MAX, "%.40s-%zu", spec->id, i);
+		bool ro = spec->mounts[i].readonly;
 		mounts[i] = (struct builder_mount){.guest_path = spec->mounts[i].container_path,
 						   .host_path = spec->mounts[i].host_path,
-						   .readonly = spec->mounts[i].readonly};
+						   .readonly = ro, .share = true,
+						   .tag = ro ? VMM_STAGE_TAG_RO : VMM_STAGE_TAG_RW,
+						   .entry = entry};
+	}
 	struct listen_list ln = {0};
 	const char *dnsv[2];
 	struct builder_net bn;
@@ -355,17 +400,33 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 	};
 	struct builder_artifact art = {0};
 	autofree struct vmm_share *shares = NULL;
+	autofree char *ro_side = NULL, *rw_side = NULL;
+	size_t nshares = 0;
 	struct vmm_vm *vm = NULL;
+	uint64_t t0 = kumo_now_ns();
 	int ret = builder_prepare(&in, &art, err);
+	uint64_t t_prepared = kumo_now_ns();
 	listen_free(&ln);
 	if (ret < 0) {
 		kumo_error_wrap(err, "image `%s`", spec->image);
 		goto out;
 	}
-	shares = xzalloc(sizeof(*shares) * (art.nshares + 1));
+	bool ro = false, rw = false;
+	if ((ret = stage_mounts(v, spec, mounts, stage, dir, &ro, &rw, err)) < 0)
+		goto out;
+	uint64_t t_staged = kumo_now_ns();
+	/* The pod's staging sides this container has entries in, then builder's own (none
+	 * for kumod's mounts: all are tagged). */
+	ro_side = vmm_stage_side(stage, true);
+	rw_side = vmm_stage_side(stage, false);
+	shares = xzalloc(sizeof(*shares) * (art.nshares + 3));
+	if (ro)
+		shares[nshares++] = (struct vmm_share){ro_side, VMM_STAGE_TAG_RO, true};
+	if (rw)
+		shares[nshares++] = (struct vmm_share){rw_side, VMM_STAGE_TAG_RW, false};
 	for (size_t i = 0; i < art.nshares; i++)
-		shares[i] = (struct vmm_share){art.shares[i].host_path, art.shares[i].tag,
-					       art.shares[i].readonly};
+		shares[nshares++] = (struct vmm_share){art.shares[i].host_path, art.shares[i].tag,
+						       art.shares[i].readonly};
 	struct vmm_net_attach att = {0};
 	if (spec->nic) {
 		att.tap = spec->nic->tap;
@@ -377,10 +438,9 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 		.cputune = {size.cpu_shares, size.cpu_period_us, size.cpu_quota_us},
 		.stdout_fd = -1, .stderr_fd = -1,
 		.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL,
-		.net = spec->nic ? &att : NULL, .shares = shares, .nshares = art.nshares,
+		.net = spec->nic ? &att : NULL, .shares = shares, .nshares = nshares,
 	};
-	if ((ret = save_copy_back(dir, &art, err)) < 0 ||
-	    (ret = mkdir_for_log(spec->log_path, err)) < 0)
+	if ((ret = mkdir_for_log(spec->log_path, err)) < 0)
 		goto out;
 	/* QEMU builds the machine while kubelet gets to StartContainer (vmm_start waits
 	 * for it; a QEMU that gives up fails StartContainer, saying why). */
@@ -394,11 +454,17 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 					spec->pod_id);
 		goto out;
 	}
-	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s)", spec->id,
-		 name, vs.memory_mib, vs.vcpus, art.kernel, art.image_cached ? ", cached" : "",
-		 spec->nic ? ", address " : "", spec->nic ? spec->nic->address : "");
+	uint64_t t_created = kumo_now_ns();
+	log_info("container %.12s: VM %s created (%u MiB, %u vCPU, image %s%s%s%s; prepared in "
+		 "%llu us, %zu mounts staged in %llu us, VM created in %llu us)", spec->id, name,
+		 vs.memory_mib, vs.vcpus, art.kernel, art.image_cached ? ", cached" : "",
+		 spec->nic ? ", address " : "", spec->nic ? spec->nic->address : "",
+		 (unsigned long long)((t_prepared - t0) / 1000), spec->n_mounts,
+		 (unsigned long long)((t_staged - t_prepared) / 1000),
+		 (unsigned long long)((t_created - t_staged) / 1000));
 out:
 	if (ret < 0) {
+		unstage(v, spec->id);
 		kumo_error_t rerr = NULL;
 		if (vmm_remove(v->vmm, name, &rerr) < 0)
 			log_warn("container %.12s: %s", spec->id, kumo_error_msg(rerr));
@@ -433,6 +499,8 @@ static int vms_stop(struct cri_vms *s, const char *id, int64_t timeout_s, kumo_e
 	int64_t ms = timeout_s > 3600 ? 3600000 : timeout_s * 1000;
 	int ret = vmm_stop(vm, (int)ms, err);
 	vmm_vm_put(vm);
+	if (ret == 0)
+		unstage(v, id); /* also for a VM that never started (no exit event) */
 	return ret;
 }
 
@@ -448,6 +516,7 @@ static int vms_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 	struct vms *v = vms_of(s);
 	autofree char *name = vm_name_of(id);
 	kumo_error_t oerr = NULL;
+	unstage(v, id); /* before the run directory, which names the staging directory, goes */
 	if (ensure_vmm(v, &oerr) == 0)
 		return vmm_remove(v->vmm, name, err); /* destroys it if it still runs */
 	/* No VM backend to ask (libvirtd down): none of ours is held, the files go. */
@@ -476,6 +545,7 @@ static int recover(struct vms *v, const char *id, struct vmm_vm **vm, struct cri
 	}
 	if (aerr->status == KUMO_E_NOT_FOUND) {
 		kumo_error_free(&aerr);
+		unstage(v, id);
 		*st = (struct cri_vm_status){.state = CRI_VM_GONE};
 		return 0;
 	}
@@ -487,6 +557,7 @@ static int recover(struct vms *v, const char *id, struct vmm_vm **vm, struct cri
 	 * ends, so that kubelet starts it again on a VM kumod owns. */
 	log_warn("container %.12s: %s", id, kumo_error_msg(aerr));
 	kumo_error_free(&aerr);
+	unstage(v, id);
 	kumo_error_t rerr = NULL;
 	vmm_remove(v->vmm, name, &rerr);
 	kumo_error_free(&rerr);
@@ -520,7 +591,7 @@ static int vms_status(struct cri_vms *s, const char *id, struct cri_vm_status *s
 		st->state = CRI_VM_RUNNING;
 		break;
 	default:
-		copy_back_files(v, id);
+		unstage(v, id);
 		exited_status(vm, st);
 		break;
 	}
@@ -570,6 +641,8 @@ static void vms_destroy(struct cri_vms *s)
 	if (v) {
 		vmm_close(v->vmm); /* VMs keep running: a restarted kumod re-attaches */
 		pthread_mutex_destroy(&v->lock);
+		pthread_mutex_destroy(&v->stage_lock);
+		free(v->mounts_dir);
 		free(v->root);
 		free(v->state_dir);
 		free(v);
@@ -606,8 +679,11 @@ int cri_vms_new(const char *root, const char *vm_backend, const char *accel,
 	struct vms *v = xzalloc(sizeof(*v));
 	v->root = xstrdup(root);
 	v->state_dir = xasprintf("%s/vms", root);
+	v->mounts_dir = xasprintf("%s/mounts", root);
 	v->vm_backend = vb;
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->stage_lock, NULL);
+	sweep_stages(v);
 	struct cri_vms *s = xzalloc(sizeof(*s));
 	s->ops = &vms_ops;
 	s->priv = v;

@@ -76,8 +76,8 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 # vmm/ (the unit tests that boot the PVH fixture find it beside them:
 # $(BUILD)/tests/support/pvh-fixture.elf, below).
 VMM_TEST_LIBS := $(LIB_VMM) $(LIB_COMMON)
-$(foreach t,crilog xml qemu accel cni podnet net,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
-$(foreach t,crilog xml qemu accel cni podnet net,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
+$(foreach t,crilog xml qemu accel cni podnet net stage,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
+$(foreach t,crilog xml qemu accel cni podnet net stage,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
 # cri/ (the runtime on the fake stages)
 CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
 TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
@@ -193,7 +193,7 @@ E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/images
 	tests/e2e/vmm-libvirt.sh tests/e2e/cni-podnet.sh tests/e2e/cri-e2e.sh \
 	tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh \
 	tests/e2e/cri-restart.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
-	tests/e2e/kubelet.sh tests/e2e/kubelet-mixed.sh tests/e2e/cri-downstream.sh tests/e2e/cri-mixed.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
+	tests/e2e/kubelet.sh tests/e2e/kubelet-volumes.sh tests/e2e/kubelet-mixed.sh tests/e2e/cri-downstream.sh tests/e2e/cri-mixed.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
 	tests/e2e/deploy-manifests.sh
 
 # ---- fuzz, spectest -----------------------------------------------------------------------

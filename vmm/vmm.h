@@ -268,6 +268,53 @@ struct vmm_spec {
 #define VMM_RAW_STDERR "stderr.raw"
 #define VMM_RAW_EXIT "exit.raw"
 
+/* ---- A pod's staged mounts (vmm/stage.c) ------------------------------------------ */
+
+/* A pod's VMs see the pod's mounts through two shares that can exist for the pod's
+ * whole life, so that a VM booted before its containers' mounts are known (the pod VM,
+ * kernel/pod_abi.h; microvm cannot hot-plug a device) gets them all the same: the
+ * staging directory's ro/ (shared with readonly=on, tag VMM_STAGE_TAG_RO) and rw/ (tag
+ * VMM_STAGE_TAG_RW). Each mount of a container is bind-mounted there as one entry, the
+ * source itself (a directory on a directory, a regular file on a file: a VM is never
+ * handed the directory around a file it was given, such as kubelet's pod directory,
+ * which holds every volume of the pod); the guest mounts the entry by name (boot config
+ * `mounts[].entry`, kernel/boot_abi.h). The bind is recursive (submounts of the source
+ * come along) and private; every entry is nosuid, nodev and noexec, so a device node or
+ * set-uid file created through a writable share cannot be used through it; a read-only
+ * entry is read-only on the host too, down to its submounts. QEMU's 9p server resolves
+ * every walk in the share's current tree, so an entry bound after QEMU started is seen
+ * (multidevs=remap keeps the inode numbers of different devices apart). QEMU must run
+ * in the mount namespace of whoever binds (the QEMU backend; libvirt with kumo's
+ * qemu.conf `namespaces = [ ]`). Binding needs CAP_SYS_ADMIN.
+ *
+ * The layout is the caller's (kumod: <root>/mounts/<pod id>, entries
+ * "<container id's first 40 hex digits>-<mount index>"). Nothing here ever removes what
+ * was bound: an entry is removed only after it is unmounted (the kernel refuses to
+ * remove a mount point), and the directories only with rmdir. Not thread-safe for one
+ * dir: callers serialise bind, unbind and remove of the same staging directory. */
+#define VMM_STAGE_TAG_RO "pod-ro" /* the share of <dir>/ro */
+#define VMM_STAGE_TAG_RW "pod-rw" /* the share of <dir>/rw */
+
+/* Creates dir with both sides, empty (what a pod VM shares from its boot). */
+int vmm_stage_open(const char *dir, kumo_error_t *err);
+/* Binds source (symlinks on it followed) at <dir>/ro/<entry> or <dir>/rw/<entry>,
+ * creating the side. entry is one name; a leftover entry of that name is unbound first.
+ * KUMO_E_NOT_FOUND: no source; KUMO_E_UNSUPPORTED: neither a directory nor a regular
+ * file; KUMO_E_PRECONDITION: not allowed to mount. On error no entry is left. */
+int vmm_stage_bind(const char *dir, const char *entry, const char *source, bool readonly,
+		   kumo_error_t *err);
+/* Unbinds and removes every entry of both sides whose name starts with prefix ("" or
+ * NULL: all). Returns how many, or -1 (the entries that could go are gone). */
+int vmm_stage_unbind(const char *dir, const char *prefix, kumo_error_t *err);
+/* Unbinds and removes every entry for which keep(name, ctx) is false (a sweep after a
+ * restart). Returns how many, or -1. */
+int vmm_stage_sweep(const char *dir, bool (*keep)(const char *entry, void *ctx), void *ctx,
+		    kumo_error_t *err);
+/* Removes the sides and dir if they are empty; leaves them otherwise. */
+void vmm_stage_remove(const char *dir);
+/* <dir>/ro or <dir>/rw, malloc'd: the host path of that share. */
+char *vmm_stage_side(const char *dir, bool readonly);
+
 /* ---- Lifecycle ------------------------------------------------------------------ */
 
 /* Creates the VM paused: QEMU started with -S / a transient libvirt domain created

@@ -9,6 +9,12 @@
  *   write PATH TEXT     writes TEXT (no newline) to PATH, truncating it
  *   env PREFIX          the environment variables starting with PREFIX, sorted
  *   sleep MS            sleeps MS milliseconds
+ *   watch PATH N MS     reads PATH every MS milliseconds and prints "seen: TEXT" (its
+ *                       bytes, newlines as spaces, or the error) whenever that differs
+ *                       from the last line printed, until it printed N lines
+ *   readbench PATH N    reads the whole file N times (open, read in 64 KiB chunks,
+ *                       close) and prints its size and the median, minimum and maximum
+ *                       time of one read in microseconds (the app's monotonic clock)
  *   exit N              exits with status N
  * Unknown steps exit 2. Paths are what the app sees (a pod's mounts, /sandbox in the app
  * cases). */
@@ -93,6 +99,84 @@ static void write_file(const char *path, const char *text)
 	close(fd);
 }
 
+/* The file's bytes (at most cap - 1, newlines as spaces), or the error. */
+static void snapshot(const char *path, char *out, size_t cap)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		snprintf(out, cap, "%s: %s", path, errname(errno));
+		return;
+	}
+	ssize_t n = read(fd, out, cap - 1);
+	if (n < 0) {
+		snprintf(out, cap, "read %s: %s", path, errname(errno));
+		n = (ssize_t)strlen(out);
+	}
+	out[n] = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (out[i] == '\n')
+			out[i] = ' ';
+	close(fd);
+}
+
+static void watch(const char *path, long n, long ms)
+{
+	char last[512] = "", now[512];
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	for (long printed = 0; printed < n;) {
+		snapshot(path, now, sizeof(now));
+		if (printed == 0 || strcmp(now, last) != 0) {
+			printf("seen: %s\n", now);
+			fflush(stdout);
+			strcpy(last, now);
+			printed++;
+		}
+		if (printed < n)
+			nanosleep(&ts, NULL);
+	}
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void readbench(const char *path, long n)
+{
+	static char buf[65536];
+	if (n < 1 || n > 1000)
+		n = 1;
+	int64_t *t = malloc(sizeof(*t) * (size_t)n);
+	long long size = 0;
+	for (long i = 0; i < n; i++) {
+		int64_t t0 = now_us();
+		int fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			printf("readbench %s: %s\n", path, errname(errno));
+			free(t);
+			return;
+		}
+		ssize_t r;
+		size = 0;
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			size += r;
+		close(fd);
+		t[i] = now_us() - t0;
+	}
+	qsort(t, (size_t)n, sizeof(*t), cmp_i64);
+	printf("readbench %s: %lld bytes, median %lld us, min %lld us, max %lld us, %ld reads\n",
+	       path, size, (long long)t[n / 2], (long long)t[0], (long long)t[n - 1], n);
+	free(t);
+}
+
 static void env(const char *prefix)
 {
 	int n = 0;
@@ -144,6 +228,12 @@ int main(int argc, char **argv)
 			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 			i++;
+		} else if (strcmp(op, "watch") == 0 && a && b && i + 3 < argc) {
+			watch(a, atol(b), atol(argv[i + 3]));
+			i += 3;
+		} else if (strcmp(op, "readbench") == 0 && a && b) {
+			readbench(a, atol(b));
+			i += 2;
 		} else if (strcmp(op, "exit") == 0 && a) {
 			fflush(stdout);
 			return atoi(a);

@@ -152,3 +152,11 @@ bench-share: $(SHARE_ELF) $(BUILD)/bin/kumo
 bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo kernel $(BUILD)/apps/app_hello.wasm \
 	$(BUILD)/tests/kumod-fake $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
 	bash tests/bench/bench-cri.sh
+
+# `make bench-mounts` (issue 12): a pod's mounts through kumod: CreateContainer and the
+# guest's boot with 0, 1, 4 and 16 mounts, and a 1 MiB read from a mount; closes with
+# `mounts-read-1m-us N`. BENCH_RUNS=N runs per count (default 7); BENCH_BASELINE=DIR
+# another build's tree (e.g. a commit that copied mounts) measured alternately with it.
+.PHONY: bench-mounts
+bench-mounts: all apps
+	bash tests/bench/bench-mounts.sh $(BUILD) $(BENCH_BASELINE)

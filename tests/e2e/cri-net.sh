@@ -14,7 +14,9 @@
 # Prints `cri-net: N passed, N failed`.
 set -u
 # kumod's bridge, taps and iptables rules stay in this script's own network namespace.
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+# kumod binds the pods' mounts (its staging directory): in a mount namespace of the
+# test's own, nothing outlives it.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/registry.sh
@@ -129,7 +131,9 @@ call "CreateContainer in the networked pod" CreateContainer "{\"pod_sandbox_id\"
 CID=$(jq -r .container_id <<<"$OUT")
 CFG=$(boot_config "$T/root/vms/kumo-${CID:0:40}" 2>/dev/null) || CFG='{}'
 eq "the image's files are in the VM's rootfs" "$(rootfs_file "$T/root/vms/kumo-${CID:0:40}" www/index.html 2>&1)" "$(cat "$T/img/www/index.html")"
-eq "a mount is copied in at its container path" "$(rootfs_file "$T/root/vms/kumo-${CID:0:40}" data/note.txt 2>&1)" "$(cat "$T/data/note.txt")"
+eq "a mount is the pod's staged entry, shared live at its container path" \
+	"$(jq -c '.mounts[]? | select(.path == "/data")' <<<"$CFG")/$(cat "$T/root/mounts/$POD/ro/${CID:0:40}-0/note.txt" 2>&1)" \
+	"{\"path\":\"/data\",\"share\":\"pod-ro\",\"readonly\":true,\"entry\":\"${CID:0:40}-0\"}/$(cat "$T/data/note.txt")"
 eq "preopens: the rootfs, then the mount" "$(jq -c '[.preopens[] | .guest]' <<<"$CFG")" '["/","/data"]'
 eq "the image's WorkingDir as PWD" "$(jq -r '.env[] | select(startswith("PWD="))' <<<"$CFG")" "PWD=/www"
 eq "boot config: address" "$(jq -r .net.address <<<"$CFG")" "$IP/24"

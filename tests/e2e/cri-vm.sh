@@ -2,7 +2,8 @@
 # tests/e2e/cri-vm.sh - kumod's REAL backend booting containers as kumo VMs, driven
 # through the CRI socket with kumo-crictl: images pushed by `kumo push` to a local
 # docker-registry, PullImage, RunPodSandbox, CreateContainer (command/args/env, file
-# mounts: read-only ones refuse writes, the termination-message file is copied back),
+# mounts shared live: read-only ones refuse writes, the termination-message file holds
+# what the app wrote),
 # StartContainer, the exit (code, reason, trap name), the CRI log file's exact
 # content, stats, stop/remove/rmp/rmi, a memory limit below the floor and a module with
 # an unsupported import refused with a clear message, nothing left behind.
@@ -10,7 +11,9 @@
 set -u
 # kumod's real backend sets up a bridge, taps and iptables rules: in a network
 # namespace of this script's own they never touch the machine's.
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+# kumod binds the pods' mounts (its staging directory): in a mount namespace of the
+# test's own, nothing outlives it.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
 VM_BACKEND=${VM_BACKEND:-qemu}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -115,7 +118,7 @@ eq "a trap's exit code is not 0" "$(jq -r '.status.exit_code != 0' <<<"$OUT")" t
 
 # File mounts, as kubelet sends them: /etc/hosts is read, a read-only file refuses
 # writes, and what the app writes to the termination-message file is in the host file
-# once ContainerStatus says EXITED (copied back at exit).
+# once ContainerStatus says EXITED (the file is shared live).
 printf '127.0.0.1 localhost\n10.0.0.5 web\n' >"$T/etc-hosts"
 : >"$T/termlog"
 printf v1 >"$T/rofile"

@@ -50,19 +50,35 @@ kubelet_cleanup() {
 		kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	fi
 	registry_stop
-	umount -R "$T/kubelet" 2>/dev/null
+	# What is still mounted under $T (kubelet's volumes, kumod's staged entries) goes
+	# before the files: rm must never reach a volume through a bind.
+	awk -v d="$T/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 
 # KUMOD_ARGS (an array the script may set): more kumod flags (e.g. a downstream runtime).
+# The instant in kubelet's log-line form (klog: MMDD HH:MM:SS.micro) as one number.
+klog_now() { date +%m%d%H%M%S%6N; }
 start_kumod() {
 	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" \
 		--bridge kumokl0 --pod-cidr 10.78.0.0/24 --log-level debug ${KUMOD_ARGS[@]+"${KUMOD_ARGS[@]}"} 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+	# A call kubelet made while the test had kumod down fails Unavailable: provoked. It
+	# may end a second after kumod serves again (kubelet's connection backs off).
+	if [ -n "${KUMOD_DOWN_SINCE:-}" ]; then
+		sleep 1
+		echo "$KUMOD_DOWN_SINCE $(klog_now)" >>"$T/kumod-down"
+		KUMOD_DOWN_SINCE=
+	fi
 }
 # stop_kumod [SIGNAL]: SIGTERM by default
-stop_kumod() { kill -"${1:-TERM}" "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null; KPID=; }
+stop_kumod() {
+	KUMOD_DOWN_SINCE=$(klog_now)
+	kill -"${1:-TERM}" "$KPID" 2>/dev/null
+	wait "$KPID" 2>/dev/null
+	KPID=
+}
 
 start_kubelet() {
 	"$KUBELET" --config "$T/kubelet.yaml" --root-dir "$T/kubelet" --hostname-override "$NODE" \
@@ -182,14 +198,29 @@ podlogdir() { echo /var/log/pods/default_"$1-$NODE"_*/"$2"; }
 podlog() { cat /var/log/pods/default_"$1-$NODE"_*/"$2"/"${3:-0}".log 2>/dev/null; }
 ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})'
 logtext() { sed -E "s/^$ts (stdout|stderr) F //"; }
+# down_at KLOG-LINE: true when the line is an Unavailable error logged while the test had
+# kumod down (stop_kumod .. start_kumod)
+down_at() {
+	local at from to
+	case $1 in *"code = Unavailable"*) ;; *) return 1 ;; esac
+	[ -f "$T/kumod-down" ] || return 1
+	at=$(sed -E 's/^[EWI]([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6}).*/\1\2\3\4\5/' <<<"$1")
+	[[ $at =~ ^[0-9]{16}$ ]] || return 1
+	while read -r from to; do
+		((10#$at >= 10#$from && 10#$at <= 10#$to)) && return 0
+	done <"$T/kumod-down"
+	return 1
+}
 # runtime_errors: kubelet's log lines about a CRI call kumod failed, minus those matching
-# the extended regex $PROVOKED (the ones a check asked for) and those kubelet caused
-# itself: ContainerStatus NotFound for a container kubelet had already removed (its
-# pod_container_deletor asks about containers its own RemoveContainer took).
+# the extended regex $PROVOKED (the ones a check asked for), those while the test had
+# kumod down, and those kubelet caused itself: ContainerStatus NotFound for a container
+# kubelet had already removed (its pod_container_deletor asks about containers its own
+# RemoveContainer took).
 runtime_errors() {
 	local line id
 	grep -E 'from runtime service failed' "$T/kubelet.log" | grep -vE "${PROVOKED:-^$}" |
 		while IFS= read -r line; do
+			down_at "$line" && continue
 			id=$(sed -n 's/.*"ContainerStatus from runtime service failed" err="rpc error: code = NotFound .* containerID="\([0-9a-f]*\)".*/\1/p' <<<"$line")
 			if [ -n "$id" ] && grep -q "\"RemoveContainer\" containerID=\"$id\"" "$T/kubelet.log"; then
 				continue

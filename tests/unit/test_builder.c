@@ -585,6 +585,81 @@ static void imports_recorded_at_compile(void **state)
 }
 
 /* Mounts are checked first and refused with the mount named. */
+/* kumod's way: every mount an entry of the caller's staging shares, directory or file
+ * alike: mounts name the tag and entry, preopens the directories, no share of builder's
+ * own, nothing copied, nothing to copy back. */
+static void prepare_tagged_mounts(void **state)
+{
+	const char *root = *state;
+	kumo_error_t err = NULL;
+	autofree char *mod = put_module(root, "app.wasm", mod42, sizeof(mod42));
+	autofree char *vol = xasprintf("%s/vol", root);
+	assert_int_equal(kumo_mkdir_p(vol, 0755, &err), 0);
+	autofree char *term = put_module(root, "term", (const uint8_t *)"", 0);
+	autofree char *hosts = put_module(root, "hosts", (const uint8_t *)"h\n", 2);
+	autofree char *run = xasprintf("%s/run", root);
+	struct builder_mount mounts[] = {
+		{.guest_path = "/data", .host_path = vol, .share = true, .tag = "pod-rw",
+		 .entry = "c1-0"},
+		{.guest_path = "/data/cfg", .host_path = vol, .readonly = true, .share = true,
+		 .tag = "pod-ro", .entry = "c1-1"},
+		{.guest_path = "/etc/hosts", .host_path = hosts, .share = true, .tag = "pod-rw",
+		 .entry = "c1-2"},
+		{.guest_path = "/dev/termination-log", .host_path = term, .share = true,
+		 .tag = "pod-rw", .entry = "c1-3"},
+	};
+	struct builder_input in = {.options = {.root = root}, .module = {.path = mod},
+				   .mounts = mounts, .nmounts = 4, .run_dir = run};
+	struct builder_artifact a;
+	assert_int_equal(builder_prepare(&in, &a, &err), 0);
+	json_t *j = artifact_config(&a);
+	autofree char *pre = compact(json_object_get(j, "preopens"));
+	assert_string_equal(pre, "[{\"guest\":\"/\",\"path\":\"/\",\"readonly\":false},"
+				 "{\"guest\":\"/data\",\"path\":\"/data\",\"readonly\":false},"
+				 "{\"guest\":\"/data/cfg\",\"path\":\"/data/cfg\",\"readonly\":true}]");
+	autofree char *mnt = compact(json_object_get(j, "mounts"));
+	assert_string_equal(mnt,
+			    "[{\"path\":\"/data\",\"share\":\"pod-rw\",\"readonly\":false,"
+			    "\"entry\":\"c1-0\"},"
+			    "{\"path\":\"/data/cfg\",\"share\":\"pod-ro\",\"readonly\":true,"
+			    "\"entry\":\"c1-1\"},"
+			    "{\"path\":\"/etc/hosts\",\"share\":\"pod-rw\",\"readonly\":false,"
+			    "\"entry\":\"c1-2\"},"
+			    "{\"path\":\"/dev/termination-log\",\"share\":\"pod-rw\","
+			    "\"readonly\":false,\"entry\":\"c1-3\"}]");
+	assert_null(json_object_get(j, "files"));
+	json_decref(j);
+	assert_int_equal(a.nshares, 0);
+	assert_int_equal(a.ncopy_back, 0);
+	/* Nothing is copied: the initrd carries no rootfs. */
+	autofree uint8_t *img = NULL;
+	size_t len;
+	assert_int_equal(kumo_read_file(a.initrd, 1 << 24, &img, &len, &err), 0);
+	struct kumo_initrd_header h;
+	memcpy(&h, img, sizeof(h));
+	assert_int_equal(h.rootfs_size, 0);
+	builder_artifact_free(&a);
+
+	/* A tag of builder's own form, an entry that is no single name, a tag without
+	 * share: refused, naming the mount. */
+	struct builder_mount bad[] = {
+		{.guest_path = "/x", .host_path = vol, .share = true, .tag = "kumo0", .entry = "e"},
+		{.guest_path = "/x", .host_path = vol, .share = true, .tag = "t", .entry = "a/b"},
+		{.guest_path = "/x", .host_path = vol, .share = true, .tag = "t", .entry = ".."},
+		{.guest_path = "/x", .host_path = vol, .share = true, .tag = "t"},
+		{.guest_path = "/x", .host_path = vol, .tag = "t", .entry = "e"},
+		{.guest_path = "/x", .host_path = vol, .share = true, .tag = "a,b", .entry = "e"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		in.mounts = &bad[i];
+		in.nmounts = 1;
+		assert_int_equal(builder_prepare(&in, &a, &err), -1);
+		assert_int_equal(err->status, KUMO_E_INVALID);
+		assert_non_null(strstr(kumo_error_msg(err), "mount `/x`"));
+		kumo_error_free(&err);
+	}
+}
+
 static void prepare_refuses_bad_mounts(void **state)
 {
 	const char *root = *state;
@@ -651,6 +726,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(warm_prepare_reads_no_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(imports_recorded_at_compile, setup, teardown),
 		cmocka_unit_test_setup_teardown(prepare_refuses_bad_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(prepare_tagged_mounts, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("builder", tests, NULL, NULL);
 }
