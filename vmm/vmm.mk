@@ -48,10 +48,8 @@ TEST_LIBS_test_vmm_cni := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_cni := $(VMM_LDLIBS)
 TEST_LIBS_test_vmm_podnet := $(VMM_TEST_LIBS)
 TEST_LDLIBS_test_vmm_podnet := $(VMM_LDLIBS)
-TEST_LIBS_test_vmm_net := $(VMM_TEST_LIBS)
-TEST_LDLIBS_test_vmm_net := $(VMM_LDLIBS)
 # Unit tests that boot the fixture find it next to themselves (build/tests/vmm/).
-$(BUILD)/tests/test_vmm_qemu $(BUILD)/tests/test_vmm_net: $(VMM_FIXTURE)
+$(BUILD)/tests/test_vmm_qemu: $(VMM_FIXTURE)
 
 test-prereqs: $(VMM_FIXTURE) $(VMM_TOOL)
 VMM_LIBVIRT_TEST := $(BUILD)/tests/vmm/vmm-libvirt-test

@@ -167,7 +167,7 @@ esac
 eq "a fresh node gets the default list" "$(tool default-conf "$NETD" 10.99.0.0/24)" written
 eq "the default list is kept once written" "$(tool default-conf "$NETD" 10.99.0.0/24)" kept
 eq "the default list uses kubelet's pod CIDR" \
-	"$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$NETD/10-kumo.conflist")" 10.99.0.0/24
+	"$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$NETD/99-kumo.conflist")" 10.99.0.0/24
 eq "with it, the network is ready" "$(tool --conf-dir "$NETD" ready)" ready
 out=$(PLUGIN_PATH=$T/nowhere tool --conf-dir "$NETD" ready)
 case $out in
@@ -178,7 +178,7 @@ esac
 # The network's DNS (the bridge plugin passes its "dns" key into the result).
 jq --arg d "$T/ipam" '.plugins[0].ipam.dataDir = $d |
 	.plugins[0].dns = {nameservers: ["10.96.0.10"], search: ["default.svc.cluster.local"]}' \
-	"$NETD/10-kumo.conflist" >"$T/default.conflist"
+	"$NETD/99-kumo.conflist" >"$T/default.conflist"
 BRIDGE=(--conf-file "$T/default.conflist")
 
 # --- The bridge network: host -> pod, hostPort, pod -> pod, pod -> egress -------------------
