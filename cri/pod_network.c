@@ -213,8 +213,16 @@ static int podnet_setup(struct cri_podnet *s, const struct cri_pod_spec *pod, ch
 	autofree char *host = NULL;
 	struct vmm_podnet_config cfg = config_of(p, &host);
 	struct vmm_podnet pn;
-	if (vmm_podnet_setup(&cfg, &vp, &pn, err) < 0)
+	if (vmm_podnet_setup(&cfg, &vp, &pn, err) < 0) {
+		/* No network list is the node's network not being ready (as NetworkReady
+		 * says), not a missing pod; a malformed list or plugin result is the node's
+		 * fault, not the request's (which was checked above and by cri). */
+		if ((*err)->status == KUMO_E_NOT_FOUND)
+			(*err)->status = KUMO_E_UNAVAILABLE;
+		else if ((*err)->status == KUMO_E_INVALID)
+			(*err)->status = KUMO_E_INTERNAL;
 		return -1;
+	}
 	check_routes(pod, &pn);
 	*ip = xstrdup(pn.address);
 	log_info("pod %.12s: address %s/%u on network `%s`, tap %s, mtu %u (%.1f ms)", pod->id,
