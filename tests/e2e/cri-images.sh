@@ -8,10 +8,13 @@
 # Booting containers is tests/e2e/cri-vm.sh.
 # Prints `cri-images: N passed, N failed`.
 set -u
-# kumod's real backend sets up a bridge, taps and iptables rules: in a network
-# namespace of this script's own they never touch the machine's.
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+# kumod's real backend gives pods their network from CNI (a default list in this
+# script's conf dir: bridge, veths, iptables rules, taps): in network and mount
+# namespaces of this script's own they never touch the machine's.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+# Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +31,7 @@ CRICTL_TIMEOUT=60
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	registry_stop
+	umount -l "$T/netns" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -44,7 +48,7 @@ python3 "$HERE/../registry/make-layout.py" "$T/linux" v1 linux "$T/app.wasm" &&
 	skopeo copy --quiet --dest-tls-verify=false "oci:$T/linux:v1" "docker://$REG/linuxonly:v1" >"$T/skopeo.log" 2>&1 &&
 	ok "push a Linux-only image" || bad "push a Linux-only image" "$(cat "$T/skopeo.log")"
 
-"$BIN/kumod" --socket "$SOCK" --root "$T/root" --log-level debug 2>"$T/kumod.log" &
+"$BIN/kumod" --socket "$SOCK" --root "$T/root" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 

@@ -68,14 +68,16 @@ RPID=$!
 [ -n "$(wait_address "$T/k9.err")" ] || bad "a second run gets an address" "$(cat "$T/k9.err")"
 kill -9 "$RPID"; wait "$RPID" 2>/dev/null
 # The QEMU that run started (VM kumo-run-<its pid>) outlives it; end it and its files.
+killed=0
 for p in /proc/[0-9]*; do
-	cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+	cmd=$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
 	case $cmd in qemu-system*"-name kumo-run-$RPID,"*) ;; *) continue ;; esac
-	kill -9 "${p#/proc/}"
+	kill -9 "${p#/proc/}" && killed=$((killed + 1))
 	pf=$(sed -n 's/.* -pidfile \([^ ]*\).*/\1/p' <<<"$cmd")
 	case $pf in /tmp/kumo-run-*/console/qemu.pid) rm -rf "${pf%/console/qemu.pid}" ;; esac
 done
 RPID=
+eq "the killed run's QEMU is found and ended" "$killed" 1
 eq "after kill -9 the run's network is still there" "$(addresses)/$(pins)" "1/1"
 "$BIN/kumo" run --net "$T/spin.wasm" >/dev/null 2>"$T/next.err" &
 RPID=$!
