@@ -33,7 +33,19 @@ static int class_of(size_t total)
 	return c;
 }
 
+static void *alloc_block(size_t n, int zero);
+
 void *malloc(size_t n)
+{
+	return alloc_block(n, 1);
+}
+
+void *malloc_uninit(size_t n)
+{
+	return alloc_block(n, 0);
+}
+
+static void *alloc_block(size_t n, int zero)
 {
 	if (n > (1ull << 40))
 		return NULL;
@@ -57,7 +69,7 @@ void *malloc(size_t n)
 		h->size = sz - HDR;
 	} else {
 		size_t pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
-		h = page_alloc(pages);
+		h = zero ? page_alloc(pages) : page_alloc_uninit(pages);
 		if (!h)
 			return NULL;
 		h->size = pages * PAGE_SIZE - HDR;

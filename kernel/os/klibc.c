@@ -4,9 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 16 bytes, any alignment: movdqu. */
+typedef char kumo_v16 __attribute__((vector_size(16), aligned(1), may_alias));
+
+/* Bulk copies 64 bytes a turn with SSE moves: under TCG every iteration of `rep movsb`
+ * is one byte through a whole translated-block round trip (the network path copies
+ * every payload twice: file -> the app's memory -> lwIP), a loop of movdqu moves 16;
+ * on hardware it is as fast as `rep movsb` without ERMS. The tail goes bytewise. */
 void *memcpy(void *restrict d, const void *restrict s, size_t n)
 {
 	void *ret = d;
+	if (n >= 64) {
+		kumo_v16 *dv = d;
+		const kumo_v16 *sv = s;
+		for (; n >= 64; n -= 64, dv += 4, sv += 4) {
+			kumo_v16 a = sv[0], b = sv[1], c = sv[2], e = sv[3];
+			dv[0] = a;
+			dv[1] = b;
+			dv[2] = c;
+			dv[3] = e;
+		}
+		d = dv;
+		s = sv;
+	}
 	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 	return ret;
 }

@@ -47,6 +47,8 @@ __attribute__((noreturn)) void kpvpanic_hang(void);
 void page_init(const struct kumo_hvm_start_info *si);
 /* Returns n contiguous zeroed pages, or NULL. */
 void *page_alloc(size_t n);
+/* The same, with whatever the pages held (for buffers about to be overwritten). */
+void *page_alloc_uninit(size_t n);
 void page_free(void *p, size_t n);
 uint64_t page_free_count(void);
 uint64_t page_total_count(void);
@@ -159,6 +161,10 @@ uint64_t sched_switch_count(void);
 /* --- heap (heap.c): malloc/free/realloc/calloc over page_alloc --- */
 void heap_init(void);
 uint64_t heap_bytes_in_use(void);
+/* malloc whose large blocks (whole pages) are not zeroed first: lwIP's buffers
+ * (lwipopts.h mem_clib_malloc), which it fills before use. malloc's large blocks are
+ * zeroed (they always were; callers may have come to rely on it). */
+void *malloc_uninit(size_t n);
 
 /* --- clocks (clock.c) --- */
 void clock_init(void);
@@ -256,8 +262,13 @@ __attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
  * address; panics (boot error) when that fails. Without one: does nothing. */
 void net_init(void);
 int net_is_up(void);
-/* Processes what the NIC delivered and lwIP's timers; cheap when nothing happened. */
+/* Processes what the NIC delivered and lwIP's timers; cheap when nothing happened.
+ * Ends with net_flush. */
 void net_poll(void);
+/* Hands the frames lwIP queued to the NIC in one notification: every path that made
+ * lwIP send (a socket call, a close) ends with it, so frames never wait for the next
+ * call. */
+void net_flush(void);
 /* Sleeps (hlt) until the NIC interrupts, lwIP's next timer is due, or deadline_ns
  * (monotonic; UINT64_MAX = none) passes. Call net_poll() after. */
 void net_wait(uint64_t deadline_ns);
@@ -273,8 +284,67 @@ int vnet_init(const uint8_t *want, char *err, size_t errcap);
 void vnet_mac(uint8_t mac[6]);
 uint16_t vnet_mtu(void);     /* the device's MTU, or 1500 */
 const char *vnet_transport(void); /* "mmio" or "pci" */
-int vnet_tx(struct netif *nif, void *pbuf); /* lwIP linkoutput (pbuf = struct pbuf *) */
+/* lwIP linkoutput (pbuf = struct pbuf *): queues the frame; the device is told at the
+ * next vnet_flush (or once TX_KICK_BATCH frames wait). */
+int vnet_tx(struct netif *nif, void *pbuf);
+void vnet_flush(void);        /* tells the device about queued frames, if any */
 void vnet_poll(struct netif *nif);   /* hands received frames to nif->input */
+int vnet_csum_offload(void);  /* the device completes tx TCP checksums (CSUM) */
+int vnet_tso(void);           /* ... and segments large TCP/IPv4 packets (HOST_TSO4) */
+/* Before the CPU halts (net.c's idle hook): lets the rx queue interrupt again (it is
+ * quiet while the kernel runs: every wait polls first). 1 when frames arrived meanwhile
+ * (do not halt; the queue is quiet again). vnet_poll quiets it again (vnet_disarm). */
+int vnet_arm(void);
+void vnet_disarm(void);
+/* What the NIC did since boot (counters for net_usage, the bench's guest profile). */
+struct vnet_stats {
+	uint64_t tx_pkts, tx_bytes; /* frames handed to the device, their bytes */
+	uint64_t tx_tso;            /* of which the device segments (GSO TCPV4) */
+	uint64_t tx_copied;         /* of which went through a bounce buffer */
+	uint64_t tx_kicks, tx_kicks_skipped; /* tx notifications written / not needed */
+	uint64_t rx_pkts;           /* frames handed to lwIP */
+	uint64_t rx_kicks, rx_kicks_skipped; /* rx refill notifications written / not */
+	uint64_t arms;              /* idle moments that let the NIC interrupt (vnet_arm) */
+	uint64_t arm_hits;          /* of which found frames already there (no halt) */
+};
+void vnet_stats(struct vnet_stats *out);
+/* The guest-side profile of the network path (`kumo.netprof=1` on the kernel command
+ * line; off: nothing is timed): TSC ticks spent in each stage, logged at exit with the
+ * NIC's counters. Stages nest as marked; "busy" is everything but idle. */
+enum netprof_stage {
+	NETPROF_POLL,   /* net_poll: frames into lwIP, its timers (and what they send) */
+	NETPROF_IDLE,   /* idle: from vnet_arm to the next poll (the scheduler's hlt) */
+	NETPROF_WRITE,  /* tcp_write in sock_send: the app's bytes copied into lwIP */
+	NETPROF_OUTPUT, /* tcp_output in sock_send: segments to the driver */
+	NETPROF_TX,     /* vnet_tx (inside POLL and OUTPUT) */
+	NETPROF_KICK,   /* tx notifications (vnet_flush: inside POLL, OUTPUT or alone) */
+	NETPROF_RECV,   /* copies from lwIP's pbufs into the app's memory (sock_recv) */
+	NETPROF_N
+};
+extern int kumo_netprof;
+extern uint64_t kumo_netprof_ticks[NETPROF_N];
+/* prof_begin() returns the TSC when profiling is on (else 0); prof_end adds the time
+ * since to the stage. */
+static inline uint64_t prof_begin(void)
+{
+	if (!kumo_netprof)
+		return 0;
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+static inline void prof_end(enum netprof_stage st, uint64_t t0)
+{
+	if (t0)
+		kumo_netprof_ticks[st] += prof_begin() - t0;
+}
+/* The MSS the device cuts TSO packets to, 0: no TSO (net.c). */
+uint16_t net_tso_mss(void);
+/* A connected TCP pcb (struct tcp_pcb *) whose MSS is the link's: from now on lwIP
+ * builds segments of up to NET_TSO_SEG bytes and the device cuts them (no-op without
+ * TSO). */
+void net_tcp_tso(void *pcb);
+#define NET_TSO_SEG (44u * 1460u)
 /* The PCI bus (pci.c): config space through ports 0xcf8/0xcfc. */
 uint32_t pci_read32(int bus, int dev, int fn, int off);
 void pci_write32(int bus, int dev, int fn, int off, uint32_t v);

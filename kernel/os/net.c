@@ -6,16 +6,29 @@
 #include "kernel/os/kos.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/init.h"
+#include "lwip/ip4_frag.h"
 #include "lwip/memp.h"
 #include "lwip/netif.h"
+#include "lwip/prot/ip.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/stats.h"
+#include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
 static struct netif nif;
 static int up;
 static int have_nic; /* up without a NIC: a pod's loopback only */
+static u16_t link_mtu;  /* the link's MTU (nif.mtu is larger with TSO) */
+static u16_t tso_mss;   /* TCP payload per wire segment when the device cuts, 0: no TSO */
+static uint64_t up_tsc; /* TSC when the network came up (the profile's span) */
+int kumo_netprof;
+uint64_t kumo_netprof_ticks[NETPROF_N];
+
+static void net_idle(void);
 
 u32_t sys_now(void)
 {
@@ -39,11 +52,62 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
 	return (err_t)vnet_tx(n, p);
 }
 
+/* With TSO the netif's MTU is the largest IP packet (lwIP hands big TCP segments on
+ * whole); anything else longer than the link's MTU is fragmented here, as lwIP would
+ * have. */
+static err_t nif_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
+{
+	if (p->tot_len > link_mtu && IPH_PROTO((struct ip_hdr *)p->payload) != IP_PROTO_TCP) {
+		u16_t big = n->mtu;
+		n->mtu = link_mtu;
+		err_t e = ip4_frag(p, n, dst); /* fragments come back through nif_output */
+		n->mtu = big;
+		return e;
+	}
+	return etharp_output(n, p, dst);
+}
+
+uint16_t net_tso_mss(void) { return tso_mss; }
+
+void net_tcp_tso(void *pv)
+{
+	struct tcp_pcb *pcb = pv;
+	/* Only at the link's own MSS: one the peer lowered stays (the device would cut
+	 * to ours). */
+	if (tso_mss && pcb->mss == tso_mss)
+		pcb->mss = NET_TSO_SEG;
+}
+
+/* lwipopts.h LWIP_HOOK_IP4_INPUT: a TCP segment of ours that came back through the
+ * netif's loopback (sent to our own address) carries no checksum when the device sums
+ * for us: sum it, so lwIP's check (still on for what comes from the wire) passes. */
+int kumo_ip4_input_hook(struct pbuf *p, struct netif *inp)
+{
+	if (inp != &nif || !vnet_csum_offload() || p->len < IP_HLEN)
+		return 0;
+	struct ip_hdr *ip = p->payload;
+	if (IPH_PROTO(ip) != IP_PROTO_TCP || !ip4_addr_cmp(&ip->src, netif_ip4_addr(&nif)))
+		return 0;
+	u16_t hl = (u16_t)IPH_HL_BYTES(ip), len = lwip_ntohs(IPH_LEN(ip));
+	if (len < hl + TCP_HLEN || len > p->tot_len || p->len < hl + TCP_HLEN)
+		return 0;
+	ip4_addr_t src, dst;
+	ip4_addr_copy(src, ip->src);
+	ip4_addr_copy(dst, ip->dest);
+	struct tcp_hdr *th = (struct tcp_hdr *)((u8_t *)p->payload + hl);
+	th->chksum = 0;
+	pbuf_remove_header(p, hl);
+	u16_t c = inet_chksum_pseudo_partial(p, IP_PROTO_TCP, (u16_t)(len - hl), (u16_t)(len - hl), &src, &dst);
+	pbuf_add_header(p, hl);
+	th->chksum = c;
+	return 0;
+}
+
 static err_t nif_init(struct netif *n)
 {
 	n->name[0] = 'e';
 	n->name[1] = 'n';
-	n->output = etharp_output;
+	n->output = nif_output;
 	n->linkoutput = linkoutput;
 	n->hwaddr_len = 6;
 	vnet_mac(n->hwaddr);
@@ -51,6 +115,17 @@ static err_t nif_init(struct netif *n)
 	n->mtu = (u16_t)(mtu > 0 && mtu < vnet_mtu() ? mtu : vnet_mtu());
 	if (n->mtu > 1500)
 		n->mtu = 1500; /* rx buffers hold one 1514-byte frame */
+	link_mtu = n->mtu;
+	if (vnet_csum_offload()) {
+		/* The device completes our TCP checksums (virtio_net.c). */
+		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
+	}
+	/* TSO when our MSS is the link's (TCP_MSS is what lwIP advertises): lwIP sends
+	 * segments of up to NET_TSO_SEG, the device cuts them to tso_mss. */
+	if (vnet_tso() && link_mtu - IP_HLEN - TCP_HLEN == TCP_MSS) {
+		tso_mss = TCP_MSS;
+		n->mtu = 0xffff;
+	}
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
 	return ERR_OK;
 }
@@ -73,6 +148,8 @@ void net_init(void)
 	char err[200];
 	if (vnet_init(c->has_mac ? c->mac : NULL, err, sizeof(err)) < 0)
 		panic("network: %s", err);
+	kumo_netprof = strstr(kumo_bootcfg.cmdline, "kumo.netprof=1") != NULL;
+	up_tsc = rdtsc();
 	lwip_init();
 	ip4_addr_t a, m, g;
 	IP4_ADDR(&a, c->addr[0], c->addr[1], c->addr[2], c->addr[3]);
@@ -92,9 +169,11 @@ void net_init(void)
 		dns_setserver((u8_t)i, &d);
 	}
 	up = have_nic = 1;
-	sched_idle_hook = net_poll; /* loopback frames and lwIP's timers move while idle */
+	/* Loopback frames and lwIP's timers move while idle; the NIC may interrupt then. */
+	sched_idle_hook = net_idle;
 	/* Announce ourselves so the host's neighbour cache learns us without asking. */
 	etharp_gratuitous(&nif);
+	net_flush();
 	klog("net: %s virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u.%u.%u.%u/%d mtu %u", vnet_transport(),
 	     nif.hwaddr[0], nif.hwaddr[1], nif.hwaddr[2], nif.hwaddr[3], nif.hwaddr[4], nif.hwaddr[5],
 	     c->addr[0], c->addr[1], c->addr[2], c->addr[3], c->prefix, nif.mtu);
@@ -104,11 +183,31 @@ void net_poll(void)
 {
 	if (!up)
 		return;
+	uint64_t t0 = prof_begin();
 	kumo_net_irq_pending = 0;
 	if (have_nic)
 		vnet_poll(&nif);
 	netif_poll_all(); /* loopback */
 	sys_check_timeouts();
+	net_flush();
+	prof_end(NETPROF_POLL, t0);
+}
+
+void net_flush(void)
+{
+	if (have_nic)
+		vnet_flush();
+}
+
+/* The scheduler's idle hook (interrupts off, nothing to run): what arrived is
+ * processed, then the NIC may interrupt the hlt that follows; frames that came
+ * meanwhile count as an event, so there is no hlt (the next net_poll quiets the NIC
+ * again). */
+static void net_idle(void)
+{
+	net_poll();
+	if (have_nic && vnet_arm())
+		sched_kick();
 }
 
 void net_wait(uint64_t deadline_ns)
@@ -125,9 +224,11 @@ void net_wait(uint64_t deadline_ns)
 	}
 	if (until <= now)
 		return;
+	net_flush();
 	/* An interrupt after this check and before the wait still ends the wait: the
 	 * scheduler counts interrupts since this thread last woke. Other threads run
-	 * meanwhile; lwIP's callbacks kick the waiters when data moved (plat_net.c). */
+	 * meanwhile; lwIP's callbacks kick the waiters when data moved (plat_net.c). The
+	 * NIC interrupts only once the CPU goes idle (net_idle). */
 	if (!kumo_net_irq_pending)
 		sched_wait(KWAKE_IRQ, until);
 	kstop_check();
@@ -152,4 +253,28 @@ void net_log_usage(void)
 	char line[300];
 	net_usage(line, sizeof(line));
 	klog("kumo-net: %s", line);
+	if (!have_nic)
+		return;
+	struct vnet_stats v;
+	vnet_stats(&v);
+	klog("kumo-nic: tx=%llu tx-bytes=%llu tx-tso=%llu tx-copied=%llu tx-kicks=%llu "
+	     "tx-kicks-skipped=%llu rx=%llu rx-kicks=%llu rx-kicks-skipped=%llu arms=%llu sleeps=%llu "
+	     "offload=%s", (unsigned long long)v.tx_pkts, (unsigned long long)v.tx_bytes,
+	     (unsigned long long)v.tx_tso, (unsigned long long)v.tx_copied,
+	     (unsigned long long)v.tx_kicks, (unsigned long long)v.tx_kicks_skipped,
+	     (unsigned long long)v.rx_pkts, (unsigned long long)v.rx_kicks,
+	     (unsigned long long)v.rx_kicks_skipped, (unsigned long long)v.arms,
+	     (unsigned long long)(v.arms - v.arm_hits), tso_mss ? "csum+tso" : vnet_csum_offload() ? "csum" : "none");
+	if (kumo_netprof) {
+		uint64_t *t = kumo_netprof_ticks;
+		klog("kumo-netprof: us since up=%llu poll=%llu idle=%llu write=%llu output=%llu tx-us=%llu "
+		     "kick-us=%llu recv-copy=%llu", (unsigned long long)(clock_tsc_to_ns(rdtsc() - up_tsc) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_POLL]) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_IDLE]) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_WRITE]) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_OUTPUT]) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_TX]) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_KICK]) / 1000),
+		     (unsigned long long)(clock_tsc_to_ns(t[NETPROF_RECV]) / 1000));
+	}
 }

@@ -108,7 +108,20 @@ void page_init(const struct kumo_hvm_start_info *si)
 	hint = 0;
 }
 
+static void *alloc_run(size_t n, int zero);
+
 void *page_alloc(size_t n)
+{
+	return alloc_run(n, 1);
+}
+
+void *page_alloc_uninit(size_t n)
+{
+	return alloc_run(n, 0);
+}
+
+/* n free pages in a row, marked used; zeroed (those freed before) when `zero`. */
+static void *alloc_run(size_t n, int zero)
 {
 	if (n == 0 || n > nfree)
 		return NULL;
@@ -128,7 +141,7 @@ void *page_alloc(size_t n)
 			}
 			for (uint64_t q = p; q < p + n; q++) {
 				set_used(q);
-				if ((dirty[q / 64] >> (q % 64)) & 1) {
+				if (zero && (dirty[q / 64] >> (q % 64)) & 1) {
 					uint64_t *z = (uint64_t *)(uintptr_t)(q * PAGE_SIZE);
 					size_t cnt = PAGE_SIZE / 8;
 					__asm__ volatile("rep stosq" : "+D"(z), "+c"(cnt) : "a"(0ull) : "memory");

@@ -148,13 +148,14 @@ static void on_tcp_err(void *arg, err_t err)
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct ksock *s = arg;
-	(void)pcb;
 	if (s) {
 		s->connecting = 0;
 		s->connected = err == ERR_OK;
 		if (err != ERR_OK)
 			s->err = from_lwip_err(err);
 	}
+	if (err == ERR_OK)
+		net_tcp_tso(pcb);
 	sched_kick();
 	return ERR_OK;
 }
@@ -205,6 +206,7 @@ static err_t on_tcp_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 	c->type = KUMO_PLAT_SOCK_STREAM;
 	c->connected = 1;
 	tcp_attach(c, newpcb);
+	net_tcp_tso(newpcb);
 	if (l->aq_tail)
 		l->aq_tail->aq_next = c;
 	else
@@ -285,6 +287,7 @@ void ksock_free(struct ksock *s)
 		free(d);
 	}
 	free(s);
+	net_flush(); /* the FINs and RSTs */
 }
 
 uint8_t ksock_filetype(struct ksock *s)
@@ -484,6 +487,7 @@ int kumo_plat_sock_connect(struct kumo_plat_file *f, const struct kumo_plat_sock
 		if (e != ERR_OK)
 			return -from_lwip_err(e);
 		s->connecting = 1;
+		net_flush(); /* the SYN */
 		if (nonblocking(f))
 			return -WASI_EINPROGRESS;
 	} else if (nonblocking(f)) {
@@ -547,9 +551,20 @@ static void tcp_consume(struct ksock *s, size_t n)
 	}
 }
 
+static int sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     uint32_t flags, size_t *done, bool *truncated, struct kumo_plat_sockaddr *from);
+
 int kumo_plat_sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 			uint32_t flags, size_t *done, bool *truncated,
 			struct kumo_plat_sockaddr *from)
+{
+	int rc = sock_recv(f, iov, n, flags, done, truncated, from);
+	net_flush(); /* window updates tcp_recved sent */
+	return rc;
+}
+
+static int sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     uint32_t flags, size_t *done, bool *truncated, struct kumo_plat_sockaddr *from)
 {
 	struct ksock *s = sock_of(f);
 	*done = 0;
@@ -590,7 +605,9 @@ int kumo_plat_sock_recv(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 				size_t avail = s->rx->tot_len;
 				if (!waitall || peek || avail >= cap - *done || s->rx_eof || !s->tcp) {
 					size_t take = avail < cap - *done ? avail : cap - *done;
+					uint64_t t0 = prof_begin();
 					size_t got = copy_out(s->rx, 0, iov, n, *done, take);
+					prof_end(NETPROF_RECV, t0);
 					if (!peek)
 						tcp_consume(s, got);
 					*done += got;
@@ -660,8 +677,21 @@ static int udp_send_iov(struct ksock *s, const struct kumo_plat_iov *iov, size_t
 	return 0;
 }
 
+static int sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     const struct kumo_plat_sockaddr *to, size_t *done);
+
 int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
 			const struct kumo_plat_sockaddr *to, size_t *done)
+{
+	int rc = sock_send(f, iov, n, to, done);
+	uint64_t t0 = prof_begin();
+	net_flush(); /* what tcp_output or udp queued, whichever way it returned */
+	prof_end(NETPROF_OUTPUT, t0);
+	return rc;
+}
+
+static int sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t n,
+		     const struct kumo_plat_sockaddr *to, size_t *done)
 {
 	struct ksock *s = sock_of(f);
 	*done = 0;
@@ -696,7 +726,9 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 			if (c > 0xffff)
 				c = 0xffff;
 			u8_t fl = TCP_WRITE_FLAG_COPY | (*done + c < total ? TCP_WRITE_FLAG_MORE : 0);
+			uint64_t t0 = prof_begin();
 			err_t e = tcp_write(s->tcp, (const uint8_t *)iov[i].buf + off, (u16_t)c, fl);
+			prof_end(NETPROF_WRITE, t0);
 			if (e == ERR_OK) {
 				off += c;
 				*done += c;
@@ -706,7 +738,9 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 				return *done ? 0 : -from_lwip_err(e);
 		}
 		/* Full: push what is queued and wait for acknowledgements. */
+		uint64_t t0 = prof_begin();
 		tcp_output(s->tcp);
+		prof_end(NETPROF_OUTPUT, t0);
 		if (nonblocking(f))
 			return *done ? 0 : -WASI_EAGAIN;
 		if (clock_monotonic_ns() >= deadline)
@@ -716,8 +750,11 @@ int kumo_plat_sock_send(struct kumo_plat_file *f, const struct kumo_plat_iov *io
 			net_wait(deadline); /* until acknowledgements (or the deadline) arrive */
 		net_poll();
 	}
-	if (s->tcp)
+	if (s->tcp) {
+		uint64_t t0 = prof_begin();
 		tcp_output(s->tcp);
+		prof_end(NETPROF_OUTPUT, t0);
+	}
 	return 0;
 }
 
@@ -740,11 +777,14 @@ int kumo_plat_sock_shutdown(struct kumo_plat_file *f, uint32_t how)
 		s->shut_wr = 1;
 		if (s->tcp) {
 			err_t e = tcp_shutdown(s->tcp, 0, 1);
-			if (e != ERR_OK)
+			if (e != ERR_OK) {
+				net_flush();
 				return -from_lwip_err(e);
+			}
 			net_poll();
 		}
 	}
+	net_flush(); /* window updates from tcp_consume */
 	return 0;
 }
 

@@ -227,12 +227,27 @@ void virtq_push(struct virtq *q, uint16_t id)
 
 void virtq_notify(struct virtio_dev *d, struct virtq *q)
 {
+	/* The fence orders our avail->idx store before the flags load: a device that
+	 * turns notifications back on re-checks avail->idx after it (virtio 1.x
+	 * 2.7.10), so one of the two sides sees the new buffers. */
 	mfence();
+	if (*(volatile uint16_t *)&q->used->flags & VIRTQ_USED_F_NO_NOTIFY) {
+		q->kick = 0;
+		q->suppressed++;
+		return;
+	}
+	q->notified++;
 	if (d->pci)
 		mmio_write16(q->notify, q->index);
 	else
 		mmio_write32(q->notify, q->index);
 	q->kick = 0;
+}
+
+void virtq_suppress_irq(struct virtq *q, int on)
+{
+	*(volatile uint16_t *)&q->avail->flags = on ? VIRTQ_AVAIL_F_NO_INTERRUPT : 0;
+	mfence();
 }
 
 struct virtq_used_elem virtq_pop(struct virtq *q)

@@ -28,6 +28,11 @@
 #define VIRTIO_F_INDIRECT_DESC (1ull << 28)
 #define VIRTIO_F_VERSION_1 (1ull << 32)
 
+/* Ring flags: the device asks for no notifications (used->flags), the driver for no
+ * interrupts (avail->flags). Hints only: either side may still send one. */
+#define VIRTQ_USED_F_NO_NOTIFY 1
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+
 /* Descriptor flags. */
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
@@ -61,6 +66,8 @@ struct virtq {
 	uint16_t last_used;        /* used->idx already consumed */
 	uintptr_t notify;          /* where to write the queue's notification */
 	int kick;                  /* buffers made available since the last notify */
+	uint64_t notified;         /* notifications written to the device */
+	uint64_t suppressed;       /* notifications skipped: the device asked for none */
 };
 
 /* One device found by virtio_probe. Filled by the probe; the driver keeps a copy. */
@@ -111,8 +118,14 @@ uint32_t virtio_irq_ack(struct virtio_dev *d);
 
 /* Puts the chain starting at descriptor id on the avail ring (not yet notified). */
 void virtq_push(struct virtq *q, uint16_t id);
-/* Tells the device about what virtq_push added. */
+/* Tells the device about what virtq_push added, unless the device said it does not
+ * want to hear (VIRTQ_USED_F_NO_NOTIFY: it is processing the queue already and will
+ * see the new buffers). */
 void virtq_notify(struct virtio_dev *d, struct virtq *q);
+/* Asks the device not to interrupt for this queue (on = 1) or to interrupt again
+ * (on = 0). After turning interrupts back on, check virtq_has_used once more: a chain
+ * returned before the device saw the change raised no interrupt. */
+void virtq_suppress_irq(struct virtq *q, int on);
 /* Whether the device returned a chain not yet consumed. */
 static inline int virtq_has_used(const struct virtq *q)
 {

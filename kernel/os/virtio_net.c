@@ -1,4 +1,4 @@
-/* kernel/os/virtio_net.c - virtio-net over MMIO (microvm; virtio 1.x or QEMU's default legacy interface) or PCI (pc/q35, virtio 1.x): split rings, interrupt-driven, rx buffers lent to lwIP in place. */
+/* kernel/os/virtio_net.c - virtio-net over MMIO (microvm; virtio 1.x or QEMU's default legacy interface) or PCI (pc/q35, virtio 1.x): split rings, interrupts only while the kernel waits, rx buffers lent to lwIP in place, TCP checksum and segmentation offload (CSUM, GUEST_CSUM, HOST_TSO4) when the device has them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,14 +6,31 @@
 #include "kernel/arch/x86_64/x86.h"
 #include "kernel/os/kos.h"
 #include "kernel/os/virtio.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/prot/ip.h"
 
+#define VIRTIO_NET_F_CSUM (1ull << 0)       /* the device completes tx checksums */
+#define VIRTIO_NET_F_GUEST_CSUM (1ull << 1) /* rx packets may carry partial checksums */
 #define VIRTIO_NET_F_MTU (1ull << 3)
 #define VIRTIO_NET_F_MAC (1ull << 5)
+#define VIRTIO_NET_F_HOST_TSO4 (1ull << 11) /* the device segments large TCP/IPv4 packets */
+
+/* struct virtio_net_hdr (virtio 1.x 5.1.6): the first hdr_len bytes of every buffer. */
+#define HDR_F_NEEDS_CSUM 1 /* checksum from csum_start, stored at csum_start + csum_offset */
+#define HDR_F_DATA_VALID 2 /* rx: the device checked the checksum */
+#define HDR_GSO_NONE 0
+#define HDR_GSO_TCPV4 1
+struct net_hdr {
+	uint8_t flags, gso_type;
+	uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
 #define TX_SEGS 16 /* entries of a tx slot's indirect table: header + 15 pbufs */
 
 #define QSIZE_MAX 128 /* descriptors (= buffers) per queue */
+#define TX_KICK_BATCH 16 /* frames queued before a notification no matter what */
 #define BUF_SIZE 2048 /* one frame (1514) + the 12-byte header fits */
 #define HDR_LEN nic.hdr_len
 
@@ -39,6 +56,12 @@ static struct {
 	int indirect;                   /* zero-copy tx through indirect tables */
 	struct virtq_desc *tx_tables;   /* TX_SEGS entries per tx slot */
 	struct pbuf *tx_pbuf[QSIZE_MAX]; /* held until the device is done */
+	int csum;                       /* CSUM: tx TCP checksums left to the device */
+	int guest_csum;                 /* GUEST_CSUM: rx packets say what was checked */
+	int tso;                        /* HOST_TSO4 (+ CSUM + indirect tables) */
+	int armed;                      /* rx interrupts on (vnet_arm) */
+	uint64_t arm_tsc;               /* when (kumo.netprof: the idle time) */
+	struct vnet_stats st;
 } nic;
 
 /* A queue with one BUF_SIZE buffer per descriptor. */
@@ -78,8 +101,15 @@ static int device_start(const uint8_t *want, char *err, size_t errcap)
 {
 	struct virtio_dev *d = &nic.dev;
 	uint64_t f;
-	if (virtio_negotiate(d, VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU | VIRTIO_F_INDIRECT_DESC, &f,
-			     err, errcap) < 0)
+	uint64_t want_f = VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU | VIRTIO_F_INDIRECT_DESC;
+	/* kumo.net_offload=off|csum on the kernel command line: fewer offloads (to compare). */
+	const char *off = strstr(kumo_bootcfg.cmdline, "kumo.net_offload=");
+	off = off ? off + sizeof("kumo.net_offload=") - 1 : "";
+	if (strncmp(off, "off", 3) != 0)
+		want_f |= VIRTIO_NET_F_CSUM;
+	if (strncmp(off, "off", 3) != 0 && strncmp(off, "csum", 4) != 0)
+		want_f |= VIRTIO_NET_F_HOST_TSO4;
+	if (virtio_negotiate(d, want_f, &f, err, errcap) < 0)
 		return -1;
 	nic.hdr_len = d->legacy ? 10 : 12;
 	for (int i = 0; i < 6; i++)
@@ -118,6 +148,14 @@ static int device_start(const uint8_t *want, char *err, size_t errcap)
 		nic.tx_tables = page_alloc((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 		nic.indirect = nic.tx_tables != NULL;
 	}
+	nic.csum = (f & VIRTIO_NET_F_CSUM) != 0;
+	nic.guest_csum = (f & VIRTIO_NET_F_GUEST_CSUM) != 0;
+	/* A TSO packet is larger than a bounce buffer: only through indirect tables. */
+	nic.tso = nic.csum && nic.indirect && (f & VIRTIO_NET_F_HOST_TSO4);
+	/* Completions are found by polling; an interrupt is only wanted while the kernel
+	 * sleeps (vnet_arm). */
+	virtq_suppress_irq(&nic.tx, 1);
+	virtq_suppress_irq(&nic.rx, 1);
 	virtio_driver_ok(d);
 	virtq_notify(d, &nic.rx);
 	return 0;
@@ -158,6 +196,8 @@ int vnet_init(const uint8_t *want, char *err, size_t errcap)
 }
 
 void vnet_mac(uint8_t mac[6]) { memcpy(mac, nic.mac, 6); }
+int vnet_csum_offload(void) { return nic.csum; }
+int vnet_tso(void) { return nic.tso; }
 uint16_t vnet_mtu(void) { return nic.mtu ? nic.mtu : 1500; }
 const char *vnet_transport(void) { return nic.dev.pci ? "pci" : "mmio"; }
 
@@ -177,6 +217,66 @@ static void tx_reclaim(void)
 	}
 }
 
+/* The header of a frame whose first `len` bytes (at e) are contiguous: for a TCP/IPv4
+ * segment with checksum offload, the checksum is left to the device (NEEDS_CSUM from the
+ * TCP header on; lwIP leaves the field zero on this netif, net.c) and the field gets the
+ * pseudo-header sum the device starts from; a segment longer than tso_mss is handed over
+ * whole for the device to cut (GSO TCPV4; the pseudo-header sum then covers the whole
+ * length, as Linux's does). Anything else: a zero header, lwIP summed it all. 0, or -1
+ * when the frame is TCP but its headers are not all within len. */
+static int tx_header(uint8_t *e, uint32_t len, uint32_t tot_len, struct net_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (!nic.csum || len < 14 + 20 || e[12] != 0x08 || e[13] != 0x00)
+		return 0;
+	uint8_t *ip = e + 14;
+	uint32_t ihl = (ip[0] & 0x0fu) * 4u;
+	if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_TCP)
+		return 0;
+	if (len < 14 + ihl + 20 || 14 + ihl + 20 > tot_len)
+		return -1;
+	uint8_t *th = ip + ihl;
+	uint32_t thl = (th[12] >> 4) * 4u;
+	uint16_t l4 = (uint16_t)(((uint32_t)ip[2] << 8 | ip[3]) - ihl);
+	ip4_addr_t src, dst;
+	memcpy(&src, ip + 12, 4);
+	memcpy(&dst, ip + 16, 4);
+	/* With nothing summed, lwIP returns the complement of the pseudo-header's sum. */
+	uint16_t ps = (uint16_t)~inet_chksum_pseudo_partial(NULL, IP_PROTO_TCP, l4, 0, &src, &dst);
+	memcpy(th + 16, &ps, 2);
+	h->flags = HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)(14 + ihl);
+	h->csum_offset = 16;
+	uint16_t mss = net_tso_mss();
+	if (nic.tso && mss && l4 > thl + mss) {
+		h->gso_type = HDR_GSO_TCPV4;
+		h->gso_size = mss;
+		h->hdr_len = (uint16_t)(14 + ihl + thl);
+		nic.st.tx_tso++;
+	}
+	return 0;
+}
+
+static err_t tx_frame(struct pbuf *p);
+
+void vnet_flush(void)
+{
+	if (!nic.found || !nic.tx.kick)
+		return;
+	uint64_t t0 = prof_begin();
+	virtq_notify(&nic.dev, &nic.tx);
+	prof_end(NETPROF_KICK, t0);
+}
+
+/* A frame is on the ring: the device hears of it at the next vnet_flush (every kernel
+ * path that sends ends with one: one notification per burst, not per frame), or now
+ * when a burst has grown long. */
+static void tx_queued(void)
+{
+	if (nic.tx.kick >= TX_KICK_BATCH)
+		vnet_flush();
+}
+
 int vnet_tx(struct netif *nif, void *pv)
 {
 	(void)nif;
@@ -191,10 +291,19 @@ int vnet_tx(struct netif *nif, void *pv)
 	}
 	if (nic.ntx_free == 0)
 		return ERR_MEM;
-	if (p->tot_len > BUF_SIZE - HDR_LEN)
-		return ERR_BUF;
+	uint64_t t0 = prof_begin();
+	err_t rc = tx_frame(p);
+	prof_end(NETPROF_TX, t0);
+	return rc;
+}
+
+/* vnet_tx with a free slot: zero-copy through an indirect table, else a bounce buffer. */
+static err_t tx_frame(struct pbuf *p)
+{
 	uint16_t id = nic.tx_free[--nic.ntx_free];
 	uint8_t *b = (uint8_t *)(uintptr_t)(nic.tx_bufs + (size_t)id * BUF_SIZE);
+	nic.st.tx_pkts++;
+	nic.st.tx_bytes += p->tot_len;
 	if (nic.indirect) {
 		/* Zero-copy: the device reads the pbufs in place (identity-mapped kernel
 		 * memory); lwIP does not touch a segment whose pbuf we still hold. */
@@ -213,8 +322,10 @@ int vnet_tx(struct netif *nif, void *pv)
 			t[k - 1].flags = VIRTQ_DESC_F_NEXT;
 			k++;
 		}
-		if (!q) {
+		struct net_hdr h;
+		if (!q && tx_header(p->payload, p->len, p->tot_len, &h) == 0) {
 			memset(b, 0, HDR_LEN);
+			memcpy(b, &h, sizeof(h));
 			t[0].addr = (uintptr_t)b;
 			t[0].len = HDR_LEN;
 			t[k - 1].flags = 0;
@@ -224,28 +335,73 @@ int vnet_tx(struct netif *nif, void *pv)
 			nic.tx.desc[id].len = (uint32_t)(k * sizeof(struct virtq_desc));
 			nic.tx.desc[id].flags = VIRTQ_DESC_F_INDIRECT;
 			virtq_push(&nic.tx, id);
-			virtq_notify(&nic.dev, &nic.tx);
+			tx_queued();
 			LINK_STATS_INC(link.xmit);
 			return ERR_OK;
 		}
 	}
+	/* Copied into the slot's buffer: one frame at most (no TSO this way). */
+	if (p->tot_len > BUF_SIZE - HDR_LEN) {
+		nic.tx_free[nic.ntx_free++] = id;
+		return ERR_BUF;
+	}
+	nic.st.tx_copied++;
 	memset(b, 0, HDR_LEN);
 	pbuf_copy_partial(p, b + HDR_LEN, p->tot_len, 0);
+	struct net_hdr h;
+	tx_header(b + HDR_LEN, p->tot_len, p->tot_len, &h);
+	memcpy(b, &h, sizeof(h));
 	nic.tx.desc[id].addr = (uintptr_t)b;
 	nic.tx.desc[id].len = HDR_LEN + p->tot_len;
 	nic.tx.desc[id].flags = 0;
 	virtq_push(&nic.tx, id);
-	virtq_notify(&nic.dev, &nic.tx);
+	tx_queued();
 	LINK_STATS_INC(link.xmit);
 	return ERR_OK;
+}
+
+int vnet_arm(void)
+{
+	if (!nic.found)
+		return 0;
+	nic.st.arms++;
+	virtq_suppress_irq(&nic.rx, 0);
+	/* Acknowledge what raised the line before: what arrives from now on raises a new
+	 * edge. */
+	virtio_irq_ack(&nic.dev);
+	if (virtq_has_used(&nic.rx)) {
+		virtq_suppress_irq(&nic.rx, 1);
+		nic.st.arm_hits++;
+		return 1;
+	}
+	nic.armed = 1;
+	nic.arm_tsc = prof_begin();
+	return 0;
+}
+
+void vnet_disarm(void)
+{
+	if (!nic.armed)
+		return;
+	nic.armed = 0;
+	virtq_suppress_irq(&nic.rx, 1);
+	prof_end(NETPROF_IDLE, nic.arm_tsc);
+}
+
+void vnet_stats(struct vnet_stats *out)
+{
+	*out = nic.st;
+	out->tx_kicks = nic.tx.notified;
+	out->tx_kicks_skipped = nic.tx.suppressed;
+	out->rx_kicks = nic.rx.notified;
+	out->rx_kicks_skipped = nic.rx.suppressed;
 }
 
 void vnet_poll(struct netif *nif)
 {
 	if (!nic.found)
 		return;
-	/* Acknowledge first: what arrives while we drain raises a new edge. */
-	virtio_irq_ack(&nic.dev);
+	vnet_disarm(); /* the kernel runs: it polls */
 	tx_reclaim();
 	struct virtq *q = &nic.rx;
 	while (virtq_has_used(q)) {
@@ -280,6 +436,7 @@ void vnet_poll(struct netif *nif)
 			continue;
 		}
 		LINK_STATS_INC(link.recv);
+		nic.st.rx_pkts++;
 		if (nif->input(p, nif) != ERR_OK)
 			pbuf_free(p);
 	}

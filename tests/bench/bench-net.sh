@@ -16,6 +16,7 @@ secs=${BENCH_NET_SECS:-5}
 kumo=$build/bin/kumo
 apps=$build/apps
 check="python3 $root/tests/net/net_check.py"
+source "$here/bench-lib.sh"
 start_timeout=${NET_START_TIMEOUT:-180}
 
 command -v wrk >/dev/null || { echo "bench-net: wrk is not installed (deploy/install-deps.sh)" >&2; exit 1; }
@@ -94,31 +95,6 @@ stop() {
 	server_pid=
 }
 
-# wrk output -> "req/s MB/s p50ms p99ms errors"
-parse_wrk() {
-	awk '
-	function ms(v) {
-		if (v ~ /us$/) return v / 1000
-		if (v ~ /ms$/) return v + 0
-		if (v ~ /s$/) return v * 1000
-		return v
-	}
-	function mb(v) {
-		if (v ~ /GB$/) return v * 1024
-		if (v ~ /MB$/) return v + 0
-		if (v ~ /KB$/) return v / 1024
-		if (v ~ /B$/) return v / 1048576
-		return v
-	}
-	/Requests\/sec:/ { rps = $2 }
-	/Transfer\/sec:/ { mbs = mb($2) }
-	/^ +50%/ { p50 = ms($2) }
-	/^ +99%/ { p99 = ms($2) }
-	/Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
-	/Non-2xx/ { err += $NF }
-	END { printf "%.0f %.1f %.3f %.3f %d\n", rps, mbs, p50, p99, err }'
-}
-
 declare -A res
 runners=(native hosted vm)
 vm_reason=
@@ -151,7 +127,7 @@ for f in 1k 64k; do
 				printf '%-5s %5s  %-7s %s\n' "$f" "$c" "$r" "unavailable: $reason"
 				continue
 			fi
-			read -r rps mbs p50 p99 err <<<"$v"
+			read -r rps mbs p50 p99 err _ <<<"$v"
 			nat=${res[native.$f.$c]:-}
 			ratio=-
 			if [ -n "$nat" ]; then

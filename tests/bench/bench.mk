@@ -71,6 +71,15 @@ bench-net: deps
 	$(MAKE) all net-apps
 	bash tests/bench/bench-net.sh
 
+# `make bench-vs-linux` (issue 20): net_httpd in three VMs on the same QEMU line, tap and
+# wrk load: kumo, Debian's kernel + kumo-hostrun on the same object, Debian's kernel + the
+# native build; closes with `vs-linux-ratio R` and `vs-native-linux-ratio R`.
+#   BENCH_VS_SECS=N  seconds per cell (default 10)   BENCH_VS_RUNS=N  boots per system (3)
+.PHONY: bench-vs-linux
+bench-vs-linux: deps
+	$(MAKE) all net-apps
+	bash tests/bench/bench-vs-linux.sh
+
 # `make bench-simd` (issue 19): the programs in tests/bench/simd/, vectorised by clang,
 # native (clang-19 -O2 -msse4.2, the reference: same compiler family and vector width),
 # to wasm32-wasi with -msimd128 and run by kumo hosted (kumo-hostrun on the object),

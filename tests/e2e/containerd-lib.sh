@@ -140,7 +140,11 @@ ctrd_launch() {
 			echo "containerd_start: containerd exited" >&2; tail -n +"$from" "$CTRD_LOG" | tail -20 >&2
 			CTRD_PID=; return 1
 		fi
-		[ -S "$CTRD_SOCK" ] && tail -n +"$from" "$CTRD_LOG" | grep -q 'containerd successfully booted' && return 0
+		if [ -S "$CTRD_SOCK" ] && tail -n +"$from" "$CTRD_LOG" | grep -q 'containerd successfully booted'; then
+			# The CRI plugin answers "server is not initialized yet" until it has
+			# recovered its state, which can outlast the boot line under load.
+			"${BUILD:-build}/bin/kumo-crictl" --socket "$CTRD_SOCK" Version >/dev/null 2>&1 && return 0
+		fi
 		sleep 0.1
 	done
 	echo "containerd_start: containerd did not come up in 30 s" >&2; tail -n +"$from" "$CTRD_LOG" | tail -20 >&2

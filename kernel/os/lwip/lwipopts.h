@@ -30,8 +30,10 @@
 #define LWIP_SUPPORT_CUSTOM_PBUF 1 /* rx buffers handed to lwIP in place */
 #define LWIP_RAND() ((u32_t)kumo_lwip_rand())
 
-/* Memory: the lwIP heap is the kernel heap (malloc), pools are static. */
+/* Memory: the lwIP heap is the kernel heap (malloc), pools are static. Segments of
+ * up to 64 KiB are whole pages there: no zeroing, lwIP fills them. */
 #define MEM_LIBC_MALLOC 1
+#define mem_clib_malloc malloc_uninit
 #define MEM_ALIGNMENT 8
 #define MEMP_MEM_MALLOC 0
 #define MEMP_NUM_TCP_PCB 320        /* 200 concurrent connections + TIME_WAIT */
@@ -47,10 +49,15 @@
 #define ARP_TABLE_SIZE 16
 #define ARP_QUEUEING 1
 
-/* TCP: 64 KiB windows need window scaling off (<= 0xffff). */
+/* TCP. Window scaling on (TCP_RCV_SCALE 0: our receive window stays <= 64 KiB) so
+ * the peer's window can exceed 64 KiB: segments of up to NET_TSO_SEG (kos.h) go out
+ * whole when the device does TSO (net.c), and a 64 KiB response fits the send buffer
+ * in one write. */
 #define TCP_MSS 1460
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 0
 #define TCP_WND (44 * TCP_MSS)
-#define TCP_SND_BUF (44 * TCP_MSS)
+#define TCP_SND_BUF (64 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_SNDLOWAT (TCP_SND_BUF / 4)
 #define TCP_LISTEN_BACKLOG 1
@@ -85,11 +92,22 @@
 #define CHECKSUM_CHECK_UDP 1
 #define CHECKSUM_CHECK_TCP 1
 #define LWIP_CHKSUM_ALGORITHM 3
-#define LWIP_CHECKSUM_ON_COPY 1 /* tcp_write sums while it copies */
+/* Per netif: with a device that sums TCP (virtio-net CSUM), lwIP leaves the TCP
+ * checksum to it (net.c); so no summing while tcp_write copies either. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define LWIP_CHECKSUM_ON_COPY 0
+
+/* Our own TCP segments looped back to our address: summed there (net.c). */
+#define LWIP_HOOK_IP4_INPUT(p, inp) kumo_ip4_input_hook(p, inp)
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 uint32_t kumo_lwip_rand(void);
+struct pbuf;
+struct netif;
+int kumo_ip4_input_hook(struct pbuf *p, struct netif *inp);
+#include <stddef.h>
+void *malloc_uninit(size_t n);
 #endif
 
 #endif /* KUMO_LWIPOPTS_H */
