@@ -296,9 +296,11 @@ static int podnet_update_cidr(struct cri_podnet *s, const char *cidrs, kumo_erro
 		return 0;
 	}
 	pthread_mutex_lock(&p->lock);
-	free(p->cidr);
-	p->cidr = xstrdup(cidr);
 	int rc = default_list(p, cidr, err);
+	if (rc == 0) {
+		free(p->cidr);
+		p->cidr = xstrdup(cidr);
+	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
