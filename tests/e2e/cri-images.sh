@@ -4,7 +4,7 @@
 # pushed by `kumo push` and compiled at pull time, list, status, fs info, remove; a
 # Linux-only image, a module that does not validate, a missing tag and an unreachable
 # registry each get the right gRPC status and a clear message),
-# honest NetworkReady (true: the node bridge is up in this script's namespace), and a pod removed with a created (paused) container in it.
+# honest NetworkReady (true: kumod wrote its default CNI list into the empty conf dir and Debian's plugins are there), and a pod removed with a created (paused) container in it.
 # Booting containers is tests/e2e/cri-vm.sh.
 # Prints `cri-images: N passed, N failed`.
 set -u
@@ -53,7 +53,7 @@ KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 
 call "Status" Status '{}'
-eq "NetworkReady is true once the node bridge is up" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "true"
+eq "NetworkReady is true with the default CNI list and its plugins" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "true"
 
 call "PullImage from the registry" PullImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
 IMG=$(jq -r .image_ref <<<"$OUT")
