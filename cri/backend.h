@@ -116,39 +116,60 @@ struct cri_pod_spec {
 	const char *id;        /* pod sandbox id */
 	const char *name;      /* metadata.name */
 	const char *namespace; /* metadata.namespace */
+	const char *uid;       /* metadata.uid */
 	const char *hostname;  /* config.hostname */
 	const char *pod_cidr;  /* from UpdateRuntimeConfig, "" until kubelet sent one */
 	const struct cri_port *ports;
 	size_t n_ports;
+	const char *const *dns_servers;  /* config.dns_config, NULL-terminated (may be NULL) */
+	const char *const *dns_searches;
+	const char *const *dns_options;
+	const char *ingress_bandwidth; /* the pod's kubernetes.io/ingress-bandwidth annotation
+					* (a quantity, bits per second), NULL: none */
+	const char *egress_bandwidth;  /* kubernetes.io/egress-bandwidth, NULL: none */
 	bool host_network;     /* namespace_options.network == NODE: a VM cannot share the
 				* node's network, so the pod gets no NIC and no IP */
 };
 
 /* The pod's network interface as a container's VM takes it. */
 struct cri_pod_nic {
-	char tap[16];       /* the host side of the pod's NIC */
-	uint8_t mac[6];     /* the guest's MAC */
-	char address[24];   /* "A.B.C.D/P" */
+	char tap[16];       /* the tap the VM uses, in the pod's network namespace */
+	char netns[256];    /* that namespace (a pinned namespace file): the VM stage hands
+			     * both to vmm, which takes the tap from there */
+	uint8_t mac[6];     /* the guest's MAC (the CNI interface's) */
+	char address[24];   /* "A.B.C.D/P", P the on-link prefix (32 when the plugin routes
+			     * the subnet through the gateway) */
 	char gateway[16];   /* default route, "" for none */
-	unsigned mtu;       /* 0: the kernel's default */
-	char dns[2][16];    /* resolvers for a pod without DNSConfig: the node's usable
-			     * ones, else the gateway */
+	unsigned mtu;       /* the CNI interface's, capped at the guest kernel's 1500 */
+	char dns[3][16];    /* resolvers for a pod without DNSConfig servers: the CNI
+			     * result's, else the node's usable ones */
 	size_t ndns;
+	char search[6][254];/* search domains for a pod without DNSConfig searches: the CNI
+			     * result's */
+	size_t nsearch;
 };
 
 struct cri_podnet;
+/* Says whether the pod with this sandbox id is alive for cri (recover). */
+typedef bool (*cri_pod_live_fn)(const char *pod_id, void *ctx);
+
 struct cri_podnet_ops {
 	/* Whether pods get a network; when not, *reason and *message (malloc'd) say why. */
 	bool (*ready)(struct cri_podnet *s, char **reason, char **message);
-	/* Allocates the pod's address (*ip, malloc'd; "" when the pod runs without a
-	 * network) and its NIC. */
+	/* Sets up the pod's network: *ip (malloc'd) is its address, "" when the pod runs
+	 * without a network. On failure nothing of it is left. */
 	int (*setup)(struct cri_podnet *s, const struct cri_pod_spec *pod, char **ip,
 		     kumo_error_t *err);
-	/* The NIC of a pod set up with address ip (made again if something removed it). */
+	/* The NIC of a pod set up with address ip. */
 	int (*nic)(struct cri_podnet *s, const char *pod_id, const char *ip,
 		   struct cri_pod_nic *out, kumo_error_t *err);
 	/* Idempotent. */
 	int (*teardown)(struct cri_podnet *s, const char *pod_id, kumo_error_t *err);
+	/* kubelet's pod CIDR (UpdateRuntimeConfig) arrived or changed. NULL: nothing to do. */
+	int (*update_cidr)(struct cri_podnet *s, const char *cidr, kumo_error_t *err);
+	/* After a restart, once cri knows its pods: tears down the network of every pod
+	 * live() says is not alive (and of setups a crash interrupted). NULL: nothing. */
+	int (*recover)(struct cri_podnet *s, cri_pod_live_fn live, void *ctx, kumo_error_t *err);
 	void (*destroy)(struct cri_podnet *s);
 };
 struct cri_podnet {
@@ -304,9 +325,15 @@ void cri_backend_free(struct cri_backend *b); /* accepts NULL; VMs keep running 
  * starts without libvirtd); accel "auto" (or NULL), "kvm" or "tcg": resolved here
  * (cri/accel_choice.h: a probe at the first start of this host boot), logged, and an
  * error when kvm is asked for and unusable. */
+/* The pod network stage's configuration (kumo.json keys and kumod flags of the same
+ * names, cri/cri.h); NULL strings take the defaults. */
 struct cri_net_options {
-	const char *bridge;   /* node bridge, NULL: VMM_NET_DEFAULT_BRIDGE */
-	const char *pod_cidr; /* until kubelet sends one, NULL: VMM_NET_DEFAULT_CIDR */
+	const char *cni_conf_dir; /* network lists, NULL: /etc/cni/net.d */
+	const char *cni_bin_dirs; /* ':'-separated plugin dirs, NULL: /opt/cni/bin:/usr/lib/cni */
+	const char *netns_dir;    /* pods' network namespace pins, NULL: /run/kumo/netns */
+	const char *pod_cidr;     /* the default list's subnet until kubelet sends one, NULL:
+				   * VMM_PODNET_DEFAULT_CIDR */
+	const char *vm_backend;   /* "libvirt": a tap may wait in libvirtd's namespace */
 };
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
 			 const struct cri_net_options *net, const char *accel,

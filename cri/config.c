@@ -58,6 +58,33 @@ static bool is_limit_key(const char *name)
 	return false;
 }
 
+/* cni_bin_dirs: "A:B" or ["A", "B"], kept as "A:B" (CNI_PATH's form). */
+static int set_dirs(struct cri_config *cfg, const char *path, json_t *v, kumo_error_t *err)
+{
+	if (json_is_string(v)) {
+		set_str(&cfg->cni_bin_dirs, json_string_value(v));
+		return 0;
+	}
+	char *dirs = xstrdup("");
+	size_t i;
+	json_t *d;
+	json_array_foreach(v, i, d) {
+		const char *s = json_string_value(d);
+		if (!s || !*s || strchr(s, ':')) {
+			free(dirs);
+			return kumo_error(err, KUMO_E_INVALID,
+					  "config `%s`: cni_bin_dirs holds directory names without `:`",
+					  path);
+		}
+		char *t = *dirs ? xasprintf("%s:%s", dirs, s) : xstrdup(s);
+		free(dirs);
+		dirs = t;
+	}
+	free(cfg->cni_bin_dirs);
+	cfg->cni_bin_dirs = dirs;
+	return 0;
+}
+
 static const char *const backends[] = {"real", "test", NULL};
 static const char *const vm_backends[] = {"qemu", "libvirt", NULL};
 static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
@@ -160,7 +187,14 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 			r = check_choice("config accel", s, accels, err) < 0 ? -1
 			    : (set_str(&cfg->accel, s), 0);
 		else if (strcmp(key, "bridge") == 0 && is_str)
-			set_str(&cfg->bridge, s);
+			log_warn("config `%s`: `bridge` is no longer used: pods take their network "
+				 "from CNI (cni_conf_dir)", path);
+		else if (strcmp(key, "cni_conf_dir") == 0 && is_str)
+			set_str(&cfg->cni_conf_dir, s);
+		else if (strcmp(key, "netns_dir") == 0 && is_str)
+			set_str(&cfg->netns_dir, s);
+		else if (strcmp(key, "cni_bin_dirs") == 0 && (is_str || json_is_array(v)))
+			r = set_dirs(cfg, path, v, err);
 		else if (strcmp(key, "pod_cidr") == 0 && is_str)
 			set_str(&cfg->pod_cidr, s);
 		else if (strcmp(key, "host_network") == 0 && is_str)
@@ -271,7 +305,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 		static const char *const with_value[] = {"--socket", "--root", "--insecure-registry",
 							 "--backend", "--log-level", "--workers",
 							 "--config", "--shutdown-grace-ms",
-							 "--vm-backend", "--bridge",
+							 "--vm-backend", "--cni-conf-dir",
+							 "--cni-bin-dirs", "--netns-dir",
 							 "--pod-cidr", "--accel", "--host-network",
 							 "--stream-address", "--stream-token-ttl-ms",
 							 "--downstream-endpoint", "--kumo-handlers",
@@ -295,8 +330,12 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			set_str(&cfg->socket, val);
 		else if (strcmp(name, "--root") == 0)
 			set_str(&cfg->root, val);
-		else if (strcmp(name, "--bridge") == 0)
-			set_str(&cfg->bridge, val);
+		else if (strcmp(name, "--cni-conf-dir") == 0)
+			set_str(&cfg->cni_conf_dir, val);
+		else if (strcmp(name, "--cni-bin-dirs") == 0)
+			set_str(&cfg->cni_bin_dirs, val);
+		else if (strcmp(name, "--netns-dir") == 0)
+			set_str(&cfg->netns_dir, val);
 		else if (strcmp(name, "--pod-cidr") == 0)
 			set_str(&cfg->pod_cidr, val);
 		else if (strcmp(name, "--stream-address") == 0)
@@ -364,7 +403,9 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->vm_backend);
 	free(cfg->accel);
 	free(cfg->log_level);
-	free(cfg->bridge);
+	free(cfg->cni_conf_dir);
+	free(cfg->cni_bin_dirs);
+	free(cfg->netns_dir);
 	free(cfg->pod_cidr);
 	free(cfg->host_network);
 	free(cfg->stream_address);

@@ -38,8 +38,12 @@ struct cri_config {
 	char *log_level;           /* debug|info|warn|error */
 	int workers;               /* worker threads for unary calls */
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */
-	char *bridge;              /* node bridge for pods, NULL: vmm/'s default (kumo0) */
-	char *pod_cidr;            /* pod CIDR until kubelet sends one, NULL: vmm/'s default */
+	char *cni_conf_dir;        /* CNI network lists, NULL: /etc/cni/net.d */
+	char *cni_bin_dirs;        /* ':'-separated CNI plugin directories, NULL:
+				    * /opt/cni/bin:/usr/lib/cni */
+	char *netns_dir;           /* pods' network namespace pins, NULL: /run/kumo/netns */
+	char *pod_cidr;            /* the default network list's subnet until kubelet sends
+				    * one, NULL: 10.88.0.0/16 */
 	char *host_network;        /* hostNetwork pods: "refuse" (default: CreateContainer
 				    * fails naming spec.hostNetwork) or "no-network" (their
 				    * VMs run without a NIC) */

@@ -13,7 +13,11 @@ static int real_backend(const struct cri_config *cfg, struct cri_backend **out,
 				  "test daemon's, build/tests/kumod-fake)", cfg->backend);
 	return cri_backend_real_new(cfg->root, (const char *const *)cfg->insecure_registries,
 				    cfg->vm_backend,
-				    &(struct cri_net_options){cfg->bridge, cfg->pod_cidr},
+				    &(struct cri_net_options){.cni_conf_dir = cfg->cni_conf_dir,
+							      .cni_bin_dirs = cfg->cni_bin_dirs,
+							      .netns_dir = cfg->netns_dir,
+							      .pod_cidr = cfg->pod_cidr,
+							      .vm_backend = cfg->vm_backend},
 				    cfg->accel, out, err);
 }
 

@@ -102,8 +102,16 @@ cri_update_runtime_config(struct cri_runtime *rt, const ProtobufCMessage *req,
 				   ? r->runtime_config->network_config->pod_cidr
 				   : "";
 	pthread_mutex_lock(&rt->lock);
+	bool changed = *cidr && strcmp(cidr, rt->pod_cidr) != 0;
+	pthread_mutex_unlock(&rt->lock);
 	int ret = 0;
-	if (*cidr && strcmp(cidr, rt->pod_cidr) != 0) {
+	/* The pod network stage first (it writes the default network list on this CIDR): a
+	 * CIDR it refuses is not kept. */
+	struct cri_podnet *pn = rt->backend->podnet;
+	if (changed && pn->ops->update_cidr)
+		ret = pn->ops->update_cidr(pn, cidr, err);
+	pthread_mutex_lock(&rt->lock);
+	if (ret == 0 && changed) {
 		json_t *j = json_pack("{s:s}", "pod_cidr", cidr);
 		autofree char *text = json_dumps(j, JSON_INDENT(1));
 		json_decref(j);

@@ -74,11 +74,35 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 		ports[i].host_port = cfg->port_mappings[i]->host_port;
 		ports[i].host_ip = cfg->port_mappings[i]->host_ip;
 	}
+	/* DNSConfig's lists, NULL-terminated (protobuf-c's are counted). */
+	const Runtime__V1__DNSConfig *dc = cfg->dns_config;
+	autofree const char **dns = xzalloc(sizeof(char *) * (dc ? dc->n_servers + 1 : 1));
+	autofree const char **search = xzalloc(sizeof(char *) * (dc ? dc->n_searches + 1 : 1));
+	autofree const char **opts = xzalloc(sizeof(char *) * (dc ? dc->n_options + 1 : 1));
+	for (size_t i = 0; dc && i < dc->n_servers; i++)
+		dns[i] = dc->servers[i];
+	for (size_t i = 0; dc && i < dc->n_searches; i++)
+		search[i] = dc->searches[i];
+	for (size_t i = 0; dc && i < dc->n_options; i++)
+		opts[i] = dc->options[i];
+	const char *ingress = NULL, *egress = NULL;
+	for (size_t i = 0; i < cfg->n_annotations; i++) {
+		if (strcmp(cfg->annotations[i]->key, "kubernetes.io/ingress-bandwidth") == 0)
+			ingress = cfg->annotations[i]->value;
+		else if (strcmp(cfg->annotations[i]->key, "kubernetes.io/egress-bandwidth") == 0)
+			egress = cfg->annotations[i]->value;
+	}
 	struct cri_pod_spec spec = {
 		.id = id,
 		.name = md->name,
 		.namespace = md->namespace_,
+		.uid = md->uid,
 		.hostname = cfg->hostname,
+		.dns_servers = dns,
+		.dns_searches = search,
+		.dns_options = opts,
+		.ingress_bandwidth = ingress,
+		.egress_bandwidth = egress,
 		.pod_cidr = cidr,
 		.ports = ports,
 		.n_ports = n_ports,

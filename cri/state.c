@@ -424,6 +424,17 @@ static void on_vm_exit(void *ctx, const char *id, const struct cri_vm_status *st
 	pthread_mutex_unlock(&rt->lock);
 }
 
+/* For the pod network's recovery: pod_id is a READY pod. */
+static bool pod_is_ready(const char *pod_id, void *ctx)
+{
+	struct cri_runtime *rt = ctx;
+	pthread_mutex_lock(&rt->lock);
+	struct cri_pod *p = rt_pod_by_id(rt, pod_id);
+	bool ready = p && p->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
+	pthread_mutex_unlock(&rt->lock);
+	return ready;
+}
+
 int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_runtime **out,
 		    kumo_error_t *err)
 {
@@ -486,6 +497,13 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 		}
 		pthread_mutex_unlock(&rt->lock);
 	}
+	/* Pod networks: every recorded CNI ADD of a pod that is not READY any more (a
+	 * crash in RunPodSandbox or StopPodSandbox) gets its DEL now. */
+	struct cri_podnet *pn = backend->podnet;
+	kumo_error_t nerr = NULL;
+	if (pn->ops->recover && pn->ops->recover(pn, pod_is_ready, rt, &nerr) < 0)
+		log_warn("%s", kumo_error_msg(nerr));
+	kumo_error_free(&nerr);
 	log_info("state: %zu pods, %zu containers recovered from `%s`", n_pods, n_ctrs, root);
 	*out = rt;
 	return 0;

@@ -9,10 +9,11 @@
  * and its run directory is <root>/vms/<name>/: the initrd (builder), the raw console
  * streams and vm.json (vmm: what a restarted kumod needs to find the VM again by its
  * name), and `staged` (here: the staging directory its mounts are bound in). The
- * container's network is its pod's NIC (cri/pod_network.c) with a "net" boot config:
- * address, gateway, DNS and searches from the pod's DNSConfig (else the node's
- * resolvers), hostname, the pod's container ports as listening sockets. vmm lets one
- * VM at a time hold a pod's tap: init containers in turn, then the app container.
+ * container's network is its pod's NIC (cri/pod_network.c: a tap in the pod's network
+ * namespace, which vmm takes from there) with a "net" boot config: address, gateway,
+ * MTU, DNS and searches from the pod's DNSConfig (else its network's), hostname, the
+ * pod's container ports as listening sockets. vmm lets one VM at a time hold a pod's
+ * tap: init containers in turn, then the app container.
  *
  * Pod mounts are live (virtio-9p), never copied: each mount's host path (a volume
  * directory, or a file such as kubelet's /etc/hosts and termination-message file) is
@@ -294,7 +295,7 @@ static void listen_free(struct listen_list *l)
 }
 
 static void boot_net(const struct cri_container_spec *spec, struct listen_list *ln,
-		     const char **dnsv, struct builder_net *bn)
+		     const char **dnsv, const char **searchv, struct builder_net *bn)
 {
 	const struct cri_pod_nic *nic = spec->nic;
 	ln->v = xzalloc(sizeof(char *) * (spec->n_ports + 1));
@@ -317,6 +318,8 @@ static void boot_net(const struct cri_container_spec *spec, struct listen_list *
 			l = NULL;
 		}
 	}
+	/* The pod's DNSConfig wins over what its network gives (cri/pod_network.c: the CNI
+	 * result's, else the node's resolvers), list by list. */
 	size_t ndns = 0, nsearch = 0;
 	while (spec->dns_servers && spec->dns_servers[ndns])
 		ndns++;
@@ -329,10 +332,17 @@ static void boot_net(const struct cri_container_spec *spec, struct listen_list *
 		ndns = nic->ndns;
 		dns = dnsv;
 	}
+	const char *const *search = spec->dns_searches;
+	if (nsearch == 0) {
+		for (size_t i = 0; i < nic->nsearch; i++)
+			searchv[i] = nic->search[i];
+		nsearch = nic->nsearch;
+		search = searchv;
+	}
 	*bn = (struct builder_net){
 		.has_mac = true, .address = nic->address,
 		.gateway = *nic->gateway ? nic->gateway : NULL, .mtu = nic->mtu,
-		.dns = dns, .ndns = ndns, .search = spec->dns_searches, .nsearch = nsearch,
+		.dns = dns, .ndns = ndns, .search = search, .nsearch = nsearch,
 		.hostname = spec->hostname && *spec->hostname ? spec->hostname : NULL,
 		.listen = (const char *const *)ln->v, .nlisten = ln->n,
 	};
@@ -381,10 +391,10 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 						   .entry = entry};
 	}
 	struct listen_list ln = {0};
-	const char *dnsv[2];
+	const char *dnsv[3], *searchv[6];
 	struct builder_net bn;
 	if (spec->nic)
-		boot_net(spec, &ln, dnsv, &bn);
+		boot_net(spec, &ln, dnsv, searchv, &bn);
 	struct builder_input in = {
 		.options = {.root = v->root},
 		.module = {img->module_path, img->module_digest},
@@ -430,6 +440,7 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 	struct vmm_net_attach att = {0};
 	if (spec->nic) {
 		att.tap = spec->nic->tap;
+		att.netns = *spec->nic->netns ? spec->nic->netns : NULL; /* vmm takes it there */
 		memcpy(att.mac, spec->nic->mac, 6);
 	}
 	struct vmm_spec vs = {

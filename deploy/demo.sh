@@ -14,8 +14,11 @@
 #   7. a Wasm web server (tests/apps/net_httpd.c) packaged with files to serve as one
 #      wasi/wasm image, run as a pod with port 8080 through kumod, reached from the host
 #      over its pod IP: `curl http://<pod IP>:8080/` prints what it served.
-# kumod sets up the node bridge (kumo0, 10.88.0.0/16) and iptables chains on this
-# machine; the demo removes them again at the end when the bridge was not there before.
+# kumod takes pod networks from CNI: the demo gives it a conf dir of its own, which kumod
+# fills with its default network list (Debian's bridge plugin on cni0, 10.88.0.0/16,
+# host-local addresses, portmap); the plugins make the bridge and their iptables rules
+# on this machine, removed again by each pod's CNI DEL, and the demo removes the bridge
+# at the end when it was not there before.
 # When a step fails, the demo says which step and why (with the VM's or kumod's own
 # words), and exits non-zero.
 set -euo pipefail
@@ -27,19 +30,11 @@ source tests/lib/registry.sh
 source tests/lib/oci-wasm-image.sh
 kpid=
 bridge_before=0
-ip link show kumo0 >/dev/null 2>&1 && bridge_before=1
-# The node network kumod made, when the demo made it (vmm/bridge.c's bridge and chains).
+ip link show cni0 >/dev/null 2>&1 && bridge_before=1
+# The bridge the default list's plugin made, when the demo made it.
 remove_node_net() {
 	[ $bridge_before -eq 1 ] && return 0
-	ip link del kumo0 2>/dev/null || true
-	iptables -w -t nat -D POSTROUTING -j KUMO-POSTROUTING 2>/dev/null || true
-	iptables -w -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j KUMO-HOSTPORTS 2>/dev/null || true
-	iptables -w -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j KUMO-HOSTPORTS 2>/dev/null || true
-	iptables -w -t filter -D FORWARD -j KUMO-FORWARD 2>/dev/null || true
-	for c in nat:KUMO-POSTROUTING nat:KUMO-HOSTPORTS filter:KUMO-FORWARD; do
-		iptables -w -t "${c%%:*}" -F "${c#*:}" 2>/dev/null || true
-		iptables -w -t "${c%%:*}" -X "${c#*:}" 2>/dev/null || true
-	done
+	ip link del cni0 2>/dev/null || true
 }
 cleanup() {
 	if [ -n "$kpid" ]; then
@@ -50,6 +45,7 @@ cleanup() {
 		kill -TERM "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null || true
 	fi
 	remove_node_net
+	umount -l "$work/netns" 2>/dev/null || true
 	registry_stop >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -98,10 +94,12 @@ set -e
 step "a pod through kumod's CRI socket (kumo-crictl)"
 sock=$work/kumo.sock
 crictl() { "$top/build/bin/kumo-crictl" --socket "$sock" --timeout 120 "$@"; }
-"$top/build/bin/kumod" --socket "$sock" --root "$work/kumod" --vm-backend qemu 2>"$work/kumod.log" &
+"$top/build/bin/kumod" --socket "$sock" --root "$work/kumod" --vm-backend qemu \
+	--cni-conf-dir "$work/net.d" --netns-dir "$work/netns" 2>"$work/kumod.log" &
 kpid=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 echo "kumod on $sock (pid $kpid, log $work/kumod.log)"
+echo "pod network: $(jq -r '"CNI list \(.name): " + ([.plugins[].type] | join(" + ")) + ", subnet " + .plugins[0].ipam.ranges[0][0].subnet' "$work/net.d/99-kumo.conflist" 2>/dev/null || echo "no CNI list (see kumod's log)")"
 crictl PullImage "{\"image\":{\"image\":\"$ref\"}}"
 pod=$(crictl RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"demo\",\"uid\":\"demo-uid\",\"namespace\":\"default\"},\"log_directory\":\"$work/logs\"}}" | jq -r .pod_sandbox_id)
 echo "pod $pod"

@@ -27,7 +27,8 @@
 #                  kumod's state (/var/lib/kumo: images, pods), its log (/var/log/kumo)
 #                  and VMs still running stay: drain kumo's pods first (it warns when
 #                  some are left)
-#   --purge        with --uninstall: also remove kumod's state, log and socket dirs
+#   --purge        with --uninstall: also remove kumod's state, log and socket dirs,
+#                  and the default network list kumod wrote (/etc/cni/net.d/99-kumo.conflist)
 #   --status       print what is installed (the install record) and exit
 # env:
 #   DESTDIR        install under this root (nothing is started or restarted then)
@@ -59,12 +60,21 @@ SOCKET=/run/kumo/kumo.sock
 ENDPOINT=unix://$SOCKET
 PROGRAMS=(kumo kumod kumo-crictl)
 KERNEL_FILES=(libkumo-kernel.a kernel.ld)
-MODULES=(tun bridge br_netfilter nf_nat iptable_nat xt_MASQUERADE xt_addrtype)
+# Pod networks: the tap (tun), the CNI plugins' bridge, veth, NAT and iptables matches,
+# the bandwidth plugin's shaping, and the redirect between the CNI interface and the tap
+# (ingress qdisc, u32 classifier, mirred action).
+MODULES=(tun bridge br_netfilter nf_nat iptable_nat xt_MASQUERADE xt_addrtype veth
+	xt_comment xt_multiport ifb sch_tbf sch_ingress cls_u32 act_mirred)
 # Debian 12 packages kumod needs at run time (apt pulls in the rest): the shared
-# libraries of the programs, QEMU, `ld` (kernel images are linked on the node), and
-# the tools pod networking runs. tests/deploy checks this against the programs' NEEDED.
+# libraries of the programs, QEMU, `ld` (kernel images are linked on the node), the CNI
+# plugins pods get their network from (/usr/lib/cni) and the iptables they run.
+# tests/deploy checks this against the programs' NEEDED.
 RUNTIME_PACKAGES=(libllvm19 libgrpc29 libprotobuf-c1 libjansson4 libcurl4 libarchive13
-	libssl3 libvirt0 qemu-system-x86 binutils iproute2 iptables tini)
+	libssl3 libvirt0 libnl-route-3-200 qemu-system-x86 binutils containernetworking-plugins
+	iptables tini)
+# The plugins kumo's default network list runs.
+CNI_PLUGINS=(bridge host-local portmap loopback)
+CNI_CONF_DIR=/etc/cni/net.d
 LIBVIRT_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -363,9 +373,18 @@ check_runtime() { # warns about what the node lacks; DESTDIR installs skip it
 		miss=$(ldd "$D$prefix/lib/kumo/bin/$f" 2>/dev/null | awk '/not found/ { print $1 }' | tr '\n' ' ')
 		[ -z "$miss" ] || say "warning: $f needs libraries this node lacks: $miss(run with --deps)"
 	done
-	for f in qemu-system-x86_64 ld ip iptables; do
+	for f in qemu-system-x86_64 ld iptables; do
 		command -v "$f" >/dev/null || say "warning: \`$f\` is not installed (run with --deps)"
 	done
+	# Pods take their network from CNI: the plugins on kumod's search path, and a list.
+	for f in "${CNI_PLUGINS[@]}"; do
+		[ -x "/opt/cni/bin/$f" ] || [ -x "/usr/lib/cni/$f" ] ||
+			say "warning: CNI plugin \`$f\` is in neither /opt/cni/bin nor /usr/lib/cni (run with --deps)"
+	done
+	if ! ls "$CNI_CONF_DIR"/*.conflist "$CNI_CONF_DIR"/*.conf "$CNI_CONF_DIR"/*.json >/dev/null 2>&1; then
+		say "note: $CNI_CONF_DIR has no network list: kumod writes its default one there at start" \
+			"(bridge cni0 on 10.88.0.0/16, or kubelet's pod CIDR once kubelet sends it)"
+	fi
 	if [ -e /dev/kvm ]; then
 		say "note: /dev/kvm is there; kumo probes it at the first VM (\`kumo info\` says whether VMs run accelerated and why)"
 	else
@@ -489,6 +508,12 @@ do_uninstall() {
 		rmdir "$D$path" 2>/dev/null || say "keeping $path: not empty"
 	done <<<"$dirs"
 	if [ $purge -eq 1 ]; then
+		# kumod's default network list, when it is still kumo's (a cluster's own stays).
+		local list=$D$CNI_CONF_DIR/99-kumo.conflist
+		if [ -f "$list" ] && [ "$(jq -r '.name + " " + .plugins[0].bridge' "$list" 2>/dev/null)" = "kumo cni0" ]; then
+			say "purging $CNI_CONF_DIR/99-kumo.conflist"
+			rm -f "$list"
+		fi
 		for v in "${state_dirs[@]}"; do
 			case "$v" in *.sock) v=$(dirname "$v") ;; esac
 			case "$v" in / | /var | /var/lib | /run | /var/log | /etc | /usr) continue ;; esac

@@ -76,8 +76,8 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 # vmm/ (the unit tests that boot the PVH fixture find it beside them:
 # $(BUILD)/tests/support/pvh-fixture.elf, below).
 VMM_TEST_LIBS := $(LIB_VMM) $(LIB_COMMON)
-$(foreach t,crilog xml qemu accel cni podnet net stage,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
-$(foreach t,crilog xml qemu accel cni podnet net stage,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
 # cri/ (the runtime on the fake stages)
 CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
 TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
@@ -86,6 +86,8 @@ TEST_LIBS_test_cri_downstream := $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_downstream := $(CRI_LDLIBS)
 TEST_LIBS_test_cri_runtime := $(BUILD)/host/tests/support/fake_backend.o $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
+TEST_LIBS_test_cri_podnet := $(CRI_TEST_LIBS)
+TEST_LDLIBS_test_cri_podnet := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_stream := $(BUILD)/host/tests/e2e/stream_clientlib.o $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_stream := $(CRI_LDLIBS)
 $(BUILD)/host/tests/unit/test_cri%.o: | $(CRI_PB_H)
@@ -114,7 +116,7 @@ $(SUPPORT)/pvh_fixture.o: tests/support/pvh_fixture.c
 		-O2 -Wall -Wextra -Werror -mno-sse -mno-mmx -c $< -o $@
 $(VMM_FIXTURE): $(SUPPORT)/pvh_fixture.o tests/support/pvh_fixture.ld
 	ld -m elf_i386 -nostdlib -T tests/support/pvh_fixture.ld $< -o $@
-$(BUILD)/tests/test_vmm_qemu $(BUILD)/tests/test_vmm_net: $(VMM_FIXTURE)
+$(BUILD)/tests/test_vmm_qemu: $(VMM_FIXTURE)
 # vmm/ from the command line: boot one VM (testlib.sh's guest_boot), time, start many.
 VMM_TOOL := $(SUPPORT)/vmm-tool
 $(VMM_TOOL): $(BUILD)/host/tests/support/vmm_tool.o $(LIB_VMM) $(LIB_COMMON)

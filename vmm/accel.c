@@ -5,9 +5,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -181,6 +183,52 @@ int vmm_accel_cache_store(const char *path, const struct vmm_accel_key *key,
 	return kumo_write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
+extern char **environ;
+
+/* Runs argv (no shell), waits; returns its exit status (0-255) or -1 with *err when it
+ * could not run. Output goes to *out when out is not NULL (caller frees). */
+static int run_cmd(char *const argv[], char **out, kumo_error_t *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return kumo_error_errno(err, errno, "pipe");
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (rc != 0) {
+		close(p[0]);
+		return kumo_error_errno(err, rc, "run `%s`", argv[0]);
+	}
+	size_t len = 0, cap = 256;
+	char *buf = xmalloc(cap);
+	for (;;) {
+		if (len + 1 == cap)
+			buf = xrealloc(buf, cap *= 2);
+		ssize_t n = read(p[0], buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	close(p[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* `qemu --version`'s first line ("QEMU emulator version 7.2.22 (...)"). */
 static void qemu_version(const char *bin, char *out, size_t cap)
 {
@@ -188,7 +236,7 @@ static void qemu_version(const char *bin, char *out, size_t cap)
 	char *text = NULL;
 	kumo_error_t err = NULL;
 	out[0] = 0;
-	if (vmm_run_cmd(argv, &text, &err) == 0 && text) {
+	if (run_cmd(argv, &text, &err) == 0 && text) {
 		text[strcspn(text, "\r\n")] = 0;
 		const char *v = strncmp(text, "QEMU emulator version ", 22) == 0 ? text + 22 : text;
 		snprintf(out, cap, "%s", v);
@@ -201,7 +249,7 @@ static void remove_tree(const char *dir)
 {
 	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
 	kumo_error_t err = NULL;
-	if (vmm_run_cmd(argv, NULL, &err) != 0)
+	if (run_cmd(argv, NULL, &err) != 0)
 		log_debug("vmm: could not remove `%s`", dir);
 	kumo_error_free(&err);
 }

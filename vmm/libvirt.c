@@ -534,3 +534,24 @@ const struct vmm_ops vmm_libvirt_ops = {
 	.release = lv_release,
 	.attach = lv_attach,
 };
+
+char *vmm_libvirtd_netns(void)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	kumo_error_t err = NULL;
+	char *out = NULL;
+	if (kumo_read_file("/run/libvirtd.pid", 32, &buf, &len, &err) == 0) {
+		int pid = atoi((char *)buf);
+		autofree char *comm = xasprintf("/proc/%d/comm", pid);
+		autofree uint8_t *name = NULL;
+		size_t n = 0;
+		/* A stale pid file may name another process now. */
+		if (pid > 1 && kumo_read_file(comm, 64, &name, &n, &err) == 0 && n >= 8 &&
+		    memcmp(name, "libvirtd", 8) == 0)
+			out = xasprintf("/proc/%d/ns/net", pid);
+	}
+	kumo_error_free(&err);
+	free(buf);
+	return out;
+}

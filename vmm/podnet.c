@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/file.h>
@@ -189,14 +190,27 @@ static int fill_from_result(const struct cni_result *r, const char *netns, const
 				  network, ifname);
 	copy_str(out->address, sizeof(out->address), ip->address);
 	out->prefix = ip->prefix;
-	copy_str(out->gateway, sizeof(out->gateway), ip->gateway);
+	/* The guest has one route besides its on-link subnet: the default one. Its next hop
+	 * is the default route's (its gw, else the ip's gateway); without a default route,
+	 * the next hop the result's other routes use, so they keep working; none when no
+	 * route leaves the subnet (the namespace reaches only the subnet either). */
+	const char *dflt = NULL, *other = NULL;
+	for (size_t i = 0; i < r->nroutes; i++) {
+		const struct cni_route *rt = &r->routes[i];
+		const char *hop = rt->gw[0] ? rt->gw : ip->gateway;
+		if (rt->family != AF_INET || !hop || !*hop)
+			continue;
+		if (rt->prefix == 0 && !dflt)
+			dflt = hop;
+		else if (!other)
+			other = hop;
+	}
+	copy_str(out->gateway, sizeof(out->gateway), dflt ? dflt : other);
 	out->nroutes = 0;
 	for (size_t i = 0; i < r->nroutes; i++) {
 		const struct cni_route *rt = &r->routes[i];
 		if (rt->family != AF_INET)
 			continue;
-		if (!out->gateway[0] && rt->prefix == 0 && rt->gw[0])
-			copy_str(out->gateway, sizeof(out->gateway), rt->gw);
 		if (out->nroutes < VMM_PODNET_MAX_ROUTES) {
 			struct vmm_podnet_route *o = &out->routes[out->nroutes++];
 			copy_str(o->dst, sizeof(o->dst), rt->dst);
@@ -246,7 +260,6 @@ static int fill_from_record(const json_t *rec, const char *ifname, struct vmm_po
 		 json_string_value(json_object_get(json_object_get(rec, "network"), "name")));
 	copy_str(out->netns, sizeof(out->netns), rec_str(rec, "netns"));
 	copy_str(out->tap, sizeof(out->tap), rec_str(rec, "tap"));
-	out->tap_in_host = json_is_true(json_object_get(rec, "tap_in_host"));
 	out->mtu = (unsigned)json_integer_value(json_object_get(guest, "mtu"));
 	out->onlink_prefix = (unsigned)json_integer_value(json_object_get(guest, "onlink_prefix"));
 	if (parse_mac(json_string_value(json_object_get(guest, "mac")) ?: "", out->mac) < 0)
@@ -326,11 +339,13 @@ static int tap_move_fn(void *arg, kumo_error_t *err)
 	return vmm_link_move(j->tap, j->netns_fd, err);
 }
 
-/* In the pod namespace: the tap arrived from the host; up with eth0's MTU, redirect. */
+/* In the pod namespace: the tap arrived from the host; up with the CNI interface's MTU,
+ * redirect. */
 static int tap_arrived_fn(void *arg, kumo_error_t *err)
 {
 	struct tap_job *j = arg;
-	if (vmm_link_up(j->tap, j->mtu, err) < 0)
+	struct vmm_link_facts f;
+	if (vmm_link_facts(j->ifname, &f, err) < 0 || vmm_link_up(j->tap, f.mtu, err) < 0)
 		return -1;
 	return vmm_redirect_install(j->ifname, j->tap, err);
 }
@@ -542,11 +557,13 @@ static int setup_locked(const struct cfgv *c, const struct vmm_podnet_pod *pod,
 	if (!old && err && *err)
 		return -1;
 	if (old) {
-		const char *netns = rec_str(old, "netns");
-		bool host = json_is_true(json_object_get(old, "tap_in_host"));
-		if (strcmp(rec_str(old, "state"), "ready") == 0 && vmm_netns_pinned(netns) &&
-		    tap_in(host ? c->cfg->host_netns : netns, rec_str(old, "tap"))) {
+		const char *netns = rec_str(old, "netns"), *tap = rec_str(old, "tap");
+		bool ready = strcmp(rec_str(old, "state"), "ready") == 0 && vmm_netns_pinned(netns);
+		bool in_pod = ready && tap_in(netns, tap);
+		bool in_host = ready && !in_pod && tap_in(c->cfg->host_netns, tap);
+		if (in_pod || in_host) {
 			int rc = fill_from_record(old, c->ifname, out, err);
+			out->tap_in_host = in_host;
 			json_decref(old);
 			return rc;
 		}
@@ -629,6 +646,7 @@ static int setup_locked(const struct cfgv *c, const struct vmm_podnet_pod *pod,
 		goto out;
 	}
 	rc = fill_from_record(rec, c->ifname, out, err);
+	out->tap_in_host = pod->tap_in_host;
 out:
 	cni_result_free(res);
 	cni_conf_free(nc);
@@ -677,6 +695,8 @@ int vmm_podnet_get(const struct vmm_podnet_config *cfg, const char *pod_id,
 		rc = 0;
 	if (rc == 1 && fill_from_record(rec, c.ifname, out, err) < 0)
 		rc = -1;
+	if (rc == 1)
+		out->tap_in_host = !tap_in(out->netns, out->tap) && tap_in(cfg->host_netns, out->tap);
 	json_decref(rec);
 	pod_unlock(&c, pod_id, lk, false);
 	return rc;
@@ -822,91 +842,83 @@ bool vmm_podnet_ready(const struct vmm_podnet_config *cfg, char **message)
 	return ok;
 }
 
-/* ---- The tap for the VM backends ------------------------------------------------------------ */
+/* ---- The tap for the VM backends (vm.c) ----------------------------------------------------- */
 
-int vmm_podnet_tap_open(const struct vmm_podnet_config *cfg, const struct vmm_podnet *pn,
-			int *fd, kumo_error_t *err)
+/* The namespace file for moves into the host namespace (NULL: this thread's). */
+static int host_ns_fd(const char *host_netns, kumo_error_t *err)
 {
-	struct tap_job j = {.tap = pn->tap, .fd = -1};
-	const char *where = pn->tap_in_host ? cfg->host_netns : pn->netns;
-	if (vmm_netns_run(where, tap_open_fn, &j, err) < 0)
-		return kumo_error_wrap(err, "pod `%s`: open its tap", pn->id);
-	*fd = j.fd;
-	return 0;
-}
-
-/* The namespace file to move a tap into the host namespace. */
-static int host_ns_fd(const struct cfgv *c, kumo_error_t *err)
-{
-	const char *p = c->cfg->host_netns ? c->cfg->host_netns : "/proc/thread-self/ns/net";
+	const char *p = host_netns ? host_netns : "/proc/thread-self/ns/net";
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "open the host network namespace `%s`", p);
 	return fd;
 }
 
-int vmm_podnet_tap_to_pod(const struct vmm_podnet_config *cfg, const char *pod_id,
-			  kumo_error_t *err)
+int vmm_pod_tap_open(const char *netns, const char *tap, int *fd, kumo_error_t *err)
 {
-	struct cfgv c;
-	int lk;
-	if (resolve(cfg, &c, err) < 0)
-		return -1;
-	json_t *rec = ready_record(&c, pod_id, &lk, err);
-	if (!rec)
-		return -1;
+	struct tap_job j = {.tap = tap, .fd = -1};
+	if (vmm_netns_run(netns, tap_open_fn, &j, err) < 0)
+		return kumo_error_wrap(err, "open tap `%s` in `%s`", tap, netns);
+	*fd = j.fd;
+	return 0;
+}
+
+int vmm_pod_tap_to_host(const char *host_netns, const char *netns, const char *tap,
+			const char *ifname, kumo_error_t *err)
+{
+	if (tap_in(host_netns, tap))
+		return 0;
+	struct tap_job j = {.tap = tap, .ifname = ifname ? ifname : VMM_PODNET_IFNAME};
+	j.netns_fd = host_ns_fd(host_netns, err);
+	int rc = j.netns_fd < 0 ? -1 : vmm_netns_run(netns, tap_leave_fn, &j, err);
+	if (j.netns_fd >= 0)
+		close(j.netns_fd);
+	return rc < 0 ? kumo_error_wrap(err, "move tap `%s` from `%s` to the host namespace", tap,
+					netns) : 0;
+}
+
+int vmm_pod_tap_to_pod(const char *host_netns, const char *netns, const char *tap,
+		       const char *ifname, kumo_error_t *err)
+{
+	struct tap_job j = {.tap = tap, .ifname = ifname ? ifname : VMM_PODNET_IFNAME};
 	int rc = 0;
-	const char *netns = rec_str(rec, "netns");
-	struct tap_job j = {.tap = rec_str(rec, "tap"), .ifname = c.ifname,
-			    .mtu = (unsigned)json_integer_value(json_object_get(json_object_get(rec, "guest"), "mtu"))};
-	if (json_is_true(json_object_get(rec, "tap_in_host"))) {
+	if (tap_in(host_netns, tap)) {
 		j.netns_fd = open(netns, O_RDONLY | O_CLOEXEC);
 		if (j.netns_fd < 0)
 			rc = kumo_error_errno(err, errno, "open network namespace `%s`", netns);
 		if (rc == 0)
-			rc = vmm_netns_run(cfg->host_netns, tap_move_fn, &j, err);
+			rc = vmm_netns_run(host_netns, tap_move_fn, &j, err);
 		if (j.netns_fd >= 0)
 			close(j.netns_fd);
-		if (rc == 0) {
-			json_object_set_new(rec, "tap_in_host", json_false());
-			rc = record_write(&c, pod_id, rec, err);
-		}
 	}
 	if (rc == 0)
 		rc = vmm_netns_run(netns, tap_arrived_fn, &j, err);
-	json_decref(rec);
-	pod_unlock(&c, pod_id, lk, false);
-	return rc < 0 ? kumo_error_wrap(err, "pod `%s`: move its tap into `%s`", pod_id, netns) : 0;
-}
-
-int vmm_podnet_tap_to_host(const struct vmm_podnet_config *cfg, const char *pod_id,
-			   kumo_error_t *err)
-{
-	struct cfgv c;
-	int lk;
-	if (resolve(cfg, &c, err) < 0)
-		return -1;
-	json_t *rec = ready_record(&c, pod_id, &lk, err);
-	if (!rec)
-		return -1;
-	int rc = 0;
-	if (!json_is_true(json_object_get(rec, "tap_in_host"))) {
-		struct tap_job j = {.tap = rec_str(rec, "tap"), .ifname = c.ifname};
-		j.netns_fd = host_ns_fd(&c, err);
-		rc = j.netns_fd < 0 ? -1 : vmm_netns_run(rec_str(rec, "netns"), tap_leave_fn, &j, err);
-		if (j.netns_fd >= 0)
-			close(j.netns_fd);
-		if (rc == 0) {
-			json_object_set_new(rec, "tap_in_host", json_true());
-			rc = record_write(&c, pod_id, rec, err);
-		}
-	}
-	json_decref(rec);
-	pod_unlock(&c, pod_id, lk, false);
-	return rc < 0 ? kumo_error_wrap(err, "pod `%s`: move its tap to the host namespace", pod_id) : 0;
+	return rc < 0 ? kumo_error_wrap(err, "move tap `%s` into `%s`", tap, netns) : 0;
 }
 
 /* ---- A fresh node's network list ------------------------------------------------------------- */
+
+/* "a.b.c.d/p" → host-order network and prefix. */
+static int parse_cidr(const char *cidr, uint32_t *net, unsigned *prefix, kumo_error_t *err)
+{
+	char addr[32];
+	const char *slash = strchr(cidr, '/');
+	if (!slash || (size_t)(slash - cidr) >= sizeof(addr))
+		return kumo_error(err, KUMO_E_INVALID, "pod cidr `%s` is not a.b.c.d/prefix", cidr);
+	memcpy(addr, cidr, (size_t)(slash - cidr));
+	addr[slash - cidr] = 0;
+	struct in_addr in;
+	char *end;
+	long p = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, addr, &in) != 1 || *end || end == slash + 1)
+		return kumo_error(err, KUMO_E_INVALID, "pod cidr `%s` is not a.b.c.d/prefix", cidr);
+	if (p < 8 || p > 30)
+		return kumo_error(err, KUMO_E_INVALID, "pod cidr `%s`: prefix must be 8 to 30", cidr);
+	uint32_t mask = 0xffffffffu << (32 - p);
+	*net = ntohl(in.s_addr) & mask;
+	*prefix = (unsigned)p;
+	return 0;
+}
 
 char *vmm_podnet_default_conflist(const char *cidr)
 {
@@ -936,7 +948,7 @@ char *vmm_podnet_default_conflist(const char *cidr)
 		"    }\n"
 		"  ]\n"
 		"}\n",
-		cidr ? cidr : VMM_NET_DEFAULT_CIDR);
+		cidr ? cidr : VMM_PODNET_DEFAULT_CIDR);
 }
 
 /* The subnet of a default list file, when the file is exactly a default list. */
@@ -968,10 +980,10 @@ int vmm_podnet_write_default(const char *conf_dir, const char *cidr, bool *writt
 			     kumo_error_t *err)
 {
 	*written = false;
-	const char *want = cidr && *cidr ? cidr : VMM_NET_DEFAULT_CIDR;
+	const char *want = cidr && *cidr ? cidr : VMM_PODNET_DEFAULT_CIDR;
 	uint32_t net;
 	unsigned prefix;
-	if (vmm_parse_cidr(want, &net, &prefix, err) < 0)
+	if (parse_cidr(want, &net, &prefix, err) < 0)
 		return kumo_error_wrap(err, "default network list");
 	if (kumo_mkdir_p(conf_dir, 0755, err) < 0)
 		return -1;

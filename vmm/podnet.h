@@ -87,4 +87,18 @@ int vmm_redirect_remove(const char *a, const char *b, kumo_error_t *err);
 /* True when name has an ingress qdisc whose filter redirects to the link `to`. */
 bool vmm_redirect_active(const char *name, const char *to);
 
+/* ---- podnet.c: a pod's tap as the VM backends take it (vm.c) ----------------------- */
+
+/* Opens a queue of the tap in the namespace netns (QEMU: -netdev tap,fd=N). */
+int vmm_pod_tap_open(const char *netns, const char *tap, int *fd, kumo_error_t *err);
+/* libvirt, before the create: brings the tap from the pod namespace netns into host_netns
+ * (libvirtd's; NULL: this thread's), removing its redirect to ifname first. A tap
+ * already in host_netns stays (idempotent). The pod's previous VM must be gone. */
+int vmm_pod_tap_to_host(const char *host_netns, const char *netns, const char *tap,
+			const char *ifname, kumo_error_t *err);
+/* libvirt, after the create opened it: moves the tap from host_netns into netns (when
+ * it is there), brings it up with ifname's MTU and installs the redirect. */
+int vmm_pod_tap_to_pod(const char *host_netns, const char *netns, const char *tap,
+		       const char *ifname, kumo_error_t *err);
+
 #endif /* KUMO_VMM_PODNET_H */

@@ -118,7 +118,7 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	if (s->net) {
 		const uint8_t *m = s->net->mac;
 		push(&a, xstrdup("-netdev"));
-		if (s->net->has_fd)
+		if (s->net->has_fd || s->net->netns) /* a pod's tap: vm.c opens it in the pod */
 			push(&a, xasprintf("tap,id=net0,fd=%d", TAP_FD));
 		else
 			push(&a, xasprintf("tap,id=net0,ifname=%s,script=no,downscript=no", s->net->tap));

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "kernel/boot_abi.h"
+#include "podnet.h"
 #include "vmm_backend.h"
 
 _Static_assert(VMM_MEMORY_FLOOR_MIB == KUMO_BOOT_MIN_RAM_BYTES >> 20, "memory floor");
@@ -115,6 +116,8 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 	vmm->cfg.qemu_binary = vmm->qemu_binary;
 	vmm->state_dir = cfg->state_dir ? xstrdup(cfg->state_dir) : NULL;
 	vmm->cfg.state_dir = vmm->state_dir;
+	vmm->libvirt_netns = cfg->libvirt_netns ? xstrdup(cfg->libvirt_netns) : NULL;
+	vmm->cfg.libvirt_netns = vmm->libvirt_netns;
 	vmm->ops = ops;
 	pthread_mutex_init(&vmm->lock, NULL);
 	pthread_cond_init(&vmm->cond, NULL);
@@ -199,6 +202,7 @@ void vmm_close(struct vmm *vmm)
 		vmm->ops->close(vmm);
 	free(vmm->vms);
 	free(vmm->state_dir);
+	free(vmm->libvirt_netns);
 	pthread_mutex_destroy(&vmm->lock);
 	pthread_cond_destroy(&vmm->cond);
 	pthread_cond_destroy(&vmm->watch_cond);
@@ -352,8 +356,11 @@ static void free_spec_strings(struct vmm_spec *s)
 	free((char *)s->run_dir);
 	free((char *)s->log_path);
 	free((char *)s->control_socket);
-	if (s->net)
+	if (s->net) {
 		free((char *)s->net->tap);
+		free((char *)s->net->netns);
+		free((char *)s->net->ifname);
+	}
 	for (size_t i = 0; i < s->nshares; i++) {
 		free((char *)s->shares[i].host_path);
 		free((char *)s->shares[i].tag);
@@ -404,6 +411,8 @@ static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 	if (spec->net) {
 		vm->net = *spec->net;
 		vm->net.tap = xstrdup(spec->net->tap);
+		vm->net.netns = dup_or_null(spec->net->netns);
+		vm->net.ifname = dup_or_null(spec->net->ifname);
 		vm->spec.net = &vm->net;
 	}
 	if (spec->nshares) {
@@ -571,6 +580,30 @@ static int load_record(const char *path, json_t **j, struct vmm_spec *s,
 	return 0;
 }
 
+/* A pod's tap (net.netns) for the create: QEMU gets an fd opened inside the pod's
+ * namespace (net.has_fd); libvirt opens taps by name in libvirtd's namespace, so the
+ * tap goes there for the create and back after it (pod_tap_return). */
+static int pod_tap_lend(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
+{
+	struct vmm_net_attach *n = &vm->net;
+	if (vmm->ops == &vmm_qemu_ops) {
+		if (vmm_pod_tap_open(n->netns, n->tap, &n->fd, err) < 0)
+			return -1;
+		n->has_fd = true;
+		return 0;
+	}
+	autofree char *host = vmm->cfg.libvirt_netns ? xstrdup(vmm->cfg.libvirt_netns)
+						     : vmm_libvirtd_netns();
+	return vmm_pod_tap_to_host(host, n->netns, n->tap, n->ifname, err);
+}
+
+static int pod_tap_return(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
+{
+	autofree char *host = vmm->cfg.libvirt_netns ? xstrdup(vmm->cfg.libvirt_netns)
+						     : vmm_libvirtd_netns();
+	return vmm_pod_tap_to_pod(host, vm->net.netns, vm->net.tap, vm->net.ifname, err);
+}
+
 static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		     struct vmm_vm **out, kumo_error_t *err)
 {
@@ -592,10 +625,23 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		remove_vm(vmm, vm);
 		goto fail;
 	}
-	if (vmm->ops->create(vm, err) < 0) {
+	if (vm->net.netns && pod_tap_lend(vmm, vm, err) < 0) {
+		remove_vm(vmm, vm);
+		goto fail;
+	}
+	int created = vmm->ops->create(vm, err);
+	if (vm->net.netns && vm->net.has_fd) {
+		close(vm->net.fd); /* QEMU has its own copy */
+		vm->net.fd = -1;
+	}
+	if (created < 0) {
 		remove_vm(vmm, vm);
 		vmm->ops->release(vm);
 		goto fail;
+	}
+	if (vm->net.netns && !vm->net.has_fd && pod_tap_return(vmm, vm, err) < 0) {
+		vmm_vm_free(vm); /* destroys it */
+		return kumo_error_wrap(err, "create vm `%s`", spec->name);
 	}
 	if (save_record(vm, err) < 0) {
 		vmm_vm_free(vm);

@@ -1,9 +1,8 @@
 /* vmm/vmm.h - kumo's one VM interface: a typed VM spec and its lifecycle, with two
  * backends behind it (QEMU started directly, the default of kumod and `kumo run`;
- * libvirt), the guest console captured into CRI log files, and per-pod networking:
+ * libvirt), the guest console captured into CRI log files, and per-pod networking
  * through CNI (a pod network namespace, the cluster's plugins, a tap the VM uses with
- * a two-way redirect to the CNI interface) and, until cri/ moves to it, kumo's own
- * (node bridge, on-disk IPAM, one tap per pod, masquerade, hostPort DNAT).
+ * a two-way redirect to the CNI interface).
  *
  * Lifecycle: vmm_create() makes the VM paused (CreateContainer), vmm_start() resumes it
  * (StartContainer), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
@@ -108,6 +107,8 @@ struct vmm_config {
 	const char *kernel_id;    /* its kernel build id (the verdict cache key) */
 	const char *accel_cache_dir; /* NULL: $KUMO_ACCEL_CACHE_DIR, else VMM_ACCEL_CACHE_DIR */
 	const char *dev_kvm;      /* the KVM device checked for KVM, NULL: "/dev/kvm" (tests) */
+	const char *libvirt_netns;/* libvirt: the network namespace libvirtd opens taps in (a
+				   * namespace file), NULL: vmm_libvirtd_netns() at each use */
 };
 
 /* Opens a connection (libvirt: connects and starts its event loop thread; QEMU: checks
@@ -125,6 +126,9 @@ const char *vmm_accel_reason(const struct vmm *vmm);
 /* True when /dev/kvm can be opened read-write by this process (it may still be unable
  * to run kumo guests: see vmm_accel_verdict). */
 bool vmm_kvm_usable(void);
+/* The network namespace file of the local libvirtd ("/proc/<pid>/ns/net" from its pid
+ * file /run/libvirtd.pid), NULL when no libvirtd runs here (malloc'd). */
+char *vmm_libvirtd_netns(void);
 
 /* ---- The accelerator choice (vmm/accel.c) --------------------------------------- */
 
@@ -203,15 +207,20 @@ char *vmm_qemu_first_error(const char *log_path);
 
 /* ---- The VM spec --------------------------------------------------------------- */
 
-/* Network attachment: an existing tap (made by vmm_net_pod_setup or
- * vmm_podnet_setup) and the guest's MAC. */
+/* Network attachment: an existing tap and the guest's MAC. */
 struct vmm_net_attach {
-	const char *tap;  /* tap device name, e.g. "kt1a2b3c4d" */
+	const char *tap;  /* tap device name, e.g. "kc1a2b3c4d5e6f" */
 	uint8_t mac[6];   /* guest MAC address */
-	bool has_fd;      /* QEMU backend only: hand QEMU fd (-netdev tap,fd=N) instead of
-			   * letting it open tap by name in the host namespace (a tap in a
-			   * pod's namespace: vmm_podnet_tap_open); the libvirt backend
-			   * refuses it (libvirt opens taps by name) */
+	const char *netns;/* a pod's network (vmm_podnet_setup): the namespace file holding
+			   * the tap and the CNI interface. QEMU: vmm opens the tap there
+			   * and hands QEMU the fd (-netdev tap,fd=N). libvirt, which opens
+			   * taps by name in libvirtd's namespace (vmm_config.libvirt_netns):
+			   * vmm brings the tap there for the create, then back into netns
+			   * with the redirect to ifname. NULL: the tap is in this process's
+			   * namespace and QEMU opens it by name */
+	const char *ifname; /* with netns: the CNI interface, NULL: VMM_PODNET_IFNAME */
+	bool has_fd;      /* QEMU backend only: hand QEMU fd instead of letting it open tap
+			   * by name; the libvirt backend refuses it */
 	int fd;           /* with has_fd: an open queue of the tap; the caller keeps it and
 			   * may close it once vmm_create returned */
 };
@@ -447,51 +456,7 @@ int vmm_crilog_flush(struct vmm_crilog *log, bool final, kumo_error_t *err);
 int vmm_crilog_reopen(struct vmm_crilog *log, kumo_error_t *err);
 void vmm_crilog_close(struct vmm_crilog *log); /* flushes as F; NULL is fine */
 
-/* ---- Per-pod networking ---------------------------------------------------------- */
-
-/* Defaults shared by kumod and `kumo run --net`, so both use one bridge and one IPAM. */
-#define VMM_NET_DEFAULT_BRIDGE "kumo0"
-#define VMM_NET_DEFAULT_CIDR "10.88.0.0/16"
-#define VMM_NET_STATE_SUBDIR "net" /* under the state root: <root>/net */
-
-struct vmm_net_config {
-	const char *bridge;    /* node bridge, default "kumo0" */
-	const char *cidr;      /* pod CIDR, e.g. "10.88.0.0/16" (the gateway is .1) */
-	const char *state_dir; /* IPAM and per-pod records, e.g. /var/lib/kumo/net */
-	const char *chain_prefix; /* iptables chain prefix, default "KUMO" */
-};
-
-struct vmm_port_mapping {
-	int protocol;          /* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t host_port;    /* 0: not published */
-	uint16_t container_port;
-	const char *host_ip;   /* NULL or "": all addresses */
-};
-
-struct vmm_net_pod {
-	char ip[16];       /* pod address, dotted quad */
-	unsigned prefix;   /* CIDR prefix length */
-	char gateway[16];  /* bridge address */
-	char tap[16];      /* tap device name */
-	uint8_t mac[6];    /* guest MAC (derived from the address) */
-};
-
-/* Creates the bridge with the gateway address, enables forwarding, installs the
- * masquerade and hostPort chains. Idempotent; a changed CIDR (UpdateRuntimeConfig)
- * re-addresses the bridge. */
-int vmm_net_node_setup(const struct vmm_net_config *cfg, kumo_error_t *err);
-/* Removes what vmm_net_node_setup made (bridge, chains); pods must be gone. */
-int vmm_net_node_teardown(const struct vmm_net_config *cfg, kumo_error_t *err);
-/* Allocates the pod's address (persisted), creates its tap on the bridge and its
- * hostPort DNAT rules, records all of it under state_dir/pods/<pod_id>. Calling it
- * again for a pod that has a record returns the recorded setup. */
-int vmm_net_pod_setup(const struct vmm_net_config *cfg, const char *pod_id,
-		      const struct vmm_port_mapping *ports, size_t nports,
-		      struct vmm_net_pod *out, kumo_error_t *err);
-/* Removes the pod's tap, rules and address (from its record); missing pieces are
- * fine (idempotent, also after a crash half-way through setup). */
-int vmm_net_pod_teardown(const struct vmm_net_config *cfg, const char *pod_id,
-			 kumo_error_t *err);
+/* ---- Host resolvers (vmm/resolv.c) ---------------------------------------------- */
 
 /* The host's IPv4 resolvers a guest can use, from resolv_path (NULL:
  * "/etc/resolv.conf"): loopback resolvers (127.0.0.0/8, e.g. systemd-resolved's
@@ -501,15 +466,6 @@ int vmm_net_pod_teardown(const struct vmm_net_config *cfg, const char *pod_id,
  * Fills up to max addresses and returns how many (0: none usable, the caller falls
  * back). IPv6 resolvers are skipped (the guest network is IPv4). */
 size_t vmm_net_host_dns(const char *resolv_path, char out[][16], size_t max);
-
-/* IPAM alone (used by vmm_net_pod_setup; exposed for tests): allocates the lowest free
- * address of cidr for owner under dir (one O_EXCL file per address, a lock file
- * serialising scans; safe across threads, processes and crashes). Re-allocating for an
- * owner that has an address returns it. */
-int vmm_ipam_alloc(const char *dir, const char *cidr, const char *owner, char ip[16],
-		   kumo_error_t *err);
-/* Frees owner's address; returns 0 also when it had none. */
-int vmm_ipam_release(const char *dir, const char *owner, kumo_error_t *err);
 
 /* ---- Pod networking through CNI ------------------------------------------------- */
 /*
@@ -523,14 +479,12 @@ int vmm_ipam_release(const char *dir, const char *owner, kumo_error_t *err);
  *                      redirects all traffic both ways between eth0 and the tap (tc
  *                      ingress + mirred), and returns what the guest needs: eth0's MAC
  *                      and MTU, the result's address, gateway, routes and DNS.
- *   vmm_podnet_tap_open  QEMU backend: an fd of the tap opened inside the namespace,
- *                      for vmm_net_attach.fd (QEMU's -netdev tap,fd=N).
- *   libvirt backend    libvirt opens taps by name in its own namespace, so the pod is
- *                      set up with tap_in_host: the tap is made in host_netns, libvirt
- *                      opens it at vmm_create, then vmm_podnet_tap_to_pod moves it into
- *                      the pod namespace (the open queue keeps working across the move)
- *                      and installs the redirect. vmm_podnet_tap_to_host brings it back
- *                      for the next VM of the pod.
+ *   the VM             takes the pod's tap through vmm_net_attach.netns: QEMU gets an
+ *                      fd of it opened inside the namespace; libvirt opens taps by
+ *                      name in its own namespace, so vmm_create brings the tap there,
+ *                      lets libvirt open it, then moves it back into the pod namespace
+ *                      (the open queue keeps working across the move) and installs
+ *                      the redirect again.
  *   vmm_podnet_teardown  deletes the tap, runs CNI DEL (reverse order, prevResult = the
  *                      recorded result), removes the namespace and the record.
  *   vmm_podnet_recover   after a restart: tears down every recorded pod that is not
@@ -547,7 +501,10 @@ int vmm_ipam_release(const char *dir, const char *owner, kumo_error_t *err);
 #define VMM_PODNET_NETNS_DIR "/run/kumo/netns"
 #define VMM_PODNET_STATE_SUBDIR "cni"       /* under the state root: <root>/cni */
 #define VMM_PODNET_NOT_READY "NetworkPluginNotReady" /* CRI NetworkReady reason */
-#define VMM_PODNET_DEFAULT_FILE "10-kumo.conflist"   /* vmm_podnet_write_default's */
+#define VMM_PODNET_DEFAULT_FILE "99-kumo.conflist"   /* vmm_podnet_write_default's: last
+						      * in byte order, so a cluster plugin's
+						      * list written later wins */
+#define VMM_PODNET_DEFAULT_CIDR "10.88.0.0/16"      /* the default list's subnet */
 #define VMM_PODNET_MAX_ROUTES 16
 #define VMM_PODNET_MAX_DNS 8
 
@@ -557,10 +514,18 @@ struct vmm_podnet_config {
 	const char *plugin_path; /* ':'-separated plugin dirs, NULL: "/opt/cni/bin:/usr/lib/cni" */
 	const char *netns_dir;   /* namespace pins, NULL: VMM_PODNET_NETNS_DIR */
 	const char *state_dir;   /* per-pod records (required), e.g. /var/lib/kumo/cni */
-	const char *host_netns;  /* namespace file of the namespace libvirtd opens taps in,
-				  * NULL: this process's */
+	const char *host_netns;  /* namespace file of the namespace libvirtd opens taps in
+				  * (where tap_in_host makes the tap, and where teardown
+				  * looks for one a crash left there), NULL: this process's */
 	const char *ifname;      /* CNI_IFNAME, NULL: "eth0" */
 	int timeout_ms;          /* per plugin run, 0: 60 s */
+};
+
+struct vmm_port_mapping {    /* the "portMappings" capability: one hostPort */
+	int protocol;          /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+	uint16_t host_port;    /* 0: not published */
+	uint16_t container_port;
+	const char *host_ip;   /* NULL or "": all addresses */
 };
 
 struct vmm_bandwidth {       /* the "bandwidth" capability: bits per second, bits */
@@ -590,7 +555,8 @@ struct vmm_podnet_pod {
 	size_t nports;
 	const struct vmm_bandwidth *bandwidth; /* NULL: none */
 	const struct vmm_dns_config *dns;      /* NULL: none */
-	bool tap_in_host;        /* make the tap in host_netns (libvirt), see above */
+	bool tap_in_host;        /* make the tap in host_netns instead of the pod's namespace
+				  * (vmm_create moves it where its backend needs it) */
 };
 
 struct vmm_podnet_route {
@@ -605,7 +571,8 @@ struct vmm_podnet {
 	char network[128];       /* the CNI network's name */
 	char netns[256];         /* path of the namespace pin */
 	char tap[16];            /* the tap's name */
-	bool tap_in_host;        /* where the tap is now: host_netns (true) or the pod's */
+	bool tap_in_host;        /* where the tap is now (looked up): host_netns (true) or
+				  * the pod's namespace */
 	uint8_t mac[6];          /* the CNI interface's MAC: give it to the guest */
 	unsigned mtu;            /* the CNI interface's MTU: give it to the guest (the kernel
 				  * caps it at 1500) */
@@ -614,8 +581,10 @@ struct vmm_podnet {
 	unsigned onlink_prefix;  /* the prefix the guest should configure: prefix when the
 				  * subnet is on-link (bridge), 32 when the plugin routes it
 				  * through the gateway (ptp) */
-	char gateway[16];        /* default gateway: the ip's gateway, else the default
-				  * route's next hop; "" when none */
+	char gateway[16];        /* the guest's one gateway: the default route's next hop
+				  * (its gw, else the ip's gateway); without a default
+				  * route, the next hop of the result's other routes; ""
+				  * when no route leaves the subnet */
 	struct vmm_podnet_route routes[VMM_PODNET_MAX_ROUTES]; /* the result's IPv4 routes */
 	size_t nroutes;
 	char dns_servers[VMM_PODNET_MAX_DNS][46]; /* the result's DNS (the pod's CRI
@@ -655,23 +624,10 @@ int vmm_podnet_recover(const struct vmm_podnet_config *cfg,
  * false and *message (caller frees) says what is missing (report it with reason
  * VMM_PODNET_NOT_READY). */
 bool vmm_podnet_ready(const struct vmm_podnet_config *cfg, char **message);
-/* Opens a queue of the pod's tap where it is now (pod namespace or host_netns): *fd is
- * for vmm_net_attach.fd (QEMU backend). The caller closes it. */
-int vmm_podnet_tap_open(const struct vmm_podnet_config *cfg, const struct vmm_podnet *pn,
-			int *fd, kumo_error_t *err);
-/* libvirt: moves the tap from host_netns into the pod namespace (after vmm_create
- * opened it), brings it up with eth0's MTU and installs the redirect. */
-int vmm_podnet_tap_to_pod(const struct vmm_podnet_config *cfg, const char *pod_id,
-			  kumo_error_t *err);
-/* libvirt: removes the redirect and moves the tap back to host_netns, so the pod's next
- * VM can be created (its previous VM must be gone). */
-int vmm_podnet_tap_to_host(const struct vmm_podnet_config *cfg, const char *pod_id,
-			   kumo_error_t *err);
-
-/* The default network list for a fresh node (deploy/cni/10-kumo.conflist is it for
- * VMM_NET_DEFAULT_CIDR): network "kumo", bridge "cni0" as the pods' gateway with
+/* The default network list for a fresh node (deploy/cni/99-kumo.conflist is it for
+ * VMM_PODNET_DEFAULT_CIDR): network "kumo", bridge "cni0" as the pods' gateway with
  * masquerade and hairpin, host-local addresses from cidr with a default route, portmap
- * for hostPorts, loopback. NULL cidr: VMM_NET_DEFAULT_CIDR. Caller frees. */
+ * for hostPorts, loopback. NULL cidr: VMM_PODNET_DEFAULT_CIDR. Caller frees. */
 char *vmm_podnet_default_conflist(const char *cidr);
 /* Writes it as conf_dir/VMM_PODNET_DEFAULT_FILE when conf_dir holds no network
  * configuration, or rewrites it when that file is the only one, is unmodified and

@@ -40,6 +40,7 @@ struct vmm {
 	pthread_cond_t cond;       /* signalled when a vm's refs drop to 0 */
 	struct vmm_vm **vms;       /* live VMs of this connection: the registry */
 	char *state_dir;           /* run directories by name, NULL: none */
+	char *libvirt_netns;       /* cfg.libvirt_netns's copy, NULL: none */
 	size_t nvms;
 	pthread_t watchdog;        /* ends started VMs that show no sign of life */
 	bool watchdog_started;
@@ -103,13 +104,5 @@ void vmm_console_detach(struct vmm_console *c);
 void vmm_crilog_drop_partial(struct vmm_crilog *log, size_t dropped[2]);
 int vmm_console_reopen(struct vmm_console *c, kumo_error_t *err);
 uint64_t vmm_console_first_output_ns(struct vmm_console *c);
-
-/* Runs argv (no shell), waits; returns its exit status (0-255) or -1 with *err when it
- * could not run. Output goes to *out when out is not NULL (caller frees). */
-int vmm_run_cmd(char *const argv[], char **out, kumo_error_t *err);
-
-/* IPv4 helpers for bridge.c and ipam.c: "a.b.c.d/p" → host-order network + prefix. */
-int vmm_parse_cidr(const char *cidr, uint32_t *net, unsigned *prefix, kumo_error_t *err);
-void vmm_ip_str(uint32_t ip, char out[16]);
 
 #endif /* KUMO_VMM_BACKEND_H */

@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,26 +103,6 @@ static json_t *libvirt_info(void)
 	return j;
 }
 
-/* The bridge's IPv4 address ("10.88.0.1/16"), or NULL. */
-static char *bridge_address(const char *bridge)
-{
-	struct ifaddrs *ifs = NULL;
-	if (getifaddrs(&ifs) < 0)
-		return NULL;
-	char *out = NULL;
-	for (struct ifaddrs *i = ifs; i && !out; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || strcmp(i->ifa_name, bridge))
-			continue;
-		char a[INET_ADDRSTRLEN];
-		const struct sockaddr_in *sin = (const void *)i->ifa_addr;
-		const struct sockaddr_in *mask = (const void *)i->ifa_netmask;
-		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-		out = xasprintf("%s/%d", a, mask ? __builtin_popcount(mask->sin_addr.s_addr) : 32);
-	}
-	freeifaddrs(ifs);
-	return out;
-}
-
 /* Whether something accepts connections on the unix socket at path. */
 static bool socket_answers(const char *path)
 {
@@ -137,19 +116,6 @@ static bool socket_answers(const char *path)
 	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
-}
-
-static char *read_first_line(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	kumo_error_t err = NULL;
-	if (kumo_read_file(path, 4096, &buf, &len, &err) < 0) {
-		kumo_error_free(&err);
-		return NULL;
-	}
-	buf[strcspn((char *)buf, "\r\n")] = 0;
-	return (char *)buf;
 }
 
 static json_t *accel_info(const struct cri_accel *a)
@@ -237,20 +203,21 @@ static json_t *gather(enum vmm_accel want, const char *root, const struct cri_co
 						   kid[0] ? json_string(kid) : json_null()));
 	kumo_error_free(&kerr);
 
-	/* The network kumod (and `kumo run --net`) use: bridge, its address, pod CIDR. */
-	const char *bridge = getenv("KUMO_BRIDGE");
-	bridge = bridge && *bridge ? bridge : cfg->bridge ? cfg->bridge : VMM_NET_DEFAULT_BRIDGE;
-	autofree char *state_dir = xasprintf("%s/" VMM_NET_STATE_SUBDIR, root);
-	autofree char *cidr_rec = xasprintf("%s/node-cidr", state_dir);
-	autofree char *cidr = read_first_line(cidr_rec);
-	autofree char *addr = bridge_address(bridge);
-	autofree char *sys = xasprintf("/sys/class/net/%s", bridge);
+	/* The network kumod (and `kumo run --net`) use: the node's CNI configuration. */
+	const char *conf_dir = getenv("KUMO_CNI_CONF_DIR");
+	conf_dir = conf_dir && *conf_dir ? conf_dir : cfg->cni_conf_dir ? cfg->cni_conf_dir
+									 : "/etc/cni/net.d";
+	const char *bin_dirs = getenv("KUMO_CNI_BIN_DIRS");
+	bin_dirs = bin_dirs && *bin_dirs ? bin_dirs : cfg->cni_bin_dirs;
+	autofree char *state_dir = xasprintf("%s/" VMM_PODNET_STATE_SUBDIR, root);
+	struct vmm_podnet_config pc = {.conf_dir = conf_dir, .plugin_path = bin_dirs,
+				       .state_dir = state_dir};
+	autofree char *why = NULL;
+	bool ready = vmm_podnet_ready(&pc, &why);
 	json_object_set_new(j, "network",
-			    json_pack("{s:s, s:b, s:o, s:s, s:s}", "bridge", bridge, "present",
-				      access(sys, F_OK) == 0, "address",
-				      addr ? json_string(addr) : json_null(), "pod_cidr",
-				      cidr ? cidr : cfg->pod_cidr ? cfg->pod_cidr
-								    : VMM_NET_DEFAULT_CIDR,
+			    json_pack("{s:s, s:s, s:b, s:o, s:s}", "cni_conf_dir", conf_dir,
+				      "cni_bin_dirs", bin_dirs ? bin_dirs : "/opt/cni/bin:/usr/lib/cni",
+				      "ready", ready, "message", why ? json_string(why) : json_null(),
 				      "state_dir", state_dir));
 
 	autofree char *blobs = xasprintf("%s/blobs", root);
@@ -306,10 +273,10 @@ static void print_text(json_t *j, bool accel_only)
 	       str(j, "vm_backend", "kumod"));
 	printf("%-12s %s, id %s\n", "kernel", str(j, "kernel", "dir"), str(j, "kernel", "id"));
 	json_t *n = json_object_get(j, "network");
-	printf("%-12s bridge %s %s%s%s, pod cidr %s, ipam %s\n", "network", str(j, "network", "bridge"),
-	       json_is_true(json_object_get(n, "present")) ? "up" : "absent (kumod makes it)",
-	       *str(j, "network", "address") ? " " : "", str(j, "network", "address"),
-	       str(j, "network", "pod_cidr"), str(j, "network", "state_dir"));
+	printf("%-12s cni %s (plugins in %s): %s%s\n", "network", str(j, "network", "cni_conf_dir"),
+	       str(j, "network", "cni_bin_dirs"),
+	       json_is_true(json_object_get(n, "ready")) ? "ready" : "not ready: ",
+	       str(j, "network", "message"));
 	json_t *s = json_object_get(j, "store");
 	human((uint64_t)json_integer_value(json_object_get(s, "bytes")), b1, sizeof(b1));
 	human((uint64_t)json_integer_value(json_object_get(s, "blobs_bytes")), b2, sizeof(b2));

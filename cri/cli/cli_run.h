@@ -68,14 +68,15 @@ int kumo_run_main(const char *prog, int argc, char **argv, kumo_run_compile_fn c
  * falls back to TCG says so in one stderr line (`kumo: accel: tcg (kvm unusable: …)`);
  * kvm asked for and unusable fails before the VM is made, naming the probe's reason.
  *
- * With net (or a listen list) the VM gets a NIC on the node bridge kumod also uses
- * (vmm_net_node_setup: $KUMO_BRIDGE or VMM_NET_DEFAULT_BRIDGE; the pod CIDR kumod last
- * set up, else $KUMO_POD_CIDR or VMM_NET_DEFAULT_CIDR; IPAM under
- * ${KUMO_ROOT:-/var/lib/kumo}/net), an address of its own (owner "run-<pid>-<ns>"),
- * the host's non-loopback resolvers (else the gateway) and the listen list in its boot
- * config; `kumo: VM address A.B.C.D` is printed on stderr as soon as it is known, and
- * the tap and address go away when the VM ends, on Ctrl-C and on SIGTERM. Needs root
- * (CAP_NET_ADMIN). */
+ * With net (or a listen list) the VM gets its network from the node's CNI network list,
+ * the one kumod's pods use (kumo.json's cni_conf_dir and cni_bin_dirs, or
+ * $KUMO_CNI_CONF_DIR and $KUMO_CNI_BIN_DIRS; an empty conf dir gets kumo's default
+ * list), in a network namespace of the run's own, exactly as a pod: CNI ADD there, the
+ * VM takes the CNI interface over through a tap, its boot config gets the result's
+ * address, gateway, MAC, MTU and DNS (else the host's non-loopback resolvers) and the
+ * listen list. `kumo: VM address A.B.C.D` is printed on stderr as soon as it is known;
+ * CNI DEL, the tap and the namespace go when the VM ends, on Ctrl-C and on SIGTERM (a
+ * later run cleans up after one killed with -9). Needs root. */
 int kumo_run_vm(const struct kumo_run_args *a);
 
 #endif /* KUMO_CLI_RUN_H */

@@ -35,7 +35,7 @@ static void run_usage(FILE *out, const char *prog)
 		"  --dir HOST::GUEST   preopen host directory HOST as GUEST (--dir DIR: same name)\n"
 		"  --env K=V           set an environment variable (--env K: copy the host's)\n"
 		"  --mem SIZE          cap linear memory (bytes; K, M, G suffixes), e.g. 64M\n"
-		"  --net               give the VM a network interface on the node bridge (its\n"
+		"  --net               give the VM a network from the node's CNI list, as a pod (its\n"
 		"                      address is printed on stderr as `kumo: VM address A.B.C.D`)\n"
 		"  --listen [tcp:|udp:]ADDR:PORT\n"
 		"                      a socket bound (and listening, tcp) before the app starts,\n"

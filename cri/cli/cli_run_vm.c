@@ -1,5 +1,5 @@
 /* cri/cli/cli_run_vm.c - `kumo run APP`: build the app's artifact, boot it, relay its
- * output; with --net/--listen, a NIC on the node bridge for the run's lifetime. */
+ * output; with --net/--listen, a network from the node's CNI list for the run's lifetime. */
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,6 +8,7 @@
 #include "cri/accel_choice.h"
 #include "cri/cli/cli.h"
 #include "cri/cli/cli_run.h"
+#include "cri/cri.h"
 #include "vmm/vmm.h"
 
 static volatile sig_atomic_t interrupted;
@@ -119,104 +120,134 @@ out:
 	return status;
 }
 
-/* The network this run joins: kumod's bridge and IPAM (vmm.h defaults, $KUMO_BRIDGE,
- * $KUMO_POD_CIDR, ${KUMO_ROOT:-/var/lib/kumo}/net). The CIDR the node already has
- * (kumod may have taken kubelet's) wins over the default, so a run never re-addresses
- * the bridge under running pods. Strings are malloc'd into *cfg. */
-static void net_config(struct vmm_net_config *cfg)
-{
-	const char *root = getenv("KUMO_ROOT");
-	const char *bridge = getenv("KUMO_BRIDGE");
-	const char *cidr = getenv("KUMO_POD_CIDR");
-	cfg->state_dir = xasprintf("%s/" VMM_NET_STATE_SUBDIR, root && *root ? root
-										 : BUILDER_DEFAULT_ROOT);
-	cfg->bridge = xstrdup(bridge && *bridge ? bridge : VMM_NET_DEFAULT_BRIDGE);
-	if (cidr && *cidr) {
-		cfg->cidr = xstrdup(cidr);
-		return;
-	}
-	autofree char *rec = xasprintf("%s/node-cidr", cfg->state_dir);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	kumo_error_t rerr = NULL;
-	if (kumo_read_file(rec, 64, &buf, &len, &rerr) == 0 && len > 0) {
-		buf[strcspn((char *)buf, "\n")] = 0;
-		cfg->cidr = (char *)buf;
-		return;
-	}
-	kumo_error_free(&rerr);
-	free(buf);
-	cfg->cidr = xstrdup(VMM_NET_DEFAULT_CIDR);
-}
-
-static void net_config_clear(struct vmm_net_config *cfg)
-{
-	free((char *)cfg->state_dir);
-	free((char *)cfg->bridge);
-	free((char *)cfg->cidr);
-}
-
-/* What this run's VM gets on the network (owned strings for the boot config). */
+/* The network this run joins: the node's CNI network list, the one kumod's pods use
+ * (kumo.json's cni_conf_dir and cni_bin_dirs, $KUMO_CNI_CONF_DIR and $KUMO_CNI_BIN_DIRS
+ * first; an empty conf dir gets the default list, as kumod writes it), in a network
+ * namespace of the run's own. Records live apart from kumod's
+ * (${KUMO_ROOT:-/var/lib/kumo}/cni-run, pins under /run/kumo/run-netns), so neither
+ * tears down the other's. Strings are malloc'd into rn. */
 struct run_net {
-	struct vmm_net_config cfg;
-	char owner[64];           /* IPAM owner / pod record name: run-<pid>-<ns> */
-	struct vmm_net_pod pod;   /* address, gateway, tap, MAC */
+	char *conf_dir;           /* network lists */
+	char *bin_dirs;           /* plugin path, NULL: vmm's default */
+	char *state_dir;          /* records of runs */
+	struct vmm_podnet_config cfg;
+	char id[64];              /* the run's CNI container id: run-<pid>-<ns> */
+	struct vmm_podnet pn;     /* address, gateway, tap, MAC, namespace */
 	struct vmm_net_attach attach;
-	char address[24];         /* "A.B.C.D/P" */
-	char dns[2][16];
-	const char *dnsv[2];
+	char address[24];         /* "A.B.C.D/P" (the on-link prefix) */
+	char dns[3][16];
+	const char *dnsv[3];
+	const char *searchv[VMM_PODNET_MAX_DNS];
 	struct builder_net boot;
-	bool up;                  /* tap and address exist: tear down at the end */
+	bool up;                  /* set up: tear down at the end */
 };
 
-/* Bridge (idempotent), address, tap; fills rn->boot. */
+#define RUN_NETNS_DIR "/run/kumo/run-netns"
+
+static void net_config(struct run_net *rn)
+{
+	struct cri_config cc;
+	bool version;
+	kumo_error_t cerr = NULL;
+	char *noargs[] = {"kumo", NULL};
+	bool have_cfg = cri_config_load(&cc, CRI_DEFAULT_CONFIG, false, 1, noargs, &version,
+					&cerr) == 0;
+	kumo_error_free(&cerr);
+	const char *dir = getenv("KUMO_CNI_CONF_DIR");
+	const char *bins = getenv("KUMO_CNI_BIN_DIRS");
+	const char *root = getenv("KUMO_ROOT");
+	rn->conf_dir = xstrdup(dir && *dir ? dir
+			       : have_cfg && cc.cni_conf_dir ? cc.cni_conf_dir : "/etc/cni/net.d");
+	rn->bin_dirs = bins && *bins ? xstrdup(bins)
+		       : have_cfg && cc.cni_bin_dirs ? xstrdup(cc.cni_bin_dirs) : NULL;
+	rn->state_dir = xasprintf("%s/cni-run", root && *root ? root : BUILDER_DEFAULT_ROOT);
+	if (have_cfg)
+		cri_config_clear(&cc);
+	rn->cfg = (struct vmm_podnet_config){.conf_dir = rn->conf_dir,
+					     .plugin_path = rn->bin_dirs,
+					     .netns_dir = RUN_NETNS_DIR,
+					     .state_dir = rn->state_dir};
+}
+
+/* A run whose process is gone: its network goes (recovery of a kill -9). */
+static bool run_alive(const char *id, void *ctx)
+{
+	(void)ctx;
+	int pid = 0;
+	if (sscanf(id, "run-%d-", &pid) != 1 || pid <= 1)
+		return false;
+	autofree char *comm = xasprintf("/proc/%d/comm", pid);
+	autofree uint8_t *name = NULL;
+	size_t n = 0;
+	kumo_error_t err = NULL;
+	bool alive = kumo_read_file(comm, 64, &name, &n, &err) == 0 && n >= 4 &&
+		     memcmp(name, "kumo", 4) == 0;
+	kumo_error_free(&err);
+	return alive;
+}
+
+/* Namespace, CNI ADD, tap; fills rn->boot. */
 static int net_up(const struct kumo_run_args *o, struct run_net *rn, kumo_error_t *err)
 {
-	net_config(&rn->cfg);
-	snprintf(rn->owner, sizeof(rn->owner), "run-%d-%llu", (int)getpid(),
-		 (unsigned long long)kumo_now_ns());
-	if (vmm_net_node_setup(&rn->cfg, err) < 0 ||
-	    vmm_net_pod_setup(&rn->cfg, rn->owner, NULL, 0, &rn->pod, err) < 0) {
-		if (geteuid() != 0)
-			return kumo_error_wrap(err, "--net needs root (CAP_NET_ADMIN) to make the "
-						    "bridge `%s` and a tap; run as root, or drop "
-						    "--net/--listen", rn->cfg.bridge);
+	net_config(rn);
+	if (geteuid() != 0)
+		return kumo_error(err, KUMO_E_PERMISSION,
+				  "--net needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for a network "
+				  "namespace and the CNI plugins; run as root, or drop --net/--listen");
+	kumo_error_t rerr = NULL;
+	if (vmm_podnet_recover(&rn->cfg, run_alive, NULL, &rerr) < 0)
+		log_warn("kumo run: removing the networks of ended runs: %s", kumo_error_msg(rerr));
+	kumo_error_free(&rerr);
+	bool written;
+	if (vmm_podnet_write_default(rn->conf_dir, NULL, &written, err) < 0)
 		return kumo_error_wrap(err, "--net");
-	}
-	rn->up = true;
-	fprintf(stderr, "kumo: VM address %s\n", rn->pod.ip);
+	snprintf(rn->id, sizeof(rn->id), "run-%d-%llu", (int)getpid(),
+		 (unsigned long long)kumo_now_ns());
+	struct vmm_podnet_pod pod = {.id = rn->id, .name = "kumo-run", .namespace = "kumo"};
+	rn->up = true; /* from here on a failure may leave a record: tear down */
+	if (vmm_podnet_setup(&rn->cfg, &pod, &rn->pn, err) < 0)
+		return kumo_error_wrap(err, "--net");
+	struct vmm_podnet *pn = &rn->pn;
+	fprintf(stderr, "kumo: VM address %s\n", pn->address);
 	fflush(stderr);
-	rn->attach.tap = rn->pod.tap;
-	memcpy(rn->attach.mac, rn->pod.mac, 6);
-	snprintf(rn->address, sizeof(rn->address), "%s/%u", rn->pod.ip, rn->pod.prefix);
-	size_t ndns = vmm_net_host_dns(NULL, rn->dns, 2);
-	if (ndns == 0) {
-		/* Only loopback resolvers on the host: the gateway, which answers when a
-		 * resolver listens on the bridge address (e.g. dnsmasq). */
-		memcpy(rn->dns[0], rn->pod.gateway, sizeof(rn->dns[0]));
-		ndns = 1;
-	}
+	/* vmm takes the tap from the run's namespace (an fd for QEMU; libvirt's moves). */
+	rn->attach = (struct vmm_net_attach){.tap = pn->tap, .netns = pn->netns};
+	memcpy(rn->attach.mac, pn->mac, 6);
+	snprintf(rn->address, sizeof(rn->address), "%s/%u", pn->address, pn->onlink_prefix);
+	size_t ndns = 0;
+	for (size_t i = 0; i < pn->ndns_servers && ndns < 3; i++)
+		if (strchr(pn->dns_servers[i], '.') && strlen(pn->dns_servers[i]) < 16)
+			snprintf(rn->dns[ndns++], sizeof(rn->dns[0]), "%s", pn->dns_servers[i]);
+	if (ndns == 0)
+		ndns = vmm_net_host_dns(NULL, rn->dns, 3);
 	for (size_t i = 0; i < ndns; i++)
 		rn->dnsv[i] = rn->dns[i];
+	for (size_t i = 0; i < pn->ndns_search; i++)
+		rn->searchv[i] = pn->dns_search[i];
 	rn->boot = (struct builder_net){
-		.has_mac = true, .address = rn->address, .gateway = rn->pod.gateway,
-		.dns = rn->dnsv, .ndns = ndns, .listen = o->listen, .nlisten = o->nlisten,
+		.has_mac = true, .address = rn->address,
+		.gateway = pn->gateway[0] ? pn->gateway : NULL,
+		.mtu = pn->mtu > 1500 ? 1500 : pn->mtu, .dns = rn->dnsv, .ndns = ndns,
+		.search = rn->searchv, .nsearch = pn->ndns_search,
+		.listen = o->listen, .nlisten = o->nlisten,
 	};
-	memcpy(rn->boot.mac, rn->pod.mac, 6);
+	memcpy(rn->boot.mac, pn->mac, 6);
 	return 0;
 }
 
-/* Removes the tap and frees the address (idempotent); says so when it cannot. */
+/* CNI DEL, namespace, tap (idempotent); says so when it cannot. */
 static void net_down(struct run_net *rn)
 {
 	if (rn->up) {
 		kumo_error_t err = NULL;
-		if (vmm_net_pod_teardown(&rn->cfg, rn->owner, &err) < 0)
+		if (vmm_podnet_teardown(&rn->cfg, rn->id, &err) < 0)
 			fprintf(stderr, "kumo run: removing the VM's network: %s\n", kumo_error_msg(err));
 		kumo_error_free(&err);
 		rn->up = false;
 	}
-	net_config_clear(&rn->cfg);
+	free(rn->conf_dir);
+	free(rn->bin_dirs);
+	free(rn->state_dir);
 }
 
 int kumo_run_vm(const struct kumo_run_args *o)

@@ -4,7 +4,9 @@
 # VMs: then the numbers are kumod's own CRI overhead, no VM). IMAGE names the image
 # (default: app_hello, pushed to a local registry by this script). The peer: Debian's containerd + runc (tests/lib/containerd.sh)
 # running busybox `true`, runp+create+start -> exited, median of N, measured by
-# kumo-downstream-check (cri/downstream.h's client) when containerd is installed; and the
+# kumo-downstream-check (cri/downstream.h's client) when containerd is installed; the pod
+# IP (RunPodSandbox -> IP ready, bench-podip.js) of kumod beside containerd on the same CNI
+# list, `podip-ratio` kumo/containerd; and the
 # mixed node's forwarding cost: the same busybox pods through kumod with containerd
 # behind it vs straight to containerd, alternating pod by pod (target <= 1.05x).
 #
@@ -26,10 +28,13 @@ if [ ! -d "$NODE_DIR/node_modules/@grpc/grpc-js" ]; then
 	(cd "$NODE_DIR" && npm install --no-audit --no-fund --silent @grpc/grpc-js@1.14.7 @grpc/proto-loader@0.8.1) >/dev/null 2>&1 ||
 		{ echo "bench-cri: npm install of @grpc/grpc-js failed"; exit 1; }
 fi
-# The real backend sets up a bridge, taps and iptables rules: keep them in a network
-# namespace of this script's own.
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+# The real backend gives pods their network from CNI (a default list in this script's
+# conf dir: bridge, veths, iptables rules): keep all of it in network and mount
+# namespaces of this script's own, host-local's store included. (The BEFORE tree made
+# its own bridge: that stays in the namespace too.)
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 BACKEND=${BACKEND:-test}
 N=${N:-20}
 BEFORE=${BEFORE:-ecc7010}
@@ -49,15 +54,18 @@ cleanup() {
 	containerd_stop
 	registry_stop
 	[ -z "$BT" ] || git -C "$ROOT" worktree remove --force "$BT" >/dev/null 2>&1
+	awk -v d="$T/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
-kumod_start() { # KUMOD DIR LEVEL -> KPID; waits for its socket
-	"$1" --socket "$2/kumo.sock" --root "$2/root" --log-level "$3" 2>"$2/kumod.log" &
+kumod_start() { # KUMOD DIR LEVEL [FLAGS...] -> KPID; waits for its socket
+	local k=$1 d=$2 l=$3
+	shift 3
+	"$k" --socket "$d/kumo.sock" --root "$d/root" --log-level "$l" "$@" 2>"$d/kumod.log" &
 	KPID=$!
-	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$2/kumo.sock" Version >/dev/null 2>&1 && return 0; sleep 0.05; done
-	echo "bench-cri: $1 did not answer on $2/kumo.sock" >&2
+	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$d/kumo.sock" Version >/dev/null 2>&1 && return 0; sleep 0.05; done
+	echo "bench-cri: $k did not answer on $d/kumo.sock" >&2
 	return 1
 }
 
@@ -78,18 +86,35 @@ IMAGE=${IMAGE:-$REG/hello:v1}
 # The test backend is the test daemon's (kumod itself runs only the real stages).
 KUMOD=$BUILD/bin/kumod
 [ "$BACKEND" = test ] && KUMOD=$BUILD/tests/kumod-fake
-mkdir -p "$T/main"
-kumod_start "$KUMOD" "$T/main" warn || exit 1
+# The real kumod of this tree takes its pods' networks from CNI, on the default list in
+# this script's conf dir (the BEFORE tree's makes its own bridge).
+CNI=(--cni-conf-dir "$T/net.d" --netns-dir "$T/netns")
+mkdir -p "$T/main" "$T/net.d"
+if [ "$BACKEND" = test ]; then kumod_start "$KUMOD" "$T/main" warn || exit 1
+else kumod_start "$KUMOD" "$T/main" warn "${CNI[@]}" || exit 1; fi
 echo "kumo (kumod, backend $BACKEND$([ "$BACKEND" = test ] && echo ': fake VMs, CRI overhead only'), $N pods, image $IMAGE):"
 node "$HERE/bench-cri.js" "$T/main/kumo.sock" "$ROOT/cri/api.proto" "$T/main/logs" "$IMAGE" "$N"
 rc=$?
 kumod_stop
 
-# create_time KUMOD TAG -> "HANDLER_P50 RTT_P50" (ms) on stdout
+# The pod IP: RunPodSandbox -> IP in PodSandboxStatus, on a real kumod (network only, no
+# VM) and on containerd below, both on the same network list (kumod's default list in
+# $T/net.d: Debian's bridge + host-local + portmap + loopback) and address pool.
+mkdir -p "$T/podip"
+if kumod_start "$BUILD/bin/kumod" "$T/podip" warn --cni-conf-dir "$T/net.d" --netns-dir "$T/netns2"; then
+	echo
+	echo "pod IP: RunPodSandbox -> IP ready, $N pods in a row, network list $(jq -r '[.plugins[].type] | join(" + ")' "$T/net.d/99-kumo.conflist" 2>/dev/null):"
+	node "$HERE/bench-podip.js" "$T/podip/kumo.sock" "$ROOT/cri/api.proto" "$T/podip-logs" "$N" kumo |
+		tee "$T/podip-kumo.out" | tail -1
+	kumod_stop
+fi
+
+# create_time KUMOD TAG [FLAGS...] -> "HANDLER_P50 RTT_P50" (ms) on stdout
 create_time() {
-	local d=$T/create-$2 rtt handler
+	local d=$T/create-$2 k=$1 rtt handler
+	shift 2
 	mkdir -p "$d"
-	kumod_start "$1" "$d" debug || return 1
+	kumod_start "$k" "$d" debug "$@" || return 1
 	rtt=$(node "$HERE/bench-cri.js" "$d/kumo.sock" "$ROOT/cri/api.proto" "$d/logs" "$REG/hello:v1" "$N" create |
 		sed -n 's/^create-rtt-ms //p')
 	kumod_stop
@@ -126,7 +151,7 @@ else
 	fi
 fi
 if [ -n "$BDIR" ] && before=$(create_time "$BDIR/build/bin/kumod" before) &&
-	after=$(create_time "$BUILD/bin/kumod" after); then
+	after=$(create_time "$BUILD/bin/kumod" after --cni-conf-dir "$T/net.d" --netns-dir "$T/netns3"); then
 	read -r bh br <<<"$before"
 	read -r ah ar <<<"$after"
 	printf '  %-22s handler p50 %7.1f ms   client round trip p50 %7.1f ms\n' \
@@ -138,15 +163,22 @@ fi
 
 if ! command -v containerd >/dev/null; then
 	echo "peer: containerd not installed (deploy/install-deps.sh installs it)"
-elif linux_images_push "$REG" pause busybox && containerd_start "$T/ctrd" "$REG"; then
+elif linux_images_push "$REG" pause busybox && CTRD_CNI_CONF_DIR=$T/net.d containerd_start "$T/ctrd" "$REG"; then
+	echo "peer: containerd $(containerd --version | awk '{print $3}') + runc, on the same network list:"
+	node "$HERE/bench-podip.js" "$CTRD_SOCK" "$ROOT/cri/api.proto" "$T/podip-ctrd-logs" "$N" containerd |
+		tee "$T/podip-ctrd.out" | tail -1
+	k=$(awk '/^kumo-podip-median-ms/ { print $2 }' "$T/podip-kumo.out" 2>/dev/null)
+	c=$(awk '/^containerd-podip-median-ms/ { print $2 }' "$T/podip-ctrd.out")
+	[ -n "$k" ] && [ -n "$c" ] && echo "podip-ratio $(echo "scale=2; $k / $c" | bc) (kumo / containerd; target <= 1.2)"
 	mkdir -p "$T/peer-logs"
-	echo "peer: containerd $(containerd --version | awk '{print $3}') + runc, busybox \`true\`, $N pods:"
+	echo
+	echo "peer: containerd + runc, busybox \`true\`, $N pods:"
 	"$BUILD/tests/e2e/kumo-downstream-check" "$CTRD_ENDPOINT" --logdir "$T/peer-logs" images "bench:$N" |
 		grep -E '^(bench|FAIL)' | sed 's/^bench: /peer /'
 	# The forwarding cost of a mixed node: the same busybox pods through kumod (the real
 	# one, containerd behind it) and straight to containerd, alternating pod by pod.
 	"$BUILD/bin/kumod" --socket "$T/mixed.sock" --root "$T/mixed-root" --downstream-endpoint "$CTRD_ENDPOINT" \
-		--bridge kumobench0 --pod-cidr 10.76.0.0/24 --log-level "${MIXED_LOG_LEVEL:-warn}" 2>"$T/mixed.log" &
+		--cni-conf-dir "$T/net.d" --netns-dir "$T/netns-mixed" --log-level "${MIXED_LOG_LEVEL:-warn}" 2>"$T/mixed.log" &
 	MPID=$!
 	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/mixed.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
 	echo "mixed node: busybox \`true\` through kumod (containerd behind it) vs straight to containerd, $N pods each:"

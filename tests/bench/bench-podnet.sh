@@ -48,7 +48,7 @@ if [ $PEER = 0 ]; then
 	mkdir -p "$T/net.d"
 	"$TOOL" default-conf "$T/net.d" 10.97.0.0/16 >/dev/null
 	LIST=$T/default.conflist
-	jq --arg d "$T/ipam" '.plugins[0].ipam.dataDir = $d' "$T/net.d/10-kumo.conflist" >"$LIST"
+	jq --arg d "$T/ipam" '.plugins[0].ipam.dataDir = $d' "$T/net.d/99-kumo.conflist" >"$LIST"
 fi
 echo "network list: $LIST ($(jq -r '[.plugins[].type] | join(" + ")' "$LIST"))"
 tool() { "$TOOL" --conf-file "$LIST" --state-dir "$T/state" --netns-dir "$T/netns" "$@"; }

@@ -9,8 +9,9 @@
 #     (portmap) from an outside host; a VM in a second pod fetches from the first by pod
 #     IP, and from the outside host through the bridge's masquerade (net_client.c);
 #   - the same with a ptp network list (the VM does not depend on the bridge);
-#   - libvirt (when libvirtd runs or can be started): the tap made in libvirtd's
-#     namespace, opened by libvirt, moved into the pod, the VM answers;
+#   - libvirt (when libvirtd runs or can be started): the tap made in the pod's namespace
+#     (as kumod does) goes to libvirtd's for the create and back, for the pod's first and
+#     second VM; one made in libvirtd's namespace moves into the pod; the VMs answer;
 #   - kill -9 of the process after ADD, and in the middle of ADD, then recovery: no
 #     address left in host-local's store, no tap, no namespace, no rule;
 #   - bad configurations: no configuration, a plugin missing from the path, a plugin
@@ -167,7 +168,7 @@ esac
 eq "a fresh node gets the default list" "$(tool default-conf "$NETD" 10.99.0.0/24)" written
 eq "the default list is kept once written" "$(tool default-conf "$NETD" 10.99.0.0/24)" kept
 eq "the default list uses kubelet's pod CIDR" \
-	"$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$NETD/10-kumo.conflist")" 10.99.0.0/24
+	"$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$NETD/99-kumo.conflist")" 10.99.0.0/24
 eq "with it, the network is ready" "$(tool --conf-dir "$NETD" ready)" ready
 out=$(PLUGIN_PATH=$T/nowhere tool --conf-dir "$NETD" ready)
 case $out in
@@ -178,7 +179,7 @@ esac
 # The network's DNS (the bridge plugin passes its "dns" key into the result).
 jq --arg d "$T/ipam" '.plugins[0].ipam.dataDir = $d |
 	.plugins[0].dns = {nameservers: ["10.96.0.10"], search: ["default.svc.cluster.local"]}' \
-	"$NETD/10-kumo.conflist" >"$T/default.conflist"
+	"$NETD/99-kumo.conflist" >"$T/default.conflist"
 BRIDGE=(--conf-file "$T/default.conflist")
 
 # --- The bridge network: host -> pod, hostPort, pod -> pod, pod -> egress -------------------
@@ -247,9 +248,9 @@ for p in podc podd; do tool teardown $p || bad "teardown $p" "failed"; done
 nothing_left "ptp teardown" podc
 eq "ptp teardown: no shaping device left" "$(ip -o link show | grep -c ': bwp')" 0
 
-# --- libvirt: the tap made where libvirtd opens it, moved into the pod after create ----------
-# libvirtd runs in the machine's namespace (or is started here, in this script's): the tap
-# lives there from setup until libvirt has opened it, then joins the pod.
+# --- libvirt: libvirt opens taps by name in its own namespace -------------------------------
+# libvirtd runs in the machine's namespace (or is started here, in this script's): vmm
+# brings the pod's tap there for the create, and into the pod once libvirt opened it.
 if [ "${CNI_PODNET_LIBVIRT:-1}" = 1 ]; then
 	if ! bash "$ROOT/deploy/start-libvirtd.sh" --status >/dev/null 2>&1; then
 		LIBVIRT_STARTED=1
@@ -260,20 +261,42 @@ if [ "${CNI_PODNET_LIBVIRT:-1}" = 1 ]; then
 		bad "libvirt" "no libvirtd: $(tail -2 "$T/libvirtd-start.log" 2>/dev/null)"
 	else
 		LV=(--host-netns "/proc/$lvpid/ns/net")
-		pe=$(tool "${BRIDGE[@]}" "${LV[@]}" --tap-in-host setup pode)
+		in_lv() { nsenter --net="/proc/$lvpid/ns/net" ip -o link show "$1" 2>/dev/null | grep -c "$1"; }
+		in_pod() { nsenter --net="$T/netns/$1" ip -o link show "$2" 2>/dev/null | grep -c "$2"; }
+		# As kumod does it: the tap made in the pod's namespace; vmm_create brings it to
+		# libvirtd for the create and back into the pod.
+		pe=$(tool "${BRIDGE[@]}" "${LV[@]}" setup pode)
 		tape=$(jq -r .tap <<<"$pe")
-		eq "libvirt: the tap waits in libvirtd's namespace" \
-			"$(nsenter --net="/proc/$lvpid/ns/net" ip -o link show "$tape" 2>/dev/null | grep -c "$tape")" 1
+		eq "libvirt: the tap starts in the pod's namespace" "$(in_pod pode "$tape")/$(in_lv "$tape")" 1/0
 		boot pode '["net_httpd.wasm", "--root", "/www", "--quiet"]' '["tcp:0.0.0.0:8080"]' "$HTTPD" \
 			"${BRIDGE[@]}" "${LV[@]}" --backend libvirt
 		VME=$VMPID
-		fetch "libvirt: host -> pod IP, through the tap libvirt opened before it moved" \
+		fetch "libvirt: host -> pod IP, through the tap libvirt opened in its namespace before it moved" \
 			"http://$(jq -r .address <<<"$pe"):8080/index.html"
-		eq "libvirt: the tap left libvirtd's namespace" \
-			"$(nsenter --net="/proc/$lvpid/ns/net" ip -o link show "$tape" 2>/dev/null | grep -c "$tape")" 0
+		eq "libvirt: after the create the tap is back in the pod's namespace" "$(in_pod pode "$tape")/$(in_lv "$tape")" 1/0
+		stop_vm "$VME"
+		# The pod's next VM: the tap leaves the pod (its redirect removed) and comes back.
+		boot pode '["net_httpd.wasm", "--root", "/www", "--quiet"]' '["tcp:0.0.0.0:8080"]' "$HTTPD" \
+			"${BRIDGE[@]}" "${LV[@]}" --backend libvirt
+		VME=$VMPID
+		fetch "libvirt: the pod's second VM answers on the same pod IP" \
+			"http://$(jq -r .address <<<"$pe"):8080/index.html"
 		stop_vm "$VME"
 		tool "${LV[@]}" teardown pode || bad "libvirt teardown" "failed"
 		nothing_left "libvirt teardown" pode
+		# Made in libvirtd's namespace at setup (the other way round): the same.
+		pf=$(tool "${BRIDGE[@]}" "${LV[@]}" --tap-in-host setup podf)
+		tapf=$(jq -r .tap <<<"$pf")
+		eq "libvirt: a tap made in libvirtd's namespace waits there" "$(in_lv "$tapf")" 1
+		boot podf '["net_httpd.wasm", "--root", "/www", "--quiet"]' '["tcp:0.0.0.0:8080"]' "$HTTPD" \
+			"${BRIDGE[@]}" "${LV[@]}" --backend libvirt
+		VMF=$VMPID
+		fetch "libvirt: host -> pod IP, the tap made in libvirtd's namespace" \
+			"http://$(jq -r .address <<<"$pf"):8080/index.html"
+		eq "libvirt: the tap left libvirtd's namespace" "$(in_lv "$tapf")" 0
+		stop_vm "$VMF"
+		tool "${LV[@]}" teardown podf || bad "libvirt teardown" "failed"
+		nothing_left "libvirt teardown (tap made in libvirtd's namespace)" podf
 		eq "libvirt: no tap left in libvirtd's namespace" \
 			"$(nsenter --net="/proc/$lvpid/ns/net" ip -o link show 2>/dev/null | grep -c ': kc')" 0
 	fi

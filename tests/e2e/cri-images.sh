@@ -6,20 +6,24 @@
 # registry each get the right gRPC status and a clear message; kumo.json limits: a module
 # over max_functions and one that makes LLVM work for minutes are refused at pull, naming
 # the key),
-# honest NetworkReady (true: the node bridge is up in this script's namespace), and a pod removed with a created (paused) container in it.
+# honest NetworkReady (true: kumod wrote its default CNI list into the empty conf dir and Debian's plugins are there), and a pod removed with a created (paused) container in it.
 # Booting containers is tests/e2e/cri-vm.sh.
 # Prints `cri-images: N passed, N failed`.
 set -u
-# kumod's real backend sets up a bridge, taps and iptables rules: in a network
-# namespace of this script's own they never touch the machine's.
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+# kumod's real backend gives pods their network from CNI (a default list in this
+# script's conf dir: bridge, veths, iptables rules, taps): in network and mount
+# namespaces of this script's own they never touch the machine's.
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+# Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
 cri_suite cri-images 60
+at_exit 'umount -l "$T/netns" 2>/dev/null'
 
 # A tiny WASI module (exports _start) and the images around it.
 printf '(module (func (export "_start")))' >"$T/app.wat"
@@ -58,12 +62,12 @@ for m in three slow; do
 done
 printf '{"max_functions": 2, "compile_cpu_seconds": 3, "compile_cpu_seconds_per_mib": 0}\n' >"$T/kumo.json"
 
-"$BIN/kumod" --config "$T/kumo.json" --socket "$SOCK" --root "$T/root" --log-level debug 2>"$T/kumod.log" &
+"$BIN/kumod" --config "$T/kumo.json" --socket "$SOCK" --root "$T/root" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 
 call "Status" Status '{}'
-eq "NetworkReady is true once the node bridge is up" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "true"
+eq "NetworkReady is true with the default CNI list and its plugins" "$(jq -r '.status.conditions[] | select(.type=="NetworkReady") | .status' <<<"$OUT")" "true"
 
 call "PullImage from the registry" PullImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
 IMG=$(jq -r .image_ref <<<"$OUT")

@@ -70,8 +70,8 @@ done
 
 VMB=
 start_kumod() {
-	"$BIN/kumod" --socket "$SOCK" --root "$T/root-$VMB" --vm-backend "$VMB" --bridge kumort0 \
-		--pod-cidr 10.79.0.0/24 --host-network no-network --log-level debug 2>>"$T/kumod-$VMB.log" &
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root-$VMB" --vm-backend "$VMB" \
+		--cni-conf-dir "$T/net.d" --host-network no-network --log-level debug 2>>"$T/kumod-$VMB.log" &
 	KPID=$!
 	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 }

@@ -9,12 +9,14 @@
 # an unsupported import refused with a clear message, nothing left behind.
 # VM backend: $VM_BACKEND (default qemu; fast under TCG). Prints `cri-vm: N passed, N failed`.
 set -u
-# kumod's real backend sets up a bridge, taps and iptables rules: in a network
-# namespace of this script's own they never touch the machine's.
-# kumod binds the pods' mounts (its staging directory): in a mount namespace of the
-# test's own, nothing outlives it.
+# kumod's real backend gives pods their network from CNI (a default list in this
+# script's conf dir: bridge, veths, iptables rules, taps) and binds the pods' mounts (its
+# staging directory): in network and mount namespaces of this script's own they never
+# touch the machine's, and nothing outlives it.
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+# Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 VM_BACKEND=${VM_BACKEND:-qemu}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/registry.sh
@@ -22,6 +24,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
 cri_suite cri-vm 120
+at_exit 'umount -l "$T/netns" 2>/dev/null'
 
 for a in app_args app_exitcode app_trap app_podtool; do
 	[ -f "$APPS/$a.wasm" ] || { bad "test app $a" "missing $APPS/$a.wasm (make apps)"; finish; }
@@ -55,7 +58,7 @@ done
 "$BIN/kumo" push "$T/bad.wasm" "$REG/badimport:v1" >"$T/push.log" 2>&1 || bad "kumo push badimport" "$(cat "$T/push.log")"
 "$BIN/kumo" push "$T/sleep.wasm" "$REG/sleep:v1" >"$T/push.log" 2>&1 || bad "kumo push sleep" "$(cat "$T/push.log")"
 
-"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --log-level debug 2>"$T/kumod.log" &
+"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 

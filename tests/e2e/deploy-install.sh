@@ -93,6 +93,11 @@ eq "crictl.yaml: runtime and image endpoint are kumod's socket" \
 	"unix:///run/kumo/kumo.sock unix:///run/kumo/kumo.sock"
 mods=$D/etc/modules-load.d/kumo.conf
 eq "modules-load.d/kumo.conf: the networking modules" "$(grep -cxE 'tun|bridge|br_netfilter|nf_nat' "$mods")" 4
+eq "modules-load.d/kumo.conf: the redirect's and the bandwidth plugin's modules" \
+	"$(grep -cxE 'veth|sch_ingress|cls_u32|act_mirred|ifb|sch_tbf' "$mods")" 6
+eq "deploy/kumo.json: cni_conf_dir, cni_bin_dirs, netns_dir, pod_cidr are kumod's defaults" \
+	"$(jq -r '[.cni_conf_dir, .cni_bin_dirs, .netns_dir, .pod_cidr] | join(" ")' deploy/kumo.json)" \
+	"/etc/cni/net.d /opt/cni/bin:/usr/lib/cni /run/kumo/netns $(sed -n 's/^#define VMM_PODNET_DEFAULT_CIDR "\(.*\)".*/\1/p' vmm/vmm.h)"
 # The tuning start-libvirtd.sh writes (its `lines` array with KUMO_LIBVIRT_TUNING=on).
 want_conf=$( { echo '# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=on)'
 	echo 'user = "root"'; echo 'group = "root"'
@@ -263,7 +268,7 @@ eq "... and only it (and its directories)" "$(cd "$D" && find . -mindepth 1 | LC
 
 D=$T/same
 mkdir -p "$D/etc/modules-load.d"
-printf '%s\n' "# kernel modules kumo's pod networking needs (deploy/install.sh)" tun bridge br_netfilter nf_nat iptable_nat xt_MASQUERADE xt_addrtype >"$D/etc/modules-load.d/kumo.conf"
+printf '%s\n' "# kernel modules kumo's pod networking needs (deploy/install.sh)" $(sed -n '/^MODULES=(/,/)/p' deploy/install.sh | tr -d '()\t' | sed 's/MODULES=//') >"$D/etc/modules-load.d/kumo.conf"
 chmod 0600 "$D/etc/modules-load.d/kumo.conf"
 snap "$D" >"$T/same0"
 install_sh >/dev/null 2>&1
@@ -284,11 +289,19 @@ install_sh >/dev/null 2>&1
 mkdir -p "$D/var/lib/kumo/pods" "$D/var/log/kumo" "$D/run/kumo" "$D/srv/kumo-state"
 touch "$D/var/lib/kumo/pods/p1" "$D/var/log/kumo/kumod.log"
 jq '.root = "/srv/kumo-state"' "$D/etc/kumo/kumo.json" >"$T/j"
+# kumod's default network list, as kumod writes it into an empty conf dir, and a list of
+# the cluster's own.
+mkdir -p "$D/etc/cni/net.d"
+cp deploy/cni/99-kumo.conflist "$D/etc/cni/net.d/"
+echo '{"cniVersion":"1.0.0","name":"cluster","plugins":[{"type":"ptp"}]}' >"$D/etc/cni/net.d/10-cluster.conflist"
 install_sh --uninstall >/dev/null 2>&1
+eq "--uninstall keeps kumod's default network list" "$(ls "$D/etc/cni/net.d" | tr '\n' ' ')" "10-cluster.conflist 99-kumo.conflist "
 eq "--uninstall keeps kumod's state and log" "$(cd "$D" && find var/lib/kumo var/log/kumo -type f | LC_ALL=C sort | tr '\n' ' ')" "var/lib/kumo/pods/p1 var/log/kumo/kumod.log "
 install_sh >/dev/null 2>&1
 cat "$T/j" >"$D/etc/kumo/kumo.json" # a root of its own; created by us, so edited: it stays
 yes_ "--uninstall --purge" install_sh --uninstall --purge
+eq "--purge removes kumod's default network list, not the cluster's" "$(ls "$D/etc/cni/net.d" | tr '\n' ' ')" "10-cluster.conflist "
+rm -rf "$D/etc/cni"
 eq "--purge removes the state (kumo.json's root too), log and socket directories" \
 	"$(cd "$D" && find . -mindepth 1 | grep -v '^./etc' | LC_ALL=C sort | tr '\n' ' ')" "./run ./srv ./var ./var/lib ./var/log "
 

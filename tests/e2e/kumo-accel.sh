@@ -15,8 +15,10 @@
 #     through KUMO_VM_CMDLINE): the same, from `kumo run` and from kumod.
 # Every time is printed. Prints `accel: N passed, N failed`.
 set -u
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+# Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
 APPS=$PWD/$BUILD/apps
@@ -35,6 +37,7 @@ cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	registry_stop
 	pkill -9 -f "qemu-system.*$T/" 2>/dev/null
+	umount -l "$T/netns" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -97,7 +100,7 @@ if [ -e /sys/module/kvm_pvm ] && [ -e /dev/kvm ]; then
 	done
 	# kumod --accel kvm refuses to start, naming the reason.
 	t0=$(now)
-	"$BIN/kumod" --socket "$SOCK" --root "$T/kroot-kvm" --accel kvm >/dev/null 2>"$T/kumod-kvm.log"
+	"$BIN/kumod" --socket "$SOCK" --root "$T/kroot-kvm" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --accel kvm >/dev/null 2>"$T/kumod-kvm.log"
 	rc=$?
 	t1=$(now)
 	eq "PVM, kumod --accel kvm: refuses to start" "$([ $rc -ne 0 ] && echo refused)" refused
@@ -182,7 +185,7 @@ registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$app" "$REG/hello:v1" >"$T/push.log" 2>&1 || bad "kumo push hello" "$(cat "$T/push.log")"
 mode real
-KUMO_VM_CMDLINE=kumo.test=pvpanic "$BIN/kumod" --socket "$SOCK" --root "$T/kroot" --accel tcg \
+KUMO_VM_CMDLINE=kumo.test=pvpanic "$BIN/kumod" --socket "$SOCK" --root "$T/kroot" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --accel tcg \
 	--log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
@@ -231,7 +234,7 @@ if grep -q "accel: tcg (asked for)" "$T/kumod.log"; then ok "kumod's start-up lo
 unset KUMO_ACCEL_CACHE_DIR
 export KUMO_ACCEL_CACHE_DIR=$T/cache-auto
 mode real
-"$BIN/kumod" --socket "$SOCK" --root "$T/kroot2" 2>"$T/kumod2.log" &
+"$BIN/kumod" --socket "$SOCK" --root "$T/kroot2" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" 2>"$T/kumod2.log" &
 KPID=$!
 for _ in $(seq 400); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 call "Status (auto)" Status '{"verbose":true}'

@@ -20,7 +20,9 @@
 # Call containerd_start from a private network namespace (`unshare -n`, like every e2e
 # script): containerd's CNI creates a bridge ($CTRD_BRIDGE, default ctrd0, subnet
 # $CTRD_SUBNET, default 10.89.0.0/16), veths and iptables rules there. It refuses to run in
-# PID 1's network namespace unless CTRD_HOST_NETWORK=1.
+# PID 1's network namespace unless CTRD_HOST_NETWORK=1. With CTRD_CNI_CONF_DIR set, containerd
+# takes its network lists from that directory instead (e.g. kumod's, so that both
+# runtimes' pods share one network list and address pool) and writes none of its own.
 # Facts it encodes (HOST-NOTES.md): root lacks CAP_SYS_RESOURCE here, so the CRI config
 # sets restrict_oom_score_adj (else runc fails every sandbox); Debian's CNI plugins live in
 # /usr/lib/cni.
@@ -65,7 +67,7 @@ server = "https://$up"
 EOF
 		done
 	fi
-	cat >"$dir/cni/10-ctrd.conflist" <<EOF
+	[ -n "${CTRD_CNI_CONF_DIR:-}" ] || cat >"$dir/cni/10-ctrd.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "ctrd-test",
@@ -118,7 +120,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         Root = "$dir/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "$dir/cni"
+    conf_dir = "${CTRD_CNI_CONF_DIR:-$dir/cni}"
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$dir/certs.d"
 EOF

@@ -61,7 +61,8 @@ kubelet_cleanup() {
 klog_now() { date +%m%d%H%M%S%6N; }
 start_kumod() {
 	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" \
-		--bridge kumokl0 --pod-cidr 10.78.0.0/24 --log-level debug ${KUMOD_ARGS[@]+"${KUMOD_ARGS[@]}"} 2>>"$T/kumod.log" &
+		--cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --pod-cidr 10.78.0.0/24 \
+		--log-level debug ${KUMOD_ARGS[@]+"${KUMOD_ARGS[@]}"} 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 	# A call kubelet made while the test had kumod down fails Unavailable: provoked. It
@@ -110,6 +111,9 @@ kubelet_setup() {
 		"$T/manifests" "$T/manifests.tmp"
 	mount --bind "$T/varlogpods" /var/log/pods && mount --bind "$T/varlogcontainers" /var/log/containers ||
 		{ bad "private /var/log/pods and /var/log/containers" "mount failed"; finish; }
+	# Pods take their network from CNI: host-local's store private to this namespace.
+	mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni ||
+		{ bad "a private /var/lib/cni" "mount failed"; finish; }
 	ip link add kumoklnode0 type veth peer name kumoklnode1 &&
 		ip addr add 192.0.2.10/24 dev kumoklnode0 && ip link set kumoklnode0 up &&
 		ip link set kumoklnode1 up && ip route add default via 192.0.2.1 ||

@@ -138,23 +138,14 @@ static int cmd_boot(struct opts *o, const char *kernel, const char *initrd)
 		return fail("boot", &err);
 	}
 	struct vmm *vmm = NULL;
-	struct vmm_config vc = {.backend = o->backend};
+	struct vmm_config vc = {.backend = o->backend, .libvirt_netns = o->cfg.host_netns};
 	if (vmm_open(&vc, &vmm, &err) < 0)
 		return fail("boot", &err);
 	fprintf(stderr, "podnet-tool: backend %s, accel %s\n", vmm_backend_name(vmm),
 		vmm_accel_name(vmm));
-	struct vmm_net_attach att = {.tap = pn.tap, .fd = -1};
+	/* vmm takes the tap from the pod's namespace the way the backend needs it. */
+	struct vmm_net_attach att = {.tap = pn.tap, .netns = pn.netns, .fd = -1};
 	memcpy(att.mac, pn.mac, 6);
-	if (o->backend == VMM_BACKEND_QEMU) {
-		if (vmm_podnet_tap_open(&o->cfg, &pn, &att.fd, &err) < 0) {
-			vmm_close(vmm);
-			return fail("boot", &err);
-		}
-		att.has_fd = true;
-	} else if (!pn.tap_in_host && vmm_podnet_tap_to_host(&o->cfg, o->pod.id, &err) < 0) {
-		vmm_close(vmm);
-		return fail("boot", &err);
-	}
 	autofree char *name = xasprintf("kumo-test-podnet-%.20s", o->pod.id);
 	autofree char *dir = xasprintf("%s/%s", o->run_dir, name);
 	struct vmm_spec s = {.name = name, .kernel = kernel, .initrd = initrd, .memory_mib = o->mem,
@@ -162,13 +153,6 @@ static int cmd_boot(struct opts *o, const char *kernel, const char *initrd)
 	struct vmm_vm *vm = NULL;
 	int code = 125;
 	if (vmm_create(vmm, &s, &vm, &err) < 0)
-		goto out;
-	if (att.has_fd) {
-		close(att.fd);
-		att.fd = -1;
-	}
-	/* libvirt opened the tap in the host namespace; now it joins the pod. */
-	if (o->backend == VMM_BACKEND_LIBVIRT && vmm_podnet_tap_to_pod(&o->cfg, o->pod.id, &err) < 0)
 		goto out;
 	if (vmm_start(vm, &err) < 0)
 		goto out;
@@ -189,8 +173,6 @@ out:
 	if (err)
 		fprintf(stderr, "podnet-tool: boot: %s\n", kumo_error_msg(err));
 	kumo_error_free(&err);
-	if (att.fd >= 0)
-		close(att.fd);
 	vmm_vm_free(vm);
 	vmm_close(vmm);
 	return code;

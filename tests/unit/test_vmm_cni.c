@@ -4,7 +4,7 @@
  * request derivation (name/cniVersion injected, capabilities to runtimeConfig,
  * prevResult), the plugin protocol against shell-script plugins (environment, stdin,
  * chaining, DEL order, errors, timeouts), readiness, and the default network list
- * (byte-identical to deploy/cni/10-kumo.conflist). */
+ * (byte-identical to deploy/cni/99-kumo.conflist). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -606,7 +606,7 @@ static void test_default_conflist(void **state)
 {
 	(void)state;
 	/* Byte-identical to the deploy/ file (run from the top of the tree, as make test). */
-	autofree char *deploy = read_text("deploy/cni/10-kumo.conflist");
+	autofree char *deploy = read_text("deploy/cni/99-kumo.conflist");
 	autofree char *gen = vmm_podnet_default_conflist(NULL);
 	assert_string_equal(gen, deploy);
 	struct cni_netconf *c = conf_of(gen);

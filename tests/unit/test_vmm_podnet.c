@@ -384,7 +384,7 @@ static void test_podnet(void **state)
 	assert_true(j.active[0]);
 	/* The QEMU backend's fd. */
 	int fd = -1;
-	assert_int_equal(vmm_podnet_tap_open(&cfg, &pn, &fd, &err), 0);
+	assert_int_equal(vmm_pod_tap_open(pn.netns, pn.tap, &fd, &err), 0);
 	arp_through(fd, "vhpoda", "10.8.0", pn.mac);
 	close(fd);
 	/* Again: the recorded setup, no plugin run. */
@@ -396,12 +396,17 @@ static void test_podnet(void **state)
 	autofree char *l2 = plog();
 	assert_string_equal(l2, "");
 	/* libvirt's moves: to the host and back, the redirect following. */
-	assert_int_equal(vmm_podnet_tap_to_host(&cfg, "poda", &err), 0);
+	assert_int_equal(vmm_pod_tap_to_host(NULL, pn.netns, pn.tap, NULL, &err), 0);
 	assert_true(vmm_link_exists(pn.tap));
+	assert_int_equal(vmm_pod_tap_to_host(NULL, pn.netns, pn.tap, NULL, &err), 0); /* stays */
 	assert_int_equal(vmm_podnet_get(&cfg, "poda", &pn2, &err), 1);
 	assert_true(pn2.tap_in_host);
-	assert_int_equal(vmm_podnet_tap_to_pod(&cfg, "poda", &err), 0);
+	assert_int_equal(vmm_podnet_setup(&cfg, &pod, &pn2, &err), 0); /* found in the host */
+	assert_true(pn2.tap_in_host);
+	assert_int_equal(vmm_pod_tap_to_pod(NULL, pn.netns, pn.tap, NULL, &err), 0);
 	assert_false(vmm_link_exists(pn.tap));
+	assert_int_equal(vmm_podnet_get(&cfg, "poda", &pn2, &err), 1);
+	assert_false(pn2.tap_in_host);
 	assert_int_equal(vmm_netns_run(pn.netns, redirect_fn, &j, &err), 0);
 	assert_true(j.active[0]);
 
