@@ -23,8 +23,9 @@
  *   - pc/q35: virtio-net-pci (modern capabilities, MSI-X). BARs the firmware left
  *     unassigned (qboot does not assign them) are placed by the kernel between
  *     0xe0000000 and 0xfe000000.
- *   The host side is a tap (on a bridge, vmm/bridge.c); the guest never uses DHCP. With
- *   "net.mac" the kernel uses only the NIC with that MAC; without it the first one.
+ *   The host side is a tap (in the pod's network namespace, vmm/podnet.c); the guest
+ *   never uses DHCP. With "net.mac" the kernel uses only the NIC with that MAC; without
+ *   it the first one.
  *   A "net" config without a usable NIC is a boot error (panic record naming it).
  *
  * Required devices
