@@ -132,8 +132,14 @@ POD_TEST_TOOL := $(SUPPORT)/kumo-podtest
 $(POD_TEST_TOOL): $(BUILD)/host/tests/support/podtest.o $(LIB_VMM) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lz -lm
+# Snapshots of a VM through vmm/ (tests/e2e/snapshot.sh, make bench-snapshot).
+SNAPSHOT_TOOL := $(SUPPORT)/snapshot-tool
+$(SNAPSHOT_TOOL): $(BUILD)/host/tests/support/snapshot_tool.o $(LIB_VMM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LDLIBS) -lm
 SUPPORT_PROGRAMS := $(BUILD)/tests/kumod-fake $(VMM_FIXTURE) $(VMM_TOOL) $(PODNET_TOOL) \
-	$(POD_TEST_TOOL)
+	$(POD_TEST_TOOL) \
+	$(SNAPSHOT_TOOL)
 
 # ---- apps: tests/apps/app_<name>.c (or .wat) -> $(BUILD)/apps/app_<name>.wasm, and the
 # network apps (net_*.c) to wasm32-wasi and natively (the benchmark's peer) ------------------

@@ -230,7 +230,7 @@ static int run_cmd(char *const argv[], char **out, kumo_error_t *err)
 }
 
 /* `qemu --version`'s first line ("QEMU emulator version 7.2.22 (...)"). */
-static void qemu_version(const char *bin, char *out, size_t cap)
+void vmm_qemu_version(const char *bin, char *out, size_t cap)
 {
 	char *argv[] = {(char *)bin, "--version", NULL};
 	char *text = NULL;
@@ -395,7 +395,7 @@ int vmm_accel_verdict(const struct vmm_accel_probe *p, struct vmm_accel_verdict 
 		v.transient = true;
 	} else {
 		autofree char *qemu = find_qemu(or_default(p->qemu_binary, "qemu-system-x86_64"));
-		qemu_version(qemu, v.qemu_version, sizeof(v.qemu_version));
+		vmm_qemu_version(qemu, v.qemu_version, sizeof(v.qemu_version));
 		struct vmm_accel_probe with = *p;
 		with.kernel = kernel;
 		probe(&with, qemu, &v);

@@ -31,6 +31,7 @@ extern char **environ;
 #define QMP_FD 3
 #define TAP_FD 4 /* vmm_net_attach.fd in QEMU */
 #define RUN_DIR_FD 5 /* in QEMU: its run_dir, so the socket path stays short */
+#define INCOMING_FD 6 /* in QEMU: the migration stream a restore reads (-incoming fd:6) */
 #define QMP_SOCKET "qmp.sock"
 #define PID_FILE "qemu.pid"
 
@@ -181,6 +182,7 @@ struct qemu_vm {
 	bool child;           /* we spawned it (reap it), or re-attached to it */
 	int pidfd;            /* QEMU's pidfd, -1: none (then the waiter blocks in waitpid) */
 	int stop_fd;          /* eventfd: release() tells the waiter to let go */
+	bool saving;          /* a checkpoint paused it (vmm/snapshot.c): its stops are ours */
 };
 
 static int pidfd_of(pid_t pid)
@@ -296,9 +298,30 @@ static bool qmp_send(struct qemu_vm *q, const char *buf, size_t len)
 	return ok;
 }
 
-/* Sends `{"execute":"<cmd>","id":N}` and waits for the monitor thread to hand over its
- * answer. */
-static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
+/* Writes one whole QMP line carrying fd (SCM_RIGHTS, for `getfd`). */
+static bool qmp_send_fd(struct qemu_vm *q, const char *buf, size_t len, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	memset(ctl, 0, sizeof(ctl));
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	pthread_mutex_lock(&q->send_lock);
+	bool ok = sendmsg(q->qmp, &mh, MSG_NOSIGNAL) == (ssize_t)len;
+	pthread_mutex_unlock(&q->send_lock);
+	return ok;
+}
+
+/* Sends `{"execute":"<cmd>","id":N[,"arguments":<args>]}` (with fd attached when fd >= 0)
+ * and waits for the monitor thread to hand over its answer; *answer (may be NULL) gets
+ * the answer line (malloc'd). */
+static int qmp_call(struct vmm_vm *vm, const char *cmd, const char *args, int fd,
+		    char **answer_out, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
 	if (wait_ready(vm, err) < 0)
@@ -312,9 +335,11 @@ static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
 	bool closed = q->qmp_closed;
 	pthread_mutex_unlock(&q->lock);
 	int rc = 0;
-	autofree char *json = xasprintf("{\"execute\":\"%s\",\"id\":%u}\n", cmd, id);
+	autofree char *json = args ? xasprintf("{\"execute\":\"%s\",\"id\":%u,\"arguments\":%s}\n",
+					       cmd, id, args)
+				   : xasprintf("{\"execute\":\"%s\",\"id\":%u}\n", cmd, id);
 	size_t len = strlen(json);
-	if (closed || !qmp_send(q, json, len)) {
+	if (closed || !(fd >= 0 ? qmp_send_fd(q, json, len, fd) : qmp_send(q, json, len))) {
 		rc = kumo_error(err, KUMO_E_UNAVAILABLE, "qmp `%s` to vm `%s`: qemu is gone", cmd,
 				vm->spec.name);
 		goto out;
@@ -337,10 +362,18 @@ static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
 	else if (strncmp(answer, "{\"error\"", 8) == 0)
 		rc = kumo_error(err, KUMO_E_INTERNAL, "qmp `%s` on vm `%s`: %s", cmd, vm->spec.name,
 				answer);
-	free(answer);
+	if (rc == 0 && answer_out)
+		*answer_out = answer;
+	else
+		free(answer);
 out:
 	pthread_mutex_unlock(&q->cmd_lock);
 	return rc;
+}
+
+static int qmp_command(struct vmm_vm *vm, const char *cmd, kumo_error_t *err)
+{
+	return qmp_call(vm, cmd, NULL, -1, NULL, err);
 }
 
 char *vmm_qemu_first_error(const char *log_path)
@@ -373,9 +406,9 @@ static void on_run_state(struct vmm_vm *vm, const char *status)
 	if (strcmp(status, "running") == 0 || strcmp(status, "shutdown") == 0)
 		return; /* resumed meanwhile, or on its way out (SHUTDOWN follows) */
 	pthread_mutex_lock(&q->lock);
-	bool shutting_down = q->shutting_down;
+	bool shutting_down = q->shutting_down, saving = q->saving;
 	pthread_mutex_unlock(&q->lock);
-	if (shutting_down)
+	if (shutting_down || saving)
 		return;
 	autofree char *log = xasprintf("%s/qemu.log", vm->spec.run_dir);
 	autofree char *first = vmm_qemu_first_error(log);
@@ -608,7 +641,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	autofree char *extra_copy = extra && *extra ? xstrdup(extra) : NULL;
 	for (char *p = extra_copy; p && *p; p++)
 		nextra += *p != ' ' && (p == extra_copy || p[-1] == ' ');
-	argv = xrealloc(argv, sizeof(char *) * (argc + 7 + nextra));
+	argv = xrealloc(argv, sizeof(char *) * (argc + 9 + nextra));
 	char *save = NULL;
 	for (char *w = extra_copy ? strtok_r(extra_copy, " ", &save) : NULL; w;
 	     w = strtok_r(NULL, " ", &save))
@@ -620,6 +653,10 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	argv[argc++] = xstrdup("chardev=qmp2,mode=control");
 	argv[argc++] = xstrdup("-pidfile");
 	argv[argc++] = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
+	if (vm->incoming) { /* a restore (vmm/snapshot.c): the machine's state comes from here */
+		argv[argc++] = xstrdup("-incoming");
+		argv[argc++] = xasprintf("fd:%d", INCOMING_FD);
+	}
 	argv[argc] = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -642,6 +679,9 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		}
 		posix_spawn_file_actions_adddup2(&fa, tapfd, TAP_FD);
 	}
+	autoclose int infd = vm->incoming ? fcntl(vm->incoming_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	if (infd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, infd, INCOMING_FD);
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
 	sigset_t none, def;
@@ -856,6 +896,80 @@ static void qemu_release(struct vmm_vm *vm)
 	vm->priv = NULL;
 }
 
+/* ---- Snapshots (vmm/snapshot.c) ------------------------------------------------------ */
+
+/* The status of the migration (outgoing, or the incoming one of a restore) from
+ * query-migrate: "completed", "failed", "active", ... (malloc'd) and QEMU's error-desc. */
+static int migrate_status(struct vmm_vm *vm, char **status, char **desc, kumo_error_t *err)
+{
+	autofree char *answer = NULL;
+	if (qmp_call(vm, "query-migrate", NULL, -1, &answer, err) < 0)
+		return -1;
+	json_t *j = json_loads(answer, 0, NULL);
+	json_t *r = json_object_get(j, "return");
+	const char *st = json_string_value(json_object_get(r, "status"));
+	const char *d = json_string_value(json_object_get(r, "error-desc"));
+	*status = xstrdup(st ? st : "none");
+	*desc = xstrdup(d ? d : "");
+	json_decref(j);
+	return 0;
+}
+
+/* Polls the migration until it ends: 0 when it completed. */
+static int migrate_wait(struct vmm_vm *vm, int timeout_ms, kumo_error_t *err)
+{
+	uint64_t deadline = kumo_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (unsigned spin = 0;; spin++) {
+		autofree char *st = NULL, *desc = NULL;
+		if (migrate_status(vm, &st, &desc, err) < 0)
+			return -1;
+		if (strcmp(st, "completed") == 0)
+			return 0;
+		if (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)
+			return kumo_error(err, KUMO_E_INTERNAL, "qemu's migration stream %s: %s", st,
+					  *desc ? desc : "no reason given");
+		if (kumo_now_ns() > deadline)
+			return kumo_error(err, KUMO_E_IO,
+					  "qemu's migration stream did not finish within %d ms "
+					  "(status `%s`)", timeout_ms, st);
+		/* Small VMs finish in a few ms: poll fast first, then back off. */
+		usleep(spin < 50 ? 500 : 5000);
+	}
+}
+
+static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
+{
+	struct qemu_vm *q = vm->priv;
+	pthread_mutex_lock(&q->lock);
+	q->saving = true;
+	pthread_mutex_unlock(&q->lock);
+	/* fd: is the transport QEMU 7.2 has for a file (file: came in 8.2) that needs no
+	 * process spawned by QEMU (exec: would, and -sandbox spawn=deny forbids it). */
+	if (qmp_command(vm, "stop", err) < 0 ||
+	    qmp_call(vm, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0 ||
+	    qmp_call(vm, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0 ||
+	    migrate_wait(vm, 600000, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int qemu_save_end(struct vmm_vm *vm, bool resume, kumo_error_t *err)
+{
+	struct qemu_vm *q = vm->priv;
+	if (!resume)
+		return 0; /* it stays paused until it is destroyed: its stops stay ours */
+	int rc = qmp_command(vm, "cont", err);
+	pthread_mutex_lock(&q->lock);
+	q->saving = false;
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+static int qemu_load_wait(struct vmm_vm *vm, kumo_error_t *err)
+{
+	return migrate_wait(vm, 600000, err);
+}
+
 const struct vmm_ops vmm_qemu_ops = {
 	.name = "qemu",
 	.open = qemu_open,
@@ -867,4 +981,7 @@ const struct vmm_ops vmm_qemu_ops = {
 	.stats = qemu_stats,
 	.release = qemu_release,
 	.attach = qemu_attach,
+	.save = qemu_save,
+	.save_end = qemu_save_end,
+	.load_wait = qemu_load_wait,
 };

@@ -388,6 +388,17 @@ static int prepare_run_dir(const char *dir, kumo_error_t *err)
 	return 0;
 }
 
+/* A restored VM's COM3 goes on from the saved kernel log: its boot record is there (the
+ * sign of life the watchdog looks for), and the exit record will follow it. */
+static int seed_kernel_log(const char *dir, const struct vmm_incoming *in, kumo_error_t *err)
+{
+	autofree char *p = xasprintf("%s/%s", dir, VMM_RAW_EXIT);
+	autoclose int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0 || kumo_write_all(fd, in->kernel_log, in->kernel_log_len) < 0)
+		return kumo_error_errno(err, errno, "write `%s`", p);
+	return 0;
+}
+
 static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 {
 	struct vmm_vm *vm = xzalloc(sizeof(*vm));
@@ -605,7 +616,7 @@ static int pod_tap_return(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
 }
 
 static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
-		     struct vmm_vm **out, kumo_error_t *err)
+		     const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err)
 {
 	if (check_spec(vmm, spec, err) < 0)
 		return -1;
@@ -614,13 +625,20 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 				  "create vm `%s`: the %s backend opens taps by name, it cannot take "
 				  "tap `%s` as an fd",
 				  spec->name, vmm->ops->name, spec->net->tap);
+	if (in && !vmm->ops->load_wait)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "restore vm `%s`: the %s backend cannot restore snapshots",
+				  spec->name, vmm->ops->name);
 	struct vmm_vm *vm = new_vm(vmm, spec);
 	vm->create_async = async;
+	vm->incoming = in != NULL;
+	vm->incoming_fd = in ? in->fd : -1;
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);
 		return -1;
 	}
 	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
+	    (in && seed_kernel_log(vm->spec.run_dir, in, err) < 0) ||
 	    vmm_console_start(vm, false, &vm->console, err) < 0) {
 		remove_vm(vmm, vm);
 		goto fail;
@@ -657,13 +675,19 @@ fail:
 int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 	       kumo_error_t *err)
 {
-	return create_vm(vmm, spec, false, out, err);
+	return create_vm(vmm, spec, false, NULL, out, err);
 }
 
 int vmm_create_async(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 		     kumo_error_t *err)
 {
-	return create_vm(vmm, spec, true, out, err);
+	return create_vm(vmm, spec, true, NULL, out, err);
+}
+
+int vmm_create_incoming(struct vmm *vmm, const struct vmm_spec *spec,
+			const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err)
+{
+	return create_vm(vmm, spec, false, in, out, err);
 }
 
 int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_error_t *err)

@@ -396,6 +396,69 @@ struct vmm_stats {
 };
 int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
 
+/* ---- Snapshots (vmm/snapshot.c) ---------------------------------------------------- */
+/*
+ * A VM's whole state (guest memory, vCPU and device state: the app's linear memory, the
+ * kernel, its open files and sockets) saved with QEMU's own migration stream and loaded
+ * into a new QEMU. A snapshot is a directory:
+ *   qemu.state    the migration stream (QEMU-direct: `migrate fd:`, QEMU 7.2 has no file:)
+ *   kernel.log    COM3 up to the checkpoint (the boot record; the exit record follows it)
+ *   kernel.elf    the kernel image the VM was started with (QEMU loads it before the
+ *   initrd.img    stream overwrites memory; the device set must match the saved one)
+ *   vm.json       VMM_SNAPSHOT_VM_VERSION, memory, vCPUs, command line, MAC, share tags,
+ *                 control channel, the accelerator and the QEMU version it was saved by
+ * The archive around it (manifest, digests, kumo's records) is vmm_archive_*.
+ *
+ * What migrates under QEMU 7.2 (measured): microvm with the ISA serial ports, pvpanic,
+ * virtio-mmio net (tap) and virtio-serial (a pod VM's control channel). A virtio-9p share
+ * the guest has mounted (attached) blocks migration ("Migration is disabled when VirtFS
+ * export path ... is mounted in the guest"): QEMU lifts that only when the guest clunks
+ * its attach fid, which kumo's kernel never does while the mount exists; such a VM is
+ * refused with QEMU's reason (share tags alone, never mounted, are fine). Only the
+ * QEMU-direct backend saves and restores; libvirt fails with KUMO_E_UNSUPPORTED. A
+ * snapshot taken under one accelerator or QEMU version is refused by another.
+ */
+#define VMM_SNAPSHOT_VM_VERSION 1
+#define VMM_SNAPSHOT_STATE "qemu.state"
+#define VMM_SNAPSHOT_KERNEL_LOG "kernel.log"
+#define VMM_SNAPSHOT_KERNEL "kernel.elf"
+#define VMM_SNAPSHOT_INITRD "initrd.img"
+#define VMM_SNAPSHOT_VM "vm.json"
+
+struct vmm_snapshot_stats {
+	uint64_t paused_ns;    /* checkpoint: the guest's pause (stop → resumed or destroyed);
+				* restore: QEMU start → state loaded */
+	uint64_t save_ns;      /* checkpoint: the stream written; restore: the stream read */
+	uint64_t stream_bytes; /* the migration stream's size */
+};
+
+/* Saves the running VM into dir (created; must not hold a snapshot already): the guest
+ * is paused, its state written, then resumed (leave_running) or destroyed (its exit is
+ * KILLED, as after vmm_stop). A failed save resumes it. st may be NULL. */
+int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
+		   struct vmm_snapshot_stats *st, kumo_error_t *err);
+
+/* What the restoring side decides: everything else comes from the snapshot. */
+struct vmm_restore_spec {
+	const char *name;      /* the new VM's name (as vmm_spec.name) */
+	const char *run_dir;   /* as vmm_spec.run_dir */
+	int stdout_fd;         /* as vmm_spec */
+	int stderr_fd;
+	const char *log_path;  /* CRI log file, NULL: none */
+	const struct vmm_net_attach *net; /* required when the snapshot has a NIC (its MAC
+				* is the snapshot's: the guest knows it), refused otherwise */
+	const struct vmm_share *shares; /* the host directories for the snapshot's share
+				* tags, NULL: the paths recorded at the checkpoint */
+	size_t nshares;
+	const char *control_socket; /* required when the snapshot has a control channel */
+};
+
+/* Creates a VM from the snapshot in dir, paused with its state loaded (CREATED):
+ * vmm_start resumes the guest where it was saved. Refuses (KUMO_E_PRECONDITION) a
+ * snapshot of another accelerator or QEMU version, or of an unknown vm.json version. */
+int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec *rs,
+		struct vmm_vm **out, struct vmm_snapshot_stats *st, kumo_error_t *err);
+
 /* ---- Boot ABI exit record -------------------------------------------------------- */
 
 /* Parses the exit channel's bytes (COM3: kernel log lines and the exit record of

@@ -23,6 +23,13 @@ struct vmm_ops {
 	/* Finds an existing VM by name: 1 and *state when it runs (or is paused: CREATED),
 	 * 0 when it is gone, -1 on error. NULL: the backend cannot re-attach. */
 	int (*attach)(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err);
+	/* Snapshots (vmm/snapshot.c); NULL: the backend cannot. save pauses the guest and
+	 * writes the machine's state (QEMU's migration stream) to fd, leaving it paused;
+	 * save_end resumes it (resume) or leaves it paused for a destroy; load_wait waits
+	 * until a VM created with vm->incoming has read its whole state. */
+	int (*save)(struct vmm_vm *vm, int fd, kumo_error_t *err);
+	int (*save_end)(struct vmm_vm *vm, bool resume, kumo_error_t *err);
+	int (*load_wait)(struct vmm_vm *vm, kumo_error_t *err);
 };
 
 extern const struct vmm_ops vmm_qemu_ops;
@@ -74,7 +81,26 @@ struct vmm_vm {
 				      * wins), "" when none known */
 	uint64_t life_deadline_ns;   /* kumo_now_ns() by which COM3 must show the boot
 				      * record; 0: not watched (under vmm->lock) */
+	bool incoming;               /* a restore: the backend loads the machine's state
+				      * from incoming_fd instead of booting (vmm/snapshot.c) */
+	int incoming_fd;             /* with incoming: the migration stream, read from its
+				      * current offset */
 };
+
+/* `qemu --version`'s first line without "QEMU emulator version " ("" when it does not
+ * run), into out (vmm/accel.c). */
+void vmm_qemu_version(const char *bin, char *out, size_t cap);
+
+/* A restore's input: the migration stream and the kernel log (COM3) saved with it. */
+struct vmm_incoming {
+	int fd;                   /* the stream, read from its current offset */
+	const uint8_t *kernel_log;/* COM3's bytes at the checkpoint (borrowed) */
+	size_t kernel_log_len;
+};
+/* vmm_create for a restore (vmm/snapshot.c): the VM is created paused with its state
+ * loading from in->fd; the caller waits for ops->load_wait. */
+int vmm_create_incoming(struct vmm *vmm, const struct vmm_spec *spec,
+			const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err);
 
 /* Backends call this exactly once when the VM is gone (QEMU reaped / STOPPED event):
  * drains the console, reads the exit record, wakes waiters, emits VMM_EVENT_EXITED. */
