@@ -459,6 +459,75 @@ struct vmm_restore_spec {
 int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec *rs,
 		struct vmm_vm **out, struct vmm_snapshot_stats *st, kumo_error_t *err);
 
+/* ---- Snapshot archives (vmm/archive.c) ------------------------------------------------ */
+/*
+ * One file carrying a snapshot and kumo's records about it: an uncompressed POSIX tar
+ * (ustar) whose FIRST member is manifest.json:
+ *   {"format": "kumo-snapshot", "version": 1, "created": "<RFC 3339 UTC>",
+ *    "kernel_id": "sha256:...", "compiler_id": "...", "accel": "tcg", "qemu": "7.2.22 ...",
+ *    "modules": ["sha256:...", ...],
+ *    "files": [{"name": "vm/qemu.state", "size": N, "digest": "sha256:..."}, ...]}
+ * then every file the manifest lists, once each, as regular files: vm/<snapshot file>
+ * (VMM_SNAPSHOT_*) and records/<name> (kumo's records, e.g. the pod's and container's
+ * CRI configs). Opening one verifies it before anything uses it: the format and version,
+ * member names (relative, no `..`, listed), sizes and sha256 digests, nothing missing or
+ * extra, then the kernel and compiler builds against this node's. The digests catch a
+ * damaged or altered member; they do not authenticate whoever wrote the manifest (no
+ * signature).
+ */
+#define VMM_ARCHIVE_FORMAT "kumo-snapshot"
+#define VMM_ARCHIVE_VERSION 1
+#define VMM_ARCHIVE_MANIFEST "manifest.json"
+
+/* The builds a snapshot depends on: the guest kernel talks to the host side (boot ABI,
+ * pod ABI records, control channel) with that build's protocol, so another build on
+ * the restoring node is refused. */
+struct vmm_archive_ids {
+	const char *kernel_id;        /* the kernel build id (builder_kernel_id) */
+	const char *compiler_id;      /* kumo_compiler_id() */
+	const char *const *modules;   /* the modules' digests in the VM, NULL-terminated
+				       * (may be NULL) */
+};
+
+/* One of kumo's records stored beside the VM (records/<name>). */
+struct vmm_archive_record {
+	const char *name; /* [A-Za-z0-9_.-]+ */
+	const void *data;
+	size_t len;
+};
+
+/* Writes the archive of snapshot directory snap_dir (vmm_checkpoint's) with recs to path
+ * (atomically: a temporary file renamed). *size (may be NULL) gets its bytes. */
+int vmm_archive_write(const char *path, const char *snap_dir, const struct vmm_archive_ids *ids,
+		      const struct vmm_archive_record *recs, size_t nrecs, uint64_t *size,
+		      kumo_error_t *err);
+
+/* A verified archive, unpacked. */
+struct vmm_archive {
+	char *snap_dir;            /* <work_dir>/vm: a snapshot directory for vmm_restore */
+	char *kernel_id;           /* the manifest's */
+	char *compiler_id;
+	char *accel;
+	char *qemu;
+	char *created;
+	char **modules;            /* NULL-terminated */
+	struct vmm_archive_record *records; /* data malloc'd, NUL-terminated */
+	size_t nrecords;
+};
+
+/* Reads path into work_dir (created, must be empty or absent) and verifies it (above).
+ * here: this node's builds; a field that is NULL is not compared. Errors:
+ * KUMO_E_INVALID for a file that is not a kumo snapshot, is truncated or altered
+ * (naming the member and both digests), KUMO_E_UNSUPPORTED for another format version,
+ * KUMO_E_PRECONDITION for another kernel or compiler build (naming both). On error
+ * nothing is left in work_dir. */
+int vmm_archive_open(const char *path, const char *work_dir, const struct vmm_archive_ids *here,
+		     struct vmm_archive **out, kumo_error_t *err);
+/* The record called name, NULL when the archive has none. */
+const struct vmm_archive_record *vmm_archive_record(const struct vmm_archive *a,
+						    const char *name);
+void vmm_archive_free(struct vmm_archive *a); /* the unpacked files stay; NULL is fine */
+
 /* ---- Boot ABI exit record -------------------------------------------------------- */
 
 /* Parses the exit channel's bytes (COM3: kernel log lines and the exit record of

@@ -8,6 +8,6 @@ $(LIB_VMM): $(VMM_OBJS)
 	$(AR) rcs $@ $^
 
 CFLAGS_vmm = $(shell pkg-config --cflags libvirt libnl-route-3.0)
-VMM_LDLIBS := $(shell pkg-config --libs libvirt libnl-route-3.0) -ljansson -lpthread
+VMM_LDLIBS := $(shell pkg-config --libs libvirt libnl-route-3.0) -ljansson -larchive -lcrypto -lpthread
 KUMO_CLI_LDLIBS += $(VMM_LDLIBS)
 
