@@ -196,6 +196,9 @@ int builder_kernel_dir(char **out, kumo_error_t *err);
 /* The kernel build id "sha256:<hex>" (over the library and the linker script), computed
  * at the first call of the process. */
 int builder_kernel_id(char out[KUMO_DIGEST_BUF], kumo_error_t *err);
+/* The compiler build id objects are cached under (kumo_compiler_id()), for callers that
+ * record which build made an artifact (snapshot archives) without knowing compiler/. */
+const char *builder_compiler_id(void);
 /* The accelerator probe image: the kernel linked with an empty app that never runs
  * (probe mode powers off first; kernel/boot_abi.h), from the cache. *path malloc'd;
  * kernel_id (may be NULL) gets the kernel build id. */

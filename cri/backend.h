@@ -210,6 +210,16 @@ struct cri_container_spec {
 	int64_t cpu_quota;          /* linux resources, 0: unset */
 	int64_t cpu_period;
 	int64_t cpu_shares;
+	const char *restore_dir; /* a verified, unpacked snapshot (vmm_archive_open's
+				  * snap_dir): the VM is restored from it instead of built and
+				  * booted (RestorePod); NULL: a new VM */
+};
+
+/* One of kumo's records stored in a snapshot archive beside the VM (vmm.h). */
+struct cri_record {
+	const char *name; /* "pod.json", "container.json", "kumo.json" */
+	const void *data;
+	size_t len;
 };
 
 /* The size of a container's VM, from its CRI resources. */
@@ -296,6 +306,13 @@ struct cri_vms_ops {
 			    kumo_error_t *err);
 	int (*exec)(struct cri_vms *s, const struct cri_exec_spec *spec, int32_t *exit_code,
 		    kumo_error_t *err);
+	/* Snapshots (CheckpointContainer, CheckpointPod): saves the running container's
+	 * whole VM with recs and the modules' digests (NULL-terminated, may be NULL) into the
+	 * archive at path (vmm.h "Snapshot archives"); the VM goes on (leave_running) or
+	 * is destroyed (its exit is reported as after a stop). NULL: the stage cannot. */
+	int (*checkpoint)(struct cri_vms *s, const char *id, const char *path,
+			  bool leave_running, const struct cri_record *recs, size_t nrecs,
+			  const char *const *modules, kumo_error_t *err);
 	/* Frees the stage (VMs keep running). */
 	void (*destroy)(struct cri_vms *s);
 };

@@ -217,6 +217,10 @@ int cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 			 ProtobufCMessage **resp, kumo_error_t *err);
 int cri_start_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 			ProtobufCMessage **resp, kumo_error_t *err);
+/* CreateContainer, with the VM restored from restore_dir (an unpacked, verified snapshot)
+ * when it is not NULL (RestorePod; the image need not be present). */
+int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,
+			const char *restore_dir, ProtobufCMessage **resp, kumo_error_t *err);
 int cri_stop_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 		       ProtobufCMessage **resp, kumo_error_t *err);
 int cri_remove_container(struct cri_runtime *rt, const ProtobufCMessage *req,
@@ -262,6 +266,13 @@ int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMes
 	       kumo_error_t *err);
 int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err);
+/* runtime_checkpoint.c */
+int cri_checkpoint_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+			     ProtobufCMessage **resp, kumo_error_t *err);
+int cri_checkpoint_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
+		       ProtobufCMessage **resp, kumo_error_t *err);
+int cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
+		    ProtobufCMessage **resp, kumo_error_t *err);
 
 /* Allocates a response message of type T initialized with INIT. */
 #define CRI_NEW(T, INIT)                                                                   \

@@ -118,7 +118,12 @@ int
 cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err)
 {
-	const Runtime__V1__CreateContainerRequest *r = (const void *)req;
+	return rt_create_container(rt, (const void *)req, NULL, resp, err);
+}
+
+int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,
+			const char *restore_dir, ProtobufCMessage **resp, kumo_error_t *err)
+{
 	const Runtime__V1__ContainerConfig *cfg = r->config;
 	if (!*r->pod_sandbox_id)
 		return kumo_error(err, KUMO_E_INVALID, "CreateContainer needs pod_sandbox_id");
@@ -199,6 +204,13 @@ cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 	/* In the pod's order: the image (one lookup), the pod's NIC, then the VM. */
 	struct cri_backend *b = rt->backend;
 	int ret = b->images->ops->status(b->images, cfg->image->image, &sb.image, err);
+	if (ret < 0 && restore_dir && (*err)->status == KUMO_E_NOT_FOUND) {
+		/* A restore needs no image: the module is in the snapshot's memory. */
+		kumo_error_free(err);
+		cri_image_info_clear(&sb.image);
+		sb.image.id = xstrdup(cfg->image->image);
+		ret = 0;
+	}
 	if (ret < 0 && (*err)->status == KUMO_E_NOT_FOUND)
 		kumo_error_wrap(err, "image `%s` is not present (pull it first)", cfg->image->image);
 	bool has_nic = ret == 0 && *sb.pod_ip;
@@ -247,6 +259,7 @@ cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 			.memory_limit_bytes = res ? res->memory_limit_in_bytes : 0,
 			.cpu_quota = res ? res->cpu_quota : 0,
 			.cpu_period = res ? res->cpu_period : 0,
+			.restore_dir = restore_dir,
 		};
 		ret = b->vms->ops->create(b->vms, &sb.spec, err);
 	}

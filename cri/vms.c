@@ -361,6 +361,93 @@ static int mkdir_for_log(const char *log_path, kumo_error_t *err)
 	return kumo_mkdir_p(logdir, 0755, err);
 }
 
+/* ---- snapshots ------------------------------------------------------------------------ */
+
+/* A container's VM from a verified snapshot (its memory, vCPUs and devices are the
+ * snapshot's; the NIC is the new pod's tap, with the guest's own MAC). */
+static int vms_restore(struct vms *v, const struct cri_container_spec *spec, unsigned vcpus,
+		       kumo_error_t *err)
+{
+	(void)vcpus;
+	autofree char *dir = run_dir_of(v, spec->id);
+	autofree char *name = vm_name_of(spec->id);
+	struct vmm_net_attach att = {0};
+	if (spec->nic) {
+		att.tap = spec->nic->tap;
+		att.netns = *spec->nic->netns ? spec->nic->netns : NULL;
+	}
+	if (mkdir_for_log(spec->log_path, err) < 0)
+		return -1;
+	struct vmm_restore_spec rs = {
+		.name = name, .run_dir = dir, .stdout_fd = -1, .stderr_fd = -1,
+		.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL,
+		.net = spec->nic ? &att : NULL,
+	};
+	struct vmm_vm *vm = NULL;
+	struct vmm_snapshot_stats st;
+	if (vmm_restore(v->vmm, spec->restore_dir, &rs, &vm, &st, err) < 0) {
+		kumo_error_t rerr = NULL;
+		if (vmm_remove(v->vmm, name, &rerr) < 0)
+			log_warn("container %.12s: %s", spec->id, kumo_error_msg(rerr));
+		kumo_error_free(&rerr);
+		return -1;
+	}
+	log_info("container %.12s: VM %s restored from `%s` (stream %llu bytes loaded in %llu us, "
+		 "%llu us in all)", spec->id, name, spec->restore_dir,
+		 (unsigned long long)st.stream_bytes, (unsigned long long)(st.save_ns / 1000),
+		 (unsigned long long)(st.paused_ns / 1000));
+	return 0;
+}
+
+static int rm_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
+			  bool leave_running, const struct cri_record *recs, size_t nrecs,
+			  const char *const *modules, kumo_error_t *err)
+{
+	struct vms *v = vms_of(s);
+	autofree char *name = vm_name_of(id);
+	struct vmm_vm *vm = v->vmm ? vmm_lookup(v->vmm, name) : NULL;
+	if (!vm)
+		return kumo_error(err, KUMO_E_NOT_FOUND, "container `%.12s` has no running VM", id);
+	char kernel_id[KUMO_DIGEST_BUF];
+	if (builder_kernel_id(kernel_id, err) < 0) {
+		vmm_vm_put(vm);
+		return -1;
+	}
+	/* The snapshot directory lives next to the run directories (same file system: the
+	 * kernel image is linked, not copied) only until the archive is written. */
+	autofree char *snap = xasprintf("%s/snapshot-%.40s-%lld", v->state_dir, id,
+					(long long)wall_ns());
+	struct vmm_snapshot_stats st;
+	uint64_t t0 = kumo_now_ns();
+	int ret = vmm_checkpoint(vm, snap, leave_running, &st, err);
+	vmm_vm_put(vm);
+	uint64_t t1 = kumo_now_ns(), size = 0;
+	struct vmm_archive_record *ar = xzalloc((nrecs + 1) * sizeof(*ar));
+	for (size_t i = 0; i < nrecs; i++)
+		ar[i] = (struct vmm_archive_record){recs[i].name, recs[i].data, recs[i].len};
+	struct vmm_archive_ids ids = {kernel_id, builder_compiler_id(), modules};
+	if (ret == 0)
+		ret = vmm_archive_write(path, snap, &ids, ar, nrecs, &size, err);
+	free(ar);
+	nftw(snap, rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (ret < 0)
+		return -1;
+	log_info("container %.12s: checkpointed to `%s` (%llu bytes; guest paused %llu us, "
+		 "archive written in %llu us)%s", id, path, (unsigned long long)size,
+		 (unsigned long long)(st.paused_ns / 1000),
+		 (unsigned long long)((kumo_now_ns() - t1) / 1000),
+		 leave_running ? "" : ", VM stopped");
+	(void)t0;
+	return 0;
+}
+
 static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 		      kumo_error_t *err)
 {
@@ -371,6 +458,8 @@ static int vms_create(struct cri_vms *s, const struct cri_container_spec *spec,
 			   spec->cpu_shares, (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &size,
 			   err) < 0)
 		return -1;
+	if (spec->restore_dir) /* RestorePod: nothing is built or booted */
+		return ensure_vmm(v, err) < 0 ? -1 : vms_restore(v, spec, size.vcpus, err);
 	if (!img->module_path)
 		return kumo_error(err, KUMO_E_INVALID, "image `%s` names no .wasm module", img->id);
 	if (ensure_vmm(v, err) < 0)
@@ -670,6 +759,7 @@ static const struct cri_vms_ops vms_ops = {
 	.stats = vms_stats,
 	.log_reopen = vms_log_reopen,
 	.accel = vms_accel,
+	.checkpoint = vms_checkpoint,
 	.destroy = vms_destroy,
 };
 

@@ -356,12 +356,18 @@ static int qmp_call(struct vmm_vm *vm, const char *cmd, const char *args, int fd
 	q->answer = NULL;
 	q->want_id = 0;
 	pthread_mutex_unlock(&q->lock);
+	/* An answer carrying an id is {"return"|"error": ..., "id": N} in either order. */
+	json_t *aj = answer ? json_loads(answer, 0, NULL) : NULL;
+	json_t *qerr = json_object_get(aj, "error");
 	if (!answer)
 		rc = kumo_error(err, KUMO_E_UNAVAILABLE, "qmp `%s`: vm `%s` is not answering", cmd,
 				vm->spec.name);
-	else if (strncmp(answer, "{\"error\"", 8) == 0)
+	else if (qerr || !aj) {
+		const char *desc = json_string_value(json_object_get(qerr, "desc"));
 		rc = kumo_error(err, KUMO_E_INTERNAL, "qmp `%s` on vm `%s`: %s", cmd, vm->spec.name,
-				answer);
+				desc ? desc : answer);
+	}
+	json_decref(aj);
 	if (rc == 0 && answer_out)
 		*answer_out = answer;
 	else

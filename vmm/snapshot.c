@@ -98,9 +98,16 @@ int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
 				 kumo_error_msg(rerr));
 		kumo_error_free(&rerr);
 		unlink(state_path);
-		if ((*err)->msg && strstr((*err)->msg, "VirtFS"))
-			return kumo_error_wrap(err, "checkpoint vm `%s`: the guest has a host share "
-						    "mounted, which QEMU cannot migrate", name);
+		if ((*err)->msg && strstr((*err)->msg, "VirtFS")) {
+			/* QEMU 7.2 blocks migration while the guest holds a 9p attach fid. */
+			kumo_error_t qerr = *err;
+			*err = NULL;
+			kumo_error(err, KUMO_E_PRECONDITION,
+				   "checkpoint vm `%s`: the guest has a host share mounted, which "
+				   "QEMU cannot migrate (%s)", name, qerr->msg);
+			kumo_error_free(&qerr);
+			return -1;
+		}
 		return kumo_error_wrap(err, "checkpoint vm `%s`", name);
 	}
 	uint64_t t_saved = kumo_now_ns();
@@ -173,6 +180,9 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 	autofree char *initrd = xasprintf("%s/" VMM_SNAPSHOT_INITRD, dir);
 	autofree char *state = xasprintf("%s/" VMM_SNAPSHOT_STATE, dir);
 	autoclose int fd = -1;
+	autofree char *own_kernel = xasprintf("%s/restored-" VMM_SNAPSHOT_KERNEL, rs->run_dir);
+	autofree char *own_initrd = xasprintf("%s/restored-" VMM_SNAPSHOT_INITRD, rs->run_dir);
+	bool has_initrd = false;
 	autofree struct vmm_share *shares = NULL;
 	autofree uint8_t *klog = NULL;
 	size_t klog_len = 0;
@@ -258,6 +268,16 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 		kumo_error_wrap(err, "restore `%s`", dir);
 		goto out;
 	}
+	/* The VM keeps its own kernel and initrd (its record names them; a later process
+	 * re-attaching checks they are there), so the snapshot directory may go. */
+	has_initrd = access(initrd, F_OK) == 0;
+	unlink(own_kernel);
+	unlink(own_initrd);
+	if (kumo_mkdir_p(rs->run_dir, 0750, err) < 0 || copy_file(kernel, own_kernel, true, err) < 0 ||
+	    (has_initrd && copy_file(initrd, own_initrd, true, err) < 0)) {
+		kumo_error_wrap(err, "restore `%s`", dir);
+		goto out;
+	}
 	fd = open(state, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		kumo_error_errno(err, errno, "restore: open `%s`", state);
@@ -266,8 +286,7 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 	struct stat sb;
 	st->stream_bytes = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 	struct vmm_spec spec = {
-		.name = rs->name, .kernel = kernel,
-		.initrd = access(initrd, F_OK) == 0 ? initrd : NULL,
+		.name = rs->name, .kernel = own_kernel, .initrd = has_initrd ? own_initrd : NULL,
 		.cmdline = *cmdline ? cmdline : NULL, .memory_mib = (unsigned)mem,
 		.vcpus = (unsigned)vcpus, .run_dir = rs->run_dir, .stdout_fd = rs->stdout_fd,
 		.stderr_fd = rs->stderr_fd, .log_path = rs->log_path, .net = mac ? &net : NULL,

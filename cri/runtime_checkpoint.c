@@ -1,0 +1,290 @@
+/* cri/runtime_checkpoint.c - snapshot handlers: CheckpointContainer, CheckpointPod,
+ * RestorePod (issue 18). A kumo container is a VM, so its checkpoint is the VM's whole
+ * state (vmm.h "Snapshots") in one verified archive (vmm.h "Snapshot archives") with
+ * kumo's records: records/pod.json (the PodSandboxConfig as kubelet sent it),
+ * records/container.json (the ContainerConfig) and records/kumo.json (ids, image, the
+ * pod's handler and address at the checkpoint). RestorePod reads those back: a new pod
+ * from the same config (or the request's), its container created from the snapshot
+ * instead of the image, and started: the app goes on where it was. */
+#include <errno.h>
+#include <ftw.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builder/builder.h"
+#include "cri/runtime.h"
+#include "vmm/vmm.h"
+
+#define CS(x) RUNTIME__V1__CONTAINER_STATE__CONTAINER_##x
+#define RECORDS_VERSION 1
+
+static char *to_json(const ProtobufCMessage *m)
+{
+	json_t *j = pbjson_from_message(m);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	return s;
+}
+
+/* Checkpoints container id (full or prefix) to path. */
+static int checkpoint_ctr(struct cri_runtime *rt, const char *cid, const char *path,
+			  bool leave_running, kumo_error_t *err)
+{
+	if (!path || !*path)
+		return kumo_error(err, KUMO_E_INVALID, "a checkpoint needs the archive's path");
+	if (path[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID, "checkpoint path `%s` is not absolute", path);
+	char id[CRI_ID_LEN + 1];
+	autofree char *ctr_json = NULL, *pod_json = NULL, *kumo_json = NULL, *image = NULL;
+	pthread_mutex_lock(&rt->lock);
+	struct cri_ctr *c;
+	if (rt_find_ctr(rt, cid, &c, err) < 0) {
+		pthread_mutex_unlock(&rt->lock);
+		return -1;
+	}
+	if (c->state != CS(RUNNING) || c->busy) {
+		pthread_mutex_unlock(&rt->lock);
+		return kumo_error(err, KUMO_E_PRECONDITION,
+				  "container `%.12s` is not running: only a running container's VM "
+				  "has a state to save", c->id);
+	}
+	memcpy(id, c->id, sizeof(id));
+	struct cri_pod *p = rt_pod_by_id(rt, c->pod_id);
+	ctr_json = to_json(&c->config->base);
+	pod_json = p ? to_json(&p->config->base) : xstrdup("{}");
+	image = xstrdup(c->config->image->image);
+	json_t *k = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "version", RECORDS_VERSION,
+			      "pod_id", c->pod_id, "container_id", c->id, "image", image, "image_id",
+			      c->image_id, "runtime_handler", p ? p->runtime_handler : "", "pod_ip",
+			      p ? p->ip : "", "checkpointed_at", (json_int_t)rt_now());
+	kumo_json = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(k);
+	pthread_mutex_unlock(&rt->lock);
+
+	struct cri_backend *b = rt->backend;
+	if (!b->vms->ops->checkpoint)
+		return kumo_error(err, KUMO_E_UNSUPPORTED, "this kumod's VM stage cannot checkpoint");
+	/* The module's digest for the manifest (an image removed since is no error). */
+	struct cri_image_info info = {0};
+	kumo_error_t ierr = NULL;
+	const char *modules[2] = {NULL, NULL};
+	if (b->images->ops->status(b->images, image, &info, &ierr) == 0 && info.module_digest)
+		modules[0] = info.module_digest;
+	kumo_error_free(&ierr);
+	struct cri_record recs[] = {
+		{"pod.json", pod_json, strlen(pod_json)},
+		{"container.json", ctr_json, strlen(ctr_json)},
+		{"kumo.json", kumo_json, strlen(kumo_json)},
+	};
+	int ret = b->vms->ops->checkpoint(b->vms, id, path, leave_running, recs, 3, modules, err);
+	cri_image_info_clear(&info);
+	if (ret < 0)
+		return kumo_error_wrap(err, "checkpoint container `%.12s`", id);
+	return 0;
+}
+
+int
+cri_checkpoint_container(struct cri_runtime *rt, const ProtobufCMessage *req,
+			 ProtobufCMessage **resp, kumo_error_t *err)
+{
+	const Runtime__V1__CheckpointContainerRequest *r = (const void *)req;
+	if (!*r->container_id)
+		return kumo_error(err, KUMO_E_INVALID, "CheckpointContainer needs container_id");
+	/* kubelet's checkpoint API is forensic: the container keeps running. */
+	if (checkpoint_ctr(rt, r->container_id, r->location, true, err) < 0)
+		return -1;
+	Runtime__V1__CheckpointContainerResponse *m =
+		CRI_NEW(Runtime__V1__CheckpointContainerResponse,
+			RUNTIME__V1__CHECKPOINT_CONTAINER_RESPONSE__INIT);
+	*resp = &m->base;
+	return 0;
+}
+
+/* The option `leave_running` ("true" by default, "false": the pod's VM is stopped after
+ * the save, as `kumo checkpoint --stop`). */
+static bool leave_running_of(const Runtime__V1__CheckpointPodRequest *r)
+{
+	for (size_t i = 0; i < r->n_options; i++)
+		if (strcmp(r->options[i]->key, "leave_running") == 0)
+			return strcmp(r->options[i]->value, "false") != 0;
+	return true;
+}
+
+int
+cri_checkpoint_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
+		   ProtobufCMessage **resp, kumo_error_t *err)
+{
+	const Runtime__V1__CheckpointPodRequest *r = (const void *)req;
+	if (!*r->pod_sandbox_id)
+		return kumo_error(err, KUMO_E_INVALID, "CheckpointPod needs pod_sandbox_id");
+	char cid[CRI_ID_LEN + 1] = "", pod_id[CRI_ID_LEN + 1];
+	int running = 0;
+	pthread_mutex_lock(&rt->lock);
+	struct cri_pod *p;
+	if (rt_find_pod(rt, r->pod_sandbox_id, &p, err) < 0) {
+		pthread_mutex_unlock(&rt->lock);
+		return -1;
+	}
+	memcpy(pod_id, p->id, sizeof(pod_id));
+	/* Today a pod's containers are VMs of their own and one at a time holds the pod's
+	 * network: the pod's state is its running container's VM. */
+	for (struct cri_ctr *c = rt->ctrs; c; c = c->next)
+		if (strcmp(c->pod_id, pod_id) == 0 && c->state == CS(RUNNING)) {
+			running++;
+			memcpy(cid, c->id, sizeof(cid));
+		}
+	pthread_mutex_unlock(&rt->lock);
+	if (running == 0)
+		return kumo_error(err, KUMO_E_PRECONDITION,
+				  "pod `%.12s` has no running container: nothing to checkpoint", pod_id);
+	if (running > 1)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "pod `%.12s` has %d running containers (VMs); kumo checkpoints a pod "
+				  "with one", pod_id, running);
+	if (checkpoint_ctr(rt, cid, r->output_path, leave_running_of(r), err) < 0)
+		return kumo_error_wrap(err, "checkpoint pod `%.12s`", pod_id);
+	Runtime__V1__CheckpointPodResponse *m = CRI_NEW(Runtime__V1__CheckpointPodResponse,
+							RUNTIME__V1__CHECKPOINT_POD_RESPONSE__INIT);
+	*resp = &m->base;
+	return 0;
+}
+
+/* ---- restore --------------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* A record of the archive decoded as message type desc. */
+static int record_msg(const struct vmm_archive *a, const char *name,
+		      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+		      kumo_error_t *err)
+{
+	const struct vmm_archive_record *rec = vmm_archive_record(a, name);
+	if (!rec)
+		return kumo_error(err, KUMO_E_INVALID, "the archive has no record `%s`", name);
+	json_error_t je;
+	json_t *j = json_loadb(rec->data, rec->len, 0, &je);
+	if (!j)
+		return kumo_error(err, KUMO_E_INVALID, "record `%s`: %s", name, je.text);
+	int rc = pbjson_to_message(desc, j, out, err);
+	json_decref(j);
+	return rc < 0 ? kumo_error_wrap(err, "record `%s`", name) : 0;
+}
+
+int
+cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
+		ProtobufCMessage **resp, kumo_error_t *err)
+{
+	const Runtime__V1__RestorePodRequest *r = (const void *)req;
+	if (!*r->checkpoint_path)
+		return kumo_error(err, KUMO_E_INVALID, "RestorePod needs checkpoint_path");
+	char kernel_id[KUMO_DIGEST_BUF];
+	if (builder_kernel_id(kernel_id, err) < 0)
+		return -1;
+	struct vmm_archive_ids here = {kernel_id, builder_compiler_id(), NULL};
+	autofree char *base = xasprintf("%s/restores", rt->root);
+	autofree char *work = xasprintf("%s/XXXXXX", base);
+	if (kumo_mkdir_p(base, 0700, err) < 0)
+		return -1;
+	if (!mkdtemp(work))
+		return kumo_error_errno(err, errno, "create a directory in `%s`", base);
+	struct vmm_archive *a = NULL;
+	ProtobufCMessage *pod_cfg = NULL, *ctr_cfg = NULL, *pod_resp = NULL, *ctr_resp = NULL,
+			 *start_resp = NULL;
+	int ret = -1;
+	char pod_id[CRI_ID_LEN + 1] = "";
+	autofree char *saved_handler = NULL;
+	if (vmm_archive_open(r->checkpoint_path, work, &here, &a, err) < 0)
+		goto out;
+	if (!r->config && record_msg(a, "pod.json", &runtime__v1__pod_sandbox_config__descriptor,
+				     &pod_cfg, err) < 0)
+		goto out;
+	if (r->n_container_configs > 1) {
+		kumo_error(err, KUMO_E_UNSUPPORTED, "the archive holds one container, %zu configs given",
+			   r->n_container_configs);
+		goto out;
+	}
+	if (!r->n_container_configs &&
+	    record_msg(a, "container.json", &runtime__v1__container_config__descriptor, &ctr_cfg,
+		       err) < 0)
+		goto out;
+	const char *handler = r->runtime_handler;
+	const struct vmm_archive_record *kr = vmm_archive_record(a, "kumo.json");
+	if (kr && (!handler || !*handler)) {
+		json_t *k = json_loadb(kr->data, kr->len, 0, NULL);
+		const char *h = json_string_value(json_object_get(k, "runtime_handler"));
+		saved_handler = xstrdup(h ? h : "");
+		handler = saved_handler;
+		json_decref(k);
+	}
+	Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	rp.config = r->config ? r->config : (Runtime__V1__PodSandboxConfig *)pod_cfg;
+	rp.runtime_handler = (char *)(handler ? handler : "");
+	if (cri_run_pod_sandbox(rt, &rp.base, &pod_resp, err) < 0)
+		goto out;
+	snprintf(pod_id, sizeof(pod_id), "%s",
+		 ((Runtime__V1__RunPodSandboxResponse *)pod_resp)->pod_sandbox_id);
+	Runtime__V1__CreateContainerRequest cc = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	cc.pod_sandbox_id = pod_id;
+	cc.config = r->n_container_configs ? r->container_configs[0]
+					   : (Runtime__V1__ContainerConfig *)ctr_cfg;
+	cc.sandbox_config = rp.config;
+	if (rt_create_container(rt, &cc, a->snap_dir, &ctr_resp, err) < 0)
+		goto out;
+	const char *cid = ((Runtime__V1__CreateContainerResponse *)ctr_resp)->container_id;
+	Runtime__V1__StartContainerRequest sc = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	sc.container_id = (char *)cid;
+	if (cri_start_container(rt, &sc.base, &start_resp, err) < 0)
+		goto out;
+	log_info("pod %.12s restored from `%s` (made %s), container %.12s running", pod_id,
+		 r->checkpoint_path, a->created ? a->created : "?", cid);
+	Runtime__V1__RestorePodResponse *m = CRI_NEW(Runtime__V1__RestorePodResponse,
+						     RUNTIME__V1__RESTORE_POD_RESPONSE__INIT);
+	m->pod_sandbox_id = xstrdup(pod_id);
+	m->n_restored_containers = 1;
+	m->restored_containers = xzalloc(sizeof(*m->restored_containers));
+	Runtime__V1__RestoredContainer *rc = xmalloc(sizeof(*rc));
+	*rc = (Runtime__V1__RestoredContainer)RUNTIME__V1__RESTORED_CONTAINER__INIT;
+	rc->name = xstrdup(cc.config->metadata ? cc.config->metadata->name : "");
+	rc->container_id = xstrdup(cid);
+	m->restored_containers[0] = rc;
+	*resp = &m->base;
+	ret = 0;
+out:
+	if (ret < 0 && *pod_id) {
+		/* Nothing half-restored stays: the new pod goes (its container with it). */
+		kumo_error_t rerr = NULL;
+		Runtime__V1__StopPodSandboxRequest st = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+		Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+		ProtobufCMessage *x = NULL;
+		st.pod_sandbox_id = rm.pod_sandbox_id = pod_id;
+		if (cri_stop_pod_sandbox(rt, &st.base, &x, &rerr) == 0)
+			protobuf_c_message_free_unpacked(x, NULL);
+		x = NULL;
+		if (cri_remove_pod_sandbox(rt, &rm.base, &x, &rerr) == 0)
+			protobuf_c_message_free_unpacked(x, NULL);
+		if (rerr)
+			log_warn("restore: remove pod %.12s: %s", pod_id, kumo_error_msg(rerr));
+		kumo_error_free(&rerr);
+	}
+	if (ret < 0)
+		kumo_error_wrap(err, "restore `%s`", r->checkpoint_path);
+	/* The VM has its own kernel and initrd now (vmm_restore): the unpacked files go. */
+	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	vmm_archive_free(a);
+	if (pod_cfg)
+		protobuf_c_message_free_unpacked(pod_cfg, NULL);
+	if (ctr_cfg)
+		protobuf_c_message_free_unpacked(ctr_cfg, NULL);
+	if (pod_resp)
+		protobuf_c_message_free_unpacked(pod_resp, NULL);
+	if (ctr_resp)
+		protobuf_c_message_free_unpacked(ctr_resp, NULL);
+	if (start_resp)
+		protobuf_c_message_free_unpacked(start_resp, NULL);
+	return ret;
+}
