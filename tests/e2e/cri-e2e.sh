@@ -201,7 +201,8 @@ grep -q "exec" <<<"$ERR" && ok "ExecSync message says why" || bad "ExecSync mess
 code "Attach without any stream" InvalidArgument Attach "{\"container_id\":\"$C4\"}"
 call "PortForward returns a URL" PortForward "{\"pod_sandbox_id\":\"$POD\"}"
 grep -q '"url": "http://127.0.0.1:[0-9]*/portforward/' <<<"$OUT" && ok "the URL is on loopback" || bad "the URL is on loopback" "$OUT"
-code "CheckpointContainer is unimplemented" Unimplemented CheckpointContainer "{\"container_id\":\"$C4\"}"
+code "CheckpointContainer without a location" InvalidArgument CheckpointContainer "{\"container_id\":\"$C4\"}"
+grep -q "archive's path" <<<"$ERR" && ok "CheckpointContainer says what is missing" || bad "CheckpointContainer says what is missing" "$ERR"
 
 # --- restart recovery: kill -9 --------------------------------------------------------
 C5=$(create "$POD2" sleeper '["sleep","1000"]')

@@ -72,9 +72,9 @@ const call = (svc, m, req) => new Promise((resolve) => {
 	r = await call(rs, 'ExecSync', { container_id: ctr, cmd: ['sh'] });
 	check('FailedPrecondition code with a message (exec in an exited container)',
 	      r.err && r.err.code === grpc.status.FAILED_PRECONDITION && /not running/.test(r.err.details));
-	r = await call(rs, 'CheckpointContainer', { container_id: ctr });
+	r = await call(rs, 'UpdatePodSandboxResources', { pod_sandbox_id: pod });
 	check('Unimplemented code with a message', r.err && r.err.code === grpc.status.UNIMPLEMENTED &&
-	      /checkpoint/.test(r.err.details));
+	      /resize/.test(r.err.details));
 	r = await call(rs, 'RemovePodSandbox', { pod_sandbox_id: pod });
 	check('RemovePodSandbox', !r.err);
 	console.log(`cri-node: ${passed} passed, ${failed} failed`);

@@ -270,10 +270,15 @@ static void bad_requests(void **state)
 				      &len, &err), -1);
 	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
 	kumo_error_free(&err);
+	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/UpdatePodSandboxResources",
+				      NULL, 0, &resp, &len, &err), -1);
+	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	assert_non_null(strstr(err->msg, "resize"));
+	kumo_error_free(&err);
 	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/CheckpointContainer", NULL,
 				      0, &resp, &len, &err), -1);
-	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
-	assert_non_null(strstr(err->msg, "checkpoint"));
+	assert_int_equal(err->status, KUMO_E_INVALID);
+	assert_non_null(strstr(err->msg, "needs container_id"));
 	kumo_error_free(&err);
 	assert_int_equal(cri_dispatch(f->rt, "/runtime.v1.RuntimeService/ExecSync", NULL, 0, &resp,
 				      &len, &err), -1);
