@@ -39,12 +39,26 @@ static char *mac_str(const uint8_t m[6])
 	return xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
+const char *vmm_conn_qemu_version(struct vmm *vmm)
+{
+	pthread_mutex_lock(&vmm->lock);
+	bool known = vmm->qemu_version[0] != 0;
+	pthread_mutex_unlock(&vmm->lock);
+	if (!known) { /* `qemu --version` costs a process: once per connection */
+		char v[sizeof(vmm->qemu_version)];
+		vmm_qemu_version(vmm->qemu_binary, v, sizeof(v));
+		pthread_mutex_lock(&vmm->lock);
+		memcpy(vmm->qemu_version, v, sizeof(v));
+		pthread_mutex_unlock(&vmm->lock);
+	}
+	return vmm->qemu_version;
+}
+
 /* vm.json of a snapshot: what a restore needs to build the same machine. */
 static int write_vm_json(struct vmm_vm *vm, const char *dir, kumo_error_t *err)
 {
 	const struct vmm_spec *s = &vm->spec;
-	char qemu[128];
-	vmm_qemu_version(vm->vmm->qemu_binary, qemu, sizeof(qemu));
+	const char *qemu = vmm_conn_qemu_version(vm->vmm);
 	json_t *j = json_pack("{s:i, s:s, s:i, s:i, s:s, s:s, s:s, s:b}", "version",
 			      VMM_SNAPSHOT_VM_VERSION, "name", s->name, "memory_mib",
 			      (int)s->memory_mib, "vcpus", (int)s->vcpus, "cmdline",
@@ -90,6 +104,7 @@ int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "checkpoint vm `%s`: create `%s`", name,
 					state_path);
+	vmm_conn_qemu_version(vmm); /* asked before the pause, not during it */
 	uint64_t t0 = kumo_now_ns();
 	if (vmm->ops->save(vm, fd, err) < 0) {
 		kumo_error_t rerr = NULL;
@@ -207,8 +222,7 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 		kumo_error(err, KUMO_E_INVALID, "restore: snapshot record `%s` is incomplete", vmj);
 		goto out;
 	}
-	char here[128];
-	vmm_qemu_version(vmm->qemu_binary, here, sizeof(here));
+	const char *here = vmm_conn_qemu_version(vmm);
 	if (strcmp(accel, vmm_accel_name(vmm)) != 0) {
 		refuse(err, dir, "accelerator", accel, vmm_accel_name(vmm));
 		goto out;

@@ -53,6 +53,8 @@ struct vmm {
 	bool watchdog_started;
 	bool closing;              /* vmm_close() runs: the watchdog ends */
 	pthread_cond_t watch_cond; /* wakes the watchdog (a VM started, closing) */
+	char qemu_version[128];    /* vmm_qemu_version of qemu_binary, "" until asked
+				    * (snapshots; under lock) */
 };
 
 struct vmm_console;
@@ -90,6 +92,8 @@ struct vmm_vm {
 /* `qemu --version`'s first line without "QEMU emulator version " ("" when it does not
  * run), into out (vmm/accel.c). */
 void vmm_qemu_version(const char *bin, char *out, size_t cap);
+/* The connection's QEMU version, asked once (vmm->qemu_version). */
+const char *vmm_conn_qemu_version(struct vmm *vmm);
 
 /* A restore's input: the migration stream and the kernel log (COM3) saved with it. */
 struct vmm_incoming {

@@ -7,11 +7,11 @@
  *                                          it, run until --more N further lines, stop.
  *                                          The two VMs' stdout: --dir/first.out and
  *                                          --dir/second.out
- *   snapshot-tool bench [opts] BUILD_DIR   --runs N: per run "checkpoint_ms paused_ms
- *                                          restore_ms resumed_ms stream_bytes": a
- *                                          checkpoint of the running VM (left running),
- *                                          then a restore of it into a second VM and
- *                                          its first new output line
+ *   snapshot-tool bench [opts] BUILD_DIR   --runs N: per run a checkpoint of the running
+ *                                          VM (left running) written as an archive,
+ *                                          then the archive verified and restored into
+ *                                          a second VM, up to its first new output
+ *                                          line; the columns are on the first lines
  * opts: --accel auto|kvm|tcg (default tcg)  --mem MIB  --dir WORK_DIR  --snap DIR  --lines N  --more N  --runs N
  */
 #include <errno.h>
@@ -147,13 +147,18 @@ static int cmd_bench(struct vmm *vmm, const struct opts *o)
 	kumo_error_t err = NULL;
 	printf("# backend %s accel %s mem %u MiB runs %d\n", vmm_backend_name(vmm),
 	       vmm_accel_name(vmm), o->mem, o->runs);
-	printf("# checkpoint_ms paused_ms restore_ms resumed_ms stream_bytes\n");
+	printf("# checkpoint_ms paused_ms archive_ms archive_bytes verify_ms restore_ms resumed_ms "
+	       "stream_bytes\n");
 	for (int i = 0; i < o->runs; i++) {
 		autofree char *out1 = xasprintf("%s/b%d-first.out", o->dir, i);
 		autofree char *out2 = xasprintf("%s/b%d-second.out", o->dir, i);
 		autofree char *run1 = xasprintf("%s/b%d-run1", o->dir, i);
 		autofree char *run2 = xasprintf("%s/b%d-run2", o->dir, i);
 		autofree char *snap = xasprintf("%s/b%d-snap", o->dir, i);
+		autofree char *arch = xasprintf("%s/b%d.kumo", o->dir, i);
+		autofree char *work = xasprintf("%s/b%d-unpacked", o->dir, i);
+		struct vmm_archive *a = NULL;
+		uint64_t asize = 0;
 		autoclose int fd1 = open(out1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		autoclose int fd2 = open(out2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		struct vmm_vm *vm = NULL, *vm2 = NULL;
@@ -169,10 +174,17 @@ static int cmd_bench(struct vmm *vmm, const struct opts *o)
 		if (vmm_checkpoint(vm, snap, true, &cs, &err) < 0)
 			goto next;
 		uint64_t t1 = kumo_now_ns();
+		struct vmm_archive_ids ids = {"bench-kernel", "bench-compiler", NULL};
+		if (vmm_archive_write(arch, snap, &ids, NULL, 0, &asize, &err) < 0)
+			goto next;
+		uint64_t t1a = kumo_now_ns();
 		vmm_stop(vm, 0, &err);
 		unsigned before = count_lines(out2);
 		uint64_t t2 = kumo_now_ns();
-		if (restore(vmm, snap, "snap-bench-b", run2, fd2, &vm2, &rs, &err) < 0)
+		if (vmm_archive_open(arch, work, &ids, &a, &err) < 0)
+			goto next;
+		uint64_t t2a = kumo_now_ns();
+		if (restore(vmm, a->snap_dir, "snap-bench-b", run2, fd2, &vm2, &rs, &err) < 0)
 			goto next;
 		uint64_t t3 = kumo_now_ns();
 		if (wait_lines(out2, before + 1, 60000) < 0) {
@@ -180,14 +192,16 @@ static int cmd_bench(struct vmm *vmm, const struct opts *o)
 			goto next;
 		}
 		uint64_t t4 = kumo_now_ns();
-		printf("%.2f %.2f %.2f %.2f %llu\n", (double)(t1 - t0) / 1e6,
-		       (double)cs.paused_ns / 1e6, (double)(t3 - t2) / 1e6, (double)(t4 - t2) / 1e6,
-		       (unsigned long long)cs.stream_bytes);
+		printf("%.2f %.2f %.2f %llu %.2f %.2f %.2f %llu\n", (double)(t1 - t0) / 1e6,
+		       (double)cs.paused_ns / 1e6, (double)(t1a - t1) / 1e6,
+		       (unsigned long long)asize, (double)(t2a - t2) / 1e6, (double)(t3 - t2a) / 1e6,
+		       (double)(t4 - t2a) / 1e6, (unsigned long long)cs.stream_bytes);
 		fflush(stdout);
 		rc = 0;
 	next:
 		vmm_vm_free(vm);
 		vmm_vm_free(vm2);
+		vmm_archive_free(a);
 		if (rc < 0)
 			return fail(&err);
 	}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# tests/bench/bench-snapshot.sh - `make bench-snapshot` (issue 18): checkpoint and restore
+# of a kumo VM through vmm/ (snapshot-tool bench), for a 16 MiB and a 256 MiB VM, RUNS
+# runs each (default 10), medians:
+#   checkpoint   the running counter VM paused, its state saved (QEMU migration stream
+#                over fd:), resumed: what the app loses; then the archive written
+#   restore      the archive verified (digests) and unpacked, a new QEMU started with
+#                -incoming, its state loaded; then until its first new output line
+#   size         the archive (kernel image + stream + records) and the stream alone
+# Then Debian's criu dump/restore of the same counter built natively, when criu runs on
+# this kernel (else the reason it does not). Marks: Wanco checkpoint 1-39 ms, restore
+# 0.1-27 ms. env: RUNS=10 BUILD=build
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-10}
+tool=$BUILD/tests/support/snapshot-tool
+work=$(mktemp -d /tmp/kumo-bench-snapshot.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+source tests/lib/testlib.sh
+source tests/bench/bench-lib.sh
+kumo_accel "$BUILD"
+echo "bench-snapshot: $accel_why$( [ "$accel" = tcg ] && echo ': the figures are TCG figures')"
+# The counter prints a line every 5 ms, so "resumed" is restore + at most one period.
+"$BUILD/bin/kumo" build "$BUILD/apps/app_counter.wasm" -o "$work/counter" -- 0 5 >/dev/null 2>&1 ||
+	{ echo "bench-snapshot: kumo build of the counter failed"; exit 1; }
+
+# col FILE N: the median of column N of FILE's data lines.
+col() { grep -v '^#' "$1" | awk -v c="$2" '{print $c}' | median; }
+
+for mem in 16 256; do
+	out=$work/bench-$mem.txt
+	if ! "$tool" bench --accel "$accel" --mem "$mem" --runs "$RUNS" --lines 3 --dir "$work/run-$mem" \
+		"$work/counter" >"$out" 2>"$work/err-$mem.txt"; then
+		echo "bench-snapshot: ${mem} MiB: $(tail -1 "$work/err-$mem.txt")"
+		continue
+	fi
+	printf 'snapshot %3s MiB (median of %d): checkpoint %s ms (guest paused %s ms) + archive %s ms; restore: verify %s ms + load %s ms, first output after %s ms; archive %s bytes (stream %s)\n' \
+		"$mem" "$RUNS" "$(col "$out" 1)" "$(col "$out" 2)" "$(col "$out" 3)" "$(col "$out" 5)" \
+		"$(col "$out" 6)" "$(col "$out" 7)" "$(col "$out" 4)" "$(col "$out" 8)"
+done
+
+# criu on the same counter, natively.
+native=$work/counter-native
+clang-19 -O2 tests/apps/app_counter.c -o "$native" 2>/dev/null || cc -O2 tests/apps/app_counter.c -o "$native"
+if ! command -v criu >/dev/null; then
+	echo "criu: not installed (apt-get install criu)"
+elif ! why=$(criu check 2>&1); then
+	echo "criu $(criu --version | sed -n 's/Version: //p'): cannot run on this kernel ($(uname -r)): $(grep -m1 Error <<<"$why")"
+else
+	: >"$work/criu.txt"
+	for i in $(seq "$RUNS"); do
+		d=$work/criu-$i
+		mkdir -p "$d"
+		setsid "$native" 0 5 >"$d.out" 2>&1 </dev/null &
+		pid=$!
+		sleep 0.2
+		t0=$(date +%s%N)
+		criu dump -t "$pid" -D "$d" --shell-job --leave-running >/dev/null 2>&1 || { echo "criu dump failed"; break; }
+		t1=$(date +%s%N)
+		kill -9 "$pid"; wait "$pid" 2>/dev/null
+		criu restore -D "$d" --shell-job -d --pidfile "$d/restored.pid" >/dev/null 2>&1 ||
+			{ echo "criu restore failed"; break; }
+		t2=$(date +%s%N)
+		kill -9 "$(cat "$d/restored.pid")" 2>/dev/null
+		echo "$(((t1 - t0) / 1000000)) $(((t2 - t1) / 1000000)) $(du -sb "$d" | cut -f1)" >>"$work/criu.txt"
+	done
+	[ -s "$work/criu.txt" ] &&
+		echo "criu (native counter, median of $(wc -l <"$work/criu.txt")): dump $(col "$work/criu.txt" 1) ms, restore $(col "$work/criu.txt" 2) ms, images $(col "$work/criu.txt" 3) bytes"
+fi
+echo "marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms"
