@@ -52,10 +52,13 @@ registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$APPS/app_counter.wasm" "$REG/counter:v1" >"$T/push.log" 2>&1 ||
 	bad "kumo push counter" "$(cat "$T/push.log")"
-"$BIN/kumod" --socket "$SOCK" --root "$T/root" --accel "$ACCEL" --cni-conf-dir "$T/net.d" \
-	--netns-dir "$T/netns" --log-level debug 2>"$T/kumod.log" &
-KPID=$!
-for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+start_kumod() {
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --accel "$ACCEL" --cni-conf-dir "$T/net.d" \
+		--netns-dir "$T/netns" --log-level debug 2>>"$T/kumod.log" &
+	KPID=$!
+	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+}
+start_kumod
 call "PullImage counter" PullImage "{\"image\":{\"image\":\"$REG/counter:v1\"}}"
 
 LOGDIR=$T/logs/pod1
@@ -152,6 +155,14 @@ eq "it counts on from the checkpoint: the log's counts go on with no gap or repe
 	"$(consecutive "$LOG" )" yes
 eq "the restored pod has the archived pod's name" \
 	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$POD2\"}" | jq -r .status.metadata.name)" counter
+# kumod killed and started again: the restored VM is found again like any other.
+kumod_kill
+start_kumod
+eq "after kill -9 of kumod the restored container is still running" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$CID2\"}" 2>/dev/null | jq -r .status.state)" CONTAINER_RUNNING
+now=$(counting "$LOG" | tail -1)
+for _ in $(seq 300); do [ "$(counting "$LOG" | tail -1)" -ge $((now + 5)) ] && break; sleep 0.1; done
+eq "and its log goes on with no gap or repeat" "$(consecutive "$LOG")" yes
 call "StopPodSandbox restored" StopPodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
 call "RemovePodSandbox restored" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
 
