@@ -661,7 +661,8 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	argv[argc++] = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
 	if (vm->incoming) { /* a restore (vmm/snapshot.c): the machine's state comes from here */
 		argv[argc++] = xstrdup("-incoming");
-		argv[argc++] = xasprintf("fd:%d", INCOMING_FD);
+		argv[argc++] = vm->incoming_uri ? xstrdup(vm->incoming_uri)
+						: xasprintf("fd:%d", INCOMING_FD);
 	}
 	argv[argc] = NULL;
 	posix_spawn_file_actions_t fa;
@@ -685,7 +686,8 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		}
 		posix_spawn_file_actions_adddup2(&fa, tapfd, TAP_FD);
 	}
-	autoclose int infd = vm->incoming ? fcntl(vm->incoming_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	autoclose int infd = vm->incoming && !vm->incoming_uri
+				     ? fcntl(vm->incoming_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	if (infd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, infd, INCOMING_FD);
 	posix_spawnattr_t at;
@@ -904,9 +906,18 @@ static void qemu_release(struct vmm_vm *vm)
 
 /* ---- Snapshots (vmm/snapshot.c) ------------------------------------------------------ */
 
+/* What QEMU says of a finished outgoing migration. */
+struct migrate_result {
+	uint64_t downtime_ms;   /* "downtime": the guest's pause at the end */
+	uint64_t total_ms;      /* "total-time" */
+	uint64_t transferred;   /* "ram"."transferred" bytes */
+};
+
 /* The status of the migration (outgoing, or the incoming one of a restore) from
- * query-migrate: "completed", "failed", "active", ... (malloc'd) and QEMU's error-desc. */
-static int migrate_status(struct vmm_vm *vm, char **status, char **desc, kumo_error_t *err)
+ * query-migrate: "completed", "failed", "active", ... (malloc'd) and QEMU's error-desc;
+ * res (may be NULL) gets the figures. */
+static int migrate_status(struct vmm_vm *vm, char **status, char **desc,
+			  struct migrate_result *res, kumo_error_t *err)
 {
 	autofree char *answer = NULL;
 	if (qmp_call(vm, "query-migrate", NULL, -1, &answer, err) < 0)
@@ -917,17 +928,24 @@ static int migrate_status(struct vmm_vm *vm, char **status, char **desc, kumo_er
 	const char *d = json_string_value(json_object_get(r, "error-desc"));
 	*status = xstrdup(st ? st : "none");
 	*desc = xstrdup(d ? d : "");
+	if (res) {
+		res->downtime_ms = (uint64_t)json_integer_value(json_object_get(r, "downtime"));
+		res->total_ms = (uint64_t)json_integer_value(json_object_get(r, "total-time"));
+		res->transferred = (uint64_t)json_integer_value(
+			json_object_get(json_object_get(r, "ram"), "transferred"));
+	}
 	json_decref(j);
 	return 0;
 }
 
 /* Polls the migration until it ends: 0 when it completed. */
-static int migrate_wait(struct vmm_vm *vm, int timeout_ms, kumo_error_t *err)
+static int migrate_wait(struct vmm_vm *vm, int timeout_ms, struct migrate_result *res,
+			kumo_error_t *err)
 {
 	uint64_t deadline = kumo_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (unsigned spin = 0;; spin++) {
 		autofree char *st = NULL, *desc = NULL;
-		if (migrate_status(vm, &st, &desc, err) < 0)
+		if (migrate_status(vm, &st, &desc, res, err) < 0)
 			return -1;
 		if (strcmp(st, "completed") == 0)
 			return 0;
@@ -943,6 +961,18 @@ static int migrate_wait(struct vmm_vm *vm, int timeout_ms, kumo_error_t *err)
 	}
 }
 
+/* QEMU 7.2 throttles every outgoing migration to 32 MiB/s by default (a file too):
+ * kumo's go as fast as they can, unless KUMO_VM_MIGRATE_MAX_BANDWIDTH (bytes per second,
+ * vmm.h's test knobs) says otherwise. */
+static int set_bandwidth(struct vmm_vm *vm, kumo_error_t *err)
+{
+	const char *env = getenv("KUMO_VM_MIGRATE_MAX_BANDWIDTH");
+	long long bw = env && *env ? strtoll(env, NULL, 10) : 0;
+	autofree char *args = xasprintf("{\"max-bandwidth\":%lld}",
+					bw > 0 ? bw : 64LL * 1024 * 1024 * 1024);
+	return qmp_call(vm, "migrate-set-parameters", args, -1, NULL, err);
+}
+
 static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
@@ -951,11 +981,31 @@ static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
 	pthread_mutex_unlock(&q->lock);
 	/* fd: is the transport QEMU 7.2 has for a file (file: came in 8.2) that needs no
 	 * process spawned by QEMU (exec: would, and -sandbox spawn=deny forbids it). */
-	if (qmp_command(vm, "stop", err) < 0 ||
+	if (set_bandwidth(vm, err) < 0 || qmp_command(vm, "stop", err) < 0 ||
 	    qmp_call(vm, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0 ||
 	    qmp_call(vm, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0 ||
-	    migrate_wait(vm, 600000, err) < 0)
+	    migrate_wait(vm, 600000, NULL, err) < 0)
 		return -1;
+	return 0;
+}
+
+static int qemu_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
+			kumo_error_t *err)
+{
+	struct qemu_vm *q = vm->priv;
+	pthread_mutex_lock(&q->lock);
+	q->saving = true; /* QEMU pauses the guest for the last round: that stop is ours */
+	pthread_mutex_unlock(&q->lock);
+	json_t *a = json_pack("{s:s}", "uri", uri);
+	autofree char *args = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	struct migrate_result res = {0};
+	if (set_bandwidth(vm, err) < 0 || qmp_call(vm, "migrate", args, -1, NULL, err) < 0 ||
+	    migrate_wait(vm, 3600000, &res, err) < 0)
+		return -1;
+	st->paused_ns = res.downtime_ms * 1000000ull;
+	st->save_ns = res.total_ms * 1000000ull;
+	st->stream_bytes = res.transferred;
 	return 0;
 }
 
@@ -973,7 +1023,7 @@ static int qemu_save_end(struct vmm_vm *vm, bool resume, kumo_error_t *err)
 
 static int qemu_load_wait(struct vmm_vm *vm, kumo_error_t *err)
 {
-	return migrate_wait(vm, 600000, err);
+	return migrate_wait(vm, vm->incoming_uri ? 3600000 : 600000, NULL, err);
 }
 
 const struct vmm_ops vmm_qemu_ops = {
@@ -989,5 +1039,6 @@ const struct vmm_ops vmm_qemu_ops = {
 	.attach = qemu_attach,
 	.save = qemu_save,
 	.save_end = qemu_save_end,
+	.migrate = qemu_migrate,
 	.load_wait = qemu_load_wait,
 };

@@ -80,6 +80,72 @@ static int write_vm_json(struct vmm_vm *vm, const char *dir, kumo_error_t *err)
 	return kumo_write_file_replace(path, text, strlen(text), 0600, err);
 }
 
+/* Everything of a snapshot but the stream. */
+static int describe(struct vmm_vm *vm, const char *dir, kumo_error_t *err)
+{
+	autofree char *com3 = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_EXIT);
+	autofree char *log = xasprintf("%s/" VMM_SNAPSHOT_KERNEL_LOG, dir);
+	autofree char *kernel = xasprintf("%s/" VMM_SNAPSHOT_KERNEL, dir);
+	autofree char *initrd = xasprintf("%s/" VMM_SNAPSHOT_INITRD, dir);
+	unlink(log);
+	int rc = copy_file(com3, log, false, err); /* QEMU appends to it */
+	if (rc == 0 && access(kernel, F_OK) != 0)
+		rc = copy_file(vm->spec.kernel, kernel, true, err);
+	if (rc == 0 && vm->spec.initrd && access(initrd, F_OK) != 0)
+		rc = copy_file(vm->spec.initrd, initrd, true, err);
+	if (rc == 0)
+		rc = write_vm_json(vm, dir, err);
+	return rc;
+}
+
+int vmm_snapshot_describe(struct vmm_vm *vm, const char *dir, kumo_error_t *err)
+{
+	vmm_conn_qemu_version(vm->vmm);
+	if (kumo_mkdir_p(dir, 0700, err) < 0 || describe(vm, dir, err) < 0)
+		return kumo_error_wrap(err, "describe vm `%s`", vm->spec.name);
+	return 0;
+}
+
+int vmm_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
+		kumo_error_t *err)
+{
+	struct vmm *vmm = vm->vmm;
+	const char *name = vm->spec.name;
+	struct vmm_snapshot_stats local = {0};
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	if (!vmm->ops->migrate)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "migrate vm `%s`: the %s backend cannot migrate a vm (use the qemu "
+				  "backend)", name, vmm->ops->name);
+	if (vmm_vm_state(vm) != VMM_STATE_RUNNING)
+		return kumo_error(err, KUMO_E_PRECONDITION, "migrate vm `%s`: it is not running", name);
+	if (vmm->ops->migrate(vm, uri, st, err) < 0) {
+		/* QEMU resumes a guest it paused for a round that failed; make sure. */
+		kumo_error_t rerr = NULL;
+		if (vmm->ops->save_end(vm, true, &rerr) < 0)
+			log_debug("vmm: vm `%s`: resume after a failed migration: %s", name,
+				  kumo_error_msg(rerr));
+		kumo_error_free(&rerr);
+		if ((*err)->msg && strstr((*err)->msg, "VirtFS")) {
+			kumo_error_t qerr = *err;
+			*err = NULL;
+			kumo_error(err, KUMO_E_PRECONDITION,
+				   "migrate vm `%s`: the guest has a host share mounted, which QEMU "
+				   "cannot migrate (%s)", name, qerr->msg);
+			kumo_error_free(&qerr);
+			return -1;
+		}
+		return kumo_error_wrap(err, "migrate vm `%s` to `%s` (it goes on running here)", name,
+				       uri);
+	}
+	/* The destination runs it now: this copy stays paused until it is destroyed. */
+	if (vmm_stop(vm, 0, err) < 0)
+		return kumo_error_wrap(err, "migrate vm `%s`: end the source", name);
+	return 0;
+}
+
 int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
 		   struct vmm_snapshot_stats *st, kumo_error_t *err)
 {
@@ -127,17 +193,7 @@ int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
 	}
 	uint64_t t_saved = kumo_now_ns();
 	/* The guest is paused: COM3 holds everything it wrote before the pause. */
-	autofree char *com3 = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_EXIT);
-	autofree char *log = xasprintf("%s/" VMM_SNAPSHOT_KERNEL_LOG, dir);
-	autofree char *kernel = xasprintf("%s/" VMM_SNAPSHOT_KERNEL, dir);
-	autofree char *initrd = xasprintf("%s/" VMM_SNAPSHOT_INITRD, dir);
-	int rc = copy_file(com3, log, false, err); /* QEMU appends to it */
-	if (rc == 0)
-		rc = copy_file(vm->spec.kernel, kernel, true, err);
-	if (rc == 0 && vm->spec.initrd)
-		rc = copy_file(vm->spec.initrd, initrd, true, err);
-	if (rc == 0)
-		rc = write_vm_json(vm, dir, err);
+	int rc = describe(vm, dir, err);
 	bool resume = leave_running || rc < 0;
 	kumo_error_t rerr = NULL;
 	if (vmm->ops->save_end(vm, resume, &rerr) < 0) {
@@ -292,13 +348,15 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 		kumo_error_wrap(err, "restore `%s`", dir);
 		goto out;
 	}
-	fd = open(state, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		kumo_error_errno(err, errno, "restore: open `%s`", state);
-		goto out;
+	if (!rs->incoming) {
+		fd = open(state, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			kumo_error_errno(err, errno, "restore: open `%s`", state);
+			goto out;
+		}
+		struct stat sb;
+		st->stream_bytes = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 	}
-	struct stat sb;
-	st->stream_bytes = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 	struct vmm_spec spec = {
 		.name = rs->name, .kernel = own_kernel, .initrd = has_initrd ? own_initrd : NULL,
 		.cmdline = *cmdline ? cmdline : NULL, .memory_mib = (unsigned)mem,
@@ -306,7 +364,8 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 		.stderr_fd = rs->stderr_fd, .log_path = rs->log_path, .net = mac ? &net : NULL,
 		.shares = shares, .nshares = nsh, .control_socket = rs->control_socket,
 	};
-	struct vmm_incoming in = {.fd = fd, .kernel_log = klog, .kernel_log_len = klog_len};
+	struct vmm_incoming in = {.fd = fd, .uri = rs->incoming, .kernel_log = klog,
+				  .kernel_log_len = klog_len};
 	uint64_t t0 = kumo_now_ns();
 	if (vmm_create_incoming(vmm, &spec, &in, &vm, err) < 0) {
 		kumo_error_wrap(err, "restore `%s`", dir);

@@ -448,6 +448,7 @@ static struct vmm_vm *new_vm(struct vmm *vmm, const struct vmm_spec *spec)
 static void delete_vm(struct vmm_vm *vm)
 {
 	vmm_console_finish(vm->console);
+	free(vm->incoming_uri);
 	free_spec_strings(&vm->spec);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->cond);
@@ -633,6 +634,7 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 	vm->create_async = async;
 	vm->incoming = in != NULL;
 	vm->incoming_fd = in ? in->fd : -1;
+	vm->incoming_uri = in && in->uri ? xstrdup(in->uri) : NULL;
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);
 		return -1;

@@ -38,6 +38,8 @@
  * every VM's kernel command line), KUMO_VM_QEMU_ARGS (words appended to QEMU's command
  * line, QEMU backend: the guest tests' variations, e.g. `-cpu qemu64`),
  * KUMO_VM_LIFE_DEADLINE_MS (the sign-of-life deadline when the spec gives none),
+ * KUMO_VM_MIGRATE_MAX_BANDWIDTH (bytes per second for checkpoints and migrations, tests:
+ * a slow migration to break off; default: unthrottled),
  * KUMO_ACCEL_CACHE_DIR (the verdict cache).
  *
  * All functions returning int return 0 (or a count) on success and -1 with *err set.
@@ -451,7 +453,24 @@ struct vmm_restore_spec {
 				* tags, NULL: the paths recorded at the checkpoint */
 	size_t nshares;
 	const char *control_socket; /* required when the snapshot has a control channel */
+	const char *incoming;  /* a live migration's destination: QEMU listens at this URI
+				* ("tcp:ADDR:PORT") for the source's vmm_migrate instead of
+				* reading dir's qemu.state (which need not exist); vmm_restore
+				* returns once the whole state arrived. NULL: the snapshot */
 };
+
+/* Writes dir's snapshot files but the stream (vm.json, kernel.log, kernel.elf,
+ * initrd.img): what a live migration's destination needs first. */
+int vmm_snapshot_describe(struct vmm_vm *vm, const char *dir, kumo_error_t *err);
+
+/* Live migration (pre-copy): sends the running VM's state to a destination that
+ * listens at uri ("tcp:HOST:PORT": vmm_restore with incoming), the guest running
+ * meanwhile and paused only for the last round (QEMU's default downtime limit, 300 ms).
+ * On success the VM here is destroyed (its exit is KILLED, as after a stop) and st gets
+ * QEMU's downtime (paused_ns), total time (save_ns) and bytes sent; on failure (the
+ * destination refused, vanished or broke off) the VM goes on running here. */
+int vmm_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
+		kumo_error_t *err);
 
 /* Creates a VM from the snapshot in dir, paused with its state loaded (CREATED):
  * vmm_start resumes the guest where it was saved. Refuses (KUMO_E_PRECONDITION) a

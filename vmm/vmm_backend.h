@@ -30,6 +30,11 @@ struct vmm_ops {
 	int (*save)(struct vmm_vm *vm, int fd, kumo_error_t *err);
 	int (*save_end)(struct vmm_vm *vm, bool resume, kumo_error_t *err);
 	int (*load_wait)(struct vmm_vm *vm, kumo_error_t *err);
+	/* Live migration to uri (pre-copy while the guest runs, paused for the last round);
+	 * on success the guest is paused for good (save_end(false) and a destroy follow);
+	 * st gets QEMU's downtime (paused_ns), total time (save_ns) and bytes sent. */
+	int (*migrate)(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
+		       kumo_error_t *err);
 };
 
 extern const struct vmm_ops vmm_qemu_ops;
@@ -87,6 +92,8 @@ struct vmm_vm {
 				      * from incoming_fd instead of booting (vmm/snapshot.c) */
 	int incoming_fd;             /* with incoming: the migration stream, read from its
 				      * current offset */
+	char *incoming_uri;          /* with incoming: QEMU listens here instead
+				      * ("tcp:ADDR:PORT", a live migration), NULL: fd */
 };
 
 /* `qemu --version`'s first line without "QEMU emulator version " ("" when it does not
@@ -98,6 +105,7 @@ const char *vmm_conn_qemu_version(struct vmm *vmm);
 /* A restore's input: the migration stream and the kernel log (COM3) saved with it. */
 struct vmm_incoming {
 	int fd;                   /* the stream, read from its current offset */
+	const char *uri;          /* instead of fd: QEMU's -incoming URI ("tcp:ADDR:PORT") */
 	const uint8_t *kernel_log;/* COM3's bytes at the checkpoint (borrowed) */
 	size_t kernel_log_len;
 };

@@ -47,6 +47,27 @@ eq "the restored VM wrote its own lines" "$(counting "$T/cycle/second.out" | hea
 grep -q "first vm: exit status 137" "$T/cycle.log" && ok "checkpoint without leave_running destroys the VM (137)" ||
 	bad "checkpointed VM destroyed" "$(cat "$T/cycle.log")"
 
+# Live migration through vmm/: pre-copy over TCP into a second VM listening on loopback.
+port=$(free_port)
+if "$TOOL" migrate --accel "$ACCEL" --dir "$T/mig" --port "$port" --lines 5 --more 5 "$T/counter" >"$T/mig.log" 2>&1; then
+	ok "snapshot-tool migrate: live, over TCP ($(grep -o 'total.*' "$T/mig.log"))"
+else
+	bad "snapshot-tool migrate" "$(cat "$T/mig.log")"
+fi
+cat "$T/mig/first.out" "$T/mig/second.out" >"$T/mig/both.out" 2>/dev/null
+eq "the destination counts on from where the source was (no gap, no repeat)" "$(consecutive "$T/mig/both.out")" yes
+# A destination killed half-way (the migration slowed to 200 kB/s): the source goes on.
+port=$(free_port)
+if KUMO_VM_MIGRATE_MAX_BANDWIDTH=200000 "$TOOL" migrate --accel "$ACCEL" --dir "$T/mig2" --port "$port" \
+	--lines 5 --kill-dest 300 "$T/counter" >"$T/mig2.log" 2>&1; then
+	ok "a destination killed mid-migration leaves the source running"
+else
+	bad "a destination killed mid-migration leaves the source running" "$(cat "$T/mig2.log")"
+fi
+grep -q "it goes on running here" "$T/mig2.log" && ok "the error says the source goes on" ||
+	bad "the error says the source goes on" "$(cat "$T/mig2.log")"
+eq "the source's counts have no gap" "$(consecutive "$T/mig2/first.out")" yes
+
 # ---- through kumod ------------------------------------------------------------------------
 registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT

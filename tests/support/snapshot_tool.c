@@ -12,9 +12,19 @@
  *                                          then the archive verified and restored into
  *                                          a second VM, up to its first new output
  *                                          line; the columns are on the first lines
+ *   snapshot-tool migrate [opts] BUILD_DIR boot as for cycle, then migrate the running VM
+ *                                          live over TCP (127.0.0.1:--port) into a second
+ *                                          VM (vmm_restore with incoming), run until
+ *                                          --more N further lines; prints QEMU's total
+ *                                          time and downtime and the hand-over (source
+ *                                          done -> destination resumed). --kill-dest MS:
+ *                                          kill the destination's QEMU MS ms into the
+ *                                          migration instead; the source must go on
  * opts: --accel auto|kvm|tcg (default tcg)  --mem MIB  --dir WORK_DIR  --snap DIR  --lines N  --more N  --runs N
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
@@ -28,6 +38,8 @@ struct opts {
 	const char *snap;  /* snapshot directory */
 	unsigned lines, more;
 	int runs;
+	int port;          /* migrate: the destination's TCP port */
+	int kill_dest_ms;  /* migrate: kill the destination this far in, 0: never */
 	enum vmm_accel accel; /* --accel auto|kvm|tcg (tests/lib/testlib.sh's verdict) */
 	const char *build; /* kumo build output: kernel.elf, initrd.img */
 };
@@ -142,6 +154,143 @@ out:
 	return 0;
 }
 
+struct dest {
+	struct vmm *vmm;
+	const char *snap, *run_dir, *uri;
+	int out_fd;
+	struct vmm_vm *vm;
+	kumo_error_t err;
+	int rc;
+};
+
+static void *dest_main(void *arg)
+{
+	struct dest *d = arg;
+	struct vmm_restore_spec rs = {.name = "snap-dest", .run_dir = d->run_dir,
+				      .stdout_fd = d->out_fd, .stderr_fd = 2, .incoming = d->uri};
+	struct vmm_snapshot_stats st;
+	d->rc = vmm_restore(d->vmm, d->snap, &rs, &d->vm, &st, &d->err);
+	return NULL;
+}
+
+struct killer {
+	const char *pid_file;
+	int after_ms;
+};
+
+/* Kills the destination's QEMU (its pid file) after_ms into the migration. */
+static void *killer_main(void *arg)
+{
+	struct killer *k = arg;
+	usleep((useconds_t)k->after_ms * 1000);
+	FILE *f = fopen(k->pid_file, "r");
+	int pid = 0;
+	if (f && fscanf(f, "%d", &pid) == 1 && pid > 1)
+		kill(pid, SIGKILL);
+	if (f)
+		fclose(f);
+	return NULL;
+}
+
+static int cmd_migrate(struct vmm *vmm, const struct opts *o)
+{
+	kumo_error_t err = NULL;
+	autofree char *out1 = xasprintf("%s/first.out", o->dir);
+	autofree char *out2 = xasprintf("%s/second.out", o->dir);
+	autofree char *run1 = xasprintf("%s/run1", o->dir);
+	autofree char *run2 = xasprintf("%s/run2", o->dir);
+	autofree char *uri = xasprintf("tcp:127.0.0.1:%d", o->port);
+	autoclose int fd1 = open(out1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	autoclose int fd2 = open(out2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	struct vmm_vm *vm = NULL;
+	struct dest d = {.vmm = vmm, .snap = o->snap, .run_dir = run2, .uri = uri, .out_fd = fd2};
+	autofree char *pid_file = xasprintf("%s/qemu.pid", run2);
+	bool dest_started = false;
+	int rc = 1;
+	if (boot(vmm, o, "snap-source", run1, fd1, &vm, &err) < 0)
+		goto out;
+	if (wait_lines(out1, o->lines, 60000) < 0) {
+		kumo_error(&err, KUMO_E_IO, "the source vm wrote fewer than %u lines", o->lines);
+		goto out;
+	}
+	if (vmm_snapshot_describe(vm, o->snap, &err) < 0)
+		goto out;
+	pthread_t dt, kt;
+	if (pthread_create(&dt, NULL, dest_main, &d) != 0) {
+		kumo_error(&err, KUMO_E_INTERNAL, "no thread");
+		goto out;
+	}
+	dest_started = true;
+	struct killer k = {pid_file, o->kill_dest_ms};
+	struct vmm_snapshot_stats st;
+	int mrc = -1;
+	/* The destination's QEMU listens once it has started: try until it does. */
+	for (int i = 0; i < 200 && mrc < 0; i++) {
+		kumo_error_free(&err);
+		if (i == 0 && o->kill_dest_ms) {
+			/* Wait for the destination to listen, then break it off mid-way. */
+			while (access(pid_file, F_OK) != 0)
+				usleep(1000);
+			usleep(200000);
+			pthread_create(&kt, NULL, killer_main, &k);
+		}
+		mrc = vmm_migrate(vm, uri, &st, &err);
+		if (mrc < 0 && (o->kill_dest_ms || !strstr(kumo_error_msg(err), "refused")))
+			break;
+		if (mrc < 0)
+			usleep(20000);
+	}
+	if (o->kill_dest_ms) {
+		pthread_join(kt, NULL);
+		if (mrc == 0) {
+			kumo_error(&err, KUMO_E_INTERNAL, "the migration succeeded although the "
+							  "destination was killed");
+			goto out;
+		}
+		printf("migration broken off: %s\n", kumo_error_msg(err));
+		kumo_error_free(&err);
+		unsigned before = count_lines(out1);
+		if (vmm_vm_state(vm) != VMM_STATE_RUNNING || wait_lines(out1, before + 3, 10000) < 0) {
+			kumo_error(&err, KUMO_E_INTERNAL, "the source stopped after the broken migration");
+			goto out;
+		}
+		printf("source: still running, %u lines\n", count_lines(out1));
+		rc = 0;
+		goto out;
+	}
+	if (mrc < 0)
+		goto out;
+	uint64_t t_done = kumo_now_ns();
+	pthread_join(dt, NULL);
+	dest_started = false;
+	if (d.rc < 0) {
+		err = d.err;
+		d.err = NULL;
+		goto out;
+	}
+	if (vmm_start(d.vm, &err) < 0)
+		goto out;
+	uint64_t t_started = kumo_now_ns();
+	printf("migrate: total %.1f ms, downtime %.1f ms (QEMU's), hand-over %.1f ms, %llu bytes\n",
+	       (double)st.save_ns / 1e6, (double)st.paused_ns / 1e6,
+	       (double)(t_started - t_done) / 1e6, (unsigned long long)st.stream_bytes);
+	if (wait_lines(out2, o->more, 60000) < 0) {
+		kumo_error(&err, KUMO_E_IO, "the destination wrote fewer than %u lines", o->more);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (dest_started) {
+		pthread_join(dt, NULL); /* a failed migration: the destination gives up too */
+		kumo_error_free(&d.err);
+	}
+	vmm_vm_free(vm);
+	vmm_vm_free(d.vm);
+	if (rc)
+		return fail(&err);
+	return 0;
+}
+
 static int cmd_bench(struct vmm *vmm, const struct opts *o)
 {
 	kumo_error_t err = NULL;
@@ -213,7 +362,8 @@ int main(int argc, char **argv)
 	struct opts o = {.mem = 64, .lines = 5, .more = 5, .runs = 10, .accel = VMM_ACCEL_TCG};
 	static const struct option lo[] = {
 		{"mem", 1, 0, 'm'},  {"dir", 1, 0, 'd'},  {"snap", 1, 0, 's'}, {"lines", 1, 0, 'l'},
-		{"more", 1, 0, 'M'}, {"runs", 1, 0, 'r'}, {"accel", 1, 0, 'a'}, {0, 0, 0, 0},
+		{"more", 1, 0, 'M'}, {"runs", 1, 0, 'r'}, {"accel", 1, 0, 'a'}, {"port", 1, 0, 'p'}, {"kill-dest", 1, 0, 'k'},
+		{0, 0, 0, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -224,6 +374,8 @@ int main(int argc, char **argv)
 		case 'l': o.lines = (unsigned)atoi(optarg); break;
 		case 'M': o.more = (unsigned)atoi(optarg); break;
 		case 'r': o.runs = atoi(optarg); break;
+		case 'p': o.port = atoi(optarg); break;
+		case 'k': o.kill_dest_ms = atoi(optarg); break;
 		case 'a': {
 			kumo_error_t e = NULL;
 			if (vmm_accel_parse(optarg, &o.accel, &e) < 0)
@@ -253,6 +405,7 @@ int main(int argc, char **argv)
 		return fail(&err);
 	int rc = strcmp(cmd, "cycle") == 0   ? cmd_cycle(vmm, &o)
 		 : strcmp(cmd, "bench") == 0 ? cmd_bench(vmm, &o)
+		 : strcmp(cmd, "migrate") == 0 ? cmd_migrate(vmm, &o)
 					     : 2;
 	vmm_close(vmm);
 	return rc;
