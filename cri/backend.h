@@ -213,6 +213,16 @@ struct cri_container_spec {
 	const char *restore_dir; /* a verified, unpacked snapshot (vmm_archive_open's
 				  * snap_dir): the VM is restored from it instead of built and
 				  * booted (RestorePod); NULL: a new VM */
+	const char *restore_incoming; /* with restore_dir: the state arrives by a live
+				  * migration at this URI ("tcp:ADDR:PORT"), not from the
+				  * snapshot; create returns once it has all arrived */
+};
+
+/* How a checkpoint is taken (cri_vms_ops.checkpoint). */
+struct cri_checkpoint_opts {
+	bool leave_running;     /* the VM goes on after the save */
+	bool describe_only;     /* no state: what a migration's destination needs first */
+	const char *migrate_to; /* live migration to this URI ("tcp:HOST:PORT"), NULL: none */
 };
 
 /* One of kumo's records stored in a snapshot archive beside the VM (vmm.h). */
@@ -308,11 +318,15 @@ struct cri_vms_ops {
 		    kumo_error_t *err);
 	/* Snapshots (CheckpointContainer, CheckpointPod): saves the running container's
 	 * whole VM with recs and the modules' digests (NULL-terminated, may be NULL) into the
-	 * archive at path (vmm.h "Snapshot archives"); the VM goes on (leave_running) or
-	 * is destroyed (its exit is reported as after a stop). NULL: the stage cannot. */
+	 * archive at path (vmm.h "Snapshot archives"); the VM goes on (o->leave_running) or
+	 * is destroyed (its exit is reported as after a stop). o->describe_only: the archive
+	 * gets everything but the VM's state (a live migration's first step) and the VM goes
+	 * on; o->migrate_to: no archive, the VM is migrated live to that URI (a destination
+	 * restoring with incoming) and destroyed here once it runs there. NULL: the stage
+	 * cannot. */
 	int (*checkpoint)(struct cri_vms *s, const char *id, const char *path,
-			  bool leave_running, const struct cri_record *recs, size_t nrecs,
-			  const char *const *modules, kumo_error_t *err);
+			  const struct cri_checkpoint_opts *o, const struct cri_record *recs,
+			  size_t nrecs, const char *const *modules, kumo_error_t *err);
 	/* Frees the stage (VMs keep running). */
 	void (*destroy)(struct cri_vms *s);
 };

@@ -218,9 +218,11 @@ int cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 int cri_start_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 			ProtobufCMessage **resp, kumo_error_t *err);
 /* CreateContainer, with the VM restored from restore_dir (an unpacked, verified snapshot)
- * when it is not NULL (RestorePod; the image need not be present). */
+ * when it is not NULL (RestorePod; the image need not be present), its state arriving
+ * by a live migration at incoming when that is not NULL. */
 int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,
-			const char *restore_dir, ProtobufCMessage **resp, kumo_error_t *err);
+			const char *restore_dir, const char *incoming, ProtobufCMessage **resp,
+			kumo_error_t *err);
 int cri_stop_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 		       ProtobufCMessage **resp, kumo_error_t *err);
 int cri_remove_container(struct cri_runtime *rt, const ProtobufCMessage *req,

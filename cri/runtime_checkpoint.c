@@ -28,11 +28,11 @@ static char *to_json(const ProtobufCMessage *m)
 
 /* Checkpoints container id (full or prefix) to path. */
 static int checkpoint_ctr(struct cri_runtime *rt, const char *cid, const char *path,
-			  bool leave_running, kumo_error_t *err)
+			  const struct cri_checkpoint_opts *o, kumo_error_t *err)
 {
-	if (!path || !*path)
+	if (!o->migrate_to && (!path || !*path))
 		return kumo_error(err, KUMO_E_INVALID, "a checkpoint needs the archive's path");
-	if (path[0] != '/')
+	if (!o->migrate_to && path[0] != '/')
 		return kumo_error(err, KUMO_E_INVALID, "checkpoint path `%s` is not absolute", path);
 	char id[CRI_ID_LEN + 1];
 	autofree char *ctr_json = NULL, *pod_json = NULL, *kumo_json = NULL, *image = NULL;
@@ -76,7 +76,7 @@ static int checkpoint_ctr(struct cri_runtime *rt, const char *cid, const char *p
 		{"container.json", ctr_json, strlen(ctr_json)},
 		{"kumo.json", kumo_json, strlen(kumo_json)},
 	};
-	int ret = b->vms->ops->checkpoint(b->vms, id, path, leave_running, recs, 3, modules, err);
+	int ret = b->vms->ops->checkpoint(b->vms, id, path, o, recs, 3, modules, err);
 	cri_image_info_clear(&info);
 	if (ret < 0)
 		return kumo_error_wrap(err, "checkpoint container `%.12s`", id);
@@ -91,7 +91,8 @@ cri_checkpoint_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 	if (!*r->container_id)
 		return kumo_error(err, KUMO_E_INVALID, "CheckpointContainer needs container_id");
 	/* kubelet's checkpoint API is forensic: the container keeps running. */
-	if (checkpoint_ctr(rt, r->container_id, r->location, true, err) < 0)
+	struct cri_checkpoint_opts o = {.leave_running = true};
+	if (checkpoint_ctr(rt, r->container_id, r->location, &o, err) < 0)
 		return -1;
 	Runtime__V1__CheckpointContainerResponse *m =
 		CRI_NEW(Runtime__V1__CheckpointContainerResponse,
@@ -100,14 +101,19 @@ cri_checkpoint_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 	return 0;
 }
 
-/* The option `leave_running` ("true" by default, "false": the pod's VM is stopped after
- * the save, as `kumo checkpoint --stop`). */
-static bool leave_running_of(const Runtime__V1__CheckpointPodRequest *r)
+/* CheckpointPod's options (kumo's; other keys are ignored):
+ *   leave_running  "true" (default), "false": the pod's VM is stopped after the save
+ *                  (`kumo checkpoint --stop`)
+ *   describe_only  "true": the archive holds everything but the VM's state, which a
+ *                  live migration sends (`kumo migrate`'s first step)
+ *   migrate_to     "tcp:HOST:PORT": no archive; the VM migrates live to a destination
+ *                  kumod restoring with `incoming` (`kumo migrate`'s last step) */
+static const char *option_of(const Runtime__V1__CheckpointPodRequest *r, const char *key)
 {
 	for (size_t i = 0; i < r->n_options; i++)
-		if (strcmp(r->options[i]->key, "leave_running") == 0)
-			return strcmp(r->options[i]->value, "false") != 0;
-	return true;
+		if (strcmp(r->options[i]->key, key) == 0)
+			return r->options[i]->value;
+	return NULL;
 }
 
 int
@@ -141,7 +147,13 @@ cri_checkpoint_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
 				  "pod `%.12s` has %d running containers (VMs); kumo checkpoints a pod "
 				  "with one", pod_id, running);
-	if (checkpoint_ctr(rt, cid, r->output_path, leave_running_of(r), err) < 0)
+	const char *lr = option_of(r, "leave_running"), *d = option_of(r, "describe_only");
+	struct cri_checkpoint_opts o = {.leave_running = !lr || strcmp(lr, "false") != 0,
+					.describe_only = d && strcmp(d, "true") == 0,
+					.migrate_to = option_of(r, "migrate_to")};
+	if (o.migrate_to && *o.migrate_to == 0)
+		o.migrate_to = NULL;
+	if (checkpoint_ctr(rt, cid, r->output_path, &o, err) < 0)
 		return kumo_error_wrap(err, "checkpoint pod `%.12s`", pod_id);
 	Runtime__V1__CheckpointPodResponse *m = CRI_NEW(Runtime__V1__CheckpointPodResponse,
 							RUNTIME__V1__CHECKPOINT_POD_RESPONSE__INIT);
@@ -182,6 +194,12 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 	const Runtime__V1__RestorePodRequest *r = (const void *)req;
 	if (!*r->checkpoint_path)
 		return kumo_error(err, KUMO_E_INVALID, "RestorePod needs checkpoint_path");
+	/* Option `incoming` ("tcp:ADDR:PORT"): the archive is a description
+	 * (describe_only) and the VM's state arrives by a live migration there. */
+	const char *incoming = NULL;
+	for (size_t i = 0; i < r->n_options; i++)
+		if (strcmp(r->options[i]->key, "incoming") == 0 && *r->options[i]->value)
+			incoming = r->options[i]->value;
 	char kernel_id[KUMO_DIGEST_BUF];
 	if (builder_kernel_id(kernel_id, err) < 0)
 		return -1;
@@ -233,7 +251,7 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 	cc.config = r->n_container_configs ? r->container_configs[0]
 					   : (Runtime__V1__ContainerConfig *)ctr_cfg;
 	cc.sandbox_config = rp.config;
-	if (rt_create_container(rt, &cc, a->snap_dir, &ctr_resp, err) < 0)
+	if (rt_create_container(rt, &cc, a->snap_dir, incoming, &ctr_resp, err) < 0)
 		goto out;
 	const char *cid = ((Runtime__V1__CreateContainerResponse *)ctr_resp)->container_id;
 	Runtime__V1__StartContainerRequest sc = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;

@@ -118,11 +118,12 @@ int
 cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err)
 {
-	return rt_create_container(rt, (const void *)req, NULL, resp, err);
+	return rt_create_container(rt, (const void *)req, NULL, NULL, resp, err);
 }
 
 int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,
-			const char *restore_dir, ProtobufCMessage **resp, kumo_error_t *err)
+			const char *restore_dir, const char *incoming, ProtobufCMessage **resp,
+			kumo_error_t *err)
 {
 	const Runtime__V1__ContainerConfig *cfg = r->config;
 	if (!*r->pod_sandbox_id)
@@ -260,6 +261,7 @@ int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContain
 			.cpu_quota = res ? res->cpu_quota : 0,
 			.cpu_period = res ? res->cpu_period : 0,
 			.restore_dir = restore_dir,
+			.restore_incoming = incoming,
 		};
 		ret = b->vms->ops->create(b->vms, &sb.spec, err);
 	}

@@ -381,7 +381,7 @@ static int vms_restore(struct vms *v, const struct cri_container_spec *spec, uns
 	struct vmm_restore_spec rs = {
 		.name = name, .run_dir = dir, .stdout_fd = -1, .stderr_fd = -1,
 		.log_path = spec->log_path && *spec->log_path ? spec->log_path : NULL,
-		.net = spec->nic ? &att : NULL,
+		.net = spec->nic ? &att : NULL, .incoming = spec->restore_incoming,
 	};
 	struct vmm_vm *vm = NULL;
 	struct vmm_snapshot_stats st;
@@ -407,9 +407,10 @@ static int rm_tree_entry(const char *path, const struct stat *sb, int flag, stru
 }
 
 static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
-			  bool leave_running, const struct cri_record *recs, size_t nrecs,
-			  const char *const *modules, kumo_error_t *err)
+			  const struct cri_checkpoint_opts *o, const struct cri_record *recs,
+			  size_t nrecs, const char *const *modules, kumo_error_t *err)
 {
+	bool leave_running = o->leave_running;
 	struct vms *v = vms_of(s);
 	autofree char *name = vm_name_of(id);
 	struct vmm_vm *vm = v->vmm ? vmm_lookup(v->vmm, name) : NULL;
@@ -424,9 +425,21 @@ static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
 	 * kernel image is linked, not copied) only until the archive is written. */
 	autofree char *snap = xasprintf("%s/snapshot-%.40s-%lld", v->state_dir, id,
 					(long long)wall_ns());
-	struct vmm_snapshot_stats st;
+	struct vmm_snapshot_stats st = {0};
 	uint64_t t0 = kumo_now_ns();
-	int ret = vmm_checkpoint(vm, snap, leave_running, &st, err);
+	if (o->migrate_to) {
+		int mrc = vmm_migrate(vm, o->migrate_to, &st, err);
+		vmm_vm_put(vm);
+		if (mrc == 0)
+			log_info("container %.12s: migrated live to `%s` (%llu bytes, %llu ms in all, "
+				 "guest paused %llu ms)", id, o->migrate_to,
+				 (unsigned long long)st.stream_bytes,
+				 (unsigned long long)(st.save_ns / 1000000),
+				 (unsigned long long)(st.paused_ns / 1000000));
+		return mrc;
+	}
+	int ret = o->describe_only ? vmm_snapshot_describe(vm, snap, err)
+				   : vmm_checkpoint(vm, snap, leave_running, &st, err);
 	vmm_vm_put(vm);
 	uint64_t t1 = kumo_now_ns(), size = 0;
 	struct vmm_archive_record *ar = xzalloc((nrecs + 1) * sizeof(*ar));
@@ -443,7 +456,7 @@ static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
 		 "archive written in %llu us)%s", id, path, (unsigned long long)size,
 		 (unsigned long long)(st.paused_ns / 1000),
 		 (unsigned long long)((kumo_now_ns() - t1) / 1000),
-		 leave_running ? "" : ", VM stopped");
+		 o->describe_only ? ", its state not included" : leave_running ? "" : ", VM stopped");
 	(void)t0;
 	return 0;
 }

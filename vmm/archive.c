@@ -116,8 +116,11 @@ int vmm_archive_write(const char *path, const char *snap_dir, const struct vmm_a
 	json_t *vm = json_load_file(vmj, 0, NULL);
 	for (size_t i = 0; i < nvm; i++) {
 		char *src = xasprintf("%s/%s", snap_dir, vm_files[i]);
-		if (access(src, F_OK) != 0 && strcmp(vm_files[i], VMM_SNAPSHOT_INITRD) == 0) {
-			free(src); /* a VM booted without an initrd */
+		if (access(src, F_OK) != 0 && (strcmp(vm_files[i], VMM_SNAPSHOT_INITRD) == 0 ||
+						strcmp(vm_files[i], VMM_SNAPSHOT_STATE) == 0)) {
+			/* a VM booted without an initrd; a description without the state
+			 * (vmm_snapshot_describe: a live migration sends it) */
+			free(src);
 			continue;
 		}
 		m[n] = (struct member){.name = xasprintf("vm/%s", vm_files[i]), .src = src};

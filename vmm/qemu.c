@@ -31,6 +31,7 @@ extern char **environ;
 #define QMP_FD 3
 #define TAP_FD 4 /* vmm_net_attach.fd in QEMU */
 #define RUN_DIR_FD 5 /* in QEMU: its run_dir, so the socket path stays short */
+#define INCOMING_IDLE_MS 60000 /* a live migration's destination waits this long for it */
 #define INCOMING_FD 6 /* in QEMU: the migration stream a restore reads (-incoming fd:6) */
 #define QMP_SOCKET "qmp.sock"
 #define PID_FILE "qemu.pid"
@@ -942,11 +943,17 @@ static int migrate_status(struct vmm_vm *vm, char **status, char **desc,
 static int migrate_wait(struct vmm_vm *vm, int timeout_ms, struct migrate_result *res,
 			kumo_error_t *err)
 {
-	uint64_t deadline = kumo_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t t0 = kumo_now_ns();
+	uint64_t deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
 	for (unsigned spin = 0;; spin++) {
 		autofree char *st = NULL, *desc = NULL;
 		if (migrate_status(vm, &st, &desc, res, err) < 0)
 			return -1;
+		/* A destination that nobody sends to gives up (its caller cleans up). */
+		if (vm->incoming_uri && (strcmp(st, "none") == 0 || strcmp(st, "setup") == 0) &&
+		    kumo_now_ns() - t0 > INCOMING_IDLE_MS * 1000000ull)
+			return kumo_error(err, KUMO_E_IO, "no migration arrived at `%s` within %d s",
+					  vm->incoming_uri, INCOMING_IDLE_MS / 1000);
 		if (strcmp(st, "completed") == 0)
 			return 0;
 		if (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)

@@ -350,6 +350,12 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 	}
 	if (!rs->incoming) {
 		fd = open(state, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			kumo_error(err, KUMO_E_INVALID,
+				   "restore `%s`: the snapshot holds no machine state (it describes a "
+				   "live migration's pod, whose state arrives over the network)", dir);
+			goto out;
+		}
 		if (fd < 0) {
 			kumo_error_errno(err, errno, "restore: open `%s`", state);
 			goto out;

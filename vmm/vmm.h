@@ -487,7 +487,8 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
  *    "modules": ["sha256:...", ...],
  *    "files": [{"name": "vm/qemu.state", "size": N, "digest": "sha256:..."}, ...]}
  * then every file the manifest lists, once each, as regular files: vm/<snapshot file>
- * (VMM_SNAPSHOT_*) and records/<name> (kumo's records, e.g. the pod's and container's
+ * (VMM_SNAPSHOT_*; without vm/qemu.state it is a description, what a live migration's
+ * destination restores with incoming) and records/<name> (kumo's records, e.g. the pod's and container's
  * CRI configs). Opening one verifies it before anything uses it: the format and version,
  * member names (relative, no `..`, listed), sizes and sha256 digests, nothing missing or
  * extra, then the kernel and compiler builds against this node's. The digests catch a

@@ -200,6 +200,37 @@ says "it says why" "host share mounted"
 eq "and keeps running" "$(crictl ContainerStatus "{\"container_id\":\"$CID3\"}" | jq -r .status.state)" CONTAINER_RUNNING
 call "StopPodSandbox mounted" StopPodSandbox "{\"pod_sandbox_id\":\"$POD3\"}"
 call "RemovePodSandbox mounted" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD3\"}"
+# kumo migrate: a running counter pod moved live to a second kumod (the same network list,
+# so the pod gets that kumod's next address), counting on in the same CRI log.
+"$BIN/kumod" --socket "$T/kumo2.sock" --root "$T/root2" --accel "$ACCEL" --cni-conf-dir "$T/net.d" \
+	--netns-dir "$T/netns" --log-level debug 2>"$T/kumod2.log" &
+K2PID=$!
+at_exit 'kill -9 $K2PID 2>/dev/null; wait $K2PID 2>/dev/null'
+for _ in $(seq 200); do "$BIN/kumo-crictl" --socket "$T/kumo2.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
+LOG4=$T/logs/pod4/counter.log
+call "RunPodSandbox to migrate" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"mover\",\"uid\":\"u4\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pod4\"}}"
+POD4=$(jq -r .pod_sandbox_id <<<"$OUT")
+call "CreateContainer to migrate" CreateContainer "{\"pod_sandbox_id\":\"$POD4\",\"config\":{\"metadata\":{\"name\":\"counter\"},\"image\":{\"image\":\"$REG/counter:v1\"},\"args\":[\"0\",\"20\"],\"log_path\":\"counter.log\"}}"
+call "StartContainer to migrate" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
+for _ in $(seq 600); do [ "$(counting "$LOG4" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+if "$BIN/kumo" migrate "$POD4" --to "$T/kumo2.sock" --socket "$SOCK" --work-dir "$T" >"$T/m.out" 2>"$T/m.err"; then
+	ok "kumo migrate POD --to SOCKET ($(grep -o 'describe.*' "$T/m.err"))"
+else
+	bad "kumo migrate" "$(cat "$T/m.err")"
+fi
+POD5=$(head -1 "$T/m.out")
+crictl2() { "$BIN/kumo-crictl" --socket "$T/kumo2.sock" --timeout 60 "$@"; }
+eq "the source pod is gone" "$(crictl ListPodSandbox '{}' | jq '[.items[]? | select(.id == "'"$POD4"'")] | length')" 0
+eq "the destination runs the pod" \
+	"$(crictl2 ListContainers "{\"filter\":{\"pod_sandbox_id\":\"$POD5\"}}" | jq -r '.containers[0].state')" CONTAINER_RUNNING
+n=$(counting "$LOG4" | tail -1)
+for _ in $(seq 300); do [ "$(counting "$LOG4" | tail -1)" -ge $((n + 5)) ] && break; sleep 0.1; done
+eq "it counts on from where it was: the log's counts have no gap or repeat" "$(consecutive "$LOG4")" yes
+eq "the migration left no description archive" "$(ls "$T"/kumo-migrate-*.kumo 2>/dev/null | wc -l)" 0
+"$BIN/kumo-crictl" --socket "$T/kumo2.sock" StopPodSandbox "{\"pod_sandbox_id\":\"$POD5\"}" >/dev/null 2>&1
+"$BIN/kumo-crictl" --socket "$T/kumo2.sock" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD5\"}" >/dev/null 2>&1
+kill "$K2PID"; wait "$K2PID" 2>/dev/null
+
 eq "no restore work directory is left" "$(ls "$T/root/restores" 2>/dev/null | wc -l)" 0
 eq "no snapshot directory is left" "$(ls -d "$T/root/vms"/snapshot-* 2>/dev/null | wc -l)" 0
 
