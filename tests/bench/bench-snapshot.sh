@@ -7,9 +7,10 @@
 #   restore      the archive verified (digests) and unpacked, a new QEMU started with
 #                -incoming, its state loaded; then until its first new output line
 #   size         the archive (kernel image + stream + records) and the stream alone
-# Then Debian's criu dump/restore of the same counter built natively, when criu runs on
-# this kernel (else the reason it does not). Marks: Wanco checkpoint 1-39 ms, restore
-# 0.1-27 ms. env: RUNS=10 BUILD=build
+# Then live migration over loopback TCP (total, downtime, hand-over), and Debian's criu
+# dump/restore of the same counter built natively, when criu runs on this kernel (else
+# the reason it does not). Marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms, Kafu
+# migration ~100 ms. Closes with `migrate-downtime-ms N`. env: RUNS=10 BUILD=build
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -40,6 +41,29 @@ for mem in 16 256; do
 		"$(col "$out" 6)" "$(col "$out" 7)" "$(col "$out" 4)" "$(col "$out" 8)"
 done
 
+# Live migration through vmm/ over loopback TCP (pre-copy), RUNS runs per size: QEMU's
+# total time and downtime (the source's final pause), the hand-over (source done ->
+# destination resumed), and the gap the app's output shows (the client's view: its last
+# line from the source -> its first from the destination, the counter writing a line
+# every 5 ms).
+for mem in 16 256; do
+	: >"$work/mig-$mem.txt"
+	for i in $(seq "$RUNS"); do
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		line=$("$tool" migrate --accel "$accel" --mem "$mem" --port "$port" --lines 3 --more 3 \
+			--dir "$work/mig-$mem-$i" "$work/counter" 2>>"$work/mig-err.txt" | grep '^migrate:') || continue
+		sed -E 's/.*total ([0-9.]+) ms, downtime ([0-9.]+) ms.*hand-over ([0-9.]+) ms, ([0-9]+) bytes, output gap ([0-9.-]+) ms/\1 \2 \3 \5 \4/' \
+			<<<"$line" >>"$work/mig-$mem.txt"
+	done
+	if [ -s "$work/mig-$mem.txt" ]; then
+		printf 'migrate  %3s MiB (median of %d): total %s ms, downtime %s ms (QEMU), hand-over %s ms, output gap %s ms (one line per 5 ms: the longest silence between the last line of the source and the first of the destination), %s bytes sent\n' \
+			"$mem" "$(wc -l <"$work/mig-$mem.txt")" "$(col "$work/mig-$mem.txt" 1)" "$(col "$work/mig-$mem.txt" 2)" \
+			"$(col "$work/mig-$mem.txt" 3)" "$(col "$work/mig-$mem.txt" 4)" "$(col "$work/mig-$mem.txt" 5)"
+	else
+		echo "migrate ${mem} MiB: failed: $(tail -1 "$work/mig-err.txt")"
+	fi
+done
+
 # criu on the same counter, natively.
 native=$work/counter-native
 clang-19 -O2 tests/apps/app_counter.c -o "$native" 2>/dev/null || cc -O2 tests/apps/app_counter.c -o "$native"
@@ -68,4 +92,6 @@ else
 	[ -s "$work/criu.txt" ] &&
 		echo "criu (native counter, median of $(wc -l <"$work/criu.txt")): dump $(col "$work/criu.txt" 1) ms, restore $(col "$work/criu.txt" 2) ms, images $(col "$work/criu.txt" 3) bytes"
 fi
-echo "marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms"
+echo "marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms; Kafu migration ~100 ms"
+# The closing figure: the output gap of a 16 MiB pod's live migration.
+echo "migrate-downtime-ms $( [ -s "$work/mig-16.txt" ] && col "$work/mig-16.txt" 4 || echo n/a)"

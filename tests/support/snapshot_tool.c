@@ -192,6 +192,31 @@ static void *killer_main(void *arg)
 	return NULL;
 }
 
+/* Watches both VMs' output files (every 0.5 ms): when the source's last line and the
+ * destination's first line arrived, the app's gap as its output shows it. */
+struct watch {
+	const char *out1, *out2;
+	volatile bool stop;
+	uint64_t last_src_ns, first_dst_ns;
+};
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+	struct stat a, b;
+	off_t n1 = -1;
+	while (!w->stop && !w->first_dst_ns) {
+		if (stat(w->out1, &a) == 0 && a.st_size != n1) {
+			n1 = a.st_size;
+			w->last_src_ns = kumo_now_ns();
+		}
+		if (stat(w->out2, &b) == 0 && b.st_size > 0)
+			w->first_dst_ns = kumo_now_ns();
+		usleep(500);
+	}
+	return NULL;
+}
+
 static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 {
 	kumo_error_t err = NULL;
@@ -205,7 +230,9 @@ static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 	struct vmm_vm *vm = NULL;
 	struct dest d = {.vmm = vmm, .snap = o->snap, .run_dir = run2, .uri = uri, .out_fd = fd2};
 	autofree char *pid_file = xasprintf("%s/qemu.pid", run2);
-	bool dest_started = false;
+	bool dest_started = false, watching = false;
+	struct watch w = {.out1 = out1, .out2 = out2};
+	pthread_t wt;
 	int rc = 1;
 	if (boot(vmm, o, "snap-source", run1, fd1, &vm, &err) < 0)
 		goto out;
@@ -224,6 +251,7 @@ static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 	struct killer k = {pid_file, o->kill_dest_ms};
 	struct vmm_snapshot_stats st;
 	int mrc = -1;
+	watching = !o->kill_dest_ms && pthread_create(&wt, NULL, watch_main, &w) == 0;
 	/* The destination's QEMU listens once it has started: try until it does. */
 	for (int i = 0; i < 200 && mrc < 0; i++) {
 		kumo_error_free(&err);
@@ -271,15 +299,26 @@ static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 	if (vmm_start(d.vm, &err) < 0)
 		goto out;
 	uint64_t t_started = kumo_now_ns();
-	printf("migrate: total %.1f ms, downtime %.1f ms (QEMU's), hand-over %.1f ms, %llu bytes\n",
-	       (double)st.save_ns / 1e6, (double)st.paused_ns / 1e6,
-	       (double)(t_started - t_done) / 1e6, (unsigned long long)st.stream_bytes);
 	if (wait_lines(out2, o->more, 60000) < 0) {
 		kumo_error(&err, KUMO_E_IO, "the destination wrote fewer than %u lines", o->more);
 		goto out;
 	}
+	if (watching) {
+		w.stop = true;
+		pthread_join(wt, NULL);
+		watching = false;
+	}
+	printf("migrate: total %.1f ms, downtime %.1f ms (QEMU's), hand-over %.1f ms, %llu bytes, "
+	       "output gap %.1f ms\n", (double)st.save_ns / 1e6, (double)st.paused_ns / 1e6,
+	       (double)(t_started - t_done) / 1e6, (unsigned long long)st.stream_bytes,
+	       w.first_dst_ns && w.last_src_ns ? (double)(w.first_dst_ns - w.last_src_ns) / 1e6
+					       : -1.0);
 	rc = 0;
 out:
+	if (watching) {
+		w.stop = true;
+		pthread_join(wt, NULL);
+	}
 	if (dest_started) {
 		pthread_join(dt, NULL); /* a failed migration: the destination gives up too */
 		kumo_error_free(&d.err);
