@@ -10,7 +10,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${FUZZ_DIR:-build/fuzz}
 secs=${FUZZ_SECONDS:-60}
-targets=${*:-wasm wat reference manifest cri tar registry config bootcfg cni p9}
+targets=${*:-wasm wat reference manifest cri tar registry config bootcfg cni p9 snapshot}
 
 # Per target: program and its options (max input length, dictionary, timeouts).
 opts() {
@@ -26,6 +26,7 @@ opts() {
 	bootcfg) echo "fuzz_bootcfg -max_len=8192 -dict=$here/json.dict" ;;
 	cni) echo "fuzz_cni -max_len=16384 -dict=$here/json.dict" ;;
 	p9) echo "fuzz_p9 -max_len=16384" ;;
+	snapshot) echo "fuzz_snapshot -max_len=32768 -timeout=20 -dict=$here/json.dict" ;;
 	*) return 1 ;;
 	esac
 }

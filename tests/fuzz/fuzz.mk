@@ -88,11 +88,12 @@ fuzz-kload: $(BUILD)/fuzz/fuzz_kload $(POD_OBJS)
 # Targets beyond wasm/wat/reference/manifest: cri (CRI requests against the test
 # backend), tar (layers), registry (token/error bodies, headers, challenges), config
 # (kumo.json), bootcfg (the kernel's boot config, hosted), cni (network configs and
-# results), p9 (the kernel's 9P client and reply codec, hosted).
+# results), p9 (the kernel's 9P client and reply codec, hosted), snapshot (the snapshot
+# archive reader: a file from another node, verified before a restore).
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DKUMO_LIBFUZZER -I. -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_COMMON := $(COMMON_SRCS)
-FUZZ_NEW_TARGETS := cri tar registry config bootcfg cni p9
+FUZZ_NEW_TARGETS := cri tar registry config bootcfg cni p9 snapshot
 FUZZ_ALL_TARGETS := wasm wat reference manifest $(FUZZ_NEW_TARGETS)
 
 # cri: the handlers and state machine with the test backend (tests/support/fake_backend.c),
@@ -166,6 +167,15 @@ $(FUZZ_DIR)/fuzz_p9: tests/fuzz/fuzz_p9.c $(FUZZ_P9_SRCS)
 $(FUZZ_DIR)/replay_p9: $(BUILD)/host/tests/fuzz/fuzz_p9.o $(FUZZ_P9_SRCS:%.c=$(BUILD)/host/%.o) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+# snapshot: vmm/archive.c (manifest, member names, digests; libarchive reads the tar).
+$(FUZZ_DIR)/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c vmm/archive.c $(FUZZ_COMMON)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -larchive -ljansson -lcrypto
+$(FUZZ_DIR)/replay_snapshot: $(BUILD)/host/tests/fuzz/fuzz_snapshot.o $(BUILD)/host/vmm/archive.o \
+		$(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -larchive -ljansson -lcrypto
 
 FUZZ_REPLAYS := $(FUZZ_NEW_TARGETS:%=$(FUZZ_DIR)/replay_%)
 

@@ -6,7 +6,7 @@
 # target, then `fuzz-targets: N passed, N failed`.
 here=$(cd "$(dirname "$0")" && pwd)
 b=${BUILD:-build}
-targets=${*:-reference manifest cri tar registry config bootcfg cni p9}
+targets=${*:-reference manifest cri tar registry config bootcfg cni p9 snapshot}
 p=0; f=0
 for t in $targets; do
 	if [ ! -d "$here/corpus/$t" ]; then
