@@ -269,6 +269,11 @@ int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMes
 int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err);
 /* runtime_checkpoint.c */
+/* CreateContainer whose image is the absolute path of a snapshot archive on this node (as
+ * CRI-O takes a checkpoint archive): verified, then the container's VM restored from it
+ * into the request's pod with the request's config; StartContainer resumes it. */
+int rt_create_from_archive(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,
+			   ProtobufCMessage **resp, kumo_error_t *err);
 int cri_checkpoint_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 			     ProtobufCMessage **resp, kumo_error_t *err);
 int cri_checkpoint_pod(struct cri_runtime *rt, const ProtobufCMessage *req,

@@ -306,3 +306,29 @@ out:
 		protobuf_c_message_free_unpacked(start_resp, NULL);
 	return ret;
 }
+
+int rt_create_from_archive(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,
+			   ProtobufCMessage **resp, kumo_error_t *err)
+{
+	const char *path = r->config->image->image;
+	char kernel_id[KUMO_DIGEST_BUF];
+	if (builder_kernel_id(kernel_id, err) < 0)
+		return -1;
+	struct vmm_archive_ids here = {kernel_id, builder_compiler_id(), NULL};
+	autofree char *base = xasprintf("%s/restores", rt->root);
+	autofree char *work = xasprintf("%s/XXXXXX", base);
+	if (kumo_mkdir_p(base, 0700, err) < 0)
+		return -1;
+	if (!mkdtemp(work))
+		return kumo_error_errno(err, errno, "create a directory in `%s`", base);
+	struct vmm_archive *a = NULL;
+	int ret = vmm_archive_open(path, work, &here, &a, err);
+	if (ret == 0)
+		ret = rt_create_container(rt, r, a->snap_dir, NULL, resp, err);
+	else
+		kumo_error_wrap(err, "create container `%s` from `%s`", r->config->metadata ?
+				r->config->metadata->name : "", path);
+	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	vmm_archive_free(a);
+	return ret;
+}

@@ -118,7 +118,11 @@ int
 cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err)
 {
-	return rt_create_container(rt, (const void *)req, NULL, NULL, resp, err);
+	const Runtime__V1__CreateContainerRequest *r = (const void *)req;
+	/* An image that is a snapshot archive on this node: the container is restored. */
+	if (r->config && r->config->image && r->config->image->image[0] == '/')
+		return rt_create_from_archive(rt, r, resp, err);
+	return rt_create_container(rt, r, NULL, NULL, resp, err);
 }
 
 int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,

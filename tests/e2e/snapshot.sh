@@ -187,6 +187,22 @@ eq "and its log goes on with no gap or repeat" "$(consecutive "$LOG")" yes
 call "StopPodSandbox restored" StopPodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
 call "RemovePodSandbox restored" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
 
+# CreateContainer whose image is the archive's path (as CRI-O takes a checkpoint archive):
+# the container is restored into the pod kubelet made, with kubelet's config.
+call "RunPodSandbox for a restore through CreateContainer" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"viacri\",\"uid\":\"u6\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pod6\"}}"
+POD6=$(jq -r .pod_sandbox_id <<<"$OUT")
+call "CreateContainer with image = the archive" CreateContainer "{\"pod_sandbox_id\":\"$POD6\",\"config\":{\"metadata\":{\"name\":\"counter\"},\"image\":{\"image\":\"$T/pod.kumo\"},\"log_path\":\"counter.log\"}}"
+CID6=$(jq -r .container_id <<<"$OUT")
+call "StartContainer restored" StartContainer "{\"container_id\":\"$CID6\"}"
+LOG6=$T/logs/pod6/counter.log
+for _ in $(seq 300); do [ "$(counting "$LOG6" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+eq "its first count follows the checkpoint's last" "$(counting "$LOG6" | head -1)" "$((last + 1))"
+eq "and it counts on" "$(counting "$LOG6" | awk -v s=$((last + 1)) 'BEGIN{r="yes"} $1!=s+NR-1{r="no"} END{print (NR >= 5 ? r : "too few")}')" yes
+code "CreateContainer with a tampered archive as image" InvalidArgument CreateContainer "{\"pod_sandbox_id\":\"$POD6\",\"config\":{\"metadata\":{\"name\":\"bad\"},\"image\":{\"image\":\"$T/tampered.kumo\"}}}"
+says "it names the damaged member" "vm/qemu.state"
+call "StopPodSandbox viacri" StopPodSandbox "{\"pod_sandbox_id\":\"$POD6\"}"
+call "RemovePodSandbox viacri" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD6\"}"
+
 # A pod with a live mount: the guest has the 9p share mounted, which QEMU 7.2 cannot migrate.
 mkdir -p "$T/vol"
 call "RunPodSandbox mounted" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"mounted\",\"uid\":\"u2\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pod2\"}}"
