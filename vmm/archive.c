@@ -110,6 +110,7 @@ int vmm_archive_write(const char *path, const char *snap_dir, const struct vmm_a
 	int ret = -1;
 	json_t *man = NULL;
 	autofree char *created = NULL, *text = NULL;
+	autoclose int fd = -1;
 	autofree char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
 	struct archive *a = NULL;
 	autofree char *vmj = xasprintf("%s/" VMM_SNAPSHOT_VM, snap_dir);
@@ -161,7 +162,13 @@ int vmm_archive_write(const char *path, const char *snap_dir, const struct vmm_a
 	a = archive_write_new();
 	archive_write_set_format_ustar(a);
 	archive_write_set_bytes_in_last_block(a, 1); /* no padding to 10 KiB */
-	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+	/* 0600: the archive holds the guest's whole memory (its secrets too). */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		kumo_error_errno(err, errno, "create `%s`", tmp);
+		goto out;
+	}
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		kumo_error(err, KUMO_E_IO, "create `%s`: %s", tmp, archive_error_string(a));
 		goto out;
 	}
@@ -177,6 +184,10 @@ int vmm_archive_write(const char *path, const char *snap_dir, const struct vmm_a
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		kumo_error(err, KUMO_E_IO, "write `%s`: %s", tmp, archive_error_string(a));
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		kumo_error_errno(err, errno, "write `%s`", tmp);
 		goto out;
 	}
 	if (rename(tmp, path) < 0) {

@@ -69,6 +69,9 @@ static const char *write_archive(const char *name)
 	if (rc < 0)
 		fail_msg("%s", kumo_error_msg(err));
 	assert_true(size > 512);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600); /* the guest's memory is in there */
 	return path;
 }
 
