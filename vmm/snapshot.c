@@ -297,8 +297,11 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 		goto out;
 	}
 	if (ctl != (rs->control_socket != NULL)) {
-		kumo_error(err, KUMO_E_INVALID, "restore `%s`: the snapshot %s a control channel", dir,
-			   ctl ? "has" : "has no");
+		kumo_error(err, KUMO_E_INVALID,
+			   ctl ? "restore `%s`: the snapshot has a control channel; give the vm one"
+			       : "restore `%s`: the snapshot has no control channel; a vm restored "
+				 "from it cannot take one",
+			   dir);
 		goto out;
 	}
 	if (mac) {
