@@ -426,7 +426,6 @@ static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
 	autofree char *snap = xasprintf("%s/snapshot-%.40s-%lld", v->state_dir, id,
 					(long long)wall_ns());
 	struct vmm_snapshot_stats st = {0};
-	uint64_t t0 = kumo_now_ns();
 	if (o->migrate_to) {
 		int mrc = vmm_migrate(vm, o->migrate_to, &st, err);
 		vmm_vm_put(vm);
@@ -457,7 +456,6 @@ static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
 		 (unsigned long long)(st.paused_ns / 1000),
 		 (unsigned long long)((kumo_now_ns() - t1) / 1000),
 		 o->describe_only ? ", its state not included" : leave_running ? "" : ", VM stopped");
-	(void)t0;
 	return 0;
 }
 
