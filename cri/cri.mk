@@ -56,14 +56,10 @@ KUMO_CLI_SRCS := $(filter-out cri/cli/hostrun.c,$(wildcard cri/cli/*.c))
 # accel_choice and config are shared with kumod (they live in LIB_CRI too).
 KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/cri/accel_choice.o \
 	$(BUILD)/host/cri/config.o
-# kumo checkpoint/restore/migrate (cli_checkpoint.c, cli_migrate.c) call kumod over its CRI
-# socket.
-KUMO_CLI_OBJS += $(BUILD)/host/cri/downstream.o $(BUILD)/host/gen/cri/api.pb-c.o
-$(BUILD)/host/cri/cli/cli_checkpoint.o $(BUILD)/host/cri/cli/cli_migrate.o: | $(CRI_PB_H)
 KUMO_CLI_LIBS := $(LIB_BUILDER) $(LIB_IMAGESTORE) $(LIB_VMM) $(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
 $(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) $(CRI_LDLIBS) $(LIBS_LLVM) -lpthread -lm
+	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) $(LIBS_LLVM) -lpthread -lm
 PROGRAMS += $(BUILD)/bin/kumo
 
 # kumo-hostrun: `kumo run --host` without the compiler (precompiled .o/.so only).

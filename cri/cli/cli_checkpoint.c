@@ -2,7 +2,7 @@
  * pod of kumod's saved into a snapshot archive and brought back, through kumod's CRI
  * socket (CheckpointPod and RestorePod of CRI v1, which kumod implements: no extension
  * of kumod's own; the archive is written and read by kumod, so FILE is a path on
- * kumod's node). */
+ * kumod's node). The calls go through kumo-crictl (cli_crictl.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 
 #include "cri/cli/cli.h"
+#include "cri/cli/cli_crictl.h"
 #include "cri/cri.h"
-#include "cri/downstream.h"
 
 #define DEFAULT_TIMEOUT_S 600
 
@@ -38,19 +38,12 @@ static char *absolute(const char *path)
 	return xasprintf("%s/%s", cwd, path);
 }
 
-/* Calls kumod: 0 and *resp, or -1 with kumod's message in *err. */
-static int call(const char *sock, const char *method, const ProtobufCMessage *req,
-		const ProtobufCMessageDescriptor *type, int timeout_s, ProtobufCMessage **resp,
-		kumo_error_t *err)
+/* Calls kumod: 0 and *resp (may be NULL), or -1 with kumod's message in *err. */
+static int call(const char *sock, const char *method, json_t *req, int timeout_s,
+		json_t **resp, kumo_error_t *err)
 {
-	autofree char *endpoint = xasprintf("unix://%s", sock);
-	struct cri_downstream *ds = NULL;
-	if (cri_downstream_new(endpoint, &ds, err) < 0)
-		return -1;
-	autofree char *path = xasprintf("/runtime.v1.RuntimeService/%s", method);
-	int rc = cri_downstream_call_msg(ds, path, req, type, timeout_s * 1000, resp, err);
-	cri_downstream_free(ds);
-	if (rc < 0 && cri_downstream_grpc_code((*err)->status) == 14 /* UNAVAILABLE */)
+	int rc = cli_crictl_call(sock, method, req, timeout_s, resp, err);
+	if (rc < 0 && (*err)->status == KUMO_E_UNAVAILABLE)
 		kumo_error_wrap(err, "is kumod running on `%s`?", sock);
 	return rc;
 }
@@ -88,28 +81,18 @@ static int cmd_checkpoint(int argc, char **argv)
 		return KUMO_EXIT_USAGE;
 	}
 	autofree char *path = absolute(out);
-	Runtime__V1__CheckpointPodRequest req = RUNTIME__V1__CHECKPOINT_POD_REQUEST__INIT;
-	req.pod_sandbox_id = argv[optind];
-	req.output_path = path;
-	Runtime__V1__CheckpointPodRequest__OptionsEntry opt =
-		RUNTIME__V1__CHECKPOINT_POD_REQUEST__OPTIONS_ENTRY__INIT;
-	Runtime__V1__CheckpointPodRequest__OptionsEntry *opts[] = {&opt};
-	if (stop) {
-		opt.key = "leave_running";
-		opt.value = "false";
-		req.options = opts;
-		req.n_options = 1;
-	}
-	ProtobufCMessage *resp = NULL;
+	json_t *req = json_pack("{s:s, s:s}", "pod_sandbox_id", argv[optind], "output_path", path);
+	if (stop)
+		json_object_set_new(req, "options", json_pack("{s:s}", "leave_running", "false"));
 	kumo_error_t err = NULL;
 	uint64_t t0 = kumo_now_ns();
-	if (call(sock, "CheckpointPod", &req.base, &runtime__v1__checkpoint_pod_response__descriptor,
-		 timeout, &resp, &err) < 0) {
+	int rc = call(sock, "CheckpointPod", req, timeout, NULL, &err);
+	json_decref(req);
+	if (rc < 0) {
 		kumo_cli_error("checkpoint", err);
 		kumo_error_free(&err);
 		return KUMO_EXIT_FAILURE;
 	}
-	protobuf_c_message_free_unpacked(resp, NULL);
 	struct stat sb;
 	fprintf(stderr, "kumo: pod `%s` checkpointed to `%s` (%lld bytes, %.1f ms)%s\n",
 		argv[optind], path, stat(path, &sb) == 0 ? (long long)sb.st_size : -1LL,
@@ -145,24 +128,25 @@ static int cmd_restore(int argc, char **argv)
 		return KUMO_EXIT_USAGE;
 	}
 	autofree char *path = absolute(argv[optind]);
-	Runtime__V1__RestorePodRequest req = RUNTIME__V1__RESTORE_POD_REQUEST__INIT;
-	req.checkpoint_path = path;
-	ProtobufCMessage *resp = NULL;
+	json_t *req = json_pack("{s:s}", "checkpoint_path", path), *resp = NULL;
 	kumo_error_t err = NULL;
 	uint64_t t0 = kumo_now_ns();
-	if (call(sock, "RestorePod", &req.base, &runtime__v1__restore_pod_response__descriptor,
-		 timeout, &resp, &err) < 0) {
+	int rc = call(sock, "RestorePod", req, timeout, &resp, &err);
+	json_decref(req);
+	if (rc < 0) {
 		kumo_cli_error("restore", err);
 		kumo_error_free(&err);
 		return KUMO_EXIT_FAILURE;
 	}
-	const Runtime__V1__RestorePodResponse *r = (const void *)resp;
-	printf("%s\n", r->pod_sandbox_id);
-	for (size_t i = 0; i < r->n_restored_containers; i++)
-		printf("%s\n", r->restored_containers[i]->container_id);
-	fprintf(stderr, "kumo: `%s` restored as pod `%.12s` (%.1f ms)\n", path, r->pod_sandbox_id,
+	const char *pod = json_string_value(json_object_get(resp, "pod_sandbox_id"));
+	printf("%s\n", pod ? pod : "");
+	json_t *ctrs = json_object_get(resp, "restored_containers"), *rc_ctr;
+	size_t i;
+	json_array_foreach(ctrs, i, rc_ctr)
+		printf("%s\n", json_string_value(json_object_get(rc_ctr, "container_id")));
+	fprintf(stderr, "kumo: `%s` restored as pod `%.12s` (%.1f ms)\n", path, pod ? pod : "",
 		(double)(kumo_now_ns() - t0) / 1e6);
-	protobuf_c_message_free_unpacked(resp, NULL);
+	json_decref(resp);
 	return 0;
 }
 KUMO_COMMAND("restore", cmd_restore, "bring back a pod from a snapshot archive");

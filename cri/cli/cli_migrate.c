@@ -8,109 +8,40 @@
  *      the guest runs and pauses it for the last round only; the source VM ends;
  *   4. the source pod is stopped and removed (--keep-source: left, its container exited).
  * A step that fails leaves the source running (QEMU goes on when its destination breaks
- * off; a destination nobody sends to gives up after a minute and removes its pod). */
+ * off; a destination nobody sends to gives up after a minute and removes its pod). The
+ * calls go through kumo-crictl (cli_crictl.h); step 2 runs while step 3 does. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cri/cli/cli.h"
+#include "cri/cli/cli_crictl.h"
 #include "cri/cri.h"
-#include "cri/downstream.h"
 
 #define TIMEOUT_S 3600
 
-struct side {
-	const char *sock;
-	struct cri_downstream *ds;
-};
-
-static int side_call(struct side *s, const char *method, const ProtobufCMessage *req,
-		     const ProtobufCMessageDescriptor *type, ProtobufCMessage **resp,
-		     kumo_error_t *err)
+static int checkpoint_pod(const char *sock, const char *pod, const char *path,
+			  const char *key, const char *value, kumo_error_t *err)
 {
-	if (!s->ds) {
-		autofree char *ep = xasprintf("unix://%s", s->sock);
-		if (cri_downstream_new(ep, &s->ds, err) < 0)
-			return -1;
-	}
-	autofree char *path = xasprintf("/runtime.v1.RuntimeService/%s", method);
-	if (cri_downstream_call_msg(s->ds, path, req, type, TIMEOUT_S * 1000, resp, err) < 0)
-		return kumo_error_wrap(err, "kumod on `%s`: %s", s->sock, method);
-	return 0;
+	json_t *req = json_pack("{s:s, s:s, s:{s:s}}", "pod_sandbox_id", pod, "output_path",
+				path ? path : "", "options", key, value);
+	int rc = cli_crictl_call(sock, "CheckpointPod", req, TIMEOUT_S, NULL, err);
+	json_decref(req);
+	return rc < 0 ? kumo_error_wrap(err, "kumod on `%s`: CheckpointPod", sock) : 0;
 }
 
-static int checkpoint_pod(struct side *s, const char *pod, const char *path, const char *key,
-			  const char *value, kumo_error_t *err)
+static void remove_pod(const char *sock, const char *pod)
 {
-	Runtime__V1__CheckpointPodRequest req = RUNTIME__V1__CHECKPOINT_POD_REQUEST__INIT;
-	Runtime__V1__CheckpointPodRequest__OptionsEntry opt =
-		RUNTIME__V1__CHECKPOINT_POD_REQUEST__OPTIONS_ENTRY__INIT;
-	Runtime__V1__CheckpointPodRequest__OptionsEntry *opts[] = {&opt};
-	opt.key = (char *)key;
-	opt.value = (char *)value;
-	req.pod_sandbox_id = (char *)pod;
-	req.output_path = (char *)(path ? path : "");
-	req.options = opts;
-	req.n_options = 1;
-	ProtobufCMessage *resp = NULL;
-	if (side_call(s, "CheckpointPod", &req.base, &runtime__v1__checkpoint_pod_response__descriptor,
-		      &resp, err) < 0)
-		return -1;
-	protobuf_c_message_free_unpacked(resp, NULL);
-	return 0;
-}
-
-struct restore_job {
-	struct side *dest;
-	const char *archive, *uri;
-	char *pod_id;       /* the new pod, on success */
-	kumo_error_t err;
-	int rc;
-};
-
-static void *restore_main(void *arg)
-{
-	struct restore_job *j = arg;
-	Runtime__V1__RestorePodRequest req = RUNTIME__V1__RESTORE_POD_REQUEST__INIT;
-	Runtime__V1__RestorePodRequest__OptionsEntry opt =
-		RUNTIME__V1__RESTORE_POD_REQUEST__OPTIONS_ENTRY__INIT;
-	Runtime__V1__RestorePodRequest__OptionsEntry *opts[] = {&opt};
-	opt.key = "incoming";
-	opt.value = (char *)j->uri;
-	req.checkpoint_path = (char *)j->archive;
-	req.options = opts;
-	req.n_options = 1;
-	ProtobufCMessage *resp = NULL;
-	j->rc = side_call(j->dest, "RestorePod", &req.base,
-			  &runtime__v1__restore_pod_response__descriptor, &resp, &j->err);
-	if (j->rc == 0) {
-		j->pod_id = xstrdup(((Runtime__V1__RestorePodResponse *)resp)->pod_sandbox_id);
-		protobuf_c_message_free_unpacked(resp, NULL);
-	}
-	return NULL;
-}
-
-static void remove_pod(struct side *s, const char *pod)
-{
-	Runtime__V1__StopPodSandboxRequest st = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-	st.pod_sandbox_id = rm.pod_sandbox_id = (char *)pod;
-	ProtobufCMessage *resp = NULL;
+	json_t *req = json_pack("{s:s}", "pod_sandbox_id", pod);
 	kumo_error_t err = NULL;
-	if (side_call(s, "StopPodSandbox", &st.base,
-		      &runtime__v1__stop_pod_sandbox_response__descriptor, &resp, &err) == 0) {
-		protobuf_c_message_free_unpacked(resp, NULL);
-		resp = NULL;
-		if (side_call(s, "RemovePodSandbox", &rm.base,
-			      &runtime__v1__remove_pod_sandbox_response__descriptor, &resp, &err) == 0)
-			protobuf_c_message_free_unpacked(resp, NULL);
-	}
+	if (cli_crictl_call(sock, "StopPodSandbox", req, TIMEOUT_S, NULL, &err) == 0)
+		cli_crictl_call(sock, "RemovePodSandbox", req, TIMEOUT_S, NULL, &err);
+	json_decref(req);
 	if (err)
 		fprintf(stderr, "kumo migrate: removing the source pod: %s\n", kumo_error_msg(err));
 	kumo_error_free(&err);
@@ -140,14 +71,14 @@ static const struct option long_opts[] = {
 
 static int cmd_migrate(int argc, char **argv)
 {
-	struct side src = {.sock = CRI_DEFAULT_SOCKET}, dst = {0};
+	const char *src = CRI_DEFAULT_SOCKET, *dst = NULL;
 	const char *address = "127.0.0.1", *work = "/tmp";
 	int port = 0, c;
 	bool keep = false;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (c) {
-		case 't': dst.sock = optarg; break;
-		case 'S': src.sock = optarg; break;
+		case 't': dst = optarg; break;
+		case 'S': src = optarg; break;
 		case 'a': address = optarg; break;
 		case 'p': port = atoi(optarg); break;
 		case 'w': work = optarg; break;
@@ -174,7 +105,7 @@ static int cmd_migrate(int argc, char **argv)
 		default: return KUMO_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || !dst.sock) {
+	if (optind != argc - 1 || !dst) {
 		fprintf(stderr, "usage: kumo migrate POD --to SOCKET [--socket SOCKET]\n");
 		return KUMO_EXIT_USAGE;
 	}
@@ -190,20 +121,21 @@ static int cmd_migrate(int argc, char **argv)
 	kumo_error_t err = NULL;
 	int code = KUMO_EXIT_FAILURE;
 	uint64_t t0 = kumo_now_ns();
-	if (checkpoint_pod(&src, pod, archive, "describe_only", "true", &err) < 0)
+	if (checkpoint_pod(src, pod, archive, "describe_only", "true", &err) < 0)
 		goto out;
-	struct restore_job job = {.dest = &dst, .archive = archive, .uri = uri};
-	pthread_t t;
-	if (pthread_create(&t, NULL, restore_main, &job) != 0) {
-		kumo_error(&err, KUMO_E_INTERNAL, "cannot start a thread");
+	json_t *rreq = json_pack("{s:s, s:{s:s}}", "checkpoint_path", archive, "options",
+				 "incoming", uri);
+	struct cli_crictl_job job;
+	int started = cli_crictl_start(dst, "RestorePod", rreq, TIMEOUT_S, &job, &err);
+	json_decref(rreq);
+	if (started < 0)
 		goto out;
-	}
 	uint64_t t1 = kumo_now_ns();
 	/* The destination's QEMU listens once it has started: until then, refused. */
 	int rc = -1;
 	for (int i = 0; i < 500 && rc < 0; i++) {
 		kumo_error_free(&err);
-		rc = checkpoint_pod(&src, pod, NULL, "migrate_to", uri, &err);
+		rc = checkpoint_pod(src, pod, NULL, "migrate_to", uri, &err);
 		if (rc < 0 && !strstr(kumo_error_msg(err), "refused"))
 			break;
 		if (rc < 0)
@@ -213,32 +145,32 @@ static int cmd_migrate(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "kumo migrate: the pod goes on running on the source; the "
 				"destination gives up within a minute\n");
-		pthread_join(t, NULL);
-		kumo_error_free(&job.err);
+		kumo_error_t derr = NULL;
+		cli_crictl_finish(&job, NULL, &derr);
+		kumo_error_free(&derr);
 		goto out;
 	}
-	pthread_join(t, NULL);
-	if (job.rc < 0) {
-		err = job.err;
+	json_t *resp = NULL;
+	if (cli_crictl_finish(&job, &resp, &err) < 0) {
+		kumo_error_wrap(&err, "kumod on `%s`: RestorePod", dst);
 		goto out;
 	}
 	uint64_t t3 = kumo_now_ns();
 	if (!keep)
-		remove_pod(&src, pod);
-	printf("%s\n", job.pod_id);
+		remove_pod(src, pod);
+	const char *new_pod = json_string_value(json_object_get(resp, "pod_sandbox_id"));
+	printf("%s\n", new_pod ? new_pod : "");
 	fprintf(stderr, "kumo: pod `%s` migrated to `%s` as `%.12s` over %s (describe %.1f ms, "
-			"migrate %.1f ms, destination running after %.1f ms)\n", pod, dst.sock,
-		job.pod_id, uri, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
+			"migrate %.1f ms, destination running after %.1f ms)\n", pod, dst,
+		new_pod ? new_pod : "", uri, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
 		(double)(t3 - t0) / 1e6);
-	free(job.pod_id);
+	json_decref(resp);
 	code = 0;
 out:
 	if (err)
 		kumo_cli_error("migrate", err);
 	kumo_error_free(&err);
 	unlink(archive);
-	cri_downstream_free(src.ds);
-	cri_downstream_free(dst.ds);
 	return code;
 }
 KUMO_COMMAND("migrate", cmd_migrate, "move a running pod live to another kumod");
