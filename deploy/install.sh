@@ -70,8 +70,8 @@ MODULES=(tun bridge br_netfilter nf_nat iptable_nat xt_MASQUERADE xt_addrtype ve
 # plugins pods get their network from (/usr/lib/cni) and the iptables they run.
 # tests/deploy checks this against the programs' NEEDED.
 RUNTIME_PACKAGES=(libllvm19 libgrpc29 libprotobuf-c1 libjansson4 libcurl4 libarchive13
-	libssl3 libvirt0 libnl-route-3-200 qemu-system-x86 binutils containernetworking-plugins
-	iptables tini)
+	libssl3 libvirt0 libnl-route-3-200 libmicrohttpd12 zlib1g qemu-system-x86 binutils
+	containernetworking-plugins iptables tini)
 # The plugins kumo's default network list runs.
 CNI_PLUGINS=(bridge host-local portmap loopback)
 CNI_CONF_DIR=/etc/cni/net.d
