@@ -210,10 +210,13 @@ static bool drain(int fd, char *buf, size_t *len, size_t cap, bool keep_tail)
 	return true;
 }
 
+/* What a worker out of address space says: LLVM, xmalloc, libstdc++, or the dynamic
+ * loader when RLIMIT_AS leaves no room to map libLLVM at all. */
 static bool mentions_oom(const char *s)
 {
 	return strstr(s, "out of memory") || strstr(s, "Allocation failed") ||
-	       strstr(s, "bad_alloc") || strstr(s, "Cannot allocate memory");
+	       strstr(s, "bad_alloc") || strstr(s, "Cannot allocate memory") ||
+	       strstr(s, "failed to map segment from shared object");
 }
 
 int budget_compile(const uint8_t *wasm, size_t len, const struct kumo_compile_options *opts,
