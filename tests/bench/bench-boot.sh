@@ -21,6 +21,8 @@
 #   QEMU alone: the same kernel image booted by QEMU directly (no kumo): the floor.
 #   (c) kernel entry to _start, in-guest TSC, from that direct boot's COM3 log
 #   (d) host memory per VM (QEMU's max RSS) and the smallest guest RAM that runs hello
+#   BOOT_BASE=DIR: also `DIR/bin/kumo run` in every round (another build, e.g. one from
+#       before a change: a before/after under the same load).
 # Every figure says which accelerator it was measured with; the load average is printed
 # before and after (2 cores shared: the figures move with it).
 # Closes with `boot-median-ms N` (figure (a)).
@@ -44,6 +46,8 @@ gcc -O2 -o "$tmp/hello-native" "$top/tests/apps/app_hello.c"
 "$kumo" build "$app" -o "$tmp/img" >/dev/null 2>&1   # warm the caches (compile + link)
 "$kumo" run "$app" >/dev/null 2>&1
 "$kumo" run --host "$app" >/dev/null 2>&1
+base=${BOOT_BASE:+$BOOT_BASE/bin/kumo}
+[ -z "$base" ] || "$base" run "$app" >/dev/null 2>&1
 qemu_direct=(qemu-system-x86_64 -M microvm -accel "$accel" -cpu Nehalem -m 64 -display none
 	-no-reboot -nodefaults -serial null -chardev "file,id=c3,path=$tmp/com3"
 	-device isa-serial,chardev=c3,iobase=0x3e8,irq=4
@@ -54,6 +58,10 @@ for ((i = 0; i < n; i++)); do
 	t=$(date +%s%N); "$tmp/hello-native" >/dev/null; ms_since "$t" >>"$tmp/native"
 	t=$(date +%s%N); "$kumo" run --host "$app" >/dev/null; ms_since "$t" >>"$tmp/hosted"
 	t=$(date +%s%N); "$kumo" version >/dev/null; ms_since "$t" >>"$tmp/version"
+	if [ -n "$base" ]; then
+		t=$(date +%s%N); "$base" run "$app" >/dev/null 2>&1; ms_since "$t" >>"$tmp/base"
+		t=$(date +%s%N); "$base" version >/dev/null; ms_since "$t" >>"$tmp/base-version"
+	fi
 	t=$(date +%s%N); "$kumo" run -v "$app" >/dev/null 2>"$tmp/err"; ms_since "$t" >"$tmp/wall"
 	wall=$(cat "$tmp/wall")
 	echo "$wall" >>"$tmp/vm"
@@ -106,6 +114,11 @@ row "    guest boot + app (resume -> first line)" first "$ra"
 row "      of it kernel entry -> _start (in-guest)" gentry "$ra"
 row "    app end + power-off (-> exit record)" exit "$ra"
 row "    teardown (VM freed, run dir removed)" teardown "none (host)"
+if [ -n "$base" ]; then
+	row "BOOT_BASE's kumo run hello.wasm, wall" base "$accel"
+	row "      (BOOT_BASE's kumo version, wall)" base-version "none (host)"
+	echo "(BOOT_BASE: $BOOT_BASE)"
+fi
 row "QEMU alone, same image (no kumo), wall" direct "$accel"
 row "(c) kernel entry to _start (in-guest TSC)" entry "$accel"
 printf '%-50s %8s MiB  %s\n' "(d) QEMU max RSS per VM (64 MiB guest)" \
