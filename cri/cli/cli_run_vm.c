@@ -69,7 +69,6 @@ struct run_times {
 	uint64_t started;     /* resumed */
 	uint64_t first;       /* the guest's first output seen */
 	uint64_t exited;      /* its exit record read, QEMU gone */
-	uint64_t freed;       /* the VM and the connection let go */
 };
 
 /* The kernel's own count from entry to the app's _start (its COM3 log line
@@ -180,7 +179,6 @@ out:
 		status = 130;
 	vmm_vm_free(vm);
 	vmm_close(vmm);
-	tm->freed = kumo_now_ns();
 	return status;
 }
 
