@@ -38,9 +38,11 @@
 #                        (default: none; the script says kubelet must be restarted)
 #
 # What it lays down (P = prefix):
-#   P/lib/kumo/bin/{kumo,kumod,kumo-crictl}   the programs
-#   P/bin/{kumo,kumod,kumo-crictl}            symlinks to them: kumo finds its kernel
-#                                             library at <real exe>/../kernel
+#   P/lib/kumo/bin/{kumo,kumod,kumo-crictl,kumo-compile}  the programs (kumo-compile: the
+#                                             compile worker kumo and kumod start)
+#   P/bin/{kumo,kumod,kumo-crictl,kumo-compile}  symlinks to them: kumo finds its kernel
+#                                             library at <real exe>/../kernel, and
+#                                             kumo-compile beside <real exe>
 #   P/lib/kumo/kernel/{libkumo-kernel.a,kernel.ld}  what `kumo build` and kumod link with
 #   P/lib/kumo/{install.sh,start-libvirtd.sh} this script (for --uninstall) and the
 #                                             libvirtd starter for nodes without systemd
@@ -58,7 +60,7 @@ set -euo pipefail
 
 SOCKET=/run/kumo/kumo.sock
 ENDPOINT=unix://$SOCKET
-PROGRAMS=(kumo kumod kumo-crictl)
+PROGRAMS=(kumo kumod kumo-crictl kumo-compile)
 KERNEL_FILES=(libkumo-kernel.a kernel.ld)
 # Pod networks: the tap (tun), the CNI plugins' bridge, veth, NAT and iptables matches,
 # the bandwidth plugin's shaping, and the redirect between the CNI interface and the tap
