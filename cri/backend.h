@@ -129,6 +129,8 @@ struct cri_pod_spec {
 	const char *egress_bandwidth;  /* kubernetes.io/egress-bandwidth, NULL: none */
 	bool host_network;     /* namespace_options.network == NODE: a VM cannot share the
 				* node's network, so the pod gets no NIC and no IP */
+	const char *ip;        /* the address to ask for (annotation CRI_ANNOTATION_IP: a
+				* restored pod's), NULL: any */
 };
 
 /* The pod's network interface as a container's VM takes it. */

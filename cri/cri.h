@@ -113,6 +113,10 @@ int cri_dispatch_until(struct cri_runtime *rt, const char *method, const uint8_t
  * pods and nodes without RuntimeClass objects cannot name one): a kumo handler name
  * (`kumo.dev/runtime: kumo`) runs it as a kumo VM, any other value on the downstream. */
 #define CRI_RUNTIME_ANNOTATION "kumo.dev/runtime"
+/* A pod annotation asking its network for this IPv4 address (CNI_ARGS IP=; host-local
+ * honours it): RestorePod sets it to the archived pod's address, so the restored guest,
+ * which keeps the address it had, is reachable there. */
+#define CRI_ANNOTATION_IP "kumo.dev/ip"
 struct cri_routing {
 	const char *downstream_endpoint;   /* CRI endpoint; NULL, "" or "none": no downstream */
 	const char *const *kumo_handlers;  /* NULL-terminated; NULL or empty: {"kumo"} */

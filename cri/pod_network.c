@@ -208,6 +208,7 @@ static int podnet_setup(struct cri_podnet *s, const struct cri_pod_spec *pod, ch
 		.nports = npm,
 		.bandwidth = has_bw ? &bw : NULL,
 		.dns = has_dns ? &dns : NULL,
+		.ip = pod->ip,
 	};
 	uint64_t t0 = kumo_now_ns();
 	autofree char *host = NULL;

@@ -170,9 +170,10 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
-/* A record of the archive decoded as message type desc. */
+/* A record of the archive decoded as message type desc; with ip, the annotation
+ * CRI_ANNOTATION_IP = ip is added (a PodSandboxConfig). */
 static int record_msg(const struct vmm_archive *a, const char *name,
-		      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+		      const ProtobufCMessageDescriptor *desc, const char *ip, ProtobufCMessage **out,
 		      kumo_error_t *err)
 {
 	const struct vmm_archive_record *rec = vmm_archive_record(a, name);
@@ -182,6 +183,14 @@ static int record_msg(const struct vmm_archive *a, const char *name,
 	json_t *j = json_loadb(rec->data, rec->len, 0, &je);
 	if (!j)
 		return kumo_error(err, KUMO_E_INVALID, "record `%s`: %s", name, je.text);
+	if (ip && *ip && json_is_object(j)) {
+		json_t *an = json_object_get(j, "annotations");
+		if (!json_is_object(an)) {
+			an = json_object();
+			json_object_set_new(j, "annotations", an);
+		}
+		json_object_set_new(an, CRI_ANNOTATION_IP, json_string(ip));
+	}
 	int rc = pbjson_to_message(desc, j, out, err);
 	json_decref(j);
 	return rc < 0 ? kumo_error_wrap(err, "record `%s`", name) : 0;
@@ -215,11 +224,19 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 			 *start_resp = NULL;
 	int ret = -1;
 	char pod_id[CRI_ID_LEN + 1] = "";
-	autofree char *saved_handler = NULL;
+	autofree char *saved_handler = NULL, *saved_ip = NULL;
 	if (vmm_archive_open(r->checkpoint_path, work, &here, &a, err) < 0)
 		goto out;
+	/* The guest keeps the address it had: ask the pod's network for it again. */
+	const struct vmm_archive_record *kr0 = vmm_archive_record(a, "kumo.json");
+	if (kr0) {
+		json_t *k = json_loadb(kr0->data, kr0->len, 0, NULL);
+		const char *ip = json_string_value(json_object_get(k, "pod_ip"));
+		saved_ip = ip && *ip ? xstrdup(ip) : NULL;
+		json_decref(k);
+	}
 	if (!r->config && record_msg(a, "pod.json", &runtime__v1__pod_sandbox_config__descriptor,
-				     &pod_cfg, err) < 0)
+				     saved_ip, &pod_cfg, err) < 0)
 		goto out;
 	if (r->n_container_configs > 1) {
 		kumo_error(err, KUMO_E_UNSUPPORTED, "the archive holds one container, %zu configs given",
@@ -227,8 +244,8 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 		goto out;
 	}
 	if (!r->n_container_configs &&
-	    record_msg(a, "container.json", &runtime__v1__container_config__descriptor, &ctr_cfg,
-		       err) < 0)
+	    record_msg(a, "container.json", &runtime__v1__container_config__descriptor, NULL,
+		       &ctr_cfg, err) < 0)
 		goto out;
 	const char *handler = r->runtime_handler;
 	const struct vmm_archive_record *kr = vmm_archive_record(a, "kumo.json");
@@ -242,8 +259,24 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 	Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	rp.config = r->config ? r->config : (Runtime__V1__PodSandboxConfig *)pod_cfg;
 	rp.runtime_handler = (char *)(handler ? handler : "");
-	if (cri_run_pod_sandbox(rt, &rp.base, &pod_resp, err) < 0)
-		goto out;
+	if (cri_run_pod_sandbox(rt, &rp.base, &pod_resp, err) < 0) {
+		if (!saved_ip || r->config)
+			goto out;
+		/* The address is taken (the checkpointed pod still runs, or another pod has
+		 * it since): a new one, on which the restored guest is not reachable. */
+		log_warn("restore `%s`: pod address `%s` is not available (%s): the restored pod "
+			 "gets another, which its guest does not know", r->checkpoint_path,
+			 saved_ip, kumo_error_msg(*err));
+		kumo_error_free(err);
+		protobuf_c_message_free_unpacked(pod_cfg, NULL);
+		pod_cfg = NULL;
+		if (record_msg(a, "pod.json", &runtime__v1__pod_sandbox_config__descriptor, NULL,
+			       &pod_cfg, err) < 0)
+			goto out;
+		rp.config = (Runtime__V1__PodSandboxConfig *)pod_cfg;
+		if (cri_run_pod_sandbox(rt, &rp.base, &pod_resp, err) < 0)
+			goto out;
+	}
 	snprintf(pod_id, sizeof(pod_id), "%s",
 		 ((Runtime__V1__RunPodSandboxResponse *)pod_resp)->pod_sandbox_id);
 	Runtime__V1__CreateContainerRequest cc = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;

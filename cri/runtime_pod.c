@@ -85,12 +85,14 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 		search[i] = dc->searches[i];
 	for (size_t i = 0; dc && i < dc->n_options; i++)
 		opts[i] = dc->options[i];
-	const char *ingress = NULL, *egress = NULL;
+	const char *ingress = NULL, *egress = NULL, *want_ip = NULL;
 	for (size_t i = 0; i < cfg->n_annotations; i++) {
 		if (strcmp(cfg->annotations[i]->key, "kubernetes.io/ingress-bandwidth") == 0)
 			ingress = cfg->annotations[i]->value;
 		else if (strcmp(cfg->annotations[i]->key, "kubernetes.io/egress-bandwidth") == 0)
 			egress = cfg->annotations[i]->value;
+		else if (strcmp(cfg->annotations[i]->key, CRI_ANNOTATION_IP) == 0)
+			want_ip = cfg->annotations[i]->value;
 	}
 	struct cri_pod_spec spec = {
 		.id = id,
@@ -103,6 +105,7 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 		.dns_options = opts,
 		.ingress_bandwidth = ingress,
 		.egress_bandwidth = egress,
+		.ip = want_ip,
 		.pod_cidr = cidr,
 		.ports = ports,
 		.n_ports = n_ports,

@@ -488,6 +488,11 @@ static char *cni_args(const struct vmm_podnet_pod *pod)
 		free(s);
 		s = t;
 	}
+	if (pod->ip && *pod->ip) {
+		char *t = xasprintf("%s;IP=%s", s, pod->ip);
+		free(s);
+		s = t;
+	}
 	return s;
 }
 
@@ -665,6 +670,10 @@ int vmm_podnet_setup(const struct vmm_podnet_config *cfg, const struct vmm_podne
 				  "pod id `%s` is not a CNI container id (alphanumeric first, then "
 				  "alphanumerics, `_`, `.` or `-`, at most 128)",
 				  pod->id ? pod->id : "");
+	struct in_addr want;
+	if (pod->ip && *pod->ip && inet_pton(AF_INET, pod->ip, &want) != 1)
+		return kumo_error(err, KUMO_E_INVALID, "pod `%s`: `%s` is not an IPv4 address", pod->id,
+				  pod->ip);
 	const char *vals[3] = {pod->name, pod->namespace, pod->uid};
 	for (int i = 0; i < 3; i++)
 		if (vals[i] && !valid_arg(vals[i]))

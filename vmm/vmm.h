@@ -709,6 +709,9 @@ struct vmm_podnet_pod {
 	const struct vmm_dns_config *dns;      /* NULL: none */
 	bool tap_in_host;        /* make the tap in host_netns instead of the pod's namespace
 				  * (vmm_create moves it where its backend needs it) */
+	const char *ip;          /* the IPv4 address to ask the IPAM for (CNI_ARGS IP=, which
+				  * host-local honours: a restored pod keeps the address its
+				  * guest has), NULL: any */
 };
 
 struct vmm_podnet_route {

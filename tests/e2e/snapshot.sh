@@ -187,6 +187,51 @@ eq "and its log goes on with no gap or repeat" "$(consecutive "$LOG")" yes
 call "StopPodSandbox restored" StopPodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
 call "RemovePodSandbox restored" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
 
+# A web server pod: checkpointed, removed, restored at the same address (the guest keeps
+# the address it had, RestorePod asks the network for it again), serving the same files;
+# a client's keep-alive connection opened before the checkpoint goes on after the restore.
+. "$HERE/../lib/oci-wasm-image.sh"
+mkdir -p "$T/img/www"
+cp "$APPS/net_httpd.wasm" "$T/img/app.wasm"
+head -c 3000 /dev/urandom | base64 >"$T/img/www/index.html"
+oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
+	bad "push the web image" "$(cat "$T/push.log")"
+call "PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
+call "RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"web\",\"uid\":\"u7\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/web\",\"port_mappings\":[{\"container_port\":8080}]}}"
+PW=$(jq -r .pod_sandbox_id <<<"$OUT")
+IPW=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PW\"}" | jq -r '.status.network.ip // ""')
+call "CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PW\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
+call "StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
+for _ in $(seq 100); do curl -s --max-time 2 "http://$IPW:8080/index.html" >"$T/got1" && [ -s "$T/got1" ] && break; sleep 0.2; done
+eq "the web pod serves its file at $IPW" "$(cmp -s "$T/got1" "$T/img/www/index.html" && echo same)" same
+# The keep-alive client: one connection, a request before, another after (python3).
+mkfifo "$T/ka.go"
+python3 - "$IPW" "$T/ka.go" >"$T/ka.out" 2>&1 <<'PY' &
+import http.client, sys
+c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=60)
+c.request("GET", "/index.html"); r = c.getresponse(); b1 = r.read()
+print("first", r.status, len(b1), flush=True)
+open(sys.argv[2]).read()  # until the restore is done
+c.request("GET", "/index.html"); r = c.getresponse(); b2 = r.read()
+print("second", r.status, len(b2), "same" if b1 == b2 else "differs", flush=True)
+PY
+KA=$!
+for _ in $(seq 100); do grep -q first "$T/ka.out" && break; sleep 0.1; done
+"$BIN/kumo" checkpoint "$PW" -o "$T/web.kumo" --stop --socket "$SOCK" 2>"$T/ck.err" || bad "checkpoint the web pod" "$(cat "$T/ck.err")"
+crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PW\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PW\"}" >/dev/null
+PW2=$("$BIN/kumo" restore "$T/web.kumo" --socket "$SOCK" 2>"$T/r.err" | head -1) || bad "restore the web pod" "$(cat "$T/r.err")"
+eq "the restored web pod has the address it had" \
+	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PW2\"}" | jq -r '.status.network.ip // ""')" "$IPW"
+curl -s --max-time 10 "http://$IPW:8080/index.html" >"$T/got2"
+eq "it serves the same file there (its listening socket came back with its memory)" \
+	"$(cmp -s "$T/got2" "$T/img/www/index.html" && echo same)" same
+echo go >"$T/ka.go"
+wait "$KA"
+eq "a keep-alive connection opened before the checkpoint goes on after the restore" \
+	"$(grep second "$T/ka.out")" "second 200 $(stat -c %s "$T/img/www/index.html") same"
+call "StopPodSandbox web" StopPodSandbox "{\"pod_sandbox_id\":\"$PW2\"}"
+call "RemovePodSandbox web" RemovePodSandbox "{\"pod_sandbox_id\":\"$PW2\"}"
+
 # CreateContainer whose image is the archive's path (as CRI-O takes a checkpoint archive):
 # the container is restored into the pod kubelet made, with kubelet's config.
 call "RunPodSandbox for a restore through CreateContainer" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"viacri\",\"uid\":\"u6\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pod6\"}}"
