@@ -20,6 +20,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cri.sh"
 cri_suite snapshot 120
 at_exit 'umount -l "$T/netns" 2>/dev/null'
+# VMs outlive kumod by design: a run that fails half-way must not leave its QEMUs behind.
+at_exit 'for f in "$T"/root*/vms/*/qemu.pid "$T"/*/run*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done'
 TOOL=$BUILD/tests/support/snapshot-tool
 for f in "$APPS/app_counter.wasm" "$TOOL"; do
 	[ -f "$f" ] || { bad "prerequisite" "missing $f (make test-prereqs)"; finish; }
