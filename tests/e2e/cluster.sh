@@ -283,6 +283,29 @@ WRC=$?
 [ "$WRC" != 0 ] && grep -q 'exec is not available on this node yet' "$T/wexec.out" &&
 	ok "kubectl exec into a Wasm pod: refused with kumod's reason" || bad "kubectl exec into a Wasm pod: refused with kumod's reason" "rc $WRC: $(head -3 "$T/wexec.out")"
 
+# A node agent's shape (kube-proxy, CNI agents): a privileged hostNetwork DaemonSet,
+# forwarded to containerd, seeing the node's own address.
+cat >"$T/ds.yaml" <<EOF
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-agent}
+spec:
+  selector: {matchLabels: {app: node-agent}}
+  template:
+    metadata: {labels: {app: node-agent}}
+    spec:
+      hostNetwork: true
+      containers:
+      - name: agent
+        image: $BUSYBOX
+        command: [sleep, "3600"]
+        securityContext: {privileged: true}
+EOF
+k apply -f "$T/ds.yaml" >/dev/null 2>&1
+if K_TIMEOUT=130 k rollout status daemonset/node-agent --timeout=120s >/dev/null 2>&1; then ok "a privileged hostNetwork DaemonSet (busybox) runs on the node"; else bad "hostNetwork DaemonSet" "$(k get pods -l app=node-agent -o jsonpath='{.items[*].status}' 2>&1 | head -c 600)"; fi
+grep -q "inet $CLUSTER_NODE_IP/" <<<"$(k exec daemonset/node-agent -- ip -4 addr 2>&1)" && ok "the DaemonSet pod sees the node's address ($CLUSTER_NODE_IP)" ||
+	bad "the DaemonSet pod sees the node's address" "$(k exec daemonset/node-agent -- ip -4 addr 2>&1 | head -5)"
+
 # ---- kubectl logs -f and kubectl attach on a Wasm pod
 k run talker --image="$REG/podtool:v1" --restart=Never --overrides="$WASM" -- \
 	print first sleep 8000 print second sleep 1000 exit 0 >/dev/null 2>&1
@@ -335,6 +358,7 @@ if K_TIMEOUT=60 k delete pod pf --timeout=50s >/dev/null 2>&1; then ok "kubectl 
 # ---- kubelet said nothing about a failed runtime call; pods go with their objects
 eq "no runtime call of kubelet's failed" "$(runtime_errors)" ""
 k delete deployment kumo-demo-web --wait=false >/dev/null 2>&1
+k delete daemonset node-agent --wait=false >/dev/null 2>&1
 k delete pod bb bb-echo talker --wait=false >/dev/null 2>&1
 k delete job wasm-hello >/dev/null 2>&1
 for _ in $(seq 300); do
