@@ -4,14 +4,17 @@
 # kube-proxy (iptables mode) v1.28 on the node's address, kubelet pointed at kumod, and
 # Debian's containerd behind kumod as the downstream; kumod's default CNI list (rewritten
 # for the node's pod CIDR) shared by containerd. Every check goes through kubectl: the
-# RuntimeClass `kumo` and the demo Deployment + Service of deploy/k8s (net_httpd pushed
-# with `kumo push`) reached through its ClusterIP, scaled to 3 and back, restarted by a
-# rolling restart; `kubectl run` of busybox (forwarded to containerd) → Succeeded; a Wasm
-# Job → complete with its logs; `kubectl port-forward` to a Wasm pod serving a file from
-# a binary ConfigMap byte-identical; `kubectl exec` into busybox (kumod hands out
-# containerd's streaming URL) and from it to the Service; `kubectl logs -f` and `kubectl
-# attach` on a Wasm pod; the node Ready with kumod's Status; and the median time from
-# `kubectl run` to Succeeded for a Wasm and a busybox echo pod (CLUSTER_RUNS each).
+# node Ready on kumod; the RuntimeClass `kumo` and the demo Deployment + Service of
+# deploy/k8s (net_httpd pushed with `kumo push`) reached through its ClusterIP, scaled to 3
+# and back, restarted by a rolling restart, its ConfigMap updated under the running
+# replicas; `kubectl run` of busybox (forwarded to containerd) → Succeeded; a Wasm Job →
+# complete with its logs; `kubectl port-forward` to a Wasm pod serving a file from a
+# binary ConfigMap byte-identical; `kubectl exec` into busybox (kumod hands out
+# containerd's streaming URL) and from it to the Service; exec into a Wasm pod refused
+# with kumod's reason; a privileged hostNetwork DaemonSet; `kubectl logs -f` and `kubectl
+# attach` on a Wasm pod; the summary API's stats of a Wasm pod; no unexpected warning
+# event or failed runtime call; and the median time from `kubectl run` to Succeeded for
+# a Wasm and a busybox echo pod (CLUSTER_RUNS each, default 5).
 # Runs when the Kubernetes binaries are there ($KUBE_BIN=dir, else on PATH) and Debian's
 # etcd is installed; skipped with a one-line reason otherwise. Everything runs in a
 # network and mount namespace of its own (kubelet.sh), so kube-proxy's iptables rules,
@@ -96,13 +99,14 @@ if [ "$(k get node "$NODE" -o jsonpath="$ready" 2>/dev/null)" = True ]; then
 	ok "node $NODE Ready ($(($(now_ms) - T_KUBELET)) ms after kubelet's start)"
 else
 	bad "node $NODE Ready" "$(k get node "$NODE" -o jsonpath='{.status.conditions}' 2>&1 | tail -3)"
+	finish
 fi
 eq "the node's runtime is kumod" "$(k get node "$NODE" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}' | cut -d: -f1)" kumo
 eq "kumod's Status: every condition true" \
 	"$(crictl Status '{}' | jq -r '[.status.conditions[] | "\(.type)=\(.status)"] | join(" ")')" "RuntimeReady=true NetworkReady=true"
 PODCIDR=$(k get node "$NODE" -o jsonpath='{.spec.podCIDR}')
 case $PODCIDR in 10.244.*/24) ok "the controller manager gave the node a pod CIDR ($PODCIDR)" ;; *) bad "node pod CIDR" "got \`$PODCIDR\`" ;; esac
-for _ in $(seq 50); do grep -q "\"${PODCIDR%/*}\"\\|${PODCIDR}" "$T/net.d/99-kumo.conflist" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 50); do grep -q "$PODCIDR" "$T/net.d/99-kumo.conflist" 2>/dev/null && break; sleep 0.2; done
 grep -q "$PODCIDR" "$T/net.d/99-kumo.conflist" 2>/dev/null && ok "kumod's default CNI list follows the node's pod CIDR" ||
 	bad "kumod's default CNI list follows the node's pod CIDR" "$(cat "$T/net.d/99-kumo.conflist" 2>&1 | head -20)"
 if kube_proxy_start "$T/pki" >"$T/why"; then ok "kube-proxy up (iptables mode)"; else bad "kube-proxy up" "$(cat "$T/why")" "$(tail -5 "$T/pki/kube-proxy.log")"; fi
