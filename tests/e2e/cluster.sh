@@ -226,6 +226,11 @@ else
 	bad "Wasm Job complete" "$(k get pods -l job-name=wasm-hello -o jsonpath='{.items[*].status}' 2>&1 | head -c 600)"
 fi
 eq "the Job's log (kubectl logs job/...)" "$(k logs job/wasm-hello 2>&1)" "hello, world"
+# What kubectl shows of the image a container ran: the digest kumod and containerd report.
+eq "imageID of the Wasm Job's container is the pulled digest" \
+	"$(k get pods -l job-name=wasm-hello -o jsonpath='{.items[0].status.containerStatuses[0].imageID}' | grep -cE 'sha256:[0-9a-f]{64}$')" 1
+eq "imageID of busybox's container is the pulled digest" \
+	"$(k get pod bb-echo -o jsonpath='{.status.containerStatuses[0].imageID}' | grep -cE 'sha256:[0-9a-f]{64}$')" 1
 
 # ---- kubectl port-forward to a Wasm pod: a binary file from a ConfigMap, byte-identical
 head -c 262144 /dev/urandom >"$T/blob.bin"
