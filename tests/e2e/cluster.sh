@@ -292,6 +292,20 @@ WRC=$?
 [ "$WRC" != 0 ] && grep -q 'exec is not available on this node yet' "$T/wexec.out" &&
 	ok "kubectl exec into a Wasm pod: refused with kumod's reason" || bad "kubectl exec into a Wasm pod: refused with kumod's reason" "rc $WRC: $(head -3 "$T/wexec.out")"
 
+# ---- kill -9 of kumod under the running cluster, then a restart: kubelet sees no pod
+# restart, the Service and exec into busybox go on working
+restarts() { k get pods -l "$SEL" -o jsonpath='{.items[*].status.containerStatuses[0].restartCount}'; }
+stop_kumod KILL
+t0=$(now_ms)
+start_kumod
+eq "kumod back after kill -9 (crictl Version)" "$(crictl Version '{}' 2>/dev/null | jq -r .runtime_name)" kumo
+eq "the page through the ClusterIP after kumod's restart (10 requests)" "$(via_clusterip 10)" 10
+eq "kubectl exec into busybox after kumod's restart" "$(k exec bb -- echo still here 2>&1)" "still here"
+sleep 3
+eq "no replica restarted" "$(restarts)" "0 0"
+eq "node still Ready ($(($(now_ms) - t0)) ms after the restart)" "$(k get node "$NODE" -o jsonpath="$ready")" True
+eq "kumod lists the 2 replicas ready again" "$(kumo_demo_pods)" 2
+
 # A node agent's shape (kube-proxy, CNI agents): a privileged hostNetwork DaemonSet,
 # forwarded to containerd, seeing the node's own address.
 cat >"$T/ds.yaml" <<EOF
