@@ -108,7 +108,7 @@ PODCIDR=$(k get node "$NODE" -o jsonpath='{.spec.podCIDR}')
 case $PODCIDR in 10.244.*/24) ok "the controller manager gave the node a pod CIDR ($PODCIDR)" ;; *) bad "node pod CIDR" "got \`$PODCIDR\`" ;; esac
 for _ in $(seq 50); do grep -q "$PODCIDR" "$T/net.d/99-kumo.conflist" 2>/dev/null && break; sleep 0.2; done
 grep -q "$PODCIDR" "$T/net.d/99-kumo.conflist" 2>/dev/null && ok "kumod's default CNI list follows the node's pod CIDR" ||
-	bad "kumod's default CNI list follows the node's pod CIDR" "$(cat "$T/net.d/99-kumo.conflist" 2>&1 | head -20)"
+	bad "kumod's default CNI list follows the node's pod CIDR" "$(head -20 "$T/net.d/99-kumo.conflist" 2>&1)"
 if kube_proxy_start "$T/pki" >"$T/why"; then ok "kube-proxy up (iptables mode)"; else bad "kube-proxy up" "$(cat "$T/why")" "$(tail -5 "$T/pki/kube-proxy.log")"; fi
 # in_podcidr IP: the address is in the node's /24 pod CIDR
 in_podcidr() { [ "${1%.*}" = "${PODCIDR%.*/*}" ]; }
@@ -139,7 +139,7 @@ endpoints_ok() {
 		[ "$(wc -w <<<"$ips")" = "$1" ] && break
 		sleep 0.2
 	done
-	[ "$(wc -w <<<"$ips")" = "$1" ] || { echo "endpoints: $(echo $ips)"; return 1; }
+	[ "$(wc -w <<<"$ips")" = "$1" ] || { echo "endpoints: $(tr '\n' ' ' <<<"$ips")"; return 1; }
 	for ip in $ips; do
 		in_podcidr "$ip" || { echo "$ip is outside $PODCIDR"; return 1; }
 		[ "$(curl -sf --max-time 10 "http://$ip:8080/index.html")" = "$PAGE" ] || { echo "no page from $ip:8080"; return 1; }
