@@ -380,6 +380,23 @@ static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 	virConnectPtr c = get_conn(vm->vmm, err);
 	if (!c)
 		return -1;
+	/* The jail (vmm.h): QEMU runs as qemu.conf's user (deploy/start-libvirtd.sh), reads
+	 * the run directory through its group, and joins the VM's memory and pids cgroups
+	 * while it is still paused. */
+	const struct vmm_jail *j = &vm->vmm->jail;
+	int granted = vmm_jail_hand_run_dir(j, vm->spec.run_dir, err);
+	autofree char *raw = xasprintf("%s/" VMM_RAW_EXIT, vm->spec.run_dir);
+	const char *paths[] = {vm->spec.kernel, vm->spec.initrd, raw};
+	for (size_t i = 0; granted == 0 && i < sizeof(paths) / sizeof(paths[0]); i++)
+		granted = vmm_jail_grant_path(j, paths[i], err);
+	for (size_t i = 0; granted == 0 && i < vm->spec.nshares; i++) {
+		autofree char *in = xasprintf("%s/.", vm->spec.shares[i].host_path);
+		granted = vmm_jail_grant_path(j, in, err);
+	}
+	if (granted < 0) {
+		virConnectClose(c);
+		return kumo_error_wrap(err, "vm `%s`", vm->spec.name);
+	}
 	autofree char *xml = vmm_domain_xml(&vm->spec, vm->vmm->accel);
 	virDomainPtr d = virDomainCreateXML(c, xml, VIR_DOMAIN_START_PAUSED);
 	if (!d) {
@@ -391,6 +408,24 @@ static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 	pthread_mutex_lock(&vm->lock);
 	vm->pid = pid;
 	pthread_mutex_unlock(&vm->lock);
+	if (j->on) {
+		int procs[2];
+		size_t n = 0;
+		int rc = vmm_jail_cgroup_create(j, &vm->spec, true, procs, &n, err);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			close(procs[i]);
+		if (rc < 0 || pid <= 0 ||
+		    vmm_jail_cgroup_join(j, vm->spec.name, true, pid, err) < 0) {
+			if (rc == 0 && pid <= 0)
+				kumo_error(err, KUMO_E_INTERNAL, "vm `%s`: no qemu pid from libvirt",
+					   vm->spec.name);
+			virDomainDestroy(d);
+			virDomainFree(d);
+			virConnectClose(c);
+			vmm_jail_cgroup_remove(j, vm->spec.name);
+			return -1;
+		}
+	}
 	virDomainFree(d);
 	virConnectClose(c);
 	return 0;

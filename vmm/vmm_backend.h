@@ -34,6 +34,9 @@ struct vmm {
 	char *qemu_binary;         /* QEMU executable */
 	enum vmm_accel accel;      /* resolved: KVM or TCG */
 	char accel_reason[320];    /* the verdict's reason when resolved here */
+	struct vmm_jail jail;      /* how QEMU is confined (vmm_jail_init) */
+	char *jail_user;           /* cfg.jail_user's copy, NULL: default */
+	char *cgroup_root;         /* cfg.cgroup_root's copy, NULL: default */
 	const struct vmm_ops *ops; /* the backend */
 	void *priv;                /* backend connection state */
 	pthread_mutex_t lock;      /* guards vms and each vm's refs */
