@@ -153,8 +153,17 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int det
 	if (!vm)
 		return 0;
 	if (event == VIR_DOMAIN_EVENT_STOPPED) {
+		const struct vmm_jail *j = &vmm->jail;
 		if (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
 			vmm_vm_set_error(vm, "the guest panicked (pvpanic)");
+		else if (detail == VIR_DOMAIN_EVENT_STOPPED_FAILED && vmm_jail_oom_killed(j, vm->spec.name))
+			vmm_vm_set_error(vm, "QEMU was killed by the kernel's OOM killer: its cgroup's "
+					 "memory limit is %llu MiB (guest RAM %u MiB + %u MiB for QEMU)",
+					 (unsigned long long)(vmm_jail_memory_limit(j, &vm->spec) >> 20),
+					 vm->spec.memory_mib, j->overhead_mib);
+		else if (detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
+			vmm_vm_set_error(vm, "QEMU (pid %d) died: killed or crashed (libvirt: the "
+					 "emulator failed)", (int)vmm_vm_pid(vm));
 		vmm_vm_gone(vm);
 		vmm_vm_put(vm);
 		return 0;

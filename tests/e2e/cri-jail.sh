@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# tests/e2e/cri-jail.sh - the jail around QEMU (vmm/vmm.h "The jail around QEMU") as
+# kumod's REAL backend sets it up, on both VM backends (libvirt, then qemu): a running
+# container's QEMU has the jail's uid (not root), QEMU's seccomp filter (`Seccomp: 2`),
+# and sits in the VM's memory and pids cgroups with the limits its spec gives; the CRI
+# socket has mode 0660, owner root and the --socket-group; a QEMU killed under a running
+# container ends it with a reason that says so, and its cgroups go with it. Then
+# `--jail off` (qemu): QEMU runs as root, still under seccomp, without kumo's cgroups.
+# libvirtd is started by deploy/start-libvirtd.sh when none runs (and stopped again).
+# Pods use the host network without a NIC (as cri-restart.sh).
+# Prints `cri-jail: N passed, N failed`.
+set -u
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+ip link set lo up
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+started_here=0
+# shellcheck source=../lib/registry.sh
+. "$HERE/../lib/registry.sh"
+# shellcheck source=../lib/cri.sh
+. "$HERE/../lib/cri.sh"
+cri_suite cri-jail 120
+
+vms_cleanup() {
+	kumod_kill
+	for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep "^kumo-"); do
+		grep -qs "$d" "$T"/root-*/vms/*/vm.json && virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+	done
+	local p
+	for p in $(qemu_pids "$T"); do kill -9 "$p" 2>/dev/null; done
+	[ $started_here -eq 1 ] && bash "$TOP/deploy/start-libvirtd.sh" --stop >/dev/null 2>&1
+}
+at_exit vms_cleanup
+
+bash "$TOP/deploy/start-libvirtd.sh" --status 2>/dev/null || started_here=1
+if ! bash "$TOP/deploy/start-libvirtd.sh" >"$T/libvirtd.log" 2>&1; then
+	bad "libvirtd starts" "$(tail -5 "$T/libvirtd.log")"
+	finish
+fi
+jail_uid=$(id -u kumo-qemu 2>/dev/null) || { bad "the jail's user kumo-qemu exists" "no"; finish; }
+
+printf '(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))' >"$T/spin.wat"
+wat2wasm "$T/spin.wat" -o "$T/spin.wasm" || { bad "wat2wasm spin" "failed"; finish; }
+registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
+REG=127.0.0.1:$REG_PORT
+"$BIN/kumo" push "$T/spin.wasm" "$REG/spin:v1" >"$T/push.log" 2>&1 || bad "kumo push spin" "$(cat "$T/push.log")"
+
+VMB=
+JAIL=on
+start_kumod() {
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root-$VMB-$JAIL" --vm-backend "$VMB" --jail "$JAIL" \
+		--socket-group kvm --cni-conf-dir "$T/net.d" --host-network no-network \
+		--log-level debug 2>>"$T/kumod-$VMB.log" &
+	KPID=$!
+	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+}
+state() { crictl ContainerStatus "{\"container_id\":\"$1\"}" 2>/dev/null | jq -r .status.state; }
+waitfor() { # CID STATE: polls up to 120 s
+	local st=
+	for _ in $(seq 1200); do st=$(state "$1"); [ "$st" = "$2" ] && break; sleep 0.1; done
+	eq "$VMB: container ${1:0:12} reaches $2" "$st" "$2"
+}
+qemu_pid() { # VM name -> its QEMU's pid
+	if [ "$VMB" = libvirt ]; then cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; else pgrep -f "qemu-system.*-name $1," | head -1; fi
+}
+status_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+cgroup_of() { # PID CONTROLLER -> the directory of its cgroup (v1 hierarchy, else v2)
+	local rel
+	if [ -d "/sys/fs/cgroup/$2" ]; then
+		rel=$(awk -F: -v c="$2" '$2 == c { print $3 }' "/proc/$1/cgroup")
+		echo "/sys/fs/cgroup/$2$rel"
+	else
+		rel=$(awk -F: '$1 == "0" { print $3 }' "/proc/$1/cgroup")
+		echo "/sys/fs/cgroup$rel"
+	fi
+}
+
+# run_spin MEM_MIB: a pod with a spinning container of MEM_MIB of guest RAM; sets POD,
+# CID, NAME (its VM), QPID (its QEMU)
+run_spin() {
+	call "$VMB: RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"j\",\"uid\":\"u-$VMB-$JAIL\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs-$VMB-$JAIL\",\"linux\":{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}}}"
+	POD=$(jq -r .pod_sandbox_id <<<"$OUT")
+	call "$VMB: CreateContainer spin" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"spin\"},\"image\":{\"image\":\"$REG/spin:v1\"},\"log_path\":\"spin.log\",\"linux\":{\"resources\":{\"memory_limit_in_bytes\":$(($1 << 20))}}}}"
+	CID=$(jq -r .container_id <<<"$OUT")
+	call "$VMB: StartContainer spin" StartContainer "{\"container_id\":\"$CID\"}"
+	waitfor "$CID" CONTAINER_RUNNING
+	NAME=kumo-${CID:0:40}
+	QPID=$(qemu_pid "$NAME")
+}
+
+for VMB in libvirt qemu; do
+	start_kumod
+	eq "$VMB: the CRI socket is 0660, root's, group kvm (--socket-group)" "$(stat -c '%a %U %G' "$SOCK")" "660 root kvm"
+	call "$VMB: PullImage spin" PullImage "{\"image\":{\"image\":\"$REG/spin:v1\"}}"
+	run_spin 48
+	if [ -z "$QPID" ] || [ ! -d "/proc/$QPID" ]; then
+		bad "$VMB: the container's QEMU is found" "no pid for $NAME"
+		kill -TERM "$KPID"; wait "$KPID"; KPID=; continue
+	fi
+	ok "$VMB: the container's QEMU is found (pid $QPID)"
+	eq "$VMB: QEMU runs as the jail's user, not root" "$(status_field "$QPID" Uid)" "$jail_uid"
+	eq "$VMB: QEMU's gid is the jail's group" "$(status_field "$QPID" Gid)" "$(id -g kumo-qemu)"
+	eq "$VMB: QEMU runs under its seccomp filter" "$(status_field "$QPID" Seccomp)" 2
+	eq "$VMB: QEMU holds no effective capability (no shares)" "$(status_field "$QPID" CapEff)" 0000000000000000
+	mem=$(cgroup_of "$QPID" memory); pids=$(cgroup_of "$QPID" pids)
+	eq "$VMB: QEMU's memory cgroup is the VM's" "${mem##*/kumo/}" "$NAME"
+	eq "$VMB: QEMU's pids cgroup is the VM's" "${pids##*/kumo/}" "$NAME"
+	limit=$(cat "$mem/memory.limit_in_bytes" 2>/dev/null || cat "$mem/memory.max" 2>/dev/null)
+	eq "$VMB: memory limit = guest RAM 48 MiB + 256 MiB for QEMU" "$limit" $(((48 + 256) << 20))
+	eq "$VMB: pids limit = 96 + 2 per vCPU" "$(cat "$pids/pids.max" 2>/dev/null)" 98
+	used=$(cat "$mem/memory.usage_in_bytes" 2>/dev/null || cat "$mem/memory.current" 2>/dev/null)
+	echo "     ($VMB: the VM's cgroup holds $((${used:-0} >> 20)) MiB, $(cat "$pids/pids.current" 2>/dev/null) tasks)"
+
+	# A QEMU killed under a running container: the container ends, and says why.
+	kill -9 "$QPID"
+	waitfor "$CID" CONTAINER_EXITED
+	call "$VMB: ContainerStatus after QEMU was killed" ContainerStatus "{\"container_id\":\"$CID\"}"
+	msg=$(jq -r .status.message <<<"$OUT")
+	case "$VMB" in
+	qemu) want="QEMU was killed by signal 9" ;;
+	libvirt) want="QEMU (pid $QPID) died" ;;
+	esac
+	if grep -qF "$want" <<<"$msg"; then ok "$VMB: the exit says QEMU was killed"; else bad "$VMB: the exit says QEMU was killed" "message \`$msg\` lacks \`$want\`"; fi
+	eq "$VMB: reason VMError" "$(jq -r .status.reason <<<"$OUT")" VMError
+	for _ in $(seq 50); do [ -d "$mem" ] || [ -d "$pids" ] || break; sleep 0.1; done
+	if [ -d "$mem" ] || [ -d "$pids" ]; then bad "$VMB: the VM's cgroups are removed with it" "$mem $pids"; else ok "$VMB: the VM's cgroups are removed with it"; fi
+	call "$VMB: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+	kill -TERM "$KPID"; wait "$KPID"; KPID=
+	if [ $fail -ne 0 ]; then echo "--- kumod log ($VMB)"; tail -30 "$T/kumod-$VMB.log"; fi
+done
+
+# The switch: --jail off (kumo.json "jail": false) runs QEMU as root, still under seccomp.
+VMB=qemu JAIL=off
+start_kumod
+call "jail off: PullImage spin" PullImage "{\"image\":{\"image\":\"$REG/spin:v1\"}}"
+run_spin 48
+eq "jail off: QEMU runs as root" "$(status_field "$QPID" Uid 2>/dev/null)" 0
+eq "jail off: QEMU still runs under its seccomp filter" "$(status_field "$QPID" Seccomp 2>/dev/null)" 2
+if [ -n "$QPID" ] && grep -q ":/kumo/" "/proc/$QPID/cgroup"; then bad "jail off: no kumo cgroup" "$(grep kumo "/proc/$QPID/cgroup")"; else ok "jail off: no kumo cgroup"; fi
+call "jail off: StopContainer" StopContainer "{\"container_id\":\"$CID\",\"timeout\":0}"
+call "jail off: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+kill -TERM "$KPID"; wait "$KPID"; KPID=
+eq "no QEMU of this test left" "$(qemu_pids "$T" | wc -l)" 0
+finish
