@@ -459,14 +459,24 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 		rt->pod_cidr = xstrdup(jstr(j, "pod_cidr"));
 		json_decref(j);
 	}
-	/* Containers whose pod vanished are orphans: drop their records. */
+	/* Containers whose pod vanished (its record was removed, or set aside as broken)
+	 * are orphans nobody can reach through CRI: their records are set aside too, for
+	 * whoever looks into it, and their VMs (if any still runs) end, never left behind. */
 	for (struct cri_ctr *c = rt->ctrs, *next; c; c = next) {
 		next = c->next;
-		if (!rt_pod_by_id(rt, c->pod_id)) {
-			log_warn("container %.12s: its pod %.12s is gone; forgetting it", c->id,
-				 c->pod_id);
-			rt_delete_ctr(rt, c);
-		}
+		if (rt_pod_by_id(rt, c->pod_id))
+			continue;
+		autofree char *path = xasprintf("%s/containers/%s.json", root, c->id);
+		autofree char *aside = xasprintf("%s.broken", path);
+		log_error("state: container %.12s: its pod %.12s has no record; its VM is ended "
+			  "and its record moved aside as `%s`", c->id, c->pod_id, aside);
+		kumo_error_t rerr = NULL;
+		if (backend->vms->ops->remove(backend->vms, c->id, &rerr) < 0)
+			log_warn("container %.12s: %s", c->id, kumo_error_msg(rerr));
+		kumo_error_free(&rerr);
+		if (rename(path, aside) < 0 && errno != ENOENT)
+			log_warn("rename `%s`: %s", path, strerror(errno));
+		rt_delete_ctr(rt, c);
 	}
 	backend->vms->on_exit_ctx = rt;
 	__atomic_store_n(&backend->vms->on_exit, on_vm_exit, __ATOMIC_RELEASE);

@@ -3,7 +3,8 @@
 # kumod's REAL backend sets it up, on both VM backends (libvirt, then qemu): a running
 # container's QEMU has the jail's uid (not root), QEMU's seccomp filter (`Seccomp: 2`),
 # and sits in the VM's memory and pids cgroups with the limits its spec gives; the CRI
-# socket has mode 0660, owner root and the --socket-group; a QEMU killed under a running
+# socket has mode 0660, owner root and the --socket-group, and kumod listens on nothing
+# but loopback (the streaming server's default); a QEMU killed under a running
 # container ends it with a reason that says so, and its cgroups go with it. Then
 # `--jail off` (qemu): QEMU runs as root, still under seccomp, without kumo's cgroups.
 # libvirtd is started by deploy/start-libvirtd.sh when none runs (and stopped again).
@@ -91,6 +92,9 @@ run_spin() {
 for VMB in libvirt qemu; do
 	start_kumod
 	eq "$VMB: the CRI socket is 0660, root's, group kvm (--socket-group)" "$(stat -c '%a %U %G' "$SOCK")" "660 root kvm"
+	listen=$(ss -Hltnup 2>/dev/null | grep "pid=$KPID," | awk '{ print $5 }')
+	eq "$VMB: kumod listens on TCP/UDP on loopback only (the streaming server)" \
+		"$(grep -c . <<<"$listen") $(grep -vE '^(127\.0\.0\.1|\[::1\]):' <<<"$listen" | grep -c .)" "1 0"
 	call "$VMB: PullImage spin" PullImage "{\"image\":{\"image\":\"$REG/spin:v1\"}}"
 	run_spin 48
 	if [ -z "$QPID" ] || [ ! -d "/proc/$QPID" ]; then

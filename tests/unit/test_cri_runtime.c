@@ -255,6 +255,39 @@ static void broken_record_is_set_aside(void **state)
 	free(pod);
 }
 
+/* A pod record that turns out broken takes its containers' records aside with it: the
+ * other pod and its container are served as before. */
+static void orphans_of_a_broken_pod_are_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	char *keep = run_pod(f, "keep");
+	char *kc = create(f, keep, "k", "[\"serve\"]");
+	char *lost = run_pod(f, "lost");
+	char *lc = create(f, lost, "l", "[\"serve\"]");
+	cri_runtime_free(f->rt);
+	char *path = xasprintf("%s/pods/%s.json", f->dir, lost);
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_write_file_atomic(path, "{\"id\": tru", 11, 0600, &err), 0);
+	open_rt(f);
+	char *aside = xasprintf("%s/containers/%s.json.broken", f->dir, lc);
+	struct stat sb;
+	assert_int_equal(stat(aside, &sb), 0);
+	json_t *r = call(f, "ListContainers", "{}", NULL);
+	json_t *items = json_object_get(r, "containers");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), kc);
+	json_decref(r);
+	r = call(f, "ListPodSandbox", "{}", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+	json_decref(r);
+	free(aside);
+	free(path);
+	free(lc);
+	free(lost);
+	free(kc);
+	free(keep);
+}
+
 static void bad_requests(void **state)
 {
 	struct fixture *f = *state;
@@ -623,6 +656,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(restart_recovers_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_record_is_set_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(orphans_of_a_broken_pod_are_set_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_features_refused, setup, teardown),
