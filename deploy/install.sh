@@ -71,7 +71,7 @@ MODULES=(tun bridge br_netfilter nf_nat iptable_nat xt_MASQUERADE xt_addrtype ve
 # tests/deploy checks this against the programs' NEEDED.
 RUNTIME_PACKAGES=(libllvm19 libgrpc29 libprotobuf-c1 libjansson4 libcurl4 libarchive13
 	libssl3 libvirt0 libnl-route-3-200 qemu-system-x86 binutils containernetworking-plugins
-	iptables tini)
+	iptables tini libmicrohttpd12)
 # The plugins kumo's default network list runs.
 CNI_PLUGINS=(bridge host-local portmap loopback)
 CNI_CONF_DIR=/etc/cni/net.d

@@ -35,7 +35,8 @@ int vmm_jail_init(const struct vmm_config *cfg, struct vmm_jail *out, kumo_error
 {
 	memset(out, 0, sizeof(*out));
 	out->kvm_gid = (gid_t)-1;
-	if (cfg->jail_off || defaults.off || geteuid() != 0)
+	const char *env = getenv("KUMO_VM_JAIL");
+	if (cfg->jail_off || defaults.off || geteuid() != 0 || (env && strcmp(env, "off") == 0))
 		return 0;
 	const char *user = cfg->jail_user ? cfg->jail_user
 			   : *defaults.user ? defaults.user : VMM_JAIL_USER;

@@ -38,7 +38,8 @@
  * every VM's kernel command line), KUMO_VM_QEMU_ARGS (words appended to QEMU's command
  * line, QEMU backend: the guest tests' variations, e.g. `-cpu qemu64`),
  * KUMO_VM_LIFE_DEADLINE_MS (the sign-of-life deadline when the spec gives none),
- * KUMO_ACCEL_CACHE_DIR (the verdict cache).
+ * KUMO_ACCEL_CACHE_DIR (the verdict cache), KUMO_VM_JAIL=off (no jail: tests whose
+ * fake QEMU lives where the jail's user cannot reach).
  *
  * All functions returning int return 0 (or a count) on success and -1 with *err set.
  */
