@@ -103,6 +103,9 @@ uint64_t vmm_console_finish(struct vmm_console *c);
  * line is not logged; the saved offsets point at its start, so the next owner
  * (vmm_attach) logs it whole. */
 void vmm_console_detach(struct vmm_console *c);
+/* The bytes of each stream's unfinished line held in memory, not yet in the file (a
+ * NULL log holds none). */
+void vmm_crilog_pending(const struct vmm_crilog *log, size_t pending[2]);
 /* Forgets the unfinished lines (their lengths in dropped[]) without logging them. */
 void vmm_crilog_drop_partial(struct vmm_crilog *log, size_t dropped[2]);
 int vmm_console_reopen(struct vmm_console *c, kumo_error_t *err);

@@ -9,6 +9,8 @@
 #            lines counted);
 #   corrupt  a pod record cut in half while kumod is down: at start it is set aside
 #            with a log line (its containers too, their VMs ended); the rest is served;
+#            a VM whose container record was never written (kumod killed inside
+#            CreateContainer) is removed at start;
 #   disk     the state directory on a small tmpfs: full during a pull (a clear error
 #            naming the lack of space, nothing half-written, the next pull works once
 #            space is back), and full during a state write (RunPodSandbox fails saying
@@ -57,7 +59,7 @@ start_kumod() { # [ROOT]: starts kumod, waits until it answers
 }
 # A pod (NAME) and its ticker container, started; prints "POD CID" on success. Every
 # call may fail while kumod is down: the caller retries (kubelet's way).
-pod_json() { echo "{\"config\":{\"metadata\":{\"name\":\"$1\",\"uid\":\"$1\",\"namespace\":\"faults\",\"attempt\":${2:-0}},\"log_directory\":\"$T/logs/$1\",\"linux\":{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}}}"; }
+pod_json() { echo "{\"config\":{\"metadata\":{\"name\":\"$1\",\"uid\":\"$1\",\"namespace\":\"faults\",\"attempt\":${2:-0}},\"log_directory\":\"$T/logs/$1-${2:-0}\",\"linux\":{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}}}"; }
 ticker_pod() {
 	local name=$1 attempt=${2:-0} out pod cid
 	out=$(crictl RunPodSandbox "$(pod_json "$name" "$attempt")" 2>/dev/null) || return 1
@@ -65,7 +67,7 @@ ticker_pod() {
 	out=$(crictl CreateContainer "{\"pod_sandbox_id\":\"$pod\",\"config\":{\"metadata\":{\"name\":\"ticker\"},\"image\":{\"image\":\"$REG/ticker:v1\"},\"args\":[\"$LINES\",\"$INTERVAL_MS\"],\"log_path\":\"ticker.log\"},\"sandbox_config\":$(pod_json "$name" "$attempt" | jq -c .config)}" 2>/dev/null) || return 1
 	cid=$(jq -r .container_id <<<"$out")
 	crictl StartContainer "{\"container_id\":\"$cid\"}" >/dev/null 2>&1 || return 1
-	echo "$pod $cid"
+	echo "$pod $cid $name-$attempt"
 }
 
 # ---- kills ------------------------------------------------------------------------------
@@ -73,7 +75,7 @@ start_kumod || { bad "kumod starts" "$(tail -5 "$T/kumod.log")"; finish; }
 call "PullImage ticker" PullImage "{\"image\":{\"image\":\"$REG/ticker:v1\"}}"
 : >"$T/started"
 for i in $(seq "$RUNNING"); do
-	if r=$(ticker_pod "run$i"); then echo "$r run$i" >>"$T/started"; else bad "ticker pod run$i starts" "$(tail -3 "$T/kumod.log")"; fi
+	if r=$(ticker_pod "run$i"); then echo "$r" >>"$T/started"; else bad "ticker pod run$i starts" "$(tail -3 "$T/kumod.log")"; fi
 done
 eq "$RUNNING ticker pods started before the kills" "$(wc -l <"$T/started")" "$RUNNING"
 
@@ -82,7 +84,7 @@ eq "$RUNNING ticker pods started before the kills" "$(wc -l <"$T/started")" "$RU
 (
 	for i in $(seq "$CREATING"); do
 		for attempt in $(seq 0 200); do
-			if r=$(ticker_pod "new$i" "$attempt"); then echo "$r new$i" >>"$T/started"; break; fi
+			if r=$(ticker_pod "new$i" "$attempt"); then echo "$r" >>"$T/started"; break; fi
 			sleep 0.1
 		done
 	done
@@ -124,7 +126,7 @@ while read -r pod cid name; do
 	lost=$((lost + LINES - uniq))
 	doubled=$((doubled + n - uniq))
 	if [ "$n" != "$LINES" ] || [ "$uniq" != "$LINES" ] || [ "$got" != "$(seq "$LINES")" ]; then
-		bad "$name: its CRI log holds ticks 1..$LINES once each, in order" "$n lines, $uniq distinct"
+		bad "$name: its CRI log holds ticks 1..$LINES once each, in order" "$n lines, $uniq distinct; missing: $(comm -23 <(seq "$LINES" | sort) <(sort -u <<<"$got") | sort -n | tr '\n' ' ')doubled: $(sort <<<"$got" | uniq -d | sort -n | tr '\n' ' ')"
 	fi
 done <"$T/started"
 eq "every started ticker exits 0" "$bad_exit" 0
@@ -166,6 +168,24 @@ done
 call "ListContainers after the clean-up" ListContainers '{}'
 eq "... no container left" "$(jq '.containers | length' <<<"$OUT")" 0
 eq "... no QEMU left" "$(qemu_pids "$ROOT" | wc -l)" 0
+
+# A kill inside CreateContainer after the VM was made but before its record was written
+# (acted out: the record removed while kumod is down) leaves a paused QEMU nobody owns:
+# the next kumod removes it.
+call "RunPodSandbox orphan" RunPodSandbox "$(pod_json orphan)"
+pod=$(jq -r .pod_sandbox_id <<<"$OUT")
+call "CreateContainer orphan" CreateContainer "{\"pod_sandbox_id\":\"$pod\",\"config\":{\"metadata\":{\"name\":\"ticker\"},\"image\":{\"image\":\"$REG/ticker:v1\"},\"log_path\":\"ticker.log\"}}"
+cid=$(jq -r .container_id <<<"$OUT")
+for _ in $(seq 100); do [ -n "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}")" ] && break; sleep 0.1; done
+eq "its paused QEMU runs" "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}" | wc -l)" 1
+kumod_kill
+rm -f "$ROOT/containers/$cid.json"
+start_kumod || bad "kumod restarts" "$(tail -5 "$T/kumod.log")"
+if grep -q "vm \`kumo-${cid:0:40}\` has no container record" "$T/kumod.log"; then ok "a VM without a container record is found at start, with a log line"; else bad "a VM without a container record is found at start, with a log line" "$(grep 'state:' "$T/kumod.log" | tail -2)"; fi
+for _ in $(seq 50); do [ -z "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}")" ] && break; sleep 0.1; done
+eq "... its QEMU is ended" "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}" | wc -l)" 0
+[ -d "$ROOT/vms/kumo-${cid:0:40}" ] && bad "... its run directory is removed" "still there" || ok "... its run directory is removed"
+call "RemovePodSandbox orphan" RemovePodSandbox "{\"pod_sandbox_id\":\"$pod\"}"
 kill -TERM "$KPID"; wait "$KPID"; KPID=
 
 # ---- disk -------------------------------------------------------------------------------
