@@ -191,7 +191,7 @@ $(STREAM_CLIENT): $(BUILD)/host/tests/e2e/stream_client.o $(STREAM_CLIENTLIB_O) 
 E2E_PROGRAMS := $(DOWNSTREAM_CHECK) $(VMM_LIBVIRT_TEST) $(STREAM_CLIENT)
 # The real-kubelet tier (kubelet.sh) runs when $KUBELET (or kubelet on PATH) is there,
 # else skips; the registry tier needs Debian's docker-registry, skopeo, node, python3.
-E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/imagestore-registry.sh \
+E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/kumo-start-path.sh tests/e2e/imagestore-registry.sh \
 	tests/e2e/vmm-libvirt.sh tests/e2e/cni-podnet.sh tests/e2e/cri-e2e.sh \
 	tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh \
 	tests/e2e/cri-restart.sh tests/e2e/cri-jail.sh tests/e2e/cri-faults.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
