@@ -340,3 +340,23 @@ int vmm_jail_grant_path(const struct vmm_jail *j, const char *path, kumo_error_t
 	}
 	return 0;
 }
+
+int vmm_jail_check_readable(const struct vmm_jail *j, const char *path, kumo_error_t *err)
+{
+	if (!j->on)
+		return 0;
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return kumo_error_errno(err, errno, "`%s`", path);
+	bool ok = st.st_uid == j->uid ? (st.st_mode & S_IRUSR)
+		  : st.st_gid == j->gid || (j->kvm_gid != (gid_t)-1 && st.st_gid == j->kvm_gid)
+			  ? (st.st_mode & S_IRGRP)
+			  : (st.st_mode & S_IROTH);
+	if (!ok)
+		return kumo_error(err, KUMO_E_PERMISSION,
+				  "qemu's user `%s` cannot read `%s` (mode %04o, owner %d:%d): make it "
+				  "readable, or turn the jail off (kumo.json \"jail\": false)",
+				  j->user, path, (unsigned)(st.st_mode & 07777), (int)st.st_uid,
+				  (int)st.st_gid);
+	return 0;
+}

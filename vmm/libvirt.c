@@ -398,6 +398,8 @@ static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 	const char *paths[] = {vm->spec.kernel, vm->spec.initrd, raw};
 	for (size_t i = 0; granted == 0 && i < sizeof(paths) / sizeof(paths[0]); i++)
 		granted = vmm_jail_grant_path(j, paths[i], err);
+	for (size_t i = 0; granted == 0 && i < 2; i++)
+		granted = paths[i] ? vmm_jail_check_readable(j, paths[i], err) : 0;
 	for (size_t i = 0; granted == 0 && i < vm->spec.nshares; i++) {
 		autofree char *in = xasprintf("%s/.", vm->spec.shares[i].host_path);
 		granted = vmm_jail_grant_path(j, in, err);

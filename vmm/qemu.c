@@ -813,6 +813,10 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	struct vmm_spec js = vm->spec;
 	struct vmm_net_attach jnet;
 	js.run_dir = "/proc/self/fd/" XSTR(RUN_DIR_FD);
+	/* QEMU re-opens them through /proc/self/fd, which checks the files' own modes. */
+	if (vmm_jail_check_readable(j, vm->spec.kernel, err) < 0 ||
+	    (vm->spec.initrd && vmm_jail_check_readable(j, vm->spec.initrd, err) < 0))
+		goto out;
 	if ((fds[F_KERNEL] = open_high(vm->spec.kernel, O_RDONLY, err)) < 0)
 		goto out;
 	js.kernel = "/proc/self/fd/" XSTR(KERNEL_FD);

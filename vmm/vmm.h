@@ -297,6 +297,9 @@ int vmm_jail_hand_run_dir(const struct vmm_jail *j, const char *run_dir, kumo_er
  * user:<jail user>:--x (search only: no listing, no reading). No-op when the jail is
  * off. The entries stay (the directories may outlive the VM). */
 int vmm_jail_grant_path(const struct vmm_jail *j, const char *path, kumo_error_t *err);
+/* KUMO_E_PERMISSION naming path when the jail's user may not read the file itself (its
+ * mode bits for that user; the directories above are another matter: fds or ACLs). */
+int vmm_jail_check_readable(const struct vmm_jail *j, const char *path, kumo_error_t *err);
 /* Removes the VM's cgroups (empty once QEMU is gone); missing ones are fine. */
 void vmm_jail_cgroup_remove(const struct vmm_jail *j, const char *name);
 

@@ -118,6 +118,11 @@ static void search_acls(void **state)
 	autofree char *secret = xasprintf("%s/secret", mid);
 	assert_int_equal(kumo_write_file_atomic(secret, "s", 1, 0600, &err), 0);
 	assert_int_equal(as_jail(&j, secret, O_RDONLY), EACCES);
+	assert_int_equal(vmm_jail_check_readable(&j, file, &err), 0);
+	assert_int_equal(vmm_jail_check_readable(&j, secret, &err), -1);
+	assert_int_equal(err->status, KUMO_E_PERMISSION);
+	assert_non_null(strstr(kumo_error_msg(err), "cannot read"));
+	kumo_error_free(&err);
 	unlink(secret);
 	unlink(file);
 	rmdir(mid);
