@@ -15,10 +15,13 @@
 #            naming the lack of space, nothing half-written, the next pull works once
 #            space is back), and full during a state write (RunPodSandbox fails saying
 #            so, every record on disk still whole, the next one works once space is back).
+#   libvirt  the kills again on the libvirt backend (2 tickers and 2 kills; FULL: 5 and
+#            5), when a libvirtd runs or can be started.
 # Fast by default (make test); FULL=1 (make test-faults) runs the issue's sizes: 20
 # running, 5 being created, 10 kills, 150 lines each. RUNNING, CREATING, KILLS, LINES
-# override either. Closes with `faults: pods P, kills K, lines checked L, lost X, doubled
-# D` and `cri-faults: N passed, N failed`.
+# override either. Prints `faults: pods P, kills K, lines checked L, lost X, doubled D`
+# after the QEMU-direct kills and again with the libvirt ones added, and closes with
+# `cri-faults: N passed, N failed`.
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
@@ -50,8 +53,9 @@ REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$APPS/app_ticker.wasm" "$REG/ticker:v1" >"$T/push.log" 2>&1 || { bad "kumo push ticker" "$(cat "$T/push.log")"; finish; }
 
 ROOT=$T/root
-start_kumod() { # [ROOT]: starts kumod, waits until it answers
-	"$BIN/kumod" --socket "$SOCK" --root "${1:-$ROOT}" --cni-conf-dir "$T/net.d" \
+VMB=qemu
+start_kumod() { # [ROOT]: starts kumod (VM backend $VMB), waits until it answers
+	"$BIN/kumod" --socket "$SOCK" --root "${1:-$ROOT}" --vm-backend "$VMB" --cni-conf-dir "$T/net.d" \
 		--host-network no-network --log-level debug 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && return 0; sleep 0.05; done
@@ -101,9 +105,11 @@ wait "$CPID"; CPID=
 eq "every pod being created got created (retried)" "$(wc -l <"$T/started")" "$((RUNNING + CREATING))"
 eq "$KILLS kill -9 of kumod" "$kills" "$KILLS"
 
-# Every container started exits 0 once its ticks are out; none stays behind.
-deadline=$((SECONDS + LINES * INTERVAL_MS / 1000 + 120))
+# check_tickers FILE: every container listed in FILE ("POD CID NAME") exits 0 once its
+# ticks are out and its CRI log holds each tick once, in order; adds to the counts.
 lines_checked=0 lost=0 doubled=0 pods=0 bad_exit=0
+check_tickers() {
+local pod cid name st code log got n uniq deadline=$((SECONDS + LINES * INTERVAL_MS / 1000 + 120))
 while read -r pod cid name; do
 	pods=$((pods + 1))
 	st=
@@ -128,7 +134,9 @@ while read -r pod cid name; do
 	if [ "$n" != "$LINES" ] || [ "$uniq" != "$LINES" ] || [ "$got" != "$(seq "$LINES")" ]; then
 		bad "$name: its CRI log holds ticks 1..$LINES once each, in order" "$n lines, $uniq distinct; missing: $(comm -23 <(seq "$LINES" | sort) <(sort -u <<<"$got") | sort -n | tr '\n' ' ')doubled: $(sort <<<"$got" | uniq -d | sort -n | tr '\n' ' ')"
 	fi
-done <"$T/started"
+done <"$1"
+}
+check_tickers "$T/started"
 eq "every started ticker exits 0" "$bad_exit" 0
 eq "no CRI log line lost" "$lost" 0
 eq "no CRI log line doubled" "$doubled" 0
@@ -141,7 +149,7 @@ eq "every pod that was started is listed" "$missing" 0
 call "ListContainers after the kills" ListContainers '{}'
 eq "every container is CREATED or EXITED (none UNKNOWN, none RUNNING on)" \
 	"$(jq '[.containers[] | select(.state != "CONTAINER_EXITED" and .state != "CONTAINER_CREATED")] | length' <<<"$OUT")" 0
-echo "faults: pods $pods, kills $kills, lines checked $lines_checked, lost $lost, doubled $doubled"
+echo "faults: pods $pods, kills $kills, lines checked $lines_checked, lost $lost, doubled $doubled (qemu backend)"
 
 # ---- corrupt ----------------------------------------------------------------------------
 kill -TERM "$KPID"; wait "$KPID"; KPID=
@@ -235,6 +243,46 @@ start_kumod "$SMALL/root" || bad "kumod restarts on the small tmpfs" "$(tail -5 
 call "ListPodSandbox after a restart" ListPodSandbox '{}'
 eq "... the same two pods, nothing set aside" "$(jq '.items | length' <<<"$OUT")/$(find "$SMALL/root" -name '*.broken' | wc -l)" "2/0"
 kill -TERM "$KPID"; wait "$KPID"; KPID=
+
+# ---- kills, libvirt ------------------------------------------------------------------
+# The same under the libvirt backend (fewer pods: libvirt's create is slower), when a
+# libvirtd runs or deploy/start-libvirtd.sh can start one (stopped again at the end).
+lv_started=0
+bash "$HERE/../../deploy/start-libvirtd.sh" --status >/dev/null 2>&1 || lv_started=1
+if ! bash "$HERE/../../deploy/start-libvirtd.sh" >"$T/libvirtd.log" 2>&1; then
+	skip "libvirt kills" "no libvirtd: $(tail -1 "$T/libvirtd.log")"
+else
+	[ $lv_started -eq 0 ] || at_exit 'bash "$HERE/../../deploy/start-libvirtd.sh" --stop >/dev/null 2>&1'
+	at_exit 'for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep "^kumo-"); do grep -qs "$d" "$T"/root-lv/vms/*/vm.json && virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1; done'
+	VMB=libvirt
+	LV_RUNNING=${LV_RUNNING:-$([ -n "${FULL:-}" ] && echo 5 || echo 2)}
+	LV_KILLS=${LV_KILLS:-$([ -n "${FULL:-}" ] && echo 5 || echo 2)}
+	start_kumod "$T/root-lv" || { bad "libvirt: kumod starts" "$(tail -5 "$T/kumod.log")"; finish; }
+	call "libvirt: PullImage ticker" PullImage "{\"image\":{\"image\":\"$REG/ticker:v1\"}}"
+	: >"$T/started-lv"
+	for i in $(seq "$LV_RUNNING"); do
+		if r=$(ticker_pod "lv$i"); then echo "$r" >>"$T/started-lv"; else bad "libvirt: ticker pod lv$i starts" "$(tail -3 "$T/kumod.log")"; fi
+	done
+	for k in $(seq "$LV_KILLS"); do
+		sleep "0.$((RANDOM % 6 + 2))"
+		kumod_kill
+		kills=$((kills + 1))
+		start_kumod "$T/root-lv" || bad "libvirt: kumod restarts after kill $k" "$(tail -5 "$T/kumod.log")"
+	done
+	before=$((lost + doubled + bad_exit))
+	check_tickers "$T/started-lv"
+	eq "libvirt: $LV_RUNNING tickers across $LV_KILLS kills: every one exits 0, nothing lost or doubled" "$((lost + doubled + bad_exit - before))" 0
+	call "libvirt: ListPodSandbox" ListPodSandbox '{}'
+	for p in $(jq -r '.items[].id' <<<"$OUT"); do
+		crictl StopPodSandbox "{\"pod_sandbox_id\":\"$p\"}" >/dev/null 2>&1 &&
+			crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$p\"}" >/dev/null 2>&1 || bad "libvirt: pod ${p:0:12} is removed" "failed"
+	done
+	left=0
+	for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep "^kumo-"); do grep -qs "$d" "$T"/root-lv/vms/*/vm.json && left=$((left + 1)); done
+	eq "libvirt: no domain of this test left" "$left" 0
+	kill -TERM "$KPID"; wait "$KPID"; KPID=
+fi
+echo "faults: pods $pods, kills $kills, lines checked $lines_checked, lost $lost, doubled $doubled (both backends)"
 
 eq "no QEMU of this test left" "$(qemu_pids "$T" | wc -l)" 0
 [ $fail -ne 0 ] && tail -40 "$T/kumod.log"
