@@ -1,5 +1,6 @@
 /* vmm/jail.c - what confines QEMU below the hypervisor boundary: its unprivileged user
  * and a cgroup per VM with memory and pids limits (vmm.h "The jail around QEMU"). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
+#include <time.h>
 
 #include "vmm_backend.h"
 
@@ -16,6 +18,35 @@ static bool is_fs(const char *path, long magic)
 {
 	struct statfs sf;
 	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
+}
+
+/* VM cgroups a QEMU left without anyone removing them (the process that started it was
+ * killed, then the QEMU too) are empty: rmdir them. Only groups older than a minute, so
+ * one another process made a moment ago for a QEMU about to join is left alone; one
+ * with a task in it refuses (EBUSY). */
+static void sweep_empty(const struct vmm_jail *j)
+{
+	const char *controllers[2] = {"memory", "pids"};
+	time_t now = time(NULL);
+	for (int i = 0; i < (j->cgroup_version == 2 ? 1 : 2); i++) {
+		autofree char *parent = j->cgroup_version == 2
+						? xasprintf("%s/" VMM_JAIL_CGROUP_PARENT, j->cgroup_root)
+						: xasprintf("%s/%s/" VMM_JAIL_CGROUP_PARENT, j->cgroup_root,
+							    controllers[i]);
+		DIR *d = opendir(parent);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+				continue;
+			autofree char *dir = xasprintf("%s/%s", parent, e->d_name);
+			struct stat st;
+			if (stat(dir, &st) == 0 && now - st.st_ctime > 60 && rmdir(dir) == 0)
+				log_debug("vmm: removed the empty cgroup `%s`", dir);
+		}
+		closedir(d);
+	}
 }
 
 static struct {
@@ -75,6 +106,7 @@ int vmm_jail_init(const struct vmm_config *cfg, struct vmm_jail *out, kumo_error
 			    : defaults.overhead_mib ? defaults.overhead_mib
 						    : VMM_JAIL_MEMORY_OVERHEAD_MIB;
 	out->on = true;
+	sweep_empty(out);
 	return 0;
 }
 

@@ -265,7 +265,8 @@ struct vmm_jail {
 /* Fills *out from cfg: off (no error) when cfg->jail_off or this process is not root;
  * else resolves the user (KUMO_E_PRECONDITION naming it when it does not exist, and how
  * to create it) and the cgroup layout (KUMO_E_UNAVAILABLE when neither a v2 root nor v1
- * memory and pids hierarchies are mounted there). */
+ * memory and pids hierarchies are mounted there), and removes VM cgroups older than a
+ * minute that hold no task (left by a QEMU whose starter was killed before it). */
 int vmm_jail_init(const struct vmm_config *cfg, struct vmm_jail *out, kumo_error_t *err);
 /* Process-wide defaults for the jail fields a vmm_config leaves unset (kumod sets them
  * once from kumo.json, before any vmm_open): off, the user (copied; NULL: default), the
