@@ -193,6 +193,8 @@ struct qemu_vm {
 	bool child;           /* we spawned it (reap it), or re-attached to it */
 	int pidfd;            /* QEMU's pidfd, -1: none (then the waiter blocks in waitpid) */
 	int stop_fd;          /* eventfd: release() tells the waiter to let go */
+	int cg_procs[2];      /* the jail's cgroup.procs files QEMU joins (the monitor thread,
+			       * before the handshake: QEMU is paused, no guest code ran), -1 */
 };
 
 static int pidfd_of(pid_t pid)
@@ -212,6 +214,7 @@ static struct qemu_vm *qemu_vm_new(struct vmm_vm *vm)
 	q->qmp = -1;
 	q->pidfd = -1;
 	q->stop_fd = eventfd(0, EFD_CLOEXEC);
+	q->cg_procs[0] = q->cg_procs[1] = -1;
 	pthread_mutex_init(&q->cmd_lock, NULL);
 	pthread_mutex_init(&q->send_lock, NULL);
 	pthread_mutex_init(&q->lock, NULL);
@@ -497,6 +500,26 @@ static int wait_ready(struct vmm_vm *vm, kumo_error_t *err)
 	return kumo_error(err, KUMO_E_INTERNAL, "qemu did not start: %s", why);
 }
 
+/* Moves QEMU (all its threads) into the VM's cgroups while it builds its machine,
+ * paused (-S): off the create's path, since a v1 memory cgroup's attach waits for an
+ * RCU grace period (8-30 ms here). vmm_start waits for the handshake after it, so no
+ * guest instruction runs outside them; a QEMU that cannot join is ended. */
+static void join_cgroups(struct vmm_vm *vm)
+{
+	struct qemu_vm *q = vm->priv;
+	pid_t pid = vmm_vm_pid(vm);
+	char text[24];
+	int len = snprintf(text, sizeof(text), "%d", (int)pid);
+	for (int i = 0; i < 2; i++) {
+		if (q->cg_procs[i] < 0)
+			continue;
+		if (pid > 0 && write(q->cg_procs[i], text, (size_t)len) != len)
+			vmm_vm_fail(vm, "qemu cannot join its cgroup: %s", strerror(errno));
+		close(q->cg_procs[i]);
+		q->cg_procs[i] = -1;
+	}
+}
+
 static void *monitor_main(void *arg)
 {
 	struct vmm_vm *vm = arg;
@@ -504,6 +527,8 @@ static void *monitor_main(void *arg)
 	pthread_mutex_lock(&q->lock);
 	bool starting = q->ready == 0;
 	pthread_mutex_unlock(&q->lock);
+	if (starting)
+		join_cgroups(vm);
 	if (starting)
 		handshake(vm);
 	char line[4096];
@@ -607,7 +632,6 @@ struct launch {
 	int cwd_fd;            /* its working directory (the run directory), -1: ours */
 	int fds[8][2];         /* {source (>= 10, close-on-exec), target in QEMU} */
 	size_t nfds;
-	int procs[2];          /* cgroup.procs to join, -1: none */
 	bool drop;             /* become jail's user */
 	uid_t uid;
 	gid_t gid;
@@ -616,11 +640,10 @@ struct launch {
 	uint64_t caps;         /* ambient capabilities kept across the drop (shares) */
 };
 
-enum launch_step { STEP_SETUP = 1, STEP_CGROUP, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CAPS,
-		   STEP_EXEC };
+enum launch_step { STEP_SETUP = 1, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CAPS, STEP_EXEC };
 
 static const char *const step_names[] = {
-	[STEP_SETUP] = "set up its fds", [STEP_CGROUP] = "join its cgroup",
+	[STEP_SETUP] = "set up its fds",
 	[STEP_GROUPS] = "set its groups", [STEP_GID] = "set its gid",
 	[STEP_UID] = "set its uid", [STEP_CAPS] = "keep its 9p capabilities",
 	[STEP_EXEC] = "exec",
@@ -654,10 +677,6 @@ static _Noreturn void launch_child(const struct launch *l, int status_fd)
 	/* QEMU works in its run directory: /proc/<pid>/cwd says whose VM it is. */
 	if (l->cwd_fd >= 0 && fchdir(l->cwd_fd) < 0)
 		goto fail;
-	step = STEP_CGROUP;
-	for (int i = 0; i < 2; i++)
-		if (l->procs[i] >= 0 && write(l->procs[i], "0", 1) != 1)
-			goto fail;
 	if (l->drop) {
 		/* Raw system calls: only this process changes credentials, no library
 		 * broadcast to threads that are not here. */
@@ -787,7 +806,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	/* Every fd handed to QEMU, at 10 or above until the child moves it to its place. */
 	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 	enum { F_QMP, F_LOG, F_DIR, F_TAP, F_QMP2, F_KERNEL, F_INITRD, F_CTL };
-	struct launch l = {.procs = {-1, -1}};
+	struct launch l = {0};
 	char **argv = NULL;
 	autofree char *path = NULL, *logp = xasprintf("%s/qemu.log", run_dir);
 	autofree char *extra_copy = NULL, *pidfile = NULL, *pidtext = NULL;
@@ -894,7 +913,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		kumo_error(err, KUMO_E_UNAVAILABLE, "spawn `%s`: not found on PATH", argv[0]);
 		goto out;
 	}
-	if (j->on && vmm_jail_cgroup_create(j, &vm->spec, true, l.procs, &(size_t){0}, err) < 0)
+	if (j->on && vmm_jail_cgroup_create(j, &vm->spec, true, q->cg_procs, &(size_t){0}, err) < 0)
 		goto out;
 	l.path = path;
 	l.argv = argv;
@@ -918,6 +937,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		l.caps = vm->spec.nshares ? SHARE_CAPS : 0;
 	}
 	if (launch(&l, &pid, err) < 0) {
+		close_fds(q->cg_procs, 2);
 		vmm_jail_cgroup_remove(j, vm->spec.name);
 		goto out;
 	}
@@ -932,7 +952,6 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	rc = 0;
 out:
 	close_fds(fds, 8);
-	close_fds(l.procs, 2);
 	vmm_argv_free(argv);
 	if (rc < 0)
 		return -1;
@@ -1115,6 +1134,7 @@ static void qemu_release(struct vmm_vm *vm)
 		close(q->pidfd);
 	if (q->stop_fd >= 0)
 		close(q->stop_fd);
+	close_fds(q->cg_procs, 2);
 	free(q->answer);
 	pthread_mutex_destroy(&q->cmd_lock);
 	pthread_mutex_destroy(&q->send_lock);

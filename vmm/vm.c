@@ -173,6 +173,13 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 		vmm_close(vmm);
 		return kumo_error_wrap(err, "open %s vm backend", ops->name);
 	}
+	if (vmm->jail.on)
+		log_debug("vmm: qemu jailed: user `%s` (uid %d), seccomp, cgroup v%d memory and pids "
+			  "under `%s`", vmm->jail.user, (int)vmm->jail.uid, vmm->jail.cgroup_version,
+			  vmm->jail.cgroup_root);
+	else
+		log_debug("vmm: qemu not jailed (%s): seccomp only",
+			  geteuid() != 0 ? "not root" : "turned off");
 	if (ops->open(vmm, err) < 0) {
 		vmm->ops = NULL;
 		vmm_close(vmm);

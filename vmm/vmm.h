@@ -235,9 +235,11 @@ char *vmm_qemu_first_error(const char *log_path);
  *   cgroup   one per VM, <cgroup root>/<controller>/kumo/<vm name> on cgroup v1 (the memory
  *            and pids hierarchies; these hosts are v1 + an empty v2 mount), or
  *            <cgroup root>/kumo/<vm name> when the root is cgroup v2: memory limit = guest
- *            RAM + the overhead, pids limit = VMM_JAIL_PIDS_BASE + 2 per vCPU. libvirt
- *            puts QEMU in its own memory cgroup with <memtune><hard_limit> of the same size
- *            and kumo adds the pids cgroup. Removed when the VM is gone.
+ *            RAM + the overhead, pids limit = VMM_JAIL_PIDS_BASE + 2 per vCPU. QEMU
+ *            joins them while it builds its machine, paused (-S): vmm_start waits for
+ *            that, so no guest instruction runs outside them. libvirt: kumod moves the
+ *            paused QEMU into the same groups (libvirt's own cgroups stay cpu, cpuacct).
+ *            Removed when the VM is gone.
  *
  * The jail applies when this process is root and vmm_config.jail_off is false; otherwise
  * QEMU runs as the caller (`kumo run` as a user) with its seccomp sandbox only.
