@@ -212,7 +212,7 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 		else if (strcmp(key, "jail_user") == 0 && is_str)
 			set_str(&cfg->jail_user, s);
 		else if (strcmp(key, "jail_memory_overhead_mib") == 0 && json_is_integer(v) &&
-			 json_integer_value(v) >= 16 && json_integer_value(v) <= 65536)
+			 json_integer_value(v) >= 1 && json_integer_value(v) <= 65536)
 			cfg->jail_memory_overhead_mib = (int)json_integer_value(v);
 		else if (strcmp(key, "log_level") == 0 && is_str)
 			r = check_choice("config log_level", s, levels, err) < 0 ? -1

@@ -41,10 +41,33 @@ fi
 jail_uid=$(id -u kumo-qemu 2>/dev/null) || { bad "the jail's user kumo-qemu exists" "no"; finish; }
 
 printf '(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))' >"$T/spin.wat"
-wat2wasm "$T/spin.wat" -o "$T/spin.wasm" || { bad "wat2wasm spin" "failed"; finish; }
+# toucher: grows its memory a page at a time, writing every 4 KiB of it, until the guest
+# has no more (or 4000 pages), then says so: QEMU's RSS grows with the guest RAM touched.
+{
+	echo '(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))'
+	echo ' (memory (export "memory") 1) (data (i32.const 16) "touched\n")'
+	echo ' (func (export "_start") (local $old i32) (local $a i32) (local $n i32) (local $o i32)'
+	echo '  (block $done (loop $l'
+	echo '   (br_if $done (i32.ge_u (local.get $n) (i32.const 4000)))'
+	echo '   (local.set $old (memory.grow (i32.const 1)))'
+	echo '   (br_if $done (i32.eq (local.get $old) (i32.const -1)))'
+	echo '   (local.set $a (i32.mul (local.get $old) (i32.const 65536)))'
+	echo '   (local.set $o (i32.const 0))'
+	echo '   (block $pd (loop $pl (br_if $pd (i32.ge_u (local.get $o) (i32.const 65536)))'
+	echo '     (i32.store8 (i32.add (local.get $a) (local.get $o)) (i32.const 1))'
+	echo '     (local.set $o (i32.add (local.get $o) (i32.const 4096))) (br $pl)))'
+	echo '   (local.set $n (i32.add (local.get $n) (i32.const 1))) (br $l)))'
+	echo '  (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 8))'
+	echo '  (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))'
+} >"$T/toucher.wat"
+for a in spin toucher; do
+	wat2wasm "$T/$a.wat" -o "$T/$a.wasm" || { bad "wat2wasm $a" "failed"; finish; }
+done
 registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
-"$BIN/kumo" push "$T/spin.wasm" "$REG/spin:v1" >"$T/push.log" 2>&1 || bad "kumo push spin" "$(cat "$T/push.log")"
+for a in spin toucher; do
+	"$BIN/kumo" push "$T/$a.wasm" "$REG/$a:v1" >"$T/push.log" 2>&1 || bad "kumo push $a" "$(cat "$T/push.log")"
+done
 
 VMB=
 JAIL=on
@@ -132,6 +155,40 @@ for VMB in libvirt qemu; do
 	kill -TERM "$KPID"; wait "$KPID"; KPID=
 	if [ $fail -ne 0 ]; then echo "--- kumod log ($VMB)"; tail -30 "$T/kumod-$VMB.log"; fi
 done
+
+# The memory limit holds: the toucher fills a 128 MiB guest; with 256 MiB for QEMU above
+# the guest's RAM it finishes, with 4 MiB (kumo.json jail_memory_overhead_mib; QEMU
+# itself holds ~22 MiB) the kernel's OOM killer ends QEMU inside its cgroup once the
+# guest's pages fill the rest, and the container says so.
+VMB=qemu
+toucher() { # CONFIG-JSON -> the container's ContainerStatus once it exited, in OUT
+	echo "$1" >"$T/kumo-$2.json"
+	"$BIN/kumod" --config "$T/kumo-$2.json" --socket "$SOCK" --root "$T/root-oom-$2" \
+		--host-network no-network --cni-conf-dir "$T/net.d" --log-level debug 2>>"$T/kumod-oom.log" &
+	KPID=$!
+	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+	call "oom $2: PullImage toucher" PullImage "{\"image\":{\"image\":\"$REG/toucher:v1\"}}"
+	call "oom $2: RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"o\",\"uid\":\"oom-$2\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs-oom-$2\",\"linux\":{\"security_context\":{\"namespace_options\":{\"network\":\"NODE\"}}}}}"
+	POD=$(jq -r .pod_sandbox_id <<<"$OUT")
+	call "oom $2: CreateContainer toucher (128 MiB)" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"toucher\"},\"image\":{\"image\":\"$REG/toucher:v1\"},\"log_path\":\"toucher.log\",\"linux\":{\"resources\":{\"memory_limit_in_bytes\":$((128 << 20))}}}}"
+	CID=$(jq -r .container_id <<<"$OUT")
+	call "oom $2: StartContainer toucher" StartContainer "{\"container_id\":\"$CID\"}"
+	waitfor "$CID" CONTAINER_EXITED
+	OUT=$(crictl ContainerStatus "{\"container_id\":\"$CID\"}" 2>/dev/null) || OUT='{}'
+	local st=$OUT
+	call "oom $2: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+	kill -TERM "$KPID"; wait "$KPID"; KPID=
+	OUT=$st
+}
+toucher '{"jail_memory_overhead_mib": 256}' roomy
+eq "oom: with 256 MiB for QEMU the toucher finishes" "$(jq -r '.status.exit_code' <<<"$OUT")/$(cat "$T/logs-oom-roomy/toucher.log" 2>/dev/null | grep -c ' stdout F touched$')" "0/1"
+toucher '{"jail_memory_overhead_mib": 4}' tight
+msg=$(jq -r .status.message <<<"$OUT")
+case "$msg" in
+*"QEMU was killed by the kernel's OOM killer: its cgroup's memory limit is 132 MiB (guest RAM 128 MiB + 4 MiB for QEMU)"*)
+	ok "oom: with 4 MiB for QEMU its cgroup's OOM killer ends it, and the exit says so" ;;
+*) bad "oom: with 4 MiB for QEMU its cgroup's OOM killer ends it, and the exit says so" "$(jq -c .status <<<"$OUT")" ;;
+esac
 
 # The switch: --jail off (kumo.json "jail": false) runs QEMU as root, still under seccomp.
 VMB=qemu JAIL=off

@@ -607,7 +607,7 @@ static void hardening_config(void **state)
 	assert_int_equal(cfg.jail_memory_overhead_mib, 512);
 	assert_string_equal(cfg.socket_group, "g");
 	cri_config_clear(&cfg);
-	j = "{\"jail_memory_overhead_mib\":1}"; /* below 16 MiB: refused */
+	j = "{\"jail_memory_overhead_mib\":0}"; /* 0 MiB: refused (1 to 65536) */
 	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
 	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), -1);
 	kumo_error_free(&err);
