@@ -163,7 +163,7 @@ done
 VMB=qemu
 toucher() { # CONFIG-JSON -> the container's ContainerStatus once it exited, in OUT
 	echo "$1" >"$T/kumo-$2.json"
-	"$BIN/kumod" --config "$T/kumo-$2.json" --socket "$SOCK" --root "$T/root-oom-$2" \
+	"$BIN/kumod" --config "$T/kumo-$2.json" --socket "$SOCK" --root "$T/root-oom-$2" --vm-backend "$VMB" \
 		--host-network no-network --cni-conf-dir "$T/net.d" --log-level debug 2>>"$T/kumod-oom.log" &
 	KPID=$!
 	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
