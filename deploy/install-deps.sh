@@ -29,6 +29,8 @@ PACKAGES=(
 	# the downstream runtime of a mixed node (and its tests): containerd + runc, Debian's
 	# CNI plugins (/usr/lib/cni), busybox-static and procps (pgrep) for the Linux test images
 	containerd runc containernetworking-plugins busybox-static procps
+	# the one-node-cluster tier (tests/e2e/cluster.sh): the cluster's store
+	etcd-server
 	# end-to-end test scripts read JSON answers; deploy tests parse the Kubernetes manifests
 	jq python3-yaml
 )
