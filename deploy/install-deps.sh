@@ -72,3 +72,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 	for p in "${missing[@]}"; do [ "$p" = __update__ ] || pkgs+=("$p"); done
 	[ ${#pkgs[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 fi
+
+# The user QEMU runs as under kumod's jail.
+bash "$(dirname "$0")/qemu-user.sh"
