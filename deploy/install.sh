@@ -281,8 +281,8 @@ kumo_pods_left() {
 qemu_conf() {
 	cat <<-'EOF'
 	# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=on)
-	user = "root"
-	group = "root"
+	user = "kumo-qemu"
+	group = "kumo-qemu"
 	security_driver = "none"
 	dynamic_ownership = 0
 	namespaces = [ ]
@@ -369,6 +369,20 @@ install_deps() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# The user QEMU runs as under kumod's jail (kumo.json "jail_user"), in the kvm group:
+# what deploy/qemu-user.sh does, idempotently.
+ensure_qemu_user() {
+	local user=kumo-qemu
+	getent group kvm >/dev/null || groupadd --system kvm
+	getent group "$user" >/dev/null || groupadd --system "$user"
+	getent passwd "$user" >/dev/null ||
+		useradd --system --gid "$user" --groups kvm --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$user"
+	if [ -c /dev/kvm ] && [ "$(stat -c %G /dev/kvm)" != kvm ]; then
+		chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+	fi
+}
+
 check_runtime() { # warns about what the node lacks; DESTDIR installs skip it
 	local f miss
 	for f in "${PROGRAMS[@]}"; do
@@ -430,6 +444,7 @@ do_install() {
 	mkdir -p "$D$STATE"
 	for p in "${todo[@]}"; do record_set dir "$p"; done
 	[ $deps -eq 0 ] || [ -n "$D" ] || install_deps
+	[ -n "$D" ] || ensure_qemu_user
 	local tmp; tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' RETURN
 	local f

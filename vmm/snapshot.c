@@ -351,6 +351,11 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 		kumo_error_wrap(err, "restore `%s`", dir);
 		goto out;
 	}
+	/* As builder leaves them (a jailed QEMU's user reads them): an archive unpacks 0600. */
+	if (chmod(own_kernel, 0644) < 0 || (has_initrd && chmod(own_initrd, 0644) < 0)) {
+		kumo_error_errno(err, errno, "restore `%s`: chmod `%s`", dir, own_kernel);
+		goto out;
+	}
 	if (!rs->incoming) {
 		fd = open(state, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT) {

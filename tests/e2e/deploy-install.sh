@@ -102,7 +102,7 @@ eq "deploy/kumo.json: cni_conf_dir, cni_bin_dirs, netns_dir, pod_cidr are kumod'
 	"/etc/cni/net.d /opt/cni/bin:/usr/lib/cni /run/kumo/netns $(sed -n 's/^#define VMM_PODNET_DEFAULT_CIDR "\(.*\)".*/\1/p' vmm/vmm.h)"
 # The tuning start-libvirtd.sh writes (its `lines` array with KUMO_LIBVIRT_TUNING=on).
 want_conf=$( { echo '# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=on)'
-	echo 'user = "root"'; echo 'group = "root"'
+	echo 'user = "kumo-qemu"'; echo 'group = "kumo-qemu"'
 	sed -n '/local lines=(/,/^\t\t)/p' deploy/start-libvirtd.sh | sed -n "s/^[[:space:]]*'\([^']*\)'.*/\1/p"; } )
 eq "qemu.conf: byte for byte what deploy/start-libvirtd.sh writes (it leaves it in place)" "$(cat "$D/etc/libvirt/qemu.conf")" "$want_conf"
 yes_ "qemu.conf: start-libvirtd.sh's tuning was found (6 settings)" test "$(echo "$want_conf" | wc -l)" -eq 9
