@@ -248,6 +248,9 @@ cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 			.cpu_quota = res ? res->cpu_quota : 0,
 			.cpu_period = res ? res->cpu_period : 0,
 		};
+		for (size_t i = 0; i < cfg->n_annotations; i++)
+			if (strcmp(cfg->annotations[i]->key, "io.kubernetes.container.ports") == 0)
+				sb.spec.ports_annotation = cfg->annotations[i]->value;
 		ret = b->vms->ops->create(b->vms, &sb.spec, err);
 	}
 
