@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -126,6 +127,8 @@ struct report {
 	char id[65];
 	struct cri_vm_status st;
 };
+
+static void files_unstage(struct pod *p, const char *id);
 
 static struct podvms *pv_of(struct cri_vms *s)
 {
@@ -866,8 +869,7 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	log_info("pod %.12s: VM %s ready in %.1f ms (%u MiB, 1 vCPU%s%s): %s", p->id, p->vm_name,
 		 (double)(kumo_now_ns() - t0) / 1e6, vs.memory_mib, spec->nic ? ", address " : "",
 		 spec->nic ? spec->nic->address : "", p->ready_json);
-	vmm_vm_put(vm);
-	return 0;
+	return 0; /* vm is the registry's (vmm_create hands out no reference) */
 fail_listed:
 	pthread_mutex_lock(&pv->lock);
 	for (struct pod **pp = &pv->pods; *pp; pp = &(*pp)->next)
@@ -876,7 +878,6 @@ fail_listed:
 			break;
 		}
 	pthread_mutex_unlock(&pv->lock);
-	vmm_vm_put(vm);
 fail:
 	pump_stop(p);
 	vmm_remove(pv->vmm, p->vm_name, NULL);
@@ -914,6 +915,10 @@ static int podvm_stop_pod(struct cri_vms *s, const char *pod_id, kumo_error_t *e
 	pthread_mutex_unlock(&p->send_lock);
 	vmm_stage_unbind(p->stage_dir, NULL, NULL);
 	vmm_stage_remove(p->stage_dir);
+	pthread_mutex_lock(&p->lock);
+	for (struct pctr *c = p->ctrs; c; c = c->next)
+		files_unstage(p, c->id);
+	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
 
@@ -1005,6 +1010,111 @@ static void drop_held_ports(struct pod *p, const struct cri_container_spec *spec
 	}
 }
 
+/* A container's file mounts (kubelet's /etc/hosts and termination-message file): a pod
+ * VM's preopens are directories, so the files are gathered by their parent directory
+ * into <run dir>/files/<40 hex>-f<k>/, each bind-mounted there (read-only when its mount
+ * is), and that directory is staged and preopened at the parent's path like a directory
+ * mount (the app sees the mounted files there, live). */
+static char *files_dir_of(struct pod *p, const char *id)
+{
+	return xasprintf("%s/files/%.40s", p->run_dir, id);
+}
+
+/* Unmounts and removes what files_stage made for container id. */
+static void files_unstage(struct pod *p, const char *id)
+{
+	autofree char *top = files_dir_of(p, id);
+	DIR *d = opendir(top);
+	struct dirent *g;
+	while (d && (g = readdir(d))) {
+		if (g->d_name[0] == '.')
+			continue;
+		autofree char *gdir = xasprintf("%s/%s", top, g->d_name);
+		DIR *gd = opendir(gdir);
+		struct dirent *f;
+		while (gd && (f = readdir(gd))) {
+			if (f->d_name[0] == '.' && (!f->d_name[1] || (f->d_name[1] == '.' && !f->d_name[2])))
+				continue;
+			autofree char *fp = xasprintf("%s/%s", gdir, f->d_name);
+			umount2(fp, MNT_DETACH);
+			unlink(fp);
+		}
+		if (gd)
+			closedir(gd);
+		rmdir(gdir);
+	}
+	if (d)
+		closedir(d);
+	rmdir(top);
+}
+
+/* Replaces the file mounts among mounts[0..n) by directory mounts of groups made under
+ * files_dir_of(p, id) (entries "<40 hex>-f<k>"); *n grows by nothing, the group mounts
+ * take the first file mount of each parent and the others are dropped (n updated).
+ * names: storage for the new strings (freed by the caller with strv_free). */
+static int files_stage(struct pod *p, const char *id, struct builder_mount *mounts, size_t *n,
+		       char ***names, size_t *nnames, kumo_error_t *err)
+{
+	size_t out = 0, ngroups = 0;
+	char **v = xzalloc(sizeof(char *) * (*n * 3 + 1));
+	size_t nv = 0;
+	autofree char *top = files_dir_of(p, id);
+	int ret = 0;
+	for (size_t i = 0; i < *n && ret == 0; i++) {
+		struct builder_mount m = mounts[i];
+		struct stat sb;
+		if (stat(m.host_path, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			mounts[out++] = m; /* directories (and errors, which builder names) */
+			continue;
+		}
+		const char *slash = strrchr(m.guest_path, '/');
+		if (!slash || slash == m.guest_path || !slash[1]) {
+			ret = kumo_error(err, KUMO_E_INVALID,
+					 "mount `%s`: a file mount in a pod VM needs a parent directory "
+					 "other than /", m.guest_path);
+			break;
+		}
+		autofree char *parent = xstrndup(m.guest_path, (size_t)(slash - m.guest_path));
+		/* The group of this parent: an earlier output mount with the same guest path
+		 * made here. */
+		size_t k;
+		for (k = 0; k < out; k++)
+			if (mounts[k].entry && strstr(mounts[k].entry, "-f") &&
+			    strcmp(mounts[k].guest_path, parent) == 0 &&
+			    strncmp(mounts[k].host_path, top, strlen(top)) == 0)
+				break;
+		if (k == out) {
+			char *gdir = xasprintf("%s/%.40s-f%zu", top, id, ngroups);
+			char *entry = xasprintf("%.40s-f%zu", id, ngroups++);
+			char *gpath = xstrdup(parent);
+			v[nv++] = gdir;
+			v[nv++] = entry;
+			v[nv++] = gpath;
+			if (kumo_mkdir_p(gdir, 0755, err) < 0) {
+				ret = -1;
+				break;
+			}
+			mounts[out++] = (struct builder_mount){.guest_path = gpath, .host_path = gdir,
+							       .share = true, .tag = VMM_STAGE_TAG_RW,
+							       .entry = entry};
+		}
+		autofree char *fp = xasprintf("%s/%s", mounts[k].host_path, slash + 1);
+		int fd = open(fp, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		if (fd < 0 || mount(m.host_path, fp, NULL, MS_BIND, NULL) < 0 ||
+		    (m.readonly && mount(NULL, fp, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0))
+			ret = kumo_error_errno(err, errno, "mount `%s`: bind `%s` at `%s`", m.guest_path,
+					       m.host_path, fp);
+	}
+	if (ret < 0)
+		files_unstage(p, id);
+	*n = out;
+	*names = v;
+	*nnames = nv;
+	return ret;
+}
+
 struct start_ctx {
 	struct pctr *c;
 };
@@ -1028,7 +1138,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 	autofree char *entries = xzalloc(spec->n_mounts * 64 + 1);
 	autofree char *prefix = xasprintf("%.40s-", spec->id);
 	int ret = 0;
-	for (size_t i = 0; i < spec->n_mounts && ret == 0; i++) {
+	for (size_t i = 0; i < spec->n_mounts; i++) {
 		char *entry = entries + i * 64;
 		snprintf(entry, 64, "%.40s-%zu", spec->id, i);
 		bool ro = spec->mounts[i].readonly;
@@ -1037,8 +1147,14 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 						   .readonly = ro, .share = true,
 						   .tag = ro ? VMM_STAGE_TAG_RO : VMM_STAGE_TAG_RW,
 						   .entry = entry};
+	}
+	size_t nmounts = spec->n_mounts, nnames = 0;
+	char **names = NULL;
+	ret = files_stage(p, spec->id, mounts, &nmounts, &names, &nnames, err);
+	for (size_t i = 0; i < nmounts && ret == 0; i++) {
 		pthread_mutex_lock(&p->send_lock); /* serialises binds of this staging dir */
-		ret = vmm_stage_bind(p->stage_dir, entry, mounts[i].host_path, ro, err);
+		ret = vmm_stage_bind(p->stage_dir, mounts[i].entry, mounts[i].host_path,
+				     mounts[i].readonly, err);
 		pthread_mutex_unlock(&p->send_lock);
 		if (ret < 0)
 			kumo_error_wrap(err, "mount `%s`", mounts[i].guest_path);
@@ -1052,7 +1168,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		.image = {(const char *const *)img->entrypoint, (const char *const *)img->cmd,
 			  (const char *const *)img->env, img->working_dir, img->rootfs},
 		.argv = spec->argv, .env = spec->env, .working_dir = spec->working_dir,
-		.mounts = mounts, .nmounts = spec->n_mounts,
+		.mounts = mounts, .nmounts = nmounts,
 	};
 	struct builder_object obj = {0};
 	autofree char *json = NULL;
@@ -1133,11 +1249,13 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		pthread_mutex_unlock(&p->lock);
 	}
 	strv_free(listen, nlisten);
+	strv_free(names, nnames);
 	if (ret < 0) {
 		if (spec->n_mounts) {
 			pthread_mutex_lock(&p->send_lock);
 			vmm_stage_unbind(p->stage_dir, prefix, NULL);
 			pthread_mutex_unlock(&p->send_lock);
+			files_unstage(p, spec->id);
 		}
 		builder_object_free(&obj);
 		return -1;
@@ -1243,6 +1361,7 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 		pthread_mutex_lock(&p->send_lock);
 		vmm_stage_unbind(p->stage_dir, c->stage_entry, NULL);
 		pthread_mutex_unlock(&p->send_lock);
+		files_unstage(p, c->id);
 	}
 	ctr_free(c);
 	return 0;
