@@ -183,7 +183,7 @@ static void pod_save_or_log(struct pod *p)
 
 static struct pctr *ctr_by_cid(struct pod *p, uint32_t cid)
 {
-	for (struct pctr *c = p->ctrs; c; c = c->next)
+	for (struct pctr *c = p->ctrs; c && cid; c = c->next)
 		if (c->cid == cid)
 			return c;
 	return NULL;
@@ -273,7 +273,11 @@ static void on_record(struct pod *p, const struct kumo_pod_rec *h, const uint8_t
 			}
 		break;
 	case KUMO_POD_REC_ERROR:
-		log_warn("pod %.12s: the kernel dropped a command: %s", p->id, s);
+		/* "resync" after the restart procedure's zeros is expected (pod_abi.h). */
+		if (strstr(s, "resync"))
+			log_debug("pod %.12s: %s", p->id, s);
+		else
+			log_warn("pod %.12s: the kernel dropped a command: %s", p->id, s);
 		break;
 	case KUMO_POD_REC_STDOUT:
 	case KUMO_POD_REC_STDERR:
@@ -989,6 +993,39 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* Without kubelet's annotation (crictl), the pod's ports go to its newest container: an
+ * exited container holding one of them (an init container, an earlier attempt) lets go
+ * of its instance in the VM (REMOVE: the kernel frees its sockets), its CRI record stays
+ * as it is (lock held). */
+static void release_exited_ports(struct pod *p, const struct cri_container_spec *spec,
+				 char *const *v, size_t n)
+{
+	if (spec->ports_annotation)
+		return;
+	for (struct pctr *c = p->ctrs; c; c = c->next) {
+		bool holds = false;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < c->nlisten; j++)
+				holds |= strcmp(v[i], c->listen[j]) == 0;
+		if (!holds || !c->exited || !c->cid || p->dead)
+			continue;
+		kumo_error_t err = NULL;
+		autofree char *ack = NULL;
+		if (command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, &err) < 0) {
+			log_warn("container %.12s: release its ports: %s", c->id, kumo_error_msg(err));
+			kumo_error_free(&err);
+			continue;
+		}
+		log_info("container %.12s (exited): cid %u released, its ports go to the next "
+			 "container", c->id, c->cid);
+		c->cid = 0;
+		for (size_t j = 0; j < c->nlisten; j++)
+			free(c->listen[j]);
+		c->nlisten = 0;
+		pod_save_or_log(p);
+	}
+}
+
 /* Without kubelet's annotation, the pod's ports another container of p holds (until
  * its REMOVE) are dropped from v (lock held). */
 static void drop_held_ports(struct pod *p, const struct cri_container_spec *spec, char **v,
@@ -1115,6 +1152,26 @@ static int files_stage(struct pod *p, const char *id, struct builder_mount *moun
 	return ret;
 }
 
+/* True when the image's unpacked rootfs holds anything besides the module itself (as
+ * builder_prepare decides whether to copy it). */
+static bool rootfs_has_files(const char *rootfs, const char *module_path)
+{
+	DIR *d = rootfs ? opendir(rootfs) : NULL;
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	size_t rl = strlen(rootfs);
+	while (!found && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		found = !(module_path && strncmp(module_path, rootfs, rl) == 0 &&
+			  module_path[rl] == '/' && strcmp(module_path + rl + 1, e->d_name) == 0);
+	}
+	closedir(d);
+	return found;
+}
+
 struct start_ctx {
 	struct pctr *c;
 };
@@ -1134,7 +1191,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 				  spec->pod_id);
 	uint64_t t0 = kumo_now_ns();
 	/* Mounts: bound into the pod's staging sides, preopens naming them. */
-	autofree struct builder_mount *mounts = xzalloc(sizeof(*mounts) * (spec->n_mounts + 1));
+	autofree struct builder_mount *mounts = xzalloc(sizeof(*mounts) * (spec->n_mounts + 2));
 	autofree char *entries = xzalloc(spec->n_mounts * 64 + 1);
 	autofree char *prefix = xasprintf("%.40s-", spec->id);
 	int ret = 0;
@@ -1151,6 +1208,16 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 	size_t nmounts = spec->n_mounts, nnames = 0;
 	char **names = NULL;
 	ret = files_stage(p, spec->id, mounts, &nmounts, &names, &nnames, err);
+	/* The image's files (besides its module): its unpacked rootfs, staged read-only and
+	 * preopened at "/", before the mounts (a later preopen covers an earlier one). */
+	autofree char *root_entry = xasprintf("%.40s-root", spec->id);
+	if (ret == 0 && rootfs_has_files(img->rootfs, img->module_path)) {
+		memmove(mounts + 1, mounts, sizeof(*mounts) * nmounts);
+		mounts[0] = (struct builder_mount){.guest_path = "/", .host_path = img->rootfs,
+						   .readonly = true, .share = true,
+						   .tag = VMM_STAGE_TAG_RO, .entry = root_entry};
+		nmounts++;
+	}
 	for (size_t i = 0; i < nmounts && ret == 0; i++) {
 		pthread_mutex_lock(&p->send_lock); /* serialises binds of this staging dir */
 		ret = vmm_stage_bind(p->stage_dir, mounts[i].entry, mounts[i].host_path,
@@ -1179,6 +1246,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 	if (ret == 0) {
 		/* The ports other containers of the pod hold are theirs. */
 		pthread_mutex_lock(&p->lock);
+		release_exited_ports(p, spec, listen, nlisten);
 		drop_held_ports(p, spec, listen, &nlisten);
 		pthread_mutex_unlock(&p->lock);
 		ret = builder_pod_container(&in, spec->name, (const char *const *)listen, nlisten,
@@ -1188,8 +1256,10 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		if (ret < 0)
 			kumo_error_wrap(err, "image `%s`", spec->image);
 	}
-	if (ret == 0)
+	if (ret == 0) {
+		log_debug("container %.12s: config %s", spec->id, json);
 		ret = kumo_read_file(obj.path, KUMO_POD_BLOB_MAX, &blob, &blob_len, err);
+	}
 	t_compiled = kumo_now_ns();
 	if (ret == 0 && spec->log_path && *spec->log_path) {
 		autofree char *dir = xstrdup(spec->log_path);
@@ -1217,7 +1287,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 			c->partial_off = UINT64_MAX;
 			c->name = xstrdup(spec->name);
 			c->log_path = spec->log_path && *spec->log_path ? xstrdup(spec->log_path) : NULL;
-			c->stage_entry = spec->n_mounts ? xstrdup(prefix) : NULL;
+			c->stage_entry = nmounts ? xstrdup(prefix) : NULL;
 			c->listen = listen;
 			c->nlisten = nlisten;
 			listen = NULL;
@@ -1251,7 +1321,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 	strv_free(listen, nlisten);
 	strv_free(names, nnames);
 	if (ret < 0) {
-		if (spec->n_mounts) {
+		if (nmounts) {
 			pthread_mutex_lock(&p->send_lock);
 			vmm_stage_unbind(p->stage_dir, prefix, NULL);
 			pthread_mutex_unlock(&p->send_lock);
@@ -1262,8 +1332,8 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 	}
 	uint64_t t_done = kumo_now_ns();
 	if (skipped)
-		log_warn("container %.12s: %zu file mounts left out (a pod VM preopens directories; "
-			 "a file mount such as /etc/hosts cannot be a preopen)", spec->id, skipped);
+		log_warn("container %.12s: %zu mounts left out (a pod VM preopens directories, and "
+			 "every mount is a directory or a file staged in one)", spec->id, skipped);
 	log_info("container %.12s: created as cid %u in pod VM %s (object %s%s, %zu bytes; compile "
 		 "%llu us, CREATE %llu us): %s", spec->id, c->cid, p->vm_name, obj.path,
 		 obj.cache_hit ? ", cached" : "", blob_len,
@@ -1339,7 +1409,7 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 		return 0;
 	pthread_mutex_lock(&p->lock);
 	int ret = 0;
-	if (!p->dead) {
+	if (!p->dead && c->cid) { /* cid 0: released already */
 		autofree char *ack = NULL;
 		ret = command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, err);
 		autofree char *e = ret == 0 ? ack_error(ack) : NULL;
