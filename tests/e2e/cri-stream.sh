@@ -15,7 +15,7 @@
 # --transport spdy and websocket. After each part kumod has no streaming thread left
 # and as many fds as before. Prints `cri-stream: N passed, N failed`.
 set -u
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
@@ -30,7 +30,6 @@ SOCK=$T/kumo.sock
 KPID=
 SUITE=cri-stream
 CRICTL_TIMEOUT=120
-BR=kumost0
 CIDR=10.78.0.0/24
 REAL_CRICTL=${CRICTL:-$(type -P crictl || true)}
 # shellcheck source=../lib/registry.sh
@@ -209,7 +208,11 @@ head -c 1048576 /dev/urandom >"$T/img/www/f1m.bin"
 oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
 	bad "push the web image" "$(cat "$T/push.log")"
 "$BIN/kumo" push "$PODTOOL" "$REG/podtool:v1" >"$T/push.log" 2>&1 || bad "push podtool" "$(cat "$T/push.log")"
-start_kumod --vm-backend "$VM_BACKEND" --bridge "$BR" --pod-cidr "$CIDR"
+# Pods take their network from CNI (kumod's default list in a conf dir of this script's,
+# host-local's store a tmpfs of this mount namespace).
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
+at_exit 'umount -l "$T/netns" 2>/dev/null'
+start_kumod --vm-backend "$VM_BACKEND" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --pod-cidr "$CIDR"
 call "PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
 call "PullImage podtool" PullImage "{\"image\":{\"image\":\"$REG/podtool:v1\"}}"
 call "RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"web\",\"uid\":\"u2\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs\",\"port_mappings\":[{\"protocol\":\"TCP\",\"container_port\":8080}]}}"
