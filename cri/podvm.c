@@ -2,9 +2,10 @@
  * kernel alone), each container a compiled object the kernel links in and runs beside
  * the others; the host side of kernel/pod_abi.h.
  *
- * One pod VM is named "kumopod-" + the pod id's first 40 hex digits (so cri/vms.c's
- * "kumo-" names never collide) and lives in <root>/vms/<name>/ (vmm's run directory):
- * QEMU's files, control.sock (the control channel), stdout.raw (COM1: the record
+ * One pod VM is named "kumopod-" + the pod id's first 24 hex digits (so cri/vms.c's
+ * "kumo-" names never collide, and the run directory's unix sockets stay within
+ * sun_path's 108 bytes under a long root) and lives in <root>/vms/<name>/ (vmm's run
+ * directory): QEMU's files, ctl.sock (the control channel), stdout.raw (COM1: the record
  * stream), and this stage's own files:
  *   pod.json       the pod id, the next command seq, how far the record file has been
  *                  written into CRI logs (log_off), and each container's id, handle
@@ -622,10 +623,10 @@ static struct pod *pod_new(struct podvms *pv, const char *pod_id)
 {
 	struct pod *p = xzalloc(sizeof(*p));
 	snprintf(p->id, sizeof(p->id), "%s", pod_id);
-	p->vm_name = xasprintf(POD_NAME_PREFIX "%.40s", pod_id);
+	p->vm_name = xasprintf(POD_NAME_PREFIX "%.24s", pod_id);
 	p->run_dir = xasprintf("%s/%s", pv->state_dir, p->vm_name);
 	p->rec_path = xasprintf("%s/%s", p->run_dir, VMM_RAW_STDOUT);
-	p->sock_path = xasprintf("%s/control.sock", p->run_dir);
+	p->sock_path = xasprintf("%s/ctl.sock", p->run_dir);
 	p->stage_dir = xasprintf("%s/%s", pv->mounts_dir, pod_id);
 	p->sock = -1;
 	p->next_seq = 1;
@@ -940,7 +941,7 @@ static int podvm_remove_pod(struct cri_vms *s, const char *pod_id, kumo_error_t 
 			break;
 		}
 	pthread_mutex_unlock(&pv->lock);
-	autofree char *name = xasprintf(POD_NAME_PREFIX "%.40s", pod_id);
+	autofree char *name = xasprintf(POD_NAME_PREFIX "%.24s", pod_id);
 	pod_free(p);
 	return vmm_remove(pv->vmm, name, err);
 }

@@ -166,7 +166,7 @@ boot_config() {
 	local pod ctr
 	pod=$(pod_of "$1") || return 1
 	ctr=$(grep -o "container ${1:0:12}: config .*" "$T/kumod.log" | tail -1 | sed 's/^[^{]*//')
-	initrd_config "$T/root/vms/kumopod-${pod:0:40}/initrd.img" |
+	initrd_config "$T/root/vms/kumopod-${pod:0:24}/initrd.img" |
 		jq -c --argjson c "${ctr:-{\}}" '.net.listen = $c.listen |
 			.mounts = [$c.preopens[]? | select(.share != null and .guest != "/") |
 				   {path: .guest, share, readonly, entry: .path}]'

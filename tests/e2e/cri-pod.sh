@@ -61,7 +61,7 @@ call "RunPodSandbox boots the pod VM" RunPodSandbox "{\"config\":{\"metadata\":{
 POD=$(jq -r .pod_sandbox_id <<<"$OUT")
 echo "RunPodSandbox: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 PODDIR=$(echo "$T"/root/vms/kumopod-*)
-eq "one pod VM, named after the pod" "$(basename "$PODDIR")" "kumopod-${POD:0:40}"
+eq "one pod VM, named after the pod" "$(basename "$PODDIR")" "kumopod-${POD:0:24}"
 eq "its QEMU runs with one vCPU" "$(pgrep -af "qemu-system.*$PODDIR" | grep -c -- '-smp 1')" 1
 eq "its RAM: the pod's limit + the kernel's reserve + stacks (152 MiB)" \
 	"$(pgrep -af "qemu-system.*$PODDIR" | grep -o -- '-m [0-9]*' | head -1)" "-m 152"

@@ -111,7 +111,7 @@ for VMB in libvirt qemu; do
 	# The VMs: each container's own (libvirt: kumod's pod VMs need the qemu backend), or
 	# with qemu the pod VM both run in (kumod's default), which runs on while sleep3's
 	# instance ends in it.
-	if [ "$VMB" = qemu ]; then dom=kumopod-${POD:0:40} sdom=$dom; else dom=kumo-${CE:0:40} sdom=kumo-${CS:0:40}; fi
+	if [ "$VMB" = qemu ]; then dom=kumopod-${POD:0:24} sdom=$dom; else dom=kumo-${CE:0:40} sdom=kumo-${CS:0:40}; fi
 	if [ "$VMB" = qemu ]; then
 		sleep 4 # sleep3 sleeps 3 s after its first line
 		if vm_exists "$dom"; then ok "$VMB: the pod VM runs on while kumod is down"; else bad "$VMB: the pod VM runs on while kumod is down" "gone"; fi
