@@ -100,6 +100,7 @@ struct pod {
 	uint64_t rec_off;         /* record file bytes parsed */
 	uint64_t log_off;         /* output records below this offset are in the CRI logs */
 	uint64_t saved_log_off;   /* the value pod.json holds */
+	uint64_t saved_ns;        /* when pod.json was written (kumo_now_ns) */
 	uint8_t *pending;         /* an incomplete record's bytes */
 	size_t pending_len;
 	bool ready;               /* READY seen */
@@ -167,8 +168,10 @@ static int pod_save(struct pod *p, kumo_error_t *err)
 	autofree char *path = xasprintf("%s/pod.json", p->run_dir);
 	int r = kumo_write_file_replace(path, text, strlen(text), 0600, err);
 	free(text);
-	if (r == 0)
+	if (r == 0) {
 		p->saved_log_off = p->log_off;
+		p->saved_ns = kumo_now_ns();
+	}
 	return r;
 }
 
@@ -395,13 +398,16 @@ static void *pump_main(void *arg)
 		struct report *rep = NULL;
 		size_t nrep = 0;
 		pthread_mutex_lock(&p->lock);
-		bool any = pump_records(p, &rep, &nrep);
-		if (any && p->log_off != p->saved_log_off)
+		pump_records(p, &rep, &nrep);
+		/* log_off reaches pod.json at most every 100 ms (a chatty app does not write
+		 * it per line): a kill -9 repeats at most that much output in the logs. */
+		if (p->log_off != p->saved_log_off && kumo_now_ns() - p->saved_ns >= 100000000ull)
 			pod_save_or_log(p);
 		pthread_mutex_unlock(&p->lock);
 		report_all(a.pv, rep, nrep);
 		struct pollfd fds[2] = {{.fd = p->wake_fd, .events = POLLIN}, {.fd = in, .events = POLLIN}};
-		int r = poll(fds, in >= 0 ? 2 : 1, in >= 0 ? 200 : 5);
+		int r = poll(fds, in >= 0 ? 2 : 1,
+			     p->log_off != p->saved_log_off ? 100 : in >= 0 ? 200 : 5);
 		if (r > 0 && (fds[0].revents & POLLIN))
 			break;
 		if (r > 0 && in >= 0 && (fds[1].revents & POLLIN)) {

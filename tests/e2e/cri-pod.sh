@@ -11,7 +11,9 @@
 # give) with the others untouched; then kill -9 of kumod with three containers running
 # and one about to exit: after the restart the containers are still RUNNING, the exit
 # that happened meanwhile is recorded, the logs go on without a line lost or repeated,
-# and new containers start in the same VM. Prints `cri-pod: N passed, N failed`.
+# and new containers start in the same VM; a second pod whose VM is killed: each of its
+# containers exits with VMError saying the pod VM ended, the first pod untouched.
+# Prints `cri-pod: N passed, N failed`.
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
@@ -221,6 +223,29 @@ call "StopContainer after the restart" StopContainer "{\"container_id\":\"$BUSY\
 call "its status" ContainerStatus "{\"container_id\":\"$BUSY\"}"
 eq "stopped through the reopened control channel (143)" "$(jq -r .status.exit_code <<<"$OUT")" 143
 eq "still one boot" "$(boots)" 1
+
+# ---- a pod VM that dies: each of its containers exits saying so --------------------------------
+call "RunPodSandbox doomed" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"doomed\",\"uid\":\"u2\",\"namespace\":\"n\"},\"log_directory\":\"$LOGDIR/doomed\"}}"
+POD2=$(jq -r .pod_sandbox_id <<<"$OUT")
+SAVED=$POD
+POD=$POD2
+create doomed1 probe '["sleep","600000"]'
+D1=$CID
+start doomed1 "$D1"
+create doomed2 probe '["sleep","600000"]'
+D2=$CID
+start doomed2 "$D2"
+POD=$SAVED
+kill -9 "$(cat "$T/root/vms/kumopod-${POD2:0:24}/qemu.pid")"
+for c in "$D1" "$D2"; do
+	waitexit "a container of the dead pod VM" "$c"
+	eq "its reason: the VM's failure" "$(jq -r .status.reason <<<"$OUT")" VMError
+	case $(jq -r .status.message <<<"$OUT") in "the pod VM ended"*) ok "its message says the pod VM ended";;
+	*) bad "its message says the pod VM ended" "$(jq -r .status.message <<<"$OUT")";; esac
+done
+eq "the first pod's web server is not affected" "$(state "$WEB")" CONTAINER_RUNNING
+call "StopPodSandbox doomed" StopPodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
+call "RemovePodSandbox doomed" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD2\"}"
 
 # ---- the pod's end --------------------------------------------------------------------------
 call "StopPodSandbox ends the VM" StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
