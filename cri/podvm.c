@@ -128,6 +128,7 @@ struct podvms {
 struct report {
 	char id[65];
 	struct cri_vm_status st;
+	struct pod *p;  /* its pod: the container's staged mounts go with its instance */
 };
 
 static void files_unstage(struct pod *p, const char *id);
@@ -313,6 +314,7 @@ static void on_record(struct pod *p, const struct kumo_pod_rec *h, const uint8_t
 			memcpy(r->id, c->id, sizeof(r->id));
 			r->st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit = c->exit,
 						       .finished_at_ns = c->finished_ns};
+			r->p = p;
 		}
 		break;
 	default:
@@ -371,10 +373,29 @@ static bool pump_records(struct pod *p, struct report **rep, size_t *nrep)
 	return any;
 }
 
+/* Unbinds what container id staged in its pod (its instance ended or it is removed). */
+static void unstage_ctr(struct pod *p, const char *id)
+{
+	autofree char *prefix = xasprintf("%.40s-", id);
+	pthread_mutex_lock(&p->send_lock); /* serialises the staging dir's binds */
+	kumo_error_t err = NULL;
+	if (vmm_stage_unbind(p->stage_dir, prefix, &err) < 0)
+		log_warn("container %.12s: %s", id, kumo_error_msg(err));
+	kumo_error_free(&err);
+	files_unstage(p, id);
+	pthread_mutex_unlock(&p->send_lock);
+}
+
+/* Reports exits (no pod lock held); each container's staged mounts are unbound first, as
+ * a container VM's are when it ends (a CRI container never starts again). */
 static void report_all(struct podvms *pv, struct report *rep, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		cri_vms_report_exit(pv->stage, rep[i].id, &rep[i].st);
+	for (size_t i = 0; i < n; i++) {
+		if (rep[i].p)
+			unstage_ctr(rep[i].p, rep[i].id);
+		if (pv)
+			cri_vms_report_exit(pv->stage, rep[i].id, &rep[i].st);
+	}
 	free(rep);
 }
 
@@ -480,8 +501,16 @@ static int channel_write(struct pod *p, const uint8_t *b, size_t n, kumo_error_t
 {
 	if (p->sock < 0 && channel_connect(p, err) < 0)
 		return -1;
-	if (kumo_write_all(p->sock, b, n) < 0)
-		return kumo_error_errno(err, errno, "pod %.12s: write to the control channel", p->id);
+	while (n) { /* no SIGPIPE when QEMU is gone (recovery runs before the server ignores it) */
+		ssize_t w = send(p->sock, b, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return kumo_error_errno(err, w < 0 ? errno : EPIPE,
+						"pod %.12s: write to the control channel", p->id);
+		b += w;
+		n -= (size_t)w;
+	}
 	return 0;
 }
 
@@ -732,6 +761,7 @@ static void pod_died(struct pod *p, const char *why, struct report **rep, size_t
 		memcpy(r->id, c->id, sizeof(r->id));
 		r->st = (struct cri_vm_status){.state = CRI_VM_EXITED, .exit = c->exit,
 					       .finished_at_ns = c->finished_ns};
+		r->p = p;
 	}
 	pthread_cond_broadcast(&p->cond);
 }
@@ -948,8 +978,10 @@ static int podvm_remove_pod(struct cri_vms *s, const char *pod_id, kumo_error_t 
 		}
 	pthread_mutex_unlock(&pv->lock);
 	autofree char *name = xasprintf(POD_NAME_PREFIX "%.24s", pod_id);
+	/* vmm_remove first: it waits for an exit event's handler still using p. */
+	int r = vmm_remove(pv->vmm, name, err);
 	pod_free(p);
-	return vmm_remove(pv->vmm, name, err);
+	return r;
 }
 
 /* ---- containers ---------------------------------------------------------------------- */
@@ -1378,6 +1410,18 @@ static int podvm_start(struct cri_vms *s, const char *id, kumo_error_t *err)
 	return ret;
 }
 
+/* Whether the pod's VM still runs (lock may be held: only vmm's registry is asked). */
+static bool vm_alive(struct podvms *pv, struct pod *p)
+{
+	if (p->dead)
+		return false;
+	struct vmm_vm *vm = vmm_lookup(pv->vmm, p->vm_name);
+	bool alive = vm && vmm_vm_state(vm) == VMM_STATE_RUNNING;
+	if (vm)
+		vmm_vm_put(vm);
+	return alive;
+}
+
 static bool has_exited(struct pod *p, void *arg)
 {
 	(void)p;
@@ -1397,6 +1441,11 @@ static int podvm_stop(struct cri_vms *s, const char *id, int64_t timeout_s, kumo
 	if (c->start_seq && !c->exited && !p->dead) {
 		autofree char *json = xasprintf("{\"grace_ms\": %lld}", (long long)ms);
 		ret = command(p, KUMO_POD_MSG_STOP, c->cid, json, NULL, 0, NULL, NULL, NULL, err);
+		if (ret < 0 && !vm_alive(pv, p)) {
+			/* The pod VM is ending: its end stops the container (pod_died). */
+			kumo_error_free(err);
+			ret = 0;
+		}
 		if (ret == 0 && !wait_until(p, has_exited, c, (int)ms + POD_STOP_EXTRA_MS))
 			ret = kumo_error(err, KUMO_E_INTERNAL,
 					 "container `%.12s` did not end within its grace period "
@@ -1422,6 +1471,10 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 		autofree char *e = ret == 0 ? ack_error(ack) : NULL;
 		if (e)
 			ret = kumo_error(err, KUMO_E_PRECONDITION, "the pod VM refused REMOVE: %s", e);
+		if (ret < 0 && !vm_alive(pv, p)) { /* the VM ended meanwhile: nothing to remove */
+			kumo_error_free(err);
+			ret = 0;
+		}
 	}
 	if (ret == 0) {
 		for (struct pctr **pp = &p->ctrs; *pp; pp = &(*pp)->next)
@@ -1434,12 +1487,8 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 	pthread_mutex_unlock(&p->lock);
 	if (ret < 0)
 		return -1;
-	if (c->stage_entry) {
-		pthread_mutex_lock(&p->send_lock);
-		vmm_stage_unbind(p->stage_dir, c->stage_entry, NULL);
-		pthread_mutex_unlock(&p->send_lock);
-		files_unstage(p, c->id);
-	}
+	if (c->stage_entry)
+		unstage_ctr(p, c->id);
 	ctr_free(c);
 	return 0;
 }
@@ -1639,7 +1688,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	}
 	pod_save_or_log(p);
 	pthread_mutex_unlock(&p->lock);
-	free(rep); /* cri asks every container's status after this */
+	report_all(NULL, rep, nrep); /* unstaged; cri asks every container's status after this */
 	pthread_mutex_lock(&pv->lock);
 	p->next = pv->pods;
 	pv->pods = p;
