@@ -13,9 +13,18 @@ const char *cache_root(const struct builder_options *o);
 /* The object key of a module digest under the options (64 hex + NUL). */
 void cache_object_key(const char *module_digest, const struct builder_options *o, char out[65]);
 
-/* The module's digest: m->digest when it is one, else the file's (hashed now). */
-int cache_module_digest(const struct builder_module *m, char out[KUMO_DIGEST_BUF],
-			kumo_error_t *err);
+/* The module's digest: m->digest when it is one, else the file's (cache_file_digest
+ * under o's root). */
+int cache_module_digest(const struct builder_options *o, const struct builder_module *m,
+			char out[KUMO_DIGEST_BUF], kumo_error_t *err);
+
+/* The file's sha256 digest "sha256:<hex>", hashed once per version of the file: it is
+ * remembered in <root>/build/digests/<key>, key = sha256 over the file's identity
+ * (device, inode, size, mtime and ctime to the nanosecond), and read back while the
+ * file keeps that identity. A file that changes while it is hashed is not remembered;
+ * a cache that cannot be written only costs the hash next time. */
+int cache_file_digest(const char *root, const char *path, char out[KUMO_DIGEST_BUF],
+		      kumo_error_t *err);
 
 /* Refuses, before linking, any import the kernel does not provide: from the imports
  * recorded beside the object `key` when it was compiled, else (an entry of an older

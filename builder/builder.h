@@ -17,16 +17,22 @@
  *   objects/<key>.o        key = sha256 over the module's digest, kumo_compiler_id(), the
  *                          CPU target and the codegen options; the module's digest is the
  *                          one imagestore recorded (builder hashes a module only when it
- *                          is given none, as `kumo run` does);
+ *                          is given none, as `kumo run` does, and then once per version
+ *                          of the file: digests/ below);
  *   objects/<key>.imports  the module's imports, written when it was compiled, so that
  *                          linking checks them without reading the module again;
  *   images/<ikey>.elf      ikey = sha256 over the object's key and the kernel build id
- *                          (sha256 of libkumo-kernel.a and kernel.ld, computed once per
+ *                          (sha256 of libkumo-kernel.a and kernel.ld, found once per
  *                          process: a kernel rebuilt under a running kumod is seen at its
- *                          next start).
+ *                          next start);
+ *   digests/<key>          a file's sha256 digest (the kernel library's, the linker
+ *                          script's, a module's given no digest), key = sha256 over the
+ *                          file's identity (device, inode, size, mtime, ctime): each file
+ *                          is hashed once per version, not once per process.
  * Per-container data (args, env, mounts, addresses) never forces a compile or a link. A
- * warm builder_prepare computes both keys from strings and stat()s the image: it reads,
- * decodes and hashes neither the module nor the kernel library. Concurrent builds of one
+ * warm builder_prepare computes both keys from strings and stat()s: it reads, decodes
+ * and hashes neither the module nor the kernel library (a first call of a process reads
+ * the three remembered digests). Concurrent builds of one
  * key compile (and link) once under an flock per key; an entry appears only complete
  * (temp file + rename), so an interrupted build leaves nothing visible.
  *
@@ -193,8 +199,9 @@ void builder_artifact_free(struct builder_artifact *a); /* accepts NULL */
  * $KUMO_KERNEL_DIR, else <dir of the running program>/../kernel (the build tree), else
  * /usr/lib/kumo/kernel. *out is malloc'd. */
 int builder_kernel_dir(char **out, kumo_error_t *err);
-/* The kernel build id "sha256:<hex>" (over the library and the linker script), computed
- * at the first call of the process. */
+/* The kernel build id "sha256:<hex>" (over the library and the linker script), found at
+ * the first call of the process (digests remembered under $KUMO_ROOT or the default
+ * root, see digests/ above). */
 int builder_kernel_id(char out[KUMO_DIGEST_BUF], kumo_error_t *err);
 /* The accelerator probe image: the kernel linked with an empty app that never runs
  * (probe mode powers off first; kernel/boot_abi.h), from the cache. *path malloc'd;

@@ -1,5 +1,6 @@
 /* builder/cache.c - the compile cache: one object per (module digest, compiler,
- * CPU, options), with the module's imports recorded beside it. */
+ * CPU, options), with the module's imports recorded beside it; file digests remembered
+ * by the file's identity. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -41,15 +42,72 @@ static bool is_digest(const char *d)
 	return strspn(d + 7, "0123456789abcdef") == 64;
 }
 
-int cache_module_digest(const struct builder_module *m, char out[KUMO_DIGEST_BUF],
-			kumo_error_t *err)
+int cache_module_digest(const struct builder_options *o, const struct builder_module *m,
+			char out[KUMO_DIGEST_BUF], kumo_error_t *err)
 {
 	if (is_digest(m->digest)) {
 		memcpy(out, m->digest, KUMO_DIGEST_BUF);
 		return 0;
 	}
-	if (kumo_sha256_file(m->path, out, NULL, err) < 0)
+	if (cache_file_digest(cache_root(o), m->path, out, err) < 0)
 		return kumo_error_wrap(err, "module");
+	return 0;
+}
+
+/* ---- file digests, remembered by the file's identity ------------------------------ */
+
+/* The key of a file's identity: what changes whenever its bytes do (a write moves mtime
+ * and ctime, a replacement the inode; ctime cannot be set back by utimes). */
+static void identity_key(const struct stat *st, char out[65])
+{
+	autofree char *material = xasprintf(
+		"kumo-file-identity-v1\n%llu %llu %lld %lld.%09ld %lld.%09ld\n",
+		(unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+		(long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		(long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	char d[KUMO_DIGEST_BUF];
+	kumo_sha256(material, strlen(material), d);
+	memcpy(out, d + 7, 65);
+}
+
+static bool same_identity(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int cache_file_digest(const char *root, const char *path, char out[KUMO_DIGEST_BUF],
+		      kumo_error_t *err)
+{
+	struct stat before, after;
+	if (stat(path, &before) < 0) /* the hash says why, in its usual words */
+		return kumo_sha256_file(path, out, NULL, err);
+	char key[65];
+	identity_key(&before, key);
+	autofree char *entry = xasprintf("%s/build/digests/%s", root, key);
+	char buf[KUMO_DIGEST_BUF + 1];
+	autoclose int fd = open(entry, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	if (n == KUMO_DIGEST_BUF - 1) {
+		buf[n] = 0;
+		if (is_digest(buf)) {
+			memcpy(out, buf, KUMO_DIGEST_BUF);
+			return 0;
+		}
+	}
+	if (kumo_sha256_file(path, out, NULL, err) < 0)
+		return -1;
+	/* Remembered only when the file did not change while it was read. */
+	if (stat(path, &after) < 0 || !same_identity(&before, &after))
+		return 0;
+	autofree char *dir = xasprintf("%s/build/digests", root);
+	kumo_error_t werr = NULL;
+	if (kumo_mkdir_p(dir, 0755, &werr) < 0 ||
+	    kumo_write_file_atomic(entry, out, KUMO_DIGEST_BUF - 1, 0644, &werr) < 0)
+		log_debug("build cache: digest of `%s` not remembered: %s", path,
+			  kumo_error_msg(werr));
+	kumo_error_free(&werr);
 	return 0;
 }
 
@@ -204,7 +262,7 @@ int builder_compile(const struct builder_options *opts, const struct builder_mod
 	uint64_t t0 = kumo_now_ns();
 	struct builder_options o = opts ? *opts : (struct builder_options){0};
 	memset(res, 0, sizeof(*res));
-	if (cache_module_digest(m, res->module_digest, err) < 0)
+	if (cache_module_digest(&o, m, res->module_digest, err) < 0)
 		return -1;
 	cache_object_key(res->module_digest, &o, res->key);
 

@@ -51,15 +51,17 @@ int builder_kernel_dir(char **out, kumo_error_t *err)
 	return found < 0 ? -1 : 0;
 }
 
-/* The kernel's id: sha256 over the digests of the library and the linker script. */
-static int kernel_id(const char *dir, char out[KUMO_DIGEST_BUF], kumo_error_t *err)
+/* The kernel's id: sha256 over the digests of the library and the linker script, each
+ * hashed once per version of the file (cache_file_digest under root), not per process. */
+static int kernel_id(const char *root, const char *dir, char out[KUMO_DIGEST_BUF],
+		     kumo_error_t *err)
 {
 	static const char *files[] = {"libkumo-kernel.a", "kernel.ld"};
 	char cat[2 * 71];
 	for (size_t i = 0; i < 2; i++) {
 		autofree char *p = xasprintf("%s/%s", dir, files[i]);
 		char d[KUMO_DIGEST_BUF];
-		if (kumo_sha256_file(p, d, NULL, err) < 0)
+		if (cache_file_digest(root, p, d, err) < 0)
 			return kumo_error_wrap(err, "kernel id");
 		memcpy(cat + 71 * i, d, 71);
 	}
@@ -67,20 +69,21 @@ static int kernel_id(const char *dir, char out[KUMO_DIGEST_BUF], kumo_error_t *e
 	return 0;
 }
 
-/* The kernel this process links with: found and hashed once (a failure is not kept:
- * the next call looks again). */
+/* The kernel this process links with: found and identified once (a failure is not
+ * kept: the next call looks again); root is the build cache the digests are kept in. */
 static pthread_mutex_t kernel_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *kernel_dir_once;
 static char kernel_id_once[KUMO_DIGEST_BUF];
 
-static int kernel_of_process(char **dir, char id[KUMO_DIGEST_BUF], kumo_error_t *err)
+static int kernel_of_process(const char *root, char **dir, char id[KUMO_DIGEST_BUF],
+			     kumo_error_t *err)
 {
 	int ret = 0;
 	pthread_mutex_lock(&kernel_lock);
 	if (!kernel_dir_once) {
 		char *d = NULL;
 		ret = builder_kernel_dir(&d, err);
-		if (ret == 0 && (ret = kernel_id(d, kernel_id_once, err)) == 0)
+		if (ret == 0 && (ret = kernel_id(root, d, kernel_id_once, err)) == 0)
 			kernel_dir_once = d;
 		else
 			free(d);
@@ -96,7 +99,7 @@ static int kernel_of_process(char **dir, char id[KUMO_DIGEST_BUF], kumo_error_t 
 
 int builder_kernel_id(char out[KUMO_DIGEST_BUF], kumo_error_t *err)
 {
-	return kernel_of_process(NULL, out, err);
+	return kernel_of_process(cache_root(NULL), NULL, out, err);
 }
 
 /* Runs ld; its stderr goes into the error message. */
@@ -163,14 +166,14 @@ int cache_kernel_image(const struct builder_options *o, const struct builder_mod
 		       bool *image_hit, kumo_error_t *err)
 {
 	char kid[KUMO_DIGEST_BUF], digest[KUMO_DIGEST_BUF], okey[65];
-	if (cache_module_digest(m, digest, err) < 0)
+	if (cache_module_digest(o, m, digest, err) < 0)
 		return -1;
 	cache_object_key(digest, o, okey);
 	const char *root = cache_root(o);
 	*object_hit = *image_hit = false;
 	kumo_error_t kerr = NULL;
 	char *path = NULL;
-	if (kernel_of_process(NULL, kid, &kerr) == 0) {
+	if (kernel_of_process(root, NULL, kid, &kerr) == 0) {
 		autofree char *material = xasprintf("kumo-build-image-v1\n%s\n%s\n", okey, kid);
 		char ikey[KUMO_DIGEST_BUF];
 		kumo_sha256(material, strlen(material), ikey);
@@ -199,7 +202,7 @@ int cache_kernel_image(const struct builder_options *o, const struct builder_mod
 		goto out;
 	}
 	if (builder_compile(o, &(struct builder_module){m->path, digest}, &obj, err) < 0 ||
-	    kernel_of_process(&kdir, kid, err) < 0 || kumo_mkdir_p(dir, 0755, err) < 0)
+	    kernel_of_process(root, &kdir, kid, err) < 0 || kumo_mkdir_p(dir, 0755, err) < 0)
 		goto out;
 	struct link_job job = {kdir, obj.path};
 	if (cache_produce_once(path, lock_path, link_to, &job, image_hit, err) < 0)

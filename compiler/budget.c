@@ -1,20 +1,25 @@
-/* compiler/budget.c - the compile budget: one module's compile in a child process with
- * RLIMIT_CPU, RLIMIT_AS and a wall-clock deadline, so a module that makes LLVM work for
- * minutes or eat gigabytes ends as an error, not as an exhausted node.
+/* compiler/budget.c - the compile budget and the compile worker: one module's compile in
+ * a child process, with RLIMIT_CPU, RLIMIT_AS and a wall-clock deadline when a budget is
+ * set, so a module that makes LLVM work for minutes or eat gigabytes ends as an error,
+ * not as an exhausted node.
  *
- * Why a fresh exec and not a bare fork: kumod compiles on several threads at once, and a
- * child forked from one of them inherits every LLVM and libc lock another thread held at
- * that instant; it could hang forever on one. The child is /proc/self/exe started again
- * with KUMO_COMPILE_WORKER=1: a constructor here notices it before main() runs, compiles
- * the request it finds on fd 3 (a memfd: options, limits, output path, module), writes
- * its verdict on fd 4 and exits, so every program linking the compiler is its own worker
- * and nothing needs to be installed or found. Its stderr comes back on a pipe; it is read
- * to tell a memory budget hit ("out of memory" from LLVM or xmalloc) from a crash.
+ * The child is a fresh exec, never a bare fork: kumod compiles on several threads at
+ * once, and a child forked from one of them inherits every LLVM and libc lock another
+ * thread held at that instant; it could hang forever on one. Which program is started is
+ * codegen.h's choice: a program that links the code generator starts itself again
+ * (/proc/self/exe, so a unit test needs nothing installed), one that does not (kumo,
+ * kumod) starts kumo-compile, for every compile. Either way it runs with
+ * KUMO_COMPILE_WORKER=1 and argv[0] "kumo-compile-worker": a constructor here notices it
+ * before main() runs, compiles the request it finds on fd 3 (a memfd: options, limits,
+ * the caller's compiler id, output path, module), writes its verdict on fd 4 and exits.
+ * A worker of another compiler build refuses the request (its objects would land in the
+ * cache under the caller's compiler id). Its stderr comes back on a pipe; it is read to
+ * tell a memory budget hit ("out of memory" from LLVM or xmalloc) from a crash.
  *
- * Cost on a normal compile: one fork+exec of the running program and its dynamic
- * linking (libLLVM included), measured in README "Limits and hardening". Sanitizer
- * builds reserve terabytes of shadow memory at start, so RLIMIT_AS is not set there (the
- * CPU budget and the deadline still are). */
+ * Cost on a normal compile: one fork+exec of the worker and its dynamic linking
+ * (libLLVM included), measured in README "Limits and hardening". Sanitizer builds
+ * reserve terabytes of shadow memory at start, so RLIMIT_AS is not set there (the CPU
+ * budget and the deadline still are). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +33,7 @@
 #include <time.h>
 
 #include "compiler/budget.h"
+#include "compiler/codegen.h"
 #include "compiler/compiler.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -42,7 +48,7 @@
 #endif
 
 #define WORKER_ENV "KUMO_COMPILE_WORKER"
-#define REQ_MAGIC 0x6b756d6f62756467ull /* "kumobudg" */
+#define REQ_MAGIC 0x6b756d6f62756468ull /* "kumobudh": with the compiler id */
 #define FD_REQ 3
 #define FD_RES 4
 #define WORKER_ARGV0 "kumo-compile-worker"
@@ -54,6 +60,7 @@ bool budget_in_worker;
 /* The request, as laid out in the memfd: this header, then cpu, out_path, the module. */
 struct req {
 	uint64_t magic;
+	char compiler_id[128]; /* the caller's kumo_compiler_id(), NUL-terminated */
 	struct kumo_compile_limits limits;
 	int32_t opt_level;
 	int32_t bounds_checks;
@@ -109,7 +116,18 @@ __attribute__((constructor)) static void worker_main(int argc, char **argv)
 	memcpy(&q, p, sizeof(q));
 	uint64_t need = sizeof(q) + (uint64_t)q.cpu_len + q.path_len + q.wasm_len;
 	if (q.magic != REQ_MAGIC || need != (uint64_t)st.st_size) {
-		worker_reply(0, KUMO_E_INTERNAL, "compile worker: malformed request");
+		worker_reply(0, KUMO_E_INTERNAL, "compile worker: malformed request (a worker of "
+						 "another kumo build?)");
+		_exit(1);
+	}
+	q.compiler_id[sizeof(q.compiler_id) - 1] = 0;
+	if (strcmp(q.compiler_id, kumo_compiler_id()) != 0) {
+		char msg[400];
+		snprintf(msg, sizeof(msg),
+			 "the compile worker is another build of the compiler (`%s`, the caller is "
+			 "`%s`): install kumo-compile from the caller's build", kumo_compiler_id(),
+			 q.compiler_id);
+		worker_reply(0, KUMO_E_INTERNAL, msg);
 		_exit(1);
 	}
 	const char *cpu = (const char *)p + sizeof(q);
@@ -161,6 +179,7 @@ static int request_fd(const uint8_t *wasm, size_t len, const struct kumo_compile
 			.cpu_len = (uint32_t)strlen(cpu),
 			.path_len = (uint32_t)strlen(out_path),
 			.wasm_len = len};
+	snprintf(q.compiler_id, sizeof(q.compiler_id), "%s", kumo_compiler_id());
 	if (write_all(fd, &q, sizeof(q)) < 0 || write_all(fd, cpu, q.cpu_len) < 0 ||
 	    write_all(fd, out_path, q.path_len) < 0 || write_all(fd, wasm, len) < 0) {
 		int e = errno;
@@ -191,10 +210,13 @@ static bool drain(int fd, char *buf, size_t *len, size_t cap, bool keep_tail)
 	return true;
 }
 
+/* What a worker out of address space says: LLVM, xmalloc, libstdc++, or the dynamic
+ * loader when RLIMIT_AS leaves no room to map libLLVM at all. */
 static bool mentions_oom(const char *s)
 {
 	return strstr(s, "out of memory") || strstr(s, "Allocation failed") ||
-	       strstr(s, "bad_alloc") || strstr(s, "Cannot allocate memory");
+	       strstr(s, "bad_alloc") || strstr(s, "Cannot allocate memory") ||
+	       strstr(s, "failed to map segment from shared object");
 }
 
 int budget_compile(const uint8_t *wasm, size_t len, const struct kumo_compile_options *opts,
@@ -204,6 +226,9 @@ int budget_compile(const uint8_t *wasm, size_t len, const struct kumo_compile_op
 	const struct kumo_compile_limits *lim = kumo_compile_limits();
 	uint64_t cpu_s, mem_mb;
 	budget_for(lim, len, &cpu_s, &mem_mb);
+	const char *worker = codegen_worker_program(err);
+	if (!worker)
+		return -1;
 	int req = request_fd(wasm, len, opts, out_path, err);
 	if (req < 0)
 		return -1;
@@ -255,10 +280,14 @@ int budget_compile(const uint8_t *wasm, size_t len, const struct kumo_compile_op
 			setrlimit(RLIMIT_AS, &as_rl);
 		signal(SIGXCPU, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve("/proc/self/exe", argv, envp);
-		static const char msg[] = "cannot exec /proc/self/exe as the compile worker\n";
-		ssize_t wr = write(2, msg, sizeof(msg) - 1);
-		(void)wr;
+		execve(worker, argv, envp);
+		static const char msg[] = "cannot exec the compile worker `";
+		ssize_t w1 = write(2, msg, sizeof(msg) - 1);
+		ssize_t w2 = write(2, worker, strlen(worker));
+		ssize_t w3 = write(2, "`\n", 2);
+		(void)w1;
+		(void)w2;
+		(void)w3;
 		_exit(127);
 	}
 	int fork_errno = errno;

@@ -22,7 +22,7 @@
  *
  * The compile budget bounds the work LLVM does for one module: with compile_cpu_seconds
  * or compile_memory_mb set, kumo_compile_file() runs the compile in a child process (a
- * fresh exec of the running program, see compiler/budget.c) with RLIMIT_CPU and
+ * fresh exec of a compile worker, see compiler/budget.c) with RLIMIT_CPU and
  * RLIMIT_AS, and a wall-clock deadline of 4x the CPU budget + 10 s; a child stopped by
  * one of them is the error "compile budget exceeded: ..." naming the key. Both budgets
  * grow with the module: limit = base + per-MiB x the module's size in MiB (rounded up),
@@ -121,7 +121,9 @@ int kumo_validate(const uint8_t *wasm, size_t len, kumo_error_t *err);
 /* Compiles to an object file at out_path (written atomically). info may be NULL;
  * when given, free it with kumo_compile_info_free(). Under a compile budget (the
  * current limits' compile_cpu_seconds or compile_memory_mb set) the work happens in a
- * child process (see struct kumo_compile_limits). */
+ * child process (see struct kumo_compile_limits); in a program linked with
+ * libkumo-compiler-client.a (kumo, kumod: no LLVM) it always does, in the worker
+ * program kumo-compile (compiler/codegen.h). */
 int kumo_compile_file(const uint8_t *wasm, size_t len, const struct kumo_compile_options *opts,
 		      const char *out_path, struct kumo_compile_info *info, kumo_error_t *err);
 

@@ -1,5 +1,5 @@
 /* compiler/emit.h - private interface between the lowering files (emit_*.c, descriptor.c,
- * target.c, compile.c): the per-module and per-function lowering state.
+ * target.c, codegen.c): the per-module and per-function lowering state.
  *
  * Lowering walks each function body once, keeping an explicit operand stack of LLVM
  * values and a control stack of blocks (labels become basic blocks with phi nodes).
@@ -16,6 +16,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "compiler/abi.h"
+#include "compiler/codegen.h"
 #include "compiler/compiler.h"
 #include "compiler/module.h"
 #include "compiler/reader.h"
@@ -128,7 +129,7 @@ struct emit_fn {
 	struct wasm_arena *arena;    /* per-function scratch */
 };
 
-/* --- compile.c / emit_function.c --- */
+/* --- codegen.c / emit_function.c --- */
 int emit_function(struct emit_module *em, uint32_t func_idx, struct wasm_arena *arena,
 		  kumo_error_t *err);
 /* The native LLVM type of a Wasm value type. */
@@ -137,11 +138,6 @@ LLVMTypeRef emit_valtype(struct emit_module *em, wasm_valtype t);
 LLVMTypeRef emit_fn_type(struct emit_module *em, const struct wasm_functype *ft);
 /* Applies the attributes every generated function needs (noredzone, nounwind...). */
 void emit_fn_attrs(struct emit_module *em, LLVMValueRef fn);
-/* abi.h's sig string ("iiii_i"), malloc'd. */
-char *emit_sig(const struct wasm_functype *ft);
-/* Fills info->nimports/imports from a decoded module (imports.c). */
-struct kumo_compile_info;
-void compile_info_fill_imports(const struct wasm_module *m, struct kumo_compile_info *info);
 
 /* Operand stack. */
 void fn_push(struct emit_fn *f, LLVMValueRef v);
@@ -217,13 +213,7 @@ int emit_descriptor(struct emit_module *em, kumo_error_t *err);
 /* Checks that the LLVM mirror of the descriptor structs matches abi.h (0 or -1). */
 int descriptor_check_layout(LLVMTargetDataRef td, kumo_error_t *err);
 
-/* --- compile.c --- */
-/* KUMO_SYM_EXPORT_PREFIX + enc(name), malloc'd. */
-char *emit_export_symbol(const char *name, size_t len);
-
 /* --- target.c --- */
-/* 1 when `cpu` names an x86-64 CPU kumo accepts for --cpu. */
-int target_cpu_valid(const char *cpu);
 int target_machine_create(const char *cpu, int opt_level, LLVMTargetMachineRef *out,
 			  kumo_error_t *err);
 int target_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level, kumo_error_t *err);

@@ -43,32 +43,6 @@ void emit_fn_attrs(struct emit_module *em, LLVMValueRef fn)
 		LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, em->attr_tune);
 }
 
-static char sig_letter(wasm_valtype t)
-{
-	switch (t) {
-	case KUMO_T_I32: return KUMO_SIG_I32;
-	case KUMO_T_I64: return KUMO_SIG_I64;
-	case KUMO_T_F32: return KUMO_SIG_F32;
-	case KUMO_T_F64: return KUMO_SIG_F64;
-	case KUMO_T_FUNCREF: return KUMO_SIG_FUNCREF;
-	case KUMO_T_V128: return KUMO_SIG_V128;
-	default: return KUMO_SIG_EXTERNREF;
-	}
-}
-
-char *emit_sig(const struct wasm_functype *ft)
-{
-	char *s = xmalloc((size_t)ft->nparams + ft->nresults + 2);
-	size_t k = 0;
-	for (uint32_t i = 0; i < ft->nparams; i++)
-		s[k++] = sig_letter(ft->params[i]);
-	s[k++] = '_';
-	for (uint32_t i = 0; i < ft->nresults; i++)
-		s[k++] = sig_letter(ft->results[i]);
-	s[k] = '\0';
-	return s;
-}
-
 /* ------------------------------------------------------------------------- */
 
 void fn_push(struct emit_fn *f, LLVMValueRef v)

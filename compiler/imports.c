@@ -1,7 +1,9 @@
 /* compiler/imports.c - a module's imports as the builder needs them: names and the
  * undefined symbols the compiled object will reference (abi.h naming). */
+#include <string.h>
+
 #include "compiler/compiler.h"
-#include "compiler/emit.h"
+#include "compiler/codegen.h"
 #include "compiler/frontend.h"
 
 void compile_info_fill_imports(const struct wasm_module *m, struct kumo_compile_info *info)

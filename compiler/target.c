@@ -43,31 +43,6 @@ int target_machine_create(const char *cpu, int opt_level, LLVMTargetMachineRef *
 	return 0;
 }
 
-/* Does LLVM know this CPU name? (An unknown one silently means "generic".) */
-int target_cpu_valid(const char *cpu)
-{
-	pthread_once(&init_once, init_llvm);
-	LLVMTargetRef target;
-	char *msg = NULL;
-	if (LLVMGetTargetFromTriple(KUMO_TRIPLE, &target, &msg)) {
-		LLVMDisposeMessage(msg);
-		return 0;
-	}
-	/* x86-64 micro-architecture levels and the common names. */
-	static const char *const known[] = {
-		"x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "generic", "native",
-		"nehalem", "westmere", "sandybridge", "ivybridge", "haswell", "broadwell",
-		"skylake", "skylake-avx512", "cascadelake", "icelake-server", "icelake-client",
-		"sapphirerapids", "alderlake", "znver1", "znver2", "znver3", "znver4",
-		"btver2", "goldmont", "tremont", "cooperlake", "tigerlake", "rocketlake",
-		"emeraldrapids", "graniterapids", "meteorlake", "raptorlake", "znver5",
-	};
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(cpu, known[i]) == 0)
-			return 1;
-	return 0;
-}
-
 int target_optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level, kumo_error_t *err)
 {
 	char passes[32];

@@ -207,6 +207,15 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 		else if (strcmp(key, "stream_token_ttl_ms") == 0 && json_is_integer(v) &&
 			 json_integer_value(v) > 0 && json_integer_value(v) <= 3600000)
 			cfg->stream_token_ttl_ms = (int)json_integer_value(v);
+		else if (strcmp(key, "socket_group") == 0 && is_str)
+			set_str(&cfg->socket_group, s);
+		else if (strcmp(key, "jail") == 0 && json_is_boolean(v))
+			cfg->jail = json_is_true(v);
+		else if (strcmp(key, "jail_user") == 0 && is_str)
+			set_str(&cfg->jail_user, s);
+		else if (strcmp(key, "jail_memory_overhead_mib") == 0 && json_is_integer(v) &&
+			 json_integer_value(v) >= 1 && json_integer_value(v) <= 65536)
+			cfg->jail_memory_overhead_mib = (int)json_integer_value(v);
 		else if (strcmp(key, "log_level") == 0 && is_str)
 			r = check_choice("config log_level", s, levels, err) < 0 ? -1
 			    : (set_str(&cfg->log_level, s), 0);
@@ -279,6 +288,7 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->kumo_handlers[0] = xstrdup(CRI_DEFAULT_KUMO_HANDLER);
 	cfg->workers = 8;
 	cfg->shutdown_grace_ms = 10000;
+	cfg->jail = true;
 	cfg->insecure_registries = xzalloc(sizeof(char *));
 	cfg->limits = KUMO_COMPILE_LIMITS_DEFAULT;
 	*show_version = false;
@@ -313,7 +323,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--pod-cidr", "--accel", "--host-network",
 							 "--stream-address", "--stream-token-ttl-ms",
 							 "--downstream-endpoint", "--kumo-handlers",
-							 "--default-runtime", "--pod-vm", NULL};
+							 "--default-runtime", "--socket-group",
+							 "--jail", "--pod-vm", NULL};
 		bool limit = strncmp(name, "--", 2) == 0 && strchr(name + 2, '_') == NULL &&
 			     is_limit_key(name + 2);
 		bool known = limit;
@@ -331,6 +342,14 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 				return -1;
 		} else if (strcmp(name, "--socket") == 0)
 			set_str(&cfg->socket, val);
+		else if (strcmp(name, "--socket-group") == 0)
+			set_str(&cfg->socket_group, val);
+		else if (strcmp(name, "--jail") == 0) {
+			if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0)
+				return kumo_error(err, KUMO_E_INVALID, "--jail `%s`: want on or off",
+						  val);
+			cfg->jail = strcmp(val, "on") == 0;
+		}
 		else if (strcmp(name, "--root") == 0)
 			set_str(&cfg->root, val);
 		else if (strcmp(name, "--cni-conf-dir") == 0)
@@ -409,6 +428,8 @@ void cri_config_clear(struct cri_config *cfg)
 	free(cfg->root);
 	free(cfg->backend);
 	free(cfg->vm_backend);
+	free(cfg->socket_group);
+	free(cfg->jail_user);
 	free(cfg->accel);
 	free(cfg->log_level);
 	free(cfg->cni_conf_dir);

@@ -62,6 +62,13 @@ struct cri_config {
 				    * (default {"kumo"}) */
 	char *default_runtime;     /* "downstream" (default) or "kumo": where pods naming no
 				    * runtime (empty handler, no annotation) run */
+	char *socket_group;        /* the CRI socket's group (mode 0660, owner root), NULL:
+				    * root's */
+	bool jail;                 /* QEMU jailed (default): its own user, a cgroup per VM
+				    * (vmm/vmm.h "The jail around QEMU"); false: as root */
+	char *jail_user;           /* QEMU's user, NULL: VMM_JAIL_USER */
+	int jail_memory_overhead_mib; /* QEMU's allowance above guest RAM in its cgroup, 0:
+				    * VMM_JAIL_MEMORY_OVERHEAD_MIB */
 };
 
 /* Fills defaults, then the JSON file `path` (missing file is fine unless `required`),

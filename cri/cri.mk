@@ -41,13 +41,17 @@ $(LIB_CRI): $(CRI_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# What the real stages link (cri/images.c, cri/pod_network.c, cri/vms.c).
+# What the real stages link (cri/images.c, cri/pod_network.c, cri/vms.c): the tests'
+# programs with the compiler in-process (LLVM), kumod with the compile worker's client
+# (compiler/compiler.mk: it never loads libLLVM, build/bin/kumo-compile compiles).
 CRI_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_VMM) $(LIB_COMPILER) $(LIB_COMMON)
 CRI_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(VMM_LDLIBS) $(LIBS_LLVM) -lcrypto
+KUMOD_BACKEND_LIBS := $(LIB_IMAGESTORE) $(LIB_BUILDER) $(LIB_VMM) $(LIB_COMPILER_CLIENT) $(LIB_COMMON)
+KUMOD_BACKEND_LDLIBS := $(IMAGESTORE_LDLIBS) $(VMM_LDLIBS) -lcrypto
 
-$(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(CRI_BACKEND_LIBS)
+$(BUILD)/bin/kumod: $(BUILD)/host/cri/kumod.o $(LIB_CRI) $(KUMOD_BACKEND_LIBS) | $(BUILD)/bin/kumo-compile
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(CRI_BACKEND_LIBS) $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS) -lpthread -lm
+	$(CC) $(HOST_LDFLAGS) -o $@ $< $(LIB_CRI) $(KUMOD_BACKEND_LIBS) $(CRI_LDLIBS) $(KUMOD_BACKEND_LDLIBS) -lpthread -lm
 
 PROGRAMS += $(BUILD)/bin/kumod
 
@@ -56,10 +60,12 @@ KUMO_CLI_SRCS := $(filter-out cri/cli/hostrun.c,$(wildcard cri/cli/*.c))
 # accel_choice and config are shared with kumod (they live in LIB_CRI too).
 KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/cri/accel_choice.o \
 	$(BUILD)/host/cri/config.o
-KUMO_CLI_LIBS := $(LIB_BUILDER) $(LIB_IMAGESTORE) $(LIB_VMM) $(LIB_HOSTED) $(LIB_COMPILER) $(LIB_COMMON)
-$(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
+# No LLVM: compiles run in build/bin/kumo-compile (compiler/compiler.mk), so `kumo run`
+# of a cached app never loads libLLVM.
+KUMO_CLI_LIBS := $(LIB_BUILDER) $(LIB_IMAGESTORE) $(LIB_VMM) $(LIB_HOSTED) $(LIB_COMPILER_CLIENT) $(LIB_COMMON)
+$(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) | $(BUILD)/bin/kumo-compile
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) $(LIBS_LLVM) -lpthread -lm
+	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) -lpthread -lm
 PROGRAMS += $(BUILD)/bin/kumo
 
 # kumo-hostrun: `kumo run --host` without the compiler (precompiled .o/.so only).

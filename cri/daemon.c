@@ -8,7 +8,9 @@
 static const char usage[] =
 	"usage: %s [options]\n"
 	"  --config PATH             configuration file (default " CRI_DEFAULT_CONFIG ")\n"
-	"  --socket PATH             CRI socket (default " CRI_DEFAULT_SOCKET ")\n"
+	"  --socket PATH             CRI socket (default " CRI_DEFAULT_SOCKET ", mode 0660)\n"
+	"  --socket-group GROUP      the CRI socket's group (default root's)\n"
+	"  --jail on|off             QEMU as its own user in a cgroup per VM (default on)\n"
 	"  --root DIR                state directory (default " CRI_DEFAULT_ROOT ")\n"
 	"  --insecure-registry HOST  allow plain HTTP for HOST (repeatable; `*` for all)\n"
 	"  --vm-backend qemu|libvirt how VMs run (default " CRI_DEFAULT_VM_BACKEND ")\n"

@@ -42,8 +42,7 @@ int cri_downstream_grpc_code(int status)
 	return -1;
 }
 
-/* The socket path of "unix:///p", "unix:/p", "unix:p" or "/p"; NULL for other targets. */
-static char *unix_path_of(const char *endpoint)
+char *cri_downstream_unix_path(const char *endpoint)
 {
 	if (endpoint[0] == '/')
 		return xstrdup(endpoint);
@@ -82,7 +81,7 @@ int cri_downstream_new(const char *endpoint, struct cri_downstream **out, kumo_e
 {
 	if (!endpoint || !*endpoint)
 		endpoint = CRI_DOWNSTREAM_DEFAULT_ENDPOINT;
-	autofree char *path = unix_path_of(endpoint);
+	autofree char *path = cri_downstream_unix_path(endpoint);
 	if (path && (!*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)))
 		return kumo_error(err, KUMO_E_INVALID, "downstream endpoint `%s`: bad socket path",
 				  endpoint);

@@ -54,6 +54,10 @@
 /* The gRPC code in a CRI_E_DOWNSTREAM status, or -1 when `status` is not one. */
 int cri_downstream_grpc_code(int status);
 
+/* The socket path of "unix:///p", "unix:/p", "unix:p" or "/p" (malloc'd); NULL for other
+ * gRPC targets. */
+char *cri_downstream_unix_path(const char *endpoint);
+
 struct cri_downstream;
 
 /* Opens a client for `endpoint` ("unix:///path", "unix:/path", a bare "/path", or any

@@ -4,6 +4,19 @@
 
 #include "cri/runtime.h"
 
+struct cri_auth rt_auth_of(const Runtime__V1__AuthConfig *a)
+{
+	struct cri_auth auth = {0};
+	if (a) {
+		auth.username = a->username;
+		auth.password = a->password;
+		auth.auth = a->auth;
+		auth.identity_token = a->identity_token;
+		auth.registry_token = a->registry_token;
+	}
+	return auth;
+}
+
 static char **strv_dup(char **v, size_t *n)
 {
 	*n = 0;
@@ -106,14 +119,7 @@ cri_pull_image(struct cri_runtime *rt, const ProtobufCMessage *req,
 	const Runtime__V1__PullImageRequest *r = (const void *)req;
 	if (!r->image || !*r->image->image)
 		return kumo_error(err, KUMO_E_INVALID, "PullImage needs image.image");
-	struct cri_auth auth = {0};
-	if (r->auth) {
-		auth.username = r->auth->username;
-		auth.password = r->auth->password;
-		auth.auth = r->auth->auth;
-		auth.identity_token = r->auth->identity_token;
-		auth.registry_token = r->auth->registry_token;
-	}
+	struct cri_auth auth = rt_auth_of(r->auth);
 	struct cri_images *im = rt->backend->images;
 	autofree char *id = NULL;
 	uint64_t t0 = kumo_now_ns();

@@ -592,14 +592,7 @@ static int route_image(struct cri_runtime *rt, const struct cri_call *c, uint8_t
 	 * cannot ask (unreachable, reached through the downstream's mirrors, its own
 	 * credentials) is the downstream's to pull from. */
 	const Runtime__V1__PullImageRequest *r = (const void *)c->in;
-	struct cri_auth auth = {0};
-	if (r->auth) {
-		auth.username = r->auth->username;
-		auth.password = r->auth->password;
-		auth.auth = r->auth->auth;
-		auth.identity_token = r->auth->identity_token;
-		auth.registry_token = r->auth->registry_token;
-	}
+	struct cri_auth auth = rt_auth_of(r->auth);
 	struct cri_images *im = rt->backend->images;
 	bool wasm = false;
 	autofree char *what = NULL;
@@ -1006,18 +999,6 @@ static void adopt(struct cri_runtime *rt)
 	runtime__v1__list_containers_response__free_unpacked(ctrs, NULL);
 }
 
-/* The socket path of a unix endpoint, NULL for other gRPC targets. */
-static char *sock_of(const char *endpoint)
-{
-	if (endpoint[0] == '/')
-		return xstrdup(endpoint);
-	if (strncmp(endpoint, "unix://", 7) == 0)
-		return xstrdup(endpoint + 7);
-	if (strncmp(endpoint, "unix:", 5) == 0)
-		return xstrdup(endpoint + 5);
-	return NULL;
-}
-
 int cri_runtime_route(struct cri_runtime *rt, const struct cri_routing *cfg, kumo_error_t *err)
 {
 	size_t n = 0;
@@ -1038,7 +1019,7 @@ int cri_runtime_route(struct cri_runtime *rt, const struct cri_routing *cfg, kum
 	}
 	struct cri_router *ro = xzalloc(sizeof(*ro));
 	ro->endpoint = xstrdup(ep);
-	ro->sock = sock_of(ep);
+	ro->sock = cri_downstream_unix_path(ep);
 	ro->dir = xasprintf("%s/routes", rt->root);
 	ro->default_kumo = cfg->default_kumo;
 	ro->events = EVENTS_UNKNOWN;

@@ -127,6 +127,10 @@ static inline char *pbs(const char *s) { return xstrdup(s ? s : ""); }
 /* True if every key/value of `selector` (a map field as JSON) is in `labels`. */
 bool rt_labels_match(json_t *labels, json_t *selector);
 
+/* A pull's credentials as the image stage takes them (a NULL AuthConfig: none); the
+ * strings stay the request's. */
+struct cri_auth rt_auth_of(const Runtime__V1__AuthConfig *a);
+
 /* Emits one event that is already encoded (the downstream's, republished) to every
  * GetContainerEvents subscriber. */
 void rt_emit_raw(struct cri_runtime *rt, const uint8_t *msg, size_t len);

@@ -2,6 +2,7 @@
  * completion-queue poller, a pool of workers for unary calls, server streaming for
  * GetContainerEvents, and graceful shutdown on SIGTERM (VMs keep running). */
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -502,6 +503,16 @@ int cri_server_run(const struct cri_config *cfg, struct cri_runtime *rt, kumo_er
 
 	if (prepare_socket(cfg->socket, err) < 0)
 		return -1;
+	/* Who may connect: root, and the socket's group (mode 0660). */
+	gid_t group = 0;
+	if (cfg->socket_group && *cfg->socket_group) {
+		struct group gr, *grp = NULL;
+		char buf[4096];
+		if (getgrnam_r(cfg->socket_group, &gr, buf, sizeof(buf), &grp) != 0 || !grp)
+			return kumo_error(err, KUMO_E_INVALID, "socket group `%s` does not exist",
+					  cfg->socket_group);
+		group = gr.gr_gid;
+	}
 	grpc_init();
 	struct srv s = {0};
 	s.rt = rt;
@@ -526,6 +537,11 @@ int cri_server_run(const struct cri_config *cfg, struct cri_runtime *rt, kumo_er
 		return kumo_error(err, KUMO_E_IO, "cannot listen on `%s`", cfg->socket);
 	}
 	grpc_server_start(s.server);
+	/* Made with the umask's mode (0755 for root's usual 022: nobody else can connect
+	 * meanwhile), then given to its group, then opened to it. */
+	if (group && chown(cfg->socket, (uid_t)-1, group) < 0)
+		log_error("chown `%s` to group `%s`: %s (only root can connect)", cfg->socket,
+			  cfg->socket_group, strerror(errno));
 	if (chmod(cfg->socket, 0660) < 0)
 		log_warn("chmod 0660 `%s`: %s", cfg->socket, strerror(errno));
 

@@ -435,6 +435,41 @@ static bool pod_is_ready(const char *pod_id, void *ctx)
 	return ready;
 }
 
+/* A kumod killed inside CreateContainer can leave a VM made (QEMU started, paused) whose
+ * container record was never written: nobody could ever stop it. The VM stage keeps each
+ * VM's run directory as <root>/vms/kumo-<the container id's first 40 hex digits>
+ * (cri/vms.c); one that no container record owns is removed through the stage, which
+ * ends its QEMU and unbinds its mounts. Runs before any call is served. */
+static void sweep_unrecorded_vms(struct cri_runtime *rt)
+{
+	autofree char *dir = xasprintf("%s/vms", rt->root);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *hex = e->d_name + 5;
+		if (strncmp(e->d_name, "kumo-", 5) != 0 || strlen(hex) != 40 ||
+		    strspn(hex, "0123456789abcdef") != 40)
+			continue;
+		bool owned = false;
+		for (struct cri_ctr *c = rt->ctrs; c && !owned; c = c->next)
+			owned = strncmp(c->id, hex, 40) == 0;
+		if (owned)
+			continue;
+		/* The stage names VMs and mount entries by the id's first 40 digits only. */
+		char id[CRI_ID_LEN + 1];
+		snprintf(id, sizeof(id), "%s%024d", hex, 0);
+		log_warn("state: vm `%s` has no container record (kumod was killed while creating "
+			 "it): removing it", e->d_name);
+		kumo_error_t err = NULL;
+		if (rt->backend->vms->ops->remove(rt->backend->vms, id, &err) < 0)
+			log_warn("vm `%s`: %s", e->d_name, kumo_error_msg(err));
+		kumo_error_free(&err);
+	}
+	closedir(d);
+}
+
 int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_runtime **out,
 		    kumo_error_t *err)
 {
@@ -459,15 +494,26 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 		rt->pod_cidr = xstrdup(jstr(j, "pod_cidr"));
 		json_decref(j);
 	}
-	/* Containers whose pod vanished are orphans: drop their records. */
+	/* Containers whose pod vanished (its record was removed, or set aside as broken)
+	 * are orphans nobody can reach through CRI: their records are set aside too, for
+	 * whoever looks into it, and their VMs (if any still runs) end, never left behind. */
 	for (struct cri_ctr *c = rt->ctrs, *next; c; c = next) {
 		next = c->next;
-		if (!rt_pod_by_id(rt, c->pod_id)) {
-			log_warn("container %.12s: its pod %.12s is gone; forgetting it", c->id,
-				 c->pod_id);
-			rt_delete_ctr(rt, c);
-		}
+		if (rt_pod_by_id(rt, c->pod_id))
+			continue;
+		autofree char *path = xasprintf("%s/containers/%s.json", root, c->id);
+		autofree char *aside = xasprintf("%s.broken", path);
+		log_error("state: container %.12s: its pod %.12s has no record; its VM is ended "
+			  "and its record moved aside as `%s`", c->id, c->pod_id, aside);
+		kumo_error_t rerr = NULL;
+		if (backend->vms->ops->remove(backend->vms, c->id, &rerr) < 0)
+			log_warn("container %.12s: %s", c->id, kumo_error_msg(rerr));
+		kumo_error_free(&rerr);
+		if (rename(path, aside) < 0 && errno != ENOENT)
+			log_warn("rename `%s`: %s", path, strerror(errno));
+		rt_delete_ctr(rt, c);
 	}
+	sweep_unrecorded_vms(rt);
 	backend->vms->on_exit_ctx = rt;
 	__atomic_store_n(&backend->vms->on_exit, on_vm_exit, __ATOMIC_RELEASE);
 	/* Re-attach: ask the backend where each live container's VM is now. Nobody else

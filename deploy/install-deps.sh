@@ -29,6 +29,8 @@ PACKAGES=(
 	# the downstream runtime of a mixed node (and its tests): containerd + runc, Debian's
 	# CNI plugins (/usr/lib/cni), busybox-static and procps (pgrep) for the Linux test images
 	containerd runc containernetworking-plugins busybox-static procps
+	# the one-node-cluster tier (tests/e2e/cluster.sh): the cluster's store
+	etcd-server
 	# end-to-end test scripts read JSON answers; deploy tests parse the Kubernetes manifests
 	jq python3-yaml
 )
@@ -70,3 +72,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 	for p in "${missing[@]}"; do [ "$p" = __update__ ] || pkgs+=("$p"); done
 	[ ${#pkgs[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 fi
+
+# The user QEMU runs as under kumod's jail.
+bash "$(dirname "$0")/qemu-user.sh"

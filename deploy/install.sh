@@ -38,9 +38,11 @@
 #                        (default: none; the script says kubelet must be restarted)
 #
 # What it lays down (P = prefix):
-#   P/lib/kumo/bin/{kumo,kumod,kumo-crictl}   the programs
-#   P/bin/{kumo,kumod,kumo-crictl}            symlinks to them: kumo finds its kernel
-#                                             library at <real exe>/../kernel
+#   P/lib/kumo/bin/{kumo,kumod,kumo-crictl,kumo-compile}  the programs (kumo-compile: the
+#                                             compile worker kumo and kumod start)
+#   P/bin/{kumo,kumod,kumo-crictl,kumo-compile}  symlinks to them: kumo finds its kernel
+#                                             library at <real exe>/../kernel, and
+#                                             kumo-compile beside <real exe>
 #   P/lib/kumo/kernel/{libkumo-kernel.a,kernel.ld}  what `kumo build` and kumod link with
 #   P/lib/kumo/{install.sh,start-libvirtd.sh} this script (for --uninstall) and the
 #                                             libvirtd starter for nodes without systemd
@@ -58,7 +60,7 @@ set -euo pipefail
 
 SOCKET=/run/kumo/kumo.sock
 ENDPOINT=unix://$SOCKET
-PROGRAMS=(kumo kumod kumo-crictl)
+PROGRAMS=(kumo kumod kumo-crictl kumo-compile)
 KERNEL_FILES=(libkumo-kernel.a kernel.ld)
 # Pod networks: the tap (tun), the CNI plugins' bridge, veth, NAT and iptables matches,
 # the bandwidth plugin's shaping, and the redirect between the CNI interface and the tap
@@ -70,8 +72,8 @@ MODULES=(tun bridge br_netfilter nf_nat iptable_nat xt_MASQUERADE xt_addrtype ve
 # plugins pods get their network from (/usr/lib/cni) and the iptables they run.
 # tests/deploy checks this against the programs' NEEDED.
 RUNTIME_PACKAGES=(libllvm19 libgrpc29 libprotobuf-c1 libjansson4 libcurl4 libarchive13
-	libssl3 libvirt0 libnl-route-3-200 qemu-system-x86 binutils containernetworking-plugins
-	iptables tini)
+	libssl3 libvirt0 libnl-route-3-200 libmicrohttpd12 zlib1g qemu-system-x86 binutils
+	containernetworking-plugins iptables tini)
 # The plugins kumo's default network list runs.
 CNI_PLUGINS=(bridge host-local portmap loopback)
 CNI_CONF_DIR=/etc/cni/net.d
@@ -279,8 +281,8 @@ kumo_pods_left() {
 qemu_conf() {
 	cat <<-'EOF'
 	# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=on)
-	user = "root"
-	group = "root"
+	user = "kumo-qemu"
+	group = "kumo-qemu"
 	security_driver = "none"
 	dynamic_ownership = 0
 	namespaces = [ ]
@@ -367,6 +369,20 @@ install_deps() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# The user QEMU runs as under kumod's jail (kumo.json "jail_user"), in the kvm group:
+# what deploy/qemu-user.sh does, idempotently.
+ensure_qemu_user() {
+	local user=kumo-qemu
+	getent group kvm >/dev/null || groupadd --system kvm
+	getent group "$user" >/dev/null || groupadd --system "$user"
+	getent passwd "$user" >/dev/null ||
+		useradd --system --gid "$user" --groups kvm --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$user"
+	if [ -c /dev/kvm ] && [ "$(stat -c %G /dev/kvm)" != kvm ]; then
+		chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+	fi
+}
+
 check_runtime() { # warns about what the node lacks; DESTDIR installs skip it
 	local f miss
 	for f in "${PROGRAMS[@]}"; do
@@ -428,6 +444,7 @@ do_install() {
 	mkdir -p "$D$STATE"
 	for p in "${todo[@]}"; do record_set dir "$p"; done
 	[ $deps -eq 0 ] || [ -n "$D" ] || install_deps
+	[ -n "$D" ] || ensure_qemu_user
 	local tmp; tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' RETURN
 	local f

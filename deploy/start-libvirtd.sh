@@ -54,8 +54,9 @@ write_conf() {
 	local tmp; tmp=$(mktemp "$CONF.XXXXXX")
 	{
 		echo "# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=$TUNING)"
-		echo 'user = "root"'
-		echo 'group = "root"'
+		# QEMU unprivileged (kumo's jail, vmm/vmm.h): deploy/qemu-user.sh's user.
+		echo 'user = "kumo-qemu"'
+		echo 'group = "kumo-qemu"'
 		# Each line measured by `make bench-vmm` (tests/bench/bench-vmm.sh, EACH=1).
 		local lines=(
 			'security_driver = "none"'   # no DAC/AppArmor relabelling passes
@@ -86,6 +87,11 @@ start() {
 	getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 	getent passwd libvirt-qemu >/dev/null ||
 		useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	# The user QEMU runs as (qemu.conf below), as deploy/qemu-user.sh makes it.
+	getent group kumo-qemu >/dev/null || groupadd --system kumo-qemu
+	getent passwd kumo-qemu >/dev/null ||
+		useradd --system --gid kumo-qemu --groups kvm --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin kumo-qemu
 	if [ -e /dev/kvm ]; then
 		chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
 	fi

@@ -76,8 +76,8 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 # vmm/ (the unit tests that boot the PVH fixture find it beside them:
 # $(BUILD)/tests/support/pvh-fixture.elf, below).
 VMM_TEST_LIBS := $(LIB_VMM) $(LIB_COMMON)
-$(foreach t,crilog xml qemu accel cni podnet stage,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
-$(foreach t,crilog xml qemu accel cni podnet stage,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage jail,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage jail,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
 # cri/ (the runtime on the fake stages)
 CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
 TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
@@ -190,12 +190,14 @@ $(STREAM_CLIENT): $(BUILD)/host/tests/e2e/stream_client.o $(STREAM_CLIENTLIB_O) 
 	$(CC) $(HOST_LDFLAGS) -o $@ $< $(STREAM_CLIENTLIB_O) $(LIB_CRI) $(LIB_COMMON) $(CRI_LDLIBS) -lpthread
 E2E_PROGRAMS := $(DOWNSTREAM_CHECK) $(VMM_LIBVIRT_TEST) $(STREAM_CLIENT)
 # The real-kubelet tier (kubelet.sh) runs when $KUBELET (or kubelet on PATH) is there,
-# else skips; the registry tier needs Debian's docker-registry, skopeo, node, python3.
-E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/imagestore-registry.sh \
+# else skips; the one-node-cluster tier (cluster.sh) likewise with $KUBE_BIN (or the
+# Kubernetes binaries on PATH) and Debian's etcd; the registry tier needs Debian's
+# docker-registry, skopeo, node, python3.
+E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/kumo-start-path.sh tests/e2e/imagestore-registry.sh \
 	tests/e2e/vmm-libvirt.sh tests/e2e/cni-podnet.sh tests/e2e/cri-e2e.sh \
 	tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh \
-	tests/e2e/cri-restart.sh tests/e2e/cri-pod.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
-	tests/e2e/kubelet.sh tests/e2e/kubelet-volumes.sh tests/e2e/kubelet-mixed.sh tests/e2e/cri-downstream.sh tests/e2e/cri-mixed.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
+	tests/e2e/cri-restart.sh tests/e2e/cri-pod.sh tests/e2e/cri-jail.sh tests/e2e/cri-faults.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
+	tests/e2e/kubelet.sh tests/e2e/kubelet-volumes.sh tests/e2e/kubelet-mixed.sh tests/e2e/cluster.sh tests/e2e/cri-downstream.sh tests/e2e/cri-mixed.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
 	tests/e2e/deploy-manifests.sh
 
 # ---- fuzz, spectest -----------------------------------------------------------------------
@@ -215,6 +217,13 @@ include tests/linux/linux.mk
 TEST_SCRIPTS := $(UNIT_SCRIPTS) $(FUZZ_SCRIPTS) $(SPECTEST_SCRIPTS) $(GUEST_SCRIPTS) $(E2E_SCRIPTS)
 test-prereqs: all unit-tests apps net-apps linux-images $(SUPPORT_PROGRAMS) $(GUEST_BUILDS) \
 	$(E2E_PROGRAMS) $(FUZZ_PROGRAMS) $(SPECTEST_BIN) $(WAT2BIN_BIN)
+
+# The fault tests at the issue's sizes (tests/e2e/cri-faults.sh, FULL=1: 20 running
+# ticker pods and 5 being created, kumod kill -9'd 10 times, 150 lines each; make test
+# runs its fast version).
+.PHONY: test-faults
+test-faults: test-prereqs
+	FULL=1 bash tests/run-tests.sh "" tests/e2e/cri-faults.sh
 
 test: deps
 	$(MAKE) test-prereqs

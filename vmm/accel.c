@@ -309,8 +309,10 @@ static void probe(const struct vmm_accel_probe *p, const char *qemu, struct vmm_
 	}
 	autofree char *run_dir = xasprintf("%s/vm", dir);
 	autofree char *name = xasprintf("kumo-probe-%d", (int)getpid());
+	/* No jail: the probe boots kumo's own kernel in probe mode, no tenant's code, and
+	 * runs before any VM (and from places the jail's user cannot reach, in tests). */
 	struct vmm_config vc = {.backend = VMM_BACKEND_QEMU, .qemu_binary = qemu,
-				.accel = VMM_ACCEL_KVM, .dev_kvm = p->dev_kvm};
+				.accel = VMM_ACCEL_KVM, .dev_kvm = p->dev_kvm, .jail_off = true};
 	struct vmm_spec spec = {.name = name, .kernel = p->kernel,
 				.cmdline = KUMO_BOOT_CMDLINE_PROBE,
 				.memory_mib = VMM_MEMORY_FLOOR_MIB, .vcpus = 1, .run_dir = run_dir,

@@ -42,6 +42,24 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* Saves how far the CRI log got: the bytes read, less an unfinished line still held in
+ * memory (the guest's UART writes a line a byte at a time, so one often straddles two
+ * reads). A kumod killed now loses that memory; the next owner reads the line again
+ * from its start, so it is neither lost nor cut. */
+static void save_offsets(struct vmm_console *c)
+{
+	if (c->offsets_fd < 0)
+		return;
+	size_t pending[2];
+	vmm_crilog_pending(c->log, pending);
+	uint64_t saved[2];
+	for (int s = 0; s < 2; s++)
+		saved[s] = c->off[s] - (pending[s] <= c->off[s] ? pending[s] : c->off[s]);
+	if (pwrite(c->offsets_fd, saved, sizeof(saved), 0) < 0)
+		log_debug("vmm: vm `%s`: saving console offsets: %s", c->vm->spec.name,
+			  strerror(errno));
+}
+
 /* Delivers everything new in the raw files. Returns true when bytes arrived. */
 static bool pump_locked(struct vmm_console *c)
 {
@@ -68,9 +86,8 @@ static bool pump_locked(struct vmm_console *c)
 			}
 		}
 	}
-	if (got && c->offsets_fd >= 0 && pwrite(c->offsets_fd, c->off, sizeof(c->off), 0) < 0)
-		log_debug("vmm: vm `%s`: saving console offsets: %s", c->vm->spec.name,
-			  strerror(errno));
+	if (got)
+		save_offsets(c);
 	return got;
 }
 
@@ -105,6 +122,7 @@ static void *pump_thread(void *arg)
 			if (c->log && vmm_crilog_flush(c->log, false, &err) < 0)
 				kumo_error_free(&err);
 			c->partial_pending = false;
+			save_offsets(c); /* that part of the line is in the file now */
 			pthread_mutex_unlock(&c->lock);
 			continue;
 		}

@@ -141,6 +141,12 @@ int vmm_crilog_reopen(struct vmm_crilog *log, kumo_error_t *err)
 	return 0;
 }
 
+void vmm_crilog_pending(const struct vmm_crilog *log, size_t pending[2])
+{
+	for (int s = 0; s < 2; s++)
+		pending[s] = log ? log->plen[s] : 0;
+}
+
 void vmm_crilog_drop_partial(struct vmm_crilog *log, size_t dropped[2])
 {
 	for (int s = 0; s < 2; s++) {

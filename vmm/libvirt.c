@@ -153,8 +153,17 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int det
 	if (!vm)
 		return 0;
 	if (event == VIR_DOMAIN_EVENT_STOPPED) {
+		const struct vmm_jail *j = &vmm->jail;
 		if (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
 			vmm_vm_set_error(vm, "the guest panicked (pvpanic)");
+		else if (detail == VIR_DOMAIN_EVENT_STOPPED_FAILED && vmm_jail_oom_killed(j, vm->spec.name))
+			vmm_vm_set_error(vm, "QEMU was killed by the kernel's OOM killer: its cgroup's "
+					 "memory limit is %llu MiB (guest RAM %u MiB + %u MiB for QEMU)",
+					 (unsigned long long)(vmm_jail_memory_limit(j, &vm->spec) >> 20),
+					 vm->spec.memory_mib, j->overhead_mib);
+		else if (detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
+			vmm_vm_set_error(vm, "QEMU (pid %d) died: killed or crashed (libvirt: the "
+					 "emulator failed)", (int)vmm_vm_pid(vm));
 		vmm_vm_gone(vm);
 		vmm_vm_put(vm);
 		return 0;
@@ -380,6 +389,25 @@ static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 	virConnectPtr c = get_conn(vm->vmm, err);
 	if (!c)
 		return -1;
+	/* The jail (vmm.h): QEMU runs as qemu.conf's user (deploy/start-libvirtd.sh), reads
+	 * the run directory through its group, and joins the VM's memory and pids cgroups
+	 * while it is still paused. */
+	const struct vmm_jail *j = &vm->vmm->jail;
+	int granted = vmm_jail_hand_run_dir(j, vm->spec.run_dir, err);
+	autofree char *raw = xasprintf("%s/" VMM_RAW_EXIT, vm->spec.run_dir);
+	const char *paths[] = {vm->spec.kernel, vm->spec.initrd, raw};
+	for (size_t i = 0; granted == 0 && i < sizeof(paths) / sizeof(paths[0]); i++)
+		granted = vmm_jail_grant_path(j, paths[i], err);
+	for (size_t i = 0; granted == 0 && i < 2; i++)
+		granted = paths[i] ? vmm_jail_check_readable(j, paths[i], err) : 0;
+	for (size_t i = 0; granted == 0 && i < vm->spec.nshares; i++) {
+		autofree char *in = xasprintf("%s/.", vm->spec.shares[i].host_path);
+		granted = vmm_jail_grant_path(j, in, err);
+	}
+	if (granted < 0) {
+		virConnectClose(c);
+		return kumo_error_wrap(err, "vm `%s`", vm->spec.name);
+	}
 	autofree char *xml = vmm_domain_xml(&vm->spec, vm->vmm->accel);
 	virDomainPtr d = virDomainCreateXML(c, xml, VIR_DOMAIN_START_PAUSED);
 	if (!d) {
@@ -391,6 +419,24 @@ static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 	pthread_mutex_lock(&vm->lock);
 	vm->pid = pid;
 	pthread_mutex_unlock(&vm->lock);
+	if (j->on) {
+		int procs[2];
+		size_t n = 0;
+		int rc = vmm_jail_cgroup_create(j, &vm->spec, true, procs, &n, err);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			close(procs[i]);
+		if (rc < 0 || pid <= 0 ||
+		    vmm_jail_cgroup_join(j, vm->spec.name, true, pid, err) < 0) {
+			if (rc == 0 && pid <= 0)
+				kumo_error(err, KUMO_E_INTERNAL, "vm `%s`: no qemu pid from libvirt",
+					   vm->spec.name);
+			virDomainDestroy(d);
+			virDomainFree(d);
+			virConnectClose(c);
+			vmm_jail_cgroup_remove(j, vm->spec.name);
+			return -1;
+		}
+	}
 	virDomainFree(d);
 	virConnectClose(c);
 	return 0;

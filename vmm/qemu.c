@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <linux/capability.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -21,6 +23,7 @@
 #include <jansson.h>
 
 #include "kernel/boot_abi.h"
+#include "podnet.h"
 #include "vmm_backend.h"
 
 extern char **environ;
@@ -30,7 +33,13 @@ extern char **environ;
 #define VMM_CPU_MODEL "Nehalem"
 #define QMP_FD 3
 #define TAP_FD 4 /* vmm_net_attach.fd in QEMU */
-#define RUN_DIR_FD 5 /* in QEMU: its run_dir, so the socket path stays short */
+#define RUN_DIR_FD 5 /* in QEMU: its run_dir (paths below it need no search permission above) */
+#define QMP2_FD 6    /* in QEMU: the listening socket of the re-attach monitor */
+#define KERNEL_FD 7  /* in QEMU: the kernel image */
+#define INITRD_FD 8  /* in QEMU: the initrd */
+#define CTL_FD 9     /* in QEMU: the listening control socket of a pod VM */
+#define STR(x) #x
+#define XSTR(x) STR(x)
 #define QMP_SOCKET "qmp.sock"
 #define PID_FILE "qemu.pid"
 
@@ -81,6 +90,9 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	push(&a, xstrdup("-display"));
 	push(&a, xstrdup("none"));
 	push(&a, xstrdup("-no-reboot"));
+	/* QEMU's own seccomp filter (vmm.h "The jail around QEMU"). */
+	push(&a, xstrdup("-sandbox"));
+	push(&a, xstrdup(VMM_QEMU_SANDBOX));
 	/* A guest panic (kernel/boot_abi.h: pvpanic after the panic record) pauses the
 	 * VM; the monitor thread sees GUEST_PANICKED and ends it. */
 	push(&a, xstrdup("-device"));
@@ -181,6 +193,8 @@ struct qemu_vm {
 	bool child;           /* we spawned it (reap it), or re-attached to it */
 	int pidfd;            /* QEMU's pidfd, -1: none (then the waiter blocks in waitpid) */
 	int stop_fd;          /* eventfd: release() tells the waiter to let go */
+	int cg_procs[2];      /* the jail's cgroup.procs files QEMU joins (the monitor thread,
+			       * before the handshake: QEMU is paused, no guest code ran), -1 */
 };
 
 static int pidfd_of(pid_t pid)
@@ -200,6 +214,7 @@ static struct qemu_vm *qemu_vm_new(struct vmm_vm *vm)
 	q->qmp = -1;
 	q->pidfd = -1;
 	q->stop_fd = eventfd(0, EFD_CLOEXEC);
+	q->cg_procs[0] = q->cg_procs[1] = -1;
 	pthread_mutex_init(&q->cmd_lock, NULL);
 	pthread_mutex_init(&q->send_lock, NULL);
 	pthread_mutex_init(&q->lock, NULL);
@@ -485,6 +500,26 @@ static int wait_ready(struct vmm_vm *vm, kumo_error_t *err)
 	return kumo_error(err, KUMO_E_INTERNAL, "qemu did not start: %s", why);
 }
 
+/* Moves QEMU (all its threads) into the VM's cgroups while it builds its machine,
+ * paused (-S): off the create's path, since a v1 memory cgroup's attach waits for an
+ * RCU grace period (8-30 ms here). vmm_start waits for the handshake after it, so no
+ * guest instruction runs outside them; a QEMU that cannot join is ended. */
+static void join_cgroups(struct vmm_vm *vm)
+{
+	struct qemu_vm *q = vm->priv;
+	pid_t pid = vmm_vm_pid(vm);
+	char text[24];
+	int len = snprintf(text, sizeof(text), "%d", (int)pid);
+	for (int i = 0; i < 2; i++) {
+		if (q->cg_procs[i] < 0)
+			continue;
+		if (pid > 0 && write(q->cg_procs[i], text, (size_t)len) != len)
+			vmm_vm_fail(vm, "qemu cannot join its cgroup: %s", strerror(errno));
+		close(q->cg_procs[i]);
+		q->cg_procs[i] = -1;
+	}
+}
+
 static void *monitor_main(void *arg)
 {
 	struct vmm_vm *vm = arg;
@@ -492,6 +527,8 @@ static void *monitor_main(void *arg)
 	pthread_mutex_lock(&q->lock);
 	bool starting = q->ready == 0;
 	pthread_mutex_unlock(&q->lock);
+	if (starting)
+		join_cgroups(vm);
 	if (starting)
 		handshake(vm);
 	char line[4096];
@@ -540,6 +577,12 @@ static void *waiter(void *arg)
 		vmm_vm_set_error(vm, "qemu did not start: %s", why);
 	}
 	/* QEMU died on its own: say how (used only when there is no exit record). */
+	const struct vmm_jail *j = &vm->vmm->jail;
+	if (!killed && vmm_jail_oom_killed(j, vm->spec.name))
+		vmm_vm_set_error(vm, "QEMU was killed by the kernel's OOM killer: its cgroup's "
+				 "memory limit is %llu MiB (guest RAM %u MiB + %u MiB for QEMU)",
+				 (unsigned long long)(vmm_jail_memory_limit(j, &vm->spec) >> 20),
+				 vm->spec.memory_mib, j->overhead_mib);
 	if (!killed && (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status)))) {
 		autofree char *log = xasprintf("%s/qemu.log", vm->spec.run_dir);
 		autofree char *first = vmm_qemu_first_error(log);
@@ -549,6 +592,14 @@ static void *waiter(void *arg)
 			vmm_vm_set_error(vm, "QEMU was killed by signal %d", WTERMSIG(status));
 		else
 			vmm_vm_set_error(vm, "QEMU exited with status %d", WEXITSTATUS(status));
+	} else if (!killed && !q->child) {
+		/* A re-attached QEMU is not our child: its status is unknown, not zero. */
+		pthread_mutex_lock(&vm->lock);
+		bool asked = vm->stop_requested;
+		pthread_mutex_unlock(&vm->lock);
+		if (!asked)
+			vmm_vm_set_error(vm, "QEMU (pid %d, re-attached) ended on its own: killed "
+					 "or crashed", (int)pid);
 	}
 	vmm_vm_gone(vm);
 	return NULL;
@@ -573,101 +624,337 @@ static char *qemu_log_tail(const char *run_dir)
 	return s;
 }
 
+/* What the forked child does before it execs QEMU (async-signal-safe steps only). */
+struct launch {
+	const char *path;      /* QEMU's resolved executable */
+	char **argv;
+	int log_fd;            /* QEMU's stdout and stderr */
+	int cwd_fd;            /* its working directory (the run directory), -1: ours */
+	int fds[8][2];         /* {source (>= 10, close-on-exec), target in QEMU} */
+	size_t nfds;
+	bool drop;             /* become jail's user */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[1];       /* supplementary: kvm */
+	size_t ngroups;
+	uint64_t caps;         /* ambient capabilities kept across the drop (shares) */
+};
+
+enum launch_step { STEP_SETUP = 1, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CAPS, STEP_EXEC };
+
+static const char *const step_names[] = {
+	[STEP_SETUP] = "set up its fds",
+	[STEP_GROUPS] = "set its groups", [STEP_GID] = "set its gid",
+	[STEP_UID] = "set its uid", [STEP_CAPS] = "keep its 9p capabilities",
+	[STEP_EXEC] = "exec",
+};
+
+static _Noreturn void launch_child(const struct launch *l, int status_fd)
+{
+	int step = STEP_SETUP;
+	/* The parent's handlers must not run here (this child shares its memory until the
+	 * exec): every handled signal goes back to its default before any is unblocked. */
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN)
+			signal(sig, SIG_DFL);
+	}
+	static const int deflt[] = {SIGINT, SIGTERM, SIGPIPE, SIGHUP};
+	for (size_t i = 0; i < sizeof(deflt) / sizeof(deflt[0]); i++)
+		signal(deflt[i], SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its own process group: the terminal's Ctrl-C goes to the caller, who stops it. */
+	setpgid(0, 0);
+	int nul = open("/dev/null", O_RDONLY);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(l->log_fd, 1) < 0 || dup2(l->log_fd, 2) < 0)
+		goto fail;
+	for (size_t i = 0; i < l->nfds; i++)
+		if (dup2(l->fds[i][0], l->fds[i][1]) < 0)
+			goto fail;
+	/* QEMU works in its run directory: /proc/<pid>/cwd says whose VM it is. */
+	if (l->cwd_fd >= 0 && fchdir(l->cwd_fd) < 0)
+		goto fail;
+	if (l->drop) {
+		/* Raw system calls: only this process changes credentials, no library
+		 * broadcast to threads that are not here. */
+		if (l->caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			goto fail;
+		step = STEP_GROUPS;
+		if (syscall(SYS_setgroups, l->ngroups, l->groups) < 0)
+			goto fail;
+		step = STEP_GID;
+		if (syscall(SYS_setresgid, l->gid, l->gid, l->gid) < 0)
+			goto fail;
+		step = STEP_UID;
+		if (syscall(SYS_setresuid, l->uid, l->uid, l->uid) < 0)
+			goto fail;
+		if (l->caps) {
+			step = STEP_CAPS;
+			struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+			struct __user_cap_data_struct d[2] = {{0}};
+			d[0].effective = d[0].permitted = d[0].inheritable = (uint32_t)l->caps;
+			d[1].effective = d[1].permitted = d[1].inheritable = (uint32_t)(l->caps >> 32);
+			if (syscall(SYS_capset, &h, d) < 0)
+				goto fail;
+			for (int c = 0; c < 64; c++)
+				if ((l->caps >> c & 1) &&
+				    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+					goto fail;
+		}
+	}
+	step = STEP_EXEC;
+	execve(l->path, l->argv, environ);
+fail:;
+	int rep[2] = {step, errno};
+	if (write(status_fd, rep, sizeof(rep)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* Forks and execs QEMU as l says; fails (naming the step) when the child could not get
+ * as far as exec. */
+static int launch(const struct launch *l, pid_t *out, kumo_error_t *err)
+{
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0)
+		return kumo_error_errno(err, errno, "spawn `%s`: pipe", l->path);
+	/* vfork: this thread waits until the child execs; the child shares our memory
+	 * meanwhile (a fork would copy kumod's page tables: ~10 ms). No signal may be
+	 * handled in the child before it reset the handlers. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = vfork();
+	if (pid == 0)
+		launch_child(l, sp[1]);
+	int e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return kumo_error_errno(err, e, "spawn `%s`: vfork", l->path);
+	}
+	close(sp[1]);
+	int rep[2];
+	ssize_t n;
+	while ((n = read(sp[0], rep, sizeof(rep))) < 0 && errno == EINTR)
+		;
+	close(sp[0]);
+	if (n == (ssize_t)sizeof(rep)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		const char *step = rep[0] > 0 && rep[0] <= STEP_EXEC ? step_names[rep[0]] : "start";
+		if (rep[0] == STEP_GID || rep[0] == STEP_UID || rep[0] == STEP_GROUPS)
+			return kumo_error_errno(err, rep[1], "spawn `%s` as uid %d: %s", l->path,
+						(int)l->uid, step);
+		return kumo_error_errno(err, rep[1], "spawn `%s`: %s", l->path, step);
+	}
+	*out = pid;
+	return 0;
+}
+
+/* A unix socket listening at <dir fd>/name (a path of any length), for QEMU to serve. */
+static int listen_at(int dirfd, const char *dir, const char *name, kumo_error_t *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, name);
+	autoclose int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return kumo_error_errno(err, errno, "socket for `%s/%s`", dir, name);
+	unlinkat(dirfd, name, 0);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
+		return kumo_error_errno(err, errno, "listen on `%s/%s`", dir, name);
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	if (high < 0)
+		return kumo_error_errno(err, errno, "listen on `%s/%s`", dir, name);
+	return high;
+}
+
+/* An fd of path at 10 or above (never clobbered by the child's dup2 targets). */
+static int open_high(const char *path, int flags, kumo_error_t *err)
+{
+	autoclose int fd = open(path, flags | O_CLOEXEC);
+	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	if (high < 0)
+		return kumo_error_errno(err, errno, "open `%s`", path);
+	return high;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+/* CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID (vmm.h). */
+#define SHARE_CAPS                                                                         \
+	((1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH) |  \
+	 (1ull << CAP_FOWNER) | (1ull << CAP_FSETID))
+
 static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 {
 	struct qemu_vm *q = qemu_vm_new(vm);
 	q->child = true;
+	const struct vmm_jail *j = &vm->vmm->jail;
+	const char *run_dir = vm->spec.run_dir;
+	/* Every fd handed to QEMU, at 10 or above until the child moves it to its place. */
+	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+	enum { F_QMP, F_LOG, F_DIR, F_TAP, F_QMP2, F_KERNEL, F_INITRD, F_CTL };
+	struct launch l = {0};
+	char **argv = NULL;
+	autofree char *path = NULL, *logp = xasprintf("%s/qemu.log", run_dir);
+	autofree char *extra_copy = NULL, *pidfile = NULL, *pidtext = NULL;
+	pid_t pid = 0;
+	int rc = -1;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return kumo_error_errno(err, errno, "qmp socketpair");
 	q->qmp = sv[0];
-	autofree char *logp = xasprintf("%s/qemu.log", vm->spec.run_dir);
-	autoclose int logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (logfd < 0) {
-		close(sv[1]);
-		return kumo_error_errno(err, errno, "create `%s`", logp);
+	fds[F_QMP] = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+	close(sv[1]);
+	if (fds[F_QMP] < 0) {
+		kumo_error_errno(err, errno, "qmp socketpair");
+		goto out;
 	}
-	/* Above every fd the spawn actions write (as the tap's below), so none clobbers it. */
-	autoclose int dir0 = open(vm->spec.run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	autoclose int dirfd = dir0 < 0 ? -1 : fcntl(dir0, F_DUPFD_CLOEXEC, 10);
-	if (dirfd < 0) {
-		close(sv[1]);
-		return kumo_error_errno(err, errno, "open `%s`", vm->spec.run_dir);
+	if ((fds[F_LOG] = open_high(logp, O_WRONLY | O_CREAT | O_TRUNC, err)) < 0 ||
+	    (fds[F_DIR] = open_high(run_dir, O_PATH | O_DIRECTORY, err)) < 0)
+		goto out;
+	if (vmm_jail_hand_run_dir(j, run_dir, err) < 0)
+		goto out;
+	/* QEMU opens no path of its own but through these fds: /proc/self/fd/N/... of the
+	 * run directory (no search permission needed above it), the kernel and initrd. */
+	struct vmm_spec js = vm->spec;
+	struct vmm_net_attach jnet;
+	js.run_dir = "/proc/self/fd/" XSTR(RUN_DIR_FD);
+	/* QEMU re-opens them through /proc/self/fd, which checks the files' own modes. */
+	if (vmm_jail_check_readable(j, vm->spec.kernel, err) < 0 ||
+	    (vm->spec.initrd && vmm_jail_check_readable(j, vm->spec.initrd, err) < 0))
+		goto out;
+	if ((fds[F_KERNEL] = open_high(vm->spec.kernel, O_RDONLY, err)) < 0)
+		goto out;
+	js.kernel = "/proc/self/fd/" XSTR(KERNEL_FD);
+	if (vm->spec.initrd) {
+		if ((fds[F_INITRD] = open_high(vm->spec.initrd, O_RDONLY, err)) < 0)
+			goto out;
+		js.initrd = "/proc/self/fd/" XSTR(INITRD_FD);
 	}
-	char **argv = vmm_qemu_argv(vm->vmm->qemu_binary, &vm->spec, vm->vmm->accel);
-	/* For re-attaching later: a second monitor on run_dir/qmp.sock (reached through
-	 * QEMU's own fd of run_dir: a unix socket path holds 108 bytes, run_dir may be
-	 * longer) and QEMU's pid in run_dir/qemu.pid. */
+	if (vm->spec.net) {
+		/* A tap is always an fd in QEMU: it needs no CAP_NET_ADMIN to open one. */
+		jnet = *vm->spec.net;
+		int tap = -1;
+		if (vm->spec.net->has_fd) {
+			tap = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, 10);
+			if (tap < 0)
+				kumo_error_errno(err, errno, "tap `%s` fd %d", vm->spec.net->tap,
+						 vm->spec.net->fd);
+		} else if (vmm_tap_open(vm->spec.net->tap, &tap, err) == 0) {
+			int high = fcntl(tap, F_DUPFD_CLOEXEC, 10);
+			close(tap);
+			tap = high;
+			jnet.has_fd = true;
+		}
+		if (tap < 0)
+			goto out;
+		fds[F_TAP] = tap;
+		js.net = &jnet;
+	}
+	/* The re-attach monitor's socket and the pod's control socket: bound here (QEMU
+	 * cannot write its run directory), served by QEMU. */
+	if ((fds[F_QMP2] = listen_at(fds[F_DIR], run_dir, QMP_SOCKET, err)) < 0)
+		goto out;
+	if (vm->spec.control_socket) {
+		autofree char *dir = xstrdup(vm->spec.control_socket);
+		char *slash = strrchr(dir, '/');
+		*slash = 0;
+		autoclose int cdir = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cdir < 0) {
+			kumo_error_errno(err, errno, "open `%s`", dir);
+			goto out;
+		}
+		if ((fds[F_CTL] = listen_at(cdir, dir, slash + 1, err)) < 0)
+			goto out;
+	}
+	argv = vmm_qemu_argv(vm->vmm->qemu_binary, &js, vm->vmm->accel);
 	size_t argc = 0;
 	while (argv[argc])
 		argc++;
+	for (size_t i = 0; i < argc && vm->spec.control_socket; i++)
+		if (strncmp(argv[i], "socket,id=kumoctl,", 18) == 0) {
+			free(argv[i]);
+			argv[i] = xstrdup("socket,id=kumoctl,fd=" XSTR(CTL_FD) ",server=on,wait=off");
+		}
 	/* Debugging and test hook (vmm.h): words appended to QEMU's command line, after
 	 * vmm's own, so they win where QEMU takes the last value (-cpu, -m). */
 	const char *extra = getenv("KUMO_VM_QEMU_ARGS");
 	size_t nextra = 0;
-	autofree char *extra_copy = extra && *extra ? xstrdup(extra) : NULL;
+	extra_copy = extra && *extra ? xstrdup(extra) : NULL;
 	for (char *p = extra_copy; p && *p; p++)
 		nextra += *p != ' ' && (p == extra_copy || p[-1] == ' ');
-	argv = xrealloc(argv, sizeof(char *) * (argc + 7 + nextra));
+	argv = xrealloc(argv, sizeof(char *) * (argc + 5 + nextra));
 	char *save = NULL;
 	for (char *w = extra_copy ? strtok_r(extra_copy, " ", &save) : NULL; w;
 	     w = strtok_r(NULL, " ", &save))
 		argv[argc++] = xstrdup(w);
+	/* For re-attaching later: a second monitor on run_dir/qmp.sock (its listening
+	 * socket made above); QEMU's pid goes to run_dir/qemu.pid, written here. */
 	argv[argc++] = xstrdup("-chardev");
-	argv[argc++] = xasprintf("socket,id=qmp2,path=/proc/self/fd/%d/" QMP_SOCKET
-				 ",server=on,wait=off", RUN_DIR_FD);
+	argv[argc++] = xstrdup("socket,id=qmp2,fd=" XSTR(QMP2_FD) ",server=on,wait=off");
 	argv[argc++] = xstrdup("-mon");
 	argv[argc++] = xstrdup("chardev=qmp2,mode=control");
-	argv[argc++] = xstrdup("-pidfile");
-	argv[argc++] = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
 	argv[argc] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, logfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], QMP_FD);
-	posix_spawn_file_actions_adddup2(&fa, dirfd, RUN_DIR_FD);
-	/* Above every fd the actions before it write, so none of them clobbers it. */
-	autoclose int tapfd = -1;
-	if (vm->spec.net && vm->spec.net->has_fd) {
-		tapfd = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, 10);
-		if (tapfd < 0) {
-			int e = errno;
-			posix_spawn_file_actions_destroy(&fa);
-			vmm_argv_free(argv);
-			close(sv[1]);
-			return kumo_error_errno(err, e, "tap `%s` fd %d", vm->spec.net->tap,
-						vm->spec.net->fd);
+	path = strchr(argv[0], '/') ? xstrdup(argv[0]) : kumo_find_executable(argv[0], NULL);
+	if (!path) {
+		kumo_error(err, KUMO_E_UNAVAILABLE, "spawn `%s`: not found on PATH", argv[0]);
+		goto out;
+	}
+	if (j->on && vmm_jail_cgroup_create(j, &vm->spec, true, q->cg_procs, &(size_t){0}, err) < 0)
+		goto out;
+	l.path = path;
+	l.argv = argv;
+	l.log_fd = fds[F_LOG];
+	l.cwd_fd = fds[F_DIR];
+	static const int target[8] = {[F_QMP] = QMP_FD, [F_LOG] = -1, [F_DIR] = RUN_DIR_FD,
+				      [F_TAP] = TAP_FD, [F_QMP2] = QMP2_FD, [F_KERNEL] = KERNEL_FD,
+				      [F_INITRD] = INITRD_FD, [F_CTL] = CTL_FD};
+	for (int i = 0; i < 8; i++)
+		if (fds[i] >= 0 && target[i] >= 0) {
+			l.fds[l.nfds][0] = fds[i];
+			l.fds[l.nfds][1] = target[i];
+			l.nfds++;
 		}
-		posix_spawn_file_actions_adddup2(&fa, tapfd, TAP_FD);
+	if (j->on) {
+		l.drop = true;
+		l.uid = j->uid;
+		l.gid = j->gid;
+		if (j->kvm_gid != (gid_t)-1)
+			l.groups[l.ngroups++] = j->kvm_gid;
+		l.caps = vm->spec.nshares ? SHARE_CAPS : 0;
 	}
-	posix_spawnattr_t at;
-	posix_spawnattr_init(&at);
-	sigset_t none, def;
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGHUP);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	/* Its own process group: the terminal's Ctrl-C goes to the caller, who stops the VM. */
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(sv[1]);
-	if (rc != 0) {
-		kumo_error_errno(err, rc, "spawn `%s`", argv[0]);
-		vmm_argv_free(argv);
-		return -1;
+	if (launch(&l, &pid, err) < 0) {
+		close_fds(q->cg_procs, 2);
+		vmm_jail_cgroup_remove(j, vm->spec.name);
+		goto out;
 	}
+	pidfile = xasprintf("%s/" PID_FILE, run_dir);
+	pidtext = xasprintf("%d\n", (int)pid);
+	kumo_error_t perr = NULL;
+	if (kumo_write_file_replace(pidfile, pidtext, strlen(pidtext), 0644, &perr) < 0) {
+		log_warn("vm `%s`: %s (a restarted kumod cannot re-attach to it)", vm->spec.name,
+			 kumo_error_msg(perr));
+		kumo_error_free(&perr);
+	}
+	rc = 0;
+out:
+	close_fds(fds, 8);
 	vmm_argv_free(argv);
+	if (rc < 0)
+		return -1;
 	pthread_mutex_lock(&vm->lock);
 	vm->pid = pid;
 	pthread_mutex_unlock(&vm->lock);
@@ -847,6 +1134,7 @@ static void qemu_release(struct vmm_vm *vm)
 		close(q->pidfd);
 	if (q->stop_fd >= 0)
 		close(q->stop_fd);
+	close_fds(q->cg_procs, 2);
 	free(q->answer);
 	pthread_mutex_destroy(&q->cmd_lock);
 	pthread_mutex_destroy(&q->send_lock);

@@ -118,6 +118,10 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 	vmm->cfg.state_dir = vmm->state_dir;
 	vmm->libvirt_netns = cfg->libvirt_netns ? xstrdup(cfg->libvirt_netns) : NULL;
 	vmm->cfg.libvirt_netns = vmm->libvirt_netns;
+	vmm->jail_user = cfg->jail_user ? xstrdup(cfg->jail_user) : NULL;
+	vmm->cfg.jail_user = vmm->jail_user;
+	vmm->cgroup_root = cfg->cgroup_root ? xstrdup(cfg->cgroup_root) : NULL;
+	vmm->cfg.cgroup_root = vmm->cgroup_root;
 	vmm->ops = ops;
 	pthread_mutex_init(&vmm->lock, NULL);
 	pthread_cond_init(&vmm->cond, NULL);
@@ -164,6 +168,18 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 		snprintf(vmm->accel_reason, sizeof(vmm->accel_reason), "%s", v.reason);
 	}
 	}
+	if (vmm_jail_init(&vmm->cfg, &vmm->jail, err) < 0) {
+		vmm->ops = NULL;
+		vmm_close(vmm);
+		return kumo_error_wrap(err, "open %s vm backend", ops->name);
+	}
+	if (vmm->jail.on)
+		log_debug("vmm: qemu jailed: user `%s` (uid %d), seccomp, cgroup v%d memory and pids "
+			  "under `%s`", vmm->jail.user, (int)vmm->jail.uid, vmm->jail.cgroup_version,
+			  vmm->jail.cgroup_root);
+	else
+		log_debug("vmm: qemu not jailed (%s): seccomp only",
+			  geteuid() != 0 ? "not root" : "turned off");
 	if (ops->open(vmm, err) < 0) {
 		vmm->ops = NULL;
 		vmm_close(vmm);
@@ -203,6 +219,8 @@ void vmm_close(struct vmm *vmm)
 	free(vmm->vms);
 	free(vmm->state_dir);
 	free(vmm->libvirt_netns);
+	free(vmm->jail_user);
+	free(vmm->cgroup_root);
 	pthread_mutex_destroy(&vmm->lock);
 	pthread_cond_destroy(&vmm->cond);
 	pthread_cond_destroy(&vmm->watch_cond);
@@ -934,6 +952,8 @@ void vmm_vm_gone(struct vmm_vm *vm)
 	vm->console = NULL;
 	pthread_mutex_unlock(&vm->lock);
 
+	/* QEMU is gone: so is what its jail's cgroups held. */
+	vmm_jail_cgroup_remove(&vm->vmm->jail, vm->spec.name);
 	struct kumo_exit_record ex = {0};
 	autofree char *path = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_EXIT);
 	uint8_t *buf = NULL;

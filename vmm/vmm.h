@@ -38,7 +38,8 @@
  * every VM's kernel command line), KUMO_VM_QEMU_ARGS (words appended to QEMU's command
  * line, QEMU backend: the guest tests' variations, e.g. `-cpu qemu64`),
  * KUMO_VM_LIFE_DEADLINE_MS (the sign-of-life deadline when the spec gives none),
- * KUMO_ACCEL_CACHE_DIR (the verdict cache).
+ * KUMO_ACCEL_CACHE_DIR (the verdict cache), KUMO_VM_JAIL=off (no jail: tests whose
+ * fake QEMU lives where the jail's user cannot reach).
  *
  * All functions returning int return 0 (or a count) on success and -1 with *err set.
  */
@@ -82,6 +83,7 @@ enum vmm_event_type {
 
 struct vmm;    /* one backend connection (libvirt: one per daemon) */
 struct vmm_vm; /* one VM */
+struct vmm_spec;
 
 struct vmm_event {
 	enum vmm_event_type type; /* what happened */
@@ -109,6 +111,12 @@ struct vmm_config {
 	const char *dev_kvm;      /* the KVM device checked for KVM, NULL: "/dev/kvm" (tests) */
 	const char *libvirt_netns;/* libvirt: the network namespace libvirtd opens taps in (a
 				   * namespace file), NULL: vmm_libvirtd_netns() at each use */
+	bool jail_off;            /* QEMU runs as this process's user without a cgroup of its
+				   * own (kumo.json "jail": false); its seccomp sandbox stays */
+	const char *jail_user;    /* QEMU's user when jailed, NULL: VMM_JAIL_USER */
+	const char *cgroup_root;  /* where cgroups are mounted, NULL: VMM_JAIL_CGROUP_ROOT */
+	unsigned jail_memory_overhead_mib; /* QEMU's own memory above guest RAM in its
+				   * cgroup's limit, 0: VMM_JAIL_MEMORY_OVERHEAD_MIB */
 };
 
 /* Opens a connection (libvirt: connects and starts its event loop thread; QEMU: checks
@@ -204,6 +212,99 @@ int vmm_accel_cache_store(const char *path, const struct vmm_accel_key *key,
 			  const struct vmm_accel_verdict *v, kumo_error_t *err);
 /* The first line of QEMU's stderr that is not a warning, "" when none (malloc'd). */
 char *vmm_qemu_first_error(const char *log_path);
+
+/* ---- The jail around QEMU (vmm/jail.c) -------------------------------------------- */
+/*
+ * Defence in depth below the hypervisor boundary (Firecracker's jailer is the mark): a
+ * guest that escapes QEMU should find an unprivileged process in a seccomp filter whose
+ * memory and task count are capped.
+ *
+ *   user     QEMU runs as VMM_JAIL_USER (a system user deploy/install-deps.sh creates),
+ *            with the `kvm` group for /dev/kvm. QEMU-direct: kumod forks, joins the VM's
+ *            cgroups, drops to that user and execs QEMU; everything QEMU needs is opened by
+ *            kumod and handed over as fds (kernel, initrd, the tap, the run directory, the
+ *            re-attach monitor's listening socket), the run directory is group-owned by
+ *            that user (mode 0750) and only the raw console files in it are the user's.
+ *            A VM with shares keeps the capabilities virtio-9p's passthrough needs to act
+ *            on the host's files as their owners (CAP_CHOWN, CAP_DAC_OVERRIDE,
+ *            CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID: what QEMU's own
+ *            virtfs-proxy-helper keeps), as ambient capabilities of that user; no other.
+ *            libvirt: qemu.conf's user/group (deploy/start-libvirtd.sh).
+ *   seccomp  QEMU's own sandbox, VMM_QEMU_SANDBOX (both backends; libvirt adds the same
+ *            by itself, seccomp_sandbox = 1).
+ *   cgroup   one per VM, <cgroup root>/<controller>/kumo/<vm name> on cgroup v1 (the memory
+ *            and pids hierarchies; these hosts are v1 + an empty v2 mount), or
+ *            <cgroup root>/kumo/<vm name> when the root is cgroup v2: memory limit = guest
+ *            RAM + the overhead, pids limit = VMM_JAIL_PIDS_BASE + 2 per vCPU. QEMU
+ *            joins them while it builds its machine, paused (-S): vmm_start waits for
+ *            that, so no guest instruction runs outside them. libvirt: kumod moves the
+ *            paused QEMU into the same groups (libvirt's own cgroups stay cpu, cpuacct).
+ *            Removed when the VM is gone.
+ *
+ * The jail applies when this process is root and vmm_config.jail_off is false; otherwise
+ * QEMU runs as the caller (`kumo run` as a user) with its seccomp sandbox only.
+ */
+#define VMM_JAIL_USER "kumo-qemu"
+#define VMM_JAIL_CGROUP_ROOT "/sys/fs/cgroup"
+#define VMM_JAIL_CGROUP_PARENT "kumo"
+#define VMM_JAIL_MEMORY_OVERHEAD_MIB 256 /* QEMU's RSS under TCG with a running guest:
+					  * ~40 MiB, plus translated code and 9p buffers */
+#define VMM_JAIL_PIDS_BASE 96            /* QEMU's threads: main, RCU, I/O, a worker pool
+					  * of up to 64 (9p); plus 2 per vCPU */
+#define VMM_QEMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+struct vmm_jail {
+	bool on;               /* QEMU is jailed (root, and not turned off) */
+	char user[64];         /* its user's name */
+	uid_t uid;             /* its uid */
+	gid_t gid;             /* its primary group */
+	gid_t kvm_gid;         /* the `kvm` group (supplementary), (gid_t)-1: none */
+	int cgroup_version;    /* 1 (memory + pids hierarchies) or 2 (unified root) */
+	char cgroup_root[256]; /* the mount of the hierarchies, VMM_JAIL_CGROUP_ROOT */
+	unsigned overhead_mib; /* QEMU's allowance above guest RAM */
+};
+
+/* Fills *out from cfg: off (no error) when cfg->jail_off or this process is not root;
+ * else resolves the user (KUMO_E_PRECONDITION naming it when it does not exist, and how
+ * to create it) and the cgroup layout (KUMO_E_UNAVAILABLE when neither a v2 root nor v1
+ * memory and pids hierarchies are mounted there), and removes VM cgroups older than a
+ * minute that hold no task (left by a QEMU whose starter was killed before it). */
+int vmm_jail_init(const struct vmm_config *cfg, struct vmm_jail *out, kumo_error_t *err);
+/* Process-wide defaults for the jail fields a vmm_config leaves unset (kumod sets them
+ * once from kumo.json, before any vmm_open): off, the user (copied; NULL: default), the
+ * memory overhead (0: default). */
+void vmm_jail_set_defaults(bool off, const char *user, unsigned overhead_mib);
+/* The limits of spec's VM: bytes of memory (guest RAM + overhead) and tasks. */
+uint64_t vmm_jail_memory_limit(const struct vmm_jail *j, const struct vmm_spec *spec);
+unsigned vmm_jail_pids_limit(const struct vmm_spec *spec);
+/* The VM's cgroup directory for controller ("memory" or "pids"; one directory on v2),
+ * malloc'd. */
+char *vmm_jail_cgroup_dir(const struct vmm_jail *j, const char *controller, const char *name);
+/* Creates the VM's cgroups (reusing leftovers) with the limits for spec, and opens
+ * their cgroup.procs for writing (close-on-exec) into procs[] (*nprocs: 1 on v2, 2 on
+ * v1; memory's first). memory false: only pids (libvirt's QEMU is in its own memory
+ * cgroup). On error nothing stays open. */
+int vmm_jail_cgroup_create(const struct vmm_jail *j, const struct vmm_spec *spec, bool memory,
+			   int procs[2], size_t *nprocs, kumo_error_t *err);
+/* Moves pid (all its threads) into the VM's cgroups made with memory as above. */
+int vmm_jail_cgroup_join(const struct vmm_jail *j, const char *name, bool memory, pid_t pid,
+			 kumo_error_t *err);
+/* Whether the kernel's OOM killer acted in the VM's memory cgroup. */
+bool vmm_jail_oom_killed(const struct vmm_jail *j, const char *name);
+/* The jail's DAC part of a VM's run directory: traversable (not writable) by QEMU's
+ * group (root:<group> 0750), the raw console files QEMU's to append to. No-op when the
+ * jail is off. */
+int vmm_jail_hand_run_dir(const struct vmm_jail *j, const char *run_dir, kumo_error_t *err);
+/* Lets the jail's user reach path (libvirt's QEMU opens the kernel, initrd and shares
+ * by path): each directory above it that the user may not search gets an ACL entry
+ * user:<jail user>:--x (search only: no listing, no reading). No-op when the jail is
+ * off. The entries stay (the directories may outlive the VM). */
+int vmm_jail_grant_path(const struct vmm_jail *j, const char *path, kumo_error_t *err);
+/* KUMO_E_PERMISSION naming path when the jail's user may not read the file itself (its
+ * mode bits for that user; the directories above are another matter: fds or ACLs). */
+int vmm_jail_check_readable(const struct vmm_jail *j, const char *path, kumo_error_t *err);
+/* Removes the VM's cgroups (empty once QEMU is gone); missing ones are fine. */
+void vmm_jail_cgroup_remove(const struct vmm_jail *j, const char *name);
 
 /* ---- The VM spec --------------------------------------------------------------- */
 

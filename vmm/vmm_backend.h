@@ -34,6 +34,9 @@ struct vmm {
 	char *qemu_binary;         /* QEMU executable */
 	enum vmm_accel accel;      /* resolved: KVM or TCG */
 	char accel_reason[320];    /* the verdict's reason when resolved here */
+	struct vmm_jail jail;      /* how QEMU is confined (vmm_jail_init) */
+	char *jail_user;           /* cfg.jail_user's copy, NULL: default */
+	char *cgroup_root;         /* cfg.cgroup_root's copy, NULL: default */
 	const struct vmm_ops *ops; /* the backend */
 	void *priv;                /* backend connection state */
 	pthread_mutex_t lock;      /* guards vms and each vm's refs */
@@ -100,6 +103,9 @@ uint64_t vmm_console_finish(struct vmm_console *c);
  * line is not logged; the saved offsets point at its start, so the next owner
  * (vmm_attach) logs it whole. */
 void vmm_console_detach(struct vmm_console *c);
+/* The bytes of each stream's unfinished line held in memory, not yet in the file (a
+ * NULL log holds none). */
+void vmm_crilog_pending(const struct vmm_crilog *log, size_t pending[2]);
 /* Forgets the unfinished lines (their lengths in dropped[]) without logging them. */
 void vmm_crilog_drop_partial(struct vmm_crilog *log, size_t dropped[2]);
 int vmm_console_reopen(struct vmm_console *c, kumo_error_t *err);

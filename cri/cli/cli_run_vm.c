@@ -1,5 +1,7 @@
 /* cri/cli/cli_run_vm.c - `kumo run APP`: build the app's artifact, boot it, relay its
  * output; with --net/--listen, a network from the node's CNI list for the run's lifetime. */
+#include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,11 +21,20 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* The run directory goes in-process (no `rm -rf` child on every run); symlinks are not
+ * followed. */
 static void remove_tree(const char *dir)
 {
-	autofree char *cmd = xasprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		log_warn("could not remove `%s`", dir);
+	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		log_warn("could not remove `%s`: %s", dir, strerror(errno));
 }
 
 /* Maps the VM's end to our exit status, saying what happened on stderr. */
@@ -49,11 +60,59 @@ static int exit_status(const struct kumo_exit_record *x)
 	}
 }
 
+/* Where one run's time goes (-v): CLOCK_MONOTONIC instants, 0 when not reached. */
+struct run_times {
+	uint64_t entered;     /* kumo_run_vm called (the command line parsed) */
+	uint64_t prepared;    /* builder_prepare done: the kernel image found, initrd written */
+	uint64_t chosen;      /* the accelerator chosen (a cached verdict, or a probe) */
+	uint64_t created;     /* QEMU started and its machine built (QMP answered), paused */
+	uint64_t started;     /* resumed */
+	uint64_t first;       /* the guest's first output seen */
+	uint64_t exited;      /* its exit record read, QEMU gone */
+};
+
+/* The kernel's own count from entry to the app's _start (its COM3 log line
+ * "kernel entry to _start N us"), in ms; -1 when absent. */
+static double guest_entry_to_start_ms(const char *console)
+{
+	autofree char *path = xasprintf("%s/%s", console, VMM_RAW_EXIT);
+	autofree uint8_t *log = NULL;
+	size_t n = 0;
+	kumo_error_t err = NULL;
+	if (kumo_read_file(path, 1 << 20, &log, &n, &err) < 0) {
+		kumo_error_free(&err);
+		return -1;
+	}
+	const char *p = memmem(log, n, "kernel entry to _start ", 23);
+	unsigned long long us;
+	if (!p || sscanf(p + 23, "%llu us", &us) != 1)
+		return -1;
+	return (double)us / 1e3;
+}
+
+static double ms_between(uint64_t from, uint64_t to)
+{
+	return from && to >= from ? (double)(to - from) / 1e6 : -1.0;
+}
+
+/* One line: how long each stage of the run took (bench-boot's breakdown). */
+static void print_times(const struct run_times *t, double guest_ms, uint64_t now)
+{
+	fprintf(stderr,
+		"kumo: timing: prepare %.1f ms, accel %.1f ms, qemu start %.1f ms, "
+		"resume->first output %.1f ms, first output->exit %.1f ms, teardown %.1f ms, "
+		"in kumo run %.1f ms; guest kernel entry->_start %.2f ms\n",
+		ms_between(t->entered, t->prepared), ms_between(t->prepared, t->chosen),
+		ms_between(t->chosen, t->created), ms_between(t->started, t->first),
+		ms_between(t->first, t->exited), ms_between(t->exited, now),
+		ms_between(t->entered, now), guest_ms);
+}
+
 /* Boots kernel+initrd and waits for the end; returns the exit status, or -1 with *err. */
 static int boot(const struct kumo_run_args *o, const char *kernel, const char *kernel_id,
 		const char *initrd, const char *console, const struct vmm_net_attach *net,
 		const struct vmm_share *shares, size_t nshares, uint64_t build_ns, bool cached,
-		kumo_error_t *err)
+		struct run_times *tm, kumo_error_t *err)
 {
 	unsigned mib = o->mem_bytes ? (unsigned)(o->mem_bytes >> 20) : VMM_MEMORY_DEFAULT_MIB;
 	if (mib < VMM_MEMORY_FLOOR_MIB)
@@ -66,6 +125,7 @@ static int boot(const struct kumo_run_args *o, const char *kernel, const char *k
 	struct cri_accel choice;
 	if (cri_accel_choose(want, kernel, kernel_id, NULL, &choice, err) < 0)
 		return -1;
+	tm->chosen = kumo_now_ns();
 	struct vmm_config vc = {.backend = o->libvirt ? VMM_BACKEND_LIBVIRT : VMM_BACKEND_QEMU,
 				.accel = choice.accel};
 	struct vmm *vmm = NULL;
@@ -90,7 +150,7 @@ static int boot(const struct kumo_run_args *o, const char *kernel, const char *k
 	if (interrupted || vmm_create(vmm, &spec, &vm, err) < 0)
 		goto out;
 	/* Taken before the resume: a guest may print before vmm_start returns. */
-	t_started = kumo_now_ns();
+	t_started = tm->created = tm->started = kumo_now_ns();
 	if (vmm_start(vm, err) < 0)
 		goto out;
 	for (;;) {
@@ -104,8 +164,10 @@ static int boot(const struct kumo_run_args *o, const char *kernel, const char *k
 	}
 	status = exit_status(&x);
 	vmm_vm_exit(vm, &x, &exited_ns);
+	tm->first = vmm_vm_first_output_ns(vm);
+	tm->exited = exited_ns;
 	if (o->verbose) {
-		uint64_t first = vmm_vm_first_output_ns(vm);
+		uint64_t first = tm->first;
 		fprintf(stderr,
 			"kumo: build %.1f ms (%s), start->first output %.1f ms, start->exit %.1f ms\n",
 			(double)build_ns / 1e6, cached ? "cached" : "linked",
@@ -252,6 +314,7 @@ static void net_down(struct run_net *rn)
 
 int kumo_run_vm(const struct kumo_run_args *o)
 {
+	struct run_times tm = {.entered = kumo_now_ns()};
 	autoerror kumo_error_t err = NULL;
 	char run_dir[] = "/tmp/kumo-run-XXXXXX";
 	if (!mkdtemp(run_dir)) {
@@ -294,6 +357,7 @@ int kumo_run_vm(const struct kumo_run_args *o)
 	bool built = false;
 	if (net_ok && builder_prepare(&in, &art, &err) == 0) {
 		built = true;
+		tm.prepared = kumo_now_ns();
 		autofree struct vmm_share *shares = xzalloc((art.nshares + 1) * sizeof(*shares));
 		for (size_t i = 0; i < art.nshares; i++)
 			shares[i] = (struct vmm_share){.host_path = art.shares[i].host_path,
@@ -301,7 +365,7 @@ int kumo_run_vm(const struct kumo_run_args *o)
 						       .readonly = art.shares[i].readonly};
 		status = boot(o, art.kernel, art.kernel_id, art.initrd, console,
 			      want_net ? &rn->attach : NULL, shares, art.nshares, art.build_ns,
-			      art.image_cached, &err);
+			      art.image_cached, &tm, &err);
 	}
 	if (status < 0) {
 		fprintf(stderr, "kumo run: `%s`: %s\n", o->app,
@@ -315,6 +379,9 @@ int kumo_run_vm(const struct kumo_run_args *o)
 	sigaction(SIGTERM, &old_term, NULL);
 	if (built)
 		builder_artifact_free(&art);
+	double guest_ms = o->verbose ? guest_entry_to_start_ms(console) : -1;
 	remove_tree(run_dir);
+	if (o->verbose && tm.exited)
+		print_times(&tm, guest_ms, kumo_now_ns());
 	return status;
 }

@@ -23,7 +23,7 @@ work=$(mktemp -d "$out/work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/bundle/rootfs
 
-for f in bin/kumo bin/kumod bin/kumo-crictl kernel/libkumo-kernel.a kernel/kernel.ld; do
+for f in bin/kumo bin/kumod bin/kumo-crictl bin/kumo-compile kernel/libkumo-kernel.a kernel/kernel.ld; do
 	[ -f "$top/build/$f" ] || { echo "build.sh: \`build/$f\` is missing: run \`make\` first" >&2; exit 1; }
 done
 
@@ -34,7 +34,7 @@ umoci unpack --rootless --image "$work/oci:$tag" "$work/bundle" >/dev/null
 # The payload: what install.sh needs next to itself.
 p=$root/kumo-payload
 mkdir -p "$p/bin" "$p/kernel"
-install -m 0755 "$top"/build/bin/{kumo,kumod,kumo-crictl} "$p/bin/"
+install -m 0755 "$top"/build/bin/{kumo,kumod,kumo-crictl,kumo-compile} "$p/bin/"
 install -m 0644 "$top"/build/kernel/{libkumo-kernel.a,kernel.ld} "$p/kernel/"
 install -m 0755 "$top"/deploy/{install.sh,kumod.init,start-libvirtd.sh} "$top/deploy/image/entrypoint.sh" "$p/"
 install -m 0644 "$top"/deploy/{kumod.service,kumo.json} "$p/"

@@ -87,6 +87,43 @@ if ! "$BUILD/bin/kumo" push "$BUILD/apps/app_hello.wasm" "$REG/hello:v1" >"$T/pu
 fi
 IMAGE=${IMAGE:-$REG/hello:v1}
 
+# The jail's cost (vmm/vmm.h "The jail around QEMU": QEMU's user, seccomp, a cgroup per
+# VM): the real kumod on the QEMU backend, --jail off then on, N pods each (app_hello),
+# alternating the two kumods twice; CreateContainer's handler time (kumod's own, where
+# QEMU is launched) and start -> first log line (bench-cri.js). ONLY=jail runs just this.
+jail_cost() {
+	local round j d
+	echo "the jail's cost: real backend (qemu), $N pods per run, --jail off vs on, two rounds:"
+	for round in 1 2; do
+		for j in off on; do
+			d=$T/jail-$j-$round
+			mkdir -p "$d"
+			kumod_start "$BUILD/bin/kumod" "$d" debug --jail "$j" --cni-conf-dir "$T/net.d" \
+				--netns-dir "$T/netns-jail-$j-$round" || return 1
+			node "$HERE/bench-cri.js" "$d/kumo.sock" "$ROOT/cri/api.proto" "$d/logs" "$IMAGE" "$N" \
+				>"$d/bench.out" 2>&1
+			kumod_stop
+			local create start total
+			create=$(sed -n 's/.*CreateContainer ok (\([0-9.]*\) ms).*/\1/p' "$d/kumod.log" | sort -n |
+				awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+			start=$(sed -n 's/^start -> first log line: *p50 \([0-9.]*\) ms.*/\1/p' "$d/bench.out")
+			total=$(sed -n 's/^runp+create+start -> first log line: p50 \([0-9.]*\) ms.*/\1/p' "$d/bench.out")
+			printf '  round %d jail %-3s CreateContainer handler p50 %6s ms   start -> first line p50 %6s ms   runp+create+start -> first line p50 %6s ms\n' \
+				"$round" "$j" "${create:-?}" "${start:-?}" "${total:-?}"
+			echo "jail-$j-create-ms ${create:-?}" >>"$T/jail.out"
+			echo "jail-$j-total-ms ${total:-?}" >>"$T/jail.out"
+		done
+	done
+	awk '{ s[$1] += $2; n[$1]++ } END {
+		printf "jail-cost-create-ms %.1f (on - off, mean of the rounds)\n", s["jail-on-create-ms"] / n["jail-on-create-ms"] - s["jail-off-create-ms"] / n["jail-off-create-ms"]
+		printf "jail-cost-total-ms %.1f (on - off, mean of the rounds)\n", s["jail-on-total-ms"] / n["jail-on-total-ms"] - s["jail-off-total-ms"] / n["jail-off-total-ms"] }' "$T/jail.out"
+}
+mkdir -p "$T/net.d"
+if [ "${ONLY:-}" = jail ]; then
+	jail_cost
+	exit
+fi
+
 # The test backend is the test daemon's (kumod itself runs only the real stages).
 KUMOD=$BUILD/bin/kumod
 [ "$BACKEND" = test ] && KUMOD=$BUILD/tests/kumod-fake
@@ -164,6 +201,10 @@ if [ -n "$BDIR" ] && before=$(create_time "$BDIR/build/bin/kumod" before) &&
 else
 	rc=1
 fi
+
+echo
+jail_cost || rc=1
+echo
 
 if ! command -v containerd >/dev/null; then
 	echo "peer: containerd not installed (deploy/install-deps.sh installs it)"

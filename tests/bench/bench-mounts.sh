@@ -19,6 +19,8 @@ BUILD=${1:-${BUILD:-build}}
 BASELINE=${2:-}
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+# Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 APPS=${APPS:-$BUILD/apps}
 RUNS=${BENCH_RUNS:-7}
 MOUNTS=${BENCH_MOUNTS:-0 1 4 16}
@@ -36,6 +38,7 @@ cleanup() {
 	for p in "$T"/k*/root/vms/*/qemu.pid; do [ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null; done
 	registry_stop
 	awk -v d="$T/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
+	awk -v d="$T/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -51,8 +54,14 @@ REG=127.0.0.1:$REG_PORT
 PODS=()
 for i in "${!BUILDS[@]}"; do
 	mkdir -p "$T/k$i"
+	# A build from before pods took their network from CNI makes its own bridge.
+	if "${BUILDS[$i]}/bin/kumod" --help 2>&1 | grep -q -- --cni-conf-dir; then
+		NET=(--cni-conf-dir "$T/k$i/net.d" --netns-dir "$T/k$i/netns" --pod-cidr "10.8$i.0.0/24")
+	else
+		NET=(--bridge "kumob$i" --pod-cidr "10.8$i.0.0/24")
+	fi
 	"${BUILDS[$i]}/bin/kumod" --socket "$T/k$i/kumo.sock" --root "$T/k$i/root" --log-level info \
-		--bridge "kumob$i" --pod-cidr "10.8$i.0.0/24" 2>"$T/k$i/kumod.log" &
+		"${NET[@]}" 2>"$T/k$i/kumod.log" &
 	KPIDS+=($!)
 	for _ in $(seq 200); do crictl "$i" Version >/dev/null 2>&1 && break; sleep 0.05; done
 	crictl "$i" PullImage "{\"image\":{\"image\":\"$REG/podtool:v1\"}}" >/dev/null ||

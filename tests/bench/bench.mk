@@ -54,7 +54,9 @@ bench-compute-build: $(BENCH_NATIVE) $(BENCH_CLANG) $(BENCH_WASM) $(BENCH_W2C)
 bench-compute: all bench-compute-build
 	python3 tests/bench/run-bench-compute.py $(BENCH_DIR) $(BENCH_NAMES)
 
-# `make bench-boot` (issue 3): boot of a cached hello as a VM vs native and hosted.
+# `make bench-boot` (issues 3, 20): boot of a cached hello as a VM vs native and hosted,
+# with the breakdown of a cache-hit `kumo run` (process, cache, QEMU, guest, app).
+#   BOOT_RUNS=N   interleaved rounds (default 20), medians shown
 .PHONY: bench-boot
 bench-boot: deps
 	$(MAKE) all apps

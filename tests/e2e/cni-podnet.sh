@@ -314,27 +314,9 @@ eq "recovery tears the dead pod down" "$(tool recover)" "recovered 1"
 nothing_left "kill -9 after ADD, recovery" podk
 
 # --- kill -9 in the middle of ADD (a chained plugin hangs), then recovery --------------------
-mkdir -p "$T/fake"
-cat >"$T/fake/kumo-hang" <<EOF
-#!/bin/sh
-cat >/dev/null
-[ "\$CNI_COMMAND" = ADD ] && { echo \$\$ >"$T/hang.pid"; exec sleep 120; }
-echo '{}'
-EOF
-cat >"$T/fake/kumo-fail" <<'EOF'
-#!/bin/sh
-cat >/dev/null
-[ "$CNI_COMMAND" = ADD ] || { echo '{}'; exit 0; }
-echo '{"cniVersion":"1.0.0","code":105,"msg":"kumo-fail refuses","details":"as told"}'
-exit 1
-EOF
-cat >"$T/fake/kumo-garbage" <<'EOF'
-#!/bin/sh
-cat >/dev/null
-[ "$CNI_COMMAND" = ADD ] && { echo 'this is not a result'; exit 0; }
-echo '{}'
-EOF
-chmod +x "$T/fake/"*
+# shellcheck source=../lib/cni.sh
+. "$HERE/../lib/cni.sh"
+cni_fake_plugins "$T/fake" "$T/hang.pid"
 FAKE_PATH=$PLUGINS:$T/fake
 bridge_plus() { # FILE PLUGIN: the default bridge list with PLUGIN chained after bridge
 	netlist "$1" kumo "$(jq -c '.plugins[0]' "$T/default.conflist")" "{\"type\":\"$2\"}" "$PORTMAP"

@@ -110,7 +110,7 @@ call "CreateContainer" CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":
 eq "its VM has a run dir" "$(ls "$T/root/vms" 2>/dev/null | wc -l)" "1"
 call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
 eq "no run dir left" "$(ls "$T/root/vms" 2>/dev/null | wc -l)" "0"
-eq "no QEMU left" "$(pgrep -f "qemu-system.*$T/root" | wc -l)" "0"
+eq "no QEMU left" "$(qemu_pids "$T/root" | wc -l)" "0"
 
 call "RemoveImage" RemoveImage "{\"image\":{\"image\":\"$REG/hello:v1\"}}"
 call "ListImages after remove" ListImages '{}'

@@ -88,27 +88,9 @@ ip netns exec outside python3 -m http.server --bind 192.168.77.2 --directory "$T
 OUTPID=$!
 
 # Plugins of our own for the bad cases (kumod's plugin path has them after Debian's).
-mkdir -p "$T/fake"
-cat >"$T/fake/kumo-hang" <<EOF
-#!/bin/sh
-cat >/dev/null
-[ "\$CNI_COMMAND" = ADD ] && { echo \$\$ >"$T/hang.pid"; exec sleep 120; }
-echo '{}'
-EOF
-cat >"$T/fake/kumo-fail" <<'EOF'
-#!/bin/sh
-cat >/dev/null
-[ "$CNI_COMMAND" = ADD ] || { echo '{}'; exit 0; }
-echo '{"cniVersion":"1.0.0","code":105,"msg":"kumo-fail refuses","details":"as told"}'
-exit 1
-EOF
-cat >"$T/fake/kumo-garbage" <<'EOF'
-#!/bin/sh
-cat >/dev/null
-[ "$CNI_COMMAND" = ADD ] && { echo 'this is not a result'; exit 0; }
-echo '{}'
-EOF
-chmod +x "$T/fake/"*
+# shellcheck source=../lib/cni.sh
+. "$HERE/../lib/cni.sh"
+cni_fake_plugins "$T/fake" "$T/hang.pid"
 
 start_kumod() {
 	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --pod-vm "$POD_VM" \

@@ -64,9 +64,10 @@ POD=$(jq -r .pod_sandbox_id <<<"$OUT")
 echo "RunPodSandbox: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 PODDIR=$(echo "$T"/root/vms/kumopod-*)
 eq "one pod VM, named after the pod" "$(basename "$PODDIR")" "kumopod-${POD:0:24}"
-eq "its QEMU runs with one vCPU" "$(pgrep -af "qemu-system.*$PODDIR" | grep -c -- '-smp 1')" 1
+QEMU_ARGS=$(tr '\0' ' ' <"/proc/$(cat "$PODDIR/qemu.pid")/cmdline" 2>/dev/null)
+eq "its QEMU runs with one vCPU" "$(grep -c -- '-smp 1 ' <<<"$QEMU_ARGS")" 1
 eq "its RAM: the pod's limit + the kernel's reserve + stacks (152 MiB)" \
-	"$(pgrep -af "qemu-system.*$PODDIR" | grep -o -- '-m [0-9]*' | head -1)" "-m 152"
+	"$(grep -o -- '-m [0-9]*' <<<"$QEMU_ARGS" | head -1)" "-m 152"
 boots() { grep -c '^KUMO-BOOT v=1' "$PODDIR/exit.raw"; }
 eq "the pod VM booted once" "$(boots)" 1
 

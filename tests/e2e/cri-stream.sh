@@ -17,6 +17,8 @@
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+# Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 APPS=$BUILD/apps
@@ -42,6 +44,7 @@ REAL_CRICTL=${CRICTL:-$(type -P crictl || true)}
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	registry_stop
+	awk -v d="$T/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -208,10 +211,6 @@ head -c 1048576 /dev/urandom >"$T/img/www/f1m.bin"
 oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
 	bad "push the web image" "$(cat "$T/push.log")"
 "$BIN/kumo" push "$PODTOOL" "$REG/podtool:v1" >"$T/push.log" 2>&1 || bad "push podtool" "$(cat "$T/push.log")"
-# Pods take their network from CNI (kumod's default list in a conf dir of this script's,
-# host-local's store a tmpfs of this mount namespace).
-mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
-at_exit 'umount -l "$T/netns" 2>/dev/null'
 start_kumod --vm-backend "$VM_BACKEND" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --pod-cidr "$CIDR"
 call "PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
 call "PullImage podtool" PullImage "{\"image\":{\"image\":\"$REG/podtool:v1\"}}"

@@ -190,7 +190,7 @@ eq "no run dir left" "$(ls "$T/root/vms" | wc -l)" 0
 for a in args exitcode trap podtool badimport sleep; do
 	call "RemoveImage $a" RemoveImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
 done
-eq "no QEMU left" "$(pgrep -f "qemu-system.*$T/root" | wc -l)" 0
+eq "no QEMU left" "$(qemu_pids "$T/root" | wc -l)" 0
 
 kill -TERM "$KPID"; wait "$KPID"; eq "kumod stops on SIGTERM" "$?" "0"; KPID=
 [ $fail -ne 0 ] && tail -30 "$T/kumod.log"

@@ -11,8 +11,10 @@
 #   e.g. ... -ginkgo.focus='PodSandbox'   (flags after the script go to critest)
 # Prints critest's summary, the failed specs, and `critest: N passed, N failed, N skipped`.
 set -u
-[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
+[ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
 ip link set lo up
+# Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
+mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 BUILD=${BUILD:-build}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CRITEST=${CRITEST:-$(command -v critest || true)}
@@ -27,6 +29,7 @@ cleanup() {
 	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	containerd_stop
 	registry_stop
+	awk -v d="$T/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l
 	if [ -n "${KEEP:-}" ]; then echo "critest: kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -39,7 +42,7 @@ EP=$CTRD_ENDPOINT
 against="containerd $(containerd --version | awk '{print $3}')"
 if [ "${KUMOD:-0}" = 1 ]; then
 	"$BUILD/bin/kumod" --socket "$T/kumo.sock" --root "$T/kumo" --downstream-endpoint "$CTRD_ENDPOINT" \
-		--bridge kumoct0 --pod-cidr 10.77.0.0/24 --log-level "${KUMOD_LOG_LEVEL:-info}" 2>"$T/kumod.log" &
+		--cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --pod-cidr 10.77.0.0/24 --log-level "${KUMOD_LOG_LEVEL:-info}" 2>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do "$BUILD/bin/kumo-crictl" --socket "$T/kumo.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
 	EP=unix://$T/kumo.sock

@@ -107,7 +107,7 @@ for _ in $(seq 600); do
 done
 if grep -q 'watching its kumo.io/enabled label' "$T/ds.log"; then ok "entrypoint install: payload copied, install.sh ran on the node"
 else bad "entrypoint install" "$(tail -20 "$T/ds.log")"; fi
-eq "the payload is on the node at /opt/kumo/payload" "$(ls /opt/kumo/payload/bin 2>/dev/null | tr '\n' ' ')" "kumo kumo-crictl kumod "
+eq "the payload is on the node at /opt/kumo/payload" "$(ls /opt/kumo/payload/bin 2>/dev/null | tr '\n' ' ')" "kumo kumo-compile kumo-crictl kumod "
 /usr/local/bin/kumo-crictl --socket /run/kumo/kumo.sock Version >"$T/v" 2>&1
 eq "kumod answers on /run/kumo/kumo.sock (started by /etc/init.d/kumod)" "$(jq -r .runtime_name "$T/v" 2>/dev/null)" kumo
 eq "/etc/init.d/kumod status" "$(/etc/init.d/kumod status >/dev/null 2>&1; echo $?)" 0

@@ -28,7 +28,7 @@ snap() { # dir -> a listing of every entry: path, type, mode, link target, conte
 install_sh() { DESTDIR=$D bash deploy/install.sh "$@"; }
 
 P=/usr/local
-programs=(kumo kumod kumo-crictl)
+programs=(kumo kumod kumo-crictl kumo-compile)
 
 # --- 1. a fresh root --------------------------------------------------------------------
 D=$T/fresh
@@ -37,9 +37,11 @@ expected=$(printf '%s\n' \
 	./etc ./etc/crictl.yaml ./etc/init.d ./etc/init.d/kumod ./etc/kumo ./etc/kumo/kumo.json \
 	./etc/libvirt ./etc/libvirt/qemu.conf ./etc/modules-load.d ./etc/modules-load.d/kumo.conf \
 	./etc/systemd ./etc/systemd/system ./etc/systemd/system/kumod.service \
-	./usr ./usr/local ./usr/local/bin ./usr/local/bin/kumo ./usr/local/bin/kumo-crictl \
+	./usr ./usr/local ./usr/local/bin ./usr/local/bin/kumo ./usr/local/bin/kumo-compile \
+	./usr/local/bin/kumo-crictl \
 	./usr/local/bin/kumod ./usr/local/lib ./usr/local/lib/kumo ./usr/local/lib/kumo/bin \
-	./usr/local/lib/kumo/bin/kumo ./usr/local/lib/kumo/bin/kumo-crictl \
+	./usr/local/lib/kumo/bin/kumo ./usr/local/lib/kumo/bin/kumo-compile \
+	./usr/local/lib/kumo/bin/kumo-crictl \
 	./usr/local/lib/kumo/bin/kumod ./usr/local/lib/kumo/install.sh \
 	./usr/local/lib/kumo/kernel ./usr/local/lib/kumo/kernel/kernel.ld \
 	./usr/local/lib/kumo/kernel/libkumo-kernel.a ./usr/local/lib/kumo/start-libvirtd.sh \
@@ -100,7 +102,7 @@ eq "deploy/kumo.json: cni_conf_dir, cni_bin_dirs, netns_dir, pod_cidr are kumod'
 	"/etc/cni/net.d /opt/cni/bin:/usr/lib/cni /run/kumo/netns $(sed -n 's/^#define VMM_PODNET_DEFAULT_CIDR "\(.*\)".*/\1/p' vmm/vmm.h)"
 # The tuning start-libvirtd.sh writes (its `lines` array with KUMO_LIBVIRT_TUNING=on).
 want_conf=$( { echo '# written by kumo deploy/start-libvirtd.sh (KUMO_LIBVIRT_TUNING=on)'
-	echo 'user = "root"'; echo 'group = "root"'
+	echo 'user = "kumo-qemu"'; echo 'group = "kumo-qemu"'
 	sed -n '/local lines=(/,/^\t\t)/p' deploy/start-libvirtd.sh | sed -n "s/^[[:space:]]*'\([^']*\)'.*/\1/p"; } )
 eq "qemu.conf: byte for byte what deploy/start-libvirtd.sh writes (it leaves it in place)" "$(cat "$D/etc/libvirt/qemu.conf")" "$want_conf"
 yes_ "qemu.conf: start-libvirtd.sh's tuning was found (6 settings)" test "$(echo "$want_conf" | wc -l)" -eq 9

@@ -339,7 +339,7 @@ for _ in $(seq 900); do
 done
 eq "kubelet removed every sandbox" "$(crictl ListPodSandbox '{}' | jq '.items | length')" 0
 eq "no container left" "$(crictl ListContainers '{}' | jq '.containers | length')" 0
-eq "no VM left" "$(pgrep -f "qemu-system.*$T/root" | wc -l)" 0
+eq "no VM left" "$(qemu_pids "$T/root" | wc -l)" 0
 eq "no tap left" "$(ip -o link show | grep -c ': kt')" 0
 
 stop_kubelet

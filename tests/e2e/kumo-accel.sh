@@ -33,6 +33,9 @@ CRICTL_TIMEOUT=60
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
 export KUMO_ROOT=$T/store
+# The fake QEMU below lives in this script's private directory, out of the reach of the
+# jail's user: this tier runs QEMU unjailed (tests/e2e/cri-jail.sh tests the jail).
+export KUMO_VM_JAIL=off
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
 	registry_stop

@@ -63,6 +63,8 @@ eq "nothing left: address, namespace, record, tap" "$(addresses)/$(pins)/$(recor
 "$BIN/kumo" run --net "$T/spin.wasm" >/dev/null 2>"$T/k9.err" &
 RPID=$!
 [ -n "$(wait_address "$T/k9.err")" ] || bad "a second run gets an address" "$(cat "$T/k9.err")"
+# The address is printed before the VM is made: kill the run once its QEMU is there.
+for _ in $(seq 100); do pgrep -f -- "-name kumo-run-$RPID," >/dev/null && break; sleep 0.1; done
 kill -9 "$RPID"; wait "$RPID" 2>/dev/null
 # The QEMU that run started (VM kumo-run-<its pid>) outlives it; end it and its files.
 killed=0

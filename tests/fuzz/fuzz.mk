@@ -7,7 +7,8 @@
 #   make test                      replays tests/fuzz/corpus/wasm through a gcc build
 FUZZ_SECONDS ?= 600
 FUZZ_DIR := $(BUILD)/fuzz
-FUZZ_FRONT_SRCS := $(wildcard compiler/*.c) \
+# The compiler with its in-process code generator (compiler/compiler.mk's lists).
+FUZZ_FRONT_SRCS := $(COMPILER_FRONT_SRCS) $(COMPILER_CODEGEN_SRCS) \
 	$(wildcard common/*.c)
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -Icommon -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(shell $(LLVM_CONFIG) --cflags)

@@ -22,6 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (cfg.workers < 1 || cfg.workers > 256 || cfg.shutdown_grace_ms < 0)
 			abort();
+		if (cfg.jail_memory_overhead_mib != 0 &&
+		    (cfg.jail_memory_overhead_mib < 1 || cfg.jail_memory_overhead_mib > 65536))
+			abort();
 	} else if (!err || !kumo_error_msg(err)[0]) {
 		abort();
 	}

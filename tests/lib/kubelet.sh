@@ -57,6 +57,9 @@ kubelet_cleanup() {
 }
 
 # KUMOD_ARGS (an array the script may set): more kumod flags (e.g. a downstream runtime).
+# KUBELET_ARGS (an array): more kubelet flags (e.g. --kubeconfig to join an API server);
+# KUBELET_ADDRESS: the address kubelet serves on (default 127.0.0.1; an API server
+# reaches it at the node's address).
 # POD_VM (default true, kumod's default): a pod is one VM; false: each container its own.
 # The instant in kubelet's log-line form (klog: MMDD HH:MM:SS.micro) as one number.
 klog_now() { date +%m%d%H%M%S%6N; }
@@ -84,7 +87,7 @@ stop_kumod() {
 
 start_kubelet() {
 	"$KUBELET" --config "$T/kubelet.yaml" --root-dir "$T/kubelet" --hostname-override "$NODE" \
-		--v=2 >>"$T/kubelet.log" 2>&1 &
+		--v=2 ${KUBELET_ARGS[@]+"${KUBELET_ARGS[@]}"} >>"$T/kubelet.log" 2>&1 &
 	KLPID=$!
 	for _ in $(seq 300); do
 		curl -sf "http://127.0.0.1:$RO_PORT/pods" >/dev/null 2>&1 && return 0
@@ -153,7 +156,7 @@ cgroupDriver: cgroupfs
 cgroupsPerQOS: false
 enforceNodeAllocatable: []
 failSwapOn: false
-address: 127.0.0.1
+address: ${KUBELET_ADDRESS:-127.0.0.1}
 port: 10250
 readOnlyPort: $RO_PORT
 healthzPort: 10248

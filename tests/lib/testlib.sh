@@ -33,6 +33,12 @@
 #                           serial port with ONE_SERIAL=1): the one place a test starts
 #                           QEMU itself; the same NAME.* files
 
+# QEMU processes:
+#   qemu_pids DIR           pids of QEMU processes of VMs under DIR: working in a run
+#                           directory below it (kumo's QEMU works in its VM's run
+#                           directory and opens files through fds), or naming DIR on
+#                           their command line
+
 pass=0
 fail=0
 skipped=0
@@ -75,6 +81,17 @@ test_tmpdir() {
 	_at_exit_cmds=("rm -rf '$T'" "${_at_exit_cmds[@]}")
 	trap _testlib_exit EXIT
 	trap 'exit 1' INT TERM
+}
+
+qemu_pids() {
+	local p cwd
+	for p in $(pgrep -f qemu-system); do
+		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
+		case "$cwd/" in
+		"$1"/*) echo "$p" ;;
+		*) if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$1"; then echo "$p"; fi ;;
+		esac
+	done
 }
 
 kumo_accel() {
@@ -138,3 +155,8 @@ guest_boot_machine() {
 		-no-reboot -nodefaults "${serials[@]}" -kernel "$kernel" "$@" >"$dir/$name.qemu" 2>&1
 	echo $? >"$dir/$name.rc"
 }
+
+# QEMU started by kumo as root runs as this user (vmm/vmm.h "The jail around QEMU").
+if [ "$(id -u)" = 0 ] && ! getent passwd kumo-qemu >/dev/null; then
+	bash "$(dirname "${BASH_SOURCE[0]}")/../../deploy/qemu-user.sh"
+fi

@@ -255,6 +255,39 @@ static void broken_record_is_set_aside(void **state)
 	free(pod);
 }
 
+/* A pod record that turns out broken takes its containers' records aside with it: the
+ * other pod and its container are served as before. */
+static void orphans_of_a_broken_pod_are_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	char *keep = run_pod(f, "keep");
+	char *kc = create(f, keep, "k", "[\"serve\"]");
+	char *lost = run_pod(f, "lost");
+	char *lc = create(f, lost, "l", "[\"serve\"]");
+	cri_runtime_free(f->rt);
+	char *path = xasprintf("%s/pods/%s.json", f->dir, lost);
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_write_file_atomic(path, "{\"id\": tru", 11, 0600, &err), 0);
+	open_rt(f);
+	char *aside = xasprintf("%s/containers/%s.json.broken", f->dir, lc);
+	struct stat sb;
+	assert_int_equal(stat(aside, &sb), 0);
+	json_t *r = call(f, "ListContainers", "{}", NULL);
+	json_t *items = json_object_get(r, "containers");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), kc);
+	json_decref(r);
+	r = call(f, "ListPodSandbox", "{}", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+	json_decref(r);
+	free(aside);
+	free(path);
+	free(lc);
+	free(lost);
+	free(kc);
+	free(keep);
+}
+
 static void bad_requests(void **state)
 {
 	struct fixture *f = *state;
@@ -578,6 +611,49 @@ static void pod_vm_config(void **state)
 	cri_config_clear(&cfg);
 }
 
+/* The hardening keys: the socket's group and the jail, flags and kumo.json. */
+static void hardening_config(void **state)
+{
+	struct cri_config cfg;
+	bool v;
+	kumo_error_t err = NULL;
+	char *none[] = {"kumod", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 1, none, &v, &err), 0);
+	assert_true(cfg.jail);
+	assert_null(cfg.socket_group);
+	assert_null(cfg.jail_user);
+	assert_int_equal(cfg.jail_memory_overhead_mib, 0);
+	cri_config_clear(&cfg);
+	char *flags[] = {"kumod", "--jail", "off", "--socket-group=kvm", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 4, flags, &v, &err), 0);
+	assert_false(cfg.jail);
+	assert_string_equal(cfg.socket_group, "kvm");
+	cri_config_clear(&cfg);
+	char *badflag[] = {"kumod", "--jail", "maybe", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, badflag, &v, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "want on or off"));
+	kumo_error_free(&err);
+	cri_config_clear(&cfg);
+	struct fixture *f = *state;
+	char *path = xasprintf("%s/kumo.json", f->dir);
+	const char *j = "{\"jail\":false,\"jail_user\":\"q\",\"jail_memory_overhead_mib\":512,"
+			"\"socket_group\":\"g\"}";
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	char *withfile[] = {"kumod", "--config", path, "--jail", "on", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 5, withfile, &v, &err), 0);
+	assert_true(cfg.jail); /* the flag wins */
+	assert_string_equal(cfg.jail_user, "q");
+	assert_int_equal(cfg.jail_memory_overhead_mib, 512);
+	assert_string_equal(cfg.socket_group, "g");
+	cri_config_clear(&cfg);
+	j = "{\"jail_memory_overhead_mib\":0}"; /* 0 MiB: refused (1 to 65536) */
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), -1);
+	kumo_error_free(&err);
+	cri_config_clear(&cfg);
+	free(path);
+}
+
 /* A downstream whose socket is not there leaves a kumo-only node: the default handler
  * is kumo's, kumo's own handler names are accepted (and advertised), any other handler
  * is refused naming the missing socket, and Status says so. */
@@ -662,12 +738,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(restart_recovers_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(broken_record_is_set_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(orphans_of_a_broken_pod_are_set_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_features_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(exit_racing_start_is_ordered, setup, teardown),
 		cmocka_unit_test_setup_teardown(routing_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(hardening_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(pod_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(routing_without_downstream, setup, teardown),
 	};
