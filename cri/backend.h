@@ -320,6 +320,11 @@ struct cri_vms_ops {
 	int (*pod_run)(struct cri_vms *s, const struct cri_pod_vm_spec *pod, kumo_error_t *err);
 	int (*pod_stop)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	int (*pod_remove)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
+	/* After a restart, once cri knows its records: removes every pod VM whose pod
+	 * known() does not name, and every container of a pod VM whose id known() does not
+	 * name (kumod killed inside RunPodSandbox or CreateContainer, a record set aside),
+	 * with a log line each. NULL: nothing to do. */
+	void (*sweep)(struct cri_vms *s, bool (*known)(const char *id, void *ctx), void *ctx);
 	/* Frees the stage (VMs keep running). */
 	void (*destroy)(struct cri_vms *s);
 };

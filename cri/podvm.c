@@ -101,6 +101,9 @@ struct pod {
 	uint64_t log_off;         /* output records below this offset are in the CRI logs */
 	uint64_t saved_log_off;   /* the value pod.json holds */
 	uint64_t saved_ns;        /* when pod.json was written (kumo_now_ns) */
+	int off_fd;               /* <run dir>/log.offset: log_off as one u64, rewritten in
+				   * place after each batch of records (as vmm's console
+				   * offsets), -1: not open */
 	uint8_t *pending;         /* an incomplete record's bytes */
 	size_t pending_len;
 	bool ready;               /* READY seen */
@@ -174,6 +177,20 @@ static int pod_save(struct pod *p, kumo_error_t *err)
 		p->saved_ns = kumo_now_ns();
 	}
 	return r;
+}
+
+/* Writes log_off into log.offset in place (lock held). */
+static void save_log_off(struct pod *p)
+{
+	if (p->off_fd < 0) {
+		autofree char *path = xasprintf("%s/log.offset", p->run_dir);
+		p->off_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
+	uint64_t v = p->log_off;
+	if (p->off_fd < 0 || pwrite(p->off_fd, &v, sizeof(v), 0) != sizeof(v))
+		log_warn("pod %.12s: saving the log offset: %s", p->id, strerror(errno));
+	else
+		p->saved_log_off = v;
 }
 
 static void pod_save_or_log(struct pod *p)
@@ -420,15 +437,14 @@ static void *pump_main(void *arg)
 		size_t nrep = 0;
 		pthread_mutex_lock(&p->lock);
 		pump_records(p, &rep, &nrep);
-		/* log_off reaches pod.json at most every 100 ms (a chatty app does not write
-		 * it per line): a kill -9 repeats at most that much output in the logs. */
-		if (p->log_off != p->saved_log_off && kumo_now_ns() - p->saved_ns >= 100000000ull)
-			pod_save_or_log(p);
+		/* log_off right after the lines it covers went out (one pwrite in place): a
+		 * kill -9 between the two repeats at most this batch's lines. */
+		if (p->log_off != p->saved_log_off)
+			save_log_off(p);
 		pthread_mutex_unlock(&p->lock);
 		report_all(a.pv, rep, nrep);
 		struct pollfd fds[2] = {{.fd = p->wake_fd, .events = POLLIN}, {.fd = in, .events = POLLIN}};
-		int r = poll(fds, in >= 0 ? 2 : 1,
-			     p->log_off != p->saved_log_off ? 100 : in >= 0 ? 200 : 5);
+		int r = poll(fds, in >= 0 ? 2 : 1, in >= 0 ? 200 : 5);
 		if (r > 0 && (fds[0].revents & POLLIN))
 			break;
 		if (r > 0 && in >= 0 && (fds[1].revents & POLLIN)) {
@@ -664,6 +680,7 @@ static struct pod *pod_new(struct podvms *pv, const char *pod_id)
 	p->sock_path = xasprintf("%s/ctl.sock", p->run_dir);
 	p->stage_dir = xasprintf("%s/%s", pv->mounts_dir, pod_id);
 	p->sock = -1;
+	p->off_fd = -1;
 	p->next_seq = 1;
 	p->wake_fd = eventfd(0, EFD_CLOEXEC);
 	pthread_mutex_init(&p->lock, NULL);
@@ -724,6 +741,8 @@ static void pod_free(struct pod *p)
 		close(p->sock);
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
+	if (p->off_fd >= 0)
+		close(p->off_fd);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->send_lock);
 	pthread_cond_destroy(&p->cond);
@@ -1573,6 +1592,68 @@ static void podvm_destroy(struct cri_vms *s)
 	free(s);
 }
 
+static void podvm_sweep(struct cri_vms *s, bool (*known)(const char *id, void *ctx), void *ctx)
+{
+	struct podvms *pv = pv_of(s);
+	/* Pods first: a pod VM nobody has a record of could never be stopped. */
+	for (;;) {
+		char id[65] = "";
+		pthread_mutex_lock(&pv->lock);
+		for (struct pod *p = pv->pods; p && !*id; p = p->next)
+			if (!known(p->id, ctx))
+				snprintf(id, sizeof(id), "%s", p->id);
+		pthread_mutex_unlock(&pv->lock);
+		if (!*id)
+			break;
+		log_warn("state: pod VM kumopod-%.24s has no pod record (kumod was killed while "
+			 "running it, or its record was set aside): removing it", id);
+		kumo_error_t err = NULL;
+		if (podvm_remove_pod(s, id, &err) < 0)
+			log_warn("pod %.12s: %s", id, kumo_error_msg(err));
+		kumo_error_free(&err);
+		struct pod *left = pod_find(pv, id);
+		if (left) { /* removal failed: forget it all the same, or this loops */
+			pthread_mutex_lock(&pv->lock);
+			for (struct pod **pp = &pv->pods; *pp; pp = &(*pp)->next)
+				if (*pp == left) {
+					*pp = left->next;
+					break;
+				}
+			pthread_mutex_unlock(&pv->lock);
+			pod_free(left);
+		}
+	}
+	/* Then containers of known pods that cri never recorded. */
+	pthread_mutex_lock(&pv->lock);
+	size_t n = 0;
+	for (struct pod *p = pv->pods; p; p = p->next) {
+		pthread_mutex_lock(&p->lock);
+		for (struct pctr *c = p->ctrs; c; c = c->next)
+			n++;
+		pthread_mutex_unlock(&p->lock);
+	}
+	char (*ids)[65] = xzalloc(sizeof(*ids) * (n + 1));
+	size_t k = 0;
+	for (struct pod *p = pv->pods; p; p = p->next) {
+		pthread_mutex_lock(&p->lock);
+		for (struct pctr *c = p->ctrs; c && k < n; c = c->next)
+			snprintf(ids[k++], sizeof(ids[0]), "%s", c->id);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&pv->lock);
+	for (size_t i = 0; i < k; i++) {
+		if (known(ids[i], ctx))
+			continue;
+		log_warn("state: container %.12s in a pod VM has no container record (kumod was "
+			 "killed while creating it): removing it", ids[i]);
+		kumo_error_t err = NULL;
+		if (podvm_stop(s, ids[i], 0, &err) < 0 || podvm_remove(s, ids[i], &err) < 0)
+			log_warn("container %.12s: %s", ids[i], kumo_error_msg(err));
+		kumo_error_free(&err);
+	}
+	free(ids);
+}
+
 static const struct cri_vms_ops podvm_ops = {
 	.create = podvm_create,
 	.start = podvm_start,
@@ -1585,6 +1666,7 @@ static const struct cri_vms_ops podvm_ops = {
 	.pod_run = podvm_run,
 	.pod_stop = podvm_stop_pod,
 	.pod_remove = podvm_remove_pod,
+	.sweep = podvm_sweep,
 	.destroy = podvm_destroy,
 };
 
@@ -1617,6 +1699,15 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	struct pod *p = pod_new(pv, pod_id);
 	p->next_seq = (uint64_t)json_integer_value(json_object_get(j, "next_seq"));
 	p->log_off = (uint64_t)json_integer_value(json_object_get(j, "log_off"));
+	{ /* log.offset is newer than pod.json's copy when it is larger */
+		autofree char *op = xasprintf("%s/log.offset", dir);
+		int fd = open(op, O_RDONLY | O_CLOEXEC);
+		uint64_t v = 0;
+		if (fd >= 0 && pread(fd, &v, sizeof(v), 0) == sizeof(v) && v > p->log_off)
+			p->log_off = v;
+		if (fd >= 0)
+			close(fd);
+	}
 	p->saved_log_off = p->log_off;
 	if (p->next_seq < 1)
 		p->next_seq = 1;

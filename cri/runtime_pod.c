@@ -166,9 +166,18 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 	p->ip = xstrdup(ip ? ip : "");
 	p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
 	int r2 = rt_save_pod(rt, p, err);
-	pthread_mutex_unlock(&rt->lock);
 	if (r2 < 0)
+		p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY; /* as on disk */
+	pthread_mutex_unlock(&rt->lock);
+	if (r2 < 0) {
+		/* The pod stays NOTREADY (its record says so): its VM goes now, nothing else
+		 * could ever use it. */
+		kumo_error_t verr = NULL;
+		if (vms->ops->pod_remove && vms->ops->pod_remove(vms, id, &verr) < 0)
+			log_warn("pod %.12s: %s", id, kumo_error_msg(verr));
+		kumo_error_free(&verr);
 		return -1;
+	}
 	log_info("pod %.12s (%s/%s) ready, ip `%s`", id, md->namespace_, md->name, ip ? ip : "");
 	publish(rt, id, EV(CREATED));
 	publish(rt, id, EV(STARTED));
