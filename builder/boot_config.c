@@ -84,6 +84,8 @@ char *boot_config_json(const struct boot_config *cfg)
 							       cfg->files[i].copy_back));
 		json_object_set_new(root, "files", files);
 	}
+	if (cfg->pod_name)
+		json_object_set_new(root, "pod", json_pack("{s:s}", "name", cfg->pod_name));
 	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(root);
 	if (!text)

@@ -45,6 +45,7 @@ struct boot_config {
 	const struct builder_net *net; /* networking, NULL: none */
 	const struct boot_file *files; /* file mounts */
 	size_t nfiles;
+	const char *pod_name;     /* pod mode (kernel/pod_abi.h): {"pod": {"name"}}; NULL: none */
 };
 
 /* The config as the JSON the kernel reads (malloc'd). */

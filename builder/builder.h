@@ -212,4 +212,27 @@ const char *builder_compiler_id(void);
 int builder_probe_image(const struct builder_options *o, char **path,
 			char kernel_id[KUMO_DIGEST_BUF], kumo_error_t *err);
 
+/* ---- pod VMs (kernel/pod_abi.h) ------------------------------------------------------ */
+
+/* The kernel image a pod VM boots: the kernel alone (KUMO_KERNEL_POD_IMAGE_PATH's
+ * kernel.elf, beside the kernel library in builder_kernel_dir()), one per kernel build
+ * and CPU target. *path malloc'd; KUMO_E_NOT_FOUND when it was not built. */
+int builder_pod_kernel(char **path, kumo_error_t *err);
+/* Writes <run_dir>/initrd.img for a pod VM: the boot config {"pod": {"name"}} with the
+ * pod's network (net, NULL: loopback only; its listen list is ignored: containers take
+ * their own sockets at CREATE). *initrd malloc'd. */
+int builder_pod_initrd(const char *run_dir, const char *pod_name, const struct builder_net *net,
+		       char **initrd, kumo_error_t *err);
+/* One container of a pod VM: the module's relocatable object from the compile cache
+ * (builder_compile: no link, the kernel links it) and the container config JSON of
+ * kernel/pod_abi.h's CREATE: "name", "args" (argv merged as builder_prepare does),
+ * "env" (+ PWD), "preopens" (every tagged directory mount as {"guest", "share": tag,
+ * "path": entry, "readonly"}; a file mount cannot be a preopen and is left out, counted
+ * in *skipped_files), "listen", "memory_limit" (0: none). in->run_dir and in->net are
+ * not used. *json malloc'd; obj filled as builder_compile does. */
+int builder_pod_container(const struct builder_input *in, const char *name,
+			  const char *const *listen, size_t nlisten, uint64_t memory_limit,
+			  struct builder_object *obj, char **json, size_t *skipped_files,
+			  kumo_error_t *err);
+
 #endif /* KUMO_BUILDER_H */

@@ -2,9 +2,11 @@
  * rootfs, preopens, mounts and files, network, initrd (builder_prepare). */
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builder/boot_config.h"
 #include "builder/build_cache.h"
@@ -305,4 +307,97 @@ void builder_artifact_free(struct builder_artifact *a)
 	free(a->initrd);
 	free(a->boot_config);
 	memset(a, 0, sizeof(*a));
+}
+
+/* ---- pod VMs ---------------------------------------------------------------------- */
+
+int builder_pod_kernel(char **path, kumo_error_t *err)
+{
+	autofree char *dir = NULL;
+	if (builder_kernel_dir(&dir, err) < 0)
+		return -1;
+	char *p = xasprintf("%s/kernel.elf", dir);
+	if (access(p, R_OK) != 0) {
+		kumo_error(err, KUMO_E_NOT_FOUND,
+			   "pod kernel image `%s` not found (build it with `make kernel`)", p);
+		free(p);
+		return -1;
+	}
+	*path = p;
+	return 0;
+}
+
+int builder_pod_initrd(const char *run_dir, const char *pod_name, const struct builder_net *net,
+		       char **initrd, kumo_error_t *err)
+{
+	struct builder_net n;
+	if (net) {
+		n = *net;
+		n.listen = NULL;
+		n.nlisten = 0;
+	}
+	struct boot_config cfg = {.net = net ? &n : NULL, .pod_name = pod_name};
+	char *path = xasprintf("%s/initrd.img", run_dir);
+	if (kumo_mkdir_p(run_dir, 0700, err) < 0 ||
+	    initrd_write(path, &cfg, NULL, 0, NULL, err) < 0) {
+		free(path);
+		return -1;
+	}
+	*initrd = path;
+	return 0;
+}
+
+int builder_pod_container(const struct builder_input *in, const char *name,
+			  const char *const *listen, size_t nlisten, uint64_t memory_limit,
+			  struct builder_object *obj, char **json, size_t *skipped_files,
+			  kumo_error_t *err)
+{
+	autofree bool *is_file = xzalloc(sizeof(bool) * (in->nmounts + 1));
+	for (size_t i = 0; i < in->nmounts; i++)
+		if (check_mount(&in->mounts[i], &is_file[i], err) < 0)
+			return -1;
+	if (builder_compile(&in->options, &in->module, obj, err) < 0)
+		return -1;
+	/* An import the kernel lacks is refused here, as builder_prepare refuses it (the
+	 * kernel's linker would say the same, later). */
+	if (cache_check_imports(&in->options, obj->key, &in->module, err) < 0) {
+		builder_object_free(obj);
+		return -1;
+	}
+	struct layout l = {.owned = xzalloc(sizeof(char *) * 2)};
+	merge_argv(in, &l);
+	merge_env(in, &l);
+	json_t *root = json_object();
+	if (name)
+		json_object_set_new(root, "name", json_string(name));
+	json_t *args = json_array(), *env = json_array(), *pre = json_array(), *ln = json_array();
+	for (size_t i = 0; i < l.nargv; i++)
+		json_array_append_new(args, json_string(l.argv[i]));
+	for (size_t i = 0; i < l.nenv; i++)
+		json_array_append_new(env, json_string(l.env[i]));
+	*skipped_files = 0;
+	for (size_t i = 0; i < in->nmounts; i++) {
+		const struct builder_mount *m = &in->mounts[i];
+		if (!m->tag || is_file[i]) {
+			*skipped_files += 1;
+			continue;
+		}
+		json_array_append_new(pre, json_pack("{s:s, s:s, s:s, s:b}", "guest", m->guest_path,
+						     "share", m->tag, "path", m->entry, "readonly",
+						     m->readonly));
+	}
+	for (size_t i = 0; i < nlisten; i++)
+		json_array_append_new(ln, json_string(listen[i]));
+	json_object_set_new(root, "args", args);
+	json_object_set_new(root, "env", env);
+	json_object_set_new(root, "preopens", pre);
+	json_object_set_new(root, "listen", ln);
+	if (memory_limit)
+		json_object_set_new(root, "memory_limit", json_integer((json_int_t)memory_limit));
+	layout_clear(&l);
+	*json = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(root);
+	if (!*json)
+		abort(); /* allocation, or invalid UTF-8 from the caller's strings */
+	return 0;
 }

@@ -1,5 +1,7 @@
 /* cri/backend.c - what every stage implementation shares (clearing out-structs, exit
  * reports, freeing), and the real backend made of the three real stages. */
+#include <string.h>
+
 #include "cri/backend.h"
 
 static void strv_free(char **v)
@@ -47,14 +49,20 @@ void cri_backend_free(struct cri_backend *b)
 }
 
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
-			 const struct cri_net_options *net, const char *accel,
+			 const struct cri_net_options *net, const char *accel, bool pod_vm,
 			 struct cri_backend **out, kumo_error_t *err)
 {
 	struct cri_backend *b = xzalloc(sizeof(*b));
 	b->name = "real";
 	/* The VM stage first: it refuses a bad vm backend or accelerator before anything
 	 * touches the image store or the network. */
-	if (cri_vms_new(root, vm_backend, accel, &b->vms, err) < 0 ||
+	bool libvirt = vm_backend && strcmp(vm_backend, "libvirt") == 0;
+	if (pod_vm && libvirt)
+		log_warn("pod VMs need the qemu VM backend: with libvirt each container runs as "
+			 "its own VM");
+	int vr = pod_vm && !libvirt ? cri_podvms_new(root, accel, &b->vms, err)
+				    : cri_vms_new(root, vm_backend, accel, &b->vms, err);
+	if (vr < 0 ||
 	    cri_images_new(root, insecure, &b->images, err) < 0 ||
 	    cri_podnet_new(root, net, &b->podnet) < 0) {
 		cri_backend_free(b);

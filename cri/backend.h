@@ -218,6 +218,8 @@ struct cri_container_spec {
 	const char *restore_incoming; /* with restore_dir: the state arrives by a live
 				  * migration at this URI ("tcp:ADDR:PORT"), not from the
 				  * snapshot; create returns once it has all arrived */
+	const char *ports_annotation; /* kubelet's io.kubernetes.container.ports annotation
+				       * (JSON: the container's own ports), NULL: none */
 };
 
 /* How a checkpoint is taken (cri_vms_ops.checkpoint). */
@@ -232,6 +234,19 @@ struct cri_record {
 	const char *name; /* "pod.json", "container.json", "kumo.json" */
 	const void *data;
 	size_t len;
+};
+
+/* A pod VM (kernel/pod_abi.h): what RunPodSandbox boots when the VM stage runs pods as
+ * one VM (cri_vms_ops.pod_run); all borrowed from cri. */
+struct cri_pod_vm_spec {
+	const char *id;                  /* pod sandbox id */
+	const char *name;                /* metadata.name (the kernel log's) */
+	const struct cri_pod_nic *nic;   /* the pod's NIC, NULL: loopback only */
+	const char *hostname;            /* config.hostname */
+	const char *const *dns_servers;  /* DNSConfig.servers, NULL-terminated (may be NULL) */
+	const char *const *dns_searches; /* DNSConfig.searches */
+	int64_t memory_limit_bytes;      /* LinuxPodSandboxConfig.resources (the sum of the
+					  * containers' limits), 0: none */
 };
 
 /* The size of a container's VM, from its CRI resources. */
@@ -329,6 +344,20 @@ struct cri_vms_ops {
 	int (*checkpoint)(struct cri_vms *s, const char *id, const char *path,
 			  const struct cri_checkpoint_opts *o, const struct cri_record *recs,
 			  size_t nrecs, const char *const *modules, kumo_error_t *err);
+	/* Pod VMs (kernel/pod_abi.h), all three NULL when each container is its own VM.
+	 * pod_run: RunPodSandbox boots the pod's VM (the kernel alone, the pod's NIC, the
+	 * control channel, the pod's staging shares) and returns once the kernel is READY;
+	 * create/start/stop/remove then act on containers inside it. pod_stop: ends the VM
+	 * (every container still there exits, saying so); idempotent. pod_remove: forgets
+	 * the VM and its files; idempotent. */
+	int (*pod_run)(struct cri_vms *s, const struct cri_pod_vm_spec *pod, kumo_error_t *err);
+	int (*pod_stop)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
+	int (*pod_remove)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
+	/* After a restart, once cri knows its records: removes every pod VM whose pod
+	 * known() does not name, and every container of a pod VM whose id known() does not
+	 * name (kumod killed inside RunPodSandbox or CreateContainer, a record set aside),
+	 * with a log line each. NULL: nothing to do. */
+	void (*sweep)(struct cri_vms *s, bool (*known)(const char *id, void *ctx), void *ctx);
 	/* Frees the stage (VMs keep running). */
 	void (*destroy)(struct cri_vms *s);
 };
@@ -368,8 +397,10 @@ struct cri_net_options {
 				   * VMM_PODNET_DEFAULT_CIDR */
 	const char *vm_backend;   /* "libvirt": a tap may wait in libvirtd's namespace */
 };
+/* pod_vm: a pod is one VM (cri/podvm.c, the default; QEMU backend only: with libvirt
+ * each container stays its own VM), else each container its own VM (cri/vms.c). */
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
-			 const struct cri_net_options *net, const char *accel,
+			 const struct cri_net_options *net, const char *accel, bool pod_vm,
 			 struct cri_backend **out, kumo_error_t *err);
 /* Each stage alone (cri_backend_real_new makes all three). */
 int cri_images_new(const char *root, const char *const *insecure, struct cri_images **out,
@@ -378,5 +409,9 @@ int cri_podnet_new(const char *root, const struct cri_net_options *net,
 		   struct cri_podnet **out);
 int cri_vms_new(const char *root, const char *vm_backend, const char *accel,
 		struct cri_vms **out, kumo_error_t *err);
+/* The pod-VM stage (cri/podvm.c): QEMU backend; re-attaches the pod VMs a previous
+ * kumod left running (restart procedure of kernel/pod_abi.h) before it returns. */
+int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out,
+		   kumo_error_t *err);
 
 #endif /* KUMO_CRI_BACKEND_H */

@@ -183,6 +183,8 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 		else if (strcmp(key, "vm_backend") == 0 && is_str)
 			r = check_choice("config vm_backend", s, vm_backends, err) < 0 ? -1
 			    : (set_str(&cfg->vm_backend, s), 0);
+		else if (strcmp(key, "pod_vm") == 0 && json_is_boolean(v))
+			cfg->pod_vm = json_is_true(v);
 		else if (strcmp(key, "accel") == 0 && is_str)
 			r = check_choice("config accel", s, accels, err) < 0 ? -1
 			    : (set_str(&cfg->accel, s), 0);
@@ -275,6 +277,7 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 	cfg->backend = xstrdup("real");
 	cfg->vm_backend = xstrdup(CRI_DEFAULT_VM_BACKEND);
 	cfg->accel = xstrdup("auto");
+	cfg->pod_vm = true;
 	cfg->log_level = xstrdup("info");
 	cfg->host_network = xstrdup("refuse");
 	cfg->stream_address = xstrdup("127.0.0.1:0");
@@ -321,7 +324,7 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--stream-address", "--stream-token-ttl-ms",
 							 "--downstream-endpoint", "--kumo-handlers",
 							 "--default-runtime", "--socket-group",
-							 "--jail", NULL};
+							 "--jail", "--pod-vm", NULL};
 		bool limit = strncmp(name, "--", 2) == 0 && strchr(name + 2, '_') == NULL &&
 			     is_limit_key(name + 2);
 		bool known = limit;
@@ -375,6 +378,11 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 			if (check_choice("--vm-backend", val, vm_backends, err) < 0)
 				return -1;
 			set_str(&cfg->vm_backend, val);
+		} else if (strcmp(name, "--pod-vm") == 0) {
+			if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0)
+				return kumo_error(err, KUMO_E_INVALID,
+						  "--pod-vm: `%s` is not true or false", val);
+			cfg->pod_vm = strcmp(val, "true") == 0;
 		} else if (strcmp(name, "--accel") == 0) {
 			if (check_choice("--accel", val, accels, err) < 0)
 				return -1;

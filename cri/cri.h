@@ -35,6 +35,9 @@ struct cri_config {
 				    * fake stages) */
 	char *vm_backend;          /* "qemu" or "libvirt" (real backend) */
 	char *accel;               /* "auto", "kvm" or "tcg" (real backend's VMs) */
+	bool pod_vm;               /* a pod is one VM, its containers linked into its kernel
+				    * (default true; kumo.json "pod_vm", --pod-vm true|false);
+				    * false: each container its own VM (for comparisons) */
 	char *log_level;           /* debug|info|warn|error */
 	int workers;               /* worker threads for unary calls */
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */

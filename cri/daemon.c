@@ -16,6 +16,8 @@ static const char usage[] =
 	"  --vm-backend qemu|libvirt how VMs run (default " CRI_DEFAULT_VM_BACKEND ")\n"
 	"  --accel auto|kvm|tcg      the VMs' accelerator (default auto: KVM when a probe shows it\n"
 	"                            runs kumo guests, else TCG; kvm: refuse to start without it)\n"
+	"  --pod-vm true|false       a pod is one VM, its containers linked into its running\n"
+	"                            kernel (default true); false: each container its own VM\n"
 	"  --log-level LEVEL         debug|info|warn|error (default info)\n"
 	"  --workers N               worker threads for calls (default 8)\n"
 	"  --shutdown-grace-ms N     how long SIGTERM waits for calls in flight\n"

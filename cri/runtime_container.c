@@ -267,6 +267,9 @@ int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContain
 			.restore_dir = restore_dir,
 			.restore_incoming = incoming,
 		};
+		for (size_t i = 0; i < cfg->n_annotations; i++)
+			if (strcmp(cfg->annotations[i]->key, "io.kubernetes.container.ports") == 0)
+				sb.spec.ports_annotation = cfg->annotations[i]->value;
 		ret = b->vms->ops->create(b->vms, &sb.spec, err);
 	}
 

@@ -125,6 +125,39 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 		return kumo_error_wrap(err, "pod `%s/%s` network", md->namespace_, md->name);
 	}
 
+	/* A pod VM (when the VM stage runs pods as one VM): booted now, on the pod's NIC,
+	 * ready for containers when RunPodSandbox returns. */
+	struct cri_vms *vms = rt->backend->vms;
+	if (vms->ops->pod_run) {
+		struct cri_pod_nic nic;
+		const Runtime__V1__LinuxContainerResources *res =
+			cfg->linux ? cfg->linux->resources : NULL;
+		struct cri_pod_vm_spec vs = {
+			.id = id, .name = md->name, .hostname = cfg->hostname,
+			.dns_servers = dns, .dns_searches = search,
+			.memory_limit_bytes = res ? res->memory_limit_in_bytes : 0,
+		};
+		int vr = 0;
+		if (ip && *ip) {
+			vr = pn->ops->nic(pn, id, ip, &nic, err);
+			vs.nic = &nic;
+		}
+		if (vr == 0)
+			vr = vms->ops->pod_run(vms, &vs, err);
+		if (vr < 0) {
+			kumo_error_t terr = NULL;
+			if (pn->ops->teardown(pn, id, &terr) < 0)
+				log_warn("pod %.12s: %s", id, kumo_error_msg(terr));
+			kumo_error_free(&terr);
+			pthread_mutex_lock(&rt->lock);
+			p = rt_pod_by_id(rt, id);
+			if (p)
+				rt_delete_pod(rt, p);
+			pthread_mutex_unlock(&rt->lock);
+			return kumo_error_wrap(err, "pod `%s/%s`", md->namespace_, md->name);
+		}
+	}
+
 	pthread_mutex_lock(&rt->lock);
 	p = rt_pod_by_id(rt, id);
 	if (!p) {
@@ -136,9 +169,18 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 	p->ip = xstrdup(ip ? ip : "");
 	p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
 	int r2 = rt_save_pod(rt, p, err);
-	pthread_mutex_unlock(&rt->lock);
 	if (r2 < 0)
+		p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY; /* as on disk */
+	pthread_mutex_unlock(&rt->lock);
+	if (r2 < 0) {
+		/* The pod stays NOTREADY (its record says so): its VM goes now, nothing else
+		 * could ever use it. */
+		kumo_error_t verr = NULL;
+		if (vms->ops->pod_remove && vms->ops->pod_remove(vms, id, &verr) < 0)
+			log_warn("pod %.12s: %s", id, kumo_error_msg(verr));
+		kumo_error_free(&verr);
 		return -1;
+	}
 	log_info("pod %.12s (%s/%s) ready, ip `%s`", id, md->namespace_, md->name, ip ? ip : "");
 	publish(rt, id, EV(CREATED));
 	publish(rt, id, EV(STARTED));
@@ -182,6 +224,9 @@ static int pod_stop(struct cri_runtime *rt, const char *id, kumo_error_t *err)
 		r = rt_ctr_stop(rt, ids[i], 0, err);
 	free_ids(ids);
 	if (r < 0)
+		return kumo_error_wrap(err, "stop pod sandbox `%.12s`", id);
+	struct cri_vms *vms = rt->backend->vms;
+	if (vms->ops->pod_stop && vms->ops->pod_stop(vms, id, err) < 0)
 		return kumo_error_wrap(err, "stop pod sandbox `%.12s`", id);
 	if (rt->backend->podnet->ops->teardown(rt->backend->podnet, id, err) < 0)
 		return kumo_error_wrap(err, "stop pod sandbox `%.12s`", id);
@@ -255,6 +300,9 @@ cri_remove_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 	for (size_t i = 0; ids[i] && rr == 0; i++)
 		rr = rt_ctr_remove(rt, ids[i], err);
 	free_ids(ids);
+	struct cri_vms *vms = rt->backend->vms;
+	if (rr == 0 && vms->ops->pod_remove)
+		rr = vms->ops->pod_remove(vms, id, err);
 	if (rr < 0)
 		return kumo_error_wrap(err, "remove pod sandbox `%.12s`", id);
 	pthread_mutex_lock(&rt->lock);

@@ -470,6 +470,17 @@ static void sweep_unrecorded_vms(struct cri_runtime *rt)
 	closedir(d);
 }
 
+/* For the pod-VM stage's sweep: id is a pod or container cri has a record of (called
+ * before any call is served, with no lock needed but taken for the exit callback). */
+static bool id_is_known(const char *id, void *ctx)
+{
+	struct cri_runtime *rt = ctx;
+	pthread_mutex_lock(&rt->lock);
+	bool known = rt_pod_by_id(rt, id) || rt_ctr_by_id(rt, id);
+	pthread_mutex_unlock(&rt->lock);
+	return known;
+}
+
 int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_runtime **out,
 		    kumo_error_t *err)
 {
@@ -514,6 +525,8 @@ int cri_runtime_new(const char *root, struct cri_backend *backend, struct cri_ru
 		rt_delete_ctr(rt, c);
 	}
 	sweep_unrecorded_vms(rt);
+	if (backend->vms->ops->sweep)
+		backend->vms->ops->sweep(backend->vms, id_is_known, rt);
 	backend->vms->on_exit_ctx = rt;
 	__atomic_store_n(&backend->vms->on_exit, on_vm_exit, __ATOMIC_RELEASE);
 	/* Re-attach: ask the backend where each live container's VM is now. Nobody else

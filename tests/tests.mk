@@ -202,7 +202,7 @@ E2E_PROGRAMS := $(DOWNSTREAM_CHECK) $(VMM_LIBVIRT_TEST) $(STREAM_CLIENT)
 E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/kumo-start-path.sh tests/e2e/imagestore-registry.sh \
 	tests/e2e/vmm-libvirt.sh tests/e2e/cni-podnet.sh tests/e2e/cri-e2e.sh \
 	tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh \
-	tests/e2e/cri-restart.sh tests/e2e/cri-jail.sh tests/e2e/cri-faults.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
+	tests/e2e/cri-restart.sh tests/e2e/cri-pod.sh tests/e2e/cri-jail.sh tests/e2e/cri-faults.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
 	tests/e2e/kubelet.sh tests/e2e/kubelet-volumes.sh tests/e2e/kubelet-mixed.sh tests/e2e/cluster.sh tests/e2e/cri-downstream.sh tests/e2e/cri-mixed.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
 	tests/e2e/deploy-manifests.sh tests/e2e/snapshot.sh
 

@@ -18,7 +18,11 @@
 # its own. The handler's time is kumod's own line for the call (`... CreateContainer ok
 # (T ms)` at debug level: from the call's arrival to its answer), median of N; the
 # client's round trip is shown next to it. BEFORE_TREE=DIR uses a tree already built at
-# BEFORE instead (it is left alone). Closes with `create-speedup R` (before / after).
+# BEFORE instead (it is left alone). Prints `create-speedup R` (before / after).
+#
+# Last, the pod VM (tests/bench/bench-cri-pod.sh, issue 16): StartContainer -> first log
+# line p50/p95 over N containers in one booted pod VM beside per-container VMs, QEMU RSS
+# for 1 and 3 containers vs 3 per-container VMs. Closes with `cri-start-p50-ms N`.
 set -u
 BUILD=${BUILD:-build}
 # The node client comes from npm: fetched before entering the private namespace.
@@ -230,4 +234,9 @@ elif linux_images_push "$REG" pause busybox && CTRD_CNI_CONF_DIR=$T/net.d contai
 else
 	echo "peer: containerd did not start"
 fi
+
+# The pod VM (issue 16): StartContainer -> first log line in one booted pod VM beside
+# per-container VMs, and QEMU's RSS; closes with `cri-start-p50-ms N`.
+echo
+bash "$HERE/bench-cri-pod.sh" || rc=1
 exit $rc

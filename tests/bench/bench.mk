@@ -149,9 +149,10 @@ bench-share: $(SHARE_ELF) $(BUILD)/bin/kumo
 
 # `make bench-cri`: kumod's CRI latencies (BACKEND=test default, or real; IMAGE=...;
 # N=20) against containerd + runc; then CreateContainer's own time (real backend, warm
-# image) in the tree at BEFORE=ecc7010 (built in a temporary git worktree) and in this one.
+# image) in the tree at BEFORE=ecc7010 (built in a temporary git worktree) and in this one;
+# last the pod VM's StartContainer -> first log line and QEMU RSS (bench-cri-pod.sh).
 .PHONY: bench-cri
-bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo kernel $(BUILD)/apps/app_hello.wasm \
+bench-cri: $(BUILD)/bin/kumod $(BUILD)/bin/kumo kernel $(BUILD)/apps/app_hello.wasm $(BUILD)/apps/app_podtool.wasm \
 	$(BUILD)/tests/kumod-fake $(BUILD)/bin/kumo-crictl $(DOWNSTREAM_CHECK) linux-images
 	bash tests/bench/bench-cri.sh
 

@@ -178,12 +178,25 @@ eq "... no container left" "$(jq '.containers | length' <<<"$OUT")" 0
 eq "... no QEMU left" "$(qemu_pids "$ROOT" | wc -l)" 0
 
 # A kill inside CreateContainer after the VM was made but before its record was written
-# (acted out: the record removed while kumod is down) leaves a paused QEMU nobody owns:
-# the next kumod removes it.
+# (acted out: the record removed while kumod is down) leaves a paused QEMU nobody owns
+# (POD_VM=false), or an instance in the pod VM (kumod's default): the next kumod removes
+# it.
 call "RunPodSandbox orphan" RunPodSandbox "$(pod_json orphan)"
 pod=$(jq -r .pod_sandbox_id <<<"$OUT")
 call "CreateContainer orphan" CreateContainer "{\"pod_sandbox_id\":\"$pod\",\"config\":{\"metadata\":{\"name\":\"ticker\"},\"image\":{\"image\":\"$REG/ticker:v1\"},\"log_path\":\"ticker.log\"}}"
 cid=$(jq -r .container_id <<<"$OUT")
+if [ "${POD_VM:-true}" = true ]; then
+	# kumod's default: the container is an instance in its pod's VM (created, linked);
+	# the next kumod REMOVEs it there.
+	pj=$(echo "$ROOT"/vms/kumopod-"${pod:0:24}"/pod.json)
+	eq "its instance is in the pod VM" "$(jq --arg c "$cid" '[.containers[] | select(.id == $c)] | length' "$pj" 2>&1)" 1
+	kumod_kill
+	rm -f "$ROOT/containers/$cid.json"
+	start_kumod || bad "kumod restarts" "$(tail -5 "$T/kumod.log")"
+	if grep -q "container ${cid:0:12} in a pod VM has no container record" "$T/kumod.log"; then ok "a container without a record is found at start, with a log line"; else bad "a container without a record is found at start, with a log line" "$(grep 'state:' "$T/kumod.log" | tail -2)"; fi
+	eq "... it is removed from its pod VM" "$(jq --arg c "$cid" '[.containers[] | select(.id == $c)] | length' "$pj" 2>&1)" 0
+	eq "... the pod VM runs on" "$(qemu_pids "$ROOT/vms/kumopod-${pod:0:24}" | wc -l)" 1
+else
 for _ in $(seq 100); do [ -n "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}")" ] && break; sleep 0.1; done
 eq "its paused QEMU runs" "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}" | wc -l)" 1
 kumod_kill
@@ -193,6 +206,7 @@ if grep -q "vm \`kumo-${cid:0:40}\` has no container record" "$T/kumod.log"; the
 for _ in $(seq 50); do [ -z "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}")" ] && break; sleep 0.1; done
 eq "... its QEMU is ended" "$(qemu_pids "$ROOT/vms/kumo-${cid:0:40}" | wc -l)" 0
 [ -d "$ROOT/vms/kumo-${cid:0:40}" ] && bad "... its run directory is removed" "still there" || ok "... its run directory is removed"
+fi
 call "RemovePodSandbox orphan" RemovePodSandbox "{\"pod_sandbox_id\":\"$pod\"}"
 kill -TERM "$KPID"; wait "$KPID"; KPID=
 
@@ -242,6 +256,12 @@ kill -TERM "$KPID"; wait "$KPID"; KPID=
 start_kumod "$SMALL/root" || bad "kumod restarts on the small tmpfs" "$(tail -5 "$T/kumod.log")"
 call "ListPodSandbox after a restart" ListPodSandbox '{}'
 eq "... the same two pods, nothing set aside" "$(jq '.items | length' <<<"$OUT")/$(find "$SMALL/root" -name '*.broken' | wc -l)" "2/0"
+# They go: a kumo pod is a VM of its own (kumod's default), which outlives kumod.
+for p in $(jq -r '.items[].id' <<<"$OUT"); do
+	crictl StopPodSandbox "{\"pod_sandbox_id\":\"$p\"}" >/dev/null 2>"$T/err" &&
+		crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$p\"}" >/dev/null 2>>"$T/err" ||
+		bad "pod ${p:0:12} on the small disk is removed" "$(cat "$T/err")"
+done
 kill -TERM "$KPID"; wait "$KPID"; KPID=
 
 # ---- kills, libvirt ------------------------------------------------------------------

@@ -8,7 +8,10 @@
 # container ends it with a reason that says so, and its cgroups go with it. Then
 # `--jail off` (qemu): QEMU runs as root, still under seccomp, without kumo's cgroups.
 # libvirtd is started by deploy/start-libvirtd.sh when none runs (and stopped again).
-# Pods use the host network without a NIC (as cri-restart.sh).
+# Pods use the host network without a NIC (as cri-restart.sh). kumod runs with
+# --pod-vm false here: the checks find each container's own QEMU by its VM's name and
+# size its cgroup from the container's memory; a pod VM's QEMU gets the same jail
+# (cri-pod.sh runs jailed, kumod's default).
 # Prints `cri-jail: N passed, N failed`.
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -- bash "$0" "$@"
@@ -72,7 +75,7 @@ done
 VMB=
 JAIL=on
 start_kumod() {
-	"$BIN/kumod" --socket "$SOCK" --root "$T/root-$VMB-$JAIL" --vm-backend "$VMB" --jail "$JAIL" \
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root-$VMB-$JAIL" --vm-backend "$VMB" --jail "$JAIL" --pod-vm false \
 		--socket-group kvm --cni-conf-dir "$T/net.d" --host-network no-network \
 		--log-level debug 2>>"$T/kumod-$VMB.log" &
 	KPID=$!
@@ -163,7 +166,7 @@ done
 VMB=qemu
 toucher() { # CONFIG-JSON -> the container's ContainerStatus once it exited, in OUT
 	echo "$1" >"$T/kumo-$2.json"
-	"$BIN/kumod" --config "$T/kumo-$2.json" --socket "$SOCK" --root "$T/root-oom-$2" --vm-backend "$VMB" \
+	"$BIN/kumod" --config "$T/kumo-$2.json" --socket "$SOCK" --root "$T/root-oom-$2" --vm-backend "$VMB" --pod-vm false \
 		--host-network no-network --cni-conf-dir "$T/net.d" --log-level debug 2>>"$T/kumod-oom.log" &
 	KPID=$!
 	for _ in $(seq 600); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done

@@ -20,6 +20,10 @@
 #     bandwidth annotations): host -> pod, pod -> pod, the guest on /32 with MTU 1400;
 #   - containerd (tests/e2e/containerd-lib.sh) on the same conf dir, so on the same list
 #     and address pool: a busybox pod and kumo pods reach each other by pod IP.
+# POD_VM (default true, kumod's default): the pod is one VM booted at RunPodSandbox (the
+# boot config's network is the pod VM's, a container's listening sockets and mounts are
+# in its CREATE config, and a second container runs beside the first); false: each
+# container its own VM taking the pod's NIC in turn.
 # Boots VMs (TCG when KVM cannot run kumo's guests). Prints `cri-net: N passed, N failed`.
 set -u
 [ -n "${KUMO_E2E_NETNS:-}" ] || KUMO_E2E_NETNS=1 exec unshare -n -m --propagation private -- bash "$0" "$@"
@@ -28,6 +32,7 @@ BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 APPS=$BUILD/apps
 VM_BACKEND=${VM_BACKEND:-qemu}
+POD_VM=${POD_VM:-true}
 HTTPD=${HTTPD:-$APPS/net_httpd.wasm}
 CLIENT=${CLIENT:-$APPS/net_client.wasm}
 PLUGINS=${CNI_PLUGIN_DIR:-/usr/lib/cni}
@@ -88,7 +93,7 @@ OUTPID=$!
 cni_fake_plugins "$T/fake" "$T/hang.pid"
 
 start_kumod() {
-	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" \
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --pod-vm "$POD_VM" \
 		--cni-conf-dir "$NETD" --cni-bin-dirs "$PLUGINS:$T/fake" --netns-dir "$NETNS" \
 		--pod-cidr 10.77.0.0/24 --log-level debug "$@" 2>>"$T/kumod.log" &
 	KPID=$!
@@ -120,17 +125,41 @@ nothing_left() {
 }
 # in_cidr IP CIDR
 in_cidr() { python3 -c 'import ipaddress,sys; sys.exit(0 if ipaddress.ip_address(sys.argv[1]) in ipaddress.ip_network(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null; }
-# boot_config CID: the JSON config of the container's initrd
-boot_config() {
-	python3 - "$T/root/vms/kumo-${1:0:40}/initrd.img" <<'PY'
+# initrd_config FILE: the JSON config of an initrd
+initrd_config() {
+	python3 - "$1" <<'PY'
 import struct, sys
 b = open(sys.argv[1], 'rb').read()
 off, size = struct.unpack_from('<QQ', b, 16)
 sys.stdout.write(b[off:off + size].decode())
 PY
 }
-# rootfs_file CID NAME: prints file NAME of the container's initrd rootfs
+# pod_of CID: the container's pod sandbox id (ContainerStatus verbose)
+pod_of() { crictl ContainerStatus "{\"container_id\":\"$1\",\"verbose\":true}" | jq -r '.info.info' | jq -r .sandboxID; }
+# boot_config CID: the JSON config the container's VM booted with. Pod VM: the pod VM's
+# boot config, whose "net" is the pod's, with the container's own part from its CREATE
+# config (kumod's debug log) in the per-container VM's places: net.listen its listening
+# sockets, "mounts" its share preopens ({path, share, readonly, entry}).
+boot_config() {
+	if [ "$POD_VM" != true ]; then
+		initrd_config "$T/root/vms/kumo-${1:0:40}/initrd.img"
+		return
+	fi
+	local pod ctr
+	pod=$(pod_of "$1") || return 1
+	ctr=$(grep -o "container ${1:0:12}: config .*" "$T/kumod.log" | tail -1 | sed 's/^[^{]*//')
+	initrd_config "$T/root/vms/kumopod-${pod:0:24}/initrd.img" |
+		jq -c --argjson c "${ctr:-{\}}" '.net.listen = $c.listen |
+			.mounts = [$c.preopens[]? | select(.share != null and .guest != "/") |
+				   {path: .guest, share, readonly, entry: .path}]'
+}
+# rootfs_file CID NAME: prints file NAME of the image's files as the container's VM has
+# them: its initrd rootfs, or (pod VM) the image's rootfs staged read-only at "/"
 rootfs_file() {
+	if [ "$POD_VM" = true ]; then
+		cat "$T/root/mounts/$(pod_of "$1")/ro/${1:0:40}-root/$2"
+		return
+	fi
 	python3 - "$T/root/vms/kumo-${1:0:40}/initrd.img" "$2" <<'PY'
 import io, struct, sys, tarfile
 b = open(sys.argv[1], 'rb').read()
@@ -277,8 +306,18 @@ eq "boot config: search domains" "$(jq -c .net.search <<<"$CFG")" '["n.svc.clust
 eq "boot config: hostname" "$(jq -r .net.hostname <<<"$CFG")" "web-1"
 eq "boot config: the pod's port as a listening socket" "$(jq -c .net.listen <<<"$CFG")" '["tcp:0.0.0.0:8080"]'
 call "StartContainer srv" StartContainer "{\"container_id\":\"$CA\"}"
-code "a second container of a networked pod" FailedPrecondition CreateContainer "{\"pod_sandbox_id\":\"$PA\",\"config\":{\"metadata\":{\"name\":\"side\"},\"image\":{\"image\":\"$REG/spin:v1\"},\"log_path\":\"side.log\"}}"
-says "it says the pod's NIC is held by the first container" "holds it"
+if [ "$POD_VM" = true ]; then
+	# The containers of a pod VM share its NIC: a second one runs beside the server.
+	call "a second container of a networked pod" CreateContainer "{\"pod_sandbox_id\":\"$PA\",\"config\":{\"metadata\":{\"name\":\"side\"},\"image\":{\"image\":\"$REG/spin:v1\"},\"log_path\":\"side.log\"}}"
+	SIDE=$(jq -r .container_id <<<"$OUT")
+	call "StartContainer side" StartContainer "{\"container_id\":\"$SIDE\"}"
+	eq "it runs beside the server" "$(state_of "$SIDE")/$(state_of "$CA")" CONTAINER_RUNNING/CONTAINER_RUNNING
+	call "StopContainer side" StopContainer "{\"container_id\":\"$SIDE\",\"timeout\":0}"
+	call "RemoveContainer side" RemoveContainer "{\"container_id\":\"$SIDE\"}"
+else
+	code "a second container of a networked pod" FailedPrecondition CreateContainer "{\"pod_sandbox_id\":\"$PA\",\"config\":{\"metadata\":{\"name\":\"side\"},\"image\":{\"image\":\"$REG/spin:v1\"},\"log_path\":\"side.log\"}}"
+	says "it says the pod's NIC is held by the first container" "holds it"
+fi
 tapa=$(nsenter --net="$NETNS/$PA" ip -o link show | grep -o ' kc[0-9a-f]*' | tr -d ' ')
 if nsenter --net="$NETNS/$PA" tc filter show dev eth0 ingress | grep -q "Egress Redirect to device $tapa"; then
 	ok "eth0's traffic is redirected to the VM's tap"; else bad "the redirect" "no filter on eth0 to \`$tapa\`"; fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/e2e/cri-restart.sh - kumod's REAL backend survives `kill -9`, on both VM
-# backends (libvirt, then qemu): a container whose VM keeps running while kumod is down
+# backends (libvirt: each container its own VM; then qemu: kumod's default, the pod one
+# VM with both containers in it): a container whose VM keeps running while kumod is down
 # is listed RUNNING after the restart (re-attached, its log continues, StopContainer
 # works), and a container whose VM exits while kumod is down reports its real exit code
 # and reason after the restart. libvirtd is started by deploy/start-libvirtd.sh when
@@ -107,9 +108,17 @@ for VMB in libvirt qemu; do
 
 	kumod_kill
 	# While kumod is down, sleep3's VM powers off.
-	dom=kumo-${CE:0:40}
-	for _ in $(seq 600); do vm_exists "$dom" || break; sleep 0.1; done
-	if vm_exists "$dom"; then bad "$VMB: sleep3's VM exits while kumod is down" "still there"; else ok "$VMB: sleep3's VM exits while kumod is down"; fi
+	# The VMs: each container's own (libvirt: kumod's pod VMs need the qemu backend), or
+	# with qemu the pod VM both run in (kumod's default), which runs on while sleep3's
+	# instance ends in it.
+	if [ "$VMB" = qemu ]; then dom=kumopod-${POD:0:24} sdom=$dom; else dom=kumo-${CE:0:40} sdom=kumo-${CS:0:40}; fi
+	if [ "$VMB" = qemu ]; then
+		sleep 4 # sleep3 sleeps 3 s after its first line
+		if vm_exists "$dom"; then ok "$VMB: the pod VM runs on while kumod is down"; else bad "$VMB: the pod VM runs on while kumod is down" "gone"; fi
+	else
+		for _ in $(seq 600); do vm_exists "$dom" || break; sleep 0.1; done
+		if vm_exists "$dom"; then bad "$VMB: sleep3's VM exits while kumod is down" "still there"; else ok "$VMB: sleep3's VM exits while kumod is down"; fi
+	fi
 	start_kumod
 	eq "$VMB: after kill -9, spin is listed RUNNING" "$(state "$CS")" "CONTAINER_RUNNING"
 	call "$VMB: ContainerStatus sleep3 after restart" ContainerStatus "{\"container_id\":\"$CE\"}"
@@ -118,13 +127,13 @@ for VMB in libvirt qemu; do
 	eq "$VMB: both containers listed" "$(jq '.containers | length' <<<"$OUT")" "2"
 	# SIGTERM lets go of the running VM too; the next kumod finds it again.
 	kill -TERM "$KPID"; wait "$KPID"; KPID=
-	if vm_exists "kumo-${CS:0:40}"; then ok "$VMB: spin's VM outlives a SIGTERM of kumod"; else bad "$VMB: spin's VM outlives a SIGTERM of kumod" "gone"; fi
+	if vm_exists "$sdom"; then ok "$VMB: spin's VM outlives a SIGTERM of kumod"; else bad "$VMB: spin's VM outlives a SIGTERM of kumod" "gone"; fi
 	start_kumod
 	eq "$VMB: after SIGTERM, spin is listed RUNNING" "$(state "$CS")" "CONTAINER_RUNNING"
 	call "$VMB: StopContainer spin after restart" StopContainer "{\"container_id\":\"$CS\",\"timeout\":0}"
 	waitfor "$CS" CONTAINER_EXITED
 	call "$VMB: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
-	if vm_exists "kumo-${CS:0:40}" || vm_exists "$dom"; then bad "$VMB: no VM of this kumod left" "some"; else ok "$VMB: no VM of this kumod left"; fi
+	if vm_exists "$sdom" || vm_exists "$dom"; then bad "$VMB: no VM of this kumod left" "some"; else ok "$VMB: no VM of this kumod left"; fi
 	kill -TERM "$KPID"; wait "$KPID"; KPID=
 	if [ $fail -ne 0 ]; then echo "--- kumod log ($VMB)"; tail -40 "$T/kumod-$VMB.log"; fi
 done

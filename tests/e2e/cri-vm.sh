@@ -7,7 +7,11 @@
 # StartContainer, the exit (code, reason, trap name), the CRI log file's exact
 # content, stats, stop/remove/rmp/rmi, a memory limit below the floor and a module with
 # an unsupported import refused with a clear message, nothing left behind.
-# VM backend: $VM_BACKEND (default qemu; fast under TCG). Prints `cri-vm: N passed, N failed`.
+# VM backend: $VM_BACKEND (default qemu; fast under TCG). POD_VM (default true, kumod's
+# default): the pod is one VM and each container an instance in it (issue 16); false:
+# each container its own VM (the comparison mode), where a container's memory limit is
+# its VM's RAM and each container has a run directory of its own.
+# Prints `cri-vm: N passed, N failed`.
 set -u
 # kumod's real backend gives pods their network from CNI (a default list in this
 # script's conf dir: bridge, veths, iptables rules, taps) and binds the pods' mounts (its
@@ -18,6 +22,7 @@ ip link set lo up
 # Pods take their network from CNI: host-local's store is a tmpfs of this mount namespace.
 mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 VM_BACKEND=${VM_BACKEND:-qemu}
+POD_VM=${POD_VM:-true}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/registry.sh
 . "$HERE/../lib/registry.sh"
@@ -58,7 +63,7 @@ done
 "$BIN/kumo" push "$T/bad.wasm" "$REG/badimport:v1" >"$T/push.log" 2>&1 || bad "kumo push badimport" "$(cat "$T/push.log")"
 "$BIN/kumo" push "$T/sleep.wasm" "$REG/sleep:v1" >"$T/push.log" 2>&1 || bad "kumo push sleep" "$(cat "$T/push.log")"
 
-"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --log-level debug 2>"$T/kumod.log" &
+"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --pod-vm "$POD_VM" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
 
@@ -158,19 +163,30 @@ eq "a stopped app exits 143" "$(jq -r .status.exit_code <<<"$OUT")" 143
 eq "stopped, not killed" "$(jq -r .status.reason <<<"$OUT")" Error
 call "RemoveContainer sleep" RemoveContainer "{\"container_id\":\"$C4\"}"
 
-code "a memory limit below the floor" InvalidArgument CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"tiny\"},\"image\":{\"image\":\"$REG/args:v1\"},\"linux\":{\"resources\":{\"memory_limit_in_bytes\":1048576}}}}"
-says "the message names the floor" "16 MiB"
+if [ "$POD_VM" = true ]; then
+	# A container's limit caps its linear memory inside the pod VM (no floor of its
+	# own); one the VM cannot give is refused.
+	code "a memory limit the pod VM cannot give" InvalidArgument CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"huge\"},\"image\":{\"image\":\"$REG/args:v1\"},\"linux\":{\"resources\":{\"memory_limit_in_bytes\":4294967296}}}}"
+	says "the message says the memory does not fit" "memory"
+else
+	code "a memory limit below the floor" InvalidArgument CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"tiny\"},\"image\":{\"image\":\"$REG/args:v1\"},\"linux\":{\"resources\":{\"memory_limit_in_bytes\":1048576}}}}"
+	says "the message names the floor" "16 MiB"
+fi
 code "an unsupported import" Unimplemented CreateContainer "{\"pod_sandbox_id\":\"$POD\",\"config\":{\"metadata\":{\"name\":\"bad\"},\"image\":{\"image\":\"$REG/badimport:v1\"}}}"
 says "the message names the import" "unsupported import \`env.nosuch\`"
-eq "failed creates leave no run dir" "$(ls "$T/root/vms" | wc -l)" 3
+# Run directories: one per container VM (three left), or the pod VM's alone.
+[ "$POD_VM" = true ] && dirs=1 || dirs=3
+eq "failed creates leave no run dir" "$(ls "$T/root/vms" | wc -l)" $dirs
 
 for c in "$C1" "$C2" "$C3"; do
 	call "StopContainer (exited)" StopContainer "{\"container_id\":\"$c\",\"timeout\":1}"
 	call "RemoveContainer" RemoveContainer "{\"container_id\":\"$c\"}"
 done
-eq "no run dir left" "$(ls "$T/root/vms" | wc -l)" 0
+[ "$POD_VM" = true ] && dirs=1 || dirs=0
+eq "no container run dir left" "$(ls "$T/root/vms" | wc -l)" $dirs
 call "StopPodSandbox" StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
 call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
+eq "no run dir left" "$(ls "$T/root/vms" | wc -l)" 0
 for a in args exitcode trap podtool badimport sleep; do
 	call "RemoveImage $a" RemoveImage "{\"image\":{\"image\":\"$REG/$a:v1\"}}"
 done

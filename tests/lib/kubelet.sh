@@ -60,10 +60,11 @@ kubelet_cleanup() {
 # KUBELET_ARGS (an array): more kubelet flags (e.g. --kubeconfig to join an API server);
 # KUBELET_ADDRESS: the address kubelet serves on (default 127.0.0.1; an API server
 # reaches it at the node's address).
+# POD_VM (default true, kumod's default): a pod is one VM; false: each container its own.
 # The instant in kubelet's log-line form (klog: MMDD HH:MM:SS.micro) as one number.
 klog_now() { date +%m%d%H%M%S%6N; }
 start_kumod() {
-	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" \
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --vm-backend "$VM_BACKEND" --pod-vm "${POD_VM:-true}" \
 		--cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --pod-cidr 10.78.0.0/24 \
 		--log-level debug ${KUMOD_ARGS[@]+"${KUMOD_ARGS[@]}"} 2>>"$T/kumod.log" &
 	KPID=$!

@@ -704,6 +704,87 @@ static void unsupported_import_refused(void **state)
 	assert_int_equal(count_objects(*state), 0);
 }
 
+/* A pod VM's container (builder_pod_container): the cached object (no link), the CREATE
+ * config with argv and env merged as builder_prepare merges them, PWD, a preopen per
+ * tagged directory mount naming its share and entry, a file mount left out and counted,
+ * the listening sockets and the memory limit; a missing WASI import refused. And the pod
+ * VM's initrd (builder_pod_initrd): "pod" with the network but no listen list. */
+static void pod_container_config(void **state)
+{
+	const char *root = *state;
+	kumo_error_t err = NULL;
+	autofree char *mod = put_module(root, "app.wasm", mod42, sizeof(mod42));
+	autofree char *vol = xasprintf("%s/vol", root);
+	assert_int_equal(kumo_mkdir_p(vol, 0755, &err), 0);
+	autofree char *hosts = put_module(root, "hosts", (const uint8_t *)"h\n", 2);
+	struct builder_mount mounts[] = {
+		{.guest_path = "/data", .host_path = vol, .share = true, .tag = "pod-rw",
+		 .entry = "c1-0"},
+		{.guest_path = "/cfg", .host_path = vol, .readonly = true, .share = true,
+		 .tag = "pod-ro", .entry = "c1-1"},
+		{.guest_path = "/etc/hosts", .host_path = hosts, .share = true, .tag = "pod-rw",
+		 .entry = "c1-2"},
+	};
+	const char *const entry[] = {"serve", NULL}, *const cmd[] = {"--port", "80", NULL};
+	const char *const ienv[] = {"A=image", "B=image", NULL}, *const env[] = {"B=ctr", NULL};
+	struct builder_input in = {.options = {.root = root}, .module = {.path = mod},
+				   .image = {entry, cmd, ienv, "/srv", NULL}, .env = env,
+				   .mounts = mounts, .nmounts = 3};
+	const char *const listen[] = {"tcp:0.0.0.0:8080"};
+	struct builder_object obj;
+	autofree char *json = NULL;
+	size_t skipped = 9;
+	assert_int_equal(builder_pod_container(&in, "web", listen, 1, 4 << 20, &obj, &json, &skipped,
+					       &err), 0);
+	assert_true(strstr(obj.path, "/build/objects/") != NULL);
+	assert_int_equal(skipped, 1);
+	assert_string_equal(json,
+			    "{\"name\":\"web\",\"args\":[\"app.wasm\",\"serve\",\"--port\",\"80\"],"
+			    "\"env\":[\"B=ctr\",\"A=image\",\"PWD=/srv\"],"
+			    "\"preopens\":[{\"guest\":\"/data\",\"share\":\"pod-rw\",\"path\":\"c1-0\","
+			    "\"readonly\":false},{\"guest\":\"/cfg\",\"share\":\"pod-ro\","
+			    "\"path\":\"c1-1\",\"readonly\":true}],"
+			    "\"listen\":[\"tcp:0.0.0.0:8080\"],\"memory_limit\":4194304}");
+	builder_object_free(&obj);
+	/* An import the kernel lacks: refused before anything is shipped. */
+	static const uint8_t badimp[] = {
+		0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+		0x02, 0x0b, 0x01, 0x03, 'e', 'n', 'v', 0x03, 'f', 'o', 'o', 0x00, 0x00,
+	};
+	autofree char *bad = put_module(root, "bad.wasm", badimp, sizeof(badimp));
+	struct builder_input bin = {.options = {.root = root}, .module = {.path = bad}};
+	free(json);
+	json = NULL;
+	assert_int_equal(builder_pod_container(&bin, "bad", NULL, 0, 0, &obj, &json, &skipped, &err),
+			 -1);
+	assert_string_equal(kumo_error_msg(err), "unsupported import `env.foo`");
+	kumo_error_free(&err);
+	assert_null(json);
+
+	/* The pod VM's initrd: "pod" and "net", no listen list (a container takes its own). */
+	const char *const dns[] = {"10.96.0.10"};
+	struct builder_net net = {.has_mac = true, .mac = {2, 0, 0, 0, 0, 1}, .address = "10.0.0.2/24",
+				  .gateway = "10.0.0.1", .dns = dns, .ndns = 1, .listen = listen,
+				  .nlisten = 1};
+	autofree char *run = xasprintf("%s/pod", root);
+	autofree char *initrd = NULL;
+	assert_int_equal(builder_pod_initrd(run, "web-7d9f", &net, &initrd, &err), 0);
+	autofree uint8_t *img = NULL;
+	size_t len;
+	assert_int_equal(kumo_read_file(initrd, 1 << 20, &img, &len, &err), 0);
+	struct kumo_initrd_header h;
+	memcpy(&h, img, sizeof(h));
+	json_t *j = json_loadb((const char *)img + h.config_offset, h.config_size, 0, NULL);
+	assert_non_null(j);
+	autofree char *pod = compact(json_object_get(j, "pod"));
+	assert_string_equal(pod, "{\"name\":\"web-7d9f\"}");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "net"), "address")),
+			    "10.0.0.2/24");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "net"), "listen")), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "args")), 0);
+	json_decref(j);
+}
+
 int main(void)
 {
 	/* A sanitized build (build/asan) builds no kernel: link with the plain build's. */
@@ -727,6 +808,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(imports_recorded_at_compile, setup, teardown),
 		cmocka_unit_test_setup_teardown(prepare_refuses_bad_mounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(prepare_tagged_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(pod_container_config, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("builder", tests, NULL, NULL);
 }

@@ -577,6 +577,45 @@ static void routing_config(void **state)
 	free(path);
 }
 
+/* The pod-VM switch: on by default, kumo.json "pod_vm" and --pod-vm (which wins), and
+ * what they refuse. */
+static void pod_vm_config(void **state)
+{
+	struct cri_config cfg;
+	bool v;
+	kumo_error_t err = NULL;
+	char *none[] = {"kumod", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 1, none, &v, &err), 0);
+	assert_true(cfg.pod_vm);
+	cri_config_clear(&cfg);
+	char *off[] = {"kumod", "--pod-vm", "false", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, off, &v, &err), 0);
+	assert_false(cfg.pod_vm);
+	cri_config_clear(&cfg);
+	char *bad[] = {"kumod", "--pod-vm=yes", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 2, bad, &v, &err), -1);
+	assert_string_equal(kumo_error_msg(err), "--pod-vm: `yes` is not true or false");
+	kumo_error_free(&err);
+	cri_config_clear(&cfg);
+	struct fixture *f = *state;
+	autofree char *path = xasprintf("%s/kumo.json", f->dir);
+	const char *j = "{\"pod_vm\": false}";
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	char *withfile[] = {"kumod", "--config", path, NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), 0);
+	assert_false(cfg.pod_vm);
+	cri_config_clear(&cfg);
+	char *flagwins[] = {"kumod", "--config", path, "--pod-vm", "true", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 5, flagwins, &v, &err), 0);
+	assert_true(cfg.pod_vm);
+	cri_config_clear(&cfg);
+	j = "{\"pod_vm\": \"no\"}"; /* a string is not a boolean */
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), -1);
+	kumo_error_free(&err);
+	cri_config_clear(&cfg);
+}
+
 /* The hardening keys: the socket's group and the jail, flags and kumo.json. */
 static void hardening_config(void **state)
 {
@@ -712,6 +751,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(exit_racing_start_is_ordered, setup, teardown),
 		cmocka_unit_test_setup_teardown(routing_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(hardening_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(pod_vm_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(routing_without_downstream, setup, teardown),
 	};
 	kumo_log_set_level(KUMO_LOG_ERROR);
