@@ -63,7 +63,10 @@ static int checkpoint_ctr(struct cri_runtime *rt, const char *cid, const char *p
 
 	struct cri_backend *b = rt->backend;
 	if (!b->vms->ops->checkpoint)
-		return kumo_error(err, KUMO_E_UNSUPPORTED, "this kumod's VM stage cannot checkpoint");
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "checkpoints are made of per-container VMs only; this kumod runs "
+				  "each pod as one VM (pod_vm: true), which cannot be checkpointed "
+				  "yet: run kumod with --pod-vm false to checkpoint");
 	/* The module's digest for the manifest (an image removed since is no error). */
 	struct cri_image_info info = {0};
 	kumo_error_t ierr = NULL;

@@ -75,8 +75,9 @@ registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$APPS/app_counter.wasm" "$REG/counter:v1" >"$T/push.log" 2>&1 ||
 	bad "kumo push counter" "$(cat "$T/push.log")"
+# Snapshots are of per-container VMs (a pod VM cannot be checkpointed yet): --pod-vm false.
 start_kumod() {
-	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --accel "$ACCEL" --cni-conf-dir "$T/net.d" \
+	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --accel "$ACCEL" --pod-vm false --cni-conf-dir "$T/net.d" \
 		--netns-dir "$T/netns" --log-level debug 2>>"$T/kumod.log" &
 	KPID=$!
 	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
@@ -265,7 +266,7 @@ call "StopPodSandbox mounted" StopPodSandbox "{\"pod_sandbox_id\":\"$POD3\"}"
 call "RemovePodSandbox mounted" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD3\"}"
 # kumo migrate: a running counter pod moved live to a second kumod (the same network list,
 # so the pod gets that kumod's next address), counting on in the same CRI log.
-"$BIN/kumod" --socket "$T/kumo2.sock" --root "$T/root2" --accel "$ACCEL" --cni-conf-dir "$T/net.d" \
+"$BIN/kumod" --socket "$T/kumo2.sock" --root "$T/root2" --accel "$ACCEL" --pod-vm false --cni-conf-dir "$T/net.d" \
 	--netns-dir "$T/netns" --log-level debug 2>"$T/kumod2.log" &
 K2PID=$!
 at_exit 'kill -9 $K2PID 2>/dev/null; wait $K2PID 2>/dev/null'
