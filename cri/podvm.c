@@ -1888,8 +1888,8 @@ int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out, ku
 		podvm_destroy(s);
 		return kumo_error_wrap(err, "open the qemu VM backend");
 	}
-	log_info("pods run as one VM each, their containers linked into its kernel (qemu, %s)",
-		 pv->accel.line);
+	/* (the accelerator's line was logged once, above) */
+	log_info("pods run as one VM each, their containers linked into its kernel (qemu)");
 	DIR *d = opendir(pv->state_dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {

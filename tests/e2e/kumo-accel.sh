@@ -188,7 +188,9 @@ registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$app" "$REG/hello:v1" >"$T/push.log" 2>&1 || bad "kumo push hello" "$(cat "$T/push.log")"
 mode real
-KUMO_VM_CMDLINE=kumo.test=pvpanic "$BIN/kumod" --socket "$SOCK" --root "$T/kroot" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --accel tcg \
+# A VM per container (--pod-vm false): each case's VM fails at StartContainer. (A pod VM
+# fails the same way at RunPodSandbox, checked after.)
+KUMO_VM_CMDLINE=kumo.test=pvpanic "$BIN/kumod" --socket "$SOCK" --root "$T/kroot" --pod-vm false --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --accel tcg \
 	--log-level debug 2>"$T/kumod.log" &
 KPID=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
@@ -232,6 +234,21 @@ cri_case "CRI, kernel pvpanic under TCG" real "the guest panicked (pvpanic)"
 call "RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}"
 kill -TERM "$KPID"; wait "$KPID" 2>/dev/null; KPID=
 if grep -q "accel: tcg (asked for)" "$T/kumod.log"; then ok "kumod's start-up log names the accelerator"; else bad "kumod's start-up log names the accelerator" "$(head -3 "$T/kumod.log")"; fi
+
+# The pod VM (kumod's default) boots at RunPodSandbox: a guest that panics there is that
+# call's clear error, at once.
+mode real
+KUMO_VM_CMDLINE=kumo.test=pvpanic "$BIN/kumod" --socket "$SOCK" --root "$T/kroot-pod" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --accel tcg \
+	--log-level debug 2>"$T/kumod-pod.log" &
+KPID=$!
+for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+t0=$(now)
+code "pod VM: RunPodSandbox of a panicking kernel fails" Internal RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"pp\",\"uid\":\"up\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs\"}}"
+t1=$(now)
+says "pod VM: it says the guest panicked" "the guest panicked (pvpanic)"
+lt "pod VM: the error comes at once, not after a hang" "$(ms "$t0" "$t1")" 10000
+eq "pod VM: no pod left" "$(crictl ListPodSandbox '{}' | jq '.items | length')" 0
+kill -TERM "$KPID"; wait "$KPID" 2>/dev/null; KPID=
 
 # kumod with auto: its start-up log and Status say what it chose and why (one line).
 unset KUMO_ACCEL_CACHE_DIR
