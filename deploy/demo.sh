@@ -21,6 +21,8 @@
 # at the end when it was not there before.
 # When a step fails, the demo says which step and why (with the VM's or kumod's own
 # words), and exits non-zero.
+# DEMO_KUMOD_ARGS: more kumod flags for the demo's kumod (e.g. `--pod-vm false` for a VM per
+# container).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -29,6 +31,21 @@ work=$(mktemp -d /tmp/kumo-demo-XXXXXX)
 source tests/lib/registry.sh
 source tests/lib/oci-wasm-image.sh
 kpid=
+# The node network of a kumod from before pods took their network from CNI (its bridge
+# kumo0 on the same 10.88.0.0/16 and its KUMO-* chains) would take the pods' route: it is
+# removed, saying so, unless such a kumod still runs.
+if ip link show kumo0 >/dev/null 2>&1 && ! pgrep -x kumod >/dev/null; then
+	echo "demo: removing the old node bridge kumo0 and its KUMO-* iptables chains (a kumod from before CNI made them)"
+	ip link del kumo0 2>/dev/null || true
+	iptables -w -t nat -D POSTROUTING -j KUMO-POSTROUTING 2>/dev/null || true
+	iptables -w -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j KUMO-HOSTPORTS 2>/dev/null || true
+	iptables -w -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j KUMO-HOSTPORTS 2>/dev/null || true
+	iptables -w -t filter -D FORWARD -j KUMO-FORWARD 2>/dev/null || true
+	for c in nat:KUMO-POSTROUTING nat:KUMO-HOSTPORTS filter:KUMO-FORWARD; do
+		iptables -w -t "${c%%:*}" -F "${c#*:}" 2>/dev/null || true
+		iptables -w -t "${c%%:*}" -X "${c#*:}" 2>/dev/null || true
+	done
+fi
 bridge_before=0
 ip link show cni0 >/dev/null 2>&1 && bridge_before=1
 # The bridge the default list's plugin made, when the demo made it.
@@ -94,7 +111,7 @@ set -e
 step "a pod through kumod's CRI socket (kumo-crictl)"
 sock=$work/kumo.sock
 crictl() { "$top/build/bin/kumo-crictl" --socket "$sock" --timeout 120 "$@"; }
-"$top/build/bin/kumod" --socket "$sock" --root "$work/kumod" --vm-backend qemu \
+"$top/build/bin/kumod" --socket "$sock" --root "$work/kumod" --vm-backend qemu ${DEMO_KUMOD_ARGS:-} \
 	--cni-conf-dir "$work/net.d" --netns-dir "$work/netns" 2>"$work/kumod.log" &
 kpid=$!
 for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
