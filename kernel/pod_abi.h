@@ -135,9 +135,21 @@
  *            "free_bytes" (the kernel heap in use, free RAM: leak checks), "containers":
  *            [{"cid", "name", "state": "created|running|exited", "instance", "status",
  *            "preemptions"}...]}
- *   EXEC, STDIN, CLOSE_STDIN (reserved, not implemented: ACK with an error "not
- *   supported"): EXEC cid {"args", "env"} will run a second instance of a container's
- *   object; STDIN cid + blob will feed the instance's fd 0 (attach); CLOSE_STDIN its EOF.
+ *   STDIN    cid, blob = bytes for the container's fd 0 (a container CREATEd with
+ *            "stdin": true) -> ACK {"buffered": <bytes now waiting to be read>} once
+ *            they are appended, all of them; or an error with nothing appended: no
+ *            stdin ("created without stdin"), closed, more than KUMO_POD_STDIN_MAX
+ *            bytes, or {"full": true, "buffered": N, "error": "stdin of container C is
+ *            full: ..."} when N + blob_len would pass KUMO_POD_STDIN_MAX: send the same
+ *            bytes again (a new seq) once the app has read some. The host keeps each
+ *            STDIN small (a frame's worth) so a full one is cheap to repeat.
+ *   CLOSE_STDIN cid -> ACK {"buffered": N}; the app reads the N bytes still waiting,
+ *            then end-of-file; a later STDIN is an error ("closed"). Idempotent.
+ *   EXEC     reserved, not implemented (ACK with an error "not supported"): the host
+ *            runs a command in a pod (CRI Exec) as a container of its own: CREATE with
+ *            a fresh cid, the command's object, the container's env and preopens, no
+ *            listen sockets; START; its STDOUT/STDERR/EXIT records; REMOVE (KILL first
+ *            when the client goes away).
  *   Any other type: ACK with the error "unknown command N".
  *
  * The container config (CREATE's JSON), all keys optional:
@@ -170,6 +182,17 @@
  *     "object":   {"share": "kumo-objects", "path": "ab/cd.o"}
  *                                          read the object from that share instead of
  *                                          the blob (the blob must then be empty)
+ *     "stdin":    true                     fd 0 reads what the host sends with STDIN
+ *                                          (a pipe of at most KUMO_POD_STDIN_MAX unread
+ *                                          bytes): fd_read waits until bytes are there
+ *                                          (the pod's other containers run meanwhile)
+ *                                          or CLOSE_STDIN ended it (0 bytes: end of
+ *                                          file); poll_oneoff sees fd 0 readable then;
+ *                                          a STOP or KILL ends an instance waiting on
+ *                                          it as any other wait. The pipe lives from
+ *                                          CREATE to REMOVE: a restarted instance reads
+ *                                          on where the last one stopped. false or
+ *                                          absent: fd 0 is empty (end of file at once)
  *   }
  *
  * Records (struct kumo_pod_rec.type), their cid and seq, their payload:
@@ -233,9 +256,9 @@ enum kumo_pod_msg_type {
 	KUMO_POD_MSG_KILL = 5,
 	KUMO_POD_MSG_REMOVE = 6,
 	KUMO_POD_MSG_INFO = 7,
-	KUMO_POD_MSG_EXEC = 8,        /* reserved */
-	KUMO_POD_MSG_STDIN = 9,       /* reserved */
-	KUMO_POD_MSG_CLOSE_STDIN = 10, /* reserved */
+	KUMO_POD_MSG_EXEC = 8,        /* reserved (not implemented) */
+	KUMO_POD_MSG_STDIN = 9,
+	KUMO_POD_MSG_CLOSE_STDIN = 10,
 };
 
 /* Record header (OUT). */
@@ -276,6 +299,7 @@ enum kumo_pod_rec_type {
 #define KUMO_POD_FRAG_MAX (64u << 10)      /* payload bytes of one frame */
 #define KUMO_POD_SYNC_BYTES (40u + KUMO_POD_FRAG_MAX) /* zeros that end a cut frame */
 #define KUMO_POD_REC_MAX (64u << 10)       /* payload bytes of one record */
+#define KUMO_POD_STDIN_MAX (1u << 20)      /* unread bytes a container's stdin holds */
 #define KUMO_POD_DEFAULT_GRACE_MS 10000    /* STOP without grace_ms */
 #define KUMO_POD_KERNEL_RESERVE (16u << 20) /* RAM the kernel keeps for itself (heap,
 					      * lwIP, page tables) out of memory_limit's count */

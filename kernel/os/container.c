@@ -189,6 +189,15 @@ int container_configure(struct container *c, const char *json, char *err, size_t
 	}
 	double v = ss ? ss->valuedouble : (double)KUMO_BOOT_DEFAULT_STACK;
 	c->stack_size = v < 65536 ? 65536 : v > (double)VM_STACK_MAX ? VM_STACK_MAX : (uint64_t)v;
+	const cJSON *si = cJSON_GetObjectItemCaseSensitive(root, "stdin");
+	if (si && !cJSON_IsBool(si)) {
+		snprintf(err, errcap, "config: `stdin` is not true or false");
+		goto out;
+	}
+	if (cJSON_IsTrue(si) && !(c->stdin_pipe = kpipe_new())) {
+		snprintf(err, errcap, "config: out of memory for stdin");
+		goto out;
+	}
 	rc = 0;
 out:
 	cJSON_Delete(root);
@@ -233,6 +242,8 @@ void container_release(struct container *c)
 	free(c->preopens);
 	free(c->name);
 	kimage_free(c->img);
+	kpipe_free(c->stdin_pipe);
+	c->stdin_pipe = NULL;
 	c->socks = NULL;
 	c->argv = c->envp = c->listen = NULL;
 	c->preopens = NULL;
@@ -448,6 +459,7 @@ int container_run(struct container *c)
 			kumo_rt_outcome_set(&out, KUMO_RT_ERROR, 0, "out of memory for stdio");
 			goto out_report;
 		}
+	stdio[0]->pipe = c->stdin_pipe;
 	pre = calloc((size_t)c->npreopens + 1, sizeof(*pre));
 	if (!pre) {
 		kumo_rt_outcome_set(&out, KUMO_RT_ERROR, 0, "out of memory for the preopens");

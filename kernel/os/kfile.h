@@ -13,11 +13,14 @@ enum { PF_CONSOLE = 1, PF_NODE = 2, PF_SOCKET = 3, PF_9P = 4 };
 struct rnode;
 struct ksock;
 struct p9node;
+struct kpipe;
 
 struct kumo_plat_file {
 	int kind;            /* PF_CONSOLE, PF_NODE, PF_SOCKET or PF_9P */
 	struct ksock *sock;  /* PF_SOCKET (plat_net.c) */
-	int stdio_n;         /* console: 0 stdin (always empty), 1 stdout, 2 stderr */
+	int stdio_n;         /* console: 0 stdin (empty unless pipe), 1 stdout, 2 stderr */
+	struct kpipe *pipe;  /* console stdin of a pod container created with "stdin": the
+			      * bytes the host sends (kernel/os/pod_stdin.c); NULL: empty */
 	uint32_t cid;        /* console of a pod container: its output goes out as records
 			      * (kernel/os/podrec.c) of this cid; 0: the raw ports */
 	struct rnode *node;  /* PF_NODE */

@@ -522,10 +522,15 @@ static void execute(const struct kumo_pod_msg *m, const char *json, uint8_t *blo
 	case KUMO_POD_MSG_INFO:
 		cmd_info(m);
 		break;
-	case KUMO_POD_MSG_EXEC:
 	case KUMO_POD_MSG_STDIN:
-	case KUMO_POD_MSG_CLOSE_STDIN:
-		ack_err(m, "not supported by this kernel yet");
+	case KUMO_POD_MSG_CLOSE_STDIN: {
+		struct container *c = lookup(m);
+		if (c)
+			pod_stdin_command(c, m, blob);
+		break;
+	}
+	case KUMO_POD_MSG_EXEC:
+		ack_err(m, "not supported: a command runs as a container of its own (CREATE, START)");
 		break;
 	default: {
 		char e[48];

@@ -6,6 +6,7 @@
 #define KUMO_POD_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,8 @@ struct container {
 	uint64_t memory_limit;        /* bytes, 0: none */
 	uint64_t stack_size;
 	int legacy;                   /* the kumo-run app: raw COM1/COM2, no records */
+	struct kpipe *stdin_pipe;     /* "stdin": true: its fd 0 (pod_stdin.c), kept across
+				       * restarts until REMOVE; NULL: fd 0 is empty */
 	/* the instance */
 	struct kthread *thread;       /* while RUNNING (until reaped) */
 	uint64_t start_seq;           /* the START that made it */
@@ -100,6 +103,21 @@ void container_release(struct container *c);
  * STARTED, `_start`, EXIT record; returns the exit status. Interrupts on while the
  * app's code runs. */
 int container_run(struct container *c);
+
+/* ---- a container's stdin (pod_stdin.c) ----
+ * A pipe of at most KUMO_POD_STDIN_MAX unread bytes, filled by the supervisor (STDIN)
+ * and read by the container's instance on fd 0; the supervisor kicks waiters. */
+struct kpipe;
+struct kumo_plat_iov;
+struct kpipe *kpipe_new(void);        /* NULL: out of memory */
+void kpipe_free(struct kpipe *p);     /* accepts NULL */
+/* fd_read on fd 0: waits (others run) until bytes are there or the host closed it
+ * (0 bytes: end-of-file); a STOP or KILL of the container ends the wait. */
+int kpipe_read(struct kpipe *p, const struct kumo_plat_iov *iov, size_t n, size_t *done);
+/* poll_oneoff: readable when bytes wait (nbytes of them) or at end-of-file (hangup). */
+void kpipe_poll(const struct kpipe *p, bool *ready, bool *hangup, uint64_t *nbytes);
+/* Executes STDIN (m's blob appended) or CLOSE_STDIN for c and writes its ACK. */
+void pod_stdin_command(struct container *c, const struct kumo_pod_msg *m, const uint8_t *blob);
 
 /* ---- the pod (pod.c) ---- */
 /* The pod supervisor: kumo_app_main of the pod image (kernel/os/pod_main.c). */

@@ -829,8 +829,10 @@ int kumo_plat_readv(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, s
 		    size_t *done)
 {
 	if (f->kind == PF_CONSOLE) {
-		*done = 0; /* stdin is empty */
-		return f->read ? 0 : -WASI_EBADF;
+		*done = 0;
+		if (f->read && f->pipe)
+			return kpipe_read(f->pipe, iov, n, done);
+		return f->read ? 0 : -WASI_EBADF; /* stdin is empty */
 	}
 	if (f->kind == PF_SOCKET)
 		return kumo_plat_sock_recv(f, iov, n, 0, done, NULL, NULL);
@@ -1308,8 +1310,9 @@ struct ksock *ramfs_file_socket(struct kumo_plat_file *f)
 	return f->kind == PF_SOCKET ? f->sock : NULL;
 }
 
-/* Files, stdin (at end of file) and the console are always ready; a read's nbytes is
- * what is left of the file. */
+/* Files, an empty stdin (at end of file) and the console are always ready; a read's
+ * nbytes is what is left of the file. A pod container's stdin pipe is ready when it
+ * holds bytes or was closed. */
 static void file_ready(struct kumo_plat_pollfd *p)
 {
 	struct kumo_plat_file *f = p->f;
@@ -1319,6 +1322,10 @@ static void file_ready(struct kumo_plat_pollfd *p)
 	p->nbytes = 0;
 	if (p->write)
 		return;
+	if (f->kind == PF_CONSOLE && f->pipe) {
+		kpipe_poll(f->pipe, &p->ready, &p->hangup, &p->nbytes);
+		return;
+	}
 	uint64_t size = 0;
 	if (f->kind == PF_NODE && f->node->type != WASI_FILETYPE_DIRECTORY)
 		size = f->node->size;
@@ -1352,11 +1359,13 @@ static int poll_sockets(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_
 
 int kumo_plat_poll(struct kumo_plat_pollfd *fds, size_t n, int64_t timeout_ns)
 {
+	/* Sockets and a stdin pipe may not be ready: wait for them (a STDIN kicks). */
 	for (size_t i = 0; i < n; i++)
-		if (fds[i].f->kind == PF_SOCKET)
+		if (fds[i].f->kind == PF_SOCKET ||
+		    (fds[i].f->kind == PF_CONSOLE && fds[i].f->pipe && !fds[i].write))
 			return poll_sockets(fds, n, timeout_ns);
-	/* Files, stdin (at end of file) and the console are always ready: only a poll on
-	 * nothing waits, and then it sleeps for real. */
+	/* Files, an empty stdin (at end of file) and the console are always ready: only a
+	 * poll on nothing waits, and then it sleeps for real. */
 	for (size_t i = 0; i < n; i++)
 		file_ready(&fds[i]);
 	if (n == 0 && timeout_ns > 0)

@@ -15,6 +15,8 @@
  *   readbench PATH N    reads the whole file N times (open, read in 64 KiB chunks,
  *                       close) and prints its size and the median, minimum and maximum
  *                       time of one read in microseconds (the app's monotonic clock)
+ *   copy                copies stdin to stdout until end-of-file (each read written at
+ *                       once)
  *   exit N              exits with status N
  * Unknown steps exit 2. Paths are what the app sees (a pod's mounts, /sandbox in the app
  * cases). */
@@ -234,6 +236,13 @@ int main(int argc, char **argv)
 		} else if (strcmp(op, "readbench") == 0 && a && b) {
 			readbench(a, atol(b));
 			i += 2;
+		} else if (strcmp(op, "copy") == 0) {
+			char buf[4096];
+			ssize_t n;
+			fflush(stdout);
+			while ((n = read(0, buf, sizeof(buf))) > 0)
+				if (write(1, buf, (size_t)n) != n)
+					return 1;
 		} else if (strcmp(op, "exit") == 0 && a) {
 			fflush(stdout);
 			return atoi(a);

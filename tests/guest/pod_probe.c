@@ -11,26 +11,37 @@
  *   fpspin N              N rounds of double arithmetic (in XMM registers), then the
  *                         result: two of these preempted by each other must print what
  *                         one alone prints (the timer saves and restores SSE state)
+ *   copy                  stdin to stdout until end-of-file, then "copy: N bytes, eof" on
+ *                         stderr, exit 0
+ *   count                 read stdin to its end, then "count: N bytes" on stdout
+ *   pollin MS             poll_oneoff on fd 0 for reading with a timeout of MS: "pollin:
+ *                         ready" ("ready, eof" with the hangup flag) or "pollin: timeout"
  *   exit N                exit N
  * Output goes out with write(2) at once (stdout is not a terminal: stdio would buffer). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static void say(const char *s)
+static void say_on(int fd, const char *s)
 {
 	size_t n = strlen(s);
 	while (n) {
-		ssize_t w = write(1, s, n);
+		ssize_t w = write(fd, s, n);
 		if (w <= 0)
 			return;
 		s += w;
 		n -= (size_t)w;
 	}
+}
+
+static void say(const char *s)
+{
+	say_on(1, s);
 }
 
 static void nap_ms(long ms)
@@ -116,6 +127,35 @@ int main(int argc, char **argv)
 				a -= 1e6;
 		}
 		snprintf(line, sizeof(line), "fpspin %ld: %.17g %.17g\n", n, a, b);
+		say(line);
+		return 0;
+	}
+	if (!strcmp(cmd, "copy") || !strcmp(cmd, "count")) {
+		static char buf[65536];
+		long long total = 0;
+		ssize_t n;
+		while ((n = read(0, buf, sizeof(buf))) > 0) {
+			total += n;
+			for (ssize_t off = 0; !strcmp(cmd, "copy") && off < n;) {
+				ssize_t w = write(1, buf + off, (size_t)(n - off));
+				if (w <= 0)
+					return 1;
+				off += w;
+			}
+		}
+		snprintf(line, sizeof(line), "%s: %lld bytes%s\n", cmd, total, n < 0 ? ", read error" : !strcmp(cmd, "copy") ? ", eof" : "");
+		say_on(!strcmp(cmd, "copy") ? 2 : 1, line);
+		return n < 0;
+	}
+	if (!strcmp(cmd, "pollin") && argc == 3) {
+		struct pollfd pfd = {.fd = 0, .events = POLLIN};
+		int r = poll(&pfd, 1, atoi(argv[2]));
+		if (r > 0 && (pfd.revents & POLLHUP))
+			snprintf(line, sizeof(line), "pollin: ready, eof\n");
+		else if (r > 0)
+			snprintf(line, sizeof(line), "pollin: ready\n");
+		else
+			snprintf(line, sizeof(line), "pollin: %s\n", r == 0 ? "timeout" : strerror(errno));
 		say(line);
 		return 0;
 	}

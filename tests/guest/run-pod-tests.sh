@@ -7,7 +7,8 @@
 # computing app (137 after its grace) and of a waiting one (143), bad objects (truncated,
 # corrupt relocation, wrong ABI version, unsupported import) refused while the rest runs,
 # garbage and a bad checksum on the channel, a host crash in the middle of a CREATE and
-# the restart procedure, remove, and the pod's end.
+# the restart procedure, remove, stdin (STDIN/CLOSE_STDIN: read on fd 0, its 1 MiB bound,
+# poll_oneoff, a stop of a waiting reader), and the pod's end.
 # usage: run-pod-tests.sh [BUILD_DIR]          prints `pod: N passed, N failed`
 set -u
 SUITE=pod
@@ -134,6 +135,78 @@ wait-exit 7
 info
 $(for i in $(seq 30); do printf 'start 7\nwait-exit 7\n'; done)
 info
+create 17 $obj/pod_probe.o {"name":"copier","args":["pod_probe","copy"],"stdin":true}
+stdin 17 before_start\n
+start 17
+wait-out 17 before_start
+stdin 17 second_line\n
+wait-out 17 second_line
+close-stdin 17
+wait-exit 17
+out 17
+stdin 17 late
+close-stdin 17
+stdin 2 x
+create 18 $obj/pod_probe.o {"name":"counter","args":["pod_probe","count"],"stdin":true}
+stdin-bytes 18 400000
+stdin-bytes 18 400000
+stdin-bytes 18 400000
+stdin-bytes 18 2000000
+start 18
+sleep 500
+stdin-bytes 18 400000
+close-stdin 18
+wait-exit 18
+out 18
+create 19 $obj/pod_probe.o {"name":"poller","args":["pod_probe","pollin","300"],"stdin":true}
+start 19
+wait-exit 19
+out 19
+create 20 $obj/pod_probe.o {"name":"waker","args":["pod_probe","pollin","60000"],"stdin":true}
+start 20
+wait-started 20
+sleep 300
+stdin 20 wake
+wait-exit 20
+out 20
+close-stdin 19
+start 19
+wait-exit 19
+out 19
+create 21 $obj/pod_probe.o {"name":"reader","args":["pod_probe","count"],"stdin":true}
+start 21
+wait-started 21
+sleep 200
+stop 21 10000
+wait-exit 21
+start 21
+wait-started 21
+sleep 200
+kill 21
+wait-exit 21
+remove 17
+remove 18
+remove 19
+remove 20
+remove 21
+info
+create 17 $obj/pod_probe.o {"name":"copier","args":["pod_probe","copy"],"stdin":true}
+start 17
+stdin-bytes 17 300000
+close-stdin 17
+wait-exit 17
+create 19 $obj/pod_probe.o {"name":"poller","args":["pod_probe","pollin","300"],"stdin":true}
+start 19
+wait-exit 19
+create 21 $obj/pod_probe.o {"name":"reader","args":["pod_probe","count"],"stdin":true}
+start 21
+wait-started 21
+stop 21 10000
+wait-exit 21
+remove 17
+remove 19
+remove 21
+info
 create 13 - {"name":"fromshare","args":["pod_probe","hello"],"object":{"share":"objs","path":"pod_probe.o"}}
 start 13
 wait-exit 13
@@ -215,6 +288,25 @@ mem() { grep -E '^info 0: ' "$tmp/out" | sed -n "$1p" | grep -oE '"(heap|free)_b
 m1=$(mem 2); m2=$(mem 3)
 [ -n "$m1" ] && [ "$m1" = "$m2" ] && ok "30 restarts leak nothing ($m1)" || bad "30 restarts leak nothing" "before: $m1" "after:  $m2"
 check "the restarts ran" '^info 0: ok .*"instances": 42,'
+check "stdin: bytes sent before START, then while it runs, reach the app's fd 0" '^out 17\| before start\\nsecond line\\n$'
+check "stdin: CLOSE_STDIN is end-of-file" '^err 17\| copy: 25 bytes, eof'
+check "stdin: a closed stdin takes nothing more" '^stdin 17: error stdin of container 17 is closed'
+check "stdin: CLOSE_STDIN twice is fine" '^close-stdin 17: ok'
+check "stdin: a container created without stdin takes none" '^stdin 2: error container 2 was created without stdin'
+check_nth "stdin: 400000 bytes buffered" 2 '^stdin 18: ok \{"ok": true, "buffered": 800000\}'
+check "stdin: past the 1 MiB buffer: refused, nothing appended" '^stdin 18: error stdin of container 18 is full: 800000 bytes wait to be read, 400000 more do not fit'
+check "stdin: more than the buffer holds at all" '^stdin 18: error 2000000 bytes of stdin are more than'
+check "stdin: after the app read, the same bytes fit" '^stdin 18: ok \{"ok": true, "buffered": 400000\}'
+check "stdin: the app counted every byte accepted" '^out 18\| count: 1200000 bytes'
+check "poll_oneoff: an empty stdin is not readable (timeout)" '^out 19\| pollin: timeout'
+check "poll_oneoff: a STDIN wakes a poller" '^out 20\| pollin: ready\\n'
+w=$(grep -E '^exit 20: ' "$tmp/out" | grep -oE 'after_ms=[0-9]+' | cut -d= -f2)
+[ -n "$w" ] && [ "$w" -lt 30000 ] && ok "... at once, not at its 60 s timeout ($w ms)" || bad "a STDIN wakes a poller at once" "after_ms=$w"
+check "poll_oneoff: a closed stdin is readable with hangup (a restart keeps the pipe)" '^out 19\| pollin: timeout\\npollin: ready, eof'
+check "a STOP ends an app waiting on stdin: 143 at once" '^exit 21: \{"instance": [0-9]+, "status": 143, "kind": "stopped".*after_stop_ms=[0-9]{1,3}$'
+check "a KILL ends it too: 137" '^exit 21: \{"instance": [0-9]+, "status": 137, "kind": "killed"'
+m4=$(mem 4); m5=$(mem 5)
+[ -n "$m4" ] && [ "$m4" = "$m5" ] && ok "stdin containers leave nothing behind (a second round: $m5)" || bad "stdin containers leave nothing behind (a second round)" "before: $m4" "after:  $m5"
 check "an object read from a read-only share" '^out 13\| hello from pod_probe'
 check "memory limit: growth within it" '^out 14\| grow 16: ok'
 check "memory limit: growth past it is refused" '^out 15\| grow 100: refused'

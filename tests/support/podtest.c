@@ -14,6 +14,9 @@
  *   create CID OBJECT JSON     CREATE with the object as blob ("-": none; JSON is one word)
  *   start CID | kill CID | remove CID | info
  *   stop CID GRACE_MS
+ *   stdin CID TEXT             STDIN with TEXT (`_` = space, `\n` = newline)
+ *   stdin-bytes CID N          STDIN with N bytes of a pattern
+ *   close-stdin CID            CLOSE_STDIN
  *   wait-started CID [MS]      STARTED of CID's newest START
  *   wait-exit CID [MS]         EXIT of CID's newest START
  *   wait-out CID TEXT [MS]     CID's stdout contains TEXT (TEXT: one word, `_` = space)
@@ -514,6 +517,26 @@ static void script(void)
 			char json[64];
 			snprintf(json, sizeof(json), "{\"grace_ms\": %s}", w[2]);
 			run_command("stop", KUMO_POD_MSG_STOP, cid, json, NULL, 0);
+		} else if (!strcmp(c, "stdin") && nw == 3) {
+			size_t n = 0;
+			for (const char *p = w[2]; *p; p++) {
+				if (p[0] == '\\' && p[1] == 'n') {
+					w[2][n++] = '\n';
+					p++;
+				} else {
+					w[2][n++] = *p == '_' ? ' ' : *p;
+				}
+			}
+			run_command("stdin", KUMO_POD_MSG_STDIN, cid, NULL, (uint8_t *)w[2], n);
+		} else if (!strcmp(c, "stdin-bytes") && nw == 3) {
+			size_t n = strtoul(w[2], NULL, 10);
+			uint8_t *b = xmalloc(n + 1);
+			for (size_t i = 0; i < n; i++)
+				b[i] = (uint8_t)('a' + i % 26);
+			run_command("stdin", KUMO_POD_MSG_STDIN, cid, NULL, b, n);
+			free(b);
+		} else if (!strcmp(c, "close-stdin") && nw == 2) {
+			run_command("close-stdin", KUMO_POD_MSG_CLOSE_STDIN, cid, NULL, NULL, 0);
 		} else if (!strcmp(c, "kill") && nw == 2) {
 			run_command("kill", KUMO_POD_MSG_KILL, cid, NULL, NULL, 0);
 		} else if (!strcmp(c, "remove") && nw == 2) {
