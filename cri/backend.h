@@ -220,6 +220,7 @@ struct cri_container_spec {
 				  * snapshot; create returns once it has all arrived */
 	const char *ports_annotation; /* kubelet's io.kubernetes.container.ports annotation
 				       * (JSON: the container's own ports), NULL: none */
+	bool stdin;              /* config.stdin: the app reads what attach sends on fd 0 */
 };
 
 /* How a checkpoint is taken (cri_vms_ops.checkpoint). */
@@ -323,8 +324,8 @@ struct cri_vms_ops {
 	 * and the CRI call fails with Unimplemented naming what is missing.
 	 * attach_stdin: the running app's stdin for an attach: *fd is the write end of a pipe
 	 * whose bytes reach the app's fd 0. When the caller closes it, a `once` stdin ends
-	 * (the app reads end-of-file; later attaches get none), any other stays open for
-	 * the next attach.
+	 * (the app reads end-of-file; later attaches get none: *fd -1), any other stays
+	 * open for the next attach.
 	 * exec: runs spec->argv in the running container until it ends (blocking, on a
 	 * thread of the caller's; spec->cancel_fd readable: end it now), with its stdio on
 	 * the spec's fds (never closed by the stage); sets its exit code. <0 when the

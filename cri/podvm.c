@@ -49,6 +49,7 @@
 #include "builder/builder.h"
 #include "cri/accel_choice.h"
 #include "cri/backend.h"
+#include "cri/podvm_exec.h"
 #include "vmm/vmm.h"
 
 #define POD_NAME_PREFIX "kumopod-"
@@ -75,6 +76,9 @@ struct pctr {
 	char *stage_entry;        /* "<40 hex>-": its staged mounts' prefix, NULL: none */
 	char **listen;            /* the sockets it holds until REMOVE ("tcp:0.0.0.0:80") */
 	size_t nlisten;
+	struct pexec *exec;       /* a transient container's command (podvm_exec.h): its
+				   * output and end go there; NULL: a CRI container, or an
+				   * orphan found after a restart */
 	struct pctr *next;
 };
 
@@ -115,6 +119,7 @@ struct pod {
 	int wake_fd;              /* eventfd: the pump thread stops */
 	pthread_t pump;
 	bool pumping;
+	int refs;                 /* podvm_pod_get holds: removal waits for 0 */
 	struct pod *next;
 };
 
@@ -211,6 +216,12 @@ static struct pctr *ctr_by_cid(struct pod *p, uint32_t cid)
 	return NULL;
 }
 
+/* A command exec runs (podvm_exec.h), not a CRI container. */
+static bool transient(const struct pctr *c)
+{
+	return strncmp(c->id, PODVM_EXEC_ID_PREFIX, strlen(PODVM_EXEC_ID_PREFIX)) == 0;
+}
+
 static void ctr_log(struct pctr *c, enum vmm_stream stream, const void *buf, size_t len)
 {
 	if (!c->log)
@@ -303,7 +314,9 @@ static void on_record(struct pod *p, const struct kumo_pod_rec *h, const uint8_t
 		break;
 	case KUMO_POD_REC_STDOUT:
 	case KUMO_POD_REC_STDERR:
-		if (c && at >= p->log_off && h->len) {
+		if (c && c->exec) {
+			podvm_exec_output(c->exec, h->type == KUMO_POD_REC_STDOUT ? 1 : 2, pl, h->len);
+		} else if (c && at >= p->log_off && h->len) {
 			ctr_log(c, h->type == KUMO_POD_REC_STDOUT ? VMM_STDOUT : VMM_STDERR, pl, h->len);
 			/* An unfinished line stays in the log writer until its newline: the
 			 * saved offset must not pass the record it started in. */
@@ -323,6 +336,11 @@ static void on_record(struct pod *p, const struct kumo_pod_rec *h, const uint8_t
 			c->exited = true;
 			exit_of(s, &c->exit);
 			c->finished_ns = wall_ns();
+			if (transient(c)) { /* its command's end, not cri's */
+				if (c->exec)
+					podvm_exec_ended(c->exec, &c->exit);
+				break;
+			}
 			if (at >= p->log_off)
 				ctr_log_flush(c, true);
 			c->partial_off = UINT64_MAX;
@@ -599,8 +617,10 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 	}
 	uint8_t *bytes = x->bytes;
 	size_t len = x->len;
-	pthread_mutex_unlock(&p->lock);
+	/* send_lock before the pod's lock is let go: commands leave in seq order (the
+	 * kernel takes one below the highest it executed for a duplicate). */
 	pthread_mutex_lock(&p->send_lock);
+	pthread_mutex_unlock(&p->lock);
 	int w = channel_write(p, bytes, len, err);
 	pthread_mutex_unlock(&p->send_lock);
 	pthread_mutex_lock(&p->lock);
@@ -771,6 +791,11 @@ static void pod_died(struct pod *p, const char *why, struct report **rep, size_t
 		c->exit = (struct kumo_exit_record){.status = KUMO_POD_EXIT_ERROR,
 						    .kind = KUMO_EXIT_CRASHED, .trap = -1};
 		snprintf(c->exit.msg, sizeof(c->exit.msg), "%s", why);
+		if (transient(c)) {
+			if (c->exec)
+				podvm_exec_ended(c->exec, &c->exit);
+			continue;
+		}
 		ctr_log_flush(c, true);
 		c->partial_off = UINT64_MAX;
 		if (!c->start_seq)
@@ -999,6 +1024,12 @@ static int podvm_remove_pod(struct cri_vms *s, const char *pod_id, kumo_error_t 
 	autofree char *name = xasprintf(POD_NAME_PREFIX "%.24s", pod_id);
 	/* vmm_remove first: it waits for an exit event's handler still using p. */
 	int r = vmm_remove(pv->vmm, name, err);
+	if (p) { /* an exec or stdin thread still holding it sees the VM dead and lets go */
+		pthread_mutex_lock(&p->lock);
+		while (p->refs > 0)
+			pthread_cond_wait(&p->cond, &p->lock);
+		pthread_mutex_unlock(&p->lock);
+	}
 	pod_free(p);
 	return r;
 }
@@ -1314,6 +1345,13 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		if (ret < 0)
 			kumo_error_wrap(err, "image `%s`", spec->image);
 	}
+	if (ret == 0 && spec->stdin) { /* fd 0 reads what attach sends (kernel/pod_abi.h) */
+		json_t *cfg = json_loads(json, 0, NULL);
+		json_object_set_new(cfg, "stdin", json_true());
+		free(json);
+		json = json_dumps(cfg, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(cfg);
+	}
 	if (ret == 0) {
 		log_debug("container %.12s: config %s", spec->id, json);
 		ret = kumo_read_file(obj.path, KUMO_POD_BLOB_MAX, &blob, &blob_len, err);
@@ -1388,6 +1426,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		builder_object_free(&obj);
 		return -1;
 	}
+	podvm_exec_remember(p->run_dir, spec, json);
 	uint64_t t_done = kumo_now_ns();
 	if (skipped)
 		log_warn("container %.12s: %zu mounts left out (a pod VM preopens directories, and "
@@ -1508,6 +1547,7 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 		return -1;
 	if (c->stage_entry)
 		unstage_ctr(p, c->id);
+	podvm_exec_forget(p->run_dir, c->id);
 	ctr_free(c);
 	return 0;
 }
@@ -1576,6 +1616,7 @@ static const char *podvm_accel(struct cri_vms *s)
 static void podvm_destroy(struct cri_vms *s)
 {
 	struct podvms *pv = pv_of(s);
+	podvm_exec_quiesce();
 	if (pv) {
 		while (pv->pods) {
 			struct pod *p = pv->pods;
@@ -1667,8 +1708,159 @@ static const struct cri_vms_ops podvm_ops = {
 	.pod_stop = podvm_stop_pod,
 	.pod_remove = podvm_remove_pod,
 	.sweep = podvm_sweep,
+	.attach_stdin = podvm_attach_stdin,
+	.exec = podvm_exec,
 	.destroy = podvm_destroy,
 };
+
+/* ---- for podvm_exec.c (cri/podvm_exec.h) ------------------------------------------- */
+
+void podvm_ctr_info_clear(struct podvm_ctr_info *i)
+{
+	free(i->run_dir);
+	free(i->root);
+	free(i->name);
+	*i = (struct podvm_ctr_info){0};
+}
+
+struct pod *podvm_pod_get(struct cri_vms *s, const char *id, struct podvm_ctr_info *info,
+			  kumo_error_t *err)
+{
+	struct podvms *pv = pv_of(s);
+	struct pod *found = NULL;
+	pthread_mutex_lock(&pv->lock);
+	for (struct pod *p = pv->pods; p && !found; p = p->next) {
+		pthread_mutex_lock(&p->lock);
+		for (struct pctr *c = p->ctrs; c; c = c->next) {
+			if (transient(c) || strcmp(c->id, id) != 0)
+				continue;
+			found = p;
+			p->refs++;
+			*info = (struct podvm_ctr_info){
+				.cid = c->cid, .running = c->start_seq && !c->exited && !p->dead && c->cid,
+				.run_dir = xstrdup(p->run_dir), .root = xstrdup(pv->root),
+				.name = xstrdup(c->name)};
+			break;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&pv->lock);
+	if (!found)
+		kumo_error(err, KUMO_E_NOT_FOUND, "container `%.12s` is in no pod VM", id);
+	return found;
+}
+
+void podvm_pod_put(struct pod *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->refs--;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int podvm_send(struct pod *p, uint16_t type, uint32_t cid, const char *json,
+	       const uint8_t *blob, size_t blob_len, char **ack, kumo_error_t *err)
+{
+	pthread_mutex_lock(&p->lock);
+	struct pctr *c = type == KUMO_POD_MSG_START ? ctr_by_cid(p, cid) : NULL;
+	int r = command(p, type, cid, json, blob, blob_len, c ? set_start_seq : NULL, c, ack, err);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+char *podvm_ack_error(const char *ack)
+{
+	return ack_error(ack);
+}
+
+int podvm_transient_add(struct pod *p, const char *name, struct pexec *x, uint32_t *cid,
+			kumo_error_t *err)
+{
+	pthread_mutex_lock(&p->lock);
+	uint32_t k = 0;
+	for (uint32_t i = 1; i <= KUMO_POD_MAX_CID && !k; i++)
+		if (!ctr_by_cid(p, i))
+			k = i;
+	int r = 0;
+	if (p->dead)
+		r = kumo_error(err, KUMO_E_PRECONDITION, "pod %.12s: its VM is not running", p->id);
+	else if (!k)
+		r = kumo_error(err, KUMO_E_PRECONDITION,
+			       "pod %.12s runs %u containers and commands, the most a pod VM runs",
+			       p->id, KUMO_POD_MAX_CID);
+	if (r == 0) {
+		struct pctr *c = xzalloc(sizeof(*c));
+		snprintf(c->id, sizeof(c->id), PODVM_EXEC_ID_PREFIX "%u-%llx", k,
+			 (unsigned long long)kumo_now_ns());
+		c->cid = k;
+		c->name = xstrdup(name);
+		c->partial_off = UINT64_MAX;
+		c->exec = x;
+		c->next = p->ctrs;
+		p->ctrs = c;
+		r = pod_save(p, err);
+		if (r < 0) {
+			p->ctrs = c->next;
+			ctr_free(c);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (r == 0)
+		*cid = k;
+	return r;
+}
+
+void podvm_transient_release(struct pod *p, uint32_t cid, bool forget)
+{
+	struct pctr *gone = NULL;
+	pthread_mutex_lock(&p->lock);
+	for (struct pctr **pp = &p->ctrs; *pp; pp = &(*pp)->next) {
+		if ((*pp)->cid != cid || !transient(*pp))
+			continue;
+		(*pp)->exec = NULL;
+		if (forget) {
+			gone = *pp;
+			*pp = gone->next;
+			pod_save_or_log(p);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	ctr_free(gone);
+}
+
+uint32_t podvm_transient_orphan(struct pod *p, bool *started, bool *ended)
+{
+	uint32_t cid = 0;
+	pthread_mutex_lock(&p->lock);
+	for (struct pctr *c = p->ctrs; c && !cid; c = c->next)
+		if (transient(c) && !c->exec) {
+			cid = c->cid;
+			*started = c->start_seq != 0;
+			*ended = c->exited;
+		}
+	pthread_mutex_unlock(&p->lock);
+	return cid;
+}
+
+bool podvm_wait_ended(struct pod *p, uint32_t cid, int ms)
+{
+	pthread_mutex_lock(&p->lock);
+	struct pctr *c = ctr_by_cid(p, cid);
+	bool ended = !c || wait_until(p, has_exited, c, ms);
+	pthread_mutex_unlock(&p->lock);
+	return ended;
+}
+
+bool podvm_pod_dead(struct pod *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool dead = p->dead;
+	pthread_mutex_unlock(&p->lock);
+	return dead;
+}
 
 /* ---- restart ---------------------------------------------------------------------- */
 
@@ -1849,6 +2041,8 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		pthread_mutex_unlock(&p->lock);
 		if (!synced)
 			log_warn("pod %.12s: control channel not in sync after %d PINGs", p->id, pings);
+		else
+			podvm_exec_reap_orphans(p); /* commands exec ran when kumod died */
 	}
 	if (cerr)
 		log_warn("pod %.12s: %s", p->id, kumo_error_msg(cerr));

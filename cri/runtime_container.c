@@ -266,6 +266,7 @@ int rt_create_container(struct cri_runtime *rt, const Runtime__V1__CreateContain
 			.cpu_period = res ? res->cpu_period : 0,
 			.restore_dir = restore_dir,
 			.restore_incoming = incoming,
+			.stdin = cfg->stdin,
 		};
 		for (size_t i = 0; i < cfg->n_annotations; i++)
 			if (strcmp(cfg->annotations[i]->key, "io.kubernetes.container.ports") == 0)

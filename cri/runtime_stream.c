@@ -11,13 +11,13 @@
 #define EXEC_SYNC_MAX_OUTPUT (8u * 1024 * 1024)
 
 static const char no_exec[] =
-	"exec is not available on this node yet: running a Wasm command beside the app "
-	"needs the pod VM, which links modules into a running kernel (issue 16); attach "
+	"exec needs pod VMs: this kumod runs each container as a VM of its own (--pod-vm "
+	"false, or the libvirt backend), where no Wasm command can run beside the app; attach "
 	"and port-forward work";
 static const char no_stdin[] =
-	"attach with stdin: container `%s` asked for stdin, but its VM has no stdin channel "
-	"yet (the pod VM's control channel will carry it); attach without stdin to follow "
-	"its output";
+	"attach with stdin: container `%s` asked for stdin, but it runs as a VM of its own "
+	"(kumod --pod-vm false, or the libvirt backend), whose app has no stdin channel (a "
+	"pod VM's has); attach without stdin to follow its output";
 
 static const char *state_name(int state)
 {

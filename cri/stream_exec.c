@@ -81,9 +81,9 @@ int exec_run_start(const struct cri_stream_ops *ops, void *ctx, const char *ctr_
 {
 	if (!ops->exec)
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
-				  "exec is not available on this node: running a Wasm command "
-				  "beside the app needs the pod VM, which links modules at run "
-				  "time (not there yet); attach and port-forward work");
+				  "exec is not available from this runtime: it runs no command "
+				  "beside the app (kumod's pod VMs do); attach and port-forward "
+				  "work");
 	if (!argv || !argv[0])
 		return kumo_error(err, KUMO_E_INVALID, "exec: the command is empty");
 	struct exec_run *r = xzalloc(sizeof(*r));

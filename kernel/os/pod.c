@@ -430,6 +430,7 @@ static void cmd_remove(const struct kumo_pod_msg *m)
 	}
 	mem_reserved -= c->memory_limit;
 	cts[m->cid] = NULL;
+	klog("pod: container %u `%s` removed", m->cid, c->name ? c->name : "");
 	container_release(c);
 	free(c);
 	ack_ok(m, NULL);

@@ -284,13 +284,17 @@ in_podcidr "$BBIP" && ok "busybox's pod IP $BBIP in the node's pod CIDR (one poo
 # (nc: Debian's busybox-static wget segfaults, on the host as well.)
 eq "busybox → the Wasm Service's ClusterIP" \
 	"$(k exec bb -- sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 10 $CIP 80" 2>&1 | tr -d '\r' | sed '1,/^$/d')" "$PAGE"
-# exec into a Wasm pod: not there until the pod VM (issue 16); kubectl shows kumod's reason.
+# exec into a Wasm pod: a Wasm command of its image runs in the pod VM (the server's own
+# module, asked for its usage: exit 2); a shell is refused with what exec runs on kumo.
 WPOD=$(k get pods -l "$SEL" -o jsonpath='{.items[0].metadata.name}')
-PROVOKED='"Exec cmd from runtime service failed".*exec is not available on this node yet'
-k exec "$WPOD" -- /app.wasm >"$T/wexec.out" 2>&1
+k exec "$WPOD" -- /net_httpd.wasm --help >"$T/wexec.out" 2>&1
 WRC=$?
-[ "$WRC" != 0 ] && grep -q 'exec is not available on this node yet' "$T/wexec.out" &&
-	ok "kubectl exec into a Wasm pod: refused with kumod's reason" || bad "kubectl exec into a Wasm pod: refused with kumod's reason" "rc $WRC: $(head -3 "$T/wexec.out")"
+[ "$WRC" = 2 ] && grep -q 'usage: net_httpd' "$T/wexec.out" &&
+	ok "kubectl exec into a Wasm pod runs a Wasm command of its image (exit 2, its usage)" || bad "kubectl exec into a Wasm pod" "rc $WRC: $(head -3 "$T/wexec.out")"
+k exec "$WPOD" -- sh -c true >"$T/wexec.out" 2>&1
+WRC=$?
+[ "$WRC" != 0 ] && grep -q 'exec on kumo runs WebAssembly modules' "$T/wexec.out" &&
+	ok "kubectl exec of a shell in a Wasm pod: refused with kumod's reason" || bad "kubectl exec of a shell: refused with kumod's reason" "rc $WRC: $(head -3 "$T/wexec.out")"
 
 # ---- kill -9 of kumod under the running cluster, then a restart: kubelet sees no pod
 # restart, the Service and exec into busybox go on working

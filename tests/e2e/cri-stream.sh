@@ -8,8 +8,13 @@
 #   Part 2, real VMs: port-forward to tests/apps/net_httpd serving byte-identical files
 #   to 200 connections at once (SPDY), over the WebSocket tunnel and kubelet's channel
 #   form, a port nothing listens on (a clean error on that stream); attach following a
-#   VM's stdout and stderr live until it exits; exec and attach-with-stdin refused with
-#   what is missing (the pod VM).
+#   VM's stdout and stderr live until it exits; exec of Wasm commands in the pod VM (a
+#   tool module of the image printing and exiting 3, by path and on PATH, stdin through
+#   a copying command, ExecSync's exit codes and its timeout ending the instance, a
+#   Linux program, a script, a name nowhere and a stopped container each a clear error);
+#   attach's stdin echoed by a copying app, stdin_once ending the app's stdin; kill -9
+#   of kumod during an exec: the restart ends the command; nothing left behind (threads,
+#   fds, transient containers in pod.json and the kernel's log).
 # Both parts with our own client (build/tests/e2e/kumo-stream-client) and, when crictl is
 # there ($CRICTL, or crictl on PATH), with crictl's port-forward, attach and exec over
 # --transport spdy and websocket. After each part kumod has no streaming thread left
@@ -61,8 +66,8 @@ real_crictl() { "$REAL_CRICTL" --runtime-endpoint "unix://$SOCK" "$@" 2> >(grep 
 client() { "$CLIENT" --timeout 60000 "$@"; }
 url() { jq -r .url <<<"$OUT"; }
 
-# kumod's streaming threads (named kumo-stream/kumo-exec/kumo-netns) and its fds.
-stream_threads() { cat /proc/"$KPID"/task/*/comm 2>/dev/null | grep -c '^kumo-\(stream\|exec\|netns\)$'; }
+# kumod's streaming threads (named kumo-stream/kumo-exec/kumo-netns/kumo-stdin) and its fds.
+stream_threads() { cat /proc/"$KPID"/task/*/comm 2>/dev/null | grep -c '^kumo-\(stream\|exec\|netns\|stdin\)$'; }
 fds() { find /proc/"$KPID"/fd -mindepth 1 2>/dev/null | wc -l; }
 # settled NAME FDS: within 5 s no streaming thread is left and the fds are back to FDS.
 settled() {
@@ -269,11 +274,6 @@ if [ -n "$REAL_CRICTL" ]; then
 	done
 fi
 settled "port-forward to a VM" "$FDS0"
-code "Attach with stdin on a VM" Unimplemented Attach "{\"container_id\":\"$WCID\",\"stdin\":true,\"stdout\":true}"
-says "it says what is missing" "no stdin channel yet"
-code "Exec on a VM" Unimplemented Exec "{\"container_id\":\"$WCID\",\"cmd\":[\"/bin/health.wasm\"],\"stdout\":true}"
-says "it names the pod VM" "needs the pod VM"
-code "ExecSync on a VM" Unimplemented ExecSync "{\"container_id\":\"$WCID\",\"cmd\":[\"/bin/health.wasm\"],\"timeout\":1}"
 call "StopPodSandbox web" StopPodSandbox "{\"pod_sandbox_id\":\"$WPOD\"}"
 
 # Attach to a VM: its stdout and stderr as it writes them, then success at its exit.
@@ -302,5 +302,130 @@ fi
 for _ in $(seq 100); do [ "$(stream_threads)" = 0 ] && break; sleep 0.05; done
 eq "no streaming thread left after the attaches" "$(stream_threads)" 0
 call "StopPodSandbox tool" StopPodSandbox "{\"pod_sandbox_id\":\"$TPOD\"}"
+
+# === Exec and stdin in a pod VM =============================================================
+# An image carrying tools: /app.wasm (podtool: the app), /bin/podtool.wasm, a Linux
+# program and a script (what exec cannot run).
+mkdir -p "$T/timg/bin"
+cp "$PODTOOL" "$T/timg/app.wasm"
+cp "$PODTOOL" "$T/timg/bin/podtool.wasm"
+cp /bin/true "$T/timg/bin/true"
+printf '#!/bin/sh\necho hi\n' >"$T/timg/bin/script"
+oci_wasm_image "$T/timg" /app.wasm / "$T/toci" && oci_wasm_push "$T/toci" "$REG/tools:v1" 2>"$T/push.log" ||
+	bad "push the tools image" "$(cat "$T/push.log")"
+call "PullImage tools" PullImage "{\"image\":{\"image\":\"$REG/tools:v1\"}}"
+call "RunPodSandbox ex" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"ex\",\"uid\":\"u4\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs\"}}"
+XPOD=$(jq -r .pod_sandbox_id <<<"$OUT")
+XDIR=$T/root/vms/kumopod-${XPOD:0:24}
+copier() { # name stdin_once -> a container copying its stdin to its stdout, PATH=/bin
+	crictl CreateContainer "{\"pod_sandbox_id\":\"$XPOD\",\"config\":{\"metadata\":{\"name\":\"$1\"},\"image\":{\"image\":\"$REG/tools:v1\"},\"args\":[\"copy\"],\"envs\":[{\"key\":\"PATH\",\"value\":\"/bin\"}],\"log_path\":\"$1.log\",\"stdin\":true,\"stdin_once\":$2}}" | jq -r .container_id
+}
+ECID=$(copier echo false)
+call "StartContainer echo" StartContainer "{\"container_id\":\"$ECID\"}"
+wait_state "$ECID" CONTAINER_RUNNING
+exec_json() { # cmd-json [stdin] -> an Exec request for the echo container
+	echo "{\"container_id\":\"$ECID\",\"cmd\":$1,\"stdout\":true,\"stderr\":true${2:+,\"stdin\":true}}"
+}
+call "Exec (a first one: compiles the tool)" Exec "$(exec_json '["/bin/podtool.wasm","exit","0"]')"
+client exec "$(url)" >/dev/null 2>&1
+sleep 0.3
+FDS0=$(fds)
+for tr in spdy ws; do
+	call "Exec a tool module ($tr)" Exec "$(exec_json '["/bin/podtool.wasm","print","tool says hi","eprint","to stderr","exit","3"]')"
+	client --transport $tr exec "$(url)" >"$T/out" 2>"$T/err"
+	rc=$?
+	eq "exec ($tr): the tool's stdout" "$(cat "$T/out")" "tool says hi"
+	eq "exec ($tr): its stderr, then its exit code 3" "$rc/$(cat "$T/err")" "3/$(printf 'to stderr\nstatus: exit 3')"
+	call "Exec a name on PATH ($tr)" Exec "$(exec_json '["podtool","print","found on PATH"]')"
+	eq "exec ($tr): \`podtool\` is /bin/podtool.wasm" "$(client --transport $tr exec "$(url)" 2>"$T/err")/$(tail -1 "$T/err")" "found on PATH/status: success"
+	call "Exec with stdin ($tr)" Exec "$(exec_json '["podtool","copy"]' in)"
+	eq "exec ($tr): stdin through a copying command" "$(client --transport $tr exec "$(url)" --stdin "round trip over $tr\nsecond line\n" 2>/dev/null)" "$(printf 'round trip over %s\nsecond line' $tr)"
+done
+call "ExecSync: a probe that passes" ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"podtool\",\"exit\",\"0\"],\"timeout\":30}"
+eq "... exit code 0" "$(jq -r .exit_code <<<"$OUT")" 0
+call "ExecSync: a probe that fails" ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"podtool\",\"print\",\"not ready\",\"exit\",\"1\"],\"timeout\":30}"
+eq "... exit code 1 and its output" "$(jq -r .exit_code <<<"$OUT")/$(jq -r .stdout <<<"$OUT" | base64 -d)" "1/not ready"
+t0=$(date +%s%N)
+code "ExecSync past its timeout" DeadlineExceeded ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"podtool\",\"print\",\"sleeping\",\"sleep\",\"60000\"],\"timeout\":2}"
+says "it says it timed out" "timed out after 2000 ms"
+eq "... within 8 s" "$(( ($(date +%s%N) - t0) / 1000000000 < 8 ))" 1
+for _ in $(seq 50); do grep -q "/bin/podtool.wasm.*ended: killed 137\|ended: killed 137" "$XDIR/exit.raw" && break; sleep 0.1; done
+grep -q "ended: killed 137 (killed by the host)" "$XDIR/exit.raw" && ok "the timed-out command's instance was killed in the VM" ||
+	bad "the timed-out instance was killed" "$(grep 'pod: container' "$XDIR/exit.raw" | tail -3)"
+code "Exec of a shell" NotFound ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"sh\",\"-c\",\"true\"],\"timeout\":10}"
+says "it says what exec runs on kumo" "exec on kumo runs WebAssembly modules"
+code "Exec of a Linux program" InvalidArgument ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"/bin/true\"],\"timeout\":10}"
+says "it says it is a Linux program" "is a Linux program (ELF), not a WebAssembly module"
+code "Exec of a Linux program found on PATH" InvalidArgument ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"true\"],\"timeout\":10}"
+says "(\`true\` on PATH is /bin/true)" "\`/bin/true\`"
+code "Exec of a script" InvalidArgument ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"/bin/script\"],\"timeout\":10}"
+says "it says it is a script" "is a script"
+call "Exec of a missing path" Exec "$(exec_json '["/bin/nothing.wasm"]')"
+client exec "$(url)" >/dev/null 2>"$T/err"
+grep -q "status: failure: .*/bin/nothing.wasm.*is not a file of container" "$T/err" && ok "... fails on the stream, naming the path" || bad "exec of a missing path" "$(cat "$T/err")"
+code "Exec in an unknown container" NotFound Exec '{"container_id":"0000dead","cmd":["podtool"],"stdout":true}'
+
+# Attach: stdin reaches the app's fd 0; the copy comes back through its log.
+for tr in spdy ws; do
+	call "Attach with stdin ($tr)" Attach "{\"container_id\":\"$ECID\",\"stdin\":true,\"stdout\":true,\"stderr\":true}"
+	eq "attach ($tr): the app echoes what it reads on stdin" "$(client --transport $tr attach "$(url)" --stdin "typed into the pod VM over $tr\n" --keep-stdin --until "typed into the pod VM over $tr" 2>/dev/null)" "typed into the pod VM over $tr"
+done
+eq "attach: the container's log has both lines once" "$(grep -c 'stdout F typed into the pod VM' "$T/logs/echo.log")" 2
+OCID=$(copier once true)
+call "StartContainer once" StartContainer "{\"container_id\":\"$OCID\"}"
+wait_state "$OCID" CONTAINER_RUNNING
+call "Attach (stdin_once)" Attach "{\"container_id\":\"$OCID\",\"stdin\":true,\"stdout\":true}"
+client attach "$(url)" --stdin "only once\n" --no-stderr --until "only once" >/dev/null 2>&1
+wait_state "$OCID" CONTAINER_EXITED && ok "stdin_once: the attach's end is the app's end-of-file (it exits)" || bad "stdin_once ends the app's stdin" "$(crictl ContainerStatus "{\"container_id\":\"$OCID\"}" | jq -c .status)"
+eq "... exit code 0, its log the one line" "$(crictl ContainerStatus "{\"container_id\":\"$OCID\"}" | jq -r .status.exit_code)/$(grep -c 'stdout F only once' "$T/logs/once.log")" "0/1"
+code "Exec in a stopped container" FailedPrecondition Exec "{\"container_id\":\"$OCID\",\"cmd\":[\"podtool\"],\"stdout\":true}"
+says "it says it is not running" "is not running"
+
+if [ -n "$REAL_CRICTL" ]; then
+	for tr in spdy websocket; do
+		eq "crictl exec ($tr) in the pod VM" "$(real_crictl exec --transport $tr "$ECID" podtool print "via crictl $tr")" "via crictl $tr"
+		real_crictl exec --transport $tr "$ECID" /bin/podtool.wasm exit 5 >/dev/null 2>"$T/err"
+		grep -q "command terminated with exit code 5" "$T/err" && ok "crictl exec ($tr): exit code 5" || bad "crictl exec ($tr) exit code" "$(cat "$T/err")"
+		eq "crictl exec -i ($tr): stdin" "$(printf 'piped %s\n' $tr | real_crictl exec -i --transport $tr "$ECID" podtool copy)" "piped $tr"
+		( (printf 'crictl stdin %s\n' $tr; sleep 3) | timeout -s KILL 6 "$REAL_CRICTL" --runtime-endpoint "unix://$SOCK" attach -i --transport $tr "$ECID" >"$T/out" ) 2>/dev/null
+		grep -q "^crictl stdin $tr$" "$T/out" && ok "crictl attach -i ($tr): stdin echoed by the app" || bad "crictl attach -i ($tr)" "$(cat "$T/out")"
+	done
+	eq "crictl exec -s" "$(real_crictl exec -s "$ECID" podtool print synced 2>&1)" "synced"
+	real_crictl exec -s --timeout 2 "$ECID" podtool sleep 60000 >/dev/null 2>"$T/err"
+	grep -q "timed out" "$T/err" && ok "crictl exec -s --timeout: timed out" || bad "crictl exec -s --timeout" "$(cat "$T/err")"
+fi
+
+# Nothing left behind: threads, fds, transient containers (pod.json; the kernel's log:
+# every command's container created was removed).
+settled "exec and attach in a pod VM" "$FDS0"
+transients() { grep -o '"id":"exec-[^"]*"' "$XDIR/pod.json" | wc -l; }
+eq "no transient container left in pod.json" "$(transients)" 0
+removed_all() { # every `/bin/podtool.wasm` container the kernel created was removed
+	[ "$(grep -c 'container [0-9]* `/bin/podtool.wasm` created' "$XDIR/exit.raw")" = "$(grep -c 'container [0-9]* `/bin/podtool.wasm` removed' "$XDIR/exit.raw")" ]
+}
+for _ in $(seq 50); do removed_all && break; sleep 0.1; done
+removed_all && ok "every command's container was removed in the VM ($(grep -c '`/bin/podtool.wasm` removed' "$XDIR/exit.raw") of them)" ||
+	bad "every command's container was removed" "$(grep -c '`/bin/podtool.wasm` created' "$XDIR/exit.raw") created, $(grep -c '`/bin/podtool.wasm` removed' "$XDIR/exit.raw") removed"
+
+# kill -9 of kumod during an exec: the restart ends the command and removes it.
+call "Exec (to be cut by kill -9)" Exec "$(exec_json '["podtool","print","started","sleep","600000"]')"
+client exec "$(url)" --until started >/dev/null 2>&1 &
+CL=$!
+for _ in $(seq 200); do [ "$(transients)" = 1 ] && grep -q "sleep" "$XDIR/exit.raw" && break; sleep 0.05; done
+sleep 1
+eq "the running command is a transient container in pod.json" "$(transients)" 1
+kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+kill "$CL" 2>/dev/null; wait "$CL" 2>/dev/null
+start_kumod --vm-backend "$VM_BACKEND" --cni-conf-dir "$T/net.d" --netns-dir "$T/netns" --pod-cidr "$CIDR"
+for _ in $(seq 100); do grep -q "a command exec ran when kumod stopped" "$T/kumod.log" && break; sleep 0.1; done
+grep -q "a command exec ran when kumod stopped (cid [0-9]*) was killed and removed" "$T/kumod.log" &&
+	ok "after the restart the orphaned command was killed and removed" || bad "the restart ends the command" "$(grep -i 'exec\|pod VM' "$T/kumod.log" | tail -3)"
+eq "... no transient container left" "$(transients)" 0
+for _ in $(seq 50); do removed_all && break; sleep 0.1; done
+removed_all && ok "... and the kernel removed it" || bad "the kernel removed it" "$(grep 'pod: container' "$XDIR/exit.raw" | tail -3)"
+eq "the app still runs" "$(crictl ContainerStatus "{\"container_id\":\"$ECID\"}" | jq -r .status.state)" CONTAINER_RUNNING
+call "Exec after the restart" ExecSync "{\"container_id\":\"$ECID\",\"cmd\":[\"podtool\",\"print\",\"again\"],\"timeout\":30}"
+eq "... works" "$(jq -r .stdout <<<"$OUT" | base64 -d)" again
+call "StopPodSandbox ex" StopPodSandbox "{\"pod_sandbox_id\":\"$XPOD\"}"
 stop_kumod
 finish
