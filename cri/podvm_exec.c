@@ -348,8 +348,8 @@ static void sink(int *fd, const uint8_t *p, size_t n)
 	}
 }
 
-/* Moves what the pump gathered to the caller's fds; true when x has ended and nothing
- * is left. */
+/* Moves what the pump gathered to the caller's fds; true when x has ended (its output
+ * all came before its end: nothing is left then). */
 static bool drain(struct pexec *x, int *out, int *errfd, bool tty)
 {
 	uint8_t *b[2];
@@ -367,7 +367,7 @@ static bool drain(struct pexec *x, int *out, int *errfd, bool tty)
 	sink(tty ? out : errfd, b[1], l[1]);
 	free(b[0]);
 	free(b[1]);
-	return ended && !l[0] && !l[1];
+	return ended;
 }
 
 static bool ack_full(const char *ack)

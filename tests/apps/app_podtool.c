@@ -17,6 +17,7 @@
  *                       time of one read in microseconds (the app's monotonic clock)
  *   copy                copies stdin to stdout until end-of-file (each read written at
  *                       once)
+ *   test PATH           exits 1 when PATH does not exist (an exec probe's check)
  *   exit N              exits with status N
  * Unknown steps exit 2. Paths are what the app sees (a pod's mounts, /sandbox in the app
  * cases). */
@@ -236,6 +237,13 @@ int main(int argc, char **argv)
 		} else if (strcmp(op, "readbench") == 0 && a && b) {
 			readbench(a, atol(b));
 			i += 2;
+		} else if (strcmp(op, "test") == 0 && a) {
+			struct stat st;
+			if (stat(a, &st) < 0) {
+				printf("test %s: %s\n", a, errname(errno));
+				return 1;
+			}
+			i++;
 		} else if (strcmp(op, "copy") == 0) {
 			char buf[4096];
 			ssize_t n;

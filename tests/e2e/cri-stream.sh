@@ -397,6 +397,7 @@ fi
 
 # Nothing left behind: threads, fds, transient containers (pod.json; the kernel's log:
 # every command's container created was removed).
+call "RemoveContainer once" RemoveContainer "{\"container_id\":\"$OCID\"}"
 settled "exec and attach in a pod VM" "$FDS0"
 transients() { grep -o '"id":"exec-[^"]*"' "$XDIR/pod.json" | wc -l; }
 eq "no transient container left in pod.json" "$(transients)" 0
@@ -409,7 +410,7 @@ removed_all && ok "every command's container was removed in the VM ($(grep -c '`
 
 # kill -9 of kumod during an exec: the restart ends the command and removes it.
 call "Exec (to be cut by kill -9)" Exec "$(exec_json '["podtool","print","started","sleep","600000"]')"
-client exec "$(url)" --until started >/dev/null 2>&1 &
+client exec "$(url)" >/dev/null 2>&1 &
 CL=$!
 for _ in $(seq 200); do [ "$(transients)" = 1 ] && grep -q "sleep" "$XDIR/exit.raw" && break; sleep 0.05; done
 sleep 1
