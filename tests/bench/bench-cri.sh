@@ -20,6 +20,12 @@
 # client's round trip is shown next to it. BEFORE_TREE=DIR uses a tree already built at
 # BEFORE instead (it is left alone). Prints `create-speedup R` (before / after).
 #
+# ExecSync (issue 17): a Wasm command (app_hello, its object in the build cache) run in a
+# running container of a pod VM (tests/bench/bench-execsync.js), median of N after a
+# warm-up, beside containerd's ExecSync of `true` in a busybox container when containerd
+# is installed; prints `execsync-ratio R` (kumo / containerd) and the accelerator the pod
+# VM ran with. ONLY=exec runs just this.
+#
 # Last, the pod VM (tests/bench/bench-cri-pod.sh, issue 16): StartContainer -> first log
 # line p50/p95 over N containers in one booted pod VM beside per-container VMs, QEMU RSS
 # for 1 and 3 containers vs 3 per-container VMs. Closes with `cri-start-p50-ms N`.
@@ -53,6 +59,8 @@ KPID=
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/containerd.sh
 . "$HERE/../lib/containerd.sh"
+# shellcheck source=../lib/oci-wasm-image.sh
+. "$HERE/../lib/oci-wasm-image.sh"
 cleanup() {
 	[ -z "$KPID" ] || { kill -TERM "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null; }
 	containerd_stop
@@ -118,10 +126,55 @@ jail_cost() {
 		printf "jail-cost-create-ms %.1f (on - off, mean of the rounds)\n", s["jail-on-create-ms"] / n["jail-on-create-ms"] - s["jail-off-create-ms"] / n["jail-off-create-ms"]
 		printf "jail-cost-total-ms %.1f (on - off, mean of the rounds)\n", s["jail-on-total-ms"] / n["jail-on-total-ms"] - s["jail-off-total-ms"] / n["jail-off-total-ms"] }' "$T/jail.out"
 }
+
+# ExecSync in a pod VM: an image whose app waits (podtool) and which carries
+# /bin/hello.wasm; the command is that module.
+exec_kumo() {
+	local d=$T/exec
+	mkdir -p "$d/img/bin" "$d/logs"
+	cp "$BUILD/apps/app_podtool.wasm" "$d/img/app.wasm"
+	cp "$BUILD/apps/app_hello.wasm" "$d/img/bin/hello.wasm"
+	oci_wasm_image "$d/img" /app.wasm / "$d/oci" && oci_wasm_push "$d/oci" "$REG/exec-bench:v1" 2>"$d/push.log" ||
+		{ echo "bench-cri: push of the exec image failed: $(cat "$d/push.log")"; return 1; }
+	kumod_start "$BUILD/bin/kumod" "$d" info --cni-conf-dir "$T/net.d" --netns-dir "$T/netns-exec" || return 1
+	echo "ExecSync in a pod VM: /bin/hello.wasm (app_hello, cached object) in a running container, $N calls:"
+	node "$HERE/bench-execsync.js" "$d/kumo.sock" "$ROOT/cri/api.proto" "$d/logs" "$REG/exec-bench:v1" "$N" kumo \
+		'["sleep","3600000"]' '["/bin/hello.wasm"]' >"$T/exec-kumo.out" 2>&1
+	local r=$?
+	kumod_stop
+	tail -1 "$T/exec-kumo.out"
+	echo "  accelerator: $(grep -o 'accel: [^(]*([^)]*)' "$d/kumod.log" | head -1 | sed 's/^accel: //')"
+	return $r
+}
+# The same on containerd (started by the caller): `true` in a busybox container.
+exec_ctrd() {
+	mkdir -p "$T/exec-ctrd-logs"
+	echo "peer: containerd + runc, ExecSync of \`true\` in a running busybox container, $N calls:"
+	node "$HERE/bench-execsync.js" "$CTRD_SOCK" "$ROOT/cri/api.proto" "$T/exec-ctrd-logs" \
+		docker.io/library/busybox:latest "$N" containerd '["sleep","3600"]' '["true"]' >"$T/exec-ctrd.out" 2>&1
+	tail -1 "$T/exec-ctrd.out"
+	local k c
+	k=$(awk '/^kumo-execsync-median-ms/ { print $2 }' "$T/exec-kumo.out" 2>/dev/null)
+	c=$(awk '/^containerd-execsync-median-ms/ { print $2 }' "$T/exec-ctrd.out")
+	[ -n "$k" ] && [ -n "$c" ] && echo "execsync-ratio $(echo "scale=2; $k / $c" | bc) (kumo / containerd, median of $N)"
+}
+
 mkdir -p "$T/net.d"
 if [ "${ONLY:-}" = jail ]; then
 	jail_cost
 	exit
+fi
+if [ "${ONLY:-}" = exec ]; then
+	exec_kumo
+	rc=$?
+	if ! command -v containerd >/dev/null; then
+		echo "peer: containerd not installed (deploy/install-deps.sh installs it)"
+	elif linux_images_push "$REG" pause busybox && CTRD_CNI_CONF_DIR=$T/net.d containerd_start "$T/ctrd" "$REG"; then
+		exec_ctrd || rc=1
+	else
+		echo "peer: containerd did not start"
+	fi
+	exit $rc
 fi
 
 # The test backend is the test daemon's (kumod itself runs only the real stages).
@@ -205,6 +258,8 @@ fi
 echo
 jail_cost || rc=1
 echo
+exec_kumo || rc=1
+echo
 
 if ! command -v containerd >/dev/null; then
 	echo "peer: containerd not installed (deploy/install-deps.sh installs it)"
@@ -231,6 +286,8 @@ elif linux_images_push "$REG" pause busybox && CTRD_CNI_CONF_DIR=$T/net.d contai
 		grep -E '^(bench|FAIL)' | sed 's/^bench: /mixed /'
 	kill -TERM $MPID; wait $MPID 2>/dev/null
 	[ -z "${MIXED_LOG:-}" ] || cp "$T/mixed.log" "$MIXED_LOG"
+	echo
+	exec_ctrd || rc=1
 else
 	echo "peer: containerd did not start"
 fi

@@ -6,7 +6,9 @@
 # liveness probes Ready, also when it binds that port itself; a downward-API volume's
 # `..data` layout, env from the pod, workingDir, a memory limit as the VM's size, a
 # read-only subPath file, a file mounted at /etc/resolv.conf, the termination message
-# (File and FallbackToLogsOnError); an app exiting 1 under restartPolicy Always
+# (File and FallbackToLogsOnError); an exec liveness probe (a Wasm command of the image,
+# ExecSync in the pod VM) passing, then failing as the module decides: restarted; an app
+# exiting 1 under restartPolicy Always
 # restarted with back-off (and its previous log kept); OnFailure; an init container
 # before the app; hostNetwork, hostPID and privileged pods refused with a clear
 # CreateContainerError; kubelet restarted under running pods (re-adopted), kumod
@@ -199,6 +201,29 @@ spec:
     args: [repeat, '60', 'before rotation', sleep, '30000', repeat, '3', 'after rotation',
            sleep, '3600000']"
 
+# ---- an exec liveness probe: a Wasm command of the image (podtool's `test`) decides,
+# from a file of a hostPath volume this script creates and removes
+mkdir -p "$T/probe"
+: >"$T/probe/healthy"
+manifest probe "apiVersion: v1
+kind: Pod
+metadata: {name: probe, namespace: default}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: tool
+    image: $REG/podtool:v1
+    args: [print, up, sleep, '3600000']
+    volumeMounts: [{name: flag, mountPath: /flag}]
+    livenessProbe:
+      exec: {command: [/app_podtool.wasm, test, /flag/healthy]}
+      periodSeconds: 2
+      timeoutSeconds: 20
+      failureThreshold: 1
+  volumes:
+  - name: flag
+    hostPath: {path: $T/probe, type: Directory}"
+
 # ---- what kubelet reports
 for w in web web-own; do
 	if wait_pod $w '.status.conditions[]? | select(.type == "Ready") | .status == "True"' 240; then
@@ -210,6 +235,24 @@ for w in web web-own; do
 	eq "$w: the page over the pod IP $ip" "$(curl -s --max-time 10 "http://$ip:8080/index.html")" "$(cat "$T/img/www/index.html")"
 	eq "$w: running, never restarted (TCP liveness probe passes)" "$(ctr httpd | jq -r '"\(.state | keys[0]) \(.restartCount)"')" "running 0"
 done
+
+if wait_pod probe '[.status.containerStatuses[]? | .state.running != null] | any' 240; then ok "probe pod runs"; else bad "probe pod runs" "$(jq -c .status <<<"$POD")"; fi
+execs() { grep -c 'RuntimeService/ExecSync ok' "$T/kumod.log"; }
+n0=$(execs)
+for _ in $(seq 100); do [ $(($(execs) - n0)) -ge 3 ] && break; sleep 0.2; done
+eq "probe: kubelet's exec liveness probe passes while the file exists (3 probes, no restart)" "$(( $(execs) - n0 >= 3 ))/$(ctr tool | jq -r .restartCount)" "1/0"
+rm "$T/probe/healthy"
+if wait_pod probe '[.status.containerStatuses[]? | .restartCount >= 1] | any' 120; then
+	ok "probe: the module says unhealthy (exit 1): kubelet restarts the container"
+else
+	bad "probe: a failing exec probe restarts the container" "$(jq -c .status <<<"$POD")"
+fi
+grep -A1 '"Probe failed" probeType="Liveness" pod="default/probe-' "$T/kubelet.log" | grep -q 'test /flag/healthy: ENOENT' &&
+	grep -q 'Container tool failed liveness probe, will be restarted' "$T/kubelet.log" &&
+	ok "probe: kubelet logged the module's output as the failure, and restarted it for it" ||
+	bad "probe: kubelet logged the failure" "$(grep -i 'liveness' "$T/kubelet.log" | tail -2)"
+: >"$T/probe/healthy"
+if wait_pod probe '[.status.containerStatuses[]? | .state.running != null] | any' 120; then ok "probe: runs again once the file is back"; else bad "probe: runs again" "$(jq -c .status <<<"$POD")"; fi
 
 if wait_pod vol '.status.phase == "Succeeded"' 240; then ok "vol pod Succeeded"; else bad "vol pod Succeeded" "$(jq -c .status <<<"$POD")"; fi
 eq "the termination message kubelet reports (file)" "$(ctr tool | jq -r .state.terminated.message)" "all good"
