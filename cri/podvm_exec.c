@@ -13,17 +13,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "builder/builder.h"
+#include "cri/exec_resolve.h"
 #include "cri/podvm_exec.h"
 #include "cri/stream.h"
 
@@ -32,7 +30,6 @@
 #define STDIN_RETRY_MAX_MS 500         /* doubling up to this */
 #define EXEC_KILL_WAIT_MS 10000        /* KILL -> its EXIT */
 #define EXEC_OUTPUT_MAX (16u << 20)    /* output held per stream for a slow reader */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* One running command: what the record pump hands over, and its end. */
 struct pexec {
@@ -145,189 +142,6 @@ static json_t *record_load(const char *run_dir, const char *id, kumo_error_t *er
 		return NULL;
 	}
 	return j;
-}
-
-/* ---- finding the command's module -------------------------------------------------- */
-
-/* p (absolute) with "//", "." and ".." resolved lexically ("/.." is "/"). */
-static char *clean_path(const char *p)
-{
-	char *out = xzalloc(strlen(p) + 2);
-	size_t n = 0;
-	for (const char *s = p; *s;) {
-		while (*s == '/')
-			s++;
-		const char *e = strchrnul(s, '/');
-		size_t k = (size_t)(e - s);
-		if (k == 0 || (k == 1 && s[0] == '.')) {
-		} else if (k == 2 && s[0] == '.' && s[1] == '.') {
-			while (n > 0 && out[n - 1] != '/')
-				n--;
-			if (n > 0)
-				n--;
-		} else {
-			out[n++] = '/';
-			memcpy(out + n, s, k);
-			n += k;
-		}
-		s = e;
-	}
-	if (n == 0)
-		out[n++] = '/';
-	out[n] = 0;
-	return out;
-}
-
-/* The container's file tree on the host: the image's rootfs at "/", its mounts over it. */
-struct tree {
-	const char *rootfs; /* NULL: an image without one */
-	json_t *mounts;     /* [{"guest", "host"}] in order: a later one covers an earlier */
-};
-
-/* Opens guest path `path` (clean, absolute) for reading: an fd, or -errno. The rest of
- * the path below the mount covering it is resolved inside that mount (RESOLVE_IN_ROOT:
- * no symlink or ".." leaves it). */
-static int tree_open(const struct tree *t, const char *path)
-{
-	const char *host = t->rootfs;
-	size_t best = 0;
-	size_t i;
-	json_t *m;
-	json_array_foreach(t->mounts, i, m) {
-		const char *g = json_string_value(json_object_get(m, "guest"));
-		const char *h = json_string_value(json_object_get(m, "host"));
-		if (!g || !h)
-			continue;
-		autofree char *cg = clean_path(g);
-		size_t l = strcmp(cg, "/") == 0 ? 0 : strlen(cg);
-		if ((l == 0 || (strncmp(path, cg, l) == 0 && (path[l] == 0 || path[l] == '/'))) &&
-		    (l >= best || (best == 0 && host == t->rootfs))) {
-			host = h;
-			best = l;
-		}
-	}
-	if (!host)
-		return -ENOENT;
-	const char *rest = path + best;
-	while (*rest == '/')
-		rest++;
-	struct stat st;
-	if (stat(host, &st) < 0)
-		return -errno;
-	int fd;
-	if (!S_ISDIR(st.st_mode)) { /* a file mount: only its own path */
-		if (*rest)
-			return -ENOTDIR;
-		fd = open(host, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	} else {
-		if (!*rest)
-			return -EISDIR;
-		int dfd = open(host, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			return -errno;
-		struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-		fd = (int)syscall(SYS_openat2, dfd, rest, &how, sizeof(how));
-		int e = errno;
-		close(dfd);
-		errno = e;
-	}
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	return fd;
-}
-
-/* The value of NAME in a config's "env" ("NAME=value" strings), NULL: unset. */
-static const char *env_get(json_t *config, const char *name)
-{
-	size_t i, l = strlen(name);
-	json_t *e;
-	json_array_foreach(json_object_get(config, "env"), i, e) {
-		const char *s = json_string_value(e);
-		if (s && strncmp(s, name, l) == 0 && s[l] == '=')
-			return s + l + 1;
-	}
-	return NULL;
-}
-
-/* argv0 as the container would run it: a path (relative ones from its working
- * directory) or a name on its PATH, tried as NAME then NAME.wasm. *fd and *guest (the
- * guest path found, malloc'd). */
-static int resolve(const struct tree *t, json_t *config, const char *argv0, const char *ctr,
-		   int *fd, char **guest, kumo_error_t *err)
-{
-	if (strchr(argv0, '/')) {
-		const char *wd = env_get(config, "PWD");
-		autofree char *joined = argv0[0] == '/' ? xstrdup(argv0)
-							: xasprintf("%s/%s", wd ? wd : "/", argv0);
-		char *path = clean_path(joined);
-		*fd = tree_open(t, path);
-		if (*fd >= 0) {
-			*guest = path;
-			return 0;
-		}
-		int e = -*fd;
-		kumo_error(err, e == ENOENT || e == ENOTDIR ? KUMO_E_NOT_FOUND : KUMO_E_INVALID,
-			   "`%s` (`%s`) is not a file of container `%.12s`'s image or mounts (%s); "
-			   "exec on kumo runs WebAssembly modules: a .wasm file of the container's "
-			   "image or mounts, named by its path or found on the container's PATH",
-			   argv0, path, ctr, strerror(e));
-		free(path);
-		return -1;
-	}
-	const char *pv = env_get(config, "PATH");
-	autofree char *search = xstrdup(pv ? pv : DEFAULT_PATH);
-	char *save = NULL;
-	for (char *d = strtok_r(search, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		if (d[0] != '/')
-			continue;
-		for (int wasm = 0; wasm < 2; wasm++) {
-			autofree char *joined = xasprintf("%s/%s%s", d, argv0, wasm ? ".wasm" : "");
-			char *path = clean_path(joined);
-			*fd = tree_open(t, path);
-			if (*fd >= 0) {
-				*guest = path;
-				return 0;
-			}
-			free(path);
-		}
-	}
-	return kumo_error(err, KUMO_E_NOT_FOUND,
-			  "`%s` is not on container `%.12s`'s PATH (`%s`), as `%s` or `%s.wasm`, "
-			  "in its image or mounts; exec on kumo runs WebAssembly modules: a .wasm "
-			  "file of the container's image or mounts, named by its path or found on "
-			  "the container's PATH (there is no shell or other Linux program in a kumo "
-			  "pod)",
-			  argv0, ctr, pv ? pv : DEFAULT_PATH, argv0, argv0);
-}
-
-/* A WebAssembly binary module, or an error saying what the file is instead. */
-static int check_module(int fd, const char *argv0, const char *guest, kumo_error_t *err)
-{
-	uint8_t m[4] = {0};
-	ssize_t n = pread(fd, m, sizeof(m), 0);
-	if (n == 4 && memcmp(m, "\0asm", 4) == 0)
-		return 0;
-	if (n == 4 && memcmp(m, "\177ELF", 4) == 0)
-		return kumo_error(err, KUMO_E_INVALID,
-				  "`%s` (`%s`) is a Linux program (ELF), not a WebAssembly module: "
-				  "exec on kumo runs .wasm modules of the container's image or mounts, "
-				  "linked into the pod's kernel; a kumo pod has no Linux to run it",
-				  argv0, guest);
-	if (n >= 2 && m[0] == '#' && m[1] == '!')
-		return kumo_error(err, KUMO_E_INVALID,
-				  "`%s` (`%s`) is a script (`#!`), not a WebAssembly module: exec on "
-				  "kumo runs .wasm modules of the container's image or mounts; a kumo "
-				  "pod has no interpreter to run it",
-				  argv0, guest);
-	return kumo_error(err, KUMO_E_INVALID,
-			  "`%s` (`%s`) is not a WebAssembly module (no `\\0asm` header): exec on "
-			  "kumo runs .wasm modules of the container's image or mounts",
-			  argv0, guest);
 }
 
 /* ---- exec --------------------------------------------------------------------------------- */
@@ -546,10 +360,10 @@ int podvm_exec(struct cri_vms *s, const struct cri_exec_spec *spec, int32_t *exi
 	if (!(rec = record_load(info.run_dir, spec->id, err)))
 		goto out;
 	json_t *config = json_object_get(rec, "config");
-	struct tree t = {json_string_value(json_object_get(rec, "rootfs")),
-			 json_object_get(rec, "mounts")};
-	if (resolve(&t, config, argv0, spec->id, &fd, &guest, err) < 0 ||
-	    check_module(fd, argv0, guest, err) < 0 ||
+	if (exec_resolve(json_string_value(json_object_get(rec, "rootfs")),
+			 json_object_get(rec, "mounts"), json_object_get(config, "env"), argv0,
+			 spec->id, &fd, &guest, err) < 0 ||
+	    exec_check_module(fd, argv0, guest, err) < 0 ||
 	    compile(info.root, fd, argv0, &blob, &blob_len, &cached, err) < 0)
 		goto out;
 	t_compiled = kumo_now_ns();
