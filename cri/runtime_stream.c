@@ -333,7 +333,8 @@ cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
 	pthread_mutex_unlock(&rt->lock);
 	sr->n_ports = r->n_port;
 	sr->ports = xzalloc(sizeof(int32_t) * (r->n_port ? r->n_port : 1));
-	memcpy(sr->ports, r->port, sizeof(int32_t) * r->n_port);
+	if (r->n_port) /* protobuf-c leaves port NULL when there is none */
+		memcpy(sr->ports, r->port, sizeof(int32_t) * r->n_port);
 	char *url = NULL;
 	if (need_server(rt, err) < 0) {
 		cri_stream_request_free(sr);
