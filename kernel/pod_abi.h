@@ -260,6 +260,33 @@ enum kumo_pod_rec_type {
 	KUMO_POD_REC_EXIT = 7,
 };
 
+/* Snapshots: the commands that bracket a save of the pod VM's whole state (QEMU's
+ * migration stream: a checkpoint, a live migration). Numbered after the commands above;
+ * a kernel without them answers "unknown command N".
+ *   QUIESCE  -> ACK {"shares", "files", "fids", "quiesce_us"} once no virtio-9p request
+ *            is in flight and every fid is clunked, the shares' attach fids last: QEMU
+ *            7.2 refuses to migrate while the guest holds a share attached (it drops its
+ *            blocker when the attach fid is clunked). The kernel keeps each open file's
+ *            path from its share's root and its open flags (its offset is the fd's). Until
+ *            RESUME a container touching a share waits (no error); a command that needs a
+ *            share (CREATE of an object read from one, a preopen) fails saying so. Another
+ *            QUIESCE: ACK, nothing to do.
+ *   RESUME   {"realtime_ns": N}? -> ACK {"shares", "files", "lost", "dead_shares",
+ *            "resume_us"}: a new 9P session on every share (after a restore its server
+ *            is a new QEMU), every open file walked to its path again and reopened with
+ *            its flags (never truncating again). A file gone meanwhile is logged on COM3
+ *            and its fd fails with ESTALE from then on ("lost"); a share that cannot be
+ *            attached again fails with EIO ("dead_shares"). realtime_ns: the host's wall
+ *            clock, which the guest's had stood still at while it was saved. Send it on
+ *            the VM that was saved too (when it goes on) and after every restore, before
+ *            anything else. Without a QUIESCE: ACK, only the clock is set.
+ * QUIESCE and RESUME also serve a snapshot of a pod with no share (they do nothing but
+ * the clock); the host sends them whenever it saves a pod VM. */
+enum kumo_pod_snap_msg_type {
+	KUMO_POD_MSG_QUIESCE = 11,
+	KUMO_POD_MSG_RESUME = 12,
+};
+
 /* EXIT "kind" values (the VM-level kinds of boot_abi.h plus the per-container ones). */
 #define KUMO_POD_KIND_EXIT "exit"
 #define KUMO_POD_KIND_TRAP "trap"

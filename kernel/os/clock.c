@@ -50,6 +50,12 @@ uint64_t clock_realtime_ns(void)
 	return realtime_at_boot_ns + clock_monotonic_ns();
 }
 
+void clock_set_realtime_ns(uint64_t now_ns)
+{
+	uint64_t mono = clock_monotonic_ns();
+	realtime_at_boot_ns = now_ns > mono ? now_ns - mono : 0;
+}
+
 static int kvmclock_init(void)
 {
 	uint32_t r[4];

@@ -170,6 +170,9 @@ void *malloc_uninit(size_t n);
 void clock_init(void);
 uint64_t clock_monotonic_ns(void);     /* since boot (kumo_boot_tsc) */
 uint64_t clock_realtime_ns(void);      /* since the Unix epoch */
+/* The host says what realtime is now (a VM restored from a snapshot: its clock stood
+ * still while it was saved). Monotonic time is not touched. */
+void clock_set_realtime_ns(uint64_t now_ns);
 uint64_t clock_tsc_hz(void);
 uint64_t clock_tsc_to_ns(uint64_t ticks);
 const char *clock_source(void);        /* "kvmclock", "cpuid", "pit", ... */

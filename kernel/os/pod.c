@@ -500,9 +500,15 @@ static void execute(const struct kumo_pod_msg *m, const char *json, uint8_t *blo
 		return;
 	}
 	last_seq = m->seq;
+	if (pod_snap_refuses(m)) /* pod_snap.c: no CREATE while the shares are quiesced */
+		return;
 	switch (m->type) {
 	case KUMO_POD_MSG_PING:
 		cmd_ping(m, json);
+		break;
+	case KUMO_POD_MSG_QUIESCE:
+	case KUMO_POD_MSG_RESUME:
+		pod_snap_command(m, json); /* pod_snap.c */
 		break;
 	case KUMO_POD_MSG_CREATE:
 		cmd_create(m, json, blob);
