@@ -236,6 +236,15 @@ struct cri_record {
 	size_t len;
 };
 
+/* A pod VM restored from a snapshot (RestorePod of a pod VM's archive): the verified,
+ * unpacked snapshot (vmm_archive_open's snap_dir) and the archive's records, the VM
+ * stage's own among them (what cri_vms_ops.pod_checkpoint added). */
+struct cri_pod_restore {
+	const char *dir;
+	const struct cri_record *recs;
+	size_t nrecs;
+};
+
 /* A pod VM (kernel/pod_abi.h): what RunPodSandbox boots when the VM stage runs pods as
  * one VM (cri_vms_ops.pod_run); all borrowed from cri. */
 struct cri_pod_vm_spec {
@@ -247,6 +256,9 @@ struct cri_pod_vm_spec {
 	const char *const *dns_searches; /* DNSConfig.searches */
 	int64_t memory_limit_bytes;      /* LinuxPodSandboxConfig.resources (the sum of the
 					  * containers' limits), 0: none */
+	const struct cri_pod_restore *restore; /* RestorePod: the VM comes from this snapshot
+					  * instead of a boot (its size and devices are the
+					  * snapshot's), paused until pod_resume; NULL: boot */
 };
 
 /* The size of a container's VM, from its CRI resources. */
@@ -351,6 +363,16 @@ struct cri_vms_ops {
 	 * (every container still there exits, saying so); idempotent. pod_remove: forgets
 	 * the VM and its files; idempotent. */
 	int (*pod_run)(struct cri_vms *s, const struct cri_pod_vm_spec *pod, kumo_error_t *err);
+	/* Pod VM snapshots (both NULL when the stage cannot). pod_checkpoint: as checkpoint,
+	 * of the pod's whole VM (every container in it; the stage adds its own records to
+	 * recs). A restore: pod_run with pod->restore, then create (spec->restore_dir set)
+	 * for each running container of the archive, by metadata.name (its instance runs
+	 * in the VM: nothing is built, start sends nothing), then pod_resume, which runs the
+	 * VM; the archive's containers no create named are removed from it. */
+	int (*pod_checkpoint)(struct cri_vms *s, const char *pod_id, const char *path,
+			      const struct cri_checkpoint_opts *o, const struct cri_record *recs,
+			      size_t nrecs, const char *const *modules, kumo_error_t *err);
+	int (*pod_resume)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	int (*pod_stop)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	int (*pod_remove)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	/* After a restart, once cri knows its records: removes every pod VM whose pod

@@ -47,92 +47,7 @@
 #include <zlib.h>
 
 #include "builder/builder.h"
-#include "cri/accel_choice.h"
-#include "cri/backend.h"
-#include "vmm/vmm.h"
-
-#define POD_NAME_PREFIX "kumopod-"
-#define POD_DEFAULT_MIB 256          /* a pod VM without a memory limit */
-#define POD_STACK_ALLOWANCE (8u << 20) /* stacks of the containers a limit does not count */
-#define POD_READY_MS 30000           /* boot -> READY */
-#define POD_ACK_MS 30000             /* command -> ACK */
-#define POD_STOP_EXTRA_MS 5000       /* STOP's grace + this -> its EXIT */
-
-/* One container of a pod VM. */
-struct pctr {
-	char id[65];              /* the CRI container id */
-	uint32_t cid;             /* its handle in the VM */
-	char *name;               /* metadata.name */
-	char *log_path;           /* CRI log, NULL: none */
-	struct vmm_crilog *log;   /* open while the container has a log */
-	uint64_t partial_off;     /* record file offset of the first record of an unfinished
-				   * line the log holds back, UINT64_MAX: none */
-	uint64_t start_seq;       /* its newest START, 0: never started */
-	bool started;             /* STARTED (or START acknowledged) for start_seq */
-	bool exited;              /* EXIT for start_seq (or the VM ended) */
-	struct kumo_exit_record exit; /* with exited */
-	int64_t finished_ns;      /* with exited: wall clock */
-	char *stage_entry;        /* "<40 hex>-": its staged mounts' prefix, NULL: none */
-	char **listen;            /* the sockets it holds until REMOVE ("tcp:0.0.0.0:80") */
-	size_t nlisten;
-	struct pctr *next;
-};
-
-/* A command sent and not yet acknowledged. */
-struct pcmd {
-	uint64_t seq;
-	uint8_t *bytes;           /* the whole message, framed */
-	size_t len;
-	bool acked;
-	char *ack;                /* the ACK's JSON */
-	struct pcmd *next;
-};
-
-struct pod {
-	char id[65];              /* pod sandbox id */
-	char *vm_name;            /* "kumopod-<40 hex>" */
-	char *run_dir, *rec_path, *sock_path, *stage_dir;
-	pthread_mutex_t lock;     /* everything below but sock */
-	pthread_cond_t cond;      /* records arrived, or the VM ended */
-	pthread_mutex_t send_lock;/* the control connection's writes */
-	int sock;                 /* control connection, -1: none */
-	uint64_t next_seq;        /* command numbers, from 1 */
-	uint64_t rec_off;         /* record file bytes parsed */
-	uint64_t log_off;         /* output records below this offset are in the CRI logs */
-	uint64_t saved_log_off;   /* the value pod.json holds */
-	uint64_t saved_ns;        /* when pod.json was written (kumo_now_ns) */
-	int off_fd;               /* <run dir>/log.offset: log_off as one u64, rewritten in
-				   * place after each batch of records (as vmm's console
-				   * offsets), -1: not open */
-	uint8_t *pending;         /* an incomplete record's bytes */
-	size_t pending_len;
-	bool ready;               /* READY seen */
-	bool dead;                /* the VM ended (or was stopped) */
-	char *ready_json;
-	char *pong_nonce;         /* the newest PING ACK's nonce */
-	struct pcmd *journal;
-	struct pctr *ctrs;
-	int wake_fd;              /* eventfd: the pump thread stops */
-	pthread_t pump;
-	bool pumping;
-	struct pod *next;
-};
-
-struct podvms {
-	char *root, *state_dir, *mounts_dir;
-	struct cri_accel accel;
-	struct vmm *vmm;
-	pthread_mutex_t lock;     /* pods (the list) */
-	struct pod *pods;
-	struct cri_vms *stage;
-};
-
-/* An exit to report once no pod lock is held. */
-struct report {
-	char id[65];
-	struct cri_vm_status st;
-	struct pod *p;  /* its pod: the container's staged mounts go with its instance */
-};
+#include "cri/podvm_impl.h"
 
 static void files_unstage(struct pod *p, const char *id);
 
@@ -151,7 +66,7 @@ static int64_t wall_ns(void)
 /* ---- persistence ------------------------------------------------------------------ */
 
 /* pod.json (lock held). */
-static int pod_save(struct pod *p, kumo_error_t *err)
+int pod_save(struct pod *p, kumo_error_t *err)
 {
 	json_t *ctrs = json_array();
 	for (struct pctr *c = p->ctrs; c; c = c->next)
@@ -193,7 +108,7 @@ static void save_log_off(struct pod *p)
 		p->saved_log_off = v;
 }
 
-static void pod_save_or_log(struct pod *p)
+void pod_save_or_log(struct pod *p)
 {
 	kumo_error_t err = NULL;
 	if (pod_save(p, &err) < 0)
@@ -341,7 +256,7 @@ static void on_record(struct pod *p, const struct kumo_pod_rec *h, const uint8_t
 }
 
 /* Parses what the record file gained (lock held). Returns whether anything was. */
-static bool pump_records(struct pod *p, struct report **rep, size_t *nrep)
+bool pod_pump(struct pod *p, struct report **rep, size_t *nrep)
 {
 	int fd = open(p->rec_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -405,7 +320,7 @@ static void unstage_ctr(struct pod *p, const char *id)
 
 /* Reports exits (no pod lock held); each container's staged mounts are unbound first, as
  * a container VM's are when it ends (a CRI container never starts again). */
-static void report_all(struct podvms *pv, struct report *rep, size_t n)
+void pod_report(struct podvms *pv, struct report *rep, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (rep[i].p)
@@ -436,13 +351,13 @@ static void *pump_main(void *arg)
 		struct report *rep = NULL;
 		size_t nrep = 0;
 		pthread_mutex_lock(&p->lock);
-		pump_records(p, &rep, &nrep);
+		pod_pump(p, &rep, &nrep);
 		/* log_off right after the lines it covers went out (one pwrite in place): a
 		 * kill -9 between the two repeats at most this batch's lines. */
 		if (p->log_off != p->saved_log_off)
 			save_log_off(p);
 		pthread_mutex_unlock(&p->lock);
-		report_all(a.pv, rep, nrep);
+		pod_report(a.pv, rep, nrep);
 		struct pollfd fds[2] = {{.fd = p->wake_fd, .events = POLLIN}, {.fd = in, .events = POLLIN}};
 		int r = poll(fds, in >= 0 ? 2 : 1, in >= 0 ? 200 : 5);
 		if (r > 0 && (fds[0].revents & POLLIN))
@@ -466,7 +381,7 @@ static uint32_t crc(uint32_t c, const void *p, size_t n)
 }
 
 /* A whole message as frames (kernel/pod_abi.h). */
-static uint8_t *frame(uint16_t type, uint64_t seq, uint32_t cid, const char *json,
+uint8_t *pod_frame(uint16_t type, uint64_t seq, uint32_t cid, const char *json,
 		      const uint8_t *blob, size_t blob_len, size_t *len)
 {
 	size_t jl = json ? strlen(json) : 0, total = jl + blob_len;
@@ -494,7 +409,7 @@ static uint8_t *frame(uint16_t type, uint64_t seq, uint32_t cid, const char *jso
 	return m;
 }
 
-static int channel_connect(struct pod *p, kumo_error_t *err)
+int pod_connect(struct pod *p, kumo_error_t *err)
 {
 	for (int tries = 0; tries < 300; tries++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -513,9 +428,9 @@ static int channel_connect(struct pod *p, kumo_error_t *err)
 }
 
 /* Writes bytes on the channel (send_lock held); reconnects once when it was closed. */
-static int channel_write(struct pod *p, const uint8_t *b, size_t n, kumo_error_t *err)
+int pod_write(struct pod *p, const uint8_t *b, size_t n, kumo_error_t *err)
 {
-	if (p->sock < 0 && channel_connect(p, err) < 0)
+	if (p->sock < 0 && pod_connect(p, err) < 0)
 		return -1;
 	while (n) { /* no SIGPIPE when QEMU is gone (recovery runs before the server ignores it) */
 		ssize_t w = send(p->sock, b, n, MSG_NOSIGNAL);
@@ -552,7 +467,7 @@ static void journal_drop(struct pod *p, uint64_t seq)
 }
 
 /* Waits (lock held) until pred holds, the VM ends or ms pass; true when pred held. */
-static bool wait_until(struct pod *p, bool (*pred)(struct pod *, void *), void *arg, int ms)
+bool pod_wait(struct pod *p, bool (*pred)(struct pod *, void *), void *arg, int ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -577,7 +492,7 @@ static bool is_acked(struct pod *p, void *arg)
  * for its ACK; *ack gets its JSON (malloc'd). Lock held on entry and exit (released
  * while writing). *seq_out (may be NULL) gets the seq, assigned before anything is sent
  * (before_send, may be NULL, runs then with the lock held: a START records its seq). */
-static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
+int pod_command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 		   const uint8_t *blob, size_t blob_len, void (*before_send)(struct pod *, uint64_t, void *),
 		   void *ctx, char **ack, kumo_error_t *err)
 {
@@ -585,7 +500,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 		return kumo_error(err, KUMO_E_PRECONDITION, "pod %.12s: its VM is not running", p->id);
 	struct pcmd *x = xzalloc(sizeof(*x));
 	x->seq = p->next_seq++;
-	x->bytes = frame(type, x->seq, cid, json, blob, blob_len, &x->len);
+	x->bytes = pod_frame(type, x->seq, cid, json, blob, blob_len, &x->len);
 	x->next = p->journal;
 	p->journal = x;
 	uint64_t seq = x->seq;
@@ -601,7 +516,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 	size_t len = x->len;
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_lock(&p->send_lock);
-	int w = channel_write(p, bytes, len, err);
+	int w = pod_write(p, bytes, len, err);
 	pthread_mutex_unlock(&p->send_lock);
 	pthread_mutex_lock(&p->lock);
 	if (w < 0) {
@@ -609,7 +524,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 		unlink(f);
 		return -1;
 	}
-	if (!wait_until(p, is_acked, &seq, POD_ACK_MS)) {
+	if (!pod_wait(p, is_acked, &seq, POD_ACK_MS)) {
 		journal_drop(p, seq);
 		return kumo_error(err, p->dead ? KUMO_E_PRECONDITION : KUMO_E_IO,
 				  "pod %.12s: command %llu %s", p->id, (unsigned long long)seq,
@@ -626,7 +541,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 }
 
 /* The ACK's error message, NULL when it says ok (malloc'd). */
-static char *ack_error(const char *ack)
+char *pod_ack_error(const char *ack)
 {
 	json_t *j = json_loads(ack ? ack : "", 0, NULL);
 	char *e = NULL;
@@ -641,7 +556,7 @@ static char *ack_error(const char *ack)
 
 /* ---- pods --------------------------------------------------------------------------- */
 
-static struct pod *pod_find(struct podvms *pv, const char *pod_id)
+struct pod *pod_find(struct podvms *pv, const char *pod_id)
 {
 	pthread_mutex_lock(&pv->lock);
 	struct pod *p = pv->pods;
@@ -670,7 +585,7 @@ static struct pod *pod_of_ctr(struct podvms *pv, const char *id, struct pctr **o
 	return found;
 }
 
-static struct pod *pod_new(struct podvms *pv, const char *pod_id)
+struct pod *pod_new(struct podvms *pv, const char *pod_id)
 {
 	struct pod *p = xzalloc(sizeof(*p));
 	snprintf(p->id, sizeof(p->id), "%s", pod_id);
@@ -689,7 +604,7 @@ static struct pod *pod_new(struct podvms *pv, const char *pod_id)
 	return p;
 }
 
-static void ctr_free(struct pctr *c)
+void pctr_free(struct pctr *c)
 {
 	if (!c)
 		return;
@@ -703,7 +618,7 @@ static void ctr_free(struct pctr *c)
 	free(c);
 }
 
-static void pump_start(struct podvms *pv, struct pod *p)
+void pod_pump_start(struct podvms *pv, struct pod *p)
 {
 	struct pump_arg *a = xmalloc(sizeof(*a));
 	*a = (struct pump_arg){pv, p};
@@ -725,7 +640,7 @@ static void pump_stop(struct pod *p)
 }
 
 /* Frees a pod no list holds any more (its thread stopped first). */
-static void pod_free(struct pod *p)
+void pod_free(struct pod *p)
 {
 	if (!p)
 		return;
@@ -733,7 +648,7 @@ static void pod_free(struct pod *p)
 	while (p->ctrs) {
 		struct pctr *c = p->ctrs;
 		p->ctrs = c->next;
-		ctr_free(c);
+		pctr_free(c);
 	}
 	while (p->journal)
 		journal_drop(p, p->journal->seq);
@@ -761,7 +676,7 @@ static void pod_free(struct pod *p)
  * go to *rep. */
 static void pod_died(struct pod *p, const char *why, struct report **rep, size_t *nrep)
 {
-	pump_records(p, rep, nrep); /* what the kernel wrote before the end comes first */
+	pod_pump(p, rep, nrep); /* what the kernel wrote before the end comes first */
 	p->dead = true;
 	for (struct pctr *c = p->ctrs; c; c = c->next) {
 		if (c->exited)
@@ -813,7 +728,7 @@ static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 		pod_died(found, why, &rep, &nrep);
 	}
 	pthread_mutex_unlock(&found->lock);
-	report_all(pv, rep, nrep);
+	pod_report(pv, rep, nrep);
 }
 
 /* The boot network of a pod: its NIC, its DNS (else the NIC's resolvers), hostname. */
@@ -870,6 +785,8 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	struct podvms *pv = pv_of(s);
 	if (pod_find(pv, spec->id))
 		return kumo_error(err, KUMO_E_EXISTS, "pod %.12s already has a VM", spec->id);
+	if (spec->restore) /* RestorePod (podvm_snap.c) */
+		return podvm_restore_vm(pv, spec, err);
 	struct pod *p = pod_new(pv, spec->id);
 	autofree char *kernel = NULL, *initrd = NULL, *ro = NULL, *rw = NULL;
 	const char *dnsv[3], *searchv[6];
@@ -908,11 +825,11 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	p->next = pv->pods;
 	pv->pods = p;
 	pthread_mutex_unlock(&pv->lock);
-	pump_start(pv, p);
-	if (vmm_start(vm, err) < 0 || channel_connect(p, err) < 0)
+	pod_pump_start(pv, p);
+	if (vmm_start(vm, err) < 0 || pod_connect(p, err) < 0)
 		goto fail_listed;
 	pthread_mutex_lock(&p->lock);
-	bool ready = wait_until(p, is_ready, NULL, POD_READY_MS);
+	bool ready = pod_wait(p, is_ready, NULL, POD_READY_MS);
 	bool control = ready && strstr(p->ready_json, "\"control\": true");
 	pthread_mutex_unlock(&p->lock);
 	if (!ready || !control) {
@@ -967,7 +884,7 @@ static int podvm_stop_pod(struct cri_vms *s, const char *pod_id, kumo_error_t *e
 	if (!p->dead)
 		pod_died(p, "the pod VM was stopped (StopPodSandbox)", &rep, &nrep);
 	pthread_mutex_unlock(&p->lock);
-	report_all(pv, rep, nrep);
+	pod_report(pv, rep, nrep);
 	pthread_mutex_lock(&p->send_lock);
 	if (p->sock >= 0)
 		close(p->sock);
@@ -1069,7 +986,7 @@ static void release_exited_ports(struct pod *p, const struct cri_container_spec 
 			continue;
 		kumo_error_t err = NULL;
 		autofree char *ack = NULL;
-		if (command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, &err) < 0) {
+		if (pod_command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, &err) < 0) {
 			log_warn("container %.12s: release its ports: %s", c->id, kumo_error_msg(err));
 			kumo_error_free(&err);
 			continue;
@@ -1284,6 +1201,18 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		if (ret < 0)
 			kumo_error_wrap(err, "mount `%s`", mounts[i].guest_path);
 	}
+	if (spec->restore_dir) { /* RestorePod: its instance is in the restored VM already */
+		if (ret == 0)
+			ret = podvm_adopt(p, spec, nmounts ? prefix : NULL, err);
+		strv_free(names, nnames);
+		if (ret < 0 && nmounts) {
+			pthread_mutex_lock(&p->send_lock);
+			vmm_stage_unbind(p->stage_dir, prefix, NULL);
+			pthread_mutex_unlock(&p->send_lock);
+			files_unstage(p, spec->id);
+		}
+		return ret;
+	}
 	char **listen = NULL;
 	size_t nlisten = 0;
 	ctr_listen(spec, &listen, &nlisten);
@@ -1356,9 +1285,9 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		if (ret == 0) {
 			c->next = p->ctrs;
 			p->ctrs = c;
-			ret = command(p, KUMO_POD_MSG_CREATE, cid, json, blob, blob_len, NULL, NULL,
+			ret = pod_command(p, KUMO_POD_MSG_CREATE, cid, json, blob, blob_len, NULL, NULL,
 				      &ack, err);
-			autofree char *e = ret == 0 ? ack_error(ack) : NULL;
+			autofree char *e = ret == 0 ? pod_ack_error(ack) : NULL;
 			if (e)
 				ret = kumo_error(err, KUMO_E_INVALID, "the pod VM refused it: %s", e);
 			if (ret < 0) {
@@ -1371,7 +1300,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 			}
 		}
 		if (ret < 0) {
-			ctr_free(c);
+			pctr_free(c);
 			c = NULL;
 		}
 		pthread_mutex_unlock(&p->lock);
@@ -1418,9 +1347,14 @@ static int podvm_start(struct cri_vms *s, const char *id, kumo_error_t *err)
 	if (!p)
 		return kumo_error(err, KUMO_E_NOT_FOUND, "container `%.12s` is in no pod VM", id);
 	pthread_mutex_lock(&p->lock);
+	if (c->skip_start) { /* restored running (podvm_snap.c): nothing to send */
+		c->skip_start = false;
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
 	autofree char *ack = NULL;
-	int ret = command(p, KUMO_POD_MSG_START, c->cid, NULL, NULL, 0, set_start_seq, c, &ack, err);
-	autofree char *e = ret == 0 ? ack_error(ack) : NULL;
+	int ret = pod_command(p, KUMO_POD_MSG_START, c->cid, NULL, NULL, 0, set_start_seq, c, &ack, err);
+	autofree char *e = ret == 0 ? pod_ack_error(ack) : NULL;
 	if (e)
 		ret = kumo_error(err, KUMO_E_PRECONDITION, "the pod VM refused START: %s", e);
 	if (ret == 0)
@@ -1459,13 +1393,13 @@ static int podvm_stop(struct cri_vms *s, const char *id, int64_t timeout_s, kumo
 	int ret = 0;
 	if (c->start_seq && !c->exited && !p->dead) {
 		autofree char *json = xasprintf("{\"grace_ms\": %lld}", (long long)ms);
-		ret = command(p, KUMO_POD_MSG_STOP, c->cid, json, NULL, 0, NULL, NULL, NULL, err);
+		ret = pod_command(p, KUMO_POD_MSG_STOP, c->cid, json, NULL, 0, NULL, NULL, NULL, err);
 		if (ret < 0 && !vm_alive(pv, p)) {
 			/* The pod VM is ending: its end stops the container (pod_died). */
 			kumo_error_free(err);
 			ret = 0;
 		}
-		if (ret == 0 && !wait_until(p, has_exited, c, (int)ms + POD_STOP_EXTRA_MS))
+		if (ret == 0 && !pod_wait(p, has_exited, c, (int)ms + POD_STOP_EXTRA_MS))
 			ret = kumo_error(err, KUMO_E_INTERNAL,
 					 "container `%.12s` did not end within its grace period "
 					 "(%lld ms) and %d ms more", id, (long long)ms,
@@ -1486,8 +1420,8 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 	int ret = 0;
 	if (!p->dead && c->cid) { /* cid 0: released already */
 		autofree char *ack = NULL;
-		ret = command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, err);
-		autofree char *e = ret == 0 ? ack_error(ack) : NULL;
+		ret = pod_command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, err);
+		autofree char *e = ret == 0 ? pod_ack_error(ack) : NULL;
 		if (e)
 			ret = kumo_error(err, KUMO_E_PRECONDITION, "the pod VM refused REMOVE: %s", e);
 		if (ret < 0 && !vm_alive(pv, p)) { /* the VM ended meanwhile: nothing to remove */
@@ -1508,7 +1442,7 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 		return -1;
 	if (c->stage_entry)
 		unstage_ctr(p, c->id);
-	ctr_free(c);
+	pctr_free(c);
 	return 0;
 }
 
@@ -1666,6 +1600,8 @@ static const struct cri_vms_ops podvm_ops = {
 	.pod_run = podvm_run,
 	.pod_stop = podvm_stop_pod,
 	.pod_remove = podvm_remove_pod,
+	.pod_checkpoint = podvm_pod_checkpoint,
+	.pod_resume = podvm_pod_resume,
 	.sweep = podvm_sweep,
 	.destroy = podvm_destroy,
 };
@@ -1769,7 +1705,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	struct report *rep = NULL;
 	size_t nrep = 0;
 	pthread_mutex_lock(&p->lock);
-	pump_records(p, &rep, &nrep);
+	pod_pump(p, &rep, &nrep);
 	struct kumo_exit_record ex;
 	if (!vm || vmm_vm_exit(vm, &ex, NULL)) {
 		autofree char *why = vm ? xasprintf("the pod VM ended while kumod was down (exit %u: "
@@ -1779,7 +1715,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	}
 	pod_save_or_log(p);
 	pthread_mutex_unlock(&p->lock);
-	report_all(NULL, rep, nrep); /* unstaged; cri asks every container's status after this */
+	pod_report(NULL, rep, nrep); /* unstaged; cri asks every container's status after this */
 	pthread_mutex_lock(&pv->lock);
 	p->next = pv->pods;
 	pv->pods = p;
@@ -1788,13 +1724,13 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		log_info("pod %.12s: its VM %s is gone; its containers exited", p->id, p->vm_name);
 		return;
 	}
-	pump_start(pv, p);
+	pod_pump_start(pv, p);
 	/* The restart procedure (kernel/pod_abi.h): reconnect, zeros, PING until in sync,
 	 * resend what has no ACK. */
 	uint64_t t0 = kumo_now_ns();
 	kumo_error_t cerr = NULL;
 	int pings = 0, resent = 0;
-	if (!p->dead && channel_connect(p, &cerr) == 0) {
+	if (!p->dead && pod_connect(p, &cerr) == 0) {
 		char nonce[40];
 		snprintf(nonce, sizeof(nonce), "%08x%016llx", (unsigned)getpid(),
 			 (unsigned long long)kumo_now_ns());
@@ -1803,18 +1739,18 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		bool synced = false;
 		while (!synced && pings < 30 && !p->dead) {
 			size_t len;
-			uint8_t *m = frame(KUMO_POD_MSG_PING, 0, 0, js, NULL, 0, &len);
+			uint8_t *m = pod_frame(KUMO_POD_MSG_PING, 0, 0, js, NULL, 0, &len);
 			pthread_mutex_lock(&p->send_lock);
-			int w = channel_write(p, zeros, sizeof(zeros), &cerr);
+			int w = pod_write(p, zeros, sizeof(zeros), &cerr);
 			if (w == 0)
-				w = channel_write(p, m, len, &cerr);
+				w = pod_write(p, m, len, &cerr);
 			pthread_mutex_unlock(&p->send_lock);
 			free(m);
 			pings++;
 			if (w < 0)
 				break;
 			pthread_mutex_lock(&p->lock);
-			synced = wait_until(p, nonce_seen, nonce, KUMO_POD_RESYNC_MS);
+			synced = pod_wait(p, nonce_seen, nonce, KUMO_POD_RESYNC_MS);
 			pthread_mutex_unlock(&p->lock);
 		}
 		pthread_mutex_lock(&p->lock);
@@ -1831,13 +1767,13 @@ static void pod_recover(struct podvms *pv, const char *dir)
 			uint64_t seq = order[k]->seq;
 			pthread_mutex_unlock(&p->lock);
 			pthread_mutex_lock(&p->send_lock);
-			int w = channel_write(p, order[k]->bytes, order[k]->len, &cerr);
+			int w = pod_write(p, order[k]->bytes, order[k]->len, &cerr);
 			pthread_mutex_unlock(&p->send_lock);
 			pthread_mutex_lock(&p->lock);
 			if (w < 0)
 				break;
 			resent++;
-			wait_until(p, is_acked, &seq, POD_ACK_MS);
+			pod_wait(p, is_acked, &seq, POD_ACK_MS);
 		}
 		free(order);
 		/* Acknowledged commands leave the journal (their ACKs were seen). */
@@ -1854,7 +1790,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		log_warn("pod %.12s: %s", p->id, kumo_error_msg(cerr));
 	kumo_error_free(&cerr);
 	log_info("pod %.12s: re-attached to VM %s, control channel in sync after %d PING(s), %d "
-		 "command(s) resent, %.1f ms", p->id, p->vm_name, pings, resent,
+		 "pod_command(s) resent, %.1f ms", p->id, p->vm_name, pings, resent,
 		 (double)(kumo_now_ns() - t0) / 1e6);
 	vmm_vm_put(vm);
 }

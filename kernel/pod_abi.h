@@ -271,15 +271,20 @@ enum kumo_pod_rec_type {
  *            RESUME a container touching a share waits (no error); a command that needs a
  *            share (CREATE of an object read from one, a preopen) fails saying so. Another
  *            QUIESCE: ACK, nothing to do.
- *   RESUME   {"realtime_ns": N}? -> ACK {"shares", "files", "lost", "dead_shares",
- *            "resume_us"}: a new 9P session on every share (after a restore its server
+ *   RESUME   {"realtime_ns": N, "rename": [[FROM, TO], ...]}? -> ACK {"shares", "files",
+ *            "lost", "dead_shares", "renamed", "resume_us"}: a new 9P session on every
+ *            share (after a restore its server
  *            is a new QEMU), every open file walked to its path again and reopened with
  *            its flags (never truncating again). A file gone meanwhile is logged on COM3
  *            and its fd fails with ESTALE from then on ("lost"); a share that cannot be
  *            attached again fails with EIO ("dead_shares"). realtime_ns: the host's wall
  *            clock, which the guest's had stood still at while it was saved. Send it on
  *            the VM that was saved too (when it goes on) and after every restore, before
- *            anything else. Without a QUIESCE: ACK, only the clock is set.
+ *            anything else. Without a QUIESCE: ACK, only the clock is set. "rename"
+ *            (quiesced only): paths in the shares that start with FROM (one name or its
+ *            start, no `/`) start with TO before the files are reopened, in the open
+ *            files and in every container's preopens: a restoring host that staged a
+ *            container's directories under new names ("renamed": the open files moved).
  * QUIESCE and RESUME also serve a snapshot of a pod with no share (they do nothing but
  * the clock); the host sends them whenever it saves a pod VM. */
 enum kumo_pod_snap_msg_type {

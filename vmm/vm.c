@@ -407,13 +407,20 @@ static int prepare_run_dir(const char *dir, kumo_error_t *err)
 }
 
 /* A restored VM's COM3 goes on from the saved kernel log: its boot record is there (the
- * sign of life the watchdog looks for), and the exit record will follow it. */
+ * sign of life the watchdog looks for), and the exit record will follow it. COM1 starts
+ * with what the caller gives (a pod VM's record cut by the save). */
 static int seed_kernel_log(const char *dir, const struct vmm_incoming *in, kumo_error_t *err)
 {
 	autofree char *p = xasprintf("%s/%s", dir, VMM_RAW_EXIT);
 	autoclose int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0 || kumo_write_all(fd, in->kernel_log, in->kernel_log_len) < 0)
 		return kumo_error_errno(err, errno, "write `%s`", p);
+	if (!in->com1_len)
+		return 0;
+	autofree char *p1 = xasprintf("%s/%s", dir, VMM_RAW_STDOUT);
+	autoclose int fd1 = open(p1, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd1 < 0 || kumo_write_all(fd1, in->com1, in->com1_len) < 0)
+		return kumo_error_errno(err, errno, "write `%s`", p1);
 	return 0;
 }
 

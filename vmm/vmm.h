@@ -533,6 +533,9 @@ struct vmm_snapshot_stats {
 				* restore: QEMU start → state loaded */
 	uint64_t save_ns;      /* checkpoint: the stream written; restore: the stream read */
 	uint64_t stream_bytes; /* the migration stream's size */
+	uint64_t com1_bytes;   /* checkpoint: bytes in the run directory's COM1 file
+				* (VMM_RAW_STDOUT) when the guest was paused: all it wrote
+				* there before the saved state (a pod VM's record stream) */
 };
 
 /* Saves the running VM into dir (created; must not hold a snapshot already): the guest
@@ -558,6 +561,10 @@ struct vmm_restore_spec {
 				* ("tcp:ADDR:PORT") for the source's vmm_migrate instead of
 				* reading dir's qemu.state (which need not exist); vmm_restore
 				* returns once the whole state arrived. NULL: the snapshot */
+	const uint8_t *com1_seed; /* what the new COM1 file starts with (borrowed, NULL:
+				* empty): a pod VM's record that the save cut, whose rest
+				* the restored guest writes */
+	size_t com1_seed_len;
 };
 
 /* Writes dir's snapshot files but the stream (vm.json, kernel.log, kernel.elf,

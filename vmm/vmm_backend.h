@@ -111,6 +111,8 @@ struct vmm_incoming {
 	const char *uri;          /* instead of fd: QEMU's -incoming URI ("tcp:ADDR:PORT") */
 	const uint8_t *kernel_log;/* COM3's bytes at the checkpoint (borrowed) */
 	size_t kernel_log_len;
+	const uint8_t *com1;      /* what COM1's file starts with (borrowed, may be NULL) */
+	size_t com1_len;
 };
 /* vmm_create for a restore (vmm/snapshot.c): the VM is created paused with its state
  * loading from in->fd; the caller waits for ops->load_wait. */

@@ -996,3 +996,34 @@ bool p9fs_quiesced(void)
 {
 	return quiesced;
 }
+
+char *p9fs_path_renamed(const char *path, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	if (!path || !n || strncmp(path, from, n) != 0)
+		return NULL;
+	size_t len = strlen(to) + strlen(path + n) + 1;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%s%s", to, path + n);
+	return p;
+}
+
+int p9fs_rename_prefix(const char *from, const char *to)
+{
+	int n = 0;
+	for (struct p9node *d = open_nodes; d; d = d->next) {
+		char *sp = p9fs_path_renamed(d->spath, from, to);
+		char *rel = p9fs_path_renamed(d->rel, from, to);
+		if (sp) {
+			free(d->spath);
+			d->spath = sp;
+			n++;
+		}
+		if (rel) {
+			free(d->rel);
+			d->rel = rel;
+		}
+	}
+	return n;
+}

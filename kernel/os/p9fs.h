@@ -94,6 +94,13 @@ int p9fs_quiesce(struct p9fs_snap_stats *st, char *err, size_t errcap);
 /* 0 (also when not quiesced); failures are per file or share, in st and the log. */
 int p9fs_resume(struct p9fs_snap_stats *st, char *err, size_t errcap);
 bool p9fs_quiesced(void);
+/* While quiesced: the open files whose path from their share's root starts with `from`
+ * take `to` there instead (the host staged the same directories under new names for
+ * the restored pod); returns how many. */
+int p9fs_rename_prefix(const char *from, const char *to);
+/* path with its prefix `from` replaced by `to` (malloc'd), NULL when path does not start
+ * with from (or memory ran out). */
+char *p9fs_path_renamed(const char *path, const char *from, const char *to);
 
 /* ---- the platform's file calls on PF_9P files (same contracts as rt_platform.h) ---- */
 int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, uint32_t fdflags,

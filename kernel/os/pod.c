@@ -228,6 +228,11 @@ static uint64_t us(uint64_t ticks)
 	return clock_tsc_to_ns(ticks) / 1000;
 }
 
+struct container *pod_container(uint32_t cid)
+{
+	return cid >= 1 && cid <= KUMO_POD_MAX_CID ? cts[cid] : NULL;
+}
+
 static struct container *lookup(const struct kumo_pod_msg *m)
 {
 	if (m->cid < 1 || m->cid > KUMO_POD_MAX_CID) {
