@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # tests/e2e/snapshot.sh - snapshots (issue 18) end to end: vmm/ alone (snapshot-tool: a
 # counter VM checkpointed, destroyed, restored, counting on), then through kumod's CRI
-# socket with the kumo CLI: a counter pod checkpointed (`kumo checkpoint --stop`), its
-# pod removed, restored (`kumo restore`) and counting on from where it was in the same
-# CRI log; CheckpointContainer leaving it running; a tampered archive, a truncated one,
-# one of another format version and one of another kernel build refused with clear
-# errors, nothing restored; a pod with a live mount refused (QEMU 7.2 cannot migrate a
-# mounted 9p share). Prints `snapshot: N passed, N failed`.
+# socket with the kumo CLI, first with per-container VMs (--pod-vm false): a counter pod
+# checkpointed (`kumo checkpoint --stop`), its pod removed, restored (`kumo restore`) and
+# counting on from where it was in the same CRI log; CheckpointContainer leaving it
+# running; a tampered archive, a truncated one, one of another format version and one
+# of another kernel build refused with clear errors, nothing restored; a pod with a live
+# mount refused (a container VM's kernel cannot let go of its 9p share, which QEMU 7.2
+# cannot migrate); a web pod and live migration. Then pod VMs (the default): a counter
+# writing a hostPath volume through one fd, CheckpointContainer leaving the pod going
+# (QUIESCE/RESUME around the save), `kumo checkpoint --stop`, `kumo restore`: the count
+# goes on in the log and in the file at its offset; kumod killed and back; pod VM
+# archives altered or truncated, and archives of the other kind, refused. Prints
+# `snapshot: N passed, N failed`.
 set -u
 # kumod's real backend gives pods their network from CNI and binds mounts: in network and
 # mount namespaces of this script's own they never touch the machine's.
@@ -75,7 +81,7 @@ registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$APPS/app_counter.wasm" "$REG/counter:v1" >"$T/push.log" 2>&1 ||
 	bad "kumo push counter" "$(cat "$T/push.log")"
-# Snapshots are of per-container VMs (a pod VM cannot be checkpointed yet): --pod-vm false.
+# First per-container VMs (--pod-vm false); pod VMs (the default) further down.
 start_kumod() {
 	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --accel "$ACCEL" --pod-vm false --cni-conf-dir "$T/net.d" \
 		--netns-dir "$T/netns" --log-level debug 2>>"$T/kumod.log" &
@@ -297,6 +303,128 @@ kill "$K2PID"; wait "$K2PID" 2>/dev/null
 
 eq "no restore work directory is left" "$(ls "$T/root/restores" 2>/dev/null | wc -l)" 0
 eq "no snapshot directory is left" "$(ls -d "$T/root/vms"/snapshot-* 2>/dev/null | wc -l)" 0
+kumod_kill
+
+# ---- pod VMs (the default: a pod is one VM; QUIESCE/RESUME around the save) --------------
+SOCK=$T/kumop.sock
+start_podvm_kumod() {
+	"$BIN/kumod" --socket "$SOCK" --root "$T/rootp" --accel "$ACCEL" --cni-conf-dir "$T/net.d" \
+		--netns-dir "$T/netns" --log-level debug 2>>"$T/kumodp.log" &
+	KPID=$!
+	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+}
+start_podvm_kumod
+call "pod VM: PullImage counter" PullImage "{\"image\":{\"image\":\"$REG/counter:v1\"}}"
+mkdir -p "$T/pvol"
+LOGP=$T/logs/pv1
+call "pod VM: RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"pvcounter\",\"uid\":\"p1\",\"namespace\":\"n\"},\"log_directory\":\"$LOGP\"}}"
+PP=$(jq -r .pod_sandbox_id <<<"$OUT")
+call "pod VM: CreateContainer counter writing its volume" CreateContainer "{\"pod_sandbox_id\":\"$PP\",\"config\":{\"metadata\":{\"name\":\"counter\"},\"image\":{\"image\":\"$REG/counter:v1\"},\"args\":[\"0\",\"30\",\"/data/count.txt\"],\"log_path\":\"counter.log\",\"mounts\":[{\"container_path\":\"/data\",\"host_path\":\"$T/pvol\"}]}}"
+PC=$(jq -r .container_id <<<"$OUT")
+call "pod VM: StartContainer" StartContainer "{\"container_id\":\"$PC\"}"
+LP=$LOGP/counter.log
+for _ in $(seq 600); do [ "$(counting "$LP" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+pre=$(counting "$LP" | tail -1)
+call "pod VM: CheckpointContainer (the whole pod VM, which goes on)" CheckpointContainer "{\"container_id\":\"$PC\",\"location\":\"$T/pvc.kumo\"}"
+eq "its records: the pod, its containers, kumo's, the VM stage's" \
+	"$(tar tf "$T/pvc.kumo" | grep '^records/' | sort | tr '\n' ' ')" \
+	"records/containers.json records/kumo.json records/pod.json records/podvm-com1.bin records/podvm.json "
+eq "kumo.json says it is a pod VM with 1 container" "$(tar xOf "$T/pvc.kumo" records/kumo.json | jq -r '"\(.pod_vm) \(.containers)"')" "true 1"
+eq "its manifest names the module's digest" "$(tar xOf "$T/pvc.kumo" manifest.json | jq -r '.modules[0]' | cut -c1-7)" sha256:
+before=$(counting "$LP" | tail -1)
+sleep 0.6
+eq "after CheckpointContainer the container still runs" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC\"}" | jq -r .status.state)" CONTAINER_RUNNING
+after=$(counting "$LP" | tail -1)
+eq "and still counts" "$([ "$after" -gt "$before" ] && echo yes)" yes
+eq "and its volume file still grows, line after line (its fd came back)" "$(consecutive "$T/pvol/count.txt")" yes
+if "$BIN/kumo" checkpoint "${PP:0:12}" -o "$T/pv.kumo" --stop --socket "$SOCK" 2>"$T/ck.err"; then
+	ok "pod VM: kumo checkpoint POD -o FILE --stop"
+else
+	bad "pod VM: kumo checkpoint" "$(cat "$T/ck.err")"
+fi
+for _ in $(seq 100); do
+	[ "$(crictl ContainerStatus "{\"container_id\":\"$PC\"}" | jq -r .status.state)" = CONTAINER_EXITED ] && break
+	sleep 0.1
+done
+eq "the checkpointed pod's container is stopped" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC\"}" | jq -r .status.state)" CONTAINER_EXITED
+lastp=$(counting "$LP" | tail -1)
+eq "its volume file ends where its log does" "$(counting "$T/pvol/count.txt" | tail -1)" "$lastp"
+call "pod VM: StopPodSandbox" StopPodSandbox "{\"pod_sandbox_id\":\"$PP\"}"
+call "pod VM: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$PP\"}"
+if "$BIN/kumo" restore "$T/pv.kumo" --socket "$SOCK" >"$T/rp.out" 2>"$T/rp.err"; then
+	ok "pod VM: kumo restore FILE"
+else
+	bad "pod VM: kumo restore" "$(cat "$T/rp.err")"
+fi
+PP2=$(sed -n 1p "$T/rp.out")
+PC2=$(sed -n 2p "$T/rp.out")
+eq "the restored pod VM's container runs" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC2\"}" 2>/dev/null | jq -r .status.state)" CONTAINER_RUNNING
+for _ in $(seq 300); do [ "$(counting "$LP" | tail -1)" -ge $((lastp + 5)) ] && break; sleep 0.1; done
+eq "it counts on from the checkpoint: the log's counts go on with no gap or repeat" "$(consecutive "$LP")" yes
+eq "its volume file, open across the save, is written on at its offset (no gap or repeat)" \
+	"$(consecutive "$T/pvol/count.txt")" yes
+eq "and has grown past the checkpoint" "$([ "$(counting "$T/pvol/count.txt" | tail -1)" -gt "$lastp" ] && echo yes)" yes
+eq "the restored pod has the archived pod's name" \
+	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PP2\"}" | jq -r .status.metadata.name)" pvcounter
+# kumod killed and started again: the restored pod VM is found again like any other.
+kumod_kill
+start_podvm_kumod
+eq "after kill -9 of kumod the restored pod VM's container still runs" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC2\"}" 2>/dev/null | jq -r .status.state)" CONTAINER_RUNNING
+now=$(counting "$LP" | tail -1)
+for _ in $(seq 300); do [ "$(counting "$LP" | tail -1)" -ge $((now + 5)) ] && break; sleep 0.1; done
+eq "and its log goes on with no gap or repeat" "$(consecutive "$LP")" yes
+code "pod VM: live migration is refused, saying so" Unimplemented CheckpointPod \
+	"{\"pod_sandbox_id\":\"$PP2\",\"options\":{\"migrate_to\":\"tcp:127.0.0.1:1\"}}"
+says "it says what to do instead" "checkpoint the pod"
+# Bad archives of a pod VM, refused with their reasons, nothing restored.
+cp "$T/pv.kumo" "$T/pvt.kumo"
+off=$(python3 -c "import sys,tarfile;t=tarfile.open(sys.argv[1]);m=t.getmember('records/podvm.json');print(m.offset_data+2)" "$T/pvt.kumo")
+printf 'X' | dd of="$T/pvt.kumo" bs=1 seek="$off" conv=notrunc status=none
+code "pod VM: an archive whose stage record was altered is refused" InvalidArgument RestorePod "{\"checkpoint_path\":\"$T/pvt.kumo\"}"
+says "it names the member" "member \`records/podvm.json\` has digest"
+head -c $(($(stat -c %s "$T/pv.kumo") / 3)) "$T/pv.kumo" >"$T/pvtr.kumo"
+code "pod VM: a truncated archive is refused" InvalidArgument RestorePod "{\"checkpoint_path\":\"$T/pvtr.kumo\"}"
+says "it says so" "truncated"
+code "pod VM: a container VM's archive is refused by a pod-VM kumod" FailedPrecondition RestorePod "{\"checkpoint_path\":\"$T/pod.kumo\"}"
+says "it says which kumod restores it" "--pod-vm false"
+code "pod VM: a pod VM's archive is no container image" FailedPrecondition CreateContainer \
+	"{\"pod_sandbox_id\":\"$PP2\",\"config\":{\"metadata\":{\"name\":\"x\"},\"image\":{\"image\":\"$T/pv.kumo\"}}}"
+says "it says to use RestorePod" "RestorePod"
+eq "only the restored pod is there" "$(crictl ListPodSandbox '{}' | jq '.items | length')" 1
+call "pod VM: StopPodSandbox restored" StopPodSandbox "{\"pod_sandbox_id\":\"$PP2\"}"
+call "pod VM: RemovePodSandbox restored" RemovePodSandbox "{\"pod_sandbox_id\":\"$PP2\"}"
+# The archive CheckpointContainer made while the pod ran, restored into a pod of the
+# caller's config (a log directory of its own), its VM killed (kill -9 of QEMU), and
+# restored again: each time the count goes on from the checkpoint.
+firsts=
+for round in 1 2; do
+	call "pod VM: RestorePod of the running pod's archive, round $round" RestorePod \
+		"{\"checkpoint_path\":\"$T/pvc.kumo\",\"config\":{\"metadata\":{\"name\":\"pvclone\",\"uid\":\"r$round\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pvr$round\"}}"
+	PR=$(jq -r .pod_sandbox_id <<<"$OUT")
+	CR=$(jq -r '.restored_containers[0].container_id' <<<"$OUT")
+	LR=$T/logs/pvr$round/counter.log
+	for _ in $(seq 300); do [ "$(counting "$LR" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+	c1=$(counting "$LR" | head -1)
+	firsts="$firsts $c1"
+	eq "round $round: its first count follows the checkpoint's ($pre < $c1 <= $after + 1)" \
+		"$([ -n "$c1" ] && [ "$c1" -gt "$pre" ] && [ "$c1" -le $((after + 1)) ] && echo yes)" yes
+	eq "round $round: and it counts on" "$(counting "$LR" | awk -v s="$c1" 'BEGIN{r="yes"} $1!=s+NR-1{r="no"} END{print (NR >= 5 ? r : "too few")}')" yes
+	kill -9 "$(cat "$T/rootp/vms/kumopod-${PR:0:24}/qemu.pid")"
+	for _ in $(seq 100); do
+		[ "$(crictl ContainerStatus "{\"container_id\":\"$CR\"}" | jq -r .status.state)" = CONTAINER_EXITED ] && break
+		sleep 0.1
+	done
+	eq "round $round: its VM killed, the container exits saying so" \
+		"$(crictl ContainerStatus "{\"container_id\":\"$CR\"}" | jq -r '.status.state + " " + (.status.message | test("pod VM ended") | tostring)')" "CONTAINER_EXITED true"
+	crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PR\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PR\"}" >/dev/null
+done
+eq "both restores of one archive start at the same count" "$(echo $firsts | tr ' ' '\n' | sort -u | wc -l)" 1
+eq "pod VM: no restore work directory is left" "$(ls "$T/rootp/restores" 2>/dev/null | wc -l)" 0
+eq "pod VM: no snapshot directory is left" "$(ls -d "$T/rootp/vms"/snapshot-* 2>/dev/null | wc -l)" 0
 
 kumod_kill
 finish
