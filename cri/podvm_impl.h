@@ -148,5 +148,11 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
  * prefix, NULL: none), the guest learns the new names at pod_resume. */
 int podvm_adopt(struct pod *p, const struct cri_container_spec *spec, const char *stage_entry,
 		kumo_error_t *err);
+/* The bytes of record file `path` from the last record boundary before `end` up to
+ * `end`: a record a save cut, whose rest the restored guest writes (*out malloc'd, *len
+ * may be 0). from: a record boundary at or before end. A header that is not a record's
+ * (magic, length) between them is an error. */
+int podvm_cut_record(const char *path, uint64_t from, uint64_t end, uint8_t **out, size_t *len,
+		     kumo_error_t *err);
 
 #endif /* KUMO_CRI_PODVM_IMPL_H */

@@ -71,9 +71,7 @@ static int resume(struct pod *p, json_t *rename, char **ack, kumo_error_t *err)
 	return snap_command(p, KUMO_POD_MSG_RESUME, js, ack, err);
 }
 
-/* The record file's bytes from the last record boundary before `end` up to `end` (a
- * record the save cut); `from` is a boundary at or before end. */
-static int cut_record(const char *path, uint64_t from, uint64_t end, uint8_t **out, size_t *len,
+int podvm_cut_record(const char *path, uint64_t from, uint64_t end, uint8_t **out, size_t *len,
 		      kumo_error_t *err)
 {
 	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -181,7 +179,7 @@ int podvm_pod_checkpoint(struct cri_vms *s, const char *pod_id, const char *path
 	size_t tail_len = 0;
 	uint64_t size = 0, t_saved = kumo_now_ns();
 	if (ret == 0)
-		ret = cut_record(p->rec_path, boundary, st.com1_bytes, &tail, &tail_len, err);
+		ret = podvm_cut_record(p->rec_path, boundary, st.com1_bytes, &tail, &tail_len, err);
 	if (ret == 0) {
 		struct vmm_archive_record *ar = xzalloc((nrecs + 3) * sizeof(*ar));
 		for (size_t i = 0; i < nrecs; i++)

@@ -88,6 +88,8 @@ TEST_LIBS_test_cri_runtime := $(BUILD)/host/tests/support/fake_backend.o $(CRI_T
 TEST_LDLIBS_test_cri_runtime := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_podnet := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_podnet := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
+TEST_LIBS_test_cri_podvm_snap := $(CRI_TEST_LIBS)
+TEST_LDLIBS_test_cri_podvm_snap := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_stream := $(BUILD)/host/tests/e2e/stream_clientlib.o $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_stream := $(CRI_LDLIBS)
 $(BUILD)/host/tests/unit/test_cri%.o: | $(CRI_PB_H)
