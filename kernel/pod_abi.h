@@ -261,7 +261,8 @@ enum kumo_pod_rec_type {
 };
 
 /* Snapshots: the commands that bracket a save of the pod VM's whole state (QEMU's
- * migration stream: a checkpoint, a live migration). Numbered after the commands above;
+ * migration stream: a checkpoint, a live migration) and the one that makes a pod of a VM
+ * restored from a pod kernel's snapshot taken at READY. Numbered after the commands above;
  * a kernel without them answers "unknown command N".
  *   QUIESCE  -> ACK {"shares", "files", "fids", "quiesce_us"} once no virtio-9p request
  *            is in flight and every fid is clunked, the shares' attach fids last: QEMU
@@ -285,11 +286,23 @@ enum kumo_pod_rec_type {
  *            start, no `/`) start with TO before the files are reopened, in the open
  *            files and in every container's preopens: a restoring host that staged a
  *            container's directories under new names ("renamed": the open files moved).
+ *   REINIT   {"seed": "<64 hex>", "name": S, "realtime_ns": N, "net": {...}} -> ACK
+ *            {"boot_id": "<16 hex>", "reinit_us"}: a VM restored from a snapshot of a pod
+ *            kernel taken at READY (no container, no share attached, its NIC at 0.0.0.0/0)
+ *            becomes a new pod: random state mixed with the seed (required) and, drawn
+ *            from it, a new boot id and lwIP's ephemeral ports; the pod's name; the wall
+ *            clock; with "net" (boot_abi.h's "net" object: "mac", "address", "gateway",
+ *            "mtu", "dns", "search", "hostname"; a VM without a NIC refuses it) its NIC's
+ *            MAC, address, resolvers and hostname, announced by a gratuitous ARP. Nothing
+ *            is applied when something is refused: a second REINIT, one after a CREATE
+ *            (nothing of an earlier pod may be there), a bad seed or field. The host sends
+ *            it first, instead of waiting for READY (the snapshot's READY is not there).
  * QUIESCE and RESUME also serve a snapshot of a pod with no share (they do nothing but
  * the clock); the host sends them whenever it saves a pod VM. */
 enum kumo_pod_snap_msg_type {
 	KUMO_POD_MSG_QUIESCE = 11,
 	KUMO_POD_MSG_RESUME = 12,
+	KUMO_POD_MSG_REINIT = 13,
 };
 
 /* EXIT "kind" values (the VM-level kinds of boot_abi.h plus the per-container ones). */

@@ -264,6 +264,11 @@ __attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
 /* With a "net" config: finds the NIC, brings lwIP's netif up with the static
  * address; panics (boot error) when that fails. Without one: does nothing. */
 void net_init(void);
+/* A pod VM made from a snapshot (pod_snap.c REINIT): the NIC takes kumo_bootcfg.net's MAC,
+ * address, gateway, MTU, resolvers and hostname as they are now (the caller filled
+ * them), announces itself; the ephemeral ports are drawn anew (after the caller reseeded
+ * the random generator). -1 when the VM has no NIC (the ports are drawn anew anyway). */
+int net_reconfigure(void);
 int net_is_up(void);
 /* Processes what the NIC delivered and lwIP's timers; cheap when nothing happened.
  * Ends with net_flush. */

@@ -74,6 +74,10 @@ fp_alone=$("$build/bin/kumo-hostrun" "$obj/pod_probe.o" fpspin $fpn 2>&1)
 start=$(date +%s%N)
 "$tool" --kernel "$kernel" --dir "$tmp/run" --accel "$accel" --mem 256 \
 	--share "www=$tmp/www:ro" --share "data=$tmp/data" --share "objs=$obj:ro" >"$tmp/out" 2>"$tmp/err" <<EOF
+reinit {"seed":"xyz","name":"bad"}
+reinit {"seed":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","name":"reborn","realtime_ns":1700000000000000000}
+reinit {"seed":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+info
 create 1 $obj/net_httpd.o $web
 start 1
 wait-started 1
@@ -202,6 +206,15 @@ check_nth() {
 }
 [ "$rc" = 0 ] || bad "the tool ended with $rc" "$(tail -5 "$tmp/err")"
 check "ready record (control channel, abi 3)" '^ready: \{"boot_id": "[0-9a-f]{16}", "abi": 3, "control": true'
+check "REINIT with a bad seed is refused" '^reinit 0: error config: `seed` is not 64 hex digits'
+check "REINIT makes a new pod: a new boot id" '^reinit 0: ok \{"ok": true, "boot_id": "[0-9a-f]{16}"'
+b0=$(grep -oE '^ready: \{"boot_id": "[0-9a-f]+' "$tmp/out" | grep -oE '[0-9a-f]{16}$')
+b1=$(grep -E '^reinit 0: ok' "$tmp/out" | grep -oE '"boot_id": "[0-9a-f]{16}' | grep -oE '[0-9a-f]{16}$')
+[ -n "$b0" ] && [ -n "$b1" ] && [ "$b0" != "$b1" ] && ok "the boot id changed ($b0 -> $b1)" || bad "the boot id changed" "$b0 -> $b1"
+check "INFO says the new one" "^info 0: ok .*\"boot_id\": \"$b1\""
+check "a second REINIT is refused" '^reinit 0: error this VM is a pod already'
+grep -q "pod \`reborn\` made from a snapshot" "$tmp/run/exit.raw" && ok "REINIT's name is the pod's" ||
+	bad "REINIT's name is the pod's" "$(grep -a 'made from' "$tmp/run/exit.raw")"
 check "app created and linked" '^create 1: ok .*"link_us"'
 check "app started" '^started 1: \{"instance": 1, "instantiate_us"'
 check_nth "sidecar fetched from the app over 127.0.0.1" 1 '^exit 2: \{"instance": 2, "status": 0, "kind": "exit"'
@@ -237,7 +250,7 @@ check_nth "remove of an exited container" 2 '^remove 1: ok'
 check "a handle is reused after remove (and the freed image leaves no dangling trampoline)" '^exit 7: \{"instance": 12, "status": 0'
 check "info counts instances" '^info 0: ok .*"instances": 12,'
 mem() { grep -E '^info 0: ' "$tmp/out" | sed -n "$1p" | grep -oE '"(heap|free)_bytes": [0-9]+' | tr '\n' ' '; }
-m1=$(mem 2); m2=$(mem 3)
+m1=$(mem 3); m2=$(mem 4) # the first INFO follows REINIT
 [ -n "$m1" ] && [ "$m1" = "$m2" ] && ok "30 restarts leak nothing ($m1)" || bad "30 restarts leak nothing" "before: $m1" "after:  $m2"
 check "the restarts ran" '^info 0: ok .*"instances": 42,'
 check "an object read from a read-only share" '^out 13\| hello from pod_probe'

@@ -28,6 +28,7 @@
  *   sleep MS
  *   shutdown GRACE_MS          vmm_stop (power button, then destroy): the VM's exit
  *   quiesce | resume           QUIESCE, RESUME (with the host's realtime_ns)
+ *   reinit JSON                REINIT (JSON one word)
  *   checkpoint DIR             vmm_checkpoint into DIR, the VM going on: "checkpoint: ok
  *                              N bytes" or "checkpoint: error MESSAGE"
  *   unlink PATH                removes a host file (between a quiesce and a resume)
@@ -618,6 +619,8 @@ static void script(void)
 		} else if (!strcmp(c, "sleep") && nw == 2) {
 			usleep((useconds_t)atoi(w[1]) * 1000);
 			printf("slept\n");
+		} else if (!strcmp(c, "reinit") && nw == 2) {
+			run_command("reinit", KUMO_POD_MSG_REINIT, 0, w[1], NULL, 0);
 		} else if (!strcmp(c, "quiesce")) {
 			run_command("quiesce", KUMO_POD_MSG_QUIESCE, 0, NULL, NULL, 0);
 		} else if (!strcmp(c, "resume")) {
