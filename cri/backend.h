@@ -420,10 +420,11 @@ struct cri_net_options {
 	const char *vm_backend;   /* "libvirt": a tap may wait in libvirtd's namespace */
 };
 /* pod_vm: a pod is one VM (cri/podvm.c, the default; QEMU backend only: with libvirt
- * each container stays its own VM), else each container its own VM (cri/vms.c). */
+ * each container stays its own VM), else each container its own VM (cri/vms.c);
+ * snapshot_start: pod VMs start from a template snapshot (cri_podvms_new). */
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
 			 const struct cri_net_options *net, const char *accel, bool pod_vm,
-			 struct cri_backend **out, kumo_error_t *err);
+			 bool snapshot_start, struct cri_backend **out, kumo_error_t *err);
 /* Each stage alone (cri_backend_real_new makes all three). */
 int cri_images_new(const char *root, const char *const *insecure, struct cri_images **out,
 		   kumo_error_t *err);
@@ -432,8 +433,11 @@ int cri_podnet_new(const char *root, const struct cri_net_options *net,
 int cri_vms_new(const char *root, const char *vm_backend, const char *accel,
 		struct cri_vms **out, kumo_error_t *err);
 /* The pod-VM stage (cri/podvm.c): QEMU backend; re-attaches the pod VMs a previous
- * kumod left running (restart procedure of kernel/pod_abi.h) before it returns. */
-int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out,
+ * kumod left running (restart procedure of kernel/pod_abi.h) before it returns.
+ * snapshot_start: a pod VM is restored from a template (a pod kernel booted once per
+ * kernel build, RAM size and NIC and saved at READY, cri/podvm_template.c) and made the
+ * pod's by REINIT, falling back to a boot when that fails. */
+int cri_podvms_new(const char *root, const char *accel, bool snapshot_start, struct cri_vms **out,
 		   kumo_error_t *err);
 
 #endif /* KUMO_CRI_BACKEND_H */

@@ -628,7 +628,7 @@ void pod_pump_start(struct podvms *pv, struct pod *p)
 		free(a);
 }
 
-static void pump_stop(struct pod *p)
+void pod_pump_stop(struct pod *p)
 {
 	if (!p->pumping)
 		return;
@@ -644,7 +644,7 @@ void pod_free(struct pod *p)
 {
 	if (!p)
 		return;
-	pump_stop(p);
+	pod_pump_stop(p);
 	while (p->ctrs) {
 		struct pctr *c = p->ctrs;
 		p->ctrs = c->next;
@@ -732,7 +732,7 @@ static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 }
 
 /* The boot network of a pod: its NIC, its DNS (else the NIC's resolvers), hostname. */
-static void pod_net(const struct cri_pod_vm_spec *spec, const char **dnsv, const char **searchv,
+void pod_net(const struct cri_pod_vm_spec *spec, const char **dnsv, const char **searchv,
 		    struct builder_net *bn)
 {
 	const struct cri_pod_nic *nic = spec->nic;
@@ -771,7 +771,7 @@ static bool is_ready(struct pod *p, void *arg)
 
 /* RAM of a pod VM: the pod's limit (the containers' limits) + what the kernel keeps +
  * the containers' stacks (kernel/pod_abi.h's formula), else POD_DEFAULT_MIB. */
-static unsigned pod_memory_mib(int64_t limit)
+unsigned pod_memory_mib(int64_t limit)
 {
 	if (limit <= 0)
 		return POD_DEFAULT_MIB;
@@ -787,6 +787,13 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 		return kumo_error(err, KUMO_E_EXISTS, "pod %.12s already has a VM", spec->id);
 	if (spec->restore) /* RestorePod (podvm_snap.c) */
 		return podvm_restore_vm(pv, spec, err);
+	if (pv->snapshot_start) { /* podvm_template.c; a boot when it cannot */
+		kumo_error_t terr = NULL;
+		if (podvm_run_from_template(pv, spec, &terr) == 0)
+			return 0;
+		log_warn("pod %.12s: %s: booting it instead", spec->id, kumo_error_msg(terr));
+		kumo_error_free(&terr);
+	}
 	struct pod *p = pod_new(pv, spec->id);
 	autofree char *kernel = NULL, *initrd = NULL, *ro = NULL, *rw = NULL;
 	const char *dnsv[3], *searchv[6];
@@ -856,7 +863,7 @@ fail_listed:
 		}
 	pthread_mutex_unlock(&pv->lock);
 fail:
-	pump_stop(p);
+	pod_pump_stop(p);
 	vmm_remove(pv->vmm, p->vm_name, NULL);
 	vmm_stage_unbind(p->stage_dir, NULL, NULL);
 	vmm_stage_remove(p->stage_dir);
@@ -1517,6 +1524,7 @@ static void podvm_destroy(struct cri_vms *s)
 			pod_free(p);
 		}
 		vmm_close(pv->vmm); /* VMs keep running: a restarted kumod re-attaches */
+		podvm_templates_free(pv);
 		pthread_mutex_destroy(&pv->lock);
 		free(pv->root);
 		free(pv->state_dir);
@@ -1795,7 +1803,8 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	vmm_vm_put(vm);
 }
 
-int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out, kumo_error_t *err)
+int cri_podvms_new(const char *root, const char *accel, bool snapshot_start, struct cri_vms **out,
+		   kumo_error_t *err)
 {
 	enum vmm_accel want = VMM_ACCEL_AUTO;
 	if (accel && vmm_accel_parse(accel, &want, err) < 0)
@@ -1804,6 +1813,7 @@ int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out, ku
 	pv->root = xstrdup(root);
 	pv->state_dir = xasprintf("%s/vms", root);
 	pv->mounts_dir = xasprintf("%s/mounts", root);
+	pv->snapshot_start = snapshot_start;
 	pthread_mutex_init(&pv->lock, NULL);
 	struct cri_vms *s = xzalloc(sizeof(*s));
 	s->ops = &podvm_ops;
@@ -1825,7 +1835,9 @@ int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out, ku
 		return kumo_error_wrap(err, "open the qemu VM backend");
 	}
 	/* (the accelerator's line was logged once, above) */
-	log_info("pods run as one VM each, their containers linked into its kernel (qemu)");
+	podvm_templates_init(pv);
+	log_info("pods run as one VM each, their containers linked into its kernel (qemu)%s",
+		 snapshot_start ? ", started from a snapshot of the pod kernel at READY" : "");
 	DIR *d = opendir(pv->state_dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {

@@ -96,6 +96,9 @@ struct podvms {
 	pthread_mutex_t lock;     /* pods (the list) */
 	struct pod *pods;
 	struct cri_vms *stage;
+	bool snapshot_start;      /* pod VMs from a template snapshot (podvm_template.c) */
+	char *templates_dir;      /* <root>/pod-templates */
+	pthread_mutex_t template_lock; /* making a template */
 };
 
 /* An exit to report once no pod lock is held. */
@@ -115,6 +118,7 @@ void pctr_free(struct pctr *c);
 /* Parses what the record file gained (lock held); exits to report go to *rep. */
 bool pod_pump(struct pod *p, struct report **rep, size_t *nrep);
 void pod_pump_start(struct podvms *pv, struct pod *p);
+void pod_pump_stop(struct pod *p);
 /* Reports exits (no pod lock held) and frees rep. */
 void pod_report(struct podvms *pv, struct report *rep, size_t n);
 /* The control channel: connect (retrying 3 s), write (send_lock held), one message as
@@ -133,6 +137,23 @@ int pod_command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 		kumo_error_t *err);
 /* The ACK's error message, NULL when it says ok (malloc'd). */
 char *pod_ack_error(const char *ack);
+/* A pod VM's RAM for the pod's memory limit (0: none). */
+unsigned pod_memory_mib(int64_t limit);
+struct builder_net;
+/* The boot network of a pod with a NIC: its address, MAC, DNS (else the NIC's
+ * resolvers: dnsv[3], searchv[6] hold them), hostname. */
+void pod_net(const struct cri_pod_vm_spec *spec, const char **dnsv, const char **searchv,
+	     struct builder_net *bn);
+
+/* ---- podvm_template.c ---- */
+/* Sets up pv's templates (removing earlier ones: a cache) at the stage's start. */
+void podvm_templates_init(struct podvms *pv);
+void podvm_templates_free(struct podvms *pv);
+/* pod_run from the template snapshot of the pod's size and NIC (made first when
+ * missing): restored onto the pod's tap and shares, REINIT, ready. On failure nothing
+ * of the pod is left (the caller boots it). */
+int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spec,
+			    kumo_error_t *err);
 
 /* ---- podvm_snap.c ---- */
 /* cri_vms_ops.pod_checkpoint / pod_resume of the pod-VM stage. */

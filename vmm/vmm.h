@@ -131,6 +131,9 @@ void vmm_close(struct vmm *vmm);
 const char *vmm_backend_name(const struct vmm *vmm);
 /* The accelerator VMs of this connection use: "kvm" or "tcg" (AUTO resolved). */
 const char *vmm_accel_name(const struct vmm *vmm);
+/* The version of QEMU the connection runs (`qemu --version`, asked once; "" when it
+ * cannot be run): snapshots record it and restores compare it (vmm/snapshot.c). */
+const char *vmm_conn_qemu_version(struct vmm *vmm);
 /* Why (the verdict's reason when AUTO was resolved here, "" otherwise). */
 const char *vmm_accel_reason(const struct vmm *vmm);
 /* True when /dev/kvm can be opened read-write by this process (it may still be unable
@@ -327,6 +330,17 @@ struct vmm_net_attach {
 	int fd;           /* with has_fd: an open queue of the tap; the caller keeps it and
 			   * may close it once vmm_create returned */
 };
+
+/* ---- A NIC that reaches nothing (vmm/nicstub.c) ---------------------------------------
+ * For a VM that needs a pod VM's devices without a pod (a pod kernel booted once for a
+ * template snapshot, restored onto each pod's own tap later): a tap alone in a network
+ * namespace of its own, pinned at dir/name (so QEMU sees the same tap device, and offers
+ * the guest the same NIC features, as on a pod's tap). *att gets what vmm_spec.net takes
+ * (its strings borrowed from *netns and a constant; the MAC is mac), *netns (malloc'd)
+ * what vmm_nic_stub_remove takes (idempotent: the tap and the namespace go). */
+int vmm_nic_stub_create(const char *dir, const char *name, const uint8_t mac[6],
+			struct vmm_net_attach *att, char **netns, kumo_error_t *err);
+int vmm_nic_stub_remove(const char *netns, kumo_error_t *err);
 
 /* CPU controls (libvirt <cputune>; QEMU-direct applies none). */
 struct vmm_cputune {

@@ -102,8 +102,6 @@ struct vmm_vm {
 /* `qemu --version`'s first line without "QEMU emulator version " ("" when it does not
  * run), into out (vmm/accel.c). */
 void vmm_qemu_version(const char *bin, char *out, size_t cap);
-/* The connection's QEMU version, asked once (vmm->qemu_version). */
-const char *vmm_conn_qemu_version(struct vmm *vmm);
 
 /* A restore's input: the migration stream and the kernel log (COM3) saved with it. */
 struct vmm_incoming {

@@ -11,8 +11,11 @@
 # writing a hostPath volume through one fd, CheckpointContainer leaving the pod going
 # (QUIESCE/RESUME around the save), `kumo checkpoint --stop`, `kumo restore`: the count
 # goes on in the log and in the file at its offset; kumod killed and back; pod VM
-# archives altered or truncated, and archives of the other kind, refused. Prints
-# `snapshot: N passed, N failed`.
+# archives altered or truncated, and archives of the other kind, refused. Last, pod VMs
+# started from a snapshot (--pod-vm-snapshot-start true): three pods, three distinct
+# random values, addresses and boot ids, each counting its instances from 1; a web
+# server reached at its address; a template that does not load, the pod booted instead.
+# Prints `snapshot: N passed, N failed`.
 set -u
 # kumod's real backend gives pods their network from CNI and binds mounts: in network and
 # mount namespaces of this script's own they never touch the machine's.
@@ -25,7 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
 cri_suite snapshot 120
-at_exit 'umount -l "$T/netns" 2>/dev/null'
+at_exit 'umount -l "$T/netns" 2>/dev/null; umount -l "$T"/root*/pod-templates/netns 2>/dev/null'
 # VMs outlive kumod by design: a run that fails half-way must not leave its QEMUs behind.
 at_exit 'for f in "$T"/root*/vms/*/qemu.pid "$T"/*/run*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done'
 TOOL=$BUILD/tests/support/snapshot-tool
@@ -425,6 +428,65 @@ done
 eq "both restores of one archive start at the same count" "$(echo $firsts | tr ' ' '\n' | sort -u | wc -l)" 1
 eq "pod VM: no restore work directory is left" "$(ls "$T/rootp/restores" 2>/dev/null | wc -l)" 0
 eq "pod VM: no snapshot directory is left" "$(ls -d "$T/rootp/vms"/snapshot-* 2>/dev/null | wc -l)" 0
+kumod_kill
 
+# ---- pod VMs started from a snapshot (--pod-vm-snapshot-start true) -----------------------
+SOCK=$T/kumoq.sock
+"$BIN/kumo" push "$APPS/app_random.wasm" "$REG/random:v1" >"$T/push.log" 2>&1 || bad "kumo push random" "$(cat "$T/push.log")"
+mkdir -p "$T/imgq/www"
+cp "$APPS/net_httpd.wasm" "$T/imgq/app.wasm"
+head -c 3000 /dev/urandom | base64 >"$T/imgq/www/index.html"
+oci_wasm_image "$T/imgq" /app.wasm /www "$T/ociq" && oci_wasm_push "$T/ociq" "$REG/webq:v1" 2>"$T/push.log" ||
+	bad "push the web image" "$(cat "$T/push.log")"
+"$BIN/kumod" --socket "$SOCK" --root "$T/rootq" --accel "$ACCEL" --pod-vm-snapshot-start true --cni-conf-dir "$T/net.d" \
+	--netns-dir "$T/netns" --log-level debug 2>>"$T/kumodq.log" &
+KPID=$!
+for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+call "snapshot start: PullImage random" PullImage "{\"image\":{\"image\":\"$REG/random:v1\"}}"
+call "snapshot start: PullImage web" PullImage "{\"image\":{\"image\":\"$REG/webq:v1\"}}"
+rands=; ips=; pods=
+for i in 1 2 3; do
+	t0=$(date +%s%N)
+	call "snapshot start: RunPodSandbox $i" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"rnd$i\",\"uid\":\"q$i\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/q$i\"}}"
+	P=$(jq -r .pod_sandbox_id <<<"$OUT")
+	pods="$pods $P"
+	ips="$ips $(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$P\"}" | jq -r '.status.network.ip // ""')"
+	call "snapshot start: CreateContainer random $i" CreateContainer "{\"pod_sandbox_id\":\"$P\",\"config\":{\"metadata\":{\"name\":\"rnd\"},\"image\":{\"image\":\"$REG/random:v1\"},\"args\":[\"hex\"],\"log_path\":\"rnd.log\"}}"
+	C=$(jq -r .container_id <<<"$OUT")
+	call "snapshot start: StartContainer random $i" StartContainer "{\"container_id\":\"$C\"}"
+	for _ in $(seq 200); do grep -q "random [0-9a-f]" "$T/logs/q$i/rnd.log" 2>/dev/null && break; sleep 0.05; done
+	rands="$rands $(grep -oE 'random [0-9a-f]{32}' "$T/logs/q$i/rnd.log" | cut -d' ' -f2)"
+done
+eq "every pod started from the snapshot (kumod's log)" "$(grep -c 'ready from snapshot' "$T/kumodq.log")" 3
+eq "the template was made once" "$(grep -c 'pod VM template .* booted to READY' "$T/kumodq.log")" 1
+eq "three pods, three random values, all different" "$(echo $rands | tr ' ' '\n' | grep -cE '^[0-9a-f]{32}$')/$(echo $rands | tr ' ' '\n' | sort -u | wc -l)" 3/3
+eq "three pods, three addresses, all different" "$(echo $ips | tr ' ' '\n' | grep -c .)/$(echo $ips | tr ' ' '\n' | sort -u | grep -c .)" 3/3
+boots=
+for P in $pods; do
+	klog=$T/rootq/vms/kumopod-${P:0:24}/exit.raw
+	boots="$boots $(grep -aoE 'made from a snapshot: boot id [0-9a-f]{16}' "$klog" | grep -oE '[0-9a-f]{16}$')"
+	grep -aqE 'container 1 instance 1 ended' "$klog" || bad "the instance count is the pod's own" "$(grep -a instance "$klog")"
+done
+eq "each pod has a boot id of its own" "$(echo $boots | tr ' ' '\n' | sort -u | grep -c .)" 3
+eq "each pod counts its instances from 1" "$(grep -aclE 'container 1 instance 1 ended' $T/rootq/vms/kumopod-*/exit.raw | wc -l)" 3
+# A web server in a pod started from the snapshot, reached at the address CNI gave.
+call "snapshot start: RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"webq\",\"uid\":\"qw\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/qw\",\"port_mappings\":[{\"container_port\":8080}]}}"
+PQ=$(jq -r .pod_sandbox_id <<<"$OUT")
+IPQ=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PQ\"}" | jq -r '.status.network.ip // ""')
+call "snapshot start: CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PQ\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/webq:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
+call "snapshot start: StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
+for _ in $(seq 100); do curl -s --max-time 2 "http://$IPQ:8080/index.html" >"$T/gotq" && [ -s "$T/gotq" ] && break; sleep 0.2; done
+eq "the web pod started from the snapshot serves its file at $IPQ" "$(cmp -s "$T/gotq" "$T/imgq/www/index.html" && echo same)" same
+# A template that does not load: the pod boots instead, saying so.
+for f in "$T"/rootq/pod-templates/*/qemu.state; do : >"$f"; done
+call "snapshot start: RunPodSandbox with a broken template" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"fallback\",\"uid\":\"qf\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/qf\"}}"
+PF=$(jq -r .pod_sandbox_id <<<"$OUT")
+grep -q "pod ${PF:0:12}: .*booting it instead" "$T/kumodq.log" && ok "a template that does not load: the pod boots, the log says why" ||
+	bad "a template that does not load: the pod boots" "$(grep -a 'booting\|template' "$T/kumodq.log" | tail -3)"
+eq "that pod is ready" "$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PF\"}" | jq -r .status.state)" SANDBOX_READY
+for P in $pods $PQ $PF; do
+	crictl StopPodSandbox "{\"pod_sandbox_id\":\"$P\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$P\"}" >/dev/null
+done
+eq "snapshot start: no pod is left" "$(crictl ListPodSandbox '{}' | jq '.items | length')" 0
 kumod_kill
 finish
