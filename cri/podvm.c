@@ -1793,6 +1793,8 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		pthread_mutex_unlock(&p->lock);
 		if (!synced)
 			log_warn("pod %.12s: control channel not in sync after %d PINGs", p->id, pings);
+		else
+			podvm_snap_recovered(p); /* a checkpoint kumod died in leaves it quiesced */
 	}
 	if (cerr)
 		log_warn("pod %.12s: %s", p->id, kumo_error_msg(cerr));

@@ -169,6 +169,10 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
  * prefix, NULL: none), the guest learns the new names at pod_resume. */
 int podvm_adopt(struct pod *p, const struct cri_container_spec *spec, const char *stage_entry,
 		kumo_error_t *err);
+/* After a restart's resynchronisation: RESUME, in case the kumod that died was in the
+ * middle of a checkpoint (the pod's shares quiesced, its containers waiting); nothing
+ * happens to a pod that is not quiesced but its clock set. */
+void podvm_snap_recovered(struct pod *p);
 /* The bytes of record file `path` from the last record boundary before `end` up to
  * `end`: a record a save cut, whose rest the restored guest writes (*out malloc'd, *len
  * may be 0). from: a record boundary at or before end. A header that is not a record's

@@ -219,6 +219,21 @@ int podvm_pod_checkpoint(struct cri_vms *s, const char *pod_id, const char *path
 	return 0;
 }
 
+void podvm_snap_recovered(struct pod *p)
+{
+	autofree char *ack = NULL;
+	kumo_error_t err = NULL;
+	pthread_mutex_lock(&p->lock);
+	int rc = p->dead || p->restoring ? 0 : resume(p, NULL, &ack, &err);
+	pthread_mutex_unlock(&p->lock);
+	if (rc < 0)
+		log_warn("pod %.12s: RESUME after the restart: %s", p->id, kumo_error_msg(err));
+	else if (ack && !strstr(ack, "\"shares\": 0,"))
+		log_warn("pod %.12s: it was left quiesced by a checkpoint kumod died in: resumed (%s)",
+			 p->id, ack);
+	kumo_error_free(&err);
+}
+
 /* ---- restore ------------------------------------------------------------------------ */
 
 static const struct cri_record *record_of(const struct cri_pod_restore *r, const char *name)
