@@ -662,6 +662,7 @@ void pod_free(struct pod *p)
 	pthread_mutex_destroy(&p->send_lock);
 	pthread_cond_destroy(&p->cond);
 	free(p->pending);
+	json_decref(p->restore_net);
 	free(p->ready_json);
 	free(p->pong_nonce);
 	free(p->vm_name);

@@ -5,6 +5,7 @@
 #ifndef KUMO_CRI_PODVM_IMPL_H
 #define KUMO_CRI_PODVM_IMPL_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -86,6 +87,7 @@ struct pod {
 	bool pumping;
 	bool restoring;           /* restored from a snapshot, paused until pod_resume: its
 				   * containers are being adopted (podvm_snap.c) */
+	json_t *restore_net;      /* restoring: its NIC for RESUME's "net", NULL: none */
 	struct pod *next;
 };
 
@@ -154,6 +156,8 @@ void podvm_templates_free(struct podvms *pv);
  * of the pod is left (the caller boots it). */
 int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spec,
 			    kumo_error_t *err);
+/* The "net" object of REINIT and RESUME (kernel/pod_abi.h) for the pod of spec (a NIC). */
+json_t *pod_net_json(const struct cri_pod_vm_spec *spec);
 
 /* ---- podvm_snap.c ---- */
 /* cri_vms_ops.pod_checkpoint / pod_resume of the pod-VM stage. */

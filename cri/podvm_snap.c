@@ -60,12 +60,15 @@ static int snap_command(struct pod *p, uint16_t type, const char *json, char **a
 	return 0;
 }
 
-/* RESUME with the host's clock and the renames (a JSON array, may be NULL); lock held. */
-static int resume(struct pod *p, json_t *rename, char **ack, kumo_error_t *err)
+/* RESUME with the host's clock, the renames (a JSON array, may be NULL) and the NIC of
+ * the pod a restore made (may be NULL); lock held. */
+static int resume(struct pod *p, json_t *rename, json_t *net, char **ack, kumo_error_t *err)
 {
 	json_t *j = json_pack("{s:I}", "realtime_ns", (json_int_t)wall_now_ns());
 	if (rename)
 		json_object_set(j, "rename", rename);
+	if (net)
+		json_object_set(j, "net", net);
 	autofree char *js = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return snap_command(p, KUMO_POD_MSG_RESUME, js, ack, err);
@@ -196,7 +199,7 @@ int podvm_pod_checkpoint(struct cri_vms *s, const char *pod_id, const char *path
 	kumo_error_t rerr = NULL;
 	if (running) {
 		pthread_mutex_lock(&p->lock);
-		rrc = resume(p, NULL, &rack, &rerr);
+		rrc = resume(p, NULL, NULL, &rack, &rerr);
 		pthread_mutex_unlock(&p->lock);
 	}
 	if (ret < 0) {
@@ -224,7 +227,7 @@ void podvm_snap_recovered(struct pod *p)
 	autofree char *ack = NULL;
 	kumo_error_t err = NULL;
 	pthread_mutex_lock(&p->lock);
-	int rc = p->dead || p->restoring ? 0 : resume(p, NULL, &ack, &err);
+	int rc = p->dead || p->restoring ? 0 : resume(p, NULL, NULL, &ack, &err);
 	pthread_mutex_unlock(&p->lock);
 	if (rc < 0)
 		log_warn("pod %.12s: RESUME after the restart: %s", p->id, kumo_error_msg(err));
@@ -330,6 +333,7 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
 	};
 	p->ready = true; /* READY came long ago, in the saved boot */
 	p->restoring = true;
+	p->restore_net = spec->nic ? pod_net_json(spec) : NULL;
 	pthread_mutex_lock(&p->lock);
 	int sr = pod_save(p, err);
 	pthread_mutex_unlock(&p->lock);
@@ -457,7 +461,9 @@ int podvm_pod_resume(struct cri_vms *s, const char *pod_id, kumo_error_t *err)
 				autofree char *to = xasprintf("%.40s-", c->id);
 				json_array_append_new(rename, json_pack("[s, s]", from, to));
 			}
-		ret = resume(p, rename, &ack, err);
+		/* The guest knew the checkpointed pod's address and MAC: it takes this pod's
+		 * (the same address when it was free; its connections go on then). */
+		ret = resume(p, rename, p->restore_net, &ack, err);
 		json_decref(rename);
 	}
 	for (struct pctr **pp = &p->ctrs; ret == 0 && *pp;) {
@@ -472,6 +478,8 @@ int podvm_pod_resume(struct cri_vms *s, const char *pod_id, kumo_error_t *err)
 	}
 	if (ret == 0) {
 		p->restoring = false;
+		json_decref(p->restore_net);
+		p->restore_net = NULL;
 		pod_save_or_log(p);
 	}
 	pthread_mutex_unlock(&p->lock);

@@ -182,6 +182,31 @@ static int template_get(struct podvms *pv, unsigned mib, bool nic, char **dir, k
 	return 0;
 }
 
+json_t *pod_net_json(const struct cri_pod_vm_spec *spec)
+{
+	const char *dnsv[3], *searchv[6];
+	struct builder_net bn;
+	pod_net(spec, dnsv, searchv, &bn);
+	const uint8_t *m = bn.mac;
+	autofree char *mac = xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+				       m[5]);
+	json_t *net = json_pack("{s:s, s:s}", "mac", mac, "address", bn.address);
+	if (bn.gateway)
+		json_object_set_new(net, "gateway", json_string(bn.gateway));
+	if (bn.mtu)
+		json_object_set_new(net, "mtu", json_integer(bn.mtu));
+	if (bn.hostname)
+		json_object_set_new(net, "hostname", json_string(bn.hostname));
+	json_t *dns = json_array(), *search = json_array();
+	for (size_t i = 0; i < bn.ndns; i++)
+		json_array_append_new(dns, json_string(bn.dns[i]));
+	for (size_t i = 0; i < bn.nsearch; i++)
+		json_array_append_new(search, json_string(bn.search[i]));
+	json_object_set_new(net, "dns", dns);
+	json_object_set_new(net, "search", search);
+	return net;
+}
+
 /* REINIT's JSON for the pod of spec: a fresh seed, its name, the clock, its network. */
 static char *reinit_json(const struct cri_pod_vm_spec *spec, kumo_error_t *err)
 {
@@ -193,29 +218,8 @@ static char *reinit_json(const struct cri_pod_vm_spec *spec, kumo_error_t *err)
 		snprintf(hex + 2 * i, 3, "%02x", seed[i]);
 	json_t *j = json_pack("{s:s, s:s, s:I}", "seed", hex, "name", spec->name ? spec->name : "",
 			      "realtime_ns", (json_int_t)wall_now_ns());
-	if (spec->nic) {
-		const char *dnsv[3], *searchv[6];
-		struct builder_net bn;
-		pod_net(spec, dnsv, searchv, &bn);
-		const uint8_t *m = bn.mac;
-		autofree char *mac = xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-					       m[4], m[5]);
-		json_t *net = json_pack("{s:s, s:s}", "mac", mac, "address", bn.address);
-		if (bn.gateway)
-			json_object_set_new(net, "gateway", json_string(bn.gateway));
-		if (bn.mtu)
-			json_object_set_new(net, "mtu", json_integer(bn.mtu));
-		if (bn.hostname)
-			json_object_set_new(net, "hostname", json_string(bn.hostname));
-		json_t *dns = json_array(), *search = json_array();
-		for (size_t i = 0; i < bn.ndns; i++)
-			json_array_append_new(dns, json_string(bn.dns[i]));
-		for (size_t i = 0; i < bn.nsearch; i++)
-			json_array_append_new(search, json_string(bn.search[i]));
-		json_object_set_new(net, "dns", dns);
-		json_object_set_new(net, "search", search);
-		json_object_set_new(j, "net", net);
-	}
+	if (spec->nic)
+		json_object_set_new(j, "net", pod_net_json(spec));
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	explicit_bzero(seed, sizeof(seed));

@@ -272,7 +272,7 @@ enum kumo_pod_rec_type {
  *            RESUME a container touching a share waits (no error); a command that needs a
  *            share (CREATE of an object read from one, a preopen) fails saying so. Another
  *            QUIESCE: ACK, nothing to do.
- *   RESUME   {"realtime_ns": N, "rename": [[FROM, TO], ...]}? -> ACK {"shares", "files",
+ *   RESUME   {"realtime_ns": N, "rename": [[FROM, TO], ...], "net": {...}}? -> ACK {"shares", "files",
  *            "lost", "dead_shares", "renamed", "resume_us"}: a new 9P session on every
  *            share (after a restore its server
  *            is a new QEMU), every open file walked to its path again and reopened with
@@ -286,6 +286,9 @@ enum kumo_pod_rec_type {
  *            start, no `/`) start with TO before the files are reopened, in the open
  *            files and in every container's preopens: a restoring host that staged a
  *            container's directories under new names ("renamed": the open files moved).
+ *            "net" (REINIT's, below): the NIC of the pod the VM was restored into (its
+ *            MAC, its address when the saved one was not free: connections on the old
+ *            address end).
  *   REINIT   {"seed": "<64 hex>", "name": S, "realtime_ns": N, "net": {...}} -> ACK
  *            {"boot_id": "<16 hex>", "reinit_us"}: a VM restored from a snapshot of a pod
  *            kernel taken at READY (no container, no share attached, its NIC at 0.0.0.0/0)

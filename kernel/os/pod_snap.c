@@ -93,6 +93,8 @@ static int rename_all(const cJSON *list, unsigned *nfiles, char *err, size_t err
 	return 0;
 }
 
+static int net_of(const cJSON *net, struct kumo_netcfg *n, char *err, size_t errcap);
+
 static void resume(const struct kumo_pod_msg *m, const char *json)
 {
 	uint64_t t0 = rdtsc();
@@ -112,11 +114,30 @@ static void resume(const struct kumo_pod_msg *m, const char *json)
 		ack_error(m, "config: `rename` needs the shares quiesced");
 		return;
 	}
+	/* "net": the pod this VM is restored into has another address or MAC. */
+	const cJSON *net = root ? cJSON_GetObjectItemCaseSensitive(root, "net") : NULL;
+	struct kumo_netcfg n;
+	if (net && !kumo_bootcfg.net.present) {
+		cJSON_Delete(root);
+		ack_error(m, "net: this VM has no NIC");
+		return;
+	}
+	if (net && (!cJSON_IsObject(net) || net_of(net, &n, err, sizeof(err)) < 0)) {
+		cJSON_Delete(root);
+		ack_error(m, err[0] ? err : "config: `net` is not an object");
+		return;
+	}
 	int rrc = rename_all(rn, &renamed, err, sizeof(err));
 	cJSON_Delete(root);
 	if (rrc < 0) {
 		ack_error(m, err);
 		return;
+	}
+	if (net) {
+		n.nlisten = 0;
+		n.listen = NULL;
+		kumo_bootcfg.net = n;
+		net_reconfigure();
 	}
 	if (has_rt)
 		clock_set_realtime_ns(now);

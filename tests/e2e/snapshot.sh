@@ -409,6 +409,9 @@ for round in 1 2; do
 		"{\"checkpoint_path\":\"$T/pvc.kumo\",\"config\":{\"metadata\":{\"name\":\"pvclone\",\"uid\":\"r$round\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pvr$round\"}}"
 	PR=$(jq -r .pod_sandbox_id <<<"$OUT")
 	CR=$(jq -r '.restored_containers[0].container_id' <<<"$OUT")
+	IPR=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PR\"}" | jq -r '.status.network.ip // ""')
+	eq "round $round: the guest took its new pod's address $IPR (RESUME's net)" \
+		"$(grep -acE "net: reconfigured: .*, ${IPR//./\\.}/" "$T/rootp/vms/kumopod-${PR:0:24}/exit.raw")" 1
 	LR=$T/logs/pvr$round/counter.log
 	for _ in $(seq 300); do [ "$(counting "$LR" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
 	c1=$(counting "$LR" | head -1)
@@ -426,6 +429,41 @@ for round in 1 2; do
 	crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PR\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PR\"}" >/dev/null
 done
 eq "both restores of one archive start at the same count" "$(echo $firsts | tr ' ' '\n' | sort -u | wc -l)" 1
+# A web server pod VM: checkpointed with --stop, removed, restored at its address (RESUME
+# gives the guest the new pod's NIC, the same address), serving the same file, and a
+# keep-alive connection opened before the checkpoint goes on after the restore.
+call "pod VM: PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
+call "pod VM: RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"pvweb\",\"uid\":\"pw\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pvw\",\"port_mappings\":[{\"container_port\":8080}]}}"
+PVW=$(jq -r .pod_sandbox_id <<<"$OUT")
+IPV=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PVW\"}" | jq -r '.status.network.ip // ""')
+call "pod VM: CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PVW\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
+call "pod VM: StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
+for _ in $(seq 100); do curl -s --max-time 2 "http://$IPV:8080/index.html" >"$T/pvgot1" && [ -s "$T/pvgot1" ] && break; sleep 0.2; done
+eq "the web pod VM serves its file at $IPV" "$(cmp -s "$T/pvgot1" "$T/img/www/index.html" && echo same)" same
+rm -f "$T/ka.go"; mkfifo "$T/ka.go"
+python3 - "$IPV" "$T/ka.go" >"$T/pvka.out" 2>&1 <<'PY' &
+import http.client, sys
+c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=60)
+c.request("GET", "/index.html"); r = c.getresponse(); b1 = r.read()
+print("first", r.status, len(b1), flush=True)
+open(sys.argv[2]).read()  # until the restore is done
+c.request("GET", "/index.html"); r = c.getresponse(); b2 = r.read()
+print("second", r.status, len(b2), "same" if b1 == b2 else "differs", flush=True)
+PY
+KA=$!
+for _ in $(seq 100); do grep -q first "$T/pvka.out" && break; sleep 0.1; done
+"$BIN/kumo" checkpoint "$PVW" -o "$T/pvweb.kumo" --stop --socket "$SOCK" 2>"$T/ck.err" || bad "checkpoint the web pod VM" "$(cat "$T/ck.err")"
+crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PVW\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PVW\"}" >/dev/null
+PVW2=$("$BIN/kumo" restore "$T/pvweb.kumo" --socket "$SOCK" 2>"$T/r.err" | head -1) || bad "restore the web pod VM" "$(cat "$T/r.err")"
+eq "the restored web pod VM has the address it had" \
+	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PVW2\"}" | jq -r '.status.network.ip // ""')" "$IPV"
+curl -s --max-time 10 "http://$IPV:8080/index.html" >"$T/pvgot2"
+eq "it serves the same file there" "$(cmp -s "$T/pvgot2" "$T/img/www/index.html" && echo same)" same
+echo go >"$T/ka.go"
+wait "$KA"
+eq "a keep-alive connection opened before the checkpoint goes on after the restore" \
+	"$(grep second "$T/pvka.out")" "second 200 $(stat -c %s "$T/img/www/index.html") same"
+crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PVW2\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PVW2\"}" >/dev/null
 eq "pod VM: no restore work directory is left" "$(ls "$T/rootp/restores" 2>/dev/null | wc -l)" 0
 eq "pod VM: no snapshot directory is left" "$(ls -d "$T/rootp/vms"/snapshot-* 2>/dev/null | wc -l)" 0
 kumod_kill
