@@ -237,12 +237,13 @@ static int net_of(const cJSON *net, struct kumo_netcfg *n, char *err, size_t err
 	}
 	n->mtu = mtu ? (int)mtu->valuedouble : 0;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(net, "dns")) {
-		if (!cJSON_IsString(e) || ip4_of(e->valuestring, n->dns[n->ndns < 2 ? n->ndns : 1], NULL) < 0) {
+		uint8_t ip[4];
+		if (!cJSON_IsString(e) || ip4_of(e->valuestring, ip, NULL) < 0) {
 			snprintf(err, errcap, "net: `dns` holds something that is no IPv4 address");
 			return -1;
 		}
-		if (n->ndns < 2)
-			n->ndns++;
+		if (n->ndns < 2) /* the first two, as the boot config's */
+			memcpy(n->dns[n->ndns++], ip, 4);
 	}
 	const cJSON *search = cJSON_GetObjectItemCaseSensitive(net, "search");
 	int ns = cJSON_IsArray(search) ? cJSON_GetArraySize(search) : 0;
