@@ -1801,7 +1801,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		log_warn("pod %.12s: %s", p->id, kumo_error_msg(cerr));
 	kumo_error_free(&cerr);
 	log_info("pod %.12s: re-attached to VM %s, control channel in sync after %d PING(s), %d "
-		 "pod_command(s) resent, %.1f ms", p->id, p->vm_name, pings, resent,
+		 "command(s) resent, %.1f ms", p->id, p->vm_name, pings, resent,
 		 (double)(kumo_now_ns() - t0) / 1e6);
 	vmm_vm_put(vm);
 }
