@@ -38,8 +38,11 @@ extern char **environ;
 #define KERNEL_FD 7  /* in QEMU: the kernel image */
 #define INITRD_FD 8  /* in QEMU: the initrd */
 #define CTL_FD 9     /* in QEMU: the listening control socket of a pod VM */
-#define INCOMING_FD 10 /* in QEMU: the migration stream a restore reads (-incoming fd:10);
-			* moved there last, from a source above it (launch) */
+#define INCOMING_FD 10 /* in QEMU: the migration stream a restore reads (-incoming fd:10) */
+#define COM1_FD 11   /* in QEMU: a stream console's COM1 socket (vmm_spec.console_stream) */
+#define COM2_FD 12   /* in QEMU: its COM2 socket */
+#define FD_HIGH 16   /* every fd handed to QEMU waits at FD_HIGH or above until the child
+		      * moves it to its target (all below FD_HIGH): no move clobbers a source */
 #define INCOMING_IDLE_MS 60000 /* a live migration's destination waits this long for it */
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -118,9 +121,13 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	static const unsigned base[3] = {KUMO_BOOT_PORT_STDOUT, KUMO_BOOT_PORT_STDERR,
 					 KUMO_BOOT_PORT_KERNEL};
 	static const unsigned irq[3] = {4, 3, 4};
+	static const int stream_fd[2] = {COM1_FD, COM2_FD};
 	for (int i = 0; i < 3; i++) {
 		push(&a, xstrdup("-chardev"));
-		push(&a, xasprintf("file,id=com%d,path=%s/%s,append=on", i, s->run_dir, raw[i]));
+		if (i < 2 && s->console_stream) /* vmm/console.c reads the other end */
+			push(&a, xasprintf("socket,id=com%d,fd=%d", i, stream_fd[i]));
+		else
+			push(&a, xasprintf("file,id=com%d,path=%s/%s,append=on", i, s->run_dir, raw[i]));
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("isa-serial,chardev=com%d,iobase=0x%x,irq=%u", i, base[i], irq[i]));
 	}
@@ -671,7 +678,7 @@ struct launch {
 	char **argv;
 	int log_fd;            /* QEMU's stdout and stderr */
 	int cwd_fd;            /* its working directory (the run directory), -1: ours */
-	int fds[9][2];         /* {source (>= 10, close-on-exec), target in QEMU} */
+	int fds[11][2];        /* {source (>= FD_HIGH, close-on-exec), target in QEMU} */
 	size_t nfds;
 	bool drop;             /* become jail's user */
 	uid_t uid;
@@ -808,17 +815,17 @@ static int listen_at(int dirfd, const char *dir, const char *name, kumo_error_t 
 	unlinkat(dirfd, name, 0);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
 		return kumo_error_errno(err, errno, "listen on `%s/%s`", dir, name);
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH);
 	if (high < 0)
 		return kumo_error_errno(err, errno, "listen on `%s/%s`", dir, name);
 	return high;
 }
 
-/* An fd of path at 10 or above (never clobbered by the child's dup2 targets). */
+/* An fd of path at FD_HIGH or above (never clobbered by the child's dup2 targets). */
 static int open_high(const char *path, int flags, kumo_error_t *err)
 {
 	autoclose int fd = open(path, flags | O_CLOEXEC);
-	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH);
 	if (high < 0)
 		return kumo_error_errno(err, errno, "open `%s`", path);
 	return high;
@@ -844,9 +851,10 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	q->child = true;
 	const struct vmm_jail *j = &vm->vmm->jail;
 	const char *run_dir = vm->spec.run_dir;
-	/* Every fd handed to QEMU, at 10 or above until the child moves it to its place. */
-	int fds[9] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
-	enum { F_QMP, F_LOG, F_DIR, F_TAP, F_QMP2, F_KERNEL, F_INITRD, F_CTL, F_INCOMING };
+	/* Every fd handed to QEMU, at FD_HIGH or above until the child moves it to its place. */
+	int fds[11] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+	enum { F_QMP, F_LOG, F_DIR, F_TAP, F_QMP2, F_KERNEL, F_INITRD, F_CTL, F_INCOMING, F_COM1,
+	       F_COM2, F_COUNT };
 	struct launch l = {0};
 	char **argv = NULL;
 	autofree char *path = NULL, *logp = xasprintf("%s/qemu.log", run_dir);
@@ -857,7 +865,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return kumo_error_errno(err, errno, "qmp socketpair");
 	q->qmp = sv[0];
-	fds[F_QMP] = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+	fds[F_QMP] = fcntl(sv[1], F_DUPFD_CLOEXEC, FD_HIGH);
 	close(sv[1]);
 	if (fds[F_QMP] < 0) {
 		kumo_error_errno(err, errno, "qmp socketpair");
@@ -868,13 +876,20 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		goto out;
 	if (vmm_jail_hand_run_dir(j, run_dir, err) < 0)
 		goto out;
-	/* A restore's stream (vm->incoming): from above INCOMING_FD, moved last (every other
-	 * fd is in its place by then, so its target clobbers no source). */
+	/* A restore's stream (vm->incoming). */
 	if (vm->incoming && !vm->incoming_uri &&
-	    (fds[F_INCOMING] = fcntl(vm->incoming_fd, F_DUPFD_CLOEXEC, INCOMING_FD + 1)) < 0) {
+	    (fds[F_INCOMING] = fcntl(vm->incoming_fd, F_DUPFD_CLOEXEC, FD_HIGH)) < 0) {
 		kumo_error_errno(err, errno, "the migration stream's fd %d", vm->incoming_fd);
 		goto out;
 	}
+	/* A stream console's COM1 and COM2 sockets (vmm/console.c reads our ends). */
+	int peers[2];
+	vmm_console_peers(vm->console, peers);
+	for (int i = 0; i < 2; i++)
+		if (peers[i] >= 0 && (fds[F_COM1 + i] = fcntl(peers[i], F_DUPFD_CLOEXEC, FD_HIGH)) < 0) {
+			kumo_error_errno(err, errno, "vm `%s`: console socket", vm->spec.name);
+			goto out;
+		}
 	/* QEMU opens no path of its own but through these fds: /proc/self/fd/N/... of the
 	 * run directory (no search permission needed above it), the kernel and initrd. */
 	struct vmm_spec js = vm->spec;
@@ -897,12 +912,12 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		jnet = *vm->spec.net;
 		int tap = -1;
 		if (vm->spec.net->has_fd) {
-			tap = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, 10);
+			tap = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, FD_HIGH);
 			if (tap < 0)
 				kumo_error_errno(err, errno, "tap `%s` fd %d", vm->spec.net->tap,
 						 vm->spec.net->fd);
 		} else if (vmm_tap_open(vm->spec.net->tap, &tap, err) == 0) {
-			int high = fcntl(tap, F_DUPFD_CLOEXEC, 10);
+			int high = fcntl(tap, F_DUPFD_CLOEXEC, FD_HIGH);
 			close(tap);
 			tap = high;
 			jnet.has_fd = true;
@@ -972,11 +987,12 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	l.argv = argv;
 	l.log_fd = fds[F_LOG];
 	l.cwd_fd = fds[F_DIR];
-	static const int target[9] = {[F_QMP] = QMP_FD, [F_LOG] = -1, [F_DIR] = RUN_DIR_FD,
+	static const int target[F_COUNT] = {[F_QMP] = QMP_FD, [F_LOG] = -1, [F_DIR] = RUN_DIR_FD,
 				      [F_TAP] = TAP_FD, [F_QMP2] = QMP2_FD, [F_KERNEL] = KERNEL_FD,
 				      [F_INITRD] = INITRD_FD, [F_CTL] = CTL_FD,
-				      [F_INCOMING] = INCOMING_FD};
-	for (int i = 0; i < 9; i++)
+				      [F_INCOMING] = INCOMING_FD, [F_COM1] = COM1_FD,
+				      [F_COM2] = COM2_FD};
+	for (int i = 0; i < F_COUNT; i++)
 		if (fds[i] >= 0 && target[i] >= 0) {
 			l.fds[l.nfds][0] = fds[i];
 			l.fds[l.nfds][1] = target[i];
@@ -1005,7 +1021,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	}
 	rc = 0;
 out:
-	close_fds(fds, 9);
+	close_fds(fds, F_COUNT);
 	vmm_argv_free(argv);
 	if (rc < 0)
 		return -1;

@@ -357,6 +357,10 @@ static int check_spec(const struct vmm *vmm, const struct vmm_spec *s, kumo_erro
 	for (size_t i = 0; i < s->nshares; i++)
 		if (check_share(s, i, err) < 0)
 			return -1;
+	if (s->console_stream && vmm->ops != &vmm_qemu_ops)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "vm `%s`: a stream console needs the qemu backend, not %s", s->name,
+				  vmm->ops->name);
 	return 0;
 }
 
@@ -386,15 +390,16 @@ static void free_spec_strings(struct vmm_spec *s)
 	free((struct vmm_share *)s->shares);
 }
 
-/* Fresh raw console files; the backends append to them. */
-static int prepare_run_dir(const char *dir, kumo_error_t *err)
+/* Fresh raw console files; the backends append to them. A stream console has COM3's
+ * only. */
+static int prepare_run_dir(const char *dir, bool stream, kumo_error_t *err)
 {
 	if (kumo_mkdir_p(dir, 0750, err) < 0)
 		return -1;
-	const char *names[] = {VMM_RAW_STDOUT, VMM_RAW_STDERR, VMM_RAW_EXIT, VMM_CONSOLE_OFFSETS};
-	for (size_t i = 0; i < 4; i++) {
+	const char *names[] = {VMM_RAW_EXIT, VMM_CONSOLE_OFFSETS, VMM_RAW_STDOUT, VMM_RAW_STDERR};
+	for (size_t i = 0; i < (stream ? 2 : 4); i++) {
 		autofree char *p = xasprintf("%s/%s", dir, names[i]);
-		if (i == 3) {
+		if (i == 1) {
 			unlink(p);
 			continue;
 		}
@@ -540,6 +545,8 @@ static int save_record(struct vmm_vm *vm, kumo_error_t *err)
 		json_object_set_new(j, "control_socket", json_string(s->control_socket));
 	if (s->log_path)
 		json_object_set_new(j, "log_path", json_string(s->log_path));
+	if (s->console_stream)
+		json_object_set_new(j, "console_stream", json_true());
 	if (s->net) {
 		const uint8_t *m = s->net->mac;
 		char mac[18];
@@ -582,6 +589,7 @@ static int load_record(const char *path, json_t **j, struct vmm_spec *s,
 		.cputune = {(uint64_t)INT("cpu_shares"), (uint64_t)INT("cpu_period_us"),
 			    (int64_t)INT("cpu_quota_us")},
 		.stdout_fd = -1, .stderr_fd = -1,
+		.console_stream = json_is_true(json_object_get(*j, "console_stream")),
 	};
 	*pid = (pid_t)INT("pid");
 	const char *tap = STR("tap"), *mac = STR("mac");
@@ -657,7 +665,7 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		delete_vm(vm);
 		return -1;
 	}
-	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
+	if (prepare_run_dir(vm->spec.run_dir, vm->spec.console_stream, err) < 0 ||
 	    (in && seed_kernel_log(vm->spec.run_dir, in, err) < 0) ||
 	    vmm_console_start(vm, false, &vm->console, err) < 0) {
 		remove_vm(vmm, vm);
@@ -668,6 +676,7 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		goto fail;
 	}
 	int created = vmm->ops->create(vm, err);
+	vmm_console_close_peers(vm->console); /* QEMU has its own copies */
 	if (vm->net.netns && vm->net.has_fd) {
 		close(vm->net.fd); /* QEMU has its own copy */
 		vm->net.fd = -1;
@@ -729,6 +738,12 @@ int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_erro
 	if (load_record(path, &j, &spec, &net, &shares, &pid, err) < 0 ||
 	    check_spec(vmm, &spec, err) < 0)
 		goto out;
+	if (spec.console_stream) {
+		kumo_error(err, KUMO_E_UNSUPPORTED,
+			   "attach vm `%s`: its console was a stream to the process that started "
+			   "it", name);
+		goto out;
+	}
 	struct vmm_vm *vm = new_vm(vmm, &spec);
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);

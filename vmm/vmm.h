@@ -294,7 +294,7 @@ int vmm_jail_cgroup_join(const struct vmm_jail *j, const char *name, bool memory
 /* Whether the kernel's OOM killer acted in the VM's memory cgroup. */
 bool vmm_jail_oom_killed(const struct vmm_jail *j, const char *name);
 /* The jail's DAC part of a VM's run directory: traversable (not writable) by QEMU's
- * group (root:<group> 0750), the raw console files QEMU's to append to. No-op when the
+ * group (root:<group> 0750), the raw console files it has QEMU's to append to. No-op when the
  * jail is off. */
 int vmm_jail_hand_run_dir(const struct vmm_jail *j, const char *run_dir, kumo_error_t *err);
 /* Lets the jail's user reach path (libvirt's QEMU opens the kernel, initrd and shares
@@ -359,6 +359,11 @@ struct vmm_spec {
 	int stdout_fd;         /* guest stdout bytes copied here as they arrive, -1: none */
 	int stderr_fd;         /* guest stderr bytes copied here, -1: none */
 	const char *log_path;  /* CRI log file (kubelet's log_path), NULL: none */
+	bool console_stream;   /* QEMU backend: COM1 and COM2 reach the sinks through
+				* sockets instead of raw files in run_dir (no file, no
+				* inotify: `kumo run`); the VM cannot be re-attached
+				* (vmm_attach refuses it), COM3 stays a file. A guest that
+				* writes faster than the sinks take waits (its UART) */
 	const struct vmm_net_attach *net; /* NULL: no network device */
 	const struct vmm_share *shares;   /* host directories shared live, in order */
 	size_t nshares;
@@ -375,7 +380,8 @@ struct vmm_spec {
 
 /* The raw serial streams in a VM's run directory, appended to by QEMU/libvirt
  * (kernel/boot_abi.h): COM1 (the app's stdout; a pod VM's record stream,
- * kernel/pod_abi.h), COM2 (stderr), COM3 (kernel log, boot and exit records). */
+ * kernel/pod_abi.h), COM2 (stderr), COM3 (kernel log, boot and exit records). A VM with
+ * console_stream has only COM3's. */
 #define VMM_RAW_STDOUT "stdout.raw"
 #define VMM_RAW_STDERR "stderr.raw"
 #define VMM_RAW_EXIT "exit.raw"

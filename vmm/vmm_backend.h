@@ -134,6 +134,12 @@ void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm);
  * resume: continue from the offsets saved in run_dir (re-attach), else start at 0. */
 int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
 		      kumo_error_t *err);
+/* A stream console's (vmm_spec.console_stream) QEMU ends of the COM1 and COM2 sockets
+ * into out[] (-1 when the console is not a stream, or they were closed): the backend
+ * hands them to QEMU; the console keeps them until vmm_console_close_peers. */
+void vmm_console_peers(const struct vmm_console *c, int out[2]);
+/* Closes our copies of QEMU's ends (after the create; NULL is fine). */
+void vmm_console_close_peers(struct vmm_console *c);
 /* Copies everything still in the files, flushes the CRI log (final), stops the thread,
  * frees c; returns its first-output time (0: none, or c is NULL). */
 uint64_t vmm_console_finish(struct vmm_console *c);
