@@ -4,8 +4,9 @@
 # exports that the program's objects leave undefined (a symbol already taken by an
 # earlier library is skipped), as OUTDIR/<name>.S (the stubs, their slots and resolver
 # entries) and OUTDIR/<name>.c (the struct kumo_lazylib). Never edited by hand.
-# usage: lazylib-gen.sh OUTDIR CC NAME... -- OBJECT_OR_ARCHIVE...
-#   NAME: the library as -l takes it (virt for libvirt.so); CC finds lib<NAME>.so.
+# usage: lazylib-gen.sh OUTDIR CC NAME[=PATH]... -- OBJECT_OR_ARCHIVE...
+#   NAME: the library as -l takes it (virt for libvirt.so); CC finds lib<NAME>.so, or
+#   PATH names it (a library of the build's own: the tests').
 set -eu
 out=$1 cc=$2
 shift 2
@@ -17,8 +18,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Every symbol the program leaves undefined (archive member headers end with ':').
 nm -u -P "$@" 2>/dev/null | awk 'NF >= 2 && $1 !~ /:$/ {print $1}' | LC_ALL=C sort -u >"$tmp/undef"
 : >"$tmp/taken"
-for name in "${names[@]}"; do
-	lib=$("$cc" -print-file-name="lib$name.so")
+for spec in "${names[@]}"; do
+	name=${spec%%=*}
+	case $spec in
+	*=*) lib=${spec#*=} ;;
+	*) lib=$("$cc" -print-file-name="lib$name.so") ;;
+	esac
 	[ -e "$lib" ] || { echo "lazylib-gen: lib$name.so not found by $cc" >&2; exit 1; }
 	soname=$(objdump -p "$lib" | awk '$1 == "SONAME" {print $2}')
 	[ -n "$soname" ] || { echo "lazylib-gen: $lib has no SONAME" >&2; exit 1; }
