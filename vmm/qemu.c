@@ -858,7 +858,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	struct launch l = {0};
 	char **argv = NULL;
 	autofree char *path = NULL, *logp = xasprintf("%s/qemu.log", run_dir);
-	autofree char *extra_copy = NULL, *pidfile = NULL, *pidtext = NULL;
+	autofree char *extra_copy = NULL, *pidfile = NULL, *pidtext = NULL, *tsc_cmdline = NULL;
 	pid_t pid = 0;
 	int rc = -1;
 	int sv[2];
@@ -943,6 +943,13 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		if ((fds[F_CTL] = listen_at(cdir, dir, slash + 1, err)) < 0)
 			goto out;
 	}
+	/* TCG: the guest takes the host's TSC rate instead of calibrating (vmm/tsc.c). */
+	uint32_t khz = vm->vmm->accel == VMM_ACCEL_TCG && vm->vmm->tsc_cache_dir
+			       ? vmm_tsc_khz(&vm->vmm->tsc_mark, vm->vmm->tsc_cache_dir) : 0;
+	if (khz)
+		js.cmdline = tsc_cmdline = xasprintf("%s%s" KUMO_BOOT_CMDLINE_TSC_KHZ "%u",
+						     js.cmdline ? js.cmdline : "",
+						     js.cmdline && *js.cmdline ? " " : "", khz);
 	argv = vmm_qemu_argv(vm->vmm->qemu_binary, &js, vm->vmm->accel);
 	size_t argc = 0;
 	while (argv[argc])

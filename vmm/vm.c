@@ -168,6 +168,14 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 		snprintf(vmm->accel_reason, sizeof(vmm->accel_reason), "%s", v.reason);
 	}
 	}
+	if (vmm->accel == VMM_ACCEL_TCG) {
+		/* The TSC rate's window opens now (vmm/tsc.c); a later create or the close
+		 * measures it when no earlier process of this boot did. */
+		const char *env = getenv("KUMO_ACCEL_CACHE_DIR");
+		vmm->tsc_cache_dir = xstrdup(cfg->accel_cache_dir ? cfg->accel_cache_dir
+					     : env && *env ? env : VMM_ACCEL_CACHE_DIR);
+		vmm_tsc_mark(&vmm->tsc_mark);
+	}
 	if (vmm_jail_init(&vmm->cfg, &vmm->jail, err) < 0) {
 		vmm->ops = NULL;
 		vmm_close(vmm);
@@ -216,6 +224,9 @@ void vmm_close(struct vmm *vmm)
 	}
 	if (vmm->ops)
 		vmm->ops->close(vmm);
+	if (vmm->tsc_cache_dir)
+		vmm_tsc_khz(&vmm->tsc_mark, vmm->tsc_cache_dir); /* measured and cached if due */
+	free(vmm->tsc_cache_dir);
 	free(vmm->vms);
 	free(vmm->state_dir);
 	free(vmm->libvirt_netns);

@@ -215,6 +215,24 @@ int vmm_accel_cache_store(const char *path, const struct vmm_accel_key *key,
 /* The first line of QEMU's stderr that is not a warning, "" when none (malloc'd). */
 char *vmm_qemu_first_error(const char *log_path);
 
+/* ---- The host's TSC rate for TCG guests (vmm/tsc.c) ------------------------------- */
+/* QEMU's TCG guest reads the host's TSC; a connection resolved to TCG hands every guest
+ * the rate (kernel/boot_abi.h kumo.tsc_khz), sparing it its PIT calibration. The rate is
+ * measured against CLOCK_MONOTONIC_RAW between the connection's open and a create or
+ * its close at least 20 ms later, and cached for the host's boot beside the accelerator
+ * verdicts (<accel cache dir>/tsc-<boot id>), so one process measures and later ones
+ * read. A host whose TSC is not constant caches 0: its guests calibrate as before. */
+
+/* A TSC reading and CLOCK_MONOTONIC_RAW taken together. */
+struct vmm_tsc_mark {
+	uint64_t tsc; /* the TSC */
+	uint64_t ns;  /* CLOCK_MONOTONIC_RAW, ns; 0: no mark */
+};
+void vmm_tsc_mark(struct vmm_tsc_mark *m);
+/* The rate in kHz: the one cached under cache_dir for this boot; else, when since (may
+ * be NULL) is at least 20 ms old, measured from it and cached; 0 when unknown. */
+uint32_t vmm_tsc_khz(const struct vmm_tsc_mark *since, const char *cache_dir);
+
 /* ---- The jail around QEMU (vmm/jail.c) -------------------------------------------- */
 /*
  * Defence in depth below the hypervisor boundary (Firecracker's jailer is the mark): a

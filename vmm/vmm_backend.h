@@ -63,6 +63,8 @@ struct vmm {
 	pthread_cond_t watch_cond; /* wakes the watchdog (a VM started, closing) */
 	char qemu_version[128];    /* vmm_qemu_version of qemu_binary, "" until asked
 				    * (snapshots; under lock) */
+	struct vmm_tsc_mark tsc_mark; /* taken at open: the TSC rate's measuring window */
+	char *tsc_cache_dir;       /* where the rate is cached (the accelerator cache's) */
 };
 
 struct vmm_console;

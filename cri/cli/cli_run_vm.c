@@ -71,23 +71,30 @@ struct run_times {
 	uint64_t exited;      /* its exit record read, QEMU gone */
 };
 
-/* The kernel's own count from entry to the app's _start (its COM3 log line
- * "kernel entry to _start N us"), in ms; -1 when absent. */
-static double guest_entry_to_start_ms(const char *console)
+/* What the kernel said of its boot on COM3 (kumo_log_boot_details). */
+struct guest_boot {
+	double entry_to_start_ms; /* "kernel entry to _start N us", -1 when absent */
+	char clock[16];           /* its TSC's source ("kvmclock", "host", "pit", ...), "?" */
+};
+
+static void read_guest_boot(const char *console, struct guest_boot *g)
 {
+	*g = (struct guest_boot){.entry_to_start_ms = -1, .clock = "?"};
 	autofree char *path = xasprintf("%s/%s", console, VMM_RAW_EXIT);
 	autofree uint8_t *log = NULL;
 	size_t n = 0;
 	kumo_error_t err = NULL;
 	if (kumo_read_file(path, 1 << 20, &log, &n, &err) < 0) {
 		kumo_error_free(&err);
-		return -1;
+		return;
 	}
 	const char *p = memmem(log, n, "kernel entry to _start ", 23);
 	unsigned long long us;
-	if (!p || sscanf(p + 23, "%llu us", &us) != 1)
-		return -1;
-	return (double)us / 1e3;
+	if (p && sscanf(p + 23, "%llu us", &us) == 1)
+		g->entry_to_start_ms = (double)us / 1e3;
+	const char *c = memmem(log, n, ", clock ", 8);
+	if (c && sscanf(c + 8, "%15[a-z0-9-]", g->clock) != 1)
+		snprintf(g->clock, sizeof(g->clock), "?");
 }
 
 static double ms_between(uint64_t from, uint64_t to)
@@ -96,16 +103,16 @@ static double ms_between(uint64_t from, uint64_t to)
 }
 
 /* One line: how long each stage of the run took (bench-boot's breakdown). */
-static void print_times(const struct run_times *t, double guest_ms, uint64_t now)
+static void print_times(const struct run_times *t, const struct guest_boot *g, uint64_t now)
 {
 	fprintf(stderr,
 		"kumo: timing: prepare %.1f ms, accel %.1f ms, qemu start %.1f ms, "
 		"resume->first output %.1f ms, first output->exit %.1f ms, teardown %.1f ms, "
-		"in kumo run %.1f ms; guest kernel entry->_start %.2f ms\n",
+		"in kumo run %.1f ms; guest kernel entry->_start %.2f ms, clock %s\n",
 		ms_between(t->entered, t->prepared), ms_between(t->prepared, t->chosen),
 		ms_between(t->chosen, t->created), ms_between(t->started, t->first),
 		ms_between(t->first, t->exited), ms_between(t->exited, now),
-		ms_between(t->entered, now), guest_ms);
+		ms_between(t->entered, now), g->entry_to_start_ms, g->clock);
 }
 
 /* Boots kernel+initrd and waits for the end; returns the exit status, or -1 with *err. */
@@ -382,9 +389,11 @@ int kumo_run_vm(const struct kumo_run_args *o)
 	sigaction(SIGTERM, &old_term, NULL);
 	if (built)
 		builder_artifact_free(&art);
-	double guest_ms = o->verbose ? guest_entry_to_start_ms(console) : -1;
+	struct guest_boot gb;
+	if (o->verbose)
+		read_guest_boot(console, &gb);
 	remove_tree(run_dir);
 	if (o->verbose && tm.exited)
-		print_times(&tm, guest_ms, kumo_now_ns());
+		print_times(&tm, &gb, kumo_now_ns());
 	return status;
 }
