@@ -287,10 +287,11 @@ static ssize_t qmp_readline(struct qemu_vm *q, char *line, size_t cap, int timeo
 	}
 }
 
-/* Sends a command during start-up, before the monitor thread reads QMP (or from the
- * monitor thread itself, before its loop): waits for its return itself; events on the
- * way are skipped. */
-static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *err)
+/* Sends commands (json: n lines, all sent at once) during start-up, before the monitor
+ * thread reads QMP (or from the monitor thread itself, before its loop): waits for
+ * their n answers itself, in order; events on the way are skipped. Returns how many
+ * returned before the first error (n: all), or -1 when QEMU stopped answering. */
+static int qmp_commands_sync(struct vmm_vm *vm, const char *json, int n, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
 	size_t len = strlen(json);
@@ -298,17 +299,26 @@ static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *e
 		return kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", (int)len - 1, json,
 					vm->spec.name);
 	char line[1024];
-	for (;;) {
+	for (int done = 0; done < n;) {
 		if (qmp_readline(q, line, sizeof(line), 10000) < 0)
 			return kumo_error(err, KUMO_E_UNAVAILABLE,
 					  "qmp `%.*s`: vm `%s` is not answering", (int)len - 1, json,
 					  vm->spec.name);
 		if (strncmp(line, "{\"return\"", 9) == 0)
-			return 0;
-		if (strncmp(line, "{\"error\"", 8) == 0)
-			return kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s",
-					  (int)len - 1, json, vm->spec.name, line);
+			done++;
+		else if (strncmp(line, "{\"error\"", 8) == 0) {
+			kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s", (int)len - 1,
+				   json, vm->spec.name, line);
+			return done;
+		}
 	}
+	return n;
+}
+
+/* One command the same way: 0 when it returned. */
+static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *err)
+{
+	return qmp_commands_sync(vm, json, 1, err) == 1 ? 0 : -1;
 }
 
 static int wait_ready(struct vmm_vm *vm, kumo_error_t *err);
@@ -502,15 +512,29 @@ static char *qemu_log_tail(const char *run_dir);
 
 /* QEMU's start-up, on the monitor thread: the greeting comes first; the answer to
  * qmp_capabilities only once the machine is built (kernel loaded). EOF on the way means
- * QEMU gave up. Sets q->ready and wakes whoever waits for it. */
+ * QEMU gave up. A VM to run at once (vmm_run) gets `cont` in the same write: QEMU resumes
+ * it right after the capabilities, with no round trip through us (a `cont` that fails
+ * leaves it paused and run_at_once false: vm.c resumes it then). Sets q->ready and wakes
+ * whoever waits for it. */
 static void handshake(struct vmm_vm *vm)
 {
 	struct qemu_vm *q = vm->priv;
 	char line[1024];
 	kumo_error_t qerr = NULL;
-	bool up = qmp_readline(q, line, sizeof(line), 30000) >= 0 &&
-		  strncmp(line, "{\"QMP\"", 6) == 0 &&
-		  qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) == 0;
+	bool greeted = qmp_readline(q, line, sizeof(line), 30000) >= 0 &&
+		       strncmp(line, "{\"QMP\"", 6) == 0;
+	bool up = false;
+	if (greeted && vm->run_at_once) {
+		int n = qmp_commands_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n"
+					      "{\"execute\":\"cont\"}\n", 2, &qerr);
+		up = n >= 1;
+		if (n == 1) {
+			log_debug("vmm: vm `%s`: %s", vm->spec.name, kumo_error_msg(qerr));
+			vm->run_at_once = false;
+		}
+	} else if (greeted) {
+		up = qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) == 0;
+	}
 	kumo_error_free(&qerr);
 	pthread_mutex_lock(&q->lock);
 	q->ready = up ? 1 : -1;

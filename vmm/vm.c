@@ -653,7 +653,9 @@ static int pod_tap_return(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
 	return vmm_pod_tap_to_pod(host, vm->net.netns, vm->net.tap, vm->net.ifname, err);
 }
 
-static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
+static void mark_started(struct vmm_vm *vm);
+
+static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async, bool run,
 		     const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err)
 {
 	if (check_spec(vmm, spec, err) < 0)
@@ -669,6 +671,7 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 				  spec->name, vmm->ops->name);
 	struct vmm_vm *vm = new_vm(vmm, spec);
 	vm->create_async = async;
+	vm->run_at_once = run && vmm->ops == &vmm_qemu_ops;
 	vm->incoming = in != NULL;
 	vm->incoming_fd = in ? in->fd : -1;
 	vm->incoming_uri = in && in->uri ? xstrdup(in->uri) : NULL;
@@ -701,6 +704,12 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		vmm_vm_free(vm); /* destroys it */
 		return kumo_error_wrap(err, "create vm `%s`", spec->name);
 	}
+	if (run && !vm->run_at_once && vmm->ops->resume(vm, err) < 0) {
+		vmm_vm_free(vm);
+		return kumo_error_wrap(err, "start vm `%s`", spec->name);
+	}
+	if (run)
+		mark_started(vm);
 	if (save_record(vm, err) < 0) {
 		vmm_vm_free(vm);
 		return kumo_error_wrap(err, "create vm `%s`", spec->name);
@@ -715,19 +724,25 @@ fail:
 int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 	       kumo_error_t *err)
 {
-	return create_vm(vmm, spec, false, NULL, out, err);
+	return create_vm(vmm, spec, false, false, NULL, out, err);
 }
 
 int vmm_create_async(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 		     kumo_error_t *err)
 {
-	return create_vm(vmm, spec, true, NULL, out, err);
+	return create_vm(vmm, spec, true, false, NULL, out, err);
+}
+
+int vmm_run(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	    kumo_error_t *err)
+{
+	return create_vm(vmm, spec, false, true, NULL, out, err);
 }
 
 int vmm_create_incoming(struct vmm *vmm, const struct vmm_spec *spec,
 			const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err)
 {
-	return create_vm(vmm, spec, false, in, out, err);
+	return create_vm(vmm, spec, false, false, in, out, err);
 }
 
 int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_error_t *err)
@@ -868,6 +883,13 @@ int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
 				  vm->spec.name);
 	if (vm->vmm->ops->resume(vm, err) < 0)
 		return kumo_error_wrap(err, "start vm `%s`", vm->spec.name);
+	mark_started(vm);
+	return 0;
+}
+
+/* The guest was resumed: RUNNING, watched for its sign of life, STARTED said. */
+static void mark_started(struct vmm_vm *vm)
+{
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == VMM_STATE_CREATED)
 		vm->state = VMM_STATE_RUNNING;
@@ -880,7 +902,6 @@ int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
 	pthread_cond_broadcast(&vmm->watch_cond);
 	pthread_mutex_unlock(&vmm->lock);
 	vmm_emit(vm->vmm, VMM_EVENT_STARTED, vm);
-	return 0;
 }
 
 /* Waits on vm->cond until the VM exited or deadline (CLOCK_MONOTONIC ns, 0: forever).

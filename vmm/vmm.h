@@ -5,7 +5,7 @@
  * a two-way redirect to the CNI interface).
  *
  * Lifecycle: vmm_create() makes the VM paused (CreateContainer), vmm_start() resumes it
- * (StartContainer), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
+ * (StartContainer; vmm_run() does both at once), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
  * destroys it when the grace period passes, vmm_vm_free() releases it (destroying it
  * first if it still runs). State changes are delivered to the connection's callback
  * from a backend thread (libvirt: its event loop; QEMU: the waiter thread). Both
@@ -466,6 +466,14 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
  * while kubelet gets to StartContainer. */
 int vmm_create_async(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 		     kumo_error_t *err);
+/* vmm_create and vmm_start in one step (`kumo run`, which needs no paused phase). QEMU
+ * backend: the commands that end QEMU's start-up and resume the guest are sent together,
+ * so the guest runs as soon as QEMU has built its machine (and, jailed, joined its
+ * cgroups, as ever before any guest instruction), with no round trip through the
+ * caller in between; libvirt: a create, then a resume. Returns with the VM RUNNING and
+ * the STARTED event delivered. */
+int vmm_run(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	    kumo_error_t *err);
 /* Resumes a created VM (waiting for an asynchronous create to finish building it). */
 int vmm_start(struct vmm_vm *vm, kumo_error_t *err);
 /* Waits for the VM to exit: timeout_ms < 0 waits forever. Returns 1 and fills *out

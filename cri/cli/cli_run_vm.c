@@ -65,8 +65,8 @@ struct run_times {
 	uint64_t entered;     /* kumo_run_vm called (the command line parsed) */
 	uint64_t prepared;    /* builder_prepare done: the kernel image found, initrd written */
 	uint64_t chosen;      /* the accelerator chosen (a cached verdict, or a probe) */
-	uint64_t created;     /* QEMU started and its machine built (QMP answered), paused */
-	uint64_t started;     /* resumed */
+	uint64_t created;     /* QEMU started, its machine built and resumed (vmm_run) */
+	uint64_t started;     /* the same moment: the guest's time counts from here */
 	uint64_t first;       /* the guest's first output seen */
 	uint64_t exited;      /* its exit record read, QEMU gone */
 };
@@ -157,12 +157,11 @@ static int boot(const struct kumo_run_args *o, const char *kernel, const char *k
 	struct kumo_exit_record x;
 	uint64_t exited_ns = 0;
 	uint64_t t_started = 0;
-	if (interrupted || vmm_create(vmm, &spec, &vm, err) < 0)
+	/* Created and resumed in one step: the guest runs as soon as QEMU has built its
+	 * machine, a moment before vmm_run returns. */
+	if (interrupted || vmm_run(vmm, &spec, &vm, err) < 0)
 		goto out;
-	/* Taken before the resume: a guest may print before vmm_start returns. */
 	t_started = tm->created = tm->started = kumo_now_ns();
-	if (vmm_start(vm, err) < 0)
-		goto out;
 	for (;;) {
 		int w = vmm_wait(vm, 100, &x, err);
 		if (w < 0)

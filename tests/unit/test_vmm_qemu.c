@@ -355,6 +355,40 @@ static void detach_and_attach(void **state)
 	vmm_close(other);
 }
 
+/* vmm_run: created and resumed in one call (the guest's `cont` goes with QEMU's last
+ * start-up command): RUNNING on return, STARTED said, exit as usual; a second VM of the
+ * same name is refused as by vmm_create. */
+static void run_at_once(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("runonce", "out=ran exit=9");
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	s.stdout_fd = p[1];
+	s.console_stream = true;
+	int started = evs.started;
+	struct vmm_vm *vm = NULL, *again = NULL;
+	assert_int_equal(vmm_run(vmm, &s, &vm, &err), 0);
+	enum vmm_state st = vmm_vm_state(vm);
+	assert_true(st == VMM_STATE_RUNNING || st == VMM_STATE_EXITED);
+	assert_true(vmm_vm_started(vm));
+	assert_int_equal(evs.started, started + 1);
+	assert_int_equal(vmm_run(vmm, &s, &again, &err), -1);
+	assert_int_equal(err->status, KUMO_E_EXISTS);
+	kumo_error_free(&err);
+	struct kumo_exit_record ex;
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 9);
+	vmm_vm_free(vm);
+	close(p[1]);
+	autofree char *out = slurp_fd(p[0]);
+	close(p[0]);
+	assert_string_equal(out, "ran\n");
+	free((char *)s.run_dir);
+}
+
 struct slow_reader {
 	int fd;
 	char *got; /* everything read, NUL-terminated */
@@ -572,6 +606,7 @@ int main(void)
 		cmocka_unit_test(detach_and_attach),
 		cmocka_unit_test(boot_with_shares),
 		cmocka_unit_test(stream_console),
+		cmocka_unit_test(run_at_once),
 		cmocka_unit_test(bad_specs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
