@@ -287,38 +287,30 @@ static ssize_t qmp_readline(struct qemu_vm *q, char *line, size_t cap, int timeo
 	}
 }
 
-/* Sends commands (json: n lines, all sent at once) during start-up, before the monitor
- * thread reads QMP (or from the monitor thread itself, before its loop): waits for
- * their n answers itself, in order; events on the way are skipped. Returns how many
- * returned before the first error (n: all), or -1 when QEMU stopped answering. */
-static int qmp_commands_sync(struct vmm_vm *vm, const char *json, int n, kumo_error_t *err)
+/* Sends a command during start-up, before the monitor thread reads QMP (or from the
+ * monitor thread itself, before its loop): waits for its return itself; events on the
+ * way are skipped. json may carry more commands after the first: their answers are
+ * left to the monitor thread. */
+static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
 	size_t len = strlen(json);
+	int first = (int)strcspn(json, "\n");
 	if (send(q->qmp, json, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", (int)len - 1, json,
+		return kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", first, json,
 					vm->spec.name);
 	char line[1024];
-	for (int done = 0; done < n;) {
+	for (;;) {
 		if (qmp_readline(q, line, sizeof(line), 10000) < 0)
 			return kumo_error(err, KUMO_E_UNAVAILABLE,
-					  "qmp `%.*s`: vm `%s` is not answering", (int)len - 1, json,
+					  "qmp `%.*s`: vm `%s` is not answering", first, json,
 					  vm->spec.name);
 		if (strncmp(line, "{\"return\"", 9) == 0)
-			done++;
-		else if (strncmp(line, "{\"error\"", 8) == 0) {
-			kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s", (int)len - 1,
-				   json, vm->spec.name, line);
-			return done;
-		}
+			return 0;
+		if (strncmp(line, "{\"error\"", 8) == 0)
+			return kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s", first,
+					  json, vm->spec.name, line);
 	}
-	return n;
-}
-
-/* One command the same way: 0 when it returned. */
-static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *err)
-{
-	return qmp_commands_sync(vm, json, 1, err) == 1 ? 0 : -1;
 }
 
 static int wait_ready(struct vmm_vm *vm, kumo_error_t *err);
@@ -471,7 +463,12 @@ static void on_qmp_line(struct vmm_vm *vm, const char *line)
 		return;
 	json_t *id = json_object_get(j, "id");
 	const char *event = json_string_value(json_object_get(j, "event"));
-	if (json_is_string(id) && strcmp(json_string_value(id), "kumo-stop") == 0) {
+	if (json_is_string(id) && strcmp(json_string_value(id), "kumo-run") == 0) {
+		json_t *e = json_object_get(j, "error");
+		const char *desc = json_string_value(json_object_get(e, "desc"));
+		if (e)
+			vmm_vm_fail(vm, "QEMU did not resume the VM: %s", desc ? desc : line);
+	} else if (json_is_string(id) && strcmp(json_string_value(id), "kumo-stop") == 0) {
 		const char *st = json_string_value(
 			json_object_get(json_object_get(j, "return"), "status"));
 		if (st)
@@ -512,29 +509,21 @@ static char *qemu_log_tail(const char *run_dir);
 
 /* QEMU's start-up, on the monitor thread: the greeting comes first; the answer to
  * qmp_capabilities only once the machine is built (kernel loaded). EOF on the way means
- * QEMU gave up. A VM to run at once (vmm_run) gets `cont` in the same write: QEMU resumes
- * it right after the capabilities, with no round trip through us (a `cont` that fails
- * leaves it paused and run_at_once false: vm.c resumes it then). Sets q->ready and wakes
- * whoever waits for it. */
+ * QEMU gave up. A VM to run at once (vmm_run) gets `cont` in the same write, so QEMU
+ * resumes it right after the capabilities with no round trip through us; that answer
+ * (id "kumo-run") and whatever the guest causes before it reach the monitor loop (a
+ * `cont` that fails ends the VM, saying why). Sets q->ready and wakes whoever waits for
+ * it. */
 static void handshake(struct vmm_vm *vm)
 {
 	struct qemu_vm *q = vm->priv;
 	char line[1024];
 	kumo_error_t qerr = NULL;
-	bool greeted = qmp_readline(q, line, sizeof(line), 30000) >= 0 &&
-		       strncmp(line, "{\"QMP\"", 6) == 0;
-	bool up = false;
-	if (greeted && vm->run_at_once) {
-		int n = qmp_commands_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n"
-					      "{\"execute\":\"cont\"}\n", 2, &qerr);
-		up = n >= 1;
-		if (n == 1) {
-			log_debug("vmm: vm `%s`: %s", vm->spec.name, kumo_error_msg(qerr));
-			vm->run_at_once = false;
-		}
-	} else if (greeted) {
-		up = qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) == 0;
-	}
+	const char *cmds = vm->run_at_once ? "{\"execute\":\"qmp_capabilities\"}\n"
+					     "{\"execute\":\"cont\",\"id\":\"kumo-run\"}\n"
+					   : "{\"execute\":\"qmp_capabilities\"}\n";
+	bool up = qmp_readline(q, line, sizeof(line), 30000) >= 0 &&
+		  strncmp(line, "{\"QMP\"", 6) == 0 && qmp_command_sync(vm, cmds, &qerr) == 0;
 	kumo_error_free(&qerr);
 	pthread_mutex_lock(&q->lock);
 	q->ready = up ? 1 : -1;

@@ -83,8 +83,7 @@ struct vmm_vm {
 	bool create_async;           /* vmm_create_async: the backend's create returns before
 				      * the VM is built; vmm_start waits for it */
 	bool run_at_once;            /* vmm_run: the backend's create also resumes the guest
-				      * (QEMU: `cont` sent with the start-up's last command);
-				      * false after its create if it could not */
+				      * (QEMU: `cont` sent with the start-up's last command) */
 	bool gone;                   /* vmm_vm_gone() ran or runs */
 	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
 	pid_t pid;                   /* QEMU's pid when known */
