@@ -47,7 +47,6 @@ extern char **environ;
 #define STR(x) #x
 #define XSTR(x) STR(x)
 #define QMP_SOCKET "qmp.sock"
-#define PID_FILE "qemu.pid"
 
 struct argv_buf {
 	char **v;
@@ -1031,7 +1030,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		vmm_jail_cgroup_remove(j, vm->spec.name);
 		goto out;
 	}
-	pidfile = xasprintf("%s/" PID_FILE, run_dir);
+	pidfile = xasprintf("%s/" VMM_QEMU_PID_FILE, run_dir);
 	pidtext = xasprintf("%d\n", (int)pid);
 	kumo_error_t perr = NULL;
 	if (kumo_write_file_replace(pidfile, pidtext, strlen(pidtext), 0644, &perr) < 0) {
@@ -1141,7 +1140,7 @@ static int qemu_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *er
 static int qemu_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err)
 {
 	struct qemu_vm *q = qemu_vm_new(vm);
-	autofree char *pidpath = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
+	autofree char *pidpath = xasprintf("%s/" VMM_QEMU_PID_FILE, vm->spec.run_dir);
 	autofree uint8_t *pidtext = NULL;
 	size_t len = 0;
 	kumo_error_t rerr = NULL;

@@ -815,14 +815,24 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
-/* Kills the QEMU an earlier process started for `name` (vm.json's pid, when its command
- * line still names the VM). */
+/* Kills the QEMU an earlier process started for `name` (vm.json's pid, or the pid file
+ * QEMU-direct writes before vm.json exists, when its command line still names the VM):
+ * a process killed while creating a VM leaves only the pid file. */
 static void kill_orphan(const char *dir, const char *name)
 {
 	autofree char *path = xasprintf("%s/vm.json", dir);
 	json_t *j = json_load_file(path, 0, NULL);
 	pid_t pid = j ? (pid_t)json_integer_value(json_object_get(j, "pid")) : 0;
 	json_decref(j);
+	if (pid <= 1) {
+		autofree char *pidpath = xasprintf("%s/" VMM_QEMU_PID_FILE, dir);
+		autofree uint8_t *text = NULL;
+		size_t n = 0;
+		kumo_error_t e = NULL;
+		if (kumo_read_file(pidpath, 64, &text, &n, &e) == 0)
+			pid = (pid_t)atoi((const char *)text);
+		kumo_error_free(&e);
+	}
 	if (pid <= 1)
 		return;
 	autofree char *cmdpath = xasprintf("/proc/%d/cmdline", (int)pid);

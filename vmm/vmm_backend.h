@@ -9,6 +9,8 @@
 
 /* File names inside a VM's run directory (the raw streams: vmm.h). */
 #define VMM_CONSOLE_OFFSETS "console.offsets"
+#define VMM_QEMU_PID_FILE "qemu.pid" /* QEMU-direct: written as soon as QEMU is spawned,
+				      * before vm.json (which waits for its monitor) */
 
 struct vmm_ops {
 	const char *name;                                           /* "qemu", "libvirt" */
