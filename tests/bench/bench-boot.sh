@@ -24,10 +24,15 @@
 #   (d) host memory per VM (QEMU's max RSS) and the smallest guest RAM that runs hello
 #   BOOT_BASE=DIR: also `DIR/bin/kumo run` in every round (another build, e.g. one from
 #       before a change: a before/after under the same load).
+#   BOOT_RT=1: the whole bench (every contender alike) runs as SCHED_FIFO 1 (root): on a
+#       machine other jobs keep busy this shows what each figure costs by itself.
 # Every figure says which accelerator it was measured with; the load average is printed
 # before and after (2 cores shared: the figures move with it).
 # Closes with `boot-median-ms N` (figure (a)).
 set -euo pipefail
+if [ "${BOOT_RT:-0}" = 1 ] && [ "$(chrt -p $$ | grep -o 'SCHED_[A-Z]*' | head -1)" != SCHED_FIFO ]; then
+	exec chrt -f 1 bash "$0" "$@"
+fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$top/build}
 n=${BOOT_RUNS:-20}
@@ -106,7 +111,9 @@ done
 run_accel=$(sort -u "$tmp/run-accel" 2>/dev/null | paste -sd+ -)
 ra=${run_accel:-?}
 row() { printf '%-50s %8s ms   %s\n' "$1" "$(median <"$tmp/$2")" "$3"; }
-echo "bench-boot: $n interleaved rounds, -M microvm; $accel_why"
+rt_note=
+[ "${BOOT_RT:-0}" != 1 ] || rt_note="; every contender SCHED_FIFO 1 (BOOT_RT=1)"
+echo "bench-boot: $n interleaved rounds, -M microvm; $accel_why$rt_note"
 echo "load average (1/5/15 min): before $load_before, after $load_after"
 printf '%-50s %11s   %s\n' "figure" "median" "accelerator"
 row "native hello (gcc -O2), wall" native "none (host)"
