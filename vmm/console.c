@@ -79,7 +79,7 @@ static bool pump_locked(struct vmm_console *c)
 					      : pread(c->raw[s], tbuf, sizeof(c->buf), (off_t)c->off[s]);
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n == 0 && c->stream)
+			if (c->stream && (n == 0 || (n < 0 && errno != EAGAIN)))
 				c->eof[s] = true; /* QEMU is gone: nothing more comes */
 			if (n <= 0)
 				break;
