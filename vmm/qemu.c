@@ -690,7 +690,7 @@ struct launch {
 	char **argv;
 	int log_fd;            /* QEMU's stdout and stderr */
 	int cwd_fd;            /* its working directory (the run directory), -1: ours */
-	int fds[11][2];        /* {source (>= FD_HIGH, close-on-exec), target in QEMU} */
+	int fds[12][2];        /* {source (>= FD_HIGH, close-on-exec), target in QEMU} */
 	size_t nfds;
 	bool drop;             /* become jail's user */
 	uid_t uid;
@@ -864,9 +864,11 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	const struct vmm_jail *j = &vm->vmm->jail;
 	const char *run_dir = vm->spec.run_dir;
 	/* Every fd handed to QEMU, at FD_HIGH or above until the child moves it to its place. */
-	int fds[11] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 	enum { F_QMP, F_LOG, F_DIR, F_TAP, F_QMP2, F_KERNEL, F_INITRD, F_CTL, F_INCOMING, F_COM1,
 	       F_COM2, F_COUNT };
+	int fds[F_COUNT];
+	for (int i = 0; i < F_COUNT; i++)
+		fds[i] = -1;
 	struct launch l = {0};
 	char **argv = NULL;
 	autofree char *path = NULL, *logp = xasprintf("%s/qemu.log", run_dir);
