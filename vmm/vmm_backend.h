@@ -65,6 +65,8 @@ struct vmm {
 	pthread_cond_t watch_cond; /* wakes the watchdog (a VM started, closing) */
 	char qemu_version[128];    /* vmm_qemu_version of qemu_binary, "" until asked
 				    * (snapshots; under lock) */
+	struct vmm_tsc_mark tsc_mark; /* taken at open: the TSC rate's measuring window */
+	char *tsc_cache_dir;       /* where the rate is cached (the accelerator cache's) */
 };
 
 struct vmm_console;
@@ -82,6 +84,8 @@ struct vmm_vm {
 	bool started;                /* vmm_start ran (or attached after one) */
 	bool create_async;           /* vmm_create_async: the backend's create returns before
 				      * the VM is built; vmm_start waits for it */
+	bool run_at_once;            /* vmm_run: the backend's create also resumes the guest
+				      * (QEMU: `cont` sent with the start-up's last command) */
 	bool gone;                   /* vmm_vm_gone() ran or runs */
 	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
 	pid_t pid;                   /* QEMU's pid when known */
@@ -136,6 +140,12 @@ void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm);
  * resume: continue from the offsets saved in run_dir (re-attach), else start at 0. */
 int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
 		      kumo_error_t *err);
+/* A stream console's (vmm_spec.console_stream) QEMU ends of the COM1 and COM2 sockets
+ * into out[] (-1 when the console is not a stream, or they were closed): the backend
+ * hands them to QEMU; the console keeps them until vmm_console_close_peers. */
+void vmm_console_peers(const struct vmm_console *c, int out[2]);
+/* Closes our copies of QEMU's ends (after the create; NULL is fine). */
+void vmm_console_close_peers(struct vmm_console *c);
 /* Copies everything still in the files, flushes the CRI log (final), stops the thread,
  * frees c; returns its first-output time (0: none, or c is NULL). */
 uint64_t vmm_console_finish(struct vmm_console *c);

@@ -1,4 +1,4 @@
-/* kernel/os/clock.c - clocks: TSC calibrated from kvmclock, CPUID or the PIT; realtime from kvmclock's wall clock or the CMOS RTC; hlt-based sleep. */
+/* kernel/os/clock.c - clocks: TSC calibrated from kvmclock, the host's word (TCG), CPUID or the PIT; realtime from kvmclock's wall clock or the CMOS RTC; hlt-based sleep. */
 #include <string.h>
 
 #include "kernel/arch/x86_64/x86.h"
@@ -122,6 +122,31 @@ static int cpuid_freq(void)
 	return 0;
 }
 
+/* TCG: QEMU's guest TSC is the host's, whose rate the host measured and passed on the
+ * command line (kumo.tsc_khz=N, boot_abi.h), so no calibration loop runs. Never under a
+ * hypervisor: its TSC may be scaled. */
+static int host_tsc_word(const char *cmdline)
+{
+	if (!cmdline || (kumo_cpu.hv_sig[0] && strcmp(kumo_cpu.hv_sig, "TCGTCGTCGTCG") != 0))
+		return 0;
+	const char *w = KUMO_BOOT_CMDLINE_TSC_KHZ;
+	size_t n = strlen(w);
+	for (const char *p = cmdline; *p; p++) {
+		if ((p != cmdline && p[-1] != ' ') || strncmp(p, w, n) != 0)
+			continue;
+		uint64_t khz = 0;
+		const char *q = p + n;
+		while (*q >= '0' && *q <= '9' && khz <= 20000000)
+			khz = khz * 10 + (uint64_t)(*q++ - '0');
+		if ((*q && *q != ' ') || khz < 100000 || khz > 20000000)
+			return 0;
+		tsc_hz = khz * 1000;
+		source = "host";
+		return 1;
+	}
+	return 0;
+}
+
 static uint16_t pit_read(void)
 {
 	outb(0x43, 0x00); /* latch channel 0 */
@@ -208,10 +233,10 @@ static uint64_t rtc_read(void)
 	return days_from_civil(y, mon, day) * 86400 + hour * 3600u + min * 60u + sec;
 }
 
-void clock_init(void)
+void clock_init(const char *cmdline)
 {
 	if (!kvmclock_init()) {
-		if (!cpuid_freq() && !pit_calibrate()) {
+		if (!host_tsc_word(cmdline) && !cpuid_freq() && !pit_calibrate()) {
 			uint32_t r[4];
 			cpuid(0, 0, r);
 			if (r[0] >= 0x16 && (cpuid(0x16, 0, r), r[0])) {

@@ -167,7 +167,8 @@ uint64_t heap_bytes_in_use(void);
 void *malloc_uninit(size_t n);
 
 /* --- clocks (clock.c) --- */
-void clock_init(void);
+/* cmdline: the kernel command line (under TCG, its kumo.tsc_khz= word, boot_abi.h). */
+void clock_init(const char *cmdline);
 uint64_t clock_monotonic_ns(void);     /* since boot (kumo_boot_tsc) */
 uint64_t clock_realtime_ns(void);      /* since the Unix epoch */
 /* The host says what realtime is now (a VM restored from a snapshot: its clock stood
