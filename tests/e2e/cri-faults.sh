@@ -178,11 +178,15 @@ code "the set-aside pod is not found" NotFound PodSandboxStatus "{\"pod_sandbox_
 # kumod killed while a pod VM boots: QEMU runs (its pid file is written) but vmm has not
 # recorded it yet (vm.json waits for QEMU's monitor). After the restart the pod is
 # listed, and removing it ends that QEMU (the clean-up below counts what is left).
+# Only a run directory that appears after the call counts: the kills above may have left
+# others in the same state (pods cut mid-RunPodSandbox).
+ls -d "$ROOT"/vms/kumopod-* >"$T/vms-before" 2>/dev/null
 crictl RunPodSandbox "$(pod_json booting)" >/dev/null 2>&1 &
 rpid=$!
 seen=
 for _ in $(seq 400); do
 	for d in "$ROOT"/vms/kumopod-*; do
+		grep -qxF "$d" "$T/vms-before" && continue
 		[ -f "$d/qemu.pid" ] && [ ! -f "$d/vm.json" ] && seen=$d
 	done
 	[ -n "$seen" ] && break
