@@ -36,6 +36,10 @@ $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
 
+$(BUILD)/host/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
 # Every folder's list. Order matters only for variables used by later ones: the tests
 # come last.
 include common/common.mk

@@ -50,7 +50,7 @@ void cri_backend_free(struct cri_backend *b)
 
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
 			 const struct cri_net_options *net, const char *accel, bool pod_vm,
-			 struct cri_backend **out, kumo_error_t *err)
+			 bool snapshot_start, struct cri_backend **out, kumo_error_t *err)
 {
 	struct cri_backend *b = xzalloc(sizeof(*b));
 	b->name = "real";
@@ -60,7 +60,7 @@ int cri_backend_real_new(const char *root, const char *const *insecure, const ch
 	if (pod_vm && libvirt)
 		log_warn("pod VMs need the qemu VM backend: with libvirt each container runs as "
 			 "its own VM");
-	int vr = pod_vm && !libvirt ? cri_podvms_new(root, accel, &b->vms, err)
+	int vr = pod_vm && !libvirt ? cri_podvms_new(root, accel, snapshot_start, &b->vms, err)
 				    : cri_vms_new(root, vm_backend, accel, &b->vms, err);
 	if (vr < 0 ||
 	    cri_images_new(root, insecure, &b->images, err) < 0 ||

@@ -237,6 +237,15 @@ struct cri_record {
 	size_t len;
 };
 
+/* A pod VM restored from a snapshot (RestorePod of a pod VM's archive): the verified,
+ * unpacked snapshot (vmm_archive_open's snap_dir) and the archive's records, the VM
+ * stage's own among them (what cri_vms_ops.pod_checkpoint added). */
+struct cri_pod_restore {
+	const char *dir;
+	const struct cri_record *recs;
+	size_t nrecs;
+};
+
 /* A pod VM (kernel/pod_abi.h): what RunPodSandbox boots when the VM stage runs pods as
  * one VM (cri_vms_ops.pod_run); all borrowed from cri. */
 struct cri_pod_vm_spec {
@@ -248,6 +257,9 @@ struct cri_pod_vm_spec {
 	const char *const *dns_searches; /* DNSConfig.searches */
 	int64_t memory_limit_bytes;      /* LinuxPodSandboxConfig.resources (the sum of the
 					  * containers' limits), 0: none */
+	const struct cri_pod_restore *restore; /* RestorePod: the VM comes from this snapshot
+					  * instead of a boot (its size and devices are the
+					  * snapshot's), paused until pod_resume; NULL: boot */
 };
 
 /* The size of a container's VM, from its CRI resources. */
@@ -352,6 +364,16 @@ struct cri_vms_ops {
 	 * (every container still there exits, saying so); idempotent. pod_remove: forgets
 	 * the VM and its files; idempotent. */
 	int (*pod_run)(struct cri_vms *s, const struct cri_pod_vm_spec *pod, kumo_error_t *err);
+	/* Pod VM snapshots (both NULL when the stage cannot). pod_checkpoint: as checkpoint,
+	 * of the pod's whole VM (every container in it; the stage adds its own records to
+	 * recs). A restore: pod_run with pod->restore, then create (spec->restore_dir set)
+	 * for each running container of the archive, by metadata.name (its instance runs
+	 * in the VM: nothing is built, start sends nothing), then pod_resume, which runs the
+	 * VM; the archive's containers no create named are removed from it. */
+	int (*pod_checkpoint)(struct cri_vms *s, const char *pod_id, const char *path,
+			      const struct cri_checkpoint_opts *o, const struct cri_record *recs,
+			      size_t nrecs, const char *const *modules, kumo_error_t *err);
+	int (*pod_resume)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	int (*pod_stop)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	int (*pod_remove)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	/* After a restart, once cri knows its records: removes every pod VM whose pod
@@ -399,10 +421,11 @@ struct cri_net_options {
 	const char *vm_backend;   /* "libvirt": a tap may wait in libvirtd's namespace */
 };
 /* pod_vm: a pod is one VM (cri/podvm.c, the default; QEMU backend only: with libvirt
- * each container stays its own VM), else each container its own VM (cri/vms.c). */
+ * each container stays its own VM), else each container its own VM (cri/vms.c);
+ * snapshot_start: pod VMs start from a template snapshot (cri_podvms_new). */
 int cri_backend_real_new(const char *root, const char *const *insecure, const char *vm_backend,
 			 const struct cri_net_options *net, const char *accel, bool pod_vm,
-			 struct cri_backend **out, kumo_error_t *err);
+			 bool snapshot_start, struct cri_backend **out, kumo_error_t *err);
 /* Each stage alone (cri_backend_real_new makes all three). */
 int cri_images_new(const char *root, const char *const *insecure, struct cri_images **out,
 		   kumo_error_t *err);
@@ -411,8 +434,11 @@ int cri_podnet_new(const char *root, const struct cri_net_options *net,
 int cri_vms_new(const char *root, const char *vm_backend, const char *accel,
 		struct cri_vms **out, kumo_error_t *err);
 /* The pod-VM stage (cri/podvm.c): QEMU backend; re-attaches the pod VMs a previous
- * kumod left running (restart procedure of kernel/pod_abi.h) before it returns. */
-int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out,
+ * kumod left running (restart procedure of kernel/pod_abi.h) before it returns.
+ * snapshot_start: a pod VM is restored from a template (a pod kernel booted once per
+ * kernel build, RAM size and NIC and saved at READY, cri/podvm_template.c) and made the
+ * pod's by REINIT, falling back to a boot when that fails. */
+int cri_podvms_new(const char *root, const char *accel, bool snapshot_start, struct cri_vms **out,
 		   kumo_error_t *err);
 
 #endif /* KUMO_CRI_BACKEND_H */

@@ -185,6 +185,8 @@ int cri_config_parse_json(struct cri_config *cfg, const char *text, size_t len, 
 			    : (set_str(&cfg->vm_backend, s), 0);
 		else if (strcmp(key, "pod_vm") == 0 && json_is_boolean(v))
 			cfg->pod_vm = json_is_true(v);
+		else if (strcmp(key, "pod_vm_snapshot_start") == 0 && json_is_boolean(v))
+			cfg->pod_vm_snapshot_start = json_is_true(v);
 		else if (strcmp(key, "accel") == 0 && is_str)
 			r = check_choice("config accel", s, accels, err) < 0 ? -1
 			    : (set_str(&cfg->accel, s), 0);
@@ -324,7 +326,8 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 							 "--stream-address", "--stream-token-ttl-ms",
 							 "--downstream-endpoint", "--kumo-handlers",
 							 "--default-runtime", "--socket-group",
-							 "--jail", "--pod-vm", NULL};
+							 "--jail", "--pod-vm",
+							 "--pod-vm-snapshot-start", NULL};
 		bool limit = strncmp(name, "--", 2) == 0 && strchr(name + 2, '_') == NULL &&
 			     is_limit_key(name + 2);
 		bool known = limit;
@@ -383,6 +386,11 @@ int cri_config_load(struct cri_config *cfg, const char *path, bool required, int
 				return kumo_error(err, KUMO_E_INVALID,
 						  "--pod-vm: `%s` is not true or false", val);
 			cfg->pod_vm = strcmp(val, "true") == 0;
+		} else if (strcmp(name, "--pod-vm-snapshot-start") == 0) {
+			if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0)
+				return kumo_error(err, KUMO_E_INVALID,
+						  "--pod-vm-snapshot-start: `%s` is not true or false", val);
+			cfg->pod_vm_snapshot_start = strcmp(val, "true") == 0;
 		} else if (strcmp(name, "--accel") == 0) {
 			if (check_choice("--accel", val, accels, err) < 0)
 				return -1;

@@ -38,6 +38,11 @@ struct cri_config {
 	bool pod_vm;               /* a pod is one VM, its containers linked into its kernel
 				    * (default true; kumo.json "pod_vm", --pod-vm true|false);
 				    * false: each container its own VM (for comparisons) */
+	bool pod_vm_snapshot_start; /* pod VMs start from a snapshot of the pod kernel taken at
+				    * READY (one per kernel build, RAM size and NIC, made at the
+				    * first pod that needs it) instead of a boot (kumo.json
+				    * "pod_vm_snapshot_start", --pod-vm-snapshot-start
+				    * true|false; default false) */
 	char *log_level;           /* debug|info|warn|error */
 	int workers;               /* worker threads for unary calls */
 	int shutdown_grace_ms;     /* how long SIGTERM waits for calls in flight */

@@ -63,9 +63,27 @@ KUMO_CLI_OBJS := $(KUMO_CLI_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/cri/accel_
 # No LLVM: compiles run in build/bin/kumo-compile (compiler/compiler.mk), so `kumo run`
 # of a cached app never loads libLLVM.
 KUMO_CLI_LIBS := $(LIB_BUILDER) $(LIB_IMAGESTORE) $(LIB_VMM) $(LIB_HOSTED) $(LIB_COMPILER_CLIENT) $(LIB_COMMON)
-$(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) | $(BUILD)/bin/kumo-compile
+# Loaded at their first call, not at start (common/lazylib.h): a cache-hit `kumo run`
+# calls none of them, and linking them cost ~9 ms a process. Their stubs are generated
+# from what the objects call.
+KUMO_LAZY_LIBS := virt curl archive nl-route-3 nl-3
+KUMO_LAZY_IDS := $(subst -,_,$(KUMO_LAZY_LIBS))
+KUMO_LAZY_GEN := $(BUILD)/gen/lazy
+KUMO_LAZY_OBJS := $(foreach i,$(KUMO_LAZY_IDS),$(BUILD)/host/gen/lazy/$(i).o $(BUILD)/host/gen/lazy/$(i)-stubs.o)
+$(KUMO_LAZY_GEN)/stamp: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) common/lazylib-gen.sh
+	bash common/lazylib-gen.sh $(KUMO_LAZY_GEN) $(CC) $(KUMO_LAZY_LIBS) -- $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS)
+	touch $@
+$(foreach i,$(KUMO_LAZY_IDS),$(KUMO_LAZY_GEN)/$(i).c $(KUMO_LAZY_GEN)/$(i).S): $(KUMO_LAZY_GEN)/stamp
+$(BUILD)/host/gen/lazy/%-stubs.o: $(KUMO_LAZY_GEN)/%.S
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_CLI_LDLIBS) -lpthread -lm
+	$(CC) $(filter-out -MMD -MP,$(HOST_CFLAGS)) -c $< -o $@
+$(BUILD)/host/gen/lazy/%.o: $(KUMO_LAZY_GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(HOST_CFLAGS)) -c $< -o $@
+$(BUILD)/bin/kumo: $(KUMO_CLI_OBJS) $(KUMO_CLI_LIBS) $(KUMO_LAZY_OBJS) | $(BUILD)/bin/kumo-compile
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -o $@ $(KUMO_CLI_OBJS) $(KUMO_LAZY_OBJS) $(KUMO_CLI_LIBS) \
+		$(filter-out $(KUMO_LAZY_LIBS:%=-l%),$(KUMO_CLI_LDLIBS)) -ldl -lpthread -lm
 PROGRAMS += $(BUILD)/bin/kumo
 
 # kumo-hostrun: `kumo run --host` without the compiler (precompiled .o/.so only).

@@ -21,7 +21,7 @@ static int real_backend(const struct cri_config *cfg, struct cri_backend **out,
 							      .netns_dir = cfg->netns_dir,
 							      .pod_cidr = cfg->pod_cidr,
 							      .vm_backend = cfg->vm_backend},
-				    cfg->accel, cfg->pod_vm, out, err);
+				    cfg->accel, cfg->pod_vm, cfg->pod_vm_snapshot_start, out, err);
 }
 
 int main(int argc, char **argv)

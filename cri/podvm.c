@@ -47,97 +47,8 @@
 #include <zlib.h>
 
 #include "builder/builder.h"
-#include "cri/accel_choice.h"
-#include "cri/backend.h"
 #include "cri/podvm_exec.h"
-#include "vmm/vmm.h"
-
-#define POD_NAME_PREFIX "kumopod-"
-#define POD_DEFAULT_MIB 256          /* a pod VM without a memory limit */
-#define POD_STACK_ALLOWANCE (8u << 20) /* stacks of the containers a limit does not count */
-#define POD_READY_MS 30000           /* boot -> READY */
-#define POD_ACK_MS 30000             /* command -> ACK */
-#define POD_STOP_EXTRA_MS 5000       /* STOP's grace + this -> its EXIT */
-
-/* One container of a pod VM. */
-struct pctr {
-	char id[65];              /* the CRI container id */
-	uint32_t cid;             /* its handle in the VM */
-	char *name;               /* metadata.name */
-	char *log_path;           /* CRI log, NULL: none */
-	struct vmm_crilog *log;   /* open while the container has a log */
-	uint64_t partial_off;     /* record file offset of the first record of an unfinished
-				   * line the log holds back, UINT64_MAX: none */
-	uint64_t start_seq;       /* its newest START, 0: never started */
-	bool started;             /* STARTED (or START acknowledged) for start_seq */
-	bool exited;              /* EXIT for start_seq (or the VM ended) */
-	struct kumo_exit_record exit; /* with exited */
-	int64_t finished_ns;      /* with exited: wall clock */
-	char *stage_entry;        /* "<40 hex>-": its staged mounts' prefix, NULL: none */
-	char **listen;            /* the sockets it holds until REMOVE ("tcp:0.0.0.0:80") */
-	size_t nlisten;
-	struct pexec *exec;       /* a transient container's command (podvm_exec.h): its
-				   * output and end go there; NULL: a CRI container, or an
-				   * orphan found after a restart */
-	struct pctr *next;
-};
-
-/* A command sent and not yet acknowledged. */
-struct pcmd {
-	uint64_t seq;
-	uint8_t *bytes;           /* the whole message, framed */
-	size_t len;
-	bool acked;
-	char *ack;                /* the ACK's JSON */
-	struct pcmd *next;
-};
-
-struct pod {
-	char id[65];              /* pod sandbox id */
-	char *vm_name;            /* "kumopod-<40 hex>" */
-	char *run_dir, *rec_path, *sock_path, *stage_dir;
-	pthread_mutex_t lock;     /* everything below but sock */
-	pthread_cond_t cond;      /* records arrived, or the VM ended */
-	pthread_mutex_t send_lock;/* the control connection's writes */
-	int sock;                 /* control connection, -1: none */
-	uint64_t next_seq;        /* command numbers, from 1 */
-	uint64_t rec_off;         /* record file bytes parsed */
-	uint64_t log_off;         /* output records below this offset are in the CRI logs */
-	uint64_t saved_log_off;   /* the value pod.json holds */
-	uint64_t saved_ns;        /* when pod.json was written (kumo_now_ns) */
-	int off_fd;               /* <run dir>/log.offset: log_off as one u64, rewritten in
-				   * place after each batch of records (as vmm's console
-				   * offsets), -1: not open */
-	uint8_t *pending;         /* an incomplete record's bytes */
-	size_t pending_len;
-	bool ready;               /* READY seen */
-	bool dead;                /* the VM ended (or was stopped) */
-	char *ready_json;
-	char *pong_nonce;         /* the newest PING ACK's nonce */
-	struct pcmd *journal;
-	struct pctr *ctrs;
-	int wake_fd;              /* eventfd: the pump thread stops */
-	pthread_t pump;
-	bool pumping;
-	int refs;                 /* podvm_pod_get holds: removal waits for 0 */
-	struct pod *next;
-};
-
-struct podvms {
-	char *root, *state_dir, *mounts_dir;
-	struct cri_accel accel;
-	struct vmm *vmm;
-	pthread_mutex_t lock;     /* pods (the list) */
-	struct pod *pods;
-	struct cri_vms *stage;
-};
-
-/* An exit to report once no pod lock is held. */
-struct report {
-	char id[65];
-	struct cri_vm_status st;
-	struct pod *p;  /* its pod: the container's staged mounts go with its instance */
-};
+#include "cri/podvm_impl.h"
 
 static void files_unstage(struct pod *p, const char *id);
 
@@ -156,7 +67,7 @@ static int64_t wall_ns(void)
 /* ---- persistence ------------------------------------------------------------------ */
 
 /* pod.json (lock held). */
-static int pod_save(struct pod *p, kumo_error_t *err)
+int pod_save(struct pod *p, kumo_error_t *err)
 {
 	json_t *ctrs = json_array();
 	for (struct pctr *c = p->ctrs; c; c = c->next)
@@ -198,7 +109,7 @@ static void save_log_off(struct pod *p)
 		p->saved_log_off = v;
 }
 
-static void pod_save_or_log(struct pod *p)
+void pod_save_or_log(struct pod *p)
 {
 	kumo_error_t err = NULL;
 	if (pod_save(p, &err) < 0)
@@ -359,7 +270,7 @@ static void on_record(struct pod *p, const struct kumo_pod_rec *h, const uint8_t
 }
 
 /* Parses what the record file gained (lock held). Returns whether anything was. */
-static bool pump_records(struct pod *p, struct report **rep, size_t *nrep)
+bool pod_pump(struct pod *p, struct report **rep, size_t *nrep)
 {
 	int fd = open(p->rec_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -423,7 +334,7 @@ static void unstage_ctr(struct pod *p, const char *id)
 
 /* Reports exits (no pod lock held); each container's staged mounts are unbound first, as
  * a container VM's are when it ends (a CRI container never starts again). */
-static void report_all(struct podvms *pv, struct report *rep, size_t n)
+void pod_report(struct podvms *pv, struct report *rep, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (rep[i].p)
@@ -454,13 +365,13 @@ static void *pump_main(void *arg)
 		struct report *rep = NULL;
 		size_t nrep = 0;
 		pthread_mutex_lock(&p->lock);
-		pump_records(p, &rep, &nrep);
+		pod_pump(p, &rep, &nrep);
 		/* log_off right after the lines it covers went out (one pwrite in place): a
 		 * kill -9 between the two repeats at most this batch's lines. */
 		if (p->log_off != p->saved_log_off)
 			save_log_off(p);
 		pthread_mutex_unlock(&p->lock);
-		report_all(a.pv, rep, nrep);
+		pod_report(a.pv, rep, nrep);
 		struct pollfd fds[2] = {{.fd = p->wake_fd, .events = POLLIN}, {.fd = in, .events = POLLIN}};
 		int r = poll(fds, in >= 0 ? 2 : 1, in >= 0 ? 200 : 5);
 		if (r > 0 && (fds[0].revents & POLLIN))
@@ -484,7 +395,7 @@ static uint32_t crc(uint32_t c, const void *p, size_t n)
 }
 
 /* A whole message as frames (kernel/pod_abi.h). */
-static uint8_t *frame(uint16_t type, uint64_t seq, uint32_t cid, const char *json,
+uint8_t *pod_frame(uint16_t type, uint64_t seq, uint32_t cid, const char *json,
 		      const uint8_t *blob, size_t blob_len, size_t *len)
 {
 	size_t jl = json ? strlen(json) : 0, total = jl + blob_len;
@@ -512,7 +423,7 @@ static uint8_t *frame(uint16_t type, uint64_t seq, uint32_t cid, const char *jso
 	return m;
 }
 
-static int channel_connect(struct pod *p, kumo_error_t *err)
+int pod_connect(struct pod *p, kumo_error_t *err)
 {
 	for (int tries = 0; tries < 300; tries++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -531,9 +442,9 @@ static int channel_connect(struct pod *p, kumo_error_t *err)
 }
 
 /* Writes bytes on the channel (send_lock held); reconnects once when it was closed. */
-static int channel_write(struct pod *p, const uint8_t *b, size_t n, kumo_error_t *err)
+int pod_write(struct pod *p, const uint8_t *b, size_t n, kumo_error_t *err)
 {
-	if (p->sock < 0 && channel_connect(p, err) < 0)
+	if (p->sock < 0 && pod_connect(p, err) < 0)
 		return -1;
 	while (n) { /* no SIGPIPE when QEMU is gone (recovery runs before the server ignores it) */
 		ssize_t w = send(p->sock, b, n, MSG_NOSIGNAL);
@@ -570,7 +481,7 @@ static void journal_drop(struct pod *p, uint64_t seq)
 }
 
 /* Waits (lock held) until pred holds, the VM ends or ms pass; true when pred held. */
-static bool wait_until(struct pod *p, bool (*pred)(struct pod *, void *), void *arg, int ms)
+bool pod_wait(struct pod *p, bool (*pred)(struct pod *, void *), void *arg, int ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -595,7 +506,7 @@ static bool is_acked(struct pod *p, void *arg)
  * for its ACK; *ack gets its JSON (malloc'd). Lock held on entry and exit (released
  * while writing). *seq_out (may be NULL) gets the seq, assigned before anything is sent
  * (before_send, may be NULL, runs then with the lock held: a START records its seq). */
-static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
+int pod_command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 		   const uint8_t *blob, size_t blob_len, void (*before_send)(struct pod *, uint64_t, void *),
 		   void *ctx, char **ack, kumo_error_t *err)
 {
@@ -603,7 +514,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 		return kumo_error(err, KUMO_E_PRECONDITION, "pod %.12s: its VM is not running", p->id);
 	struct pcmd *x = xzalloc(sizeof(*x));
 	x->seq = p->next_seq++;
-	x->bytes = frame(type, x->seq, cid, json, blob, blob_len, &x->len);
+	x->bytes = pod_frame(type, x->seq, cid, json, blob, blob_len, &x->len);
 	x->next = p->journal;
 	p->journal = x;
 	uint64_t seq = x->seq;
@@ -621,7 +532,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 	 * kernel takes one below the highest it executed for a duplicate). */
 	pthread_mutex_lock(&p->send_lock);
 	pthread_mutex_unlock(&p->lock);
-	int w = channel_write(p, bytes, len, err);
+	int w = pod_write(p, bytes, len, err);
 	pthread_mutex_unlock(&p->send_lock);
 	pthread_mutex_lock(&p->lock);
 	if (w < 0) {
@@ -629,7 +540,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 		unlink(f);
 		return -1;
 	}
-	if (!wait_until(p, is_acked, &seq, POD_ACK_MS)) {
+	if (!pod_wait(p, is_acked, &seq, POD_ACK_MS)) {
 		journal_drop(p, seq);
 		return kumo_error(err, p->dead ? KUMO_E_PRECONDITION : KUMO_E_IO,
 				  "pod %.12s: command %llu %s", p->id, (unsigned long long)seq,
@@ -646,7 +557,7 @@ static int command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 }
 
 /* The ACK's error message, NULL when it says ok (malloc'd). */
-static char *ack_error(const char *ack)
+char *pod_ack_error(const char *ack)
 {
 	json_t *j = json_loads(ack ? ack : "", 0, NULL);
 	char *e = NULL;
@@ -661,7 +572,7 @@ static char *ack_error(const char *ack)
 
 /* ---- pods --------------------------------------------------------------------------- */
 
-static struct pod *pod_find(struct podvms *pv, const char *pod_id)
+struct pod *pod_find(struct podvms *pv, const char *pod_id)
 {
 	pthread_mutex_lock(&pv->lock);
 	struct pod *p = pv->pods;
@@ -690,7 +601,7 @@ static struct pod *pod_of_ctr(struct podvms *pv, const char *id, struct pctr **o
 	return found;
 }
 
-static struct pod *pod_new(struct podvms *pv, const char *pod_id)
+struct pod *pod_new(struct podvms *pv, const char *pod_id)
 {
 	struct pod *p = xzalloc(sizeof(*p));
 	snprintf(p->id, sizeof(p->id), "%s", pod_id);
@@ -709,7 +620,7 @@ static struct pod *pod_new(struct podvms *pv, const char *pod_id)
 	return p;
 }
 
-static void ctr_free(struct pctr *c)
+void pctr_free(struct pctr *c)
 {
 	if (!c)
 		return;
@@ -723,7 +634,7 @@ static void ctr_free(struct pctr *c)
 	free(c);
 }
 
-static void pump_start(struct podvms *pv, struct pod *p)
+void pod_pump_start(struct podvms *pv, struct pod *p)
 {
 	struct pump_arg *a = xmalloc(sizeof(*a));
 	*a = (struct pump_arg){pv, p};
@@ -733,7 +644,7 @@ static void pump_start(struct podvms *pv, struct pod *p)
 		free(a);
 }
 
-static void pump_stop(struct pod *p)
+void pod_pump_stop(struct pod *p)
 {
 	if (!p->pumping)
 		return;
@@ -745,15 +656,15 @@ static void pump_stop(struct pod *p)
 }
 
 /* Frees a pod no list holds any more (its thread stopped first). */
-static void pod_free(struct pod *p)
+void pod_free(struct pod *p)
 {
 	if (!p)
 		return;
-	pump_stop(p);
+	pod_pump_stop(p);
 	while (p->ctrs) {
 		struct pctr *c = p->ctrs;
 		p->ctrs = c->next;
-		ctr_free(c);
+		pctr_free(c);
 	}
 	while (p->journal)
 		journal_drop(p, p->journal->seq);
@@ -767,6 +678,7 @@ static void pod_free(struct pod *p)
 	pthread_mutex_destroy(&p->send_lock);
 	pthread_cond_destroy(&p->cond);
 	free(p->pending);
+	json_decref(p->restore_net);
 	free(p->ready_json);
 	free(p->pong_nonce);
 	free(p->vm_name);
@@ -781,7 +693,7 @@ static void pod_free(struct pod *p)
  * go to *rep. */
 static void pod_died(struct pod *p, const char *why, struct report **rep, size_t *nrep)
 {
-	pump_records(p, rep, nrep); /* what the kernel wrote before the end comes first */
+	pod_pump(p, rep, nrep); /* what the kernel wrote before the end comes first */
 	p->dead = true;
 	for (struct pctr *c = p->ctrs; c; c = c->next) {
 		if (c->exited)
@@ -838,11 +750,11 @@ static void on_vmm_event(const struct vmm_event *ev, void *ctx)
 		pod_died(found, why, &rep, &nrep);
 	}
 	pthread_mutex_unlock(&found->lock);
-	report_all(pv, rep, nrep);
+	pod_report(pv, rep, nrep);
 }
 
 /* The boot network of a pod: its NIC, its DNS (else the NIC's resolvers), hostname. */
-static void pod_net(const struct cri_pod_vm_spec *spec, const char **dnsv, const char **searchv,
+void pod_net(const struct cri_pod_vm_spec *spec, const char **dnsv, const char **searchv,
 		    struct builder_net *bn)
 {
 	const struct cri_pod_nic *nic = spec->nic;
@@ -881,7 +793,7 @@ static bool is_ready(struct pod *p, void *arg)
 
 /* RAM of a pod VM: the pod's limit (the containers' limits) + what the kernel keeps +
  * the containers' stacks (kernel/pod_abi.h's formula), else POD_DEFAULT_MIB. */
-static unsigned pod_memory_mib(int64_t limit)
+unsigned pod_memory_mib(int64_t limit)
 {
 	if (limit <= 0)
 		return POD_DEFAULT_MIB;
@@ -895,6 +807,15 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	struct podvms *pv = pv_of(s);
 	if (pod_find(pv, spec->id))
 		return kumo_error(err, KUMO_E_EXISTS, "pod %.12s already has a VM", spec->id);
+	if (spec->restore) /* RestorePod (podvm_snap.c) */
+		return podvm_restore_vm(pv, spec, err);
+	if (pv->snapshot_start) { /* podvm_template.c; a boot when it cannot */
+		kumo_error_t terr = NULL;
+		if (podvm_run_from_template(pv, spec, &terr) == 0)
+			return 0;
+		log_warn("pod %.12s: %s: booting it instead", spec->id, kumo_error_msg(terr));
+		kumo_error_free(&terr);
+	}
 	struct pod *p = pod_new(pv, spec->id);
 	autofree char *kernel = NULL, *initrd = NULL, *ro = NULL, *rw = NULL;
 	const char *dnsv[3], *searchv[6];
@@ -933,11 +854,11 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	p->next = pv->pods;
 	pv->pods = p;
 	pthread_mutex_unlock(&pv->lock);
-	pump_start(pv, p);
-	if (vmm_start(vm, err) < 0 || channel_connect(p, err) < 0)
+	pod_pump_start(pv, p);
+	if (vmm_start(vm, err) < 0 || pod_connect(p, err) < 0)
 		goto fail_listed;
 	pthread_mutex_lock(&p->lock);
-	bool ready = wait_until(p, is_ready, NULL, POD_READY_MS);
+	bool ready = pod_wait(p, is_ready, NULL, POD_READY_MS);
 	bool control = ready && strstr(p->ready_json, "\"control\": true");
 	pthread_mutex_unlock(&p->lock);
 	if (!ready || !control) {
@@ -964,7 +885,7 @@ fail_listed:
 		}
 	pthread_mutex_unlock(&pv->lock);
 fail:
-	pump_stop(p);
+	pod_pump_stop(p);
 	vmm_remove(pv->vmm, p->vm_name, NULL);
 	vmm_stage_unbind(p->stage_dir, NULL, NULL);
 	vmm_stage_remove(p->stage_dir);
@@ -992,7 +913,7 @@ static int podvm_stop_pod(struct cri_vms *s, const char *pod_id, kumo_error_t *e
 	if (!p->dead)
 		pod_died(p, "the pod VM was stopped (StopPodSandbox)", &rep, &nrep);
 	pthread_mutex_unlock(&p->lock);
-	report_all(pv, rep, nrep);
+	pod_report(pv, rep, nrep);
 	pthread_mutex_lock(&p->send_lock);
 	if (p->sock >= 0)
 		close(p->sock);
@@ -1100,7 +1021,7 @@ static void release_exited_ports(struct pod *p, const struct cri_container_spec 
 			continue;
 		kumo_error_t err = NULL;
 		autofree char *ack = NULL;
-		if (command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, &err) < 0) {
+		if (pod_command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, &err) < 0) {
 			log_warn("container %.12s: release its ports: %s", c->id, kumo_error_msg(err));
 			kumo_error_free(&err);
 			continue;
@@ -1315,6 +1236,18 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		if (ret < 0)
 			kumo_error_wrap(err, "mount `%s`", mounts[i].guest_path);
 	}
+	if (spec->restore_dir) { /* RestorePod: its instance is in the restored VM already */
+		if (ret == 0)
+			ret = podvm_adopt(p, spec, nmounts ? prefix : NULL, err);
+		strv_free(names, nnames);
+		if (ret < 0 && nmounts) {
+			pthread_mutex_lock(&p->send_lock);
+			vmm_stage_unbind(p->stage_dir, prefix, NULL);
+			pthread_mutex_unlock(&p->send_lock);
+			files_unstage(p, spec->id);
+		}
+		return ret;
+	}
 	char **listen = NULL;
 	size_t nlisten = 0;
 	ctr_listen(spec, &listen, &nlisten);
@@ -1394,9 +1327,9 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 		if (ret == 0) {
 			c->next = p->ctrs;
 			p->ctrs = c;
-			ret = command(p, KUMO_POD_MSG_CREATE, cid, json, blob, blob_len, NULL, NULL,
+			ret = pod_command(p, KUMO_POD_MSG_CREATE, cid, json, blob, blob_len, NULL, NULL,
 				      &ack, err);
-			autofree char *e = ret == 0 ? ack_error(ack) : NULL;
+			autofree char *e = ret == 0 ? pod_ack_error(ack) : NULL;
 			if (e)
 				ret = kumo_error(err, KUMO_E_INVALID, "the pod VM refused it: %s", e);
 			if (ret < 0) {
@@ -1409,7 +1342,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 			}
 		}
 		if (ret < 0) {
-			ctr_free(c);
+			pctr_free(c);
 			c = NULL;
 		}
 		pthread_mutex_unlock(&p->lock);
@@ -1457,9 +1390,14 @@ static int podvm_start(struct cri_vms *s, const char *id, kumo_error_t *err)
 	if (!p)
 		return kumo_error(err, KUMO_E_NOT_FOUND, "container `%.12s` is in no pod VM", id);
 	pthread_mutex_lock(&p->lock);
+	if (c->skip_start) { /* restored running (podvm_snap.c): nothing to send */
+		c->skip_start = false;
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
 	autofree char *ack = NULL;
-	int ret = command(p, KUMO_POD_MSG_START, c->cid, NULL, NULL, 0, set_start_seq, c, &ack, err);
-	autofree char *e = ret == 0 ? ack_error(ack) : NULL;
+	int ret = pod_command(p, KUMO_POD_MSG_START, c->cid, NULL, NULL, 0, set_start_seq, c, &ack, err);
+	autofree char *e = ret == 0 ? pod_ack_error(ack) : NULL;
 	if (e)
 		ret = kumo_error(err, KUMO_E_PRECONDITION, "the pod VM refused START: %s", e);
 	if (ret == 0)
@@ -1498,13 +1436,13 @@ static int podvm_stop(struct cri_vms *s, const char *id, int64_t timeout_s, kumo
 	int ret = 0;
 	if (c->start_seq && !c->exited && !p->dead) {
 		autofree char *json = xasprintf("{\"grace_ms\": %lld}", (long long)ms);
-		ret = command(p, KUMO_POD_MSG_STOP, c->cid, json, NULL, 0, NULL, NULL, NULL, err);
+		ret = pod_command(p, KUMO_POD_MSG_STOP, c->cid, json, NULL, 0, NULL, NULL, NULL, err);
 		if (ret < 0 && !vm_alive(pv, p)) {
 			/* The pod VM is ending: its end stops the container (pod_died). */
 			kumo_error_free(err);
 			ret = 0;
 		}
-		if (ret == 0 && !wait_until(p, has_exited, c, (int)ms + POD_STOP_EXTRA_MS))
+		if (ret == 0 && !pod_wait(p, has_exited, c, (int)ms + POD_STOP_EXTRA_MS))
 			ret = kumo_error(err, KUMO_E_INTERNAL,
 					 "container `%.12s` did not end within its grace period "
 					 "(%lld ms) and %d ms more", id, (long long)ms,
@@ -1525,8 +1463,8 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 	int ret = 0;
 	if (!p->dead && c->cid) { /* cid 0: released already */
 		autofree char *ack = NULL;
-		ret = command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, err);
-		autofree char *e = ret == 0 ? ack_error(ack) : NULL;
+		ret = pod_command(p, KUMO_POD_MSG_REMOVE, c->cid, NULL, NULL, 0, NULL, NULL, &ack, err);
+		autofree char *e = ret == 0 ? pod_ack_error(ack) : NULL;
 		if (e)
 			ret = kumo_error(err, KUMO_E_PRECONDITION, "the pod VM refused REMOVE: %s", e);
 		if (ret < 0 && !vm_alive(pv, p)) { /* the VM ended meanwhile: nothing to remove */
@@ -1548,7 +1486,7 @@ static int podvm_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 	if (c->stage_entry)
 		unstage_ctr(p, c->id);
 	podvm_exec_forget(p->run_dir, c->id);
-	ctr_free(c);
+	pctr_free(c);
 	return 0;
 }
 
@@ -1624,6 +1562,7 @@ static void podvm_destroy(struct cri_vms *s)
 			pod_free(p);
 		}
 		vmm_close(pv->vmm); /* VMs keep running: a restarted kumod re-attaches */
+		podvm_templates_free(pv);
 		pthread_mutex_destroy(&pv->lock);
 		free(pv->root);
 		free(pv->state_dir);
@@ -1707,6 +1646,8 @@ static const struct cri_vms_ops podvm_ops = {
 	.pod_run = podvm_run,
 	.pod_stop = podvm_stop_pod,
 	.pod_remove = podvm_remove_pod,
+	.pod_checkpoint = podvm_pod_checkpoint,
+	.pod_resume = podvm_pod_resume,
 	.sweep = podvm_sweep,
 	.attach_stdin = podvm_attach_stdin,
 	.exec = podvm_exec,
@@ -1765,14 +1706,14 @@ int podvm_send(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 {
 	pthread_mutex_lock(&p->lock);
 	struct pctr *c = type == KUMO_POD_MSG_START ? ctr_by_cid(p, cid) : NULL;
-	int r = command(p, type, cid, json, blob, blob_len, c ? set_start_seq : NULL, c, ack, err);
+	int r = pod_command(p, type, cid, json, blob, blob_len, c ? set_start_seq : NULL, c, ack, err);
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
 
 char *podvm_ack_error(const char *ack)
 {
-	return ack_error(ack);
+	return pod_ack_error(ack);
 }
 
 int podvm_transient_add(struct pod *p, const char *name, struct pexec *x, uint32_t *cid,
@@ -1803,7 +1744,7 @@ int podvm_transient_add(struct pod *p, const char *name, struct pexec *x, uint32
 		r = pod_save(p, err);
 		if (r < 0) {
 			p->ctrs = c->next;
-			ctr_free(c);
+			pctr_free(c);
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -1828,7 +1769,7 @@ void podvm_transient_release(struct pod *p, uint32_t cid, bool forget)
 		break;
 	}
 	pthread_mutex_unlock(&p->lock);
-	ctr_free(gone);
+	pctr_free(gone);
 }
 
 uint32_t podvm_transient_orphan(struct pod *p, bool *started, bool *ended)
@@ -1849,7 +1790,7 @@ bool podvm_wait_ended(struct pod *p, uint32_t cid, int ms)
 {
 	pthread_mutex_lock(&p->lock);
 	struct pctr *c = ctr_by_cid(p, cid);
-	bool ended = !c || wait_until(p, has_exited, c, ms);
+	bool ended = !c || pod_wait(p, has_exited, c, ms);
 	pthread_mutex_unlock(&p->lock);
 	return ended;
 }
@@ -1961,7 +1902,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	struct report *rep = NULL;
 	size_t nrep = 0;
 	pthread_mutex_lock(&p->lock);
-	pump_records(p, &rep, &nrep);
+	pod_pump(p, &rep, &nrep);
 	struct kumo_exit_record ex;
 	if (!vm || vmm_vm_exit(vm, &ex, NULL)) {
 		autofree char *why = vm ? xasprintf("the pod VM ended while kumod was down (exit %u: "
@@ -1971,7 +1912,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	}
 	pod_save_or_log(p);
 	pthread_mutex_unlock(&p->lock);
-	report_all(NULL, rep, nrep); /* unstaged; cri asks every container's status after this */
+	pod_report(NULL, rep, nrep); /* unstaged; cri asks every container's status after this */
 	pthread_mutex_lock(&pv->lock);
 	p->next = pv->pods;
 	pv->pods = p;
@@ -1980,13 +1921,13 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		log_info("pod %.12s: its VM %s is gone; its containers exited", p->id, p->vm_name);
 		return;
 	}
-	pump_start(pv, p);
+	pod_pump_start(pv, p);
 	/* The restart procedure (kernel/pod_abi.h): reconnect, zeros, PING until in sync,
 	 * resend what has no ACK. */
 	uint64_t t0 = kumo_now_ns();
 	kumo_error_t cerr = NULL;
 	int pings = 0, resent = 0;
-	if (!p->dead && channel_connect(p, &cerr) == 0) {
+	if (!p->dead && pod_connect(p, &cerr) == 0) {
 		char nonce[40];
 		snprintf(nonce, sizeof(nonce), "%08x%016llx", (unsigned)getpid(),
 			 (unsigned long long)kumo_now_ns());
@@ -1995,18 +1936,18 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		bool synced = false;
 		while (!synced && pings < 30 && !p->dead) {
 			size_t len;
-			uint8_t *m = frame(KUMO_POD_MSG_PING, 0, 0, js, NULL, 0, &len);
+			uint8_t *m = pod_frame(KUMO_POD_MSG_PING, 0, 0, js, NULL, 0, &len);
 			pthread_mutex_lock(&p->send_lock);
-			int w = channel_write(p, zeros, sizeof(zeros), &cerr);
+			int w = pod_write(p, zeros, sizeof(zeros), &cerr);
 			if (w == 0)
-				w = channel_write(p, m, len, &cerr);
+				w = pod_write(p, m, len, &cerr);
 			pthread_mutex_unlock(&p->send_lock);
 			free(m);
 			pings++;
 			if (w < 0)
 				break;
 			pthread_mutex_lock(&p->lock);
-			synced = wait_until(p, nonce_seen, nonce, KUMO_POD_RESYNC_MS);
+			synced = pod_wait(p, nonce_seen, nonce, KUMO_POD_RESYNC_MS);
 			pthread_mutex_unlock(&p->lock);
 		}
 		pthread_mutex_lock(&p->lock);
@@ -2023,13 +1964,13 @@ static void pod_recover(struct podvms *pv, const char *dir)
 			uint64_t seq = order[k]->seq;
 			pthread_mutex_unlock(&p->lock);
 			pthread_mutex_lock(&p->send_lock);
-			int w = channel_write(p, order[k]->bytes, order[k]->len, &cerr);
+			int w = pod_write(p, order[k]->bytes, order[k]->len, &cerr);
 			pthread_mutex_unlock(&p->send_lock);
 			pthread_mutex_lock(&p->lock);
 			if (w < 0)
 				break;
 			resent++;
-			wait_until(p, is_acked, &seq, POD_ACK_MS);
+			pod_wait(p, is_acked, &seq, POD_ACK_MS);
 		}
 		free(order);
 		/* Acknowledged commands leave the journal (their ACKs were seen). */
@@ -2041,8 +1982,10 @@ static void pod_recover(struct podvms *pv, const char *dir)
 		pthread_mutex_unlock(&p->lock);
 		if (!synced)
 			log_warn("pod %.12s: control channel not in sync after %d PINGs", p->id, pings);
-		else
+		else {
+			podvm_snap_recovered(p); /* a checkpoint kumod died in leaves it quiesced */
 			podvm_exec_reap_orphans(p); /* commands exec ran when kumod died */
+		}
 	}
 	if (cerr)
 		log_warn("pod %.12s: %s", p->id, kumo_error_msg(cerr));
@@ -2053,7 +1996,8 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	vmm_vm_put(vm);
 }
 
-int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out, kumo_error_t *err)
+int cri_podvms_new(const char *root, const char *accel, bool snapshot_start, struct cri_vms **out,
+		   kumo_error_t *err)
 {
 	enum vmm_accel want = VMM_ACCEL_AUTO;
 	if (accel && vmm_accel_parse(accel, &want, err) < 0)
@@ -2062,6 +2006,7 @@ int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out, ku
 	pv->root = xstrdup(root);
 	pv->state_dir = xasprintf("%s/vms", root);
 	pv->mounts_dir = xasprintf("%s/mounts", root);
+	pv->snapshot_start = snapshot_start;
 	pthread_mutex_init(&pv->lock, NULL);
 	struct cri_vms *s = xzalloc(sizeof(*s));
 	s->ops = &podvm_ops;
@@ -2083,7 +2028,9 @@ int cri_podvms_new(const char *root, const char *accel, struct cri_vms **out, ku
 		return kumo_error_wrap(err, "open the qemu VM backend");
 	}
 	/* (the accelerator's line was logged once, above) */
-	log_info("pods run as one VM each, their containers linked into its kernel (qemu)");
+	podvm_templates_init(pv);
+	log_info("pods run as one VM each, their containers linked into its kernel (qemu)%s",
+		 snapshot_start ? ", started from a snapshot of the pod kernel at READY" : "");
 	DIR *d = opendir(pv->state_dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {

@@ -208,6 +208,11 @@ int cri_update_runtime_config(struct cri_runtime *rt, const ProtobufCMessage *re
 /* runtime_pod.c */
 int cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 			ProtobufCMessage **resp, kumo_error_t *err);
+/* RunPodSandbox, with the pod's VM restored from a pod VM's snapshot when restore is not
+ * NULL (RestorePod: cri_pod_vm_spec.restore). */
+int rt_run_pod_sandbox(struct cri_runtime *rt, const Runtime__V1__RunPodSandboxRequest *r,
+		       const struct cri_pod_restore *restore, ProtobufCMessage **resp,
+		       kumo_error_t *err);
 int cri_stop_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 			 ProtobufCMessage **resp, kumo_error_t *err);
 int cri_remove_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,

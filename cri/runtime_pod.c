@@ -19,7 +19,13 @@ int
 cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 		    ProtobufCMessage **resp, kumo_error_t *err)
 {
-	const Runtime__V1__RunPodSandboxRequest *r = (const void *)req;
+	return rt_run_pod_sandbox(rt, (const void *)req, NULL, resp, err);
+}
+
+int rt_run_pod_sandbox(struct cri_runtime *rt, const Runtime__V1__RunPodSandboxRequest *r,
+		       const struct cri_pod_restore *restore, ProtobufCMessage **resp,
+		       kumo_error_t *err)
+{
 	const Runtime__V1__PodSandboxConfig *cfg = r->config;
 	if (!cfg || !cfg->metadata || !*cfg->metadata->name || !*cfg->metadata->uid ||
 	    !*cfg->metadata->namespace_)
@@ -136,6 +142,7 @@ cri_run_pod_sandbox(struct cri_runtime *rt, const ProtobufCMessage *req,
 			.id = id, .name = md->name, .hostname = cfg->hostname,
 			.dns_servers = dns, .dns_searches = search,
 			.memory_limit_bytes = res ? res->memory_limit_in_bytes : 0,
+			.restore = restore,
 		};
 		int vr = 0;
 		if (ip && *ip) {

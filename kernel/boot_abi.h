@@ -47,8 +47,8 @@
  *     default qemu64 model lacks them; use -cpu max under TCG and a named model
  *     (Nehalem or newer for v2, Haswell for v3) under KVM. The kernel checks before
  *     the app runs and refuses with a panic record naming the missing feature.
- *   Optional: the LAPIC (always there), the PIT (TSC calibration when no kvmclock and
- *   no CPUID frequency leaf), the CMOS RTC (realtime without kvmclock), and pvpanic
+ *   Optional: the LAPIC (always there), the PIT (TSC calibration when no kvmclock, no
+ *   kumo.tsc_khz word and no CPUID frequency leaf), the CMOS RTC (realtime without kvmclock), and pvpanic
  *   (`-device pvpanic`, ISA port KUMO_BOOT_PORT_PVPANIC; libvirt `<panic model='isa'/>`):
  *   on a panic the kernel writes the exit record first, then 1 (PANICKED) to that port,
  *   then powers off. A host that pauses on a guest panic (`-action panic=pause`,
@@ -64,6 +64,11 @@
  *   kumo.test=pvpanic test hook: after the boot record, report a panic through pvpanic
  *                     only (no exit record) and halt for ever, as a kernel that cannot
  *                     report would; the host must end the VM by itself.
+ *   kumo.tsc_khz=N    TCG only (KUMO_BOOT_CMDLINE_TSC_KHZ): the TSC's rate in kHz as the
+ *                     host measured it (QEMU's TCG guest reads the host's TSC); the
+ *                     kernel takes it instead of calibrating against the PIT (~2 ms of
+ *                     boot). Ignored under a hypervisor (kvmclock) and outside
+ *                     100 MHz-20 GHz.
  *
  * The boot record (OUT)
  *   The kernel's first line on COM3, written before anything else runs:
@@ -226,6 +231,7 @@
 /* The kernel command line words, the boot and the probe records. */
 #define KUMO_BOOT_CMDLINE_PROBE "kumo.probe"
 #define KUMO_BOOT_CMDLINE_TEST_PVPANIC "kumo.test=pvpanic"
+#define KUMO_BOOT_CMDLINE_TSC_KHZ "kumo.tsc_khz=" /* followed by decimal kHz */
 #define KUMO_BOOT_RECORD "KUMO-BOOT v=1"
 #define KUMO_PROBE_RECORD_PREFIX "KUMO-PROBE v=1 "
 #define KUMO_PROBE_RECORD_OK KUMO_PROBE_RECORD_PREFIX "ok"

@@ -26,6 +26,7 @@ KERNEL_SRCS := kernel/arch/x86_64/boot.S kernel/arch/x86_64/isr.S kernel/arch/x8
 	kernel/os/klibc.c kernel/os/kprintf.c kernel/os/ramfs.c kernel/os/plat_kernel.c \
 	kernel/os/app_wasm.c kernel/os/plat_net.c kernel/os/netstack.c kernel/os/virtio.c kernel/os/virtio_net.c \
 	kernel/os/virtio_9p.c kernel/os/p9_wire.c kernel/os/p9_client.c kernel/os/p9fs.c \
+	kernel/os/pod_snap.c \
 	kernel/os/pci.c kernel/os/kload.c kernel/os/sched.c kernel/os/kimage.c kernel/os/podrec.c \
 	kernel/os/virtio_console.c kernel/os/container.c kernel/os/pod.c kernel/os/pod_stdin.c \
 	kernel/os/app_run.c \

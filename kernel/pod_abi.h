@@ -283,6 +283,54 @@ enum kumo_pod_rec_type {
 	KUMO_POD_REC_EXIT = 7,
 };
 
+/* Snapshots: the commands that bracket a save of the pod VM's whole state (QEMU's
+ * migration stream: a checkpoint, a live migration) and the one that makes a pod of a VM
+ * restored from a pod kernel's snapshot taken at READY. Numbered after the commands above;
+ * a kernel without them answers "unknown command N".
+ *   QUIESCE  -> ACK {"shares", "files", "fids", "quiesce_us"} once no virtio-9p request
+ *            is in flight and every fid is clunked, the shares' attach fids last: QEMU
+ *            7.2 refuses to migrate while the guest holds a share attached (it drops its
+ *            blocker when the attach fid is clunked). The kernel keeps each open file's
+ *            path from its share's root and its open flags (its offset is the fd's). Until
+ *            RESUME a container touching a share waits (no error); a command that needs a
+ *            share (CREATE of an object read from one, a preopen) fails saying so. Another
+ *            QUIESCE: ACK, nothing to do.
+ *   RESUME   {"realtime_ns": N, "rename": [[FROM, TO], ...], "net": {...}}? -> ACK {"shares", "files",
+ *            "lost", "dead_shares", "renamed", "resume_us"}: a new 9P session on every
+ *            share (after a restore its server
+ *            is a new QEMU), every open file walked to its path again and reopened with
+ *            its flags (never truncating again). A file gone meanwhile is logged on COM3
+ *            and its fd fails with ESTALE from then on ("lost"); a share that cannot be
+ *            attached again fails with EIO ("dead_shares"). realtime_ns: the host's wall
+ *            clock, which the guest's had stood still at while it was saved. Send it on
+ *            the VM that was saved too (when it goes on) and after every restore, before
+ *            anything else. Without a QUIESCE: ACK, only the clock is set. "rename"
+ *            (quiesced only): paths in the shares that start with FROM (one name or its
+ *            start, no `/`) start with TO before the files are reopened, in the open
+ *            files and in every container's preopens: a restoring host that staged a
+ *            container's directories under new names ("renamed": the open files moved).
+ *            "net" (REINIT's, below): the NIC of the pod the VM was restored into (its
+ *            MAC, its address when the saved one was not free: connections on the old
+ *            address end).
+ *   REINIT   {"seed": "<64 hex>", "name": S, "realtime_ns": N, "net": {...}} -> ACK
+ *            {"boot_id": "<16 hex>", "reinit_us"}: a VM restored from a snapshot of a pod
+ *            kernel taken at READY (no container, no share attached, its NIC at 0.0.0.0/0)
+ *            becomes a new pod: random state mixed with the seed (required) and, drawn
+ *            from it, a new boot id and lwIP's ephemeral ports; the pod's name; the wall
+ *            clock; with "net" (boot_abi.h's "net" object: "mac", "address", "gateway",
+ *            "mtu", "dns", "search", "hostname"; a VM without a NIC refuses it) its NIC's
+ *            MAC, address, resolvers and hostname, announced by a gratuitous ARP. Nothing
+ *            is applied when something is refused: a second REINIT, one after a CREATE
+ *            (nothing of an earlier pod may be there), a bad seed or field. The host sends
+ *            it first, instead of waiting for READY (the snapshot's READY is not there).
+ * QUIESCE and RESUME also serve a snapshot of a pod with no share (they do nothing but
+ * the clock); the host sends them whenever it saves a pod VM. */
+enum kumo_pod_snap_msg_type {
+	KUMO_POD_MSG_QUIESCE = 11,
+	KUMO_POD_MSG_RESUME = 12,
+	KUMO_POD_MSG_REINIT = 13,
+};
+
 /* EXIT "kind" values (the VM-level kinds of boot_abi.h plus the per-container ones). */
 #define KUMO_POD_KIND_EXIT "exit"
 #define KUMO_POD_KIND_TRAP "trap"

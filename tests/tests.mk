@@ -90,9 +90,35 @@ TEST_LIBS_test_cri_podnet := $(CRI_TEST_LIBS)
 TEST_LDLIBS_test_cri_podnet := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_exec := $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_exec := $(CRI_LDLIBS)
+TEST_LIBS_test_cri_podvm_snap := $(CRI_TEST_LIBS)
+TEST_LDLIBS_test_cri_podvm_snap := $(CRI_LDLIBS) $(CRI_BACKEND_LDLIBS)
 TEST_LIBS_test_cri_stream := $(BUILD)/host/tests/e2e/stream_clientlib.o $(LIB_CRI) $(LIB_COMMON)
 TEST_LDLIBS_test_cri_stream := $(CRI_LDLIBS)
 $(BUILD)/host/tests/unit/test_cri%.o: | $(CRI_PB_H)
+
+# common/lazylib: a fixture library linked lazily, and one dlopen cannot find (gone/ is
+# on no search path).
+LAZYFIX_DIR := $(BUILD)/tests/lazylib
+$(LAZYFIX_DIR)/liblazyfix.so: tests/support/lazylib_fixture.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -Wl,-soname,liblazyfix.so -o $@ $<
+$(LAZYFIX_DIR)/gone/liblazygone.so: tests/support/lazylib_fixture.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -DLAZYLIB_GONE -Wl,-soname,liblazygone.so -o $@ $<
+$(LAZYFIX_DIR)/stamp: $(BUILD)/host/tests/unit/test_lazylib.o $(LAZYFIX_DIR)/liblazyfix.so \
+		$(LAZYFIX_DIR)/gone/liblazygone.so common/lazylib-gen.sh
+	bash common/lazylib-gen.sh $(LAZYFIX_DIR) $(CC) lazyfix=$(LAZYFIX_DIR)/liblazyfix.so \
+		lazygone=$(LAZYFIX_DIR)/gone/liblazygone.so -- $<
+	touch $@
+$(LAZYFIX_DIR)/%-stubs.o: $(LAZYFIX_DIR)/stamp
+	$(CC) $(filter-out -MMD -MP,$(HOST_CFLAGS)) -c $(LAZYFIX_DIR)/$*.S -o $@
+$(LAZYFIX_DIR)/%.o: $(LAZYFIX_DIR)/stamp
+	$(CC) $(filter-out -MMD -MP,$(HOST_CFLAGS)) -c $(LAZYFIX_DIR)/$*.c -o $@
+TEST_LIBS_test_lazylib := $(foreach i,lazyfix lazygone,$(LAZYFIX_DIR)/$(i).o $(LAZYFIX_DIR)/$(i)-stubs.o) \
+	$(LIB_COMMON)
+# DT_RPATH, not RUNPATH: under ASan the dlopen call comes from its interceptor, whose
+# own RUNPATH would be searched; the executable's RPATH is searched for every caller.
+TEST_LDLIBS_test_lazylib := -ldl -Wl,--disable-new-dtags -Wl,-rpath,$(abspath $(LAZYFIX_DIR))
 
 UNIT_SCRIPTS := tests/unit/check-freestanding.sh tests/unit/check-deps.sh
 

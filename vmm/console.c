@@ -1,11 +1,14 @@
 /* vmm/console.c - the console pump: follows a VM's raw serial files (inotify) into its
- * sinks (a raw fd and the CRI log), saving how far it got so a re-attach resumes. */
+ * sinks (a raw fd and the CRI log), saving how far it got so a re-attach resumes; or,
+ * for a VM whose console is a stream (vmm_spec.console_stream), reads COM1 and COM2 from
+ * sockets QEMU writes to, with nothing kept on disk. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 
 #include "vmm_backend.h"
 
@@ -14,12 +17,17 @@
 
 struct vmm_console {
 	struct vmm_vm *vm;          /* owner (for the OUTPUT event) */
-	int raw[2];                 /* read fds of stdout.raw, stderr.raw */
-	uint64_t off[2];            /* bytes of each raw file already delivered */
+	bool stream;                /* COM1/COM2 come on sockets, not raw files */
+	int raw[2];                 /* read fds of stdout.raw, stderr.raw; stream: our
+				     * (non-blocking) ends of the two sockets */
+	int peer[2];                /* stream: QEMU's ends, -1 once handed over */
+	bool eof[2];                /* stream: QEMU closed that one */
+	uint64_t off[2];            /* bytes of each raw stream already delivered */
 	int sink[2];                /* caller's raw fds, -1: none (not owned) */
 	struct vmm_crilog *log;     /* CRI log, NULL: none */
-	int offsets_fd;             /* run_dir/console.offsets: off[] as two u64 */
-	int inotify_fd;             /* IN_MODIFY on both raw files */
+	int offsets_fd;             /* run_dir/console.offsets: off[] as two u64, -1: none
+				     * (stream) */
+	int inotify_fd;             /* IN_MODIFY on both raw files, -1: none (stream) */
 	int stop_fd;                /* eventfd: finish() asks the thread to end */
 	pthread_t thread;           /* the pump thread */
 	bool thread_started;
@@ -66,10 +74,13 @@ static bool pump_locked(struct vmm_console *c)
 	char *tbuf = c->buf;
 	bool got = false;
 	for (int s = 0; s < 2; s++) {
-		for (;;) {
-			ssize_t n = pread(c->raw[s], tbuf, sizeof(c->buf), (off_t)c->off[s]);
+		while (c->raw[s] >= 0 && !c->eof[s]) {
+			ssize_t n = c->stream ? read(c->raw[s], tbuf, sizeof(c->buf))
+					      : pread(c->raw[s], tbuf, sizeof(c->buf), (off_t)c->off[s]);
 			if (n < 0 && errno == EINTR)
 				continue;
+			if (c->stream && (n == 0 || (n < 0 && errno != EAGAIN)))
+				c->eof[s] = true; /* QEMU is gone: nothing more comes */
 			if (n <= 0)
 				break;
 			got = true;
@@ -108,12 +119,16 @@ static void *pump_thread(void *arg)
 	struct vmm_console *c = arg;
 	char evbuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = c->inotify_fd, .events = POLLIN},
-					{.fd = c->stop_fd, .events = POLLIN}};
-		int r = poll(pfd, 2, c->partial_pending ? PARTIAL_FLUSH_MS : -1);
+		/* Files: one inotify fd for both; stream: the sockets still open. A negative
+		 * fd is skipped by poll. */
+		struct pollfd pfd[3] = {
+			{.fd = c->stream ? (c->eof[0] ? -1 : c->raw[0]) : c->inotify_fd, .events = POLLIN},
+			{.fd = c->stream && !c->eof[1] ? c->raw[1] : -1, .events = POLLIN},
+			{.fd = c->stop_fd, .events = POLLIN}};
+		int r = poll(pfd, 3, c->partial_pending ? PARTIAL_FLUSH_MS : -1);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 || (pfd[1].revents & POLLIN))
+		if (r < 0 || (pfd[2].revents & POLLIN))
 			break;
 		if (r == 0) {
 			/* Quiet for a while with an unfinished line: log what there is. */
@@ -126,49 +141,76 @@ static void *pump_thread(void *arg)
 			pthread_mutex_unlock(&c->lock);
 			continue;
 		}
-		while (read(c->inotify_fd, evbuf, sizeof(evbuf)) > 0)
+		while (!c->stream && read(c->inotify_fd, evbuf, sizeof(evbuf)) > 0)
 			;
 		pump(c);
 	}
 	return NULL;
 }
 
-int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
-		      kumo_error_t *err)
+/* The stream console's two socket pairs: ours non-blocking, QEMU's as they are. Nothing
+ * is ever written on ours (a shutdown would read as a hang-up to QEMU, which then drops
+ * the port's output). */
+static int open_streams(struct vmm_console *c, kumo_error_t *err)
 {
-	autofree char *op = xasprintf("%s/%s", vm->spec.run_dir, VMM_CONSOLE_OFFSETS);
-	struct vmm_console *c = xzalloc(sizeof(*c));
-	c->vm = vm;
-	c->raw[0] = c->raw[1] = c->offsets_fd = c->inotify_fd = c->stop_fd = -1;
-	c->sink[0] = vm->spec.stdout_fd;
-	c->sink[1] = vm->spec.stderr_fd;
-	pthread_mutex_init(&c->lock, NULL);
+	for (int s = 0; s < 2; s++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return kumo_error_errno(err, errno, "console of vm `%s`: socketpair",
+						c->vm->spec.name);
+		c->raw[s] = sv[0];
+		c->peer[s] = sv[1];
+		int fl = fcntl(sv[0], F_GETFL);
+		if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0)
+			return kumo_error_errno(err, errno, "console of vm `%s`: socket",
+						c->vm->spec.name);
+	}
+	return 0;
+}
+
+/* The raw files' pump: an inotify watch on each, the saved offsets. */
+static int open_files(struct vmm_console *c, bool resume, kumo_error_t *err)
+{
+	struct vmm_vm *vm = c->vm;
 	const char *names[2] = {VMM_RAW_STDOUT, VMM_RAW_STDERR};
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	c->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (c->inotify_fd < 0 || c->stop_fd < 0) {
-		kumo_error_errno(err, errno, "console of vm `%s`: inotify", vm->spec.name);
-		goto fail;
-	}
+	if (c->inotify_fd < 0)
+		return kumo_error_errno(err, errno, "console of vm `%s`: inotify", vm->spec.name);
 	for (int s = 0; s < 2; s++) {
 		autofree char *p = xasprintf("%s/%s", vm->spec.run_dir, names[s]);
 		c->raw[s] = open(p, O_RDONLY | O_CLOEXEC);
-		if (c->raw[s] < 0) {
-			kumo_error_errno(err, errno, "open `%s`", p);
-			goto fail;
-		}
-		if (inotify_add_watch(c->inotify_fd, p, IN_MODIFY) < 0) {
-			kumo_error_errno(err, errno, "watch `%s`", p);
-			goto fail;
-		}
+		if (c->raw[s] < 0)
+			return kumo_error_errno(err, errno, "open `%s`", p);
+		if (inotify_add_watch(c->inotify_fd, p, IN_MODIFY) < 0)
+			return kumo_error_errno(err, errno, "watch `%s`", p);
 	}
+	autofree char *op = xasprintf("%s/%s", vm->spec.run_dir, VMM_CONSOLE_OFFSETS);
 	c->offsets_fd = open(op, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (c->offsets_fd < 0) {
-		kumo_error_errno(err, errno, "open `%s`", op);
-		goto fail;
-	}
+	if (c->offsets_fd < 0)
+		return kumo_error_errno(err, errno, "open `%s`", op);
 	if (resume && pread(c->offsets_fd, c->off, sizeof(c->off), 0) != sizeof(c->off))
 		c->off[0] = c->off[1] = 0;
+	return 0;
+}
+
+int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
+		      kumo_error_t *err)
+{
+	struct vmm_console *c = xzalloc(sizeof(*c));
+	c->vm = vm;
+	c->stream = vm->spec.console_stream;
+	c->raw[0] = c->raw[1] = c->peer[0] = c->peer[1] = -1;
+	c->offsets_fd = c->inotify_fd = c->stop_fd = -1;
+	c->sink[0] = vm->spec.stdout_fd;
+	c->sink[1] = vm->spec.stderr_fd;
+	pthread_mutex_init(&c->lock, NULL);
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0) {
+		kumo_error_errno(err, errno, "console of vm `%s`: eventfd", vm->spec.name);
+		goto fail;
+	}
+	if ((c->stream ? open_streams(c, err) : open_files(c, resume, err)) < 0)
+		goto fail;
 	if (vm->spec.log_path && vmm_crilog_open(vm->spec.log_path, NULL, &c->log, err) < 0)
 		goto fail;
 	if (pthread_create(&c->thread, NULL, pump_thread, c) != 0) {
@@ -182,6 +224,21 @@ int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
 fail:
 	vmm_console_finish(c);
 	return -1;
+}
+
+void vmm_console_peers(const struct vmm_console *c, int out[2])
+{
+	out[0] = c ? c->peer[0] : -1;
+	out[1] = c ? c->peer[1] : -1;
+}
+
+void vmm_console_close_peers(struct vmm_console *c)
+{
+	for (int s = 0; c && s < 2; s++)
+		if (c->peer[s] >= 0) {
+			close(c->peer[s]);
+			c->peer[s] = -1;
+		}
 }
 
 static uint64_t finish(struct vmm_console *c, bool detach)
@@ -206,6 +263,7 @@ static uint64_t finish(struct vmm_console *c, bool detach)
 				  strerror(errno));
 	}
 	vmm_crilog_close(c->log);
+	vmm_console_close_peers(c);
 	for (int s = 0; s < 2; s++)
 		if (c->raw[s] >= 0)
 			close(c->raw[s]);

@@ -267,10 +267,11 @@ int vmm_jail_hand_run_dir(const struct vmm_jail *j, const char *run_dir, kumo_er
 		return 0;
 	if (chown(run_dir, (uid_t)-1, j->gid) < 0 || chmod(run_dir, 0750) < 0)
 		return kumo_error_errno(err, errno, "give `%s` to qemu's group `%s`", run_dir, j->user);
-	static const char *const raw[3] = {VMM_RAW_STDOUT, VMM_RAW_STDERR, VMM_RAW_EXIT};
+	static const char *const raw[3] = {VMM_RAW_EXIT, VMM_RAW_STDOUT, VMM_RAW_STDERR};
 	for (int i = 0; i < 3; i++) {
 		autofree char *p = xasprintf("%s/%s", run_dir, raw[i]);
-		if (chown(p, j->uid, j->gid) < 0)
+		/* A stream console (vmm_spec.console_stream) has COM3's file only. */
+		if (chown(p, j->uid, j->gid) < 0 && !(i > 0 && errno == ENOENT))
 			return kumo_error_errno(err, errno, "give `%s` to qemu's user `%s`", p, j->user);
 	}
 	return 0;

@@ -38,13 +38,15 @@ extern char **environ;
 #define KERNEL_FD 7  /* in QEMU: the kernel image */
 #define INITRD_FD 8  /* in QEMU: the initrd */
 #define CTL_FD 9     /* in QEMU: the listening control socket of a pod VM */
-#define INCOMING_FD 10 /* in QEMU: the migration stream a restore reads (-incoming fd:10);
-			* moved there last, from a source above it (launch) */
+#define INCOMING_FD 10 /* in QEMU: the migration stream a restore reads (-incoming fd:10) */
+#define COM1_FD 11   /* in QEMU: a stream console's COM1 socket (vmm_spec.console_stream) */
+#define COM2_FD 12   /* in QEMU: its COM2 socket */
+#define FD_HIGH 16   /* every fd handed to QEMU waits at FD_HIGH or above until the child
+		      * moves it to its target (all below FD_HIGH): no move clobbers a source */
 #define INCOMING_IDLE_MS 60000 /* a live migration's destination waits this long for it */
 #define STR(x) #x
 #define XSTR(x) STR(x)
 #define QMP_SOCKET "qmp.sock"
-#define PID_FILE "qemu.pid"
 
 struct argv_buf {
 	char **v;
@@ -118,9 +120,13 @@ char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *s, enum vmm
 	static const unsigned base[3] = {KUMO_BOOT_PORT_STDOUT, KUMO_BOOT_PORT_STDERR,
 					 KUMO_BOOT_PORT_KERNEL};
 	static const unsigned irq[3] = {4, 3, 4};
+	static const int stream_fd[2] = {COM1_FD, COM2_FD};
 	for (int i = 0; i < 3; i++) {
 		push(&a, xstrdup("-chardev"));
-		push(&a, xasprintf("file,id=com%d,path=%s/%s,append=on", i, s->run_dir, raw[i]));
+		if (i < 2 && s->console_stream) /* vmm/console.c reads the other end */
+			push(&a, xasprintf("socket,id=com%d,fd=%d", i, stream_fd[i]));
+		else
+			push(&a, xasprintf("file,id=com%d,path=%s/%s,append=on", i, s->run_dir, raw[i]));
 		push(&a, xstrdup("-device"));
 		push(&a, xasprintf("isa-serial,chardev=com%d,iobase=0x%x,irq=%u", i, base[i], irq[i]));
 	}
@@ -282,25 +288,27 @@ static ssize_t qmp_readline(struct qemu_vm *q, char *line, size_t cap, int timeo
 
 /* Sends a command during start-up, before the monitor thread reads QMP (or from the
  * monitor thread itself, before its loop): waits for its return itself; events on the
- * way are skipped. */
+ * way are skipped. json may carry more commands after the first: their answers are
+ * left to the monitor thread. */
 static int qmp_command_sync(struct vmm_vm *vm, const char *json, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
 	size_t len = strlen(json);
+	int first = (int)strcspn(json, "\n");
 	if (send(q->qmp, json, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", (int)len - 1, json,
+		return kumo_error_errno(err, errno, "qmp `%.*s` to vm `%s`", first, json,
 					vm->spec.name);
 	char line[1024];
 	for (;;) {
 		if (qmp_readline(q, line, sizeof(line), 10000) < 0)
 			return kumo_error(err, KUMO_E_UNAVAILABLE,
-					  "qmp `%.*s`: vm `%s` is not answering", (int)len - 1, json,
+					  "qmp `%.*s`: vm `%s` is not answering", first, json,
 					  vm->spec.name);
 		if (strncmp(line, "{\"return\"", 9) == 0)
 			return 0;
 		if (strncmp(line, "{\"error\"", 8) == 0)
-			return kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s",
-					  (int)len - 1, json, vm->spec.name, line);
+			return kumo_error(err, KUMO_E_INTERNAL, "qmp `%.*s` on vm `%s`: %s", first,
+					  json, vm->spec.name, line);
 	}
 }
 
@@ -454,7 +462,12 @@ static void on_qmp_line(struct vmm_vm *vm, const char *line)
 		return;
 	json_t *id = json_object_get(j, "id");
 	const char *event = json_string_value(json_object_get(j, "event"));
-	if (json_is_string(id) && strcmp(json_string_value(id), "kumo-stop") == 0) {
+	if (json_is_string(id) && strcmp(json_string_value(id), "kumo-run") == 0) {
+		json_t *e = json_object_get(j, "error");
+		const char *desc = json_string_value(json_object_get(e, "desc"));
+		if (e)
+			vmm_vm_fail(vm, "QEMU did not resume the VM: %s", desc ? desc : line);
+	} else if (json_is_string(id) && strcmp(json_string_value(id), "kumo-stop") == 0) {
 		const char *st = json_string_value(
 			json_object_get(json_object_get(j, "return"), "status"));
 		if (st)
@@ -495,15 +508,21 @@ static char *qemu_log_tail(const char *run_dir);
 
 /* QEMU's start-up, on the monitor thread: the greeting comes first; the answer to
  * qmp_capabilities only once the machine is built (kernel loaded). EOF on the way means
- * QEMU gave up. Sets q->ready and wakes whoever waits for it. */
+ * QEMU gave up. A VM to run at once (vmm_run) gets `cont` in the same write, so QEMU
+ * resumes it right after the capabilities with no round trip through us; that answer
+ * (id "kumo-run") and whatever the guest causes before it reach the monitor loop (a
+ * `cont` that fails ends the VM, saying why). Sets q->ready and wakes whoever waits for
+ * it. */
 static void handshake(struct vmm_vm *vm)
 {
 	struct qemu_vm *q = vm->priv;
 	char line[1024];
 	kumo_error_t qerr = NULL;
+	const char *cmds = vm->run_at_once ? "{\"execute\":\"qmp_capabilities\"}\n"
+					     "{\"execute\":\"cont\",\"id\":\"kumo-run\"}\n"
+					   : "{\"execute\":\"qmp_capabilities\"}\n";
 	bool up = qmp_readline(q, line, sizeof(line), 30000) >= 0 &&
-		  strncmp(line, "{\"QMP\"", 6) == 0 &&
-		  qmp_command_sync(vm, "{\"execute\":\"qmp_capabilities\"}\n", &qerr) == 0;
+		  strncmp(line, "{\"QMP\"", 6) == 0 && qmp_command_sync(vm, cmds, &qerr) == 0;
 	kumo_error_free(&qerr);
 	pthread_mutex_lock(&q->lock);
 	q->ready = up ? 1 : -1;
@@ -671,7 +690,7 @@ struct launch {
 	char **argv;
 	int log_fd;            /* QEMU's stdout and stderr */
 	int cwd_fd;            /* its working directory (the run directory), -1: ours */
-	int fds[9][2];         /* {source (>= 10, close-on-exec), target in QEMU} */
+	int fds[12][2];        /* {source (>= FD_HIGH, close-on-exec), target in QEMU} */
 	size_t nfds;
 	bool drop;             /* become jail's user */
 	uid_t uid;
@@ -808,17 +827,17 @@ static int listen_at(int dirfd, const char *dir, const char *name, kumo_error_t 
 	unlinkat(dirfd, name, 0);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
 		return kumo_error_errno(err, errno, "listen on `%s/%s`", dir, name);
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH);
 	if (high < 0)
 		return kumo_error_errno(err, errno, "listen on `%s/%s`", dir, name);
 	return high;
 }
 
-/* An fd of path at 10 or above (never clobbered by the child's dup2 targets). */
+/* An fd of path at FD_HIGH or above (never clobbered by the child's dup2 targets). */
 static int open_high(const char *path, int flags, kumo_error_t *err)
 {
 	autoclose int fd = open(path, flags | O_CLOEXEC);
-	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH);
 	if (high < 0)
 		return kumo_error_errno(err, errno, "open `%s`", path);
 	return high;
@@ -844,20 +863,23 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	q->child = true;
 	const struct vmm_jail *j = &vm->vmm->jail;
 	const char *run_dir = vm->spec.run_dir;
-	/* Every fd handed to QEMU, at 10 or above until the child moves it to its place. */
-	int fds[9] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
-	enum { F_QMP, F_LOG, F_DIR, F_TAP, F_QMP2, F_KERNEL, F_INITRD, F_CTL, F_INCOMING };
+	/* Every fd handed to QEMU, at FD_HIGH or above until the child moves it to its place. */
+	enum { F_QMP, F_LOG, F_DIR, F_TAP, F_QMP2, F_KERNEL, F_INITRD, F_CTL, F_INCOMING, F_COM1,
+	       F_COM2, F_COUNT };
+	int fds[F_COUNT];
+	for (int i = 0; i < F_COUNT; i++)
+		fds[i] = -1;
 	struct launch l = {0};
 	char **argv = NULL;
 	autofree char *path = NULL, *logp = xasprintf("%s/qemu.log", run_dir);
-	autofree char *extra_copy = NULL, *pidfile = NULL, *pidtext = NULL;
+	autofree char *extra_copy = NULL, *pidfile = NULL, *pidtext = NULL, *tsc_cmdline = NULL;
 	pid_t pid = 0;
 	int rc = -1;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return kumo_error_errno(err, errno, "qmp socketpair");
 	q->qmp = sv[0];
-	fds[F_QMP] = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+	fds[F_QMP] = fcntl(sv[1], F_DUPFD_CLOEXEC, FD_HIGH);
 	close(sv[1]);
 	if (fds[F_QMP] < 0) {
 		kumo_error_errno(err, errno, "qmp socketpair");
@@ -868,13 +890,20 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		goto out;
 	if (vmm_jail_hand_run_dir(j, run_dir, err) < 0)
 		goto out;
-	/* A restore's stream (vm->incoming): from above INCOMING_FD, moved last (every other
-	 * fd is in its place by then, so its target clobbers no source). */
+	/* A restore's stream (vm->incoming). */
 	if (vm->incoming && !vm->incoming_uri &&
-	    (fds[F_INCOMING] = fcntl(vm->incoming_fd, F_DUPFD_CLOEXEC, INCOMING_FD + 1)) < 0) {
+	    (fds[F_INCOMING] = fcntl(vm->incoming_fd, F_DUPFD_CLOEXEC, FD_HIGH)) < 0) {
 		kumo_error_errno(err, errno, "the migration stream's fd %d", vm->incoming_fd);
 		goto out;
 	}
+	/* A stream console's COM1 and COM2 sockets (vmm/console.c reads our ends). */
+	int peers[2];
+	vmm_console_peers(vm->console, peers);
+	for (int i = 0; i < 2; i++)
+		if (peers[i] >= 0 && (fds[F_COM1 + i] = fcntl(peers[i], F_DUPFD_CLOEXEC, FD_HIGH)) < 0) {
+			kumo_error_errno(err, errno, "vm `%s`: console socket", vm->spec.name);
+			goto out;
+		}
 	/* QEMU opens no path of its own but through these fds: /proc/self/fd/N/... of the
 	 * run directory (no search permission needed above it), the kernel and initrd. */
 	struct vmm_spec js = vm->spec;
@@ -897,12 +926,12 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		jnet = *vm->spec.net;
 		int tap = -1;
 		if (vm->spec.net->has_fd) {
-			tap = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, 10);
+			tap = fcntl(vm->spec.net->fd, F_DUPFD_CLOEXEC, FD_HIGH);
 			if (tap < 0)
 				kumo_error_errno(err, errno, "tap `%s` fd %d", vm->spec.net->tap,
 						 vm->spec.net->fd);
 		} else if (vmm_tap_open(vm->spec.net->tap, &tap, err) == 0) {
-			int high = fcntl(tap, F_DUPFD_CLOEXEC, 10);
+			int high = fcntl(tap, F_DUPFD_CLOEXEC, FD_HIGH);
 			close(tap);
 			tap = high;
 			jnet.has_fd = true;
@@ -928,6 +957,13 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		if ((fds[F_CTL] = listen_at(cdir, dir, slash + 1, err)) < 0)
 			goto out;
 	}
+	/* TCG: the guest takes the host's TSC rate instead of calibrating (vmm/tsc.c). */
+	uint32_t khz = vm->vmm->accel == VMM_ACCEL_TCG && vm->vmm->tsc_cache_dir
+			       ? vmm_tsc_khz(&vm->vmm->tsc_mark, vm->vmm->tsc_cache_dir) : 0;
+	if (khz)
+		js.cmdline = tsc_cmdline = xasprintf("%s%s" KUMO_BOOT_CMDLINE_TSC_KHZ "%u",
+						     js.cmdline ? js.cmdline : "",
+						     js.cmdline && *js.cmdline ? " " : "", khz);
 	argv = vmm_qemu_argv(vm->vmm->qemu_binary, &js, vm->vmm->accel);
 	size_t argc = 0;
 	while (argv[argc])
@@ -972,11 +1008,12 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	l.argv = argv;
 	l.log_fd = fds[F_LOG];
 	l.cwd_fd = fds[F_DIR];
-	static const int target[9] = {[F_QMP] = QMP_FD, [F_LOG] = -1, [F_DIR] = RUN_DIR_FD,
+	static const int target[F_COUNT] = {[F_QMP] = QMP_FD, [F_LOG] = -1, [F_DIR] = RUN_DIR_FD,
 				      [F_TAP] = TAP_FD, [F_QMP2] = QMP2_FD, [F_KERNEL] = KERNEL_FD,
 				      [F_INITRD] = INITRD_FD, [F_CTL] = CTL_FD,
-				      [F_INCOMING] = INCOMING_FD};
-	for (int i = 0; i < 9; i++)
+				      [F_INCOMING] = INCOMING_FD, [F_COM1] = COM1_FD,
+				      [F_COM2] = COM2_FD};
+	for (int i = 0; i < F_COUNT; i++)
 		if (fds[i] >= 0 && target[i] >= 0) {
 			l.fds[l.nfds][0] = fds[i];
 			l.fds[l.nfds][1] = target[i];
@@ -995,7 +1032,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 		vmm_jail_cgroup_remove(j, vm->spec.name);
 		goto out;
 	}
-	pidfile = xasprintf("%s/" PID_FILE, run_dir);
+	pidfile = xasprintf("%s/" VMM_QEMU_PID_FILE, run_dir);
 	pidtext = xasprintf("%d\n", (int)pid);
 	kumo_error_t perr = NULL;
 	if (kumo_write_file_replace(pidfile, pidtext, strlen(pidtext), 0644, &perr) < 0) {
@@ -1005,7 +1042,7 @@ static int qemu_create(struct vmm_vm *vm, kumo_error_t *err)
 	}
 	rc = 0;
 out:
-	close_fds(fds, 9);
+	close_fds(fds, F_COUNT);
 	vmm_argv_free(argv);
 	if (rc < 0)
 		return -1;
@@ -1105,7 +1142,7 @@ static int qemu_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *er
 static int qemu_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err)
 {
 	struct qemu_vm *q = qemu_vm_new(vm);
-	autofree char *pidpath = xasprintf("%s/" PID_FILE, vm->spec.run_dir);
+	autofree char *pidpath = xasprintf("%s/" VMM_QEMU_PID_FILE, vm->spec.run_dir);
 	autofree uint8_t *pidtext = NULL;
 	size_t len = 0;
 	kumo_error_t rerr = NULL;

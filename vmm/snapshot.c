@@ -192,7 +192,10 @@ int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
 		return kumo_error_wrap(err, "checkpoint vm `%s`", name);
 	}
 	uint64_t t_saved = kumo_now_ns();
-	/* The guest is paused: COM3 holds everything it wrote before the pause. */
+	/* The guest is paused: COM3 holds everything it wrote before the pause, COM1 too. */
+	autofree char *com1 = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_STDOUT);
+	struct stat c1;
+	st->com1_bytes = stat(com1, &c1) == 0 ? (uint64_t)c1.st_size : 0;
 	int rc = describe(vm, dir, err);
 	bool resume = leave_running || rc < 0;
 	kumo_error_t rerr = NULL;
@@ -379,7 +382,8 @@ int vmm_restore(struct vmm *vmm, const char *dir, const struct vmm_restore_spec 
 		.shares = shares, .nshares = nsh, .control_socket = rs->control_socket,
 	};
 	struct vmm_incoming in = {.fd = fd, .uri = rs->incoming, .kernel_log = klog,
-				  .kernel_log_len = klog_len};
+				  .kernel_log_len = klog_len, .com1 = rs->com1_seed,
+				  .com1_len = rs->com1_seed_len};
 	uint64_t t0 = kumo_now_ns();
 	if (vmm_create_incoming(vmm, &spec, &in, &vm, err) < 0) {
 		kumo_error_wrap(err, "restore `%s`", dir);

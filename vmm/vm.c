@@ -168,6 +168,14 @@ int vmm_open(const struct vmm_config *cfg, struct vmm **out, kumo_error_t *err)
 		snprintf(vmm->accel_reason, sizeof(vmm->accel_reason), "%s", v.reason);
 	}
 	}
+	if (vmm->accel == VMM_ACCEL_TCG) {
+		/* The TSC rate's window opens now (vmm/tsc.c); a later create or the close
+		 * measures it when no earlier process of this boot did. */
+		const char *env = getenv("KUMO_ACCEL_CACHE_DIR");
+		vmm->tsc_cache_dir = xstrdup(cfg->accel_cache_dir ? cfg->accel_cache_dir
+					     : env && *env ? env : VMM_ACCEL_CACHE_DIR);
+		vmm_tsc_mark(&vmm->tsc_mark);
+	}
 	if (vmm_jail_init(&vmm->cfg, &vmm->jail, err) < 0) {
 		vmm->ops = NULL;
 		vmm_close(vmm);
@@ -216,6 +224,9 @@ void vmm_close(struct vmm *vmm)
 	}
 	if (vmm->ops)
 		vmm->ops->close(vmm);
+	if (vmm->tsc_cache_dir)
+		vmm_tsc_khz(&vmm->tsc_mark, vmm->tsc_cache_dir); /* measured and cached if due */
+	free(vmm->tsc_cache_dir);
 	free(vmm->vms);
 	free(vmm->state_dir);
 	free(vmm->libvirt_netns);
@@ -357,6 +368,10 @@ static int check_spec(const struct vmm *vmm, const struct vmm_spec *s, kumo_erro
 	for (size_t i = 0; i < s->nshares; i++)
 		if (check_share(s, i, err) < 0)
 			return -1;
+	if (s->console_stream && vmm->ops != &vmm_qemu_ops)
+		return kumo_error(err, KUMO_E_UNSUPPORTED,
+				  "vm `%s`: a stream console needs the qemu backend, not %s", s->name,
+				  vmm->ops->name);
 	return 0;
 }
 
@@ -386,15 +401,16 @@ static void free_spec_strings(struct vmm_spec *s)
 	free((struct vmm_share *)s->shares);
 }
 
-/* Fresh raw console files; the backends append to them. */
-static int prepare_run_dir(const char *dir, kumo_error_t *err)
+/* Fresh raw console files; the backends append to them. A stream console has COM3's
+ * only. */
+static int prepare_run_dir(const char *dir, bool stream, kumo_error_t *err)
 {
 	if (kumo_mkdir_p(dir, 0750, err) < 0)
 		return -1;
-	const char *names[] = {VMM_RAW_STDOUT, VMM_RAW_STDERR, VMM_RAW_EXIT, VMM_CONSOLE_OFFSETS};
-	for (size_t i = 0; i < 4; i++) {
+	const char *names[] = {VMM_RAW_EXIT, VMM_CONSOLE_OFFSETS, VMM_RAW_STDOUT, VMM_RAW_STDERR};
+	for (size_t i = 0; i < (stream ? 2 : 4); i++) {
 		autofree char *p = xasprintf("%s/%s", dir, names[i]);
-		if (i == 3) {
+		if (i == 1) {
 			unlink(p);
 			continue;
 		}
@@ -407,13 +423,20 @@ static int prepare_run_dir(const char *dir, kumo_error_t *err)
 }
 
 /* A restored VM's COM3 goes on from the saved kernel log: its boot record is there (the
- * sign of life the watchdog looks for), and the exit record will follow it. */
+ * sign of life the watchdog looks for), and the exit record will follow it. COM1 starts
+ * with what the caller gives (a pod VM's record cut by the save). */
 static int seed_kernel_log(const char *dir, const struct vmm_incoming *in, kumo_error_t *err)
 {
 	autofree char *p = xasprintf("%s/%s", dir, VMM_RAW_EXIT);
 	autoclose int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0 || kumo_write_all(fd, in->kernel_log, in->kernel_log_len) < 0)
 		return kumo_error_errno(err, errno, "write `%s`", p);
+	if (!in->com1_len)
+		return 0;
+	autofree char *p1 = xasprintf("%s/%s", dir, VMM_RAW_STDOUT);
+	autoclose int fd1 = open(p1, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd1 < 0 || kumo_write_all(fd1, in->com1, in->com1_len) < 0)
+		return kumo_error_errno(err, errno, "write `%s`", p1);
 	return 0;
 }
 
@@ -540,6 +563,8 @@ static int save_record(struct vmm_vm *vm, kumo_error_t *err)
 		json_object_set_new(j, "control_socket", json_string(s->control_socket));
 	if (s->log_path)
 		json_object_set_new(j, "log_path", json_string(s->log_path));
+	if (s->console_stream)
+		json_object_set_new(j, "console_stream", json_true());
 	if (s->net) {
 		const uint8_t *m = s->net->mac;
 		char mac[18];
@@ -582,6 +607,7 @@ static int load_record(const char *path, json_t **j, struct vmm_spec *s,
 		.cputune = {(uint64_t)INT("cpu_shares"), (uint64_t)INT("cpu_period_us"),
 			    (int64_t)INT("cpu_quota_us")},
 		.stdout_fd = -1, .stderr_fd = -1,
+		.console_stream = json_is_true(json_object_get(*j, "console_stream")),
 	};
 	*pid = (pid_t)INT("pid");
 	const char *tap = STR("tap"), *mac = STR("mac");
@@ -634,7 +660,9 @@ static int pod_tap_return(struct vmm *vmm, struct vmm_vm *vm, kumo_error_t *err)
 	return vmm_pod_tap_to_pod(host, vm->net.netns, vm->net.tap, vm->net.ifname, err);
 }
 
-static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
+static void mark_started(struct vmm_vm *vm);
+
+static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async, bool run,
 		     const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err)
 {
 	if (check_spec(vmm, spec, err) < 0)
@@ -650,6 +678,7 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 				  spec->name, vmm->ops->name);
 	struct vmm_vm *vm = new_vm(vmm, spec);
 	vm->create_async = async;
+	vm->run_at_once = run && vmm->ops == &vmm_qemu_ops;
 	vm->incoming = in != NULL;
 	vm->incoming_fd = in ? in->fd : -1;
 	vm->incoming_uri = in && in->uri ? xstrdup(in->uri) : NULL;
@@ -657,7 +686,7 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		delete_vm(vm);
 		return -1;
 	}
-	if (prepare_run_dir(vm->spec.run_dir, err) < 0 ||
+	if (prepare_run_dir(vm->spec.run_dir, vm->spec.console_stream, err) < 0 ||
 	    (in && seed_kernel_log(vm->spec.run_dir, in, err) < 0) ||
 	    vmm_console_start(vm, false, &vm->console, err) < 0) {
 		remove_vm(vmm, vm);
@@ -668,6 +697,7 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		goto fail;
 	}
 	int created = vmm->ops->create(vm, err);
+	vmm_console_close_peers(vm->console); /* QEMU has its own copies */
 	if (vm->net.netns && vm->net.has_fd) {
 		close(vm->net.fd); /* QEMU has its own copy */
 		vm->net.fd = -1;
@@ -681,6 +711,12 @@ static int create_vm(struct vmm *vmm, const struct vmm_spec *spec, bool async,
 		vmm_vm_free(vm); /* destroys it */
 		return kumo_error_wrap(err, "create vm `%s`", spec->name);
 	}
+	if (run && !vm->run_at_once && vmm->ops->resume(vm, err) < 0) {
+		vmm_vm_free(vm);
+		return kumo_error_wrap(err, "start vm `%s`", spec->name);
+	}
+	if (run)
+		mark_started(vm);
 	if (save_record(vm, err) < 0) {
 		vmm_vm_free(vm);
 		return kumo_error_wrap(err, "create vm `%s`", spec->name);
@@ -695,19 +731,25 @@ fail:
 int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 	       kumo_error_t *err)
 {
-	return create_vm(vmm, spec, false, NULL, out, err);
+	return create_vm(vmm, spec, false, false, NULL, out, err);
 }
 
 int vmm_create_async(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 		     kumo_error_t *err)
 {
-	return create_vm(vmm, spec, true, NULL, out, err);
+	return create_vm(vmm, spec, true, false, NULL, out, err);
+}
+
+int vmm_run(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	    kumo_error_t *err)
+{
+	return create_vm(vmm, spec, false, true, NULL, out, err);
 }
 
 int vmm_create_incoming(struct vmm *vmm, const struct vmm_spec *spec,
 			const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err)
 {
-	return create_vm(vmm, spec, false, in, out, err);
+	return create_vm(vmm, spec, false, false, in, out, err);
 }
 
 int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_error_t *err)
@@ -729,6 +771,12 @@ int vmm_attach(struct vmm *vmm, const char *name, struct vmm_vm **out, kumo_erro
 	if (load_record(path, &j, &spec, &net, &shares, &pid, err) < 0 ||
 	    check_spec(vmm, &spec, err) < 0)
 		goto out;
+	if (spec.console_stream) {
+		kumo_error(err, KUMO_E_UNSUPPORTED,
+			   "attach vm `%s`: its console was a stream to the process that started "
+			   "it", name);
+		goto out;
+	}
 	struct vmm_vm *vm = new_vm(vmm, &spec);
 	if (add_vm(vmm, vm, err) < 0) {
 		delete_vm(vm);
@@ -774,14 +822,24 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
-/* Kills the QEMU an earlier process started for `name` (vm.json's pid, when its command
- * line still names the VM). */
+/* Kills the QEMU an earlier process started for `name` (vm.json's pid, or the pid file
+ * QEMU-direct writes before vm.json exists, when its command line still names the VM):
+ * a process killed while creating a VM leaves only the pid file. */
 static void kill_orphan(const char *dir, const char *name)
 {
 	autofree char *path = xasprintf("%s/vm.json", dir);
 	json_t *j = json_load_file(path, 0, NULL);
 	pid_t pid = j ? (pid_t)json_integer_value(json_object_get(j, "pid")) : 0;
 	json_decref(j);
+	if (pid <= 1) {
+		autofree char *pidpath = xasprintf("%s/" VMM_QEMU_PID_FILE, dir);
+		autofree uint8_t *text = NULL;
+		size_t n = 0;
+		kumo_error_t e = NULL;
+		if (kumo_read_file(pidpath, 64, &text, &n, &e) == 0)
+			pid = (pid_t)atoi((const char *)text);
+		kumo_error_free(&e);
+	}
 	if (pid <= 1)
 		return;
 	autofree char *cmdpath = xasprintf("/proc/%d/cmdline", (int)pid);
@@ -842,6 +900,13 @@ int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
 				  vm->spec.name);
 	if (vm->vmm->ops->resume(vm, err) < 0)
 		return kumo_error_wrap(err, "start vm `%s`", vm->spec.name);
+	mark_started(vm);
+	return 0;
+}
+
+/* The guest was resumed: RUNNING, watched for its sign of life, STARTED said. */
+static void mark_started(struct vmm_vm *vm)
+{
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == VMM_STATE_CREATED)
 		vm->state = VMM_STATE_RUNNING;
@@ -854,7 +919,6 @@ int vmm_start(struct vmm_vm *vm, kumo_error_t *err)
 	pthread_cond_broadcast(&vmm->watch_cond);
 	pthread_mutex_unlock(&vmm->lock);
 	vmm_emit(vm->vmm, VMM_EVENT_STARTED, vm);
-	return 0;
 }
 
 /* Waits on vm->cond until the VM exited or deadline (CLOCK_MONOTONIC ns, 0: forever).

@@ -5,7 +5,7 @@
  * a two-way redirect to the CNI interface).
  *
  * Lifecycle: vmm_create() makes the VM paused (CreateContainer), vmm_start() resumes it
- * (StartContainer), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
+ * (StartContainer; vmm_run() does both at once), vmm_wait() returns its exit, vmm_stop() asks the guest to stop and
  * destroys it when the grace period passes, vmm_vm_free() releases it (destroying it
  * first if it still runs). State changes are delivered to the connection's callback
  * from a backend thread (libvirt: its event loop; QEMU: the waiter thread). Both
@@ -131,6 +131,9 @@ void vmm_close(struct vmm *vmm);
 const char *vmm_backend_name(const struct vmm *vmm);
 /* The accelerator VMs of this connection use: "kvm" or "tcg" (AUTO resolved). */
 const char *vmm_accel_name(const struct vmm *vmm);
+/* The version of QEMU the connection runs (`qemu --version`, asked once; "" when it
+ * cannot be run): snapshots record it and restores compare it (vmm/snapshot.c). */
+const char *vmm_conn_qemu_version(struct vmm *vmm);
 /* Why (the verdict's reason when AUTO was resolved here, "" otherwise). */
 const char *vmm_accel_reason(const struct vmm *vmm);
 /* True when /dev/kvm can be opened read-write by this process (it may still be unable
@@ -215,6 +218,24 @@ int vmm_accel_cache_store(const char *path, const struct vmm_accel_key *key,
 /* The first line of QEMU's stderr that is not a warning, "" when none (malloc'd). */
 char *vmm_qemu_first_error(const char *log_path);
 
+/* ---- The host's TSC rate for TCG guests (vmm/tsc.c) ------------------------------- */
+/* QEMU's TCG guest reads the host's TSC; a connection resolved to TCG hands every guest
+ * the rate (kernel/boot_abi.h kumo.tsc_khz), sparing it its PIT calibration. The rate is
+ * measured against CLOCK_MONOTONIC_RAW between the connection's open and a create or
+ * its close at least 20 ms later, and cached for the host's boot beside the accelerator
+ * verdicts (<accel cache dir>/tsc-<boot id>), so one process measures and later ones
+ * read. A host whose TSC is not constant caches 0: its guests calibrate as before. */
+
+/* A TSC reading and CLOCK_MONOTONIC_RAW taken together. */
+struct vmm_tsc_mark {
+	uint64_t tsc; /* the TSC */
+	uint64_t ns;  /* CLOCK_MONOTONIC_RAW, ns; 0: no mark */
+};
+void vmm_tsc_mark(struct vmm_tsc_mark *m);
+/* The rate in kHz: the one cached under cache_dir for this boot; else, when since (may
+ * be NULL) is at least 20 ms old, measured from it and cached; 0 when unknown. */
+uint32_t vmm_tsc_khz(const struct vmm_tsc_mark *since, const char *cache_dir);
+
 /* ---- The jail around QEMU (vmm/jail.c) -------------------------------------------- */
 /*
  * Defence in depth below the hypervisor boundary (Firecracker's jailer is the mark): a
@@ -294,7 +315,7 @@ int vmm_jail_cgroup_join(const struct vmm_jail *j, const char *name, bool memory
 /* Whether the kernel's OOM killer acted in the VM's memory cgroup. */
 bool vmm_jail_oom_killed(const struct vmm_jail *j, const char *name);
 /* The jail's DAC part of a VM's run directory: traversable (not writable) by QEMU's
- * group (root:<group> 0750), the raw console files QEMU's to append to. No-op when the
+ * group (root:<group> 0750), the raw console files it has QEMU's to append to. No-op when the
  * jail is off. */
 int vmm_jail_hand_run_dir(const struct vmm_jail *j, const char *run_dir, kumo_error_t *err);
 /* Lets the jail's user reach path (libvirt's QEMU opens the kernel, initrd and shares
@@ -328,6 +349,17 @@ struct vmm_net_attach {
 			   * may close it once vmm_create returned */
 };
 
+/* ---- A NIC that reaches nothing (vmm/nicstub.c) ---------------------------------------
+ * For a VM that needs a pod VM's devices without a pod (a pod kernel booted once for a
+ * template snapshot, restored onto each pod's own tap later): a tap alone in a network
+ * namespace of its own, pinned at dir/name (so QEMU sees the same tap device, and offers
+ * the guest the same NIC features, as on a pod's tap). *att gets what vmm_spec.net takes
+ * (its strings borrowed from *netns and a constant; the MAC is mac), *netns (malloc'd)
+ * what vmm_nic_stub_remove takes (idempotent: the tap and the namespace go). */
+int vmm_nic_stub_create(const char *dir, const char *name, const uint8_t mac[6],
+			struct vmm_net_attach *att, char **netns, kumo_error_t *err);
+int vmm_nic_stub_remove(const char *netns, kumo_error_t *err);
+
 /* CPU controls (libvirt <cputune>; QEMU-direct applies none). */
 struct vmm_cputune {
 	uint64_t shares;    /* libvirt <shares>, 0: default */
@@ -359,6 +391,11 @@ struct vmm_spec {
 	int stdout_fd;         /* guest stdout bytes copied here as they arrive, -1: none */
 	int stderr_fd;         /* guest stderr bytes copied here, -1: none */
 	const char *log_path;  /* CRI log file (kubelet's log_path), NULL: none */
+	bool console_stream;   /* QEMU backend: COM1 and COM2 reach the sinks through
+				* sockets instead of raw files in run_dir (no file, no
+				* inotify: `kumo run`); the VM cannot be re-attached
+				* (vmm_attach refuses it), COM3 stays a file. A guest that
+				* writes faster than the sinks take waits (its UART) */
 	const struct vmm_net_attach *net; /* NULL: no network device */
 	const struct vmm_share *shares;   /* host directories shared live, in order */
 	size_t nshares;
@@ -375,7 +412,8 @@ struct vmm_spec {
 
 /* The raw serial streams in a VM's run directory, appended to by QEMU/libvirt
  * (kernel/boot_abi.h): COM1 (the app's stdout; a pod VM's record stream,
- * kernel/pod_abi.h), COM2 (stderr), COM3 (kernel log, boot and exit records). */
+ * kernel/pod_abi.h), COM2 (stderr), COM3 (kernel log, boot and exit records). A VM with
+ * console_stream has only COM3's. */
 #define VMM_RAW_STDOUT "stdout.raw"
 #define VMM_RAW_STDERR "stderr.raw"
 #define VMM_RAW_EXIT "exit.raw"
@@ -442,6 +480,14 @@ int vmm_create(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out
  * while kubelet gets to StartContainer. */
 int vmm_create_async(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
 		     kumo_error_t *err);
+/* vmm_create and vmm_start in one step (`kumo run`, which needs no paused phase). QEMU
+ * backend: the commands that end QEMU's start-up and resume the guest are sent together,
+ * so the guest runs as soon as QEMU has built its machine (and, jailed, joined its
+ * cgroups, as ever before any guest instruction), with no round trip through the
+ * caller in between; libvirt: a create, then a resume. Returns with the VM RUNNING and
+ * the STARTED event delivered. */
+int vmm_run(struct vmm *vmm, const struct vmm_spec *spec, struct vmm_vm **out,
+	    kumo_error_t *err);
 /* Resumes a created VM (waiting for an asynchronous create to finish building it). */
 int vmm_start(struct vmm_vm *vm, kumo_error_t *err);
 /* Waits for the VM to exit: timeout_ms < 0 waits forever. Returns 1 and fills *out
@@ -533,6 +579,9 @@ struct vmm_snapshot_stats {
 				* restore: QEMU start → state loaded */
 	uint64_t save_ns;      /* checkpoint: the stream written; restore: the stream read */
 	uint64_t stream_bytes; /* the migration stream's size */
+	uint64_t com1_bytes;   /* checkpoint: bytes in the run directory's COM1 file
+				* (VMM_RAW_STDOUT) when the guest was paused: all it wrote
+				* there before the saved state (a pod VM's record stream) */
 };
 
 /* Saves the running VM into dir (created; must not hold a snapshot already): the guest
@@ -558,6 +607,10 @@ struct vmm_restore_spec {
 				* ("tcp:ADDR:PORT") for the source's vmm_migrate instead of
 				* reading dir's qemu.state (which need not exist); vmm_restore
 				* returns once the whole state arrived. NULL: the snapshot */
+	const uint8_t *com1_seed; /* what the new COM1 file starts with (borrowed, NULL:
+				* empty): a pod VM's record that the save cut, whose rest
+				* the restored guest writes */
+	size_t com1_seed_len;
 };
 
 /* Writes dir's snapshot files but the stream (vm.json, kernel.log, kernel.elf,

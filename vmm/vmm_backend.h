@@ -9,6 +9,8 @@
 
 /* File names inside a VM's run directory (the raw streams: vmm.h). */
 #define VMM_CONSOLE_OFFSETS "console.offsets"
+#define VMM_QEMU_PID_FILE "qemu.pid" /* QEMU-direct: written as soon as QEMU is spawned,
+				      * before vm.json (which waits for its monitor) */
 
 struct vmm_ops {
 	const char *name;                                           /* "qemu", "libvirt" */
@@ -63,6 +65,8 @@ struct vmm {
 	pthread_cond_t watch_cond; /* wakes the watchdog (a VM started, closing) */
 	char qemu_version[128];    /* vmm_qemu_version of qemu_binary, "" until asked
 				    * (snapshots; under lock) */
+	struct vmm_tsc_mark tsc_mark; /* taken at open: the TSC rate's measuring window */
+	char *tsc_cache_dir;       /* where the rate is cached (the accelerator cache's) */
 };
 
 struct vmm_console;
@@ -80,6 +84,8 @@ struct vmm_vm {
 	bool started;                /* vmm_start ran (or attached after one) */
 	bool create_async;           /* vmm_create_async: the backend's create returns before
 				      * the VM is built; vmm_start waits for it */
+	bool run_at_once;            /* vmm_run: the backend's create also resumes the guest
+				      * (QEMU: `cont` sent with the start-up's last command) */
 	bool gone;                   /* vmm_vm_gone() ran or runs */
 	bool exit_delivered;         /* the EXITED event returned: waiters may go on */
 	pid_t pid;                   /* QEMU's pid when known */
@@ -102,8 +108,6 @@ struct vmm_vm {
 /* `qemu --version`'s first line without "QEMU emulator version " ("" when it does not
  * run), into out (vmm/accel.c). */
 void vmm_qemu_version(const char *bin, char *out, size_t cap);
-/* The connection's QEMU version, asked once (vmm->qemu_version). */
-const char *vmm_conn_qemu_version(struct vmm *vmm);
 
 /* A restore's input: the migration stream and the kernel log (COM3) saved with it. */
 struct vmm_incoming {
@@ -111,6 +115,8 @@ struct vmm_incoming {
 	const char *uri;          /* instead of fd: QEMU's -incoming URI ("tcp:ADDR:PORT") */
 	const uint8_t *kernel_log;/* COM3's bytes at the checkpoint (borrowed) */
 	size_t kernel_log_len;
+	const uint8_t *com1;      /* what COM1's file starts with (borrowed, may be NULL) */
+	size_t com1_len;
 };
 /* vmm_create for a restore (vmm/snapshot.c): the VM is created paused with its state
  * loading from in->fd; the caller waits for ops->load_wait. */
@@ -134,6 +140,12 @@ void vmm_emit(struct vmm *vmm, enum vmm_event_type type, struct vmm_vm *vm);
  * resume: continue from the offsets saved in run_dir (re-attach), else start at 0. */
 int vmm_console_start(struct vmm_vm *vm, bool resume, struct vmm_console **out,
 		      kumo_error_t *err);
+/* A stream console's (vmm_spec.console_stream) QEMU ends of the COM1 and COM2 sockets
+ * into out[] (-1 when the console is not a stream, or they were closed): the backend
+ * hands them to QEMU; the console keeps them until vmm_console_close_peers. */
+void vmm_console_peers(const struct vmm_console *c, int out[2]);
+/* Closes our copies of QEMU's ends (after the create; NULL is fine). */
+void vmm_console_close_peers(struct vmm_console *c);
 /* Copies everything still in the files, flushes the CRI log (final), stops the thread,
  * frees c; returns its first-output time (0: none, or c is NULL). */
 uint64_t vmm_console_finish(struct vmm_console *c);

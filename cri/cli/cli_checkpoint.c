@@ -65,10 +65,10 @@ static int cmd_checkpoint(int argc, char **argv)
 			       "Saves kumod's pod POD (its sandbox id or a unique prefix) into the\n"
 			       "snapshot archive FILE: the pod's VM is paused, its whole state saved\n"
 			       "with QEMU's migration stream beside kumo's records of the pod and its\n"
-			       "container, then resumed (--stop: stopped). `kumo restore FILE` brings\n"
+			       "containers, then resumed (--stop: stopped). `kumo restore FILE` brings\n"
 			       "it back. FILE is written by kumod, on its node.\n"
 			       "  -o, --output FILE  the archive (required)\n"
-			       "  --stop             stop the pod's container after the save\n"
+			       "  --stop             stop the pod (its VM) after the save\n"
 			       "  --socket PATH      kumod's CRI socket (default %s)\n"
 			       "  --timeout SECONDS  give up after this long (default %d)\n",
 			       CRI_DEFAULT_SOCKET, DEFAULT_TIMEOUT_S);
@@ -112,10 +112,10 @@ static int cmd_restore(int argc, char **argv)
 		case 'h':
 			printf("usage: kumo restore FILE [--socket PATH] [--timeout SECONDS]\n\n"
 			       "Brings back the pod saved in the snapshot archive FILE (`kumo\n"
-			       "checkpoint`) as a new pod of kumod's, its container going on where it\n"
-			       "was saved. The archive is verified first (format version, digests, the\n"
-			       "kernel and compiler builds: another build is refused). Prints the new\n"
-			       "pod's id, then its container's.\n"
+			       "checkpoint`) as a new pod of kumod's, its containers going on where\n"
+			       "they were saved. The archive is verified first (format version, digests,\n"
+			       "the kernel and compiler builds: another build is refused). Prints the new\n"
+			       "pod's id, then its containers' ids, one a line.\n"
 			       "  --socket PATH      kumod's CRI socket (default %s)\n"
 			       "  --timeout SECONDS  give up after this long (default %d)\n",
 			       CRI_DEFAULT_SOCKET, DEFAULT_TIMEOUT_S);

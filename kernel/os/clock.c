@@ -1,4 +1,4 @@
-/* kernel/os/clock.c - clocks: TSC calibrated from kvmclock, CPUID or the PIT; realtime from kvmclock's wall clock or the CMOS RTC; hlt-based sleep. */
+/* kernel/os/clock.c - clocks: TSC calibrated from kvmclock, the host's word (TCG), CPUID or the PIT; realtime from kvmclock's wall clock or the CMOS RTC; hlt-based sleep. */
 #include <string.h>
 
 #include "kernel/arch/x86_64/x86.h"
@@ -48,6 +48,12 @@ uint64_t clock_monotonic_ns(void)
 uint64_t clock_realtime_ns(void)
 {
 	return realtime_at_boot_ns + clock_monotonic_ns();
+}
+
+void clock_set_realtime_ns(uint64_t now_ns)
+{
+	uint64_t mono = clock_monotonic_ns();
+	realtime_at_boot_ns = now_ns > mono ? now_ns - mono : 0;
 }
 
 static int kvmclock_init(void)
@@ -112,6 +118,31 @@ static int cpuid_freq(void)
 			source = "cpuid-hv";
 			return 1;
 		}
+	}
+	return 0;
+}
+
+/* TCG: QEMU's guest TSC is the host's, whose rate the host measured and passed on the
+ * command line (kumo.tsc_khz=N, boot_abi.h), so no calibration loop runs. Never under a
+ * hypervisor: its TSC may be scaled. */
+static int host_tsc_word(const char *cmdline)
+{
+	if (!cmdline || (kumo_cpu.hv_sig[0] && strcmp(kumo_cpu.hv_sig, "TCGTCGTCGTCG") != 0))
+		return 0;
+	const char *w = KUMO_BOOT_CMDLINE_TSC_KHZ;
+	size_t n = strlen(w);
+	for (const char *p = cmdline; *p; p++) {
+		if ((p != cmdline && p[-1] != ' ') || strncmp(p, w, n) != 0)
+			continue;
+		uint64_t khz = 0;
+		const char *q = p + n;
+		while (*q >= '0' && *q <= '9' && khz <= 20000000)
+			khz = khz * 10 + (uint64_t)(*q++ - '0');
+		if ((*q && *q != ' ') || khz < 100000 || khz > 20000000)
+			return 0;
+		tsc_hz = khz * 1000;
+		source = "host";
+		return 1;
 	}
 	return 0;
 }
@@ -202,10 +233,10 @@ static uint64_t rtc_read(void)
 	return days_from_civil(y, mon, day) * 86400 + hour * 3600u + min * 60u + sec;
 }
 
-void clock_init(void)
+void clock_init(const char *cmdline)
 {
 	if (!kvmclock_init()) {
-		if (!cpuid_freq() && !pit_calibrate()) {
+		if (!host_tsc_word(cmdline) && !cpuid_freq() && !pit_calibrate()) {
 			uint32_t r[4];
 			cpuid(0, 0, r);
 			if (r[0] >= 0x16 && (cpuid(0x16, 0, r), r[0])) {

@@ -167,9 +167,13 @@ uint64_t heap_bytes_in_use(void);
 void *malloc_uninit(size_t n);
 
 /* --- clocks (clock.c) --- */
-void clock_init(void);
+/* cmdline: the kernel command line (under TCG, its kumo.tsc_khz= word, boot_abi.h). */
+void clock_init(const char *cmdline);
 uint64_t clock_monotonic_ns(void);     /* since boot (kumo_boot_tsc) */
 uint64_t clock_realtime_ns(void);      /* since the Unix epoch */
+/* The host says what realtime is now (a VM restored from a snapshot: its clock stood
+ * still while it was saved). Monotonic time is not touched. */
+void clock_set_realtime_ns(uint64_t now_ns);
 uint64_t clock_tsc_hz(void);
 uint64_t clock_tsc_to_ns(uint64_t ticks);
 const char *clock_source(void);        /* "kvmclock", "cpuid", "pit", ... */
@@ -261,6 +265,11 @@ __attribute__((noreturn)) void kplat_fault_trap(uint32_t trap_code);
 /* With a "net" config: finds the NIC, brings lwIP's netif up with the static
  * address; panics (boot error) when that fails. Without one: does nothing. */
 void net_init(void);
+/* A pod VM made from a snapshot (pod_snap.c REINIT): the NIC takes kumo_bootcfg.net's MAC,
+ * address, gateway, MTU, resolvers and hostname as they are now (the caller filled
+ * them), announces itself; the ephemeral ports are drawn anew (after the caller reseeded
+ * the random generator). -1 when the VM has no NIC (the ports are drawn anew anyway). */
+int net_reconfigure(void);
 int net_is_up(void);
 /* Processes what the NIC delivered and lwIP's timers; cheap when nothing happened.
  * Ends with net_flush. */

@@ -107,7 +107,7 @@ void kumo_kmain(uint32_t start_info_paddr)
 	acpi_init(si->rsdp_paddr);
 	lapic_init();
 	t[3] = rdtsc();
-	clock_init();
+	clock_init(cmdline);
 	sched_init();
 	t[4] = rdtsc();
 	random_init(NULL, 0);

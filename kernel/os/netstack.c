@@ -13,10 +13,12 @@
 #include "lwip/netif.h"
 #include "lwip/prot/ip.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#include "lwip/udp.h"
 #include "netif/ethernet.h"
 
 static struct netif nif;
@@ -29,6 +31,7 @@ int kumo_netprof;
 uint64_t kumo_netprof_ticks[NETPROF_N];
 
 static void net_idle(void);
+static void set_mtu(struct netif *n);
 
 u32_t sys_now(void)
 {
@@ -111,26 +114,71 @@ static err_t nif_init(struct netif *n)
 	n->linkoutput = linkoutput;
 	n->hwaddr_len = 6;
 	vnet_mac(n->hwaddr);
-	int mtu = kumo_bootcfg.net.mtu;
-	n->mtu = (u16_t)(mtu > 0 && mtu < vnet_mtu() ? mtu : vnet_mtu());
-	if (n->mtu > 1500)
-		n->mtu = 1500; /* rx buffers hold one 1514-byte frame */
-	link_mtu = n->mtu;
+	/* rx buffers hold one 1514-byte frame: at most 1500. TSO when our MSS is the link's
+	 * (TCP_MSS is what lwIP advertises): lwIP sends segments of up to NET_TSO_SEG, the
+	 * device cuts them to tso_mss. */
+	set_mtu(n);
 	if (vnet_csum_offload()) {
 		/* The device completes our TCP checksums (virtio_net.c). */
 		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
-	}
-	/* TSO when our MSS is the link's (TCP_MSS is what lwIP advertises): lwIP sends
-	 * segments of up to NET_TSO_SEG, the device cuts them to tso_mss. */
-	if (vnet_tso() && link_mtu - IP_HLEN - TCP_HLEN == TCP_MSS) {
-		tso_mss = TCP_MSS;
-		n->mtu = 0xffff;
 	}
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
 	return ERR_OK;
 }
 
 int net_is_up(void) { return up; }
+
+/* The link MTU and TSO from kumo_bootcfg.net.mtu and the device (nif_init's rule). */
+static void set_mtu(struct netif *n)
+{
+	int mtu = kumo_bootcfg.net.mtu;
+	n->mtu = (u16_t)(mtu > 0 && mtu < vnet_mtu() ? mtu : vnet_mtu());
+	if (n->mtu > 1500)
+		n->mtu = 1500;
+	link_mtu = n->mtu;
+	tso_mss = 0;
+	if (vnet_tso() && link_mtu - IP_HLEN - TCP_HLEN == TCP_MSS) {
+		tso_mss = TCP_MSS;
+		n->mtu = 0xffff;
+	}
+}
+
+int net_reconfigure(void)
+{
+	if (!up)
+		return -1;
+	/* lwIP drew them at lwip_init, before the snapshot every pod starts from. */
+	tcp_init();
+	udp_init();
+	if (!have_nic)
+		return -1;
+	const struct kumo_netcfg *c = &kumo_bootcfg.net;
+	if (c->has_mac)
+		memcpy(nif.hwaddr, c->mac, 6);
+	set_mtu(&nif);
+	ip4_addr_t a, m, g;
+	IP4_ADDR(&a, c->addr[0], c->addr[1], c->addr[2], c->addr[3]);
+	uint32_t mask = c->prefix ? 0xffffffffu << (32 - c->prefix) : 0;
+	ip4_addr_set_u32(&m, lwip_htonl(mask));
+	IP4_ADDR(&g, c->gateway[0], c->gateway[1], c->gateway[2], c->gateway[3]);
+	netif_set_addr(&nif, &a, &m, &g);
+	if (c->hostname)
+		netif_set_hostname(&nif, c->hostname);
+	for (int i = 0; i < DNS_MAX_SERVERS; i++) {
+		ip_addr_t d;
+		if (i < c->ndns)
+			IP_ADDR4(&d, c->dns[i][0], c->dns[i][1], c->dns[i][2], c->dns[i][3]);
+		else
+			ip_addr_set_zero(&d);
+		dns_setserver((u8_t)i, &d);
+	}
+	etharp_gratuitous(&nif);
+	net_flush();
+	klog("net: reconfigured: %02x:%02x:%02x:%02x:%02x:%02x, %u.%u.%u.%u/%d mtu %u",
+	     nif.hwaddr[0], nif.hwaddr[1], nif.hwaddr[2], nif.hwaddr[3], nif.hwaddr[4], nif.hwaddr[5],
+	     c->addr[0], c->addr[1], c->addr[2], c->addr[3], c->prefix, nif.mtu);
+	return 0;
+}
 
 void net_init(void)
 {

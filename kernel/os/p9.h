@@ -198,6 +198,10 @@ struct p9_client {
 
 /* Negotiates the version (9P2000.L) and msize (at most msize_want and t->cap). */
 int p9_client_init(struct p9_client *c, struct p9_transport *t, uint32_t msize_want);
+/* Tversion again on an initialised client: a new session (the server forgets every
+ * fid, so a checkpointed VM talks to a fresh server after a restore); the fid pool
+ * and the numbers the caller holds are kept (to be bound again), msize may shrink. */
+int p9_version(struct p9_client *c, uint32_t msize_want);
 void p9_client_free(struct p9_client *c); /* the fid list; NULL is fine */
 
 /* A fid number not in use (the server learns it from the call that binds it). */
@@ -213,6 +217,9 @@ int p9_walk(struct p9_client *c, uint32_t fid, uint32_t newfid, const char *name
 	    struct p9_qid *qid);
 /* Tclunk, and the fid goes back to the pool whatever the server says. */
 int p9_clunk(struct p9_client *c, uint32_t fid);
+/* Tclunk that keeps the number out of the pool: the caller binds it again later (a
+ * quiesced share's open files, kernel/os/p9fs.h). */
+int p9_clunk_keep(struct p9_client *c, uint32_t fid);
 int p9_lopen(struct p9_client *c, uint32_t fid, uint32_t flags, struct p9_qid *qid,
 	     uint32_t *iounit);
 /* Tlcreate: dfid (a directory) becomes the new file, opened with flags. */

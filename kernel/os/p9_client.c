@@ -52,6 +52,12 @@ int p9_client_init(struct p9_client *c, struct p9_transport *t, uint32_t msize_w
 	memset(c, 0, sizeof(*c));
 	c->t = t;
 	c->next_fid = 1;
+	return p9_version(c, msize_want);
+}
+
+int p9_version(struct p9_client *c, uint32_t msize_want)
+{
+	struct p9_transport *t = c->t;
 	uint32_t want = msize_want < t->cap ? msize_want : t->cap;
 	if (want < P9_MSIZE_MIN)
 		return -WASI_EINVAL;
@@ -162,13 +168,18 @@ int p9_walk(struct p9_client *c, uint32_t fid, uint32_t newfid, const char *name
 
 int p9_clunk(struct p9_client *c, uint32_t fid)
 {
-	struct p9_msg m, r;
-	begin(c, &m, P9_TCLUNK);
-	p9_put_u32(&m, fid);
-	int rc = call(c, &m, P9_RCLUNK, &r);
+	int rc = p9_clunk_keep(c, fid);
 	/* Clunked even when the server says otherwise (9P: the fid is gone either way). */
 	p9_fid_release(c, fid);
 	return rc;
+}
+
+int p9_clunk_keep(struct p9_client *c, uint32_t fid)
+{
+	struct p9_msg m, r;
+	begin(c, &m, P9_TCLUNK);
+	p9_put_u32(&m, fid);
+	return call(c, &m, P9_RCLUNK, &r);
 }
 
 static int open_reply(struct p9_msg *r, struct p9_qid *qid, uint32_t *iounit)

@@ -1,4 +1,4 @@
-/* kernel/os/p9fs.c - files of host shares (virtio-9p, 9P2000.L) behind the platform's file calls: fids for open files and directories, chunked reads and writes, directory listings by server offsets, read-only mounts enforced in the guest. */
+/* kernel/os/p9fs.c - files of host shares (virtio-9p, 9P2000.L) behind the platform's file calls: fids for open files and directories, chunked reads and writes, directory listings by server offsets, read-only mounts enforced in the guest; every fid let go and bound again around a VM snapshot (quiesce/resume). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #define MAX_SESSIONS 32
 #define FILE_MODE 0644 /* WASI carries no mode: what Linux gives with umask 022 */
 #define DIR_MODE 0755
+#define NOT_OPENED 0xffffffffu /* p9node.lflags of a fid that was never Tlopen'ed */
 
 /* One 9P session: a virtio-9p device, attached once. */
 struct p9session {
@@ -19,6 +20,9 @@ struct p9session {
 	uint32_t root;       /* fid of the share's top directory */
 	uint64_t dev;        /* st_dev the guest sees for its files */
 	uint64_t attach_ns;  /* what the version + attach cost at boot */
+	bool parked;         /* quiesced: root clunked (its number kept), attached again on
+			      * resume */
+	bool dead;           /* the resume could not attach it again: every call fails */
 };
 
 struct p9mount {
@@ -36,6 +40,12 @@ struct p9node {
 	uint8_t type;        /* WASI_FILETYPE_* at open time */
 	char *rel;           /* directories: the path from the mount's root ("" for it),
 			      * to find mounts nested inside the share */
+	/* what a resume needs to bind the same fid numbers to the same files again */
+	char *spath;         /* the path from the share's root ("" for it) */
+	uint32_t lflags;     /* the Tlopen flags of fid, NOT_OPENED for a directory's */
+	bool list_open;      /* quiesced with an opened list_fid, which resume reopens */
+	bool lost;           /* its file was gone at the resume: every call is ESTALE */
+	struct p9node *prev, *next; /* every open node (open_nodes) */
 };
 
 /* A share mounted at a directory of another share (an emptyDir at /data and a
@@ -52,6 +62,37 @@ static struct p9session sessions[MAX_SESSIONS];
 static int nsessions;
 static struct nested *nested;
 static int nnested;
+static struct p9node *open_nodes; /* every open file of every share */
+static int quiesced;              /* p9fs_quiesce ran, p9fs_resume has not */
+
+/* Every call that talks to a share passes here first. While the shares are quiesced a
+ * container's thread waits for the resume (the VM is being saved: it must not see an
+ * error); the supervisor, which runs the resume itself, gets EAGAIN. A file found gone
+ * at the resume is ESTALE, a share that could not be attached again EIO. */
+static int gate(const struct kumo_plat_file *f)
+{
+	while (quiesced) {
+		struct kthread *t = kthread_current();
+		if (!t || !t->owner)
+			return -WASI_EAGAIN;
+		sched_wait(KWAKE_IRQ, clock_monotonic_ns() + 50000000ull);
+	}
+	if (f && f->p9->lost)
+		return -WASI_ESTALE;
+	if (f && f->p9->m->s->dead)
+		return -WASI_EIO;
+	return 0;
+}
+
+/* a + "/" + b, or the one that is not empty (malloc'd, NULL: out of memory). */
+static char *path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s%s%s", a, *a && *b ? "/" : "", b);
+	return p;
+}
 
 static char *str_dup(const char *s)
 {
@@ -154,6 +195,8 @@ static int session_of(const char *tag, struct p9session **out, char *err, size_t
 static int walk_root(struct p9mount *m, uint32_t *fid, struct p9_qid *q)
 {
 	struct p9_client *c = &m->s->c;
+	if (m->s->dead)
+		return -WASI_EIO;
 	int rc = p9_fid_alloc(c, fid);
 	if (rc < 0)
 		return rc;
@@ -187,7 +230,13 @@ int p9fs_mount(const char *tag, const char *entry, bool readonly, struct p9mount
 	       char *err, size_t errcap)
 {
 	struct p9session *s;
-	int rc = session_of(tag, &s, err, errcap);
+	int rc = gate(NULL);
+	if (rc < 0) {
+		snprintf(err, errcap, "share `%s`: the shares are quiesced (a snapshot is being "
+			 "taken): try again", tag);
+		return rc;
+	}
+	rc = session_of(tag, &s, err, errcap);
 	if (rc < 0)
 		return rc;
 	if (entry && (!*entry || strchr(entry, '/') || strcmp(entry, ".") == 0 ||
@@ -240,13 +289,17 @@ void p9fs_log_mounts(void)
 	}
 }
 
-/* A new open file; rel: a directory's path from the mount's root (copied). */
+/* A new open file; rel: a directory's path from the mount's root, spath: the file's
+ * from the share's root (both copied); lflags: its fid's Tlopen flags (NOT_OPENED). */
 static struct kumo_plat_file *file_new(struct p9mount *m, uint32_t fid, uint8_t type, bool read,
-				       bool write, uint32_t fdflags, const char *rel)
+				       bool write, uint32_t fdflags, const char *rel,
+				       const char *spath, uint32_t lflags)
 {
 	struct kumo_plat_file *f = calloc(1, sizeof(*f));
 	struct p9node *n = calloc(1, sizeof(*n));
-	if (n && type == WASI_FILETYPE_DIRECTORY && !(n->rel = str_dup(rel))) {
+	if (n && ((type == WASI_FILETYPE_DIRECTORY && !(n->rel = str_dup(rel))) ||
+		  !(n->spath = str_dup(spath)))) {
+		free(n->rel);
 		free(n);
 		n = NULL;
 	}
@@ -259,6 +312,11 @@ static struct kumo_plat_file *file_new(struct p9mount *m, uint32_t fid, uint8_t 
 	n->fid = fid;
 	n->list_fid = P9_NOFID;
 	n->type = type;
+	n->lflags = lflags;
+	n->next = open_nodes;
+	if (open_nodes)
+		open_nodes->prev = n;
+	open_nodes = n;
 	f->kind = PF_9P;
 	f->p9 = n;
 	f->read = read;
@@ -272,8 +330,9 @@ static struct kumo_plat_file *file_new(struct p9mount *m, uint32_t fid, uint8_t 
  * the type, Tlopens a non-directory, makes the file. Consumes fid on failure. */
 static int open_walked(struct p9mount *m, uint32_t fid, const struct p9_qid *q, uint32_t oflags,
 		       uint32_t fdflags, bool read, bool write, const char *rel,
-		       struct kumo_plat_file **out)
+		       const char *spath, struct kumo_plat_file **out)
 {
+	uint32_t lflags = NOT_OPENED;
 	struct p9_client *c = &m->s->c;
 	uint8_t type = p9_qid_filetype(q);
 	int rc = 0;
@@ -296,10 +355,11 @@ static int open_walked(struct p9mount *m, uint32_t fid, const struct p9_qid *q, 
 		struct p9_qid oq;
 		uint32_t iounit;
 		rc = p9_lopen(c, fid, fl, &oq, &iounit);
+		lflags = fl & ~(uint32_t)P9_O_TRUNC; /* a reopen must not truncate again */
 	}
 	if (type == WASI_FILETYPE_DIRECTORY)
 		read = true;
-	if (rc == 0 && !(*out = file_new(m, fid, type, read, write, fdflags, rel)))
+	if (rc == 0 && !(*out = file_new(m, fid, type, read, write, fdflags, rel, spath, lflags)))
 		rc = -WASI_ENOMEM;
 	if (rc < 0)
 		p9_clunk(c, fid);
@@ -311,11 +371,11 @@ int p9fs_open_mount(struct p9mount *m, uint32_t oflags, uint32_t fdflags, bool r
 {
 	uint32_t fid;
 	struct p9_qid q;
-	int rc = walk_root(m, &fid, &q);
-	if (rc < 0)
+	int rc = gate(NULL);
+	if (rc < 0 || (rc = walk_root(m, &fid, &q)) < 0)
 		return rc;
 	return open_walked(m, fid, &q, oflags & ~(uint32_t)WASI_OFLAG_CREAT, fdflags, read, write,
-			   "", out);
+			   "", m->entry ? m->entry : "", out);
 }
 
 int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, uint32_t fdflags,
@@ -323,6 +383,9 @@ int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, u
 {
 	struct p9mount *m = dir->p9->m;
 	struct p9_client *c = &m->s->c;
+	int rc = gate(dir);
+	if (rc < 0)
+		return rc;
 	if (dir->p9->type != WASI_FILETYPE_DIRECTORY)
 		return -WASI_ENOTDIR;
 	struct p9mount *nm = nested_at(dir, name);
@@ -333,52 +396,73 @@ int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, u
 	}
 	uint32_t fid;
 	struct p9_qid q;
-	int rc = walk_at(c, dir->p9->fid, name, &fid, &q);
+	bool self = strcmp(name, ".") == 0;
+	/* The child's path from the share's root, for a resume. */
+	char *spath = path_join(dir->p9->spath, self ? "" : name);
+	if (!spath)
+		return -WASI_ENOMEM;
+	rc = walk_at(c, dir->p9->fid, name, &fid, &q);
 	if (rc == 0) {
 		/* The child's path from the mount root, for nested mounts below it. */
-		const char *pr = dir->p9->rel ? dir->p9->rel : "";
-		bool self = strcmp(name, ".") == 0;
-		size_t n = strlen(pr) + strlen(name) + 2;
-		char *rel = malloc(n);
+		char *rel = path_join(dir->p9->rel ? dir->p9->rel : "", self ? "" : name);
 		if (!rel) {
 			p9_clunk(c, fid);
+			free(spath);
 			return -WASI_ENOMEM;
 		}
-		if (self)
-			strcpy(rel, pr);
-		else
-			snprintf(rel, n, "%s%s%s", pr, *pr ? "/" : "", name);
-		rc = open_walked(m, fid, &q, oflags, fdflags, read, write, rel, out);
+		rc = open_walked(m, fid, &q, oflags, fdflags, read, write, rel, spath, out);
 		free(rel);
+		free(spath);
 		return rc;
 	}
-	if (rc != -WASI_ENOENT || !(oflags & WASI_OFLAG_CREAT))
+	if (rc != -WASI_ENOENT || !(oflags & WASI_OFLAG_CREAT) || (oflags & WASI_OFLAG_DIRECTORY) ||
+	    m->readonly) {
+		free(spath);
+		if (rc == -WASI_ENOENT && (oflags & WASI_OFLAG_CREAT))
+			rc = (oflags & WASI_OFLAG_DIRECTORY) ? -WASI_EINVAL : -WASI_EROFS;
 		return rc;
-	if (oflags & WASI_OFLAG_DIRECTORY)
-		return -WASI_EINVAL;
-	if (m->readonly)
-		return -WASI_EROFS;
+	}
 	/* Tlcreate turns a clone of the directory's fid into the new, open file. */
-	if ((rc = walk_at(c, dir->p9->fid, ".", &fid, NULL)) < 0)
+	if ((rc = walk_at(c, dir->p9->fid, ".", &fid, NULL)) < 0) {
+		free(spath);
 		return rc;
-	uint32_t fl = (read && write ? P9_O_RDWR : write ? P9_O_WRONLY : P9_O_RDONLY) |
-		      ((oflags & WASI_OFLAG_EXCL) ? P9_O_EXCL : 0);
+	}
+	uint32_t fl = read && write ? P9_O_RDWR : write ? P9_O_WRONLY : P9_O_RDONLY;
 	uint32_t iounit;
-	rc = p9_lcreate(c, fid, name, fl, FILE_MODE, 0, &q, &iounit);
-	if (rc == 0 && !(*out = file_new(m, fid, WASI_FILETYPE_REGULAR_FILE, read, write, fdflags, "")))
+	rc = p9_lcreate(c, fid, name, fl | ((oflags & WASI_OFLAG_EXCL) ? P9_O_EXCL : 0), FILE_MODE,
+			0, &q, &iounit);
+	if (rc == 0 && !(*out = file_new(m, fid, WASI_FILETYPE_REGULAR_FILE, read, write, fdflags, "",
+					 spath, fl)))
 		rc = -WASI_ENOMEM;
 	if (rc < 0)
 		p9_clunk(c, fid);
+	free(spath);
 	return rc;
 }
 
 int p9fs_close(struct kumo_plat_file *f)
 {
 	struct p9node *n = f->p9;
-	p9_clunk(cl(f), n->fid);
-	if (n->list_fid != P9_NOFID)
-		p9_clunk(cl(f), n->list_fid);
+	if (quiesced || n->lost || n->m->s->dead) {
+		/* Nothing bound on the server: the numbers just go back (a closing instance
+		 * never waits for a resume). */
+		if (!n->lost)
+			p9_fid_release(cl(f), n->fid);
+		if (n->list_fid != P9_NOFID)
+			p9_fid_release(cl(f), n->list_fid);
+	} else {
+		p9_clunk(cl(f), n->fid);
+		if (n->list_fid != P9_NOFID)
+			p9_clunk(cl(f), n->list_fid);
+	}
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		open_nodes = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
 	free(n->rel);
+	free(n->spath);
 	free(n);
 	free(f);
 	return 0;
@@ -394,6 +478,9 @@ int p9fs_io(struct kumo_plat_file *f, const struct kumo_plat_iov *iov, size_t ni
 {
 	struct p9_client *c = cl(f);
 	*done = 0;
+	int grc = gate(f);
+	if (grc < 0)
+		return grc;
 	if (f->p9->type == WASI_FILETYPE_DIRECTORY)
 		return -WASI_EISDIR;
 	if (writing ? !f->write : !f->read)
@@ -438,6 +525,9 @@ static void stat_of(const struct p9session *s, const struct p9_attr *a, struct k
 
 int p9fs_size(struct kumo_plat_file *f, uint64_t *size)
 {
+	int grc = gate(f);
+	if (grc < 0)
+		return grc;
 	struct p9_attr a;
 	int rc = p9_getattr(cl(f), f->p9->fid, P9_GETATTR_BASIC, &a);
 	if (rc == 0)
@@ -447,6 +537,9 @@ int p9fs_size(struct kumo_plat_file *f, uint64_t *size)
 
 int p9fs_fstat(struct kumo_plat_file *f, struct kumo_plat_stat *st)
 {
+	int grc = gate(f);
+	if (grc < 0)
+		return grc;
 	struct p9_attr a;
 	int rc = p9_getattr(cl(f), f->p9->fid, P9_GETATTR_BASIC, &a);
 	if (rc == 0)
@@ -456,6 +549,9 @@ int p9fs_fstat(struct kumo_plat_file *f, struct kumo_plat_stat *st)
 
 int p9fs_stat_mount(struct p9mount *m, struct kumo_plat_stat *st)
 {
+	int grc = gate(NULL);
+	if (grc < 0)
+		return grc;
 	uint32_t fid;
 	struct p9_attr a;
 	int rc = walk_root(m, &fid, NULL);
@@ -470,6 +566,9 @@ int p9fs_stat_mount(struct p9mount *m, struct kumo_plat_stat *st)
 
 int p9fs_statat(struct kumo_plat_file *dir, const char *name, struct kumo_plat_stat *st)
 {
+	int grc = gate(dir);
+	if (grc < 0)
+		return grc;
 	struct p9_client *c = cl(dir);
 	if (strcmp(name, ".") == 0)
 		return p9fs_fstat(dir, st);
@@ -490,6 +589,9 @@ int p9fs_statat(struct kumo_plat_file *dir, const char *name, struct kumo_plat_s
 
 int p9fs_truncate(struct kumo_plat_file *f, uint64_t size)
 {
+	int grc = gate(f);
+	if (grc < 0)
+		return grc;
 	if (f->p9->type == WASI_FILETYPE_DIRECTORY)
 		return -WASI_EISDIR;
 	if (f->p9->m->readonly)
@@ -502,6 +604,9 @@ int p9fs_truncate(struct kumo_plat_file *f, uint64_t size)
 
 int p9fs_allocate(struct kumo_plat_file *f, uint64_t offset, uint64_t len)
 {
+	int grc = gate(f);
+	if (grc < 0)
+		return grc;
 	if (f->p9->type == WASI_FILETYPE_DIRECTORY)
 		return -WASI_EISDIR;
 	if (f->p9->m->readonly)
@@ -520,6 +625,9 @@ int p9fs_allocate(struct kumo_plat_file *f, uint64_t offset, uint64_t len)
 
 int p9fs_sync(struct kumo_plat_file *f, bool data_only)
 {
+	int grc = gate(f);
+	if (grc < 0)
+		return grc;
 	/* A directory's fid is never opened: nothing of ours to flush there. */
 	if (f->p9->type == WASI_FILETYPE_DIRECTORY || f->p9->m->readonly)
 		return 0;
@@ -548,6 +656,9 @@ static void times_of(uint64_t atim, uint64_t mtim, uint32_t fl, struct p9_setatt
 
 int p9fs_set_times(struct kumo_plat_file *f, uint64_t atim, uint64_t mtim, uint32_t fstflags)
 {
+	int grc = gate(f);
+	if (grc < 0)
+		return grc;
 	if (f->p9->m->readonly)
 		return -WASI_EROFS;
 	struct p9_setattr s;
@@ -557,6 +668,9 @@ int p9fs_set_times(struct kumo_plat_file *f, uint64_t atim, uint64_t mtim, uint3
 
 int p9fs_set_times_mount(struct p9mount *m, uint64_t atim, uint64_t mtim, uint32_t fstflags)
 {
+	int grc = gate(NULL);
+	if (grc < 0)
+		return grc;
 	if (m->readonly)
 		return -WASI_EROFS;
 	struct p9_setattr s;
@@ -575,6 +689,9 @@ int p9fs_set_times_mount(struct p9mount *m, uint64_t atim, uint64_t mtim, uint32
 int p9fs_set_times_at(struct kumo_plat_file *dir, const char *name, uint64_t atim, uint64_t mtim,
 		      uint32_t fstflags)
 {
+	int grc = gate(dir);
+	if (grc < 0)
+		return grc;
 	struct p9mount *nm = nested_at(dir, name);
 	if (nm)
 		return p9fs_set_times_mount(nm, atim, mtim, fstflags);
@@ -594,6 +711,9 @@ int p9fs_set_times_at(struct kumo_plat_file *dir, const char *name, uint64_t ati
 
 int p9fs_readdir(struct kumo_plat_file *dir, uint64_t cookie, kumo_plat_dirent_fn emit, void *ctx)
 {
+	int grc = gate(dir);
+	if (grc < 0)
+		return grc;
 	struct p9node *n = dir->p9;
 	struct p9_client *c = cl(dir);
 	if (n->type != WASI_FILETYPE_DIRECTORY)
@@ -635,6 +755,9 @@ int p9fs_readdir(struct kumo_plat_file *dir, uint64_t cookie, kumo_plat_dirent_f
 
 int p9fs_mkdirat(struct kumo_plat_file *dir, const char *name)
 {
+	int grc = gate(dir);
+	if (grc < 0)
+		return grc;
 	if (dir->p9->m->readonly)
 		return -WASI_EROFS;
 	if (strcmp(name, ".") == 0 || nested_at(dir, name))
@@ -645,6 +768,9 @@ int p9fs_mkdirat(struct kumo_plat_file *dir, const char *name)
 
 int p9fs_unlinkat(struct kumo_plat_file *dir, const char *name, bool is_dir)
 {
+	int grc = gate(dir);
+	if (grc < 0)
+		return grc;
 	if (dir->p9->m->readonly)
 		return -WASI_EROFS;
 	if (strcmp(name, ".") == 0)
@@ -657,6 +783,9 @@ int p9fs_unlinkat(struct kumo_plat_file *dir, const char *name, bool is_dir)
 int p9fs_renameat(struct kumo_plat_file *odir, const char *oname, struct kumo_plat_file *ndir,
 		  const char *nname)
 {
+	int grc = gate(odir);
+	if (grc < 0 || (grc = gate(ndir)) < 0)
+		return grc;
 	if (odir->p9->m->s != ndir->p9->m->s)
 		return -WASI_EXDEV;
 	if (odir->p9->m->readonly || ndir->p9->m->readonly)
@@ -670,6 +799,9 @@ int p9fs_renameat(struct kumo_plat_file *odir, const char *oname, struct kumo_pl
 int p9fs_linkat(struct kumo_plat_file *odir, const char *oname, struct kumo_plat_file *ndir,
 		const char *nname)
 {
+	int grc = gate(odir);
+	if (grc < 0 || (grc = gate(ndir)) < 0)
+		return grc;
 	if (odir->p9->m->s != ndir->p9->m->s)
 		return -WASI_EXDEV;
 	if (nested_at(odir, oname))
@@ -689,6 +821,9 @@ int p9fs_linkat(struct kumo_plat_file *odir, const char *oname, struct kumo_plat
 
 int p9fs_symlinkat(const char *target, struct kumo_plat_file *dir, const char *name)
 {
+	int grc = gate(dir);
+	if (grc < 0)
+		return grc;
 	if (nested_at(dir, name))
 		return -WASI_EEXIST;
 	if (dir->p9->m->readonly)
@@ -700,6 +835,9 @@ int p9fs_symlinkat(const char *target, struct kumo_plat_file *dir, const char *n
 int p9fs_readlinkat(struct kumo_plat_file *dir, const char *name, char *buf, size_t cap,
 		    size_t *len)
 {
+	int grc = gate(dir);
+	if (grc < 0)
+		return grc;
 	struct p9_client *c = cl(dir);
 	if (nested_at(dir, name))
 		return -WASI_EINVAL; /* a mounted share's root is a directory */
@@ -714,4 +852,178 @@ int p9fs_readlinkat(struct kumo_plat_file *dir, const char *name, char *buf, siz
 		rc = p9_readlink(c, fid, buf, cap, len);
 	p9_clunk(c, fid);
 	return rc;
+}
+
+/* ---- quiesce and resume (around a snapshot of the VM) ---- */
+
+int p9fs_quiesce(struct p9fs_snap_stats *st, char *err, size_t errcap)
+{
+	memset(st, 0, sizeof(*st));
+	if (quiesced)
+		return 0;
+	if (v9p_in_flight()) {
+		/* Never true: kernel code is not preempted and a 9p call never yields. */
+		snprintf(err, errcap, "a 9p request is in flight");
+		return -WASI_EBUSY;
+	}
+	for (struct p9node *n = open_nodes; n; n = n->next) {
+		struct p9_client *c = &n->m->s->c;
+		if (n->lost || n->m->s->dead)
+			continue;
+		p9_clunk_keep(c, n->fid); /* the server drops it whatever it answers */
+		st->fids++;
+		if (n->list_fid != P9_NOFID) {
+			p9_clunk_keep(c, n->list_fid);
+			n->list_open = true;
+			st->fids++;
+		}
+		st->files++;
+	}
+	/* The roots last: QEMU lifts its migration blocker when the attach fid goes. */
+	for (int i = 0; i < nsessions; i++) {
+		struct p9session *s = &sessions[i];
+		if (s->dead)
+			continue;
+		p9_clunk_keep(&s->c, s->root);
+		s->parked = true;
+		st->shares++;
+		st->fids++;
+	}
+	quiesced = 1;
+	return 0;
+}
+
+/* Binds fid to spath again: a clone of the share's root walked one name at a time. */
+static int rebind(struct p9session *s, uint32_t fid, const char *spath)
+{
+	struct p9_qid q;
+	int rc = p9_walk(&s->c, s->root, fid, NULL, &q);
+	char name[P9_NAME_MAX + 1];
+	for (const char *p = spath; rc == 0 && *p;) {
+		size_t n = 0;
+		while (p[n] && p[n] != '/')
+			n++;
+		if (n == 0 || n > P9_NAME_MAX) {
+			rc = -WASI_EINVAL;
+			break;
+		}
+		memcpy(name, p, n);
+		name[n] = 0;
+		p += n;
+		p += *p == '/';
+		rc = p9_walk(&s->c, fid, fid, name, &q);
+		if (rc < 0)
+			p9_clunk_keep(&s->c, fid);
+	}
+	return rc;
+}
+
+/* Opens node n's fids again (its share is attached); 0 or the first failure. */
+static int reopen(struct p9node *n)
+{
+	struct p9session *s = n->m->s;
+	struct p9_qid q;
+	uint32_t iounit;
+	int rc = rebind(s, n->fid, n->spath);
+	if (rc == 0 && n->lflags != NOT_OPENED && (rc = p9_lopen(&s->c, n->fid, n->lflags, &q, &iounit)) < 0)
+		p9_clunk_keep(&s->c, n->fid);
+	if (rc < 0)
+		return rc;
+	if (n->list_open) {
+		/* A listing's fid; when it cannot be had again the next readdir makes one. */
+		int lrc = rebind(s, n->list_fid, n->spath);
+		if (lrc == 0 && (lrc = p9_lopen(&s->c, n->list_fid, P9_O_RDONLY | P9_O_DIRECTORY, &q,
+						&iounit)) < 0)
+			p9_clunk_keep(&s->c, n->list_fid);
+		if (lrc < 0) {
+			p9_fid_release(&s->c, n->list_fid);
+			n->list_fid = P9_NOFID;
+		}
+		n->list_open = false;
+	}
+	return 0;
+}
+
+int p9fs_resume(struct p9fs_snap_stats *st, char *err, size_t errcap)
+{
+	(void)err, (void)errcap;
+	memset(st, 0, sizeof(*st));
+	if (!quiesced)
+		return 0;
+	for (int i = 0; i < nsessions; i++) {
+		struct p9session *s = &sessions[i];
+		if (!s->parked)
+			continue;
+		/* Tversion first: after a restore the server is a new process that knows no
+		 * session; on the VM that was saved it starts a clean one. */
+		struct p9_qid q;
+		int rc = p9_version(&s->c, V9P_MSIZE);
+		if (rc == 0)
+			rc = p9_attach(&s->c, s->root, 0, &q);
+		s->parked = false;
+		st->shares++;
+		if (rc < 0) {
+			s->dead = true;
+			st->dead_shares++;
+			klog("share `%s`: cannot attach it again after the snapshot (wasi errno %d): "
+			     "its files fail with EIO", s->tag, -rc);
+		}
+	}
+	for (struct p9node *n = open_nodes; n; n = n->next) {
+		if (n->lost || n->m->s->dead)
+			continue;
+		st->files++;
+		int rc = reopen(n);
+		if (rc == 0)
+			continue;
+		n->lost = true;
+		st->lost++;
+		struct p9_client *c = &n->m->s->c;
+		p9_fid_release(c, n->fid);
+		if (n->list_fid != P9_NOFID)
+			p9_fid_release(c, n->list_fid);
+		n->list_fid = P9_NOFID;
+		n->list_open = false;
+		klog("share `%s`: `%s` cannot be opened again after the snapshot (wasi errno %d): "
+		     "its fd fails with ESTALE from now on", n->m->s->tag, n->spath, -rc);
+	}
+	quiesced = 0;
+	sched_kick(); /* the threads waiting at the gate go on */
+	return 0;
+}
+
+bool p9fs_quiesced(void)
+{
+	return quiesced;
+}
+
+char *p9fs_path_renamed(const char *path, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	if (!path || !n || strncmp(path, from, n) != 0)
+		return NULL;
+	size_t len = strlen(to) + strlen(path + n) + 1;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%s%s", to, path + n);
+	return p;
+}
+
+int p9fs_rename_prefix(const char *from, const char *to)
+{
+	int n = 0;
+	for (struct p9node *d = open_nodes; d; d = d->next) {
+		char *sp = p9fs_path_renamed(d->spath, from, to);
+		char *rel = p9fs_path_renamed(d->rel, from, to);
+		if (sp) {
+			free(d->spath);
+			d->spath = sp;
+			n++;
+		}
+		if (rel) {
+			free(d->rel);
+			d->rel = rel;
+		}
+	}
+	return n;
 }

@@ -39,6 +39,9 @@ struct p9mount;
 int v9p_transport(const char *tag, struct p9_transport **out);
 /* "mmio", "mmio (legacy)" or "pci", for the kernel log. */
 int v9p_describe(const struct p9_transport *t, char *buf, size_t cap);
+/* Requests sent and not yet answered (0 or 1: one call at a time, and it never gives
+ * the CPU away, so another thread never sees 1). */
+int v9p_in_flight(void);
 
 /* ---- mounts ---- */
 /* Attaches the share with mount tag `tag` (one 9P session per tag, shared by its
@@ -62,6 +65,42 @@ int p9fs_stat_mount(struct p9mount *m, struct kumo_plat_stat *st);
 int p9fs_set_times_mount(struct p9mount *m, uint64_t atim, uint64_t mtim, uint32_t fstflags);
 /* The kernel log line of a mount (tag, transport, msize, round trips so far). */
 void p9fs_log_mounts(void);
+
+/* ---- around a snapshot of the VM (kernel/pod_abi.h QUIESCE, RESUME) ----
+ * QEMU (7.2) refuses to migrate a VM while the guest holds a share attached: it adds a
+ * blocker at the first Tattach and drops it only when that attach fid is clunked (or a
+ * Tversion resets the session). So before a save every fid goes: p9fs_quiesce clunks
+ * each open file's fids and then every share's root, keeping the numbers and what binds
+ * them (the file's path from the share's root and its Tlopen flags; the offset is the
+ * fd's, in guest memory). Until p9fs_resume any call on a share waits in the calling
+ * container's thread (it sees no error, only time) or, on a thread of no container
+ * (the supervisor), fails with EAGAIN; a close lets go without a round trip.
+ * p9fs_resume starts a new session on every share (Tversion, Tattach with the old root
+ * fid: after a restore the server is a new QEMU that knows nothing), walks every open
+ * file's fid to its path again and reopens it with its flags (never O_TRUNC again). A
+ * file that is not there any more (removed, renamed, the share's directory replaced)
+ * is logged and its fd fails with ESTALE; a share that cannot be attached again fails
+ * with EIO. A file renamed meanwhile and another created at its path: the new one is
+ * opened (9P has no handle that survives the server). */
+struct p9fs_snap_stats {
+	unsigned shares;      /* shares let go / attached again */
+	unsigned files;       /* open files and directories */
+	unsigned fids;        /* quiesce: fids clunked */
+	unsigned lost;        /* resume: files not there any more (ESTALE) */
+	unsigned dead_shares; /* resume: shares not attached again (EIO) */
+};
+/* 0 (also when already quiesced), or a negative WASI errno with err. */
+int p9fs_quiesce(struct p9fs_snap_stats *st, char *err, size_t errcap);
+/* 0 (also when not quiesced); failures are per file or share, in st and the log. */
+int p9fs_resume(struct p9fs_snap_stats *st, char *err, size_t errcap);
+bool p9fs_quiesced(void);
+/* While quiesced: the open files whose path from their share's root starts with `from`
+ * take `to` there instead (the host staged the same directories under new names for
+ * the restored pod); returns how many. */
+int p9fs_rename_prefix(const char *from, const char *to);
+/* path with its prefix `from` replaced by `to` (malloc'd), NULL when path does not start
+ * with from (or memory ran out). */
+char *p9fs_path_renamed(const char *path, const char *from, const char *to);
 
 /* ---- the platform's file calls on PF_9P files (same contracts as rt_platform.h) ---- */
 int p9fs_openat(struct kumo_plat_file *dir, const char *name, uint32_t oflags, uint32_t fdflags,

@@ -228,6 +228,20 @@ static uint64_t us(uint64_t ticks)
 	return clock_tsc_to_ns(ticks) / 1000;
 }
 
+struct container *pod_container(uint32_t cid)
+{
+	return cid >= 1 && cid <= KUMO_POD_MAX_CID ? cts[cid] : NULL;
+}
+
+const char *pod_new_boot_id(void)
+{
+	uint8_t id[8];
+	random_get(id, sizeof(id));
+	for (int i = 0; i < 8; i++)
+		snprintf(boot_id + 2 * i, 3, "%02x", id[i]);
+	return boot_id;
+}
+
 static struct container *lookup(const struct kumo_pod_msg *m)
 {
 	if (m->cid < 1 || m->cid > KUMO_POD_MAX_CID) {
@@ -501,9 +515,16 @@ static void execute(const struct kumo_pod_msg *m, const char *json, uint8_t *blo
 		return;
 	}
 	last_seq = m->seq;
+	if (pod_snap_refuses(m)) /* pod_snap.c: no CREATE while the shares are quiesced */
+		return;
 	switch (m->type) {
 	case KUMO_POD_MSG_PING:
 		cmd_ping(m, json);
+		break;
+	case KUMO_POD_MSG_QUIESCE:
+	case KUMO_POD_MSG_RESUME:
+	case KUMO_POD_MSG_REINIT:
+		pod_snap_command(m, json); /* pod_snap.c */
 		break;
 	case KUMO_POD_MSG_CREATE:
 		cmd_create(m, json, blob);
@@ -657,10 +678,7 @@ int pod_main(void)
 	kumo_pod_mode = 1;
 	self = kthread_current();
 	crc_init();
-	uint8_t id[8];
-	random_get(id, sizeof(id));
-	for (int i = 0; i < 8; i++)
-		snprintf(boot_id + 2 * i, 3, "%02x", id[i]);
+	pod_new_boot_id();
 	if (ramfs_init(b->rootfs, b->rootfs_size, err, sizeof(err)) < 0)
 		panic("boot config: %s", err);
 	/* The pod's own tree: the initrd rootfs plus its "mounts" (shared by every

@@ -125,4 +125,15 @@ int pod_main(void);
 /* Total instances started since boot (INFO, STARTED). */
 extern uint32_t pod_instances;
 
+/* ---- snapshots (pod_snap.c) ---- */
+/* Executes QUIESCE, RESUME or REINIT (kernel/pod_abi.h "Snapshots"), writes its ACK. */
+void pod_snap_command(const struct kumo_pod_msg *m, const char *json);
+/* Container cid (1..KUMO_POD_MAX_CID), NULL: none (pod.c). */
+struct container *pod_container(uint32_t cid);
+/* A new random boot id (READY, INFO, PING): at boot, and at REINIT (pod.c). */
+const char *pod_new_boot_id(void);
+/* Whether m must wait for RESUME (a CREATE while quiesced: its preopens and object may
+ * be on a share); 1 with its error ACK written, else 0. */
+int pod_snap_refuses(const struct kumo_pod_msg *m);
+
 #endif /* KUMO_POD_H */

@@ -43,6 +43,13 @@ static void wait_used(struct v9p *v)
 	}
 }
 
+static int in_flight; /* requests sent, reply not yet taken */
+
+int v9p_in_flight(void)
+{
+	return in_flight;
+}
+
 static int v9p_rpc(struct p9_transport *t, uint32_t reqlen, uint32_t *replen)
 {
 	struct v9p *v = (struct v9p *)t;
@@ -51,10 +58,12 @@ static int v9p_rpc(struct p9_transport *t, uint32_t reqlen, uint32_t *replen)
 					  .flags = VIRTQ_DESC_F_NEXT, .next = 1 };
 	q->desc[1] = (struct virtq_desc){ .addr = (uintptr_t)t->rep, .len = t->cap,
 					  .flags = VIRTQ_DESC_F_WRITE };
+	in_flight++;
 	virtq_push(q, 0);
 	virtq_notify(&v->dev, q);
 	wait_used(v);
 	struct virtq_used_elem e = virtq_pop(q);
+	in_flight--;
 	if (e.id != 0 || e.len > t->cap)
 		return -WASI_EIO;
 	*replen = e.len;

@@ -18,15 +18,21 @@
 #         app end + power-off    first line to the exit record read and QEMU reaped
 #         teardown               the VM let go, the run directory removed
 #       the components' medians need not add up to the total's median.
-#   QEMU alone: the same kernel image booted by QEMU directly (no kumo): the floor.
+#   QEMU alone: the same kernel image booted by QEMU directly (no kumo): the floor (with
+#       the kernel command line kumo gives it: under TCG the host's TSC rate, vmm/tsc.c).
 #   (c) kernel entry to _start, in-guest TSC, from that direct boot's COM3 log
 #   (d) host memory per VM (QEMU's max RSS) and the smallest guest RAM that runs hello
 #   BOOT_BASE=DIR: also `DIR/bin/kumo run` in every round (another build, e.g. one from
 #       before a change: a before/after under the same load).
+#   BOOT_RT=1: the whole bench (every contender alike) runs as SCHED_FIFO 1 (root): on a
+#       machine other jobs keep busy this shows what each figure costs by itself.
 # Every figure says which accelerator it was measured with; the load average is printed
 # before and after (2 cores shared: the figures move with it).
 # Closes with `boot-median-ms N` (figure (a)).
 set -euo pipefail
+if [ "${BOOT_RT:-0}" = 1 ] && [ "$(chrt -p $$ | grep -o 'SCHED_[A-Z]*' | head -1)" != SCHED_FIFO ]; then
+	exec chrt -f 1 bash "$0" "$@"
+fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$top/build}
 n=${BOOT_RUNS:-20}
@@ -48,10 +54,15 @@ gcc -O2 -o "$tmp/hello-native" "$top/tests/apps/app_hello.c"
 "$kumo" run --host "$app" >/dev/null 2>&1
 base=${BOOT_BASE:+$BOOT_BASE/bin/kumo}
 [ -z "$base" ] || "$base" run "$app" >/dev/null 2>&1
+# The guest's command line as kumo gives it: under TCG, the host's TSC rate (vmm/tsc.c),
+# cached for this boot by the runs above.
+tsc=$(cat "${KUMO_ACCEL_CACHE_DIR:-/run/kumo}/tsc-$(cat /proc/sys/kernel/random/boot_id)" 2>/dev/null || true)
+append=
+[ "$accel" != tcg ] || [ "${tsc:-0}" = 0 ] || append="kumo.tsc_khz=$tsc"
 qemu_direct=(qemu-system-x86_64 -M microvm -accel "$accel" -cpu Nehalem -m 64 -display none
 	-no-reboot -nodefaults -serial null -chardev "file,id=c3,path=$tmp/com3"
 	-device isa-serial,chardev=c3,iobase=0x3e8,irq=4
-	-kernel "$tmp/img/kernel.elf" -initrd "$tmp/img/initrd.img")
+	-kernel "$tmp/img/kernel.elf" -initrd "$tmp/img/initrd.img" -append "$append")
 
 load_before=$(load)
 for ((i = 0; i < n; i++)); do
@@ -75,6 +86,7 @@ for ((i = 0; i < n; i++)); do
 	field teardown >>"$tmp/teardown" || true
 	grep -o 'kernel entry->_start [0-9.]* ms' "$tmp/err" | grep -o '[0-9.]*' >>"$tmp/gentry" || true
 	grep -o 'accel: [a-z]*' "$tmp/err" | head -1 | cut -d' ' -f2 >>"$tmp/run-accel" || true
+	grep -o '_start [0-9.]* ms, clock [a-z0-9-]*' "$tmp/err" | awk '{print $NF}' >>"$tmp/clock" || true
 	# QEMU alone, (c) and (d): the same image booted by QEMU directly, COM3 to a file.
 	t=$(date +%s%N)
 	/usr/bin/time -f %M -o "$tmp/rss1" "${qemu_direct[@]}" >/dev/null 2>&1
@@ -99,7 +111,9 @@ done
 run_accel=$(sort -u "$tmp/run-accel" 2>/dev/null | paste -sd+ -)
 ra=${run_accel:-?}
 row() { printf '%-50s %8s ms   %s\n' "$1" "$(median <"$tmp/$2")" "$3"; }
-echo "bench-boot: $n interleaved rounds, -M microvm; $accel_why"
+rt_note=
+[ "${BOOT_RT:-0}" != 1 ] || rt_note="; every contender SCHED_FIFO 1 (BOOT_RT=1)"
+echo "bench-boot: $n interleaved rounds, -M microvm; $accel_why$rt_note"
 echo "load average (1/5/15 min): before $load_before, after $load_after"
 printf '%-50s %11s   %s\n' "figure" "median" "accelerator"
 row "native hello (gcc -O2), wall" native "none (host)"
@@ -111,7 +125,7 @@ row "    cache lookup (builder_prepare)" prepare "none (host)"
 row "    accelerator choice (cached verdict)" accelms "none (host)"
 row "    QEMU start (spawn -> machine built)" qemu "$ra"
 row "    guest boot + app (resume -> first line)" first "$ra"
-row "      of it kernel entry -> _start (in-guest)" gentry "$ra"
+row "      of it kernel entry -> _start (in-guest)" gentry "$ra, clock $(sort -u "$tmp/clock" 2>/dev/null | paste -sd+ -)"
 row "    app end + power-off (-> exit record)" exit "$ra"
 row "    teardown (VM freed, run dir removed)" teardown "none (host)"
 if [ -n "$base" ]; then
@@ -120,7 +134,7 @@ if [ -n "$base" ]; then
 	echo "(BOOT_BASE: $BOOT_BASE)"
 fi
 row "QEMU alone, same image (no kumo), wall" direct "$accel"
-row "(c) kernel entry to _start (in-guest TSC)" entry "$accel"
+row "(c) kernel entry to _start (in-guest TSC)" entry "$accel${append:+, $append}"
 printf '%-50s %8s MiB  %s\n' "(d) QEMU max RSS per VM (64 MiB guest)" \
 	"$(median <"$tmp/rss" | awk '{printf "%.1f", $1/1024}')" "$accel"
 printf '%-50s %11s   %s\n' "(d) smallest guest RAM that runs hello" "$smallest" "$accel"

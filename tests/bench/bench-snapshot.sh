@@ -9,7 +9,8 @@
 #   size         the archive (kernel image + stream + records) and the stream alone
 # Then live migration over loopback TCP (total, downtime, hand-over), and Debian's criu
 # dump/restore of the same counter built natively, when criu runs on this kernel (else
-# the reason it does not). Marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms, Kafu
+# the reason it does not); RunPodSandbox -> ready of a pod VM booted and started from a
+# snapshot (bench-podstart.sh). Marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms, Kafu
 # migration ~100 ms. Closes with `migrate-downtime-ms N`. env: RUNS=10 BUILD=build
 set -u
 cd "$(dirname "$0")/../.."
@@ -92,6 +93,8 @@ else
 	[ -s "$work/criu.txt" ] &&
 		echo "criu (native counter, median of $(wc -l <"$work/criu.txt")): dump $(col "$work/criu.txt" 1) ms, restore $(col "$work/criu.txt" 2) ms, images $(col "$work/criu.txt" 3) bytes"
 fi
+# RunPodSandbox -> ready of a pod VM, booted and started from a snapshot.
+RUNS=$RUNS BUILD=$BUILD bash tests/bench/bench-podstart.sh 2>&1 | grep -E '^podstart|^bench-podstart'
 echo "marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms; Kafu migration ~100 ms"
 # The closing figure: the output gap of a 16 MiB pod's live migration.
 echo "migrate-downtime-ms $( [ -s "$work/mig-16.txt" ] && col "$work/mig-16.txt" 4 || echo n/a)"

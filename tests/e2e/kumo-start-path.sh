@@ -6,6 +6,10 @@
 # a missing worker is an error naming where it was looked for; file digests (the kernel
 # library, its linker script, a module given no digest) are hashed once per version of
 # the file, and a changed file is hashed again (a new kernel id: a new image is linked).
+# kumo links no library a cache-hit run does not call (libvirt, libcurl, libarchive,
+# libnl: loaded at their first call, common/lazylib.h), and a run's console uses no
+# inotify (vmm_spec.console_stream). Under TCG the host's TSC rate is measured once per
+# boot and the guest takes it instead of calibrating (clock `host`).
 # Boots VMs (whatever accelerator kumo chooses). Prints `kumo-start-path: N passed, N failed`.
 set -u
 SUITE=kumo-start-path
@@ -25,6 +29,11 @@ for p in kumo kumod; do
 	else ok "$p does not link libLLVM"; fi
 done
 needed "$BIN/kumo-compile" | grep -q libLLVM && ok "kumo-compile links libLLVM" || bad "kumo-compile links libLLVM" "$(needed "$BIN/kumo-compile")"
+lazy=$(needed "$BIN/kumo" | grep -E '^lib(virt|curl|archive|nl-)' || true)
+eq "kumo links none of libvirt, libcurl, libarchive, libnl (lazily loaded)" "$lazy" ""
+"$BIN/kumo" info >"$T/info" 2>&1
+grep -qE '^libvirt +library [0-9]+\.[0-9]+' "$T/info" && ok "... kumo info still calls libvirt (loaded at the first call)" ||
+	bad "... kumo info still calls libvirt (loaded at the first call)" "$(cat "$T/info")"
 eq "kumo-compile --version is the compiler id" "$("$BIN/kumo-compile" --version | cut -d' ' -f1)" "kumo-compiler/0.1"
 "$BIN/kumo-compile" >/dev/null 2>"$T/w.err"
 eq "kumo-compile run by hand: exit status 2" "$?" 2
@@ -56,6 +65,28 @@ grep -q "build [0-9.]* ms (cached)" "$T/err" && ok "cache hit: -v says cached" |
 eq "cache hit: no process loads libLLVM" "$(grep -l "file=libLLVM" "$T"/ld-hit.* 2>/dev/null | wc -l)" 0
 grep -q "kumo: timing: prepare [0-9.]* ms, accel [0-9.]* ms, qemu start [0-9.]* ms, resume->first output [0-9.]* ms" "$T/err" &&
 	ok "-v prints the timing line" || bad "-v prints the timing line" "$(cat "$T/err")"
+lazyload=$(grep -lE "file=lib(virt|curl|archive|nl-route-3)\.so" "$T"/ld-hit.* 2>/dev/null | wc -l)
+eq "cache hit: no process loads libvirt, libcurl, libarchive or libnl" "$lazyload" 0
+
+# --- the console and the guest's clock -------------------------------------------------------
+export KUMO_ACCEL_CACHE_DIR=$T/accel-cache
+mkdir -p "$KUMO_ACCEL_CACHE_DIR"
+"$BIN/kumo" run "$APP" >/dev/null 2>&1 # a fresh cache: the accelerator probe, the TSC rate
+strace -f -e trace=inotify_init,inotify_init1 -o "$T/strace-ino" "$BIN/kumo" run "$APP" >"$T/out" 2>"$T/err"
+eq "a run under strace prints the app's output" "$(cat "$T/out")" "hello, world"
+grep -q "inotify_init" "$T/strace-ino" && bad "... and makes no inotify instance (a stream console)" "$(grep inotify "$T/strace-ino")" ||
+	ok "... and makes no inotify instance (a stream console)"
+"$BIN/kumo" run -v "$APP" >"$T/out" 2>"$T/err"
+if grep -q "accel: tcg" "$T/err"; then
+	rate=$(cat "$KUMO_ACCEL_CACHE_DIR"/tsc-* 2>/dev/null)
+	[ -n "$rate" ] && [ "$rate" -gt 100000 ] 2>/dev/null && ok "tcg: the host's TSC rate is cached ($rate kHz)" ||
+		bad "tcg: the host's TSC rate is cached" "$(ls "$KUMO_ACCEL_CACHE_DIR")"
+	grep -q "guest kernel entry->_start [0-9.]* ms, clock host" "$T/err" && ok "tcg: the guest takes it (clock host)" ||
+		bad "tcg: the guest takes it (clock host)" "$(tail -1 "$T/err")"
+else
+	skip "tcg: the host's TSC rate" "kumo chose $(grep -o 'accel: [a-z]*' "$T/err" | head -1)"
+fi
+unset KUMO_ACCEL_CACHE_DIR
 
 # --- kumo compile: always the worker, the budget applies to it ---------------------------------
 "$BIN/kumo" compile -v "$APP" -o "$T/a.o" 2>"$T/err"

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # tests/e2e/snapshot.sh - snapshots (issue 18) end to end: vmm/ alone (snapshot-tool: a
 # counter VM checkpointed, destroyed, restored, counting on), then through kumod's CRI
-# socket with the kumo CLI: a counter pod checkpointed (`kumo checkpoint --stop`), its
-# pod removed, restored (`kumo restore`) and counting on from where it was in the same
-# CRI log; CheckpointContainer leaving it running; a tampered archive, a truncated one,
-# one of another format version and one of another kernel build refused with clear
-# errors, nothing restored; a pod with a live mount refused (QEMU 7.2 cannot migrate a
-# mounted 9p share). Prints `snapshot: N passed, N failed`.
+# socket with the kumo CLI, first with per-container VMs (--pod-vm false): a counter pod
+# checkpointed (`kumo checkpoint --stop`), its pod removed, restored (`kumo restore`) and
+# counting on from where it was in the same CRI log; CheckpointContainer leaving it
+# running; a tampered archive, a truncated one, one of another format version and one
+# of another kernel build refused with clear errors, nothing restored; a pod with a live
+# mount refused (a container VM's kernel cannot let go of its 9p share, which QEMU 7.2
+# cannot migrate); a web pod and live migration. Then pod VMs (the default): a counter
+# writing a hostPath volume through one fd, CheckpointContainer leaving the pod going
+# (QUIESCE/RESUME around the save), `kumo checkpoint --stop`, `kumo restore`: the count
+# goes on in the log and in the file at its offset; kumod killed and back; pod VM
+# archives altered or truncated, and archives of the other kind, refused. Last, pod VMs
+# started from a snapshot (--pod-vm-snapshot-start true): three pods, three distinct
+# random values, addresses and boot ids, each counting its instances from 1; a web
+# server reached at its address; a template that does not load, the pod booted instead.
+# Prints `snapshot: N passed, N failed`.
 set -u
 # kumod's real backend gives pods their network from CNI and binds mounts: in network and
 # mount namespaces of this script's own they never touch the machine's.
@@ -19,7 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
 cri_suite snapshot 120
-at_exit 'umount -l "$T/netns" 2>/dev/null'
+at_exit 'umount -l "$T/netns" 2>/dev/null; umount -l "$T"/root*/pod-templates/netns 2>/dev/null'
 # VMs outlive kumod by design: a run that fails half-way must not leave its QEMUs behind.
 at_exit 'for f in "$T"/root*/vms/*/qemu.pid "$T"/*/run*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done'
 TOOL=$BUILD/tests/support/snapshot-tool
@@ -75,7 +84,7 @@ registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
 REG=127.0.0.1:$REG_PORT
 "$BIN/kumo" push "$APPS/app_counter.wasm" "$REG/counter:v1" >"$T/push.log" 2>&1 ||
 	bad "kumo push counter" "$(cat "$T/push.log")"
-# Snapshots are of per-container VMs (a pod VM cannot be checkpointed yet): --pod-vm false.
+# First per-container VMs (--pod-vm false); pod VMs (the default) further down.
 start_kumod() {
 	"$BIN/kumod" --socket "$SOCK" --root "$T/root" --accel "$ACCEL" --pod-vm false --cni-conf-dir "$T/net.d" \
 		--netns-dir "$T/netns" --log-level debug 2>>"$T/kumod.log" &
@@ -297,6 +306,225 @@ kill "$K2PID"; wait "$K2PID" 2>/dev/null
 
 eq "no restore work directory is left" "$(ls "$T/root/restores" 2>/dev/null | wc -l)" 0
 eq "no snapshot directory is left" "$(ls -d "$T/root/vms"/snapshot-* 2>/dev/null | wc -l)" 0
+kumod_kill
 
+# ---- pod VMs (the default: a pod is one VM; QUIESCE/RESUME around the save) --------------
+SOCK=$T/kumop.sock
+start_podvm_kumod() {
+	"$BIN/kumod" --socket "$SOCK" --root "$T/rootp" --accel "$ACCEL" --cni-conf-dir "$T/net.d" \
+		--netns-dir "$T/netns" --log-level debug 2>>"$T/kumodp.log" &
+	KPID=$!
+	for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+}
+start_podvm_kumod
+call "pod VM: PullImage counter" PullImage "{\"image\":{\"image\":\"$REG/counter:v1\"}}"
+mkdir -p "$T/pvol"
+LOGP=$T/logs/pv1
+call "pod VM: RunPodSandbox" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"pvcounter\",\"uid\":\"p1\",\"namespace\":\"n\"},\"log_directory\":\"$LOGP\"}}"
+PP=$(jq -r .pod_sandbox_id <<<"$OUT")
+call "pod VM: CreateContainer counter writing its volume" CreateContainer "{\"pod_sandbox_id\":\"$PP\",\"config\":{\"metadata\":{\"name\":\"counter\"},\"image\":{\"image\":\"$REG/counter:v1\"},\"args\":[\"0\",\"30\",\"/data/count.txt\"],\"log_path\":\"counter.log\",\"mounts\":[{\"container_path\":\"/data\",\"host_path\":\"$T/pvol\"}]}}"
+PC=$(jq -r .container_id <<<"$OUT")
+call "pod VM: StartContainer" StartContainer "{\"container_id\":\"$PC\"}"
+LP=$LOGP/counter.log
+for _ in $(seq 600); do [ "$(counting "$LP" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+pre=$(counting "$LP" | tail -1)
+call "pod VM: CheckpointContainer (the whole pod VM, which goes on)" CheckpointContainer "{\"container_id\":\"$PC\",\"location\":\"$T/pvc.kumo\"}"
+eq "its records: the pod, its containers, kumo's, the VM stage's" \
+	"$(tar tf "$T/pvc.kumo" | grep '^records/' | sort | tr '\n' ' ')" \
+	"records/containers.json records/kumo.json records/pod.json records/podvm-com1.bin records/podvm.json "
+eq "kumo.json says it is a pod VM with 1 container" "$(tar xOf "$T/pvc.kumo" records/kumo.json | jq -r '"\(.pod_vm) \(.containers)"')" "true 1"
+eq "its manifest names the module's digest" "$(tar xOf "$T/pvc.kumo" manifest.json | jq -r '.modules[0]' | cut -c1-7)" sha256:
+before=$(counting "$LP" | tail -1)
+sleep 0.6
+eq "after CheckpointContainer the container still runs" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC\"}" | jq -r .status.state)" CONTAINER_RUNNING
+after=$(counting "$LP" | tail -1)
+eq "and still counts" "$([ "$after" -gt "$before" ] && echo yes)" yes
+eq "and its volume file still grows, line after line (its fd came back)" "$(consecutive "$T/pvol/count.txt")" yes
+if "$BIN/kumo" checkpoint "${PP:0:12}" -o "$T/pv.kumo" --stop --socket "$SOCK" 2>"$T/ck.err"; then
+	ok "pod VM: kumo checkpoint POD -o FILE --stop"
+else
+	bad "pod VM: kumo checkpoint" "$(cat "$T/ck.err")"
+fi
+for _ in $(seq 100); do
+	[ "$(crictl ContainerStatus "{\"container_id\":\"$PC\"}" | jq -r .status.state)" = CONTAINER_EXITED ] && break
+	sleep 0.1
+done
+eq "the checkpointed pod's container is stopped" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC\"}" | jq -r .status.state)" CONTAINER_EXITED
+lastp=$(counting "$LP" | tail -1)
+eq "its volume file ends where its log does" "$(counting "$T/pvol/count.txt" | tail -1)" "$lastp"
+call "pod VM: StopPodSandbox" StopPodSandbox "{\"pod_sandbox_id\":\"$PP\"}"
+call "pod VM: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$PP\"}"
+if "$BIN/kumo" restore "$T/pv.kumo" --socket "$SOCK" >"$T/rp.out" 2>"$T/rp.err"; then
+	ok "pod VM: kumo restore FILE"
+else
+	bad "pod VM: kumo restore" "$(cat "$T/rp.err")"
+fi
+PP2=$(sed -n 1p "$T/rp.out")
+PC2=$(sed -n 2p "$T/rp.out")
+eq "the restored pod VM's container runs" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC2\"}" 2>/dev/null | jq -r .status.state)" CONTAINER_RUNNING
+for _ in $(seq 300); do [ "$(counting "$LP" | tail -1)" -ge $((lastp + 5)) ] && break; sleep 0.1; done
+eq "it counts on from the checkpoint: the log's counts go on with no gap or repeat" "$(consecutive "$LP")" yes
+eq "its volume file, open across the save, is written on at its offset (no gap or repeat)" \
+	"$(consecutive "$T/pvol/count.txt")" yes
+eq "and has grown past the checkpoint" "$([ "$(counting "$T/pvol/count.txt" | tail -1)" -gt "$lastp" ] && echo yes)" yes
+eq "the restored pod has the archived pod's name" \
+	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PP2\"}" | jq -r .status.metadata.name)" pvcounter
+# kumod killed and started again: the restored pod VM is found again like any other.
+kumod_kill
+start_podvm_kumod
+eq "after kill -9 of kumod the restored pod VM's container still runs" \
+	"$(crictl ContainerStatus "{\"container_id\":\"$PC2\"}" 2>/dev/null | jq -r .status.state)" CONTAINER_RUNNING
+now=$(counting "$LP" | tail -1)
+for _ in $(seq 300); do [ "$(counting "$LP" | tail -1)" -ge $((now + 5)) ] && break; sleep 0.1; done
+eq "and its log goes on with no gap or repeat" "$(consecutive "$LP")" yes
+code "pod VM: live migration is refused, saying so" Unimplemented CheckpointPod \
+	"{\"pod_sandbox_id\":\"$PP2\",\"options\":{\"migrate_to\":\"tcp:127.0.0.1:1\"}}"
+says "it says what to do instead" "checkpoint the pod"
+# Bad archives of a pod VM, refused with their reasons, nothing restored.
+cp "$T/pv.kumo" "$T/pvt.kumo"
+off=$(python3 -c "import sys,tarfile;t=tarfile.open(sys.argv[1]);m=t.getmember('records/podvm.json');print(m.offset_data+2)" "$T/pvt.kumo")
+printf 'X' | dd of="$T/pvt.kumo" bs=1 seek="$off" conv=notrunc status=none
+code "pod VM: an archive whose stage record was altered is refused" InvalidArgument RestorePod "{\"checkpoint_path\":\"$T/pvt.kumo\"}"
+says "it names the member" "member \`records/podvm.json\` has digest"
+head -c $(($(stat -c %s "$T/pv.kumo") / 3)) "$T/pv.kumo" >"$T/pvtr.kumo"
+code "pod VM: a truncated archive is refused" InvalidArgument RestorePod "{\"checkpoint_path\":\"$T/pvtr.kumo\"}"
+says "it says so" "truncated"
+code "pod VM: a container VM's archive is refused by a pod-VM kumod" FailedPrecondition RestorePod "{\"checkpoint_path\":\"$T/pod.kumo\"}"
+says "it says which kumod restores it" "--pod-vm false"
+code "pod VM: a pod VM's archive is no container image" FailedPrecondition CreateContainer \
+	"{\"pod_sandbox_id\":\"$PP2\",\"config\":{\"metadata\":{\"name\":\"x\"},\"image\":{\"image\":\"$T/pv.kumo\"}}}"
+says "it says to use RestorePod" "RestorePod"
+eq "only the restored pod is there" "$(crictl ListPodSandbox '{}' | jq '.items | length')" 1
+call "pod VM: StopPodSandbox restored" StopPodSandbox "{\"pod_sandbox_id\":\"$PP2\"}"
+call "pod VM: RemovePodSandbox restored" RemovePodSandbox "{\"pod_sandbox_id\":\"$PP2\"}"
+# The archive CheckpointContainer made while the pod ran, restored into a pod of the
+# caller's config (a log directory of its own), its VM killed (kill -9 of QEMU), and
+# restored again: each time the count goes on from the checkpoint.
+firsts=
+for round in 1 2; do
+	call "pod VM: RestorePod of the running pod's archive, round $round" RestorePod \
+		"{\"checkpoint_path\":\"$T/pvc.kumo\",\"config\":{\"metadata\":{\"name\":\"pvclone\",\"uid\":\"r$round\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pvr$round\"}}"
+	PR=$(jq -r .pod_sandbox_id <<<"$OUT")
+	CR=$(jq -r '.restored_containers[0].container_id' <<<"$OUT")
+	IPR=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PR\"}" | jq -r '.status.network.ip // ""')
+	eq "round $round: the guest took its new pod's address $IPR (RESUME's net)" \
+		"$(grep -acE "net: reconfigured: .*, ${IPR//./\\.}/" "$T/rootp/vms/kumopod-${PR:0:24}/exit.raw")" 1
+	LR=$T/logs/pvr$round/counter.log
+	for _ in $(seq 300); do [ "$(counting "$LR" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
+	c1=$(counting "$LR" | head -1)
+	firsts="$firsts $c1"
+	eq "round $round: its first count follows the checkpoint's ($pre < $c1 <= $after + 1)" \
+		"$([ -n "$c1" ] && [ "$c1" -gt "$pre" ] && [ "$c1" -le $((after + 1)) ] && echo yes)" yes
+	eq "round $round: and it counts on" "$(counting "$LR" | awk -v s="$c1" 'BEGIN{r="yes"} $1!=s+NR-1{r="no"} END{print (NR >= 5 ? r : "too few")}')" yes
+	kill -9 "$(cat "$T/rootp/vms/kumopod-${PR:0:24}/qemu.pid")"
+	for _ in $(seq 100); do
+		[ "$(crictl ContainerStatus "{\"container_id\":\"$CR\"}" | jq -r .status.state)" = CONTAINER_EXITED ] && break
+		sleep 0.1
+	done
+	eq "round $round: its VM killed, the container exits saying so" \
+		"$(crictl ContainerStatus "{\"container_id\":\"$CR\"}" | jq -r '.status.state + " " + (.status.message | test("pod VM ended") | tostring)')" "CONTAINER_EXITED true"
+	crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PR\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PR\"}" >/dev/null
+done
+eq "both restores of one archive start at the same count" "$(echo $firsts | tr ' ' '\n' | sort -u | wc -l)" 1
+# A web server pod VM: checkpointed with --stop, removed, restored at its address (RESUME
+# gives the guest the new pod's NIC, the same address), serving the same file, and a
+# keep-alive connection opened before the checkpoint goes on after the restore.
+call "pod VM: PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
+call "pod VM: RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"pvweb\",\"uid\":\"pw\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pvw\",\"port_mappings\":[{\"container_port\":8080}]}}"
+PVW=$(jq -r .pod_sandbox_id <<<"$OUT")
+IPV=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PVW\"}" | jq -r '.status.network.ip // ""')
+call "pod VM: CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PVW\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
+call "pod VM: StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
+for _ in $(seq 100); do curl -s --max-time 2 "http://$IPV:8080/index.html" >"$T/pvgot1" && [ -s "$T/pvgot1" ] && break; sleep 0.2; done
+eq "the web pod VM serves its file at $IPV" "$(cmp -s "$T/pvgot1" "$T/img/www/index.html" && echo same)" same
+rm -f "$T/ka.go"; mkfifo "$T/ka.go"
+python3 - "$IPV" "$T/ka.go" >"$T/pvka.out" 2>&1 <<'PY' &
+import http.client, sys
+c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=60)
+c.request("GET", "/index.html"); r = c.getresponse(); b1 = r.read()
+print("first", r.status, len(b1), flush=True)
+open(sys.argv[2]).read()  # until the restore is done
+c.request("GET", "/index.html"); r = c.getresponse(); b2 = r.read()
+print("second", r.status, len(b2), "same" if b1 == b2 else "differs", flush=True)
+PY
+KA=$!
+for _ in $(seq 100); do grep -q first "$T/pvka.out" && break; sleep 0.1; done
+"$BIN/kumo" checkpoint "$PVW" -o "$T/pvweb.kumo" --stop --socket "$SOCK" 2>"$T/ck.err" || bad "checkpoint the web pod VM" "$(cat "$T/ck.err")"
+crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PVW\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PVW\"}" >/dev/null
+PVW2=$("$BIN/kumo" restore "$T/pvweb.kumo" --socket "$SOCK" 2>"$T/r.err" | head -1) || bad "restore the web pod VM" "$(cat "$T/r.err")"
+eq "the restored web pod VM has the address it had" \
+	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PVW2\"}" | jq -r '.status.network.ip // ""')" "$IPV"
+curl -s --max-time 10 "http://$IPV:8080/index.html" >"$T/pvgot2"
+eq "it serves the same file there" "$(cmp -s "$T/pvgot2" "$T/img/www/index.html" && echo same)" same
+echo go >"$T/ka.go"
+wait "$KA"
+eq "a keep-alive connection opened before the checkpoint goes on after the restore" \
+	"$(grep second "$T/pvka.out")" "second 200 $(stat -c %s "$T/img/www/index.html") same"
+crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PVW2\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PVW2\"}" >/dev/null
+eq "pod VM: no restore work directory is left" "$(ls "$T/rootp/restores" 2>/dev/null | wc -l)" 0
+eq "pod VM: no snapshot directory is left" "$(ls -d "$T/rootp/vms"/snapshot-* 2>/dev/null | wc -l)" 0
+kumod_kill
+
+# ---- pod VMs started from a snapshot (--pod-vm-snapshot-start true) -----------------------
+SOCK=$T/kumoq.sock
+"$BIN/kumo" push "$APPS/app_random.wasm" "$REG/random:v1" >"$T/push.log" 2>&1 || bad "kumo push random" "$(cat "$T/push.log")"
+mkdir -p "$T/imgq/www"
+cp "$APPS/net_httpd.wasm" "$T/imgq/app.wasm"
+head -c 3000 /dev/urandom | base64 >"$T/imgq/www/index.html"
+oci_wasm_image "$T/imgq" /app.wasm /www "$T/ociq" && oci_wasm_push "$T/ociq" "$REG/webq:v1" 2>"$T/push.log" ||
+	bad "push the web image" "$(cat "$T/push.log")"
+"$BIN/kumod" --socket "$SOCK" --root "$T/rootq" --accel "$ACCEL" --pod-vm-snapshot-start true --cni-conf-dir "$T/net.d" \
+	--netns-dir "$T/netns" --log-level debug 2>>"$T/kumodq.log" &
+KPID=$!
+for _ in $(seq 200); do crictl Version >/dev/null 2>&1 && break; sleep 0.05; done
+call "snapshot start: PullImage random" PullImage "{\"image\":{\"image\":\"$REG/random:v1\"}}"
+call "snapshot start: PullImage web" PullImage "{\"image\":{\"image\":\"$REG/webq:v1\"}}"
+rands=; ips=; pods=
+for i in 1 2 3; do
+	t0=$(date +%s%N)
+	call "snapshot start: RunPodSandbox $i" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"rnd$i\",\"uid\":\"q$i\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/q$i\"}}"
+	P=$(jq -r .pod_sandbox_id <<<"$OUT")
+	pods="$pods $P"
+	ips="$ips $(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$P\"}" | jq -r '.status.network.ip // ""')"
+	call "snapshot start: CreateContainer random $i" CreateContainer "{\"pod_sandbox_id\":\"$P\",\"config\":{\"metadata\":{\"name\":\"rnd\"},\"image\":{\"image\":\"$REG/random:v1\"},\"args\":[\"hex\"],\"log_path\":\"rnd.log\"}}"
+	C=$(jq -r .container_id <<<"$OUT")
+	call "snapshot start: StartContainer random $i" StartContainer "{\"container_id\":\"$C\"}"
+	for _ in $(seq 200); do grep -q "random [0-9a-f]" "$T/logs/q$i/rnd.log" 2>/dev/null && break; sleep 0.05; done
+	rands="$rands $(grep -oE 'random [0-9a-f]{32}' "$T/logs/q$i/rnd.log" | cut -d' ' -f2)"
+done
+eq "every pod started from the snapshot (kumod's log)" "$(grep -c 'ready from snapshot' "$T/kumodq.log")" 3
+eq "the template was made once" "$(grep -c 'pod VM template .* booted to READY' "$T/kumodq.log")" 1
+eq "three pods, three random values, all different" "$(echo $rands | tr ' ' '\n' | grep -cE '^[0-9a-f]{32}$')/$(echo $rands | tr ' ' '\n' | sort -u | wc -l)" 3/3
+eq "three pods, three addresses, all different" "$(echo $ips | tr ' ' '\n' | grep -c .)/$(echo $ips | tr ' ' '\n' | sort -u | grep -c .)" 3/3
+boots=
+for P in $pods; do
+	klog=$T/rootq/vms/kumopod-${P:0:24}/exit.raw
+	boots="$boots $(grep -aoE 'made from a snapshot: boot id [0-9a-f]{16}' "$klog" | grep -oE '[0-9a-f]{16}$')"
+	grep -aqE 'container 1 instance 1 ended' "$klog" || bad "the instance count is the pod's own" "$(grep -a instance "$klog")"
+done
+eq "each pod has a boot id of its own" "$(echo $boots | tr ' ' '\n' | sort -u | grep -c .)" 3
+eq "each pod counts its instances from 1" "$(grep -aclE 'container 1 instance 1 ended' $T/rootq/vms/kumopod-*/exit.raw | wc -l)" 3
+# A web server in a pod started from the snapshot, reached at the address CNI gave.
+call "snapshot start: RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"webq\",\"uid\":\"qw\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/qw\",\"port_mappings\":[{\"container_port\":8080}]}}"
+PQ=$(jq -r .pod_sandbox_id <<<"$OUT")
+IPQ=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PQ\"}" | jq -r '.status.network.ip // ""')
+call "snapshot start: CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PQ\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/webq:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
+call "snapshot start: StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
+for _ in $(seq 100); do curl -s --max-time 2 "http://$IPQ:8080/index.html" >"$T/gotq" && [ -s "$T/gotq" ] && break; sleep 0.2; done
+eq "the web pod started from the snapshot serves its file at $IPQ" "$(cmp -s "$T/gotq" "$T/imgq/www/index.html" && echo same)" same
+# A template that does not load: the pod boots instead, saying so.
+for f in "$T"/rootq/pod-templates/*/qemu.state; do : >"$f"; done
+call "snapshot start: RunPodSandbox with a broken template" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"fallback\",\"uid\":\"qf\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/qf\"}}"
+PF=$(jq -r .pod_sandbox_id <<<"$OUT")
+grep -q "pod ${PF:0:12}: .*booting it instead" "$T/kumodq.log" && ok "a template that does not load: the pod boots, the log says why" ||
+	bad "a template that does not load: the pod boots" "$(grep -a 'booting\|template' "$T/kumodq.log" | tail -3)"
+eq "that pod is ready" "$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PF\"}" | jq -r .status.state)" SANDBOX_READY
+for P in $pods $PQ $PF; do
+	crictl StopPodSandbox "{\"pod_sandbox_id\":\"$P\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$P\"}" >/dev/null
+done
+eq "snapshot start: no pod is left" "$(crictl ListPodSandbox '{}' | jq '.items | length')" 0
 kumod_kill
 finish

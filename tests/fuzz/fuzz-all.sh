@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/fuzz/fuzz-all.sh [TARGET...] - runs libFuzzer targets one after another
 # (FUZZ_SECONDS each, default 60, under nice -n 19), each on its working corpus
-# $FUZZ_DIR/corpus-<target> seeded from tests/fuzz/corpus/<target>, and prints a table:
+# $FUZZ_DIR/corpus-<target> seeded from tests/fuzz/corpus/<target> (kload: from the pod
+# tier's objects, $FUZZ_KLOAD_SEEDS, which fuzz.mk copies in), and prints a table:
 # target, seconds, runs, coverage (edges) and features at start and end, corpus size, and
 # crashes (libFuzzer stops at the first one and leaves its input as
 # $FUZZ_DIR/crash-<target>-*). Logs: $FUZZ_DIR/log-<target>.txt. Exit status 1 if any
@@ -10,7 +11,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${FUZZ_DIR:-build/fuzz}
 secs=${FUZZ_SECONDS:-60}
-targets=${*:-wasm wat reference manifest cri tar registry config bootcfg cni p9 snapshot}
+targets=${*:-wasm wat reference manifest cri tar registry config bootcfg cni p9 snapshot kload}
 
 # Per target: program and its options (max input length, dictionary, timeouts).
 opts() {
@@ -27,6 +28,7 @@ opts() {
 	cni) echo "fuzz_cni -max_len=16384 -dict=$here/json.dict" ;;
 	p9) echo "fuzz_p9 -max_len=16384" ;;
 	snapshot) echo "fuzz_snapshot -max_len=32768 -timeout=20 -dict=$here/json.dict" ;;
+	kload) echo "fuzz_kload -max_len=262144 -timeout=10" ;;
 	*) return 1 ;;
 	esac
 }
@@ -43,11 +45,16 @@ for t in $targets; do
 	shift
 	corpus=$dir/corpus-$t
 	mkdir -p "$corpus"
+	seeds=$here/corpus/$t
+	if [ "$t" = kload ]; then
+		for o in ${FUZZ_KLOAD_SEEDS:-}; do cp -n "$o" "$corpus/" 2>/dev/null; done
+		seeds=
+	fi
 	log=$dir/log-$t.txt
 	echo "fuzz-all: $t for ${secs}s (log $log)" >&2
 	start=$(date +%s)
 	nice -n 19 "$prog" "$@" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$dir/crash-$t-" "$corpus" "$here/corpus/$t" >"$log" 2>&1
+		-artifact_prefix="$dir/crash-$t-" "$corpus" $seeds >"$log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -71,7 +71,7 @@ $(BUILD)/fuzz/fuzz_kload: tests/fuzz/fuzz_kload.c kernel/os/kload.c $(KEXPORTS_C
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -DKUMO_LIBFUZZER -I. -Icommon \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(filter %.c,$^) \
-		-Wl,--dynamic-list=kernel/hosted/exports.list -ldl -lpthread -lm
+		-Wl,--dynamic-list=kernel/hosted/exports.list -lcrypto -ldl -lpthread -lm
 .PHONY: fuzz-kload
 fuzz-kload: $(BUILD)/fuzz/fuzz_kload $(POD_OBJS)
 	@mkdir -p $(BUILD)/fuzz/corpus-kload
@@ -181,10 +181,11 @@ $(FUZZ_DIR)/replay_snapshot: $(BUILD)/host/tests/fuzz/fuzz_snapshot.o $(BUILD)/h
 FUZZ_REPLAYS := $(FUZZ_NEW_TARGETS:%=$(FUZZ_DIR)/replay_%)
 
 FUZZ_BINS := $(FUZZ_DIR)/fuzz_wasm $(FUZZ_DIR)/fuzz_reference $(FUZZ_DIR)/fuzz_manifest \
-	$(FUZZ_NEW_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	$(FUZZ_NEW_TARGETS:%=$(FUZZ_DIR)/fuzz_%) $(FUZZ_DIR)/fuzz_kload
 .PHONY: fuzz-all fuzz-bins $(FUZZ_NEW_TARGETS:%=fuzz-%)
 fuzz-bins: $(FUZZ_BINS)
-fuzz-all: $(FUZZ_BINS)
-	FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/fuzz-all.sh $(FUZZ_TARGETS)
+fuzz-all: $(FUZZ_BINS) $(POD_OBJS)
+	FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_KLOAD_SEEDS="$(POD_OBJS)" \
+		bash tests/fuzz/fuzz-all.sh $(FUZZ_TARGETS)
 $(FUZZ_NEW_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz_%
 	FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/fuzz-all.sh $*

@@ -16,6 +16,10 @@
  *   count                 read stdin to its end, then "count: N bytes" on stdout
  *   pollin MS             poll_oneoff on fd 0 for reading with a timeout of MS: "pollin:
  *                         ready" ("ready, eof" with the hangup flag) or "pollin: timeout"
+ *   append PATH N MS      open PATH once (created, truncated), then write "line K" to it
+ *                         N times, MS apart, printing "appended K" after each (a write
+ *                         that fails: "append K: <error>", exit 1); it holds the file
+ *                         open across a snapshot's quiesce and resume
  *   exit N                exit N
  * Output goes out with write(2) at once (stdout is not a terminal: stdio would buffer). */
 #include <errno.h>
@@ -157,6 +161,29 @@ int main(int argc, char **argv)
 		else
 			snprintf(line, sizeof(line), "pollin: %s\n", r == 0 ? "timeout" : strerror(errno));
 		say(line);
+		return 0;
+	}
+	if (!strcmp(cmd, "append") && argc == 5) {
+		long n = atol(argv[3]), ms = atol(argv[4]);
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			snprintf(line, sizeof(line), "append %s: %s\n", argv[2], strerror(errno));
+			say(line);
+			return 1;
+		}
+		for (long k = 1; k <= n; k++) {
+			char text[64];
+			int len = snprintf(text, sizeof(text), "line %ld\n", k);
+			if (write(fd, text, (size_t)len) != len) {
+				snprintf(line, sizeof(line), "append %ld: %s\n", k, strerror(errno));
+				say(line);
+				return 1;
+			}
+			snprintf(line, sizeof(line), "appended %ld\n", k);
+			say(line);
+			nap_ms(ms);
+		}
+		close(fd);
 		return 0;
 	}
 	if (!strcmp(cmd, "exit") && argc == 3)

@@ -8,7 +8,9 @@
 # corrupt relocation, wrong ABI version, unsupported import) refused while the rest runs,
 # garbage and a bad checksum on the channel, a host crash in the middle of a CREATE and
 # the restart procedure, remove, stdin (STDIN/CLOSE_STDIN: read on fd 0, its 1 MiB bound,
-# poll_oneoff, a stop of a waiting reader), and the pod's end.
+# poll_oneoff, a stop of a waiting reader), a snapshot's QUIESCE and RESUME (a share held
+# open blocks QEMU's save until QUIESCE; a container writing across them sees no error; a
+# file removed meanwhile fails with ESTALE), and the pod's end.
 # usage: run-pod-tests.sh [BUILD_DIR]          prints `pod: N passed, N failed`
 set -u
 SUITE=pod
@@ -73,6 +75,10 @@ fp_alone=$("$build/bin/kumo-hostrun" "$obj/pod_probe.o" fpspin $fpn 2>&1)
 start=$(date +%s%N)
 "$tool" --kernel "$kernel" --dir "$tmp/run" --accel "$accel" --mem 256 \
 	--share "www=$tmp/www:ro" --share "data=$tmp/data" --share "objs=$obj:ro" >"$tmp/out" 2>"$tmp/err" <<EOF
+reinit {"seed":"xyz","name":"bad"}
+reinit {"seed":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","name":"reborn","realtime_ns":1700000000000000000}
+reinit {"seed":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+info
 create 1 $obj/net_httpd.o $web
 start 1
 wait-started 1
@@ -135,77 +141,77 @@ wait-exit 7
 info
 $(for i in $(seq 30); do printf 'start 7\nwait-exit 7\n'; done)
 info
-create 17 $obj/pod_probe.o {"name":"copier","args":["pod_probe","copy"],"stdin":true}
-stdin 17 before_start\n
-start 17
-wait-out 17 before_start
-stdin 17 second_line\n
-wait-out 17 second_line
-close-stdin 17
-wait-exit 17
-out 17
-stdin 17 late
-close-stdin 17
+create 22 $obj/pod_probe.o {"name":"copier","args":["pod_probe","copy"],"stdin":true}
+stdin 22 before_start\n
+start 22
+wait-out 22 before_start
+stdin 22 second_line\n
+wait-out 22 second_line
+close-stdin 22
+wait-exit 22
+out 22
+stdin 22 late
+close-stdin 22
 stdin 2 x
-create 18 $obj/pod_probe.o {"name":"counter","args":["pod_probe","count"],"stdin":true}
-stdin-bytes 18 400000
-stdin-bytes 18 400000
-stdin-bytes 18 400000
-stdin-bytes 18 2000000
-start 18
+create 23 $obj/pod_probe.o {"name":"counter","args":["pod_probe","count"],"stdin":true}
+stdin-bytes 23 400000
+stdin-bytes 23 400000
+stdin-bytes 23 400000
+stdin-bytes 23 2000000
+start 23
 sleep 500
-stdin-bytes 18 400000
-close-stdin 18
-wait-exit 18
-out 18
-create 19 $obj/pod_probe.o {"name":"poller","args":["pod_probe","pollin","300"],"stdin":true}
-start 19
-wait-exit 19
-out 19
-create 20 $obj/pod_probe.o {"name":"waker","args":["pod_probe","pollin","60000"],"stdin":true}
-start 20
-wait-started 20
+stdin-bytes 23 400000
+close-stdin 23
+wait-exit 23
+out 23
+create 24 $obj/pod_probe.o {"name":"poller","args":["pod_probe","pollin","300"],"stdin":true}
+start 24
+wait-exit 24
+out 24
+create 25 $obj/pod_probe.o {"name":"waker","args":["pod_probe","pollin","60000"],"stdin":true}
+start 25
+wait-started 25
 sleep 300
-stdin 20 wake
-wait-exit 20
-out 20
-close-stdin 19
-start 19
-wait-exit 19
-out 19
-create 21 $obj/pod_probe.o {"name":"reader","args":["pod_probe","count"],"stdin":true}
-start 21
-wait-started 21
+stdin 25 wake
+wait-exit 25
+out 25
+close-stdin 24
+start 24
+wait-exit 24
+out 24
+create 26 $obj/pod_probe.o {"name":"reader","args":["pod_probe","count"],"stdin":true}
+start 26
+wait-started 26
 sleep 200
-stop 21 10000
-wait-exit 21
-start 21
-wait-started 21
+stop 26 10000
+wait-exit 26
+start 26
+wait-started 26
 sleep 200
-kill 21
-wait-exit 21
-remove 17
-remove 18
-remove 19
-remove 20
-remove 21
+kill 26
+wait-exit 26
+remove 22
+remove 23
+remove 24
+remove 25
+remove 26
 info
-create 17 $obj/pod_probe.o {"name":"copier","args":["pod_probe","copy"],"stdin":true}
-start 17
-stdin-bytes 17 300000
-close-stdin 17
-wait-exit 17
-create 19 $obj/pod_probe.o {"name":"poller","args":["pod_probe","pollin","300"],"stdin":true}
-start 19
-wait-exit 19
-create 21 $obj/pod_probe.o {"name":"reader","args":["pod_probe","count"],"stdin":true}
-start 21
-wait-started 21
-stop 21 10000
-wait-exit 21
-remove 17
-remove 19
-remove 21
+create 22 $obj/pod_probe.o {"name":"copier","args":["pod_probe","copy"],"stdin":true}
+start 22
+stdin-bytes 22 300000
+close-stdin 22
+wait-exit 22
+create 24 $obj/pod_probe.o {"name":"poller","args":["pod_probe","pollin","300"],"stdin":true}
+start 24
+wait-exit 24
+create 26 $obj/pod_probe.o {"name":"reader","args":["pod_probe","count"],"stdin":true}
+start 26
+wait-started 26
+stop 26 10000
+wait-exit 26
+remove 22
+remove 24
+remove 26
 info
 create 13 - {"name":"fromshare","args":["pod_probe","hello"],"object":{"share":"objs","path":"pod_probe.o"}}
 start 13
@@ -232,6 +238,29 @@ wait-exit 14
 out 13
 out 14
 info
+create 17 $obj/pod_probe.o {"name":"appender","args":["pod_probe","append","/data/log.txt","30","40"],"preopens":[{"guest":"/data","share":"data"}]}
+start 17
+wait-out 17 appended_3
+checkpoint $tmp/snap-busy
+quiesce
+create 19 - {"name":"late","object":{"share":"objs","path":"pod_probe.o"}}
+checkpoint $tmp/snap-quiet
+sleep 300
+resume
+wait-exit 17
+out 17
+create 18 $obj/pod_probe.o {"name":"loser","args":["pod_probe","append","/data/gone.txt","1000","40"],"preopens":[{"guest":"/data","share":"data"}]}
+start 18
+wait-out 18 appended_3
+quiesce
+unlink $tmp/data/gone.txt
+resume
+wait-exit 18
+out 18
+quiesce
+quiesce
+resume
+resume
 shutdown 5000
 EOF
 rc=$?
@@ -250,6 +279,15 @@ check_nth() {
 }
 [ "$rc" = 0 ] || bad "the tool ended with $rc" "$(tail -5 "$tmp/err")"
 check "ready record (control channel, abi 3)" '^ready: \{"boot_id": "[0-9a-f]{16}", "abi": 3, "control": true'
+check "REINIT with a bad seed is refused" '^reinit 0: error config: `seed` is not 64 hex digits'
+check "REINIT makes a new pod: a new boot id" '^reinit 0: ok \{"ok": true, "boot_id": "[0-9a-f]{16}"'
+b0=$(grep -oE '^ready: \{"boot_id": "[0-9a-f]+' "$tmp/out" | grep -oE '[0-9a-f]{16}$')
+b1=$(grep -E '^reinit 0: ok' "$tmp/out" | grep -oE '"boot_id": "[0-9a-f]{16}' | grep -oE '[0-9a-f]{16}$')
+[ -n "$b0" ] && [ -n "$b1" ] && [ "$b0" != "$b1" ] && ok "the boot id changed ($b0 -> $b1)" || bad "the boot id changed" "$b0 -> $b1"
+check "INFO says the new one" "^info 0: ok .*\"boot_id\": \"$b1\""
+check "a second REINIT is refused" '^reinit 0: error this VM is a pod already'
+grep -q "pod \`reborn\` made from a snapshot" "$tmp/run/exit.raw" && ok "REINIT's name is the pod's" ||
+	bad "REINIT's name is the pod's" "$(grep -a 'made from' "$tmp/run/exit.raw")"
 check "app created and linked" '^create 1: ok .*"link_us"'
 check "app started" '^started 1: \{"instance": 1, "instantiate_us"'
 check_nth "sidecar fetched from the app over 127.0.0.1" 1 '^exit 2: \{"instance": 2, "status": 0, "kind": "exit"'
@@ -285,28 +323,28 @@ check_nth "remove of an exited container" 2 '^remove 1: ok'
 check "a handle is reused after remove (and the freed image leaves no dangling trampoline)" '^exit 7: \{"instance": 12, "status": 0'
 check "info counts instances" '^info 0: ok .*"instances": 12,'
 mem() { grep -E '^info 0: ' "$tmp/out" | sed -n "$1p" | grep -oE '"(heap|free)_bytes": [0-9]+' | tr '\n' ' '; }
-m1=$(mem 2); m2=$(mem 3)
+m1=$(mem 3); m2=$(mem 4) # the first INFO follows REINIT
 [ -n "$m1" ] && [ "$m1" = "$m2" ] && ok "30 restarts leak nothing ($m1)" || bad "30 restarts leak nothing" "before: $m1" "after:  $m2"
 check "the restarts ran" '^info 0: ok .*"instances": 42,'
-check "stdin: bytes sent before START, then while it runs, reach the app's fd 0" '^out 17\| before start\\nsecond line\\n$'
-check "stdin: CLOSE_STDIN is end-of-file" '^err 17\| copy: 25 bytes, eof'
-check "stdin: a closed stdin takes nothing more" '^stdin 17: error stdin of container 17 is closed'
-check "stdin: CLOSE_STDIN twice is fine" '^close-stdin 17: ok'
+check "stdin: bytes sent before START, then while it runs, reach the app's fd 0" '^out 22\| before start\\nsecond line\\n$'
+check "stdin: CLOSE_STDIN is end-of-file" '^err 22\| copy: 25 bytes, eof'
+check "stdin: a closed stdin takes nothing more" '^stdin 22: error stdin of container 22 is closed'
+check "stdin: CLOSE_STDIN twice is fine" '^close-stdin 22: ok'
 check "stdin: a container created without stdin takes none" '^stdin 2: error container 2 was created without stdin'
-check_nth "stdin: 400000 bytes buffered" 2 '^stdin 18: ok \{"ok": true, "buffered": 800000\}'
-check "stdin: past the 1 MiB buffer: refused, nothing appended" '^stdin 18: error stdin of container 18 is full: 800000 bytes wait to be read, 400000 more do not fit'
-check "stdin: more than the buffer holds at all" '^stdin 18: error 2000000 bytes of stdin are more than'
-check "stdin: after the app read, the same bytes fit" '^stdin 18: ok \{"ok": true, "buffered": 400000\}'
-check "stdin: the app counted every byte accepted" '^out 18\| count: 1200000 bytes'
-check "poll_oneoff: an empty stdin is not readable (timeout)" '^out 19\| pollin: timeout'
-check "poll_oneoff: a STDIN wakes a poller" '^out 20\| pollin: ready\\n'
-w=$(grep -E '^exit 20: ' "$tmp/out" | grep -oE 'after_ms=[0-9]+' | cut -d= -f2)
+check_nth "stdin: 400000 bytes buffered" 2 '^stdin 23: ok \{"ok": true, "buffered": 800000\}'
+check "stdin: past the 1 MiB buffer: refused, nothing appended" '^stdin 23: error stdin of container 23 is full: 800000 bytes wait to be read, 400000 more do not fit'
+check "stdin: more than the buffer holds at all" '^stdin 23: error 2000000 bytes of stdin are more than'
+check "stdin: after the app read, the same bytes fit" '^stdin 23: ok \{"ok": true, "buffered": 400000\}'
+check "stdin: the app counted every byte accepted" '^out 23\| count: 1200000 bytes'
+check "poll_oneoff: an empty stdin is not readable (timeout)" '^out 24\| pollin: timeout'
+check "poll_oneoff: a STDIN wakes a poller" '^out 25\| pollin: ready\\n'
+w=$(grep -E '^exit 25: ' "$tmp/out" | grep -oE 'after_ms=[0-9]+' | cut -d= -f2)
 [ -n "$w" ] && [ "$w" -lt 30000 ] && ok "... at once, not at its 60 s timeout ($w ms)" || bad "a STDIN wakes a poller at once" "after_ms=$w"
-check "poll_oneoff: a closed stdin is readable with hangup (a restart keeps the pipe)" '^out 19\| pollin: timeout\\npollin: ready, eof'
-check "a STOP ends an app waiting on stdin: 143 at once" '^exit 21: \{"instance": [0-9]+, "status": 143, "kind": "stopped".*after_stop_ms=[0-9]{1,3}$'
-check "a KILL ends it too: 137" '^exit 21: \{"instance": [0-9]+, "status": 137, "kind": "killed"'
-m4=$(mem 4); m5=$(mem 5)
-[ -n "$m4" ] && [ "$m4" = "$m5" ] && ok "stdin containers leave nothing behind (a second round: $m5)" || bad "stdin containers leave nothing behind (a second round)" "before: $m4" "after:  $m5"
+check "poll_oneoff: a closed stdin is readable with hangup (a restart keeps the pipe)" '^out 24\| pollin: timeout\\npollin: ready, eof'
+check "a STOP ends an app waiting on stdin: 143 at once" '^exit 26: \{"instance": [0-9]+, "status": 143, "kind": "stopped".*after_stop_ms=[0-9]{1,3}$'
+check "a KILL ends it too: 137" '^exit 26: \{"instance": [0-9]+, "status": 137, "kind": "killed"'
+m5=$(mem 5); m6=$(mem 6)
+[ -n "$m5" ] && [ "$m5" = "$m6" ] && ok "stdin containers leave nothing behind (a second round: $m6)" || bad "stdin containers leave nothing behind (a second round)" "before: $m5" "after:  $m6"
 check "an object read from a read-only share" '^out 13\| hello from pod_probe'
 check "memory limit: growth within it" '^out 14\| grow 16: ok'
 check "memory limit: growth past it is refused" '^out 15\| grow 100: refused'
@@ -319,6 +357,20 @@ done
 pre=$(grep -E '^info 0: ' "$tmp/out" | tail -1 | grep -oE '"name": "fp[12]", [^}]*"preemptions": [0-9]+' | grep -oE '[0-9]+$' | sort -n | head -1)
 [ -n "$pre" ] && [ "$pre" -gt 0 ] && ok "both FP containers were preempted (at least $pre times each)" ||
 	bad "both FP containers were preempted" "$(grep -E '^info 0: ' "$tmp/out" | tail -1)"
+check "a share held open blocks QEMU's save (its 9p blocker)" '^checkpoint: error .*VirtFS'
+check "QUIESCE lets go of every share" '^quiesce 0: ok \{"ok": true, "shares": [1-9][0-9]*, "files": [1-9]'
+check "no CREATE while quiesced" '^create 19: error the pod is quiesced for a snapshot'
+check "quiesced, the VM saves (no blocker left)" '^checkpoint: ok [0-9]+ bytes'
+check_nth "RESUME takes every open file up again" 1 '^resume 0: ok \{"ok": true, "shares": [1-9][0-9]*, "files": [1-9][0-9]*, "lost": 0, "dead_shares": 0'
+check "the container writing across the quiesce never saw an error" '^exit 17: \{"instance": [0-9]+, "status": 0'
+seq 30 | sed 's/^/line /' >"$tmp/want.txt"
+cmp -s "$tmp/data/log.txt" "$tmp/want.txt" && ok "its file holds every line once, in order (the offset survived)" ||
+	bad "its file holds every line once, in order" "$(head -c 300 "$tmp/data/log.txt")"
+check "a file removed while quiesced is lost at RESUME" '^resume 0: ok \{"ok": true, .*"lost": 1,'
+check "its fd's next write fails with ESTALE" '^out 18\| .*append [0-9]+: Stale file handle'
+check "a second QUIESCE or RESUME does nothing" '^resume 0: ok \{"ok": true, "shares": 0, "files": 0, "lost": 0'
+grep -q "cannot be opened again after the snapshot" "$tmp/run/exit.raw" && ok "the lost file is logged" ||
+	bad "the lost file is logged" "$(grep -a snapshot "$tmp/run/exit.raw" | tail -3)"
 check "the pod ends on the power button" '^shutdown: vm exit code 0'
 [ "$fail" = 0 ] || { echo "--- tool output"; cat "$tmp/out"; echo "--- kernel log"; tail -30 "$tmp/run/exit.raw"; }
 finish

@@ -50,11 +50,14 @@ def main():
     mode = os.environ.get("FAKE_QEMU_MODE", "internal-error")
     com3 = com3_path(argv)
     qmp = socket.socket(fileno=3)
-    f = qmp.makefile("rw")
+    # Apart: a text file that both reads and writes drops what it read ahead (kumo may
+    # send two commands in one write) when it writes.
+    f = qmp.makefile("r")
+    out = qmp.makefile("w")
 
     def send(obj):
-        f.write(json.dumps(obj) + "\n")
-        f.flush()
+        out.write(json.dumps(obj) + "\n")
+        out.flush()
 
     def event(name, data=None):
         ev = {"timestamp": {"seconds": int(time.time()), "microseconds": 0}, "event": name}

@@ -30,6 +30,11 @@
  *   errors                     ERROR records so far
  *   sleep MS
  *   shutdown GRACE_MS          vmm_stop (power button, then destroy): the VM's exit
+ *   quiesce | resume           QUIESCE, RESUME (with the host's realtime_ns)
+ *   reinit JSON                REINIT (JSON one word)
+ *   checkpoint DIR             vmm_checkpoint into DIR, the VM going on: "checkpoint: ok
+ *                              N bytes" or "checkpoint: error MESSAGE"
+ *   unlink PATH                removes a host file (between a quiesce and a resume)
  * Every command prints one result line (`NAME CID: ...`); the script checks them. */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -636,6 +642,29 @@ static void script(void)
 		} else if (!strcmp(c, "sleep") && nw == 2) {
 			usleep((useconds_t)atoi(w[1]) * 1000);
 			printf("slept\n");
+		} else if (!strcmp(c, "reinit") && nw == 2) {
+			run_command("reinit", KUMO_POD_MSG_REINIT, 0, w[1], NULL, 0);
+		} else if (!strcmp(c, "quiesce")) {
+			run_command("quiesce", KUMO_POD_MSG_QUIESCE, 0, NULL, NULL, 0);
+		} else if (!strcmp(c, "resume")) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			char json[64];
+			snprintf(json, sizeof(json), "{\"realtime_ns\": %lld}",
+				 (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec);
+			run_command("resume", KUMO_POD_MSG_RESUME, 0, json, NULL, 0);
+		} else if (!strcmp(c, "checkpoint") && nw == 2) {
+			kumo_error_t err = NULL;
+			struct vmm_snapshot_stats ss;
+			if (vmm_checkpoint(st.vm, w[1], true, &ss, &err) < 0) {
+				printf("checkpoint: error %s\n", kumo_error_msg(err));
+				kumo_error_free(&err);
+			} else {
+				printf("checkpoint: ok %llu bytes, paused %.1f ms\n",
+				       (unsigned long long)ss.stream_bytes, (double)ss.paused_ns / 1e6);
+			}
+		} else if (!strcmp(c, "unlink") && nw == 2) {
+			printf("unlink: %s\n", unlink(w[1]) == 0 ? "ok" : strerror(errno));
 		} else if (!strcmp(c, "shutdown") && nw == 2) {
 			kumo_error_t err = NULL;
 			if (vmm_stop(st.vm, atoi(w[1]), &err) < 0) {

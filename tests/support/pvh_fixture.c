@@ -58,8 +58,20 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* Waits until the holding register is free (LSR THRE), as kumo's kernel does: a host
+ * that takes the bytes slowly (a socket chardev whose reader lags) makes the guest
+ * wait instead of losing them. */
 static void putc_port(uint16_t port, char c)
 {
+	while (!(inb((uint16_t)(port + 5)) & 0x20))
+		__asm__ volatile("pause");
 	outb(port, (uint8_t)c);
 }
 

@@ -578,7 +578,7 @@ static void routing_config(void **state)
 }
 
 /* The pod-VM switch: on by default, kumo.json "pod_vm" and --pod-vm (which wins), and
- * what they refuse. */
+ * what they refuse; the same for starting pod VMs from a snapshot (off by default). */
 static void pod_vm_config(void **state)
 {
 	struct cri_config cfg;
@@ -610,6 +610,29 @@ static void pod_vm_config(void **state)
 	assert_true(cfg.pod_vm);
 	cri_config_clear(&cfg);
 	j = "{\"pod_vm\": \"no\"}"; /* a string is not a boolean */
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), -1);
+	kumo_error_free(&err);
+	cri_config_clear(&cfg);
+	/* Starting pod VMs from a snapshot: off by default, the key and the flag. */
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 1, none, &v, &err), 0);
+	assert_false(cfg.pod_vm_snapshot_start);
+	cri_config_clear(&cfg);
+	char *snap_on[] = {"kumod", "--pod-vm-snapshot-start", "true", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, snap_on, &v, &err), 0);
+	assert_true(cfg.pod_vm_snapshot_start);
+	cri_config_clear(&cfg);
+	char *snap_bad[] = {"kumod", "--pod-vm-snapshot-start=1", NULL};
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 2, snap_bad, &v, &err), -1);
+	assert_string_equal(kumo_error_msg(err), "--pod-vm-snapshot-start: `1` is not true or false");
+	kumo_error_free(&err);
+	cri_config_clear(&cfg);
+	j = "{\"pod_vm_snapshot_start\": true}";
+	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
+	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), 0);
+	assert_true(cfg.pod_vm_snapshot_start);
+	cri_config_clear(&cfg);
+	j = "{\"pod_vm_snapshot_start\": \"yes\"}";
 	assert_int_equal(kumo_write_file_atomic(path, j, strlen(j), 0600, &err), 0);
 	assert_int_equal(cri_config_load(&cfg, NULL, false, 3, withfile, &v, &err), -1);
 	kumo_error_free(&err);

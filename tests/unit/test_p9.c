@@ -482,6 +482,46 @@ static void fids_recycled(void **state)
 	assert_int_equal(d, 1099);
 }
 
+/* Around a snapshot: Tclunk that keeps the number, then Tversion on the same client
+ * (a new session, the pool and the numbers kept, msize as the server says). */
+static void session_again(void **state)
+{
+	struct p9_client *c = *state;
+	struct fake *f = fake_of(c);
+	struct p9_msg m;
+	uint32_t a, b, d;
+	assert_int_equal(p9_fid_alloc(c, &a), 0);
+	assert_int_equal(p9_fid_alloc(c, &b), 0);
+	reply_begin(f, &m, P9_RCLUNK);
+	reply_end(f, &m);
+	assert_int_equal(p9_clunk_keep(c, a), 0);
+	static const uint8_t cl[] = {11, 0, 0, 0, P9_TCLUNK};
+	assert_memory_equal(f->reqbuf, cl, sizeof(cl));
+	assert_int_equal(f->reqbuf[7], a);
+	assert_int_equal(p9_fid_alloc(c, &d), 0);
+	assert_true(d != a && d != b); /* a stays the caller's */
+	reply_begin(f, &m, P9_RVERSION);
+	p9_put_u32(&m, 4096);
+	p9_put_str(&m, P9_VERSION, strlen(P9_VERSION));
+	reply_end(f, &m);
+	f->keep_tag = true;
+	memset(f->reply + 5, 0xff, 2); /* NOTAG */
+	assert_int_equal(p9_version(c, CAP), 0);
+	assert_int_equal(f->reqbuf[4], P9_TVERSION);
+	assert_int_equal(c->msize, 4096);
+	assert_int_equal(p9_io_max(c), 4096 - P9_IOHDR);
+	uint32_t e;
+	assert_int_equal(p9_fid_alloc(c, &e), 0);
+	assert_true(e != a && e != b && e != d); /* no number handed out twice */
+	/* A server that answers the new Tversion with another protocol. */
+	reply_begin(f, &m, P9_RVERSION);
+	p9_put_u32(&m, 4096);
+	p9_put_str(&m, "9P2000", 6);
+	reply_end(f, &m);
+	memset(f->reply + 5, 0xff, 2);
+	assert_int_equal(p9_version(c, CAP), -WASI_ENOTSUP);
+}
+
 /* Random replies to every call: each either succeeds or fails cleanly, and ASan sees
  * no read outside the reply. */
 static void random_replies(void **state)
@@ -549,6 +589,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(readdir_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(strings_and_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(fids_recycled, setup, teardown),
+		cmocka_unit_test_setup_teardown(session_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_replies, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

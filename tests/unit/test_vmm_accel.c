@@ -1,7 +1,8 @@
 /* tests/unit/test_vmm_accel.c - the accelerator verdict (vmm/accel.c): its cache (a hit,
  * invalidation by each key, a corrupt file) and the probe against a fake QEMU
  * (tests/support/fake-qemu.py on PATH) and fake host paths (/dev/kvm, /sys/module, the
- * boot id), so every verdict can be reached on any host. */
+ * boot id), so every verdict can be reached on any host; and the host's TSC rate for
+ * TCG guests (vmm/tsc.c): not measured too soon, measured and cached, read back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -310,6 +311,50 @@ static void parse_names(void **state)
 	assert_string_equal(vmm_accel_str(VMM_ACCEL_KVM), "kvm");
 }
 
+/* The TSC rate: nothing before its window, then a plausible rate that agrees with a
+ * longer measurement, cached for the boot and read back (also without a mark); a cached
+ * 0 (a host whose TSC is not constant) stays 0. */
+static void tsc_rate(void **state)
+{
+	(void)state;
+	autofree char *dir = xasprintf("%s/tsc-cache", tmp);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	struct vmm_tsc_mark m = {0};
+	vmm_tsc_mark(&m);
+	assert_true(m.ns > 0);
+	assert_int_equal(vmm_tsc_khz(&m, dir), 0); /* too soon */
+	assert_int_equal(vmm_tsc_khz(NULL, dir), 0);
+	usleep(30000);
+	uint32_t khz = vmm_tsc_khz(&m, dir);
+	autofree char *boot = NULL;
+	size_t len = 0;
+	kumo_error_t err = NULL;
+	assert_int_equal(kumo_read_file("/proc/sys/kernel/random/boot_id", 64, (uint8_t **)&boot,
+					&len, &err), 0);
+	boot[strcspn(boot, "\n")] = 0;
+	autofree char *path = xasprintf("%s/tsc-%s", dir, boot);
+	autofree uint8_t *text = NULL;
+	assert_int_equal(kumo_read_file(path, 64, &text, &len, &err), 0);
+	assert_int_equal(strtoul((char *)text, NULL, 10), khz);
+	if (khz == 0) {
+		fprintf(stderr, "tsc: this host's TSC is not constant (0 cached)\n");
+	} else {
+		assert_true(khz >= 100000 && khz <= 20000000);
+		/* A 200 ms measurement agrees within 0.1% (the window is 20 ms). */
+		struct vmm_tsc_mark a, b;
+		vmm_tsc_mark(&a);
+		usleep(200000);
+		vmm_tsc_mark(&b);
+		double ref = (double)(b.tsc - a.tsc) * 1e6 / (double)(b.ns - a.ns);
+		assert_true(khz > ref * 0.999 && khz < ref * 1.001);
+	}
+	assert_int_equal(vmm_tsc_khz(NULL, dir), khz); /* from the cache */
+	write_text(path, "0\n");
+	assert_int_equal(vmm_tsc_khz(&m, dir), 0);
+	write_text(path, "2400000\n");
+	assert_int_equal(vmm_tsc_khz(NULL, dir), 2400000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +365,7 @@ int main(void)
 		cmocka_unit_test(probe_then_cache_then_each_key),
 		cmocka_unit_test(corrupt_cache_is_probed_again),
 		cmocka_unit_test(silent_probe_is_not_cached),
+		cmocka_unit_test(tsc_rate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -355,6 +355,133 @@ static void detach_and_attach(void **state)
 	vmm_close(other);
 }
 
+/* vmm_run: created and resumed in one call (the guest's `cont` goes with QEMU's last
+ * start-up command): RUNNING on return, STARTED said, exit as usual; a second VM of the
+ * same name is refused as by vmm_create. */
+static void run_at_once(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	struct vmm_spec s = spec("runonce", "out=ran exit=9");
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	s.stdout_fd = p[1];
+	s.console_stream = true;
+	int started = evs.started;
+	struct vmm_vm *vm = NULL, *again = NULL;
+	assert_int_equal(vmm_run(vmm, &s, &vm, &err), 0);
+	enum vmm_state st = vmm_vm_state(vm);
+	assert_true(st == VMM_STATE_RUNNING || st == VMM_STATE_EXITED);
+	assert_true(vmm_vm_started(vm));
+	assert_int_equal(evs.started, started + 1);
+	assert_int_equal(vmm_run(vmm, &s, &again, &err), -1);
+	assert_int_equal(err->status, KUMO_E_EXISTS);
+	kumo_error_free(&err);
+	struct kumo_exit_record ex;
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 9);
+	vmm_vm_free(vm);
+	close(p[1]);
+	autofree char *out = slurp_fd(p[0]);
+	close(p[0]);
+	assert_string_equal(out, "ran\n");
+	free((char *)s.run_dir);
+}
+
+struct slow_reader {
+	int fd;
+	char *got; /* everything read, NUL-terminated */
+};
+
+/* Starts reading only after 300 ms: the guest's writes wait meanwhile. */
+static void *read_late(void *arg)
+{
+	struct slow_reader *r = arg;
+	usleep(300000);
+	size_t cap = 1 << 20, len = 0;
+	r->got = xzalloc(cap);
+	ssize_t n;
+	while (len < cap - 1 && (n = read(r->fd, r->got + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	return NULL;
+}
+
+/* A stream console (`kumo run`'s): COM1 and COM2 reach the sinks and the CRI log through
+ * sockets, nothing of them is written to run_dir, a reader that lags loses nothing, and
+ * the VM cannot be re-attached. */
+static void stream_console(void **state)
+{
+	struct vmm *vmm = *state;
+	kumo_error_t err = NULL;
+	int out[2], errp[2];
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(errp, O_CLOEXEC), 0);
+	struct vmm_spec s = spec("stream", "out=hello_world err=oops long=100000 lines=2 exit=3");
+	s.console_stream = true;
+	s.stdout_fd = out[1];
+	s.stderr_fd = errp[1];
+	autofree char *log = xasprintf("%s/stream.log", workdir);
+	s.log_path = log;
+	struct slow_reader r = {.fd = out[0]};
+	pthread_t reader;
+	assert_int_equal(pthread_create(&reader, NULL, read_late, &r), 0);
+	struct vmm_vm *vm = NULL;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	assert_int_equal(vmm_start(vm, &err), 0);
+	struct kumo_exit_record ex;
+	assert_int_equal(vmm_wait(vm, -1, &ex, &err), 1);
+	assert_int_equal(ex.kind, KUMO_EXIT_EXITED);
+	assert_int_equal(ex.status, 3);
+	assert_true(vmm_vm_first_output_ns(vm) > 0);
+	vmm_vm_free(vm);
+	close(out[1]);
+	close(errp[1]);
+	pthread_join(reader, NULL);
+	autofree char *want = xzalloc(100000 + 64);
+	strcpy(want, "hello world\n");
+	memset(want + strlen(want), 'x', 100000);
+	strcat(want, "\nline 1\nline 2\n");
+	if (strcmp(r.got, want) != 0)
+		fprintf(stderr, "stream: got %zu bytes, want %zu; tail `%s`\n", strlen(r.got), strlen(want), r.got + (strlen(r.got) > 40 ? strlen(r.got) - 40 : 0));
+	assert_string_equal(r.got, want);
+	free(r.got);
+	autofree char *e = slurp_fd(errp[0]);
+	assert_string_equal(e, "oops\n");
+	close(out[0]);
+	close(errp[0]);
+	uint8_t *buf = NULL;
+	size_t len;
+	assert_int_equal(kumo_read_file(log, 1 << 20, &buf, &len, &err), 0);
+	assert_non_null(strstr((char *)buf, "Z stdout F hello world\n"));
+	assert_non_null(strstr((char *)buf, "Z stderr F oops\n"));
+	assert_non_null(strstr((char *)buf, "Z stdout F line 2\n"));
+	free(buf);
+	autofree char *raw_out = xasprintf("%s/" VMM_RAW_STDOUT, s.run_dir);
+	autofree char *raw_exit = xasprintf("%s/" VMM_RAW_EXIT, s.run_dir);
+	assert_int_equal(access(raw_out, F_OK), -1);
+	assert_int_equal(access(raw_exit, F_OK), 0);
+	free((char *)s.run_dir);
+
+	/* Its output went to the process that started it: nobody else can take it over. */
+	s = spec("stream-attach", "out=up hang");
+	s.console_stream = true;
+	assert_int_equal(vmm_create(vmm, &s, &vm, &err), 0);
+	pid_t pid = vmm_vm_pid(vm);
+	vmm_vm_detach(vm);
+	struct vmm *other;
+	struct vmm_config cfg = {.backend = VMM_BACKEND_QEMU, .state_dir = workdir};
+	assert_int_equal(vmm_open(&cfg, &other, &err), 0);
+	assert_int_equal(vmm_attach(other, s.name, &vm, &err), -1);
+	assert_int_equal(err->status, KUMO_E_UNSUPPORTED);
+	assert_non_null(strstr(kumo_error_msg(err), "stream"));
+	kumo_error_free(&err);
+	vmm_close(other);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free((char *)s.run_dir);
+}
+
 /* QEMU takes the shares' -fsdev/virtio-9p options (a read-only one too) and the guest
  * runs as without them. */
 static void boot_with_shares(void **state)
@@ -478,6 +605,8 @@ int main(void)
 		cmocka_unit_test(no_sign_of_life),
 		cmocka_unit_test(detach_and_attach),
 		cmocka_unit_test(boot_with_shares),
+		cmocka_unit_test(stream_console),
+		cmocka_unit_test(run_at_once),
 		cmocka_unit_test(bad_specs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -131,6 +131,23 @@ static void qemu_argv_pod(void **state)
 	free(b.s);
 }
 
+/* A stream console (`kumo run`): COM1 and COM2 are sockets on fds, COM3 still a file. */
+static void qemu_argv_stream(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	s.console_stream = true;
+	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
+	struct { char *s; size_t len, cap; } b = {0};
+	FILE *f = open_memstream(&b.s, &b.len);
+	for (char **p = argv; *p; p++)
+		fprintf(f, "%s\n", *p);
+	fclose(f);
+	vmm_argv_free(argv);
+	check_golden(b.s, "tests/unit/golden/qemu-argv-stream-tcg.txt");
+	free(b.s);
+}
+
 /* A tap opened elsewhere (a pod's namespace) reaches QEMU as an fd, never by name. */
 static void qemu_argv_tap_fd(void **state)
 {
@@ -250,7 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(minimal_tcg), cmocka_unit_test(full_kvm),
 		cmocka_unit_test(qemu_argv),   cmocka_unit_test(qemu_argv_tap_fd),
-		cmocka_unit_test(qemu_argv_pod),
+		cmocka_unit_test(qemu_argv_pod), cmocka_unit_test(qemu_argv_stream),
 		cmocka_unit_test(shares_only),
 		cmocka_unit_test(exit_records),
 		cmocka_unit_test(file_records),
