@@ -236,24 +236,6 @@ for w in web web-own; do
 	eq "$w: running, never restarted (TCP liveness probe passes)" "$(ctr httpd | jq -r '"\(.state | keys[0]) \(.restartCount)"')" "running 0"
 done
 
-if wait_pod probe '[.status.containerStatuses[]? | .state.running != null] | any' 240; then ok "probe pod runs"; else bad "probe pod runs" "$(jq -c .status <<<"$POD")"; fi
-execs() { grep -c 'RuntimeService/ExecSync ok' "$T/kumod.log"; }
-n0=$(execs)
-for _ in $(seq 100); do [ $(($(execs) - n0)) -ge 3 ] && break; sleep 0.2; done
-eq "probe: kubelet's exec liveness probe passes while the file exists (3 probes, no restart)" "$(( $(execs) - n0 >= 3 ))/$(ctr tool | jq -r .restartCount)" "1/0"
-rm "$T/probe/healthy"
-if wait_pod probe '[.status.containerStatuses[]? | .restartCount >= 1] | any' 120; then
-	ok "probe: the module says unhealthy (exit 1): kubelet restarts the container"
-else
-	bad "probe: a failing exec probe restarts the container" "$(jq -c .status <<<"$POD")"
-fi
-grep -A1 '"Probe failed" probeType="Liveness" pod="default/probe-' "$T/kubelet.log" | grep -q 'test /flag/healthy: ENOENT' &&
-	grep -q 'Container tool failed liveness probe, will be restarted' "$T/kubelet.log" &&
-	ok "probe: kubelet logged the module's output as the failure, and restarted it for it" ||
-	bad "probe: kubelet logged the failure" "$(grep -i 'liveness' "$T/kubelet.log" | tail -2)"
-: >"$T/probe/healthy"
-if wait_pod probe '[.status.containerStatuses[]? | .state.running != null] | any' 120; then ok "probe: runs again once the file is back"; else bad "probe: runs again" "$(jq -c .status <<<"$POD")"; fi
-
 if wait_pod vol '.status.phase == "Succeeded"' 240; then ok "vol pod Succeeded"; else bad "vol pod Succeeded" "$(jq -c .status <<<"$POD")"; fi
 eq "the termination message kubelet reports (file)" "$(ctr tool | jq -r .state.terminated.message)" "all good"
 datadir=$(podlog vol tool | logtext | sed -n 's/^l \.\.data -> //p')
@@ -343,6 +325,26 @@ eq "the rotated file holds the lines before" "$( (zcat -f "$rotated" 2>/dev/null
 eq "the new file gets the lines after (ReopenContainerLog)" "$(podlog logs tool | logtext)" "after rotation 1
 after rotation 2
 after rotation 3"
+
+# ---- the exec liveness probe (checked here, late: its restart takes a while, and the
+# crash pod's checks above read lastState before kubelet's container GC removes it)
+if wait_pod probe '[.status.containerStatuses[]? | .state.running != null] | any' 240; then ok "probe pod runs"; else bad "probe pod runs" "$(jq -c .status <<<"$POD")"; fi
+execs() { grep -c 'RuntimeService/ExecSync ok' "$T/kumod.log"; }
+n0=$(execs)
+for _ in $(seq 100); do [ $(($(execs) - n0)) -ge 3 ] && break; sleep 0.2; done
+eq "probe: kubelet's exec liveness probe passes while the file exists (3 probes, no restart)" "$(( $(execs) - n0 >= 3 ))/$(ctr tool | jq -r .restartCount)" "1/0"
+rm "$T/probe/healthy"
+if wait_pod probe '[.status.containerStatuses[]? | .restartCount >= 1] | any' 120; then
+	ok "probe: the module says unhealthy (exit 1): kubelet restarts the container"
+else
+	bad "probe: a failing exec probe restarts the container" "$(jq -c .status <<<"$POD")"
+fi
+grep -A1 '"Probe failed" probeType="Liveness" pod="default/probe-' "$T/kubelet.log" | grep -q 'test /flag/healthy: ENOENT' &&
+	grep -q 'Container tool failed liveness probe, will be restarted' "$T/kubelet.log" &&
+	ok "probe: kubelet logged the module's output as the failure, and restarted it for it" ||
+	bad "probe: kubelet logged the failure" "$(grep -i 'liveness' "$T/kubelet.log" | tail -2)"
+: >"$T/probe/healthy"
+if wait_pod probe '[.status.containerStatuses[]? | .state.running != null] | any' 120; then ok "probe: runs again once the file is back"; else bad "probe: runs again" "$(jq -c .status <<<"$POD")"; fi
 
 # ---- kubelet restarts: its pods keep running and it adopts them again
 wait_pod web '.status.phase == "Running"' 10
