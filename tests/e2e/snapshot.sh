@@ -353,7 +353,10 @@ done
 eq "the checkpointed pod's container is stopped" \
 	"$(crictl ContainerStatus "{\"container_id\":\"$PC\"}" | jq -r .status.state)" CONTAINER_EXITED
 lastp=$(counting "$LP" | tail -1)
-eq "its volume file ends where its log does" "$(counting "$T/pvol/count.txt" | tail -1)" "$lastp"
+# The app prints a count, then writes it to the file: the save may pause it in between.
+lastf=$(counting "$T/pvol/count.txt" | tail -1)
+eq "its volume file ends where its log does (or one count before: paused between the two writes)" \
+	"$([ "$lastf" = "$lastp" ] || [ "$lastf" = "$((lastp - 1))" ] && echo yes)" yes
 call "pod VM: StopPodSandbox" StopPodSandbox "{\"pod_sandbox_id\":\"$PP\"}"
 call "pod VM: RemovePodSandbox" RemovePodSandbox "{\"pod_sandbox_id\":\"$PP\"}"
 if "$BIN/kumo" restore "$T/pv.kumo" --socket "$SOCK" >"$T/rp.out" 2>"$T/rp.err"; then
