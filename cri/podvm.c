@@ -656,6 +656,43 @@ void pod_pump_stop(struct pod *p)
 }
 
 /* Frees a pod no list holds any more (its thread stopped first). */
+void pod_unlist(struct podvms *pv, struct pod *p)
+{
+	pthread_mutex_lock(&pv->lock);
+	for (struct pod **pp = &pv->pods; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&pv->lock);
+}
+
+int pod_devices_open(struct pod *p, const struct cri_pod_vm_spec *spec, bool with_mac,
+		     struct pod_devices *d, kumo_error_t *err)
+{
+	*d = (struct pod_devices){0};
+	if (vmm_stage_open(p->stage_dir, err) < 0)
+		return -1;
+	d->ro = vmm_stage_side(p->stage_dir, true);
+	d->rw = vmm_stage_side(p->stage_dir, false);
+	d->shares[0] = (struct vmm_share){d->ro, VMM_STAGE_TAG_RO, true};
+	d->shares[1] = (struct vmm_share){d->rw, VMM_STAGE_TAG_RW, false};
+	if (spec->nic) {
+		d->att.tap = spec->nic->tap;
+		d->att.netns = *spec->nic->netns ? spec->nic->netns : NULL;
+		if (with_mac)
+			memcpy(d->att.mac, spec->nic->mac, 6);
+	}
+	return 0;
+}
+
+void pod_devices_free(struct pod_devices *d)
+{
+	free(d->ro);
+	free(d->rw);
+	d->ro = d->rw = NULL;
+}
+
 void pod_free(struct pod *p)
 {
 	if (!p)
@@ -817,7 +854,8 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 		kumo_error_free(&terr);
 	}
 	struct pod *p = pod_new(pv, spec->id);
-	autofree char *kernel = NULL, *initrd = NULL, *ro = NULL, *rw = NULL;
+	autofree char *kernel = NULL, *initrd = NULL;
+	struct pod_devices dev = {0};
 	const char *dnsv[3], *searchv[6];
 	struct builder_net bn;
 	if (spec->nic)
@@ -826,23 +864,14 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	vmm_remove(pv->vmm, p->vm_name, NULL); /* a leftover of an earlier attempt */
 	if (builder_pod_kernel(&kernel, err) < 0 ||
 	    builder_pod_initrd(p->run_dir, spec->name, spec->nic ? &bn : NULL, &initrd, err) < 0 ||
-	    vmm_stage_open(p->stage_dir, err) < 0)
+	    pod_devices_open(p, spec, true, &dev, err) < 0)
 		goto fail;
-	ro = vmm_stage_side(p->stage_dir, true);
-	rw = vmm_stage_side(p->stage_dir, false);
-	struct vmm_share shares[2] = {{ro, VMM_STAGE_TAG_RO, true}, {rw, VMM_STAGE_TAG_RW, false}};
-	struct vmm_net_attach att = {0};
-	if (spec->nic) {
-		att.tap = spec->nic->tap;
-		att.netns = *spec->nic->netns ? spec->nic->netns : NULL;
-		memcpy(att.mac, spec->nic->mac, 6);
-	}
 	/* One vCPU: the kernel runs every container on the first (kernel/pod_abi.h). */
 	struct vmm_spec vs = {
 		.name = p->vm_name, .kernel = kernel, .initrd = initrd,
 		.memory_mib = pod_memory_mib(spec->memory_limit_bytes), .vcpus = 1,
-		.stdout_fd = -1, .stderr_fd = -1, .net = spec->nic ? &att : NULL,
-		.shares = shares, .nshares = 2, .control_socket = p->sock_path,
+		.stdout_fd = -1, .stderr_fd = -1, .net = spec->nic ? &dev.att : NULL,
+		.shares = dev.shares, .nshares = 2, .control_socket = p->sock_path,
 	};
 	pthread_mutex_lock(&p->lock);
 	int r = pod_save(p, err);
@@ -875,21 +904,17 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	log_info("pod %.12s: VM %s ready in %.1f ms (%u MiB, 1 vCPU%s%s): %s", p->id, p->vm_name,
 		 (double)(kumo_now_ns() - t0) / 1e6, vs.memory_mib, spec->nic ? ", address " : "",
 		 spec->nic ? spec->nic->address : "", p->ready_json);
+	pod_devices_free(&dev);
 	return 0; /* vm is the registry's (vmm_create hands out no reference) */
 fail_listed:
-	pthread_mutex_lock(&pv->lock);
-	for (struct pod **pp = &pv->pods; *pp; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	pthread_mutex_unlock(&pv->lock);
+	pod_unlist(pv, p);
 fail:
 	pod_pump_stop(p);
 	vmm_remove(pv->vmm, p->vm_name, NULL);
 	vmm_stage_unbind(p->stage_dir, NULL, NULL);
 	vmm_stage_remove(p->stage_dir);
 	pod_free(p);
+	pod_devices_free(&dev);
 	return kumo_error_wrap(err, "boot the pod VM");
 }
 
@@ -1593,13 +1618,7 @@ static void podvm_sweep(struct cri_vms *s, bool (*known)(const char *id, void *c
 		kumo_error_free(&err);
 		struct pod *left = pod_find(pv, id);
 		if (left) { /* removal failed: forget it all the same, or this loops */
-			pthread_mutex_lock(&pv->lock);
-			for (struct pod **pp = &pv->pods; *pp; pp = &(*pp)->next)
-				if (*pp == left) {
-					*pp = left->next;
-					break;
-				}
-			pthread_mutex_unlock(&pv->lock);
+			pod_unlist(pv, left);
 			pod_free(left);
 		}
 	}

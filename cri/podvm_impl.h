@@ -121,6 +121,19 @@ void pod_save_or_log(struct pod *p);
 struct pod *pod_find(struct podvms *pv, const char *pod_id);
 struct pod *pod_new(struct podvms *pv, const char *pod_id);     /* not listed yet */
 void pod_free(struct pod *p);                                   /* unlisted ones */
+void pod_unlist(struct podvms *pv, struct pod *p);              /* off the list, if on it */
+/* The devices every pod VM has, booted or restored: the pod's two staging sides as 9p
+ * shares and its NIC. pod_devices_open opens p's staging directory and fills d (the
+ * NIC's MAC when with_mac: a restore keeps the saved machine's); d points into itself,
+ * so it stays where it was filled. pod_devices_free frees its strings. */
+struct pod_devices {
+	char *ro, *rw;
+	struct vmm_share shares[2];
+	struct vmm_net_attach att;
+};
+int pod_devices_open(struct pod *p, const struct cri_pod_vm_spec *spec, bool with_mac,
+		     struct pod_devices *d, kumo_error_t *err);
+void pod_devices_free(struct pod_devices *d);
 void pctr_free(struct pctr *c);
 /* Parses what the record file gained (lock held); exits to report go to *rep. */
 bool pod_pump(struct pod *p, struct report **rep, size_t *nrep);

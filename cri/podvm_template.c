@@ -231,7 +231,8 @@ int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spe
 {
 	uint64_t t0 = kumo_now_ns();
 	unsigned mib = pod_memory_mib(spec->memory_limit_bytes);
-	autofree char *tdir = NULL, *ro = NULL, *rw = NULL, *js = NULL, *ack = NULL, *e = NULL;
+	autofree char *tdir = NULL, *js = NULL, *ack = NULL, *e = NULL;
+	struct pod_devices dev = {0};
 	if (template_get(pv, mib, spec->nic != NULL, &tdir, err) < 0)
 		return -1;
 	uint64_t t_tmpl = kumo_now_ns();
@@ -240,19 +241,11 @@ int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spe
 	struct vmm_snapshot_stats st = {0};
 	bool listed = false;
 	vmm_remove(pv->vmm, p->vm_name, NULL); /* a leftover of an earlier attempt */
-	if (kumo_mkdir_p(p->run_dir, 0750, err) < 0 || vmm_stage_open(p->stage_dir, err) < 0)
+	if (kumo_mkdir_p(p->run_dir, 0750, err) < 0 || pod_devices_open(p, spec, false, &dev, err) < 0)
 		goto fail;
-	ro = vmm_stage_side(p->stage_dir, true);
-	rw = vmm_stage_side(p->stage_dir, false);
-	struct vmm_share shares[2] = {{ro, VMM_STAGE_TAG_RO, true}, {rw, VMM_STAGE_TAG_RW, false}};
-	struct vmm_net_attach att = {0};
-	if (spec->nic) {
-		att.tap = spec->nic->tap;
-		att.netns = *spec->nic->netns ? spec->nic->netns : NULL;
-	}
 	struct vmm_restore_spec rs = {
 		.name = p->vm_name, .run_dir = p->run_dir, .stdout_fd = -1, .stderr_fd = -1,
-		.net = spec->nic ? &att : NULL, .shares = shares, .nshares = 2,
+		.net = spec->nic ? &dev.att : NULL, .shares = dev.shares, .nshares = 2,
 		.control_socket = p->sock_path,
 	};
 	pthread_mutex_lock(&p->lock);
@@ -292,22 +285,17 @@ int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spe
 		 (double)st.paused_ns / 1e6, (double)st.save_ns / 1e6,
 		 (double)(kumo_now_ns() - t_loaded) / 1e6, mib,
 		 spec->nic ? ", address " : "", spec->nic ? spec->nic->address : "", p->ready_json);
+	pod_devices_free(&dev);
 	return 0;
 fail:
-	if (listed) {
-		pthread_mutex_lock(&pv->lock);
-		for (struct pod **pp = &pv->pods; *pp; pp = &(*pp)->next)
-			if (*pp == p) {
-				*pp = p->next;
-				break;
-			}
-		pthread_mutex_unlock(&pv->lock);
-	}
+	if (listed)
+		pod_unlist(pv, p);
 	pod_pump_stop(p);
 	vmm_remove(pv->vmm, p->vm_name, NULL);
 	vmm_stage_unbind(p->stage_dir, NULL, NULL);
 	vmm_stage_remove(p->stage_dir);
 	pod_free(p);
+	pod_devices_free(&dev);
 	return kumo_error_wrap(err, "start the pod VM from a snapshot");
 }
 
