@@ -656,6 +656,14 @@ void pod_pump_stop(struct pod *p)
 }
 
 /* Frees a pod no list holds any more (its thread stopped first). */
+void pod_list(struct podvms *pv, struct pod *p)
+{
+	pthread_mutex_lock(&pv->lock);
+	p->next = pv->pods;
+	pv->pods = p;
+	pthread_mutex_unlock(&pv->lock);
+}
+
 void pod_unlist(struct podvms *pv, struct pod *p)
 {
 	pthread_mutex_lock(&pv->lock);
@@ -691,6 +699,37 @@ void pod_devices_free(struct pod_devices *d)
 	free(d->ro);
 	free(d->rw);
 	d->ro = d->rw = NULL;
+}
+
+int pod_restore_into(struct podvms *pv, struct pod *p, const struct cri_pod_vm_spec *spec,
+		     const char *dir, const struct cri_record *seed, struct vmm_vm **vm,
+		     struct vmm_snapshot_stats *st, kumo_error_t *err)
+{
+	struct pod_devices dev = {0};
+	vmm_remove(pv->vmm, p->vm_name, NULL); /* a leftover of an earlier attempt */
+	/* The boot's devices (podvm_run), on this pod's staging sides and NIC. */
+	if (kumo_mkdir_p(p->run_dir, 0750, err) < 0 ||
+	    pod_devices_open(p, spec, false, &dev, err) < 0) {
+		pod_devices_free(&dev);
+		return -1;
+	}
+	struct vmm_restore_spec rs = {
+		.name = p->vm_name, .run_dir = p->run_dir, .stdout_fd = -1, .stderr_fd = -1,
+		.net = spec->nic ? &dev.att : NULL, .shares = dev.shares, .nshares = 2,
+		.control_socket = p->sock_path, .com1_seed = seed ? seed->data : NULL,
+		.com1_seed_len = seed ? seed->len : 0,
+	};
+	pthread_mutex_lock(&p->lock);
+	int r = pod_save(p, err);
+	pthread_mutex_unlock(&p->lock);
+	if (r == 0)
+		r = vmm_restore(pv->vmm, dir, &rs, vm, st, err);
+	pod_devices_free(&dev);
+	if (r < 0)
+		return -1;
+	pod_list(pv, p);
+	pod_pump_start(pv, p);
+	return 0;
 }
 
 void pod_free(struct pod *p)
@@ -879,10 +918,7 @@ static int podvm_run(struct cri_vms *s, const struct cri_pod_vm_spec *spec, kumo
 	struct vmm_vm *vm = NULL;
 	if (r < 0 || vmm_create(pv->vmm, &vs, &vm, err) < 0)
 		goto fail;
-	pthread_mutex_lock(&pv->lock);
-	p->next = pv->pods;
-	pv->pods = p;
-	pthread_mutex_unlock(&pv->lock);
+	pod_list(pv, p);
 	pod_pump_start(pv, p);
 	if (vmm_start(vm, err) < 0 || pod_connect(p, err) < 0)
 		goto fail_listed;
@@ -1932,10 +1968,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	pod_save_or_log(p);
 	pthread_mutex_unlock(&p->lock);
 	pod_report(NULL, rep, nrep); /* unstaged; cri asks every container's status after this */
-	pthread_mutex_lock(&pv->lock);
-	p->next = pv->pods;
-	pv->pods = p;
-	pthread_mutex_unlock(&pv->lock);
+	pod_list(pv, p);
 	if (!vm) {
 		log_info("pod %.12s: its VM %s is gone; its containers exited", p->id, p->vm_name);
 		return;

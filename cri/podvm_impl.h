@@ -121,6 +121,7 @@ void pod_save_or_log(struct pod *p);
 struct pod *pod_find(struct podvms *pv, const char *pod_id);
 struct pod *pod_new(struct podvms *pv, const char *pod_id);     /* not listed yet */
 void pod_free(struct pod *p);                                   /* unlisted ones */
+void pod_list(struct podvms *pv, struct pod *p);                /* on the list */
 void pod_unlist(struct podvms *pv, struct pod *p);              /* off the list, if on it */
 /* The devices every pod VM has, booted or restored: the pod's two staging sides as 9p
  * shares and its NIC. pod_devices_open opens p's staging directory and fills d (the
@@ -134,6 +135,14 @@ struct pod_devices {
 int pod_devices_open(struct pod *p, const struct cri_pod_vm_spec *spec, bool with_mac,
 		     struct pod_devices *d, kumo_error_t *err);
 void pod_devices_free(struct pod_devices *d);
+/* Makes the VM saved in dir p's (a checkpoint's, or a snapshot-start template's): any
+ * leftover VM of p's name removed, p's run directory and devices (pod_devices_open,
+ * without MAC), p's record saved (set what it must hold first), the VM restored paused
+ * with COM1 starting with seed (may be NULL); then p is listed and its pump runs. On
+ * failure p is not listed; the caller removes what is left as after a failed boot. */
+int pod_restore_into(struct podvms *pv, struct pod *p, const struct cri_pod_vm_spec *spec,
+		     const char *dir, const struct cri_record *seed, struct vmm_vm **vm,
+		     struct vmm_snapshot_stats *st, kumo_error_t *err);
 void pctr_free(struct pctr *c);
 /* Parses what the record file gained (lock held); exits to report go to *rep. */
 bool pod_pump(struct pod *p, struct report **rep, size_t *nrep);

@@ -307,35 +307,16 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
 		return kumo_error(err, KUMO_E_INVALID,
 				  "the archive has no record `%s`: it is not a pod VM's", SNAP_STATE);
 	struct pod *p = pod_new(pv, spec->id);
-	struct pod_devices dev = {0};
 	uint64_t t0 = kumo_now_ns();
 	struct vmm_vm *vm = NULL;
 	struct vmm_snapshot_stats st = {0};
 	if (load_state(p, srec, err) < 0)
 		goto fail;
-	vmm_remove(pv->vmm, p->vm_name, NULL); /* a leftover of an earlier attempt */
-	/* The boot's devices (podvm_run), on this pod's staging sides and NIC. */
-	if (kumo_mkdir_p(p->run_dir, 0750, err) < 0 || pod_devices_open(p, spec, false, &dev, err) < 0)
-		goto fail;
-	struct vmm_restore_spec rs = {
-		.name = p->vm_name, .run_dir = p->run_dir, .stdout_fd = -1, .stderr_fd = -1,
-		.net = spec->nic ? &dev.att : NULL, .shares = dev.shares, .nshares = 2,
-		.control_socket = p->sock_path, .com1_seed = tail ? tail->data : NULL,
-		.com1_seed_len = tail ? tail->len : 0,
-	};
 	p->ready = true; /* READY came long ago, in the saved boot */
 	p->restoring = true;
 	p->restore_net = spec->nic ? pod_net_json(spec) : NULL;
-	pthread_mutex_lock(&p->lock);
-	int sr = pod_save(p, err);
-	pthread_mutex_unlock(&p->lock);
-	if (sr < 0 || vmm_restore(pv->vmm, r->dir, &rs, &vm, &st, err) < 0)
+	if (pod_restore_into(pv, p, spec, r->dir, tail, &vm, &st, err) < 0)
 		goto fail;
-	pthread_mutex_lock(&pv->lock);
-	p->next = pv->pods;
-	pv->pods = p;
-	pthread_mutex_unlock(&pv->lock);
-	pod_pump_start(pv, p);
 	size_t n = 0;
 	for (struct pctr *c = p->ctrs; c; c = c->next)
 		n++;
@@ -343,14 +324,12 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
 		 "loaded in %.1f ms, %.1f ms in all), paused until its containers are adopted",
 		 p->id, p->vm_name, r->dir, n, (unsigned long long)st.stream_bytes,
 		 (double)st.save_ns / 1e6, (double)(kumo_now_ns() - t0) / 1e6);
-	pod_devices_free(&dev);
 	return 0;
 fail:
 	vmm_remove(pv->vmm, p->vm_name, NULL);
 	vmm_stage_unbind(p->stage_dir, NULL, NULL);
 	vmm_stage_remove(p->stage_dir);
 	pod_free(p);
-	pod_devices_free(&dev);
 	return kumo_error_wrap(err, "restore the pod VM");
 }
 

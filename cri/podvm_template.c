@@ -232,7 +232,6 @@ int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spe
 	uint64_t t0 = kumo_now_ns();
 	unsigned mib = pod_memory_mib(spec->memory_limit_bytes);
 	autofree char *tdir = NULL, *js = NULL, *ack = NULL, *e = NULL;
-	struct pod_devices dev = {0};
 	if (template_get(pv, mib, spec->nic != NULL, &tdir, err) < 0)
 		return -1;
 	uint64_t t_tmpl = kumo_now_ns();
@@ -240,25 +239,9 @@ int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spe
 	struct vmm_vm *vm = NULL;
 	struct vmm_snapshot_stats st = {0};
 	bool listed = false;
-	vmm_remove(pv->vmm, p->vm_name, NULL); /* a leftover of an earlier attempt */
-	if (kumo_mkdir_p(p->run_dir, 0750, err) < 0 || pod_devices_open(p, spec, false, &dev, err) < 0)
+	if (pod_restore_into(pv, p, spec, tdir, NULL, &vm, &st, err) < 0)
 		goto fail;
-	struct vmm_restore_spec rs = {
-		.name = p->vm_name, .run_dir = p->run_dir, .stdout_fd = -1, .stderr_fd = -1,
-		.net = spec->nic ? &dev.att : NULL, .shares = dev.shares, .nshares = 2,
-		.control_socket = p->sock_path,
-	};
-	pthread_mutex_lock(&p->lock);
-	int sr = pod_save(p, err);
-	pthread_mutex_unlock(&p->lock);
-	if (sr < 0 || vmm_restore(pv->vmm, tdir, &rs, &vm, &st, err) < 0)
-		goto fail;
-	pthread_mutex_lock(&pv->lock);
-	p->next = pv->pods;
-	pv->pods = p;
-	pthread_mutex_unlock(&pv->lock);
 	listed = true;
-	pod_pump_start(pv, p);
 	uint64_t t_loaded = kumo_now_ns();
 	if (vmm_start(vm, err) < 0 || pod_connect(p, err) < 0 || !(js = reinit_json(spec, err)))
 		goto fail;
@@ -285,7 +268,6 @@ int podvm_run_from_template(struct podvms *pv, const struct cri_pod_vm_spec *spe
 		 (double)st.paused_ns / 1e6, (double)st.save_ns / 1e6,
 		 (double)(kumo_now_ns() - t_loaded) / 1e6, mib,
 		 spec->nic ? ", address " : "", spec->nic ? spec->nic->address : "", p->ready_json);
-	pod_devices_free(&dev);
 	return 0;
 fail:
 	if (listed)
@@ -295,7 +277,6 @@ fail:
 	vmm_stage_unbind(p->stage_dir, NULL, NULL);
 	vmm_stage_remove(p->stage_dir);
 	pod_free(p);
-	pod_devices_free(&dev);
 	return kumo_error_wrap(err, "start the pod VM from a snapshot");
 }
 
