@@ -512,6 +512,10 @@ int pod_command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 {
 	if (p->dead)
 		return kumo_error(err, KUMO_E_PRECONDITION, "pod %.12s: its VM is not running", p->id);
+	if (p->migrating)
+		return kumo_error(err, KUMO_E_PRECONDITION,
+				  "pod %.12s: it is migrating to another node (try again when the "
+				  "migration has ended)", p->id);
 	struct pcmd *x = xzalloc(sizeof(*x));
 	x->seq = p->next_seq++;
 	x->bytes = pod_frame(type, x->seq, cid, json, blob, blob_len, &x->len);
@@ -718,6 +722,7 @@ int pod_restore_into(struct podvms *pv, struct pod *p, const struct cri_pod_vm_s
 		.net = spec->nic ? &dev.att : NULL, .shares = dev.shares, .nshares = 2,
 		.control_socket = p->sock_path, .com1_seed = seed ? seed->data : NULL,
 		.com1_seed_len = seed ? seed->len : 0,
+		.incoming = spec->restore ? spec->restore->incoming : NULL,
 	};
 	pthread_mutex_lock(&p->lock);
 	int r = pod_save(p, err);

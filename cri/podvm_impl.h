@@ -92,6 +92,8 @@ struct pod {
 	bool restoring;           /* restored from a snapshot, paused until pod_resume: its
 				   * containers are being adopted (podvm_snap.c) */
 	json_t *restore_net;      /* restoring: its NIC for RESUME's "net", NULL: none */
+	bool migrating;           /* a live migration runs (QUIESCE to its end): other
+				   * commands are refused (podvm_snap.c) */
 	int refs;                 /* podvm_pod_get holds: removal waits for 0 */
 	struct pod *next;
 };
