@@ -523,6 +523,12 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 					    "it on a kumod running --pod-vm false");
 		goto out;
 	}
+	if (archive_pod_vm && incoming && !incoming_tail) {
+		kumo_error(err, KUMO_E_INVALID,
+			   "a pod VM's live migration needs option `incoming_tail`: the absolute path "
+			   "of the source's hand-over (`kumo migrate` gives it)");
+		goto out;
+	}
 	if (!r->config && record_msg(a, "pod.json", &runtime__v1__pod_sandbox_config__descriptor,
 				     saved_ip, &pod_cfg, err) < 0)
 		goto out;
