@@ -24,9 +24,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cri.sh"
 # shellcheck source=../lib/oci-wasm-image.sh
 . "$HERE/../lib/oci-wasm-image.sh"
+# shellcheck source=../lib/twonodes.sh
+. "$HERE/../lib/twonodes.sh"
 cri_suite migrate 120
-at_exit 'for f in "$T"/root*/vms/*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done'
-at_exit 'ip netns del kumoA 2>/dev/null; ip netns del kumoB 2>/dev/null'
 for f in "$APPS/app_counter.wasm" "$APPS/net_httpd.wasm"; do
 	[ -f "$f" ] || { bad "prerequisite" "missing $f (make test-prereqs)"; finish; }
 done
@@ -40,70 +40,9 @@ kumo_accel; ACCEL=$accel
 counting() { sed -nE 's/.*count ([0-9]+) sum [0-9]+ ok$/\1/p' "$1"; }
 consecutive() { counting "$1" | awk 'BEGIN{r="yes"} $1!=NR{r="no"} END{print (NR ? r : "empty")}'; }
 
-# ---- two nodes ---------------------------------------------------------------------------
-ip netns add kumoA && ip netns add kumoB || { bad "network namespaces" "ip netns add failed"; finish; }
-for n in A B; do
-	ip -n kumo$n link set lo up
-	ip -n kumo$n link add kpod0 type bridge && ip -n kumo$n link set kpod0 up
-done
-# The pod network: one L2 segment across the two nodes' bridges.
-ip link add podA netns kumoA type veth peer name podB netns kumoB &&
-	ip -n kumoA link set podA master kpod0 up && ip -n kumoB link set podB master kpod0 up ||
-	bad "pod network link" "veth failed"
-# The node network: the migration's TCP.
-ip link add nodeA netns kumoA type veth peer name nodeB netns kumoB &&
-	ip -n kumoA addr add 192.168.77.1/24 dev nodeA && ip -n kumoA link set nodeA up &&
-	ip -n kumoB addr add 192.168.77.2/24 dev nodeB && ip -n kumoB link set nodeB up ||
-	bad "node network link" "veth failed"
-for n in A B; do
-	gw=10.77.0.1; [ $n = B ] && gw=10.77.0.2
-	mkdir -p "$T/net$n.d"
-	cat >"$T/net$n.d/10-mig.conflist" <<EOF
-{"cniVersion": "1.0.0", "name": "kumo-mig", "plugins": [{"type": "bridge", "bridge": "kpod0",
- "isGateway": true, "ipMasq": false, "hairpinMode": true,
- "ipam": {"type": "host-local", "dataDir": "/var/lib/cni/node$n",
-  "ranges": [[{"subnet": "10.77.0.0/24", "rangeStart": "10.77.0.10", "rangeEnd": "10.77.0.250", "gateway": "$gw"}]],
-  "routes": [{"dst": "0.0.0.0/0"}]}}]}
-EOF
-done
-
-# Images: pushed to a registry here, pulled into each node's store (the nodes' own
-# loopback cannot reach this namespace's registry; kubelet would pull through kumod).
-registry_start open "$T/reg" || { bad "registry starts" "no"; finish; }
-REG=127.0.0.1:$REG_PORT
-mkdir -p "$T/img/www"
-cp "$APPS/net_httpd.wasm" "$T/img/app.wasm"
-head -c 3000 /dev/urandom | base64 >"$T/img/www/index.html"
-oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
-	bad "push the web image" "$(cat "$T/push.log")"
-"$BIN/kumo" push "$APPS/app_counter.wasm" "$REG/counter:v1" >"$T/push2.log" 2>&1 ||
-	bad "push the counter image" "$(cat "$T/push2.log")"
-for n in A B; do
-	for i in web:v1 counter:v1; do
-		"$BIN/kumo" pull --root "$T/root$n" "$REG/$i" >"$T/pull.log" 2>&1 ||
-			bad "node $n: pull $i" "$(cat "$T/pull.log")"
-	done
-done
-
-# node N: its kumod, in its network namespace (nsenter: `ip netns exec` would remount
-# /sys, hiding the cgroups the QEMU jail uses), socket $T/N.sock, pid PID_N.
-start_node() {
-	local n=$1
-	nsenter --net=/run/netns/kumo$n "$BIN/kumod" --socket "$T/$n.sock" --root "$T/root$n" --accel "$ACCEL" \
-		--cni-conf-dir "$T/net$n.d" --netns-dir "$T/netns$n" --log-level debug 2>>"$T/kumod$n.log" &
-	eval "PID_$n=$!"
-	for _ in $(seq 200); do "$BIN/kumo-crictl" --socket "$T/$n.sock" Version >/dev/null 2>&1 && break; sleep 0.05; done
-}
-stop_node() { local pid; pid=$(eval echo "\${PID_$1:-}"); [ -z "$pid" ] || { kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; }
+twonodes_net && twonodes_images || finish
 at_exit 'stop_node A; stop_node B'
-cA() { "$BIN/kumo-crictl" --socket "$T/A.sock" --timeout 120 "$@"; }
-cB() { "$BIN/kumo-crictl" --socket "$T/B.sock" --timeout 120 "$@"; }
-start_node A
-start_node B
-for n in A B; do
-	"$BIN/kumo-crictl" --socket "$T/$n.sock" Version >/dev/null 2>&1 ||
-		{ bad "node $n: kumod starts" "$(tail -5 "$T/kumod$n.log")"; finish; }
-done
+start_node A && start_node B || finish
 SOCK=$T/A.sock
 
 # ---- a web + counter pod VM on node A --------------------------------------------------------
@@ -121,48 +60,9 @@ for _ in $(seq 600); do [ "$(counting "$LOG" 2>/dev/null | wc -l)" -ge 5 ] && br
 for _ in $(seq 100); do ip netns exec kumoA curl -s --max-time 2 "http://$IP:8080/index.html" >"$T/got1" && [ -s "$T/got1" ] && break; sleep 0.2; done
 eq "node A serves the pod's file at $IP" "$(cmp -s "$T/got1" "$T/img/www/index.html" && echo same)" same
 
-# The client, on node A: one keep-alive connection (never reopened), a request every
-# 10 ms until told to stop; prints each failure, the longest gap between two answers
-# and whether it is still the connection it opened.
-cat >"$T/client.py" <<'PY'
-import http.client, os, sys, time
-ip, mark, stop = sys.argv[1:4]
-c = http.client.HTTPConnection(ip, 8080, timeout=30)
-c.auto_open = 0
-c.connect()
-port = c.sock.getsockname()[1]
-n = fail = 0
-gap = 0.0
-body = None
-marked = False
-last = time.monotonic()
-while not os.path.exists(stop):
-    try:
-        c.request("GET", "/index.html")
-        r = c.getresponse()
-        b = r.read()
-        if r.status != 200 or (body is not None and b != body):
-            fail += 1
-            print("bad answer", r.status, len(b), flush=True)
-        body = body if body is not None else b
-        n += 1
-    except Exception as e:
-        fail += 1
-        print("error", repr(e), flush=True)
-        break
-    now = time.monotonic()
-    gap = max(gap, now - last)
-    last = now
-    if n == 1:
-        print("started", flush=True)
-    if not marked and os.path.exists(mark):
-        marked = True
-        print("mark", n, flush=True)
-    time.sleep(0.01)
-same = c.sock is not None and c.sock.getsockname()[1] == port
-print("requests", n, "failed", fail, "gap_ms", int(gap * 1000), "same", same, flush=True)
-PY
-ip netns exec kumoA python3 "$T/client.py" "$IP" "$T/client.mark" "$T/client.stop" >"$T/client.out" 2>&1 &
+# The client, on node A: one keep-alive connection, a request every 10 ms.
+mkdir -p "$T/cl"
+ip netns exec kumoA python3 "$HERE/../support/keepalive_client.py" "$IP" 8080 /index.html "$T/cl" >"$T/client.out" 2>&1 &
 CL=$!
 for _ in $(seq 100); do grep -q started "$T/client.out" && break; sleep 0.1; done
 sleep 0.5
@@ -176,9 +76,9 @@ else
 	bad "kumo migrate to node B" "$(cat "$T/m.err")"
 fi
 POD2=$(head -1 "$T/m.out")
-touch "$T/client.mark"
+touch "$T/cl/mark"
 sleep 1.5
-touch "$T/client.stop"
+touch "$T/cl/stop"
 wait "$CL"
 res=$(grep '^requests' "$T/client.out")
 eq "the client's keep-alive connection went on: no request failed, the same connection" \
