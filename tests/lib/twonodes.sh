@@ -17,7 +17,7 @@
 
 twonodes_net() {
 	at_exit 'for f in "$T"/root*/vms/*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done'
-	at_exit 'ip netns del kumoA 2>/dev/null; ip netns del kumoB 2>/dev/null'
+	at_exit 'ip netns del kumoA 2>/dev/null; ip netns del kumoB 2>/dev/null; umount -l "$T/netnsA" "$T/netnsB" 2>/dev/null'
 	local n gw
 	ip netns add kumoA && ip netns add kumoB || { bad "network namespaces" "ip netns add failed"; return 1; }
 	for n in A B; do
