@@ -190,6 +190,41 @@ static int pod_describe(struct podvms *pv, struct pod *p, struct vmm_vm *vm, con
 	return 0;
 }
 
+uint8_t *podvm_hand_over(const char *state, const uint8_t *cut, size_t cut_len, size_t *len)
+{
+	size_t ml = strlen(MIGRATE_TAIL_MAGIC), sl = strlen(state);
+	*len = ml + sl + 1 + cut_len;
+	uint8_t *buf = xmalloc(*len);
+	memcpy(buf, MIGRATE_TAIL_MAGIC, ml);
+	memcpy(buf + ml, state, sl);
+	buf[ml + sl] = '\n';
+	if (cut_len)
+		memcpy(buf + ml + sl + 1, cut, cut_len);
+	return buf;
+}
+
+int podvm_hand_over_parse(const uint8_t *buf, size_t len, const char *src_pod,
+			  struct cri_record *state, const uint8_t **cut, size_t *cut_len,
+			  kumo_error_t *err)
+{
+	size_t ml = strlen(MIGRATE_TAIL_MAGIC);
+	const uint8_t *nl = len > ml ? memchr(buf + ml, '\n', len - ml) : NULL;
+	if (len < ml || memcmp(buf, MIGRATE_TAIL_MAGIC, ml) != 0 || !nl)
+		return kumo_error(err, KUMO_E_INVALID, "not a pod VM's migration hand-over");
+	*state = (struct cri_record){SNAP_STATE, buf + ml, (size_t)(nl - (buf + ml))};
+	json_t *j = json_loadb(state->data, state->len, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "pod_id"));
+	int ret = 0;
+	if (!id || !src_pod || strcmp(id, src_pod) != 0)
+		ret = kumo_error(err, KUMO_E_INVALID,
+				 "the hand-over is of pod `%.12s`, the migration's is `%.12s`",
+				 id ? id : "?", src_pod ? src_pod : "?");
+	json_decref(j);
+	*cut = nl + 1;
+	*cut_len = len - (size_t)(nl + 1 - buf);
+	return ret;
+}
+
 struct migrate_ctx {
 	struct podvms *pv;
 	struct pod *p;
@@ -216,13 +251,8 @@ static int migrate_completed(void *arg, const struct vmm_snapshot_stats *st, kum
 	size_t cut_len = 0;
 	if (podvm_cut_record(p->rec_path, boundary, st->com1_bytes, &cut, &cut_len, err) < 0)
 		return -1;
-	size_t ml = strlen(MIGRATE_TAIL_MAGIC), sl = strlen(state);
-	size_t len = ml + sl + 1 + cut_len;
-	autofree uint8_t *buf = xmalloc(len);
-	memcpy(buf, MIGRATE_TAIL_MAGIC, ml);
-	memcpy(buf + ml, state, sl);
-	buf[ml + sl] = '\n';
-	memcpy(buf + ml + sl + 1, cut, cut_len);
+	size_t len = 0;
+	autofree uint8_t *buf = podvm_hand_over(state, cut, cut_len, &len);
 	m->cut_len = cut_len;
 	if (kumo_write_file_replace(m->tail_path, buf, len, 0600, err) < 0)
 		return kumo_error_wrap(err, "hand the record stream over");
@@ -466,24 +496,14 @@ static int take_hand_over(struct pod *p, const char *path, const char *src_pod,
 	}
 	if (kumo_read_file(path, 8u << 20, buf, &len, err) < 0)
 		return -1;
-	size_t ml = strlen(MIGRATE_TAIL_MAGIC);
-	uint8_t *nl = len > ml ? memchr(*buf + ml, '\n', len - ml) : NULL;
-	if (len < ml || memcmp(*buf, MIGRATE_TAIL_MAGIC, ml) != 0 || !nl)
-		return kumo_error(err, KUMO_E_INVALID, "`%s` is not a pod VM's hand-over", path);
-	*state = (struct cri_record){SNAP_STATE, *buf + ml, (size_t)(nl - (*buf + ml))};
-	json_t *j = json_loadb(state->data, state->len, 0, NULL);
-	const char *id = json_string_value(json_object_get(j, "pod_id"));
-	bool same = id && src_pod && strcmp(id, src_pod) == 0;
-	json_decref(j);
-	if (!same)
-		return kumo_error(err, KUMO_E_INVALID,
-				  "hand-over `%s` is of pod `%.12s`, the migration's is `%.12s`", path,
-				  id ? id : "?", src_pod ? src_pod : "?");
-	size_t cut = len - (size_t)(nl + 1 - *buf);
+	const uint8_t *cut_bytes;
+	size_t cut;
+	if (podvm_hand_over_parse(*buf, len, src_pod, state, &cut_bytes, &cut, err) < 0)
+		return kumo_error_wrap(err, "`%s`", path);
 	autoclose int fd = open(p->rec_path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
 		return kumo_error_errno(err, errno, "open `%s`", p->rec_path);
-	if (cut && write(fd, nl + 1, cut) != (ssize_t)cut)
+	if (cut && write(fd, cut_bytes, cut) != (ssize_t)cut)
 		return kumo_error_errno(err, errno ? errno : EIO, "write `%s`", p->rec_path);
 	return 0;
 }
