@@ -12,7 +12,9 @@
  * from the same config (or the request's) whose VM is the snapshot's, each container
  * created again from its config (the request's container_configs, in order, may replace
  * them) and adopting its instance in the VM, which then runs on: the apps go on where
- * they were.
+ * they were. A live migration (`kumo migrate`: CheckpointPod describe_only, RestorePod
+ * incoming + incoming_tail, CheckpointPod migrate_to) moves the pod VM with its
+ * containers (cri/podvm_snap.c).
  *
  * Per-container VMs (--pod-vm false): a container is a VM; records/container.json (the
  * ContainerConfig) instead of containers.json, kumo.json without pod_vm; a pod is
