@@ -94,6 +94,8 @@ struct pod {
 	json_t *restore_net;      /* restoring: its NIC for RESUME's "net", NULL: none */
 	bool migrating;           /* a live migration runs (QUIESCE to its end): other
 				   * commands are refused (podvm_snap.c) */
+	bool handed_over;         /* a live migration handed the VM over (pod.json's
+				   * "handed_over"): the destination runs it */
 	int refs;                 /* podvm_pod_get holds: removal waits for 0 */
 	struct pod *next;
 };

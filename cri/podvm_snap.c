@@ -254,9 +254,19 @@ static int migrate_completed(void *arg, const struct vmm_snapshot_stats *st, kum
 	size_t len = 0;
 	autofree uint8_t *buf = podvm_hand_over(state, cut, cut_len, &len);
 	m->cut_len = cut_len;
-	if (kumo_write_file_replace(m->tail_path, buf, len, 0600, err) < 0)
-		return kumo_error_wrap(err, "hand the record stream over");
-	return 0;
+	/* Recorded first: a kumod killed from here on ends this copy when it comes back
+	 * (the destination may have taken it); before, it resumes it. */
+	pthread_mutex_lock(&p->lock);
+	p->handed_over = true;
+	int rc = pod_save(p, err);
+	pthread_mutex_unlock(&p->lock);
+	if (rc == 0 && kumo_write_file_replace(m->tail_path, buf, len, 0600, err) == 0)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	p->handed_over = false;
+	pod_save_or_log(p);
+	pthread_mutex_unlock(&p->lock);
+	return kumo_error_wrap(err, "hand the record stream over");
 }
 
 /* migrate_to: the VM goes live to the destination restoring with incoming; tail_path

@@ -1347,6 +1347,27 @@ static int qemu_migrate(struct vmm_vm *vm, const char *uri, uint64_t max_bandwid
 	return 0;
 }
 
+static int qemu_migrate_cancel(struct vmm_vm *vm, char **status, kumo_error_t *err)
+{
+	*status = NULL;
+	if (qmp_call(vm, "migrate_cancel", NULL, -1, NULL, err) < 0)
+		return -1;
+	/* Until it has let go (a 9p attach is refused while a migration runs). */
+	for (int i = 0; i < 1000; i++) {
+		autofree char *desc = NULL;
+		free(*status);
+		*status = NULL;
+		if (migrate_status(vm, status, &desc, NULL, err) < 0)
+			return -1;
+		if (strcmp(*status, "none") == 0 || strcmp(*status, "cancelled") == 0 ||
+		    strcmp(*status, "completed") == 0 || strcmp(*status, "failed") == 0)
+			return 0;
+		usleep(5000);
+	}
+	return kumo_error(err, KUMO_E_IO, "qemu's migration is still `%s` 5 s after migrate_cancel",
+			  *status);
+}
+
 static int qemu_save_end(struct vmm_vm *vm, bool resume, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
@@ -1378,5 +1399,6 @@ const struct vmm_ops vmm_qemu_ops = {
 	.save = qemu_save,
 	.save_end = qemu_save_end,
 	.migrate = qemu_migrate,
+	.migrate_cancel = qemu_migrate_cancel,
 	.load_wait = qemu_load_wait,
 };

@@ -160,6 +160,16 @@ int vmm_migrate(struct vmm_vm *vm, const char *uri, const struct vmm_migrate_opt
 	return 0;
 }
 
+int vmm_migrate_cancel(struct vmm_vm *vm, char **status, kumo_error_t *err)
+{
+	autofree char *st = NULL;
+	if (vm->vmm->ops->migrate_cancel && vm->vmm->ops->migrate_cancel(vm, &st, err) < 0)
+		return kumo_error_wrap(err, "vm `%s`: cancel its migration", vm->spec.name);
+	if (status)
+		*status = xstrdup(st ? st : "none");
+	return 0;
+}
+
 int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
 		   struct vmm_snapshot_stats *st, kumo_error_t *err)
 {

@@ -636,6 +636,12 @@ struct vmm_migrate_opts {
 };
 int vmm_migrate(struct vmm_vm *vm, const char *uri, const struct vmm_migrate_opts *o,
 		struct vmm_snapshot_stats *st, kumo_error_t *err);
+/* Ends an outgoing live migration QEMU may still run from vm (one a process that died
+ * started: QEMU goes on without its monitor) and waits until it has let go; *status
+ * (malloc'd, may be NULL) gets QEMU's migration status then: "none", "cancelled",
+ * "failed", or "completed" (the destination has the state; the guest here is paused).
+ * A backend without migrations answers "none". */
+int vmm_migrate_cancel(struct vmm_vm *vm, char **status, kumo_error_t *err);
 
 /* Creates a VM from the snapshot in dir, paused with its state loaded (CREATED):
  * vmm_start resumes the guest where it was saved. Refuses (KUMO_E_PRECONDITION) a

@@ -38,6 +38,9 @@ struct vmm_ops {
 	 * max_bandwidth in bytes per second, 0: unthrottled. */
 	int (*migrate)(struct vmm_vm *vm, const char *uri, uint64_t max_bandwidth,
 		       struct vmm_snapshot_stats *st, kumo_error_t *err);
+	/* Ends an outgoing migration, if one runs, and waits until it has; *status
+	 * (malloc'd) is QEMU's migration status then. NULL: the backend has none. */
+	int (*migrate_cancel)(struct vmm_vm *vm, char **status, kumo_error_t *err);
 };
 
 extern const struct vmm_ops vmm_qemu_ops;

@@ -146,6 +146,29 @@ POD3=$(head -1 "$T/b.out")
 eq "node A runs it at its address" "$(cA PodSandboxStatus "{\"pod_sandbox_id\":\"$POD3\"}" | jq -r '"\(.status.state) \(.status.network.ip)"')" "SANDBOX_READY $IP"
 for _ in $(seq 300); do [ "$(counting "$LOG" | tail -1)" -ge $((now + 10)) ] && break; sleep 0.1; done
 eq "the counter has counted on through three nodes' worth of moves, no gap or repeat" "$(consecutive "$LOG")" yes
+# ---- A -> B again, throttled, the SOURCE's kumod killed half-way -----------------------------
+# QEMU goes on sending without its kumod; the kumod that comes back cancels the migration
+# and RESUMEs the pod's shares; the destination, which never gets the hand-over, gives up.
+"$BIN/kumo" migrate "$POD3" --to "$T/B.sock" --socket "$T/A.sock" --address 192.168.77.2 \
+	--work-dir "$T" --max-bandwidth 100000 >"$T/s.out" 2>"$T/s.err" &
+MIG=$!
+for _ in $(seq 300); do grep -q "VM kumopod-.* restored\|incoming" "$T/kumodB.log" 2>/dev/null && ls "$T"/rootB/vms/*/qemu.pid >/dev/null 2>&1 && break; sleep 0.05; done
+sleep 1.5
+stop_node A
+start_node A
+if wait "$MIG"; then bad "a migration whose source kumod is killed fails" "it succeeded"; else ok "a migration whose source kumod is killed half-way fails"; fi
+grep -q "a live migration kumod died in: \`cancelled\` now" "$T/kumodA.log" &&
+	ok "node A's kumod, back, cancelled the migration QEMU went on with" ||
+	bad "the migration cancelled" "$(grep "$(echo "${POD3:0:12}")" "$T/kumodA.log" | tail -5)"
+eq "the pod still runs on node A" "$(cA PodSandboxStatus "{\"pod_sandbox_id\":\"$POD3\"}" | jq -r .status.state)" SANDBOX_READY
+now=$(counting "$LOG" | tail -1)
+for _ in $(seq 300); do [ "$(counting "$LOG" | tail -1)" -ge $((now + 10)) ] && break; sleep 0.1; done
+eq "its counter goes on in its log and in its file (its shares resumed), no gap or repeat" \
+	"$(consecutive "$LOG") $(consecutive "$T/vol/count.txt")" "yes yes"
+ip netns exec kumoA curl -s --max-time 10 "http://$IP:8080/index.html" >"$T/got4"
+eq "its web server answers" "$(cmp -s "$T/got4" "$T/img/www/index.html" && echo same)" same
+for _ in $(seq 300); do [ "$(cB ListPodSandbox '{}' | jq '[.items[]?] | length')" = 0 ] && break; sleep 0.2; done
+eq "node B gave its half-restored pod up" "$(cB ListPodSandbox '{}' | jq '[.items[]?] | length')" 0
 cA StopPodSandbox "{\"pod_sandbox_id\":\"$POD3\"}" >/dev/null 2>&1
 cA RemovePodSandbox "{\"pod_sandbox_id\":\"$POD3\"}" >/dev/null 2>&1
 cB StopPodSandbox "{\"pod_sandbox_id\":\"$POD2\"}" >/dev/null 2>&1
