@@ -228,6 +228,7 @@ struct cri_checkpoint_opts {
 	bool leave_running;     /* the VM goes on after the save */
 	bool describe_only;     /* no state: what a migration's destination needs first */
 	const char *migrate_to; /* live migration to this URI ("tcp:HOST:PORT"), NULL: none */
+	uint64_t max_bandwidth; /* a migration's, bytes per second; 0: unthrottled */
 };
 
 /* One of kumo's records stored in a snapshot archive beside the VM (vmm.h). */
@@ -244,6 +245,12 @@ struct cri_pod_restore {
 	const char *dir;
 	const struct cri_record *recs;
 	size_t nrecs;
+	/* A pod VM's live migration (dir is a describe_only archive's): the state arrives at
+	 * incoming ("tcp:ADDR:PORT"), then the source writes what the pause left in its
+	 * record stream to incoming_tail (cri/podvm_snap.c), which the restore waits for.
+	 * NULL: a snapshot's restore. */
+	const char *incoming;
+	const char *incoming_tail;
 };
 
 /* A pod VM (kernel/pod_abi.h): what RunPodSandbox boots when the VM stage runs pods as

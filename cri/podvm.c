@@ -83,6 +83,8 @@ int pod_save(struct pod *p, kumo_error_t *err)
 	json_t *j = json_pack("{s:s, s:I, s:I, s:o}", "pod_id", p->id, "next_seq",
 			      (json_int_t)p->next_seq, "log_off", (json_int_t)p->log_off,
 			      "containers", ctrs);
+	if (p->handed_over)
+		json_object_set_new(j, "handed_over", json_true());
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	autofree char *path = xasprintf("%s/pod.json", p->run_dir);
@@ -512,6 +514,10 @@ int pod_command(struct pod *p, uint16_t type, uint32_t cid, const char *json,
 {
 	if (p->dead)
 		return kumo_error(err, KUMO_E_PRECONDITION, "pod %.12s: its VM is not running", p->id);
+	if (p->migrating)
+		return kumo_error(err, KUMO_E_PRECONDITION,
+				  "pod %.12s: it is migrating to another node (try again when the "
+				  "migration has ended)", p->id);
 	struct pcmd *x = xzalloc(sizeof(*x));
 	x->seq = p->next_seq++;
 	x->bytes = pod_frame(type, x->seq, cid, json, blob, blob_len, &x->len);
@@ -718,6 +724,7 @@ int pod_restore_into(struct podvms *pv, struct pod *p, const struct cri_pod_vm_s
 		.net = spec->nic ? &dev.att : NULL, .shares = dev.shares, .nshares = 2,
 		.control_socket = p->sock_path, .com1_seed = seed ? seed->data : NULL,
 		.com1_seed_len = seed ? seed->len : 0,
+		.incoming = spec->restore ? spec->restore->incoming : NULL,
 	};
 	pthread_mutex_lock(&p->lock);
 	int r = pod_save(p, err);
@@ -1870,6 +1877,30 @@ static int cmp_seq(const void *a, const void *b)
 	uint64_t x = (*(struct pcmd *const *)a)->seq, y = (*(struct pcmd *const *)b)->seq;
 	return x < y ? -1 : x > y;
 }
+/* A pod VM that had run and is paused now was paused by a checkpoint or a live migration
+ * kumod died in (QEMU resumes a guest whose migration failed or was cancelled by itself;
+ * one that completed stays paused). Handed over to
+ * another node (the destination runs it), it ends here; else it goes on, and
+ * podvm_snap_recovered RESUMEs its shares once the control channel is in sync. */
+static void pod_unpause(struct pod *p, struct vmm_vm *vm)
+{
+	kumo_error_t err = NULL;
+	if (vmm_vm_state(vm) != VMM_STATE_CREATED)
+		return;
+	if (p->handed_over) {
+		log_warn("pod %.12s: its VM was handed over to another node by a live migration "
+			 "kumod died in: it ends here", p->id);
+		if (vmm_stop(vm, 0, &err) < 0)
+			log_warn("pod %.12s: %s", p->id, kumo_error_msg(err));
+	} else if (vmm_start(vm, &err) < 0) {
+		log_warn("pod %.12s: its VM is paused and does not go on: %s", p->id,
+			 kumo_error_msg(err));
+	} else {
+		log_warn("pod %.12s: its VM was left paused by a checkpoint or migration kumod died "
+			 "in: it goes on", p->id);
+	}
+	kumo_error_free(&err);
+}
 
 /* Loads pod.json and the journal of run dir `dir`, re-attaches its VM, replays the
  * record file, and runs the restart procedure. */
@@ -1887,6 +1918,7 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	struct pod *p = pod_new(pv, pod_id);
 	p->next_seq = (uint64_t)json_integer_value(json_object_get(j, "next_seq"));
 	p->log_off = (uint64_t)json_integer_value(json_object_get(j, "log_off"));
+	p->handed_over = json_is_true(json_object_get(j, "handed_over"));
 	{ /* log.offset is newer than pod.json's copy when it is larger */
 		autofree char *op = xasprintf("%s/log.offset", dir);
 		int fd = open(op, O_RDONLY | O_CLOEXEC);
@@ -1972,6 +2004,18 @@ static void pod_recover(struct podvms *pv, const char *dir)
 	if (!vm) {
 		log_info("pod %.12s: its VM %s is gone; its containers exited", p->id, p->vm_name);
 		return;
+	}
+	if (!p->dead && vmm_vm_started(vm)) {
+		/* QEMU goes on with a live migration whose kumod died: it ends here (the
+		 * destination, which waits for the hand-over only this kumod writes, gives up). */
+		autofree char *mst = NULL;
+		kumo_error_t merr = NULL;
+		if (vmm_migrate_cancel(vm, &mst, &merr) < 0)
+			log_warn("pod %.12s: %s", p->id, kumo_error_msg(merr));
+		else if (strcmp(mst, "none") != 0)
+			log_warn("pod %.12s: a live migration kumod died in: `%s` now", p->id, mst);
+		kumo_error_free(&merr);
+		pod_unpause(p, vm);
 	}
 	pod_pump_start(pv, p);
 	/* The restart procedure (kernel/pod_abi.h): reconnect, zeros, PING until in sync,

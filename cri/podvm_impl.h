@@ -92,6 +92,10 @@ struct pod {
 	bool restoring;           /* restored from a snapshot, paused until pod_resume: its
 				   * containers are being adopted (podvm_snap.c) */
 	json_t *restore_net;      /* restoring: its NIC for RESUME's "net", NULL: none */
+	bool migrating;           /* a live migration runs (QUIESCE to its end): other
+				   * commands are refused (podvm_snap.c) */
+	bool handed_over;         /* a live migration handed the VM over (pod.json's
+				   * "handed_over"): the destination runs it */
 	int refs;                 /* podvm_pod_get holds: removal waits for 0 */
 	struct pod *next;
 };
@@ -208,6 +212,15 @@ void podvm_snap_recovered(struct pod *p);
  * `end`: a record a save cut, whose rest the restored guest writes (*out malloc'd, *len
  * may be 0). from: a record boundary at or before end. A header that is not a record's
  * (magic, length) between them is an error. */
+/* A pod VM's live-migration hand-over (podvm_snap.c): MIGRATE magic line, podvm.json (one
+ * line) and the bytes of a record the source's last pause cut. podvm_hand_over builds
+ * it (malloc'd, *len); podvm_hand_over_parse checks one of pod src_pod (the source's
+ * id) and points *state at its podvm.json and *cut at the cut record's bytes, inside
+ * buf. */
+uint8_t *podvm_hand_over(const char *state, const uint8_t *cut, size_t cut_len, size_t *len);
+int podvm_hand_over_parse(const uint8_t *buf, size_t len, const char *src_pod,
+			  struct cri_record *state, const uint8_t **cut, size_t *cut_len,
+			  kumo_error_t *err);
 int podvm_cut_record(const char *path, uint64_t from, uint64_t end, uint8_t **out, size_t *len,
 		     kumo_error_t *err);
 

@@ -13,7 +13,18 @@
  *                    them and the restored guest writes the rest.
  * A restore renames: the container's staged directories carry their container's id, so
  * the restored pod (new ids) stages them under the new ones and RESUME's "rename" tells
- * the guest. */
+ * the guest.
+ *
+ * A live migration (`kumo migrate`): the source's describe_only archive carries the
+ * records and the machine without its state; the destination restores from it with
+ * the state arriving over TCP (QEMU's pre-copy). The source QUIESCEs first (the 9p
+ * shares cannot migrate while attached) and refuses other commands until the end; once
+ * the destination has the whole state and the guest here is paused for good, the
+ * source writes the hand-over file (MIGRATE_TAIL_MAGIC, then podvm.json as one line,
+ * then the cut record's bytes) where the destination waits for it (the CLI's work
+ * directory), then ends its VM. The destination loads that state and cut, adopts the
+ * containers, runs the VM and RESUMEs it with its own NIC (the same address when its
+ * network gave it: the guest's connections go on). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -30,6 +41,8 @@
 #define SNAP_COM1 "podvm-com1.bin"
 #define SNAP_STATE_VERSION 1
 #define RESUME_KILL_MS 5000 /* a restored instance nobody adopted: KILL -> its EXIT */
+#define MIGRATE_TAIL_MAGIC "kumo-migrate-tail 1\n"
+#define MIGRATE_TAIL_WAIT_MS 60000 /* the state arrived: the source's hand-over follows */
 
 static int64_t wall_now_ns(void)
 {
@@ -104,7 +117,7 @@ int podvm_cut_record(const char *path, uint64_t from, uint64_t end, uint8_t **ou
 }
 
 /* podvm.json of p (lock held). */
-static char *state_json(struct pod *p)
+static json_t *state_obj(struct pod *p)
 {
 	json_t *ctrs = json_array();
 	for (struct pctr *c = p->ctrs; c; c = c->next) {
@@ -118,8 +131,13 @@ static char *state_json(struct pod *p)
 						      (json_int_t)c->start_seq, "started", c->started,
 						      "exited", c->exited, "listen", ln));
 	}
-	json_t *j = json_pack("{s:i, s:s, s:I, s:o}", "version", SNAP_STATE_VERSION, "pod_id", p->id,
-			      "next_seq", (json_int_t)p->next_seq, "containers", ctrs);
+	return json_pack("{s:i, s:s, s:I, s:o}", "version", SNAP_STATE_VERSION, "pod_id", p->id,
+			 "next_seq", (json_int_t)p->next_seq, "containers", ctrs);
+}
+
+static char *state_json(struct pod *p)
+{
+	json_t *j = state_obj(p);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return s;
@@ -132,15 +150,186 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
+/* The archive at path: the snapshot directory snap, cri's records, this stage's. */
+static int write_archive(const char *path, const char *snap, const char *kernel_id,
+			 const struct cri_record *recs, size_t nrecs, const char *const *modules,
+			 const char *state, const uint8_t *tail, size_t tail_len, uint64_t *size,
+			 kumo_error_t *err)
+{
+	struct vmm_archive_record *ar = xzalloc((nrecs + 3) * sizeof(*ar));
+	for (size_t i = 0; i < nrecs; i++)
+		ar[i] = (struct vmm_archive_record){recs[i].name, recs[i].data, recs[i].len};
+	ar[nrecs] = (struct vmm_archive_record){SNAP_STATE, state, strlen(state)};
+	ar[nrecs + 1] = (struct vmm_archive_record){SNAP_COM1, tail, tail_len};
+	struct vmm_archive_ids ids = {kernel_id, builder_compiler_id(), modules};
+	int ret = vmm_archive_write(path, snap, &ids, ar, nrecs + 2, size, err);
+	free(ar);
+	return ret;
+}
+
+/* describe_only: the machine and the records, no state (a migration's first step). */
+static int pod_describe(struct podvms *pv, struct pod *p, struct vmm_vm *vm, const char *path,
+			const char *kernel_id, const struct cri_record *recs, size_t nrecs,
+			const char *const *modules, kumo_error_t *err)
+{
+	autofree char *snap = xasprintf("%s/snapshot-%s-%lld", pv->state_dir, p->vm_name,
+					(long long)wall_now_ns());
+	pthread_mutex_lock(&p->lock);
+	autofree char *state = state_json(p);
+	pthread_mutex_unlock(&p->lock);
+	uint64_t size = 0;
+	int ret = vmm_snapshot_describe(vm, snap, err);
+	if (ret == 0)
+		ret = write_archive(path, snap, kernel_id, recs, nrecs, modules, state, NULL, 0,
+				    &size, err);
+	nftw(snap, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (ret < 0)
+		return kumo_error_wrap(err, "describe pod `%.12s`", p->id);
+	log_info("pod %.12s: described to `%s` for a live migration (%llu bytes, no state)", p->id,
+		 path, (unsigned long long)size);
+	return 0;
+}
+
+uint8_t *podvm_hand_over(const char *state, const uint8_t *cut, size_t cut_len, size_t *len)
+{
+	size_t ml = strlen(MIGRATE_TAIL_MAGIC), sl = strlen(state);
+	*len = ml + sl + 1 + cut_len;
+	uint8_t *buf = xmalloc(*len);
+	memcpy(buf, MIGRATE_TAIL_MAGIC, ml);
+	memcpy(buf + ml, state, sl);
+	buf[ml + sl] = '\n';
+	if (cut_len)
+		memcpy(buf + ml + sl + 1, cut, cut_len);
+	return buf;
+}
+
+int podvm_hand_over_parse(const uint8_t *buf, size_t len, const char *src_pod,
+			  struct cri_record *state, const uint8_t **cut, size_t *cut_len,
+			  kumo_error_t *err)
+{
+	size_t ml = strlen(MIGRATE_TAIL_MAGIC);
+	const uint8_t *nl = len > ml ? memchr(buf + ml, '\n', len - ml) : NULL;
+	if (len < ml || memcmp(buf, MIGRATE_TAIL_MAGIC, ml) != 0 || !nl)
+		return kumo_error(err, KUMO_E_INVALID, "not a pod VM's migration hand-over");
+	*state = (struct cri_record){SNAP_STATE, buf + ml, (size_t)(nl - (buf + ml))};
+	json_t *j = json_loadb(state->data, state->len, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "pod_id"));
+	int ret = 0;
+	if (!id || !src_pod || strcmp(id, src_pod) != 0)
+		ret = kumo_error(err, KUMO_E_INVALID,
+				 "the hand-over is of pod `%.12s`, the migration's is `%.12s`",
+				 id ? id : "?", src_pod ? src_pod : "?");
+	json_decref(j);
+	*cut = nl + 1;
+	*cut_len = len - (size_t)(nl + 1 - buf);
+	return ret;
+}
+
+struct migrate_ctx {
+	struct podvms *pv;
+	struct pod *p;
+	const char *tail_path;
+	size_t cut_len;
+};
+
+/* vmm_migrate's last step: the destination has the whole state, the guest here is
+ * paused for good. Every record it wrote before the pause is parsed here; the hand-over
+ * file carries the kernel's containers and command number, and the record the pause cut. */
+static int migrate_completed(void *arg, const struct vmm_snapshot_stats *st, kumo_error_t *err)
+{
+	struct migrate_ctx *m = arg;
+	struct pod *p = m->p;
+	struct report *rep = NULL;
+	size_t nrep = 0;
+	pthread_mutex_lock(&p->lock);
+	pod_pump(p, &rep, &nrep);
+	uint64_t boundary = p->rec_off - p->pending_len;
+	autofree char *state = state_json(p);
+	pthread_mutex_unlock(&p->lock);
+	pod_report(m->pv, rep, nrep);
+	autofree uint8_t *cut = NULL;
+	size_t cut_len = 0;
+	if (podvm_cut_record(p->rec_path, boundary, st->com1_bytes, &cut, &cut_len, err) < 0)
+		return -1;
+	size_t len = 0;
+	autofree uint8_t *buf = podvm_hand_over(state, cut, cut_len, &len);
+	m->cut_len = cut_len;
+	/* Recorded first: a kumod killed from here on ends this copy when it comes back
+	 * (the destination may have taken it); before, it resumes it. */
+	pthread_mutex_lock(&p->lock);
+	p->handed_over = true;
+	int rc = pod_save(p, err);
+	pthread_mutex_unlock(&p->lock);
+	if (rc == 0 && kumo_write_file_replace(m->tail_path, buf, len, 0600, err) == 0)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	p->handed_over = false;
+	pod_save_or_log(p);
+	pthread_mutex_unlock(&p->lock);
+	return kumo_error_wrap(err, "hand the record stream over");
+}
+
+/* migrate_to: the VM goes live to the destination restoring with incoming; tail_path
+ * is where that destination waits for the hand-over. */
+static int pod_migrate(struct podvms *pv, struct pod *p, struct vmm_vm *vm,
+		       const struct cri_checkpoint_opts *o, const char *tail_path,
+		       kumo_error_t *err)
+{
+	if (!tail_path || tail_path[0] != '/')
+		return kumo_error(err, KUMO_E_INVALID,
+				  "a pod VM's live migration needs output_path: the absolute path "
+				  "where the destination reads the source's hand-over (`kumo migrate` "
+				  "gives it)");
+	uint64_t t0 = kumo_now_ns();
+	autofree char *qack = NULL, *rack = NULL;
+	pthread_mutex_lock(&p->lock);
+	int ret = 0;
+	if (p->dead || p->restoring || p->migrating)
+		ret = kumo_error(err, KUMO_E_PRECONDITION, "pod `%.12s`: its VM is %s", p->id,
+				 p->dead ? "not running" : p->restoring ? "being restored"
+									 : "migrating already");
+	/* QEMU 7.2 refuses to migrate attached 9p shares: the kernel lets them go, and the
+	 * pod takes no other command until the end (a command caught in the last round
+	 * would be lost between the two VMs). */
+	if (ret == 0)
+		ret = snap_command(p, KUMO_POD_MSG_QUIESCE, NULL, &qack, err);
+	if (ret == 0)
+		p->migrating = true;
+	pthread_mutex_unlock(&p->lock);
+	if (ret < 0)
+		return kumo_error_wrap(err, "migrate pod `%.12s`", p->id);
+	uint64_t t_quiet = kumo_now_ns();
+	struct migrate_ctx m = {pv, p, tail_path, 0};
+	struct vmm_migrate_opts mo = {o->max_bandwidth, migrate_completed, &m};
+	struct vmm_snapshot_stats st = {0};
+	ret = vmm_migrate(vm, o->migrate_to, &mo, &st, err);
+	pthread_mutex_lock(&p->lock);
+	p->migrating = false;
+	int rrc = 0;
+	kumo_error_t rerr = NULL;
+	if (ret < 0 && !p->dead) /* the pod goes on here: its shares come back */
+		rrc = resume(p, NULL, NULL, &rack, &rerr);
+	pthread_mutex_unlock(&p->lock);
+	if (ret < 0) {
+		if (rrc < 0)
+			log_error("pod %.12s: after a failed migration: %s", p->id, kumo_error_msg(rerr));
+		kumo_error_free(&rerr);
+		return kumo_error_wrap(err, "migrate pod `%.12s`", p->id);
+	}
+	log_info("pod %.12s: migrated live to `%s` (QUIESCE %s, %.1f ms; %llu bytes sent in "
+		 "%.1f ms, guest paused %.1f ms by QEMU; %zu-byte cut record handed over in `%s`; "
+		 "%.1f ms in all)", p->id, o->migrate_to, qack, (double)(t_quiet - t0) / 1e6,
+		 (unsigned long long)st.stream_bytes, (double)st.save_ns / 1e6,
+		 (double)st.paused_ns / 1e6, m.cut_len, tail_path,
+		 (double)(kumo_now_ns() - t0) / 1e6);
+	return 0;
+}
+
 int podvm_pod_checkpoint(struct cri_vms *s, const char *pod_id, const char *path,
 			 const struct cri_checkpoint_opts *o, const struct cri_record *recs,
 			 size_t nrecs, const char *const *modules, kumo_error_t *err)
 {
 	struct podvms *pv = s->priv;
-	if (o->migrate_to || o->describe_only)
-		return kumo_error(err, KUMO_E_UNSUPPORTED,
-				  "live migration of a pod VM is not implemented: checkpoint the pod "
-				  "(`kumo checkpoint --stop`) and restore the archive on the other node");
 	struct pod *p = pod_find(pv, pod_id);
 	struct vmm_vm *vm = p ? vmm_lookup(pv->vmm, p->vm_name) : NULL;
 	if (!vm)
@@ -150,13 +339,21 @@ int podvm_pod_checkpoint(struct cri_vms *s, const char *pod_id, const char *path
 		vmm_vm_put(vm);
 		return -1;
 	}
+	if (o->migrate_to || o->describe_only) {
+		int rc = o->migrate_to ? pod_migrate(pv, p, vm, o, path, err)
+				       : pod_describe(pv, p, vm, path, kernel_id, recs, nrecs,
+						      modules, err);
+		vmm_vm_put(vm);
+		return rc;
+	}
 	uint64_t t0 = kumo_now_ns();
 	autofree char *qack = NULL, *state = NULL, *rack = NULL;
 	pthread_mutex_lock(&p->lock);
 	int ret = 0;
-	if (p->dead || p->restoring)
+	if (p->dead || p->restoring || p->migrating)
 		ret = kumo_error(err, KUMO_E_PRECONDITION, "pod `%.12s`: its VM is %s", pod_id,
-				 p->dead ? "not running" : "being restored");
+				 p->dead ? "not running" : p->restoring ? "being restored"
+									 : "migrating");
 	if (ret == 0)
 		ret = snap_command(p, KUMO_POD_MSG_QUIESCE, NULL, &qack, err);
 	/* Everything up to QUIESCE's ACK is parsed: a record boundary the save cannot be
@@ -183,16 +380,9 @@ int podvm_pod_checkpoint(struct cri_vms *s, const char *pod_id, const char *path
 	uint64_t size = 0, t_saved = kumo_now_ns();
 	if (ret == 0)
 		ret = podvm_cut_record(p->rec_path, boundary, st.com1_bytes, &tail, &tail_len, err);
-	if (ret == 0) {
-		struct vmm_archive_record *ar = xzalloc((nrecs + 3) * sizeof(*ar));
-		for (size_t i = 0; i < nrecs; i++)
-			ar[i] = (struct vmm_archive_record){recs[i].name, recs[i].data, recs[i].len};
-		ar[nrecs] = (struct vmm_archive_record){SNAP_STATE, state, strlen(state)};
-		ar[nrecs + 1] = (struct vmm_archive_record){SNAP_COM1, tail, tail_len};
-		struct vmm_archive_ids ids = {kernel_id, builder_compiler_id(), modules};
-		ret = vmm_archive_write(path, snap, &ids, ar, nrecs + 2, &size, err);
-		free(ar);
-	}
+	if (ret == 0)
+		ret = write_archive(path, snap, kernel_id, recs, nrecs, modules, state, tail,
+				    tail_len, &size, err);
 	nftw(snap, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	/* The pod goes on (asked to, or the save failed): its shares come back. */
 	int rrc = 0;
@@ -299,6 +489,45 @@ static int load_state(struct pod *p, const struct cri_record *rec, kumo_error_t 
 	return ret;
 }
 
+/* The source's hand-over (migrate_completed) at path, once it is there: podvm.json
+ * into *state (a record over *buf) and the cut record appended to p's record file. */
+static int take_hand_over(struct pod *p, const char *path, const char *src_pod,
+			  struct cri_record *state, uint8_t **buf, kumo_error_t *err)
+{
+	uint64_t deadline = kumo_now_ns() + (uint64_t)MIGRATE_TAIL_WAIT_MS * 1000000;
+	size_t len = 0;
+	while (access(path, F_OK) != 0) {
+		if (kumo_now_ns() > deadline)
+			return kumo_error(err, KUMO_E_IO,
+					  "the state arrived but the source's hand-over `%s` did not "
+					  "within %d s: the source keeps the pod", path,
+					  MIGRATE_TAIL_WAIT_MS / 1000);
+		usleep(1000);
+	}
+	if (kumo_read_file(path, 8u << 20, buf, &len, err) < 0)
+		return -1;
+	const uint8_t *cut_bytes;
+	size_t cut;
+	if (podvm_hand_over_parse(*buf, len, src_pod, state, &cut_bytes, &cut, err) < 0)
+		return kumo_error_wrap(err, "`%s`", path);
+	autoclose int fd = open(p->rec_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return kumo_error_errno(err, errno, "open `%s`", p->rec_path);
+	if (cut && write(fd, cut_bytes, cut) != (ssize_t)cut)
+		return kumo_error_errno(err, errno ? errno : EIO, "write `%s`", p->rec_path);
+	return 0;
+}
+
+/* The source pod's id in podvm.json. */
+static char *state_pod_id(const struct cri_record *rec)
+{
+	json_t *j = json_loadb(rec->data, rec->len, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "pod_id"));
+	char *s = id ? xstrdup(id) : NULL;
+	json_decref(j);
+	return s;
+}
+
 int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo_error_t *err)
 {
 	const struct cri_pod_restore *r = spec->restore;
@@ -306,23 +535,48 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
 	if (!srec)
 		return kumo_error(err, KUMO_E_INVALID,
 				  "the archive has no record `%s`: it is not a pod VM's", SNAP_STATE);
+	if (r->incoming && (!r->incoming_tail || r->incoming_tail[0] != '/'))
+		return kumo_error(err, KUMO_E_INVALID,
+				  "a pod VM's live migration needs option `incoming_tail`: the absolute "
+				  "path of the source's hand-over (`kumo migrate` gives it)");
 	struct pod *p = pod_new(pv, spec->id);
 	uint64_t t0 = kumo_now_ns();
 	struct vmm_vm *vm = NULL;
 	struct vmm_snapshot_stats st = {0};
-	if (load_state(p, srec, err) < 0)
+	autofree uint8_t *hand = NULL;
+	autofree char *src_pod = state_pod_id(srec);
+	struct cri_record live = {0};
+	/* A migration's state is the source's at its last pause, which the hand-over
+	 * describes: the archive's podvm.json is older. */
+	if (!r->incoming && load_state(p, srec, err) < 0)
 		goto fail;
 	p->ready = true; /* READY came long ago, in the saved boot */
 	p->restoring = true;
 	p->restore_net = spec->nic ? pod_net_json(spec) : NULL;
-	if (pod_restore_into(pv, p, spec, r->dir, tail, &vm, &st, err) < 0)
+	if (pod_restore_into(pv, p, spec, r->dir, r->incoming ? NULL : tail, &vm, &st, err) < 0)
 		goto fail;
+	if (r->incoming) {
+		/* The guest stays paused until pod_resume: nothing else writes its record
+		 * file before the cut record goes in. */
+		int rc = take_hand_over(p, r->incoming_tail, src_pod, &live, &hand, err);
+		pthread_mutex_lock(&p->lock);
+		if (rc == 0)
+			rc = load_state(p, &live, err);
+		if (rc == 0)
+			pod_save_or_log(p);
+		pthread_mutex_unlock(&p->lock);
+		if (rc < 0) {
+			pod_unlist(pv, p);
+			goto fail;
+		}
+	}
 	size_t n = 0;
 	for (struct pctr *c = p->ctrs; c; c = c->next)
 		n++;
-	log_info("pod %.12s: VM %s restored from `%s` (%zu containers in it; stream %llu bytes "
+	log_info("pod %.12s: VM %s restored from `%s`%s (%zu containers in it; stream %llu bytes "
 		 "loaded in %.1f ms, %.1f ms in all), paused until its containers are adopted",
-		 p->id, p->vm_name, r->dir, n, (unsigned long long)st.stream_bytes,
+		 p->id, p->vm_name, r->dir, r->incoming ? " and a live migration" : "", n,
+		 (unsigned long long)st.stream_bytes,
 		 (double)st.save_ns / 1e6, (double)(kumo_now_ns() - t0) / 1e6);
 	return 0;
 fail:

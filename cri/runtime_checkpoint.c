@@ -12,7 +12,9 @@
  * from the same config (or the request's) whose VM is the snapshot's, each container
  * created again from its config (the request's container_configs, in order, may replace
  * them) and adopting its instance in the VM, which then runs on: the apps go on where
- * they were.
+ * they were. A live migration (`kumo migrate`: CheckpointPod describe_only, RestorePod
+ * incoming + incoming_tail, CheckpointPod migrate_to) moves the pod VM with its
+ * containers (cri/podvm_snap.c).
  *
  * Per-container VMs (--pod-vm false): a container is a VM; records/container.json (the
  * ContainerConfig) instead of containers.json, kumo.json without pod_vm; a pod is
@@ -225,7 +227,10 @@ cri_checkpoint_container(struct cri_runtime *rt, const ProtobufCMessage *req,
  *   describe_only  "true": the archive holds everything but the VM's state, which a
  *                  live migration sends (`kumo migrate`'s first step)
  *   migrate_to     "tcp:HOST:PORT": no archive; the VM migrates live to a destination
- *                  kumod restoring with `incoming` (`kumo migrate`'s last step) */
+ *                  kumod restoring with `incoming` (`kumo migrate`'s last step); a pod
+ *                  VM's output_path is then where the destination waits for the
+ *                  source's hand-over (its RestorePod's `incoming_tail`)
+ *   max_bandwidth  a migration's limit in bytes per second (default: unthrottled) */
 static const char *option_of(const Runtime__V1__CheckpointPodRequest *r, const char *key)
 {
 	for (size_t i = 0; i < r->n_options; i++)
@@ -242,11 +247,22 @@ cri_checkpoint_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 	if (!*r->pod_sandbox_id)
 		return kumo_error(err, KUMO_E_INVALID, "CheckpointPod needs pod_sandbox_id");
 	const char *lr = option_of(r, "leave_running"), *d = option_of(r, "describe_only");
+	const char *bw = option_of(r, "max_bandwidth");
 	struct cri_checkpoint_opts o = {.leave_running = !lr || strcmp(lr, "false") != 0,
 					.describe_only = d && strcmp(d, "true") == 0,
 					.migrate_to = option_of(r, "migrate_to")};
 	if (o.migrate_to && *o.migrate_to == 0)
 		o.migrate_to = NULL;
+	if (bw && *bw) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long long v = strtoull(bw, &end, 10);
+		if (errno || *end || bw[0] == '-' || v == 0)
+			return kumo_error(err, KUMO_E_INVALID,
+					  "option max_bandwidth `%s` is not a positive number of bytes "
+					  "per second", bw);
+		o.max_bandwidth = v;
+	}
 	if (pod_vms(rt)) {
 		if (checkpoint_pod_vm(rt, r->pod_sandbox_id, r->output_path, &o, err) < 0)
 			return -1;
@@ -353,7 +369,8 @@ static int run_restored_pod(struct cri_runtime *rt, const struct vmm_archive *a,
  * caller removes it on failure), its containers adopting their instances, the VM run,
  * the containers started. */
 static int restore_pod_vm(struct cri_runtime *rt, const Runtime__V1__RestorePodRequest *r,
-			  const struct vmm_archive *a, Runtime__V1__RunPodSandboxRequest *rp,
+			  const struct vmm_archive *a, struct cri_pod_restore *pr,
+			  Runtime__V1__RunPodSandboxRequest *rp,
 			  const char *saved_ip, ProtobufCMessage **pod_cfg, char *pod_id,
 			  ProtobufCMessage **resp, kumo_error_t *err)
 {
@@ -376,11 +393,12 @@ static int restore_pod_vm(struct cri_runtime *rt, const Runtime__V1__RestorePodR
 	struct cri_record *recs = xzalloc(sizeof(*recs) * (a->nrecords + 1));
 	for (size_t i = 0; i < a->nrecords; i++)
 		recs[i] = (struct cri_record){a->records[i].name, a->records[i].data, a->records[i].len};
-	struct cri_pod_restore pr = {a->snap_dir, recs, a->nrecords};
+	pr->recs = recs;
+	pr->nrecs = a->nrecords;
 	ProtobufCMessage *pod_resp = NULL;
 	ProtobufCMessage **cfgs = xzalloc(sizeof(*cfgs) * (n + 1));
 	char **ids = xzalloc(sizeof(char *) * (n + 1));
-	int ret = run_restored_pod(rt, a, r->checkpoint_path, rp, saved_ip, &pr, pod_cfg, &pod_resp,
+	int ret = run_restored_pod(rt, a, r->checkpoint_path, rp, saved_ip, pr, pod_cfg, &pod_resp,
 				   err);
 	if (ret == 0)
 		snprintf(pod_id, CRI_ID_LEN + 1, "%s",
@@ -459,11 +477,16 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 	if (!*r->checkpoint_path)
 		return kumo_error(err, KUMO_E_INVALID, "RestorePod needs checkpoint_path");
 	/* Option `incoming` ("tcp:ADDR:PORT"): the archive is a description
-	 * (describe_only) and the VM's state arrives by a live migration there. */
-	const char *incoming = NULL;
-	for (size_t i = 0; i < r->n_options; i++)
+	 * (describe_only) and the VM's state arrives by a live migration there; a pod VM's
+	 * also needs `incoming_tail`, where the source writes its hand-over
+	 * (cri/podvm_snap.c). */
+	const char *incoming = NULL, *incoming_tail = NULL;
+	for (size_t i = 0; i < r->n_options; i++) {
 		if (strcmp(r->options[i]->key, "incoming") == 0 && *r->options[i]->value)
 			incoming = r->options[i]->value;
+		if (strcmp(r->options[i]->key, "incoming_tail") == 0 && *r->options[i]->value)
+			incoming_tail = r->options[i]->value;
+	}
 	char kernel_id[KUMO_DIGEST_BUF];
 	if (builder_kernel_id(kernel_id, err) < 0)
 		return -1;
@@ -502,8 +525,10 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 					    "it on a kumod running --pod-vm false");
 		goto out;
 	}
-	if (archive_pod_vm && incoming) {
-		kumo_error(err, KUMO_E_UNSUPPORTED, "live migration of a pod VM is not implemented");
+	if (archive_pod_vm && incoming && !incoming_tail) {
+		kumo_error(err, KUMO_E_INVALID,
+			   "a pod VM's live migration needs option `incoming_tail`: the absolute path "
+			   "of the source's hand-over (`kumo migrate` gives it)");
 		goto out;
 	}
 	if (!r->config && record_msg(a, "pod.json", &runtime__v1__pod_sandbox_config__descriptor,
@@ -522,7 +547,8 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 	rp.config = r->config ? r->config : (Runtime__V1__PodSandboxConfig *)pod_cfg;
 	rp.runtime_handler = (char *)(handler ? handler : "");
 	if (archive_pod_vm) {
-		ret = restore_pod_vm(rt, r, a, &rp, saved_ip, &pod_cfg, pod_id, resp, err);
+		struct cri_pod_restore pr = {a->snap_dir, NULL, 0, incoming, incoming_tail};
+		ret = restore_pod_vm(rt, r, a, &pr, &rp, saved_ip, &pod_cfg, pod_id, resp, err);
 		goto out;
 	}
 	if (r->n_container_configs > 1) {

@@ -427,7 +427,8 @@ static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
 					(long long)wall_ns());
 	struct vmm_snapshot_stats st = {0};
 	if (o->migrate_to) {
-		int mrc = vmm_migrate(vm, o->migrate_to, &st, err);
+		struct vmm_migrate_opts mo = {.max_bandwidth = o->max_bandwidth};
+		int mrc = vmm_migrate(vm, o->migrate_to, &mo, &st, err);
 		vmm_vm_put(vm);
 		if (mrc == 0)
 			log_info("container %.12s: migrated live to `%s` (%llu bytes, %llu ms in all, "

@@ -1299,12 +1299,12 @@ static int migrate_wait(struct vmm_vm *vm, int timeout_ms, struct migrate_result
 }
 
 /* QEMU 7.2 throttles every outgoing migration to 32 MiB/s by default (a file too):
- * kumo's go as fast as they can, unless KUMO_VM_MIGRATE_MAX_BANDWIDTH (bytes per second,
- * vmm.h's test knobs) says otherwise. */
-static int set_bandwidth(struct vmm_vm *vm, kumo_error_t *err)
+ * kumo's go as fast as they can, unless the caller (max, bytes per second) or
+ * KUMO_VM_MIGRATE_MAX_BANDWIDTH (vmm.h's test knobs) says otherwise. */
+static int set_bandwidth(struct vmm_vm *vm, uint64_t max, kumo_error_t *err)
 {
 	const char *env = getenv("KUMO_VM_MIGRATE_MAX_BANDWIDTH");
-	long long bw = env && *env ? strtoll(env, NULL, 10) : 0;
+	long long bw = max ? (long long)max : env && *env ? strtoll(env, NULL, 10) : 0;
 	autofree char *args = xasprintf("{\"max-bandwidth\":%lld}",
 					bw > 0 ? bw : 64LL * 1024 * 1024 * 1024);
 	return qmp_call(vm, "migrate-set-parameters", args, -1, NULL, err);
@@ -1318,7 +1318,7 @@ static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
 	pthread_mutex_unlock(&q->lock);
 	/* fd: is the transport QEMU 7.2 has for a file (file: came in 8.2) that needs no
 	 * process spawned by QEMU (exec: would, and -sandbox spawn=deny forbids it). */
-	if (set_bandwidth(vm, err) < 0 || qmp_command(vm, "stop", err) < 0 ||
+	if (set_bandwidth(vm, 0, err) < 0 || qmp_command(vm, "stop", err) < 0 ||
 	    qmp_call(vm, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0 ||
 	    qmp_call(vm, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0 ||
 	    migrate_wait(vm, 600000, NULL, err) < 0)
@@ -1326,8 +1326,8 @@ static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
 	return 0;
 }
 
-static int qemu_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
-			kumo_error_t *err)
+static int qemu_migrate(struct vmm_vm *vm, const char *uri, uint64_t max_bandwidth,
+			struct vmm_snapshot_stats *st, kumo_error_t *err)
 {
 	struct qemu_vm *q = vm->priv;
 	pthread_mutex_lock(&q->lock);
@@ -1337,13 +1337,35 @@ static int qemu_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_
 	autofree char *args = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	struct migrate_result res = {0};
-	if (set_bandwidth(vm, err) < 0 || qmp_call(vm, "migrate", args, -1, NULL, err) < 0 ||
+	if (set_bandwidth(vm, max_bandwidth, err) < 0 ||
+	    qmp_call(vm, "migrate", args, -1, NULL, err) < 0 ||
 	    migrate_wait(vm, 3600000, &res, err) < 0)
 		return -1;
 	st->paused_ns = res.downtime_ms * 1000000ull;
 	st->save_ns = res.total_ms * 1000000ull;
 	st->stream_bytes = res.transferred;
 	return 0;
+}
+
+static int qemu_migrate_cancel(struct vmm_vm *vm, char **status, kumo_error_t *err)
+{
+	*status = NULL;
+	if (qmp_call(vm, "migrate_cancel", NULL, -1, NULL, err) < 0)
+		return -1;
+	/* Until it has let go (a 9p attach is refused while a migration runs). */
+	for (int i = 0; i < 1000; i++) {
+		autofree char *desc = NULL;
+		free(*status);
+		*status = NULL;
+		if (migrate_status(vm, status, &desc, NULL, err) < 0)
+			return -1;
+		if (strcmp(*status, "none") == 0 || strcmp(*status, "cancelled") == 0 ||
+		    strcmp(*status, "completed") == 0 || strcmp(*status, "failed") == 0)
+			return 0;
+		usleep(5000);
+	}
+	return kumo_error(err, KUMO_E_IO, "qemu's migration is still `%s` 5 s after migrate_cancel",
+			  *status);
 }
 
 static int qemu_save_end(struct vmm_vm *vm, bool resume, kumo_error_t *err)
@@ -1377,5 +1399,6 @@ const struct vmm_ops vmm_qemu_ops = {
 	.save = qemu_save,
 	.save_end = qemu_save_end,
 	.migrate = qemu_migrate,
+	.migrate_cancel = qemu_migrate_cancel,
 	.load_wait = qemu_load_wait,
 };

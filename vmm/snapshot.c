@@ -106,14 +106,17 @@ int vmm_snapshot_describe(struct vmm_vm *vm, const char *dir, kumo_error_t *err)
 	return 0;
 }
 
-int vmm_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
-		kumo_error_t *err)
+int vmm_migrate(struct vmm_vm *vm, const char *uri, const struct vmm_migrate_opts *o,
+		struct vmm_snapshot_stats *st, kumo_error_t *err)
 {
 	struct vmm *vmm = vm->vmm;
 	const char *name = vm->spec.name;
 	struct vmm_snapshot_stats local = {0};
+	static const struct vmm_migrate_opts none = {0};
 	if (!st)
 		st = &local;
+	if (!o)
+		o = &none;
 	memset(st, 0, sizeof(*st));
 	if (!vmm->ops->migrate)
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
@@ -121,7 +124,18 @@ int vmm_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *s
 				  "backend)", name, vmm->ops->name);
 	if (vmm_vm_state(vm) != VMM_STATE_RUNNING)
 		return kumo_error(err, KUMO_E_PRECONDITION, "migrate vm `%s`: it is not running", name);
-	if (vmm->ops->migrate(vm, uri, st, err) < 0) {
+	int rc = vmm->ops->migrate(vm, uri, o->max_bandwidth, st, err);
+	if (rc == 0) {
+		/* Paused for good: COM1 holds everything the guest wrote here. */
+		autofree char *com1 = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_STDOUT);
+		struct stat c1;
+		st->com1_bytes = stat(com1, &c1) == 0 ? (uint64_t)c1.st_size : 0;
+		if (o->completed && o->completed(o->ctx, st, err) < 0) {
+			kumo_error_wrap(err, "migrate vm `%s`: after the state was sent", name);
+			rc = -1;
+		}
+	}
+	if (rc < 0) {
 		/* QEMU resumes a guest it paused for a round that failed; make sure. */
 		kumo_error_t rerr = NULL;
 		if (vmm->ops->save_end(vm, true, &rerr) < 0)
@@ -143,6 +157,16 @@ int vmm_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *s
 	/* The destination runs it now: this copy stays paused until it is destroyed. */
 	if (vmm_stop(vm, 0, err) < 0)
 		return kumo_error_wrap(err, "migrate vm `%s`: end the source", name);
+	return 0;
+}
+
+int vmm_migrate_cancel(struct vmm_vm *vm, char **status, kumo_error_t *err)
+{
+	autofree char *st = NULL;
+	if (vm->vmm->ops->migrate_cancel && vm->vmm->ops->migrate_cancel(vm, &st, err) < 0)
+		return kumo_error_wrap(err, "vm `%s`: cancel its migration", vm->spec.name);
+	if (status)
+		*status = xstrdup(st ? st : "none");
 	return 0;
 }
 

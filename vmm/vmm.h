@@ -621,10 +621,27 @@ int vmm_snapshot_describe(struct vmm_vm *vm, const char *dir, kumo_error_t *err)
  * listens at uri ("tcp:HOST:PORT": vmm_restore with incoming), the guest running
  * meanwhile and paused only for the last round (QEMU's default downtime limit, 300 ms).
  * On success the VM here is destroyed (its exit is KILLED, as after a stop) and st gets
- * QEMU's downtime (paused_ns), total time (save_ns) and bytes sent; on failure (the
- * destination refused, vanished or broke off) the VM goes on running here. */
-int vmm_migrate(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
-		kumo_error_t *err);
+ * QEMU's downtime (paused_ns), total time (save_ns), bytes sent and the COM1 file's
+ * length at the last pause (com1_bytes); on failure (the destination refused, vanished
+ * or broke off) the VM goes on running here. o may be NULL. */
+struct vmm_migrate_opts {
+	uint64_t max_bandwidth; /* bytes per second, 0: unthrottled (or the environment's
+				 * KUMO_VM_MIGRATE_MAX_BANDWIDTH) */
+	/* Called once the destination has the whole state, the guest here paused for good
+	 * and st filled: a caller's last step before the source ends (a pod VM hands its
+	 * record stream's cut over). Its failure resumes the guest here and fails the
+	 * migration (the destination, which waits for that step, gives up). NULL: none. */
+	int (*completed)(void *ctx, const struct vmm_snapshot_stats *st, kumo_error_t *err);
+	void *ctx;
+};
+int vmm_migrate(struct vmm_vm *vm, const char *uri, const struct vmm_migrate_opts *o,
+		struct vmm_snapshot_stats *st, kumo_error_t *err);
+/* Ends an outgoing live migration QEMU may still run from vm (one a process that died
+ * started: QEMU goes on without its monitor) and waits until it has let go; *status
+ * (malloc'd, may be NULL) gets QEMU's migration status then: "none", "cancelled",
+ * "failed", or "completed" (the destination has the state; the guest here is paused).
+ * A backend without migrations answers "none". */
+int vmm_migrate_cancel(struct vmm_vm *vm, char **status, kumo_error_t *err);
 
 /* Creates a VM from the snapshot in dir, paused with its state loaded (CREATED):
  * vmm_start resumes the guest where it was saved. Refuses (KUMO_E_PRECONDITION) a

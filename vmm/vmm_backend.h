@@ -34,9 +34,13 @@ struct vmm_ops {
 	int (*load_wait)(struct vmm_vm *vm, kumo_error_t *err);
 	/* Live migration to uri (pre-copy while the guest runs, paused for the last round);
 	 * on success the guest is paused for good (save_end(false) and a destroy follow);
-	 * st gets QEMU's downtime (paused_ns), total time (save_ns) and bytes sent. */
-	int (*migrate)(struct vmm_vm *vm, const char *uri, struct vmm_snapshot_stats *st,
-		       kumo_error_t *err);
+	 * st gets QEMU's downtime (paused_ns), total time (save_ns) and bytes sent;
+	 * max_bandwidth in bytes per second, 0: unthrottled. */
+	int (*migrate)(struct vmm_vm *vm, const char *uri, uint64_t max_bandwidth,
+		       struct vmm_snapshot_stats *st, kumo_error_t *err);
+	/* Ends an outgoing migration, if one runs, and waits until it has; *status
+	 * (malloc'd) is QEMU's migration status then. NULL: the backend has none. */
+	int (*migrate_cancel)(struct vmm_vm *vm, char **status, kumo_error_t *err);
 };
 
 extern const struct vmm_ops vmm_qemu_ops;

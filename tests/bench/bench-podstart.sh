@@ -29,8 +29,8 @@ for mode in boot snapshot; do
 	: >"$T/$mode.txt"
 	for i in $(seq 0 "$RUNS"); do
 		t0=$(date +%s%N)
-		out=$(crictl RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"p$i\",\"uid\":\"u$i\",\"namespace\":\"bench\"}}}") ||
-			{ echo "bench-podstart: $mode: RunPodSandbox failed"; break; }
+		out=$(crictl RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"p$i\",\"uid\":\"u$i\",\"namespace\":\"bench\"}}}" 2>"$T/err") ||
+			{ echo "bench-podstart: $mode: RunPodSandbox failed: $(tail -1 "$T/err")"; break; }
 		t1=$(date +%s%N)
 		pod=$(jq -r .pod_sandbox_id <<<"$out")
 		vm=$(grep -E "pod ${pod:0:12}: VM .* ready (from snapshot .* )?in [0-9.]+ ms" "$T/kumod-$mode.log" |

@@ -167,5 +167,6 @@ bench-mounts: all apps
 # `make bench-snapshot` (issue 18): checkpoint/restore time and archive size of a 16 and a
 # 256 MiB VM through vmm/, medians of RUNS (10), beside criu on the same app built natively.
 .PHONY: bench-snapshot
-bench-snapshot: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl $(SNAPSHOT_TOOL) $(BUILD)/apps/app_counter.wasm
+bench-snapshot: $(BUILD)/bin/kumo $(BUILD)/bin/kumod $(BUILD)/bin/kumo-crictl $(SNAPSHOT_TOOL) $(BUILD)/apps/app_counter.wasm \
+		$(BUILD)/apps/net_httpd.wasm
 	bash tests/bench/bench-snapshot.sh

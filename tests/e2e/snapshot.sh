@@ -383,9 +383,20 @@ eq "after kill -9 of kumod the restored pod VM's container still runs" \
 now=$(counting "$LP" | tail -1)
 for _ in $(seq 300); do [ "$(counting "$LP" | tail -1)" -ge $((now + 5)) ] && break; sleep 0.1; done
 eq "and its log goes on with no gap or repeat" "$(consecutive "$LP")" yes
-code "pod VM: live migration is refused, saying so" Unimplemented CheckpointPod \
+# Live migration of pod VMs between two nodes is tests/e2e/migrate.sh; here its errors.
+code "pod VM: a live migration without the hand-over's path is refused" InvalidArgument CheckpointPod \
 	"{\"pod_sandbox_id\":\"$PP2\",\"options\":{\"migrate_to\":\"tcp:127.0.0.1:1\"}}"
-says "it says what to do instead" "checkpoint the pod"
+says "it says what it needs" "output_path"
+code "pod VM: a live migration to a port nobody listens on fails" Internal CheckpointPod \
+	"{\"pod_sandbox_id\":\"$PP2\",\"output_path\":\"$T/nowhere.tail\",\"options\":{\"migrate_to\":\"tcp:127.0.0.1:1\"}}"
+says "it says the pod goes on" "goes on running here"
+now=$(counting "$LP" | tail -1)
+for _ in $(seq 300); do [ "$(counting "$LP" | tail -1)" -ge $((now + 3)) ] && break; sleep 0.1; done
+eq "and it does: its log and its volume file go on with no gap or repeat" \
+	"$(consecutive "$LP") $(consecutive "$T/pvol/count.txt")" "yes yes"
+code "pod VM: a migration's RestorePod without the hand-over's path is refused" InvalidArgument RestorePod \
+	"{\"checkpoint_path\":\"$T/pv.kumo\",\"options\":{\"incoming\":\"tcp:127.0.0.1:1\"}}"
+says "it names the option" "incoming_tail"
 # Bad archives of a pod VM, refused with their reasons, nothing restored.
 cp "$T/pv.kumo" "$T/pvt.kumo"
 off=$(python3 -c "import sys,tarfile;t=tarfile.open(sys.argv[1]);m=t.getmember('records/podvm.json');print(m.offset_data+2)" "$T/pvt.kumo")

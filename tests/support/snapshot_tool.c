@@ -262,7 +262,7 @@ static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 			usleep(200000);
 			pthread_create(&kt, NULL, killer_main, &k);
 		}
-		mrc = vmm_migrate(vm, uri, &st, &err);
+		mrc = vmm_migrate(vm, uri, NULL, &st, &err);
 		if (mrc < 0 && (o->kill_dest_ms || !strstr(kumo_error_msg(err), "refused")))
 			break;
 		if (mrc < 0)

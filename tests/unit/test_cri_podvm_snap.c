@@ -1,6 +1,8 @@
 /* tests/unit/test_cri_podvm_snap.c - the pod-VM stage's snapshot helpers (cri/podvm_snap.c):
  * the record a save cut, found from a record boundary in a record file (kernel/pod_abi.h
- * records) at every cut point, and a broken stream refused. */
+ * records) at every cut point, and a broken stream refused; a live migration's hand-over
+ * built and read back (with and without a cut record, a cut record holding newlines),
+ * and refused when it is another pod's, cut short or not a hand-over at all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,11 +91,63 @@ static void broken_stream_refused(void **state)
 	free(file);
 }
 
+static void hand_over_round_trip(void **state)
+{
+	(void)state;
+	const char *st = "{\"containers\":[],\"next_seq\":7,\"pod_id\":\"abc123\",\"version\":1}";
+	static const uint8_t cut[] = {'K', 'R', '\n', 0, 0, '\n', 9};
+	for (size_t cl = 0; cl <= sizeof(cut); cl += sizeof(cut)) {
+		size_t len = 0;
+		uint8_t *b = podvm_hand_over(st, cut, cl, &len);
+		struct cri_record rec;
+		const uint8_t *c = NULL;
+		size_t clen = 99;
+		kumo_error_t err = NULL;
+		assert_int_equal(podvm_hand_over_parse(b, len, "abc123", &rec, &c, &clen, &err), 0);
+		assert_string_equal(rec.name, "podvm.json");
+		assert_int_equal(rec.len, strlen(st));
+		assert_memory_equal(rec.data, st, rec.len);
+		assert_int_equal(clen, cl);
+		if (cl)
+			assert_memory_equal(c, cut, cl);
+		free(b);
+	}
+}
+
+static void hand_over_refused(void **state)
+{
+	(void)state;
+	const char *st = "{\"pod_id\":\"abc123\",\"version\":1}";
+	size_t len = 0;
+	uint8_t *b = podvm_hand_over(st, NULL, 0, &len);
+	struct cri_record rec;
+	const uint8_t *c;
+	size_t clen;
+	kumo_error_t err = NULL;
+	/* Another pod's. */
+	assert_int_equal(podvm_hand_over_parse(b, len, "def456", &rec, &c, &clen, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "is of pod `abc123`"));
+	kumo_error_free(&err);
+	/* Cut short at every length before the state's newline. */
+	for (size_t n = 0; n < len; n++) {
+		assert_int_equal(podvm_hand_over_parse(b, n, "abc123", &rec, &c, &clen, &err), -1);
+		kumo_error_free(&err);
+	}
+	/* Not a hand-over: another first line. */
+	b[0] = 'X';
+	assert_int_equal(podvm_hand_over_parse(b, len, "abc123", &rec, &c, &clen, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "not a pod VM's migration hand-over"));
+	kumo_error_free(&err);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cut_at_every_offset),
 		cmocka_unit_test(broken_stream_refused),
+		cmocka_unit_test(hand_over_round_trip),
+		cmocka_unit_test(hand_over_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
