@@ -47,10 +47,15 @@ int checkpoint_head_check(const uint8_t *head, size_t len, kumo_error_t *err)
 	for (char *c = name; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
 			*c = '?';
-	if (strcmp(name, ARCHIVE_FIRST) != 0 || (head[156] != '0' && head[156] != 0))
+	if (strcmp(name, ARCHIVE_FIRST) != 0)
 		return kumo_error(err, KUMO_E_INVALID,
-				  "the checkpoint layer is a tar whose first member is `%s`, not the "
-				  "file `" ARCHIVE_FIRST "`: not a kumo snapshot archive", name);
+				  "the checkpoint layer is a tar whose first member is `%s`, not `"
+				  ARCHIVE_FIRST "`: not a kumo snapshot archive", name);
+	if (head[156] != '0' && head[156] != 0)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "the checkpoint layer's first member `" ARCHIVE_FIRST "` is not a "
+				  "regular file (type `%c`): not a kumo snapshot archive",
+				  head[156] >= 0x20 && head[156] < 0x7f ? head[156] : '?');
 	return 0;
 }
 
