@@ -16,7 +16,7 @@
 # layer is no tar, one of another kernel build (refused at CreateContainer naming the
 # builds). Per-container VMs (--pod-vm false): the same round trip, and each kind's image
 # refused by a kumod of the other kind. The tier has a time budget ($CKIMAGE_BUDGET_S,
-# default 420 s): past it, it fails and stops. Prints `ckimage: N passed, N failed`.
+# default 240 s): past it, it fails and stops. Prints `ckimage: N passed, N failed`.
 set -u
 # kumod's real backend gives pods their network from CNI and binds mounts: in network and
 # mount namespaces of this script's own they never touch the machine's.
@@ -34,7 +34,7 @@ at_exit 'umount -l "$T/netns" 2>/dev/null'
 at_exit 'for f in "$T"/root*/vms/*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done'
 # The time budget: a watchdog signals this script, which fails and stops (its clean-up
 # runs as at any exit).
-BUDGET_S=${CKIMAGE_BUDGET_S:-420}
+BUDGET_S=${CKIMAGE_BUDGET_S:-240}
 T0=$(date +%s)
 (sleep "$BUDGET_S" & echo $! >"$T/watchdog.pid"; wait; kill -USR1 $$ 2>/dev/null) &
 WATCHDOG=$!
