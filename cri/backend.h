@@ -381,8 +381,9 @@ struct cri_vms_ops {
 			      size_t nrecs, const char *const *modules, kumo_error_t *err);
 	int (*pod_resume)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	/* A checkpoint image of a pod VM as a container's image (CreateContainer; NULL when
-	 * the stage cannot): the VM RunPodSandbox booted for pod->id, which must hold no
-	 * container (KUMO_E_PRECONDITION), ends, and pod->restore's VM takes its place
+	 * the stage cannot): the VM of pod->id, whose containers must all have ended (none
+	 * created and not started, none running: KUMO_E_PRECONDITION), ends with their
+	 * staged mounts, and pod->restore's VM takes its place
 	 * (pod->nic the pod's, the snapshot's size and devices), paused as after pod_run
 	 * with pod->restore. The snapshot's one running container is renamed adopt_as, so
 	 * that create of that name adopts it; the snapshot's other containers (not running)

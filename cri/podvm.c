@@ -1016,9 +1016,10 @@ static int podvm_remove_pod(struct cri_vms *s, const char *pod_id, kumo_error_t 
 	return r;
 }
 
-/* cri_vms_ops.pod_replace: the pod's booted VM, with nothing in it, makes way for a
- * snapshot's (or a new boot). Whatever fails after the booted VM ended, the pod is left
- * with a new booted VM (as RunPodSandbox left it), and the error is the restore's. */
+/* cri_vms_ops.pod_replace: the pod's VM, with no container in it that has not ended,
+ * makes way for a snapshot's (or a new boot). Whatever fails after that VM ended, the pod
+ * is left with a new booted VM (as RunPodSandbox left it), and the error is the
+ * restore's. */
 static int podvm_replace_pod(struct cri_vms *s, const struct cri_pod_vm_spec *spec,
 			     const char *adopt_as, kumo_error_t *err)
 {
@@ -1029,15 +1030,18 @@ static int podvm_replace_pod(struct cri_vms *s, const struct cri_pod_vm_spec *sp
 	if (p) {
 		autofree char *busy = NULL;
 		pthread_mutex_lock(&p->lock);
-		/* A replacement not yet run holds only the snapshot's containers. */
+		/* A replacement not yet run holds only the snapshot's containers; an ended
+		 * container leaves nothing but its record (kubelet restarting a container of a
+		 * checkpoint image: it is restored again). */
 		for (struct pctr *c = p->ctrs; c && !busy && !p->restoring; c = c->next)
-			busy = xstrdup(c->name);
+			if (!c->start_seq || !c->exited)
+				busy = xstrdup(c->name);
 		pthread_mutex_unlock(&p->lock);
 		if (busy)
 			return kumo_error(err, KUMO_E_PRECONDITION,
-					  "pod `%.12s` already has container `%s` in its VM: a "
-					  "checkpoint's VM replaces only the VM of a pod without "
-					  "containers", spec->id, busy);
+					  "pod `%.12s` has container `%s` in its VM: a checkpoint's VM "
+					  "replaces only the VM of a pod whose containers all ended",
+					  spec->id, busy);
 		pod_unlist(pv, p);
 		/* vmm_remove first: it waits for an exit event's handler still using p; the
 		 * event finds no pod of that name (unlisted), so nothing is reported. */
@@ -1049,6 +1053,11 @@ static int podvm_replace_pod(struct cri_vms *s, const struct cri_pod_vm_spec *sp
 		while (p->refs > 0)
 			pthread_cond_wait(&p->cond, &p->lock);
 		pthread_mutex_unlock(&p->lock);
+		/* The ended containers' staged mounts go with their VM (a later remove of
+		 * them finds nothing to do). */
+		for (struct pctr *c = p->ctrs; c; c = c->next)
+			if (c->stage_entry)
+				unstage_ctr(p, c->id);
 		pod_free(p);
 	}
 	int ret = podvm_run(s, spec, err);

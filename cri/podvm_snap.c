@@ -390,14 +390,14 @@ int podvm_adopt_as(struct pod *p, const char *name, kumo_error_t *err)
 		ret = kumo_error(err, KUMO_E_PRECONDITION,
 				 "the snapshot's pod VM runs %zu containers, not one: restore the "
 				 "whole pod with RestorePod (`kumo restore`)", n);
-	for (struct pctr *c = p->ctrs; ret == 0 && c; c = c->next) {
+	for (struct pctr *c = p->ctrs; ret == 0 && name && c; c = c->next) {
 		if (!c->restored || c == run || strcmp(c->name, name) != 0)
 			continue;
 		char *other = xasprintf("%s (not restored)", c->name);
 		free(c->name);
 		c->name = other;
 	}
-	if (ret == 0) {
+	if (ret == 0 && name) {
 		log_info("pod %.12s: cid %u (`%s`) of the snapshot is adopted as `%s`", p->id, run->cid,
 			 run->name, name);
 		char *nm = xstrdup(name);

@@ -12,7 +12,9 @@
  *     container adopts the archive's running container, whatever its name was;
  *     StartContainer runs the VM. An archive of several running containers is refused
  *     (FailedPrecondition: one container cannot take a whole pod, RestorePod restores
- *     it), so is a pod that has containers already.
+ *     it), so is a pod with a container that has not ended (created or running); one
+ *     whose containers all ended takes it (kubelet restarting the container: it starts
+ *     from the checkpoint again).
  * Either way the request's config is the container's (its log path, mounts: staged
  * under the new id). Its image is the archived container's when this node has that
  * image (its files are staged as at the checkpoint, as CRI-O creates a restored
@@ -105,18 +107,22 @@ static int create_in_pod_vm(struct cri_runtime *rt, const Runtime__V1__CreateCon
 		pthread_mutex_unlock(&rt->lock);
 		return -1;
 	}
+	/* Ended containers leave nothing in the VM (kubelet restarting a container of a
+	 * checkpoint image creates it again, beside the ended one: restored again). */
 	const char *other = NULL;
 	for (struct cri_ctr *c = rt->ctrs; c && !other; c = c->next)
-		if (strcmp(c->pod_id, p->id) == 0)
+		if (strcmp(c->pod_id, p->id) == 0 &&
+		    (c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED || c->busy))
 			other = c->config->metadata->name;
 	int ret = 0;
 	if (p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY)
 		ret = kumo_error(err, KUMO_E_PRECONDITION, "pod sandbox `%.12s` is not ready", p->id);
 	else if (other)
 		ret = kumo_error(err, KUMO_E_PRECONDITION,
-				 "pod `%.12s` already has container `%s`: a checkpoint image of a pod "
-				 "VM is restored into a pod without containers (the pod's VM becomes "
-				 "the checkpoint's)", p->id, other);
+				 "pod `%.12s` already has container `%s`, which has not ended: a "
+				 "checkpoint image of a pod VM is restored into a pod whose containers "
+				 "all ended, or that has none (the pod's VM becomes the checkpoint's)",
+				 p->id, other);
 	char pod_id[CRI_ID_LEN + 1];
 	memcpy(pod_id, p->id, sizeof(pod_id));
 	autofree char *ip = xstrdup(p->ip);

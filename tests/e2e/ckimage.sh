@@ -7,7 +7,8 @@
 # CRI-O's annotation checked), pulled (PullImage; ImageStatus and ListImages show it, its
 # annotations), a new pod made (RunPodSandbox) and CreateContainer with the image's id
 # (as kubelet sends it) under another name: the pod's VM becomes the checkpoint's and the
-# counter counts on from where it was; a second container into that pod refused; the
+# counter counts on from where it was; a second container into that pod refused, then,
+# once the first ended, its next attempt restored from the checkpoint again; the
 # same with the real crictl (pull, runp, create, start) when there is one ($CRICTL or
 # crictl on PATH); RemoveImage. Bad ones: an archive altered inside an honest image
 # (pulled, refused at CreateContainer naming the member, nothing restored: the pod keeps
@@ -201,6 +202,15 @@ code "a second checkpoint-image container in that pod is refused" FailedPrecondi
 	"{\"pod_sandbox_id\":\"$PR\",\"config\":{\"metadata\":{\"name\":\"again\"},\"image\":{\"image\":\"$CKID\"}}}"
 says "it says why" "already has container"
 eq "the restored one still runs" "$(ctr_state "$CR")" CONTAINER_RUNNING
+# Once it ended, the container created again (as kubelet restarts one: the next attempt)
+# is restored again: it starts from the checkpoint once more.
+call "StopContainer the restored container" StopContainer "{\"container_id\":\"$CR\",\"timeout\":0}"
+call "CreateContainer attempt 1 with the checkpoint image" CreateContainer "{\"pod_sandbox_id\":\"$PR\",\"config\":{\"metadata\":{\"name\":\"resumed\",\"attempt\":1},\"image\":{\"image\":\"$CKID\"},\"log_path\":\"resumed-1.log\"}}"
+call "StartContainer attempt 1" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
+wait_counts "$T/logs/restored/resumed-1.log" 5
+eq "attempt 1 counts on from the checkpoint again" "$(from "$T/logs/restored/resumed-1.log" $((LASTP + 1)))" yes
+eq "attempt 0 stays ended" "$(ctr_state "$CR")" CONTAINER_EXITED
+call "RemoveContainer attempt 0" RemoveContainer "{\"container_id\":\"$CR\"}"
 rmp "$PR"
 
 # The same with the real crictl.
