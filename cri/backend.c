@@ -25,6 +25,8 @@ void cri_image_info_clear(struct cri_image_info *info)
 	strv_free(info->env);
 	free(info->working_dir);
 	free(info->rootfs);
+	free(info->checkpoint_path);
+	strv_free(info->annotations);
 	*info = (struct cri_image_info){0};
 }
 

@@ -53,6 +53,11 @@ struct cri_image_info {
 	char **env;          /* Env, "K=V" */
 	char *working_dir;   /* WorkingDir, NULL: none */
 	char *rootfs;        /* unpacked layers, NULL: none */
+	char *checkpoint_path; /* a checkpoint image (imagestore.h): its snapshot archive,
+			      * whose VM a container of it is restored from (no module);
+			      * NULL: a Wasm image */
+	char **annotations;  /* the image manifest's annotations: key, value, ...,
+			      * NULL-terminated (may be NULL or empty) */
 };
 void cri_image_info_clear(struct cri_image_info *info);
 
@@ -76,7 +81,8 @@ struct cri_images;
 struct cri_images_ops {
 	/* Fetches `ref` and compiles its module (a cache hit when an earlier pull had the
 	 * same module), so that no later call compiles; *image_id is the image's id. An
-	 * image whose module does not compile is not kept. */
+	 * image whose module does not compile is not kept. A checkpoint image is stored
+	 * as it came (nothing to compile). */
 	int (*pull)(struct cri_images *s, const char *ref, const struct cri_auth *auth,
 		    char **image_id, kumo_error_t *err);
 	int (*list)(struct cri_images *s, struct cri_image_info **infos, size_t *n,
@@ -381,6 +387,20 @@ struct cri_vms_ops {
 			      const struct cri_checkpoint_opts *o, const struct cri_record *recs,
 			      size_t nrecs, const char *const *modules, kumo_error_t *err);
 	int (*pod_resume)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
+	/* A checkpoint image of a pod VM as a container's image (CreateContainer; NULL when
+	 * the stage cannot): the VM of pod->id, whose containers must all have ended (none
+	 * created and not started, none running: KUMO_E_PRECONDITION), ends with their
+	 * staged mounts, and pod->restore's VM takes its place
+	 * (pod->nic the pod's, the snapshot's size and devices), paused as after pod_run
+	 * with pod->restore. The snapshot's one running container is renamed adopt_as, so
+	 * that create of that name adopts it; the snapshot's other containers (not running)
+	 * are removed at pod_resume. start of the adopted container runs the VM first
+	 * (pod_resume) when nobody did. When the restore fails after the booted VM ended,
+	 * the pod gets a new booted VM (as RunPodSandbox left it). pod->restore NULL: a new
+	 * VM is booted in place of whatever the pod has (a replacement whose container's
+	 * create failed is undone; allowed while the replacement has not run). */
+	int (*pod_replace)(struct cri_vms *s, const struct cri_pod_vm_spec *pod, const char *adopt_as,
+			   kumo_error_t *err);
 	int (*pod_stop)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	int (*pod_remove)(struct cri_vms *s, const char *pod_id, kumo_error_t *err);
 	/* After a restart, once cri knows its records: removes every pod VM whose pod

@@ -38,6 +38,20 @@ static Runtime__V1__Image *image_msg(const struct cri_image_info *info)
 	m->pinned = info->pinned;
 	m->spec = CRI_NEW(Runtime__V1__ImageSpec, RUNTIME__V1__IMAGE_SPEC__INIT);
 	m->spec->image = pbs(info->id);
+	/* The manifest's annotations (a checkpoint image's name its containers, as CRI-O's
+	 * ImageStatus shows them). */
+	size_t na = 0;
+	while (info->annotations && info->annotations[na] && info->annotations[na + 1])
+		na += 2;
+	m->spec->annotations = xzalloc(sizeof(*m->spec->annotations) * (na / 2 + 1));
+	for (size_t i = 0; i < na; i += 2) {
+		Runtime__V1__ImageSpec__AnnotationsEntry *e =
+			CRI_NEW(Runtime__V1__ImageSpec__AnnotationsEntry,
+				RUNTIME__V1__IMAGE_SPEC__ANNOTATIONS_ENTRY__INIT);
+		e->key = pbs(info->annotations[i]);
+		e->value = pbs(info->annotations[i + 1]);
+		m->spec->annotations[m->spec->n_annotations++] = e;
+	}
 	return m;
 }
 
@@ -104,6 +118,8 @@ cri_image_status(struct cri_runtime *rt, const ProtobufCMessage *req,
 	m->image = image_msg(&info);
 	if (r->verbose) {
 		json_t *j = json_pack("{s:s, s:s}", "id", info.id, "backend", rt->backend->name);
+		if (info.checkpoint_path)
+			json_object_set_new(j, "checkpoint", json_string(info.checkpoint_path));
 		rt_set_verbose_info(&m->base, j);
 		json_decref(j);
 	}

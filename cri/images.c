@@ -47,6 +47,8 @@ static void info_from_image(const struct imagestore_image *img, struct cri_image
 	info->env = strv_copy(img->env);
 	info->working_dir = dup_or_null(img->working_dir);
 	info->rootfs = dup_or_null(img->rootfs_path);
+	info->checkpoint_path = dup_or_null(img->checkpoint_path);
+	info->annotations = strv_copy(img->annotations);
 }
 
 /* The image's module compiled now (a cache hit when another image or an earlier pull
@@ -90,7 +92,12 @@ static int images_pull(struct cri_images *s, const char *ref, const struct cri_a
 	struct imagestore_image *img = NULL;
 	if (imagestore_pull(im->store, ref, auth ? &ia : NULL, &img, err) < 0)
 		return -1;
-	if (compile_image(im, img, err) < 0) {
+	if (img->format == IMAGESTORE_FORMAT_CHECKPOINT) {
+		/* A snapshot archive: its modules are compiled, linked and running in the
+		 * VM it holds (checked against this node's builds when it is restored). */
+		log_info("image %s is a checkpoint image (%s): nothing to compile", img->id,
+			 img->checkpoint_path);
+	} else if (compile_image(im, img, err) < 0) {
 		/* An image kumo cannot compile is not kept: ListImages would call it present
 		 * and every CreateContainer would then fail. */
 		kumo_error_t rerr = NULL;

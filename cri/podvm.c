@@ -1023,6 +1023,70 @@ static int podvm_remove_pod(struct cri_vms *s, const char *pod_id, kumo_error_t 
 	return r;
 }
 
+/* cri_vms_ops.pod_replace: the pod's VM, with no container in it that has not ended,
+ * makes way for a snapshot's (or a new boot). Whatever fails after that VM ended, the pod
+ * is left with a new booted VM (as RunPodSandbox left it), and the error is the
+ * restore's. */
+static int podvm_replace_pod(struct cri_vms *s, const struct cri_pod_vm_spec *spec,
+			     const char *adopt_as, kumo_error_t *err)
+{
+	struct podvms *pv = pv_of(s);
+	struct pod *p = pod_find(pv, spec->id);
+	if (!p && spec->restore)
+		return kumo_error(err, KUMO_E_NOT_FOUND, "pod `%.12s` has no VM", spec->id);
+	if (p) {
+		autofree char *busy = NULL;
+		pthread_mutex_lock(&p->lock);
+		/* A replacement not yet run holds only the snapshot's containers; an ended
+		 * container leaves nothing but its record (kubelet restarting a container of a
+		 * checkpoint image: it is restored again). */
+		for (struct pctr *c = p->ctrs; c && !busy && !p->restoring; c = c->next)
+			if (!c->start_seq || !c->exited)
+				busy = xstrdup(c->name);
+		pthread_mutex_unlock(&p->lock);
+		if (busy)
+			return kumo_error(err, KUMO_E_PRECONDITION,
+					  "pod `%.12s` has container `%s` in its VM: a checkpoint's VM "
+					  "replaces only the VM of a pod whose containers all ended",
+					  spec->id, busy);
+		pod_unlist(pv, p);
+		/* vmm_remove first: it waits for an exit event's handler still using p; the
+		 * event finds no pod of that name (unlisted), so nothing is reported. */
+		kumo_error_t rerr = NULL;
+		if (vmm_remove(pv->vmm, p->vm_name, &rerr) < 0)
+			log_warn("pod %.12s: remove its VM: %s", spec->id, kumo_error_msg(rerr));
+		kumo_error_free(&rerr);
+		pthread_mutex_lock(&p->lock);
+		while (p->refs > 0)
+			pthread_cond_wait(&p->cond, &p->lock);
+		pthread_mutex_unlock(&p->lock);
+		/* The ended containers' staged mounts go with their VM (a later remove of
+		 * them finds nothing to do). */
+		for (struct pctr *c = p->ctrs; c; c = c->next)
+			if (c->stage_entry)
+				unstage_ctr(p, c->id);
+		pod_free(p);
+	}
+	int ret = podvm_run(s, spec, err);
+	if (ret == 0 && spec->restore) {
+		p = pod_find(pv, spec->id);
+		ret = p ? podvm_adopt_as(p, adopt_as, err)
+			: kumo_error(err, KUMO_E_NOT_FOUND, "pod `%.12s` lost its VM", spec->id);
+	}
+	if (ret < 0 && spec->restore) {
+		struct cri_pod_vm_spec boot = *spec;
+		boot.restore = NULL;
+		kumo_error_t berr = NULL;
+		if (podvm_replace_pod(s, &boot, NULL, &berr) < 0)
+			log_error("pod %.12s: no VM after a failed restore: %s", spec->id,
+				  kumo_error_msg(berr));
+		else
+			log_info("pod %.12s: the restore failed, the pod has a new VM again", spec->id);
+		kumo_error_free(&berr);
+	}
+	return ret;
+}
+
 /* ---- containers ---------------------------------------------------------------------- */
 
 /* The ports a container listens on: kubelet's annotation of its own ports when there
@@ -1259,7 +1323,7 @@ static int podvm_create(struct cri_vms *s, const struct cri_container_spec *spec
 {
 	struct podvms *pv = pv_of(s);
 	const struct cri_image_info *img = spec->image_info;
-	if (!img->module_path)
+	if (!img->module_path && !spec->restore_dir) /* a restore's instance runs already */
 		return kumo_error(err, KUMO_E_INVALID, "image `%s` names no .wasm module", img->id);
 	struct pod *p = pod_find(pv, spec->pod_id);
 	if (!p)
@@ -1457,6 +1521,13 @@ static int podvm_start(struct cri_vms *s, const char *id, kumo_error_t *err)
 	struct pod *p = pod_of_ctr(pv, id, &c);
 	if (!p)
 		return kumo_error(err, KUMO_E_NOT_FOUND, "container `%.12s` is in no pod VM", id);
+	pthread_mutex_lock(&p->lock);
+	bool resume = p->restoring && c->skip_start;
+	pthread_mutex_unlock(&p->lock);
+	/* A pod VM replaced by a checkpoint image's (pod_replace) runs at its container's
+	 * start (RestorePod resumes it before). */
+	if (resume && podvm_pod_resume(s, p->id, err) < 0)
+		return -1;
 	pthread_mutex_lock(&p->lock);
 	if (c->skip_start) { /* restored running (podvm_snap.c): nothing to send */
 		c->skip_start = false;
@@ -1710,6 +1781,7 @@ static const struct cri_vms_ops podvm_ops = {
 	.pod_remove = podvm_remove_pod,
 	.pod_checkpoint = podvm_pod_checkpoint,
 	.pod_resume = podvm_pod_resume,
+	.pod_replace = podvm_replace_pod,
 	.sweep = podvm_sweep,
 	.attach_stdin = podvm_attach_stdin,
 	.exec = podvm_exec,

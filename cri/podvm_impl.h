@@ -204,6 +204,11 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
  * prefix, NULL: none), the guest learns the new names at pod_resume. */
 int podvm_adopt(struct pod *p, const struct cri_container_spec *spec, const char *stage_entry,
 		kumo_error_t *err);
+/* pod_replace with a snapshot: the one container that was running in restored pod p is
+ * renamed name (adopted by the create of that name; NULL: it keeps its name); its others
+ * (not running) that had that name take another, so that no create adopts them.
+ * KUMO_E_PRECONDITION when the snapshot ran no container or several. */
+int podvm_adopt_as(struct pod *p, const char *name, kumo_error_t *err);
 /* After a restart's resynchronisation: RESUME, in case the kumod that died was in the
  * middle of a checkpoint (the pod's shares quiesced, its containers waiting); nothing
  * happens to a pod that is not quiesced but its clock set. */

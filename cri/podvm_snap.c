@@ -629,6 +629,39 @@ int podvm_adopt(struct pod *p, const struct cri_container_spec *spec, const char
 	return ret;
 }
 
+int podvm_adopt_as(struct pod *p, const char *name, kumo_error_t *err)
+{
+	pthread_mutex_lock(&p->lock);
+	struct pctr *run = NULL;
+	size_t n = 0;
+	for (struct pctr *c = p->ctrs; c; c = c->next)
+		if (c->restored && c->start_seq && !c->exited) {
+			run = c;
+			n++;
+		}
+	int ret = 0;
+	if (n != 1)
+		ret = kumo_error(err, KUMO_E_PRECONDITION,
+				 "the snapshot's pod VM runs %zu containers, not one: restore the "
+				 "whole pod with RestorePod (`kumo restore`)", n);
+	for (struct pctr *c = p->ctrs; ret == 0 && name && c; c = c->next) {
+		if (!c->restored || c == run || strcmp(c->name, name) != 0)
+			continue;
+		char *other = xasprintf("%s (not restored)", c->name);
+		free(c->name);
+		c->name = other;
+	}
+	if (ret == 0 && name) {
+		log_info("pod %.12s: cid %u (`%s`) of the snapshot is adopted as `%s`", p->id, run->cid,
+			 run->name, name);
+		char *nm = xstrdup(name);
+		free(run->name);
+		run->name = nm;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
 static bool exited_pred(struct pod *p, void *arg)
 {
 	(void)p;

@@ -283,6 +283,14 @@ int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
  * into the request's pod with the request's config; StartContainer resumes it. */
 int rt_create_from_archive(struct cri_runtime *rt, const Runtime__V1__CreateContainerRequest *r,
 			   ProtobufCMessage **resp, kumo_error_t *err);
+/* runtime_ckimage.c */
+/* CreateContainer whose image is a checkpoint image (its snapshot archive at `archive`,
+ * in the image store): verified, then the container restored from it (a pod VM's
+ * archive: the request's pod, without containers, takes the archive's VM and the
+ * container adopts its one running container); StartContainer resumes it. */
+int rt_create_from_checkpoint_image(struct cri_runtime *rt,
+				    const Runtime__V1__CreateContainerRequest *r, const char *archive,
+				    ProtobufCMessage **resp, kumo_error_t *err);
 int cri_checkpoint_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 			     ProtobufCMessage **resp, kumo_error_t *err);
 int cri_checkpoint_pod(struct cri_runtime *rt, const ProtobufCMessage *req,

@@ -122,6 +122,18 @@ cri_create_container(struct cri_runtime *rt, const ProtobufCMessage *req,
 	/* An image that is a snapshot archive on this node: the container is restored. */
 	if (r->config && r->config->image && r->config->image->image[0] == '/')
 		return rt_create_from_archive(rt, r, resp, err);
+	/* A checkpoint image (pulled): the container is restored from its archive. */
+	struct cri_images *im = rt->backend->images;
+	struct cri_image_info info = {0};
+	kumo_error_t ierr = NULL;
+	if (r->config && r->config->image && *r->config->image->image &&
+	    im->ops->status(im, r->config->image->image, &info, &ierr) == 0 && info.checkpoint_path) {
+		int ret = rt_create_from_checkpoint_image(rt, r, info.checkpoint_path, resp, err);
+		cri_image_info_clear(&info);
+		return ret;
+	}
+	cri_image_info_clear(&info);
+	kumo_error_free(&ierr);
 	return rt_create_container(rt, r, NULL, NULL, resp, err);
 }
 

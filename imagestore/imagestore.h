@@ -11,8 +11,10 @@
  *   rootfs/<hex>/           unpacked layers of an OCI wasi/wasm image (manifest hex)
  *
  * Accepted images: an OCI/Docker image whose config says os `wasi` or `wasip1` and
- * architecture `wasm` (alone or as an entry of an index / manifest list), and the CNCF
- * Wasm artifact (config `application/vnd.wasm.config.v0+json`, layer `application/wasm`).
+ * architecture `wasm` (alone or as an entry of an index / manifest list), the CNCF
+ * Wasm artifact (config `application/vnd.wasm.config.v0+json`, layer `application/wasm`),
+ * and kumo's checkpoint image (below: a snapshot archive wrapped as an image, stored
+ * as it came, nothing to unpack or compile).
  *
  * Threading: one struct imagestore may be used from several threads; pulls of the same
  * blob (also from other processes) serialize on the blob's lock file.
@@ -41,6 +43,24 @@
 #define IMAGESTORE_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
 #define IMAGESTORE_MT_WASM_CONFIG "application/vnd.wasm.config.v0+json"
 #define IMAGESTORE_MT_WASM_LAYER "application/wasm"
+
+/* A checkpoint image: a snapshot archive of kumo's (vmm/vmm.h "Snapshot archives", made
+ * by `kumo checkpoint`) wrapped as an OCI image, as CRI-O restores a container from a
+ * checkpoint image. An OCI image manifest with
+ *   config  IMAGESTORE_MT_CHECKPOINT_CONFIG: a JSON object describing the archive (its
+ *           maker's: format, builds, containers; imagestore only checks it is an object),
+ *   layers  exactly one, IMAGESTORE_MT_CHECKPOINT_LAYER: the archive itself, byte for
+ *           byte (an uncompressed tar whose first member is manifest.json),
+ *   annotations  IMAGESTORE_ANN_CHECKPOINT_NAME (CRI-O's: the checkpointed container's
+ *           name, names joined by "," for several) and IMAGESTORE_ANN_CHECKPOINT_KIND.
+ * imagestore verifies its blobs' digests as any image's and that the layer starts as
+ * such a tar; the archive's own digests and builds are checked by whoever restores it
+ * (vmm_archive_open). */
+#define IMAGESTORE_MT_CHECKPOINT_CONFIG "application/vnd.kumo.checkpoint.config.v1+json"
+#define IMAGESTORE_MT_CHECKPOINT_LAYER "application/vnd.kumo.checkpoint.v1.tar"
+#define IMAGESTORE_ANN_CHECKPOINT_NAME "io.kubernetes.cri-o.annotations.checkpoint.name"
+#define IMAGESTORE_ANN_CHECKPOINT_KIND "dev.kumo.checkpoint.kind" /* "pod-vm" or
+								     * "container-vm" */
 
 /* ---- image references ------------------------------------------------------------ */
 
@@ -106,6 +126,7 @@ const char *imagestore_root(const struct imagestore *store);
 enum imagestore_format {
 	IMAGESTORE_FORMAT_WASI_IMAGE = 1, /* OCI/Docker image, platform wasi|wasip1/wasm */
 	IMAGESTORE_FORMAT_WASM_ARTIFACT,  /* CNCF Wasm artifact */
+	IMAGESTORE_FORMAT_CHECKPOINT,     /* kumo's checkpoint image (above) */
 };
 
 /* What the CRI ImageService and builder/ need to know about one stored image.
@@ -118,9 +139,15 @@ struct imagestore_image {
 	bool pinned;             /* never garbage-collected, refused by remove */
 	enum imagestore_format format;
 	char *manifest_digest;   /* the platform manifest that was pulled */
-	char *platform;          /* "wasi/wasm", "wasip1/wasm" */
-	char *module_path;       /* absolute path of the .wasm to run (in the store) */
-	char *module_digest;     /* "sha256:<hex>" of that file: builder's cache key */
+	char *platform;          /* "wasi/wasm", "wasip1/wasm", "kumo/checkpoint" */
+	char *module_path;       /* absolute path of the .wasm to run (in the store); NULL
+				  * for a checkpoint image */
+	char *module_digest;     /* "sha256:<hex>" of that file: builder's cache key; NULL
+				  * for a checkpoint image */
+	char *checkpoint_path;   /* a checkpoint image's snapshot archive (its layer, in the
+				  * store), else NULL */
+	char **annotations;      /* the manifest's annotations: key, value, key, value, ...,
+				  * NULL-terminated (may be empty) */
 	char *rootfs_path;       /* unpacked layers (wasi image) or NULL (artifact) */
 	char **entrypoint;       /* config Entrypoint, NULL-terminated (may be empty) */
 	char **cmd;              /* config Cmd */
@@ -146,10 +173,11 @@ int imagestore_pull(struct imagestore *store, const char *ref,
  * stored. One attempt per request, connect timeout 5 s: a registry kumo cannot reach
  * fails fast (KUMO_E_UNAVAILABLE) and the caller decides. auth may be NULL. */
 struct imagestore_probe {
-	bool wasm;    /* a wasi/wasm (wasip1/wasm) image, an index with such an entry, or
-		       * the Wasm artifact */
+	bool wasm;    /* kumo's: a wasi/wasm (wasip1/wasm) image, an index with such an
+		       * entry, the Wasm artifact, or a checkpoint image */
 	char *what;   /* what the registry says, for messages: "wasi/wasm",
-		       * "linux/amd64, linux/arm64", "the Wasm artifact" */
+		       * "linux/amd64, linux/arm64", "the Wasm artifact", "a kumo
+		       * checkpoint" */
 	char *digest; /* "sha256:..." of the manifest or index `ref` resolved to */
 };
 int imagestore_probe(struct imagestore *store, const char *ref,
@@ -190,6 +218,16 @@ int imagestore_fs_usage(struct imagestore *store, uint64_t *bytes, uint64_t *ino
  * reference blobs that exist, every rootfs must be complete. Returns 0 when consistent;
  * otherwise -1 with the first problem. *n_blobs (may be NULL) gets the blobs checked. */
 int imagestore_check(struct imagestore *store, size_t *n_blobs, kumo_error_t *err);
+
+/* Wraps the snapshot archive at archive_path as a checkpoint image (above) and pushes
+ * it to `ref`: config_json (a JSON object) its config, annotations (key, value, ...,
+ * NULL-terminated; may be NULL) its manifest's. The archive is read whole (up to the
+ * store's blob limit) and sent as is. *manifest_digest (may be NULL) gets the pushed
+ * manifest's digest. */
+int imagestore_push_checkpoint(struct imagestore *store, const char *archive_path,
+			       const char *config_json, const char *const *annotations,
+			       const char *ref, const struct imagestore_auth *auth,
+			       char **manifest_digest, kumo_error_t *err);
 
 /* Builds an image around one Wasm module and pushes it to `ref`: an OCI image with
  * platform wasi/wasm (a tar+gzip layer holding /<basename>, Entrypoint naming it), or,

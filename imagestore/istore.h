@@ -37,6 +37,8 @@ struct manifest {
 	size_t n_layers;
 	struct descriptor *manifests; /* MANIFEST_INDEX */
 	size_t n_manifests;
+	char **annotations;           /* its top-level annotations: key, value, ...,
+				       * NULL-terminated (never NULL after a parse) */
 };
 
 /* Parses a manifest or index. content_type is the HTTP Content-Type (may be NULL: the
@@ -44,6 +46,14 @@ struct manifest {
 int manifest_parse(const char *data, size_t len, const char *content_type, uint64_t max_size,
 		   struct manifest *out, kumo_error_t *err);
 void manifest_clear(struct manifest *m);
+/* The value of annotation `key` of m, NULL when it has none. */
+const char *manifest_annotation(const struct manifest *m, const char *key);
+/* Whether image manifest m is a checkpoint image (imagestore.h): 0 when it is not
+ * (neither its config nor a layer has a checkpoint media type); 1 when it is and is well
+ * formed (the checkpoint config, exactly one layer, of the checkpoint layer type); -1
+ * when it claims to be one and is not well formed (KUMO_E_INVALID saying what is wrong;
+ * `what` names the image in it). */
+int manifest_checkpoint(const struct manifest *m, const char *what, kumo_error_t *err);
 /* Chooses the wasi/wasm (or wasip1/wasm) entry of an index; the error names the
  * platforms the index has. */
 int manifest_select_wasm(const struct manifest *index, const char *what, size_t *out,
@@ -74,6 +84,15 @@ void image_config_clear(struct image_config *c);
 char **strv_dup(char *const *v);
 void strv_free(char **v);
 size_t strv_len(char *const *v);
+
+/* ---- checkpoint.c ---- */
+/* Whether the blob at path starts as a snapshot archive does (a ustar header whose
+ * member is manifest.json, its checksum right): a pulled checkpoint layer is refused
+ * early when it is not one (KUMO_E_INVALID naming what it found). The archive's own
+ * verification is its restorer's. */
+int checkpoint_blob_check(const char *path, kumo_error_t *err);
+/* The same, on the blob's first bytes (tests, fuzzing). */
+int checkpoint_head_check(const uint8_t *head, size_t len, kumo_error_t *err);
 
 /* ---- registry.c / auth.c ---- */
 struct registry {
@@ -218,10 +237,12 @@ struct record {
 	bool pinned;
 	int format;
 	char *platform;
-	char *module_rel;      /* module path relative to root */
-	char *module_digest;
+	char *module_rel;      /* module path relative to root (a checkpoint image: its
+				* archive, the layer's blob) */
+	char *module_digest;   /* its digest (a checkpoint image: the layer's) */
 	char *rootfs_rel;      /* relative to root or NULL */
 	struct image_config config;
+	char **annotations;    /* the manifest's: key, value, ..., NULL-terminated */
 };
 void record_clear(struct record *rec);
 int record_load(struct imagestore *s, const char *hex, struct record *out, kumo_error_t *err);

@@ -57,6 +57,7 @@ void manifest_clear(struct manifest *m)
 	for (size_t i = 0; i < m->n_manifests; i++)
 		descriptor_clear(&m->manifests[i]);
 	free(m->manifests);
+	strv_free(m->annotations);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -98,6 +99,64 @@ static int parse_descriptor(json_t *j, const char *what, size_t idx, uint64_t ma
 		d->variant = var ? xstrdup(var) : NULL;
 	}
 	return 0;
+}
+
+#define MAX_ANNOTATIONS 256
+
+/* The manifest's annotations (a map of strings, or absent) into out->annotations. */
+static int parse_annotations(json_t *root, struct manifest *out, kumo_error_t *err)
+{
+	json_t *an = json_object_get(root, "annotations");
+	size_t n = json_is_object(an) ? json_object_size(an) : 0;
+	out->annotations = xzalloc((2 * n + 1) * sizeof(char *));
+	if (!an || json_is_null(an))
+		return 0;
+	if (!json_is_object(an))
+		return kumo_error(err, KUMO_E_INVALID, "manifest annotations are not an object");
+	if (n > MAX_ANNOTATIONS)
+		return kumo_error(err, KUMO_E_INVALID, "manifest has %zu annotations (limit %d)", n,
+				  MAX_ANNOTATIONS);
+	const char *key;
+	json_t *v;
+	size_t k = 0;
+	json_object_foreach(an, key, v) {
+		if (!json_is_string(v))
+			return kumo_error(err, KUMO_E_INVALID,
+					  "manifest annotation `%.100s` is not a string", key);
+		out->annotations[k++] = xstrdup(key);
+		out->annotations[k++] = xstrdup(json_string_value(v));
+	}
+	return 0;
+}
+
+const char *manifest_annotation(const struct manifest *m, const char *key)
+{
+	for (size_t i = 0; m->annotations && m->annotations[i]; i += 2)
+		if (strcmp(m->annotations[i], key) == 0)
+			return m->annotations[i + 1];
+	return NULL;
+}
+
+int manifest_checkpoint(const struct manifest *m, const char *what, kumo_error_t *err)
+{
+	if (m->kind != MANIFEST_IMAGE)
+		return 0;
+	bool cfg = strcmp(m->config.media_type, IMAGESTORE_MT_CHECKPOINT_CONFIG) == 0;
+	size_t nck = 0;
+	for (size_t i = 0; i < m->n_layers; i++)
+		nck += strcmp(m->layers[i].media_type, IMAGESTORE_MT_CHECKPOINT_LAYER) == 0;
+	if (!cfg && !nck)
+		return 0;
+	if (!cfg)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "checkpoint image `%s` has config media type `%.100s`, want `%s`",
+				  what, m->config.media_type, IMAGESTORE_MT_CHECKPOINT_CONFIG);
+	if (m->n_layers != 1 || nck != 1)
+		return kumo_error(err, KUMO_E_INVALID,
+				  "checkpoint image `%s` has %zu layers (%zu of type `%s`), want "
+				  "exactly one: the snapshot archive",
+				  what, m->n_layers, nck, IMAGESTORE_MT_CHECKPOINT_LAYER);
+	return 1;
 }
 
 static bool is_index_type(const char *mt)
@@ -163,6 +222,8 @@ int manifest_parse(const char *data, size_t len, const char *content_type, uint6
 		goto out;
 	}
 	out->media_type = xstrdup(mt);
+	if (parse_annotations(root, out, err) < 0)
+		goto out;
 	if (is_index_type(mt)) {
 		out->kind = MANIFEST_INDEX;
 		json_t *arr = json_object_get(root, "manifests");
@@ -314,6 +375,14 @@ int manifest_classify(const struct manifest *m, const char *config, size_t len, 
 			}
 		}
 		*what = xstrdup(used ? list : "an index without platforms");
+		return 0;
+	}
+	kumo_error_t cerr = NULL;
+	int ck = manifest_checkpoint(m, "?", &cerr);
+	kumo_error_free(&cerr);
+	if (ck != 0) { /* kumo's, well formed or not: its pull says what is wrong */
+		*wasm = true;
+		*what = xstrdup("a kumo checkpoint");
 		return 0;
 	}
 	bool artifact = strcmp(m->config.media_type, IMAGESTORE_MT_WASM_CONFIG) == 0;

@@ -1,4 +1,4 @@
-/* imagestore/pull.c - one pull: resolve the reference, pick the Wasm manifest, fetch blobs in parallel, unpack, record. */
+/* imagestore/pull.c - one pull: resolve the reference, pick the Wasm manifest, fetch blobs in parallel, unpack (a checkpoint image: keep its archive), record. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+
+#include <jansson.h>
 
 #include "imagestore/istore.h"
 
@@ -295,7 +297,11 @@ static int pull_locked(struct imagestore *s, struct registry *r, CURL *c, const 
 	rec->layers = xzalloc((m.n_layers + 1) * sizeof(char *));
 	for (size_t i = 0; i < m.n_layers; i++)
 		rec->layers[i] = xstrdup(m.layers[i].digest);
+	rec->annotations = strv_dup(m.annotations);
 	int rc = -1;
+	int ck = manifest_checkpoint(&m, refstr, err);
+	if (ck < 0)
+		goto out;
 	bool artifact = strcmp(m.config.media_type, IMAGESTORE_MT_WASM_CONFIG) == 0;
 	/* The config: small, fetched into memory and verified. */
 	if (m.config.size > s->max_manifest_bytes) {
@@ -323,7 +329,23 @@ static int pull_locked(struct imagestore *s, struct registry *r, CURL *c, const 
 			goto out;
 		}
 	}
-	if (!artifact) {
+	if (ck) {
+		/* The archive's maker describes it; kumo reads the archive itself. */
+		json_t *cj = json_loadb(cresp.body ? cresp.body : "", cresp.body_len, 0, NULL);
+		bool obj = json_is_object(cj);
+		json_decref(cj);
+		http_resp_clear(&cresp);
+		if (!obj) {
+			kumo_error(err, KUMO_E_INVALID, "checkpoint image `%s`: its config is not a "
+				   "JSON object", refstr);
+			goto out;
+		}
+		rec->format = IMAGESTORE_FORMAT_CHECKPOINT;
+		rec->platform = xstrdup("kumo/checkpoint");
+		rec->config.entrypoint = xzalloc(sizeof(char *));
+		rec->config.cmd = xzalloc(sizeof(char *));
+		rec->config.env = xzalloc(sizeof(char *));
+	} else if (!artifact) {
 		if (strcmp(m.config.media_type, IMAGESTORE_MT_OCI_CONFIG) != 0 &&
 		    strcmp(m.config.media_type, IMAGESTORE_MT_DOCKER_CONFIG) != 0) {
 			kumo_error(err, KUMO_E_UNSUPPORTED, "image `%s` has unsupported config media type `%.100s`",
@@ -375,7 +397,16 @@ static int pull_locked(struct imagestore *s, struct registry *r, CURL *c, const 
 	rec->size = m.config.size;
 	for (size_t i = 0; i < m.n_layers; i++)
 		rec->size += m.layers[i].size;
-	if (artifact) {
+	if (ck) {
+		/* Stored as it came: the archive is the layer's blob. */
+		rec->module_rel = xasprintf("blobs/sha256/%s", digest_hex(m.layers[0].digest));
+		rec->module_digest = xstrdup(m.layers[0].digest);
+		autofree char *ap = xasprintf("%s/%s", s->root, rec->module_rel);
+		if (checkpoint_blob_check(ap, err) < 0) {
+			kumo_error_wrap(err, "checkpoint image `%s`", refstr);
+			goto out;
+		}
+	} else if (artifact) {
 		rec->module_rel = xasprintf("blobs/sha256/%s", digest_hex(m.layers[wasm_layer].digest));
 		rec->module_digest = xstrdup(m.layers[wasm_layer].digest);
 		autofree char *mp = xasprintf("%s/%s", s->root, rec->module_rel);

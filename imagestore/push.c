@@ -1,4 +1,4 @@
-/* imagestore/push.c - builds a wasi/wasm image or a Wasm artifact around one module and pushes it. */
+/* imagestore/push.c - builds a wasi/wasm image or a Wasm artifact around one module, or a checkpoint image around a snapshot archive, and pushes it. */
 #include <errno.h>
 #include <libgen.h>
 #include <string.h>
@@ -220,6 +220,85 @@ out:
 	free(manifest);
 	free(entry);
 	free(pathcopy);
+	imagestore_ref_clear(&ref);
+	return rc;
+}
+
+int imagestore_push_checkpoint(struct imagestore *s, const char *archive_path,
+			       const char *config_json, const char *const *annotations,
+			       const char *refstr, const struct imagestore_auth *auth,
+			       char **manifest_digest, kumo_error_t *err)
+{
+	struct imagestore_ref ref;
+	if (imagestore_ref_parse(refstr, &ref, err) < 0)
+		return kumo_error_wrap(err, "push");
+	autofree char *full = imagestore_ref_string(&ref);
+	autofree char *pathcopy = xstrdup(archive_path);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char *manifest = NULL, *config = NULL;
+	struct registry r;
+	bool r_ok = false;
+	CURL *c = NULL;
+	int rc = -1;
+	json_t *cfg = json_loads(config_json ? config_json : "", 0, NULL);
+	if (ref.digest) {
+		kumo_error(err, KUMO_E_INVALID, "push to a digest reference: give a tag");
+		goto out;
+	}
+	if (!json_is_object(cfg)) {
+		kumo_error(err, KUMO_E_INVALID, "the checkpoint image's config is not a JSON object");
+		goto out;
+	}
+	if (kumo_read_file(archive_path, s->max_blob_bytes, &data, &len, err) < 0)
+		goto out;
+	if (checkpoint_head_check(data, len, err) < 0)
+		goto out;
+	char layer_digest[KUMO_DIGEST_BUF], config_digest[KUMO_DIGEST_BUF], md[KUMO_DIGEST_BUF];
+	kumo_sha256(data, len, layer_digest);
+	config = dumps(cfg);
+	cfg = NULL;
+	kumo_sha256(config, strlen(config), config_digest);
+	json_t *man = json_object();
+	json_object_set_new(man, "schemaVersion", json_integer(2));
+	json_object_set_new(man, "mediaType", json_string(IMAGESTORE_MT_OCI_MANIFEST));
+	json_object_set_new(man, "config", descriptor_json(IMAGESTORE_MT_CHECKPOINT_CONFIG,
+							   config_digest, strlen(config)));
+	json_t *ld = descriptor_json(IMAGESTORE_MT_CHECKPOINT_LAYER, layer_digest, len);
+	json_object_set_new(ld, "annotations", json_pack("{s:s}", "org.opencontainers.image.title",
+							  basename(pathcopy)));
+	json_t *layers = json_array();
+	json_array_append_new(layers, ld);
+	json_object_set_new(man, "layers", layers);
+	json_t *ann = json_object();
+	for (size_t i = 0; annotations && annotations[i] && annotations[i + 1]; i += 2)
+		json_object_set_new(ann, annotations[i], json_string(annotations[i + 1]));
+	json_object_set_new(man, "annotations", ann);
+	manifest = dumps(man);
+	kumo_sha256(manifest, strlen(manifest), md);
+	if (registry_init(&r, s, &ref, "pull,push", auth, err) < 0)
+		goto out;
+	r_ok = true;
+	c = registry_curl();
+	if (registry_upload_blob(&r, c, layer_digest, data, len, err) < 0 ||
+	    registry_upload_blob(&r, c, config_digest, config, strlen(config), err) < 0 ||
+	    registry_put_manifest(&r, c, ref.tag, IMAGESTORE_MT_OCI_MANIFEST, manifest,
+				  strlen(manifest), err) < 0)
+		goto out;
+	if (manifest_digest)
+		*manifest_digest = xstrdup(md);
+	rc = 0;
+out:
+	if (rc < 0)
+		kumo_error_wrap(err, "push checkpoint `%s` to `%s`", archive_path, full);
+	json_decref(cfg);
+	if (c)
+		curl_easy_cleanup(c);
+	if (r_ok)
+		registry_clear(&r);
+	free(data);
+	free(manifest);
+	free(config);
 	imagestore_ref_clear(&ref);
 	return rc;
 }

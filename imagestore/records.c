@@ -60,6 +60,7 @@ void record_clear(struct record *rec)
 	free(rec->module_digest);
 	free(rec->rootfs_rel);
 	image_config_clear(&rec->config);
+	strv_free(rec->annotations);
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -83,6 +84,41 @@ static char **json_strv_get(json_t *o, const char *key)
 	return v;
 }
 
+/* Annotations (key, value, ...) as a JSON object and back. */
+static json_t *annotations_json(char *const *v)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; v && v[i] && v[i + 1]; i += 2)
+		json_object_set_new(o, v[i], json_string(v[i + 1]));
+	return o;
+}
+
+static char **annotations_get(json_t *o, const char *key)
+{
+	json_t *an = json_object_get(o, key);
+	size_t n = json_is_object(an) ? json_object_size(an) : 0;
+	char **v = xzalloc((2 * n + 1) * sizeof(char *));
+	size_t k = 0;
+	const char *name;
+	json_t *val;
+	json_object_foreach(an, name, val) {
+		if (!json_is_string(val))
+			continue;
+		v[k++] = xstrdup(name);
+		v[k++] = xstrdup(json_string_value(val));
+	}
+	return v;
+}
+
+static const char *format_name(int format)
+{
+	switch (format) {
+	case IMAGESTORE_FORMAT_WASM_ARTIFACT: return "wasm-artifact";
+	case IMAGESTORE_FORMAT_CHECKPOINT: return "checkpoint";
+	default: return "wasi-image";
+	}
+}
+
 static char *json_strdup_get(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -102,9 +138,7 @@ int record_save(struct imagestore *s, const struct record *rec, kumo_error_t *er
 	json_object_set_new(o, "repo_digests", strv_json(rec->repo_digests));
 	json_object_set_new(o, "size", json_integer((json_int_t)rec->size));
 	json_object_set_new(o, "pinned", json_boolean(rec->pinned));
-	json_object_set_new(o, "format", json_string(rec->format == IMAGESTORE_FORMAT_WASM_ARTIFACT
-							     ? "wasm-artifact"
-							     : "wasi-image"));
+	json_object_set_new(o, "format", json_string(format_name(rec->format)));
 	json_object_set_new(o, "platform", json_string(rec->platform));
 	json_object_set_new(o, "module", json_string(rec->module_rel));
 	json_object_set_new(o, "module_digest", json_string(rec->module_digest));
@@ -117,6 +151,8 @@ int record_save(struct imagestore *s, const struct record *rec, kumo_error_t *er
 		json_object_set_new(o, "working_dir", json_string(rec->config.working_dir));
 	if (rec->config.user)
 		json_object_set_new(o, "user", json_string(rec->config.user));
+	if (rec->annotations && rec->annotations[0])
+		json_object_set_new(o, "annotations", annotations_json(rec->annotations));
 	char *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(o);
 	autofree char *path = xasprintf("%s/images/%s.json", s->root, digest_hex(rec->id));
@@ -149,6 +185,7 @@ int record_load(struct imagestore *s, const char *hex, struct record *out, kumo_
 	out->pinned = json_is_true(json_object_get(o, "pinned"));
 	const char *fmt = json_string_value(json_object_get(o, "format"));
 	out->format = fmt && strcmp(fmt, "wasm-artifact") == 0 ? IMAGESTORE_FORMAT_WASM_ARTIFACT
+		      : fmt && strcmp(fmt, "checkpoint") == 0  ? IMAGESTORE_FORMAT_CHECKPOINT
 							       : IMAGESTORE_FORMAT_WASI_IMAGE;
 	out->platform = json_strdup_get(o, "platform");
 	out->module_rel = json_strdup_get(o, "module");
@@ -159,6 +196,7 @@ int record_load(struct imagestore *s, const char *hex, struct record *out, kumo_
 	out->config.env = json_strv_get(o, "env");
 	out->config.working_dir = json_strdup_get(o, "working_dir");
 	out->config.user = json_strdup_get(o, "user");
+	out->annotations = annotations_get(o, "annotations");
 	json_decref(o);
 	bool ok = digest_valid(out->id) && strcmp(digest_hex(out->id), hex) == 0 &&
 		  digest_valid(out->manifest) && (!out->index || digest_valid(out->index)) &&
@@ -244,8 +282,14 @@ struct imagestore_image *record_to_image(struct imagestore *s, const struct reco
 	im->format = rec->format;
 	im->manifest_digest = xstrdup(rec->manifest);
 	im->platform = xstrdup(rec->platform);
-	im->module_path = xasprintf("%s/%s", s->root, rec->module_rel);
-	im->module_digest = xstrdup(rec->module_digest);
+	if (rec->format == IMAGESTORE_FORMAT_CHECKPOINT) {
+		/* An archive, never a module to compile. */
+		im->checkpoint_path = xasprintf("%s/%s", s->root, rec->module_rel);
+	} else {
+		im->module_path = xasprintf("%s/%s", s->root, rec->module_rel);
+		im->module_digest = xstrdup(rec->module_digest);
+	}
+	im->annotations = strv_dup(rec->annotations);
 	im->rootfs_path = rec->rootfs_rel ? xasprintf("%s/%s", s->root, rec->rootfs_rel) : NULL;
 	im->entrypoint = strv_dup(rec->config.entrypoint);
 	im->cmd = strv_dup(rec->config.cmd);
@@ -266,6 +310,8 @@ void imagestore_image_free(struct imagestore_image *im)
 	free(im->platform);
 	free(im->module_path);
 	free(im->module_digest);
+	free(im->checkpoint_path);
+	strv_free(im->annotations);
 	free(im->rootfs_path);
 	strv_free(im->entrypoint);
 	strv_free(im->cmd);

@@ -13,6 +13,8 @@ struct kumo_image_opts {
 	const char *insecure[17];      /* --insecure-registry values, NULL-terminated */
 	int n_insecure;                /* entries used in insecure */
 	bool artifact;                 /* push: --artifact */
+	bool checkpoint;               /* push: --checkpoint (the operand is a snapshot
+					* archive, pushed as a checkpoint image) */
 	bool check;                    /* images: --check */
 	bool gc;                       /* images: --gc */
 	bool quiet;                    /* images: -q */

@@ -63,7 +63,7 @@ static int cmd_images(int argc, char **argv)
 		goto out;
 	}
 	if (!o.quiet)
-		printf("%-50s %-13s %-10s %-9s %s\n", "IMAGE", "ID", "SIZE", "FORMAT", "PLATFORM");
+		printf("%-50s %-13s %-10s %-10s %s\n", "IMAGE", "ID", "SIZE", "FORMAT", "PLATFORM");
 	for (size_t i = 0; v[i]; i++) {
 		struct imagestore_image *im = v[i];
 		if (o.quiet) {
@@ -72,13 +72,15 @@ static int cmd_images(int argc, char **argv)
 		}
 		char sz[32];
 		human(im->size, sz, sizeof(sz));
-		const char *fmt = im->format == IMAGESTORE_FORMAT_WASM_ARTIFACT ? "artifact" : "image";
+		const char *fmt = im->format == IMAGESTORE_FORMAT_WASM_ARTIFACT ? "artifact"
+				  : im->format == IMAGESTORE_FORMAT_CHECKPOINT  ? "checkpoint"
+										: "image";
 		if (!im->repo_tags[0])
-			printf("%-50s %.12s  %-10s %-9s %s%s\n",
+			printf("%-50s %.12s  %-10s %-10s %s%s\n",
 			       im->repo_digests[0] ? im->repo_digests[0] : "<none>", im->id + 7, sz, fmt,
 			       im->platform, im->pinned ? " pinned" : "");
 		for (size_t t = 0; im->repo_tags[t]; t++)
-			printf("%-50s %.12s  %-10s %-9s %s%s\n", im->repo_tags[t], im->id + 7, sz, fmt,
+			printf("%-50s %.12s  %-10s %-10s %s%s\n", im->repo_tags[t], im->id + 7, sz, fmt,
 			       im->platform, im->pinned ? " pinned" : "");
 	}
 	imagestore_image_list_free(v);

@@ -17,6 +17,7 @@ int kumo_cli_image_opts(int argc, char **argv, struct kumo_image_opts *o)
 		{"creds", required_argument, NULL, 'c'},
 		{"docker-config", required_argument, NULL, 'd'},
 		{"artifact", no_argument, NULL, 'a'},
+		{"checkpoint", no_argument, NULL, 'K'},
 		{"check", no_argument, NULL, 'C'},
 		{"gc", no_argument, NULL, 'g'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -56,6 +57,9 @@ int kumo_cli_image_opts(int argc, char **argv, struct kumo_image_opts *o)
 		case 'a':
 			o->artifact = true;
 			break;
+		case 'K':
+			o->checkpoint = true;
+			break;
 		case 'C':
 			o->check = true;
 			break;
@@ -79,7 +83,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: kumo pull [--root DIR] [--creds USER:PASS] [--docker-config FILE]\n"
 		   "                 [--insecure-registry HOST[:PORT]]... REF\n"
-		   "Pulls a WebAssembly image (wasi/wasm OCI image or Wasm artifact) into the store\n"
+		   "Pulls a WebAssembly image (wasi/wasm OCI image or Wasm artifact), or a checkpoint\n"
+		   "image (`kumo push --checkpoint`), into the store\n"
 		   "(default /var/lib/kumo, or $KUMO_ROOT). localhost and 127.0.0.1 use plain HTTP.\n");
 }
 
@@ -110,7 +115,11 @@ static int cmd_pull(int argc, char **argv)
 		kumo_cli_error("pull", err);
 		return KUMO_EXIT_FAILURE;
 	}
-	if (!o.quiet)
+	if (!o.quiet && im->format == IMAGESTORE_FORMAT_CHECKPOINT)
+		printf("pulled %s\n  id       %s\n  format   checkpoint (%s)\n  archive  %s\n  time     "
+		       "%.3f s\n", argv[o.first_arg], im->id, im->platform, im->checkpoint_path,
+		       (double)(t1 - t0) / 1e9);
+	else if (!o.quiet)
 		printf("pulled %s\n  id      %s\n  format  %s (%s)\n  module  %s\n  digest  %s\n  time    %.3f s\n",
 		       argv[o.first_arg], im->id,
 		       im->format == IMAGESTORE_FORMAT_WASM_ARTIFACT ? "wasm artifact" : "oci image",

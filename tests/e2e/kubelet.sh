@@ -11,7 +11,9 @@
 # exiting 1 under restartPolicy Always
 # restarted with back-off (and its previous log kept); OnFailure; an init container
 # before the app; hostNetwork, hostPID and privileged pods refused with a clear
-# CreateContainerError; kubelet restarted under running pods (re-adopted), kumod
+# CreateContainerError; a counter pod checkpointed (`kumo checkpoint`), pushed as a
+# checkpoint image (`kumo push --checkpoint`) and a static pod of that image counting on
+# from the checkpoint (kubelet's own PullImage, RunPodSandbox, CreateContainer); kubelet restarted under running pods (re-adopted), kumod
 # restarted under kubelet; log rotation (ReopenContainerLog); pod deletion
 # (StopPodSandbox, RemovePodSandbox) leaving no VM or tap. The tier fails on any
 # kubelet log line `... from runtime service failed` that a check did not provoke.
@@ -28,7 +30,7 @@ trap kubelet_cleanup EXIT
 for a in app_hello app_podtool net_httpd; do
 	[ -f "$APPS/$a.wasm" ] || { bad "test app $a" "missing $APPS/$a.wasm (make apps net-apps)"; finish; }
 done
-KUBELET_LOG_MAX_SIZE=1Ki kubelet_setup hello podtool web
+KUBELET_LOG_MAX_SIZE=1Ki kubelet_setup hello podtool web counter
 
 # ---- a hello pod runs to Succeeded, its log where kubelet keeps logs
 manifest hello "apiVersion: v1
@@ -345,6 +347,47 @@ grep -A1 '"Probe failed" probeType="Liveness" pod="default/probe-' "$T/kubelet.l
 	bad "probe: kubelet logged the failure" "$(grep -i 'liveness' "$T/kubelet.log" | tail -2)"
 : >"$T/probe/healthy"
 if wait_pod probe '[.status.containerStatuses[]? | .state.running != null] | any' 120; then ok "probe: runs again once the file is back"; else bad "probe: runs again" "$(jq -c .status <<<"$POD")"; fi
+
+# ---- a pod restored from a checkpoint image (issue 18): a counter pod kubelet runs is
+# checkpointed (it goes on), its archive pushed as a checkpoint image and the pod
+# replaced by one whose image is that: kubelet pulls it and creates the pod and its
+# container as for any image, and the counter counts on from the checkpoint.
+counts() { podlog "$1" counter | logtext | sed -nE 's/^count ([0-9]+) sum [0-9]+ ok$/\1/p'; }
+manifest counter "apiVersion: v1
+kind: Pod
+metadata: {name: counter, namespace: default}
+spec:
+  containers:
+  - name: counter
+    image: $REG/counter:v1
+    args: ['0', '50']"
+if wait_pod counter '.status.phase == "Running"' 180; then ok "counter pod runs"; else bad "counter pod runs" "$(jq -c .status <<<"$POD")"; fi
+for _ in $(seq 300); do [ "$(counts counter | wc -l)" -ge 5 ] && break; sleep 0.1; done
+cpod=$(crictl ListPodSandbox '{}' | jq -r --arg n "counter-$NODE" '.items[] | select(.metadata.name == $n) | .id')
+pre=$(counts counter | tail -1)
+"$BIN/kumo" checkpoint "$cpod" -o "$T/counter.kumo" --socket "$SOCK" 2>"$T/ck.err" && ok "kumo checkpoint of kubelet's counter pod" ||
+	bad "kumo checkpoint of kubelet's counter pod" "$(cat "$T/ck.err")"
+post=$(counts counter | tail -1)
+"$BIN/kumo" push --checkpoint "$T/counter.kumo" "$REG/counter-ck:v1" >"$T/push.log" 2>&1 && ok "kumo push --checkpoint" ||
+	bad "kumo push --checkpoint" "$(cat "$T/push.log")"
+unmanifest counter
+for _ in $(seq 300); do [ -z "$(pod counter)" ] && break; sleep 0.2; done
+manifest restored "apiVersion: v1
+kind: Pod
+metadata: {name: restored, namespace: default}
+spec:
+  containers:
+  - name: counter
+    image: $REG/counter-ck:v1"
+if wait_pod restored '.status.phase == "Running"' 180; then ok "the checkpoint image's pod runs"; else bad "the checkpoint image's pod runs" "$(jq -c .status <<<"$POD")"; fi
+for _ in $(seq 300); do [ "$(counts restored | wc -l)" -ge 5 ] && break; sleep 0.1; done
+c1=$(counts restored | head -1)
+eq "its first count follows the checkpoint's ($pre < $c1 <= $post + 1)" \
+	"$([ -n "$c1" ] && [ "$c1" -gt "$pre" ] && [ "$c1" -le $((post + 1)) ] && echo yes)" yes
+eq "and it counts on" "$(counts restored | awk -v s="$c1" 'BEGIN{r="yes"} $1!=s+NR-1{r="no"} END{print (NR >= 5 ? r : "too few")}')" yes
+eq "kubelet reports the container running, never restarted" "$(ctr counter | jq -r '"\(.state.running != null) \(.restartCount)"')" "true 0"
+unmanifest restored
+for _ in $(seq 300); do [ -z "$(pod restored)" ] && break; sleep 0.2; done
 
 # ---- kubelet restarts: its pods keep running and it adopts them again
 wait_pod web '.status.phase == "Running"' 10

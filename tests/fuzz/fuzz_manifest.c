@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_manifest.c - fuzz target for manifest/index/config parsing, platform selection and auth challenges. */
+/* tests/fuzz/fuzz_manifest.c - fuzz target for manifest/index/config parsing (annotations, checkpoint images and the head of their layer too), platform selection and auth challenges. */
 #include <stdint.h>
 #include <string.h>
 
@@ -33,7 +33,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!digest_valid(m.layers[i].digest) || m.layers[i].size > max)
 					abort();
 			(void)layer_media_type_ok(m.config.media_type);
+			/* A checkpoint image is one layer; a refusal says why. */
+			int ck = manifest_checkpoint(&m, "fuzz", &err);
+			if ((ck == 1 && m.n_layers != 1) || (ck < 0 && !err))
+				abort();
+			kumo_error_free(&err);
 		}
+		/* Annotations come in pairs, each found again. */
+		if (!m.annotations)
+			abort();
+		for (size_t i = 0; m.annotations[i]; i += 2)
+			if (!m.annotations[i + 1] || !manifest_annotation(&m, m.annotations[i]))
+				abort();
 		manifest_clear(&m);
 	} else if (!err) {
 		abort();
@@ -46,6 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)platform_is_wasm(c.os, c.arch);
 		image_config_clear(&c);
 	}
+	kumo_error_free(&err);
+	if (checkpoint_head_check((const uint8_t *)body, len, &err) < 0 && !err)
+		abort();
 	kumo_error_free(&err);
 	char *s = xstrndup(body, len);
 	struct challenge ch;

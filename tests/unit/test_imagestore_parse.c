@@ -1,5 +1,6 @@
 /* tests/unit/test_imagestore_parse.c - manifest/index/config parsing, platform selection,
- * what an image is (WebAssembly or not) from its manifest, auth challenges, docker
+ * what an image is (WebAssembly or not) from its manifest, manifest annotations and
+ * checkpoint images (their manifests, the start of their layer), auth challenges, docker
  * config.json. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -260,6 +261,187 @@ static void docker_config(void **state)
 	free(d);
 }
 
+#define CK_MAN(cfg_mt, layers)                                                              \
+	"{\"schemaVersion\":2,\"mediaType\":\"" IMAGESTORE_MT_OCI_MANIFEST "\",\"config\":{"      \
+	"\"mediaType\":\"" cfg_mt "\",\"digest\":\"" DA "\",\"size\":2},\"layers\":[" layers "],"   \
+	"\"annotations\":{\"" IMAGESTORE_ANN_CHECKPOINT_NAME "\":\"counter\",\"" IMAGESTORE_ANN_CHECKPOINT_KIND \
+	"\":\"pod-vm\"}}"
+#define CK_LAYER(mt, d) "{\"mediaType\":\"" mt "\",\"digest\":\"" d "\",\"size\":4096}"
+
+static void annotations(void **state)
+{
+	struct manifest m;
+	kumo_error_t err = NULL;
+	const char *j = CK_MAN(IMAGESTORE_MT_CHECKPOINT_CONFIG, CK_LAYER(IMAGESTORE_MT_CHECKPOINT_LAYER, DB));
+	assert_int_equal(parse(j, NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(strv_len(m.annotations), 4);
+	assert_string_equal(manifest_annotation(&m, IMAGESTORE_ANN_CHECKPOINT_NAME), "counter");
+	assert_string_equal(manifest_annotation(&m, IMAGESTORE_ANN_CHECKPOINT_KIND), "pod-vm");
+	assert_null(manifest_annotation(&m, "counter")); /* a value is no key */
+	assert_null(manifest_annotation(&m, "org.opencontainers.image.created"));
+	manifest_clear(&m);
+	/* None: an empty list, never NULL; an index's are read too. */
+	j = "{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":\"b\"}}";
+	assert_int_equal(parse(j, NULL, 1 << 20, &m, &err), 0);
+	assert_string_equal(manifest_annotation(&m, "a"), "b");
+	manifest_clear(&m);
+	j = "{\"schemaVersion\":2,\"manifests\":[]}";
+	assert_int_equal(parse(j, NULL, 1 << 20, &m, &err), 0);
+	assert_non_null(m.annotations);
+	assert_null(m.annotations[0]);
+	manifest_clear(&m);
+	/* Not a map of strings. */
+	static const char *bad[] = {
+		"{\"schemaVersion\":2,\"manifests\":[],\"annotations\":[\"a\"]}",
+		"{\"schemaVersion\":2,\"manifests\":[],\"annotations\":\"a\"}",
+		"{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":1}}",
+		"{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":{\"b\":\"c\"}}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i], NULL, 1 << 20, &m, &err), -1);
+		assert_int_equal(err->status, KUMO_E_INVALID);
+		assert_non_null(strstr(kumo_error_msg(err), "annotation"));
+		kumo_error_free(&err);
+	}
+	/* Too many. */
+	char *many = xstrdup("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{");
+	for (int i = 0; i < 257; i++) {
+		char *next = xasprintf("%s%s\"k%d\":\"v\"", many, i ? "," : "", i);
+		free(many);
+		many = next;
+	}
+	char *full = xasprintf("%s}}", many);
+	assert_int_equal(parse(full, NULL, 1 << 20, &m, &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "257 annotations (limit 256)"));
+	kumo_error_free(&err);
+	free(many);
+	free(full);
+}
+
+static void checkpoint_manifests(void **state)
+{
+	struct manifest m;
+	kumo_error_t err = NULL;
+	bool wasm;
+	char *what;
+	/* Well formed: kumo's config, one layer of kumo's type. */
+	assert_int_equal(parse(CK_MAN(IMAGESTORE_MT_CHECKPOINT_CONFIG,
+				      CK_LAYER(IMAGESTORE_MT_CHECKPOINT_LAYER, DB)),
+			       NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(manifest_checkpoint(&m, "r", &err), 1);
+	assert_int_equal(manifest_classify(&m, NULL, 0, &wasm, &what, &err), 0);
+	assert_true(wasm); /* kumo's: a mixed node routes its pull to kumo */
+	assert_string_equal(what, "a kumo checkpoint");
+	free(what);
+	manifest_clear(&m);
+	/* A Wasm image or artifact is not one. */
+	assert_int_equal(parse(CK_MAN(IMAGESTORE_MT_WASM_CONFIG, CK_LAYER(IMAGESTORE_MT_WASM_LAYER, DB)),
+			       NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(manifest_checkpoint(&m, "r", &err), 0);
+	manifest_clear(&m);
+	assert_int_equal(parse(CK_MAN(IMAGESTORE_MT_OCI_CONFIG, CK_LAYER(IMAGESTORE_MT_OCI_LAYER_GZIP, DB)),
+			       NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(manifest_checkpoint(&m, "r", &err), 0);
+	manifest_clear(&m);
+	/* An index is not one. */
+	const char *ix = "{\"schemaVersion\":2,\"manifests\":[]}";
+	assert_int_equal(parse(ix, NULL, 1 << 20, &m, &err), 0);
+	assert_int_equal(manifest_checkpoint(&m, "r", &err), 0);
+	manifest_clear(&m);
+	/* Claims to be one, is not well formed: each says what is wrong. */
+	static const struct {
+		const char *json, *says;
+	} bad[] = {
+		{CK_MAN(IMAGESTORE_MT_CHECKPOINT_CONFIG, CK_LAYER(IMAGESTORE_MT_CHECKPOINT_LAYER, DB) ","
+			CK_LAYER(IMAGESTORE_MT_CHECKPOINT_LAYER, DC)),
+		 "has 2 layers (2 of type"},
+		{CK_MAN(IMAGESTORE_MT_CHECKPOINT_CONFIG, ""), "has 0 layers (0 of type"},
+		{CK_MAN(IMAGESTORE_MT_CHECKPOINT_CONFIG, CK_LAYER(IMAGESTORE_MT_OCI_LAYER, DB)),
+		 "has 1 layers (0 of type"},
+		{CK_MAN(IMAGESTORE_MT_CHECKPOINT_CONFIG, CK_LAYER(IMAGESTORE_MT_CHECKPOINT_LAYER, DB) ","
+			CK_LAYER(IMAGESTORE_MT_OCI_LAYER, DC)),
+		 "has 2 layers (1 of type"},
+		{CK_MAN(IMAGESTORE_MT_OCI_CONFIG, CK_LAYER(IMAGESTORE_MT_CHECKPOINT_LAYER, DB)),
+		 "has config media type `" IMAGESTORE_MT_OCI_CONFIG "`, want `" IMAGESTORE_MT_CHECKPOINT_CONFIG},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i].json, NULL, 1 << 20, &m, &err), 0);
+		assert_int_equal(manifest_checkpoint(&m, "reg/ck:v1", &err), -1);
+		assert_int_equal(err->status, KUMO_E_INVALID);
+		assert_non_null(strstr(kumo_error_msg(err), "checkpoint image `reg/ck:v1`"));
+		if (!strstr(kumo_error_msg(err), bad[i].says))
+			fail_msg("case %zu: `%s` lacks `%s`", i, kumo_error_msg(err), bad[i].says);
+		kumo_error_free(&err);
+		/* Still kumo's for routing: its pull says what is wrong. */
+		assert_int_equal(manifest_classify(&m, NULL, 0, &wasm, &what, &err), 0);
+		assert_true(wasm);
+		free(what);
+		manifest_clear(&m);
+	}
+}
+
+/* A ustar header of one member (name, type), its checksum right unless `broken`. */
+static void tar_header(uint8_t h[512], const char *name, char type, bool broken)
+{
+	memset(h, 0, 512);
+	snprintf((char *)h, 100, "%s", name);
+	memcpy(h + 100, "0000600", 8);
+	memcpy(h + 108, "0000000", 8);
+	memcpy(h + 116, "0000000", 8);
+	memcpy(h + 124, "00000000012", 12);
+	memcpy(h + 136, "00000000000", 12);
+	h[156] = (uint8_t)type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += i >= 148 && i < 156 ? ' ' : h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum + (broken ? 1 : 0));
+	h[155] = ' ';
+}
+
+static void checkpoint_heads(void **state)
+{
+	uint8_t h[1024] = {0};
+	kumo_error_t err = NULL;
+	tar_header(h, "manifest.json", '0', false);
+	assert_int_equal(checkpoint_head_check(h, sizeof(h), &err), 0);
+	assert_int_equal(checkpoint_head_check(h, 512, &err), 0);
+	static const struct {
+		const char *name;
+		char type;
+		bool broken;
+		size_t len;
+		const char *says;
+	} bad[] = {
+		{"manifest.json", '0', false, 511, "is 511 bytes, too short"},
+		{"manifest.json", '0', true, 512, "not a tar archive"},
+		{"vm/qemu.state", '0', false, 512, "first member is `vm/qemu.state`"},
+		{"manifest.json", '5', false, 512, "`manifest.json` is not a regular file (type `5`)"},
+		{"manifest.json.x", '0', false, 512, "first member is `manifest.json.x`"},
+		{"manifest\033[2J", '0', false, 512, "first member is `manifest?[2J`"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tar_header(h, bad[i].name, bad[i].type, bad[i].broken);
+		assert_int_equal(checkpoint_head_check(h, bad[i].len, &err), -1);
+		assert_int_equal(err->status, KUMO_E_INVALID);
+		if (!strstr(kumo_error_msg(err), bad[i].says))
+			fail_msg("case %zu: `%s` lacks `%s`", i, kumo_error_msg(err), bad[i].says);
+		kumo_error_free(&err);
+	}
+	/* No header at all: zeros, text. */
+	memset(h, 0, sizeof(h));
+	assert_int_equal(checkpoint_head_check(h, sizeof(h), &err), -1);
+	kumo_error_free(&err);
+	memset(h, 'a', sizeof(h));
+	assert_int_equal(checkpoint_head_check(h, sizeof(h), &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "not a tar archive"));
+	kumo_error_free(&err);
+	/* The file form: a missing file is an error naming it. */
+	assert_int_equal(checkpoint_blob_check("/nonexistent/kumo-blob", &err), -1);
+	assert_non_null(strstr(kumo_error_msg(err), "/nonexistent/kumo-blob"));
+	kumo_error_free(&err);
+}
+
 static void digests(void **state)
 {
 	assert_true(digest_valid(DA));
@@ -283,6 +465,9 @@ int main(void)
 		cmocka_unit_test(challenges),
 		cmocka_unit_test(docker_config),
 		cmocka_unit_test(digests),
+		cmocka_unit_test(annotations),
+		cmocka_unit_test(checkpoint_manifests),
+		cmocka_unit_test(checkpoint_heads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* tests/unit/test_imagestore_store.c - the content store: verified blob writes, records, status/list/remove/pin, GC, usage and the checker. */
+/* tests/unit/test_imagestore_store.c - the content store: verified blob writes, records (a checkpoint image's too), status/list/remove/pin, GC, usage and the checker. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +116,89 @@ static char *add_artifact(struct fixture *f, const char *wasm, size_t wlen, cons
 	free(cfg);
 	free(man);
 	return id;
+}
+
+/* A checkpoint image's record (what a pull of one stores): its archive is its layer's
+ * blob, reported as checkpoint_path, never as a module; its manifest's annotations come
+ * back; the checker hashes the archive; remove collects it. */
+static void checkpoint_record(void **state)
+{
+	struct fixture *f = *state;
+	kumo_error_t err = NULL;
+	static const char archive[] = "manifest.json\0(a snapshot archive's bytes)";
+	const char *cfg = "{\"format\":\"kumo-snapshot\",\"kind\":\"pod-vm\"}";
+	char ld[KUMO_DIGEST_BUF], cd[KUMO_DIGEST_BUF], md[KUMO_DIGEST_BUF];
+	kumo_sha256(archive, sizeof(archive), ld);
+	kumo_sha256(cfg, strlen(cfg), cd);
+	char *man = xasprintf("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\","
+			      "\"size\":%zu},\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
+			      IMAGESTORE_MT_CHECKPOINT_CONFIG, cd, strlen(cfg),
+			      IMAGESTORE_MT_CHECKPOINT_LAYER, ld, sizeof(archive));
+	kumo_sha256(man, strlen(man), md);
+	assert_int_equal(store_put_blob(f->s, ld, archive, sizeof(archive), &err), 0);
+	assert_int_equal(store_put_blob(f->s, cd, cfg, strlen(cfg), &err), 0);
+	assert_int_equal(store_put_blob(f->s, md, man, strlen(man), &err), 0);
+	struct record rec = {0};
+	rec.id = xstrdup(cd);
+	rec.manifest = xstrdup(md);
+	rec.config_media_type = xstrdup(IMAGESTORE_MT_CHECKPOINT_CONFIG);
+	char *layers[] = {ld, NULL};
+	rec.layers = strv_dup(layers);
+	rec.repo_tags = xzalloc(sizeof(char *));
+	rec.repo_digests = xzalloc(sizeof(char *));
+	strv_add_unique(&rec.repo_tags, "reg:5000/ck:v1");
+	rec.size = sizeof(archive) + strlen(cfg);
+	rec.format = IMAGESTORE_FORMAT_CHECKPOINT;
+	rec.platform = xstrdup("kumo/checkpoint");
+	rec.module_rel = xasprintf("blobs/sha256/%s", digest_hex(ld));
+	rec.module_digest = xstrdup(ld);
+	rec.config.entrypoint = xzalloc(sizeof(char *));
+	rec.config.cmd = xzalloc(sizeof(char *));
+	rec.config.env = xzalloc(sizeof(char *));
+	char *ann[] = {IMAGESTORE_ANN_CHECKPOINT_NAME, "counter", "k", "v=1, \"quoted\"", NULL};
+	rec.annotations = strv_dup(ann);
+	assert_int_equal(record_save(f->s, &rec, &err), 0);
+	record_clear(&rec);
+
+	struct record back;
+	assert_int_equal(record_load(f->s, digest_hex(cd), &back, &err), 0);
+	assert_int_equal(back.format, IMAGESTORE_FORMAT_CHECKPOINT);
+	assert_int_equal(strv_len(back.annotations), 4);
+	record_clear(&back);
+	struct imagestore_image *im;
+	assert_int_equal(imagestore_status(f->s, "reg:5000/ck:v1", &im, &err), 0);
+	assert_int_equal(im->format, IMAGESTORE_FORMAT_CHECKPOINT);
+	assert_null(im->module_path); /* nothing to compile */
+	assert_null(im->module_digest);
+	char *want = xasprintf("%s/blobs/sha256/%s", f->dir, digest_hex(ld));
+	assert_string_equal(im->checkpoint_path, want);
+	free(want);
+	assert_string_equal(im->platform, "kumo/checkpoint");
+	/* Annotations in pairs, in whatever order, the values intact. */
+	int seen = 0;
+	for (size_t i = 0; im->annotations[i]; i += 2) {
+		if (strcmp(im->annotations[i], IMAGESTORE_ANN_CHECKPOINT_NAME) == 0)
+			seen += strcmp(im->annotations[i + 1], "counter") == 0;
+		if (strcmp(im->annotations[i], "k") == 0)
+			seen += strcmp(im->annotations[i + 1], "v=1, \"quoted\"") == 0;
+	}
+	assert_int_equal(seen, 2);
+	imagestore_image_free(im);
+	size_t n = 0;
+	assert_int_equal(imagestore_check(f->s, &n, &err), 0);
+	assert_int_equal(n, 3);
+	/* The archive altered on disk: the checker says so. */
+	char *p = store_blob_path(f->s, ld);
+	assert_int_equal(kumo_write_file_atomic(p, "altered", 7, 0644, &err), 0);
+	assert_int_equal(imagestore_check(f->s, &n, &err), -1);
+	kumo_error_free(&err);
+	free(p);
+	assert_int_equal(imagestore_remove(f->s, "reg:5000/ck:v1", false, &err), 0);
+	assert_false(store_blob_exists(f->s, ld));
+	assert_false(store_blob_exists(f->s, cd));
+	assert_int_equal(imagestore_check(f->s, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(man);
 }
 
 static void records_lifecycle(void **state)
@@ -242,6 +325,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(put_blob_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(records_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(corrupt_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(insecure_matching, setup, teardown),
 	};
