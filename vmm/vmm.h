@@ -730,8 +730,10 @@ int vmm_exit_files(const char *run_dir, vmm_exit_file_fn fn, void *ctx, kumo_err
 
 /* ---- Domain XML (libvirt backend; pure, golden-tested) -------------------------- */
 
-/* The transient domain's XML for spec; accel is KVM or TCG (resolved). Caller frees. */
-char *vmm_domain_xml(const struct vmm_spec *spec, enum vmm_accel accel);
+/* The transient domain's XML for spec; accel is KVM or TCG (resolved); incoming: a
+ * restore, QEMU started with `-incoming defer` (the state follows over its monitor).
+ * Caller frees. */
+char *vmm_domain_xml(const struct vmm_spec *spec, enum vmm_accel accel, bool incoming);
 /* The QEMU command line for spec (NULL-terminated argv; caller frees with
  * vmm_argv_free). */
 char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *spec, enum vmm_accel accel);
