@@ -232,7 +232,7 @@ E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/kumo-s
 	tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh \
 	tests/e2e/cri-restart.sh tests/e2e/cri-pod.sh tests/e2e/cri-jail.sh tests/e2e/cri-faults.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
 	tests/e2e/kubelet.sh tests/e2e/kubelet-volumes.sh tests/e2e/kubelet-mixed.sh tests/e2e/cluster.sh tests/e2e/cri-downstream.sh tests/e2e/cri-mixed.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
-	tests/e2e/deploy-manifests.sh tests/e2e/snapshot.sh
+	tests/e2e/deploy-manifests.sh tests/e2e/snapshot.sh tests/e2e/snapshot-libvirt.sh
 
 # ---- fuzz, spectest -----------------------------------------------------------------------
 include tests/fuzz/fuzz.mk

@@ -184,11 +184,29 @@ static void *dest_main(void *arg)
 	return NULL;
 }
 
-/* Whether something listens on TCP port (IPv4, any address): /proc/net/tcp, as a
- * connection would be the one QEMU's incoming migration accepts. */
-static bool listening(int port)
+/* The pid in a pid file, 0 when it is not there (yet). */
+static int read_pid(const char *pid_file)
 {
-	FILE *f = fopen("/proc/net/tcp", "r");
+	FILE *f = fopen(pid_file, "r");
+	int pid = 0;
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+/* Whether something listens on TCP port (IPv4, any address) in the network namespace of
+ * the process pid_file names (libvirt's QEMU lives in libvirtd's): its /proc/PID/net/tcp,
+ * as a connection would be the one QEMU's incoming migration accepts. */
+static bool listening(const char *pid_file, int port)
+{
+	int pid = read_pid(pid_file);
+	if (pid <= 0)
+		return false;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
+	FILE *f = fopen(path, "r");
 	if (!f)
 		return false;
 	char line[256];
@@ -212,12 +230,9 @@ static void *killer_main(void *arg)
 {
 	struct killer *k = arg;
 	usleep((useconds_t)k->after_ms * 1000);
-	FILE *f = fopen(k->pid_file, "r");
-	int pid = 0;
-	if (f && fscanf(f, "%d", &pid) == 1 && pid > 1)
+	int pid = read_pid(k->pid_file);
+	if (pid > 1)
 		kill(pid, SIGKILL);
-	if (f)
-		fclose(f);
 	return NULL;
 }
 
@@ -292,7 +307,7 @@ static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 		if (i == 0 && o->kill_dest_ms) {
 			/* Wait for the destination to listen (libvirt's QEMU does ~0.3 s after it
 			 * started), then break it off mid-way. */
-			for (int t = 0; t < 30000 && (access(pid_file, F_OK) != 0 || !listening(o->port)); t++)
+			for (int t = 0; t < 30000 && !listening(pid_file, o->port); t++)
 				usleep(1000);
 			pthread_create(&kt, NULL, killer_main, &k);
 		}
