@@ -677,11 +677,20 @@ static int lv_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
 	if (vmm_migrate_unthrottle(&qmp, err) < 0 ||
 	    lv_qmp(d, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0)
 		rc = -1;
+	bool handed = rc == 0; /* QEMU holds the fd until `migrate` takes it */
 	if (rc == 0 && virDomainSuspend(d) < 0)
 		rc = kumo_error(err, KUMO_E_INTERNAL, "libvirt suspend: %s", virGetLastErrorMessage());
-	if (rc == 0 && (lv_qmp(d, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0 ||
-			vmm_migrate_wait(&qmp, NULL, 600000, NULL, err) < 0))
+	if (rc == 0 && lv_qmp(d, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0)
 		rc = -1;
+	else if (rc == 0)
+		handed = false;
+	if (rc == 0 && (vmm_migrate_wait(&qmp, NULL, 600000, NULL, err) < 0 ||
+			vmm_migrate_settle(&qmp, err) < 0))
+		rc = -1;
+	kumo_error_t cerr = NULL;
+	if (handed && lv_qmp(d, "closefd", "{\"fdname\":\"kumo-snapshot\"}", -1, NULL, &cerr) < 0)
+		log_debug("vmm: vm `%s`: %s", vm->spec.name, kumo_error_msg(cerr));
+	kumo_error_free(&cerr);
 	virDomainFree(d);
 	virConnectClose(c);
 	return rc;

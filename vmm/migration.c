@@ -67,3 +67,24 @@ int vmm_migrate_wait(const struct vmm_qmp *q, const char *incoming_uri, int time
 		usleep(spin < 50 ? 500 : 5000);
 	}
 }
+
+int vmm_migrate_settle(const struct vmm_qmp *q, kumo_error_t *err)
+{
+	uint64_t deadline = kumo_now_ns() + 10000 * 1000000ull;
+	for (;;) {
+		autofree char *answer = NULL;
+		if (q->call(q->ctx, "query-status", NULL, &answer, err) < 0)
+			return -1;
+		json_t *j = json_loads(answer, 0, NULL);
+		const char *st =
+			json_string_value(json_object_get(json_object_get(j, "return"), "status"));
+		bool finishing = st && strcmp(st, "finish-migrate") == 0;
+		json_decref(j);
+		if (!finishing)
+			return 0;
+		if (kumo_now_ns() > deadline)
+			return kumo_error(err, KUMO_E_IO, "qemu stayed in run state `finish-migrate` for "
+					  "10 s after its migration stream completed");
+		usleep(200);
+	}
+}

@@ -1260,7 +1260,7 @@ static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
 	if (vmm_migrate_unthrottle(&qmp, err) < 0 || qmp_command(vm, "stop", err) < 0 ||
 	    qmp_call(vm, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0 ||
 	    qmp_call(vm, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0 ||
-	    vmm_migrate_wait(&qmp, NULL, 600000, NULL, err) < 0)
+	    vmm_migrate_wait(&qmp, NULL, 600000, NULL, err) < 0 || vmm_migrate_settle(&qmp, err) < 0)
 		return -1;
 	return 0;
 }

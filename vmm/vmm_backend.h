@@ -157,6 +157,11 @@ int vmm_migrate_unthrottle(const struct vmm_qmp *q, kumo_error_t *err);
 int vmm_migrate_wait(const struct vmm_qmp *q, const char *incoming_uri, int timeout_ms,
 		     struct vmm_migrate_result *res, kumo_error_t *err);
 
+/* After a save's stream completed: waits until QEMU has left run state `finish-migrate`
+ * (QEMU 7.2 reports "completed" a moment before its migration thread moves the guest
+ * to `postmigrate`; a `cont` in between fails with "Migration is not finalized yet"). */
+int vmm_migrate_settle(const struct vmm_qmp *q, kumo_error_t *err);
+
 /* Backends call this exactly once when the VM is gone (QEMU reaped / STOPPED event):
  * drains the console, reads the exit record, wakes waiters, emits VMM_EVENT_EXITED. */
 void vmm_vm_gone(struct vmm_vm *vm);
