@@ -76,8 +76,8 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 # vmm/ (the unit tests that boot the PVH fixture find it beside them:
 # $(BUILD)/tests/support/pvh-fixture.elf, below).
 VMM_TEST_LIBS := $(LIB_VMM) $(LIB_COMMON)
-$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
-$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot migration,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot migration,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
 # cri/ (the runtime on the fake stages)
 CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
 TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
