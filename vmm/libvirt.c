@@ -416,9 +416,12 @@ static int lv_qmp(virDomainPtr d, const char *cmd, const char *args, int fd, cha
 	char *result = NULL;
 	int rc = fd >= 0 ? virDomainQemuMonitorCommandWithFiles(d, json, 1, &fd, NULL, NULL, &result, 0)
 			 : virDomainQemuMonitorCommand(d, json, &result, 0);
-	if (rc < 0)
+	if (rc < 0) {
+		/* Copied first: any libvirt call (virDomainGetName too) resets the last error. */
+		autofree char *why = xstrdup(virGetLastErrorMessage());
 		return kumo_error(err, KUMO_E_INTERNAL, "qmp `%s` through libvirt on domain `%s`: %s",
-				  cmd, virDomainGetName(d), virGetLastErrorMessage());
+				  cmd, virDomainGetName(d), why);
+	}
 	json_t *j = json_loads(result, 0, NULL);
 	json_t *qerr = json_object_get(j, "error");
 	if (!j || qerr) {
@@ -590,9 +593,11 @@ static int lv_destroy(struct vmm_vm *vm, kumo_error_t *err)
 		return -1;
 	}
 	int rc = virDomainDestroy(d);
+	/* Kept before the next call, which resets libvirt's last error. */
+	autofree char *why = rc < 0 ? xstrdup(virGetLastErrorMessage()) : NULL;
 	bool active = virDomainIsActive(d) == 1;
 	if (rc < 0 && active)
-		kumo_error(err, KUMO_E_INTERNAL, "libvirt destroy: %s", virGetLastErrorMessage());
+		kumo_error(err, KUMO_E_INTERNAL, "libvirt destroy: %s", why);
 	virDomainFree(d);
 	virConnectClose(c);
 	if (rc < 0 && active)
