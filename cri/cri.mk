@@ -66,7 +66,7 @@ KUMO_CLI_LIBS := $(LIB_BUILDER) $(LIB_IMAGESTORE) $(LIB_VMM) $(LIB_HOSTED) $(LIB
 # Loaded at their first call, not at start (common/lazylib.h): a cache-hit `kumo run`
 # calls none of them, and linking them cost ~9 ms a process. Their stubs are generated
 # from what the objects call.
-KUMO_LAZY_LIBS := virt curl archive nl-route-3 nl-3
+KUMO_LAZY_LIBS := virt virt-qemu curl archive nl-route-3 nl-3
 KUMO_LAZY_IDS := $(subst -,_,$(KUMO_LAZY_LIBS))
 KUMO_LAZY_GEN := $(BUILD)/gen/lazy
 KUMO_LAZY_OBJS := $(foreach i,$(KUMO_LAZY_IDS),$(BUILD)/host/gen/lazy/$(i).o $(BUILD)/host/gen/lazy/$(i)-stubs.o)

@@ -76,8 +76,8 @@ TEST_LDLIBS_test_imagestore_store := $(IMAGESTORE_LDLIBS)
 # vmm/ (the unit tests that boot the PVH fixture find it beside them:
 # $(BUILD)/tests/support/pvh-fixture.elf, below).
 VMM_TEST_LIBS := $(LIB_VMM) $(LIB_COMMON)
-$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
-$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot migration,$(eval TEST_LIBS_test_vmm_$(t) := $(VMM_TEST_LIBS)))
+$(foreach t,crilog xml qemu accel cni podnet stage jail archive snapshot migration,$(eval TEST_LDLIBS_test_vmm_$(t) := $(VMM_LDLIBS)))
 # cri/ (the runtime on the fake stages)
 CRI_TEST_LIBS := $(LIB_CRI) $(CRI_BACKEND_LIBS)
 TEST_LIBS_test_cri_pbjson := $(CRI_TEST_LIBS)
@@ -232,7 +232,8 @@ E2E_SCRIPTS := tests/e2e/kumo-run-host.sh tests/e2e/kumo-cli.sh tests/e2e/kumo-s
 	tests/e2e/cri-images.sh tests/e2e/cri-node.sh tests/e2e/cri-vm.sh tests/e2e/cri-net.sh \
 	tests/e2e/cri-restart.sh tests/e2e/cri-pod.sh tests/e2e/cri-jail.sh tests/e2e/cri-faults.sh tests/e2e/kumo-run-net.sh tests/e2e/kumo-accel.sh \
 	tests/e2e/kubelet.sh tests/e2e/kubelet-volumes.sh tests/e2e/kubelet-mixed.sh tests/e2e/cluster.sh tests/e2e/cri-downstream.sh tests/e2e/cri-mixed.sh tests/e2e/cri-stream.sh tests/e2e/deploy-install.sh \
-	tests/e2e/deploy-manifests.sh tests/e2e/snapshot.sh tests/e2e/migrate.sh tests/e2e/ckimage.sh
+	tests/e2e/deploy-manifests.sh tests/e2e/snapshot.sh tests/e2e/snapshot-libvirt.sh tests/e2e/migrate.sh \
+	tests/e2e/ckimage.sh
 
 # ---- fuzz, spectest -----------------------------------------------------------------------
 include tests/fuzz/fuzz.mk

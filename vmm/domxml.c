@@ -64,13 +64,14 @@ static void sb_elem(struct sbuf *b, const char *indent, const char *tag, const c
 	sb_printf(b, "</%s>\n", tag);
 }
 
-char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
+char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel, bool incoming)
 {
 	struct sbuf b = {0};
 	/* The qemu namespace only carries what libvirt's XML cannot say (see below). */
 	bool virtio = s->net || s->nshares;
 	sb_printf(&b, "<domain type='%s'%s>\n", accel == VMM_ACCEL_KVM ? "kvm" : "qemu",
-		  virtio ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
+		  virtio || incoming ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"
+				     : "");
 	sb_elem(&b, "  ", "name", s->name);
 	sb_printf(&b, "  <memory unit='MiB'>%u</memory>\n", s->memory_mib);
 	sb_printf(&b, "  <vcpu placement='static'>%u</vcpu>\n", s->vcpus);
@@ -149,11 +150,20 @@ char *vmm_domain_xml(const struct vmm_spec *s, enum vmm_accel accel)
 		      "  </devices>\n");
 	/* The kernel drives virtio 1.x only and QEMU's virtio-mmio defaults to the legacy
 	 * interface; libvirt has no element for the switch (kernel/boot_abi.h). */
+	if (virtio || incoming)
+		sb_printf(&b, "  <qemu:commandline>\n");
 	if (virtio)
-		sb_printf(&b, "  <qemu:commandline>\n"
-			      "    <qemu:arg value='-global'/>\n"
-			      "    <qemu:arg value='virtio-mmio.force-legacy=false'/>\n"
-			      "  </qemu:commandline>\n");
+		sb_printf(&b, "    <qemu:arg value='-global'/>\n"
+			      "    <qemu:arg value='virtio-mmio.force-legacy=false'/>\n");
+	/* A restore: QEMU waits for its state, which the backend hands over after the
+	 * start (`getfd` and `migrate-incoming` through libvirt's monitor passthrough):
+	 * libvirt's QEMU driver takes no fd of ours at its start, and its own incoming
+	 * migration is a libvirt-to-libvirt protocol. */
+	if (incoming)
+		sb_printf(&b, "    <qemu:arg value='-incoming'/>\n"
+			      "    <qemu:arg value='defer'/>\n");
+	if (virtio || incoming)
+		sb_printf(&b, "  </qemu:commandline>\n");
 	sb_printf(&b, "</domain>\n");
 	return b.s;
 }

@@ -1,12 +1,15 @@
 /* vmm/libvirt.c - the libvirt backend: one connection per daemon (re-established when
  * libvirtd restarts), transient domains created paused, lifecycle events from libvirt's
  * event loop (a guest panic or a pause we did not ask for ends the VM at once), stats
- * from virDomainGetInfo. */
+ * from virDomainGetInfo; snapshots and live migration with QEMU's own migration stream
+ * through libvirt-qemu's monitor passthrough, as the QEMU-direct backend drives it. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
 #include "vmm_backend.h"
@@ -23,6 +26,24 @@ struct lv_conn {
 	bool closing;             /* vmm_close() runs: reconnect thread ends */
 	pthread_t reconnector;    /* re-establishes lost connections */
 };
+
+/* vm->priv of a libvirt VM. */
+struct lv_vm {
+	bool saving; /* a checkpoint or migration pauses it: its pauses are ours (atomic) */
+};
+
+static bool lv_saving(struct vmm_vm *vm)
+{
+	struct lv_vm *p = vm->priv;
+	return p && __atomic_load_n(&p->saving, __ATOMIC_ACQUIRE);
+}
+
+static void lv_set_saving(struct vmm_vm *vm, bool on)
+{
+	struct lv_vm *p = vm->priv;
+	if (p)
+		__atomic_store_n(&p->saving, on, __ATOMIC_RELEASE);
+}
 
 static pthread_once_t event_loop_once = PTHREAD_ONCE_INIT;
 static int event_loop_ok;
@@ -109,9 +130,10 @@ static void *check_stop(void *arg)
 	struct vmm_vm *vm = c->vm;
 	if (c->event == VIR_DOMAIN_EVENT_CRASHED) {
 		vmm_vm_fail(vm, "the guest panicked (pvpanic)");
-	} else if (vmm_vm_state(vm) == VMM_STATE_RUNNING ||
-		   vmm_vm_state(vm) == VMM_STATE_STOPPING) {
-		/* kumo pauses a domain only between create and start (reason "user"): any
+	} else if (!lv_saving(vm) && (vmm_vm_state(vm) == VMM_STATE_RUNNING ||
+				      vmm_vm_state(vm) == VMM_STATE_STOPPING)) {
+		/* kumo pauses a domain only between create and start, and for a checkpoint
+		 * (reason "user"), or QEMU does for a migration's last round (saving): any
 		 * other pause of a started VM is QEMU's, and nothing would resume it. */
 		virConnectPtr conn = NULL;
 		struct lv_conn *lv = vm->vmm->priv;
@@ -380,8 +402,67 @@ static pid_t read_pid(const char *name)
 	return pid;
 }
 
+/* ---- QMP through libvirt (libvirt-qemu) ----------------------------------------------- */
+
+/* Runs `{"execute": cmd, "arguments": args}` on d's QEMU monitor, with fd passed along
+ * (SCM_RIGHTS to libvirtd, which hands it to QEMU: for `getfd`) when fd >= 0; *answer
+ * (may be NULL) gets QEMU's answer. libvirt marks the domain tainted (custom-monitor) in
+ * its log: kumo's domains are transient and already carry custom arguments. */
+static int lv_qmp(virDomainPtr d, const char *cmd, const char *args, int fd, char **answer,
+		  kumo_error_t *err)
+{
+	autofree char *json = args ? xasprintf("{\"execute\":\"%s\",\"arguments\":%s}", cmd, args)
+				   : xasprintf("{\"execute\":\"%s\"}", cmd);
+	char *result = NULL;
+	int rc = fd >= 0 ? virDomainQemuMonitorCommandWithFiles(d, json, 1, &fd, NULL, NULL, &result, 0)
+			 : virDomainQemuMonitorCommand(d, json, &result, 0);
+	if (rc < 0) {
+		/* Copied first: any libvirt call (virDomainGetName too) resets the last error. */
+		autofree char *why = xstrdup(virGetLastErrorMessage());
+		return kumo_error(err, KUMO_E_INTERNAL, "qmp `%s` through libvirt on domain `%s`: %s",
+				  cmd, virDomainGetName(d), why);
+	}
+	json_t *j = json_loads(result, 0, NULL);
+	json_t *qerr = json_object_get(j, "error");
+	if (!j || qerr) {
+		const char *desc = json_string_value(json_object_get(qerr, "desc"));
+		kumo_error(err, KUMO_E_INTERNAL, "qmp `%s` on domain `%s`: %s", cmd,
+			   virDomainGetName(d), desc ? desc : result);
+		json_decref(j);
+		free(result);
+		return -1;
+	}
+	json_decref(j);
+	if (answer)
+		*answer = result;
+	else
+		free(result);
+	return 0;
+}
+
+/* vmm_qmp's call on a domain (ctx). */
+static int qmp_for_migration(void *ctx, const char *cmd, const char *args, char **answer,
+			     kumo_error_t *err)
+{
+	return lv_qmp(ctx, cmd, args, -1, answer, err);
+}
+
+/* Hands fd to d's QEMU as `kumo-snapshot` and starts its incoming migration from it, or
+ * from uri (a live migration's destination listening) when uri is not NULL. */
+static int lv_incoming_start(virDomainPtr d, int fd, const char *uri, kumo_error_t *err)
+{
+	if (!uri && lv_qmp(d, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0)
+		return -1;
+	json_t *a = json_pack("{s:s}", "uri", uri ? uri : "fd:kumo-snapshot");
+	autofree char *args = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return lv_qmp(d, "migrate-incoming", args, -1, NULL, err);
+}
+
 static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 {
+	if (!vm->priv)
+		vm->priv = xzalloc(sizeof(struct lv_vm));
 	if (vm->spec.control_socket)
 		return kumo_error(err, KUMO_E_UNSUPPORTED, "vm `%s`: a pod's control channel needs the "
 				  "qemu backend (libvirt's <console type='unix'> is not wired yet)",
@@ -408,7 +489,7 @@ static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 		virConnectClose(c);
 		return kumo_error_wrap(err, "vm `%s`", vm->spec.name);
 	}
-	autofree char *xml = vmm_domain_xml(&vm->spec, vm->vmm->accel);
+	autofree char *xml = vmm_domain_xml(&vm->spec, vm->vmm->accel, vm->incoming);
 	virDomainPtr d = virDomainCreateXML(c, xml, VIR_DOMAIN_START_PAUSED);
 	if (!d) {
 		kumo_error(err, KUMO_E_INTERNAL, "libvirt create: %s", virGetLastErrorMessage());
@@ -436,6 +517,14 @@ static int lv_create(struct vmm_vm *vm, kumo_error_t *err)
 			vmm_jail_cgroup_remove(j, vm->spec.name);
 			return -1;
 		}
+	}
+	/* A restore: the state loads into QEMU inside its cgroups (lv_load_wait waits). */
+	if (vm->incoming && lv_incoming_start(d, vm->incoming_fd, vm->incoming_uri, err) < 0) {
+		virDomainDestroy(d);
+		virDomainFree(d);
+		virConnectClose(c);
+		vmm_jail_cgroup_remove(j, vm->spec.name);
+		return -1;
 	}
 	virDomainFree(d);
 	virConnectClose(c);
@@ -504,9 +593,11 @@ static int lv_destroy(struct vmm_vm *vm, kumo_error_t *err)
 		return -1;
 	}
 	int rc = virDomainDestroy(d);
+	/* Kept before the next call, which resets libvirt's last error. */
+	autofree char *why = rc < 0 ? xstrdup(virGetLastErrorMessage()) : NULL;
 	bool active = virDomainIsActive(d) == 1;
 	if (rc < 0 && active)
-		kumo_error(err, KUMO_E_INTERNAL, "libvirt destroy: %s", virGetLastErrorMessage());
+		kumo_error(err, KUMO_E_INTERNAL, "libvirt destroy: %s", why);
 	virDomainFree(d);
 	virConnectClose(c);
 	if (rc < 0 && active)
@@ -540,6 +631,8 @@ static int lv_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err)
 
 static int lv_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err)
 {
+	if (!vm->priv)
+		vm->priv = xzalloc(sizeof(struct lv_vm));
 	virConnectPtr c = get_conn(vm->vmm, err);
 	if (!c)
 		return -1;
@@ -565,7 +658,115 @@ static int lv_attach(struct vmm_vm *vm, enum vmm_state *state, kumo_error_t *err
 
 static void lv_release(struct vmm_vm *vm)
 {
-	(void)vm;
+	free(vm->priv);
+	vm->priv = NULL;
+}
+
+/* ---- Snapshots (vmm/snapshot.c) ------------------------------------------------------ */
+
+/* The same stream as the QEMU-direct backend's (qemu.c), so a snapshot loads on either:
+ * libvirt pauses the guest (reason "user", which no check ends), the stream's fd goes to
+ * QEMU with `getfd` through libvirt-qemu, and `migrate fd:` writes it. virDomainSave
+ * would write libvirt's own save-image format (a header and the domain XML before the
+ * stream) and end the domain. */
+static int lv_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
+{
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, err);
+	if (!d)
+		return -1;
+	lv_set_saving(vm, true);
+	struct vmm_qmp qmp = {.call = qmp_for_migration, .ctx = d};
+	int rc = 0;
+	/* The fd is handed over before the pause: the guest pauses only for the stream. */
+	if (vmm_migrate_unthrottle(&qmp, 0, err) < 0 ||
+	    lv_qmp(d, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0)
+		rc = -1;
+	bool handed = rc == 0; /* QEMU holds the fd until `migrate` takes it */
+	if (rc == 0 && virDomainSuspend(d) < 0)
+		rc = kumo_error(err, KUMO_E_INTERNAL, "libvirt suspend: %s", virGetLastErrorMessage());
+	if (rc == 0 && lv_qmp(d, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0)
+		rc = -1;
+	else if (rc == 0)
+		handed = false;
+	if (rc == 0 && (vmm_migrate_wait(&qmp, NULL, 600000, NULL, err) < 0 ||
+			vmm_migrate_settle(&qmp, err) < 0))
+		rc = -1;
+	kumo_error_t cerr = NULL;
+	if (handed && lv_qmp(d, "closefd", "{\"fdname\":\"kumo-snapshot\"}", -1, NULL, &cerr) < 0)
+		log_debug("vmm: vm `%s`: %s", vm->spec.name, kumo_error_msg(cerr));
+	kumo_error_free(&cerr);
+	virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+}
+
+static int lv_save_end(struct vmm_vm *vm, bool resume, kumo_error_t *err)
+{
+	if (!resume)
+		return 0; /* it stays paused until it is destroyed: its pauses stay ours */
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, err);
+	if (!d)
+		return -1;
+	int st = 0, reason = 0, rc = 0;
+	/* A failed migration's QEMU resumed the guest itself. */
+	if (virDomainGetState(d, &st, &reason, 0) < 0 || st == VIR_DOMAIN_PAUSED)
+		if (virDomainResume(d) < 0)
+			rc = kumo_error(err, KUMO_E_INTERNAL, "libvirt resume: %s",
+					virGetLastErrorMessage());
+	virDomainFree(d);
+	virConnectClose(c);
+	lv_set_saving(vm, false);
+	return rc;
+}
+
+static int lv_migrate(struct vmm_vm *vm, const char *uri, uint64_t max_bandwidth,
+		      struct vmm_snapshot_stats *st, kumo_error_t *err)
+{
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, err);
+	if (!d)
+		return -1;
+	lv_set_saving(vm, true); /* QEMU pauses the guest for the last round: that pause is ours */
+	struct vmm_qmp qmp = {.call = qmp_for_migration, .ctx = d};
+	json_t *a = json_pack("{s:s}", "uri", uri);
+	autofree char *args = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	struct vmm_migrate_result res = {0};
+	int rc = 0;
+	if (vmm_migrate_unthrottle(&qmp, max_bandwidth, err) < 0 ||
+	    lv_qmp(d, "migrate", args, -1, NULL, err) < 0 ||
+	    vmm_migrate_wait(&qmp, NULL, 3600000, &res, err) < 0)
+		rc = -1;
+	virDomainFree(d);
+	virConnectClose(c);
+	if (rc < 0)
+		return -1;
+	st->paused_ns = res.downtime_ms * 1000000ull;
+	st->save_ns = res.total_ms * 1000000ull;
+	st->stream_bytes = res.transferred;
+	return 0;
+}
+
+static int lv_load_wait(struct vmm_vm *vm, kumo_error_t *err)
+{
+	virConnectPtr c;
+	virDomainPtr d = lookup(vm, &c, err);
+	if (!d)
+		return -1;
+	struct vmm_qmp qmp = {.call = qmp_for_migration, .ctx = d};
+	int rc = vmm_migrate_wait(&qmp, vm->incoming_uri, vm->incoming_uri ? 3600000 : 600000,
+				  NULL, err);
+	virDomainFree(d);
+	virConnectClose(c);
+	if (rc < 0) {
+		/* QEMU 7.2 exits when a stream does not load: its reason is in libvirt's log. */
+		autofree char *first = libvirt_log_error(vm->spec.name);
+		if (*first)
+			return kumo_error_wrap(err, "%s", first);
+	}
+	return rc;
 }
 
 const struct vmm_ops vmm_libvirt_ops = {
@@ -579,6 +780,10 @@ const struct vmm_ops vmm_libvirt_ops = {
 	.stats = lv_stats,
 	.release = lv_release,
 	.attach = lv_attach,
+	.save = lv_save,
+	.save_end = lv_save_end,
+	.migrate = lv_migrate,
+	.load_wait = lv_load_wait,
 };
 
 char *vmm_libvirtd_netns(void)

@@ -43,7 +43,6 @@ extern char **environ;
 #define COM2_FD 12   /* in QEMU: its COM2 socket */
 #define FD_HIGH 16   /* every fd handed to QEMU waits at FD_HIGH or above until the child
 		      * moves it to its target (all below FD_HIGH): no move clobbers a source */
-#define INCOMING_IDLE_MS 60000 /* a live migration's destination waits this long for it */
 #define STR(x) #x
 #define XSTR(x) STR(x)
 #define QMP_SOCKET "qmp.sock"
@@ -1237,77 +1236,16 @@ static void qemu_release(struct vmm_vm *vm)
 
 /* ---- Snapshots (vmm/snapshot.c) ------------------------------------------------------ */
 
-/* What QEMU says of a finished outgoing migration. */
-struct migrate_result {
-	uint64_t downtime_ms;   /* "downtime": the guest's pause at the end */
-	uint64_t total_ms;      /* "total-time" */
-	uint64_t transferred;   /* "ram"."transferred" bytes */
-};
-
-/* The status of the migration (outgoing, or the incoming one of a restore) from
- * query-migrate: "completed", "failed", "active", ... (malloc'd) and QEMU's error-desc;
- * res (may be NULL) gets the figures. */
-static int migrate_status(struct vmm_vm *vm, char **status, char **desc,
-			  struct migrate_result *res, kumo_error_t *err)
+/* vmm_qmp's call on QEMU's own monitor. */
+static int qmp_for_migration(void *ctx, const char *cmd, const char *args, char **answer,
+			     kumo_error_t *err)
 {
-	autofree char *answer = NULL;
-	if (qmp_call(vm, "query-migrate", NULL, -1, &answer, err) < 0)
-		return -1;
-	json_t *j = json_loads(answer, 0, NULL);
-	json_t *r = json_object_get(j, "return");
-	const char *st = json_string_value(json_object_get(r, "status"));
-	const char *d = json_string_value(json_object_get(r, "error-desc"));
-	*status = xstrdup(st ? st : "none");
-	*desc = xstrdup(d ? d : "");
-	if (res) {
-		res->downtime_ms = (uint64_t)json_integer_value(json_object_get(r, "downtime"));
-		res->total_ms = (uint64_t)json_integer_value(json_object_get(r, "total-time"));
-		res->transferred = (uint64_t)json_integer_value(
-			json_object_get(json_object_get(r, "ram"), "transferred"));
-	}
-	json_decref(j);
-	return 0;
+	return qmp_call(ctx, cmd, args, -1, answer, err);
 }
 
-/* Polls the migration until it ends: 0 when it completed. */
-static int migrate_wait(struct vmm_vm *vm, int timeout_ms, struct migrate_result *res,
-			kumo_error_t *err)
+static struct vmm_qmp qmp_of(struct vmm_vm *vm)
 {
-	uint64_t t0 = kumo_now_ns();
-	uint64_t deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
-	for (unsigned spin = 0;; spin++) {
-		autofree char *st = NULL, *desc = NULL;
-		if (migrate_status(vm, &st, &desc, res, err) < 0)
-			return -1;
-		/* A destination that nobody sends to gives up (its caller cleans up). */
-		if (vm->incoming_uri && (strcmp(st, "none") == 0 || strcmp(st, "setup") == 0) &&
-		    kumo_now_ns() - t0 > INCOMING_IDLE_MS * 1000000ull)
-			return kumo_error(err, KUMO_E_IO, "no migration arrived at `%s` within %d s",
-					  vm->incoming_uri, INCOMING_IDLE_MS / 1000);
-		if (strcmp(st, "completed") == 0)
-			return 0;
-		if (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)
-			return kumo_error(err, KUMO_E_INTERNAL, "qemu's migration stream %s: %s", st,
-					  *desc ? desc : "no reason given");
-		if (kumo_now_ns() > deadline)
-			return kumo_error(err, KUMO_E_IO,
-					  "qemu's migration stream did not finish within %d ms "
-					  "(status `%s`)", timeout_ms, st);
-		/* Small VMs finish in a few ms: poll fast first, then back off. */
-		usleep(spin < 50 ? 500 : 5000);
-	}
-}
-
-/* QEMU 7.2 throttles every outgoing migration to 32 MiB/s by default (a file too):
- * kumo's go as fast as they can, unless the caller (max, bytes per second) or
- * KUMO_VM_MIGRATE_MAX_BANDWIDTH (vmm.h's test knobs) says otherwise. */
-static int set_bandwidth(struct vmm_vm *vm, uint64_t max, kumo_error_t *err)
-{
-	const char *env = getenv("KUMO_VM_MIGRATE_MAX_BANDWIDTH");
-	long long bw = max ? (long long)max : env && *env ? strtoll(env, NULL, 10) : 0;
-	autofree char *args = xasprintf("{\"max-bandwidth\":%lld}",
-					bw > 0 ? bw : 64LL * 1024 * 1024 * 1024);
-	return qmp_call(vm, "migrate-set-parameters", args, -1, NULL, err);
+	return (struct vmm_qmp){.call = qmp_for_migration, .ctx = vm};
 }
 
 static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
@@ -1318,10 +1256,11 @@ static int qemu_save(struct vmm_vm *vm, int fd, kumo_error_t *err)
 	pthread_mutex_unlock(&q->lock);
 	/* fd: is the transport QEMU 7.2 has for a file (file: came in 8.2) that needs no
 	 * process spawned by QEMU (exec: would, and -sandbox spawn=deny forbids it). */
-	if (set_bandwidth(vm, 0, err) < 0 || qmp_command(vm, "stop", err) < 0 ||
+	struct vmm_qmp qmp = qmp_of(vm);
+	if (vmm_migrate_unthrottle(&qmp, 0, err) < 0 || qmp_command(vm, "stop", err) < 0 ||
 	    qmp_call(vm, "getfd", "{\"fdname\":\"kumo-snapshot\"}", fd, NULL, err) < 0 ||
 	    qmp_call(vm, "migrate", "{\"uri\":\"fd:kumo-snapshot\"}", -1, NULL, err) < 0 ||
-	    migrate_wait(vm, 600000, NULL, err) < 0)
+	    vmm_migrate_wait(&qmp, NULL, 600000, NULL, err) < 0 || vmm_migrate_settle(&qmp, err) < 0)
 		return -1;
 	return 0;
 }
@@ -1336,10 +1275,11 @@ static int qemu_migrate(struct vmm_vm *vm, const char *uri, uint64_t max_bandwid
 	json_t *a = json_pack("{s:s}", "uri", uri);
 	autofree char *args = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
-	struct migrate_result res = {0};
-	if (set_bandwidth(vm, max_bandwidth, err) < 0 ||
+	struct vmm_migrate_result res = {0};
+	struct vmm_qmp qmp = qmp_of(vm);
+	if (vmm_migrate_unthrottle(&qmp, max_bandwidth, err) < 0 ||
 	    qmp_call(vm, "migrate", args, -1, NULL, err) < 0 ||
-	    migrate_wait(vm, 3600000, &res, err) < 0)
+	    vmm_migrate_wait(&qmp, NULL, 3600000, &res, err) < 0)
 		return -1;
 	st->paused_ns = res.downtime_ms * 1000000ull;
 	st->save_ns = res.total_ms * 1000000ull;
@@ -1349,23 +1289,8 @@ static int qemu_migrate(struct vmm_vm *vm, const char *uri, uint64_t max_bandwid
 
 static int qemu_migrate_cancel(struct vmm_vm *vm, char **status, kumo_error_t *err)
 {
-	*status = NULL;
-	if (qmp_call(vm, "migrate_cancel", NULL, -1, NULL, err) < 0)
-		return -1;
-	/* Until it has let go (a 9p attach is refused while a migration runs). */
-	for (int i = 0; i < 1000; i++) {
-		autofree char *desc = NULL;
-		free(*status);
-		*status = NULL;
-		if (migrate_status(vm, status, &desc, NULL, err) < 0)
-			return -1;
-		if (strcmp(*status, "none") == 0 || strcmp(*status, "cancelled") == 0 ||
-		    strcmp(*status, "completed") == 0 || strcmp(*status, "failed") == 0)
-			return 0;
-		usleep(5000);
-	}
-	return kumo_error(err, KUMO_E_IO, "qemu's migration is still `%s` 5 s after migrate_cancel",
-			  *status);
+	struct vmm_qmp qmp = qmp_of(vm);
+	return vmm_migrate_cancel_wait(&qmp, status, err);
 }
 
 static int qemu_save_end(struct vmm_vm *vm, bool resume, kumo_error_t *err)
@@ -1382,7 +1307,9 @@ static int qemu_save_end(struct vmm_vm *vm, bool resume, kumo_error_t *err)
 
 static int qemu_load_wait(struct vmm_vm *vm, kumo_error_t *err)
 {
-	return migrate_wait(vm, vm->incoming_uri ? 3600000 : 600000, NULL, err);
+	struct vmm_qmp qmp = qmp_of(vm);
+	return vmm_migrate_wait(&qmp, vm->incoming_uri, vm->incoming_uri ? 3600000 : 600000, NULL,
+				err);
 }
 
 const struct vmm_ops vmm_qemu_ops = {

@@ -550,7 +550,7 @@ int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
  * A VM's whole state (guest memory, vCPU and device state: the app's linear memory, the
  * kernel, its open files and sockets) saved with QEMU's own migration stream and loaded
  * into a new QEMU. A snapshot is a directory:
- *   qemu.state    the migration stream (QEMU-direct: `migrate fd:`, QEMU 7.2 has no file:)
+ *   qemu.state    the migration stream (`migrate fd:` on either backend; QEMU 7.2 has no file:)
  *   kernel.log    COM3 up to the checkpoint (the boot record; the exit record follows it)
  *   kernel.elf    the kernel image the VM was started with (QEMU loads it before the
  *   initrd.img    stream overwrites memory; the device set must match the saved one)
@@ -563,8 +563,9 @@ int vmm_vm_stats(struct vmm_vm *vm, struct vmm_stats *out, kumo_error_t *err);
  * the guest has mounted (attached) blocks migration ("Migration is disabled when VirtFS
  * export path ... is mounted in the guest"): QEMU lifts that only when the guest clunks
  * its attach fid, which kumo's kernel never does while the mount exists; such a VM is
- * refused with QEMU's reason (share tags alone, never mounted, are fine). Only the
- * QEMU-direct backend saves and restores; libvirt fails with KUMO_E_UNSUPPORTED. A
+ * refused with QEMU's reason (share tags alone, never mounted, are fine). Both backends
+ * save, restore and migrate with the same stream (libvirt through libvirt-qemu's monitor
+ * passthrough, vmm/libvirt.c), so a snapshot made by one loads on the other. A
  * snapshot taken under one accelerator or QEMU version is refused by another.
  */
 #define VMM_SNAPSHOT_VM_VERSION 1
@@ -747,8 +748,10 @@ int vmm_exit_files(const char *run_dir, vmm_exit_file_fn fn, void *ctx, kumo_err
 
 /* ---- Domain XML (libvirt backend; pure, golden-tested) -------------------------- */
 
-/* The transient domain's XML for spec; accel is KVM or TCG (resolved). Caller frees. */
-char *vmm_domain_xml(const struct vmm_spec *spec, enum vmm_accel accel);
+/* The transient domain's XML for spec; accel is KVM or TCG (resolved); incoming: a
+ * restore, QEMU started with `-incoming defer` (the state follows over its monitor).
+ * Caller frees. */
+char *vmm_domain_xml(const struct vmm_spec *spec, enum vmm_accel accel, bool incoming);
 /* The QEMU command line for spec (NULL-terminated argv; caller frees with
  * vmm_argv_free). */
 char **vmm_qemu_argv(const char *qemu_binary, const struct vmm_spec *spec, enum vmm_accel accel);

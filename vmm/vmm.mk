@@ -7,7 +7,7 @@ $(LIB_VMM): $(VMM_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-CFLAGS_vmm = $(shell pkg-config --cflags libvirt libnl-route-3.0)
-VMM_LDLIBS := $(shell pkg-config --libs libvirt libnl-route-3.0) -ljansson -larchive -lcrypto -lpthread
+CFLAGS_vmm = $(shell pkg-config --cflags libvirt libvirt-qemu libnl-route-3.0)
+VMM_LDLIBS := $(shell pkg-config --libs libvirt libvirt-qemu libnl-route-3.0) -ljansson -larchive -lcrypto -lpthread
 KUMO_CLI_LDLIBS += $(VMM_LDLIBS)
 

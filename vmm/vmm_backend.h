@@ -127,6 +127,48 @@ struct vmm_incoming {
 int vmm_create_incoming(struct vmm *vmm, const struct vmm_spec *spec,
 			const struct vmm_incoming *in, struct vmm_vm **out, kumo_error_t *err);
 
+/* ---- Migration over QMP (vmm/migration.c) --------------------------------------------
+ * Both backends save, load and migrate with QEMU's migration stream, which they drive
+ * with the same QMP commands: QEMU-direct on its own monitor socket, libvirt through
+ * libvirt-qemu's monitor passthrough. */
+
+#define VMM_INCOMING_IDLE_MS 60000 /* a live migration's destination waits this long */
+
+/* How a backend runs one QMP command on a VM's QEMU: cmd with args (a JSON object's text,
+ * NULL: none); *answer (may be NULL) gets QEMU's whole answer line (malloc'd). An
+ * "error" answer is an error naming QEMU's description. */
+struct vmm_qmp {
+	int (*call)(void *ctx, const char *cmd, const char *args, char **answer,
+		    kumo_error_t *err);
+	void *ctx; /* the backend's: its VM, its domain */
+};
+
+/* What QEMU says of a finished outgoing migration (query-migrate). */
+struct vmm_migrate_result {
+	uint64_t downtime_ms;   /* "downtime": the guest's pause at the end */
+	uint64_t total_ms;      /* "total-time" */
+	uint64_t transferred;   /* "ram"."transferred" bytes */
+};
+
+/* QEMU 7.2 throttles every outgoing migration to 32 MiB/s by default (a file too): kumo's
+ * go as fast as they can, unless max (bytes per second, a caller's limit) or
+ * KUMO_VM_MIGRATE_MAX_BANDWIDTH (vmm.h's test knobs) says otherwise. */
+int vmm_migrate_unthrottle(const struct vmm_qmp *q, uint64_t max, kumo_error_t *err);
+/* migrate_cancel, then query-migrate until QEMU has let go of the migration (up to 5 s);
+ * *status (malloc'd) is its status then: "none", "cancelled", "failed" or "completed". */
+int vmm_migrate_cancel_wait(const struct vmm_qmp *q, char **status, kumo_error_t *err);
+/* Polls query-migrate until the migration (outgoing, or the incoming one of a restore)
+ * ends: 0 when it completed; QEMU's reason when it failed; an error after timeout_ms, or
+ * after VMM_INCOMING_IDLE_MS without a byte when incoming_uri (a live migration's
+ * destination, named in the error) is not NULL. res (may be NULL) gets the figures. */
+int vmm_migrate_wait(const struct vmm_qmp *q, const char *incoming_uri, int timeout_ms,
+		     struct vmm_migrate_result *res, kumo_error_t *err);
+
+/* After a save's stream completed: waits until QEMU has left run state `finish-migrate`
+ * (QEMU 7.2 reports "completed" a moment before its migration thread moves the guest
+ * to `postmigrate`; a `cont` in between fails with "Migration is not finalized yet"). */
+int vmm_migrate_settle(const struct vmm_qmp *q, kumo_error_t *err);
+
 /* Backends call this exactly once when the VM is gone (QEMU reaped / STOPPED event):
  * drains the console, reads the exit record, wakes waiters, emits VMM_EVENT_EXITED. */
 void vmm_vm_gone(struct vmm_vm *vm);

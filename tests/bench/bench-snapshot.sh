@@ -7,6 +7,7 @@
 #   restore      the archive verified (digests) and unpacked, a new QEMU started with
 #                -incoming, its state loaded; then until its first new output line
 #   size         the archive (kernel image + stream + records) and the stream alone
+# Each on QEMU-direct, then on libvirt when a libvirtd answers (rows "on libvirt").
 # Then live migration over loopback TCP (total, downtime, hand-over), a pod VM's between
 # two nodes with a keep-alive client (bench-podmigrate.sh), and Debian's criu
 # dump/restore of the same counter built natively, when criu runs on this kernel (else
@@ -32,16 +33,25 @@ echo "bench-snapshot: $accel_why$( [ "$accel" = tcg ] && echo ': the figures are
 # col FILE N: the median of column N of FILE's data lines.
 col() { grep -v '^#' "$1" | awk -v c="$2" '{print $c}' | median; }
 
-for mem in 16 256; do
-	out=$work/bench-$mem.txt
-	if ! "$tool" bench --accel "$accel" --mem "$mem" --runs "$RUNS" --lines 3 --dir "$work/run-$mem" \
-		"$work/counter" >"$out" 2>"$work/err-$mem.txt"; then
-		echo "bench-snapshot: ${mem} MiB: $(tail -1 "$work/err-$mem.txt")"
-		continue
-	fi
-	printf 'snapshot %3s MiB (median of %d): checkpoint %s ms (guest paused %s ms) + archive %s ms; restore: verify %s ms + load %s ms, first output after %s ms; archive %s bytes (stream %s)\n' \
-		"$mem" "$RUNS" "$(col "$out" 1)" "$(col "$out" 2)" "$(col "$out" 3)" "$(col "$out" 5)" \
-		"$(col "$out" 6)" "$(col "$out" 7)" "$(col "$out" 4)" "$(col "$out" 8)"
+# The libvirt backend's column (the same stream through libvirt-qemu's monitor
+# passthrough) when a libvirtd answers; the bench starts none.
+backends=qemu
+if bash deploy/start-libvirtd.sh --status >/dev/null 2>&1; then backends="qemu libvirt"; else
+	echo "bench-snapshot: libvirt: no libvirtd answers (deploy/start-libvirtd.sh starts one): its rows are left out"; fi
+# on BACKEND: the label of a row ("" for QEMU-direct, the rows kumo has always printed).
+on() { [ "$1" = qemu ] || echo " on $1"; }
+for backend in $backends; do
+	for mem in 16 256; do
+		out=$work/bench-$backend-$mem.txt
+		if ! "$tool" bench --accel "$accel" --backend "$backend" --mem "$mem" --runs "$RUNS" --lines 3 \
+			--dir "$work/run-$backend-$mem" "$work/counter" >"$out" 2>"$work/err-$mem.txt"; then
+			echo "bench-snapshot: ${mem} MiB$(on "$backend"): $(tail -1 "$work/err-$mem.txt")"
+			continue
+		fi
+		printf 'snapshot %3s MiB%s (median of %d): checkpoint %s ms (guest paused %s ms) + archive %s ms; restore: verify %s ms + load %s ms, first output after %s ms; archive %s bytes (stream %s)\n' \
+			"$mem" "$(on "$backend")" "$RUNS" "$(col "$out" 1)" "$(col "$out" 2)" "$(col "$out" 3)" "$(col "$out" 5)" \
+			"$(col "$out" 6)" "$(col "$out" 7)" "$(col "$out" 4)" "$(col "$out" 8)"
+	done
 done
 
 # Live migration through vmm/ over loopback TCP (pre-copy), RUNS runs per size: QEMU's
@@ -49,22 +59,25 @@ done
 # destination resumed), and the gap the app's output shows (the client's view: its last
 # line from the source -> its first from the destination, the counter writing a line
 # every 5 ms).
-for mem in 16 256; do
-	: >"$work/mig-$mem.txt"
-	for i in $(seq "$RUNS"); do
-		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-		line=$("$tool" migrate --accel "$accel" --mem "$mem" --port "$port" --lines 3 --more 3 \
-			--dir "$work/mig-$mem-$i" "$work/counter" 2>>"$work/mig-err.txt" | grep '^migrate:') || continue
-		sed -E 's/.*total ([0-9.]+) ms, downtime ([0-9.]+) ms.*hand-over ([0-9.]+) ms, ([0-9]+) bytes, output gap ([0-9.-]+) ms/\1 \2 \3 \5 \4/' \
-			<<<"$line" >>"$work/mig-$mem.txt"
+for backend in $backends; do
+	for mem in 16 256; do
+		m=$work/mig-$backend-$mem.txt
+		: >"$m"
+		for i in $(seq "$RUNS"); do
+			port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+			line=$("$tool" migrate --accel "$accel" --backend "$backend" --mem "$mem" --port "$port" --lines 3 --more 3 \
+				--dir "$work/mig-$backend-$mem-$i" "$work/counter" 2>>"$work/mig-err.txt" | grep '^migrate:') || continue
+			sed -E 's/.*total ([0-9.]+) ms, downtime ([0-9.]+) ms.*hand-over ([0-9.]+) ms, ([0-9]+) bytes, output gap ([0-9.-]+) ms/\1 \2 \3 \5 \4/' \
+				<<<"$line" >>"$m"
+		done
+		if [ -s "$m" ]; then
+			printf 'migrate  %3s MiB%s (median of %d): total %s ms, downtime %s ms (QEMU), hand-over %s ms, output gap %s ms (one line per 5 ms: the longest silence between the last line of the source and the first of the destination), %s bytes sent\n' \
+				"$mem" "$(on "$backend")" "$(wc -l <"$m")" "$(col "$m" 1)" "$(col "$m" 2)" \
+				"$(col "$m" 3)" "$(col "$m" 4)" "$(col "$m" 5)"
+		else
+			echo "migrate ${mem} MiB$(on "$backend"): failed: $(tail -1 "$work/mig-err.txt")"
+		fi
 	done
-	if [ -s "$work/mig-$mem.txt" ]; then
-		printf 'migrate  %3s MiB (median of %d): total %s ms, downtime %s ms (QEMU), hand-over %s ms, output gap %s ms (one line per 5 ms: the longest silence between the last line of the source and the first of the destination), %s bytes sent\n' \
-			"$mem" "$(wc -l <"$work/mig-$mem.txt")" "$(col "$work/mig-$mem.txt" 1)" "$(col "$work/mig-$mem.txt" 2)" \
-			"$(col "$work/mig-$mem.txt" 3)" "$(col "$work/mig-$mem.txt" 4)" "$(col "$work/mig-$mem.txt" 5)"
-	else
-		echo "migrate ${mem} MiB: failed: $(tail -1 "$work/mig-err.txt")"
-	fi
 done
 
 # criu on the same counter, natively.
@@ -104,5 +117,5 @@ echo "marks: Wanco checkpoint 1-39 ms, restore 0.1-27 ms; Kafu migration ~100 ms
 # The closing figure: the downtime a client sees, its longest gap between two answers
 # across a pod VM's migration (median); else the output gap of a 16 MiB VM's.
 gap=$(sed -n 's/^bench-podmigrate: client-gap-ms //p' "$work/podmig.txt")
-[ -n "$gap" ] && [ "$gap" != n/a ] || gap=$( [ -s "$work/mig-16.txt" ] && col "$work/mig-16.txt" 4 || echo n/a)
+[ -n "$gap" ] && [ "$gap" != n/a ] || gap=$( [ -s "$work/mig-qemu-16.txt" ] && col "$work/mig-qemu-16.txt" 4 || echo n/a)
 echo "migrate-downtime-ms $gap"

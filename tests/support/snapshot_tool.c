@@ -21,6 +21,9 @@
  *                                          kill the destination's QEMU MS ms into the
  *                                          migration instead; the source must go on
  * opts: --accel auto|kvm|tcg (default tcg)  --mem MIB  --dir WORK_DIR  --snap DIR  --lines N  --more N  --runs N
+ *       --backend qemu|libvirt (default qemu): the VM backend that boots and checkpoints
+ *       (or migrates); --to-backend qemu|libvirt (default: the same): the one that
+ *       restores (or receives). VM names end in the tool's pid (libvirt's are global).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,7 +45,14 @@ struct opts {
 	int kill_dest_ms;  /* migrate: kill the destination this far in, 0: never */
 	enum vmm_accel accel; /* --accel auto|kvm|tcg (tests/lib/testlib.sh's verdict) */
 	const char *build; /* kumo build output: kernel.elf, initrd.img */
+	struct vmm *to;    /* the restoring (receiving) backend's connection */
 };
+
+/* A VM's name: base and this process's pid (libvirt's domain names are machine-wide). */
+static char *vm_name(const char *base)
+{
+	return xasprintf("%s-%d", base, (int)getpid());
+}
 
 static int fail(kumo_error_t *err)
 {
@@ -117,7 +127,8 @@ static int cmd_cycle(struct vmm *vmm, const struct opts *o)
 		perror("snapshot-tool: output");
 		return 1;
 	}
-	if (boot(vmm, o, "snap-first", run1, fd1, &vm, &err) < 0)
+	autofree char *first = vm_name("snap-first"), *second = vm_name("snap-second");
+	if (boot(vmm, o, first, run1, fd1, &vm, &err) < 0)
 		goto out;
 	if (wait_lines(out1, o->lines, 60000) < 0) {
 		kumo_error(&err, KUMO_E_IO, "the first vm wrote fewer than %u lines in 60 s",
@@ -134,7 +145,7 @@ static int cmd_cycle(struct vmm *vmm, const struct opts *o)
 	printf("first vm: exit status %u\n", ex.status);
 	vmm_vm_free(vm);
 	vm = NULL;
-	if (restore(vmm, o->snap, "snap-second", run2, fd2, &vm2, &st, &err) < 0)
+	if (restore(o->to, o->snap, second, run2, fd2, &vm2, &st, &err) < 0)
 		goto out;
 	printf("restore: %.1f ms (state loaded in %.1f ms)\n", (double)st.paused_ns / 1e6,
 	       (double)st.save_ns / 1e6);
@@ -156,7 +167,7 @@ out:
 
 struct dest {
 	struct vmm *vmm;
-	const char *snap, *run_dir, *uri;
+	const char *name, *snap, *run_dir, *uri;
 	int out_fd;
 	struct vmm_vm *vm;
 	kumo_error_t err;
@@ -166,11 +177,47 @@ struct dest {
 static void *dest_main(void *arg)
 {
 	struct dest *d = arg;
-	struct vmm_restore_spec rs = {.name = "snap-dest", .run_dir = d->run_dir,
+	struct vmm_restore_spec rs = {.name = d->name, .run_dir = d->run_dir,
 				      .stdout_fd = d->out_fd, .stderr_fd = 2, .incoming = d->uri};
 	struct vmm_snapshot_stats st;
 	d->rc = vmm_restore(d->vmm, d->snap, &rs, &d->vm, &st, &d->err);
 	return NULL;
+}
+
+/* The pid in a pid file, 0 when it is not there (yet). */
+static int read_pid(const char *pid_file)
+{
+	FILE *f = fopen(pid_file, "r");
+	int pid = 0;
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+/* Whether something listens on TCP port (IPv4, any address) in the network namespace of
+ * the process pid_file names (libvirt's QEMU lives in libvirtd's): its /proc/PID/net/tcp,
+ * as a connection would be the one QEMU's incoming migration accepts. */
+static bool listening(const char *pid_file, int port)
+{
+	int pid = read_pid(pid_file);
+	if (pid <= 0)
+		return false;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	char line[256];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned lport, st;
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &lport, &st) == 2)
+			found = (int)lport == port && st == 0x0a; /* TCP_LISTEN */
+	}
+	fclose(f);
+	return found;
 }
 
 struct killer {
@@ -183,12 +230,9 @@ static void *killer_main(void *arg)
 {
 	struct killer *k = arg;
 	usleep((useconds_t)k->after_ms * 1000);
-	FILE *f = fopen(k->pid_file, "r");
-	int pid = 0;
-	if (f && fscanf(f, "%d", &pid) == 1 && pid > 1)
+	int pid = read_pid(k->pid_file);
+	if (pid > 1)
 		kill(pid, SIGKILL);
-	if (f)
-		fclose(f);
 	return NULL;
 }
 
@@ -228,13 +272,18 @@ static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 	autoclose int fd1 = open(out1, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	autoclose int fd2 = open(out2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	struct vmm_vm *vm = NULL;
-	struct dest d = {.vmm = vmm, .snap = o->snap, .run_dir = run2, .uri = uri, .out_fd = fd2};
-	autofree char *pid_file = xasprintf("%s/qemu.pid", run2);
+	autofree char *source = vm_name("snap-source"), *dest = vm_name("snap-dest");
+	struct dest d = {.vmm = o->to, .name = dest, .snap = o->snap, .run_dir = run2, .uri = uri,
+			 .out_fd = fd2};
+	/* Where the destination's QEMU pid appears once it was started. */
+	autofree char *pid_file = strcmp(vmm_backend_name(o->to), "libvirt") == 0
+					  ? xasprintf("/run/libvirt/qemu/%s.pid", dest)
+					  : xasprintf("%s/qemu.pid", run2);
 	bool dest_started = false, watching = false;
 	struct watch w = {.out1 = out1, .out2 = out2};
 	pthread_t wt;
 	int rc = 1;
-	if (boot(vmm, o, "snap-source", run1, fd1, &vm, &err) < 0)
+	if (boot(vmm, o, source, run1, fd1, &vm, &err) < 0)
 		goto out;
 	if (wait_lines(out1, o->lines, 60000) < 0) {
 		kumo_error(&err, KUMO_E_IO, "the source vm wrote fewer than %u lines", o->lines);
@@ -256,10 +305,10 @@ static int cmd_migrate(struct vmm *vmm, const struct opts *o)
 	for (int i = 0; i < 200 && mrc < 0; i++) {
 		kumo_error_free(&err);
 		if (i == 0 && o->kill_dest_ms) {
-			/* Wait for the destination to listen, then break it off mid-way. */
-			while (access(pid_file, F_OK) != 0)
+			/* Wait for the destination to listen (libvirt's QEMU does ~0.3 s after it
+			 * started), then break it off mid-way. */
+			for (int t = 0; t < 30000 && !listening(pid_file, o->port); t++)
 				usleep(1000);
-			usleep(200000);
 			pthread_create(&kt, NULL, killer_main, &k);
 		}
 		mrc = vmm_migrate(vm, uri, NULL, &st, &err);
@@ -333,8 +382,8 @@ out:
 static int cmd_bench(struct vmm *vmm, const struct opts *o)
 {
 	kumo_error_t err = NULL;
-	printf("# backend %s accel %s mem %u MiB runs %d\n", vmm_backend_name(vmm),
-	       vmm_accel_name(vmm), o->mem, o->runs);
+	printf("# backend %s (restore: %s) accel %s mem %u MiB runs %d\n", vmm_backend_name(vmm),
+	       vmm_backend_name(o->to), vmm_accel_name(vmm), o->mem, o->runs);
 	printf("# checkpoint_ms paused_ms archive_ms archive_bytes verify_ms restore_ms resumed_ms "
 	       "stream_bytes\n");
 	for (int i = 0; i < o->runs; i++) {
@@ -352,7 +401,8 @@ static int cmd_bench(struct vmm *vmm, const struct opts *o)
 		struct vmm_vm *vm = NULL, *vm2 = NULL;
 		struct vmm_snapshot_stats cs, rs;
 		int rc = -1;
-		if (boot(vmm, o, "snap-bench-a", run1, fd1, &vm, &err) < 0)
+		autofree char *na = vm_name("snap-bench-a"), *nb = vm_name("snap-bench-b");
+		if (boot(vmm, o, na, run1, fd1, &vm, &err) < 0)
 			goto next;
 		if (wait_lines(out1, o->lines, 60000) < 0) {
 			kumo_error(&err, KUMO_E_IO, "the vm wrote fewer than %u lines", o->lines);
@@ -372,7 +422,7 @@ static int cmd_bench(struct vmm *vmm, const struct opts *o)
 		if (vmm_archive_open(arch, work, &ids, &a, &err) < 0)
 			goto next;
 		uint64_t t2a = kumo_now_ns();
-		if (restore(vmm, a->snap_dir, "snap-bench-b", run2, fd2, &vm2, &rs, &err) < 0)
+		if (restore(o->to, a->snap_dir, nb, run2, fd2, &vm2, &rs, &err) < 0)
 			goto next;
 		uint64_t t3 = kumo_now_ns();
 		if (wait_lines(out2, before + 1, 60000) < 0) {
@@ -402,8 +452,9 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{"mem", 1, 0, 'm'},  {"dir", 1, 0, 'd'},  {"snap", 1, 0, 's'}, {"lines", 1, 0, 'l'},
 		{"more", 1, 0, 'M'}, {"runs", 1, 0, 'r'}, {"accel", 1, 0, 'a'}, {"port", 1, 0, 'p'}, {"kill-dest", 1, 0, 'k'},
-		{0, 0, 0, 0},
+		{"backend", 1, 0, 'b'}, {"to-backend", 1, 0, 't'}, {0, 0, 0, 0},
 	};
+	const char *backend = "qemu", *to_backend = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -415,6 +466,8 @@ int main(int argc, char **argv)
 		case 'r': o.runs = atoi(optarg); break;
 		case 'p': o.port = atoi(optarg); break;
 		case 'k': o.kill_dest_ms = atoi(optarg); break;
+		case 'b': backend = optarg; break;
+		case 't': to_backend = optarg; break;
 		case 'a': {
 			kumo_error_t e = NULL;
 			if (vmm_accel_parse(optarg, &o.accel, &e) < 0)
@@ -425,8 +478,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2 || !o.dir) {
-		fprintf(stderr, "usage: snapshot-tool cycle|bench --dir WORK [--snap DIR] [--mem MIB] "
-				"[--lines N] [--more N] [--runs N] BUILD_DIR\n");
+		fprintf(stderr, "usage: snapshot-tool cycle|bench|migrate --dir WORK [--snap DIR] "
+				"[--mem MIB] [--lines N] [--more N] [--runs N] [--backend qemu|libvirt] "
+				"[--to-backend qemu|libvirt] BUILD_DIR\n");
 		return 2;
 	}
 	const char *cmd = argv[optind];
@@ -438,14 +492,33 @@ int main(int argc, char **argv)
 	kumo_error_t err = NULL;
 	if (kumo_mkdir_p(o.dir, 0755, &err) < 0)
 		return fail(&err);
+	if (!to_backend)
+		to_backend = backend;
+	enum vmm_backend kinds[2];
+	const char *names[2] = {backend, to_backend};
+	for (int i = 0; i < 2; i++) {
+		if (strcmp(names[i], "qemu") != 0 && strcmp(names[i], "libvirt") != 0) {
+			fprintf(stderr, "snapshot-tool: backend `%s`: want qemu or libvirt\n", names[i]);
+			return 2;
+		}
+		kinds[i] = strcmp(names[i], "libvirt") == 0 ? VMM_BACKEND_LIBVIRT : VMM_BACKEND_QEMU;
+	}
 	/* auto without a kernel to probe with is TCG (vmm_open): the caller passes its verdict. */
-	struct vmm_config cfg = {.backend = VMM_BACKEND_QEMU, .accel = o.accel};
+	struct vmm_config cfg = {.backend = kinds[0], .accel = o.accel};
 	if (vmm_open(&cfg, &vmm, &err) < 0)
 		return fail(&err);
+	o.to = vmm;
+	cfg.backend = kinds[1];
+	if (kinds[1] != kinds[0] && vmm_open(&cfg, &o.to, &err) < 0) {
+		vmm_close(vmm);
+		return fail(&err);
+	}
 	int rc = strcmp(cmd, "cycle") == 0   ? cmd_cycle(vmm, &o)
 		 : strcmp(cmd, "bench") == 0 ? cmd_bench(vmm, &o)
 		 : strcmp(cmd, "migrate") == 0 ? cmd_migrate(vmm, &o)
 					     : 2;
+	if (o.to != vmm)
+		vmm_close(o.to);
 	vmm_close(vmm);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /* tests/unit/test_vmm_snapshot.c - vmm_restore's refusals (vmm/snapshot.c), checked
  * before any QEMU starts: a snapshot record of another version, another accelerator,
  * another QEMU, a missing or extra network device or control channel, a description
- * without state, and the libvirt backend. (The full cycle boots VMs:
+ * without state. (The full cycle boots VMs:
  * tests/e2e/snapshot.sh.) */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -48,7 +48,7 @@ static void minimal_tcg(void **state)
 	struct vmm_spec s = base_spec();
 	s.initrd = NULL;
 	s.cmdline = NULL;
-	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG);
+	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG, false);
 	check_golden(xml, "tests/unit/golden/domain-minimal-tcg.xml");
 }
 
@@ -68,8 +68,28 @@ static void full_kvm(void **state)
 	s.memory_mib = 256;
 	s.vcpus = 2;
 	s.cputune = (struct vmm_cputune){.shares = 512, .period_us = 100000, .quota_us = 75000};
-	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_KVM);
+	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_KVM, false);
 	check_golden(xml, "tests/unit/golden/domain-full-kvm.xml");
+}
+
+/* A restore (vmm_restore on libvirt): QEMU starts waiting for its state (-incoming
+ * defer), beside the virtio switch when the VM has a NIC, and alone without one. */
+static void incoming(void **state)
+{
+	(void)state;
+	struct vmm_spec s = base_spec();
+	struct vmm_net_attach net = {.tap = "kt0a580002", .mac = {0x02, 0x6b, 0x0a, 0x58, 0x00, 0x02}};
+	s.net = &net;
+	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG, true);
+	check_golden(xml, "tests/unit/golden/domain-incoming-tcg.xml");
+	s.net = NULL;
+	autofree char *bare = vmm_domain_xml(&s, VMM_ACCEL_TCG, true);
+	assert_non_null(strstr(bare, " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"));
+	assert_non_null(strstr(bare, "  <qemu:commandline>\n"
+				     "    <qemu:arg value='-incoming'/>\n"
+				     "    <qemu:arg value='defer'/>\n"
+				     "  </qemu:commandline>\n</domain>\n"));
+	assert_null(strstr(bare, "force-legacy"));
 }
 
 static void qemu_argv(void **state)
@@ -101,7 +121,7 @@ static void shares_only(void **state)
 	struct vmm_share share = {"/srv/data", "data", false};
 	s.shares = &share;
 	s.nshares = 1;
-	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG);
+	autofree char *xml = vmm_domain_xml(&s, VMM_ACCEL_TCG, false);
 	check_golden(xml, "tests/unit/golden/domain-shares-tcg.xml");
 	char **argv = vmm_qemu_argv("qemu-system-x86_64", &s, VMM_ACCEL_TCG);
 	struct { char *s; size_t len, cap; } b = {0};
@@ -266,6 +286,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(minimal_tcg), cmocka_unit_test(full_kvm),
+		cmocka_unit_test(incoming),
 		cmocka_unit_test(qemu_argv),   cmocka_unit_test(qemu_argv_tap_fd),
 		cmocka_unit_test(qemu_argv_pod), cmocka_unit_test(qemu_argv_stream),
 		cmocka_unit_test(shares_only),
