@@ -91,6 +91,9 @@ int kumo_write_file_replace(const char *path, const void *data, size_t len, int 
 int kumo_write_all(int fd, const void *data, size_t len);
 /* mkdir -p. */
 int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err);
+/* rm -rf path, best effort (what cannot be removed stays): a directory's tree bottom up,
+ * symlinks removed, never followed. */
+void kumo_rm_tree(const char *path);
 /* The first executable regular file NAME in the ':'-separated directories of
  * search_path (NULL: $PATH, else /usr/bin:/bin), malloc'd; NAME with a '/' is taken
  * as it is. NULL when there is none. */

@@ -1,6 +1,7 @@
 /* common/util.c - allocation, logging, files and clocks for host code. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -212,6 +213,18 @@ int kumo_mkdir_p(const char *path, int mode, kumo_error_t *err)
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
 		return kumo_error_errno(err, errno, "mkdir `%s`", p);
 	return 0;
+}
+
+static int rm_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+void kumo_rm_tree(const char *path)
+{
+	nftw(path, rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static bool is_executable_file(const char *p)

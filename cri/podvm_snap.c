@@ -27,7 +27,6 @@
  * network gave it: the guest's connections go on). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,13 +142,6 @@ static char *state_json(struct pod *p)
 	return s;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 /* The archive at path: the snapshot directory snap, cri's records, this stage's. */
 static int write_archive(const char *path, const char *snap, const char *kernel_id,
 			 const struct cri_record *recs, size_t nrecs, const char *const *modules,
@@ -182,7 +174,7 @@ static int pod_describe(struct podvms *pv, struct pod *p, struct vmm_vm *vm, con
 	if (ret == 0)
 		ret = write_archive(path, snap, kernel_id, recs, nrecs, modules, state, NULL, 0,
 				    &size, err);
-	nftw(snap, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(snap);
 	if (ret < 0)
 		return kumo_error_wrap(err, "describe pod `%.12s`", p->id);
 	log_info("pod %.12s: described to `%s` for a live migration (%llu bytes, no state)", p->id,
@@ -383,7 +375,7 @@ int podvm_pod_checkpoint(struct cri_vms *s, const char *pod_id, const char *path
 	if (ret == 0)
 		ret = write_archive(path, snap, kernel_id, recs, nrecs, modules, state, tail,
 				    tail_len, &size, err);
-	nftw(snap, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(snap);
 	/* The pod goes on (asked to, or the save failed): its shares come back. */
 	int rrc = 0;
 	kumo_error_t rerr = NULL;

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <string.h>
 #include <sys/random.h>
@@ -28,13 +27,6 @@
 #define TEMPLATE_READY_MS 30000
 
 static const uint8_t template_mac[6] = {0x02, 0x6b, 0x75, 0x6d, 0x6f, 0x00}; /* local */
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
 
 static int64_t wall_now_ns(void)
 {
@@ -105,7 +97,7 @@ static int template_make(struct podvms *pv, const char *key, unsigned mib, bool 
 	struct vmm_vm *vm = NULL;
 	struct vmm_snapshot_stats st = {0};
 	vmm_remove(pv->vmm, name, NULL); /* a leftover of a kumod killed meanwhile */
-	nftw(snap, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(snap);
 	/* The NIC at 0.0.0.0/0 (REINIT gives the address) on a tap nothing reaches. */
 	struct builder_net bn = {.has_mac = true, .address = "0.0.0.0/0"};
 	memcpy(bn.mac, template_mac, 6);
@@ -148,7 +140,7 @@ static int template_make(struct podvms *pv, const char *key, unsigned mib, bool 
 		log_warn("pod VM template %s: %s", key, kumo_error_msg(cerr));
 	kumo_error_free(&cerr);
 	vmm_stage_remove(stage);
-	nftw(snap, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(snap);
 	if (ret < 0)
 		return kumo_error_wrap(err, "pod VM template %s (%u MiB, %s)", key, mib,
 				       nic ? "a NIC" : "no NIC");
@@ -299,7 +291,7 @@ void podvm_templates_init(struct podvms *pv)
 	}
 	if (t)
 		closedir(t);
-	nftw(pv->templates_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(pv->templates_dir);
 	DIR *d = opendir(pv->state_dir);
 	struct dirent *e;
 	while (d && (e = readdir(d)))

@@ -278,6 +278,13 @@ int cri_attach(struct cri_runtime *rt, const ProtobufCMessage *req, ProtobufCMes
 int cri_port_forward(struct cri_runtime *rt, const ProtobufCMessage *req,
 		     ProtobufCMessage **resp, kumo_error_t *err);
 /* runtime_checkpoint.c */
+struct vmm_archive;
+/* The snapshot archive at path verified against this node's kernel and compiler builds
+ * and unpacked into a new directory under <root>/restores (*work, malloc'd: the caller
+ * passes it to rt_archive_close, which removes it and frees *a; both may be NULL). */
+int rt_archive_open(struct cri_runtime *rt, const char *path, struct vmm_archive **a,
+		    char **work, kumo_error_t *err);
+void rt_archive_close(struct vmm_archive *a, char *work);
 /* CreateContainer whose image is the absolute path of a snapshot archive on this node (as
  * CRI-O takes a checkpoint archive): verified, then the container's VM restored from it
  * into the request's pod with the request's config; StartContainer resumes it. */

@@ -22,7 +22,6 @@
  * creates its container from the snapshot instead of the image. An archive of one kind
  * is refused by a kumod of the other. */
 #include <errno.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -306,11 +305,35 @@ cri_checkpoint_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 
 /* ---- restore --------------------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+int rt_archive_open(struct cri_runtime *rt, const char *path, struct vmm_archive **a,
+		    char **work, kumo_error_t *err)
 {
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
+	*a = NULL;
+	*work = NULL;
+	char kernel_id[KUMO_DIGEST_BUF];
+	if (builder_kernel_id(kernel_id, err) < 0)
+		return -1;
+	struct vmm_archive_ids here = {kernel_id, builder_compiler_id(), NULL};
+	autofree char *base = xasprintf("%s/restores", rt->root);
+	if (kumo_mkdir_p(base, 0700, err) < 0)
+		return -1;
+	*work = xasprintf("%s/XXXXXX", base);
+	if (!mkdtemp(*work)) {
+		kumo_error_errno(err, errno, "create a directory in `%s`", base);
+		free(*work);
+		*work = NULL;
+		return -1;
+	}
+	return vmm_archive_open(path, *work, &here, a, err);
+}
+
+void rt_archive_close(struct vmm_archive *a, char *work)
+{
+	/* A restored VM has its own kernel and initrd (vmm_restore): the unpacked files go. */
+	if (work)
+		kumo_rm_tree(work);
+	free(work);
+	vmm_archive_free(a);
 }
 
 /* A record of the archive decoded as message type desc; with ip, the annotation
@@ -487,32 +510,24 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 		if (strcmp(r->options[i]->key, "incoming_tail") == 0 && *r->options[i]->value)
 			incoming_tail = r->options[i]->value;
 	}
-	char kernel_id[KUMO_DIGEST_BUF];
-	if (builder_kernel_id(kernel_id, err) < 0)
-		return -1;
-	struct vmm_archive_ids here = {kernel_id, builder_compiler_id(), NULL};
-	autofree char *base = xasprintf("%s/restores", rt->root);
-	autofree char *work = xasprintf("%s/XXXXXX", base);
-	if (kumo_mkdir_p(base, 0700, err) < 0)
-		return -1;
-	if (!mkdtemp(work))
-		return kumo_error_errno(err, errno, "create a directory in `%s`", base);
 	struct vmm_archive *a = NULL;
+	char *work = NULL;
 	ProtobufCMessage *pod_cfg = NULL, *ctr_cfg = NULL, *pod_resp = NULL, *ctr_resp = NULL,
 			 *start_resp = NULL;
 	int ret = -1;
 	char pod_id[CRI_ID_LEN + 1] = "";
 	autofree char *saved_handler = NULL, *saved_ip = NULL;
-	if (vmm_archive_open(r->checkpoint_path, work, &here, &a, err) < 0)
+	if (rt_archive_open(rt, r->checkpoint_path, &a, &work, err) < 0)
 		goto out;
 	/* The guest keeps the address it had: ask the pod's network for it again. */
-	const struct vmm_archive_record *kr0 = vmm_archive_record(a, "kumo.json");
+	json_t *k = vmm_archive_record_json(a, "kumo.json");
 	bool archive_pod_vm = false;
-	if (kr0) {
-		json_t *k = json_loadb(kr0->data, kr0->len, 0, NULL);
+	if (k) {
 		const char *ip = json_string_value(json_object_get(k, "pod_ip"));
 		saved_ip = ip && *ip ? xstrdup(ip) : NULL;
 		archive_pod_vm = json_is_true(json_object_get(k, "pod_vm"));
+		const char *h = json_string_value(json_object_get(k, "runtime_handler"));
+		saved_handler = xstrdup(h ? h : "");
 		json_decref(k);
 	}
 	if (archive_pod_vm != pod_vms(rt)) {
@@ -535,14 +550,8 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 				     saved_ip, &pod_cfg, err) < 0)
 		goto out;
 	const char *handler = r->runtime_handler;
-	const struct vmm_archive_record *kr = vmm_archive_record(a, "kumo.json");
-	if (kr && (!handler || !*handler)) {
-		json_t *k = json_loadb(kr->data, kr->len, 0, NULL);
-		const char *h = json_string_value(json_object_get(k, "runtime_handler"));
-		saved_handler = xstrdup(h ? h : "");
-		handler = saved_handler;
-		json_decref(k);
-	}
+	if (saved_handler && (!handler || !*handler))
+		handler = saved_handler; /* the archive's kumo.json's */
 	Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	rp.config = r->config ? r->config : (Runtime__V1__PodSandboxConfig *)pod_cfg;
 	rp.runtime_handler = (char *)(handler ? handler : "");
@@ -610,9 +619,7 @@ out:
 	}
 	if (ret < 0)
 		kumo_error_wrap(err, "restore `%s`", r->checkpoint_path);
-	/* The VM has its own kernel and initrd now (vmm_restore): the unpacked files go. */
-	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	vmm_archive_free(a);
+	rt_archive_close(a, work);
 	if (pod_cfg)
 		protobuf_c_message_free_unpacked(pod_cfg, NULL);
 	if (ctr_cfg)
@@ -630,20 +637,10 @@ int rt_create_from_archive(struct cri_runtime *rt, const Runtime__V1__CreateCont
 			   ProtobufCMessage **resp, kumo_error_t *err)
 {
 	const char *path = r->config->image->image;
-	char kernel_id[KUMO_DIGEST_BUF];
-	if (builder_kernel_id(kernel_id, err) < 0)
-		return -1;
-	struct vmm_archive_ids here = {kernel_id, builder_compiler_id(), NULL};
-	autofree char *base = xasprintf("%s/restores", rt->root);
-	autofree char *work = xasprintf("%s/XXXXXX", base);
-	if (kumo_mkdir_p(base, 0700, err) < 0)
-		return -1;
-	if (!mkdtemp(work))
-		return kumo_error_errno(err, errno, "create a directory in `%s`", base);
 	struct vmm_archive *a = NULL;
-	int ret = vmm_archive_open(path, work, &here, &a, err);
-	const struct vmm_archive_record *kr = ret == 0 ? vmm_archive_record(a, "kumo.json") : NULL;
-	json_t *k = kr ? json_loadb(kr->data, kr->len, 0, NULL) : NULL;
+	char *work = NULL;
+	int ret = rt_archive_open(rt, path, &a, &work, err);
+	json_t *k = ret == 0 ? vmm_archive_record_json(a, "kumo.json") : NULL;
 	if (json_is_true(json_object_get(k, "pod_vm")))
 		ret = kumo_error(err, KUMO_E_PRECONDITION,
 				 "`%s` holds a whole pod VM: restore it with RestorePod (`kumo "
@@ -659,7 +656,6 @@ int rt_create_from_archive(struct cri_runtime *rt, const Runtime__V1__CreateCont
 	else
 		kumo_error_wrap(err, "create container `%s` from `%s`", r->config->metadata ?
 				r->config->metadata->name : "", path);
-	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	vmm_archive_free(a);
+	rt_archive_close(a, work);
 	return ret;
 }

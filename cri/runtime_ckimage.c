@@ -22,26 +22,12 @@
  * files the app held open there fail with ESTALE). An archive of the other kind than
  * this kumod runs is refused (FailedPrecondition saying which kumod restores it). */
 #include <errno.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "builder/builder.h"
 #include "cri/runtime.h"
 #include "vmm/vmm.h"
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static json_t *record_json(const struct vmm_archive *a, const char *name)
-{
-	const struct vmm_archive_record *r = vmm_archive_record(a, name);
-	return r ? json_loadb(r->data, r->len, 0, NULL) : NULL;
-}
 
 /* The image the restored container is created with: the archived container's `archived`
  * when this node has it as a Wasm image, else the checkpoint image `ckimage`. */
@@ -83,7 +69,7 @@ static int create_in_pod_vm(struct cri_runtime *rt, const Runtime__V1__CreateCon
 	if (!vms->ops->pod_replace)
 		return kumo_error(err, KUMO_E_UNSUPPORTED,
 				  "this kumod's VM stage cannot restore a pod VM into a pod");
-	json_t *ctrs = record_json(a, "containers.json");
+	json_t *ctrs = vmm_archive_record_json(a, "containers.json");
 	if (!json_is_array(ctrs)) {
 		json_decref(ctrs);
 		return kumo_error(err, KUMO_E_INVALID, "the archive has no valid record "
@@ -189,20 +175,11 @@ int rt_create_from_checkpoint_image(struct cri_runtime *rt,
 	if (!r->config->metadata || !*r->config->metadata->name)
 		return kumo_error(err, KUMO_E_INVALID, "CreateContainer needs config.metadata.name");
 	const char *name = r->config->metadata->name;
-	char kernel_id[KUMO_DIGEST_BUF];
-	if (builder_kernel_id(kernel_id, err) < 0)
-		return -1;
-	struct vmm_archive_ids here = {kernel_id, builder_compiler_id(), NULL};
-	autofree char *base = xasprintf("%s/restores", rt->root);
-	autofree char *work = xasprintf("%s/XXXXXX", base);
-	if (kumo_mkdir_p(base, 0700, err) < 0)
-		return -1;
-	if (!mkdtemp(work))
-		return kumo_error_errno(err, errno, "create a directory in `%s`", base);
 	uint64_t t0 = kumo_now_ns();
 	struct vmm_archive *a = NULL;
-	int ret = vmm_archive_open(archive, work, &here, &a, err);
-	json_t *k = ret == 0 ? record_json(a, "kumo.json") : NULL;
+	char *work = NULL;
+	int ret = rt_archive_open(rt, archive, &a, &work, err);
+	json_t *k = ret == 0 ? vmm_archive_record_json(a, "kumo.json") : NULL;
 	bool pod_vm = json_is_true(json_object_get(k, "pod_vm"));
 	autofree char *archived_image = xstrdup(json_string_value(json_object_get(k, "image")) ?: "");
 	json_decref(k);
@@ -224,8 +201,6 @@ int rt_create_from_checkpoint_image(struct cri_runtime *rt,
 		ret = create_restored(rt, r, a, pick_image(rt, archived_image, ref), resp, err);
 	if (ret < 0)
 		kumo_error_wrap(err, "create container `%s` from checkpoint image `%s`", name, ref);
-	/* The VM has its own kernel and initrd now (vmm_restore): the unpacked files go. */
-	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	vmm_archive_free(a);
+	rt_archive_close(a, work);
 	return ret;
 }

@@ -1,6 +1,9 @@
 /* cri/runtime_container.c - container handlers: Create, Start, Stop, Remove, List,
  * Status, UpdateContainerResources, ReopenContainerLog. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cri/runtime.h"
 
@@ -611,9 +614,24 @@ cri_reopen_container_log(struct cri_runtime *rt, const ProtobufCMessage *req,
 	}
 	int st = c->state;
 	memcpy(id, c->id, sizeof(id));
+	autofree char *log_path = xstrdup(c->log_path ? c->log_path : "");
 	pthread_mutex_unlock(&rt->lock);
-	if (st != CS(RUNNING))
-		return kumo_error(err, KUMO_E_PRECONDITION, "container `%.12s` is not running", id);
+	if (st != CS(RUNNING)) {
+		/* CRI lets a runtime either refuse or make the new, empty file and succeed: a
+		 * container that ends while kubelet rotates its log (kubelet renames the file,
+		 * then asks) gets its new file, as a running one would. */
+		if (!*log_path)
+			return kumo_error(err, KUMO_E_PRECONDITION,
+					  "container `%.12s` is not running and has no log", id);
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return kumo_error_errno(err, errno, "container `%.12s` is not running: create "
+						"its log `%s`", id, log_path);
+		close(fd);
+		*resp = &CRI_NEW(Runtime__V1__ReopenContainerLogResponse,
+				 RUNTIME__V1__REOPEN_CONTAINER_LOG_RESPONSE__INIT)->base;
+		return 0;
+	}
 	struct cri_vms *vms = rt->backend->vms;
 	if (vms->ops->log_reopen && vms->ops->log_reopen(vms, id, err) < 0)
 		return kumo_error_wrap(err, "reopen log of container `%.12s`", id);

@@ -30,7 +30,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
@@ -399,13 +398,6 @@ static int vms_restore(struct vms *v, const struct cri_container_spec *spec, uns
 	return 0;
 }
 
-static int rm_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
 			  const struct cri_checkpoint_opts *o, const struct cri_record *recs,
 			  size_t nrecs, const char *const *modules, kumo_error_t *err)
@@ -449,7 +441,7 @@ static int vms_checkpoint(struct cri_vms *s, const char *id, const char *path,
 	if (ret == 0)
 		ret = vmm_archive_write(path, snap, &ids, ar, nrecs, &size, err);
 	free(ar);
-	nftw(snap, rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(snap);
 	if (ret < 0)
 		return -1;
 	log_info("container %.12s: checkpointed to `%s` (%llu bytes; guest paused %llu us, "
@@ -616,13 +608,6 @@ static int vms_stop(struct cri_vms *s, const char *id, int64_t timeout_s, kumo_e
 	return ret;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static int vms_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 {
 	struct vms *v = vms_of(s);
@@ -635,7 +620,7 @@ static int vms_remove(struct cri_vms *s, const char *id, kumo_error_t *err)
 	log_warn("container %.12s: %s", id, kumo_error_msg(oerr));
 	kumo_error_free(&oerr);
 	autofree char *dir = run_dir_of(v, id);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(dir);
 	return 0;
 }
 

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -217,13 +216,6 @@ out:
 
 /* ---- reading ------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 void vmm_archive_free(struct vmm_archive *a)
 {
 	if (!a)
@@ -252,6 +244,12 @@ const struct vmm_archive_record *vmm_archive_record(const struct vmm_archive *a,
 		if (strcmp(a->records[i].name, name) == 0)
 			return &a->records[i];
 	return NULL;
+}
+
+json_t *vmm_archive_record_json(const struct vmm_archive *a, const char *name)
+{
+	const struct vmm_archive_record *r = vmm_archive_record(a, name);
+	return r ? json_loadb(r->data, r->len, 0, NULL) : NULL;
 }
 
 static char *jstr(json_t *o, const char *k)
@@ -494,8 +492,8 @@ int vmm_archive_open(const char *path, const char *work_dir, const struct vmm_ar
 		vmm_archive_free(a);
 		autofree char *vmdir = xasprintf("%s/vm", work_dir);
 		autofree char *recdir = xasprintf("%s/records", work_dir);
-		nftw(vmdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		nftw(recdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		kumo_rm_tree(vmdir);
+		kumo_rm_tree(recdir);
 		return -1;
 	}
 	*out = a;

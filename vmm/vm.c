@@ -2,7 +2,6 @@
  * name (vm.json in each run directory), spec checks, state, waiting, stop with grace
  * period, exit records. */
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -815,13 +814,6 @@ out:
 	return ret;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 /* Kills the QEMU an earlier process started for `name` (vm.json's pid, or the pid file
  * QEMU-direct writes before vm.json exists, when its command line still names the VM):
  * a process killed while creating a VM leaves only the pid file. */
@@ -865,7 +857,7 @@ int vmm_remove(struct vmm *vmm, const char *name, kumo_error_t *err)
 		kill_orphan(dir, name);
 	}
 	if (dir)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		kumo_rm_tree(dir);
 	return 0;
 }
 

@@ -48,6 +48,7 @@
 #ifndef KUMO_VMM_H
 #define KUMO_VMM_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -718,6 +719,8 @@ int vmm_archive_open(const char *path, const char *work_dir, const struct vmm_ar
 /* The record called name, NULL when the archive has none. */
 const struct vmm_archive_record *vmm_archive_record(const struct vmm_archive *a,
 						    const char *name);
+/* Record name of a decoded as JSON (a new reference), NULL when it is missing or no JSON. */
+json_t *vmm_archive_record_json(const struct vmm_archive *a, const char *name);
 void vmm_archive_free(struct vmm_archive *a); /* the unpacked files stay; NULL is fine */
 
 /* ---- Boot ABI exit record -------------------------------------------------------- */

@@ -1,6 +1,5 @@
 /* cri/cli/cli_push.c - `kumo push app.wasm REF [--artifact]`: publish a module as a wasi/wasm image or a Wasm artifact; `kumo push --checkpoint FILE REF`: a snapshot archive as a checkpoint image. */
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,29 +22,16 @@ static const char usage_text[] =
 	"`" IMAGESTORE_ANN_CHECKPOINT_NAME "` names its containers), which\n"
 	"kumod pulls (PullImage) and restores as the image of a container (CreateContainer).\n";
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static json_t *record_json(const struct vmm_archive *a, const char *name)
-{
-	const struct vmm_archive_record *r = vmm_archive_record(a, name);
-	return r ? json_loadb(r->data, r->len, 0, NULL) : NULL;
-}
-
 /* The image's config and annotations (key, value, ..., NULL-terminated) describing the
  * verified archive a: its builds, its kind, its pod, its running containers' names and
  * images (kumo's records, README "Snapshots"). */
 static void describe(const struct vmm_archive *a, char **config, char ***annotations)
 {
-	json_t *kumo = record_json(a, "kumo.json"), *pod = record_json(a, "pod.json");
+	json_t *kumo = vmm_archive_record_json(a, "kumo.json"), *pod = vmm_archive_record_json(a, "pod.json");
 	bool pod_vm = json_is_true(json_object_get(kumo, "pod_vm"));
 	json_t *ctrs = json_array();
 	if (pod_vm) {
-		json_t *list = record_json(a, "containers.json"), *e;
+		json_t *list = vmm_archive_record_json(a, "containers.json"), *e;
 		size_t i;
 		json_array_foreach(list, i, e) {
 			json_t *md = json_object_get(json_object_get(e, "config"), "metadata");
@@ -55,7 +41,7 @@ static void describe(const struct vmm_archive *a, char **config, char ***annotat
 		}
 		json_decref(list);
 	} else {
-		json_t *c = record_json(a, "container.json");
+		json_t *c = vmm_archive_record_json(a, "container.json");
 		json_t *md = json_object_get(c, "metadata");
 		json_array_append_new(ctrs, json_pack("{s:s, s:s}", "name",
 				      json_string_value(json_object_get(md, "name")) ?: "", "image",
@@ -121,7 +107,7 @@ static int push_checkpoint(struct imagestore *s, const char *path, const char *r
 	if (rc == 0)
 		describe(a, &config, &annotations);
 	vmm_archive_free(a);
-	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(work);
 	if (rc < 0)
 		return kumo_error_wrap(err, "push checkpoint `%s`", path);
 	rc = imagestore_push_checkpoint(s, path, config, (const char *const *)annotations, ref, auth,

@@ -18,6 +18,7 @@ RUNS=${RUNS:-10}
 . tests/lib/registry.sh
 . tests/lib/cri.sh
 . tests/lib/oci-wasm-image.sh
+. tests/lib/snaplib.sh
 . tests/lib/twonodes.sh
 . tests/bench/bench-lib.sh
 cri_suite bench-podmigrate 120

@@ -29,6 +29,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
+# shellcheck source=../lib/snaplib.sh
+. "$HERE/../lib/snaplib.sh"
 cri_suite ckimage 120
 at_exit 'umount -l "$T/netns" 2>/dev/null'
 # VMs outlive kumod by design: a run that fails half-way must not leave its QEMUs behind.
@@ -47,10 +49,6 @@ for f in "$APPS/app_counter.wasm" "$BIN/kumo" "$BIN/kumod"; do
 done
 kumo_accel; ACCEL=$accel
 
-# counting FILE: the numbers of its "count K sum S ok" lines, in order, one per line.
-counting() { sed -nE 's/.*count ([0-9]+) sum [0-9]+ ok$/\1/p' "$1"; }
-# from FILE K: "yes" when FILE's counts go K, K+1, ... (at least 5) with no gap or repeat.
-from() { counting "$1" | awk -v s="$2" 'BEGIN{r="yes"} $1!=s+NR-1{r="no"} END{print (NR >= 5 ? r : "too few (" NR ")")}'; }
 # wait_counts FILE N: until FILE has N counts (60 s at most).
 wait_counts() { for _ in $(seq 600); do [ "$(counting "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return; sleep 0.1; done; }
 # raw_push REPO:TAG CONFIG_MT CONFIG_FILE LAYER_MT=FILE...: an image pushed as given (what
@@ -193,7 +191,7 @@ eq "its image is the checkpointed container's, which this node has" \
 	"$(crictl ContainerStatus "{\"container_id\":\"$CR\"}" | jq -r .status.image.image)" "$REG/counter:v1"
 call "StartContainer the restored container" StartContainer "{\"container_id\":\"$CR\"}"
 wait_counts "$T/logs/restored/resumed.log" 5
-eq "it counts on from the checkpoint ($((LASTP + 1)), ... no gap, no repeat)" "$(from "$T/logs/restored/resumed.log" $((LASTP + 1)))" yes
+eq "it counts on from the checkpoint ($((LASTP + 1)), ... no gap, no repeat)" "$(counts_from "$T/logs/restored/resumed.log" $((LASTP + 1)))" yes
 eq "it runs" "$(ctr_state "$CR")" CONTAINER_RUNNING
 IPR=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PR\"}" | jq -r '.status.network.ip // ""')
 eq "the guest took the new pod's address $IPR (RESUME's net)" \
@@ -208,7 +206,7 @@ call "StopContainer the restored container" StopContainer "{\"container_id\":\"$
 call "CreateContainer attempt 1 with the checkpoint image" CreateContainer "{\"pod_sandbox_id\":\"$PR\",\"config\":{\"metadata\":{\"name\":\"resumed\",\"attempt\":1},\"image\":{\"image\":\"$CKID\"},\"log_path\":\"resumed-1.log\"}}"
 call "StartContainer attempt 1" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
 wait_counts "$T/logs/restored/resumed-1.log" 5
-eq "attempt 1 counts on from the checkpoint again" "$(from "$T/logs/restored/resumed-1.log" $((LASTP + 1)))" yes
+eq "attempt 1 counts on from the checkpoint again" "$(counts_from "$T/logs/restored/resumed-1.log" $((LASTP + 1)))" yes
 eq "attempt 0 stays ended" "$(ctr_state "$CR")" CONTAINER_EXITED
 call "RemoveContainer attempt 0" RemoveContainer "{\"container_id\":\"$CR\"}"
 rmp "$PR"
@@ -228,7 +226,7 @@ if [ -n "$REAL_CRICTL" ]; then
 		bad "crictl create" "$(tail -3 "$T/crictl.err")"
 	rcrictl start "$CC" >/dev/null && ok "crictl start" || bad "crictl start" "$(tail -3 "$T/crictl.err")"
 	wait_counts "$T/logs/viacrictl/counter.log" 5
-	eq "crictl: it counts on from the checkpoint" "$(from "$T/logs/viacrictl/counter.log" $((LASTP + 1)))" yes
+	eq "crictl: it counts on from the checkpoint" "$(counts_from "$T/logs/viacrictl/counter.log" $((LASTP + 1)))" yes
 	eq "crictl ps: running" "$(rcrictl ps -o json --id "$CC" | jq -r '.containers[0].state')" CONTAINER_RUNNING
 	rcrictl stopp "$CP" >/dev/null && rcrictl rmp "$CP" >/dev/null || bad "crictl stopp, rmp" "$(tail -3 "$T/crictl.err")"
 else
@@ -307,7 +305,7 @@ runp restoredc rc1 "$T/logs/restoredc"
 call "per-container VMs: CreateContainer with the checkpoint image" CreateContainer "{\"pod_sandbox_id\":\"$P\",\"config\":{\"metadata\":{\"name\":\"counter\"},\"image\":{\"image\":\"$REG/ckc:v1\"},\"log_path\":\"counter.log\"}}"
 call "per-container VMs: StartContainer" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
 wait_counts "$T/logs/restoredc/counter.log" 5
-eq "per-container VMs: it counts on from the checkpoint" "$(from "$T/logs/restoredc/counter.log" $((LASTC + 1)))" yes
+eq "per-container VMs: it counts on from the checkpoint" "$(counts_from "$T/logs/restoredc/counter.log" $((LASTC + 1)))" yes
 rmp "$P"
 # Each kind refused by a kumod of the other.
 "$BIN/kumo" push --checkpoint "$T/pv.kumo" "$REG/ck:v1" >"$T/push.log" 2>&1 || bad "push the pod VM's checkpoint again" "$(cat "$T/push.log")"

@@ -371,12 +371,16 @@ echo "cluster: kubectl run → Succeeded, median of $RUNS (VMs under $accel): Wa
 # source) from kumod's ListPodSandboxStats/ListContainerStats, and no warning event but
 # the one a cluster without a DNS add-on gives every pod (and kubelet's own transient
 # "failed to sync configmap cache" of a pod it saw before its ConfigMap informer synced:
-# kubelet and the API server, retried by kubelet, before kumo is asked anything)
+# kubelet and the API server, retried by kubelet, before kumo is asked anything; and the
+# endpoints controller's FailedToUpdateEndpoint on an optimistic-lock conflict, "the
+# object has been modified": two writers of one Endpoints object, retried by the
+# controller, with no node in it)
 eq "summary API: a Wasm pod's memory and CPU (from kumod's stats)" \
 	"$(k get --raw "/api/v1/nodes/$NODE/proxy/stats/summary" | jq -r '[.pods[] | select(.podRef.name == "pf") | .containers[]? | select(.name == "httpd") | (.memory.workingSetBytes > 0), (.cpu.usageCoreNanoSeconds > 0)] | map(tostring) | join(" ")')" "true true"
 eq "no warning event but MissingClusterDNS (no DNS add-on here)" \
 	"$(k get events -A --field-selector type=Warning -o json | jq -r '.items[] | select(.reason != "MissingClusterDNS") |
 		select(.reason != "FailedMount" or (.message | contains("failed to sync configmap cache") | not)) |
+		select(.reason != "FailedToUpdateEndpoint" or (.message | contains("the object has been modified") | not)) |
 		"\(.involvedObject.name): \(.reason): \(.message)"')" ""
 # A Wasm web server deleted with kubectl: the ACPI power button ends it at its next poll.
 t0=$(now_ms)

@@ -177,7 +177,12 @@ call "UpdateContainerResources" UpdateContainerResources "{\"container_id\":\"$C
 call "resources reported" ContainerStatus "{\"container_id\":\"$C4\"}"
 eq "memory limit recorded" "$(jq -r .status.resources.linux.memory_limit_in_bytes <<<"$OUT")" "67108864"
 call "ReopenContainerLog" ReopenContainerLog "{\"container_id\":\"$C4\"}"
-code "ReopenContainerLog of an exited container" FailedPrecondition ReopenContainerLog "{\"container_id\":\"$C1\"}"
+# An exited container's log rotated (kubelet renames it, then asks): a new, empty file.
+mv "$LOGS/web/hello.log" "$LOGS/web/hello.log.1"
+call "ReopenContainerLog of an exited container" ReopenContainerLog "{\"container_id\":\"$C1\"}"
+eq "it made the exited container's new, empty log file" \
+	"$([ -f "$LOGS/web/hello.log" ] && [ ! -s "$LOGS/web/hello.log" ] && echo yes)" yes
+eq "and the rotated one kept its lines" "$(grep -c 'hello world' "$LOGS/web/hello.log.1")" 1
 
 # --- bad requests -----------------------------------------------------------------------
 code "ContainerStatus unknown id" NotFound ContainerStatus '{"container_id":"0000dead"}'

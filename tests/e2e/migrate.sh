@@ -24,6 +24,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/cri.sh"
 # shellcheck source=../lib/oci-wasm-image.sh
 . "$HERE/../lib/oci-wasm-image.sh"
+# shellcheck source=../lib/snaplib.sh
+. "$HERE/../lib/snaplib.sh"
 # shellcheck source=../lib/twonodes.sh
 . "$HERE/../lib/twonodes.sh"
 cri_suite migrate 120
@@ -36,9 +38,6 @@ for p in bridge host-local; do
 done
 kumo_accel; ACCEL=$accel
 
-# counting FILE: the numbers of its "count K sum S ok" lines; consecutive: 1, 2, 3... ?
-counting() { sed -nE 's/.*count ([0-9]+) sum [0-9]+ ok$/\1/p' "$1"; }
-consecutive() { counting "$1" | awk 'BEGIN{r="yes"} $1!=NR{r="no"} END{print (NR ? r : "empty")}'; }
 
 twonodes_net && twonodes_images || finish
 at_exit 'stop_node A; stop_node B'

@@ -27,6 +27,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
+# shellcheck source=../lib/oci-wasm-image.sh
+. "$HERE/../lib/oci-wasm-image.sh"
+# shellcheck source=../lib/snaplib.sh
+. "$HERE/../lib/snaplib.sh"
 cri_suite snapshot-libvirt 120
 at_exit 'umount -l "$T/netns" 2>/dev/null'
 TOOL=$BUILD/tests/support/snapshot-tool
@@ -53,12 +57,6 @@ at_exit 'for f in "$T"/root*/vms/*/qemu.pid; do [ -f "$f" ] && kill -9 "$(cat "$
 TOOL_PID=none
 kumo_accel; ACCEL=$accel
 
-# counting FILE: the numbers of its "count K sum S ok" lines, in order, one per line.
-counting() { sed -nE 's/.*count ([0-9]+) sum [0-9]+ ok$/\1/p' "$1"; }
-# consecutive FILE: "yes" when its counts go 1, 2, 3... with no gap or repeat.
-consecutive() { counting "$1" | awk 'BEGIN{r="yes"} $1!=NR{r="no"} END{print (NR ? r : "empty")}'; }
-# counts_from FILE K: "yes" when its counts go K, K+1, ... (at least 5) with no gap or repeat.
-counts_from() { counting "$1" | awk -v s="$2" 'BEGIN{r="yes"} $1!=s+NR-1{r="no"} END{print (NR >= 5 ? r : "too few")}'; }
 # tool WORK ARGS...: snapshot-tool in the background (its VMs' names end in its pid).
 tool() {
 	"$TOOL" "$@" >"$T/tool.log" 2>&1 &
@@ -132,10 +130,6 @@ counter_pod() {
 	for _ in $(seq 600); do [ "$(counting "$LOG" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.1; done
 }
 state_of() { crictl ContainerStatus "{\"container_id\":\"$1\"}" 2>/dev/null | jq -r .status.state; }
-remove_pod() {
-	crictl StopPodSandbox "{\"pod_sandbox_id\":\"$1\"}" >/dev/null 2>"$T/err" &&
-		crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$1\"}" >/dev/null 2>>"$T/err" || bad "pod ${1:0:12} is removed" "$(cat "$T/err")"
-}
 
 start_kumod "$SOCK" "$T/root" libvirt || { bad "kumod --vm-backend libvirt starts" "$(tail -5 "$T/kumod-libvirt.log")"; finish; }
 call "PullImage counter" PullImage "{\"image\":{\"image\":\"$REG/counter:v1\"}}"
@@ -166,7 +160,7 @@ for _ in $(seq 100); do [ "$(state_of "$CID")" = CONTAINER_EXITED ] && break; sl
 eq "the checkpointed container is stopped" "$(state_of "$CID")" CONTAINER_EXITED
 eq "its domain is gone" "$(virsh_ domstate "$DOMAIN" >/dev/null 2>&1 && echo there || echo gone)" gone
 last=$(counting "$LOG" | tail -1)
-remove_pod "$POD"
+snap_pod_remove "$POD"
 
 # kumo restore: a new pod, the counter going on from where it was saved, in the same log.
 if "$BIN/kumo" restore "$T/pod.kumo" --socket "$SOCK" >"$T/r.out" 2>"$T/r.err"; then
@@ -189,50 +183,13 @@ eq "after kill -9 of kumod the restored container is still running" "$(state_of 
 now=$(counting "$LOG" | tail -1)
 for _ in $(seq 300); do [ "$(counting "$LOG" | tail -1)" -ge $((now + 5)) ] && break; sleep 0.1; done
 eq "and its log goes on with no gap or repeat" "$(consecutive "$LOG")" yes
-remove_pod "$POD2"
+snap_pod_remove "$POD2"
 
 # A web server pod on libvirt: checkpointed, removed, restored at the same address (its
 # tap handed to libvirtd's namespace again for the new domain), serving the same file; a
 # client's keep-alive connection opened before the checkpoint goes on after the restore.
-. "$HERE/../lib/oci-wasm-image.sh"
-mkdir -p "$T/img/www"
-cp "$APPS/net_httpd.wasm" "$T/img/app.wasm"
-head -c 3000 /dev/urandom | base64 >"$T/img/www/index.html"
-oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
-	bad "push the web image" "$(cat "$T/push.log")"
-call "PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
-call "RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"web\",\"uid\":\"u7\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/web\",\"port_mappings\":[{\"container_port\":8080}]}}"
-PW=$(jq -r .pod_sandbox_id <<<"$OUT")
-IPW=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PW\"}" | jq -r '.status.network.ip // ""')
-call "CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PW\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
-call "StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
-for _ in $(seq 100); do curl -s --max-time 2 "http://$IPW:8080/index.html" >"$T/got1" && [ -s "$T/got1" ] && break; sleep 0.2; done
-eq "the web pod serves its file at $IPW" "$(cmp -s "$T/got1" "$T/img/www/index.html" && echo same)" same
-mkfifo "$T/ka.go"
-python3 - "$IPW" "$T/ka.go" >"$T/ka.out" 2>&1 <<'PY' &
-import http.client, sys
-c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=60)
-c.request("GET", "/index.html"); r = c.getresponse(); b1 = r.read()
-print("first", r.status, len(b1), flush=True)
-open(sys.argv[2]).read()  # until the restore is done
-c.request("GET", "/index.html"); r = c.getresponse(); b2 = r.read()
-print("second", r.status, len(b2), "same" if b1 == b2 else "differs", flush=True)
-PY
-KA=$!
-for _ in $(seq 100); do grep -q first "$T/ka.out" && break; sleep 0.1; done
-"$BIN/kumo" checkpoint "$PW" -o "$T/web.kumo" --stop --socket "$SOCK" 2>"$T/ck.err" || bad "checkpoint the web pod" "$(cat "$T/ck.err")"
-remove_pod "$PW"
-PW2=$("$BIN/kumo" restore "$T/web.kumo" --socket "$SOCK" 2>"$T/r.err" | head -1) || bad "restore the web pod" "$(cat "$T/r.err")"
-eq "the restored web pod has the address it had" \
-	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PW2\"}" | jq -r '.status.network.ip // ""')" "$IPW"
-curl -s --max-time 10 "http://$IPW:8080/index.html" >"$T/got2"
-eq "it serves the same file there (its listening socket came back with its memory)" \
-	"$(cmp -s "$T/got2" "$T/img/www/index.html" && echo same)" same
-echo go >"$T/ka.go"
-wait "$KA"
-eq "a keep-alive connection opened before the checkpoint goes on after the restore" \
-	"$(grep second "$T/ka.out")" "second 200 $(stat -c %s "$T/img/www/index.html") same"
-remove_pod "$PW2"
+snap_web_image
+snap_web_restore "libvirt" web u7
 
 # The libvirt archive restored by a QEMU-direct kumod: CreateContainer with the archive as
 # its image, in a pod of the caller's (its own log).
@@ -283,7 +240,7 @@ for p in $(crictlq ListPodSandbox '{}' | jq -r '.items[]?.id'); do
 	crictlq RemovePodSandbox "{\"pod_sandbox_id\":\"$p\"}" >/dev/null 2>&1
 done
 kill "$K2PID"; wait "$K2PID" 2>/dev/null
-remove_pod "$PL"
+snap_pod_remove "$PL"
 
 # kumo migrate between two libvirt kumods (one libvirtd: both QEMUs in its namespace).
 start_kumod "$T/kl2.sock" "$T/root-l2" libvirt || bad "a second libvirt kumod starts" "$(tail -5 "$T/kumod-libvirt.log")"

@@ -27,6 +27,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/registry.sh"
 # shellcheck source=../lib/cri.sh
 . "$HERE/../lib/cri.sh"
+# shellcheck source=../lib/oci-wasm-image.sh
+. "$HERE/../lib/oci-wasm-image.sh"
+# shellcheck source=../lib/snaplib.sh
+. "$HERE/../lib/snaplib.sh"
 cri_suite snapshot 120
 at_exit 'umount -l "$T/netns" 2>/dev/null; umount -l "$T"/root*/pod-templates/netns 2>/dev/null'
 # VMs outlive kumod by design: a run that fails half-way must not leave its QEMUs behind.
@@ -37,10 +41,6 @@ for f in "$APPS/app_counter.wasm" "$TOOL"; do
 done
 kumo_accel; ACCEL=$accel
 
-# counting FILE: the numbers of its "count K sum S ok" lines, in order, one per line.
-counting() { sed -nE 's/.*count ([0-9]+) sum [0-9]+ ok$/\1/p' "$1"; }
-# consecutive FILE: "yes" when its counts go 1, 2, 3... with no gap or repeat.
-consecutive() { counting "$1" | awk 'BEGIN{r="yes"} $1!=NR{r="no"} END{print (NR ? r : "empty")}'; }
 
 # ---- vmm/ alone --------------------------------------------------------------------------
 "$BIN/kumo" build "$APPS/app_counter.wasm" -o "$T/counter" -- 0 20 >"$T/build.log" 2>&1 ||
@@ -202,47 +202,8 @@ call "RemovePodSandbox restored" RemovePodSandbox "{\"pod_sandbox_id\":\"$POD2\"
 # A web server pod: checkpointed, removed, restored at the same address (the guest keeps
 # the address it had, RestorePod asks the network for it again), serving the same files;
 # a client's keep-alive connection opened before the checkpoint goes on after the restore.
-. "$HERE/../lib/oci-wasm-image.sh"
-mkdir -p "$T/img/www"
-cp "$APPS/net_httpd.wasm" "$T/img/app.wasm"
-head -c 3000 /dev/urandom | base64 >"$T/img/www/index.html"
-oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
-	bad "push the web image" "$(cat "$T/push.log")"
-call "PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
-call "RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"web\",\"uid\":\"u7\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/web\",\"port_mappings\":[{\"container_port\":8080}]}}"
-PW=$(jq -r .pod_sandbox_id <<<"$OUT")
-IPW=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PW\"}" | jq -r '.status.network.ip // ""')
-call "CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PW\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
-call "StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
-for _ in $(seq 100); do curl -s --max-time 2 "http://$IPW:8080/index.html" >"$T/got1" && [ -s "$T/got1" ] && break; sleep 0.2; done
-eq "the web pod serves its file at $IPW" "$(cmp -s "$T/got1" "$T/img/www/index.html" && echo same)" same
-# The keep-alive client: one connection, a request before, another after (python3).
-mkfifo "$T/ka.go"
-python3 - "$IPW" "$T/ka.go" >"$T/ka.out" 2>&1 <<'PY' &
-import http.client, sys
-c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=60)
-c.request("GET", "/index.html"); r = c.getresponse(); b1 = r.read()
-print("first", r.status, len(b1), flush=True)
-open(sys.argv[2]).read()  # until the restore is done
-c.request("GET", "/index.html"); r = c.getresponse(); b2 = r.read()
-print("second", r.status, len(b2), "same" if b1 == b2 else "differs", flush=True)
-PY
-KA=$!
-for _ in $(seq 100); do grep -q first "$T/ka.out" && break; sleep 0.1; done
-"$BIN/kumo" checkpoint "$PW" -o "$T/web.kumo" --stop --socket "$SOCK" 2>"$T/ck.err" || bad "checkpoint the web pod" "$(cat "$T/ck.err")"
-crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PW\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PW\"}" >/dev/null
-PW2=$("$BIN/kumo" restore "$T/web.kumo" --socket "$SOCK" 2>"$T/r.err" | head -1) || bad "restore the web pod" "$(cat "$T/r.err")"
-eq "the restored web pod has the address it had" \
-	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PW2\"}" | jq -r '.status.network.ip // ""')" "$IPW"
-curl -s --max-time 10 "http://$IPW:8080/index.html" >"$T/got2"
-eq "it serves the same file there (its listening socket came back with its memory)" \
-	"$(cmp -s "$T/got2" "$T/img/www/index.html" && echo same)" same
-echo go >"$T/ka.go"
-wait "$KA"
-eq "a keep-alive connection opened before the checkpoint goes on after the restore" \
-	"$(grep second "$T/ka.out")" "second 200 $(stat -c %s "$T/img/www/index.html") same"
-call "StopPodSandbox web" StopPodSandbox "{\"pod_sandbox_id\":\"$PW2\"}"
-call "RemovePodSandbox web" RemovePodSandbox "{\"pod_sandbox_id\":\"$PW2\"}"
+snap_web_image
+snap_web_restore "web pod" web u7
 
 # CreateContainer whose image is the archive's path (as CRI-O takes a checkpoint archive):
 # the container is restored into the pod kubelet made, with kubelet's config.
@@ -446,38 +407,7 @@ eq "both restores of one archive start at the same count" "$(echo $firsts | tr '
 # A web server pod VM: checkpointed with --stop, removed, restored at its address (RESUME
 # gives the guest the new pod's NIC, the same address), serving the same file, and a
 # keep-alive connection opened before the checkpoint goes on after the restore.
-call "pod VM: PullImage web" PullImage "{\"image\":{\"image\":\"$REG/web:v1\"}}"
-call "pod VM: RunPodSandbox web" RunPodSandbox "{\"config\":{\"metadata\":{\"name\":\"pvweb\",\"uid\":\"pw\",\"namespace\":\"n\"},\"log_directory\":\"$T/logs/pvw\",\"port_mappings\":[{\"container_port\":8080}]}}"
-PVW=$(jq -r .pod_sandbox_id <<<"$OUT")
-IPV=$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PVW\"}" | jq -r '.status.network.ip // ""')
-call "pod VM: CreateContainer web" CreateContainer "{\"pod_sandbox_id\":\"$PVW\",\"config\":{\"metadata\":{\"name\":\"srv\"},\"image\":{\"image\":\"$REG/web:v1\"},\"args\":[\"--root\",\"/www\"],\"log_path\":\"srv.log\"}}"
-call "pod VM: StartContainer web" StartContainer "{\"container_id\":\"$(jq -r .container_id <<<"$OUT")\"}"
-for _ in $(seq 100); do curl -s --max-time 2 "http://$IPV:8080/index.html" >"$T/pvgot1" && [ -s "$T/pvgot1" ] && break; sleep 0.2; done
-eq "the web pod VM serves its file at $IPV" "$(cmp -s "$T/pvgot1" "$T/img/www/index.html" && echo same)" same
-rm -f "$T/ka.go"; mkfifo "$T/ka.go"
-python3 - "$IPV" "$T/ka.go" >"$T/pvka.out" 2>&1 <<'PY' &
-import http.client, sys
-c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=60)
-c.request("GET", "/index.html"); r = c.getresponse(); b1 = r.read()
-print("first", r.status, len(b1), flush=True)
-open(sys.argv[2]).read()  # until the restore is done
-c.request("GET", "/index.html"); r = c.getresponse(); b2 = r.read()
-print("second", r.status, len(b2), "same" if b1 == b2 else "differs", flush=True)
-PY
-KA=$!
-for _ in $(seq 100); do grep -q first "$T/pvka.out" && break; sleep 0.1; done
-"$BIN/kumo" checkpoint "$PVW" -o "$T/pvweb.kumo" --stop --socket "$SOCK" 2>"$T/ck.err" || bad "checkpoint the web pod VM" "$(cat "$T/ck.err")"
-crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PVW\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PVW\"}" >/dev/null
-PVW2=$("$BIN/kumo" restore "$T/pvweb.kumo" --socket "$SOCK" 2>"$T/r.err" | head -1) || bad "restore the web pod VM" "$(cat "$T/r.err")"
-eq "the restored web pod VM has the address it had" \
-	"$(crictl PodSandboxStatus "{\"pod_sandbox_id\":\"$PVW2\"}" | jq -r '.status.network.ip // ""')" "$IPV"
-curl -s --max-time 10 "http://$IPV:8080/index.html" >"$T/pvgot2"
-eq "it serves the same file there" "$(cmp -s "$T/pvgot2" "$T/img/www/index.html" && echo same)" same
-echo go >"$T/ka.go"
-wait "$KA"
-eq "a keep-alive connection opened before the checkpoint goes on after the restore" \
-	"$(grep second "$T/pvka.out")" "second 200 $(stat -c %s "$T/img/www/index.html") same"
-crictl StopPodSandbox "{\"pod_sandbox_id\":\"$PVW2\"}" >/dev/null && crictl RemovePodSandbox "{\"pod_sandbox_id\":\"$PVW2\"}" >/dev/null
+snap_web_restore "pod VM" pvweb pw
 eq "pod VM: no restore work directory is left" "$(ls "$T/rootp/restores" 2>/dev/null | wc -l)" 0
 eq "pod VM: no snapshot directory is left" "$(ls -d "$T/rootp/vms"/snapshot-* 2>/dev/null | wc -l)" 0
 kumod_kill

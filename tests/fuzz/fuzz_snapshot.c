@@ -3,7 +3,6 @@
  * One that opens must have its records NUL-terminated and its snapshot directory there;
  * one that is refused must say why and leave nothing unpacked. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,16 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void remove_dir(void)
 {
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(dir);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* refused silently, or something unpacked left behind */
 	}
 	kumo_error_free(&err);
-	nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	kumo_rm_tree(work);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/lib/twonodes.sh - (sourced, after cri.sh's cri_suite, in network and mount
+# tests/lib/twonodes.sh - (sourced, after cri.sh's cri_suite and snaplib.sh, in network and mount
 # namespaces of the script's own) two kumods playing two nodes, for live migrations
 # (tests/e2e/migrate.sh, tests/bench/bench-podmigrate.sh):
 #   twonodes_net          network namespaces kumoA, kumoB, each with a pod bridge kpod0;
@@ -50,11 +50,7 @@ twonodes_images() {
 	local n i
 	registry_start open "$T/reg" || { bad "registry starts" "no"; return 1; }
 	REG=127.0.0.1:$REG_PORT
-	mkdir -p "$T/img/www"
-	cp "$APPS/net_httpd.wasm" "$T/img/app.wasm"
-	head -c 3000 /dev/urandom | base64 >"$T/img/www/index.html"
-	oci_wasm_image "$T/img" /app.wasm /www "$T/oci" && oci_wasm_push "$T/oci" "$REG/web:v1" 2>"$T/push.log" ||
-		{ bad "push the web image" "$(cat "$T/push.log")"; return 1; }
+	snap_web_image || return 1
 	"$BIN/kumo" push "$APPS/app_counter.wasm" "$REG/counter:v1" >"$T/push2.log" 2>&1 ||
 		{ bad "push the counter image" "$(cat "$T/push2.log")"; return 1; }
 	for n in A B; do
