@@ -253,8 +253,9 @@ struct cri_pod_restore {
 	size_t nrecs;
 	/* A pod VM's live migration (dir is a describe_only archive's): the state arrives at
 	 * incoming ("tcp:ADDR:PORT"), then the source writes what the pause left in its
-	 * record stream to incoming_tail (cri/podvm_snap.c), which the restore waits for.
-	 * NULL: a snapshot's restore. */
+	 * record stream to incoming_tail (an absolute path, required with incoming: the
+	 * caller checks it; cri/podvm_snap.c), which the restore waits for. NULL: a
+	 * snapshot's restore. */
 	const char *incoming;
 	const char *incoming_tail;
 };

@@ -116,7 +116,7 @@ int podvm_cut_record(const char *path, uint64_t from, uint64_t end, uint8_t **ou
 }
 
 /* podvm.json of p (lock held). */
-static json_t *state_obj(struct pod *p)
+static char *state_json(struct pod *p)
 {
 	json_t *ctrs = json_array();
 	for (struct pctr *c = p->ctrs; c; c = c->next) {
@@ -130,13 +130,8 @@ static json_t *state_obj(struct pod *p)
 						      (json_int_t)c->start_seq, "started", c->started,
 						      "exited", c->exited, "listen", ln));
 	}
-	return json_pack("{s:i, s:s, s:I, s:o}", "version", SNAP_STATE_VERSION, "pod_id", p->id,
-			 "next_seq", (json_int_t)p->next_seq, "containers", ctrs);
-}
-
-static char *state_json(struct pod *p)
-{
-	json_t *j = state_obj(p);
+	json_t *j = json_pack("{s:i, s:s, s:I, s:o}", "version", SNAP_STATE_VERSION, "pod_id", p->id,
+			      "next_seq", (json_int_t)p->next_seq, "containers", ctrs);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return s;
@@ -527,16 +522,12 @@ int podvm_restore_vm(struct podvms *pv, const struct cri_pod_vm_spec *spec, kumo
 	if (!srec)
 		return kumo_error(err, KUMO_E_INVALID,
 				  "the archive has no record `%s`: it is not a pod VM's", SNAP_STATE);
-	if (r->incoming && (!r->incoming_tail || r->incoming_tail[0] != '/'))
-		return kumo_error(err, KUMO_E_INVALID,
-				  "a pod VM's live migration needs option `incoming_tail`: the absolute "
-				  "path of the source's hand-over (`kumo migrate` gives it)");
 	struct pod *p = pod_new(pv, spec->id);
 	uint64_t t0 = kumo_now_ns();
 	struct vmm_vm *vm = NULL;
 	struct vmm_snapshot_stats st = {0};
 	autofree uint8_t *hand = NULL;
-	autofree char *src_pod = state_pod_id(srec);
+	autofree char *src_pod = r->incoming ? state_pod_id(srec) : NULL;
 	struct cri_record live = {0};
 	/* A migration's state is the source's at its last pause, which the hand-over
 	 * describes: the archive's podvm.json is older. */

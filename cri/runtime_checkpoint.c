@@ -540,7 +540,7 @@ cri_restore_pod(struct cri_runtime *rt, const ProtobufCMessage *req,
 					    "it on a kumod running --pod-vm false");
 		goto out;
 	}
-	if (archive_pod_vm && incoming && !incoming_tail) {
+	if (archive_pod_vm && incoming && (!incoming_tail || incoming_tail[0] != '/')) {
 		kumo_error(err, KUMO_E_INVALID,
 			   "a pod VM's live migration needs option `incoming_tail`: the absolute path "
 			   "of the source's hand-over (`kumo migrate` gives it)");

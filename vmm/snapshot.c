@@ -106,6 +106,14 @@ int vmm_snapshot_describe(struct vmm_vm *vm, const char *dir, kumo_error_t *err)
 	return 0;
 }
 
+/* The bytes in vm's COM1 file (its run directory's VMM_RAW_STDOUT), 0 when none. */
+static uint64_t com1_length(struct vmm_vm *vm)
+{
+	autofree char *com1 = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_STDOUT);
+	struct stat c1;
+	return stat(com1, &c1) == 0 ? (uint64_t)c1.st_size : 0;
+}
+
 int vmm_migrate(struct vmm_vm *vm, const char *uri, const struct vmm_migrate_opts *o,
 		struct vmm_snapshot_stats *st, kumo_error_t *err)
 {
@@ -127,9 +135,7 @@ int vmm_migrate(struct vmm_vm *vm, const char *uri, const struct vmm_migrate_opt
 	int rc = vmm->ops->migrate(vm, uri, o->max_bandwidth, st, err);
 	if (rc == 0) {
 		/* Paused for good: COM1 holds everything the guest wrote here. */
-		autofree char *com1 = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_STDOUT);
-		struct stat c1;
-		st->com1_bytes = stat(com1, &c1) == 0 ? (uint64_t)c1.st_size : 0;
+		st->com1_bytes = com1_length(vm);
 		if (o->completed && o->completed(o->ctx, st, err) < 0) {
 			kumo_error_wrap(err, "migrate vm `%s`: after the state was sent", name);
 			rc = -1;
@@ -217,9 +223,7 @@ int vmm_checkpoint(struct vmm_vm *vm, const char *dir, bool leave_running,
 	}
 	uint64_t t_saved = kumo_now_ns();
 	/* The guest is paused: COM3 holds everything it wrote before the pause, COM1 too. */
-	autofree char *com1 = xasprintf("%s/%s", vm->spec.run_dir, VMM_RAW_STDOUT);
-	struct stat c1;
-	st->com1_bytes = stat(com1, &c1) == 0 ? (uint64_t)c1.st_size : 0;
+	st->com1_bytes = com1_length(vm);
 	int rc = describe(vm, dir, err);
 	bool resume = leave_running || rc < 0;
 	kumo_error_t rerr = NULL;
