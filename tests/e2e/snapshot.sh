@@ -53,8 +53,11 @@ fi
 cat "$T/cycle/first.out" "$T/cycle/second.out" >"$T/cycle/both.out" 2>/dev/null
 eq "the restored VM counts on from the checkpoint (1, 2, ... no gap, no repeat)" \
 	"$(consecutive "$T/cycle/both.out")" yes
+# A line the save cut in half ends in second.out: its count is the first VM's, and the
+# restored VM's first whole line of its own is the one after it.
+cut=0; [ -s "$T/cycle/first.out" ] && [ -n "$(tail -c 1 "$T/cycle/first.out")" ] && cut=1
 eq "the restored VM wrote its own lines" "$(counting "$T/cycle/second.out" | head -1)" \
-	"$(($(counting "$T/cycle/first.out" | tail -1) + 1))"
+	"$(($(counting "$T/cycle/first.out" | tail -1) + 1 + cut))"
 grep -q "first vm: exit status 137" "$T/cycle.log" && ok "checkpoint without leave_running destroys the VM (137)" ||
 	bad "checkpointed VM destroyed" "$(cat "$T/cycle.log")"
 
